@@ -1,0 +1,180 @@
+"""The permission vocabulary and the one role -> permission table.
+
+Values are "<scope>:<resource>:<action>". What an actor may do is the intersection of what their role
+grants, what their org's kind can ever do (an authority never writes incidents), and, for API tokens,
+the token's scopes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from signalfire.access.models import OrgKind, Role
+
+
+class Permission(StrEnum):
+    org_member_read = "org:member:read"
+    org_member_manage = "org:member:manage"
+    org_token_manage = "org:token:manage"
+    org_webhook_manage = "org:webhook:manage"
+    audit_log_read = "audit:log:read"
+
+    response_incident_read = "response:incident:read"
+    response_incident_write = "response:incident:write"
+    response_incident_command = "response:incident:command"
+    response_roster_manage = "response:roster:manage"
+    response_playbook_manage = "response:playbook:manage"
+    response_review_write = "response:review:write"
+
+    reporting_obligation_read = "reporting:obligation:read"
+    reporting_assessment_write = "reporting:assessment:write"
+    reporting_report_write = "reporting:report:write"
+    reporting_report_submit = "reporting:report:submit"
+    reporting_inbox_read = "reporting:inbox:read"
+    reporting_inbox_respond = "reporting:inbox:respond"
+    reporting_retention_manage = "reporting:retention:manage"
+
+    exchange_item_read = "exchange:item:read"
+    exchange_item_write = "exchange:item:write"
+    exchange_item_publish = "exchange:item:publish"
+    exchange_item_respond = "exchange:item:respond"
+    exchange_routing_manage = "exchange:routing:manage"
+    exchange_pseudonym_resolve = "exchange:pseudonym:resolve"
+    exchange_health_read = "exchange:health:read"
+
+    intake_signal_read = "intake:signal:read"
+    intake_signal_triage = "intake:signal:triage"
+    intake_source_manage = "intake:source:manage"
+
+    readiness_scorecard_read = "readiness:scorecard:read"
+    readiness_scorecard_publish = "readiness:scorecard:publish"
+
+
+P = Permission
+
+_VIEW = {
+    P.org_member_read,
+    P.org_token_manage,
+    P.response_incident_read,
+    P.reporting_obligation_read,
+    P.reporting_inbox_read,
+    P.exchange_item_read,
+    P.intake_signal_read,
+    P.readiness_scorecard_read,
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.viewer: frozenset(_VIEW),
+    Role.analyst: frozenset(
+        _VIEW
+        | {
+            P.exchange_item_write,
+            P.exchange_item_respond,
+            P.intake_signal_triage,
+            P.response_review_write,
+            P.exchange_health_read,
+        }
+    ),
+    Role.reporter: frozenset(
+        _VIEW
+        | {
+            P.reporting_assessment_write,
+            P.reporting_report_write,
+            P.reporting_report_submit,
+            P.reporting_inbox_respond,
+            P.exchange_item_respond,
+        }
+    ),
+    Role.responder: frozenset(
+        _VIEW
+        | {
+            P.response_incident_write,
+            P.response_incident_command,
+            P.response_review_write,
+            P.intake_signal_triage,
+            P.exchange_item_respond,
+            P.reporting_assessment_write,
+        }
+    ),
+    Role.admin: frozenset(Permission),
+}
+
+# What each kind of organisation can ever do, whatever the role. Keeps the channels apart by org kind:
+# an authority receives reports and reads government-partner exchange items; it runs no incidents.
+_ALL = frozenset(Permission)
+_AUTHORITY = frozenset(
+    {
+        P.org_member_read,
+        P.org_member_manage,
+        P.org_token_manage,
+        P.org_webhook_manage,
+        P.audit_log_read,
+        P.reporting_inbox_read,
+        P.reporting_inbox_respond,
+        P.exchange_item_read,
+        P.readiness_scorecard_read,
+    }
+)
+_HUB = frozenset(
+    {
+        P.org_member_read,
+        P.org_member_manage,
+        P.org_token_manage,
+        P.org_webhook_manage,
+        P.audit_log_read,
+        P.exchange_item_read,
+        P.exchange_item_write,
+        P.exchange_item_publish,
+        P.exchange_item_respond,
+        P.exchange_routing_manage,
+        P.exchange_pseudonym_resolve,
+        P.exchange_health_read,
+        P.readiness_scorecard_read,
+    }
+)
+_NOT_HUB = _ALL - {P.exchange_pseudonym_resolve, P.exchange_health_read, P.reporting_inbox_read,
+                   P.reporting_inbox_respond}
+ORG_KIND_PERMISSIONS: dict[OrgKind, frozenset[Permission]] = {
+    OrgKind.frontier_developer: _NOT_HUB | {P.reporting_inbox_respond},
+    OrgKind.downstream: _NOT_HUB | {P.reporting_inbox_respond},
+    OrgKind.researcher: frozenset(
+        {
+            P.org_member_read,
+            P.org_member_manage,
+            P.org_token_manage,
+            P.audit_log_read,
+            P.exchange_item_read,
+            P.exchange_item_write,
+            P.exchange_item_publish,
+            P.exchange_item_respond,
+            P.exchange_routing_manage,
+            P.intake_signal_read,
+            P.intake_signal_triage,
+            P.intake_source_manage,
+            P.readiness_scorecard_read,
+        }
+    ),
+    OrgKind.authority: _AUTHORITY,
+    OrgKind.hub_operator: _HUB,
+}
+# Note: reporting_inbox_respond for developers means "answer an authority's question on our own report".
+
+
+def effective_permissions(role: Role, kind: OrgKind, scopes: list[str] | None = None) -> frozenset[Permission]:
+    perms = ROLE_PERMISSIONS[role] & ORG_KIND_PERMISSIONS[kind]
+    if scopes is None:
+        return perms
+    return frozenset(p for p in perms if scope_allows(scopes, p))
+
+
+def scope_allows(scopes: list[str], permission: Permission) -> bool:
+    """A scope is "*", a scope family ("exchange"), a family:resource ("exchange:item") or a full permission."""
+    value = permission.value
+    for scope in scopes:
+        if scope == "*" or value == scope or value.startswith(scope + ":"):
+            return True
+    return False
+
+
+def valid_scope(scope: str) -> bool:
+    return scope == "*" or any(p.value == scope or p.value.startswith(scope + ":") for p in Permission)

@@ -1,0 +1,312 @@
+"""The `signalfire` command line. Commands call services inside a unit of work, never raw SQL."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import threading
+import uuid
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from signalfire.core.db.session import engine_for, session_factory, unit_of_work
+from signalfire.core.settings import get_settings
+
+app = typer.Typer(help="Signalfire: information sharing, incident reporting and incident response, kept apart.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and memberships.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(orgs_app, name="orgs")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
+console = Console()
+err = Console(stderr=True)
+
+# Domain command groups, each a module exposing `commands: list[tuple[str, typer.Typer]]`.
+DOMAIN_CLI = ("signalfire.response.cli", "signalfire.reporting.cli", "signalfire.exchange.cli",
+              "signalfire.intake.cli", "signalfire.readiness.cli")
+
+
+def _factory():  # type: ignore[no-untyped-def]
+    return session_factory(engine_for(get_settings().database_url))
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+# -- server and worker ---------------------------------------------------------------------------------
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          worker: Annotated[bool, typer.Option(help="Run the outbox worker in this process.")] = True) -> None:
+    """Serve the web UI, the JSON API and TAXII."""
+    import uvicorn
+
+    from signalfire.web.app import create_app
+
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings, run_worker=worker), host=host, port=port, log_level="info")
+
+
+@app.command("worker")
+def worker_cmd(once: Annotated[bool, typer.Option(help="Process what is due now, then exit.")] = False) -> None:
+    """Deliver outbox jobs (email, webhooks, tasks) and run periodic jobs."""
+    from signalfire.notify.runtime import build_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    w = build_worker(_factory(), get_settings())
+    if once:
+        console.print(f"processed {w.drain()} job(s)")
+        return
+    stop = threading.Event()
+    try:
+        w.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@app.command()
+def demo(port: int = 8000, host: str = "127.0.0.1",
+         reset: Annotated[bool, typer.Option(help="Start from an empty demo database.")] = False,
+         serve_it: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True) -> None:
+    """Create (or reuse) the demo database by the real migrations, seed it, and serve it."""
+    from signalfire import demo as demo_mod
+
+    settings = get_settings()
+    url = demo_mod.prepare(settings, reset=reset)
+    console.print(f"[bold]Signalfire demo[/bold] on [link]http://{host}:{port}/[/link]  (database {url})")
+    table = Table("email", "password", "organisation", "role", title="Demo logins")
+    for login in demo_mod.LOGINS:
+        table.add_row(login.email, demo_mod.PASSWORD, login.org, login.role)
+    console.print(table)
+    if serve_it:
+        import uvicorn
+
+        from signalfire.web.app import create_app
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        uvicorn.run(create_app(settings.model_copy(update={"database_url": url})), host=host, port=port)
+
+
+# -- db ------------------------------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations."""
+    from signalfire.core.db import migrate
+
+    migrate.upgrade(engine_for(get_settings().database_url), revision)
+    console.print("database is up to date")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    from signalfire.core.db import migrate
+
+    migrate.downgrade(engine_for(get_settings().database_url), revision)
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree."""
+    from signalfire.core.db import migrate
+
+    diff = migrate.check(engine_for(get_settings().database_url))
+    if diff:
+        raise _fail(f"models and migrations differ: {diff}")
+    console.print("models and migrations agree")
+
+
+# -- orgs, users, tokens -------------------------------------------------------------------------------
+
+@orgs_app.command("create")
+def orgs_create(slug: str, name: str, kind: str = "frontier_developer",
+                exchange_member: bool = False) -> None:
+    from signalfire.access.models import OrgKind
+    from signalfire.access.service import create_org
+    from signalfire.core.errors import AppError
+
+    try:
+        with unit_of_work(_factory()) as s:
+            org = create_org(s, slug=slug, name=name, kind=OrgKind(kind), exchange_member=exchange_member)
+            console.print(f"created {org.slug} ({org.id})")
+    except (AppError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+@orgs_app.command("list")
+def orgs_list() -> None:
+    from signalfire.access.models import Organization
+
+    with unit_of_work(_factory()) as s:
+        table = Table("slug", "name", "kind", "id")
+        for o in s.execute(select(Organization).order_by(Organization.slug)).scalars():
+            table.add_row(o.slug, o.name, o.kind.value, str(o.id))
+        console.print(table)
+
+
+@users_app.command("create")
+def users_create(email: str, name: str = "",
+                 password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+                 org: Annotated[str | None, typer.Option(help="Org slug to join.")] = None,
+                 role: str = "viewer") -> None:
+    from signalfire.access.models import Organization, Role
+    from signalfire.access.service import add_member, create_user
+    from signalfire.core.errors import AppError
+
+    try:
+        with unit_of_work(_factory()) as s:
+            user = create_user(s, email=email, display_name=name or email, password=password)
+            if org:
+                o = s.execute(select(Organization).where(Organization.slug == org)).scalar_one_or_none()
+                if o is None:
+                    raise _fail(f"no organisation {org!r}")
+                add_member(s, org=o, user=user, role=Role(role))
+            console.print(f"created {user.email}")
+    except (AppError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+@users_app.command("add-member")
+def users_add_member(email: str, org: str, role: str = "viewer") -> None:
+    from signalfire.access.models import Organization, Role, User
+    from signalfire.access.service import add_member
+    from signalfire.core.errors import AppError
+
+    try:
+        with unit_of_work(_factory()) as s:
+            u = s.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
+            o = s.execute(select(Organization).where(Organization.slug == org)).scalar_one_or_none()
+            if u is None or o is None:
+                raise _fail("no such user or organisation")
+            add_member(s, org=o, user=u, role=Role(role))
+            console.print(f"{email} is now {role} in {org}")
+    except (AppError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+@users_app.command("list")
+def users_list() -> None:
+    from signalfire.access.models import Membership, Organization, User
+
+    with unit_of_work(_factory()) as s:
+        table = Table("email", "name", "org", "role")
+        rows = s.execute(select(User, Membership, Organization)
+                         .join(Membership, Membership.user_id == User.id, isouter=True)
+                         .join(Organization, Organization.id == Membership.org_id, isouter=True)
+                         .order_by(User.email)).all()
+        for u, m, o in rows:
+            table.add_row(u.email, u.display_name, o.slug if o else "-", m.role.value if m else "-")
+        console.print(table)
+
+
+def _actor_for(s, email: str, org_slug: str):  # type: ignore[no-untyped-def]
+    from signalfire.access.models import Organization, User
+    from signalfire.access.service import build_actor
+
+    u = s.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
+    o = s.execute(select(Organization).where(Organization.slug == org_slug)).scalar_one_or_none()
+    if u is None or o is None:
+        raise _fail("no such user or organisation")
+    actor = build_actor(s, u, o.id, via="cli")
+    if actor is None or actor.org_id != o.id:
+        raise _fail(f"{email} is not a member of {org_slug}")
+    return actor
+
+
+@tokens_app.command("create")
+def tokens_create(email: str, org: str, name: str = "cli",
+                  scope: Annotated[list[str] | None, typer.Option(help="Repeatable; default '*'.")] = None,
+                  days: int = 90) -> None:
+    """Create a personal API token for USER in ORG (printed once)."""
+    from signalfire.access.service import create_token
+    from signalfire.core.errors import AppError
+
+    try:
+        with unit_of_work(_factory()) as s:
+            new = create_token(s, actor=_actor_for(s, email, org), name=name, scopes=scope or ["*"],
+                               expires_in_days=days)
+            console.print(new.secret)
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+
+
+@tokens_app.command("list")
+def tokens_list(email: str, org: str) -> None:
+    from signalfire.access.policy import readable_tokens
+
+    with unit_of_work(_factory()) as s:
+        table = Table("id", "name", "prefix", "scopes", "expires", "revoked")
+        for t in s.execute(readable_tokens(_actor_for(s, email, org))).scalars():
+            table.add_row(str(t.id), t.name, t.prefix, ",".join(t.scopes), str(t.expires_at or "-"),
+                          str(t.revoked_at or "-"))
+        console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(email: str, org: str, token_id: uuid.UUID) -> None:
+    from signalfire.access.service import revoke_token
+    from signalfire.core.errors import AppError
+
+    try:
+        with unit_of_work(_factory()) as s:
+            revoke_token(s, actor=_actor_for(s, email, org), token_id=token_id)
+            console.print("revoked")
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+
+
+# -- audit ---------------------------------------------------------------------------------------------
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; report every edited, deleted or reordered entry. Exit 1 if any."""
+    from signalfire.audit.chain import verify
+
+    with unit_of_work(_factory()) as s:
+        problems = verify(s)
+        from signalfire.audit.models import AuditHead
+
+        head = s.get(AuditHead, 1)
+        count = head.seq if head else 0
+    if not problems:
+        console.print(f"audit chain intact: {count} entries verified")
+        return
+    for p in problems:
+        err.print(f"[red]{p.kind}[/red] at entry {p.seq}: {p.message}")
+    raise typer.Exit(1)
+
+
+def _load_domain_commands() -> None:
+    for name in DOMAIN_CLI:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        for group, sub in getattr(module, "commands", []):
+            app.add_typer(sub, name=group)
+
+
+def main() -> None:
+    _load_domain_commands()
+    app(prog_name="signalfire")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""One settings object for the whole service, read from SIGNALFIRE_* environment variables.
+
+It fails closed: outside development and test, default secrets refuse to start.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class MailSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 1025
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    sender: str = "Signalfire <signalfire@localhost>"
+    # Off in development so the embedded demo never tries to reach a mail server that is not there.
+    enabled: bool = False
+
+
+class JobSettings(BaseModel):
+    poll_interval_seconds: float = 1.0
+    max_attempts: int = 8
+    backoff_base_seconds: float = 5.0
+    backoff_max_seconds: float = 3600.0
+    # A claimed job whose worker died is taken again after this lease runs out.
+    lease_seconds: float = 120.0
+    webhook_timeout_seconds: float = 10.0
+
+
+class LimitSettings(BaseModel):
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_attachment_bytes: int = 5 * 1024 * 1024
+    login_attempts_per_minute: int = 10
+    public_submissions_per_minute: int = 20
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SIGNALFIRE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Environment = Environment.development
+    database_url: str = Field(default="")
+    instance_dir: Path = Path("instance")
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    public_base_url: str = "http://127.0.0.1:8000"
+    session_max_age_seconds: int = 12 * 3600
+    # Run the outbox worker and scheduler inside `serve` (embedded mode).
+    embedded_worker: bool = True
+    cookie_secure: bool = False
+    mail: MailSettings = MailSettings()
+    jobs: JobSettings = JobSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @model_validator(mode="after")
+    def _defaults_and_fail_closed(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.instance_dir / 'signalfire.db').resolve()}"
+        if self.environment == Environment.production:
+            if self.secret_key.get_secret_value() == DEV_SECRET or len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError(
+                    "SIGNALFIRE_SECRET_KEY must be set to a random value of at least 32 characters in production"
+                )
+            if not self.cookie_secure:
+                raise ValueError("SIGNALFIRE_COOKIE_SECURE must be true in production")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

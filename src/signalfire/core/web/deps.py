@@ -1,0 +1,156 @@
+"""Request dependencies: the unit-of-work session, the actor, CSRF, rate limits.
+
+Routers are secure by default: `protected_router()` requires a signed-in actor and CSRF on unsafe
+methods; a public route must be put on `public_router()` on purpose.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from signalfire.access.actor import Actor
+from signalfire.access.permissions import Permission
+from signalfire.access.policy import require
+from signalfire.access.secrets import digest
+from signalfire.core.db.session import run_after_commit, unit_of_work
+from signalfire.core.errors import CsrfFailed, Unauthorized
+from signalfire.core.settings import Settings
+from signalfire.core.web import ratelimit
+
+SESSION_COOKIE = "sf_session"
+ANON_COOKIE = "sf_anon"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; commit once on success (before the response is sent), else roll back."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    else:
+        run_after_commit(session)
+    finally:
+        session.close()
+
+
+# scope="function": the commit above runs when the endpoint returns, before the response goes out,
+# so a client never sees success for something that did not commit.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization")
+    if not auth:
+        return None
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("Malformed Authorization header; use 'Bearer <token>'.")
+    return value.strip()
+
+
+def optional_actor(request: Request, session: SessionDep) -> Actor | None:
+    if hasattr(request.state, "actor"):
+        cached: Actor | None = request.state.actor
+        return cached
+    from signalfire.access.service import resolve_session, resolve_token
+
+    actor: Actor | None = None
+    token = _bearer(request)
+    if token is not None:
+        actor = resolve_token(session, token)
+        if actor is None:
+            raise Unauthorized("Invalid, expired or revoked API token.")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            actor = resolve_session(session, cookie)
+    request.state.actor = actor
+    return actor
+
+
+OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]
+
+
+def current_actor(actor: OptionalActorDep) -> Actor:
+    if actor is None:
+        raise Unauthorized()
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def requires(permission: Permission) -> Any:
+    def dep(actor: ActorDep) -> Actor:
+        require(actor, permission)
+        return actor
+
+    return Depends(dep)
+
+
+def anon_csrf_token(settings: Settings, anon_value: str) -> str:
+    return hmac.new(settings.secret_key.get_secret_value().encode(), anon_value.encode(), "sha256").hexdigest()
+
+
+async def csrf_protect(request: Request, actor: OptionalActorDep, settings: SettingsDep) -> None:
+    """Unsafe methods need a token matching the session (or, for anonymous forms, the anon cookie).
+    Bearer-token requests carry no ambient credentials and are exempt."""
+    if request.method not in UNSAFE:
+        return
+    if actor is not None and actor.via == "token":
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if actor is not None and actor.csrf_token:
+        expected = actor.csrf_token
+    else:
+        anon = request.cookies.get(ANON_COOKIE)
+        if not anon:
+            raise CsrfFailed()
+        expected = anon_csrf_token(settings, anon)
+    if not sent or not hmac.compare_digest(sent, expected):
+        raise CsrfFailed()
+
+
+def client_key(request: Request) -> str:
+    host = request.client.host if request.client else "unknown"
+    return digest(host)[:32]
+
+
+def rate_limit(request: Request, bucket: str, limit: int, key: str | None = None) -> None:
+    """Count this request in its own committed transaction (see ratelimit.hit)."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    with unit_of_work(factory) as s:
+        ratelimit.hit(s, f"{bucket}:{key or client_key(request)}", limit=limit)
+
+
+def protected_router(**kwargs: Any) -> APIRouter:
+    deps = [Depends(current_actor), Depends(csrf_protect)]
+    return APIRouter(dependencies=deps + list(kwargs.pop("dependencies", [])), **kwargs)
+
+
+def public_router(**kwargs: Any) -> APIRouter:
+    return APIRouter(dependencies=[Depends(csrf_protect)] + list(kwargs.pop("dependencies", [])), **kwargs)

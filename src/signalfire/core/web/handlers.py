@@ -1,0 +1,83 @@
+"""One place that turns errors into responses: problem+json for the API, pages or fragments for the UI."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from signalfire.core.errors import AppError, FieldError, Unauthorized, loc_to_field
+
+log = logging.getLogger("signalfire.errors")
+API_PREFIXES = ("/api/", "/taxii2")
+_TITLES = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable", 415: "Unsupported media type"}
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith(API_PREFIXES):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def problem_response(request: Request, err: AppError) -> Response:
+    if wants_json(request):
+        return JSONResponse(err.problem(request.url.path), status_code=err.status,
+                            media_type="application/problem+json", headers=err.headers)
+    from signalfire.core.web.templating import is_htmx, render
+
+    if isinstance(err, Unauthorized) and request.method == "GET" and not is_htmx(request):
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    ctx: dict[str, Any] = {"error": err}
+    resp = render(request, "error.html", ctx, fragment="_error_toast.html", status_code=err.status)
+    if is_htmx(request):
+        resp.headers["HX-Retarget"] = "#toasts"
+        resp.headers["HX-Reswap"] = "beforeend"
+    for k, v in err.headers.items():
+        resp.headers[k] = v
+    return resp
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for e in exc.errors():
+            msg = e.get("msg", "invalid")
+            if e.get("type") == "json_invalid":
+                err = AppError(detail="The request body is not valid JSON.", status=400, title="Malformed JSON",
+                               slug="malformed-json")
+                return problem_response(request, err)
+            errors.append(FieldError(loc_to_field(tuple(e.get("loc", ()))), msg))
+        names = ", ".join(sorted({f.field for f in errors}))
+        return problem_response(request, AppError(detail=f"Invalid input: {names}.", status=422,
+                                                  title="Validation failed", slug="validation-failed",
+                                                  errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        title = _TITLES.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404:
+            detail = "Not found."
+        err = AppError(detail=detail, status=exc.status_code, title=title, slug=title.lower().replace(" ", "-"),
+                       headers=dict(exc.headers or {}))
+        return problem_response(request, err)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        err = AppError(detail="An unexpected error occurred. It has been logged.", status=500,
+                       title="Internal error", slug="internal-error")
+        if wants_json(request):
+            return JSONResponse(err.problem(request.url.path), status_code=500, media_type="application/problem+json")
+        return Response("Internal error. It has been logged.", status_code=500, media_type="text/plain")

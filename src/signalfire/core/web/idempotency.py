@@ -1,0 +1,66 @@
+"""Idempotency keys for creates from outside: a retried request gets the first response back.
+
+The stored response is written in the same transaction as the record it describes, so either both
+exist or neither; a concurrent duplicate hits the primary key and is answered 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, String
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from signalfire.core.clock import utcnow
+from signalfire.core.db.base import Base
+from signalfire.core.errors import AppError, Conflict
+
+MAX_KEY = 200
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_record"
+
+    # scope = who is asking (user id, or a public channel + client fingerprint) plus the route.
+    scope: Mapped[str] = mapped_column(String(300), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_KEY), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+def fingerprint(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def validate_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY or not key.isprintable():
+        raise AppError(detail=f"Idempotency-Key must be 1-{MAX_KEY} printable characters.", status=400,
+                       title="Bad Idempotency-Key", slug="bad-idempotency-key")
+    return key
+
+
+def lookup(session: Session, scope: str, key: str, request_hash: str) -> IdempotencyRecord | None:
+    rec = session.get(IdempotencyRecord, (scope, key))
+    if rec is not None and rec.request_hash != request_hash:
+        raise AppError(detail="This Idempotency-Key was already used with a different request body.",
+                       status=422, title="Idempotency-Key reused", slug="idempotency-key-reused")
+    return rec
+
+
+def store(session: Session, scope: str, key: str, request_hash: str, status: int, response: dict[str, Any]) -> None:
+    try:
+        with session.begin_nested():
+            session.add(IdempotencyRecord(scope=scope, key=key, request_hash=request_hash, status=status,
+                                          response=response, created_at=utcnow()))
+    except IntegrityError:
+        raise Conflict("A request with this Idempotency-Key is being processed; retry shortly.",
+                       slug="idempotency-in-flight") from None

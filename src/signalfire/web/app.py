@@ -1,0 +1,99 @@
+"""The ASGI application: one FastAPI app serving the UI, the JSON API (/api/v1) and TAXII (/taxii2/)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+
+from signalfire.core.db.session import engine_for, session_factory
+from signalfire.core.settings import Settings, get_settings
+from signalfire.core.web import handlers
+from signalfire.core.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+
+log = logging.getLogger("signalfire")
+STATIC = Path(__file__).resolve().parent / "static"
+# Each module exposes `routers`: a list of APIRouters (pages, API, public endpoints).
+ROUTE_MODULES = (
+    "signalfire.web.routes",
+    "signalfire.access.routes",
+    "signalfire.response.routes",
+    "signalfire.reporting.routes",
+    "signalfire.exchange.routes",
+    "signalfire.exchange.taxii",
+    "signalfire.intake.routes",
+    "signalfire.readiness.routes",
+)
+API_TAGS = [
+    {"name": "access", "description": "Who you are, your organisation's members and your API tokens."},
+    {"name": "response", "description": "Incidents, roles, timelines, actions, rosters, playbooks, reviews."},
+    {"name": "reporting", "description": "Regimes, reportability, obligations and reports to authorities."},
+    {"name": "exchange", "description": "Shared items under TLP 2.0 with declared covered uses."},
+    {"name": "intake", "description": "Signals from public channels, alerts and feeds; triage."},
+    {"name": "readiness", "description": "Scorecards computed from an organisation's own records."},
+]
+
+
+def _start_embedded_worker(app: FastAPI, settings: Settings) -> tuple[threading.Event, threading.Thread]:
+    from signalfire.notify.runtime import build_worker
+
+    worker = build_worker(app.state.session_factory, settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), name="signalfire-worker", daemon=True)
+    thread.start()
+    return stop, thread
+
+
+def create_app(settings: Settings | None = None, factory: sessionmaker[Session] | None = None,
+               *, run_worker: bool | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    run_worker = settings.embedded_worker if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = _start_embedded_worker(app, settings) if run_worker else None
+        yield
+        if worker is not None:
+            from signalfire.notify.wakeup import wake_workers
+
+            worker[0].set()
+            wake_workers()
+            worker[1].join(timeout=10)
+
+    app = FastAPI(
+        title="Signalfire API",
+        version="1",
+        description="Information sharing, incident reporting and incident response for frontier AI, kept apart.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        openapi_tags=API_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.session_factory = factory or session_factory(engine_for(settings.database_url))
+    handlers.install(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.limits.max_body_bytes,
+        overrides={"/taxii2/": 100 * 1024 * 1024, "/api/v1/exchange/import": 100 * 1024 * 1024},
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        for router in getattr(module, "routers", []):
+            app.include_router(router)
+    return app
