@@ -5,13 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from signalfire.access.models import OrgKind, Role
-
-
-class StrictIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from signalfire.core.schemas import StrictIn
 
 
 class OrgOut(BaseModel):

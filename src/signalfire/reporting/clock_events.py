@@ -55,9 +55,13 @@ DESCRIPTIONS: Mapping[ClockEvent, str] = {
     ClockEvent.CAUSAL_LINK_SUSPECTED: (
         "The org suspected, with reasonable likelihood, a causal link between its system and the incident."
     ),
-    ClockEvent.CAUSAL_LINK_CONFIRMED: "The org established a causal link between its system and the incident.",
+    ClockEvent.CAUSAL_LINK_CONFIRMED: (
+        "The org established a causal link between its system and the incident."
+    ),
     ClockEvent.DETERMINED: "The org determined that a reportable incident occurred.",
-    ClockEvent.REASONABLE_BELIEF: "The org learned facts giving a reasonable belief that a reportable incident occurred.",
+    ClockEvent.REASONABLE_BELIEF: (
+        "The org learned facts giving a reasonable belief that a reportable incident occurred."
+    ),
     ClockEvent.DISCOVERED: "The org discovered the incident.",
     ClockEvent.RANSOM_PAID: "A ransom payment was made in connection with the incident.",
     ClockEvent.INITIAL_REPORT_SENT: "The initial report was sent to the authority.",
@@ -118,11 +122,13 @@ def _start_tag(value: Any) -> str | None:
 
 
 ClockStart = Annotated[
-    Annotated[EventId, Tag("event")] | Annotated[EarliestOf, Tag("earliest_of")] | Annotated[LatestOf, Tag("latest_of")],
+    Annotated[EventId, Tag("event")]
+    | Annotated[EarliestOf, Tag("earliest_of")]
+    | Annotated[LatestOf, Tag("latest_of")],
     Discriminator(
         _start_tag,
         custom_error_type="invalid_clock_start",
-        custom_error_message="a clock start is an event id or a mapping with one key: earliest_of or latest_of",
+        custom_error_message="a clock start is an event id or a mapping with one key: earliest_of, latest_of",
     ),
 ]
 

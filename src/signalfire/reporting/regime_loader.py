@@ -6,6 +6,7 @@ node it came from (``yaml.compose`` keeps start marks), so an author sees ``file
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +54,9 @@ def load_all(folder: Path | str | None = None) -> dict[str, list[Regime]]:
         groups.setdefault(regime.id, []).append((path, regime, node))
     result: dict[str, list[Regime]] = {}
     for regime_id in sorted(groups):
-        versions = sorted(groups[regime_id], key=lambda t: (t[1].effective_from is None, t[1].effective_from, t[1].version))
+        versions = sorted(
+            groups[regime_id], key=lambda t: (t[1].effective_from is None, t[1].effective_from, t[1].version)
+        )
         _check_versions(versions)
         result[regime_id] = [r for _, r, _ in versions]
     return result
@@ -81,16 +84,24 @@ def _check_versions(versions: Sequence[tuple[Path, Regime, yaml.Node]]) -> None:
     for path, regime, node in versions:
         if regime.version in seen:
             raise RegimeFileError(
-                path, [(_line_for(node, ("version",)), f"version {regime.version} also in {seen[regime.version]}")]
+                path,
+                [(_line_for(node, ("version",)), f"version {regime.version} also in {seen[regime.version]}")],
             )
         seen[regime.version] = path
     dated = [v for v in versions if v[1].effective_from is not None]
-    for (prev_path, prev, _), (path, regime, node) in zip(dated, dated[1:], strict=False):
-        if prev.effective_to is None or (regime.effective_from is not None and regime.effective_from < prev.effective_to):
+    for (prev_path, prev, _), (path, regime, node) in itertools.pairwise(dated):
+        if prev.effective_to is None or (
+            regime.effective_from is not None and regime.effective_from < prev.effective_to
+        ):
             raise RegimeFileError(
                 path,
-                [(_line_for(node, ("effective_from",)),
-                  f"effective period overlaps version {prev.version} in {prev_path.name}; set its effective_to")],
+                [
+                    (
+                        _line_for(node, ("effective_from",)),
+                        f"effective period overlaps version {prev.version} in {prev_path.name}; "
+                        "set its effective_to",
+                    )
+                ],
             )
 
 
@@ -105,7 +116,9 @@ def _load_with_nodes(path: Path) -> tuple[Regime, yaml.Node]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise RegimeFileError(path, [(line, f"invalid YAML: {getattr(exc, 'problem', None) or exc}")]) from exc
+        raise RegimeFileError(
+            path, [(line, f"invalid YAML: {getattr(exc, 'problem', None) or exc}")]
+        ) from exc
     if node is None or not isinstance(data, dict):
         raise RegimeFileError(path, [(1, "a regime file is a YAML mapping")])
     duplicates = list(_duplicate_keys(node))
@@ -147,7 +160,11 @@ def _line_for(node: yaml.Node, loc: Loc) -> int:
                 if isinstance(key, yaml.ScalarNode) and key.value == part:
                     line, current = key.start_mark.line + 1, value
                     break
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(current.value):
+        elif (
+            isinstance(current, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(current.value)
+        ):
             current = current.value[part]
             line = current.start_mark.line + 1
     return line

@@ -83,9 +83,11 @@ class IsoDuration:
     @classmethod
     def parse(cls, text: str) -> IsoDuration:
         match = _DURATION.match(text.strip())
-        parts = {} if match is None else {
-            k: int(v) for k, v in match.groupdict().items() if k != "sign" and v is not None
-        }
+        parts = (
+            {}
+            if match is None
+            else {k: int(v) for k, v in match.groupdict().items() if k != "sign" and v is not None}
+        )
         time_given = any(k in parts for k in ("hours", "minutes", "seconds"))
         if match is None or not parts or (text.strip().endswith("T") or ("T" in text and not time_given)):
             raise ValueError(f"not an ISO 8601 duration: {text!r} (examples: P2D, PT24H, P4W)")
@@ -93,9 +95,13 @@ class IsoDuration:
 
     def __str__(self) -> str:
         date_part = "".join(
-            f"{n}{u}" for n, u in ((self.years, "Y"), (self.months, "M"), (self.weeks, "W"), (self.days, "D")) if n
+            f"{n}{u}"
+            for n, u in ((self.years, "Y"), (self.months, "M"), (self.weeks, "W"), (self.days, "D"))
+            if n
         )
-        time_part = "".join(f"{n}{u}" for n, u in ((self.hours, "H"), (self.minutes, "M"), (self.seconds, "S")) if n)
+        time_part = "".join(
+            f"{n}{u}" for n, u in ((self.hours, "H"), (self.minutes, "M"), (self.seconds, "S")) if n
+        )
         body = date_part + (f"T{time_part}" if time_part else "")
         return ("-" if self.negative else "") + "P" + (body or "0D")
 
@@ -113,8 +119,14 @@ class IsoDuration:
 
     def times(self, k: int) -> IsoDuration:
         return IsoDuration(
-            self.years * k, self.months * k, self.weeks * k, self.days * k,
-            self.hours * k, self.minutes * k, self.seconds * k, self.negative,
+            self.years * k,
+            self.months * k,
+            self.weeks * k,
+            self.days * k,
+            self.hours * k,
+            self.minutes * k,
+            self.seconds * k,
+            self.negative,
         )
 
     def shift_date(self, day: date) -> date:
@@ -145,7 +157,9 @@ class IsoDuration:
         return cls.parse(value)
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
             cls._validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
         )
@@ -200,7 +214,9 @@ class Deadline:
         return cls(kind="duration", duration=_positive_duration(parsed))
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
             cls._validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
         )
@@ -209,7 +225,9 @@ class Deadline:
     def __get_pydantic_json_schema__(
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"enum": ["org_sla", "with_initial"]}]}
+        return {
+            "anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"enum": ["org_sla", "with_initial"]}]
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,7 +265,9 @@ def _criterion_tag(value: Any) -> str | None:
 
 
 Criterion = Annotated[
-    Annotated[Ident, Tag("ref")] | Annotated[AllOf, Tag("all")] | Annotated[AnyOf, Tag("any")]
+    Annotated[Ident, Tag("ref")]
+    | Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
     | Annotated[NotOf, Tag("not")],
     Discriminator(
         _criterion_tag,
@@ -261,7 +281,9 @@ AnyOf.model_rebuild()
 NotOf.model_rebuild()
 
 
-def criterion_refs(criterion: Criterion, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, tuple[str | int, ...]]]:
+def criterion_refs(
+    criterion: Criterion, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[str, tuple[str | int, ...]]]:
     """Every id a criterion names, with its path inside the criterion (for error locations)."""
     if isinstance(criterion, AllOf):
         for i, c in enumerate(criterion.all):
@@ -603,12 +625,19 @@ def _unknown(refs: Iterable[tuple[str, Loc]], known: set[str], what: str) -> Ite
 
 def _reference_issues(r: Regime) -> Iterator[tuple[Loc, str]]:
     rep = r.reports
-    for section, items in (
-        ("questions", r.questions), ("classes", r.classes), ("recipients", r.recipients),
-        ("fields", r.fields), ("interpretations", r.interpretations), ("related_duties", r.related_duties),
-    ):
-        yield from _duplicates((item.id, (section, i, "id")) for i, item in enumerate(items))
-    yield from _duplicates((f.id, ("applicability", "facts", i, "id")) for i, f in enumerate(r.applicability.facts))
+    sections: list[tuple[str, list[str]]] = [
+        ("questions", [x.id for x in r.questions]),
+        ("classes", [x.id for x in r.classes]),
+        ("recipients", [x.id for x in r.recipients]),
+        ("fields", [x.id for x in r.fields]),
+        ("interpretations", [x.id for x in r.interpretations]),
+        ("related_duties", [x.id for x in r.related_duties]),
+    ]
+    for section, ids in sections:
+        yield from _duplicates((ident, (section, i, "id")) for i, ident in enumerate(ids))
+    yield from _duplicates(
+        (f.id, ("applicability", "facts", i, "id")) for i, f in enumerate(r.applicability.facts)
+    )
     yield from _duplicates((c.id, ("reports", "concurrent", i, "id")) for i, c in enumerate(rep.concurrent))
 
     questions = set(r.question_ids())
@@ -618,12 +647,14 @@ def _reference_issues(r: Regime) -> Iterator[tuple[Loc, str]]:
         )
         yield from _unknown(
             ((rid, ("classes", i, "recipients", j)) for j, rid in enumerate(cls.recipients)),
-            {x.id for x in r.recipients}, "recipient",
+            {x.id for x in r.recipients},
+            "recipient",
         )
     if r.applicability.requires is not None:
         yield from _unknown(
             ((ref, ("applicability", "requires", *p)) for ref, p in criterion_refs(r.applicability.requires)),
-            {f.id for f in r.applicability.facts}, "fact",
+            {f.id for f in r.applicability.facts},
+            "fact",
         )
     recipients = {x.id for x in r.recipients}
     fields = {f.id for f in r.fields}
@@ -631,17 +662,25 @@ def _reference_issues(r: Regime) -> Iterator[tuple[Loc, str]]:
         loc: Loc = ("reports", "concurrent", i)
         if RESERVED_STAGE.match(con.id):
             yield (*loc, "id"), f"stage name {con.id!r} is reserved"
-        yield from _unknown(((ref, (*loc, "when", *p)) for ref, p in criterion_refs(con.when)), questions, "question")
-        yield from _unknown(((x, (*loc, "recipients", j)) for j, x in enumerate(con.recipients)), recipients, "recipient")
+        yield from _unknown(
+            ((ref, (*loc, "when", *p)) for ref, p in criterion_refs(con.when)), questions, "question"
+        )
+        yield from _unknown(
+            ((x, (*loc, "recipients", j)) for j, x in enumerate(con.recipients)), recipients, "recipient"
+        )
         yield from _unknown(((x, (*loc, "fields", j)) for j, x in enumerate(con.fields)), fields, "field")
     stage_fields: list[tuple[str, list[str]]] = [("initial", rep.initial.fields)]
-    stage_fields += [(name, s.fields) for name, s in (("updates", rep.updates), ("final", rep.final),
-                                                      ("summary", rep.summary)) if s is not None]
+    stage_fields += [
+        (name, s.fields)
+        for name, s in (("updates", rep.updates), ("final", rep.final), ("summary", rep.summary))
+        if s is not None
+    ]
     for name, ids in stage_fields:
         yield from _unknown(((x, ("reports", name, "fields", j)) for j, x in enumerate(ids)), fields, "field")
     yield from _unknown(
         ((x, ("reports", "initial", "minimum_fields", j)) for j, x in enumerate(rep.initial.minimum_fields)),
-        set(rep.initial.fields), "initial-report field",
+        set(rep.initial.fields),
+        "initial-report field",
     )
     if r.effective_from is None and r.enabled:
         yield ("effective_from",), "an enabled regime needs effective_from"
@@ -666,7 +705,10 @@ def _strictness_issues(r: Regime) -> Iterator[tuple[Loc, str]]:
     for i, a, start_a, due_a in timed:
         for _, b, start_b, due_b in timed:
             if start_a == start_b and a.severity_rank < b.severity_rank and due_a > due_b:
-                yield ("classes", i, "severity_rank"), (
-                    f"class {a.id!r} ranks stricter than {b.id!r} but its deadline {a.deadline} is longer "
-                    f"than {b.deadline}"
+                yield (
+                    ("classes", i, "severity_rank"),
+                    (
+                        f"class {a.id!r} ranks stricter than {b.id!r} but its deadline {a.deadline} "
+                        f"is longer than {b.deadline}"
+                    ),
                 )

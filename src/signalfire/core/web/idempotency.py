@@ -64,3 +64,28 @@ def store(session: Session, scope: str, key: str, request_hash: str, status: int
     except IntegrityError:
         raise Conflict("A request with this Idempotency-Key is being processed; retry shortly.",
                        slug="idempotency-in-flight") from None
+
+
+def run_idempotent(
+    session: Session,
+    *,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    create: Any,
+) -> tuple[int, dict[str, Any], bool]:
+    """Run `create()` (returning (status, JSON-able body)) at most once per (scope, key).
+
+    Returns (status, body, replayed). Without a key it simply runs `create()`.
+    """
+    key = validate_key(key)
+    if key is None:
+        status, body = create()
+        return status, body, False
+    request_hash = fingerprint(payload)
+    existing = lookup(session, scope, key, request_hash)
+    if existing is not None:
+        return existing.status, existing.response, True
+    status, body = create()
+    store(session, scope, key, request_hash, status, body)
+    return status, body, False

@@ -21,6 +21,11 @@
     config.allowScriptTags = false; // swapped fragments never run scripts
     config.includeIndicatorStyles = false; // htmx would inject a <style>; app.css styles indicators
     config.selfRequestsOnly = true;
+    // Back/forward reloads from the server instead of restoring a sessionStorage snapshot: a snapshot
+    // would keep marked pages (TLP:RED) in the browser after logout, skip the server's access check,
+    // and restoring one would re-parse Chart.js's canvas style attributes (a CSP violation).
+    config.historyCacheSize = 0;
+    config.refreshOnHistoryMiss = true;
     // Forms re-render with 422 on validation errors (house style), so 422 is swapped like a success.
     config.responseHandling = [
       { code: "204", swap: false },
@@ -44,7 +49,7 @@
     }
   }
 
-  // Read the token on every request: a swapped-in <meta> (after re-login) then takes effect at once.
+  // Read the token on every request, so a token the server rotates in the <meta> applies at once.
   doc.addEventListener("htmx:configRequest", function (evt) {
     var token = csrfToken();
     if (token && isSameOrigin(evt.detail.path)) {
@@ -225,18 +230,20 @@
   var HOUR = 3600;
   var DAY = 86400;
 
-  // Two largest units, rounded down: "2 d 4 h", "3 h 12 min", "12 min", "less than 1 min".
+  // Two largest units, rounded down: "3 d 4 h", "26 h 5 min", "12 min", "less than 1 min".
+  // Hours up to 48 h, because the common reporting clocks (24 h, 48 h, 72 h) are stated in hours.
   function formatSpan(seconds) {
     var s = Math.floor(seconds);
     if (s < MINUTE) {
       return "less than 1 min";
     }
-    var d = Math.floor(s / DAY);
-    var h = Math.floor((s % DAY) / HOUR);
-    var m = Math.floor((s % HOUR) / MINUTE);
-    if (d > 0) {
-      return h > 0 ? d + " d " + h + " h" : d + " d";
+    if (s >= 2 * DAY) {
+      var d = Math.floor(s / DAY);
+      var hd = Math.floor((s % DAY) / HOUR);
+      return hd > 0 ? d + " d " + hd + " h" : d + " d";
     }
+    var h = Math.floor(s / HOUR);
+    var m = Math.floor((s % HOUR) / MINUTE);
     if (h > 0) {
       return m > 0 ? h + " h " + m + " min" : h + " h";
     }
@@ -281,8 +288,8 @@
 
   /* ---------- Charts ---------- */
 
-  // Chart configs arrive as JSON in <script type="application/json" id="...">: inert data, not script,
-  // so the CSP has nothing to object to, and the server never builds JavaScript.
+  // Chart configs arrive as JSON in <script type="application/json" id="..."> (or <template id="...">):
+  // inert data, not script, so the CSP has nothing to object to, and the server never builds JavaScript.
   var COLOR_KEYS = [
     "backgroundColor",
     "borderColor",
@@ -391,7 +398,7 @@
     }
     var config;
     try {
-      config = JSON.parse(source.textContent);
+      config = JSON.parse(source.tagName === "TEMPLATE" ? source.content.textContent : source.textContent);
     } catch (e) {
       console.error("signalfire: chart data #" + id + " is not valid JSON", e);
       canvas.classList.add("chart-error");
@@ -420,6 +427,18 @@
     setChartDefaults(window.Chart);
     each(root, "canvas[data-chart]", renderChart);
   }
+
+  // With allowScriptTags = false htmx strips every <script> from swapped HTML, JSON data blocks
+  // included. Just before the swap, turn those blocks into inert <template data-json> elements (same
+  // id), which survive it. JSON from Jinja's |tojson has "<" and "&" escaped, so it parses as plain text.
+  var JSON_SCRIPT = /<script\b([^>]*?)\btype\s*=\s*(["'])application\/json\2([^>]*)>([\s\S]*?)<\/script\s*>/gi;
+
+  doc.addEventListener("htmx:beforeSwap", function (evt) {
+    var html = evt.detail.serverResponse;
+    if (typeof html === "string" && html.indexOf("application/json") !== -1) {
+      evt.detail.serverResponse = html.replace(JSON_SCRIPT, "<template data-json$1$3>$4</template>");
+    }
+  });
 
   // htmx removes swapped-out nodes; destroy their charts so Chart.js drops its observers.
   doc.addEventListener("htmx:beforeCleanupElement", function (evt) {

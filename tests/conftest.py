@@ -1,0 +1,308 @@
+"""Test fixtures: a database built by the migrations (SQLite by default, PostgreSQL when
+SIGNALFIRE_TEST_DATABASE_URL is set), one rolled-back transaction per test, actors, clients.
+
+Requests made through `client` run in their own sessions bound to the test's connection, so their
+commits are savepoint releases that the test can see and that vanish when the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from signalfire.access.actor import Actor
+from signalfire.access.models import OrgKind, Role
+from signalfire.core.db import migrate
+from signalfire.core.db.session import make_engine
+from signalfire.core.settings import Environment, Settings
+from signalfire.web.app import create_app
+from tests import factories
+
+PG_URL = os.environ.get("SIGNALFIRE_TEST_DATABASE_URL")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"signalfire database: {'PostgreSQL ' + make_url(PG_URL).render_as_string() if PG_URL else 'SQLite'}"
+
+
+# -- databases -----------------------------------------------------------------------------------------
+
+@dataclass
+class DatabaseMaker:
+    """Creates databases cloned from a migrated template: a file copy (SQLite) or CREATE DATABASE ...
+    TEMPLATE (PostgreSQL), so each needs no migration run of its own."""
+
+    tmp: Path
+    suffix: str
+    template: str = ""
+
+    def setup(self) -> None:
+        if PG_URL:
+            self.template = f"sf_tpl_{self.suffix}"
+            self._pg_admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+            self._pg_admin(f'CREATE DATABASE "{self.template}"')
+            engine = make_engine(self._pg_url(self.template), poolclass=_null_pool())
+            migrate.upgrade(engine)
+            engine.dispose()
+        else:
+            self.template = str(self.tmp / "template.db")
+            engine = make_engine(f"sqlite:///{self.template}")
+            migrate.upgrade(engine)
+            engine.dispose()  # closing the last connection checkpoints the WAL into the file we copy
+
+    def create(self, name: str) -> str:
+        if PG_URL:
+            db = f"sf_{self.suffix}_{name}"
+            self._pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            self._pg_admin(f'CREATE DATABASE "{db}" TEMPLATE "{self.template}"')
+            return self._pg_url(db)
+        path = self.tmp / f"{name}.db"
+        shutil.copyfile(self.template, path)
+        return f"sqlite:///{path}"
+
+    def drop(self, url: str) -> None:
+        if PG_URL:
+            db = make_url(url).database
+            self._pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{make_url(url).database}{suffix}").unlink(missing_ok=True)
+
+    def _pg_url(self, db: str) -> str:
+        assert PG_URL
+        return make_url(PG_URL).set(database=db).render_as_string(hide_password=False)
+
+    def _pg_admin(self, sql: str) -> None:
+        assert PG_URL
+        engine = make_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=_null_pool())
+        with engine.connect() as conn:
+            conn.exec_driver_sql(sql)
+        engine.dispose()
+
+
+def _null_pool() -> type:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+@pytest.fixture(scope="session")
+def database_maker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseMaker]:
+    suffix = f"{os.getpid()}"
+    maker = DatabaseMaker(tmp_path_factory.mktemp("db"), suffix)
+    maker.setup()
+    yield maker
+    if PG_URL:
+        maker._pg_admin(f'DROP DATABASE IF EXISTS "{maker.template}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def engine(database_maker: DatabaseMaker) -> Iterator[Engine]:
+    url = database_maker.create("main")
+    eng = make_engine(url)
+    yield eng
+    eng.dispose()
+    database_maker.drop(url)
+
+
+@pytest.fixture()
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    trans = conn.begin()
+    yield conn
+    trans.rollback()
+    conn.close()
+
+
+@pytest.fixture()
+def session_maker(connection: Connection) -> sessionmaker[Session]:
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture()
+def db(session_maker: sessionmaker[Session]) -> Iterator[Session]:
+    session = session_maker()
+    yield session
+    session.close()
+
+
+@pytest.fixture()
+def fresh_db(database_maker: DatabaseMaker) -> Iterator[str]:
+    """A real database of its own (for workers, crashes, live servers): commits are real."""
+    url = database_maker.create(f"f{uuid.uuid4().hex[:10]}")
+    yield url
+    database_maker.drop(url)
+
+
+# -- app and clients -----------------------------------------------------------------------------------
+
+def test_settings(database_url: str = "sqlite://", **overrides: object) -> Settings:
+    base: dict[str, object] = {"environment": Environment.test, "database_url": database_url,
+                               "embedded_worker": False}
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def settings(engine: Engine) -> Settings:
+    return test_settings(engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture()
+def app(settings: Settings, session_maker: sessionmaker[Session]) -> FastAPI:
+    return create_app(settings, session_maker, run_worker=False)
+
+
+@pytest.fixture()
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture()
+def make_actor(db: Session) -> Callable[..., Actor]:
+    def make(kind: OrgKind = OrgKind.frontier_developer, role: Role = Role.admin, **kw: object) -> Actor:
+        return factories.actor(db, kind=kind, role=role, **kw)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture()
+def api_client(app: FastAPI, db: Session) -> Callable[[Actor | None], TestClient]:
+    """A client authenticated as `actor` with a fresh API token (or anonymous for None)."""
+    clients: list[TestClient] = []
+
+    def make(actor: Actor | None) -> TestClient:
+        c = TestClient(app, base_url="http://testserver")
+        if actor is not None:
+            secret = factories.token_for(db, actor)
+            c.headers["Authorization"] = f"Bearer {secret}"
+        clients.append(c)
+        return c
+
+    yield make  # type: ignore[misc]
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture()
+def browser_client(app: FastAPI, db: Session) -> Callable[[Actor | None], TestClient]:
+    """A client with a signed-in web session for `actor`; `csrf(c)` gives its token."""
+
+    def make(actor: Actor | None) -> TestClient:
+        c = TestClient(app, base_url="http://testserver")
+        if actor is not None:
+            cookie, csrf = factories.web_session_for(db, actor)
+            c.cookies.set("sf_session", cookie)
+            c.headers["X-CSRF-Token"] = csrf
+        return c
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+# -- live server and browser ---------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+    app: FastAPI
+
+
+@pytest.fixture()
+def live_server(fresh_db: str) -> Iterator[LiveServer]:
+    """Uvicorn in a thread over a real database seeded with the demo story."""
+    import uvicorn
+
+    from signalfire import demo
+    from signalfire.core.db.session import session_factory, unit_of_work
+
+    eng = make_engine(fresh_db)
+    with unit_of_work(session_factory(eng)) as s:
+        demo.seed(s)
+    eng.dispose()
+    settings = test_settings(fresh_db)
+    application = create_app(settings, run_worker=True)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}", fresh_db, application)
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+CHROMIUM = os.environ.get("SIGNALFIRE_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser page; console errors (e.g. CSP violations) fail the test."""
+    context = browser.new_context(viewport={"width": 1360, "height": 900})  # type: ignore[attr-defined]
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.console_errors = errors
+    yield pg
+    context.close()
+    assert not errors, f"browser console errors: {errors}"
+
+
+def screenshot(page: object, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
+
+
+def login(page: object, base_url: str, email: str, password: str = "signalfire-demo") -> None:
+    page.goto(f"{base_url}/login")  # type: ignore[attr-defined]
+    page.fill("#email", email)  # type: ignore[attr-defined]
+    page.fill("#password", password)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{base_url}/**")  # type: ignore[attr-defined]

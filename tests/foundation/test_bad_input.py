@@ -1,0 +1,148 @@
+"""Bad input gets a clear 4xx problem+json, never a 500, and changes nothing stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import time_machine
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.access.models import ApiToken, Membership, OrgKind, Role
+from signalfire.access.service import revoke_token
+from signalfire.core.clock import utcnow
+from tests import factories
+
+
+def _tokens(db: Session) -> int:
+    return db.execute(select(func.count()).select_from(ApiToken)).scalar_one()
+
+
+def _problem(resp: object, status: int, field: str | None = None) -> dict[str, object]:
+    r = resp  # httpx.Response
+    assert r.status_code == status, r.text  # type: ignore[attr-defined]
+    assert r.headers["content-type"].startswith("application/problem+json")  # type: ignore[attr-defined]
+    body: dict[str, object] = r.json()  # type: ignore[attr-defined]
+    assert body["status"] == status and body["title"] and body["detail"]
+    if field is not None:
+        assert field in [e["field"] for e in body["errors"]]  # type: ignore[union-attr]
+    return body
+
+
+def test_api_bad_input_is_4xx_and_changes_nothing(db: Session, make_actor: Callable[..., Actor],
+                                                  api_client: Callable[[Actor | None], TestClient]) -> None:
+    admin = make_actor(OrgKind.frontier_developer, Role.admin)
+    c = api_client(admin)
+    before = _tokens(db)
+    _problem(c.post("/api/v1/tokens", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": ["*"], "colour": "red"}), 422, "colour")
+    _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": "everything"}), 422, "scopes")
+    _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": ["*"], "expires_in_days": "soon"}), 422,
+             "expires_in_days")
+    _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": ["nonsense:scope"]}), 422, "scopes")
+    _problem(c.post("/api/v1/tokens", json={"name": "", "scopes": ["*"]}), 422, "name")
+    _problem(c.delete("/api/v1/tokens/not-a-uuid"), 422, "token_id")
+    _problem(c.post("/api/v1/tokens", content=b"x" * (3 * 1024 * 1024),
+                    headers={"content-type": "application/json"}), 413)
+    _problem(c.patch("/api/v1/members/00000000-0000-0000-0000-000000000000", json={"role": "emperor"}), 422, "role")
+    _problem(c.get("/api/v1/nothing-here"), 404)
+    _problem(c.put("/api/v1/me"), 405)
+    db.expire_all()
+    assert _tokens(db) == before
+
+
+def test_last_admin_cannot_be_demoted(db: Session, make_actor: Callable[..., Actor],
+                                      api_client: Callable[[Actor | None], TestClient]) -> None:
+    admin = make_actor(OrgKind.frontier_developer, Role.admin)
+    mid = factories.membership(db, admin).id
+    body = _problem(api_client(admin).patch(f"/api/v1/members/{mid}", json={"role": "viewer"}), 409)
+    assert "at least one admin" in str(body["detail"])
+    db.expire_all()
+    assert db.get(Membership, mid).role == Role.admin  # type: ignore[union-attr]
+
+
+def test_expired_and_revoked_tokens_are_refused(db: Session, make_actor: Callable[..., Actor],
+                                                app: object) -> None:
+    admin = make_actor(OrgKind.frontier_developer, Role.admin)
+    secret = factories.token_for(db, admin)
+    c = TestClient(app, headers={"Authorization": f"Bearer {secret}"})  # type: ignore[arg-type]
+    assert c.get("/api/v1/me").status_code == 200
+    with time_machine.travel(utcnow() + timedelta(days=31), tick=False):
+        _problem(c.get("/api/v1/me"), 401)
+    tok = db.execute(select(ApiToken).where(ApiToken.user_id == admin.user_id)).scalars().first()
+    assert tok is not None
+    revoke_token(db, actor=admin, token_id=tok.id)
+    db.commit()
+    body = _problem(c.get("/api/v1/me"), 401)
+    assert "revoked" in str(body["detail"])
+    assert c.get("/api/v1/me").headers.get("www-authenticate", "").startswith("Bearer")
+    _problem(TestClient(app, headers={"Authorization": "Basic abc"}).get("/api/v1/me"), 401)  # type: ignore[arg-type]
+
+
+def test_scoped_token_only_reaches_its_scopes(db: Session, make_actor: Callable[..., Actor], app: object) -> None:
+    admin = make_actor(OrgKind.frontier_developer, Role.admin)
+    secret = factories.token_for(db, admin, scopes=["exchange"])
+    c = TestClient(app, headers={"Authorization": f"Bearer {secret}"})  # type: ignore[arg-type]
+    me = c.get("/api/v1/me").json()
+    assert me["permissions"] and all(p.startswith("exchange:") for p in me["permissions"])
+    _problem(c.post("/api/v1/tokens", json={"name": "x", "scopes": ["*"]}), 403)
+
+
+def test_session_post_without_csrf_is_refused(db: Session, make_actor: Callable[..., Actor],
+                                              browser_client: Callable[[Actor | None], TestClient]) -> None:
+    admin = make_actor(OrgKind.frontier_developer, Role.admin)
+    c = browser_client(admin)
+    del c.headers["X-CSRF-Token"]
+    before = _tokens(db)
+    _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": ["*"]}), 403)
+    r = c.post("/admin/tokens", data={"name": "t", "scopes": ["*"], "csrf_token": "forged"})
+    assert r.status_code == 403
+    c.headers["X-CSRF-Token"] = "wrong"
+    _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": ["*"]}), 403)
+    db.expire_all()
+    assert _tokens(db) == before
+
+
+def test_login_brute_force_is_rate_limited(client: TestClient, db: Session) -> None:
+    person = factories.user(db, password="correct-horse-battery")
+    org = factories.org(db)
+    factories.member(db, org, Role.viewer, person=person)
+    db.commit()
+    page = client.get("/login")
+    import re
+
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    statuses = [
+        client.post("/login", data={"email": person.email, "password": f"wrong-{i}", "csrf_token": csrf},
+                    follow_redirects=False).status_code
+        for i in range(12)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+    r = client.post("/login", data={"email": person.email, "password": "correct-horse-battery", "csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+def test_open_redirect_after_login_is_refused(client: TestClient, db: Session) -> None:
+    person = factories.user(db, password="correct-horse-battery")
+    factories.member(db, factories.org(db), Role.viewer, person=person)
+    db.commit()
+    import re
+
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
+    r = client.post("/login", data={"email": person.email, "password": "correct-horse-battery", "csrf_token": csrf,
+                                    "next": "//evil.example/x"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+def test_security_headers_on_every_response(client: TestClient) -> None:
+    for path in ("/login", "/api/v1/me", "/static/app.css", "/nope"):
+        r = client.get(path)
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "same-origin"
