@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -152,7 +152,7 @@ def fresh_db(database_maker: DatabaseMaker) -> Iterator[str]:
 
 # -- app and clients -----------------------------------------------------------------------------------
 
-def test_settings(database_url: str = "sqlite://", **overrides: object) -> Settings:
+def make_settings(database_url: str = "sqlite://", **overrides: object) -> Settings:
     base: dict[str, object] = {"environment": Environment.test, "database_url": database_url,
                                "embedded_worker": False}
     base.update(overrides)
@@ -161,7 +161,7 @@ def test_settings(database_url: str = "sqlite://", **overrides: object) -> Setti
 
 @pytest.fixture()
 def settings(engine: Engine) -> Settings:
-    return test_settings(engine.url.render_as_string(hide_password=False))
+    return make_settings(engine.url.render_as_string(hide_password=False))
 
 
 @pytest.fixture()
@@ -246,7 +246,7 @@ def live_server(fresh_db: str) -> Iterator[LiveServer]:
     with unit_of_work(session_factory(eng)) as s:
         demo.seed(s)
     eng.dispose()
-    settings = test_settings(fresh_db)
+    settings = make_settings(fresh_db)
     application = create_app(settings, run_worker=True)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning"))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from signalfire.access import service
 from signalfire.access.actor import Actor
-from signalfire.access.models import Membership, OrgKind, Organization, Role, User, WebSession
+from signalfire.access.models import Membership, Organization, OrgKind, Role, User, WebSession
 
 __all__ = ["Organization", "actor", "actor_for", "member", "membership", "org", "token_for", "user", "web_session_for"]
 from signalfire.access.secrets import digest

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import OrgKind, Organization, Role
+from signalfire.access.models import Organization, OrgKind, Role
 from signalfire.access.permissions import Permission, effective_permissions
 
 ROLES = tuple(Role)

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import OrgKind, Role
+from signalfire.access.models import Role
 from tests import factories
 from tests.matrix import ROLES, SUBJECTS, MatrixContext, RouteCase, run_case
 
@@ -42,7 +42,8 @@ def _routes(app: FastAPI) -> set[tuple[str, str]]:
         for r in routes:
             inner = getattr(r, "original_router", None)
             if inner is not None:
-                walk(inner.routes, prefix + (getattr(r, "include_context", None).prefix if hasattr(r, "include_context") else ""))
+                context = getattr(r, "include_context", None)
+                walk(inner.routes, prefix + (context.prefix if context is not None else ""))
             elif isinstance(r, APIRoute):
                 for m in r.methods:
                     found.add((m, prefix + r.path))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
 import threading
 import uuid
 from typing import Annotated
@@ -13,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from signalfire.access.actor import Actor
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.settings import get_settings
 
@@ -37,7 +38,7 @@ DOMAIN_CLI = ("signalfire.response.cli", "signalfire.reporting.cli", "signalfire
               "signalfire.intake.cli", "signalfire.readiness.cli")
 
 
-def _factory():  # type: ignore[no-untyped-def]
+def _factory() -> sessionmaker[Session]:
     return session_factory(engine_for(get_settings().database_url))
 
 
@@ -214,7 +215,7 @@ def users_list() -> None:
         console.print(table)
 
 
-def _actor_for(s, email: str, org_slug: str):  # type: ignore[no-untyped-def]
+def _actor_for(s: Session, email: str, org_slug: str) -> Actor:
     from signalfire.access.models import Organization, User
     from signalfire.access.service import build_actor
 
@@ -309,4 +310,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

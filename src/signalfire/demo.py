@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signalfire.access.models import OrgKind, Organization, Role, User
+from signalfire.access.models import Organization, OrgKind, Role, User
 from signalfire.access.service import add_member, create_org, create_user
 from signalfire.core.db import migrate
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work

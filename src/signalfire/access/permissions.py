@@ -15,7 +15,7 @@ from signalfire.access.models import OrgKind, Role
 class Permission(StrEnum):
     org_member_read = "org:member:read"
     org_member_manage = "org:member:manage"
-    org_token_manage = "org:token:manage"
+    org_token_manage = "org:token:manage"  # noqa: S105 (a permission name, not a secret)
     org_webhook_manage = "org:webhook:manage"
     audit_log_read = "audit:log:read"
 
@@ -170,10 +170,7 @@ def effective_permissions(role: Role, kind: OrgKind, scopes: list[str] | None = 
 def scope_allows(scopes: list[str], permission: Permission) -> bool:
     """A scope is "*", a scope family ("exchange"), a family:resource ("exchange:item") or a full permission."""
     value = permission.value
-    for scope in scopes:
-        if scope == "*" or value == scope or value.startswith(scope + ":"):
-            return True
-    return False
+    return any(scope in ("*", value) or value.startswith(scope + ":") for scope in scopes)
 
 
 def valid_scope(scope: str) -> bool:

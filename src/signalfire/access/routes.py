@@ -9,7 +9,7 @@ from fastapi import Form, Query, Request, status
 from fastapi.responses import Response
 
 from signalfire.access import service
-from signalfire.access.models import Role
+from signalfire.access.models import ApiToken, Membership, Role
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import readable_audit_events, readable_member_users, readable_tokens
 from signalfire.access.schemas import (
@@ -25,7 +25,6 @@ from signalfire.access.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from signalfire.access.models import ApiToken
 from signalfire.core.errors import ValidationFailed
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
@@ -82,7 +81,7 @@ def members_remove(request: Request, session: SessionDep, actor: ActorDep, membe
 @pages.get("/admin/tokens")
 def tokens_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     tokens = session.execute(readable_tokens(actor).order_by(ApiToken.created_at.desc())).scalars().all()
-    scope_choices = sorted({p.value.split(":")[0] for p in actor.permissions}) + ["*"]
+    scope_choices = [*sorted({p.value.split(":")[0] for p in actor.permissions}), "*"]
     return render(request, "admin/tokens.html", {"tokens": tokens, "scope_choices": scope_choices})
 
 
@@ -93,7 +92,7 @@ def tokens_create(request: Request, session: SessionDep, actor: ActorDep,
                   expires_in_days: Annotated[int, Form(ge=1, le=366)] = 90) -> Response:
     new = service.create_token(session, actor=actor, name=name, scopes=scopes, expires_in_days=expires_in_days)
     tokens = session.execute(readable_tokens(actor).order_by(ApiToken.created_at.desc())).scalars().all()
-    scope_choices = sorted({p.value.split(":")[0] for p in actor.permissions}) + ["*"]
+    scope_choices = [*sorted({p.value.split(":")[0] for p in actor.permissions}), "*"]
     # Rendered directly (not redirected) so the secret is shown exactly once and never stored in a cookie.
     return render(request, "admin/tokens.html", {"tokens": tokens, "scope_choices": scope_choices,
                                                  "new_secret": new.secret, "new_name": new.token.name},
@@ -115,7 +114,8 @@ def webhooks_page(request: Request, session: SessionDep, actor: ActorDep) -> Res
 
 @pages.post("/admin/webhooks")
 def webhooks_create(request: Request, session: SessionDep, actor: ActorDep,
-                    url: Annotated[str, Form(max_length=2000)], events: Annotated[str, Form(max_length=2000)] = "*") -> Response:
+                    url: Annotated[str, Form(max_length=2000)],
+                    events: Annotated[str, Form(max_length=2000)] = "*") -> Response:
     if not url.startswith(("http://", "https://")):
         raise ValidationFailed.single("url", "must start with http:// or https://")
     ep = webhooks.create_webhook(session, actor=actor, url=url,
@@ -172,7 +172,7 @@ def api_add_member(body: MemberIn, session: SessionDep, actor: ActorDep) -> Memb
 @api.patch("/members/{membership_id}", response_model=MemberOut)
 def api_change_role(membership_id: uuid.UUID, body: RoleIn, session: SessionDep, actor: ActorDep) -> MemberOut:
     m = service.change_role(session, actor=actor, membership_id=membership_id, role=body.role)
-    rows = session.execute(readable_member_users(actor).where(service.Membership.id == m.id)).one()
+    rows = session.execute(readable_member_users(actor).where(Membership.id == m.id)).one()
     return MemberOut(id=m.id, user_id=rows[1].id, email=rows[1].email, display_name=rows[1].display_name, role=m.role)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "sf_"
+TOKEN_PREFIX = "sf_"  # noqa: S105 (a public prefix, not a secret)
 
 
 def new_secret(prefix: str = "") -> str:

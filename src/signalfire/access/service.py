@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor, OrgChoice
-from signalfire.access.models import ApiToken, Membership, OrgKind, Organization, Role, User, WebSession
+from signalfire.access.models import ApiToken, Membership, Organization, OrgKind, Role, User, WebSession
 from signalfire.access.passwords import hash_password, needs_rehash, verify_password
 from signalfire.access.permissions import Permission, effective_permissions, valid_scope
 from signalfire.access.policy import first_or_404, readable_members, readable_tokens, require
@@ -59,7 +59,9 @@ def create_user(session: Session, *, email: str, display_name: str, password: st
     return user
 
 
-def add_member(session: Session, *, org: Organization, user: User, role: Role, actor: Actor | None = None) -> Membership:
+def add_member(
+    session: Session, *, org: Organization, user: User, role: Role, actor: Actor | None = None
+) -> Membership:
     if actor is not None:
         require(actor, Permission.org_member_manage)
         if actor.org_id != org.id:

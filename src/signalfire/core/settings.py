@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+DEV_SECRET = "dev-only-insecure-secret-key-change-me"  # noqa: S105 (refused outside development)
 
 
 class Environment(StrEnum):

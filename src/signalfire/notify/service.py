@@ -15,7 +15,7 @@ from signalfire.audit.chain import record
 from signalfire.notify.models import WebhookEndpoint
 
 
-def readable_webhooks(actor: Actor) -> Select[tuple[WebhookEndpoint]]:
+def readable_webhooks(actor: Actor) -> Select[WebhookEndpoint]:
     stmt = select(WebhookEndpoint).where(WebhookEndpoint.org_id == actor.org_id)
     return stmt if actor.can(Permission.org_webhook_manage) else nothing(stmt)
 

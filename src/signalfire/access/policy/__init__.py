@@ -27,30 +27,34 @@ def require(actor: Actor, permission: Permission) -> None:
         raise Forbidden(f"Your role ({actor.role}) in {actor.org_name} does not allow this.")
 
 
-def nothing(stmt: Select[Any]) -> Select[Any]:
-    return stmt.where(false())
+S = TypeVar("S", bound=Select[Any] | Select[Any, Any])
 
 
-def first_or_404(session: Session, stmt: Select[tuple[T]], what: str = "Not found.") -> T:
+def nothing(stmt: S) -> S:
+    """The same statement, matching no rows: 'you may see none of these' without a special case."""
+    return stmt.where(false())  # type: ignore[return-value]  (where() keeps the statement type)
+
+
+def first_or_404(session: Session, stmt: Select[T], what: str = "Not found.") -> T:
     row = session.execute(stmt.limit(1)).scalars().first()
     if row is None:
         raise NotFound(what)
     return row
 
 
-def readable_members(actor: Actor) -> Select[tuple[Membership]]:
+def readable_members(actor: Actor) -> Select[Membership]:
     stmt = select(Membership).where(Membership.org_id == actor.org_id)
     return stmt if actor.can(Permission.org_member_read) else nothing(stmt)
 
 
-def readable_member_users(actor: Actor) -> Select[tuple[Membership, User]]:
+def readable_member_users(actor: Actor) -> Select[Membership, User]:
     stmt = select(Membership, User).join(User, User.id == Membership.user_id).where(
         Membership.org_id == actor.org_id
     )
     return stmt if actor.can(Permission.org_member_read) else nothing(stmt)
 
 
-def readable_tokens(actor: Actor) -> Select[tuple[ApiToken]]:
+def readable_tokens(actor: Actor) -> Select[ApiToken]:
     """Your own tokens in this org; an org admin (member:manage) also sees everyone's, to revoke them."""
     stmt = select(ApiToken).where(ApiToken.org_id == actor.org_id)
     if actor.can(Permission.org_member_manage):
@@ -58,7 +62,7 @@ def readable_tokens(actor: Actor) -> Select[tuple[ApiToken]]:
     return stmt.where(ApiToken.user_id == actor.user_id)
 
 
-def readable_orgs(actor: Actor) -> Select[tuple[Organization]]:
+def readable_orgs(actor: Actor) -> Select[Organization]:
     """Org directory: every org's name and kind is public to signed-in users (needed to address audiences
     and authorities); nothing else about another org is exposed through this statement."""
     return select(Organization)
@@ -68,7 +72,7 @@ def member_org_ids(actor: Actor) -> list[uuid.UUID]:
     return [o.org_id for o in actor.orgs]
 
 
-def readable_audit_events(actor: Actor) -> Select[tuple[Any]]:
+def readable_audit_events(actor: Actor) -> Select[Any]:
     """An org's admins (audit:log:read) see the entries recorded in their org."""
     from signalfire.audit.models import AuditEvent
 

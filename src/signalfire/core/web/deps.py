@@ -149,8 +149,8 @@ def rate_limit(request: Request, bucket: str, limit: int, key: str | None = None
 
 def protected_router(**kwargs: Any) -> APIRouter:
     deps = [Depends(current_actor), Depends(csrf_protect)]
-    return APIRouter(dependencies=deps + list(kwargs.pop("dependencies", [])), **kwargs)
+    return APIRouter(dependencies=[*deps, *kwargs.pop("dependencies", [])], **kwargs)
 
 
 def public_router(**kwargs: Any) -> APIRouter:
-    return APIRouter(dependencies=[Depends(csrf_protect)] + list(kwargs.pop("dependencies", [])), **kwargs)
+    return APIRouter(dependencies=[Depends(csrf_protect), *kwargs.pop("dependencies", [])], **kwargs)
