@@ -1,13 +1,15 @@
 """Reportability assessment: answers to a regime's questions in, a reasoned outcome out.
 
-Answers are "yes", "no" or "unknown" (a missing answer is "unknown"). Criteria are evaluated in
-three-valued (Kleene) logic, so "unknown" never hides a possible report: a class that could still apply
-is returned as *possible* and the clock runs for it (regimes.md section 8: "unknown" means possibly
-reportable, clock running). The engine is pure and deterministic, and names no regime.
+Answers are "yes", "no" or "unknown" (a missing answer is "unknown"). "Unknown" never hides a possible
+report: a class that could apply once the unknowns are answered is returned as *possible* and its clock
+runs (regimes.md section 8: "unknown" means possibly reportable, clock running). The outcome is
+"reportable" when some class applies whichever way the unknowns go, "not_reportable" when none can,
+"undetermined" otherwise. The engine is pure and deterministic, and names no regime.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +28,9 @@ from signalfire.reporting.regime_schema import (
 Answer = Literal["yes", "no", "unknown"]
 Outcome = Literal["reportable", "not_reportable", "undetermined"]
 Truth = bool | None  # None: unknown
+
+# Up to this many unknown answers, assess() checks every way of answering them (2**n rows).
+EXACT_LIMIT = 12
 
 _ANSWERS: Mapping[str, Truth] = {"yes": True, "no": False, "unknown": None}
 _SHOWN: Mapping[Truth, str] = {True: "yes", False: "no", None: "unknown"}
@@ -81,14 +86,27 @@ def evaluate(criterion: Criterion, values: Mapping[str, Truth]) -> Truth:
 
 def assess(regime: Regime, answers: Mapping[str, Answer]) -> AssessmentResult:
     """Assess reportability. Raises ValueError for an answer that is not yes/no/unknown or a key that
-    is not one of the regime's questions (a typo would otherwise read as "unknown")."""
+    is not one of the regime's questions (a typo would otherwise read as "unknown").
+
+    Up to ``EXACT_LIMIT`` unknown answers, every way of answering them is checked, so "reportable"
+    is returned whenever some class applies whichever way they go (e.g. CII operator or not, the
+    incident is reportable); beyond that, three-valued logic, which may say "undetermined" instead.
+    """
     values = _truth_values(regime, answers)
-    core = _core(regime, values)
-    missing = tuple(
-        q.id
-        for q in regime.questions
-        if values[q.id] is None and any(_core(regime, {**values, q.id: v}) != core for v in (True, False))
-    )
+    unknown = [q for q in regime.question_ids() if values[q] is None]
+    if len(unknown) <= EXACT_LIMIT:
+        rows = _completions(regime, values, unknown)
+        core = _aggregate(regime, rows)
+        missing = tuple(
+            q
+            for i, q in enumerate(unknown)
+            if any(_aggregate(regime, [r for r in rows if r[0][i] is v]) != core for v in (True, False))
+        )
+    else:
+        core = _kleene_core(regime, values)
+        missing = tuple(
+            q for q in unknown if any(_kleene_core(regime, {**values, q: v}) != core for v in (True, False))
+        )
     outcome, classes, possible, concurrent, possible_concurrent = core
     return AssessmentResult(
         regime_id=regime.id,
@@ -178,7 +196,47 @@ def _truth_values(regime: Regime, answers: Mapping[str, Answer]) -> dict[str, Tr
 _Core = tuple[Outcome, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
-def _core(regime: Regime, values: Mapping[str, Truth]) -> _Core:
+# One way of answering the unknown questions: the answers chosen, then each class's and each concurrent
+# report's truth (classes strictest first, reports in file order).
+_Row = tuple[tuple[bool, ...], tuple[bool, ...], tuple[bool, ...]]
+
+
+def _completions(regime: Regime, values: Mapping[str, Truth], unknown: Sequence[str]) -> list[_Row]:
+    ordered = _strictest_first(regime.classes)
+    rows: list[_Row] = []
+    for combo in itertools.product((True, False), repeat=len(unknown)):
+        full = {**values, **dict(zip(unknown, combo, strict=True))}
+        rows.append(
+            (
+                combo,
+                tuple(evaluate(c.when, full) is True for c in ordered),
+                tuple(evaluate(r.when, full) is True for r in regime.reports.concurrent),
+            )
+        )
+    return rows
+
+
+def _aggregate(regime: Regime, rows: Sequence[_Row]) -> _Core:
+    ordered = _strictest_first(regime.classes)
+    reportable = [r for r in rows if any(r[1])]
+    if not reportable:
+        return "not_reportable", (), (), (), ()
+    classes = tuple(c.id for i, c in enumerate(ordered) if all(r[1][i] for r in rows))
+    possible = tuple(
+        c.id for i, c in enumerate(ordered) if c.id not in classes and any(r[1][i] for r in rows)
+    )
+    reports = regime.reports.concurrent
+    concurrent = tuple(rep.id for i, rep in enumerate(reports) if all(r[2][i] for r in reportable))
+    maybe = tuple(
+        rep.id
+        for i, rep in enumerate(reports)
+        if rep.id not in concurrent and any(r[2][i] for r in reportable)
+    )
+    outcome: Outcome = "reportable" if len(reportable) == len(rows) else "undetermined"
+    return outcome, classes, possible, concurrent, maybe
+
+
+def _kleene_core(regime: Regime, values: Mapping[str, Truth]) -> _Core:
     ordered = _strictest_first(regime.classes)
     verdicts = [(cls.id, evaluate(cls.when, values)) for cls in ordered]
     classes = tuple(cid for cid, v in verdicts if v is True)

@@ -1,0 +1,162 @@
+"""Who may see what in the exchange, as SQL.
+
+The rule for an item, for a viewer acting for org V with kind K (see docs/exchange.md):
+
+* V contributed it: V's people see it in every state (drafts only those who may write items).
+* Otherwise it must be published (not a draft, not withdrawn), and one of:
+  - TLP is not RED and the audience is *all members* and V is an exchange member (not an authority);
+  - TLP is not RED and the audience *names V* (V not an authority);
+  - TLP is not RED and the audience includes *researchers* and K is researcher;
+  - TLP is not RED and the audience includes *government partners* and K is authority;
+  - the audience *names this person acting for V* and V is not an authority (the only way to RED).
+* An authority therefore sees only non-RED items addressed to government partners (the firewall).
+
+TLP:RED is for named individuals: colleagues of a named person do not see it. Group audiences
+(all members, named orgs, researchers, government partners) are refused for RED when an item is
+saved, and the predicate ignores them for RED as a second line.
+
+Reading an item's *details* also needs a declared covered use that the item permits
+(:func:`can_read_details`); the listing and summary do not.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+
+from signalfire.access.actor import Actor
+from signalfire.access.models import OrgKind, Organization
+from signalfire.access.permissions import Permission
+from signalfire.access.policy import nothing
+from signalfire.exchange.models import (
+    USE_BITS,
+    ExchangeItem,
+    ItemAudienceOrg,
+    ItemAudiencePerson,
+    ItemResponse,
+    ItemStatus,
+    PseudonymResolution,
+    ReadLog,
+    ResponseKind,
+)
+from signalfire.exchange.vocab import CoveredUse, Tlp
+
+# Org kinds that can be "members" of the sharing community; an authority is only ever a government partner.
+MEMBER_KINDS = frozenset({OrgKind.frontier_developer, OrgKind.hub_operator, OrgKind.researcher,
+                          OrgKind.downstream})
+
+
+def _is_member_org(actor: Actor) -> ColumnElement[bool]:
+    """True when the actor's org is an exchange member. Uncorrelated: the database evaluates it once."""
+    if actor.org_kind not in MEMBER_KINDS:
+        return false()
+    return exists(select(Organization.id).where(Organization.id == actor.org_id,
+                                                Organization.exchange_member.is_(True)))
+
+
+def item_visible_to(actor: Actor) -> ColumnElement[bool]:
+    """The policy predicate on ExchangeItem rows for this actor (without the read-permission check)."""
+    item = ExchangeItem
+    own = item.org_id == actor.org_id
+    if not actor.can(Permission.exchange_item_write):
+        own = and_(own, item.status != ItemStatus.DRAFT)
+
+    named_person = and_(
+        item.audience_named_people.is_(True),
+        item.id.in_(select(ItemAudiencePerson.item_id).where(ItemAudiencePerson.user_id == actor.user_id,
+                                                               ItemAudiencePerson.org_id == actor.org_id)),
+    )
+    groups: list[ColumnElement[bool]] = []
+    if actor.org_kind == OrgKind.authority:
+        groups.append(item.audience_government.is_(True))
+    else:
+        groups.append(and_(item.audience_all_members.is_(True), _is_member_org(actor)))
+        groups.append(and_(
+            item.audience_named_orgs.is_(True),
+            item.id.in_(select(ItemAudienceOrg.item_id).where(ItemAudienceOrg.org_id == actor.org_id)),
+        ))
+        if actor.org_kind == OrgKind.researcher:
+            groups.append(item.audience_researchers.is_(True))
+
+    addressed: list[ColumnElement[bool]] = [and_(item.tlp != Tlp.RED, or_(*groups))]
+    if actor.org_kind != OrgKind.authority:
+        addressed.append(named_person)
+    return or_(own, and_(item.status == ItemStatus.PUBLISHED, or_(*addressed)))
+
+
+def readable_items(actor: Actor) -> Select[tuple[ExchangeItem]]:
+    """Every exchange read (list, detail, feed, export, TAXII) starts here."""
+    stmt = select(ExchangeItem)
+    if not actor.can(Permission.exchange_item_read):
+        return nothing(stmt)
+    return stmt.where(item_visible_to(actor))
+
+
+def permits_use(purpose: CoveredUse) -> ColumnElement[bool]:
+    """Items whose permitted uses include ``purpose`` (for feeds that omit items a purpose does not cover)."""
+    return ExchangeItem.permitted_uses_mask.bitwise_and(USE_BITS[purpose]) != 0
+
+
+def is_contributor(actor: Actor, item: ExchangeItem) -> bool:
+    return item.org_id == actor.org_id
+
+
+def can_read_details(actor: Actor, item: ExchangeItem, purpose: CoveredUse | None) -> bool:
+    """Details of an item the actor may already see (it came from :func:`readable_items`).
+
+    Readers outside the contributor org must declare a covered use the item permits. The contributor's
+    own people read their item without declaring one (they wrote it).
+    """
+    if not actor.can(Permission.exchange_item_read):
+        return False
+    if is_contributor(actor, item):
+        return True
+    return purpose is not None and item.permits(purpose)
+
+
+def can_edit(actor: Actor, item: ExchangeItem) -> bool:
+    return is_contributor(actor, item) and actor.can(Permission.exchange_item_write)
+
+
+def can_publish(actor: Actor, item: ExchangeItem) -> bool:
+    return is_contributor(actor, item) and actor.can(Permission.exchange_item_publish)
+
+
+def readable_responses(actor: Actor) -> Select[tuple[ItemResponse]]:
+    """Responses on items the actor can read. A proposed correction is seen only by the contributor org
+    and the org that proposed it."""
+    stmt = (
+        select(ItemResponse)
+        .join(ExchangeItem, ExchangeItem.id == ItemResponse.item_id)
+        .where(item_visible_to(actor))
+        .where(or_(ItemResponse.kind != ResponseKind.CORRECTION,
+                   ExchangeItem.org_id == actor.org_id,
+                   ItemResponse.org_id == actor.org_id))
+    )
+    return stmt if actor.can(Permission.exchange_item_read) else nothing(stmt)
+
+
+def readable_read_log(actor: Actor) -> Select[tuple[ReadLog]]:
+    """The contributor org sees who read its items and why; nobody else sees another org's reads."""
+    stmt = select(ReadLog).join(ExchangeItem, ExchangeItem.id == ReadLog.item_id).where(
+        ExchangeItem.org_id == actor.org_id)
+    return stmt if actor.can(Permission.exchange_item_read) else nothing(stmt)
+
+
+def readable_resolutions(actor: Actor) -> Select[tuple[PseudonymResolution]]:
+    """Resolutions of the actor org's own pseudonym, and for the hub operator those it made."""
+    stmt = select(PseudonymResolution)
+    if actor.can(Permission.exchange_pseudonym_resolve):
+        return stmt.where(or_(PseudonymResolution.org_id == actor.org_id,
+                              PseudonymResolution.resolved_by_org_id == actor.org_id))
+    if not actor.can(Permission.exchange_item_read):
+        return nothing(stmt)
+    return stmt.where(PseudonymResolution.org_id == actor.org_id)
+
+
+def can_resolve_pseudonyms(actor: Actor) -> bool:
+    return actor.org_kind == OrgKind.hub_operator and actor.can(Permission.exchange_pseudonym_resolve)
+
+
+def can_read_health(actor: Actor) -> bool:
+    return actor.org_kind == OrgKind.hub_operator and actor.can(Permission.exchange_health_read)
+
