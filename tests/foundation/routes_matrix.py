@@ -41,6 +41,7 @@ CASES = [
     RouteCase("POST", "/logout"),
     RouteCase("POST", "/switch-org", form=lambda c, p: {"org_id": str(c.org.id)}, expect={"other_org": 422}),
     RouteCase("GET", "/"),
+    RouteCase("GET", "/tour"),
     RouteCase("GET", "/admin"),
     RouteCase("GET", "/admin/members", P.org_member_read),
     RouteCase("POST", "/admin/members", P.org_member_manage, form=_new_email),

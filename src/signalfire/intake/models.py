@@ -247,9 +247,10 @@ class Signal(IdMixin, Base):
 
     cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("intake_cluster.id", ondelete="SET NULL"),
                                                          index=True)
-    # Estimated Jaccard similarity to the signal it was clustered with (None if it started the cluster).
+    # Word-shingle Jaccard similarity to the signal it was clustered with (None if it started the cluster).
     similarity: Mapped[float | None]
-    minhash: Mapped[list[int]] = mapped_column(default=list)
+    # MinHash signature (dedup.Signature.to_bytes) of title and text; its LSH bands are in intake_signal_band.
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     likely_severity: Mapped[Severity] = mapped_column(enum_column(Severity, "intake_severity"),
                                                       default=Severity.SEV4)

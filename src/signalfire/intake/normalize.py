@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 # Input beyond this is cut off before any parsing; a feed summary or article body is far smaller.
-DEFAULT_MAX_HTML_INPUT_CHARS = 2_000_000
+DEFAULT_MAX_HTML_INPUT_CHARS = 1_000_000
 
 # Labels that servers commonly use for text that is really windows-1252 (curly quotes in 0x80-0x9F).
 # The WHATWG Encoding Standard maps them to windows-1252 for the same reason.
@@ -83,10 +83,8 @@ def _codec_name(label: str | None) -> str | None:
 
 # Elements whose content is raw text in HTML and never shown as prose; removed by the pre-pass.
 _RAW_TEXT_ELEMENTS = frozenset({"script", "style", "iframe", "noscript", "noembed", "noframes", "xmp"})
-# Elements whose (parsed) content is not prose either; the collector skips everything inside them.
+# Elements whose (parsed) content is not prose either; everything inside them is skipped.
 _SKIPPED_ELEMENTS = frozenset({"template", "svg", "math", "object", "select"})
-_VOID_ELEMENTS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-                            "param", "source", "track", "wbr"})
 _BLOCK_ELEMENTS = frozenset({
     "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl", "dt",
     "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
@@ -94,10 +92,15 @@ _BLOCK_ELEMENTS = frozenset({
 })
 _CELL_ELEMENTS = frozenset({"td", "th"})
 
-_TAG_NAME = re.compile(r"[A-Za-z][^\s/>]*")
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:_-]*")
 _UP_TO_QUOTE_OR_END = re.compile(r"[^>\"'=]*")
 _SPACES = re.compile(r"\s*")
 _MAX_TAG_NAME = 64
+_FEED_BATCH_CHARS = 32_768
+
+
+def _is_ascii_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
 
 
 def _skip_attributes(s: str, pos: int) -> tuple[int, bool] | None:
@@ -140,7 +143,8 @@ def _markup_pieces(s: str) -> Iterator[str]:
             return
         if j > i:
             yield s[i:j]
-        nxt = s[j + 1] if j + 1 < n else ""
+        nxt = s[j + 1:j + 2]
+        after_slash = s[j + 2:j + 3] if nxt == "/" else ""
         if s.startswith("<!--", j):
             close = s.find("-->", j + 4)
             if close < 0:
@@ -152,12 +156,12 @@ def _markup_pieces(s: str) -> Iterator[str]:
                 return
             yield escape(s[j + 9:close], quote=False)
             i = close + 3
-        elif nxt in ("!", "?") or (nxt == "/" and not s[j + 2:j + 3].isalpha()):
+        elif nxt in ("!", "?") or (nxt == "/" and not _is_ascii_letter(after_slash)):
             close = s.find(">", j + 2)  # doctype, processing instruction, bogus comment
             if close < 0:
                 return
             i = close + 1
-        elif nxt.isascii() and nxt.isalpha() or (nxt == "/" and s[j + 2:j + 3].isascii()):
+        elif _is_ascii_letter(nxt) or nxt == "/":
             is_end = nxt == "/"
             name_match = _TAG_NAME.match(s, j + (2 if is_end else 1))
             if name_match is None:
@@ -187,13 +191,39 @@ def _markup_pieces(s: str) -> Iterator[str]:
             i = j + 1
 
 
+def _prose_pieces(pieces: Iterator[str]) -> Iterator[str]:
+    """Keep only what changes the text: prose, and block or cell tags as separators.
+
+    Content of skipped elements is dropped here, and runs of block tags with no text between them
+    are collapsed, so that the (slow per tag) parser sees at most one tag per text run.
+    """
+    skip_depth = 0
+    last_separator = ""  # "", "cell" or "block": what was yielded since the last text
+    for piece in pieces:
+        if not piece.startswith("<"):
+            if not skip_depth:
+                last_separator = ""
+                yield piece
+            continue
+        name = piece.strip("</>")
+        if name in _SKIPPED_ELEMENTS and not piece.endswith("/>"):
+            skip_depth = max(0, skip_depth - 1) if piece.startswith("</") else skip_depth + 1
+        elif skip_depth:
+            continue
+        elif name in _BLOCK_ELEMENTS and last_separator != "block":
+            last_separator = "block"
+            yield piece
+        elif name in _CELL_ELEMENTS and not last_separator:
+            last_separator = "cell"
+            yield piece
+
+
 class _TextCollector(HTMLParser):
-    """Collects visible text with block boundaries marked as newlines."""
+    """Collects text with block boundaries marked as newlines; input comes from ``_prose_pieces``."""
 
     def __init__(self, budget: int) -> None:
         super().__init__(convert_charrefs=True)
         self._parts: list[str] = []
-        self._skip_depth = 0
         self._budget = budget
         self._visible = 0
 
@@ -204,23 +234,15 @@ class _TextCollector(HTMLParser):
         return self._visible > self._budget
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_ELEMENTS:
-            self._skip_depth += 1
-        else:
-            self._boundary(tag)
+        self._boundary(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._boundary(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_ELEMENTS:
-            self._skip_depth = max(0, self._skip_depth - 1)
-        elif tag not in _VOID_ELEMENTS or tag == "br":
-            self._boundary(tag)
+        self._boundary(tag)
 
     def handle_data(self, data: str) -> None:
-        if self._skip_depth:
-            return
         words = data.split()
         if not words:
             if data:
@@ -232,12 +254,7 @@ class _TextCollector(HTMLParser):
         self._visible += sum(map(len, words))
 
     def _boundary(self, tag: str) -> None:
-        if self._skip_depth:
-            return
-        if tag in _BLOCK_ELEMENTS:
-            self._parts.append("\n")
-        elif tag in _CELL_ELEMENTS:
-            self._parts.append(" ")
+        self._parts.append("\n" if tag in _BLOCK_ELEMENTS else " ")
 
     def text(self) -> str:
         lines = ("".join(self._parts)).split("\n")
@@ -255,10 +272,21 @@ def html_to_text(html: str, *, max_chars: int, max_input_chars: int = DEFAULT_MA
     if max_chars < 1:
         raise ValueError("max_chars must be at least 1")
     collector = _TextCollector(budget=max_chars)
-    for piece in _markup_pieces(html[:max_input_chars]):
-        collector.feed(piece)
-        if collector.full:
-            break
+    batch: list[str] = []
+    batch_len = 0
+    for piece in _prose_pieces(_markup_pieces(html[:max_input_chars])):
+        # Pieces are complete tags or text, so they can be fed in any grouping; batching avoids
+        # the parser's per-call overhead on inputs made of many tiny tags.
+        batch.append(piece)
+        batch_len += len(piece)
+        if batch_len >= _FEED_BATCH_CHARS:
+            collector.feed("".join(batch))
+            batch.clear()
+            batch_len = 0
+            if collector.full:
+                break
+    else:
+        collector.feed("".join(batch))
     collector.close()
     return _truncate(collector.text(), max_chars)
 

@@ -62,7 +62,7 @@ class ObligationSpec:
     when the report itself only possibly applies (unknown answers); a class that only possibly applies
     but governs because it is due first is named in ``basis``. ``sent_at`` echoes the matching
     entry of ``reports_sent``. The two reclassification fields are set only when ``reclassified_at`` is
-    given, and only on the initial stage and reports due with it.
+    given, and only on the initial stage and the concurrent reports (the stages a stricter answer adds).
     """
 
     regime_id: str
@@ -99,8 +99,10 @@ def compute_obligations(
     resolution of the incident is the ``resolved`` event (or whatever the file's stages name).
     ``reports_sent`` lists (stage, sent_at) with the stage names this function produces; the initial
     report sent also supplies ``initial_report_sent`` when ``events`` lacks it (the earlier wins).
-    Output order: initial, concurrent reports, updates, closing reports. Raises ValueError for an
-    assessment of another regime version, an unknown event id, a naive datetime or a negative SLA.
+    Output order: initial, concurrent reports, updates, closing reports. The regime's ``enabled`` flag
+    is not consulted: pick the version with ``regime_loader.regime_in_force`` (a disabled file still
+    computes, for audit). Raises ValueError for an assessment of another regime version, an unknown
+    event id, a naive datetime or a negative SLA.
     """
     if (assessment.regime_id, assessment.regime_version) != (regime.id, regime.version):
         raise ValueError(
@@ -161,7 +163,7 @@ def compute_obligations(
                 tuple(rep.recipients),
                 rep,
                 rep.fields,
-                reclassifiable=rep.deadline.kind == "with_initial",
+                reclassifiable=True,
                 provisional=provisional or rep.id in possible_extra,
             )
         )

@@ -346,16 +346,14 @@ class Applicability(Sourced):
     requires: Criterion | None = None
 
 
-class Recipient(StrictModel):
-    """Who receives a report. ``time_zone`` is the recipient's, for the legal "end of day" reading."""
+class Recipient(Sourced):
+    """Who receives a report. ``time_zone`` is the recipient's, for the legal "end of day" reading;
+    ``holidays`` are its non-working days besides weekends (none listed means weekends only)."""
 
     id: Ident
     name: Text
     time_zone: TimeZoneName
     holidays: list[date] = []
-    source: Text
-    confidence: Confidence
-    note: Text | None = None
 
 
 class Question(StrictModel):

@@ -14,8 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from signalfire.core.clock import utcnow
 from signalfire.core.db.base import Base, IdMixin, TimestampMixin, enum_column
@@ -421,8 +421,6 @@ class Page(IdMixin, Base):
     paged_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    # The acknowledgement link carries a secret; only its digest is stored.
-    ack_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     sent: Mapped[list[str]] = mapped_column(default=list)
     next_check_at: Mapped[datetime | None]
     is_drill: Mapped[bool] = mapped_column(default=False)

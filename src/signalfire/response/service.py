@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Membership, OrgKind, Organization, User
+from signalfire.access.models import Membership, Organization, OrgKind, User
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import first_or_404, require
 from signalfire.access.policy.response import is_org_reader, readable_incidents, readable_model_versions
@@ -43,7 +43,7 @@ from signalfire.response.schemas import (
     ParticipantIn,
     TransitionIn,
 )
-from signalfire.response.vocab import ActionStatus, IncidentStatus, ParticipantRole
+from signalfire.response.vocab import ActionStatus, IncidentStatus, ParticipantRole, Severity
 
 MAX_TIMELINE_BODY = 20_000
 MAX_DATA_KEYS = 50
@@ -177,11 +177,10 @@ def create_incident(session: Session, actor: Actor, data: IncidentCreate) -> Inc
     session.add(incident)
     session.flush()  # timeline, audit and event need the id
     prefix = "Drill opened" if incident.is_drill else "Incident reported"
-    add_timeline_entry(session, actor, incident, kind=TimelineKind.STATUS_CHANGE,
+    append_entry(session, actor, incident, kind=TimelineKind.STATUS_CHANGE,
                        body=f"{prefix}: {incident.title} ({incident.severity.label}, {incident.risk_domain.label}).",
                        source=data.source, at=reported_at,
-                       data={"to": IncidentStatus.REPORTED.value, "aware_at": incident.aware_at.isoformat()},
-                       _audit=False)
+                       data={"to": IncidentStatus.REPORTED.value, "aware_at": incident.aware_at.isoformat()})
     record(session, action="response.incident.create", target_type="response_incident", target_id=incident.id,
            actor=actor, summary={"reference": incident.reference, "severity": incident.severity,
                                  "risk_domain": incident.risk_domain, "is_drill": incident.is_drill,
@@ -222,7 +221,7 @@ def get_incident_by_reference(session: Session, actor: Actor, reference: str) ->
     return incident
 
 
-def _require_writer(actor: Actor, incident: Incident) -> None:
+def require_writer(actor: Actor, incident: Incident) -> None:
     """Changes to an incident are for its own org's members with write permission."""
     if incident.org_id != actor.org_id:
         raise Forbidden("External participants may add notes and evidence only.")
@@ -230,7 +229,7 @@ def _require_writer(actor: Actor, incident: Incident) -> None:
 
 
 def update_incident(session: Session, actor: Actor, incident: Incident, data: IncidentUpdate) -> Incident:
-    _require_writer(actor, incident)
+    require_writer(actor, incident)
     now = utcnow()
     changes: dict[str, Any] = {}
     if data.aware_at is not None and data.aware_at != incident.aware_at:
@@ -271,9 +270,9 @@ def update_incident(session: Session, actor: Actor, incident: Incident, data: In
     if not changes:
         return incident
     described = ", ".join(f"{k} {v[0]} → {v[1]}" if k in ("severity", "aware_at") else k for k, v in changes.items())
-    add_timeline_entry(session, actor, incident, kind=TimelineKind.DECISION,
+    append_entry(session, actor, incident, kind=TimelineKind.DECISION,
                        body=f"Updated {described}." + (f" Reason: {data.reason}" if data.reason else ""),
-                       data={"changes": {k: list(v) for k, v in changes.items()}}, _audit=False)
+                       data={"changes": {k: list(v) for k, v in changes.items()}})
     record(session, action="response.incident.update", target_type="response_incident", target_id=incident.id,
            actor=actor, summary={"changes": changes, "reason": data.reason})
     publish_event(session, org_id=incident.org_id, event="response.incident.updated", data=incident_event(incident))
@@ -290,7 +289,7 @@ def open_action_count(session: Session, incident_id: uuid.UUID) -> int:
 
 def change_status(session: Session, actor: Actor, incident: Incident, data: TransitionIn) -> Incident:
     """Move the incident through its lifecycle (see ``lifecycle.check_transition``)."""
-    _require_writer(actor, incident)
+    require_writer(actor, incident)
     now = utcnow()
     at = data.at or now
     last = None if incident.status is IncidentStatus.REPORTED else incident.status_changed_at
@@ -312,9 +311,9 @@ def change_status(session: Session, actor: Actor, incident: Incident, data: Tran
     body = f"{verb} from {before.label.lower()} to {data.status.label.lower()}."
     if data.reason:
         body += f" Reason: {data.reason}"
-    add_timeline_entry(session, actor, incident, kind=TimelineKind.STATUS_CHANGE, body=body, at=at,
+    append_entry(session, actor, incident, kind=TimelineKind.STATUS_CHANGE, body=body, at=at,
                        data={"from": before.value, "to": data.status.value, "transition": kind.value,
-                             "reason": data.reason}, _audit=False)
+                             "reason": data.reason})
     record(session, action="response.incident.status", target_type="response_incident", target_id=incident.id,
            actor=actor, summary={"from": before, "to": data.status, "at": at, "kind": kind, "reason": data.reason})
     publish_event(session, org_id=incident.org_id, event="response.incident.status",
@@ -334,13 +333,13 @@ def add_timeline_entry(
     source: str | None = None,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
-    _audit: bool = True,
 ) -> TimelineEntry:
     """Append an entry to the incident's timeline (entries are never edited or removed).
 
     ``actor`` None means the system (a job). Members of the incident's org need
     ``response:incident:write``; an external participant may add notes and evidence only. ``source``
     keeps where an imported entry came from (e.g. "intake:signal:<id>", "exchange:item:<id>").
+    The incident must have been obtained through the policy (``readable_incidents``).
     """
     try:
         kind = TimelineKind(kind)
@@ -351,6 +350,27 @@ def add_timeline_entry(
             require(actor, Permission.response_incident_write)
         elif kind not in EXTERNAL_KINDS:
             raise Forbidden("External participants may add notes and evidence only.")
+    entry = append_entry(session, actor, incident, kind=kind, body=body, source=source, data=data, at=at)
+    session.flush()  # the audit entry names the row
+    record(session, action="response.timeline.add", target_type="response_timeline_entry",
+           target_id=entry.id, actor=actor, org_id=incident.org_id,
+           summary={"incident": incident.reference, "kind": kind, "source": source})
+    return entry
+
+
+def append_entry(
+    session: Session,
+    actor: Actor | None,
+    incident: Incident,
+    *,
+    kind: TimelineKind,
+    body: str,
+    source: str | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TimelineEntry:
+    """The timeline write behind every service: checks the entry itself, not the actor (the calling
+    service has done that and records the change in the audit log)."""
     body = body.strip()
     if not body:
         raise ValidationFailed.single("body", "The entry needs some text.")
@@ -372,11 +392,6 @@ def add_timeline_entry(
         body=body, source=source, data=data or {},
     )
     session.add(entry)
-    if _audit:
-        session.flush()  # the audit entry names the row
-        record(session, action="response.timeline.add", target_type="response_timeline_entry",
-               target_id=entry.id, actor=actor, org_id=incident.org_id,
-               summary={"incident": incident.reference, "kind": kind, "source": source})
     return entry
 
 
@@ -436,7 +451,7 @@ def member_by_email(session: Session, org_id: uuid.UUID, email: str, field: str)
 def add_participant(session: Session, actor: Actor, incident: Incident, data: ParticipantIn) -> IncidentParticipant:
     """Give someone a role. A second commander is refused; a hand-over ends the current commander's
     term and starts the new one at the same instant."""
-    _require_writer(actor, incident)
+    require_writer(actor, incident)
     require(actor, Permission.response_incident_command)
     if incident.status is IncidentStatus.CLOSED:
         raise Conflict("The incident is closed.", slug="incident-closed")
@@ -482,9 +497,9 @@ def add_participant(session: Session, actor: Actor, incident: Incident, data: Pa
         body = f"Command handed over from {outgoing.label} to {label}."
     else:
         body = f"{label} joined as {data.role.label.lower()}."
-    add_timeline_entry(session, actor, incident, kind=TimelineKind.ROLE_CHANGE, body=body, at=now,
+    append_entry(session, actor, incident, kind=TimelineKind.ROLE_CHANGE, body=body, at=now,
                        data={"role": data.role.value, "user_id": str(user.id),
-                             "handover_from": str(outgoing.user_id) if outgoing else None}, _audit=False)
+                             "handover_from": str(outgoing.user_id) if outgoing else None})
     record(session, action="response.participant.add", target_type="response_participant", target_id=p.id,
            actor=actor, summary={"incident": incident.reference, "role": data.role, "user": user.email,
                                  "handover_from": outgoing.user_id if outgoing else None})
@@ -493,7 +508,7 @@ def add_participant(session: Session, actor: Actor, incident: Incident, data: Pa
 
 def remove_participant(session: Session, actor: Actor, incident: Incident, participant_id: uuid.UUID) -> None:
     """End someone's role (for an external participant: their access to the incident)."""
-    _require_writer(actor, incident)
+    require_writer(actor, incident)
     require(actor, Permission.response_incident_command)
     p = session.execute(
         select(IncidentParticipant).where(IncidentParticipant.id == participant_id,
@@ -507,12 +522,43 @@ def remove_participant(session: Session, actor: Actor, incident: Incident, parti
         raise Conflict("The incident needs a commander; hand over command instead.", slug="commander-required")
     now = utcnow()
     p.renounced_at = now
-    add_timeline_entry(session, actor, incident, kind=TimelineKind.ROLE_CHANGE,
+    append_entry(session, actor, incident, kind=TimelineKind.ROLE_CHANGE,
                        body=f"{p.label} stood down as {p.role.label.lower()}.", at=now,
-                       data={"role": p.role.value, "user_id": str(p.user_id), "ended": True}, _audit=False)
+                       data={"role": p.role.value, "user_id": str(p.user_id), "ended": True})
     record(session, action="response.participant.remove", target_type="response_participant", target_id=p.id,
            actor=actor, summary={"incident": incident.reference, "role": p.role, "user_id": p.user_id})
 
 
 def field_errors(*pairs: tuple[str, str]) -> ValidationFailed:
     return ValidationFailed([FieldError(f, m) for f, m in pairs])
+
+
+def list_incidents(session: Session, actor: Actor, *, status: str | None = None, drills: bool | None = None,
+                   severity: str | None = None, limit: int = 100, offset: int = 0) -> list[Incident]:
+    """Readable incidents, newest awareness first. ``status`` is a status value, "open" or "closed";
+    ``drills`` True for drills only, False for real incidents only, None for both."""
+    stmt = readable_incidents(actor)
+    if status == "open":
+        stmt = stmt.where(Incident.status != IncidentStatus.CLOSED)
+    elif status:
+        try:
+            stmt = stmt.where(Incident.status == IncidentStatus(status))
+        except ValueError:
+            raise ValidationFailed.single("status", f"Unknown status {status!r}.") from None
+    if severity:
+        try:
+            stmt = stmt.where(Incident.severity == Severity(severity))
+        except ValueError:
+            raise ValidationFailed.single("severity", f"Unknown severity {severity!r}.") from None
+    if drills is not None:
+        stmt = stmt.where(Incident.is_drill.is_(drills))
+    stmt = stmt.order_by(Incident.aware_at.desc(), Incident.id).limit(min(max(limit, 1), 500)).offset(max(offset, 0))
+    return list(session.execute(stmt).scalars())
+
+
+def user_labels(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Display names for user ids shown next to records the actor may already read."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {i: n for i, n in session.execute(select(User.id, User.display_name).where(User.id.in_(wanted))).all()}

@@ -90,4 +90,9 @@ def home(request: Request, actor: ActorDep) -> Response:
     return render(request, "home.html", {})
 
 
+@pages.get("/tour")
+def tour(request: Request, actor: ActorDep) -> Response:
+    return render(request, "tour.html", {})
+
+
 routers = [public, pages]

@@ -24,7 +24,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import OrgKind, Organization
+from signalfire.access.models import Organization, OrgKind
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import nothing
 from signalfire.exchange.models import (
@@ -83,7 +83,7 @@ def item_visible_to(actor: Actor) -> ColumnElement[bool]:
     return or_(own, and_(item.status == ItemStatus.PUBLISHED, or_(*addressed)))
 
 
-def readable_items(actor: Actor) -> Select[tuple[ExchangeItem]]:
+def readable_items(actor: Actor) -> Select[ExchangeItem]:
     """Every exchange read (list, detail, feed, export, TAXII) starts here."""
     stmt = select(ExchangeItem)
     if not actor.can(Permission.exchange_item_read):
@@ -121,7 +121,7 @@ def can_publish(actor: Actor, item: ExchangeItem) -> bool:
     return is_contributor(actor, item) and actor.can(Permission.exchange_item_publish)
 
 
-def readable_responses(actor: Actor) -> Select[tuple[ItemResponse]]:
+def readable_responses(actor: Actor) -> Select[ItemResponse]:
     """Responses on items the actor can read. A proposed correction is seen only by the contributor org
     and the org that proposed it."""
     stmt = (
@@ -135,14 +135,14 @@ def readable_responses(actor: Actor) -> Select[tuple[ItemResponse]]:
     return stmt if actor.can(Permission.exchange_item_read) else nothing(stmt)
 
 
-def readable_read_log(actor: Actor) -> Select[tuple[ReadLog]]:
+def readable_read_log(actor: Actor) -> Select[ReadLog]:
     """The contributor org sees who read its items and why; nobody else sees another org's reads."""
     stmt = select(ReadLog).join(ExchangeItem, ExchangeItem.id == ReadLog.item_id).where(
         ExchangeItem.org_id == actor.org_id)
     return stmt if actor.can(Permission.exchange_item_read) else nothing(stmt)
 
 
-def readable_resolutions(actor: Actor) -> Select[tuple[PseudonymResolution]]:
+def readable_resolutions(actor: Actor) -> Select[PseudonymResolution]:
     """Resolutions of the actor org's own pseudonym, and for the hub operator those it made."""
     stmt = select(PseudonymResolution)
     if actor.can(Permission.exchange_pseudonym_resolve):

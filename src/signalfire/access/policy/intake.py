@@ -1,0 +1,50 @@
+"""What an actor may read in the intake channel, as SQL.
+
+Signals, clusters, decisions and sources belong to the receiving org and are read by its members with
+intake:signal:read. A downstream reporter reads only the receipt view of reports their own org sent
+(``submitted_reports``), never the receiving org's triage data.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from signalfire.access.actor import Actor
+from signalfire.access.permissions import Permission
+from signalfire.access.policy import nothing
+from signalfire.intake.models import AlertSource, Cluster, Decision, Feed, IntakeSettings, Signal
+
+
+def readable_signals(actor: Actor) -> Select[tuple[Signal]]:
+    stmt = select(Signal).where(Signal.org_id == actor.org_id)
+    return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
+
+
+def readable_clusters(actor: Actor) -> Select[tuple[Cluster]]:
+    stmt = select(Cluster).where(Cluster.org_id == actor.org_id)
+    return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
+
+
+def readable_decisions(actor: Actor) -> Select[tuple[Decision]]:
+    stmt = select(Decision).where(Decision.org_id == actor.org_id)
+    return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
+
+
+def readable_feeds(actor: Actor) -> Select[tuple[Feed]]:
+    stmt = select(Feed).where(Feed.org_id == actor.org_id)
+    return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
+
+
+def readable_alert_sources(actor: Actor) -> Select[tuple[AlertSource]]:
+    stmt = select(AlertSource).where(AlertSource.org_id == actor.org_id)
+    return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
+
+
+def readable_intake_settings(actor: Actor) -> Select[tuple[IntakeSettings]]:
+    stmt = select(IntakeSettings).where(IntakeSettings.org_id == actor.org_id)
+    return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
+
+
+def submitted_reports(actor: Actor) -> Select[tuple[Signal]]:
+    """Reports the actor's org sent to other orgs through the downstream API (for their receipts)."""
+    return select(Signal).where(Signal.submitter_org_id == actor.org_id)

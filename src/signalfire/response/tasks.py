@@ -1,0 +1,25 @@
+"""Background work of the response channel: escalation checks and the escalation sweep."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from signalfire.core.clock import utcnow
+from signalfire.notify.registry import periodic, task
+from signalfire.response import paging
+
+
+@task(paging.CHECK_TASK)
+def escalation_check(session: Session, args: dict[str, Any]) -> None:
+    """Run when the next notification of one page is due (enqueued with run_after = that instant)."""
+    paging.check_page(session, uuid.UUID(str(args["page_id"])), utcnow())
+
+
+@periodic(paging.SWEEP_JOB, every=timedelta(minutes=1))
+def escalation_sweep(session: Session, now: datetime) -> None:
+    """Safety net: any page whose check is overdue (a lost task, a worker down) is processed now."""
+    paging.run_escalations(session, now)
