@@ -164,9 +164,20 @@ def settings(engine: Engine) -> Settings:
     return make_settings(engine.url.render_as_string(hide_password=False))
 
 
+@pytest.fixture(scope="session")
+def shared_app(engine: Engine) -> FastAPI:
+    """Building the app imports and mounts every router: do it once per run."""
+    return create_app(make_settings(engine.url.render_as_string(hide_password=False)), run_worker=False)
+
+
 @pytest.fixture()
-def app(settings: Settings, session_maker: sessionmaker[Session]) -> FastAPI:
-    return create_app(settings, session_maker, run_worker=False)
+def app(shared_app: FastAPI, settings: Settings, session_maker: sessionmaker[Session]) -> Iterator[FastAPI]:
+    """The shared app, pointed at this test's connection (its requests commit into savepoints)."""
+    shared_app.state.settings = settings
+    shared_app.state.session_factory = session_maker
+    shared_app.dependency_overrides.clear()
+    yield shared_app
+    shared_app.dependency_overrides.clear()
 
 
 @pytest.fixture()

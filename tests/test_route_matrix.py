@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from dataclasses import dataclass
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Role
+from signalfire.access.models import OrgKind, Organization, Role
+from signalfire.core.db.session import session_factory, unit_of_work
 from tests import factories
 from tests.matrix import ROLES, SUBJECTS, MatrixContext, RouteCase, run_case
 
@@ -62,18 +65,37 @@ def test_every_route_is_in_a_matrix(app: FastAPI) -> None:
     assert not missing, f"routes with no access-matrix case (add them to tests/<domain>/routes_matrix.py): {missing}"
 
 
+@dataclass
+class _World:
+    org: Organization
+    actors: dict[Role, Actor]
+    other: Actor
+
+
+@pytest.fixture(scope="session")
+def matrix_worlds(engine: Engine) -> dict[OrgKind, _World]:
+    """Per org kind, an org with one member per role plus another org's admin, committed once for the whole
+    run (each test still runs in its own rolled-back transaction on top)."""
+    worlds: dict[OrgKind, _World] = {}
+    factory = session_factory(engine)
+    with unit_of_work(factory) as s:
+        for kind in {c.org_kind for c in CASES}:
+            org = factories.org(s, kind)
+            actors = {role: factories.actor_for(s, factories.member(s, org, role), org) for role in ROLES}
+            other_org = factories.org(s, kind)
+            other = factories.actor_for(s, factories.member(s, other_org, Role.admin), other_org)
+            s.expunge(org)
+            worlds[kind] = _World(org, actors, other)
+    return worlds
+
+
 @pytest.fixture()
-def matrix_ctx(db: Session, request: pytest.FixtureRequest) -> MatrixContext:
+def matrix_ctx(db: Session, request: pytest.FixtureRequest, matrix_worlds: dict[OrgKind, _World]) -> MatrixContext:
     case: RouteCase = request.param
-    org = factories.org(db, case.org_kind)
-    actors: dict[Role, Actor] = {}
-    for role in ROLES:
-        person = factories.member(db, org, role)
-        actors[role] = factories.actor_for(db, person, org)
-    other_org = factories.org(db, case.org_kind)
-    other = factories.actor_for(db, factories.member(db, other_org, Role.admin), other_org)
-    db.commit()
-    return MatrixContext(db=db, org=org, actors=actors, other=other)
+    world = matrix_worlds[case.org_kind]
+    org = db.get(Organization, world.org.id)
+    assert org is not None
+    return MatrixContext(db=db, org=org, actors=world.actors, other=world.other)
 
 
 @pytest.mark.parametrize(

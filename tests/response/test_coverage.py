@@ -226,6 +226,34 @@ def test_a_window_in_the_skipped_hour_is_read_forward() -> None:
     ]
 
 
+def test_a_window_can_open_on_the_next_local_date() -> None:
+    # Antarctica/Casey went from 02:00 (+11) on Friday 2010-03-05 back to 23:00 (+08) on the 4th, so
+    # Friday's 01:00-03:00 window (14:00-19:00 UTC) covers instants whose local date is Thursday.
+    layer = Layer(
+        "casey",
+        ("ana",),
+        utc(2010, 3, 1),
+        7 * D,
+        time_zone="Antarctica/Casey",
+        windows=(Window(time(1), time(3), frozenset({4})),),
+    )
+    roster = Roster((layer,))
+    thursday = utc(2010, 3, 4)
+    assert (thursday + 15 * H + 30 * timedelta(minutes=1)).astimezone(ZoneInfo("Antarctica/Casey")).day == 4
+    assert on_call_at(roster, thursday + 15 * H + 30 * timedelta(minutes=1)) == "ana"
+    assert summary(shifts(roster, thursday, thursday + 2 * D)) == [
+        (thursday + 14 * H, thursday + 19 * H, "ana", "casey")
+    ]
+
+
+def test_a_one_second_gap_is_found() -> None:
+    second = timedelta(seconds=1)
+    roster = Roster((), (Override(MON, MON + H, "ana"), Override(MON + H + second, MON + 2 * H, "ben")))
+    assert gaps(roster, MON, MON + 2 * H) == [Gap(MON + H, MON + H + second)]
+    assert on_call_at(roster, MON + H) is None
+    assert on_call_at(roster, MON + H + second) == "ben"
+
+
 def test_a_window_past_midnight_belongs_to_the_day_it_starts() -> None:
     friday = MON + 4 * D
     layer = Layer("late", ("ana",), MON, 7 * D, windows=(Window(time(22), time(6), frozenset({4})),))

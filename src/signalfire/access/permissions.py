@@ -33,6 +33,9 @@ class Permission(StrEnum):
     reporting_inbox_read = "reporting:inbox:read"
     reporting_inbox_respond = "reporting:inbox:respond"
     reporting_retention_manage = "reporting:retention:manage"
+    reporting_settings_manage = "reporting:settings:manage"
+    # Which authority org receives what a regime addresses: deployment configuration, for the hub.
+    reporting_binding_manage = "reporting:binding:manage"
 
     exchange_item_read = "exchange:item:read"
     exchange_item_write = "exchange:item:write"
@@ -130,10 +133,11 @@ _HUB = frozenset(
         P.exchange_pseudonym_resolve,
         P.exchange_health_read,
         P.readiness_scorecard_read,
+        P.reporting_binding_manage,
     }
 )
 _NOT_HUB = _ALL - {P.exchange_pseudonym_resolve, P.exchange_health_read, P.reporting_inbox_read,
-                   P.reporting_inbox_respond}
+                   P.reporting_inbox_respond, P.reporting_binding_manage}
 ORG_KIND_PERMISSIONS: dict[OrgKind, frozenset[Permission]] = {
     OrgKind.frontier_developer: _NOT_HUB | {P.reporting_inbox_respond},
     OrgKind.downstream: _NOT_HUB | {P.reporting_inbox_respond},

@@ -151,20 +151,86 @@ class Rule:
         return self.spans(text)
 
 
-def _phrase_regex(entries: Sequence[str], what: str) -> re.Pattern[str]:
-    parts = []
-    for entry in sorted(entries, key=len, reverse=True):
-        if not isinstance(entry, str) or not entry.strip():
-            raise RuleFileError(f"{what}: entries must be non-empty strings")
-        if entry.startswith("re:"):
-            parts.append(f"(?:{entry[3:]})")
-        else:
-            words = [re.escape(word) for word in entry.split()]
-            parts.append(r"(?<!\w)" + r"[ \t\-]+".join(words) + r"(?!\w)")
-    try:
-        return re.compile("|".join(parts), re.IGNORECASE)
-    except re.error as exc:
-        raise RuleFileError(f"{what}: {exc}") from None
+_WORD_RE = re.compile(r"\w+")
+_PHRASE_GAP_RE = re.compile(r"[ \t\-]+")
+
+
+@functools.lru_cache(maxsize=4)
+def _words(text: str) -> tuple[list[int], list[int], list[str]]:
+    """Start offsets, end offsets and lower-cased text of the words in ``text``.
+
+    Cached because every ``terms`` and ``near`` rule reads the same field's words.
+    """
+    starts, ends, words = [], [], []
+    for match in _WORD_RE.finditer(text):
+        starts.append(match.start())
+        ends.append(match.end())
+        words.append(match.group(0).lower())
+    return starts, ends, words
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrases:
+    """Literal phrases looked up word by word (one dict lookup per word), plus optional regexes.
+
+    One big case-insensitive alternation would be retried at every position of the text; indexing
+    phrases by their first word keeps a scan linear with a small constant however many terms a
+    rule lists.
+    """
+
+    by_first_word: dict[str, tuple[tuple[str, ...], ...]]
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def build(cls, entries: Sequence[str], what: str) -> _Phrases:
+        by_first: dict[str, list[tuple[str, ...]]] = {}
+        regexes = []
+        for entry in entries:
+            if not isinstance(entry, str) or not entry.strip():
+                raise RuleFileError(f"{what}: entries must be non-empty strings")
+            if entry.startswith("re:"):
+                regexes.append(f"(?:{entry[3:]})")
+                continue
+            words = tuple(word.lower() for word in _WORD_RE.findall(entry))
+            if not words:
+                raise RuleFileError(f"{what}: {entry!r} has no words")
+            by_first.setdefault(words[0], []).append(words)
+        try:
+            pattern = re.compile("|".join(regexes), re.IGNORECASE) if regexes else None
+        except re.error as exc:
+            raise RuleFileError(f"{what}: {exc}") from None
+        index = {first: tuple(sorted(found, key=len, reverse=True)) for first, found in by_first.items()}
+        return cls(index, pattern)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        found = []
+        if self.by_first_word:
+            starts, ends, words = _words(text)
+            for position, word in enumerate(words):
+                for phrase in self.by_first_word.get(word, ()):
+                    last = position + len(phrase) - 1
+                    if self._phrase_at(text, phrase, position, starts, ends, words):
+                        found.append((starts[position], ends[last]))
+                        break
+        if self.pattern is not None:
+            found.extend(match.span() for match in self.pattern.finditer(text))
+            found.sort()
+        return found
+
+    @staticmethod
+    def _phrase_at(
+        text: str, phrase: tuple[str, ...], position: int, starts: list[int], ends: list[int], words: list[str]
+    ) -> bool:
+        if position + len(phrase) > len(words):
+            return False
+        for offset in range(1, len(phrase)):
+            index = position + offset
+            if words[index] != phrase[offset]:
+                return False
+            # Words of a phrase are separated by spaces or hyphens only, not by punctuation.
+            if _PHRASE_GAP_RE.fullmatch(text, ends[index - 1], starts[index]) is None:
+                return False
+        return True
 
 
 def _regex_spans(
@@ -188,25 +254,26 @@ def _regex_spans(
     return spans
 
 
-def _near_spans(
-    first: re.Pattern[str], second: re.Pattern[str], window: int
-) -> Callable[[str], Iterator[tuple[int, int]]]:
+def _terms_spans(phrases: _Phrases) -> Callable[[str], Iterator[tuple[int, int]]]:
     def spans(text: str) -> Iterator[tuple[int, int]]:
-        a_hits = [(m.start(), m.end()) for m in first.finditer(text)]
+        yield from phrases.spans(text)
+
+    return spans
+
+
+def _near_spans(first: _Phrases, second: _Phrases, window: int) -> Callable[[str], Iterator[tuple[int, int]]]:
+    def spans(text: str) -> Iterator[tuple[int, int]]:
+        a_hits = first.spans(text)
         if not a_hits:
             return
-        b_hits = [(m.start(), m.end()) for m in second.finditer(text)]
+        b_hits = second.spans(text)
         if not b_hits:
             return
-        word_starts = [m.start() for m in re.finditer(r"\w+", text)]
-
-        def word_index(offset: int) -> int:
-            return bisect.bisect_right(word_starts, offset)
-
-        b_words = [word_index(start) for start, _end in b_hits]
+        word_starts = _words(text)[0]
+        b_words = [bisect.bisect_right(word_starts, start) for start, _end in b_hits]
         for start, end in a_hits:
-            position = word_index(start)
-            # b_words is sorted because b_hits are in text order; look at the neighbours only.
+            position = bisect.bisect_right(word_starts, start)
+            # b_hits are in text order, so b_words is sorted: only hits inside the window are looked at.
             low = bisect.bisect_left(b_words, position - window)
             high = bisect.bisect_right(b_words, position + window)
             for b_start, b_end in b_hits[low:high]:
@@ -301,13 +368,13 @@ def _compile(raw: Any, kind: FindingKind, where: str) -> Rule:
             requires = tuple(needle.lower() for needle in requires)
         spans = _regex_spans(pattern, requires, excludes, validator)
     elif rule_type == "terms":
-        spans = _regex_spans(_phrase_regex(_text_list(raw, "terms", where), where), (), (), None)
+        spans = _terms_spans(_Phrases.build(_text_list(raw, "terms", where), where))
     elif rule_type == "near":
         window = raw.get("window")
         if not isinstance(window, int) or window < 1:
             raise RuleFileError(f"{where}: 'window' must be a positive number of words")
-        first = _phrase_regex(_text_list(raw, "terms", where), where)
-        second = _phrase_regex(_text_list(raw, "near", where), where)
+        first = _Phrases.build(_text_list(raw, "terms", where), where)
+        second = _Phrases.build(_text_list(raw, "near", where), where)
         spans = _near_spans(first, second, window)
     else:
         classes = _text_list(raw, "require_classes", where)

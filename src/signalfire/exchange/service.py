@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -292,3 +292,22 @@ def contributors_for(session: Session, items: list[ExchangeItem], viewer: Actor 
         else:
             out[i.id] = org_contributor(orgs[i.org_id])
     return out
+
+
+READ_GRANT_TTL = timedelta(hours=1)
+
+
+def granted_read(session: Session, actor: Actor, item: ExchangeItem, read_id: uuid.UUID | None) -> ReadLog | None:
+    """A recent read by this person of this item, which lets a page show details without logging again.
+
+    The UI declares a purpose once (POST, logged) and then shows the details page for an hour under that
+    read; the API logs every details request instead.
+    """
+    if read_id is None:
+        return None
+    read = session.execute(select(ReadLog).where(ReadLog.id == read_id, ReadLog.item_id == item.id,
+                                                 ReadLog.user_id == actor.user_id,
+                                                 ReadLog.org_id == actor.org_id)).scalar_one_or_none()
+    if read is None or read.read_at < utcnow() - READ_GRANT_TTL or not can_read_details(actor, item, read.purpose):
+        return None
+    return read

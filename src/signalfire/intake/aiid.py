@@ -26,12 +26,13 @@ import json
 import logging
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 __all__ = [
     "AIID_ATTRIBUTION",
@@ -68,6 +69,8 @@ INCIDENT_COLUMNS = (COL_ID, COL_INCIDENT_ID, COL_DATE, COL_REPORTS, COL_DEPLOYER
 EXPORT_COLUMNS = (*INCIDENT_COLUMNS, "attribution", "license")
 
 INCIDENTS_FILE_NAME = "incidents.csv"
+# What a damaged archive raises while it is opened or read (bz2 and gzip raise OSError or EOFError).
+_CORRUPT_ARCHIVE = (EOFError, OSError, tarfile.TarError, zipfile.BadZipFile, zlib.error)
 # Python's csv module refuses fields over 128 KiB by default; the limit is process-wide, so it
 # is not raised here. Such a row is reported as an error like any other bad row.
 _MAX_TITLE_CHARS = 1_000
@@ -140,12 +143,11 @@ def neutralize_formula(value: str) -> str:
 def _text_stream(fileobj: IO[bytes] | IO[str]) -> Iterator[IO[str]]:
     probe: Any = fileobj.read(0)
     if isinstance(probe, str):
-        yield fileobj  # type: ignore[misc]
+        yield cast(IO[str], fileobj)
         return
     # utf-8-sig drops the BOM some exports start with; bad bytes become U+FFFD rather than
     # aborting the whole import.
-    wrapper = io.TextIOWrapper(fileobj, encoding="utf-8-sig", errors="replace",  # type: ignore[type-var]
-                               newline="")
+    wrapper = io.TextIOWrapper(cast(Any, fileobj), encoding="utf-8-sig", errors="replace", newline="")
     try:
         yield wrapper
     finally:
@@ -238,7 +240,8 @@ class _RowProblem(ValueError):
 def _parse_row(cells: dict[str, str | None], row_number: int, *, too_short: bool) -> AiidIncident:
     if too_short:
         raise _RowProblem("row has fewer cells than the header")
-    values = {column: (value or "").strip() for column, value in cells.items()}
+    # NUL is removed because PostgreSQL text columns cannot hold it.
+    values = {column: (value or "").replace("\x00", "").strip() for column, value in cells.items()}
     incident_id = _positive_int(values[COL_INCIDENT_ID], COL_INCIDENT_ID)
     title = values[COL_TITLE]
     if not title:
@@ -324,32 +327,50 @@ def open_incidents_csv(source: str | Path | IO[bytes], *,
     with ExitStack() as stack:
         raw: IO[bytes] = stack.enter_context(open(source, "rb")) if isinstance(source, str | Path) else source
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(_Unclosable(raw))
-        head = buffered.peek(8)[:8]
-        if head.startswith(b"PK\x03\x04"):
-            archive = stack.enter_context(zipfile.ZipFile(buffered))
-            yield stack.enter_context(archive.open(_zip_member(archive, member_name)))
-        elif head.startswith((b"\x1f\x8b", b"BZh")) or _looks_like_tar(buffered):
-            yield _tar_member(stack, buffered, member_name, head)
-        else:
+        # Exceptions are translated here and not around the yield, so errors raised by the
+        # caller's own code inside the with-block pass through unchanged.
+        try:
+            head = buffered.peek(8)[:8]
+            member: IO[bytes] | None = None
+            if head.startswith(b"PK\x03\x04"):
+                archive = stack.enter_context(zipfile.ZipFile(buffered))
+                member = stack.enter_context(archive.open(_zip_member(archive, member_name)))
+            elif head.startswith((b"\x1f\x8b", b"BZh")) or _looks_like_tar(buffered):
+                member = _tar_member(stack, buffered, member_name, head)
+        except _CORRUPT_ARCHIVE as exc:
+            raise AiidFormatError(f"unreadable snapshot archive: {exc}") from exc
+        if member is None:
             yield buffered
+        else:
+            # Decompression errors surface while the CSV is read; they mean a damaged file too.
+            yield io.BufferedReader(_Unclosable(member, corrupt_is_format_error=True))
 
 
 class _Unclosable(io.RawIOBase):
     """Adapts a caller's stream for BufferedReader without closing it when we are done."""
 
-    def __init__(self, inner: IO[bytes] | io.BufferedIOBase) -> None:
+    def __init__(self, inner: IO[bytes] | io.BufferedIOBase, *, corrupt_is_format_error: bool = False) -> None:
         self._inner = inner
+        self._translate = corrupt_is_format_error
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
+        try:
+            data = self._inner.read(len(buffer))
+        except _CORRUPT_ARCHIVE as exc:
+            if not self._translate:
+                raise
+            raise AiidFormatError(f"snapshot archive is truncated or corrupt: {exc}") from exc
         buffer[:len(data)] = data
         return len(data)
 
     def seekable(self) -> bool:
-        return self._inner.seekable()
+        try:
+            return bool(self._inner.seekable())
+        except (AttributeError, OSError, ValueError):  # tarfile's streamed members cannot even answer
+            return False
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         return self._inner.seek(offset, whence)
@@ -379,16 +400,13 @@ def _tar_member(stack: ExitStack, stream: io.BufferedReader, member_name: str, h
     peekable = io.BufferedReader(_Unclosable(decompressed), buffer_size=64 * 1024)
     if not _looks_like_tar(peekable):
         return peekable  # a compressed plain CSV
-    try:
-        archive = stack.enter_context(tarfile.open(fileobj=peekable, mode="r|"))  # noqa: SIM115 - ExitStack closes it
-        wanted = member_name.lower()
-        for member in archive:
-            if member.isfile() and PurePosixPath(member.name).name.lower() == wanted:
-                extracted = archive.extractfile(member)
-                if extracted is not None:
-                    return extracted
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise AiidFormatError(f"unreadable snapshot archive: {exc}") from exc
+    archive = stack.enter_context(tarfile.open(fileobj=peekable, mode="r|"))  # noqa: SIM115 - ExitStack closes it
+    wanted = member_name.lower()
+    for member in archive:
+        if member.isfile() and PurePosixPath(member.name).name.lower() == wanted:
+            extracted = archive.extractfile(member)
+            if extracted is not None:
+                return extracted
     raise AiidFormatError(f"no {member_name} in the snapshot archive")
 
 

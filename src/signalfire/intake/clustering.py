@@ -41,7 +41,7 @@ SAME_STORY_THRESHOLD = 0.15
 BAND_THRESHOLD = 0.2
 BANDS, ROWS = lsh_params(BAND_THRESHOLD, STORY_PARAMS.num_perm)
 # Candidates are ranked by estimated similarity; only this many are checked exactly.
-MAX_VERIFIED = 5
+MAX_VERIFIED = 10
 MAX_CANDIDATES = 400
 # The estimate's standard error is about 0.04 at 128 permutations: look a little below the threshold.
 _ESTIMATE_MARGIN = 0.08

@@ -183,10 +183,11 @@ def _describe(problem: object) -> str:
     return f"{type(problem).__name__}: {problem}"[:300]
 
 
-def _entry(raw: Mapping[str, Any], summary_chars: int) -> FeedEntry:
+def _entry(raw: dict[str, Any], summary_chars: int) -> FeedEntry:
     title = html_to_text(str(raw.get("title") or ""), max_chars=_TITLE_CHARS)
     link = _http_link(raw.get("link"))
-    published = _timestamp(raw.get("published_parsed")) or _timestamp(raw.get("updated_parsed"))
+    # dict.get, not raw.get: FeedParserDict aliases these two keys to each other with a warning.
+    published = _timestamp(dict.get(raw, "published_parsed")) or _timestamp(dict.get(raw, "updated_parsed"))
     summary_html = str(raw.get("summary") or "")
     contents = raw.get("content") or []
     if contents and isinstance(contents, list):

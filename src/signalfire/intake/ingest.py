@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
@@ -56,6 +56,9 @@ class Incoming:
     attribution: str | None = None
     alert_labels: dict[str, Any] | None = None
     alert_status: str | None = None
+    # What near-duplicate detection compares instead of `text`, when `text` is mostly boilerplate
+    # (an alert's label dump is the same for every alert of a system).
+    dedup_text: str | None = None
 
 
 def clean_text(value: str, limit: int) -> str:
@@ -105,7 +108,8 @@ def ingest(
     inventory = inventory or inventory_for(session, incoming.org_id)
     guess = likely_severity(f"{title}\n{text}", alert_labels=incoming.alert_labels)
     relevance = inventory.match(f"{title}\n{text}")
-    signature = signature_of(title, text)
+    dedup_text = clean_text(incoming.dedup_text, MAX_STORED_TEXT) if incoming.dedup_text is not None else text
+    signature = signature_of(title, dedup_text)
     signal = Signal(
         id=uuid.uuid4(),
         org_id=incoming.org_id,
@@ -137,10 +141,10 @@ def ingest(
         matched_models=relevance.models,
         signature=signature.to_bytes(),
     )
-    matches = _exact_match(session, signal) or find_matches(session, signal.org_id, title, text, signature)
+    matches = _exact_match(session, signal) or find_matches(session, signal.org_id, title, dedup_text, signature)
     session.add(signal)
     session.flush()
-    _place(session, signal, matches[0] if matches else None)
+    _place(session, signal, matches)
     index_signal(session, signal, signature)
     if not quiet:
         label = actor_label or (actor.label if actor else SYSTEM)
@@ -167,8 +171,14 @@ def _exact_match(session: Session, signal: Signal) -> list[Match]:
     return [Match(row.id, row.cluster_id, 1.0, True)] if row is not None else []
 
 
-def _place(session: Session, signal: Signal, match: Match | None) -> None:
-    """Join the best match's cluster (or start one); feed copies of one article become duplicates."""
+def _place(session: Session, signal: Signal, matches: list[Match]) -> None:
+    """Join the best match's cluster (or start one); feed copies of one article become duplicates.
+
+    A signal similar to members of several automatic clusters links them: those clusters are merged,
+    as the offline clustering would (transitively). Clusters a person has split are never merged
+    automatically.
+    """
+    match = matches[0] if matches else None
     cluster_id = match.cluster_id if match is not None else None
     if cluster_id is None:
         cluster = Cluster(id=uuid.uuid4(), org_id=signal.org_id, title=signal.title, signal_count=0,
@@ -177,12 +187,14 @@ def _place(session: Session, signal: Signal, match: Match | None) -> None:
         session.flush()
         cluster_id = cluster.id
         if match is not None:  # an older signal without a cluster (e.g. its cluster was deleted)
-            session.execute(update(Signal).where(Signal.id == match.signal_id).values(cluster_id=cluster_id))
+            session.execute(update(Signal).where(Signal.id == match.signal_id).values(cluster_id=cluster_id)
+                            .execution_options(synchronize_session="fetch"))
             _bump(session, cluster_id, signal.received_at, 1)
     signal.cluster_id = cluster_id
     _bump(session, cluster_id, signal.received_at, 1)
     if match is None:
         return
+    _link_clusters(session, signal, cluster_id, [m.cluster_id for m in matches[1:] if m.cluster_id])
     signal.similarity = match.similarity
     kind = DecisionKind.clustered
     reason = f"Similar to {match.signal_id} (word-pair overlap {match.similarity:.2f})."
@@ -203,12 +215,38 @@ def _place(session: Session, signal: Signal, match: Match | None) -> None:
     ))
 
 
+def _link_clusters(session: Session, signal: Signal, into: uuid.UUID, others: list[uuid.UUID]) -> None:
+    candidates = [cid for cid in dict.fromkeys(others) if cid != into]
+    if not candidates:
+        return
+    ids = list(session.execute(
+        select(Cluster.id).where(Cluster.id.in_([into, *candidates]), Cluster.curated.is_(False))
+    ).scalars())
+    if into not in ids:
+        return
+    merged = [cid for cid in candidates if cid in ids]
+    if not merged:
+        return
+    # "fetch" keeps signals already loaded in this session in step with the database.
+    moved = session.execute(update(Signal).where(Signal.cluster_id.in_(merged)).values(cluster_id=into)
+                            .execution_options(synchronize_session="fetch"))
+    session.execute(update(Decision).where(Decision.cluster_id.in_(merged)).values(cluster_id=into)
+                    .execution_options(synchronize_session="fetch"))
+    session.execute(delete(Cluster).where(Cluster.id.in_(merged)).execution_options(synchronize_session="fetch"))
+    _bump(session, into, signal.received_at, int(getattr(moved, "rowcount", 0) or 0))
+    session.add(Decision(
+        org_id=signal.org_id, signal_id=signal.id, cluster_id=into, kind=DecisionKind.merged, automatic=True,
+        actor_label=SYSTEM, at=signal.received_at, data={"merged": [str(c) for c in merged]},
+        reason=f"{signal.reference} is similar to signals of {len(merged) + 1} clusters; they were joined.",
+    ))
+
+
 def _bump(session: Session, cluster_id: uuid.UUID, at: datetime, delta: int) -> None:
     session.execute(
         update(Cluster).where(Cluster.id == cluster_id)
         .values(signal_count=Cluster.signal_count + delta)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="evaluate")
     )
     if delta > 0:
         session.execute(update(Cluster).where(Cluster.id == cluster_id, Cluster.last_signal_at < at)
-                        .values(last_signal_at=at).execution_options(synchronize_session=False))
+                        .values(last_signal_at=at).execution_options(synchronize_session="fetch"))

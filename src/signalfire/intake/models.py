@@ -179,6 +179,8 @@ class Cluster(IdMixin, Base):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(300))
     signal_count: Mapped[int] = mapped_column(default=0)
+    # Made or changed by a person (split): automatic merging leaves it alone from then on.
+    curated: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_signal_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -287,9 +287,14 @@ def _poll_snapshot(session: Session, feed: Feed, client: httpx.Client) -> PollRe
     return result
 
 
-def _failed(feed: Feed, result: PollResult, message: str, status: int | None) -> PollResult:
-    _finish(feed, status="error", http_status=status, etag=feed.etag, last_modified=feed.last_modified,
+def record_failure(feed: Feed, message: str, http_status: int | None = None) -> None:
+    """Record a failed poll on the feed (its error, the failure count, the backed-off next poll)."""
+    _finish(feed, status="error", http_status=http_status, etag=feed.etag, last_modified=feed.last_modified,
             error=message, created=0)
+
+
+def _failed(feed: Feed, result: PollResult, message: str, status: int | None) -> PollResult:
+    record_failure(feed, message, status)
     result.status, result.error = "error", message
     return result
 

@@ -31,8 +31,8 @@ def new_reference() -> str:
 
 def normalise_reference(value: str) -> str:
     """Accept what a person types: lower case, spaces, the look-alikes Crockford maps (O->0, I/L->1)."""
-    cleaned = value.strip().upper().replace(" ", "")
-    body = cleaned.removeprefix(REFERENCE_PREFIX).replace("-", "")
+    cleaned = "".join(ch for ch in value.upper() if ch.isascii() and ch.isalnum())
+    body = cleaned[3:] if len(cleaned) == 11 and cleaned.startswith("SFR") else cleaned
     body = body.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
     if len(body) != 8 or any(c not in _ALPHABET for c in body):
         return ""

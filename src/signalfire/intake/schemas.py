@@ -108,6 +108,10 @@ class DismissIn(StrictIn):
     whole_cluster: bool = False
 
 
+class ReopenIn(StrictIn):
+    reason: str = Field(min_length=3, max_length=2000)
+
+
 class DuplicateIn(StrictIn):
     duplicate_of: uuid.UUID
 
@@ -222,6 +226,10 @@ class FeedIn(StrictIn):
     kind: FeedKind = FeedKind.rss_atom
     title: str = Field(default="", max_length=300)
     poll_interval_seconds: int = Field(default=900, ge=60, le=7 * 86400)
+
+
+class FeedActiveIn(StrictIn):
+    active: bool
 
 
 class FeedOut(Out):

@@ -33,11 +33,12 @@ _SEVERITY_TERMS: dict[Severity, tuple[str, ...]] = {
     Severity.SEV2: (
         "jailbreak", "exfiltrat", "data leak", "leaked", "breach", "credential", "prompt injection", "malware",
         "ransomware", "exploit", "uplift", "self harm", "suicide", "weapon", "cyberattack", "cyber attack",
-        "zero day", "sandbox escape", "unauthori",
+        "zero day", "sandbox escape", "unauthori", "synthesis", "hidden instructions", "child", "teenager",
     ),
     Severity.SEV3: (
         "bias", "discriminat", "hallucinat", "misinformation", "disinformation", "deepfake", "defamat",
         "privacy", "copyright", "outage", "degraded", "error rate", "harassment", "scam", "fraud",
+        "system prompt", "therapist", "impersonat", "refusal rate", "latency",
     ),
 }
 _ALERT_SEVERITY = {

@@ -173,7 +173,7 @@ def _notify_external(session: Session, incident: Incident, action: ResponseActio
     if incident.is_drill:
         action.suppressed = True
         append_entry(session, None, incident, kind=TimelineKind.NOTIFICATION,
-                           body=f"Drill: the notice to {party} was recorded and not sent.",
+                           body=f"Drill: the notice to {party} was recorded and not sent.", at=action.requested_at,
                            data={"action_id": str(action.id), "suppressed": True})
         record(session, action="response.notification.suppressed", target_type="response_action",
                target_id=action.id, org_id=incident.org_id, summary={"party": party, "reason": "drill"})

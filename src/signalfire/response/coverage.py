@@ -136,8 +136,9 @@ class Layer:
             return True
         zone = self.zone
         day = t.astimezone(zone).date()
-        # A window opened the day before can still be open; one opened on the next local date
-        # can contain ``t`` when a fall-back at midnight repeats the end of ``day``.
+        # A window opened the day before can still be open; one opened on the next local date can
+        # contain ``t`` when a clock change sets local time back across midnight (Antarctica/Casey
+        # went from 02:00 on 5 March 2010 back to 23:00 on the 4th).
         for candidate in (day - _DAY, day, day + _DAY):
             for window in self.windows:
                 if candidate.weekday() in window.days:

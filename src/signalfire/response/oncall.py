@@ -191,3 +191,29 @@ def on_call_user(session: Session, roster_id: uuid.UUID, at: datetime) -> User |
         return None
     who = coverage.on_call_at(to_pure(roster), at)
     return session.get(User, uuid.UUID(who)) if who else None
+
+
+@dataclass(frozen=True)
+class Stretch:
+    start: datetime
+    end: datetime
+    who: str | None  # None for a gap
+    override: bool = False
+
+
+def by_day(report: CoverageReport, time_zone: str) -> list[tuple[datetime, list[Stretch]]]:
+    """The schedule cut at local midnights, for a week view: each day's shifts and gaps in order."""
+    zone = ZoneInfo(time_zone)
+    pieces = [Stretch(s.start, s.end, report.names.get(s.user, s.user), s.override) for s in report.shifts]
+    pieces += [Stretch(g.start, g.end, None) for g in report.gaps]
+    pieces.sort(key=lambda p: p.start)
+    days: list[tuple[datetime, list[Stretch]]] = []
+    day = datetime.combine(report.start.astimezone(zone).date(), time(0), tzinfo=zone)
+    while day.astimezone(UTC) < report.end:
+        nxt = datetime.combine(day.date() + timedelta(days=1), time(0), tzinfo=zone)
+        lo, hi = max(day.astimezone(UTC), report.start), min(nxt.astimezone(UTC), report.end)
+        cut = [Stretch(max(p.start, lo), min(p.end, hi), p.who, p.override) for p in pieces
+               if p.start < hi and p.end > lo]
+        days.append((day, cut))
+        day = nxt
+    return days

@@ -8,7 +8,7 @@ on an incident creates one task per step, due at its target time after the start
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, NotFound
 from signalfire.response.models import Incident, IncidentTask, Playbook, TaskStatus, TimelineKind
 from signalfire.response.schemas import PlaybookIn, TaskUpdate
-from signalfire.response.service import append_entry, require_writer
+from signalfire.response.service import append_entry, backdated, require_writer
 from signalfire.response.vocab import ActionKind, IncidentStatus, ParticipantRole
 
 
@@ -66,8 +66,10 @@ def versions(session: Session, actor: Actor, slug: str) -> list[Playbook]:
     return list(session.execute(stmt).scalars())
 
 
-def start_playbook(session: Session, actor: Actor, incident: Incident, playbook_id: uuid.UUID) -> list[IncidentTask]:
-    """Create the playbook's tasks on the incident, in step order, due at each step's target time."""
+def start_playbook(session: Session, actor: Actor, incident: Incident, playbook_id: uuid.UUID, *,
+                   at: datetime | None = None) -> list[IncidentTask]:
+    """Create the playbook's tasks on the incident, in step order, due at each step's target time after
+    the start (``at``, default now)."""
     require_writer(actor, incident)
     if incident.status is IncidentStatus.CLOSED:
         raise Conflict("The incident is closed.", slug="incident-closed")
@@ -76,7 +78,7 @@ def start_playbook(session: Session, actor: Actor, incident: Incident, playbook_
                                                             IncidentTask.playbook_id == book.id)).first()
     if already:
         raise Conflict(f"{book.name} v{book.version} is already running on this incident.", slug="playbook-started")
-    now = utcnow()
+    now = backdated(at, incident)
     offset = int(session.execute(select(func.coalesce(func.max(IncidentTask.position), -1))
                                  .where(IncidentTask.incident_id == incident.id)).scalar_one()) + 1
     tasks = []

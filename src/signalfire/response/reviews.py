@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import first_or_404, require
-from signalfire.access.policy.response import readable_reviews
+from signalfire.access.policy.response import is_org_reader, readable_reviews
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -37,6 +37,12 @@ def _require_reviewer(actor: Actor, incident: Incident) -> None:
     if incident.org_id != actor.org_id:
         raise Forbidden("Reviews are internal to the organisation.")
     require(actor, Permission.response_review_write)
+
+
+def require_internal(actor: Actor, incident: Incident) -> None:
+    """Reviews do not exist for anyone outside the org's incident readers (external participants)."""
+    if not is_org_reader(actor, incident):
+        raise NotFound("No such review.")
 
 
 def get_review(session: Session, actor: Actor, incident: Incident) -> PostIncidentReview | None:

@@ -130,6 +130,9 @@ class ParticipantIn(StrictIn):
     email: str = Field(min_length=3, max_length=254)
     affiliation: str | None = Field(default=None, max_length=200)
     handover: bool = False
+    at: datetime | None = Field(default=None, description="When the role was taken on (default now).")
+
+    _aware_times = field_validator("at")(_aware)
 
 
 class ParticipantOut(Out):
@@ -250,6 +253,9 @@ class PlaybookOut(Out):
 
 class StartPlaybookIn(StrictIn):
     playbook_id: uuid.UUID
+    at: datetime | None = None
+
+    _aware_times = field_validator("at")(_aware)
 
 
 class TaskOut(Out):

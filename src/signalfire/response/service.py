@@ -448,6 +448,18 @@ def member_by_email(session: Session, org_id: uuid.UUID, email: str, field: str)
     return user
 
 
+def backdated(at: datetime | None, incident: Incident) -> datetime:
+    """A time a person records for something already done: now by default, never in the future, and
+    not before the org became aware of the incident."""
+    now = utcnow()
+    if at is None:
+        return now
+    _check_not_future(at, "at", now)
+    if at < incident.aware_at:
+        raise ValidationFailed.single("at", "The time is before the organisation became aware of the incident.")
+    return at
+
+
 def add_participant(session: Session, actor: Actor, incident: Incident, data: ParticipantIn) -> IncidentParticipant:
     """Give someone a role. A second commander is refused; a hand-over ends the current commander's
     term and starts the new one at the same instant."""
@@ -455,7 +467,7 @@ def add_participant(session: Session, actor: Actor, incident: Incident, data: Pa
     require(actor, Permission.response_incident_command)
     if incident.status is IncidentStatus.CLOSED:
         raise Conflict("The incident is closed.", slug="incident-closed")
-    now = utcnow()
+    now = backdated(data.at, incident)
     if data.role is ParticipantRole.EXTERNAL:
         user = _user_by_email(session, data.email, "email")
         orgs = session.execute(

@@ -321,7 +321,6 @@ def upgrade() -> None:
         sa.Column("paged_at", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("acknowledged_at", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("acknowledged_by", sa.Uuid(), nullable=True),
-        sa.Column("ack_token_hash", sa.String(length=64), nullable=False),
         sa.Column("sent", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False),
         sa.Column("next_check_at", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("is_drill", sa.Boolean(), nullable=False),
@@ -355,7 +354,6 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_response_page")),
-        sa.UniqueConstraint("ack_token_hash", name=op.f("uq_response_page_ack_token_hash")),
     )
     op.create_index("ix_response_page_due", "response_page", ["status", "next_check_at"], unique=False)
     op.create_index(op.f("ix_response_page_incident_id"), "response_page", ["incident_id"], unique=False)

@@ -1,0 +1,159 @@
+"""`signalfire exchange ...`: list items as a given person, manage routing designations, see coverage.
+
+Reads go through the same access policy as the UI: ``--as`` names the person (and ``--org`` the org
+they act for) whose view is printed. The STIX/TAXII commands (``export``) are registered by
+``signalfire.exchange.export_cli`` when that module is present.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.access.models import Organization, User
+from signalfire.access.service import build_actor
+from signalfire.core.db.session import engine_for, session_factory, unit_of_work
+from signalfire.core.errors import AppError
+from signalfire.core.settings import get_settings
+from signalfire.exchange import routing, service
+from signalfire.exchange.vocab import Category, Tlp
+
+app = typer.Typer(help="The information-sharing exchange.", no_args_is_help=True)
+items_app = typer.Typer(help="Shared items.", no_args_is_help=True)
+designations_app = typer.Typer(help="Routing: who receives new items of each category.", no_args_is_help=True)
+app.add_typer(items_app, name="items")
+app.add_typer(designations_app, name="designations")
+console = Console()
+err = Console(stderr=True)
+
+AsOpt = Annotated[str, typer.Option("--as", help="E-mail of the person whose view or action this is.")]
+OrgOpt = Annotated[str | None, typer.Option("--org", help="Slug of the org they act for (default: their first).")]
+
+
+@contextmanager
+def _work() -> Iterator[Session]:
+    """One unit of work; a refused action prints its reason instead of a traceback."""
+    try:
+        with unit_of_work(session_factory(engine_for(get_settings().database_url))) as session:
+            yield session
+    except AppError as exc:
+        err.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
+
+
+def _actor(session: Session, email: str, org_slug: str | None) -> Actor:
+    user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+    if user is None:
+        err.print(f"[red]error:[/red] no user {email}")
+        raise typer.Exit(1)
+    org_id = None
+    if org_slug:
+        org = session.execute(select(Organization).where(Organization.slug == org_slug)).scalar_one_or_none()
+        if org is None:
+            err.print(f"[red]error:[/red] no org {org_slug}")
+            raise typer.Exit(1)
+        org_id = org.id
+    actor = build_actor(session, user, org_id, via="cli")
+    if actor is None or (org_id is not None and actor.org_id != org_id):
+        err.print(f"[red]error:[/red] {email} is not a member of {org_slug or 'any organisation'}")
+        raise typer.Exit(1)
+    return actor
+
+
+@items_app.command("list")
+def items_list(as_: AsOpt, org: OrgOpt = None,
+               category: Annotated[Category | None, typer.Option(help="Only this category.")] = None,
+               tlp: Annotated[str | None, typer.Option(help="Only this TLP (e.g. AMBER+STRICT).")] = None,
+               mine: Annotated[bool, typer.Option(help="Only items shared by the org.")] = False,
+               limit: Annotated[int, typer.Option(min=1, max=service.LIST_LIMIT_MAX)] = 50) -> None:
+    """Items the person may see, newest first (the same policy as the UI and the API)."""
+    with _work() as session:
+        actor = _actor(session, as_, org)
+        filters = service.ItemFilters(category=category, tlp=Tlp.parse(tlp) if tlp else None, mine=mine)
+        page = service.list_items(session, actor, filters, limit=limit)
+        table = Table("id", "published", "tlp", "category", "severity", "contributor", "title",
+                      title=f"Exchange items visible to {actor.label}")
+        for item in page.items:
+            table.add_row(str(item.id), item.published_at.strftime("%Y-%m-%d %H:%M") if item.published_at else "",
+                          item.tlp.value, item.category.value, item.severity.value,
+                          page.contributors[item.id].name, item.title)
+        console.print(table)
+
+
+@designations_app.command("list")
+def designations_list(as_: AsOpt, org: OrgOpt = None) -> None:
+    """The org's designated recipients per category; categories with nobody are flagged."""
+    with _work() as session:
+        actor = _actor(session, as_, org)
+        rows = routing.list_designations(session, actor)
+        table = Table("category", "person", "email", "since", title=f"Routing of {actor.org_name}")
+        for category in Category:
+            here = [(d, u) for d, u in rows if d.category == category]
+            if not here:
+                table.add_row(category.value, "[yellow]nobody designated[/yellow]", "", "")
+            for d, u in here:
+                table.add_row(category.value, u.display_name, u.email, d.created_at.strftime("%Y-%m-%d"))
+        console.print(table)
+
+
+@designations_app.command("add")
+def designations_add(as_: AsOpt, category: Category, email: str, org: OrgOpt = None) -> None:
+    """Designate a member of the org (by e-mail) for a category."""
+    with _work() as session:
+        actor = _actor(session, as_, org)
+        user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+        if user is None:
+            err.print(f"[red]error:[/red] no user {email}")
+            raise typer.Exit(1)
+        routing.designate(session, actor, category, user.id)
+        console.print(f"{user.display_name} now receives new {category.value} items for {actor.org_name}")
+
+
+@designations_app.command("remove")
+def designations_remove(as_: AsOpt, category: Category, email: str, org: OrgOpt = None) -> None:
+    with _work() as session:
+        actor = _actor(session, as_, org)
+        match = [d for d, u in routing.list_designations(session, actor)
+                 if d.category == category and u.email == email.strip().lower()]
+        if not match:
+            err.print(f"[red]error:[/red] {email} is not designated for {category.value}")
+            raise typer.Exit(1)
+        routing.remove_designation(session, actor, match[0].id)
+        console.print("removed")
+
+
+@designations_app.command("coverage")
+def designations_coverage(as_: AsOpt, org: OrgOpt = None) -> None:
+    """Hub operator: every member org x category, with the gaps nobody listens to."""
+    with _work() as session:
+        actor = _actor(session, as_, org)
+        cells = routing.coverage(session, actor)
+        table = Table("organisation", *[c.value for c in Category], title="Routing coverage")
+        for org_id in dict.fromkeys(c.org_id for c in cells):
+            row = [c for c in cells if c.org_id == org_id]
+            table.add_row(row[0].org_name, *[str(c.designated) if c.designated else "[red]0[/red]" for c in row])
+        console.print(table)
+
+
+def _register_extensions() -> None:
+    name = "signalfire.exchange.export_cli"
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return
+    module.register(app)
+
+
+_register_extensions()
+commands = [("exchange", app)]

@@ -1,0 +1,142 @@
+"""What reporting reads from the response channel, always through the response policy, never written.
+
+The clock events a regime reads come from two places: the incident's own facts (when it occurred, when
+the org became aware of it, when it was resolved and closed) and the events reporting records itself
+(``reporting_clock_event``: awareness of the model's involvement, discovery, a causal link ...). A
+recorded event wins over the incident's fact of the same name: it carries who said so and why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.access.permissions import Permission
+from signalfire.access.policy import first_or_404
+from signalfire.access.policy.response import (
+    readable_actions,
+    readable_incidents,
+    readable_reviews,
+    readable_timeline,
+)
+from signalfire.core.errors import NotFound
+from signalfire.reporting.clock_events import ClockEvent
+from signalfire.reporting.models import RecordedClockEvent, ReportVersion
+from signalfire.response.models import (
+    Incident,
+    PostIncidentReview,
+    ResponseAction,
+    ReviewActionItem,
+    TimelineEntry,
+)
+
+
+def get_incident(session: Session, actor: Actor, incident_id: uuid.UUID) -> Incident:
+    """One of the actor's own org's incidents, readable under the response policy, or 404."""
+    if not actor.can(Permission.reporting_obligation_read):
+        raise NotFound("No such incident.")
+    stmt = readable_incidents(actor).where(Incident.id == incident_id, Incident.org_id == actor.org_id)
+    return first_or_404(session, stmt, "No such incident.")
+
+
+def incident_events(incident: Incident) -> dict[str, datetime | None]:
+    """The clock events the incident record itself carries."""
+    return {
+        ClockEvent.OCCURRED.value: incident.occurred_at,
+        ClockEvent.AWARE_OF_INCIDENT.value: incident.aware_at,
+        ClockEvent.RESOLVED.value: incident.resolved_at,
+        ClockEvent.HANDLING_ENDED.value: incident.closed_at,
+    }
+
+
+def recorded_events(session: Session, incident_id: uuid.UUID) -> dict[str, RecordedClockEvent]:
+    """The latest recording of each event (earlier recordings stay in the table as history)."""
+    rows = session.execute(
+        select(RecordedClockEvent).where(RecordedClockEvent.incident_id == incident_id)
+        .order_by(RecordedClockEvent.recorded_at, RecordedClockEvent.id)
+    ).scalars()
+    latest: dict[str, RecordedClockEvent] = {}
+    for row in rows:
+        latest[row.event] = row
+    return latest
+
+
+def last_submission(session: Session, incident_id: uuid.UUID) -> datetime | None:
+    value: datetime | None = session.execute(
+        select(func.max(ReportVersion.submitted_at)).where(ReportVersion.incident_id == incident_id)
+    ).scalar_one()
+    return value
+
+
+def clock_events(session: Session, incident: Incident) -> dict[str, datetime | None]:
+    """Every clock event known for the incident, for the deadline function."""
+    events = incident_events(incident)
+    for name, row in recorded_events(session, incident.id).items():
+        events[name] = row.at
+    last = last_submission(session, incident.id)
+    if last is not None:
+        events.setdefault(ClockEvent.LAST_REPORT_SENT.value, last)
+        events.setdefault(ClockEvent.DOCUMENTED.value, last)
+    return events
+
+
+def incident_snapshot(incident: Incident) -> dict[str, Any]:
+    """The facts an assessor saw; compared later to flag a change that calls for reassessment."""
+    return {
+        "title": incident.title,
+        "severity": incident.severity.value,
+        "risk_domain": incident.risk_domain.value,
+        "status": incident.status.value,
+        "is_drill": incident.is_drill,
+        "affected_models": list(incident.affected_models),
+        "occurred_at": incident.occurred_at.isoformat() if incident.occurred_at else None,
+        "aware_at": incident.aware_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+    }
+
+
+def snapshot_changes(before: dict[str, Any], incident: Incident) -> list[str]:
+    """Human-readable differences between an assessment's snapshot and the incident now."""
+    now = incident_snapshot(incident)
+    changes = []
+    for key, value in now.items():
+        if key in before and before[key] != value:
+            changes.append(f"{key.replace('_', ' ')}: {before[key] or '—'} → {value or '—'}")
+    return changes
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    """What a report draft is prefilled from (read under the response policy)."""
+
+    incident: Incident
+    timeline: list[TimelineEntry]
+    actions: list[ResponseAction]
+    review: PostIncidentReview | None
+    review_items: list[ReviewActionItem]
+
+
+def incident_facts(session: Session, actor: Actor, incident: Incident) -> IncidentFacts:
+    timeline = list(session.execute(
+        readable_timeline(actor).where(TimelineEntry.incident_id == incident.id).order_by(TimelineEntry.at)
+    ).scalars())
+    actions = list(session.execute(
+        readable_actions(actor).where(ResponseAction.incident_id == incident.id)
+        .order_by(ResponseAction.requested_at)
+    ).scalars())
+    review = session.execute(
+        readable_reviews(actor).where(PostIncidentReview.incident_id == incident.id).limit(1)
+    ).scalars().first()
+    items: list[ReviewActionItem] = []
+    if review is not None:
+        items = list(session.execute(
+            select(ReviewActionItem).where(ReviewActionItem.review_id == review.id)
+            .order_by(ReviewActionItem.position)
+        ).scalars())
+    return IncidentFacts(incident, timeline, actions, review, items)

@@ -1,0 +1,8 @@
+"""The reporting channel's routers: pages under /reporting, the JSON API under /api/v1/reporting."""
+
+from __future__ import annotations
+
+from signalfire.reporting.api import api
+from signalfire.reporting.pages import pages
+
+routers = [pages, api]
