@@ -16,6 +16,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -114,10 +115,11 @@ def build_world(db: Session) -> World:
     world.viewers.append(Viewer(factories.actor_for(db, person, org), OrgKind.downstream, Role.viewer, "unnamed",
                                 True, False))
 
-    named_orgs = sorted({v.actor.org_id for v in world.viewers if v.org_label == "named" and v.kind != OrgKind.authority})
+    named_orgs = sorted({v.actor.org_id for v in world.viewers
+                         if v.org_label == "named" and v.kind != OrgKind.authority})
     named_people = [v.actor for v in world.viewers if v.person_named]
     for tlp, audience in VALID:
-        extra: dict[str, object] = {}
+        extra: dict[str, Any] = {}
         if audience == AudienceKind.NAMED_ORGS:
             extra["audience_org_ids"] = named_orgs
         if audience == AudienceKind.NAMED_PEOPLE:

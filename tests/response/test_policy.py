@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import OrgKind, Organization, Role
+from signalfire.access.models import Organization, OrgKind, Role
 from signalfire.core.errors import ValidationFailed
-from signalfire.response import reviews, service
+from signalfire.response import actions, reviews, service
 from signalfire.response.models import Incident
-from signalfire.response.schemas import ParticipantIn, ReviewIn
-from signalfire.response.vocab import ParticipantRole
+from signalfire.response.schemas import ActionCreate, ParticipantIn, ReviewIn
+from signalfire.response.vocab import ActionKind, ParticipantRole
 from tests import factories
 from tests.response import factories as rf
 
@@ -25,17 +25,41 @@ def _setup(db: Session) -> tuple[Actor, Actor, list[Incident], Incident]:
     owner = factories.actor(db)
     counsel_org = factories.org(db, OrgKind.researcher, name="Halden & Moss LLP")
     counsel = factories.actor(db, organization=counsel_org, role=Role.viewer, name="Outside Counsel")
+    rf.model_version(db, owner, "aurora-large", "3.1")
+    rf.model_version(db, owner, "aurora-large", "3.2")
     theirs = rf.incident(db, owner, title="Weights accessed from an unknown host")
-    others = [rf.incident(db, owner, title="Another incident"), rf.incident(db, owner, title="A drill", is_drill=True)]
-    service.add_participant(db, owner, theirs, ParticipantIn(role=ParticipantRole.EXTERNAL, email=counsel.email,
-                                                             affiliation="Halden & Moss, outside counsel"))
+    actions.create_action(
+        db,
+        owner,
+        theirs,
+        ActionCreate(
+            kind=ActionKind.MODEL_ROLLBACK,
+            title="Roll back",
+            from_version="aurora-large 3.2",
+            to_version="aurora-large 3.1",
+        ),
+    )
+    others = [
+        rf.incident(db, owner, title="Another incident"),
+        rf.incident(db, owner, title="A drill", is_drill=True),
+    ]
+    service.add_participant(
+        db,
+        owner,
+        theirs,
+        ParticipantIn(
+            role=ParticipantRole.EXTERNAL, email=counsel.email, affiliation="Halden & Moss, outside counsel"
+        ),
+    )
     reviews.save_review(db, owner, theirs, ReviewIn(root_cause="Leaked CI token."))
     db.commit()
     return owner, counsel, others, theirs
 
 
-def test_external_participant_sees_their_incident_and_nothing_else(db: Session, browser_client: Client) -> None:
-    owner, counsel, others, theirs = _setup(db)
+def test_external_participant_sees_their_incident_and_nothing_else(
+    db: Session, browser_client: Client
+) -> None:
+    _owner, counsel, others, theirs = _setup(db)
     listed = {i.id for i in service.list_incidents(db, counsel)}
     assert listed == {theirs.id}
     c = browser_client(counsel)
@@ -45,6 +69,8 @@ def test_external_participant_sees_their_incident_and_nothing_else(db: Session, 
     assert c.get(f"/api/v1/response/incidents/{theirs.id}/timeline").status_code == 200
     page = c.get(f"/response/incidents/{theirs.id}")
     assert page.status_code == 200 and "external participant" in page.text
+    assert "aurora-large 3.2 → aurora-large 3.1" in page.text  # the incident's own facts
+    assert 'data-testid="action-form"' not in page.text and 'data-testid="review-link"' not in page.text
     for other in others:
         assert c.get(f"/api/v1/response/incidents/{other.id}").status_code == 404
         assert c.get(f"/response/incidents/{other.id}").status_code == 404
@@ -59,26 +85,43 @@ def test_external_participant_sees_their_incident_and_nothing_else(db: Session, 
 
 
 def test_external_participant_may_add_notes_only(db: Session, browser_client: Client) -> None:
-    owner, counsel, others, theirs = _setup(db)
+    _owner, counsel, _others, theirs = _setup(db)
     c = browser_client(counsel)
-    ok = c.post(f"/api/v1/response/incidents/{theirs.id}/timeline", json={"kind": "evidence", "body": "Host logs."})
+    ok = c.post(
+        f"/api/v1/response/incidents/{theirs.id}/timeline", json={"kind": "evidence", "body": "Host logs."}
+    )
     assert ok.status_code == 201 and ok.json()["author_label"] == "Outside Counsel"
-    assert c.post(f"/api/v1/response/incidents/{theirs.id}/timeline",
-                  json={"kind": "decision", "body": "Close it."}).status_code == 403
-    assert c.post(f"/api/v1/response/incidents/{theirs.id}/status", json={"status": "triaged"}).status_code == 403
-    assert c.post(f"/api/v1/response/incidents/{theirs.id}/actions",
-                  json={"kind": "other", "title": "Do a thing"}).status_code == 403
+    assert (
+        c.post(
+            f"/api/v1/response/incidents/{theirs.id}/timeline", json={"kind": "decision", "body": "Close it."}
+        ).status_code
+        == 403
+    )
+    assert (
+        c.post(f"/api/v1/response/incidents/{theirs.id}/status", json={"status": "triaged"}).status_code
+        == 403
+    )
+    assert (
+        c.post(
+            f"/api/v1/response/incidents/{theirs.id}/actions", json={"kind": "other", "title": "Do a thing"}
+        ).status_code
+        == 403
+    )
 
 
 def test_access_ends_when_the_participant_is_removed(db: Session) -> None:
     owner, counsel, _, theirs = _setup(db)
-    p = next(v.participant for v in service.participants(db, theirs) if v.participant.role is ParticipantRole.EXTERNAL)
+    p = next(
+        v.participant
+        for v in service.participants(db, theirs)
+        if v.participant.role is ParticipantRole.EXTERNAL
+    )
     service.remove_participant(db, owner, theirs, p.id)
     assert service.list_incidents(db, counsel) == []
 
 
 def test_other_orgs_and_authorities_see_nothing(db: Session, browser_client: Client) -> None:
-    owner, counsel, others, theirs = _setup(db)
+    _owner, _counsel, _others, theirs = _setup(db)
     stranger = factories.actor(db)
     authority = factories.actor(db, kind=OrgKind.authority)
     db.commit()
@@ -96,8 +139,12 @@ def test_an_authority_user_cannot_be_made_an_external_participant(db: Session) -
     authority = factories.actor(db, kind=OrgKind.authority)
     inc = rf.incident(db, owner)
     with pytest.raises(ValidationFailed):
-        service.add_participant(db, owner, inc, ParticipantIn(role=ParticipantRole.EXTERNAL, email=authority.email,
-                                                              affiliation="EU AI Office"))
+        service.add_participant(
+            db,
+            owner,
+            inc,
+            ParticipantIn(role=ParticipantRole.EXTERNAL, email=authority.email, affiliation="EU AI Office"),
+        )
 
 
 def test_every_member_role_reads_the_org_incidents(db: Session) -> None:

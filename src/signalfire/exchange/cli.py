@@ -2,7 +2,7 @@
 
 Reads go through the same access policy as the UI: ``--as`` names the person (and ``--org`` the org
 they act for) whose view is printed. The STIX/TAXII commands (``export``) are registered by
-``signalfire.exchange.export_cli`` when that module is present.
+``signalfire.exchange.stix_cli`` when that module is present.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def designations_coverage(as_: AsOpt, org: OrgOpt = None) -> None:
 
 
 def _register_extensions() -> None:
-    name = "signalfire.exchange.export_cli"
+    name = "signalfire.exchange.stix_cli"
     try:
         module = importlib.import_module(name)
     except ModuleNotFoundError as exc:

@@ -20,7 +20,7 @@ from signalfire.access.policy import first_or_404, require
 from signalfire.access.policy.exchange import is_contributor, readable_responses
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
-from signalfire.core.errors import Conflict, ValidationFailed
+from signalfire.core.errors import Conflict, Forbidden, ValidationFailed
 from signalfire.exchange.models import (
     Attribution,
     CorrectionStatus,
@@ -76,8 +76,10 @@ def decide_correction(session: Session, actor: Actor, response_id: uuid.UUID, *,
     response = first_or_404(session, readable_responses(actor).where(ItemResponse.id == response_id),
                             "No such response.")
     item = session.get_one(ExchangeItem, response.item_id)
-    if not is_contributor(actor, item) or response.kind != ResponseKind.CORRECTION:
-        raise Conflict("Only the contributor decides on a proposed correction to its item.", slug="not-yours")
+    if not is_contributor(actor, item):
+        raise Forbidden("Only the contributor decides on a proposed correction to its item.")
+    if response.kind != ResponseKind.CORRECTION:
+        raise Conflict("Only a proposed correction is accepted or declined.", slug="not-a-correction")
     if response.correction_status != CorrectionStatus.OPEN:
         raise Conflict("This correction has already been decided.", slug="already-decided")
     response.correction_status = CorrectionStatus.ACCEPTED if accept else CorrectionStatus.DECLINED

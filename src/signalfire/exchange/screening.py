@@ -219,7 +219,12 @@ class _Phrases:
 
     @staticmethod
     def _phrase_at(
-        text: str, phrase: tuple[str, ...], position: int, starts: list[int], ends: list[int], words: list[str]
+        text: str,
+        phrase: tuple[str, ...],
+        position: int,
+        starts: list[int],
+        ends: list[int],
+        words: list[str],
     ) -> bool:
         if position + len(phrase) > len(words):
             return False
@@ -411,7 +416,11 @@ def load_rules(directory: Path = RULES_DIR) -> tuple[Rule, ...]:
     files = sorted(directory.glob("*.yaml"), key=lambda path: (path.stem != "secrets", path.name))
     for path in files:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("kind") not in KINDS or not isinstance(data.get("rules"), list):
+        if (
+            not isinstance(data, dict)
+            or data.get("kind") not in KINDS
+            or not isinstance(data.get("rules"), list)
+        ):
             raise RuleFileError(f"{path.name}: needs 'kind' (one of {', '.join(KINDS)}) and a 'rules' list")
         for position, raw in enumerate(data["rules"]):
             rules.append(_compile(raw, data["kind"], f"{path.name} rule {position}"))
@@ -443,6 +452,22 @@ def _excerpt(kind: FindingKind, text: str) -> str:
     return flat if len(flat) <= _EXCERPT_CHARS else flat[: _EXCERPT_CHARS - 1] + "…"
 
 
+class _Spans:
+    """Non-overlapping spans found so far in one field for one kind, sorted, with O(log n) overlap checks."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add_if_free(self, start: int, end: int) -> bool:
+        index = bisect.bisect_left(self.starts, end)
+        if index > 0 and self.ends[index - 1] > start:
+            return False
+        self.starts.insert(index, start)
+        self.ends.insert(index, end)
+        return True
+
+
 def screen(fields: Mapping[str, str], *, rules: Sequence[Rule] | None = None) -> list[Finding]:
     """Screen named text fields (``{"title": ..., "details": ...}``); findings in field, then text order.
 
@@ -457,16 +482,23 @@ def screen(fields: Mapping[str, str], *, rules: Sequence[Rule] | None = None) ->
     active = default_rules() if rules is None else rules
     findings: list[Finding] = []
     for name, text in fields.items():
-        taken: dict[FindingKind, list[tuple[int, int]]] = {kind: [] for kind in KINDS}
+        taken = {kind: _Spans() for kind in KINDS}
         field_findings = []
         for rule in active:
             kept = 0
             for start, end in rule.matches(text):
-                if any(start < other_end and other_start < end for other_start, other_end in taken[rule.kind]):
+                if not taken[rule.kind].add_if_free(start, end):
                     continue
-                taken[rule.kind].append((start, end))
                 field_findings.append(
-                    Finding(rule.id, rule.kind, name, start, end, _excerpt(rule.kind, text[start:end]), rule.message)
+                    Finding(
+                        rule.id,
+                        rule.kind,
+                        name,
+                        start,
+                        end,
+                        _excerpt(rule.kind, text[start:end]),
+                        rule.message,
+                    )
                 )
                 kept += 1
                 if kept >= MAX_FINDINGS_PER_RULE:
@@ -493,7 +525,9 @@ def redact(text: str, findings: Iterable[Finding], *, field: str | None = None) 
         if field is not None and finding.field != field:
             continue
         if not 0 <= finding.start < finding.end <= len(text):
-            raise ValueError(f"finding {finding.rule_id} at {finding.start}-{finding.end} lies outside the text")
+            raise ValueError(
+                f"finding {finding.rule_id} at {finding.start}-{finding.end} lies outside the text"
+            )
         spans.append((finding.start, finding.end, finding.kind))
     spans.sort()
     merged: list[list[Any]] = []

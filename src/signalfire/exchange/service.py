@@ -9,15 +9,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.access.models import Organization, OrgKind
 from signalfire.access.policy import first_or_404
-from signalfire.access.policy.exchange import can_read_details, is_contributor, readable_items
+from signalfire.access.policy.exchange import (
+    can_read_details,
+    candidate_count,
+    candidate_ids,
+    is_contributor,
+    readable_items,
+)
 from signalfire.audit.chain import record
 from signalfire.core.clock import ensure_utc, utcnow
 from signalfire.core.errors import ValidationFailed
@@ -37,6 +44,7 @@ from signalfire.exchange.stix import SIGNALFIRE_PROJECT_EPOCH, derived_id
 from signalfire.exchange.vocab import Category, CoveredUse, Severity, Tlp
 
 DEFAULT_HUB_NAME = "Signalfire exchange hub"
+T = TypeVar("T")
 
 
 def org_identity_id(org_id: uuid.UUID) -> str:
@@ -232,7 +240,7 @@ def list_items(session: Session, actor: Actor, filters: ItemFilters | None = Non
     filters = filters or ItemFilters()
     limit = max(1, min(limit, LIST_LIMIT_MAX))
     item = ExchangeItem
-    stmt = readable_items(actor).where(item.status == filters.status)
+    stmt = narrow_for_sparse_viewer(session, actor, readable_items(actor).where(item.status == filters.status))
     order_col = item.published_at if filters.status != ItemStatus.DRAFT else item.created_at
     if filters.status != ItemStatus.PUBLISHED or filters.mine:
         stmt = stmt.where(item.org_id == actor.org_id)
@@ -254,6 +262,28 @@ def list_items(session: Session, actor: Actor, filters: ItemFilters | None = Non
     rows = rows[:limit]
     return ItemPage(items=rows, contributors=contributors_for(session, rows, actor),
                     next_cursor=_cursor(rows[-1]) if more and rows else None)
+
+
+SPARSE_CANDIDATES_MAX = 10_000
+
+
+def narrow_for_sparse_viewer(session: Session, actor: Actor, stmt: Select[T]) -> Select[T]:
+    """Add the planning aid ``policy.candidate_ids`` for viewers that see only what names them.
+
+    Without it, a non-member org that little is addressed to makes the database scan most items to fill
+    a page (seconds at a million items); with it, the query starts from the addressed rows. When there
+    are many of those (over SPARSE_CANDIDATES_MAX) they are dense enough for the plain newest-first
+    scan, which then wins. Listings, feeds and exports over ``readable_items`` should pass their
+    statement through here.
+    """
+    if actor.org_kind in (OrgKind.authority, OrgKind.researcher):
+        return stmt
+    member = session.execute(select(Organization.exchange_member).where(Organization.id == actor.org_id)).scalar()
+    if member:
+        return stmt
+    if session.execute(candidate_count(actor, SPARSE_CANDIDATES_MAX)).scalar_one() > SPARSE_CANDIDATES_MAX:
+        return stmt
+    return stmt.where(ExchangeItem.id.in_(candidate_ids(actor)))
 
 
 def _escape_like(text: str) -> str:

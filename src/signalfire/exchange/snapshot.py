@@ -16,7 +16,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from signalfire.exchange.vocab import (
     Category,
@@ -131,10 +139,10 @@ class ItemSnapshot(BaseModel):
     @field_validator("modalities")
     @classmethod
     def _known_modalities(cls, values: list[str]) -> list[str]:
+        known = {modality.value for modality in Modality}
         for value in values:
-            if value not in Modality.__members__.values():
-                allowed = ", ".join(m.value for m in Modality)
-                raise ValueError(f"unknown modality {value!r}; use one of {allowed}")
+            if value not in known:
+                raise ValueError(f"unknown modality {value!r}; use one of {', '.join(sorted(known))}")
         return _dedupe(values)
 
     @field_validator("technique_refs")

@@ -65,8 +65,8 @@ from enum import StrEnum
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-import stix2  # type: ignore[import-untyped]
-import stix2.exceptions  # type: ignore[import-untyped]
+import stix2
+import stix2.exceptions
 from pydantic import ValidationError
 
 from signalfire.exchange.snapshot import Contributor, HubIdentity, ItemSnapshot
@@ -126,7 +126,11 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_OBJECTS = 10_000
 DEFAULT_MAX_DEPTH = 16
 
-_CONFIDENCE_TO_STIX: dict[Confidence, int] = {Confidence.LOW: 15, Confidence.MODERATE: 50, Confidence.HIGH: 85}
+_CONFIDENCE_TO_STIX: dict[Confidence, int] = {
+    Confidence.LOW: 15,
+    Confidence.MODERATE: 50,
+    Confidence.HIGH: 85,
+}
 _REPORT_TYPES: dict[Category, list[str]] = {
     Category.VULNERABILITY: ["vulnerability"],
     Category.THREAT: ["threat-report"],
@@ -317,7 +321,9 @@ def _item_objects(item: ItemSnapshot, out: _Collected) -> None:
 
     refs: list[str] = []
     atlas = [ref for ref in item.technique_refs if reference_scheme(ref) is RefScheme.ATLAS]
-    weaknesses = [ref for ref in item.technique_refs if reference_scheme(ref) in (RefScheme.CVE, RefScheme.CWE)]
+    weaknesses = [
+        ref for ref in item.technique_refs if reference_scheme(ref) in (RefScheme.CVE, RefScheme.CWE)
+    ]
     stubs = [_atlas_stub(ref) for ref in atlas]
     for stub in stubs:
         out.add(stub, Tlp.CLEAR, None)
@@ -439,9 +445,10 @@ def _collect(items: Sequence[ItemSnapshot]) -> _Collected:
 
 def taxii_objects(items: Sequence[ItemSnapshot]) -> list[TaxiiObject]:
     """The objects :func:`item_to_bundle` would emit, one by one with what a TAXII server indexes."""
+    collected = _collect(items)
     result = []
-    for obj, tlp, item_id in _collect(items).objects:
-        body = json.loads(obj.serialize())
+    for obj, tlp, item_id in collected.objects:
+        body = json.loads(collected.seen[obj.id])
         result.append(
             TaxiiObject(
                 id=body["id"],
@@ -565,16 +572,33 @@ _READ_TYPES = frozenset(
 )
 # STIX 2.1 cyber-observable types, the only objects allowed to omit spec_version.
 _SCO_TYPES = frozenset(
-    """artifact autonomous-system directory domain-name email-addr email-message file ipv4-addr ipv6-addr
-    mac-addr mutex network-traffic process software url user-account windows-registry-key
-    x509-certificate""".split()
+    {
+        "artifact",
+        "autonomous-system",
+        "directory",
+        "domain-name",
+        "email-addr",
+        "email-message",
+        "file",
+        "ipv4-addr",
+        "ipv6-addr",
+        "mac-addr",
+        "mutex",
+        "network-traffic",
+        "process",
+        "software",
+        "url",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
+    }
 )
 _ID_RE = re.compile(r"([a-z0-9][a-z0-9-]*[a-z0-9])--([0-9a-fA-F-]{36})")
 _TLP_NAME_RE = re.compile(r"^\s*TLP\s*[:\s]\s*(\S+)", re.IGNORECASE)
 
 
 def _json_depth_exceeds(value: Any, max_depth: int) -> bool:
-    """True if ``value`` nests dicts/lists more than ``max_depth`` levels; iterative, so it cannot overflow."""
+    """True if ``value`` nests dicts/lists deeper than ``max_depth``; iterative, so it cannot overflow."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -589,30 +613,40 @@ def _load(bundle: Mapping[str, Any] | bytes | str, max_bytes: int, max_depth: in
     if isinstance(bundle, bytes | str):
         raw = bundle.encode() if isinstance(bundle, str) else bundle
         if len(raw) > max_bytes:
-            raise BundleRejected(RejectCode.TOO_LARGE, f"The bundle is {len(raw)} bytes; the limit is {max_bytes}.")
+            raise BundleRejected(
+                RejectCode.TOO_LARGE, f"The bundle is {len(raw)} bytes; the limit is {max_bytes}."
+            )
         try:
             data = json.loads(raw)
         except RecursionError:
-            raise BundleRejected(RejectCode.TOO_DEEP, f"The bundle nests deeper than {max_depth} levels.") from None
+            raise BundleRejected(
+                RejectCode.TOO_DEEP, f"The bundle nests deeper than {max_depth} levels."
+            ) from None
         except ValueError as exc:
             raise BundleRejected(RejectCode.NOT_JSON, f"The bundle is not valid JSON: {exc}.") from None
     else:
         data = bundle
     if not isinstance(data, Mapping):
-        raise BundleRejected(RejectCode.NOT_A_BUNDLE, "The document is not a JSON object, so not a STIX bundle.")
+        raise BundleRejected(
+            RejectCode.NOT_A_BUNDLE, "The document is not a JSON object, so not a STIX bundle."
+        )
     if _json_depth_exceeds(data, max_depth):
         raise BundleRejected(RejectCode.TOO_DEEP, f"The bundle nests deeper than {max_depth} levels.")
     if not isinstance(bundle, bytes | str):
         size = len(json.dumps(data, ensure_ascii=False).encode())
         if size > max_bytes:
-            raise BundleRejected(RejectCode.TOO_LARGE, f"The bundle is {size} bytes; the limit is {max_bytes}.")
+            raise BundleRejected(
+                RejectCode.TOO_LARGE, f"The bundle is {size} bytes; the limit is {max_bytes}."
+            )
     return dict(data)
 
 
 def _check_bundle(data: Mapping[str, Any], max_objects: int) -> list[dict[str, Any]]:
     bundle_id = data.get("id")
     if data.get("type") != "bundle" or not isinstance(bundle_id, str) or not bundle_id.startswith("bundle--"):
-        raise BundleRejected(RejectCode.NOT_A_BUNDLE, "The document is not a STIX bundle (type 'bundle' with a bundle id).")
+        raise BundleRejected(
+            RejectCode.NOT_A_BUNDLE, "The document is not a STIX bundle (type 'bundle' with a bundle id)."
+        )
     if "spec_version" in data and data["spec_version"] != STIX_SPEC_VERSION:
         raise BundleRejected(
             RejectCode.SPEC_VERSION,
@@ -623,16 +657,24 @@ def _check_bundle(data: Mapping[str, Any], max_objects: int) -> list[dict[str, A
         raise BundleRejected(RejectCode.NOT_A_BUNDLE, "The bundle's 'objects' is not a list.")
     if len(objects) > max_objects:
         raise BundleRejected(
-            RejectCode.TOO_MANY_OBJECTS, f"The bundle holds {len(objects)} objects; the limit is {max_objects}."
+            RejectCode.TOO_MANY_OBJECTS,
+            f"The bundle holds {len(objects)} objects; the limit is {max_objects}.",
         )
     seen: set[str] = set()
     for position, obj in enumerate(objects):
-        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
-            raise BundleRejected(RejectCode.MALFORMED_OBJECT, f"Object {position} has no string 'type' and 'id'.")
+        if (
+            not isinstance(obj, dict)
+            or not isinstance(obj.get("type"), str)
+            or not isinstance(obj.get("id"), str)
+        ):
+            raise BundleRejected(
+                RejectCode.MALFORMED_OBJECT, f"Object {position} has no string 'type' and 'id'."
+            )
         match = _ID_RE.fullmatch(obj["id"])
         if match is None or match.group(1) != obj["type"]:
             raise BundleRejected(
-                RejectCode.MALFORMED_OBJECT, f"Object {position} has an id that is not '{obj['type']}--<uuid>'."
+                RejectCode.MALFORMED_OBJECT,
+                f"Object {position} has an id that is not '{obj['type']}--<uuid>'.",
             )
         version = obj.get("spec_version")
         if version != STIX_SPEC_VERSION and not (version is None and obj["type"] in _SCO_TYPES):
@@ -641,7 +683,9 @@ def _check_bundle(data: Mapping[str, Any], max_objects: int) -> list[dict[str, A
                 f"{obj['id']} is STIX {version!r}, not 2.1; the exchange reads STIX 2.1 only.",
             )
         if obj["id"] in seen:
-            raise BundleRejected(RejectCode.DUPLICATE_ID, f"The id {obj['id']} appears more than once in the bundle.")
+            raise BundleRejected(
+                RejectCode.DUPLICATE_ID, f"The id {obj['id']} appears more than once in the bundle."
+            )
         seen.add(obj["id"])
     return objects
 
@@ -805,7 +849,9 @@ def _extension_fields(extension: Mapping[str, Any]) -> _ExtensionFields:
         priority=_enum(Priority, extension.get("priority"), "priority"),
         model_families=_dedupe(families),
         modalities=_dedupe(_enum(Modality, modality, "modality").value for modality in modalities),
-        valid_until=_parse_time(extension["valid_until"], "valid_until") if "valid_until" in extension else None,
+        valid_until=_parse_time(extension["valid_until"], "valid_until")
+        if "valid_until" in extension
+        else None,
     )
 
 
@@ -830,7 +876,9 @@ class _Reader:
         for obj in objs:
             for ref in _marking_refs(obj):
                 if ref not in self.levels:
-                    raise _Skip(f"marking {ref} is neither in the bundle nor a TLP marking the exchange knows")
+                    raise _Skip(
+                        f"marking {ref} is neither in the bundle nor a TLP marking the exchange knows"
+                    )
                 level = self.levels[ref]
                 if level is not None:
                     found.append(level)
@@ -863,9 +911,9 @@ class _Reader:
         vulnerabilities = self.referenced(report, "vulnerability")
         actions = self.referenced(report, "course-of-action")
         patterns = self.referenced(report, "attack-pattern")
-        for obj in (*vulnerabilities, *actions):
+        for obj in (*vulnerabilities, *actions, *patterns):
             self.validated(obj)
-        tlp = self.tlp([report, *vulnerabilities, *actions])
+        tlp = self.tlp([report, *vulnerabilities, *actions, *patterns])
 
         extension = report.get("extensions", {}).get(SIGNALFIRE_EXTENSION_ID)
         if extension is not None and not isinstance(extension, dict):

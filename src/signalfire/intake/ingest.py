@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 from signalfire.access.actor import Actor
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
-from signalfire.intake.clustering import Match, find_matches, index_signal, signature_of
 from signalfire.intake.models import Cluster, Decision, DecisionKind, Signal, SourceKind, TriageState
 from signalfire.intake.normalize import normalize_for_matching
 from signalfire.intake.receipts import new_reference
 from signalfire.intake.scoring import Inventory, inventory_for, likely_severity
 from signalfire.notify.outbox import publish_event
+
+if TYPE_CHECKING:
+    from signalfire.intake.clustering import Match
 
 MAX_TITLE = 300
 MAX_STORED_TEXT = 100_000
@@ -102,6 +104,9 @@ def ingest(
 ) -> Signal:
     """Store one signal and place it in a cluster. `quiet` (bulk feed and import runs) skips the
     per-signal audit entry and event; the caller records one summary entry for the run instead."""
+    # Imported here: datasketch pulls in scipy (about 2 s), which the server and CLI should not pay at start.
+    from signalfire.intake.clustering import find_matches, index_signal, signature_of
+
     now = utcnow()
     title = clean_text(incoming.title, MAX_TITLE) or "(untitled)"
     text = clean_text(incoming.text, MAX_STORED_TEXT)
@@ -163,6 +168,8 @@ def signal_event(signal: Signal) -> dict[str, Any]:
 
 
 def _exact_match(session: Session, signal: Signal) -> list[Match]:
+    from signalfire.intake.clustering import Match
+
     row = session.execute(
         select(Signal.id, Signal.cluster_id).where(Signal.org_id == signal.org_id,
                                                    Signal.text_hash == signal.text_hash)

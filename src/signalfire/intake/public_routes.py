@@ -23,10 +23,12 @@ from signalfire.core.web.deps import (
     ActorDep,
     SessionDep,
     SettingsDep,
+    client_key,
     protected_router,
     public_router,
     rate_limit,
 )
+from signalfire.core.web import ratelimit
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import render
 from signalfire.intake import alert_sources, public, receipts
@@ -49,6 +51,17 @@ HONEYPOT = "website"
 STATUS_CHECKS_PER_MINUTE = 30
 ALERTS_PER_MINUTE = 600
 _JSON = "application/json"
+
+
+def _limit(request: Request, session: SessionDep, bucket: str, limit: int, key: str | None = None) -> None:
+    """Count a hit. Normally in a transaction of its own that commits at once, so refused requests count
+    too. If this request's session already holds a transaction (a signed-in visitor: resolving the session
+    cookie opened it), count in that one instead: on SQLite a second writer would wait for this request's
+    own lock until it times out."""
+    if session.in_transaction():
+        ratelimit.hit(session, f"{bucket}:{key or client_key(request)}", limit=limit)
+    else:
+        rate_limit(request, bucket, limit, key)
 
 
 def _wants_json(request: Request) -> bool:
@@ -89,7 +102,7 @@ def status_lookup(request: Request) -> Response:
 @reports.post("/report/status")
 def status_show(request: Request, session: SessionDep, settings: SettingsDep,
                 reference: Annotated[str, Form(max_length=40)], secret: Annotated[str, Form(max_length=80)]) -> Response:
-    rate_limit(request, "intake-status", STATUS_CHECKS_PER_MINUTE)
+    _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
     try:
         signal = public.find_by_receipt(session, reference, secret, _secret(settings))
     except AppError as exc:
@@ -110,7 +123,7 @@ def _status_page(request: Request, session: SessionDep, signal: Signal, secret: 
 def status_add(request: Request, session: SessionDep, settings: SettingsDep,
                reference: Annotated[str, Form(max_length=40)], secret: Annotated[str, Form(max_length=80)],
                body: Annotated[str, Form(max_length=20_000)]) -> Response:
-    rate_limit(request, "intake-status", STATUS_CHECKS_PER_MINUTE)
+    _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
     signal = public.find_by_receipt(session, reference, secret, _secret(settings))
     public.add_information(session, signal, body)
     return _status_page(request, session, signal, secret, flash="Thank you: your information was added.")
@@ -144,9 +157,11 @@ def report_submit(
     attachments: Annotated[list[UploadFile] | None, File()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    rate_limit(request, "intake-report", settings.limits.public_submissions_per_minute)
+    # Rate limits before anything else touches the session (see _limit).
+    _limit(request, session, "intake-report", settings.limits.public_submissions_per_minute)
+    _limit(request, session, "intake-report-org", settings.limits.public_submissions_per_minute * 20,
+           key=org_slug.strip().lower()[:60])
     org, channel = public.receiving_org(session, org_slug)
-    rate_limit(request, "intake-report-org", settings.limits.public_submissions_per_minute * 20, key=str(org.id))
     if website.strip():
         # The honeypot: a field people never see. Refused without saying which check failed.
         raise AppError(detail="This submission looks automated. If you are a person, reload the page and try "
@@ -187,7 +202,8 @@ def api_report(body: ReportIn, request: Request, session: SessionDep, settings: 
                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     """Send a report to another organisation. Keep the receipt: its reference and secret are the only way
     to follow up if the report is anonymous."""
-    rate_limit(request, "intake-api-report", settings.limits.public_submissions_per_minute, key=str(actor.user_id))
+    _limit(request, session, "intake-api-report", settings.limits.public_submissions_per_minute,
+           key=str(actor.user_id))
     org, channel = public.receiving_org(session, body.org)
     report = public.report_from_api(body, max_attachment_bytes=_attachment_limit(settings))
     public.validate(report, max_attachment_bytes=_attachment_limit(settings), allow_anonymous=channel.allow_anonymous)
@@ -242,7 +258,7 @@ def alert_webhook(
     """Receive an alert from a configured source: Prometheus Alertmanager's webhook (format 4; Grafana's
     too) with the source's bearer secret or a signature, or the generic JSON format with an
     X-Signalfire-Signature. Re-sends of one group update one signal."""
-    rate_limit(request, "intake-alerts", ALERTS_PER_MINUTE, key=str(source_id))
+    _limit(request, session, "intake-alerts", ALERTS_PER_MINUTE, key=str(source_id))
     now = utcnow()
     source = alert_sources.authenticate(session, source_id, body=body, authorization=authorization,
                                         signature=signature, timestamp=timestamp, now=now)

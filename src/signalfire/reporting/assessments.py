@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -124,11 +125,11 @@ def assess_incident(session: Session, actor: Actor, incident: Incident, *, regim
         errors.append(FieldError("rationale", f"At most {MAX_RATIONALE} characters."))
     if errors:
         raise ValidationFailed(errors)
-    typed_answers: dict[str, Answer] = {k: v for k, v in answers.items()}  # type: ignore[misc]
-    typed_facts: dict[str, Answer] = {k: v for k, v in facts.items()}  # type: ignore[misc]
+    typed_answers = cast(dict[str, Answer], dict(answers))  # checked just above
+    typed_facts = cast(dict[str, Answer], dict(facts))
     org = session.get(Organization, incident.org_id)
     assert org is not None
-    applies = assess_applicability(regime, org_kinds=[org.kind.value],  # type: ignore[list-item]
+    applies = assess_applicability(regime, org_kinds=[org.kind.value],
                                    jurisdictions=list(org.jurisdictions), facts=typed_facts)
     result = assess(regime, typed_answers)
     outcome = AssessmentOutcome(result.outcome)

@@ -10,6 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import cast
 
 from signalfire.core.errors import NotFound
 from signalfire.reporting.assessment_engine import ApplicabilityResult, assess_applicability
@@ -60,7 +61,7 @@ class Candidate:
 def candidates(org_kind: str, jurisdictions: Collection[str], at: datetime) -> list[Candidate]:
     """Every enabled regime in force at ``at``, with a first applicability check on kind and place."""
     out: list[Candidate] = []
-    kinds: list[OrgKind] = [org_kind]  # type: ignore[list-item]  # OrgKind values are the same strings
+    kinds = [cast(OrgKind, org_kind)]  # the access model's OrgKind values are the same strings
     for regime_id in regime_ids():
         regime = in_force(regime_id, at)
         if regime is None:
@@ -87,6 +88,14 @@ def stage_label(regime: Regime, stage: str) -> str:
     try:
         return regime.concurrent_report(stage).label
     except KeyError:
+        return stage
+
+
+def obligation_label(regime_id: str, version: str, stage: str) -> str:
+    """The stage's name for people ("Initial report", "Update 2", "Disclosure of an imminent risk ...")."""
+    try:
+        return stage_label(get(regime_id, version), stage)
+    except NotFound:
         return stage
 
 

@@ -345,8 +345,13 @@ class Case(Base):
 
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(INCIDENT_FK, ondelete="CASCADE"), primary_key=True)
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
-    # The incident's updated_at when obligations were last computed: newer facts mean recompute.
-    facts_seen_at: Mapped[datetime | None]
+    # The incident facts clocks read, as they were when obligations were last computed: the sweep
+    # recomputes an incident whose facts now differ (the response channel changes them, not us).
+    seen_occurred_at: Mapped[datetime | None]
+    seen_aware_at: Mapped[datetime | None]
+    seen_resolved_at: Mapped[datetime | None]
+    seen_closed_at: Mapped[datetime | None]
+    seen_is_drill: Mapped[bool | None]
     synced_at: Mapped[datetime | None]
     retain_until: Mapped[datetime | None]
     retention_basis: Mapped[str] = mapped_column(Text, default="")

@@ -39,7 +39,6 @@ from signalfire.reporting.assessment_engine import AssessmentResult
 from signalfire.reporting.deadlines import ObligationSpec, compute_obligations
 from signalfire.reporting.facts import clock_events
 from signalfire.reporting.models import (
-    OPEN_STATUSES,
     Assessment,
     Case,
     Obligation,
@@ -50,6 +49,8 @@ from signalfire.reporting.org_settings import org_sla
 from signalfire.response.models import Incident
 
 MAX_REASON = 5000
+# The incident facts the clocks read; a change to any of them triggers a recomputation.
+SEEN_FACTS = ("occurred_at", "aware_at", "resolved_at", "closed_at", "is_drill")
 # The spec fields an open row follows on every recomputation.
 COMPUTED = ("regime_version", "recipients", "start_event", "start_at", "due_at", "legal_due_at", "basis",
             "waiting_for", "confidence", "provisional", "required_fields", "due_from_reclassification_at",
@@ -161,7 +162,8 @@ def sync_incident(session: Session, incident: Incident, *, actor: Actor | None =
     result = SyncResult()
     for assessment in current_assessments(session, incident.id):
         result.merge(_sync_regime(session, incident, assessment, events, sla, now))
-    case.facts_seen_at = incident.updated_at
+    for name in SEEN_FACTS:
+        setattr(case, f"seen_{name}", getattr(incident, name))
     case.synced_at = now
     refresh_retention(session, incident, case)
     if result.changed:

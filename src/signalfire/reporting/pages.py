@@ -30,6 +30,7 @@ from signalfire.reporting import (
     retention,
     views,
 )
+from signalfire.reporting.clock_events import render as render_start
 from signalfire.reporting.facts import clock_events, get_incident
 from signalfire.reporting.models import Assessment
 from signalfire.reporting.reports import FieldValue
@@ -76,7 +77,8 @@ def board(request: Request, session: SessionDep, actor: ActorDep) -> Response:
             .order_by(Incident.aware_at.desc()).limit(20)
         ).all()
         recent = [(i, int(n)) for i, n in rows]
-    return render(request, "reporting/board.html", {"board": b, "recent": recent, "tab": "board"})
+    return render(request, "reporting/board.html", {"board": b, "recent": recent, "tab": "board",
+                                                    "label": catalog.obligation_label})
 
 
 # -- incidents -------------------------------------------------------------------------------------------
@@ -87,7 +89,7 @@ def incident_page(request: Request, incident_id: uuid.UUID, session: SessionDep,
     view = views.incident_view(session, actor, incident)
     return render(request, "reporting/incident.html", {
         "v": view, "recordable": [(e.value, events.describe(e.value)) for e in events.RECORDABLE],
-        "describe": events.describe, "now": utcnow(), "tab": "board",
+        "describe": events.describe, "now": utcnow(), "tab": "board", "label": catalog.obligation_label,
     })
 
 
@@ -118,7 +120,8 @@ def assess_page(request: Request, incident_id: uuid.UUID, regime_id: str, sessio
     q = assessments.questionnaire(session, incident, regime_id)
     known = clock_events(session, incident)
     return render(request, "reporting/assess.html", {"incident": incident, "q": q, "known": known,
-                                                     "describe": events.describe, "tab": "board"})
+                                                     "describe": events.describe, "render_start": render_start,
+                                                     "tab": "board"})
 
 
 @pages.post("/incidents/{incident_id}/assess/{regime_id}")
@@ -199,7 +202,7 @@ def submit_report(request: Request, report_id: uuid.UUID, session: SessionDep, a
         reports.save_draft(session, actor, report_id, values)
     version = reports.submit(session, actor, report_id)
     return redirect(request, f"/reporting/reports/{report_id}",
-                    flash=f"Submitted version {version.number} (sha256 {version.content_hash[:12]}…).")
+                    flash=f"Submitted version {version.number} (sha256 {version.content_hash[:12]}...).")
 
 
 @pages.get("/reports/{report_id}/versions/{number}", response_class=HTMLResponse)
@@ -303,7 +306,8 @@ def bindings_page(request: Request, session: SessionDep, actor: ActorDep) -> Res
 
 @pages.post("/bindings")
 def bindings_save(request: Request, session: SessionDep, actor: ActorDep,
-                  target: Annotated[str, Form(max_length=200)], authority_org_id: Annotated[uuid.UUID, Form()]) -> Response:
+                  target: Annotated[str, Form(max_length=200)],
+                  authority_org_id: Annotated[uuid.UUID, Form()]) -> Response:
     regime_id, _, recipient_id = target.partition("/")
     bindings.bind(session, actor, regime_id=regime_id, recipient_id=recipient_id, authority_org_id=authority_org_id)
     return redirect(request, "/reporting/bindings", flash=f"{regime_id} / {recipient_id} bound.")

@@ -50,9 +50,9 @@ def _submitter(f: IncidentFacts, ctx: PrefillContext) -> str:
 
 def _dates(f: IncidentFacts, ctx: PrefillContext) -> str:
     i = f.incident
-    end = _when(i.resolved_at) if i.resolved_at else "ongoing"
-    return (f"Start: {_when(i.occurred_at)} (occurred); the organisation became aware at {_when(i.aware_at)}. "
-            f"End: {end}.")
+    end = _when(i.resolved_at) + " (resolved)" if i.resolved_at else "ongoing"
+    start = f"{_when(i.occurred_at)} (occurred)" if i.occurred_at else "not yet known"
+    return f"Start: {start}; the organisation became aware at {_when(i.aware_at)}. End: {end}."
 
 
 def _models(f: IncidentFacts, ctx: PrefillContext) -> str:
@@ -60,11 +60,11 @@ def _models(f: IncidentFacts, ctx: PrefillContext) -> str:
 
 
 def _severity(f: IncidentFacts, ctx: PrefillContext) -> str:
-    return f"{f.incident.severity.label}; risk domain: {f.incident.risk_domain.label}."
+    return f"Severity: {f.incident.severity.label}."
 
 
 def _harm(f: IncidentFacts, ctx: PrefillContext) -> str:
-    return f"Risk domain: {f.incident.risk_domain.label}."
+    return f"Type of harm (risk domain): {f.incident.risk_domain.label}."
 
 
 def _root_cause(f: IncidentFacts, ctx: PrefillContext) -> str:

@@ -19,9 +19,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, exists, or_, select, update, values
+from sqlalchemy import Integer, and_, exists, literal, or_, select, union_all, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import column
 
 from signalfire.access.models import Role
 from signalfire.audit.chain import record
@@ -29,7 +28,7 @@ from signalfire.core.db.base import UTCDateTime
 from signalfire.notify.outbox import enqueue_email, publish_event
 from signalfire.reporting import catalog
 from signalfire.reporting.models import Case, Obligation, ObligationStatus, Reminder, ReminderLead
-from signalfire.reporting.obligations import recipients_of, sync_incident
+from signalfire.reporting.obligations import SEEN_FACTS, recipients_of, sync_incident
 from signalfire.reporting.org_settings import DEFAULT_LEADS, LEAD_CHOICES, lead_label
 from signalfire.response.models import Incident
 
@@ -47,9 +46,11 @@ class DueReminder:
 
 def due_reminders_stmt(now: datetime):  # type: ignore[no-untyped-def]  # a Select of four columns
     """Every (open obligation, lead time) whose reminder moment has come and that was not yet sent."""
-    thresholds = values(column("minutes", Integer), column("threshold", UTCDateTime()), name="lead_threshold").data(
-        [(m, now + timedelta(minutes=m)) for m in LEAD_CHOICES])
-    t = thresholds.alias("t")
+    # Each lead time with its threshold (due at or before it: remind), as an inline table; a UNION of
+    # literal rows works on SQLite and PostgreSQL alike.
+    t = union_all(*(select(literal(m, Integer).label("minutes"),
+                           literal(now + timedelta(minutes=m), UTCDateTime()).label("threshold"))
+                    for m in LEAD_CHOICES)).subquery("t")
     org_has_leads = exists(select(ReminderLead.org_id).where(ReminderLead.org_id == Obligation.org_id))
     org_picked = exists(select(ReminderLead.org_id).where(ReminderLead.org_id == Obligation.org_id,
                                                           ReminderLead.minutes == t.c.minutes))
@@ -71,10 +72,11 @@ def due_reminders(session: Session, now: datetime) -> list[DueReminder]:
 
 def resync_changed(session: Session, now: datetime, limit: int = RESYNC_BATCH) -> int:
     """Recompute incidents whose facts changed after their obligations were last computed."""
+    changed = or_(*(getattr(Incident, name).is_distinct_from(getattr(Case, f"seen_{name}"))
+                    for name in SEEN_FACTS))
     stale = session.execute(
         select(Incident).join(Case, Case.incident_id == Incident.id)
-        .where(Case.purged_at.is_(None), or_(Case.facts_seen_at.is_(None), Incident.updated_at > Case.facts_seen_at))
-        .limit(limit)
+        .where(Case.purged_at.is_(None), changed).limit(limit)
     ).scalars().all()
     for incident in stale:
         sync_incident(session, incident, now=now)

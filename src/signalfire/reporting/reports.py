@@ -215,7 +215,8 @@ def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetim
     obligation = session.get(Obligation, report.obligation_id)
     assert obligation is not None
     if obligation.status in (ObligationStatus.waived, ObligationStatus.superseded):
-        raise Conflict(f"The obligation was {obligation.status.value}: {obligation.closed_reason}", slug="obligation-closed")
+        raise Conflict(f"The obligation was {obligation.status.value}: {obligation.closed_reason}",
+                       slug="obligation-closed")
     regime = catalog.get(report.regime_id, report.regime_version)
     errors = missing_fields(regime, report, obligation)
     if errors:

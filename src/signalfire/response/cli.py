@@ -17,8 +17,9 @@ from rich.table import Table
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import AppError
 
-response_app = typer.Typer(help="Incident response: incidents, on-call coverage, escalations, metrics.",
-                           no_args_is_help=True)
+response_app = typer.Typer(
+    help="Incident response: incidents, on-call coverage, escalations, metrics.", no_args_is_help=True
+)
 commands = [("response", response_app)]
 console = Console()
 err = Console(stderr=True)
@@ -48,16 +49,29 @@ def list_cmd(as_: AsOpt, org: OrgOpt, status: str = "open", drills: bool = True)
             raise _fail(exc) from None
         table = Table("reference", "severity", "status", "domain", "aware (UTC)", "title")
         for i in rows:
-            table.add_row(i.reference, i.severity.value.upper(), i.status.value, i.risk_domain.value,
-                          f"{i.aware_at:%Y-%m-%d %H:%M}", ("[DRILL] " if i.is_drill else "") + i.title)
+            table.add_row(
+                i.reference,
+                i.severity.value.upper(),
+                i.status.value,
+                i.risk_domain.value,
+                f"{i.aware_at:%Y-%m-%d %H:%M}",
+                ("[DRILL] " if i.is_drill else "") + i.title,
+            )
         console.print(table)
 
 
 @response_app.command("open")
-def open_cmd(as_: AsOpt, org: OrgOpt, title: str, severity: str, domain: str,
-             aware_at: Annotated[str | None, typer.Option(help="ISO time with zone; default now.")] = None,
-             model: Annotated[list[str] | None, typer.Option(help='"<name> <version>", repeatable.')] = None,
-             drill: bool = False, summary: str = "") -> None:
+def open_cmd(
+    as_: AsOpt,
+    org: OrgOpt,
+    title: str,
+    severity: str,
+    domain: str,
+    aware_at: Annotated[str | None, typer.Option(help="ISO time with zone; default now.")] = None,
+    model: Annotated[list[str] | None, typer.Option(help='"<name> <version>", repeatable.')] = None,
+    drill: bool = False,
+    summary: str = "",
+) -> None:
     """Open an incident; prints its reference."""
     from pydantic import ValidationError
 
@@ -67,9 +81,17 @@ def open_cmd(as_: AsOpt, org: OrgOpt, title: str, severity: str, domain: str,
     from signalfire.response.schemas import IncidentCreate
 
     try:
-        data = IncidentCreate.model_validate({
-            "title": title, "severity": severity, "risk_domain": domain, "summary": summary, "is_drill": drill,
-            "aware_at": aware_at or utcnow().isoformat(), "affected_models": model or []})
+        data = IncidentCreate.model_validate(
+            {
+                "title": title,
+                "severity": severity,
+                "risk_domain": domain,
+                "summary": summary,
+                "is_drill": drill,
+                "aware_at": aware_at or utcnow().isoformat(),
+                "affected_models": model or [],
+            }
+        )
     except ValidationError as exc:
         err.print(f"[red]invalid input:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -82,8 +104,14 @@ def open_cmd(as_: AsOpt, org: OrgOpt, title: str, severity: str, domain: str,
 
 
 @response_app.command("status")
-def status_cmd(as_: AsOpt, org: OrgOpt, reference: str, to: str, reason: str | None = None,
-               at: Annotated[str | None, typer.Option(help="ISO time with zone; default now.")] = None) -> None:
+def status_cmd(
+    as_: AsOpt,
+    org: OrgOpt,
+    reference: str,
+    to: str,
+    reason: str | None = None,
+    at: Annotated[str | None, typer.Option(help="ISO time with zone; default now.")] = None,
+) -> None:
     """Move incident REFERENCE to status TO."""
     from signalfire.cli import _actor_for, _factory
     from signalfire.core.db.session import unit_of_work
@@ -94,8 +122,9 @@ def status_cmd(as_: AsOpt, org: OrgOpt, reference: str, to: str, reason: str | N
         with unit_of_work(_factory()) as s:
             actor = _actor_for(s, as_, org)
             incident = service.get_incident_by_reference(s, actor, reference)
-            data = TransitionIn.model_validate({"status": to, "reason": reason,
-                                                "at": datetime.fromisoformat(at) if at else None})
+            data = TransitionIn.model_validate(
+                {"status": to, "reason": reason, "at": datetime.fromisoformat(at) if at else None}
+            )
             service.change_status(s, actor, incident, data)
             console.print(f"{incident.reference} is now {incident.status.value}")
     except AppError as exc:
@@ -117,8 +146,10 @@ def coverage_cmd(as_: AsOpt, org: OrgOpt, days: int = 7) -> None:
         for roster in oncall.list_rosters(s, actor):
             start = oncall.week_start(utcnow(), roster.time_zone)
             report = oncall.coverage_report(s, roster, start, start + timedelta(days=days))
-            console.print(f"[bold]{roster.team}[/bold] ({roster.id}): {report.ratio:.1%} covered, "
-                          f"{len(report.gaps)} gap(s)")
+            console.print(
+                f"[bold]{roster.team}[/bold] ({roster.id}): {report.ratio:.1%} covered, "
+                f"{len(report.gaps)} gap(s)"
+            )
             for gap in report.gaps:
                 console.print(f"  gap {gap.start:%a %Y-%m-%d %H:%M} to {gap.end:%a %Y-%m-%d %H:%M} UTC")
 
@@ -161,10 +192,14 @@ def metrics_cmd(as_: AsOpt, org: OrgOpt, days: int = 365) -> None:
         r = stats.response_metrics(s, _actor_for(s, as_, org), start, end)
         out = {
             "overall": {m.value: stats.summary_seconds(v) for m, v in r.overall.items()},
-            "by_severity": {k.value: {m.value: stats.summary_seconds(v) for m, v in d.items()}
-                            for k, d in r.by_severity.items()},
-            "by_domain": {k.value: {m.value: stats.summary_seconds(v) for m, v in d.items()}
-                          for k, d in r.by_domain.items()},
+            "by_severity": {
+                k.value: {m.value: stats.summary_seconds(v) for m, v in d.items()}
+                for k, d in r.by_severity.items()
+            },
+            "by_domain": {
+                k.value: {m.value: stats.summary_seconds(v) for m, v in d.items()}
+                for k, d in r.by_domain.items()
+            },
             "drills_excluded": r.drills_excluded,
         }
         console.print_json(json.dumps(out))

@@ -26,25 +26,43 @@ def create_contact(session: Session, actor: Actor, data: ContactIn) -> Governmen
     contact.jurisdiction = contact.jurisdiction.upper()
     session.add(contact)
     session.flush()
-    record(session, action="response.contact.create", target_type="response_contact", target_id=contact.id,
-           actor=actor, summary={"agency": contact.agency, "risk_domain": contact.risk_domain,
-                                 "jurisdiction": contact.jurisdiction, "reachable_24h": contact.reachable_24h})
+    record(
+        session,
+        action="response.contact.create",
+        target_type="response_contact",
+        target_id=contact.id,
+        actor=actor,
+        summary={
+            "agency": contact.agency,
+            "risk_domain": contact.risk_domain,
+            "jurisdiction": contact.jurisdiction,
+            "reachable_24h": contact.reachable_24h,
+        },
+    )
     return contact
 
 
 def list_contacts(session: Session, actor: Actor) -> list[GovernmentContact]:
-    stmt = readable_contacts(actor).order_by(GovernmentContact.risk_domain, GovernmentContact.jurisdiction,
-                                             GovernmentContact.agency)
+    stmt = readable_contacts(actor).order_by(
+        GovernmentContact.risk_domain, GovernmentContact.jurisdiction, GovernmentContact.agency
+    )
     return list(session.execute(stmt).scalars())
 
 
 def verify_contact(session: Session, actor: Actor, contact_id: uuid.UUID) -> GovernmentContact:
     """Record that someone confirmed today that the contact still answers."""
     require(actor, Permission.response_playbook_manage)
-    contact = first_or_404(session, readable_contacts(actor).where(GovernmentContact.id == contact_id),
-                           "No such contact.")
+    contact = first_or_404(
+        session, readable_contacts(actor).where(GovernmentContact.id == contact_id), "No such contact."
+    )
     contact.last_verified_at = utcnow()
     contact.verified_by = actor.user_id
-    record(session, action="response.contact.verify", target_type="response_contact", target_id=contact.id,
-           actor=actor, summary={"agency": contact.agency})
+    record(
+        session,
+        action="response.contact.verify",
+        target_type="response_contact",
+        target_id=contact.id,
+        actor=actor,
+        summary={"agency": contact.agency},
+    )
     return contact

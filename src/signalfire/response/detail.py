@@ -15,10 +15,11 @@ from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
 from signalfire.access.policy.response import is_org_reader
 from signalfire.response import actions as action_service
-from signalfire.response import lifecycle, paging, playbooks, reviews
+from signalfire.response import contacts, lifecycle, paging, playbooks, reviews
 from signalfire.response import service as incident_service
 from signalfire.response.models import (
     EscalationPolicyRecord,
+    GovernmentContact,
     Incident,
     IncidentTask,
     ModelVersion,
@@ -52,6 +53,7 @@ class IncidentDetail:
     playbooks: list[Playbook] = field(default_factory=list)
     policies: list[EscalationPolicyRecord] = field(default_factory=list)
     inventory: list[ModelVersion] = field(default_factory=list)
+    contacts: list[GovernmentContact] = field(default_factory=list)
     review: PostIncidentReview | None = None
 
     @property
@@ -67,21 +69,40 @@ def incident_detail(session: Session, actor: Actor, incident: Incident) -> Incid
     entries = incident_service.timeline(session, incident)
     ids: set[uuid.UUID | None] = {a.owner_user_id for a in acts} | {a.verified_by for a in acts}
     names = incident_service.user_labels(session, ids)
-    commander = next((p for p in people if p.participant.role is ParticipantRole.COMMANDER
-                      and p.participant.renounced_at is None), None)
+    commander = next(
+        (
+            p
+            for p in people
+            if p.participant.role is ParticipantRole.COMMANDER and p.participant.renounced_at is None
+        ),
+        None,
+    )
     can_write = internal and actor.can(Permission.response_incident_write)
     detail = IncidentDetail(
-        incident=incident, internal=internal, timeline=entries, participants=people, actions=acts, tasks=tasks,
-        commander=commander, names=names, versions={}, can_write=can_write,
+        incident=incident,
+        internal=internal,
+        timeline=entries,
+        participants=people,
+        actions=acts,
+        tasks=tasks,
+        commander=commander,
+        names=names,
+        versions={},
+        can_write=can_write,
         can_command=can_write and actor.can(Permission.response_incident_command),
         can_review=internal and actor.can(Permission.response_review_write),
         options=lifecycle.transition_options(incident.status) if can_write else [],
-        next_action_states={a.id: sorted(action_service.NEXT_STATUSES[a.status], key=list(ActionStatus).index)
-                            for a in acts},
+        next_action_states={
+            a.id: sorted(action_service.NEXT_STATUSES[a.status], key=list(ActionStatus).index) for a in acts
+        },
+    )
+    # The versions the incident's own actions name are part of the incident, for anyone who may read it.
+    detail.versions = incident_service.versions_by_id(
+        session, {a.from_version_id for a in acts} | {a.to_version_id for a in acts}
     )
     if internal:
         detail.inventory = incident_service.list_model_versions(session, actor)
-        detail.versions = {m.id: m for m in detail.inventory}
+        detail.contacts = contacts.list_contacts(session, actor)
         detail.pages = paging.list_pages(session, actor, incident_id=incident.id)
         detail.playbooks = [p for p in playbooks.list_playbooks(session, actor)]
         detail.policies = paging.list_policies(session, actor)

@@ -54,8 +54,14 @@ def checkbox(value: Any) -> bool:
     return str(value).lower() in ("1", "true", "on", "yes")
 
 
-def parse(model: type[M], data: dict[str, Any], *, times: tuple[str, ...] = (), lists: tuple[str, ...] = (),
-          flags: tuple[str, ...] = ()) -> M:
+def parse(
+    model: type[M],
+    data: dict[str, Any],
+    *,
+    times: tuple[str, ...] = (),
+    lists: tuple[str, ...] = (),
+    flags: tuple[str, ...] = (),
+) -> M:
     """Validate form data with ``model``; a refusal is a 422 naming the fields, as in the API."""
     clean: dict[str, Any] = {}
     for key, value in data.items():
@@ -76,5 +82,7 @@ def parse(model: type[M], data: dict[str, Any], *, times: tuple[str, ...] = (), 
     try:
         return model.model_validate(clean)
     except ValidationError as exc:
-        errors = [FieldError(loc_to_field(tuple(e.get("loc", ()))), e.get("msg", "invalid")) for e in exc.errors()]
+        errors = [
+            FieldError(loc_to_field(tuple(e.get("loc", ()))), e.get("msg", "invalid")) for e in exc.errors()
+        ]
         raise ValidationFailed(errors) from None

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
@@ -118,8 +118,16 @@ class Incident(IdMixin, Base):
     __tablename__ = "response_incident"
     __table_args__ = (
         UniqueConstraint("org_id", "reference", name="uq_response_incident_org_reference"),
-        # The open-incident board: an org's incidents not yet closed, most severe and oldest first.
-        Index("ix_response_incident_board", "org_id", "status", "severity", "aware_at"),
+        # The open-incident board: an org's incidents not yet closed, most severe and oldest first. Partial,
+        # so it holds only the few open incidents however many closed ones accumulate.
+        Index(
+            "ix_response_incident_open",
+            "org_id",
+            "severity",
+            "aware_at",
+            postgresql_where=text("status <> 'closed'"),
+            sqlite_where=text("status <> 'closed'"),
+        ),
         # Metrics over a period, drills filtered out.
         Index("ix_response_incident_metrics", "org_id", "is_drill", "aware_at"),
     )
@@ -247,7 +255,9 @@ class ResponseAction(IdMixin, Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
-    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     # Rollback: from -> to. Restriction, safeguard change: the model version it applies to (from_version).
     from_version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("response_model_version.id", ondelete="RESTRICT")
@@ -318,15 +328,20 @@ class IncidentTask(IdMixin, Base):
     __table_args__ = (Index("ix_response_task_incident", "incident_id", "position"),)
 
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_incident.id", ondelete="CASCADE"))
-    playbook_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("response_playbook.id", ondelete="SET NULL"))
+    playbook_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("response_playbook.id", ondelete="SET NULL")
+    )
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
-    role: Mapped[ParticipantRole | None] = mapped_column(enum_column(ParticipantRole, "response_participant_role"))
+    role: Mapped[ParticipantRole | None] = mapped_column(
+        enum_column(ParticipantRole, "response_participant_role")
+    )
     action_kind: Mapped[ActionKind | None] = mapped_column(enum_column(ActionKind, "response_action_kind"))
     due_at: Mapped[datetime | None]
-    status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus, "response_task_status"),
-                                               default=TaskStatus.OPEN)
+    status: Mapped[TaskStatus] = mapped_column(
+        enum_column(TaskStatus, "response_task_status"), default=TaskStatus.OPEN
+    )
     done_at: Mapped[datetime | None]
     done_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -356,7 +371,9 @@ class Roster(IdMixin, TimestampMixin, Base):
 class RosterLayer(IdMixin, Base):
     __tablename__ = "response_roster_layer"
 
-    roster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_roster.id", ondelete="CASCADE"), index=True)
+    roster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("response_roster.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(default=0)
     name: Mapped[str] = mapped_column(String(120))
     # User ids (as strings) in rotation order.
@@ -374,7 +391,9 @@ class RosterLayer(IdMixin, Base):
 class RosterOverride(IdMixin, Base):
     __tablename__ = "response_roster_override"
 
-    roster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_roster.id", ondelete="CASCADE"), index=True)
+    roster_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("response_roster.id", ondelete="CASCADE"), index=True
+    )
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     start: Mapped[datetime]
     end: Mapped[datetime]
@@ -408,19 +427,23 @@ class Page(IdMixin, Base):
     __table_args__ = (Index("ix_response_page_due", "status", "next_check_at"),)
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
-    incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("response_incident.id", ondelete="CASCADE"),
-                                                          index=True)
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("response_incident.id", ondelete="CASCADE"), index=True
+    )
     policy_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("response_escalation_policy.id", ondelete="SET NULL")
     )
     snapshot: Mapped[dict[str, Any]]
     webhooks: Mapped[bool] = mapped_column(default=True)
     summary: Mapped[str] = mapped_column(String(300))
-    status: Mapped[PageStatus] = mapped_column(enum_column(PageStatus, "response_page_status"),
-                                               default=PageStatus.PAGING)
+    status: Mapped[PageStatus] = mapped_column(
+        enum_column(PageStatus, "response_page_status"), default=PageStatus.PAGING
+    )
     paged_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
-    acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     sent: Mapped[list[str]] = mapped_column(default=list)
     next_check_at: Mapped[datetime | None]
     is_drill: Mapped[bool] = mapped_column(default=False)
@@ -455,8 +478,9 @@ class PostIncidentReview(IdMixin, TimestampMixin, Base):
         ForeignKey("response_incident.id", ondelete="CASCADE"), unique=True
     )
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
-    status: Mapped[ReviewStatus] = mapped_column(enum_column(ReviewStatus, "response_review_status"),
-                                                 default=ReviewStatus.DRAFT)
+    status: Mapped[ReviewStatus] = mapped_column(
+        enum_column(ReviewStatus, "response_review_status"), default=ReviewStatus.DRAFT
+    )
     root_cause: Mapped[str] = mapped_column(Text, default="")
     contributing_factors: Mapped[list[str]] = mapped_column(default=list)
     went_well: Mapped[str] = mapped_column(Text, default="")
@@ -476,13 +500,18 @@ class ReviewActionItem(IdMixin, Base):
 
     __tablename__ = "response_review_item"
 
-    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_review.id", ondelete="CASCADE"), index=True)
+    review_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("response_review.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(300))
-    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     due_on: Mapped[date | None]
-    status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus, "response_task_status"),
-                                               default=TaskStatus.OPEN)
+    status: Mapped[TaskStatus] = mapped_column(
+        enum_column(TaskStatus, "response_task_status"), default=TaskStatus.OPEN
+    )
     done_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

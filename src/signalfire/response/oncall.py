@@ -35,8 +35,9 @@ def _zone(name: str, field: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed.single(field, f"Unknown time zone {name!r}; use an IANA name such as Europe/London.") \
-            from None
+        raise ValidationFailed.single(
+            field, f"Unknown time zone {name!r}; use an IANA name such as Europe/London."
+        ) from None
 
 
 def _windows(layer: LayerIn) -> list[dict[str, object]]:
@@ -48,32 +49,54 @@ def _windows(layer: LayerIn) -> list[dict[str, object]]:
 
 def to_layer(row: RosterLayer) -> coverage.Layer:
     windows = tuple(
-        coverage.Window(time.fromisoformat(str(w["start"])), time.fromisoformat(str(w["end"])),
-                        frozenset(int(d) for d in w.get("days", range(7))))
+        coverage.Window(
+            time.fromisoformat(str(w["start"])),
+            time.fromisoformat(str(w["end"])),
+            frozenset(int(d) for d in w.get("days", range(7))),
+        )
         for w in row.windows
     )
-    return coverage.Layer(name=row.name, participants=tuple(row.participants), anchor=row.anchor,
-                          shift_length=timedelta(minutes=row.shift_minutes), time_zone=row.time_zone,
-                          windows=windows, until=row.until)
+    return coverage.Layer(
+        name=row.name,
+        participants=tuple(row.participants),
+        anchor=row.anchor,
+        shift_length=timedelta(minutes=row.shift_minutes),
+        time_zone=row.time_zone,
+        windows=windows,
+        until=row.until,
+    )
 
 
 def to_pure(roster: Roster) -> coverage.Roster:
     """The pure roster of a stored one (layers and overrides must be loaded)."""
     return coverage.Roster(
         layers=tuple(to_layer(layer) for layer in sorted(roster.layers, key=lambda x: x.position)),
-        overrides=tuple(coverage.Override(o.start, o.end, str(o.user_id))
-                        for o in sorted(roster.overrides, key=lambda x: x.created_at)),
+        overrides=tuple(
+            coverage.Override(o.start, o.end, str(o.user_id))
+            for o in sorted(roster.overrides, key=lambda x: x.created_at)
+        ),
     )
 
 
-def _build_layer(session: Session, actor: Actor, roster: Roster, data: LayerIn, position: int,
-                 field: str) -> RosterLayer:
+def _build_layer(
+    session: Session, actor: Actor, roster: Roster, data: LayerIn, position: int, field: str
+) -> RosterLayer:
     _zone(data.time_zone, f"{field}.time_zone")
-    users = [member_by_email(session, actor.org_id, e, f"{field}.participant_emails[{i}]")
-             for i, e in enumerate(data.participant_emails)]
-    row = RosterLayer(roster_id=roster.id, position=position, name=data.name,
-                      participants=[str(u.id) for u in users], anchor=data.anchor, shift_minutes=data.shift_minutes,
-                      time_zone=data.time_zone, windows=_windows(data), until=data.until)
+    users = [
+        member_by_email(session, actor.org_id, e, f"{field}.participant_emails[{i}]")
+        for i, e in enumerate(data.participant_emails)
+    ]
+    row = RosterLayer(
+        roster_id=roster.id,
+        position=position,
+        name=data.name,
+        participants=[str(u.id) for u in users],
+        anchor=data.anchor,
+        shift_minutes=data.shift_minutes,
+        time_zone=data.time_zone,
+        windows=_windows(data),
+        until=data.until,
+    )
     try:
         to_layer(row)  # the pure rules (until after anchor, valid windows) decide what is valid
     except ValueError as exc:
@@ -84,26 +107,40 @@ def _build_layer(session: Session, actor: Actor, roster: Roster, data: LayerIn, 
 def create_roster(session: Session, actor: Actor, data: RosterIn) -> Roster:
     require(actor, Permission.response_roster_manage)
     _zone(data.time_zone, "time_zone")
-    roster = Roster(org_id=actor.org_id, team=data.team, risk_domain=data.risk_domain, time_zone=data.time_zone)
+    roster = Roster(
+        org_id=actor.org_id, team=data.team, risk_domain=data.risk_domain, time_zone=data.time_zone
+    )
     session.add(roster)
     session.flush()  # layers need the id
-    layers = [_build_layer(session, actor, roster, layer, i, f"layers[{i}]") for i, layer in enumerate(data.layers)]
+    layers = [
+        _build_layer(session, actor, roster, layer, i, f"layers[{i}]") for i, layer in enumerate(data.layers)
+    ]
     session.add_all(layers)
-    record(session, action="response.roster.create", target_type="response_roster", target_id=roster.id,
-           actor=actor, summary={"team": roster.team, "risk_domain": roster.risk_domain, "layers": len(layers)})
+    record(
+        session,
+        action="response.roster.create",
+        target_type="response_roster",
+        target_id=roster.id,
+        actor=actor,
+        summary={"team": roster.team, "risk_domain": roster.risk_domain, "layers": len(layers)},
+    )
     return roster
 
 
 def get_roster(session: Session, actor: Actor, roster_id: uuid.UUID) -> Roster:
-    stmt = readable_rosters(actor).where(Roster.id == roster_id).options(
-        selectinload(Roster.layers), selectinload(Roster.overrides)
+    stmt = (
+        readable_rosters(actor)
+        .where(Roster.id == roster_id)
+        .options(selectinload(Roster.layers), selectinload(Roster.overrides))
     )
     return first_or_404(session, stmt, "No such roster.")
 
 
 def list_rosters(session: Session, actor: Actor) -> list[Roster]:
-    stmt = readable_rosters(actor).options(selectinload(Roster.layers), selectinload(Roster.overrides)).order_by(
-        Roster.team
+    stmt = (
+        readable_rosters(actor)
+        .options(selectinload(Roster.layers), selectinload(Roster.overrides))
+        .order_by(Roster.team)
     )
     return list(session.execute(stmt).scalars())
 
@@ -114,8 +151,14 @@ def add_layer(session: Session, actor: Actor, roster: Roster, data: LayerIn) -> 
     row = _build_layer(session, actor, roster, data, position, "layer")
     session.add(row)
     session.flush()
-    record(session, action="response.roster.layer_add", target_type="response_roster", target_id=roster.id,
-           actor=actor, summary={"layer": data.name, "participants": row.participants})
+    record(
+        session,
+        action="response.roster.layer_add",
+        target_type="response_roster",
+        target_id=roster.id,
+        actor=actor,
+        summary={"layer": data.name, "participants": row.participants},
+    )
     return row
 
 
@@ -126,12 +169,24 @@ def add_override(session: Session, actor: Actor, roster: Roster, data: OverrideI
         raise ValidationFailed.single("end", "An override must end after it starts.")
     if data.end - data.start > MAX_COVERAGE_RANGE:
         raise ValidationFailed.single("end", "An override may last at most 92 days.")
-    row = RosterOverride(roster_id=roster.id, user_id=user.id, start=data.start, end=data.end,
-                         reason=data.reason, created_by=actor.user_id)
+    row = RosterOverride(
+        roster_id=roster.id,
+        user_id=user.id,
+        start=data.start,
+        end=data.end,
+        reason=data.reason,
+        created_by=actor.user_id,
+    )
     session.add(row)
     session.flush()
-    record(session, action="response.roster.override_add", target_type="response_roster", target_id=roster.id,
-           actor=actor, summary={"user": user.email, "start": data.start, "end": data.end, "reason": data.reason})
+    record(
+        session,
+        action="response.roster.override_add",
+        target_type="response_roster",
+        target_id=roster.id,
+        actor=actor,
+        summary={"user": user.email, "start": data.start, "end": data.end, "reason": data.reason},
+    )
     return row
 
 
@@ -184,8 +239,9 @@ def user_names(session: Session, ids: set[str]) -> dict[str, str]:
 def on_call_user(session: Session, roster_id: uuid.UUID, at: datetime) -> User | None:
     """Who the roster has on call at ``at`` (system use: escalation resolves roster targets with it)."""
     roster = session.execute(
-        select(Roster).where(Roster.id == roster_id).options(selectinload(Roster.layers),
-                                                             selectinload(Roster.overrides))
+        select(Roster)
+        .where(Roster.id == roster_id)
+        .options(selectinload(Roster.layers), selectinload(Roster.overrides))
     ).scalar_one_or_none()
     if roster is None:
         return None
@@ -212,8 +268,11 @@ def by_day(report: CoverageReport, time_zone: str) -> list[tuple[datetime, list[
     while day.astimezone(UTC) < report.end:
         nxt = datetime.combine(day.date() + timedelta(days=1), time(0), tzinfo=zone)
         lo, hi = max(day.astimezone(UTC), report.start), min(nxt.astimezone(UTC), report.end)
-        cut = [Stretch(max(p.start, lo), min(p.end, hi), p.who, p.override) for p in pieces
-               if p.start < hi and p.end > lo]
+        cut = [
+            Stretch(max(p.start, lo), min(p.end, hi), p.who, p.override)
+            for p in pieces
+            if p.start < hi and p.end > lo
+        ]
         days.append((day, cut))
         day = nxt
     return days

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,13 +55,15 @@ MAX_SWEEP = 500
 
 # -- policies -------------------------------------------------------------------------------------------
 
+
 def _resolve_target(session: Session, org_id: uuid.UUID, target: str, field: str) -> str:
     """Normalise a level target to "user:<id>" or "roster:<id>" of this org."""
     target = target.strip()
     kind, sep, value = target.partition(":")
     if not sep and "@" in target:
         user = session.execute(
-            select(User).join(Membership, Membership.user_id == User.id)
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
             .where(User.email == target.lower(), Membership.org_id == org_id)
         ).scalar_one_or_none()
         if user is None:
@@ -71,8 +74,9 @@ def _resolve_target(session: Session, org_id: uuid.UUID, target: str, field: str
     except ValueError:
         raise ValidationFailed.single(field, 'Use "user:<id>", "roster:<id>" or a member\'s email.') from None
     if kind == "user":
-        ok = session.execute(select(Membership.id).where(Membership.user_id == ident,
-                                                         Membership.org_id == org_id)).first()
+        ok = session.execute(
+            select(Membership.id).where(Membership.user_id == ident, Membership.org_id == org_id)
+        ).first()
     elif kind == "roster":
         ok = session.execute(select(Roster.id).where(Roster.id == ident, Roster.org_id == org_id)).first()
     else:
@@ -82,46 +86,69 @@ def _resolve_target(session: Session, org_id: uuid.UUID, target: str, field: str
     return f"{kind}:{ident}"
 
 
-def to_pure_policy(levels: list[dict[str, object]], repeat: int) -> escalation.EscalationPolicy:
+def to_pure_policy(levels: list[dict[str, Any]], repeat: int) -> escalation.EscalationPolicy:
+    """The pure policy of stored levels ``{"targets": [...], "wait_minutes": n}``."""
     return escalation.EscalationPolicy(
-        tuple(escalation.Level(tuple(str(t) for t in lvl["targets"]),  # type: ignore[attr-defined]
-                               timedelta(minutes=int(lvl["wait_minutes"])))  # type: ignore[call-overload]
-              for lvl in levels),
+        tuple(
+            escalation.Level(
+                tuple(str(t) for t in lvl["targets"]), timedelta(minutes=int(lvl["wait_minutes"]))
+            )
+            for lvl in levels
+        ),
         repeat,
     )
 
 
 def create_policy(session: Session, actor: Actor, data: EscalationPolicyIn) -> EscalationPolicyRecord:
     require(actor, Permission.response_roster_manage)
-    levels = []
+    levels: list[dict[str, Any]] = []
     for i, level in enumerate(data.levels):
-        targets = [_resolve_target(session, actor.org_id, t, f"levels[{i}].targets[{j}]")
-                   for j, t in enumerate(level.targets)]
+        targets = [
+            _resolve_target(session, actor.org_id, t, f"levels[{i}].targets[{j}]")
+            for j, t in enumerate(level.targets)
+        ]
         levels.append({"targets": list(dict.fromkeys(targets)), "wait_minutes": level.wait_minutes})
     try:
         to_pure_policy(levels, data.repeat)
     except ValueError as exc:
         raise ValidationFailed.single("levels", str(exc)) from None
-    row = EscalationPolicyRecord(org_id=actor.org_id, name=data.name, risk_domain=data.risk_domain,
-                                 levels=levels, repeat=data.repeat, webhooks=data.webhooks)
+    row = EscalationPolicyRecord(
+        org_id=actor.org_id,
+        name=data.name,
+        risk_domain=data.risk_domain,
+        levels=levels,
+        repeat=data.repeat,
+        webhooks=data.webhooks,
+    )
     session.add(row)
     session.flush()
-    record(session, action="response.escalation_policy.create", target_type="response_escalation_policy",
-           target_id=row.id, actor=actor, summary={"name": row.name, "levels": levels, "repeat": row.repeat})
+    record(
+        session,
+        action="response.escalation_policy.create",
+        target_type="response_escalation_policy",
+        target_id=row.id,
+        actor=actor,
+        summary={"name": row.name, "levels": levels, "repeat": row.repeat},
+    )
     return row
 
 
 def list_policies(session: Session, actor: Actor) -> list[EscalationPolicyRecord]:
-    return list(session.execute(readable_escalation_policies(actor).order_by(EscalationPolicyRecord.name))
-                .scalars())
+    return list(
+        session.execute(readable_escalation_policies(actor).order_by(EscalationPolicyRecord.name)).scalars()
+    )
 
 
 def get_policy(session: Session, actor: Actor, policy_id: uuid.UUID) -> EscalationPolicyRecord:
-    return first_or_404(session, readable_escalation_policies(actor).where(EscalationPolicyRecord.id == policy_id),
-                        "No such escalation policy.")
+    return first_or_404(
+        session,
+        readable_escalation_policies(actor).where(EscalationPolicyRecord.id == policy_id),
+        "No such escalation policy.",
+    )
 
 
 # -- acknowledgement links --------------------------------------------------------------------------------
+
 
 def ack_token(page_id: uuid.UUID) -> str:
     """The secret in a page's acknowledgement link: an HMAC of its id, so nothing secret is stored."""
@@ -149,10 +176,17 @@ def page_for_token(session: Session, token: str) -> Page:
     return page
 
 
-# -- pages ----------------------------------------------------------------------------------------------------
+# -- pages ----------------------------------------------------------------------------------------------
 
-def start_page(session: Session, actor: Actor, policy_id: uuid.UUID, *, incident: Incident | None = None,
-               summary: str | None = None) -> Page:
+
+def start_page(
+    session: Session,
+    actor: Actor,
+    policy_id: uuid.UUID,
+    *,
+    incident: Incident | None = None,
+    summary: str | None = None,
+) -> Page:
     """Start paging with ``policy_id``: level 0 now, later levels while nobody acknowledges."""
     require(actor, Permission.response_incident_write)
     policy = get_policy(session, actor, policy_id)
@@ -160,20 +194,45 @@ def start_page(session: Session, actor: Actor, policy_id: uuid.UUID, *, incident
         raise NotFound("No such incident.")
     now = utcnow()
     pure = to_pure_policy(policy.levels, policy.repeat)
-    text = summary or (f"{incident.reference} {incident.severity.label}: {incident.title}" if incident
-                       else f"Page from {actor.display_name}")
-    page = Page(org_id=actor.org_id, incident_id=incident.id if incident else None, policy_id=policy.id,
-                snapshot=pure.to_snapshot(), webhooks=policy.webhooks, summary=text[:300],
-                status=PageStatus.PAGING, paged_at=now, sent=[], next_check_at=now,
-                is_drill=bool(incident and incident.is_drill), created_by=actor.user_id)
+    text = summary or (
+        f"{incident.reference} {incident.severity.label}: {incident.title}"
+        if incident
+        else f"Page from {actor.display_name}"
+    )
+    page = Page(
+        org_id=actor.org_id,
+        incident_id=incident.id if incident else None,
+        policy_id=policy.id,
+        snapshot=pure.to_snapshot(),
+        webhooks=policy.webhooks,
+        summary=text[:300],
+        status=PageStatus.PAGING,
+        paged_at=now,
+        sent=[],
+        next_check_at=now,
+        is_drill=bool(incident and incident.is_drill),
+        created_by=actor.user_id,
+    )
     session.add(page)
     session.flush()  # notifications and the audit entry need the id
-    record(session, action="response.page.start", target_type="response_page", target_id=page.id, actor=actor,
-           summary={"policy": policy.name, "incident": incident.reference if incident else None})
+    record(
+        session,
+        action="response.page.start",
+        target_type="response_page",
+        target_id=page.id,
+        actor=actor,
+        summary={"policy": policy.name, "incident": incident.reference if incident else None},
+    )
     if incident is not None:
-        append_entry(session, actor, incident, kind=TimelineKind.PAGE,
-                           body=f"Paging started with escalation policy “{policy.name}”.", at=now,
-                           data={"page_id": str(page.id), "policy_id": str(policy.id)})
+        append_entry(
+            session,
+            actor,
+            incident,
+            kind=TimelineKind.PAGE,
+            body=f"Paging started with escalation policy “{policy.name}”.",
+            at=now,
+            data={"page_id": str(page.id), "policy_id": str(policy.id)},
+        )
     process_page(session, page, now)
     return page
 
@@ -201,7 +260,9 @@ def process_page(session: Session, page: Page, now: datetime) -> int:
     if page.status is not PageStatus.PAGING:
         return 0
     policy = escalation.EscalationPolicy.from_snapshot(page.snapshot)
-    due = escalation.due_notifications(policy, paged_at=page.paged_at, acknowledged_at=page.acknowledged_at, now=now)
+    due = escalation.due_notifications(
+        policy, paged_at=page.paged_at, acknowledged_at=page.acknowledged_at, now=now
+    )
     sent = list(page.sent)
     incident = session.get(Incident, page.incident_id) if page.incident_id else None
     count = 0
@@ -212,19 +273,38 @@ def process_page(session: Session, page: Page, now: datetime) -> int:
         users, nobody = _recipients(session, note.targets, note.at)
         level_name = f"level {note.level_index + 1}" + (f" (repeat {note.cycle})" if note.cycle else "")
         subject = f"[Signalfire page{' DRILL' if page.is_drill else ''}] {page.summary}"
-        body = (f"{page.summary}\n\nYou are being paged ({level_name}). Acknowledge here:\n{ack_url(page.id)}\n\n"
-                f"If nobody acknowledges, the page escalates to the next level.")
+        body = (
+            f"{page.summary}\n\nYou are being paged ({level_name}). Acknowledge here:\n{ack_url(page.id)}\n\n"
+            f"If nobody acknowledges, the page escalates to the next level."
+        )
         dedupe = f"response.page:{page.id}:{key}"
         if users:
-            enqueue_email(session, to=[u.email for u in users], subject=subject, body=body,
-                          topic="response.page", org_id=page.org_id, dedupe_key=dedupe)
+            enqueue_email(
+                session,
+                to=[u.email for u in users],
+                subject=subject,
+                body=body,
+                topic="response.page",
+                org_id=page.org_id,
+                dedupe_key=dedupe,
+            )
         if page.webhooks:
-            publish_event(session, org_id=page.org_id, event="response.page",
-                          data={"page_id": page.id, "level": note.level_index, "cycle": note.cycle,
-                                "summary": page.summary, "incident_id": page.incident_id,
-                                "recipients": [u.email for u in users], "is_drill": page.is_drill,
-                                "due_at": note.at},
-                          dedupe_key=dedupe)
+            publish_event(
+                session,
+                org_id=page.org_id,
+                event="response.page",
+                data={
+                    "page_id": page.id,
+                    "level": note.level_index,
+                    "cycle": note.cycle,
+                    "summary": page.summary,
+                    "incident_id": page.incident_id,
+                    "recipients": [u.email for u in users],
+                    "is_drill": page.is_drill,
+                    "due_at": note.at,
+                },
+                dedupe_key=dedupe,
+            )
         sent.append(key)
         count += 1
         if incident is not None:
@@ -232,28 +312,58 @@ def process_page(session: Session, page: Page, now: datetime) -> int:
             text = f"Paged {level_name}: {who}."
             if nobody:
                 text += f" No one on call for {len(nobody)} target(s)."
-            append_entry(session, None, incident, kind=TimelineKind.PAGE, body=text, at=note.at,
-                               data={"page_id": str(page.id), "level": note.level_index, "cycle": note.cycle})
-        record(session, action="response.page.notify", target_type="response_page", target_id=page.id,
-               org_id=page.org_id, summary={"level": note.level_index, "cycle": note.cycle,
-                                            "recipients": [u.email for u in users], "unfilled": nobody})
+            append_entry(
+                session,
+                None,
+                incident,
+                kind=TimelineKind.PAGE,
+                body=text,
+                at=note.at,
+                data={"page_id": str(page.id), "level": note.level_index, "cycle": note.cycle},
+            )
+        record(
+            session,
+            action="response.page.notify",
+            target_type="response_page",
+            target_id=page.id,
+            org_id=page.org_id,
+            summary={
+                "level": note.level_index,
+                "cycle": note.cycle,
+                "recipients": [u.email for u in users],
+                "unfilled": nobody,
+            },
+        )
     page.sent = sent
     nxt = escalation.next_wakeup(policy, page.paged_at, page.acknowledged_at, now)
     page.next_check_at = nxt
     if nxt is None and page.acknowledged_at is None:
         page.status = PageStatus.EXHAUSTED
     elif nxt is not None:
-        enqueue_task(session, CHECK_TASK, {"page_id": str(page.id)}, run_after=nxt, org_id=page.org_id,
-                     dedupe_key=f"{CHECK_TASK}:{page.id}:{nxt.isoformat()}")
+        enqueue_task(
+            session,
+            CHECK_TASK,
+            {"page_id": str(page.id)},
+            run_after=nxt,
+            org_id=page.org_id,
+            dedupe_key=f"{CHECK_TASK}:{page.id}:{nxt.isoformat()}",
+        )
     return count
 
 
 def run_escalations(session: Session, now: datetime) -> int:
     """The sweep: process every paging page whose next check has come. Returns notifications sent."""
-    pages = session.execute(
-        select(Page).where(Page.status == PageStatus.PAGING, Page.next_check_at <= now)
-        .order_by(Page.next_check_at).limit(MAX_SWEEP).with_for_update(skip_locked=True)
-    ).scalars().all()
+    pages = (
+        session.execute(
+            select(Page)
+            .where(Page.status == PageStatus.PAGING, Page.next_check_at <= now)
+            .order_by(Page.next_check_at)
+            .limit(MAX_SWEEP)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
     return sum(process_page(session, page, now) for page in pages)
 
 
@@ -272,14 +382,27 @@ def acknowledge(session: Session, page: Page, *, actor: Actor | None = None, via
     page.status = PageStatus.ACKNOWLEDGED
     page.next_check_at = None
     who = actor.display_name if actor else "the acknowledgement link"
-    record(session, action="response.page.ack", target_type="response_page", target_id=page.id, actor=actor,
-           org_id=page.org_id, summary={"via": via})
+    record(
+        session,
+        action="response.page.ack",
+        target_type="response_page",
+        target_id=page.id,
+        actor=actor,
+        org_id=page.org_id,
+        summary={"via": via},
+    )
     if page.incident_id is not None:
         incident = session.get(Incident, page.incident_id)
         if incident is not None:
-            append_entry(session, None, incident, kind=TimelineKind.PAGE,
-                               body=f"Page acknowledged by {who}.", at=now,
-                               data={"page_id": str(page.id), "acknowledged": True})
+            append_entry(
+                session,
+                None,
+                incident,
+                kind=TimelineKind.PAGE,
+                body=f"Page acknowledged by {who}.",
+                at=now,
+                data={"page_id": str(page.id), "acknowledged": True},
+            )
     return page
 
 
@@ -289,7 +412,9 @@ def acknowledge_as(session: Session, actor: Actor, page_id: uuid.UUID) -> Page:
     return acknowledge(session, page, actor=actor, via="app")
 
 
-def list_pages(session: Session, actor: Actor, *, incident_id: uuid.UUID | None = None, limit: int = 50) -> list[Page]:
+def list_pages(
+    session: Session, actor: Actor, *, incident_id: uuid.UUID | None = None, limit: int = 50
+) -> list[Page]:
     stmt = readable_pages(actor).order_by(Page.paged_at.desc()).limit(limit)
     if incident_id is not None:
         stmt = stmt.where(Page.incident_id == incident_id)

@@ -46,15 +46,19 @@ def require_internal(actor: Actor, incident: Incident) -> None:
 
 
 def get_review(session: Session, actor: Actor, incident: Incident) -> PostIncidentReview | None:
-    stmt = readable_reviews(actor).where(PostIncidentReview.incident_id == incident.id).options(
-        selectinload(PostIncidentReview.items)
+    stmt = (
+        readable_reviews(actor)
+        .where(PostIncidentReview.incident_id == incident.id)
+        .options(selectinload(PostIncidentReview.items))
     )
     return session.execute(stmt).scalars().first()
 
 
 def get_review_by_id(session: Session, actor: Actor, review_id: uuid.UUID) -> PostIncidentReview:
-    stmt = readable_reviews(actor).where(PostIncidentReview.id == review_id).options(
-        selectinload(PostIncidentReview.items)
+    stmt = (
+        readable_reviews(actor)
+        .where(PostIncidentReview.id == review_id)
+        .options(selectinload(PostIncidentReview.items))
     )
     return first_or_404(session, stmt, "No such review.")
 
@@ -78,10 +82,22 @@ def save_review(session: Session, actor: Actor, incident: Incident, data: Review
     review.went_badly = data.went_badly
     session.flush()
     if created:
-        append_entry(session, actor, incident, kind=TimelineKind.REVIEW, body="Post-incident review started.",
-                           data={"review_id": str(review.id)})
-    record(session, action="response.review.save", target_type="response_review", target_id=review.id,
-           actor=actor, summary={"incident": incident.reference, "created": created})
+        append_entry(
+            session,
+            actor,
+            incident,
+            kind=TimelineKind.REVIEW,
+            body="Post-incident review started.",
+            data={"review_id": str(review.id)},
+        )
+    record(
+        session,
+        action="response.review.save",
+        target_type="response_review",
+        target_id=review.id,
+        actor=actor,
+        summary={"incident": incident.reference, "created": created},
+    )
     return review
 
 
@@ -92,29 +108,52 @@ def add_item(session: Session, actor: Actor, incident: Incident, data: ReviewIte
         raise Conflict("Start the review first.", slug="no-review")
     if review.status is ReviewStatus.CLOSED:
         raise Conflict("The review is closed.", slug="review-closed")
-    owner = member_by_email(session, incident.org_id, data.owner_email, "owner_email") if data.owner_email else None
-    item = ReviewActionItem(review_id=review.id, position=len(review.items), title=data.title,
-                            owner_user_id=owner.id if owner else None, due_on=data.due_on)
+    owner = (
+        member_by_email(session, incident.org_id, data.owner_email, "owner_email")
+        if data.owner_email
+        else None
+    )
+    item = ReviewActionItem(
+        review_id=review.id,
+        position=len(review.items),
+        title=data.title,
+        owner_user_id=owner.id if owner else None,
+        due_on=data.due_on,
+    )
     session.add(item)
     session.flush()
-    record(session, action="response.review.item_add", target_type="response_review", target_id=review.id,
-           actor=actor, summary={"title": data.title, "owner": owner.email if owner else None, "due_on": data.due_on})
+    record(
+        session,
+        action="response.review.item_add",
+        target_type="response_review",
+        target_id=review.id,
+        actor=actor,
+        summary={"title": data.title, "owner": owner.email if owner else None, "due_on": data.due_on},
+    )
     return item
 
 
 def complete_item(session: Session, actor: Actor, incident: Incident, item_id: uuid.UUID) -> ReviewActionItem:
     _require_reviewer(actor, incident)
     review = get_review(session, actor, incident)
-    item = session.execute(select(ReviewActionItem).where(ReviewActionItem.id == item_id,
-                                                          ReviewActionItem.review_id == (review.id if review else None))
-                           ).scalar_one_or_none()
+    item = session.execute(
+        select(ReviewActionItem).where(
+            ReviewActionItem.id == item_id, ReviewActionItem.review_id == (review.id if review else None)
+        )
+    ).scalar_one_or_none()
     if review is None or item is None:
         raise NotFound("No such follow-up.")
     if item.status is not TaskStatus.OPEN:
         raise Conflict("The follow-up is already done.", slug="no-change")
     item.status, item.done_at = TaskStatus.DONE, utcnow()
-    record(session, action="response.review.item_done", target_type="response_review", target_id=review.id,
-           actor=actor, summary={"item": item.title})
+    record(
+        session,
+        action="response.review.item_done",
+        target_type="response_review",
+        target_id=review.id,
+        actor=actor,
+        summary={"item": item.title},
+    )
     return item
 
 
@@ -135,8 +174,21 @@ def close_review(session: Session, actor: Actor, incident: Incident) -> PostInci
             raise ValidationFailed.single(f"items[{i}]", f"“{item.title}” needs an owner and a due date.")
     now = utcnow()
     review.status, review.closed_at, review.closed_by = ReviewStatus.CLOSED, now, actor.user_id
-    append_entry(session, actor, incident, kind=TimelineKind.REVIEW, body="Post-incident review closed.",
-                       at=now, data={"review_id": str(review.id)})
-    record(session, action="response.review.close", target_type="response_review", target_id=review.id,
-           actor=actor, summary={"incident": incident.reference, "items": len(review.items)})
+    append_entry(
+        session,
+        actor,
+        incident,
+        kind=TimelineKind.REVIEW,
+        body="Post-incident review closed.",
+        at=now,
+        data={"review_id": str(review.id)},
+    )
+    record(
+        session,
+        action="response.review.close",
+        target_type="response_review",
+        target_id=review.id,
+        actor=actor,
+        summary={"incident": incident.reference, "items": len(review.items)},
+    )
     return review

@@ -37,6 +37,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 # -- incidents -----------------------------------------------------------------------------------------
 
+
 class IncidentCreate(StrictIn):
     title: str = Field(min_length=3, max_length=200)
     summary: str = Field(default="", max_length=MAX_TEXT)
@@ -47,7 +48,8 @@ class IncidentCreate(StrictIn):
     reported_at: datetime | None = Field(default=None, description="Defaults to now; may precede awareness.")
     is_drill: bool = False
     affected_models: list[str] = Field(
-        default_factory=list, max_length=MAX_MODELS,
+        default_factory=list,
+        max_length=MAX_MODELS,
         description='"<model name> <version>" strings from the org\'s model inventory.',
     )
     # Where the incident was opened from, e.g. "intake:signal:<id>"; set by other channels' services.
@@ -125,6 +127,7 @@ class TimelineEntryOut(Out):
 
 # -- participants ----------------------------------------------------------------------------------------
 
+
 class ParticipantIn(StrictIn):
     role: ParticipantRole
     email: str = Field(min_length=3, max_length=254)
@@ -148,6 +151,7 @@ class ParticipantOut(Out):
 
 # -- model inventory -------------------------------------------------------------------------------------
 
+
 class ModelVersionIn(StrictIn):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     version: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
@@ -168,6 +172,7 @@ class ModelVersionOut(Out):
 
 
 # -- actions -----------------------------------------------------------------------------------------------
+
 
 class ActionCreate(StrictIn):
     kind: ActionKind
@@ -223,6 +228,7 @@ class ActionOut(Out):
 
 # -- playbooks and tasks ---------------------------------------------------------------------------------
 
+
 class PlaybookStep(StrictIn):
     title: str = Field(min_length=2, max_length=200)
     role: ParticipantRole | None = None
@@ -276,6 +282,7 @@ class TaskUpdate(StrictIn):
 
 
 # -- rosters and escalation ------------------------------------------------------------------------------
+
 
 class WindowIn(StrictIn):
     start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -342,8 +349,9 @@ class CoverageOut(BaseModel):
 
 
 class LevelIn(StrictIn):
-    targets: list[str] = Field(min_length=1, max_length=20,
-                               description='"user:<id>", "roster:<id>" or a member\'s email address')
+    targets: list[str] = Field(
+        min_length=1, max_length=20, description='"user:<id>", "roster:<id>" or a member\'s email address'
+    )
     wait_minutes: int = Field(ge=1, le=24 * 60)
 
 
@@ -384,6 +392,7 @@ class PageOut(Out):
 
 # -- contacts --------------------------------------------------------------------------------------------
 
+
 class ContactIn(StrictIn):
     agency: str = Field(min_length=2, max_length=200)
     risk_domain: RiskDomain
@@ -413,6 +422,7 @@ class ContactOut(Out):
 
 
 # -- reviews ----------------------------------------------------------------------------------------------
+
 
 class ReviewIn(StrictIn):
     root_cause: str = Field(default="", max_length=MAX_TEXT)
@@ -449,6 +459,7 @@ class ReviewOut(Out):
 
 
 # -- metrics ----------------------------------------------------------------------------------------------
+
 
 class SummaryOut(BaseModel):
     count: int

@@ -21,7 +21,9 @@ Reading an item's *details* also needs a declared covered use that the item perm
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true, union, union_all
 
 from signalfire.access.actor import Actor
 from signalfire.access.models import Organization, OrgKind
@@ -56,31 +58,54 @@ def _is_member_org(actor: Actor) -> ColumnElement[bool]:
 def item_visible_to(actor: Actor) -> ColumnElement[bool]:
     """The policy predicate on ExchangeItem rows for this actor (without the read-permission check)."""
     item = ExchangeItem
+    if actor.org_kind == OrgKind.authority:
+        # Authorities cannot write items (see ORG_KIND_PERMISSIONS), so only the government-partner
+        # audience applies. "= true" rather than "IS TRUE" so ix_exchange_item_government can serve it.
+        return and_(item.audience_government == true(), item.status == ItemStatus.PUBLISHED, item.tlp != Tlp.RED)
     own = item.org_id == actor.org_id
     if not actor.can(Permission.exchange_item_write):
         own = and_(own, item.status != ItemStatus.DRAFT)
-
     named_person = and_(
         item.audience_named_people.is_(True),
         item.id.in_(select(ItemAudiencePerson.item_id).where(ItemAudiencePerson.user_id == actor.user_id,
                                                                ItemAudiencePerson.org_id == actor.org_id)),
     )
-    groups: list[ColumnElement[bool]] = []
-    if actor.org_kind == OrgKind.authority:
-        groups.append(item.audience_government.is_(True))
-    else:
-        groups.append(and_(item.audience_all_members.is_(True), _is_member_org(actor)))
-        groups.append(and_(
-            item.audience_named_orgs.is_(True),
-            item.id.in_(select(ItemAudienceOrg.item_id).where(ItemAudienceOrg.org_id == actor.org_id)),
-        ))
-        if actor.org_kind == OrgKind.researcher:
-            groups.append(item.audience_researchers.is_(True))
+    groups: list[ColumnElement[bool]] = [
+        and_(item.audience_all_members.is_(True), _is_member_org(actor)),
+        and_(item.audience_named_orgs.is_(True),
+             item.id.in_(select(ItemAudienceOrg.item_id).where(ItemAudienceOrg.org_id == actor.org_id))),
+    ]
+    if actor.org_kind == OrgKind.researcher:
+        groups.append(item.audience_researchers.is_(True))
+    addressed = or_(and_(item.tlp != Tlp.RED, or_(*groups)), named_person)
+    return or_(own, and_(item.status == ItemStatus.PUBLISHED, addressed))
 
-    addressed: list[ColumnElement[bool]] = [and_(item.tlp != Tlp.RED, or_(*groups))]
-    if actor.org_kind != OrgKind.authority:
-        addressed.append(named_person)
-    return or_(own, and_(item.status == ItemStatus.PUBLISHED, or_(*addressed)))
+
+def _candidate_branches(actor: Actor) -> list[Select[Any]]:
+    return [
+        select(ExchangeItem.id).where(ExchangeItem.org_id == actor.org_id),
+        select(ItemAudienceOrg.item_id).where(ItemAudienceOrg.org_id == actor.org_id),
+        select(ItemAudiencePerson.item_id).where(ItemAudiencePerson.user_id == actor.user_id,
+                                                 ItemAudiencePerson.org_id == actor.org_id),
+    ]
+
+
+def candidate_ids(actor: Actor) -> Select[Any]:
+    """A superset of the item ids a viewer *without a broad audience* can see: its own items and those
+    naming its org or its person.
+
+    For an org that is not an exchange member (and is neither a researcher nor an authority) every visible
+    item is in this set, so ``ExchangeItem.id.in_(candidate_ids(actor))`` added to a readable statement
+    changes nothing but lets the database start from the few addressed rows instead of scanning the whole
+    table for them. It is a query-planning aid, never a grant: the policy predicate still applies.
+    """
+    return union(*_candidate_branches(actor)).subquery().select()
+
+
+def candidate_count(actor: Actor, cap: int) -> Select[Any]:
+    """How many candidate rows there are, counting at most ``cap + 1`` (duplicates counted twice)."""
+    rows = union_all(*_candidate_branches(actor)).limit(cap + 1).subquery()
+    return select(func.count()).select_from(rows)
 
 
 def readable_items(actor: Actor) -> Select[ExchangeItem]:

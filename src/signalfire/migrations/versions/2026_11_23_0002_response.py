@@ -191,10 +191,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "reference", name="uq_response_incident_org_reference"),
     )
     op.create_index(
-        "ix_response_incident_board", "response_incident", ["org_id", "status", "severity", "aware_at"], unique=False
+        "ix_response_incident_metrics", "response_incident", ["org_id", "is_drill", "aware_at"], unique=False
     )
     op.create_index(
-        "ix_response_incident_metrics", "response_incident", ["org_id", "is_drill", "aware_at"], unique=False
+        "ix_response_incident_open",
+        "response_incident",
+        ["org_id", "severity", "aware_at"],
+        unique=False,
+        postgresql_where=sa.text("status <> 'closed'"),
+        sqlite_where=sa.text("status <> 'closed'"),
     )
     op.create_table(
         "response_model_version",
@@ -800,8 +805,13 @@ def downgrade() -> None:
     op.drop_table("response_playbook")
     op.drop_index(op.f("ix_response_model_version_org_id"), table_name="response_model_version")
     op.drop_table("response_model_version")
+    op.drop_index(
+        "ix_response_incident_open",
+        table_name="response_incident",
+        postgresql_where=sa.text("status <> 'closed'"),
+        sqlite_where=sa.text("status <> 'closed'"),
+    )
     op.drop_index("ix_response_incident_metrics", table_name="response_incident")
-    op.drop_index("ix_response_incident_board", table_name="response_incident")
     op.drop_table("response_incident")
     op.drop_index(op.f("ix_response_escalation_policy_org_id"), table_name="response_escalation_policy")
     op.drop_table("response_escalation_policy")

@@ -220,11 +220,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_item")),
     )
     op.create_index(
-        "ix_exchange_item_category_published", "exchange_item", ["category", "published_at"], unique=False
-    )
-    op.create_index("ix_exchange_item_org_status", "exchange_item", ["org_id", "status"], unique=False)
-    op.create_index(
         "ix_exchange_item_status_published", "exchange_item", ["status", "published_at", "id"], unique=False
+    )
+    op.create_index(
+        "ix_exchange_item_status_category",
+        "exchange_item",
+        ["status", "category", "published_at", "id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_exchange_item_status_tlp", "exchange_item", ["status", "tlp", "published_at", "id"], unique=False
+    )
+    op.create_index(
+        "ix_exchange_item_org_status", "exchange_item", ["org_id", "status", "published_at"], unique=False
+    )
+    op.create_index(
+        "ix_exchange_item_government",
+        "exchange_item",
+        ["audience_government", "status", "published_at", "id"],
+        unique=False,
     )
     op.create_table(
         "exchange_acknowledgement",
@@ -598,8 +612,94 @@ def upgrade() -> None:
     )
     # ### end Alembic commands ###
 
+    # --- TAXII 2.1 server (signalfire.exchange.taxii_models) -------------------------------------------
+    op.create_table(
+        "exchange_taxii_clock",
+        sa.Column("collection_id", sa.Uuid(), nullable=False),
+        sa.Column("last_added", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("collection_id", name=op.f("pk_exchange_taxii_clock")),
+    )
+    op.create_table(
+        "exchange_taxii_sync",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("high_water", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_exchange_taxii_sync")),
+    )
+    op.create_table(
+        "exchange_taxii_status",
+        sa.Column("collection_id", sa.Uuid(), nullable=False),
+        sa.Column("org_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("total_count", sa.Integer(), nullable=False),
+        sa.Column("success_count", sa.Integer(), nullable=False),
+        sa.Column("failure_count", sa.Integer(), nullable=False),
+        sa.Column("pending_count", sa.Integer(), nullable=False),
+        sa.Column("successes", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+                  nullable=False),
+        sa.Column("failures", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+                  nullable=False),
+        sa.Column("item_ids", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+                  nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(["org_id"], ["organization.id"],
+                                name=op.f("fk_exchange_taxii_status_org_id_organization"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"],
+                                name=op.f("fk_exchange_taxii_status_user_id_user_account"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_taxii_status")),
+    )
+    op.create_index("ix_exchange_taxii_status_org_created", "exchange_taxii_status", ["org_id", "created_at"],
+                    unique=False)
+    op.create_table(
+        "exchange_taxii_object",
+        sa.Column("collection_id", sa.Uuid(), nullable=False),
+        sa.Column("date_added", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("stix_id", sa.String(length=300), nullable=False),
+        sa.Column("stix_type", sa.String(length=250), nullable=False),
+        sa.Column("spec_version", sa.String(length=10), nullable=False),
+        sa.Column("version", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("origin", sa.Enum("item", "posted", "reference", name="exchange_taxii_origin", native_enum=False,
+                                    length=40), nullable=False),
+        sa.Column("item_id", sa.Uuid(), nullable=True),
+        sa.Column("item_version", sa.Integer(), nullable=True),
+        sa.Column("org_id", sa.Uuid(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("body_sha256", sa.String(length=64), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(["item_id"], ["exchange_item.id"],
+                                name=op.f("fk_exchange_taxii_object_item_id_exchange_item"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["org_id"], ["organization.id"],
+                                name=op.f("fk_exchange_taxii_object_org_id_organization"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_taxii_object")),
+        sa.UniqueConstraint("collection_id", "date_added", name="uq_exchange_taxii_object_collection_added"),
+        sa.UniqueConstraint("collection_id", "stix_id", "version", name="uq_exchange_taxii_object_collection_version"),
+    )
+    op.create_index("ix_exchange_taxii_object_item", "exchange_taxii_object", ["item_id"], unique=False)
+    op.create_index("ix_exchange_taxii_object_stix_id", "exchange_taxii_object", ["stix_id"], unique=False)
+    op.create_table(
+        "exchange_taxii_indexed",
+        sa.Column("revision_id", sa.Uuid(), nullable=False),
+        sa.Column("indexed_at", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["revision_id"], ["exchange_item_revision.id"],
+                                name=op.f("fk_exchange_taxii_indexed_revision_id_exchange_item_revision"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("revision_id", name=op.f("pk_exchange_taxii_indexed")),
+    )
+    # --- end of the TAXII block -------------------------------------------------------------------------
+
 
 def downgrade() -> None:
+    # --- TAXII 2.1 server (signalfire.exchange.taxii_models) -------------------------------------------
+    op.drop_table("exchange_taxii_indexed")
+    op.drop_index("ix_exchange_taxii_object_stix_id", table_name="exchange_taxii_object")
+    op.drop_index("ix_exchange_taxii_object_item", table_name="exchange_taxii_object")
+    op.drop_table("exchange_taxii_object")
+    op.drop_index("ix_exchange_taxii_status_org_created", table_name="exchange_taxii_status")
+    op.drop_table("exchange_taxii_status")
+    op.drop_table("exchange_taxii_sync")
+    op.drop_table("exchange_taxii_clock")
+    # --- end of the TAXII block -------------------------------------------------------------------------
+
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_index(op.f("ix_exchange_screening_override_item_id"), table_name="exchange_screening_override")
     op.drop_table("exchange_screening_override")
@@ -625,9 +725,11 @@ def downgrade() -> None:
     op.drop_table("exchange_item_attachment")
     op.drop_index(op.f("ix_exchange_acknowledgement_item_id"), table_name="exchange_acknowledgement")
     op.drop_table("exchange_acknowledgement")
-    op.drop_index("ix_exchange_item_status_published", table_name="exchange_item")
+    op.drop_index("ix_exchange_item_government", table_name="exchange_item")
     op.drop_index("ix_exchange_item_org_status", table_name="exchange_item")
-    op.drop_index("ix_exchange_item_category_published", table_name="exchange_item")
+    op.drop_index("ix_exchange_item_status_tlp", table_name="exchange_item")
+    op.drop_index("ix_exchange_item_status_category", table_name="exchange_item")
+    op.drop_index("ix_exchange_item_status_published", table_name="exchange_item")
     op.drop_table("exchange_item")
     op.drop_table("exchange_pseudonym")
     op.drop_index("ix_exchange_designation_category", table_name="exchange_designation")

@@ -1,0 +1,244 @@
+"""STIX 2.1 bundles in and out of the exchange, over the JSON API and the CLI.
+
+Export (:func:`export_items`, ``GET /api/v1/exchange/export.stix``): the latest published version of
+items the reader may see (``readable_items``), as one bundle built by ``exchange.stix.item_to_bundle``
+(TLP 2.0 markings, the Signalfire extension carrying permitted uses, pseudonyms never resolved).
+Like any read of details it needs a declared covered use: items of other orgs that do not permit it
+are left out of a listing export, and refused (403) when asked for by id. Each exported item of
+another org is logged as a read (channel ``export``) for its contributor.
+
+Import (:func:`import_bundle`, ``POST /api/v1/exchange/import``): reads a bundle from anywhere with
+``exchange.stix.bundle_to_items`` and saves each report (and each lone vulnerability) as a *draft* of
+the importer's org. Nothing is shared until a person reviews and publishes it. What a foreign bundle
+leaves unsaid gets the safest default: audience = only the importing person (valid for every TLP),
+severity medium, and the permitted uses given with the request. Whole-bundle faults (size, depth,
+object count, STIX version, duplicate ids, unknown TLP markings) refuse the import with nothing stored.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.access.permissions import Permission
+from signalfire.access.policy import require
+from signalfire.access.policy.exchange import permits_use, readable_items
+from signalfire.audit.chain import record
+from signalfire.core.errors import AppError, NotFound, ValidationFailed
+from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.exchange import authoring
+from signalfire.exchange.errors import PurposeNotPermitted
+from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel
+from signalfire.exchange.schemas import ItemIn, PersonRef
+from signalfire.exchange.service import hub_identity, record_read
+from signalfire.exchange.snapshot import ItemSnapshot
+from signalfire.exchange.stix import BundleRejected, ImportedItem, RejectCode, bundle_to_items, item_to_bundle
+from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity
+
+STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+MAX_EXPORT_ITEMS = 500
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_IMPORT_OBJECTS = 20_000
+MAX_IMPORT_ITEMS = 1_000
+
+
+class PurposeRequired(AppError):
+    def __init__(self) -> None:
+        uses = ", ".join(u.value for u in CoveredUse)
+        super().__init__(detail=f"Exports carry item details: declare a covered use (query 'purpose' or header "
+                                f"X-Signalfire-Purpose), one of {uses}.",
+                         status=403, title="Declared purpose required", slug="purpose-not-permitted")
+
+
+# --- export -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Export:
+    bundle: dict[str, Any]
+    item_ids: list[uuid.UUID]
+    # Set when more items matched than one export carries: export again with since=<this>.
+    next_since: datetime | None = None
+
+
+def export_items(session: Session, actor: Actor, purpose: CoveredUse | None, *,
+                 item_ids: Sequence[uuid.UUID] = (), since: datetime | None = None,
+                 limit: int = MAX_EXPORT_ITEMS) -> Export | None:
+    """A bundle of the latest published version of readable items; None when nothing matches.
+
+    With ``item_ids`` every id must be readable (else 404) and permit ``purpose`` (else 403); without,
+    all readable published items (newer than ``since``) that permit it, oldest first, at most ``limit``.
+    """
+    if purpose is None:
+        raise PurposeRequired()
+    require(actor, Permission.exchange_item_read)
+    own = ExchangeItem.org_id == actor.org_id
+    stmt = readable_items(actor).where(ExchangeItem.version >= 1)
+    next_since = None
+    if item_ids:
+        wanted = list(dict.fromkeys(item_ids))[:limit]
+        items = list(session.execute(stmt.where(ExchangeItem.id.in_(wanted))).scalars())
+        found = {item.id for item in items}
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise NotFound(f"No published item {missing[0]} that you may read.")
+        for item in items:
+            if item.org_id != actor.org_id and not item.permits(purpose):
+                raise PurposeNotPermitted(purpose, item.permitted_uses)
+    else:
+        stmt = stmt.where(or_(own, permits_use(purpose)))
+        if since is not None:
+            stmt = stmt.where(ExchangeItem.published_at > since)
+        items = list(session.execute(stmt.order_by(ExchangeItem.published_at, ExchangeItem.id).limit(limit + 1))
+                     .scalars())
+        if len(items) > limit:
+            items = items[:limit]
+            next_since = items[-1].published_at
+    if not items:
+        return None
+    revisions = {r.item_id: r for r in session.execute(select(ItemRevision).where(or_(*[
+        and_(ItemRevision.item_id == item.id, ItemRevision.version == item.version) for item in items]))).scalars()}
+    hub = hub_identity(session)
+    # One hub per bundle: a revision stored before the hub org existed is re-signed by today's hub identity.
+    snapshots = [ItemSnapshot.model_validate(revisions[item.id].snapshot).model_copy(update={"hub": hub})
+                 for item in items]
+    bundle = item_to_bundle(snapshots)
+    for item in items:
+        if item.org_id != actor.org_id:
+            record_read(session, actor, item, purpose, ReadChannel.EXPORT)
+    record(session, action="exchange.stix.exported", target_type="exchange_item", actor=actor,
+           summary={"purpose": purpose.value, "items": [str(i.id) for i in items], "bundle": bundle["id"]})
+    return Export(bundle=bundle, item_ids=[item.id for item in items], next_since=next_since)
+
+
+# --- import -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportOutcome:
+    created: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    ignored: int = 0
+
+
+def _item_in(imported: ImportedItem, actor: Actor, default_uses: Sequence[CoveredUse]) -> tuple[ItemIn, list[str]]:
+    defaults = []
+    if imported.category is None:
+        defaults.append("category")
+    if imported.severity is None:
+        defaults.append("severity")
+    if not imported.permitted_uses:
+        if not default_uses:
+            raise ValueError("the bundle states no permitted uses for it; pass permitted_uses with the import")
+        defaults.append("permitted_uses")
+    data = ItemIn(
+        category=imported.category or Category.THREAT,
+        title=imported.title or f"Imported {imported.stix_id}",
+        summary=imported.summary, details=imported.details,
+        severity=imported.severity or Severity.MEDIUM, priority=imported.priority or Priority.ROUTINE,
+        confidence=imported.confidence or Confidence.MODERATE, model_families=imported.model_families,
+        modalities=imported.modalities, technique_refs=imported.technique_refs, mitigations=imported.mitigations,
+        valid_until=imported.valid_until, tlp=imported.tlp,
+        permitted_uses=list(imported.permitted_uses or default_uses),
+        # The narrowest audience every TLP level admits: the importer alone, until they choose on review.
+        audience=[AudienceKind.NAMED_PEOPLE], audience_people=[PersonRef(user_id=actor.user_id, org_id=actor.org_id)],
+    )
+    return data, defaults
+
+
+def import_bundle(session: Session, actor: Actor, raw: bytes, *,
+                  default_uses: Sequence[CoveredUse] = ()) -> ImportOutcome:
+    """Save the bundle's reports as drafts of the actor's org; see the module docstring for the rules."""
+    require(actor, Permission.exchange_item_write)
+    try:
+        result = bundle_to_items(raw, max_bytes=MAX_IMPORT_BYTES, max_objects=MAX_IMPORT_OBJECTS)
+    except BundleRejected as exc:
+        too_big = exc.code in (RejectCode.TOO_LARGE, RejectCode.TOO_MANY_OBJECTS)
+        raise AppError(detail=exc.reason, status=413 if too_big else 422, title="STIX bundle refused",
+                       slug=f"stix-{exc.code.value.replace('_', '-')}") from None
+    if len(result.items) > MAX_IMPORT_ITEMS:
+        raise AppError(detail=f"The bundle holds {len(result.items)} reports; import at most {MAX_IMPORT_ITEMS} "
+                              "at a time.", status=413, title="STIX bundle refused", slug="stix-too-many-items")
+    outcome = ImportOutcome(skipped=[{"object_id": e.object_id, "reason": e.reason} for e in result.errors],
+                            ignored=len(result.ignored))
+    for imported in result.items:
+        try:
+            data, defaults = _item_in(imported, actor, default_uses)
+            with session.begin_nested():
+                item = authoring.create_draft(session, actor, data)
+        except ValidationError as exc:
+            fields = ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
+            outcome.skipped.append({"object_id": imported.stix_id, "reason": f"invalid {fields}"})
+            continue
+        except (ValueError, ValidationFailed) as exc:
+            reason = exc.detail if isinstance(exc, ValidationFailed) else str(exc)
+            outcome.skipped.append({"object_id": imported.stix_id, "reason": reason})
+            continue
+        outcome.created.append({"item_id": str(item.id), "stix_id": imported.stix_id, "title": item.title,
+                                "tlp": item.tlp.value, "defaults": defaults})
+    record(session, action="exchange.stix.imported", target_type="exchange_item", actor=actor,
+           summary={"created": [c["item_id"] for c in outcome.created], "skipped": len(outcome.skipped),
+                    "ignored": outcome.ignored})
+    return outcome
+
+
+# --- routes -----------------------------------------------------------------------------------------
+
+router = protected_router(prefix="/api/v1/exchange", tags=["exchange"])
+
+
+def _declared(purpose: CoveredUse | None = None,
+              x_signalfire_purpose: Annotated[CoveredUse | None, Header()] = None) -> CoveredUse | None:
+    return purpose or x_signalfire_purpose
+
+
+@router.get("/export.stix", response_class=Response,
+            responses={200: {"content": {STIX_MEDIA_TYPE: {}}, "description": "A STIX 2.1 bundle"}})
+def export_route(session: SessionDep, actor: ActorDep,
+                 purpose: Annotated[CoveredUse | None, Depends(_declared)],
+                 item: Annotated[list[uuid.UUID], Query(max_length=MAX_EXPORT_ITEMS)] = [],  # noqa: B006
+                 since: datetime | None = None) -> Response:
+    """The latest published version of readable items as one STIX 2.1 bundle (declared purpose required).
+
+    Name items with ``item=<id>`` (repeatable), or export everything readable published after ``since``
+    (at most 500 per call; when there are more, ``X-Signalfire-Next-Since`` says where to continue).
+    """
+    if since is not None and since.tzinfo is None:
+        raise ValidationFailed.single("since", "give a time zone, e.g. 2026-01-31T00:00:00Z")
+    exported = export_items(session, actor, purpose, item_ids=item, since=since)
+    if exported is None:
+        raise NotFound("No readable published item matches (items that do not permit the declared use are left "
+                       "out).")
+    headers = {"Content-Disposition": 'attachment; filename="signalfire-export.stix.json"'}
+    if exported.next_since is not None:
+        headers["X-Signalfire-Next-Since"] = exported.next_since.isoformat()
+    body = json.dumps(exported.bundle, ensure_ascii=False, indent=1).encode()
+    return Response(content=body, media_type=STIX_MEDIA_TYPE, headers=headers)
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post("/import", status_code=201)
+def import_route(session: SessionDep, actor: ActorDep, body: Annotated[bytes, Depends(_raw_body)],
+                 permitted_uses: Annotated[list[CoveredUse], Query(max_length=9)] = []  # noqa: B006
+                 ) -> JSONResponse:
+    """Import a STIX 2.1 bundle (the request body) as drafts of your organisation, for review before publishing.
+
+    ``permitted_uses`` (repeatable) applies to reports whose bundle does not state them.
+    """
+    outcome = import_bundle(session, actor, body, default_uses=permitted_uses)
+    return JSONResponse({"created": outcome.created, "skipped": outcome.skipped, "ignored": outcome.ignored},
+                        status_code=201)

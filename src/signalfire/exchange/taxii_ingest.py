@@ -1,0 +1,529 @@
+"""TAXII "Add Objects": objects a member posts to an audience collection are *published* to that audience.
+
+Each accepted object must carry a TLP marking (TLP 2.0, TLP 1.0 or OpenCTI's AMBER+STRICT id). The
+accepted objects of one request become one exchange item per TLP level, contributed by the poster's
+org, addressed to the collection's audience, with the permitted covered uses the poster declares
+(header ``X-Signalfire-Permitted-Uses``). The item goes through the ordinary authoring path (draft,
+screening, publish, routing notices, audit), and its STIX objects are stored tied to it, so every read
+of them runs through the exchange policy like any other item. Screening covers the objects' text;
+findings stop the request unless the poster gives a reason in ``X-Signalfire-Screening-Override``.
+
+Faults of the whole request (not JSON, not an envelope, too many objects, screening findings without
+an override, missing or unknown permitted uses) are TAXII errors and store nothing. Faults of single
+objects are reported per object in the status; the others are still added. Posting an identical
+object again is a success ("already present"): adds are idempotent on (id, version).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import stix2
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.access.models import Organization
+from signalfire.audit.chain import record
+from signalfire.core.clock import utcnow
+from signalfire.exchange import authoring
+from signalfire.exchange.models import ExchangeItem, Pseudonym, ScreeningOverride
+from signalfire.exchange.schemas import ItemIn
+from signalfire.exchange.screening import Finding, screen
+from signalfire.exchange.service import hub_identity, org_identity_id
+from signalfire.exchange.stix import (
+    IMPORTABLE_TLP_IDS,
+    OPENCTI_AMBER_STRICT_ID,
+    SIGNALFIRE_PROJECT_IDENTITY_ID,
+    TLP2_EXTENSION_ID,
+    derived_id,
+    signalfire_extension_definition,
+    signalfire_project_identity,
+    tlp_extension_definition,
+    tlp_marking_definition,
+)
+from signalfire.exchange.taxii_collections import TaxiiCollection, shared_by_id
+from signalfire.exchange.taxii_models import ObjectOrigin, TaxiiObject, TaxiiStatus
+from signalfire.exchange.taxii_protocol import (
+    TaxiiError,
+    bad_request,
+    format_date_added,
+    format_version,
+    parse_timestamp,
+)
+from signalfire.exchange.taxii_store import (
+    NewRow,
+    _chunks,
+    canonical_digest,
+    compact,
+    existing_versions,
+    insert_rows,
+    sync,
+)
+from signalfire.exchange.vocab import Category, CoveredUse, Severity, Tlp, audience_allowed, normalise_reference
+
+MAX_OBJECTS = 50_000
+MAX_OBJECT_BYTES = 256 * 1024
+MAX_OBJECT_DEPTH = 16
+STATUS_KEEP = timedelta(days=7)
+_SCREEN_CHUNK = 400_000
+_OVERRIDE_MIN = 10
+
+_ID_RE = re.compile(r"([a-z0-9][a-z0-9-]{0,248}[a-z0-9]|[a-z0-9])--"
+                    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
+_SCO_TYPES = frozenset([
+    "artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message", "file", "ipv4-addr",
+    "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process", "software", "url", "user-account",
+    "windows-registry-key", "x509-certificate"])
+# Keys whose values are identifiers, timestamps or vocabulary, not free text: not screened.
+_NOT_TEXT = frozenset({"id", "type", "spec_version", "created", "modified", "valid_from", "valid_until",
+                       "first_seen", "last_seen", "published", "first_observed", "last_observed", "start_time",
+                       "stop_time", "pattern_type", "pattern_version", "lang", "identity_class",
+                       "relationship_type", "extension_type", "definition_type", "created_by_ref"})
+
+
+# --- the objects the exchange publishes itself ------------------------------------------------------
+
+
+def _fixed_reference_objects() -> dict[str, dict[str, Any]]:
+    """Objects with fixed ids that every Signalfire hub publishes, exactly as it publishes them."""
+    objects = [tlp_marking_definition(level) for level in Tlp]
+    objects += [stix2.v21.TLP_WHITE, stix2.v21.TLP_GREEN, stix2.v21.TLP_AMBER, stix2.v21.TLP_RED]
+    objects += [tlp_extension_definition(), signalfire_extension_definition(), signalfire_project_identity()]
+    return {obj.id: json.loads(obj.serialize()) for obj in objects}
+
+
+_FIXED = _fixed_reference_objects()
+_FIXED_DIGESTS = {stix_id: canonical_digest(body) for stix_id, body in _FIXED.items()}
+
+
+def _claims_tlp(obj: Mapping[str, Any]) -> bool:
+    if str(obj.get("definition_type", "")).lower() == "tlp":
+        return True
+    extensions = obj.get("extensions")
+    if isinstance(extensions, dict) and TLP2_EXTENSION_ID in extensions:
+        return True
+    name = obj.get("name")
+    return isinstance(name, str) and name.strip().upper().startswith("TLP")
+
+
+# --- per-object checks ------------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """This object is not added; the message goes into the status."""
+
+
+@dataclass(slots=True)
+class Candidate:
+    index: int
+    stix_id: str
+    stix_type: str
+    spec_version: str
+    version: datetime | None
+    version_text: str
+    obj: dict[str, Any]
+    body: str
+    digest: str
+    tlp: Tlp | None = None
+    outcome: str | None = None  # success message when nothing needs adding
+
+
+def _depth(value: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _timestamp(obj: Mapping[str, Any], name: str) -> datetime | None:
+    raw = obj.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or _TIME_RE.fullmatch(raw) is None:
+        raise _Refused(f"'{name}' is not a STIX timestamp (UTC, ending in Z)")
+    fraction = raw[20:-1] if "." in raw else ""
+    if len(fraction) > 6:
+        raise _Refused(f"'{name}' has more than microsecond precision, which this server cannot keep exactly")
+    return parse_timestamp(raw)
+
+
+def _check(index: int, obj: Any) -> Candidate:
+    if not isinstance(obj, dict):
+        raise _Refused("not a JSON object")
+    stix_id, stix_type = obj.get("id"), obj.get("type")
+    if not isinstance(stix_id, str) or not isinstance(stix_type, str):
+        raise _Refused("'type' and 'id' must be strings")
+    match = _ID_RE.fullmatch(stix_id)
+    if match is None or match.group(1) != stix_type:
+        raise _Refused(f"the id must be '{stix_type}--' followed by a lower-case UUID")
+    spec = obj.get("spec_version")
+    if spec is None and stix_type in _SCO_TYPES:
+        spec = "2.1"
+    if spec != "2.1":
+        raise _Refused(f"spec_version is {spec!r}; this server takes STIX 2.1 only")
+    if _depth(obj, MAX_OBJECT_DEPTH):
+        raise _Refused(f"it nests deeper than {MAX_OBJECT_DEPTH} levels")
+    body = compact(obj)
+    if len(body.encode()) > MAX_OBJECT_BYTES:
+        raise _Refused(f"it is larger than {MAX_OBJECT_BYTES} bytes")
+    created, modified = _timestamp(obj, "created"), _timestamp(obj, "modified")
+    if stix_type not in _SCO_TYPES and created is None:
+        raise _Refused("it has no 'created' timestamp")
+    if created is not None and modified is not None and modified < created:
+        raise _Refused("'modified' is earlier than 'created'")
+    version = modified or created
+    text = obj.get("modified") or obj.get("created")
+    return Candidate(index=index, stix_id=stix_id, stix_type=stix_type, spec_version=spec, version=version,
+                     version_text=str(text) if version is not None else "", obj=obj, body=body,
+                     digest=canonical_digest(obj))
+
+
+def _tlp_of(obj: Mapping[str, Any]) -> Tlp:
+    refs = [ref for ref in obj.get("object_marking_refs", []) or [] if isinstance(ref, str)]
+    for granular in obj.get("granular_markings", []) or []:
+        if isinstance(granular, dict) and isinstance(granular.get("marking_ref"), str):
+            refs.append(granular["marking_ref"])
+    levels = [IMPORTABLE_TLP_IDS[ref] for ref in refs if ref in IMPORTABLE_TLP_IDS]
+    if not levels:
+        raise _Refused("it has no TLP marking (object_marking_refs to a TLP 2.0 or TLP 1.0 marking definition); "
+                       "the exchange never guesses one")
+    return Tlp.strictest(levels)
+
+
+# --- the request ------------------------------------------------------------------------------------
+
+
+@dataclass
+class AddResult:
+    status: TaxiiStatus
+    items: list[ExchangeItem] = field(default_factory=list)
+
+
+def parse_envelope(raw: bytes) -> list[Any]:
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise bad_request("Envelope too deep", "The envelope nests too deeply to read.") from None
+    except ValueError as exc:
+        raise bad_request("Malformed envelope", f"The body is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("objects"), list):
+        raise bad_request("Malformed envelope", "Send a TAXII envelope: a JSON object with an 'objects' list.")
+    objects: list[Any] = data["objects"]
+    if not objects:
+        raise bad_request("Empty envelope", "The envelope holds no objects.")
+    if len(objects) > MAX_OBJECTS:
+        raise TaxiiError(413, "Too many objects",
+                         f"The envelope holds {len(objects)} objects; the limit is {MAX_OBJECTS} per request.")
+    return objects
+
+
+def _texts(obj: Any, key: str = "") -> Iterator[str]:
+    if isinstance(obj, str):
+        if key not in _NOT_TEXT and not key.endswith(("_ref", "_refs")):
+            yield obj
+    elif isinstance(obj, dict):
+        for name, value in obj.items():
+            if not (name.endswith(("_ref", "_refs")) or name == "object_marking_refs"):
+                yield from _texts(value, name)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from _texts(value, key)
+
+
+def screen_objects(candidates: Sequence[Candidate]) -> list[tuple[str, Finding]]:
+    """Screen the free text of the objects in chunks; each finding is returned with the object it is in."""
+    found: list[tuple[str, Finding]] = []
+    chunk: list[str] = []
+    owners: list[str] = []
+    starts: list[int] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal chunk, owners, starts, size
+        if chunk:
+            for finding in screen({"objects": "\n".join(chunk)}):
+                owner = owners[bisect.bisect_right(starts, finding.start) - 1]
+                found.append((owner, finding))
+        chunk, owners, starts, size = [], [], [], 0
+
+    for candidate in candidates:
+        text = "\n".join(_texts(candidate.obj))
+        if not text:
+            continue
+        if size + len(text) + 1 > _SCREEN_CHUNK:
+            flush()
+        starts.append(size)
+        owners.append(candidate.stix_id)
+        chunk.append(text)
+        size += len(text) + 1
+    flush()
+    return found
+
+
+def _reserved_ids(session: Session, candidates: Sequence[Candidate]) -> set[str]:
+    """Ids the exchange itself issues (hub, org and pseudonym identities, ATLAS stubs, item reports)."""
+    wanted = {c.stix_id for c in candidates}
+    reserved = {hub_identity(session).stix_identity_id, SIGNALFIRE_PROJECT_IDENTITY_ID} & wanted
+    identities = [i for i in wanted if i.startswith("identity--")]
+    if identities:
+        orgs = {org_identity_id(org_id) for org_id in session.execute(select(Organization.id)).scalars()}
+        reserved |= orgs & set(identities)
+        for chunk in _chunks(identities):
+            reserved |= set(session.execute(select(Pseudonym.stix_identity_id)
+                                            .where(Pseudonym.stix_identity_id.in_(chunk))).scalars())
+    for candidate in candidates:
+        name = candidate.obj.get("name")
+        if candidate.stix_type == "attack-pattern" and isinstance(name, str) \
+                and candidate.stix_id == derived_id("attack-pattern", "mitre-atlas", normalise_reference(name)):
+            reserved.add(candidate.stix_id)
+    reports = {uuid.UUID(c.stix_id.split("--", 1)[1]): c.stix_id for c in candidates if c.stix_type == "report"}
+    for chunk in _chunks(list(reports)):
+        reserved |= {reports[i] for i in session.execute(select(ExchangeItem.id).where(ExchangeItem.id.in_(chunk)))
+                     .scalars()}
+    return reserved
+
+
+def _owners(session: Session, ids: Sequence[str]) -> dict[str, list[tuple[uuid.UUID | None, ObjectOrigin, str]]]:
+    """For ids already stored anywhere: (owning org, origin, body digest) of each stored version."""
+    found: dict[str, list[tuple[uuid.UUID | None, ObjectOrigin, str]]] = {}
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        rows = session.execute(select(TaxiiObject.stix_id, TaxiiObject.org_id, TaxiiObject.origin,
+                                      TaxiiObject.body_sha256).where(TaxiiObject.stix_id.in_(chunk)))
+        for stix_id, org_id, origin, digest in rows:
+            found.setdefault(stix_id, []).append((org_id, origin, digest))
+    return found
+
+
+def _summary(actor: Actor, collection: TaxiiCollection, group: Sequence[Candidate]) -> tuple[str, str]:
+    counts = Counter(c.stix_type for c in group)
+    kinds = ", ".join(f"{n} {t}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    title = f"TAXII submission: {len(group)} STIX objects ({kinds})"
+    names = [str(c.obj["name"]) for c in group if isinstance(c.obj.get("name"), str)][:20]
+    summary = f"Added to the '{collection.title}' collection over TAXII by {actor.org_name}: {kinds}."
+    if names:
+        summary += " Named objects include: " + "; ".join(names) + "."
+    return title[:300], summary[:5000]
+
+
+def add_objects(session: Session, actor: Actor, collection: TaxiiCollection, objects: Sequence[Any], *,
+                permitted_uses: Sequence[CoveredUse], override_reason: str | None) -> AddResult:
+    """Validate, screen and publish the posted objects; returns the (complete) status of the request."""
+    audience = collection.audience
+    if not collection.can_write or audience is None:
+        raise TaxiiError(403, "Collection not writable", "You may not add objects to this collection.")
+    if not permitted_uses:
+        raise bad_request("Permitted uses required",
+                          "Declare the covered uses recipients may apply these objects to, in the header "
+                          "X-Signalfire-Permitted-Uses (comma-separated, e.g. threat_detection,safeguards).")
+    reason = (override_reason or "").strip()
+    failures: dict[int, dict[str, str]] = {}
+    candidates: list[Candidate] = []
+    seen: set[tuple[str, str]] = set()
+    for index, obj in enumerate(objects):
+        try:
+            candidate = _check(index, obj)
+            key = (candidate.stix_id, candidate.version_text or candidate.digest)
+            if key in seen:
+                raise _Refused("the same id and version appear more than once in this envelope")
+            seen.add(key)
+            candidates.append(candidate)
+        except _Refused as exc:
+            failures[index] = _detail(obj, str(exc))
+
+    fixed: list[Candidate] = []
+    regular: list[Candidate] = []
+    for candidate in candidates:
+        try:
+            if candidate.stix_id in _FIXED:
+                if candidate.digest != _FIXED_DIGESTS[candidate.stix_id]:
+                    raise _Refused("this id is a published TLP marking, extension definition or identity, and the "
+                                   "object differs from the published one")
+                fixed.append(candidate)
+            elif candidate.stix_id == OPENCTI_AMBER_STRICT_ID:
+                raise _Refused("OpenCTI's AMBER+STRICT definition is not stored; objects marked with it are read as "
+                               "TLP:AMBER+STRICT and served with the OASIS TLP 2.0 marking")
+            elif candidate.stix_type == "marking-definition" and _claims_tlp(candidate.obj):
+                raise _Refused("it looks like a TLP marking but is not one the exchange knows; use the OASIS TLP "
+                               "2.0 marking definitions")
+            else:
+                candidate.tlp = _tlp_of(candidate.obj)
+                regular.append(candidate)
+        except _Refused as exc:
+            failures[candidate.index] = _detail(candidate.obj, str(exc))
+
+    # Ids the exchange issues itself, or other contributors' ids, cannot be taken over.
+    reserved = _reserved_ids(session, regular)
+    owners = _owners(session, [c.stix_id for c in regular])
+    here = existing_versions(session, collection.id, [c.stix_id for c in [*fixed, *regular]])
+    for candidate in fixed:
+        if any(version == candidate.version for version, _ in here.get(candidate.stix_id, [])):
+            candidate.outcome = "already present"
+    accepted: list[Candidate] = []
+    for candidate in regular:
+        stored = owners.get(candidate.stix_id, [])
+        foreign = [s for s in stored if s[0] != actor.org_id or s[1] != ObjectOrigin.POSTED]
+        try:
+            if candidate.stix_id in reserved or foreign:
+                if any(digest == candidate.digest for _, _, digest in stored):
+                    candidate.outcome = "already present"
+                    continue
+                raise _Refused("this id belongs to the exchange or to another contributor; publish your own "
+                               "objects under your own ids")
+            versions = here.get(candidate.stix_id, [])
+            if candidate.version is None:
+                if any(digest == candidate.digest for _, digest in versions):
+                    candidate.outcome = "already present"
+                    continue
+            else:
+                same = [digest for version, digest in versions if version == candidate.version]
+                if same and candidate.digest in same:
+                    candidate.outcome = "already present"
+                    continue
+                if same:
+                    raise _Refused("an object with this id and version is already in the collection with other "
+                                   "content; post a new version (a later 'modified')")
+            assert candidate.tlp is not None
+            problems = audience_allowed(candidate.tlp, [audience])
+            if problems:
+                raise _Refused(problems[0].message)
+            accepted.append(candidate)
+        except _Refused as exc:
+            failures[candidate.index] = _detail(candidate.obj, str(exc))
+
+    findings = screen_objects(accepted)
+    if findings and len(reason) < _OVERRIDE_MIN:
+        shown = "; ".join(f"{owner}: {f.kind} ({f.message.split('.')[0]}: {f.excerpt})" for owner, f in findings[:5])
+        raise TaxiiError(422, "Screening findings need an override",
+                         f"Screening found {len(findings)} possible problem(s) in the objects, e.g. {shown}. Remove "
+                         "them, or repeat the request with the header X-Signalfire-Screening-Override giving your "
+                         f"reason (at least {_OVERRIDE_MIN} characters).")
+
+    items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings)
+    versions_added = _store(session, actor, collection, fixed, accepted, items)
+    sync(session)
+    return AddResult(status=_status(session, actor, collection, objects, candidates, failures, versions_added,
+                                    items), items=list(items.values()))
+
+
+def _detail(obj: Any, message: str) -> dict[str, str]:
+    stix_id = obj.get("id") if isinstance(obj, dict) else None
+    version = (obj.get("modified") or obj.get("created")) if isinstance(obj, dict) else None
+    return {"id": stix_id if isinstance(stix_id, str) else "", "version": version if isinstance(version, str) else "",
+            "message": message}
+
+
+def _publish(session: Session, actor: Actor, collection: TaxiiCollection, accepted: Sequence[Candidate],
+             uses: Sequence[CoveredUse], reason: str | None,
+             findings: Sequence[tuple[str, Finding]]) -> dict[Tlp, ExchangeItem]:
+    """One exchange item per TLP level among the accepted objects, published to the collection's audience."""
+    groups: dict[Tlp, list[Candidate]] = {}
+    for candidate in accepted:
+        assert candidate.tlp is not None
+        groups.setdefault(candidate.tlp, []).append(candidate)
+    assert collection.audience is not None
+    items: dict[Tlp, ExchangeItem] = {}
+    for tlp in sorted(groups, key=lambda level: level.order):
+        group = groups[tlp]
+        title, summary = _summary(actor, collection, group)
+        category = Category.VULNERABILITY if any(c.stix_type == "vulnerability" for c in group) else Category.THREAT
+        data = ItemIn(category=category, title=title, summary=summary, severity=Severity.INFORMATIONAL, tlp=tlp,
+                      permitted_uses=list(uses), audience=[collection.audience])
+        item = authoring.create_draft(session, actor, data)
+        authoring.publish(session, actor, item.id, override_reason=reason, change_note="Added over TAXII")
+        mine = {c.stix_id for c in group}
+        hits = [f for owner, f in findings if owner in mine]
+        if hits and reason:
+            session.add(ScreeningOverride(
+                id=uuid.uuid4(), item_id=item.id, version=1, user_id=actor.user_id, org_id=actor.org_id,
+                reason=reason, findings=[{**authoring.findings_as_dicts([f])[0], "object_id": owner}
+                                         for owner, f in findings if owner in mine][:500],
+                created_at=utcnow()))
+            record(session, action="exchange.item.screening_overridden", target_type="exchange_item",
+                   target_id=item.id, actor=actor,
+                   summary={"version": 1, "reason": reason, "channel": "taxii", "findings": len(hits)})
+        items[tlp] = item
+    return items
+
+
+def _store(session: Session, actor: Actor, collection: TaxiiCollection, fixed: Sequence[Candidate],
+           accepted: Sequence[Candidate], items: Mapping[Tlp, ExchangeItem]) -> dict[int, datetime]:
+    """Insert the accepted objects into the collection and into the org's 'shared by' collection.
+
+    Returns the version assigned to each timeless object (its date_added in the posted collection).
+    """
+    reference = [NewRow(c.stix_id, c.stix_type, c.spec_version, c.version, ObjectOrigin.REFERENCE, None, None,
+                        None, c.body, c.digest) for c in fixed]
+    posted = []
+    for c in accepted:
+        assert c.tlp is not None
+        posted.append(NewRow(c.stix_id, c.stix_type, c.spec_version, c.version, ObjectOrigin.POSTED,
+                             items[c.tlp].id, 1, actor.org_id, c.body, c.digest))
+    insert_rows(session, collection.id, reference)
+    assigned: dict[int, datetime] = {}
+    timeless = [c for c in accepted if c.version is None]
+    insert_rows(session, collection.id, posted)
+    insert_rows(session, shared_by_id(actor.org_id), [*reference, *posted])
+    if timeless:
+        for chunk in _chunks([c.stix_id for c in timeless]):
+            rows = session.execute(select(TaxiiObject.stix_id, TaxiiObject.body_sha256, TaxiiObject.version).where(
+                TaxiiObject.collection_id == collection.id, TaxiiObject.stix_id.in_(chunk)))
+            by_key = {(stix_id, digest): version for stix_id, digest, version in rows}
+            for c in timeless:
+                if (c.stix_id, c.digest) in by_key:
+                    assigned[c.index] = by_key[(c.stix_id, c.digest)]
+    return assigned
+
+
+def _status(session: Session, actor: Actor, collection: TaxiiCollection, objects: Sequence[Any],
+            candidates: Sequence[Candidate], failures: Mapping[int, dict[str, str]],
+            assigned: Mapping[int, datetime], items: Mapping[Tlp, ExchangeItem]) -> TaxiiStatus:
+    successes = []
+    for c in candidates:
+        if c.index in failures:
+            continue
+        version = c.version_text or (format_version(assigned[c.index]) if c.index in assigned else "")
+        entry = {"id": c.stix_id, "version": version}
+        if c.outcome:
+            entry["message"] = c.outcome
+        successes.append(entry)
+    failed = [failures[i] for i in sorted(failures)]
+    now = utcnow()
+    session.execute(delete(TaxiiStatus).where(TaxiiStatus.org_id == actor.org_id,
+                                              TaxiiStatus.created_at < now - STATUS_KEEP))
+    status = TaxiiStatus(id=uuid.uuid4(), collection_id=collection.id, org_id=actor.org_id, user_id=actor.user_id,
+                         created_at=now, total_count=len(objects), success_count=len(successes),
+                         failure_count=len(failed), pending_count=0, successes=successes, failures=failed,
+                         item_ids=[str(item.id) for item in items.values()])
+    session.add(status)
+    record(session, action="exchange.taxii.objects_added", target_type="exchange_taxii_collection",
+           target_id=collection.id, actor=actor,
+           summary={"status_id": str(status.id), "total": len(objects), "succeeded": len(successes),
+                    "failed": len(failed), "items": status.item_ids})
+    return status
+
+
+def status_resource(status: TaxiiStatus) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "id": str(status.id), "status": "complete", "request_timestamp": format_date_added(status.created_at),
+        "total_count": status.total_count, "success_count": status.success_count,
+        "failure_count": status.failure_count, "pending_count": status.pending_count,
+    }
+    if status.successes:
+        resource["successes"] = status.successes
+    if status.failures:
+        resource["failures"] = status.failures
+    return resource

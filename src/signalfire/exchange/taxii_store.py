@@ -1,0 +1,415 @@
+"""What TAXII collections hold, and reading it through the exchange access policy.
+
+Writing: :func:`sync` indexes every published item revision not yet in the collections (its STIX
+objects from ``exchange.stix.taxii_objects`` go to every collection its audience names, plus the
+contributor org's "shared by" collection); :func:`insert_rows` appends rows to one collection with
+strictly increasing ``date_added`` values handed out under the collection clock's row lock, so
+rows become visible in ``date_added`` order and ``added_after`` paging never skips one.
+
+Reading: :func:`read_page` and :func:`read_versions` run one SQL statement per page. Item-owned rows
+are kept only if their item is in ``readable_items(actor)`` (the same policy as the UI, the API and
+exports), is currently addressed to the collection, and permits the declared purpose (the
+contributor's own items excepted). Reference rows (markings, extension definitions, identities,
+ATLAS stubs) belong to no item and are read by anyone who may read the collection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from signalfire.access.actor import Actor
+from signalfire.access.policy.exchange import permits_use, readable_items
+from signalfire.audit.chain import record
+from signalfire.core.clock import utcnow
+from signalfire.exchange import taxii_cursor
+from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel, ReadLog
+from signalfire.exchange.service import acknowledge
+from signalfire.exchange.snapshot import ItemSnapshot
+from signalfire.exchange.stix import taxii_objects
+from signalfire.exchange.taxii_collections import TaxiiCollection, fan_out
+from signalfire.exchange.taxii_models import (
+    ObjectOrigin,
+    TaxiiClock,
+    TaxiiIndexed,
+    TaxiiObject,
+    TaxiiSyncState,
+)
+from signalfire.exchange.taxii_protocol import (
+    ONE_MICROSECOND,
+    Query,
+    TaxiiError,
+    VersionFilter,
+    not_found,
+    parse_timestamp,
+)
+from signalfire.exchange.vocab import CoveredUse
+
+T = TaxiiObject
+_CHUNK = 500
+SYNC_NAME = "revisions"
+# A revision committed later than one with a newer `modified` is still found if it lags by less than this.
+SYNC_SLACK = timedelta(minutes=10)
+SYNC_BATCH = 200
+
+
+def canonical_digest(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def compact(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A row to add; ``version`` None means the object has no timestamps (it takes its date_added)."""
+
+    stix_id: str
+    stix_type: str
+    spec_version: str
+    version: datetime | None
+    origin: ObjectOrigin
+    item_id: uuid.UUID | None
+    item_version: int | None
+    org_id: uuid.UUID | None
+    body: str
+    body_sha256: str
+
+
+def allocate(session: Session, collection_id: uuid.UUID, count: int) -> datetime:
+    """Reserve ``count`` consecutive microseconds of date_added in a collection; returns the first.
+
+    The clock row stays locked until the transaction ends, so writers to one collection commit in
+    date_added order (PostgreSQL); SQLite serialises writers anyway (BEGIN IMMEDIATE).
+    """
+    stmt = select(TaxiiClock).where(TaxiiClock.collection_id == collection_id).with_for_update()
+    clock = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    now = utcnow()
+    if clock is None:
+        try:
+            with session.begin_nested():
+                session.add(TaxiiClock(collection_id=collection_id, last_added=now - ONE_MICROSECOND))
+        except IntegrityError:  # another writer created it first
+            pass
+        clock = session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+    start = max(now, clock.last_added + ONE_MICROSECOND)
+    clock.last_added = start + ONE_MICROSECOND * (count - 1)
+    return start
+
+
+def existing_versions(session: Session, collection_id: uuid.UUID,
+                      stix_ids: Sequence[str]) -> dict[str, list[tuple[datetime, str]]]:
+    """(version, body digest) of every row already in the collection for these ids."""
+    found: dict[str, list[tuple[datetime, str]]] = {}
+    for chunk in _chunks(list(dict.fromkeys(stix_ids))):
+        rows = session.execute(select(T.stix_id, T.version, T.body_sha256)
+                               .where(T.collection_id == collection_id, T.stix_id.in_(chunk)))
+        for stix_id, version, digest in rows:
+            found.setdefault(stix_id, []).append((version, digest))
+    return found
+
+
+def insert_rows(session: Session, collection_id: uuid.UUID, rows: Sequence[NewRow]) -> int:
+    """Append the rows the collection does not hold yet (same id and version, or a timeless object with
+    the same content); returns how many were added."""
+    if not rows:
+        return 0
+    present = existing_versions(session, collection_id, [r.stix_id for r in rows])
+    fresh = []
+    seen: set[tuple[str, datetime | str]] = set()
+    for row in rows:
+        known = present.get(row.stix_id, [])
+        key: tuple[str, datetime | str] = (row.stix_id, row.version if row.version is not None else row.body_sha256)
+        if key in seen:
+            continue
+        if row.version is not None and any(version == row.version for version, _ in known):
+            continue
+        if row.version is None and any(digest == row.body_sha256 for _, digest in known):
+            continue
+        seen.add(key)
+        fresh.append(row)
+    if not fresh:
+        return 0
+    start = allocate(session, collection_id, len(fresh))
+    values = []
+    for offset, row in enumerate(fresh):
+        added = start + ONE_MICROSECOND * offset
+        values.append({
+            "id": uuid.uuid4(), "collection_id": collection_id, "date_added": added, "stix_id": row.stix_id,
+            "stix_type": row.stix_type, "spec_version": row.spec_version,
+            "version": row.version if row.version is not None else added, "origin": row.origin,
+            "item_id": row.item_id, "item_version": row.item_version, "org_id": row.org_id, "body": row.body,
+            "body_sha256": row.body_sha256,
+        })
+    for chunk in _chunks(values, 2000):
+        session.execute(insert(TaxiiObject), list(chunk))
+    return len(fresh)
+
+
+def revision_rows(revision: ItemRevision, org_id: uuid.UUID) -> list[NewRow]:
+    """The STIX objects of one published version, as rows (reference objects own no item)."""
+    snapshot = ItemSnapshot.model_validate(revision.snapshot)
+    rows = []
+    for obj in taxii_objects([snapshot]):
+        owned = obj.item_id is not None
+        rows.append(NewRow(
+            stix_id=obj.id, stix_type=obj.type, spec_version=obj.spec_version, version=parse_timestamp(obj.version),
+            origin=ObjectOrigin.ITEM if owned else ObjectOrigin.REFERENCE,
+            item_id=revision.item_id if owned else None, item_version=revision.version if owned else None,
+            org_id=org_id if owned else None, body=compact(obj.body), body_sha256=canonical_digest(obj.body),
+        ))
+    return rows
+
+
+def _pending(session: Session, high_water: datetime | None, limit: int) -> list[ItemRevision]:
+    stmt = select(ItemRevision).where(~exists().where(TaxiiIndexed.revision_id == ItemRevision.id))
+    if high_water is not None:
+        stmt = stmt.where(ItemRevision.modified > high_water - SYNC_SLACK)
+    return list(session.execute(stmt.order_by(ItemRevision.modified, ItemRevision.id).limit(limit)).scalars())
+
+
+def _locked_state(session: Session) -> TaxiiSyncState:
+    stmt = select(TaxiiSyncState).where(TaxiiSyncState.name == SYNC_NAME).with_for_update()
+    state = session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    if state is None:
+        try:
+            with session.begin_nested():
+                session.add(TaxiiSyncState(name=SYNC_NAME, high_water=None))
+        except IntegrityError:
+            pass
+        state = session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+    return state
+
+
+def sync(session: Session) -> int:
+    """Index published revisions that are not in the collections yet; returns how many were indexed.
+
+    Called before every collection read and after every add, so a newly published version shows up
+    on the next TAXII request. Syncs take a row lock, so concurrent ones do not index a revision twice.
+    """
+    state = session.get(TaxiiSyncState, SYNC_NAME)
+    if not _pending(session, state.high_water if state else None, 1):
+        return 0
+    state = _locked_state(session)
+    indexed = 0
+    while batch := _pending(session, state.high_water, SYNC_BATCH):
+        orgs = dict(session.execute(select(ExchangeItem.id, ExchangeItem.org_id)
+                                    .where(ExchangeItem.id.in_({r.item_id for r in batch}))).all())
+        for revision in batch:
+            org_id = orgs[revision.item_id]
+            rows = revision_rows(revision, org_id)
+            for collection_id in fan_out(revision.audience, org_id):
+                insert_rows(session, collection_id, rows)
+            session.add(TaxiiIndexed(revision_id=revision.id, indexed_at=utcnow()))
+        newest = max(r.modified for r in batch)
+        state.high_water = newest if state.high_water is None else max(state.high_water, newest)
+        session.flush()
+        indexed += len(batch)
+    return indexed
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    date_added: datetime
+    stix_id: str
+    version: datetime
+    spec_version: str
+    item_id: uuid.UUID | None
+    item_version: int | None
+    body: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    more: bool
+    next: str | None
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads which collection for which declared purpose: everything a read is filtered by."""
+
+    actor: Actor
+    collection: TaxiiCollection
+    purpose: CoveredUse
+    secret: bytes
+
+    def readable_item_ids(self) -> Select[Any]:
+        """The exchange policy, narrowed to this collection and purpose: the ids of items whose rows may be read."""
+        own = ExchangeItem.org_id == self.actor.org_id
+        return (readable_items(self.actor)
+                .where(self.collection.addresses(), or_(own, permits_use(self.purpose)))
+                .with_only_columns(ExchangeItem.id))
+
+    def visible(self, table: Any) -> ColumnElement[bool]:
+        return and_(table.collection_id == self.collection.id,
+                    or_(table.item_id.is_(None), table.item_id.in_(self.readable_item_ids())))
+
+
+def _version_clause(reader: Reader, version: VersionFilter) -> ColumnElement[bool] | None:
+    if version.all:
+        return None
+    other = aliased(TaxiiObject)
+    parts: list[ColumnElement[bool]] = []
+    same = and_(reader.visible(other), other.stix_id == T.stix_id)
+    if version.last:
+        parts.append(~exists().where(same, other.version > T.version))
+    if version.first:
+        parts.append(~exists().where(same, other.version < T.version))
+    if version.exact:
+        parts.append(T.version.in_(version.exact))
+    return or_(*parts)
+
+
+def _filtered(reader: Reader, query: Query, stmt: Any, *, versions: bool = True) -> Any:
+    stmt = stmt.where(reader.visible(T))
+    if query.ids:
+        stmt = stmt.where(T.stix_id.in_(query.ids))
+    if query.types:
+        stmt = stmt.where(T.stix_type.in_(query.types))
+    if query.spec_versions:
+        stmt = stmt.where(T.spec_version.in_(query.spec_versions))
+    if query.added_after is not None:
+        stmt = stmt.where(T.date_added > query.added_after)
+    if versions:
+        clause = _version_clause(reader, query.version)
+        if clause is not None:
+            stmt = stmt.where(clause)
+    return stmt
+
+
+def _page(session: Session, reader: Reader, query: Query, scope: str, stmt: Select[Any], *,
+          with_body: bool) -> Page:
+    query_key = f"{query.key()}|{reader.purpose.value}"
+    if query.next:
+        after = taxii_cursor.decode(reader.secret, query.next, collection_id=reader.collection.id, scope=scope,
+                                    query_key=query_key)
+        stmt = stmt.where(T.date_added > after)
+    raw = session.execute(stmt.order_by(T.date_added).limit(query.limit + 1)).all()
+    more = len(raw) > query.limit
+    rows = [Row(date_added=r.date_added, stix_id=r.stix_id, version=r.version, spec_version=r.spec_version,
+                item_id=r.item_id, item_version=r.item_version, body=r.body if with_body else None)
+            for r in raw[:query.limit]]
+    token = None
+    if more:
+        token = taxii_cursor.encode(reader.secret, taxii_cursor.Position(
+            reader.collection.id, scope, query_key, rows[-1].date_added))
+    return Page(rows=rows, more=more, next=token)
+
+
+_COLUMNS = (T.date_added, T.stix_id, T.version, T.spec_version, T.item_id, T.item_version)
+
+
+def read_page(session: Session, reader: Reader, query: Query, *, scope: str = "objects",
+              with_body: bool = True) -> Page:
+    """One page of objects (or manifest entries) in date_added order, filtered and through the policy."""
+    columns = (*_COLUMNS, T.body) if with_body else _COLUMNS
+    return _page(session, reader, query, scope, _filtered(reader, query, select(*columns)), with_body=with_body)
+
+
+def read_versions(session: Session, reader: Reader, stix_id: str, query: Query) -> Page:
+    """The versions of one object the reader may see, in date_added order (match[version] does not apply)."""
+    stmt = _filtered(reader, query, select(*_COLUMNS).where(T.stix_id == stix_id), versions=False)
+    return _page(session, reader, query, f"versions:{stix_id}", stmt, with_body=False)
+
+
+def object_visible(session: Session, reader: Reader, stix_id: str) -> bool:
+    stmt = select(T.id).where(T.stix_id == stix_id, reader.visible(T)).limit(1)
+    return session.execute(stmt).first() is not None
+
+
+def log_reads(session: Session, reader: Reader, rows: Sequence[Row]) -> int:
+    """Record a read, with the declared purpose, of every other org's item whose objects were served.
+
+    The bulk equivalent of ``service.record_read``: one read-log row per item (its contributor sees it
+    in the item's access log), the recipient's acknowledgement, and one audit entry for the request.
+    """
+    versions: dict[uuid.UUID, int] = {}
+    for row in rows:
+        if row.item_id is not None:
+            versions[row.item_id] = max(versions.get(row.item_id, 0), row.item_version or 0)
+    if not versions:
+        return 0
+    actor = reader.actor
+    items = list(session.execute(select(ExchangeItem).where(ExchangeItem.id.in_(versions),
+                                                            ExchangeItem.org_id != actor.org_id)).scalars())
+    if not items:
+        return 0
+    now = utcnow()
+    session.add_all(ReadLog(id=uuid.uuid4(), item_id=item.id, item_version=versions[item.id], user_id=actor.user_id,
+                            org_id=actor.org_id, purpose=reader.purpose, channel=ReadChannel.TAXII, read_at=now)
+                    for item in items)
+    for item in items:
+        acknowledge(session, item, actor.org_id)
+    record(session, action="exchange.taxii.read", target_type="exchange_taxii_collection",
+           target_id=reader.collection.id, actor=actor,
+           summary={"purpose": reader.purpose.value, "channel": ReadChannel.TAXII.value, "objects": len(rows),
+                    "items": sorted(str(item.id) for item in items)})
+    return len(items)
+
+
+# --- deleting ---------------------------------------------------------------------------------------
+
+
+def delete_object(session: Session, actor: Actor, collection: TaxiiCollection, stix_id: str,
+                  version: VersionFilter) -> int:
+    """Delete versions of an object the actor's org added over TAXII (from every collection it went to).
+
+    Objects of items the org wrote in the exchange are withdrawn with the item, not deleted here; other
+    orgs' objects look missing (404).
+    """
+    own = list(session.execute(select(T.version, T.origin, T.item_id).where(
+        T.collection_id == collection.id, T.stix_id == stix_id, T.org_id == actor.org_id)).all())
+    if not own:
+        raise not_found(f"No object {stix_id} of your organisation in this collection.")
+    posted = sorted({(v, item) for v, origin, item in own if origin == ObjectOrigin.POSTED})
+    if not posted:
+        raise TaxiiError(403, "Withdraw the item instead",
+                         f"{stix_id} belongs to an exchange item your organisation published; withdraw or revise "
+                         "the item, and its STIX objects follow.")
+    chosen = _choose_versions([v for v, _ in posted], version)
+    if not chosen:
+        return 0
+    items = {item for v, item in posted if v in chosen}
+    result = session.execute(delete(TaxiiObject).where(
+        T.stix_id == stix_id, T.version.in_(chosen), T.origin == ObjectOrigin.POSTED, T.org_id == actor.org_id,
+        T.item_id.in_(items)).execution_options(synchronize_session=False))
+    count = int(getattr(result, "rowcount", 0) or 0)
+    record(session, action="exchange.taxii.object_deleted", target_type="exchange_taxii_collection",
+           target_id=collection.id, actor=actor,
+           summary={"stix_id": stix_id, "versions": sorted(str(v) for v in chosen), "rows": count})
+    return count
+
+
+def _choose_versions(versions: list[datetime], version: VersionFilter) -> set[datetime]:
+    if version.all:
+        return set(versions)
+    chosen = {v for v in versions if v in version.exact}
+    if version.first:
+        chosen.add(min(versions))
+    if version.last:
+        chosen.add(max(versions))
+    return chosen

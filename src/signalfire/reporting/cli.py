@@ -1,0 +1,230 @@
+"""`signalfire reporting ...` and `signalfire retention ...`."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from signalfire.access.actor import Actor
+from signalfire.access.models import Organization, User
+from signalfire.access.service import build_actor
+from signalfire.core.clock import utcnow
+from signalfire.core.db.session import engine_for, session_factory, unit_of_work
+from signalfire.core.errors import AppError
+from signalfire.core.settings import get_settings
+from signalfire.reporting import bindings, catalog, obligations, reminders, retention
+from signalfire.reporting.models import Assessment, Case, LegalHold, Obligation, RecipientBinding
+from signalfire.reporting.regime_loader import RegimeFileError, load_all
+from signalfire.response.models import Incident
+
+reporting_app = typer.Typer(help="Incident reporting: regimes, recipients, obligations.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of reporting records and legal holds.", no_args_is_help=True)
+commands = [("reporting", reporting_app), ("retention", retention_app)]
+console = Console()
+err = Console(stderr=True)
+
+
+def _factory() -> sessionmaker[Session]:
+    return session_factory(engine_for(get_settings().database_url))
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(1)
+
+
+def _org(s: Session, slug: str) -> Organization:
+    org = s.execute(select(Organization).where(Organization.slug == slug)).scalar_one_or_none()
+    if org is None:
+        raise _fail(f"no organisation {slug!r}")
+    return org
+
+
+# -- regimes ---------------------------------------------------------------------------------------------
+
+@reporting_app.command("regimes")
+def regimes_list() -> None:
+    """List the packaged regime files."""
+    table = Table("id", "version", "kind", "effective", "enabled")
+    for versions in catalog.regimes().values():
+        for r in versions:
+            table.add_row(r.id, r.version, r.kind, f"{r.effective_from or '-'} to {r.effective_to or '-'}",
+                          "yes" if r.enabled else "no")
+    console.print(table)
+
+
+@reporting_app.command("validate")
+def regimes_validate(folder: Annotated[Path | None, typer.Argument(help="Folder of regime files.")] = None) -> None:
+    """Load and validate regime files; print FILE:LINE: message for each problem."""
+    try:
+        found = load_all(folder)
+    except RegimeFileError as exc:
+        for line, message in exc.issues:
+            err.print(f"{exc.path}:{line}: {message}")
+        raise typer.Exit(1) from exc
+    console.print(f"{sum(len(v) for v in found.values())} regime file(s) valid")
+
+
+# -- recipients ------------------------------------------------------------------------------------------
+
+@reporting_app.command("bindings")
+def bindings_list() -> None:
+    """Which authority org receives what each regime addresses to a recipient."""
+    with unit_of_work(_factory()) as s:
+        table = Table("regime", "recipient", "authority org", "id")
+        rows = s.execute(select(RecipientBinding, Organization)
+                         .join(Organization, Organization.id == RecipientBinding.authority_org_id)
+                         .order_by(RecipientBinding.regime_id, RecipientBinding.recipient_id)).all()
+        for b, o in rows:
+            table.add_row(b.regime_id, b.recipient_id, o.slug, str(b.id))
+        console.print(table)
+
+
+@reporting_app.command("bind")
+def bind(regime_id: str, recipient_id: str, authority_org: str) -> None:
+    """Bind REGIME_ID's RECIPIENT_ID to the authority org with slug AUTHORITY_ORG."""
+    try:
+        with unit_of_work(_factory()) as s:
+            org = _org(s, authority_org)
+            bindings.bind(s, None, regime_id=regime_id, recipient_id=recipient_id, authority_org_id=org.id)
+            console.print(f"{regime_id} / {recipient_id} -> {org.slug}")
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+
+
+@reporting_app.command("unbind")
+def unbind(regime_id: str, recipient_id: str) -> None:
+    with unit_of_work(_factory()) as s:
+        row = s.execute(select(RecipientBinding).where(RecipientBinding.regime_id == regime_id,
+                                                       RecipientBinding.recipient_id == recipient_id)
+                        ).scalar_one_or_none()
+        if row is None:
+            raise _fail("no such binding")
+        bindings.unbind(s, None, row.id)
+        console.print("removed")
+
+
+# -- obligations -----------------------------------------------------------------------------------------
+
+@reporting_app.command("sweep")
+def sweep() -> None:
+    """Run the deadline sweep once now (the worker runs it every minute)."""
+    with unit_of_work(_factory()) as s:
+        found = reminders.sweep(s, utcnow())
+        console.print(f"{len(found)} reminder(s) due")
+
+
+@reporting_app.command("recompute")
+def recompute(org: Annotated[str | None, typer.Option(help="Only this org (slug).")] = None) -> None:
+    """Recompute the obligations of every assessed incident."""
+    with unit_of_work(_factory()) as s:
+        stmt = select(Incident).where(Incident.id.in_(select(Assessment.incident_id)))
+        if org:
+            stmt = stmt.where(Incident.org_id == _org(s, org).id)
+        changed = 0
+        incidents = s.execute(stmt).scalars().all()
+        for incident in incidents:
+            changed += obligations.sync_incident(s, incident).changed
+        console.print(f"{len(incidents)} incident(s) recomputed, {changed} changed")
+
+
+@reporting_app.command("board")
+def board(org: str) -> None:
+    """The org's open obligations, soonest first."""
+    with unit_of_work(_factory()) as s:
+        o = _org(s, org)
+        table = Table("incident", "regime", "class", "stage", "status", "due (UTC)", "legal")
+        rows = s.execute(select(Obligation, Incident.reference).join(Incident, Incident.id == Obligation.incident_id)
+                         .where(Obligation.org_id == o.id, Obligation.is_open.is_(True))
+                         .order_by(Obligation.due_at.asc().nulls_last())).all()
+        for ob, ref in rows:
+            table.add_row(ref, ob.regime_id, ob.class_id, ob.stage, ob.status.value,
+                          f"{ob.due_at:%Y-%m-%d %H:%M}" if ob.due_at else f"waiting for {ob.waiting_for}",
+                          f"{ob.legal_due_at:%Y-%m-%d %H:%M}" if ob.legal_due_at else "-")
+        console.print(table)
+
+
+# -- retention -------------------------------------------------------------------------------------------
+
+@retention_app.command("run")
+def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
+                  org: Annotated[str | None, typer.Option(help="Only this org (slug).")] = None) -> None:
+    """Purge reporting records past retention and not on legal hold; each purge is audited."""
+    with unit_of_work(_factory()) as s:
+        org_id = _org(s, org).id if org else None
+        done = retention.run(s, org_id=org_id, dry_run=dry_run)
+        for p in done:
+            verb = "would purge" if dry_run else "purged"
+            console.print(f"{verb} incident {p.incident_id} (retain until {p.retain_until:%Y-%m-%d}) {p.counts or ''}")
+        console.print(f"{len(done)} case(s) {'due for purge' if dry_run else 'purged'}")
+
+
+@retention_app.command("status")
+def retention_status(org: str) -> None:
+    """Retention dates and holds of an org's reporting records."""
+    with unit_of_work(_factory()) as s:
+        o = _org(s, org)
+        table = Table("incident", "retain until", "on hold", "purged")
+        rows = s.execute(select(Case, Incident.reference).join(Incident, Incident.id == Case.incident_id)
+                         .where(Case.org_id == o.id).order_by(Case.retain_until)).all()
+        for case, ref in rows:
+            held = bool(retention.active_holds(s, case.incident_id))
+            table.add_row(ref, f"{case.retain_until:%Y-%m-%d}" if case.retain_until else "-",
+                          "yes" if held else "no", f"{case.purged_at:%Y-%m-%d}" if case.purged_at else "-")
+        console.print(table)
+
+
+@retention_app.command("holds")
+def holds(org: str) -> None:
+    with unit_of_work(_factory()) as s:
+        o = _org(s, org)
+        table = Table("id", "incident", "placed", "reason", "released")
+        rows = s.execute(select(LegalHold, Incident.reference).join(Incident, Incident.id == LegalHold.incident_id)
+                         .where(LegalHold.org_id == o.id).order_by(LegalHold.placed_at)).all()
+        for h, ref in rows:
+            table.add_row(str(h.id), ref, f"{h.placed_at:%Y-%m-%d}", h.reason,
+                          f"{h.released_at:%Y-%m-%d}" if h.released_at else "-")
+        console.print(table)
+
+
+def _user_actor(s: Session, email: str, org: str) -> Actor:
+    o = _org(s, org)
+    user = s.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
+    actor = build_actor(s, user, o.id, via="cli") if user else None
+    if actor is None or actor.org_id != o.id:
+        raise _fail(f"{email} is not a member of {org}")
+    return actor
+
+
+@retention_app.command("hold")
+def hold(reference: str, org: str, email: str, reason: str) -> None:
+    """Place a legal hold on incident REFERENCE of ORG, as EMAIL (an admin of ORG)."""
+    try:
+        with unit_of_work(_factory()) as s:
+            actor = _user_actor(s, email, org)
+            incident = s.execute(select(Incident).where(Incident.org_id == actor.org_id,
+                                                        Incident.reference == reference.upper())).scalar_one_or_none()
+            if incident is None:
+                raise _fail(f"no incident {reference} in {org}")
+            h = retention.place_hold(s, actor, incident, reason)
+            console.print(f"hold {h.id} placed")
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+
+
+@retention_app.command("release")
+def release(hold_id: uuid.UUID, org: str, email: str, reason: str) -> None:
+    try:
+        with unit_of_work(_factory()) as s:
+            actor = _user_actor(s, email, org)
+            retention.release_hold(s, actor, hold_id, reason)
+            console.print("released")
+    except AppError as exc:
+        raise _fail(exc.detail) from exc

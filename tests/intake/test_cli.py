@@ -1,0 +1,98 @@
+"""`signalfire intake import aiid SNAPSHOT` and `signalfire intake feeds add URL` against a real database."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from signalfire.access.models import OrgKind
+from signalfire.access.service import create_org
+from signalfire.core.db.session import make_engine, session_factory, unit_of_work
+from signalfire.core.settings import get_settings
+from signalfire.intake.cli import app
+from signalfire.intake.models import Feed, FeedKind, Signal
+
+CSV = Path(__file__).parent / "fixtures" / "aiid_incidents.csv"
+
+
+@pytest.fixture()
+def cli_db(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    monkeypatch.setenv("SIGNALFIRE_DATABASE_URL", fresh_db)
+    monkeypatch.setenv("SIGNALFIRE_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    engine = make_engine(fresh_db)
+    with unit_of_work(session_factory(engine)) as s:
+        slug = create_org(s, slug=f"cli-{uuid.uuid4().hex[:8]}", name="CLI Labs", kind=OrgKind.frontier_developer).slug
+    engine.dispose()
+    yield fresh_db, slug
+    get_settings.cache_clear()
+
+
+def _signals(url: str) -> list[Signal]:
+    engine = make_engine(url)
+    with unit_of_work(session_factory(engine)) as s:
+        rows = list(s.execute(select(Signal).order_by(Signal.dedupe_key)).scalars())
+    engine.dispose()
+    return rows
+
+
+def test_import_aiid_snapshot_is_idempotent_and_keeps_attribution(cli_db: tuple[str, str], tmp_path: Path) -> None:
+    url, slug = cli_db
+    # The snapshot as published: an archive with incidents.csv among other files.
+    archive = tmp_path / "backup-20260301.tar.bz2"
+    with tarfile.open(archive, "w:bz2") as tar:
+        for name, data in (("mongodump_full_snapshot/incidents.csv", CSV.read_bytes()),
+                           ("mongodump_full_snapshot/reports.csv", b"_id,report_number\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    runner = CliRunner()
+    first = runner.invoke(app, ["import", "aiid", str(archive), "--org", slug])
+    assert first.exit_code == 0, first.output
+    assert "AIID import" in first.output  # the progress bar
+    stored = _signals(url)
+    assert stored and all(s.attribution and "Responsible AI Collaborative" in s.attribution for s in stored)
+    assert len({s.dedupe_key for s in stored}) == len(stored)
+    second = runner.invoke(app, ["import", "aiid", str(CSV), "--org", slug])
+    assert second.exit_code == 0, second.output
+    assert f"created 0, updated 0, unchanged {len(stored)}" in second.output
+    assert len(_signals(url)) == len(stored)
+
+
+def test_import_refuses_a_file_that_is_not_a_snapshot(cli_db: tuple[str, str], tmp_path: Path) -> None:
+    _, slug = cli_db
+    bad = tmp_path / "not-aiid.csv"
+    bad.write_text("a,b\n1,2\n")
+    result = CliRunner().invoke(app, ["import", "aiid", str(bad), "--org", slug])
+    assert result.exit_code == 1 and "missing columns" in result.output
+    unknown = CliRunner().invoke(app, ["import", "aiid", str(CSV), "--org", "no-such-org"])
+    assert unknown.exit_code == 1
+
+
+def test_feeds_add_and_list(cli_db: tuple[str, str]) -> None:
+    url, slug = cli_db
+    runner = CliRunner()
+    added = runner.invoke(app, ["feeds", "add", "https://news.example.org/feed.xml", "--org", slug])
+    assert added.exit_code == 0, added.output
+    twice = runner.invoke(app, ["feeds", "add", "https://news.example.org/feed.xml", "--org", slug])
+    assert twice.exit_code == 1 and "already" in twice.output
+    bad = runner.invoke(app, ["feeds", "add", "ftp://example.org/x", "--org", slug])
+    assert bad.exit_code == 1
+    snapshot = runner.invoke(app, ["feeds", "add", "https://example.org/incidents.csv", "--org", slug,
+                                   "--kind", "aiid_snapshot", "--interval", "86400"])
+    assert snapshot.exit_code == 0
+    listing = runner.invoke(app, ["feeds", "list", "--org", slug])
+    assert listing.exit_code == 0 and "rss_atom" in listing.output and "aiid_snapshot" in listing.output
+    engine = make_engine(url)
+    with unit_of_work(session_factory(engine)) as s:
+        kinds = dict(s.execute(select(Feed.url, Feed.kind)).all())
+        assert s.execute(select(func.count()).select_from(Feed)).scalar() == 2
+    engine.dispose()
+    assert kinds["https://example.org/incidents.csv"] is FeedKind.aiid_snapshot
