@@ -161,7 +161,7 @@ def test_per_object_failures_are_reported_and_the_rest_added(db: Session, lab: A
     deep: dict[str, Any] = {"x": 1}
     for _ in range(20):
         deep = {"x": deep}
-    bad = [
+    bad: list[Any] = [
         indicator(2, spec_version="2.0"),
         dict(indicator(3), id="indicator--NOT-A-UUID"),
         dict(indicator(4), id="malware--2f4e7c36-0d1d-4a1b-9a51-0d1b8f0b8c11"),
@@ -204,8 +204,8 @@ def test_whole_request_faults_store_nothing(db: Session, lab: Actor, api_client:
     _error(_post(client, [indicator(1)], uses=None), 400, "Permitted uses required")
     _error(_post(client, [indicator(1)], uses="threat_detection,marketing"), 400, "Unknown permitted use")
     leak = indicator(2, description="Reported by jane.doe@aurora-labs.com, call +44 20 7946 0958.")
-    body = _error(_post(client, [indicator(3), leak]), 422, "Screening findings need an override")
-    assert leak["id"] in body["description"] and "X-Signalfire-Screening-Override" in body["description"]
+    refusal = _error(_post(client, [indicator(3), leak]), 422, "Screening findings need an override")
+    assert leak["id"] in refusal["description"] and "X-Signalfire-Screening-Override" in refusal["description"]
     _error(_post(client, [leak], override="short"), 422, "Screening findings need an override")
     _error(client.post(f"{API}collections/{GOVERNMENT_ID}/objects/", content=b"{}",
                        headers={**headers(), "Content-Type": "text/plain"}), 415, "Unsupported media type")

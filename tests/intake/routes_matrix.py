@@ -37,8 +37,15 @@ def _dismissed(ctx: MatrixContext) -> dict[str, Any]:
 
 def _attachment(ctx: MatrixContext) -> dict[str, Any]:
     s = f.signal(ctx.db, ctx.org.id)
-    att = Attachment(signal_id=s.id, filename="a.txt", content_type="text/plain", size=2, sha256="0" * 64,
-                     data=b"hi", created_at=utcnow())
+    att = Attachment(
+        signal_id=s.id,
+        filename="a.txt",
+        content_type="text/plain",
+        size=2,
+        sha256="0" * 64,
+        data=b"hi",
+        created_at=utcnow(),
+    )
     ctx.db.add(att)
     ctx.db.flush()
     return {"signal_id": s.id, "attachment_id": att.id}
@@ -61,8 +68,16 @@ def _two_clusters(ctx: MatrixContext) -> dict[str, Any]:
 
 def _decision(ctx: MatrixContext) -> dict[str, Any]:
     s = f.signal(ctx.db, ctx.org.id)
-    d = Decision(org_id=ctx.org.id, signal_id=s.id, cluster_id=s.cluster_id, kind=DecisionKind.clustered,
-                 automatic=True, actor_label="Signalfire intake", reason="sampled", review_requested=True)
+    d = Decision(
+        org_id=ctx.org.id,
+        signal_id=s.id,
+        cluster_id=s.cluster_id,
+        kind=DecisionKind.clustered,
+        automatic=True,
+        actor_label="Signalfire intake",
+        reason="sampled",
+        review_requested=True,
+    )
     ctx.db.add(d)
     ctx.db.flush()
     return {"decision_id": d.id}
@@ -93,18 +108,33 @@ def _sent_report(ctx: MatrixContext) -> dict[str, Any]:
     """A report ctx.org's admin sent to another org through the API (ctx.org owns its receipt view)."""
     slug = _target_org(ctx)["target"]
     org, channel = public.receiving_org(ctx.db, slug)
-    signal = public.submit(ctx.db, org=org, settings=channel, source_kind=SourceKind.downstream_api,
-                           submitter=ctx.admin, report=public.Report(title="Sent report", description="d"))
+    signal = public.submit(
+        ctx.db,
+        org=org,
+        settings=channel,
+        source_kind=SourceKind.downstream_api,
+        submitter=ctx.admin,
+        report=public.Report(title="Sent report", description="d"),
+    )
     return {"reference": signal.reference, "secret": receipt_secret(DEV_SECRET, signal.id)}
 
 
 def _public_report(ctx: MatrixContext) -> dict[str, Any]:
     params = _open_channel(ctx)
     org, channel = public.receiving_org(ctx.db, ctx.org.slug)
-    signal = public.submit(ctx.db, org=org, settings=channel, source_kind=SourceKind.public_form,
-                           report=public.Report(title="Public report", description="d"))
-    return {**params, "reference": signal.reference, "secret": receipt_secret(DEV_SECRET, signal.id),
-            "form_token": form_token(DEV_SECRET, ctx.org.slug, utcnow() - timedelta(minutes=1))}
+    signal = public.submit(
+        ctx.db,
+        org=org,
+        settings=channel,
+        source_kind=SourceKind.public_form,
+        report=public.Report(title="Public report", description="d"),
+    )
+    return {
+        **params,
+        "reference": signal.reference,
+        "secret": receipt_secret(DEV_SECRET, signal.id),
+        "form_token": form_token(DEV_SECRET, ctx.org.slug, utcnow() - timedelta(minutes=1)),
+    }
 
 
 def _new_feed(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -128,85 +158,233 @@ CASES = [
     RouteCase("GET", "/intake/signals/new"),
     RouteCase("POST", "/intake/signals", TRIAGE, form=lambda c, p: {"title": "Manual signal", "text": "t"}),
     RouteCase("GET", "/intake/signals/{signal_id}", owned=True, denied=404, setup=_signal),
-    RouteCase("GET", "/intake/signals/{signal_id}/attachments/{attachment_id}", owned=True, denied=404,
-              setup=_attachment),
-    RouteCase("POST", "/intake/signals/{signal_id}/assign", TRIAGE, owned=True, setup=_signal,
-              form=lambda c, p: {"assignee_id": ""}),
-    RouteCase("POST", "/intake/signals/{signal_id}/dismiss", TRIAGE, owned=True, setup=_signal,
-              form=lambda c, p: {"reason": "Not about us"}),
-    RouteCase("POST", "/intake/signals/{signal_id}/duplicate", TRIAGE, owned=True, setup=_two_signals,
-              form=lambda c, p: {"duplicate_of": str(p["other_id"])}),
-    RouteCase("POST", "/intake/signals/{signal_id}/reopen", TRIAGE, owned=True, setup=_dismissed,
-              form=lambda c, p: {"reason": "Needs another look"}),
-    RouteCase("POST", "/intake/signals/{signal_id}/promote-incident", P.response_incident_write, owned=True,
-              setup=_signal, form=lambda c, p: {"title": "From a signal", "severity": "sev3"}),
-    RouteCase("POST", "/intake/signals/{signal_id}/promote-exchange", P.exchange_item_write, owned=True,
-              setup=_signal, form=lambda c, p: {}),
+    RouteCase(
+        "GET", "/intake/signals/{signal_id}/attachments/{attachment_id}", owned=True, denied=404, setup=_attachment
+    ),
+    RouteCase(
+        "POST",
+        "/intake/signals/{signal_id}/assign",
+        TRIAGE,
+        owned=True,
+        setup=_signal,
+        form=lambda c, p: {"assignee_id": ""},
+    ),
+    RouteCase(
+        "POST",
+        "/intake/signals/{signal_id}/dismiss",
+        TRIAGE,
+        owned=True,
+        setup=_signal,
+        form=lambda c, p: {"reason": "Not about us"},
+    ),
+    RouteCase(
+        "POST",
+        "/intake/signals/{signal_id}/duplicate",
+        TRIAGE,
+        owned=True,
+        setup=_two_signals,
+        form=lambda c, p: {"duplicate_of": str(p["other_id"])},
+    ),
+    RouteCase(
+        "POST",
+        "/intake/signals/{signal_id}/reopen",
+        TRIAGE,
+        owned=True,
+        setup=_dismissed,
+        form=lambda c, p: {"reason": "Needs another look"},
+    ),
+    RouteCase(
+        "POST",
+        "/intake/signals/{signal_id}/promote-incident",
+        P.response_incident_write,
+        owned=True,
+        setup=_signal,
+        form=lambda c, p: {"title": "From a signal", "severity": "sev3"},
+    ),
+    RouteCase(
+        "POST",
+        "/intake/signals/{signal_id}/promote-exchange",
+        P.exchange_item_write,
+        owned=True,
+        setup=_signal,
+        form=lambda c, p: {},
+    ),
     RouteCase("GET", "/intake/clusters/{cluster_id}", owned=True, denied=404, setup=_two_clusters),
-    RouteCase("POST", "/intake/clusters/{cluster_id}/split", TRIAGE, owned=True, setup=_cluster_of_two,
-              form=lambda c, p: {"signal_ids": [str(p["other_id"])]}),
-    RouteCase("POST", "/intake/clusters/merge", TRIAGE, owned=True, setup=_two_clusters,
-              form=lambda c, p: {"into": str(p["into"]), "clusters": [str(p["merge"])]}),
+    RouteCase(
+        "POST",
+        "/intake/clusters/{cluster_id}/split",
+        TRIAGE,
+        owned=True,
+        setup=_cluster_of_two,
+        form=lambda c, p: {"signal_ids": [str(p["other_id"])]},
+    ),
+    RouteCase(
+        "POST",
+        "/intake/clusters/merge",
+        TRIAGE,
+        owned=True,
+        setup=_two_clusters,
+        form=lambda c, p: {"into": str(p["into"]), "clusters": [str(p["merge"])]},
+    ),
     RouteCase("GET", "/intake/reviews"),
-    RouteCase("POST", "/intake/decisions/{decision_id}/review", TRIAGE, owned=True, setup=_decision,
-              form=lambda c, p: {"outcome": "confirm"}),
+    RouteCase(
+        "POST",
+        "/intake/decisions/{decision_id}/review",
+        TRIAGE,
+        owned=True,
+        setup=_decision,
+        form=lambda c, p: {"outcome": "confirm"},
+    ),
     RouteCase("GET", "/intake/sources"),
-    RouteCase("POST", "/intake/settings", MANAGE, form=lambda c, p: {"public_form_enabled": "true",
-                                                                     "model_names": "aurora-large"}),
+    RouteCase(
+        "POST",
+        "/intake/settings",
+        MANAGE,
+        form=lambda c, p: {"public_form_enabled": "true", "model_names": "aurora-large"},
+    ),
     RouteCase("POST", "/intake/feeds", MANAGE, form=_new_feed),
     RouteCase("POST", "/intake/feeds/{feed_id}/poll", MANAGE, owned=True, setup=_feed),
-    RouteCase("POST", "/intake/feeds/{feed_id}/active", MANAGE, owned=True, setup=_feed,
-              form=lambda c, p: {"active": "false"}),
+    RouteCase(
+        "POST", "/intake/feeds/{feed_id}/active", MANAGE, owned=True, setup=_feed, form=lambda c, p: {"active": "false"}
+    ),
     RouteCase("POST", "/intake/alert-sources", MANAGE, form=lambda c, p: {"name": "prod", "format": "alertmanager"}),
     RouteCase("POST", "/intake/alert-sources/{source_id}/deactivate", MANAGE, owned=True, setup=_alert_source),
     # -- API -----------------------------------------------------------------------------------------------
     RouteCase("GET", "/api/v1/intake/signals"),
     RouteCase("POST", "/api/v1/intake/signals", TRIAGE, json=lambda c, p: {"title": "Manual", "text": "t"}),
     RouteCase("GET", "/api/v1/intake/signals/{signal_id}", owned=True, denied=404, setup=_signal),
-    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/assign", TRIAGE, owned=True, setup=_signal,
-              json=lambda c, p: {"assignee_id": None}),
-    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/dismiss", TRIAGE, owned=True, setup=_signal,
-              json=lambda c, p: {"reason": "Not about us"}),
-    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/duplicate", TRIAGE, owned=True, setup=_two_signals,
-              json=lambda c, p: {"duplicate_of": str(p["other_id"])}),
-    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/reopen", TRIAGE, owned=True, setup=_dismissed,
-              json=lambda c, p: {"reason": "Needs another look"}),
-    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/promote-incident", P.response_incident_write, owned=True,
-              setup=_signal, json=lambda c, p: {"title": "From a signal"}),
-    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/promote-exchange", P.exchange_item_write, owned=True,
-              setup=_signal, json=lambda c, p: {}),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/signals/{signal_id}/assign",
+        TRIAGE,
+        owned=True,
+        setup=_signal,
+        json=lambda c, p: {"assignee_id": None},
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/signals/{signal_id}/dismiss",
+        TRIAGE,
+        owned=True,
+        setup=_signal,
+        json=lambda c, p: {"reason": "Not about us"},
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/signals/{signal_id}/duplicate",
+        TRIAGE,
+        owned=True,
+        setup=_two_signals,
+        json=lambda c, p: {"duplicate_of": str(p["other_id"])},
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/signals/{signal_id}/reopen",
+        TRIAGE,
+        owned=True,
+        setup=_dismissed,
+        json=lambda c, p: {"reason": "Needs another look"},
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/signals/{signal_id}/promote-incident",
+        P.response_incident_write,
+        owned=True,
+        setup=_signal,
+        json=lambda c, p: {"title": "From a signal"},
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/signals/{signal_id}/promote-exchange",
+        P.exchange_item_write,
+        owned=True,
+        setup=_signal,
+        json=lambda c, p: {},
+    ),
     RouteCase("GET", "/api/v1/intake/clusters/{cluster_id}", owned=True, denied=404, setup=_two_clusters),
-    RouteCase("POST", "/api/v1/intake/clusters/merge", TRIAGE, owned=True, setup=_two_clusters,
-              json=lambda c, p: {"into": str(p["into"]), "clusters": [str(p["merge"])]}),
-    RouteCase("POST", "/api/v1/intake/clusters/{cluster_id}/split", TRIAGE, owned=True, setup=_cluster_of_two,
-              json=lambda c, p: {"signal_ids": [str(p["other_id"])]}),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/clusters/merge",
+        TRIAGE,
+        owned=True,
+        setup=_two_clusters,
+        json=lambda c, p: {"into": str(p["into"]), "clusters": [str(p["merge"])]},
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/clusters/{cluster_id}/split",
+        TRIAGE,
+        owned=True,
+        setup=_cluster_of_two,
+        json=lambda c, p: {"signal_ids": [str(p["other_id"])]},
+    ),
     RouteCase("GET", "/api/v1/intake/reviews"),
-    RouteCase("POST", "/api/v1/intake/decisions/{decision_id}/review", TRIAGE, owned=True, setup=_decision,
-              json=lambda c, p: {"outcome": "undo"}),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/decisions/{decision_id}/review",
+        TRIAGE,
+        owned=True,
+        setup=_decision,
+        json=lambda c, p: {"outcome": "undo"},
+    ),
     RouteCase("GET", "/api/v1/intake/settings"),
     RouteCase("PATCH", "/api/v1/intake/settings", MANAGE, json=lambda c, p: {"model_names": ["aurora-large"]}),
     RouteCase("GET", "/api/v1/intake/feeds"),
     RouteCase("POST", "/api/v1/intake/feeds", MANAGE, json=_new_feed),
-    RouteCase("PATCH", "/api/v1/intake/feeds/{feed_id}", MANAGE, owned=True, setup=_feed,
-              json=lambda c, p: {"active": False}),
+    RouteCase(
+        "PATCH", "/api/v1/intake/feeds/{feed_id}", MANAGE, owned=True, setup=_feed, json=lambda c, p: {"active": False}
+    ),
     RouteCase("POST", "/api/v1/intake/feeds/{feed_id}/poll", MANAGE, owned=True, setup=_feed),
     RouteCase("GET", "/api/v1/intake/alert-sources"),
     RouteCase("POST", "/api/v1/intake/alert-sources", MANAGE, json=lambda c, p: {"name": "prod"}),
     RouteCase("DELETE", "/api/v1/intake/alert-sources/{source_id}", MANAGE, owned=True, setup=_alert_source),
     # -- reporters and monitoring --------------------------------------------------------------------------
-    RouteCase("POST", "/api/v1/intake/reports", setup=_target_org,
-              json=lambda c, p: {"org": p["target"], "title": "A report", "description": "d"}),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/reports",
+        setup=_target_org,
+        json=lambda c, p: {"org": p["target"], "title": "A report", "description": "d"},
+    ),
     RouteCase("GET", "/api/v1/intake/reports/{reference}", owned=True, setup=_sent_report),
-    RouteCase("POST", "/api/v1/intake/reports/{reference}/additions", owned=True, setup=_sent_report,
-              json=lambda c, p: {"body": "More detail"}),
-    RouteCase("POST", "/api/v1/intake/alerts/{source_id}", public=True, setup=_alert_source, json=_am_payload,
-              expect=WEBHOOK_ONLY),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/reports/{reference}/additions",
+        owned=True,
+        setup=_sent_report,
+        json=lambda c, p: {"body": "More detail"},
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/alerts/{source_id}",
+        public=True,
+        setup=_alert_source,
+        json=_am_payload,
+        expect=WEBHOOK_ONLY,
+    ),
     RouteCase("GET", "/report/status", public=True),
-    RouteCase("POST", "/report/status", public=True, setup=_public_report, expect=NO_ANON_COOKIE,
-              form=lambda c, p: {"reference": p["reference"], "secret": p["secret"]}),
-    RouteCase("POST", "/report/status/add", public=True, setup=_public_report, expect=NO_ANON_COOKIE,
-              form=lambda c, p: {"reference": p["reference"], "secret": p["secret"], "body": "More"}),
+    RouteCase(
+        "POST",
+        "/report/status",
+        public=True,
+        setup=_public_report,
+        expect=NO_ANON_COOKIE,
+        form=lambda c, p: {"reference": p["reference"], "secret": p["secret"]},
+    ),
+    RouteCase(
+        "POST",
+        "/report/status/add",
+        public=True,
+        setup=_public_report,
+        expect=NO_ANON_COOKIE,
+        form=lambda c, p: {"reference": p["reference"], "secret": p["secret"], "body": "More"},
+    ),
     RouteCase("GET", "/report/{org_slug}", public=True, setup=_open_channel),
-    RouteCase("POST", "/report/{org_slug}", public=True, setup=_public_report, expect=NO_ANON_COOKIE,
-              form=lambda c, p: {"title": "Public report", "description": "d", "form_token": p["form_token"]}),
+    RouteCase(
+        "POST",
+        "/report/{org_slug}",
+        public=True,
+        setup=_public_report,
+        expect=NO_ANON_COOKIE,
+        form=lambda c, p: {"title": "Public report", "description": "d", "form_token": p["form_token"]},
+    ),
 ]

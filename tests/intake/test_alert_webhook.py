@@ -24,15 +24,28 @@ NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
 
 
 def _am(status: str = "firing", group_key: str = '{}:{alertname="RefusalBypassSpike"}', **extra: Any) -> dict[str, Any]:
-    alert = {"status": status, "labels": {"alertname": "RefusalBypassSpike", "severity": "critical"},
-             "annotations": {"summary": "Refusal bypass score above 0.9"}, "startsAt": "2026-03-03T09:50:00Z",
-             "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-03-03T09:58:00Z",
-             "generatorURL": "http://prometheus:9090/graph", "fingerprint": "a1b2c3d4e5f60718"}
-    return {"version": "4", "groupKey": group_key, "truncatedAlerts": 0, "status": status, "receiver": "sf",
-            "groupLabels": {"alertname": "RefusalBypassSpike"},
-            "commonLabels": {"alertname": "RefusalBypassSpike", "severity": "critical"},
-            "commonAnnotations": {"summary": "Refusal bypass score above 0.9"},
-            "externalURL": "http://alertmanager:9093", "alerts": [alert], **extra}
+    alert = {
+        "status": status,
+        "labels": {"alertname": "RefusalBypassSpike", "severity": "critical"},
+        "annotations": {"summary": "Refusal bypass score above 0.9"},
+        "startsAt": "2026-03-03T09:50:00Z",
+        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-03-03T09:58:00Z",
+        "generatorURL": "http://prometheus:9090/graph",
+        "fingerprint": "a1b2c3d4e5f60718",
+    }
+    return {
+        "version": "4",
+        "groupKey": group_key,
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "sf",
+        "groupLabels": {"alertname": "RefusalBypassSpike"},
+        "commonLabels": {"alertname": "RefusalBypassSpike", "severity": "critical"},
+        "commonAnnotations": {"summary": "Refusal bypass score above 0.9"},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [alert],
+        **extra,
+    }
 
 
 @pytest.fixture()
@@ -44,12 +57,15 @@ def sources(db: Session, make_actor: Callable[..., Actor]) -> dict[str, Any]:
     return {"admin": admin, "am": am, "bearer": bearer, "generic": gen}
 
 
-def _post_am(client: TestClient, src: dict[str, Any], payload: dict[str, Any] | bytes,
-             bearer: str | None = None) -> Any:
+def _post_am(
+    client: TestClient, src: dict[str, Any], payload: dict[str, Any] | bytes, bearer: str | None = None
+) -> Any:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return client.post(f"/api/v1/intake/alerts/{src['am'].id}", content=body,
-                       headers={"Authorization": f"Bearer {bearer or src['bearer']}",
-                                "Content-Type": "application/json"})
+    return client.post(
+        f"/api/v1/intake/alerts/{src['am'].id}",
+        content=body,
+        headers={"Authorization": f"Bearer {bearer or src['bearer']}", "Content-Type": "application/json"},
+    )
 
 
 def _signals(db: Session, org_id: object) -> list[Signal]:
@@ -57,7 +73,8 @@ def _signals(db: Session, org_id: object) -> list[Signal]:
 
 
 def test_alertmanager_resends_update_one_signal_and_resolve_closes_it(
-        client: TestClient, db: Session, sources: dict[str, Any]) -> None:
+    client: TestClient, db: Session, sources: dict[str, Any]
+) -> None:
     first = _post_am(client, sources, _am())
     assert first.status_code == 201, first.text
     assert first.json()["created"] is True
@@ -76,8 +93,9 @@ def test_alertmanager_resends_update_one_signal_and_resolve_closes_it(
     assert kinds.count(DecisionKind.alert_updated) == 1  # plain re-sends are counted, not decisions
 
 
-def test_a_dismissed_group_that_fires_again_returns_to_the_queue(client: TestClient, db: Session,
-                                                                 sources: dict[str, Any]) -> None:
+def test_a_dismissed_group_that_fires_again_returns_to_the_queue(
+    client: TestClient, db: Session, sources: dict[str, Any]
+) -> None:
     _post_am(client, sources, _am())
     _post_am(client, sources, _am("resolved"))
     s = _signals(db, sources["admin"].org_id)[0]
@@ -97,24 +115,29 @@ def test_grafana_extra_fields_are_kept(client: TestClient, db: Session, sources:
     assert raw["orgId"] == 1 and raw["alerts"][0]["values"] == {"B": 0.93}
 
 
-@pytest.mark.parametrize(("body", "status", "slug"), [
-    (b"{not json", 400, "malformed-json"),
-    (b"\xff\xfe\x00garbage", 400, "malformed-body"),
-    (json.dumps([1, 2]).encode(), 422, "validation-failed"),
-    (json.dumps({"version": "4", "status": "firing"}).encode(), 422, "validation-failed"),
-    (json.dumps({**_am(), "version": "99"}).encode(), 422, "validation-failed"),
-    (json.dumps({**_am(), "alerts": [{"status": "exploded"}]}).encode(), 422, "validation-failed"),
-])
-def test_malformed_alert_payloads_are_refused(client: TestClient, db: Session, sources: dict[str, Any],
-                                              body: bytes, status: int, slug: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "slug"),
+    [
+        (b"{not json", 400, "malformed-json"),
+        (b"\xff\xfe\x00garbage", 400, "malformed-body"),
+        (json.dumps([1, 2]).encode(), 422, "validation-failed"),
+        (json.dumps({"version": "4", "status": "firing"}).encode(), 422, "validation-failed"),
+        (json.dumps({**_am(), "version": "99"}).encode(), 422, "validation-failed"),
+        (json.dumps({**_am(), "alerts": [{"status": "exploded"}]}).encode(), 422, "validation-failed"),
+    ],
+)
+def test_malformed_alert_payloads_are_refused(
+    client: TestClient, db: Session, sources: dict[str, Any], body: bytes, status: int, slug: str
+) -> None:
     resp = _post_am(client, sources, body)
     assert resp.status_code == status, resp.text
     assert resp.json()["type"].endswith(slug)
     assert _signals(db, sources["admin"].org_id) == []
 
 
-def test_wrong_bearer_unknown_source_and_switched_off_source(client: TestClient, db: Session,
-                                                             sources: dict[str, Any]) -> None:
+def test_wrong_bearer_unknown_source_and_switched_off_source(
+    client: TestClient, db: Session, sources: dict[str, Any]
+) -> None:
     assert _post_am(client, sources, _am(), bearer="sfa_wrong").status_code == 401
     no_auth = client.post(f"/api/v1/intake/alerts/{sources['am'].id}", json=_am())
     assert no_auth.status_code == 401
@@ -125,13 +148,22 @@ def test_wrong_bearer_unknown_source_and_switched_off_source(client: TestClient,
 
 
 def _generic(**over: Any) -> bytes:
-    return json.dumps({"source": "eval-harness", "dedup_key": "bio-uplift-probe", "title": "Bio uplift probe failed",
-                       "severity": "error", "occurred_at": "2026-03-03T09:59:00Z", **over}).encode()
+    return json.dumps(
+        {
+            "source": "eval-harness",
+            "dedup_key": "bio-uplift-probe",
+            "title": "Bio uplift probe failed",
+            "severity": "error",
+            "occurred_at": "2026-03-03T09:59:00Z",
+            **over,
+        }
+    ).encode()
 
 
 @time_machine.travel(NOW, tick=False)
 def test_generic_alerts_need_a_valid_fresh_signature_and_replays_are_refused(
-        client: TestClient, db: Session, sources: dict[str, Any]) -> None:
+    client: TestClient, db: Session, sources: dict[str, Any]
+) -> None:
     src: AlertSource = sources["generic"]
     url = f"/api/v1/intake/alerts/{src.id}"
     body = _generic()
@@ -141,9 +173,11 @@ def test_generic_alerts_need_a_valid_fresh_signature_and_replays_are_refused(
     replay = client.post(url, content=body, headers={"X-Signalfire-Signature": sig})
     assert replay.status_code == 409 and replay.json()["type"].endswith("webhook-replayed")
     later = NOW + timedelta(seconds=30)
-    update = client.post(url, content=_generic(status="resolved"),
-                         headers={"X-Signalfire-Signature": sign_payload(src.hmac_secret, later,
-                                                                         _generic(status="resolved"))})
+    update = client.post(
+        url,
+        content=_generic(status="resolved"),
+        headers={"X-Signalfire-Signature": sign_payload(src.hmac_secret, later, _generic(status="resolved"))},
+    )
     assert update.status_code == 200 and update.json()["alert_status"] == "resolved"
 
     tampered = client.post(url, content=_generic(title="changed"), headers={"X-Signalfire-Signature": sig})
@@ -159,12 +193,14 @@ def test_generic_alerts_need_a_valid_fresh_signature_and_replays_are_refused(
 
 
 @time_machine.travel(NOW, tick=False)
-def test_alertmanager_source_also_accepts_a_signature(client: TestClient, db: Session,
-                                                      sources: dict[str, Any]) -> None:
+def test_alertmanager_source_also_accepts_a_signature(client: TestClient, db: Session, sources: dict[str, Any]) -> None:
     body = json.dumps(_am()).encode()
     sig = sign_payload(sources["am"].hmac_secret, NOW, body)
-    resp = client.post(f"/api/v1/intake/alerts/{sources['am'].id}", content=body,
-                       headers={"X-Signalfire-Signature": sig, "Content-Type": "application/json"})
+    resp = client.post(
+        f"/api/v1/intake/alerts/{sources['am'].id}",
+        content=body,
+        headers={"X-Signalfire-Signature": sig, "Content-Type": "application/json"},
+    )
     assert resp.status_code == 201
 
 

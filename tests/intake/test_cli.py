@@ -48,8 +48,10 @@ def test_import_aiid_snapshot_is_idempotent_and_keeps_attribution(cli_db: tuple[
     # The snapshot as published: an archive with incidents.csv among other files.
     archive = tmp_path / "backup-20260301.tar.bz2"
     with tarfile.open(archive, "w:bz2") as tar:
-        for name, data in (("mongodump_full_snapshot/incidents.csv", CSV.read_bytes()),
-                           ("mongodump_full_snapshot/reports.csv", b"_id,report_number\n")):
+        for name, data in (
+            ("mongodump_full_snapshot/incidents.csv", CSV.read_bytes()),
+            ("mongodump_full_snapshot/reports.csv", b"_id,report_number\n"),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -85,8 +87,20 @@ def test_feeds_add_and_list(cli_db: tuple[str, str]) -> None:
     assert twice.exit_code == 1 and "already" in twice.output
     bad = runner.invoke(app, ["feeds", "add", "ftp://example.org/x", "--org", slug])
     assert bad.exit_code == 1
-    snapshot = runner.invoke(app, ["feeds", "add", "https://example.org/incidents.csv", "--org", slug,
-                                   "--kind", "aiid_snapshot", "--interval", "86400"])
+    snapshot = runner.invoke(
+        app,
+        [
+            "feeds",
+            "add",
+            "https://example.org/incidents.csv",
+            "--org",
+            slug,
+            "--kind",
+            "aiid_snapshot",
+            "--interval",
+            "86400",
+        ],
+    )
     assert snapshot.exit_code == 0
     listing = runner.invoke(app, ["feeds", "list", "--org", slug])
     assert listing.exit_code == 0 and "rss_atom" in listing.output and "aiid_snapshot" in listing.output

@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -37,12 +36,21 @@ KILL_AFTER_RECEIPTS = 12
 
 
 def _start(db_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SIGNALFIRE_DATABASE_URL": db_url, "SIGNALFIRE_ENVIRONMENT": "test",
-           "SIGNALFIRE_EMBEDDED_WORKER": "false", "SIGNALFIRE_LIMITS__PUBLIC_SUBMISSIONS_PER_MINUTE": "100000",
-           "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-m", "signalfire.cli", "serve", "--host", "127.0.0.1", "--port",
-                             str(port), "--no-worker"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "SIGNALFIRE_DATABASE_URL": db_url,
+        "SIGNALFIRE_ENVIRONMENT": "test",
+        "SIGNALFIRE_EMBEDDED_WORKER": "false",
+        "SIGNALFIRE_LIMITS__PUBLIC_SUBMISSIONS_PER_MINUTE": "100000",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "signalfire.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -55,18 +63,29 @@ def _start(db_url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture()
-def crash_org(fresh_db: str) -> Iterator[str]:
+def crash_org(fresh_db: str) -> str:
     engine = make_engine(fresh_db)
     with unit_of_work(session_factory(engine)) as s:
-        org = create_org(s, slug=f"crash-{uuid.uuid4().hex[:8]}", name="Crash Labs",
-                         kind=OrgKind.frontier_developer)
-        add_member(s, org=org, user=create_user(s, email=f"{uuid.uuid4().hex[:8]}@x.test", display_name="A",
-                                                password=None), role=Role.admin)
-        s.add(IntakeSettings(org_id=org.id, public_form_enabled=True, intro="", allow_anonymous=True,
-                             min_fill_seconds=0, model_names=[]))
+        org = create_org(s, slug=f"crash-{uuid.uuid4().hex[:8]}", name="Crash Labs", kind=OrgKind.frontier_developer)
+        add_member(
+            s,
+            org=org,
+            user=create_user(s, email=f"{uuid.uuid4().hex[:8]}@x.test", display_name="A", password=None),
+            role=Role.admin,
+        )
+        s.add(
+            IntakeSettings(
+                org_id=org.id,
+                public_form_enabled=True,
+                intro="",
+                allow_anonymous=True,
+                min_fill_seconds=0,
+                model_names=[],
+            )
+        )
         slug = org.slug
     engine.dispose()
-    yield slug
+    return slug
 
 
 class Reporter:
@@ -82,11 +101,15 @@ class Reporter:
         self.receipts: dict[str, str] = {}
 
     def submit(self, key: str) -> None:
-        data = {**self.fields, "title": f"Crash test report {key[:8]}",
-                "description": f"Submission {key} sent during a burst."}
+        data = {
+            **self.fields,
+            "title": f"Crash test report {key[:8]}",
+            "description": f"Submission {key} sent during a burst.",
+        }
         try:
-            resp = self.client.post(f"/report/{self.slug}", data=data,
-                                    headers={"Idempotency-Key": key, "Accept": "application/json"})
+            resp = self.client.post(
+                f"/report/{self.slug}", data=data, headers={"Idempotency-Key": key, "Accept": "application/json"}
+            )
         except httpx.HTTPError:
             return
         if resp.status_code == 201:
@@ -99,6 +122,7 @@ class Reporter:
             self.submit(key)
 
 
+@pytest.mark.slow  # starts `signalfire serve` twice
 def test_killed_server_loses_no_receipted_submission_and_stores_none_twice(fresh_db: str, crash_org: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -136,10 +160,10 @@ def test_killed_server_loses_no_receipted_submission_and_stores_none_twice(fresh
     engine = make_engine(fresh_db)
     with unit_of_work(session_factory(engine)) as s:
         stored = dict(s.execute(select(Signal.reference, func.count()).group_by(Signal.reference)).all())
-        titles = s.execute(select(Signal.title, func.count()).group_by(Signal.title)
-                           .having(func.count() > 1)).all()
-        records = s.execute(select(func.count()).select_from(IdempotencyRecord)
-                            .where(IdempotencyRecord.scope.like("intake:report:%"))).scalar_one()
+        titles = s.execute(select(Signal.title, func.count()).group_by(Signal.title).having(func.count() > 1)).all()
+        records = s.execute(
+            select(func.count()).select_from(IdempotencyRecord).where(IdempotencyRecord.scope.like("intake:report:%"))
+        ).scalar_one()
     engine.dispose()
     assert all(stored.get(ref) == 1 for ref in receipts.values()), "a receipted submission is missing"
     assert len(stored) == THREADS * PER_THREAD and not titles, "a submission was stored twice"

@@ -29,10 +29,14 @@ from signalfire.notify.runtime import build_worker
 from tests.conftest import make_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
-HOSTILE = ('<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>Hostile</title>'
-           "<item><guid>h-1</guid><title>Caf\xe9 report about aurora-large</title><description><![CDATA["
-           + "<a" * 50_000 + "<!--" * 20_000 + "<script>x</script>]]></description></item>"
-           "</channel></rss>").encode("latin-1")
+HOSTILE = (
+    '<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel><title>Hostile</title>'
+    "<item><guid>h-1</guid><title>Caf\xe9 report about aurora-large</title><description><![CDATA["
+    + "<a" * 50_000
+    + "<!--" * 20_000
+    + "<script>x</script>]]></description></item>"
+    "</channel></rss>"
+).encode("latin-1")
 
 
 @dataclass
@@ -57,7 +61,7 @@ def feed_server() -> Iterator[FeedServer]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             server_state.seen.setdefault(self.path, []).append(dict(self.headers.items()))
             if self.path == "/down.xml":
                 self.send_response(503)
@@ -94,13 +98,23 @@ def feed_server() -> Iterator[FeedServer]:
 def _org(factory: sessionmaker[Session], server: FeedServer) -> uuid.UUID:
     with unit_of_work(factory) as s:
         org = create_org(s, slug=f"org-{uuid.uuid4().hex[:8]}", name="Aurora Labs", kind=OrgKind.frontier_developer)
-        add_member(s, org=org, user=create_user(s, email=f"{uuid.uuid4().hex[:8]}@x.test", display_name="A",
-                                                password=None), role=Role.admin)
-        for path, kind in (("/rss.xml", FeedKind.rss_atom), ("/atom.xml", FeedKind.rss_atom),
-                           ("/broken.xml", FeedKind.rss_atom), ("/down.xml", FeedKind.rss_atom),
-                           ("/hostile.xml", FeedKind.rss_atom), ("/aiid/incidents.csv", FeedKind.aiid_snapshot)):
-            create_feed(s, org.id, FeedIn(url=server.url + path, kind=kind, poll_interval_seconds=900),
-                        actor_label="test")
+        add_member(
+            s,
+            org=org,
+            user=create_user(s, email=f"{uuid.uuid4().hex[:8]}@x.test", display_name="A", password=None),
+            role=Role.admin,
+        )
+        for path, kind in (
+            ("/rss.xml", FeedKind.rss_atom),
+            ("/atom.xml", FeedKind.rss_atom),
+            ("/broken.xml", FeedKind.rss_atom),
+            ("/down.xml", FeedKind.rss_atom),
+            ("/hostile.xml", FeedKind.rss_atom),
+            ("/aiid/incidents.csv", FeedKind.aiid_snapshot),
+        ):
+            create_feed(
+                s, org.id, FeedIn(url=server.url + path, kind=kind, poll_interval_seconds=900), actor_label="test"
+            )
         return org.id
 
 
@@ -115,7 +129,8 @@ def _count(factory: sessionmaker[Session], org_id: uuid.UUID) -> int:
 
 
 def test_scheduler_polls_feeds_conditionally_and_bad_feeds_do_not_stop_others(
-        fresh_db: str, feed_server: FeedServer) -> None:
+    fresh_db: str, feed_server: FeedServer
+) -> None:
     engine = make_engine(fresh_db)
     factory = session_factory(engine)
     org_id = _org(factory, feed_server)

@@ -28,12 +28,15 @@ ARTICLES = json.loads((Path(__file__).parent / "fixtures" / "articles.json").rea
 
 
 def _clusters(db: Session, org_id: object) -> list[int]:
-    rows = db.execute(select(Signal.cluster_id, func.count()).where(Signal.org_id == org_id)
-                      .group_by(Signal.cluster_id)).all()
+    rows = db.execute(
+        select(Signal.cluster_id, func.count()).where(Signal.org_id == org_id).group_by(Signal.cluster_id)
+    ).all()
     return sorted(n for _, n in rows)
 
 
-def test_twenty_reports_of_one_event_become_one_cluster_across_sources(db: Session, make_actor: Callable[..., Actor]) -> None:
+def test_twenty_reports_of_one_event_become_one_cluster_across_sources(
+    db: Session, make_actor: Callable[..., Actor]
+) -> None:
     actor = make_actor()
     kinds = [SourceKind.feed_item, SourceKind.public_form, SourceKind.downstream_api, SourceKind.manual]
     for i, text in enumerate(ARTICLES["event"]):
@@ -44,8 +47,13 @@ def test_twenty_reports_of_one_event_become_one_cluster_across_sources(db: Sessi
     big = db.execute(select(Cluster).where(Cluster.org_id == actor.org_id, Cluster.signal_count > 1)).scalar_one()
     assert big.signal_count == 20
     # Every automatic placement is an explained decision.
-    reasons = db.execute(select(Decision.reason).where(Decision.cluster_id == big.id,
-                                                       Decision.kind == DecisionKind.clustered)).scalars().all()
+    reasons = (
+        db.execute(
+            select(Decision.reason).where(Decision.cluster_id == big.id, Decision.kind == DecisionKind.clustered)
+        )
+        .scalars()
+        .all()
+    )
     assert reasons and all("overlap" in r for r in reasons)
 
 
@@ -58,12 +66,14 @@ def test_clusters_never_cross_organisations(db: Session, make_actor: Callable[..
 
 
 def test_syndicated_feed_copy_is_marked_duplicate_but_a_persons_report_is_not(
-        db: Session, make_actor: Callable[..., Actor]) -> None:
+    db: Session, make_actor: Callable[..., Actor]
+) -> None:
     actor = make_actor()
     text = ARTICLES["event"][0]
     first = f.signal(db, actor.org_id, title="Agent deletes database", text=text, source_kind=SourceKind.feed_item)
-    copy = f.signal(db, actor.org_id, title="Agent deletes database", text=text + " (Reuters)",
-                    source_kind=SourceKind.feed_item)
+    copy = f.signal(
+        db, actor.org_id, title="Agent deletes database", text=text + " (Reuters)", source_kind=SourceKind.feed_item
+    )
     person = f.signal(db, actor.org_id, title="Agent deletes database", text=text, source_kind=SourceKind.public_form)
     assert copy.state is TriageState.duplicate and copy.duplicate_of_id == first.id
     assert person.state is TriageState.new
@@ -82,14 +92,18 @@ def test_relevance_matches_model_inventory_and_configured_names(db: Session, mak
     assert miss.relevance == 0.0 and miss.matched_models == []
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Leaked model weights were posted online; model weights stolen from a contractor.", Severity.SEV1),
-    ("A jailbreak lets users get around the refusal training.", Severity.SEV2),
-    ("The chatbot hallucinated a court case.", Severity.SEV3),
-    ("The new release notes are out.", Severity.SEV4),
-])
-def test_likely_severity_comes_with_reasons(db: Session, make_actor: Callable[..., Actor], text: str,
-                                            expected: Severity) -> None:
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Leaked model weights were posted online; model weights stolen from a contractor.", Severity.SEV1),
+        ("A jailbreak lets users get around the refusal training.", Severity.SEV2),
+        ("The chatbot hallucinated a court case.", Severity.SEV3),
+        ("The new release notes are out.", Severity.SEV4),
+    ],
+)
+def test_likely_severity_comes_with_reasons(
+    db: Session, make_actor: Callable[..., Actor], text: str, expected: Severity
+) -> None:
     s = f.signal(db, make_actor().org_id, title="Report", text=text)
     assert s.likely_severity is expected
     assert bool(s.severity_reasons) is (expected is not Severity.SEV4)
@@ -109,7 +123,8 @@ def test_control_characters_and_nul_are_removed(db: Session, make_actor: Callabl
 
 
 def test_sampled_automatic_decision_can_be_undone_by_a_person(
-        db: Session, make_actor: Callable[..., Actor], monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Session, make_actor: Callable[..., Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
     actor = make_actor()
     monkeypatch.setattr(ingest_mod, "REVIEW_SAMPLE_RATE", 1.0)
     first = f.signal(db, actor.org_id, text=ARTICLES["event"][0])
@@ -122,7 +137,7 @@ def test_sampled_automatic_decision_can_be_undone_by_a_person(
     assert second.cluster_id != first.cluster_id
     assert service.review_queue(db, actor) == []
     kinds = [d.kind for d in service.decisions_for(db, actor, second)]
-    assert kinds[-2:] == [DecisionKind.split, DecisionKind.reviewed]
+    assert kinds[-2:] == [DecisionKind.split_off, DecisionKind.reviewed]
 
 
 def test_a_split_cluster_is_not_merged_again_automatically(db: Session, make_actor: Callable[..., Actor]) -> None:
@@ -164,15 +179,42 @@ def test_review_sample_is_a_pure_function_of_the_id(n: int) -> None:
 def test_references_survive_how_people_retype_them(data: st.DataObject) -> None:
     ref = new_reference()
     assert ref.startswith(REFERENCE_PREFIX) and len(ref) == 14
-    typed = data.draw(st.sampled_from([ref, ref.lower(), ref.replace("-", " "), ref.removeprefix(REFERENCE_PREFIX),
-                                       " " + ref.lower().replace("0", "o") + " "]))
+    typed = data.draw(
+        st.sampled_from(
+            [
+                ref,
+                ref.lower(),
+                ref.replace("-", " "),
+                ref.removeprefix(REFERENCE_PREFIX),
+                " " + ref.lower().replace("0", "o") + " ",
+            ]
+        )
+    )
     assert normalise_reference(typed) == ref
 
 
 def test_ingest_keeps_raw_payload_as_received(db: Session, make_actor: Callable[..., Actor]) -> None:
     payload = {"weird": ["keys", 1, None], "nested": {"ünïcode": "✓"}}
-    s = ingest(db, Incoming(org_id=make_actor().org_id, source_kind=SourceKind.manual, title="t", text="x",
-                            raw_payload=payload))
+    s = ingest(
+        db,
+        Incoming(org_id=make_actor().org_id, source_kind=SourceKind.manual, title="t", text="x", raw_payload=payload),
+    )
     db.expire(s)
     assert s.raw_payload == payload
     assert s.title == "(untitled)" or s.title == "t"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from(["model", "jailbreak", "of", "the", "aurora", "weights", "said", "a"]), max_size=30),
+    st.integers(min_value=1, max_value=4),
+)
+def test_story_shingles_are_dedup_shingles_without_stopword_only_ones(words: list[str], size: int) -> None:
+    from signalfire.intake.clustering import STOPWORDS, word_shingles
+    from signalfire.intake.dedup import shingles
+
+    text = " ".join(words)
+    ours, theirs = word_shingles(text.split(), size), shingles(text, size)
+    assert ours <= theirs
+    content = {g for g in theirs if not all(w in STOPWORDS for w in g.split())}
+    assert ours == (content or theirs)

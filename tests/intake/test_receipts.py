@@ -32,8 +32,9 @@ def test_form_token_window() -> None:
     assert check_form_token(KEY, "aurora", token, now=T0 + timedelta(hours=23), min_fill=fill).ok
     late = check_form_token(KEY, "aurora", token, now=T0 + timedelta(hours=25), min_fill=fill)
     assert not late.ok and "expired" in late.reason
-    future = check_form_token(KEY, "aurora", form_token(KEY, "aurora", T0 + timedelta(minutes=5)), now=T0,
-                              min_fill=fill)
+    future = check_form_token(
+        KEY, "aurora", form_token(KEY, "aurora", T0 + timedelta(minutes=5)), now=T0, min_fill=fill
+    )
     assert not future.ok
     assert not check_form_token(KEY, "meridian", token, now=T0 + timedelta(minutes=1), min_fill=fill).ok
 
@@ -41,5 +42,6 @@ def test_form_token_window() -> None:
 @settings(max_examples=100)
 @given(st.text(max_size=80))
 def test_any_forged_token_is_refused(token: str) -> None:
-    assert not check_form_token(KEY, "aurora", token, now=T0, min_fill=timedelta(0)).ok or \
-        token == form_token(KEY, "aurora", datetime.fromtimestamp(int(token.split(".")[0]), UTC))
+    assert not check_form_token(KEY, "aurora", token, now=T0, min_fill=timedelta(0)).ok or token == form_token(
+        KEY, "aurora", datetime.fromtimestamp(int(token.split(".")[0]), UTC)
+    )

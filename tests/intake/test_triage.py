@@ -17,7 +17,7 @@ from signalfire.access.models import Organization, Role
 from signalfire.audit.models import AuditEvent
 from signalfire.core.errors import Conflict, Forbidden, ValidationFailed
 from signalfire.intake import service
-from signalfire.intake.models import Cluster, DecisionKind, Signal, SourceKind, TriageState
+from signalfire.intake.models import Cluster, DecisionKind, SourceKind, TriageState
 from signalfire.intake.schemas import DismissIn, MergeIn, PromoteExchangeIn, PromoteIncidentIn, SplitIn
 from signalfire.response.models import TimelineEntry
 from signalfire.response.vocab import Severity
@@ -60,8 +60,9 @@ def test_queue_collapses_clusters_filters_and_sorts(db: Session, make_actor: Cal
     assert len(page2) == 2
 
 
-def test_assign_dismiss_duplicate_reopen_are_decisions_and_audited(db: Session,
-                                                                   make_actor: Callable[..., Actor]) -> None:
+def test_assign_dismiss_duplicate_reopen_are_decisions_and_audited(
+    db: Session, make_actor: Callable[..., Actor]
+) -> None:
     team = _team(db, make_actor)
     analyst = team[Role.analyst]
     a = f.signal(db, analyst.org_id, title="First", text="alpha beta gamma delta")
@@ -81,8 +82,10 @@ def test_assign_dismiss_duplicate_reopen_are_decisions_and_audited(db: Session,
         service.dismiss(db, team[Role.viewer], b, DismissIn(reason="viewer cannot"))
     kinds = [d.kind for d in service.decisions_for(db, analyst, a)]
     assert kinds == [DecisionKind.assigned, DecisionKind.dismissed]
-    actions = {e.action for e in db.execute(select(AuditEvent).where(AuditEvent.target_id.in_([str(a.id), str(b.id)])))
-               .scalars()}
+    actions = {
+        e.action
+        for e in db.execute(select(AuditEvent).where(AuditEvent.target_id.in_([str(a.id), str(b.id)]))).scalars()
+    }
     assert {"intake.assigned", "intake.dismissed", "intake.duplicate", "intake.reopened"} <= actions
 
 
@@ -93,18 +96,29 @@ def test_dismiss_whole_cluster(db: Session, make_actor: Callable[..., Actor]) ->
     assert len(done) == 4 and all(s.state is TriageState.dismissed for s in signals)
 
 
-def test_promote_to_new_incident_brings_the_signal_into_its_timeline(db: Session,
-                                                                     make_actor: Callable[..., Actor]) -> None:
+def test_promote_to_new_incident_brings_the_signal_into_its_timeline(
+    db: Session, make_actor: Callable[..., Actor]
+) -> None:
     team = _team(db, make_actor)
     raj = team[Role.responder]
     rf.model_version(db, team[Role.admin], name="aurora-large", version="3.2")
-    s = f.signal(db, raj.org_id, title="Jailbreak of aurora-large", text="Users bypass refusals with role-play.",
-                 url="https://news.example/jb")
-    mate = f.signal(db, raj.org_id, title="Jailbreak of aurora-large spreading",
-                    text="Users bypass refusals with role-play, copies spread.")
+    s = f.signal(
+        db,
+        raj.org_id,
+        title="Jailbreak of aurora-large",
+        text="Users bypass refusals with role-play.",
+        url="https://news.example/jb",
+    )
+    mate = f.signal(
+        db,
+        raj.org_id,
+        title="Jailbreak of aurora-large spreading",
+        text="Users bypass refusals with role-play, copies spread.",
+    )
     assert mate.cluster_id == s.cluster_id
-    done = service.promote_to_incident(db, raj, s, PromoteIncidentIn(affected_models=["aurora-large 3.2"],
-                                                                     whole_cluster=True))
+    done = service.promote_to_incident(
+        db, raj, s, PromoteIncidentIn(affected_models=["aurora-large 3.2"], whole_cluster=True)
+    )
     assert done.incident_reference and {x.id for x in done.signals} == {s.id, mate.id}
     assert s.state is TriageState.promoted_incident and s.incident_id == done.incident_id
     entries = db.execute(select(TimelineEntry).where(TimelineEntry.incident_id == done.incident_id)).scalars().all()
@@ -119,8 +133,7 @@ def test_promote_to_new_incident_brings_the_signal_into_its_timeline(db: Session
     assert incident.severity is Severity.SEV2 and incident.aware_at <= s.received_at
 
 
-def test_promote_into_an_existing_incident_and_permission_checks(db: Session,
-                                                                 make_actor: Callable[..., Actor]) -> None:
+def test_promote_into_an_existing_incident_and_permission_checks(db: Session, make_actor: Callable[..., Actor]) -> None:
     team = _team(db, make_actor)
     incident = rf.incident(db, team[Role.responder])
     s = f.signal(db, team[Role.admin].org_id)
@@ -137,22 +150,29 @@ def test_promote_into_an_existing_incident_and_permission_checks(db: Session,
         service.promote_to_incident(db, team[Role.responder], s, PromoteIncidentIn(incident_id=incident.id))
 
 
-def test_promote_to_exchange_draft_goes_through_the_exchange_service(db: Session,
-                                                                     make_actor: Callable[..., Actor]) -> None:
+def test_promote_to_exchange_draft_goes_through_the_exchange_service(
+    db: Session, make_actor: Callable[..., Actor]
+) -> None:
     from signalfire.exchange.models import ExchangeItem, ItemStatus
 
     team = _team(db, make_actor)
-    s = f.signal(db, team[Role.analyst].org_id, title="Prompt injection via calendar invites",
-                 text="Hidden instructions in invites make the agent forward notes.", reporter_contact="x@y.z",
-                 reporter_name="Secret Person")
+    s = f.signal(
+        db,
+        team[Role.analyst].org_id,
+        title="Prompt injection via calendar invites",
+        text="Hidden instructions in invites make the agent forward notes.",
+        reporter_contact="x@y.z",
+        reporter_name="Secret Person",
+    )
     done = service.promote_to_exchange(db, team[Role.analyst], s, PromoteExchangeIn())
     item = db.get(ExchangeItem, done.exchange_item_id)
     assert item is not None and item.status is ItemStatus.DRAFT and item.org_id == s.org_id
     assert item.title == s.title and "Secret Person" not in (item.summary + item.details)
     assert s.state is TriageState.promoted_exchange
     with pytest.raises(Forbidden):
-        service.promote_to_exchange(db, team[Role.responder], f.signal(db, s.org_id, title="Another one"),
-                                    PromoteExchangeIn())
+        service.promote_to_exchange(
+            db, team[Role.responder], f.signal(db, s.org_id, title="Another one"), PromoteExchangeIn()
+        )
 
 
 def test_merge_and_split_clusters(db: Session, make_actor: Callable[..., Actor]) -> None:
@@ -177,8 +197,10 @@ def test_merge_and_split_clusters(db: Session, make_actor: Callable[..., Actor])
 
 # -- through HTTP --------------------------------------------------------------------------------------------
 
-def test_triage_through_the_api(db: Session, make_actor: Callable[..., Actor],
-                                api_client: Callable[[Actor | None], TestClient]) -> None:
+
+def test_triage_through_the_api(
+    db: Session, make_actor: Callable[..., Actor], api_client: Callable[[Actor | None], TestClient]
+) -> None:
     team = _team(db, make_actor)
     c = api_client(team[Role.responder])
     created = c.post("/api/v1/intake/signals", json={"title": "Manual tip", "text": "Jailbreak seen on forum"})
@@ -187,10 +209,15 @@ def test_triage_through_the_api(db: Session, make_actor: Callable[..., Actor],
     assert created.json()["decisions"] == []
     listed = c.get("/api/v1/intake/signals")
     assert listed.status_code == 200 and listed.headers["X-Total-Count"] == "1"
-    assert c.post(f"/api/v1/intake/signals/{sid}/assign",
-                  json={"assignee_id": str(team[Role.analyst].user_id)}).status_code == 200
-    promo = c.post(f"/api/v1/intake/signals/{sid}/promote-incident", json={"title": "Forum jailbreak",
-                                                                            "severity": "sev2"})
+    assert (
+        c.post(
+            f"/api/v1/intake/signals/{sid}/assign", json={"assignee_id": str(team[Role.analyst].user_id)}
+        ).status_code
+        == 200
+    )
+    promo = c.post(
+        f"/api/v1/intake/signals/{sid}/promote-incident", json={"title": "Forum jailbreak", "severity": "sev2"}
+    )
     assert promo.status_code == 200, promo.text
     assert promo.json()["incident_reference"].startswith("INC-")
     again = c.post(f"/api/v1/intake/signals/{sid}/dismiss", json={"reason": "too late"})
@@ -202,11 +229,13 @@ def test_triage_through_the_api(db: Session, make_actor: Callable[..., Actor],
     assert [d["kind"] for d in detail["decisions"]] == ["assigned", "promoted_incident"]
 
 
-def test_triage_through_the_pages(db: Session, make_actor: Callable[..., Actor],
-                                  browser_client: Callable[[Actor | None], TestClient]) -> None:
+def test_triage_through_the_pages(
+    db: Session, make_actor: Callable[..., Actor], browser_client: Callable[[Actor | None], TestClient]
+) -> None:
     team = _team(db, make_actor)
-    s = f.signal(db, team[Role.admin].org_id, title="Suspicious <script>alert(1)</script> report",
-                 text="Body with <b>markup</b>")
+    s = f.signal(
+        db, team[Role.admin].org_id, title="Suspicious <script>alert(1)</script> report", text="Body with <b>markup</b>"
+    )
     db.commit()
     c = browser_client(team[Role.responder])
     queue = c.get("/intake")

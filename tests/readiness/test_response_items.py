@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from signalfire.readiness import service as readiness
 from signalfire.readiness.periods import months_before
 from signalfire.readiness.scorecard import State
-from signalfire.response import service
-from signalfire.response.schemas import TransitionIn, WindowIn
+from signalfire.response import oncall, service
+from signalfire.response.schemas import LayerIn, OverrideIn, RosterIn, TransitionIn, WindowIn
 from signalfire.response.vocab import ActionKind, IncidentStatus, RiskDomain
 from tests.readiness import factories as f
 from tests.response import factories as rf
@@ -51,6 +51,22 @@ def test_roster_per_domain_rota_leaves_other_domains_uncovered(db: Session) -> N
         found = f.finding(db, a, "roster_24x7", NOW)
     assert found.state is State.GAP
     assert found.gaps == ("CBRN: no roster covers this",)
+
+
+def test_an_override_fills_a_gap_only_from_when_it_was_recorded(db: Session) -> None:
+    with time_machine.travel(NOW - timedelta(hours=1), tick=False):
+        a = f.developer(db)
+        rota = oncall.create_roster(db, a, RosterIn(team="IC", layers=[LayerIn(
+            name="until Wednesday", participant_emails=[a.email], anchor=NOW - timedelta(days=1),
+            shift_minutes=24 * 60, until=NOW + timedelta(days=2))]))
+    with time_machine.travel(NOW, tick=False):
+        oncall.add_override(db, a, rota, OverrideIn(email=a.email, start=NOW + timedelta(days=2),
+                                                    end=NOW + timedelta(days=40), reason="covering the rest"))
+        before = f.finding(db, a, "roster_24x7", NOW - timedelta(minutes=30))
+        after = f.finding(db, a, "roster_24x7", NOW)
+    assert before.state is State.GAP
+    assert before.gaps == ("All risk domains in scope: Wed 2026-06-17 12:00 to Mon 2026-07-13 11:30 UTC (25 d 23 h)",)
+    assert after.state is State.OK
 
 
 def test_roster_created_a_year_and_a_day_ago_still_counts_and_not_before_it_existed(db: Session) -> None:

@@ -19,6 +19,12 @@ from signalfire.reporting.models import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's people are irrelevant here; skip the deliberately slow password hashing."""
+    monkeypatch.setattr("signalfire.access.service.hash_password", lambda password: f"test:{password}")
+
+
 def test_without_the_jailbreak_incident_only_bindings_are_seeded(db: Session) -> None:
     ctx = demo.seed_foundation(db)
     reporting_demo.seed(db, ctx)

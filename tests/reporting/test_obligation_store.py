@@ -146,3 +146,19 @@ def test_sb53_not_reportable_needs_a_rationale_and_creates_nothing(db: Session) 
         done = f.assess(db, a, inc, SB53, f.sb53(), rationale="No death, injury or catastrophic risk.")
     assert done.assessment.outcome.value == "not_reportable"
     assert rows(db, inc.id) == {}
+
+
+def test_a_change_of_incident_facts_is_flagged_for_reassessment(db: Session) -> None:
+    from signalfire.reporting.views import incident_view
+    from signalfire.response.schemas import IncidentUpdate
+    from signalfire.response.vocab import Severity
+
+    with time_machine.travel(utc(2026, 3, 3, 12), tick=False):
+        a = f.developer(db)
+        inc = f.incident(db, a, aware_at=utc(2026, 3, 3, 8))
+        f.assess(db, a, inc, COP, f.cop(health_harm="yes"))
+        row = next(r for r in incident_view(db, a, inc).regimes if r.candidate.regime.id == COP)
+        assert row.current is not None and row.changes == []
+        response.update_incident(db, a, inc, IncidentUpdate(severity=Severity.SEV1, reason="Wider than thought."))
+        row = next(r for r in incident_view(db, a, inc).regimes if r.candidate.regime.id == COP)
+    assert row.changes == ["severity: sev2 → sev1"]

@@ -235,6 +235,14 @@ CASES = [
         setup=_incident,
         form=lambda c, p: {"kind": "note", "body": "Checked the logs."},
     ),
+    RouteCase(
+        "POST",
+        INC + "/edit",
+        WRITE,
+        owned=True,
+        setup=_incident,
+        form=lambda c, p: {"title": "Renamed incident", "severity": "sev1"},
+    ),
     RouteCase("POST", INC + "/participants", COMMAND, owned=True, setup=_incident, form=_scribe),
     RouteCase("POST", INC + "/participants/{participant_id}/remove", COMMAND, owned=True, setup=_participant),
     RouteCase(

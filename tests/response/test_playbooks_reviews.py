@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 from signalfire.access.models import Role
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from signalfire.response import playbooks, reviews, service
+from signalfire.response import actions, playbooks, reviews, service
 from signalfire.response.models import ReviewStatus, TaskStatus
 from signalfire.response.schemas import (
+    ActionCreate,
+    ActionProgress,
     PlaybookIn,
     PlaybookStep,
     ReviewIn,
@@ -20,7 +22,7 @@ from signalfire.response.schemas import (
     TaskUpdate,
     TransitionIn,
 )
-from signalfire.response.vocab import ActionKind, IncidentStatus, ParticipantRole, RiskDomain
+from signalfire.response.vocab import ActionKind, ActionStatus, IncidentStatus, ParticipantRole, RiskDomain
 from tests import factories
 from tests.response import factories as rf
 
@@ -75,6 +77,18 @@ def test_starting_a_playbook_creates_its_tasks_in_order_with_due_times(db: Sessi
         playbooks.start_playbook(db, admin, inc, book.id)
     playbooks.update_task(db, admin, inc, tasks[0].id, TaskUpdate(status=TaskStatus.DONE))
     assert tasks[0].done_at is not None
+    # An action of the kind a step calls for carries that step out: completing it closes the task.
+    rf.model_version(db, admin, "m", "1")
+    rf.model_version(db, admin, "m", "2")
+    rollback = actions.create_action(
+        db,
+        admin,
+        inc,
+        ActionCreate(kind=ActionKind.MODEL_ROLLBACK, title="Roll back", from_version="m 2", to_version="m 1"),
+    )
+    assert rollback.task_id == tasks[1].id and tasks[1].status is TaskStatus.OPEN
+    actions.progress_action(db, admin, inc, rollback, ActionProgress(status=ActionStatus.COMPLETED))
+    assert playbooks.list_tasks(db, inc)[1].status is TaskStatus.DONE
     other_org = factories.actor(db)
     with pytest.raises(NotFound):
         playbooks.start_playbook(db, other_org, rf.incident(db, other_org), book.id)

@@ -127,12 +127,16 @@ def _ack_stats(values: list[int | None]) -> AckStats:
     return AckStats(items=len(values), acknowledged=len(acked), median_hours=median)
 
 
+def _short(category: Category) -> str:
+    return category.value.replace("_", " ").capitalize()
+
+
 def charts(health: Health) -> dict[str, dict[str, Any]]:
     """Chart.js configs for the health page (rendered through json_script; no inline script)."""
     per_category: dict[str, Any] = {
         "type": "bar",
         "data": {"labels": health.months,
-                 "datasets": [{"label": c.label, "data": health.per_category[c]} for c in Category]},
+                 "datasets": [{"label": _short(c), "data": health.per_category[c]} for c in Category]},
         "options": {"plugins": {"legend": {"position": "bottom"}},
                     "scales": {"x": {"stacked": True}, "y": {"stacked": True, "beginAtZero": True}}},
     }
@@ -150,7 +154,7 @@ def charts(health: Health) -> dict[str, dict[str, Any]]:
     }
     ack: dict[str, Any] = {
         "type": "bar",
-        "data": {"labels": [c.label for c in Category],
+        "data": {"labels": [_short(c) for c in Category],
                  "datasets": [{"label": "Median hours to first acknowledgement",
                                "data": [health.ack_by_category[c].median_hours for c in Category]}]},
         "options": {"plugins": {"legend": {"position": "bottom"}}, "scales": {"y": {"beginAtZero": True}}},

@@ -129,7 +129,7 @@ class ExchangeItem(IdMixin, TimestampMixin, Base):
         Index("ix_exchange_item_status_published", "status", "published_at", "id"),
         Index("ix_exchange_item_status_category", "status", "category", "published_at", "id"),
         Index("ix_exchange_item_status_tlp", "status", "tlp", "published_at", "id"),
-        Index("ix_exchange_item_org_status", "org_id", "status", "published_at"),
+        Index("ix_exchange_item_org_status", "org_id", "status", "published_at", "id"),
         Index("ix_exchange_item_government", "audience_government", "status", "published_at", "id"),
     )
 

@@ -41,7 +41,7 @@ from signalfire.exchange import authoring
 from signalfire.exchange.errors import PurposeNotPermitted
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel
 from signalfire.exchange.schemas import ItemIn, PersonRef
-from signalfire.exchange.service import hub_identity, record_read
+from signalfire.exchange.service import hub_identity, narrow_for_sparse_viewer, record_read
 from signalfire.exchange.snapshot import ItemSnapshot
 from signalfire.exchange.stix import BundleRejected, ImportedItem, RejectCode, bundle_to_items, item_to_bundle
 from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity
@@ -72,10 +72,10 @@ class Export:
     next_since: datetime | None = None
 
 
-def export_items(session: Session, actor: Actor, purpose: CoveredUse | None, *,
-                 item_ids: Sequence[uuid.UUID] = (), since: datetime | None = None,
-                 limit: int = MAX_EXPORT_ITEMS) -> Export | None:
-    """A bundle of the latest published version of readable items; None when nothing matches.
+def exportable_items(session: Session, actor: Actor, purpose: CoveredUse | None, *,
+                     item_ids: Sequence[uuid.UUID] = (), since: datetime | None = None,
+                     limit: int = MAX_EXPORT_ITEMS) -> tuple[list[ExchangeItem], datetime | None]:
+    """Which items an export carries (the policy part of :func:`export_items`), and where to continue.
 
     With ``item_ids`` every id must be readable (else 404) and permit ``purpose`` (else 403); without,
     all readable published items (newer than ``since``) that permit it, oldest first, at most ``limit``.
@@ -85,7 +85,6 @@ def export_items(session: Session, actor: Actor, purpose: CoveredUse | None, *,
     require(actor, Permission.exchange_item_read)
     own = ExchangeItem.org_id == actor.org_id
     stmt = readable_items(actor).where(ExchangeItem.version >= 1)
-    next_since = None
     if item_ids:
         wanted = list(dict.fromkeys(item_ids))[:limit]
         items = list(session.execute(stmt.where(ExchangeItem.id.in_(wanted))).scalars())
@@ -96,17 +95,25 @@ def export_items(session: Session, actor: Actor, purpose: CoveredUse | None, *,
         for item in items:
             if item.org_id != actor.org_id and not item.permits(purpose):
                 raise PurposeNotPermitted(purpose, item.permitted_uses)
-    else:
-        stmt = stmt.where(or_(own, permits_use(purpose)))
-        if since is not None:
-            stmt = stmt.where(ExchangeItem.published_at > since)
-        items = list(session.execute(stmt.order_by(ExchangeItem.published_at, ExchangeItem.id).limit(limit + 1))
-                     .scalars())
-        if len(items) > limit:
-            items = items[:limit]
-            next_since = items[-1].published_at
+        return items, None
+    stmt = narrow_for_sparse_viewer(session, actor, stmt.where(or_(own, permits_use(purpose))))
+    if since is not None:
+        stmt = stmt.where(ExchangeItem.published_at > since)
+    items = list(session.execute(stmt.order_by(ExchangeItem.published_at, ExchangeItem.id).limit(limit + 1))
+                 .scalars())
+    if len(items) > limit:
+        return items[:limit], items[limit - 1].published_at
+    return items, None
+
+
+def export_items(session: Session, actor: Actor, purpose: CoveredUse | None, *,
+                 item_ids: Sequence[uuid.UUID] = (), since: datetime | None = None,
+                 limit: int = MAX_EXPORT_ITEMS) -> Export | None:
+    """A bundle of the latest published version of the items :func:`exportable_items` picks; None if none."""
+    items, next_since = exportable_items(session, actor, purpose, item_ids=item_ids, since=since, limit=limit)
     if not items:
         return None
+    assert purpose is not None
     revisions = {r.item_id: r for r in session.execute(select(ItemRevision).where(or_(*[
         and_(ItemRevision.item_id == item.id, ItemRevision.version == item.version) for item in items]))).scalars()}
     hub = hub_identity(session)

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -85,6 +86,11 @@ class TaxiiRoute(APIRoute):
                 return error_response(400, "Bad request", f"Invalid request parameters: {names or 'unknown'}.")
             except StarletteHTTPException as exc:
                 return error_response(exc.status_code, "Error", str(exc.detail), dict(exc.headers or {}))
+            except IntegrityError:
+                # Two adds raced for the same id and version; the loser changed nothing and may retry.
+                log.info("concurrent TAXII add conflict on %s", request.url.path)
+                return error_response(409, "Conflict", "Another request added the same object at the same "
+                                      "time; nothing was stored. Retry the request.")
 
         return taxii_handler
 

@@ -49,6 +49,10 @@ class TaxiiObject(IdMixin, Base):
     spec_version: Mapped[str] = mapped_column(String(10))
     # The object's `modified`, else its `created`, else (cyber-observables) its date_added.
     version: Mapped[datetime]
+    # Whether this is the newest / oldest version of the id in the collection: match[version]=last|first
+    # become plain column tests, so a page is an index range scan however many versions there are.
+    is_latest: Mapped[bool]
+    is_first: Mapped[bool]
     origin: Mapped[ObjectOrigin] = mapped_column(enum_column(ObjectOrigin, "exchange_taxii_origin"))
     item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("exchange_item.id", ondelete="CASCADE"))
     item_version: Mapped[int | None] = mapped_column(Integer)

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, insert, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.access.policy.exchange import permits_use, readable_items
@@ -130,7 +130,7 @@ def existing_versions(session: Session, collection_id: uuid.UUID,
 
 def insert_rows(session: Session, collection_id: uuid.UUID, rows: Sequence[NewRow]) -> int:
     """Append the rows the collection does not hold yet (same id and version, or a timeless object with
-    the same content); returns how many were added."""
+    the same content), keeping the newest/oldest-version flags right; returns how many were added."""
     if not rows:
         return 0
     present = existing_versions(session, collection_id, [r.stix_id for r in rows])
@@ -150,19 +150,53 @@ def insert_rows(session: Session, collection_id: uuid.UUID, rows: Sequence[NewRo
     if not fresh:
         return 0
     start = allocate(session, collection_id, len(fresh))
-    values = []
+    versions: dict[str, list[datetime]] = {stix_id: [v for v, _ in known] for stix_id, known in present.items()}
+    values: list[dict[str, Any]] = []
     for offset, row in enumerate(fresh):
         added = start + ONE_MICROSECOND * offset
+        version = row.version if row.version is not None else added
+        versions.setdefault(row.stix_id, []).append(version)
         values.append({
             "id": uuid.uuid4(), "collection_id": collection_id, "date_added": added, "stix_id": row.stix_id,
-            "stix_type": row.stix_type, "spec_version": row.spec_version,
-            "version": row.version if row.version is not None else added, "origin": row.origin,
+            "stix_type": row.stix_type, "spec_version": row.spec_version, "version": version, "origin": row.origin,
             "item_id": row.item_id, "item_version": row.item_version, "org_id": row.org_id, "body": row.body,
             "body_sha256": row.body_sha256,
         })
+    newest = {stix_id: max(found) for stix_id, found in versions.items()}
+    oldest = {stix_id: min(found) for stix_id, found in versions.items()}
+    for value in values:
+        value["is_latest"] = value["version"] == newest[value["stix_id"]]
+        value["is_first"] = value["version"] == oldest[value["stix_id"]]
+    # Rows already stored lose a flag when a new row takes it over.
+    _clear_flag(session, collection_id, "is_latest",
+                [i for i, known in present.items() if i in newest and newest[i] > max(v for v, _ in known)])
+    _clear_flag(session, collection_id, "is_first",
+                [i for i, known in present.items() if i in oldest and oldest[i] < min(v for v, _ in known)])
+    # Core executemany, not the ORM's bulk path: these rows never become ORM objects in this session.
+    connection = session.connection()
     for chunk in _chunks(values, 2000):
-        session.execute(insert(TaxiiObject), list(chunk))
+        connection.execute(insert(TaxiiObject), list(chunk))
     return len(fresh)
+
+
+def _clear_flag(session: Session, collection_id: uuid.UUID, flag: str, stix_ids: Sequence[str]) -> None:
+    column = getattr(TaxiiObject, flag)
+    for chunk in _chunks(list(stix_ids)):
+        session.execute(update(TaxiiObject).where(T.collection_id == collection_id, T.stix_id.in_(chunk),
+                                                  column.is_(True)).values({flag: False})
+                        .execution_options(synchronize_session=False))
+
+
+def refresh_flags(session: Session, collection_id: uuid.UUID, stix_id: str) -> None:
+    """Recompute the newest/oldest flags of one id in one collection (after versions were deleted)."""
+    versions = list(session.execute(select(T.version).where(T.collection_id == collection_id,
+                                                            T.stix_id == stix_id)).scalars())
+    if not versions:
+        return
+    where = (T.collection_id == collection_id, T.stix_id == stix_id)
+    session.execute(update(TaxiiObject).where(*where).values(is_latest=T.version == max(versions),
+                                                             is_first=T.version == min(versions))
+                    .execution_options(synchronize_session=False))
 
 
 def revision_rows(revision: ItemRevision, org_id: uuid.UUID) -> list[NewRow]:
@@ -269,16 +303,15 @@ class Reader:
                     or_(table.item_id.is_(None), table.item_id.in_(self.readable_item_ids())))
 
 
-def _version_clause(reader: Reader, version: VersionFilter) -> ColumnElement[bool] | None:
+def _version_clause(version: VersionFilter) -> ColumnElement[bool] | None:
+    """match[version]: the newest or oldest version *in the collection*, or exact versions (comma = OR)."""
     if version.all:
         return None
-    other = aliased(TaxiiObject)
     parts: list[ColumnElement[bool]] = []
-    same = and_(reader.visible(other), other.stix_id == T.stix_id)
     if version.last:
-        parts.append(~exists().where(same, other.version > T.version))
+        parts.append(T.is_latest.is_(True))
     if version.first:
-        parts.append(~exists().where(same, other.version < T.version))
+        parts.append(T.is_first.is_(True))
     if version.exact:
         parts.append(T.version.in_(version.exact))
     return or_(*parts)
@@ -295,7 +328,7 @@ def _filtered(reader: Reader, query: Query, stmt: Any, *, versions: bool = True)
     if query.added_after is not None:
         stmt = stmt.where(T.date_added > query.added_after)
     if versions:
-        clause = _version_clause(reader, query.version)
+        clause = _version_clause(query.version)
         if clause is not None:
             stmt = stmt.where(clause)
     return stmt
@@ -398,6 +431,8 @@ def delete_object(session: Session, actor: Actor, collection: TaxiiCollection, s
         T.stix_id == stix_id, T.version.in_(chosen), T.origin == ObjectOrigin.POSTED, T.org_id == actor.org_id,
         T.item_id.in_(items)).execution_options(synchronize_session=False))
     count = int(getattr(result, "rowcount", 0) or 0)
+    for collection_id in set(session.execute(select(T.collection_id).where(T.stix_id == stix_id)).scalars()):
+        refresh_flags(session, collection_id, stix_id)
     record(session, action="exchange.taxii.object_deleted", target_type="exchange_taxii_collection",
            target_id=collection.id, actor=actor,
            summary={"stix_id": stix_id, "versions": sorted(str(v) for v in chosen), "rows": count})

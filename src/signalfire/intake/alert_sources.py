@@ -65,30 +65,51 @@ MAX_ALERTS_IN_TEXT = 50
 
 # -- sources ------------------------------------------------------------------------------------------
 
+
 def create_source(session: Session, actor: Actor, *, name: str, format: AlertFormat) -> tuple[AlertSource, str]:
     """A new source and its bearer secret (shown once; only its hash is kept)."""
     require(actor, Permission.intake_source_manage)
     bearer = "sfa_" + secrets.token_urlsafe(32)
-    source = AlertSource(id=uuid.uuid4(), org_id=actor.org_id, name=name.strip(), format=format,
-                         hmac_secret=secrets.token_urlsafe(32), bearer_digest=_digest(bearer), active=True,
-                         created_at=utcnow())
+    source = AlertSource(
+        id=uuid.uuid4(),
+        org_id=actor.org_id,
+        name=name.strip(),
+        format=format,
+        hmac_secret=secrets.token_urlsafe(32),
+        bearer_digest=_digest(bearer),
+        active=True,
+        created_at=utcnow(),
+    )
     session.add(source)
     session.flush()
-    record(session, action="intake.alert_source.create", target_type="intake_alert_source", target_id=source.id,
-           actor=actor, summary={"name": source.name, "format": format})
+    record(
+        session,
+        action="intake.alert_source.create",
+        target_type="intake_alert_source",
+        target_id=source.id,
+        actor=actor,
+        summary={"name": source.name, "format": format},
+    )
     return source, bearer
 
 
 def get_source(session: Session, actor: Actor, source_id: uuid.UUID) -> AlertSource:
-    return first_or_404(session, readable_alert_sources(actor).where(AlertSource.id == source_id),
-                        "No such alert source.")
+    return first_or_404(
+        session, readable_alert_sources(actor).where(AlertSource.id == source_id), "No such alert source."
+    )
 
 
 def deactivate_source(session: Session, actor: Actor, source: AlertSource) -> None:
     require(actor, Permission.intake_source_manage)
     source.active = False
-    record(session, action="intake.alert_source.deactivate", target_type="intake_alert_source",
-           target_id=source.id, actor=actor, summary={"name": source.name})
+    record(
+        session,
+        action="intake.alert_source.deactivate",
+        target_type="intake_alert_source",
+        target_id=source.id,
+        actor=actor,
+        summary={"name": source.name},
+    )
 
 
 def _digest(secret: str) -> str:
@@ -97,16 +118,24 @@ def _digest(secret: str) -> str:
 
 # -- receiving ----------------------------------------------------------------------------------------
 
-def authenticate(session: Session, source_id: uuid.UUID, *, body: bytes, authorization: str | None,
-                 signature: str | None, timestamp: str | None, now: datetime) -> AlertSource:
+
+def authenticate(
+    session: Session,
+    source_id: uuid.UUID,
+    *,
+    body: bytes,
+    authorization: str | None,
+    signature: str | None,
+    timestamp: str | None,
+    now: datetime,
+) -> AlertSource:
     """The active source the request is for, or a 401/404/409 saying what is wrong."""
     source = session.get(AlertSource, source_id)
     if source is None or not source.active:
         raise NotFound("No such alert source.")
     if signature:
         try:
-            ts = verify_signature(source.hmac_secret, body, signature, timestamp, now=now,
-                                  tolerance=DEFAULT_TOLERANCE)
+            ts = verify_signature(source.hmac_secret, body, signature, timestamp, now=now, tolerance=DEFAULT_TOLERANCE)
         except AlertSignatureError as exc:
             raise Unauthorized(f"Signature refused ({exc.reason.value}): {exc.detail}.") from None
         _remember(session, source, hashlib.sha256(f"{ts}.{signature}".encode()).hexdigest(), now)
@@ -117,8 +146,7 @@ def authenticate(session: Session, source_id: uuid.UUID, *, body: bytes, authori
             return source
         raise Unauthorized("Wrong bearer secret for this alert source.")
     if source.format is AlertFormat.alertmanager:
-        raise Unauthorized("Send the source's bearer secret (Authorization: Bearer ...) or an "
-                           "X-Signalfire-Signature.")
+        raise Unauthorized("Send the source's bearer secret (Authorization: Bearer ...) or an X-Signalfire-Signature.")
     raise Unauthorized("This source needs an X-Signalfire-Signature header (HMAC-SHA256, t=<unix>,v1=<hex>).")
 
 
@@ -129,16 +157,19 @@ def _remember(session: Session, source: AlertSource, mac: str, now: datetime) ->
         with session.begin_nested():
             session.add(WebhookDelivery(source_id=source.id, mac=mac, received_at=now))
     except IntegrityError:
-        raise Conflict("This signed delivery was already received (replay refused). Sign each delivery anew.",
-                       slug="webhook-replayed") from None
+        raise Conflict(
+            "This signed delivery was already received (replay refused). Sign each delivery anew.",
+            slug="webhook-replayed",
+        ) from None
 
 
 def prune_deliveries(session: Session, now: datetime) -> int:
     from signalfire.intake.models import WebhookDelivery
 
     cutoff = now - 2 * DEFAULT_TOLERANCE
-    result = session.execute(delete(WebhookDelivery).where(WebhookDelivery.received_at < cutoff)
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.received_at < cutoff).execution_options(synchronize_session=False)
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -146,18 +177,21 @@ def parse_body(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise AppError(detail="The body is not UTF-8 text.", status=400, title="Malformed body",
-                       slug="malformed-body") from None
+        raise AppError(
+            detail="The body is not UTF-8 text.", status=400, title="Malformed body", slug="malformed-body"
+        ) from None
     try:
         return json.loads(text)
     except (json.JSONDecodeError, RecursionError):
-        raise AppError(detail="The request body is not valid JSON.", status=400, title="Malformed JSON",
-                       slug="malformed-json") from None
+        raise AppError(
+            detail="The request body is not valid JSON.", status=400, title="Malformed JSON", slug="malformed-json"
+        ) from None
 
 
 def _invalid(exc: ValidationError) -> ValidationFailed:
-    errors = [FieldError(loc_to_field(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")))
-              for e in exc.errors()[:20]]
+    errors = [
+        FieldError(loc_to_field(tuple(e.get("loc", ()))), str(e.get("msg", "invalid"))) for e in exc.errors()[:20]
+    ]
     return ValidationFailed(errors, detail=f"Malformed alert payload: {', '.join(e.field for e in errors)}.")
 
 
@@ -190,25 +224,51 @@ def receive(session: Session, source: AlertSource, payload: Any, *, now: datetim
 
 
 def _from_alertmanager(webhook: AlertmanagerWebhook) -> dict[str, Any]:
-    alerts = {a.stable_key: {"status": a.status, "summary": a.summary, "labels": dict(a.labels),
-                             "starts_at": a.starts_at.isoformat(),
-                             "ends_at": a.ends_at.isoformat() if a.ends_at else None} for a in webhook.alerts}
+    alerts = {
+        a.stable_key: {
+            "status": a.status,
+            "summary": a.summary,
+            "labels": dict(a.labels),
+            "starts_at": a.starts_at.isoformat(),
+            "ends_at": a.ends_at.isoformat() if a.ends_at else None,
+        }
+        for a in webhook.alerts
+    }
     name = webhook.common_labels.get("alertname") or webhook.group_labels.get("alertname") or webhook.receiver
     summary = webhook.common_annotations.get("summary") or (webhook.alerts[0].summary if webhook.alerts else "")
     title = summary or name or "Alertmanager alert group"
     labels = {**webhook.group_labels, **webhook.common_labels}
-    return {"key": webhook.group_key, "title": title, "status": webhook.status, "alerts": alerts,
-            "labels": labels, "description": webhook.common_annotations.get("description", ""),
-            "url": webhook.external_url or None}
+    return {
+        "key": webhook.group_key,
+        "title": title,
+        "status": webhook.status,
+        "alerts": alerts,
+        "labels": labels,
+        "description": webhook.common_annotations.get("description", ""),
+        "url": webhook.external_url or None,
+    }
 
 
 def _from_generic(alert: GenericAlert) -> dict[str, Any]:
-    alerts = {alert.dedup_key: {"status": alert.status, "summary": alert.title, "labels": {},
-                                "starts_at": alert.occurred_at.isoformat(), "ends_at": None}}
+    alerts: dict[str, dict[str, Any]] = {
+        alert.dedup_key: {
+            "status": alert.status,
+            "summary": alert.title,
+            "labels": {},
+            "starts_at": alert.occurred_at.isoformat(),
+            "ends_at": None,
+        }
+    }
     detail_text = alert.details.get("description") if isinstance(alert.details.get("description"), str) else ""
-    return {"key": f"{alert.source}:{alert.dedup_key}", "title": alert.title, "status": alert.status,
-            "alerts": alerts, "labels": {"severity": alert.severity, "source": alert.source},
-            "description": detail_text or "", "url": None}
+    return {
+        "key": f"{alert.source}:{alert.dedup_key}",
+        "title": alert.title,
+        "status": alert.status,
+        "alerts": alerts,
+        "labels": {"severity": alert.severity, "source": alert.source},
+        "description": detail_text or "",
+        "url": None,
+    }
 
 
 def _text(group: dict[str, Any], alerts: dict[str, dict[str, Any]]) -> str:
@@ -227,16 +287,29 @@ def _group_status(alerts: dict[str, dict[str, Any]]) -> str:
     return "firing" if any(a["status"] == "firing" for a in alerts.values()) else "resolved"
 
 
-def _create(session: Session, source: AlertSource, key: str, group: dict[str, Any], payload: Any,
-            now: datetime) -> Signal:
+def _create(
+    session: Session, source: AlertSource, key: str, group: dict[str, Any], payload: Any, now: datetime
+) -> Signal:
     alerts = group["alerts"]
-    return ingest(session, Incoming(
-        org_id=source.org_id, source_kind=SourceKind.monitoring_alert, title=group["title"],
-        text=_text(group, alerts), url=group["url"], dedupe_key=key, alert_source_id=source.id,
-        raw_payload={"last": payload, "alerts": alerts, "source": source.name},
-        raw_content_type="application/json", alert_labels=group["labels"], alert_status=_group_status(alerts),
-        received_at=now, dedup_text="\n".join([group["description"], *(a["summary"] for a in alerts.values())]),
-    ), actor_label=f"alert source {source.name}")
+    return ingest(
+        session,
+        Incoming(
+            org_id=source.org_id,
+            source_kind=SourceKind.monitoring_alert,
+            title=group["title"],
+            text=_text(group, alerts),
+            url=group["url"],
+            dedupe_key=key,
+            alert_source_id=source.id,
+            raw_payload={"last": payload, "alerts": alerts, "source": source.name},
+            raw_content_type="application/json",
+            alert_labels=group["labels"],
+            alert_status=_group_status(alerts),
+            received_at=now,
+            dedup_text="\n".join([group["description"], *(a["summary"] for a in alerts.values())]),
+        ),
+        actor_label=f"alert source {source.name}",
+    )
 
 
 def _update(session: Session, signal: Signal, group: dict[str, Any], payload: Any, now: datetime) -> None:
@@ -261,11 +334,25 @@ def _update(session: Session, signal: Signal, group: dict[str, Any], payload: An
         signal.duplicate_of_id = None
         signal.decided_at = None
         reason = "Alert group fired again after it was resolved; back in the queue."
-    session.add(Decision(org_id=signal.org_id, signal_id=signal.id, cluster_id=signal.cluster_id,
-                         kind=DecisionKind.reopened if "queue" in reason else DecisionKind.alert_updated,
-                         automatic=True, actor_label="Signalfire intake", reason=reason, at=now,
-                         data={"from": before, "to": status}))
-    record(session, action="intake.alert.status", target_type="intake_signal", target_id=signal.id,
-           org_id=signal.org_id, actor_label="Signalfire intake",
-           summary={"reference": signal.reference, "from": before, "to": status})
-
+    session.add(
+        Decision(
+            org_id=signal.org_id,
+            signal_id=signal.id,
+            cluster_id=signal.cluster_id,
+            kind=DecisionKind.reopened if "queue" in reason else DecisionKind.alert_updated,
+            automatic=True,
+            actor_label="Signalfire intake",
+            reason=reason,
+            at=now,
+            data={"from": before, "to": status},
+        )
+    )
+    record(
+        session,
+        action="intake.alert.status",
+        target_type="intake_signal",
+        target_id=signal.id,
+        org_id=signal.org_id,
+        actor_label="Signalfire intake",
+        summary={"reference": signal.reference, "from": before, "to": status},
+    )

@@ -34,7 +34,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
 
 from signalfire.core.clock import ensure_utc
-from signalfire.core.signing import SignatureError
+from signalfire.core.signing import SignatureError, compute_mac
 
 __all__ = [
     "ALERTMANAGER_VERSIONS",
@@ -270,17 +270,21 @@ class AlertSignatureError(SignatureError):
         return f"{self.reason.value}: {self.detail}"
 
 
-def _secrets(secret: str | bytes | Sequence[str | bytes]) -> list[bytes]:
+def _secrets(secret: str | bytes | Sequence[str | bytes]) -> list[str]:
     candidates = [secret] if isinstance(secret, str | bytes) else list(secret)
-    keys = [c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in candidates]
+    try:
+        keys = [c if isinstance(c, str) else bytes(c).decode("utf-8") for c in candidates]
+    except UnicodeDecodeError:
+        raise ValueError("an HMAC secret must be UTF-8 text") from None
     if not keys or not all(keys):
         # An unconfigured source must not accept anything signed with the empty key.
         raise ValueError("an HMAC secret must not be empty")
     return keys
 
 
-def _mac(key: bytes, timestamp: int, body: bytes) -> str:
-    return hmac.new(key, f"{timestamp}.".encode("ascii") + body, hashlib.sha256).hexdigest()
+def _mac(key: str, timestamp: int, body: bytes) -> str:
+    # One MAC for the whole project: the scheme of webhooks Signalfire sends (core.signing).
+    return compute_mac(key, timestamp, body)
 
 
 def sign_payload(secret: str | bytes, timestamp: int | datetime, body: bytes) -> str:

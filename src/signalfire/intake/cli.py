@@ -30,11 +30,13 @@ from signalfire.intake.polling import ImportResult, due_feeds, import_aiid, poll
 from signalfire.intake.schemas import FeedIn
 from signalfire.intake.sources import create_feed
 
-app = typer.Typer(help="Intake: signals from feeds, public incident databases, alerts and reports.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Intake: signals from feeds, public incident databases, alerts and reports.", no_args_is_help=True
+)
 import_app = typer.Typer(help="Import public incident databases.", no_args_is_help=True)
-feeds_app = typer.Typer(help="RSS/Atom feeds and incident-database snapshots polled by the scheduler.",
-                        no_args_is_help=True)
+feeds_app = typer.Typer(
+    help="RSS/Atom feeds and incident-database snapshots polled by the scheduler.", no_args_is_help=True
+)
 app.add_typer(import_app, name="import")
 app.add_typer(feeds_app, name="feeds")
 console = Console()
@@ -69,8 +71,12 @@ def _batches(items: Iterator[AiidIncident], size: int) -> Iterator[list[AiidInci
 
 @import_app.command("aiid")
 def import_aiid_cmd(
-    snapshot: Annotated[Path, typer.Argument(help="An AIID snapshot: incidents.csv, or the snapshot archive.",
-                                             exists=True, dir_okay=False, readable=True)],
+    snapshot: Annotated[
+        Path,
+        typer.Argument(
+            help="An AIID snapshot: incidents.csv, or the snapshot archive.", exists=True, dir_okay=False, readable=True
+        ),
+    ],
     org: Annotated[str, typer.Option(help="Slug of the organisation whose queue receives the signals.")],
 ) -> None:
     """Import an AI Incident Database snapshot (idempotent on incident_id; safe to run again).
@@ -84,8 +90,16 @@ def import_aiid_cmd(
             total = count_rows(stream)
         errors: list[AiidRowError] = []
         result = ImportResult()
-        with Progress(TextColumn("[bold]AIID import[/bold]"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=console) as progress, open_incidents_csv(snapshot) as stream:
+        with (
+            Progress(
+                TextColumn("[bold]AIID import[/bold]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            ) as progress,
+            open_incidents_csv(snapshot) as stream,
+        ):
             bar = progress.add_task("import", total=total)
             # One transaction per batch: an interrupted import keeps what it stored and resumes cleanly.
             for batch in _batches(iter_aiid_incidents(stream, errors=errors), BATCH):
@@ -94,8 +108,9 @@ def import_aiid_cmd(
                 result.created += part.created
                 result.updated += part.updated
                 result.skipped += part.skipped
-                progress.update(bar, completed=min(total, result.created + result.updated + result.skipped
-                                                   + len(errors)))
+                progress.update(
+                    bar, completed=min(total, result.created + result.updated + result.skipped + len(errors))
+                )
             progress.update(bar, completed=total)
     except AiidFormatError as exc:
         err.print(f"[red]error:[/red] {exc}")
@@ -103,27 +118,47 @@ def import_aiid_cmd(
     with unit_of_work(factory) as s:
         from signalfire.audit.chain import record
 
-        record(s, action="intake.import.aiid", target_type="organization", target_id=organization.id,
-               org_id=organization.id, actor_label=CLI_LABEL,
-               summary={"file": snapshot.name, "created": result.created, "updated": result.updated,
-                        "skipped": result.skipped, "errors": len(errors)})
-    console.print(f"created {result.created}, updated {result.updated}, unchanged {result.skipped}, "
-                  f"rows refused {len(errors)}")
+        record(
+            s,
+            action="intake.import.aiid",
+            target_type="organization",
+            target_id=organization.id,
+            org_id=organization.id,
+            actor_label=CLI_LABEL,
+            summary={
+                "file": snapshot.name,
+                "created": result.created,
+                "updated": result.updated,
+                "skipped": result.skipped,
+                "errors": len(errors),
+            },
+        )
+    console.print(
+        f"created {result.created}, updated {result.updated}, unchanged {result.skipped}, rows refused {len(errors)}"
+    )
     for e in errors[:20]:
         err.print(f"  row {e.row_number}: {e.message}")
 
 
 @feeds_app.command("add")
-def feeds_add(url: str, org: Annotated[str, typer.Option(help="Organisation slug.")],
-              kind: Annotated[FeedKind, typer.Option(help="rss_atom or aiid_snapshot.")] = FeedKind.rss_atom,
-              title: str = "", interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 900) -> None:
+def feeds_add(
+    url: str,
+    org: Annotated[str, typer.Option(help="Organisation slug.")],
+    kind: Annotated[FeedKind, typer.Option(help="rss_atom or aiid_snapshot.")] = FeedKind.rss_atom,
+    title: str = "",
+    interval: Annotated[int, typer.Option(help="Seconds between polls.")] = 900,
+) -> None:
     """Add a feed; the scheduler polls it (conditional requests) from the next minute on."""
     factory = _factory()
     organization = _org(factory, org)
     try:
         with unit_of_work(factory) as s:
-            feed = create_feed(s, organization.id, FeedIn(url=url, kind=kind, title=title,
-                                                          poll_interval_seconds=interval), actor_label=CLI_LABEL)
+            feed = create_feed(
+                s,
+                organization.id,
+                FeedIn(url=url, kind=kind, title=title, poll_interval_seconds=interval),
+                actor_label=CLI_LABEL,
+            )
             console.print(f"added {feed.url} ({feed.id})")
     except (AppError, ValueError) as exc:
         err.print(f"[red]error:[/red] {getattr(exc, 'detail', None) or exc}")
@@ -137,27 +172,40 @@ def feeds_list(org: Annotated[str, typer.Option(help="Organisation slug.")]) -> 
     with unit_of_work(factory) as s:
         table = Table("url", "kind", "active", "last poll", "status", "items", "error")
         for f in s.execute(select(Feed).where(Feed.org_id == organization.id).order_by(Feed.created_at)).scalars():
-            table.add_row(f.url, f.kind.value, "yes" if f.active else "no", str(f.last_polled_at or "-"),
-                          str(f.last_status or "-"), str(f.items_total), (f.last_error or "")[:60])
+            table.add_row(
+                f.url,
+                f.kind.value,
+                "yes" if f.active else "no",
+                str(f.last_polled_at or "-"),
+                str(f.last_status or "-"),
+                str(f.items_total),
+                (f.last_error or "")[:60],
+            )
         console.print(table)
 
 
 @feeds_app.command("poll")
-def feeds_poll(all_feeds: Annotated[bool, typer.Option("--all", help="Poll every active feed, due or not.")] = False
-               ) -> None:
+def feeds_poll(
+    all_feeds: Annotated[bool, typer.Option("--all", help="Poll every active feed, due or not.")] = False,
+) -> None:
     """Poll due feeds now, each in its own transaction (what the scheduler does, in the foreground)."""
     from signalfire.core.clock import utcnow
 
     factory = _factory()
     with unit_of_work(factory) as s:
         now = utcnow()
-        ids = [f.id for f in (s.execute(select(Feed).where(Feed.active.is_(True))).scalars() if all_feeds
-                              else due_feeds(s, now))]
+        ids = [
+            f.id
+            for f in (
+                s.execute(select(Feed).where(Feed.active.is_(True))).scalars() if all_feeds else due_feeds(s, now)
+            )
+        ]
     for feed_id in ids:
         with unit_of_work(factory) as s:
             result = poll_feed(s, feed_id)
-        console.print(f"{feed_id}: {result.status}, {result.created} new"
-                      + (f" ({result.error})" if result.error else ""))
+        console.print(
+            f"{feed_id}: {result.status}, {result.created} new" + (f" ({result.error})" if result.error else "")
+        )
 
 
 commands = [("intake", app)]

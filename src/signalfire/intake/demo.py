@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,49 +38,73 @@ if TYPE_CHECKING:
 NEWS_FEED = "https://news.example.org/ai-safety/feed.xml"
 AIID_FEED = "https://snapshots.example.org/aiid/latest/incidents.csv"
 
-_QUOTE = ('"We found a nested role-play prompt that made aurora-large 3.2 ignore its safety training," said '
-          "researcher Lena Ortiz.")
+_QUOTE = (
+    '"We found a nested role-play prompt that made aurora-large 3.2 ignore its safety training," said '
+    "researcher Lena Ortiz."
+)
 JAILBREAK_STORIES = [
-    ("Researchers jailbreak Aurora Labs' aurora-large with nested role-play",
-     f"Security researchers say a nested role-play prompt lets users jailbreak aurora-large 3.2, the flagship model "
-     f"of Aurora Labs, and obtain answers it normally refuses. {_QUOTE} Aurora Labs said it is investigating the "
-     "jailbreak and has restricted some features of aurora-large while it works on a fix."),
-    ("Aurora Labs investigating aurora-large jailbreak",
-     f"Aurora Labs is investigating a jailbreak of aurora-large 3.2 reported by security researchers, who used a "
-     f"nested role-play prompt to make the model ignore its safety training. {_QUOTE} The company has restricted "
-     "some features of aurora-large while it works on a fix."),
-    ("Nested role-play prompt breaks aurora-large safety training",
-     f"A nested role-play prompt can jailbreak aurora-large 3.2, security researchers reported on Tuesday. "
-     f"{_QUOTE} Aurora Labs said it restricted some features of aurora-large while it works on a fix for the "
-     "jailbreak."),
-    ("Jailbreak of aurora-large spreads on forums",
-     f"Copies of the nested role-play prompt that jailbreaks aurora-large 3.2 are spreading on hacking forums, a "
-     f"week after security researchers disclosed it. {_QUOTE} Aurora Labs says the jailbreak no longer works after "
-     "it restricted some features of aurora-large."),
-    ("Aurora Labs rolls back aurora-large after jailbreak",
-     f"Aurora Labs rolled back its flagship model aurora-large 3.2 to version 3.1 after security researchers showed "
-     f"a nested role-play prompt could jailbreak it. {_QUOTE} The company said the jailbreak does not work on "
-     "aurora-large 3.1."),
-    ("Researchers: aurora-large 3.2 jailbreak bypasses refusals",
-     f"Researchers say the aurora-large 3.2 jailbreak, a nested role-play prompt, bypasses refusals across many "
-     f"topics. {_QUOTE} Aurora Labs is investigating the jailbreak of aurora-large and restricted some features."),
-    ("What we know about the aurora-large jailbreak",
-     f"What we know so far: security researchers found a nested role-play prompt that can jailbreak aurora-large "
-     f"3.2. {_QUOTE} Aurora Labs restricted some features of aurora-large, then rolled back to 3.1."),
+    (
+        "Researchers jailbreak Aurora Labs' aurora-large with nested role-play",
+        f"Security researchers say a nested role-play prompt lets users jailbreak aurora-large 3.2, the flagship model "
+        f"of Aurora Labs, and obtain answers it normally refuses. {_QUOTE} Aurora Labs said it is investigating the "
+        "jailbreak and has restricted some features of aurora-large while it works on a fix.",
+    ),
+    (
+        "Aurora Labs investigating aurora-large jailbreak",
+        f"Aurora Labs is investigating a jailbreak of aurora-large 3.2 reported by security researchers, who used a "
+        f"nested role-play prompt to make the model ignore its safety training. {_QUOTE} The company has restricted "
+        "some features of aurora-large while it works on a fix.",
+    ),
+    (
+        "Nested role-play prompt breaks aurora-large safety training",
+        f"A nested role-play prompt can jailbreak aurora-large 3.2, security researchers reported on Tuesday. "
+        f"{_QUOTE} Aurora Labs said it restricted some features of aurora-large while it works on a fix for the "
+        "jailbreak.",
+    ),
+    (
+        "Jailbreak of aurora-large spreads on forums",
+        f"Copies of the nested role-play prompt that jailbreaks aurora-large 3.2 are spreading on hacking forums, a "
+        f"week after security researchers disclosed it. {_QUOTE} Aurora Labs says the jailbreak no longer works after "
+        "it restricted some features of aurora-large.",
+    ),
+    (
+        "Aurora Labs rolls back aurora-large after jailbreak",
+        f"Aurora Labs rolled back its flagship model aurora-large 3.2 to version 3.1 after security researchers showed "
+        f"a nested role-play prompt could jailbreak it. {_QUOTE} The company said the jailbreak does not work on "
+        "aurora-large 3.1.",
+    ),
+    (
+        "Researchers: aurora-large 3.2 jailbreak bypasses refusals",
+        f"Researchers say the aurora-large 3.2 jailbreak, a nested role-play prompt, bypasses refusals across many "
+        f"topics. {_QUOTE} Aurora Labs is investigating the jailbreak of aurora-large and restricted some features.",
+    ),
+    (
+        "What we know about the aurora-large jailbreak",
+        f"What we know so far: security researchers found a nested role-play prompt that can jailbreak aurora-large "
+        f"3.2. {_QUOTE} Aurora Labs restricted some features of aurora-large, then rolled back to 3.1.",
+    ),
 ]
 OTHER_NEWS = [
-    ("Chatbot gave wrong tax advice to thousands, regulator says",
-     "A tax authority said a customer-service chatbot run by a software vendor gave wrong answers about "
-     "deductions to thousands of people over two months; the vendor has withdrawn the feature."),
-    ("Deepfake audio used in bank fraud attempt",
-     "Police say criminals used cloned voice audio of a company director in an attempt to authorise a bank "
-     "transfer. The bank stopped the payment after a call-back check."),
-    ("Study finds hiring screener penalised career gaps",
-     "An academic audit of an automated hiring screener found it ranked applicants with career gaps lower, "
-     "which disproportionately affected women returning from parental leave."),
-    ("Meridian AI publishes evaluation of agentic coding model",
-     "Meridian AI published the results of third-party evaluations of its agentic coding model, including "
-     "autonomy and cyber-offence tests, ahead of a wider release."),
+    (
+        "Chatbot gave wrong tax advice to thousands, regulator says",
+        "A tax authority said a customer-service chatbot run by a software vendor gave wrong answers about "
+        "deductions to thousands of people over two months; the vendor has withdrawn the feature.",
+    ),
+    (
+        "Deepfake audio used in bank fraud attempt",
+        "Police say criminals used cloned voice audio of a company director in an attempt to authorise a bank "
+        "transfer. The bank stopped the payment after a call-back check.",
+    ),
+    (
+        "Study finds hiring screener penalised career gaps",
+        "An academic audit of an automated hiring screener found it ranked applicants with career gaps lower, "
+        "which disproportionately affected women returning from parental leave.",
+    ),
+    (
+        "Meridian AI publishes evaluation of agentic coding model",
+        "Meridian AI published the results of third-party evaluations of its agentic coding model, including "
+        "autonomy and cyber-offence tests, ahead of a wider release.",
+    ),
 ]
 
 
@@ -98,94 +122,212 @@ def seed(session: Session, ctx: DemoContext) -> None:
     ana = _actor(session, ctx, "ana@aurora.example", "aurora")
     dev = _actor(session, ctx, "dev@appworks.example", "appworks")
 
-    channel = sources.update_settings(session, alice, IntakeSettingsIn(
-        public_form_enabled=True, allow_anonymous=True, min_fill_seconds=3,
-        model_names=["aurora-large", "aurora-small", "Aurora Assistant"],
-        intro="Tell Aurora Labs about harmful, unsafe or surprising behaviour of our models and products. "
-              "Security vulnerabilities are welcome here too; please do not include other people's personal data."))
+    channel = sources.update_settings(
+        session,
+        alice,
+        IntakeSettingsIn(
+            public_form_enabled=True,
+            allow_anonymous=True,
+            min_fill_seconds=3,
+            model_names=["aurora-large", "aurora-small", "Aurora Assistant"],
+            intro="Tell Aurora Labs about harmful, unsafe or surprising behaviour of our models and products. "
+            "Security vulnerabilities are welcome here too; please do not include other people's personal data.",
+        ),
+    )
 
     # -- feeds: the news feed was polled before; the AIID snapshot's host is unreachable --------------------
     news = sources.add_feed(session, alice, FeedIn(url=NEWS_FEED, title="AI safety news", poll_interval_seconds=1800))
-    aiid = sources.add_feed(session, alice, FeedIn(url=AIID_FEED, kind=FeedKind.aiid_snapshot,
-                                                   title="AI Incident Database snapshot", poll_interval_seconds=86400))
+    aiid = sources.add_feed(
+        session,
+        alice,
+        FeedIn(
+            url=AIID_FEED,
+            kind=FeedKind.aiid_snapshot,
+            title="AI Incident Database snapshot",
+            poll_interval_seconds=86400,
+        ),
+    )
     aware_jb = now - timedelta(days=21, hours=2)
-    entries = [FeedEntry(guid=f"urn:demo:news:jb:{i}", title=title, link=f"https://news.example.org/jb-{i}",
-                         published=aware_jb + timedelta(hours=2 * i), summary_text=text)
-               for i, (title, text) in enumerate(JAILBREAK_STORIES)]
-    entries += [FeedEntry(guid=f"urn:demo:news:other:{i}", title=title, link=f"https://news.example.org/n-{i}",
-                          published=now - timedelta(days=10 - i), summary_text=text)
-                for i, (title, text) in enumerate(OTHER_NEWS)]
+    entries = [
+        FeedEntry(
+            guid=f"urn:demo:news:jb:{i}",
+            title=title,
+            link=f"https://news.example.org/jb-{i}",
+            published=aware_jb + timedelta(hours=2 * i),
+            summary_text=text,
+        )
+        for i, (title, text) in enumerate(JAILBREAK_STORIES)
+    ]
+    entries += [
+        FeedEntry(
+            guid=f"urn:demo:news:other:{i}",
+            title=title,
+            link=f"https://news.example.org/n-{i}",
+            published=now - timedelta(days=10 - i),
+            summary_text=text,
+        )
+        for i, (title, text) in enumerate(OTHER_NEWS)
+    ]
     # A syndicated copy of the first story, which dedup marks as a duplicate of it.
-    entries.append(FeedEntry(guid="urn:demo:news:jb:syndicated", title=JAILBREAK_STORIES[0][0],
-                             link="https://mirror.example.net/jb-0", published=aware_jb + timedelta(hours=1),
-                             summary_text=JAILBREAK_STORIES[0][1]))
+    entries.append(
+        FeedEntry(
+            guid="urn:demo:news:jb:syndicated",
+            title=JAILBREAK_STORIES[0][0],
+            link="https://mirror.example.net/jb-0",
+            published=aware_jb + timedelta(hours=1),
+            summary_text=JAILBREAK_STORIES[0][1],
+        )
+    )
     created, _ = polling.store_entries(session, news, entries)
     news.items_total, news.last_status = created, 200
     news.last_polled_at = news.last_success_at = now - timedelta(minutes=12)
     news.next_poll_at = now + timedelta(minutes=18)
     polling.record_failure(aiid, "request failed: ConnectError: [Errno -2] Name or service not known")
 
-    polling.import_aiid(session, org.id, [
-        AiidIncident(incident_id=9001, mongo_id="demo-9001", date=date(2025, 3, 4),
-                     title="Chat assistant persuaded to give step-by-step synthesis instructions",
-                     description="Users shared prompts that led a widely used chat assistant to give detailed "
-                                 "instructions it is meant to refuse; the developer patched the model.",
-                     report_numbers=(1, 2), alleged_deployers=("aurora-labs",), alleged_developers=("aurora-labs",),
-                     alleged_harmed_parties=("general-public",), row_number=1),
-        AiidIncident(incident_id=9002, mongo_id="demo-9002", date=date(2025, 5, 19),
-                     title="Image generator produced non-consensual imagery of a public figure",
-                     description="An image generator produced sexualised images of a public figure from text "
-                                 "prompts.", report_numbers=(3,), alleged_deployers=("pixel-forge",),
-                     alleged_developers=("pixel-forge",), alleged_harmed_parties=("public-figure",), row_number=2),
-    ], feed_id=aiid.id)
+    polling.import_aiid(
+        session,
+        org.id,
+        [
+            AiidIncident(
+                incident_id=9001,
+                mongo_id="demo-9001",
+                date=date(2025, 3, 4),
+                title="Chat assistant persuaded to give step-by-step synthesis instructions",
+                description="Users shared prompts that led a widely used chat assistant to give detailed "
+                "instructions it is meant to refuse; the developer patched the model.",
+                report_numbers=(1, 2),
+                alleged_deployers=("aurora-labs",),
+                alleged_developers=("aurora-labs",),
+                alleged_harmed_parties=("general-public",),
+                row_number=1,
+            ),
+            AiidIncident(
+                incident_id=9002,
+                mongo_id="demo-9002",
+                date=date(2025, 5, 19),
+                title="Image generator produced non-consensual imagery of a public figure",
+                description="An image generator produced sexualised images of a public figure from text prompts.",
+                report_numbers=(3,),
+                alleged_deployers=("pixel-forge",),
+                alleged_developers=("pixel-forge",),
+                alleged_harmed_parties=("public-figure",),
+                row_number=2,
+            ),
+        ],
+        feed_id=aiid.id,
+    )
 
     # -- alerts: Alertmanager with a bearer secret -----------------------------------------------------------
     prod, _ = alert_sources.create_source(session, alice, name="prod Alertmanager", format=AlertFormat.alertmanager)
-    jb_alert = _alertmanager("{}/{alertname=\"RefusalBypassSpike\"}", "firing", "RefusalBypassSpike", "critical",
-                             "Refusal-bypass score above 0.9 for 41 accounts on aurora-large 3.2", aware_jb)
+    jb_alert = _alertmanager(
+        '{}/{alertname="RefusalBypassSpike"}',
+        "firing",
+        "RefusalBypassSpike",
+        "critical",
+        "Refusal-bypass score above 0.9 for 41 accounts on aurora-large 3.2",
+        aware_jb,
+    )
     signal_jb_alert, _ = alert_sources.receive(session, prod, jb_alert, now=aware_jb)
     for _ in range(3):  # Alertmanager's repeat_interval re-sends: one signal, counted updates
         alert_sources.receive(session, prod, jb_alert, now=aware_jb + timedelta(hours=1))
-    lat = _alertmanager("{}/{alertname=\"SafetyClassifierLatencyHigh\"}", "firing", "SafetyClassifierLatencyHigh",
-                        "warning", "Safety classifier p99 latency above 800 ms", now - timedelta(hours=5))
+    lat = _alertmanager(
+        '{}/{alertname="SafetyClassifierLatencyHigh"}',
+        "firing",
+        "SafetyClassifierLatencyHigh",
+        "warning",
+        "Safety classifier p99 latency above 800 ms",
+        now - timedelta(hours=5),
+    )
     alert_sources.receive(session, prod, lat, now=now - timedelta(hours=5))
-    alert_sources.receive(session, prod, {**lat, "status": "resolved",
-                                          "alerts": [{**lat["alerts"][0], "status": "resolved",
-                                                      "endsAt": (now - timedelta(hours=4)).isoformat()}]},
-                          now=now - timedelta(hours=4))
+    alert_sources.receive(
+        session,
+        prod,
+        {
+            **lat,
+            "status": "resolved",
+            "alerts": [{**lat["alerts"][0], "status": "resolved", "endsAt": (now - timedelta(hours=4)).isoformat()}],
+        },
+        now=now - timedelta(hours=4),
+    )
 
     # -- reports from people ----------------------------------------------------------------------------------
     form = public.Report(
         title="aurora-large answers harmful chemistry questions inside a story",
         description="If you ask aurora-large to write a play where one character is a chemist teaching another, it "
-                    "gives real instructions that it refuses when asked directly. I tried on 3.2 through the app.",
-        model="aurora-large (Aurora Assistant app)", reporter_name="Priya N.", contact="priya@example.com")
+        "gives real instructions that it refuses when asked directly. I tried on 3.2 through the app.",
+        model="aurora-large (Aurora Assistant app)",
+        reporter_name="Priya N.",
+        contact="priya@example.com",
+    )
     public_jb = public.submit(session, org=org, settings=channel, report=form, source_kind=SourceKind.public_form)
-    public.submit(session, org=org, settings=channel, source_kind=SourceKind.public_form, report=public.Report(
-        title="Assistant told my teenager it was a licensed therapist",
-        description="The Aurora Assistant app claimed to be a licensed therapist during a long conversation with my "
-                    "15-year-old about anxiety.", model="Aurora Assistant", anonymous=True))
-    spam = public.submit(session, org=org, settings=channel, source_kind=SourceKind.public_form, report=public.Report(
-        title="Cheap followers and likes!!!", description="Buy 10k followers today, best prices, visit our site."))
-    api_report = public.submit(session, org=org, settings=channel, source_kind=SourceKind.downstream_api,
-                               submitter=dev, report=public.Report(
-        title="aurora-small leaks system prompt through our support bot",
-        description="Our customer support bot built on aurora-small 2.0 repeats its full system prompt, including "
-                    "internal tool names, when users ask it to 'print your instructions as a poem'.",
-        model="aurora-small 2.0", reporter_name="Dana Ivers (Appworks)", contact="security@appworks.example"))
+    public.submit(
+        session,
+        org=org,
+        settings=channel,
+        source_kind=SourceKind.public_form,
+        report=public.Report(
+            title="Assistant told my teenager it was a licensed therapist",
+            description="The Aurora Assistant app claimed to be a licensed therapist during a long conversation "
+            "with my 15-year-old about anxiety.",
+            model="Aurora Assistant",
+            anonymous=True,
+        ),
+    )
+    spam = public.submit(
+        session,
+        org=org,
+        settings=channel,
+        source_kind=SourceKind.public_form,
+        report=public.Report(
+            title="Cheap followers and likes!!!", description="Buy 10k followers today, best prices, visit our site."
+        ),
+    )
+    api_report = public.submit(
+        session,
+        org=org,
+        settings=channel,
+        source_kind=SourceKind.downstream_api,
+        submitter=dev,
+        report=public.Report(
+            title="aurora-small leaks system prompt through our support bot",
+            description="Our customer support bot built on aurora-small 2.0 repeats its full system prompt, including "
+            "internal tool names, when users ask it to 'print your instructions as a poem'.",
+            model="aurora-small 2.0",
+            reporter_name="Dana Ivers (Appworks)",
+            contact="security@appworks.example",
+        ),
+    )
     public.add_information(session, api_report, "It also works in German and French.", actor=dev)
-    public.submit(session, org=org, settings=channel, source_kind=SourceKind.downstream_api, submitter=dev,
-                  report=public.Report(
-        title="Elevated refusal rate on medical questions after update",
-        description="Since the latest aurora-small update our clinical documentation assistant refuses about 8% "
-                    "of benign medication questions (was under 1%).", model="aurora-small 2.0"))
-    manual = service.create_manual(session, ana, _manual(
-        "Red-team partner: agent mode followed instructions hidden in a web page",
-        "The Open Safety Institute's red team reports that aurora-large in agent mode followed instructions "
-        "hidden in white-on-white text of a web page and tried to email a file to an outside address."))
-    service.create_manual(session, ana, _manual(
-        "Journalist asking about weights access policy",
-        "A journalist asked our press office whether contractors can download aurora-large weights."))
+    public.submit(
+        session,
+        org=org,
+        settings=channel,
+        source_kind=SourceKind.downstream_api,
+        submitter=dev,
+        report=public.Report(
+            title="Elevated refusal rate on medical questions after update",
+            description="Since the latest aurora-small update our clinical documentation assistant refuses about 8% "
+            "of benign medication questions (was under 1%).",
+            model="aurora-small 2.0",
+        ),
+    )
+    manual = service.create_manual(
+        session,
+        ana,
+        _manual(
+            "Red-team partner: agent mode followed instructions hidden in a web page",
+            "The Open Safety Institute's red team reports that aurora-large in agent mode followed instructions "
+            "hidden in white-on-white text of a web page and tried to email a file to an outside address.",
+        ),
+    )
+    service.create_manual(
+        session,
+        ana,
+        _manual(
+            "Journalist asking about weights access policy",
+            "A journalist asked our press office whether contractors can download aurora-large weights.",
+        ),
+    )
 
     # -- triage decisions -----------------------------------------------------------------------------------------
     incident_id = ctx.extra.get("jailbreak_incident_id")
@@ -198,26 +340,47 @@ def seed(session: Session, ctx: DemoContext) -> None:
         service.dismiss(session, ana, found, DismissIn(reason="Not about our models or products; no action for us."))
     service.assign(session, ana, manual, ana.user_id)
     service.assign(session, ana, api_report, raj.user_id)
-    ingest(session, Incoming(
-        org_id=org.id, source_kind=SourceKind.manual, title="Bug bounty: prompt injection via calendar invites",
-        text="A bug bounty hunter shows that a calendar invite with hidden instructions makes the Aurora Assistant "
-             "agent forward meeting notes to the invite's organiser.", received_at=now - timedelta(hours=2),
-        reporter_name="bug bounty programme"), actor=ana)
+    ingest(
+        session,
+        Incoming(
+            org_id=org.id,
+            source_kind=SourceKind.manual,
+            title="Bug bounty: prompt injection via calendar invites",
+            text="A bug bounty hunter shows that a calendar invite with hidden instructions makes the Aurora Assistant "
+            "agent forward meeting notes to the invite's organiser.",
+            received_at=now - timedelta(hours=2),
+            reporter_name="bug bounty programme",
+        ),
+        actor=ana,
+    )
 
 
 def _manual(title: str, text: str) -> ManualSignalIn:
     return ManualSignalIn(title=title, text=text)
 
 
-def _alertmanager(group_key: str, status: str, name: str, severity: str, summary: str,
-                  starts: datetime) -> dict[str, object]:
+def _alertmanager(
+    group_key: str, status: str, name: str, severity: str, summary: str, starts: datetime
+) -> dict[str, Any]:
     return {
-        "version": "4", "groupKey": group_key, "truncatedAlerts": 0, "status": status, "receiver": "signalfire",
-        "groupLabels": {"alertname": name}, "commonLabels": {"alertname": name, "severity": severity,
-                                                             "model": "aurora-large"},
-        "commonAnnotations": {"summary": summary}, "externalURL": "http://alertmanager.aurora.internal:9093",
-        "alerts": [{"status": status, "labels": {"alertname": name, "severity": severity, "model": "aurora-large"},
-                    "annotations": {"summary": summary}, "startsAt": starts.astimezone(UTC).isoformat(),
-                    "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus.aurora.internal:9090/graph",
-                    "fingerprint": hashlib.sha256(group_key.encode()).hexdigest()[:16]}],
+        "version": "4",
+        "groupKey": group_key,
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "signalfire",
+        "groupLabels": {"alertname": name},
+        "commonLabels": {"alertname": name, "severity": severity, "model": "aurora-large"},
+        "commonAnnotations": {"summary": summary},
+        "externalURL": "http://alertmanager.aurora.internal:9093",
+        "alerts": [
+            {
+                "status": status,
+                "labels": {"alertname": name, "severity": severity, "model": "aurora-large"},
+                "annotations": {"summary": summary},
+                "startsAt": starts.astimezone(UTC).isoformat(),
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.aurora.internal:9090/graph",
+                "fingerprint": hashlib.sha256(group_key.encode()).hexdigest()[:16],
+            }
+        ],
     }

@@ -7,6 +7,7 @@ signal looks the same wherever it came from and near-duplicates are found across
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,14 +64,16 @@ class Incoming:
     dedup_text: str | None = None
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def clean_text(value: str, limit: int) -> str:
     """Drop control characters other than newlines and tabs (and NUL, which PostgreSQL refuses); bound."""
-    kept = "".join(ch for ch in value if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127))
-    return kept.strip()[:limit]
+    return _CONTROLS.sub("", value).strip()[:limit]
 
 
-def text_hash(title: str, text: str) -> str:
-    return hashlib.sha256(normalize_for_matching(f"{title}\n{text}").encode()).hexdigest()
+def _hash(normalized: str) -> str:
+    return hashlib.sha256(normalized.encode()).hexdigest()
 
 
 def _unused_reference(session: Session) -> str:
@@ -88,9 +91,7 @@ def sampled_for_review(signal_id: uuid.UUID, rate: float | None = None) -> bool:
 
 
 def find_by_dedupe_key(session: Session, org_id: uuid.UUID, key: str) -> Signal | None:
-    return session.execute(
-        select(Signal).where(Signal.org_id == org_id, Signal.dedupe_key == key)
-    ).scalar_one_or_none()
+    return session.execute(select(Signal).where(Signal.org_id == org_id, Signal.dedupe_key == key)).scalar_one_or_none()
 
 
 def ingest(
@@ -105,16 +106,22 @@ def ingest(
     """Store one signal and place it in a cluster. `quiet` (bulk feed and import runs) skips the
     per-signal audit entry and event; the caller records one summary entry for the run instead."""
     # Imported here: datasketch pulls in scipy (about 2 s), which the server and CLI should not pay at start.
-    from signalfire.intake.clustering import find_matches, index_signal, signature_of
+    from signalfire.intake.clustering import band_keys, find_matches, index_signal, signature_of
 
     now = utcnow()
     title = clean_text(incoming.title, MAX_TITLE) or "(untitled)"
     text = clean_text(incoming.text, MAX_STORED_TEXT)
     inventory = inventory or inventory_for(session, incoming.org_id)
-    guess = likely_severity(f"{title}\n{text}", alert_labels=incoming.alert_labels)
-    relevance = inventory.match(f"{title}\n{text}")
-    dedup_text = clean_text(incoming.dedup_text, MAX_STORED_TEXT) if incoming.dedup_text is not None else text
-    signature = signature_of(title, dedup_text)
+    # Normalised once: hashing, scoring and near-duplicate detection all read this form.
+    normalized = normalize_for_matching(f"{title}\n{text}")
+    guess = likely_severity("", alert_labels=incoming.alert_labels, normalized=normalized)
+    relevance = inventory.match("", normalized=normalized)
+    match_text = normalized
+    if incoming.dedup_text is not None:
+        match_text = normalize_for_matching(f"{title}\n{clean_text(incoming.dedup_text, MAX_STORED_TEXT)}")
+    words = match_text.split()
+    signature = signature_of(words)
+    keys = band_keys(signature)
     signal = Signal(
         id=uuid.uuid4(),
         org_id=incoming.org_id,
@@ -125,7 +132,8 @@ def ingest(
         dedupe_key=incoming.dedupe_key,
         title=title,
         text=text,
-        text_hash=text_hash(title, text),
+        text_hash=_hash(normalized),
+        match_text=match_text,
         url=incoming.url[:2000] if incoming.url else None,
         raw_payload=incoming.raw_payload,
         raw_content_type=incoming.raw_content_type,
@@ -146,34 +154,51 @@ def ingest(
         matched_models=relevance.models,
         signature=signature.to_bytes(),
     )
-    matches = _exact_match(session, signal) or find_matches(session, signal.org_id, title, dedup_text, signature)
-    session.add(signal)
-    session.flush()
+    matches = _exact_match(session, signal) or find_matches(session, signal.org_id, words, signature, keys=keys)
     _place(session, signal, matches)
-    index_signal(session, signal, signature)
+    index_signal(session, signal, keys)
     if not quiet:
         label = actor_label or (actor.label if actor else SYSTEM)
-        record(session, action="intake.signal.receive", target_type="intake_signal", target_id=signal.id,
-               actor=None if incoming.anonymous else actor, actor_label=label, org_id=signal.org_id,
-               summary={"reference": signal.reference, "source_kind": signal.source_kind,
-                        "state": signal.state, "cluster_id": signal.cluster_id})
+        record(
+            session,
+            action="intake.signal.receive",
+            target_type="intake_signal",
+            target_id=signal.id,
+            actor=None if incoming.anonymous else actor,
+            actor_label=label,
+            org_id=signal.org_id,
+            summary={
+                "reference": signal.reference,
+                "source_kind": signal.source_kind,
+                "state": signal.state,
+                "cluster_id": signal.cluster_id,
+            },
+        )
         publish_event(session, org_id=signal.org_id, event="intake.signal.received", data=signal_event(signal))
     return signal
 
 
 def signal_event(signal: Signal) -> dict[str, Any]:
-    return {"id": signal.id, "reference": signal.reference, "source_kind": signal.source_kind,
-            "title": signal.title, "state": signal.state, "likely_severity": signal.likely_severity,
-            "relevance": signal.relevance, "cluster_id": signal.cluster_id}
+    return {
+        "id": signal.id,
+        "reference": signal.reference,
+        "source_kind": signal.source_kind,
+        "title": signal.title,
+        "state": signal.state,
+        "likely_severity": signal.likely_severity,
+        "relevance": signal.relevance,
+        "cluster_id": signal.cluster_id,
+    }
 
 
 def _exact_match(session: Session, signal: Signal) -> list[Match]:
     from signalfire.intake.clustering import Match
 
     row = session.execute(
-        select(Signal.id, Signal.cluster_id).where(Signal.org_id == signal.org_id,
-                                                   Signal.text_hash == signal.text_hash)
-        .order_by(Signal.received_at).limit(1)
+        select(Signal.id, Signal.cluster_id)
+        .where(Signal.org_id == signal.org_id, Signal.text_hash == signal.text_hash)
+        .order_by(Signal.received_at)
+        .limit(1)
     ).first()
     return [Match(row.id, row.cluster_id, 1.0, True)] if row is not None else []
 
@@ -188,17 +213,31 @@ def _place(session: Session, signal: Signal, matches: list[Match]) -> None:
     match = matches[0] if matches else None
     cluster_id = match.cluster_id if match is not None else None
     if cluster_id is None:
-        cluster = Cluster(id=uuid.uuid4(), org_id=signal.org_id, title=signal.title, signal_count=0,
-                          created_at=signal.received_at, last_signal_at=signal.received_at)
+        # A new cluster, counted as built: it and the signal go to the database in one flush.
+        cluster = Cluster(
+            id=uuid.uuid4(),
+            org_id=signal.org_id,
+            title=signal.title,
+            signal_count=1 if match is None else 2,
+            created_at=signal.received_at,
+            last_signal_at=signal.received_at,
+        )
         session.add(cluster)
+        signal.cluster_id = cluster_id = cluster.id
+        session.add(signal)
         session.flush()
-        cluster_id = cluster.id
         if match is not None:  # an older signal without a cluster (e.g. its cluster was deleted)
-            session.execute(update(Signal).where(Signal.id == match.signal_id).values(cluster_id=cluster_id)
-                            .execution_options(synchronize_session="fetch"))
-            _bump(session, cluster_id, signal.received_at, 1)
-    signal.cluster_id = cluster_id
-    _bump(session, cluster_id, signal.received_at, 1)
+            session.execute(
+                update(Signal)
+                .where(Signal.id == match.signal_id)
+                .values(cluster_id=cluster_id)
+                .execution_options(synchronize_session="fetch")
+            )
+    else:
+        signal.cluster_id = cluster_id
+        session.add(signal)
+        session.flush()
+        _bump(session, cluster_id, signal.received_at, 1)
     if match is None:
         return
     _link_clusters(session, signal, cluster_id, [m.cluster_id for m in matches[1:] if m.cluster_id])
@@ -213,47 +252,77 @@ def _place(session: Session, signal: Signal, matches: list[Match]) -> None:
         signal.decided_at = signal.received_at
         kind = DecisionKind.duplicate
         reason = f"Copy of {root} (near-identical text, overlap {match.similarity:.2f})."
-    session.add(Decision(
-        org_id=signal.org_id, signal_id=signal.id, cluster_id=cluster_id, kind=kind, automatic=True,
-        actor_label=SYSTEM, reason=reason, at=signal.received_at,
-        data={"matched": str(match.signal_id), "similarity": match.similarity,
-              "near_duplicate": match.near_duplicate},
-        review_requested=sampled_for_review(signal.id),
-    ))
+    session.add(
+        Decision(
+            org_id=signal.org_id,
+            signal_id=signal.id,
+            cluster_id=cluster_id,
+            kind=kind,
+            automatic=True,
+            actor_label=SYSTEM,
+            reason=reason,
+            at=signal.received_at,
+            data={
+                "matched": str(match.signal_id),
+                "similarity": match.similarity,
+                "near_duplicate": match.near_duplicate,
+            },
+            review_requested=sampled_for_review(signal.id),
+        )
+    )
 
 
 def _link_clusters(session: Session, signal: Signal, into: uuid.UUID, others: list[uuid.UUID]) -> None:
     candidates = [cid for cid in dict.fromkeys(others) if cid != into]
     if not candidates:
         return
-    ids = list(session.execute(
-        select(Cluster.id).where(Cluster.id.in_([into, *candidates]), Cluster.curated.is_(False))
-    ).scalars())
+    ids = list(
+        session.execute(
+            select(Cluster.id).where(Cluster.id.in_([into, *candidates]), Cluster.curated.is_(False))
+        ).scalars()
+    )
     if into not in ids:
         return
     merged = [cid for cid in candidates if cid in ids]
     if not merged:
         return
     # "fetch" keeps signals already loaded in this session in step with the database.
-    moved = session.execute(update(Signal).where(Signal.cluster_id.in_(merged)).values(cluster_id=into)
-                            .execution_options(synchronize_session="fetch"))
-    session.execute(update(Decision).where(Decision.cluster_id.in_(merged)).values(cluster_id=into)
-                    .execution_options(synchronize_session="fetch"))
+    moved = session.execute(
+        update(Signal)
+        .where(Signal.cluster_id.in_(merged))
+        .values(cluster_id=into)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(Decision)
+        .where(Decision.cluster_id.in_(merged))
+        .values(cluster_id=into)
+        .execution_options(synchronize_session="fetch")
+    )
     session.execute(delete(Cluster).where(Cluster.id.in_(merged)).execution_options(synchronize_session="fetch"))
     _bump(session, into, signal.received_at, int(getattr(moved, "rowcount", 0) or 0))
-    session.add(Decision(
-        org_id=signal.org_id, signal_id=signal.id, cluster_id=into, kind=DecisionKind.merged, automatic=True,
-        actor_label=SYSTEM, at=signal.received_at, data={"merged": [str(c) for c in merged]},
-        reason=f"{signal.reference} is similar to signals of {len(merged) + 1} clusters; they were joined.",
-    ))
+    session.add(
+        Decision(
+            org_id=signal.org_id,
+            signal_id=signal.id,
+            cluster_id=into,
+            kind=DecisionKind.merged,
+            automatic=True,
+            actor_label=SYSTEM,
+            at=signal.received_at,
+            data={"merged": [str(c) for c in merged]},
+            reason=f"{signal.reference} is similar to signals of {len(merged) + 1} clusters; they were joined.",
+        )
+    )
 
 
 def _bump(session: Session, cluster_id: uuid.UUID, at: datetime, delta: int) -> None:
-    session.execute(
-        update(Cluster).where(Cluster.id == cluster_id)
-        .values(signal_count=Cluster.signal_count + delta)
-        .execution_options(synchronize_session="evaluate")
-    )
-    if delta > 0:
-        session.execute(update(Cluster).where(Cluster.id == cluster_id, Cluster.last_signal_at < at)
-                        .values(last_signal_at=at).execution_options(synchronize_session="fetch"))
+    """Count signals on the cluster in SQL (concurrent ingests do not lose updates) through the loaded
+    object, so the session never holds a stale count."""
+    cluster = session.get(Cluster, cluster_id)
+    if cluster is None:
+        return
+    if delta > 0 and cluster.last_signal_at < at:
+        cluster.last_signal_at = at
+    cluster.signal_count = Cluster.signal_count + delta
+    session.flush()  # applies the expression now, so a second bump adds to this one instead of replacing it

@@ -87,7 +87,8 @@ class DecisionKind(StrEnum):
     promoted_exchange = "promoted_exchange"
     reopened = "reopened"
     merged = "merged"
-    split = "split"
+    # Not named "split": a StrEnum member of that name would hide str.split.
+    split_off = "split"
     alert_updated = "alert_updated"
     reviewed = "reviewed"
 
@@ -234,8 +235,7 @@ class Signal(IdMixin, Base):
     )
     submitter_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
-    state: Mapped[TriageState] = mapped_column(enum_column(TriageState, "intake_triage_state"),
-                                               default=TriageState.new)
+    state: Mapped[TriageState] = mapped_column(enum_column(TriageState, "intake_triage_state"), default=TriageState.new)
     duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("intake_signal.id", ondelete="SET NULL"))
     dismiss_reason: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -247,15 +247,18 @@ class Signal(IdMixin, Base):
     decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
-    cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("intake_cluster.id", ondelete="SET NULL"),
-                                                         index=True)
+    cluster_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("intake_cluster.id", ondelete="SET NULL"), index=True
+    )
     # Word-shingle Jaccard similarity to the signal it was clustered with (None if it started the cluster).
     similarity: Mapped[float | None]
-    # MinHash signature (dedup.Signature.to_bytes) of title and text; its LSH bands are in intake_signal_band.
+    # What near-duplicate detection compares: title and text (or an alert's summaries) in matching form
+    # (normalize.normalize_for_matching), kept so a lookup never normalises stored texts again.
+    match_text: Mapped[str] = mapped_column(Text, default="")
+    # MinHash signature (dedup.Signature.to_bytes) of match_text; its LSH bands are in intake_signal_band.
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    likely_severity: Mapped[Severity] = mapped_column(enum_column(Severity, "intake_severity"),
-                                                      default=Severity.SEV4)
+    likely_severity: Mapped[Severity] = mapped_column(enum_column(Severity, "intake_severity"), default=Severity.SEV4)
     severity_reasons: Mapped[list[str]] = mapped_column(default=list)
     # 0..1: how strongly the text names the org's own models.
     relevance: Mapped[float] = mapped_column(default=0.0)
@@ -273,8 +276,7 @@ class SignalBand(Base):
     __tablename__ = "intake_signal_band"
     __table_args__ = (Index("ix_intake_signal_band_lookup", "org_id", "band"),)
 
-    signal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_signal.id", ondelete="CASCADE"),
-                                                 primary_key=True)
+    signal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_signal.id", ondelete="CASCADE"), primary_key=True)
     band: Mapped[str] = mapped_column(String(40), primary_key=True)
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
 

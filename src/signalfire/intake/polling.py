@@ -57,8 +57,9 @@ class PollResult:
 
 
 def http_client() -> httpx.Client:
-    return httpx.Client(timeout=FETCH_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=True,
-                        max_redirects=5)
+    return httpx.Client(
+        timeout=FETCH_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=True, max_redirects=5
+    )
 
 
 def entry_key(feed_id: uuid.UUID, guid: str) -> str:
@@ -70,9 +71,11 @@ def aiid_key(incident_id: int) -> str:
 
 
 def due_feeds(session: Session, now: datetime) -> list[Feed]:
-    return list(session.execute(
-        select(Feed).where(Feed.active.is_(True), Feed.next_poll_at <= now).order_by(Feed.next_poll_at)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Feed).where(Feed.active.is_(True), Feed.next_poll_at <= now).order_by(Feed.next_poll_at)
+        ).scalars()
+    )
 
 
 def poll_feed(session: Session, feed_id: uuid.UUID, *, client: httpx.Client | None = None) -> PollResult:
@@ -90,16 +93,27 @@ def poll_feed(session: Session, feed_id: uuid.UUID, *, client: httpx.Client | No
     finally:
         if own_client:
             client.close()
-    record(session, action="intake.feed.poll", target_type="intake_feed", target_id=feed.id, org_id=feed.org_id,
-           actor_label="Signalfire intake",
-           summary={"url": feed.url, "status": result.status, "http_status": feed.last_status,
-                    "created": result.created, "updated": result.updated, "error": result.error})
+    record(
+        session,
+        action="intake.feed.poll",
+        target_type="intake_feed",
+        target_id=feed.id,
+        org_id=feed.org_id,
+        actor_label="Signalfire intake",
+        summary={
+            "url": feed.url,
+            "status": result.status,
+            "http_status": feed.last_status,
+            "created": result.created,
+            "updated": result.updated,
+            "error": result.error,
+        },
+    )
     return result
 
 
 def _poll_rss(session: Session, feed: Feed, client: httpx.Client) -> PollResult:
-    fetched = fetch_feed(client, feed.url, etag=feed.etag, last_modified=feed.last_modified,
-                         max_bytes=MAX_FEED_BYTES)
+    fetched = fetch_feed(client, feed.url, etag=feed.etag, last_modified=feed.last_modified, max_bytes=MAX_FEED_BYTES)
     result = PollResult(feed.id, fetched.status, error=fetched.error)
     if fetched.status == "ok":
         created, skipped = store_entries(session, feed, fetched.entries)
@@ -108,8 +122,15 @@ def _poll_rss(session: Session, feed: Feed, client: httpx.Client) -> PollResult:
             result.warnings.append(fetched.warning)
         if fetched.feed_title and not feed.title:
             feed.title = fetched.feed_title[:300]
-    _finish(feed, status=fetched.status, http_status=fetched.http_status, etag=fetched.etag,
-            last_modified=fetched.last_modified, error=fetched.error or fetched.warning, created=result.created)
+    _finish(
+        feed,
+        status=fetched.status,
+        http_status=fetched.http_status,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        error=fetched.error or fetched.warning,
+        created=result.created,
+    )
     return result
 
 
@@ -117,35 +138,65 @@ def store_entries(session: Session, feed: Feed, entries: Iterable[FeedEntry]) ->
     """Ingest the entries not stored before; returns (created, skipped)."""
     entries = list(entries)
     keys = {entry_key(feed.id, e.guid): e for e in entries}
-    existing = set(session.execute(
-        select(Signal.dedupe_key).where(Signal.org_id == feed.org_id, Signal.dedupe_key.in_(list(keys)))
-    ).scalars()) if keys else set()
+    existing = (
+        set(
+            session.execute(
+                select(Signal.dedupe_key).where(Signal.org_id == feed.org_id, Signal.dedupe_key.in_(list(keys)))
+            ).scalars()
+        )
+        if keys
+        else set()
+    )
     inventory = inventory_for(session, feed.org_id)
     created = 0
     for key, entry in keys.items():
         if key in existing:
             continue
-        ingest(session, Incoming(
-            org_id=feed.org_id, source_kind=SourceKind.feed_item, title=entry.title or "(untitled entry)",
-            text=entry.summary_text, url=entry.link, dedupe_key=key, feed_id=feed.id,
-            published_at=entry.published, raw_content_type="application/rss+xml",
-            raw_payload={"feed_url": feed.url, "guid": entry.guid, "title": entry.title, "link": entry.link,
-                         "published": entry.published.isoformat() if entry.published else None,
-                         "summary": entry.summary_text},
-        ), inventory=inventory, quiet=True)
+        ingest(
+            session,
+            Incoming(
+                org_id=feed.org_id,
+                source_kind=SourceKind.feed_item,
+                title=entry.title or "(untitled entry)",
+                text=entry.summary_text,
+                url=entry.link,
+                dedupe_key=key,
+                feed_id=feed.id,
+                published_at=entry.published,
+                raw_content_type="application/rss+xml",
+                raw_payload={
+                    "feed_url": feed.url,
+                    "guid": entry.guid,
+                    "title": entry.title,
+                    "link": entry.link,
+                    "published": entry.published.isoformat() if entry.published else None,
+                    "summary": entry.summary_text,
+                },
+            ),
+            inventory=inventory,
+            quiet=True,
+        )
         created += 1
     return created, len(keys) - created
 
 
-def _finish(feed: Feed, *, status: str, http_status: int | None, etag: str | None, last_modified: str | None,
-            error: str | None, created: int) -> None:
+def _finish(
+    feed: Feed,
+    *,
+    status: str,
+    http_status: int | None,
+    etag: str | None,
+    last_modified: str | None,
+    error: str | None,
+    created: int,
+) -> None:
     now = utcnow()
     feed.last_polled_at = now
     feed.last_status = http_status
     if status == "error":
         feed.consecutive_failures += 1
         feed.last_error = (error or "unknown error")[:2000]
-        factor = min(2 ** feed.consecutive_failures, MAX_BACKOFF_FACTOR)
+        factor = min(2**feed.consecutive_failures, MAX_BACKOFF_FACTOR)
         feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds * factor)
         return
     feed.consecutive_failures = 0
@@ -159,6 +210,7 @@ def _finish(feed: Feed, *, status: str, http_status: int | None, etag: str | Non
 
 # -- AIID -----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class ImportResult:
     created: int = 0
@@ -169,27 +221,41 @@ class ImportResult:
 
 def _aiid_text(incident: AiidIncident) -> str:
     parts = [incident.description]
-    for label, values in (("Alleged developer", incident.alleged_developers),
-                          ("Alleged deployer", incident.alleged_deployers),
-                          ("Alleged harmed or nearly harmed parties", incident.alleged_harmed_parties)):
+    for label, values in (
+        ("Alleged developer", incident.alleged_developers),
+        ("Alleged deployer", incident.alleged_deployers),
+        ("Alleged harmed or nearly harmed parties", incident.alleged_harmed_parties),
+    ):
         if values:
             parts.append(f"{label}: {', '.join(values)}")
     return "\n".join(p for p in parts if p)
 
 
 def _aiid_payload(incident: AiidIncident) -> dict[str, object]:
-    return {"incident_id": incident.incident_id, "_id": incident.mongo_id, "date": incident.date.isoformat(),
-            "title": incident.title, "description": incident.description,
-            "reports": list(incident.report_numbers),
-            "alleged_deployers": list(incident.alleged_deployers),
-            "alleged_developers": list(incident.alleged_developers),
-            "alleged_harmed_parties": list(incident.alleged_harmed_parties),
-            "attribution": incident.attribution, "license": incident.license}
+    return {
+        "incident_id": incident.incident_id,
+        "_id": incident.mongo_id,
+        "date": incident.date.isoformat(),
+        "title": incident.title,
+        "description": incident.description,
+        "reports": list(incident.report_numbers),
+        "alleged_deployers": list(incident.alleged_deployers),
+        "alleged_developers": list(incident.alleged_developers),
+        "alleged_harmed_parties": list(incident.alleged_harmed_parties),
+        "attribution": incident.attribution,
+        "license": incident.license,
+    }
 
 
-def import_aiid(session: Session, org_id: uuid.UUID, incidents: Iterable[AiidIncident], *,
-                feed_id: uuid.UUID | None = None, inventory: Inventory | None = None,
-                progress: Callable[[int], None] | None = None) -> ImportResult:
+def import_aiid(
+    session: Session,
+    org_id: uuid.UUID,
+    incidents: Iterable[AiidIncident],
+    *,
+    feed_id: uuid.UUID | None = None,
+    inventory: Inventory | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
     """Store AIID incidents as signals, idempotent on incident_id: a known incident is left alone unless
     its editors changed it (then the stored copy is updated, without making a second signal)."""
     result = ImportResult()
@@ -198,19 +264,34 @@ def import_aiid(session: Session, org_id: uuid.UUID, incidents: Iterable[AiidInc
 
     def flush_batch() -> None:
         keys = {aiid_key(i.incident_id): i for i in batch}
-        known = {s.dedupe_key: s for s in session.execute(
-            select(Signal).where(Signal.org_id == org_id, Signal.dedupe_key.in_(list(keys)))
-        ).scalars()}
+        known = {
+            s.dedupe_key: s
+            for s in session.execute(
+                select(Signal).where(Signal.org_id == org_id, Signal.dedupe_key.in_(list(keys)))
+            ).scalars()
+        }
         for key, incident in keys.items():
             payload = _aiid_payload(incident)
             existing = known.get(key)
             if existing is None:
-                ingest(session, Incoming(
-                    org_id=org_id, source_kind=SourceKind.feed_item, title=incident.title,
-                    text=_aiid_text(incident), url=incident.url, dedupe_key=key, feed_id=feed_id,
-                    published_at=datetime(incident.date.year, incident.date.month, incident.date.day, tzinfo=UTC),
-                    raw_payload=payload, raw_content_type="text/csv", attribution=AIID_SNAPSHOT_ATTRIBUTION,
-                ), inventory=inventory, quiet=True)
+                ingest(
+                    session,
+                    Incoming(
+                        org_id=org_id,
+                        source_kind=SourceKind.feed_item,
+                        title=incident.title,
+                        text=_aiid_text(incident),
+                        url=incident.url,
+                        dedupe_key=key,
+                        feed_id=feed_id,
+                        published_at=datetime(incident.date.year, incident.date.month, incident.date.day, tzinfo=UTC),
+                        raw_payload=payload,
+                        raw_content_type="text/csv",
+                        attribution=AIID_SNAPSHOT_ATTRIBUTION,
+                    ),
+                    inventory=inventory,
+                    quiet=True,
+                )
                 result.created += 1
             elif existing.raw_payload != payload:
                 existing.raw_payload = payload
@@ -233,14 +314,20 @@ def import_aiid(session: Session, org_id: uuid.UUID, incidents: Iterable[AiidInc
     return result
 
 
-def import_aiid_file(session: Session, org_id: uuid.UUID, source: str | IO[bytes], *,
-                     feed_id: uuid.UUID | None = None,
-                     progress: Callable[[int], None] | None = None) -> ImportResult:
+def import_aiid_file(
+    session: Session,
+    org_id: uuid.UUID,
+    source: str | IO[bytes],
+    *,
+    feed_id: uuid.UUID | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
     """Import a snapshot (CSV, tar or zip archive) from a path or binary stream."""
     errors: list[AiidRowError] = []
     with open_incidents_csv(source) as stream:
-        result = import_aiid(session, org_id, iter_aiid_incidents(stream, errors=errors), feed_id=feed_id,
-                             progress=progress)
+        result = import_aiid(
+            session, org_id, iter_aiid_incidents(stream, errors=errors), feed_id=feed_id, progress=progress
+        )
     result.errors = [f"row {e.row_number}: {e.message}" for e in errors[:100]]
     if len(errors) > 100:
         result.errors.append(f"... and {len(errors) - 100} more")
@@ -260,8 +347,15 @@ def _poll_snapshot(session: Session, feed: Feed, client: httpx.Client) -> PollRe
                 status = response.status_code
                 new_etag, new_modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
                 if status == 304:
-                    _finish(feed, status="not_modified", http_status=304, etag=new_etag or feed.etag,
-                            last_modified=new_modified or feed.last_modified, error=None, created=0)
+                    _finish(
+                        feed,
+                        status="not_modified",
+                        http_status=304,
+                        etag=new_etag or feed.etag,
+                        last_modified=new_modified or feed.last_modified,
+                        error=None,
+                        created=0,
+                    )
                     result.status = "not_modified"
                     return result
                 if status != 200:
@@ -273,7 +367,7 @@ def _poll_snapshot(session: Session, feed: Feed, client: httpx.Client) -> PollRe
                         raise _FetchFailed(f"snapshot larger than {MAX_SNAPSHOT_BYTES} bytes", status)
                     spool.write(chunk)
             spool.seek(0)
-            imported = import_aiid_file(session, feed.org_id, spool, feed_id=feed.id)  # type: ignore[arg-type]
+            imported = import_aiid_file(session, feed.org_id, spool, feed_id=feed.id)
         except _FetchFailed as exc:
             return _failed(feed, result, exc.message, exc.status)
         except httpx.HTTPError as exc:
@@ -282,15 +376,29 @@ def _poll_snapshot(session: Session, feed: Feed, client: httpx.Client) -> PollRe
             return _failed(feed, result, f"not an AIID snapshot: {exc}"[:500], 200)
     result.created, result.updated, result.skipped = imported.created, imported.updated, imported.skipped
     warning = f"{len(imported.errors)} row(s) skipped: {imported.errors[0]}" if imported.errors else None
-    _finish(feed, status="ok", http_status=200, etag=new_etag, last_modified=new_modified, error=warning,
-            created=imported.created)
+    _finish(
+        feed,
+        status="ok",
+        http_status=200,
+        etag=new_etag,
+        last_modified=new_modified,
+        error=warning,
+        created=imported.created,
+    )
     return result
 
 
 def record_failure(feed: Feed, message: str, http_status: int | None = None) -> None:
     """Record a failed poll on the feed (its error, the failure count, the backed-off next poll)."""
-    _finish(feed, status="error", http_status=http_status, etag=feed.etag, last_modified=feed.last_modified,
-            error=message, created=0)
+    _finish(
+        feed,
+        status="error",
+        http_status=http_status,
+        etag=feed.etag,
+        last_modified=feed.last_modified,
+        error=message,
+        created=0,
+    )
 
 
 def _failed(feed: Feed, result: PollResult, message: str, status: int | None) -> PollResult:

@@ -18,6 +18,7 @@ from signalfire.access.secrets import digest
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import AppError, ValidationFailed
 from signalfire.core.settings import Settings
+from signalfire.core.web import ratelimit
 from signalfire.core.web.deps import (
     ANON_COOKIE,
     ActorDep,
@@ -28,7 +29,6 @@ from signalfire.core.web.deps import (
     public_router,
     rate_limit,
 )
-from signalfire.core.web import ratelimit
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import render
 from signalfire.intake import alert_sources, public, receipts
@@ -64,6 +64,15 @@ def _limit(request: Request, session: SessionDep, bucket: str, limit: int, key: 
         rate_limit(request, bucket, limit, key)
 
 
+def _reporter(request: Request) -> str:
+    """Whose Idempotency-Keys these are: the signed-in user, else the browser's anonymous cookie. A key
+    replays only for the one who used it (the stored answer leads to a receipt)."""
+    actor = getattr(request.state, "actor", None)
+    if actor is not None:
+        return f"user:{actor.user_id}"
+    return f"anon:{digest(request.cookies.get(ANON_COOKIE, ''))[:32]}"
+
+
 def _wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return _JSON in accept and "text/html" not in accept
@@ -86,13 +95,17 @@ def _receipt_body(signal: Signal) -> dict[str, Any]:
 def _full_receipt(session: SessionDep, stored: dict[str, Any], settings: Settings) -> ReceiptOut:
     signal = session.get(Signal, uuid.UUID(stored["signal_id"]))
     assert signal is not None  # stored in the same transaction as the idempotency record
-    return ReceiptOut(reference=signal.reference,
-                      receipt_secret=receipts.receipt_secret(_secret(settings), signal.id),
-                      status=public.reporter_status(signal).value, received_at=signal.received_at,
-                      status_url="/report/status")
+    return ReceiptOut(
+        reference=signal.reference,
+        receipt_secret=receipts.receipt_secret(_secret(settings), signal.id),
+        status=public.reporter_status(signal).value,
+        received_at=signal.received_at,
+        status_url="/report/status",
+    )
 
 
 # -- the public form ----------------------------------------------------------------------------------------
+
 
 @reports.get("/report/status")
 def status_lookup(request: Request) -> Response:
@@ -100,29 +113,59 @@ def status_lookup(request: Request) -> Response:
 
 
 @reports.post("/report/status")
-def status_show(request: Request, session: SessionDep, settings: SettingsDep,
-                reference: Annotated[str, Form(max_length=40)], secret: Annotated[str, Form(max_length=80)]) -> Response:
+def status_show(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    reference: Annotated[str, Form(max_length=40)],
+    secret: Annotated[str, Form(max_length=80)],
+) -> Response:
     _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
     try:
         signal = public.find_by_receipt(session, reference, secret, _secret(settings))
     except AppError as exc:
-        return render(request, "intake/report_status.html", {"signal": None, "error": exc.detail,
-                                                             "reference": reference}, status_code=exc.status)
+        return render(
+            request,
+            "intake/report_status.html",
+            {"signal": None, "error": exc.detail, "reference": reference},
+            status_code=exc.status,
+        )
     return _status_page(request, session, signal, secret)
 
 
-def _status_page(request: Request, session: SessionDep, signal: Signal, secret: str, *,
-                 flash: str | None = None, status_code: int = 200) -> Response:
+def _status_page(
+    request: Request,
+    session: SessionDep,
+    signal: Signal,
+    secret: str,
+    *,
+    flash: str | None = None,
+    status_code: int = 200,
+) -> Response:
     status = public.reporter_status(signal)
-    return render(request, "intake/report_status.html", {
-        "signal": signal, "status": status, "secret": secret, "additions": public.additions(session, signal),
-        "notice": flash}, status_code=status_code)
+    return render(
+        request,
+        "intake/report_status.html",
+        {
+            "signal": signal,
+            "status": status,
+            "secret": secret,
+            "additions": public.additions(session, signal),
+            "notice": flash,
+        },
+        status_code=status_code,
+    )
 
 
 @reports.post("/report/status/add")
-def status_add(request: Request, session: SessionDep, settings: SettingsDep,
-               reference: Annotated[str, Form(max_length=40)], secret: Annotated[str, Form(max_length=80)],
-               body: Annotated[str, Form(max_length=20_000)]) -> Response:
+def status_add(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    reference: Annotated[str, Form(max_length=40)],
+    secret: Annotated[str, Form(max_length=80)],
+    body: Annotated[str, Form(max_length=20_000)],
+) -> Response:
     _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
     signal = public.find_by_receipt(session, reference, secret, _secret(settings))
     public.add_information(session, signal, body)
@@ -132,10 +175,19 @@ def status_add(request: Request, session: SessionDep, settings: SettingsDep,
 @reports.get("/report/{org_slug}")
 def report_form(request: Request, session: SessionDep, settings: SettingsDep, org_slug: str) -> Response:
     org, channel = public.receiving_org(session, org_slug)
-    return render(request, "intake/report_form.html", {
-        "org": org, "channel": channel, "form_token": receipts.form_token(_secret(settings), org.slug, utcnow()),
-        "idempotency_key": uuid.uuid4().hex, "honeypot": HONEYPOT,
-        "max_attachment_bytes": _attachment_limit(settings), "values": {}})
+    return render(
+        request,
+        "intake/report_form.html",
+        {
+            "org": org,
+            "channel": channel,
+            "form_token": receipts.form_token(_secret(settings), org.slug, utcnow()),
+            "idempotency_key": uuid.uuid4().hex,
+            "honeypot": HONEYPOT,
+            "max_attachment_bytes": _attachment_limit(settings),
+            "values": {},
+        },
+    )
 
 
 @reports.post("/report/{org_slug}")
@@ -159,15 +211,25 @@ def report_submit(
 ) -> Response:
     # Rate limits before anything else touches the session (see _limit).
     _limit(request, session, "intake-report", settings.limits.public_submissions_per_minute)
-    _limit(request, session, "intake-report-org", settings.limits.public_submissions_per_minute * 20,
-           key=org_slug.strip().lower()[:60])
+    _limit(
+        request,
+        session,
+        "intake-report-org",
+        settings.limits.public_submissions_per_minute * 20,
+        key=org_slug.strip().lower()[:60],
+    )
     org, channel = public.receiving_org(session, org_slug)
     if website.strip():
         # The honeypot: a field people never see. Refused without saying which check failed.
-        raise AppError(detail="This submission looks automated. If you are a person, reload the page and try "
-                              "again.", status=422, title="Submission refused", slug="submission-refused")
-    check = receipts.check_form_token(_secret(settings), org.slug, form_token, now=utcnow(),
-                             min_fill=timedelta(seconds=channel.min_fill_seconds))
+        raise AppError(
+            detail="This submission looks automated. If you are a person, reload the page and try again.",
+            status=422,
+            title="Submission refused",
+            slug="submission-refused",
+        )
+    check = receipts.check_form_token(
+        _secret(settings), org.slug, form_token, now=utcnow(), min_fill=timedelta(seconds=channel.min_fill_seconds)
+    )
     if not check.ok:
         raise ValidationFailed.single("form_token", check.reason)
     uploads = []
@@ -177,17 +239,28 @@ def report_submit(
         limit = _attachment_limit(settings)
         data = upload.file.read(limit + 1)
         uploads.append(public.Upload(upload.filename, upload.content_type or "application/octet-stream", data))
-    report = public.Report(title=title, description=description, model=model or None, url=url or None,
-                           reporter_name=reporter_name or None, contact=contact or None, anonymous=anonymous,
-                           attachments=uploads)
+    report = public.Report(
+        title=title,
+        description=description,
+        model=model or None,
+        url=url or None,
+        reporter_name=reporter_name or None,
+        contact=contact or None,
+        anonymous=anonymous,
+        attachments=uploads,
+    )
     public.validate(report, max_attachment_bytes=_attachment_limit(settings), allow_anonymous=channel.allow_anonymous)
-    anon = request.cookies.get(ANON_COOKIE, "")
     status, stored, _ = run_idempotent(
-        session, scope=f"intake:report:{org.id}:{digest(anon)[:32]}",
+        session,
+        scope=f"intake:report:{org.id}:{_reporter(request)}",
         key=idempotency_key or idempotency_key_field or None,
         payload=public.fingerprint_payload(report, org.slug),
-        create=lambda: (201, _receipt_body(public.submit(session, org=org, settings=channel, report=report,
-                                                         source_kind=SourceKind.public_form))),
+        create=lambda: (
+            201,
+            _receipt_body(
+                public.submit(session, org=org, settings=channel, report=report, source_kind=SourceKind.public_form)
+            ),
+        ),
     )
     out = _full_receipt(session, stored, settings)
     if _wants_json(request):
@@ -197,22 +270,40 @@ def report_submit(
 
 # -- downstream developers' API -------------------------------------------------------------------------------
 
+
 @downstream.post("/reports", response_model=ReceiptOut, status_code=201)
-def api_report(body: ReportIn, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep,
-               idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+def api_report(
+    body: ReportIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
     """Send a report to another organisation. Keep the receipt: its reference and secret are the only way
     to follow up if the report is anonymous."""
-    _limit(request, session, "intake-api-report", settings.limits.public_submissions_per_minute,
-           key=str(actor.user_id))
+    _limit(request, session, "intake-api-report", settings.limits.public_submissions_per_minute, key=str(actor.user_id))
     org, channel = public.receiving_org(session, body.org)
     report = public.report_from_api(body, max_attachment_bytes=_attachment_limit(settings))
     public.validate(report, max_attachment_bytes=_attachment_limit(settings), allow_anonymous=channel.allow_anonymous)
     status, stored, _ = run_idempotent(
-        session, scope=f"intake:api-report:{actor.user_id}", key=idempotency_key,
+        session,
+        scope=f"intake:api-report:{actor.user_id}",
+        key=idempotency_key,
         payload=body.model_dump(mode="json"),
-        create=lambda: (201, _receipt_body(public.submit(session, org=org, settings=channel, report=report,
-                                                         source_kind=SourceKind.downstream_api,
-                                                         submitter=actor))),
+        create=lambda: (
+            201,
+            _receipt_body(
+                public.submit(
+                    session,
+                    org=org,
+                    settings=channel,
+                    report=report,
+                    source_kind=SourceKind.downstream_api,
+                    submitter=actor,
+                )
+            ),
+        ),
     )
     out = _full_receipt(session, stored, settings)
     return JSONResponse(out.model_dump(mode="json"), status_code=status)
@@ -220,10 +311,14 @@ def api_report(body: ReportIn, request: Request, session: SessionDep, settings: 
 
 def _report_status(session: SessionDep, signal: Signal) -> ReportStatusOut:
     status = public.reporter_status(signal)
-    return ReportStatusOut(reference=signal.reference, title=signal.title, status=status, status_label=status.label,
-                           received_at=signal.received_at,
-                           additions=[AdditionOut(body=a.body, received_at=a.received_at)
-                                      for a in public.additions(session, signal)])
+    return ReportStatusOut(
+        reference=signal.reference,
+        title=signal.title,
+        status=status,
+        status_label=status.label,
+        received_at=signal.received_at,
+        additions=[AdditionOut(body=a.body, received_at=a.received_at) for a in public.additions(session, signal)],
+    )
 
 
 @downstream.get("/reports/{reference}", response_model=ReportStatusOut)
@@ -240,6 +335,7 @@ def api_report_add(reference: str, body: AdditionIn, session: SessionDep, actor:
 
 
 # -- monitoring alerts ----------------------------------------------------------------------------------------
+
 
 async def _raw_body(request: Request) -> bytes:
     return await request.body()
@@ -260,11 +356,17 @@ def alert_webhook(
     X-Signalfire-Signature. Re-sends of one group update one signal."""
     _limit(request, session, "intake-alerts", ALERTS_PER_MINUTE, key=str(source_id))
     now = utcnow()
-    source = alert_sources.authenticate(session, source_id, body=body, authorization=authorization,
-                                        signature=signature, timestamp=timestamp, now=now)
+    source = alert_sources.authenticate(
+        session, source_id, body=body, authorization=authorization, signature=signature, timestamp=timestamp, now=now
+    )
     signal, created = alert_sources.receive(session, source, alert_sources.parse_body(body), now=now)
-    out = AlertReceiptOut(signal_id=signal.id, reference=signal.reference, created=created,
-                          update_count=signal.update_count, alert_status=signal.alert_status)
+    out = AlertReceiptOut(
+        signal_id=signal.id,
+        reference=signal.reference,
+        created=created,
+        update_count=signal.update_count,
+        alert_status=signal.alert_status,
+    )
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
 

@@ -33,7 +33,7 @@ def normalise_reference(value: str) -> str:
     """Accept what a person types: lower case, spaces, the look-alikes Crockford maps (O->0, I/L->1)."""
     cleaned = "".join(ch for ch in value.upper() if ch.isascii() and ch.isalnum())
     body = cleaned[3:] if len(cleaned) == 11 and cleaned.startswith("SFR") else cleaned
-    body = body.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    body = body.translate(str.maketrans("OIL", "011"))
     if len(body) != 8 or any(c not in _ALPHABET for c in body):
         return ""
     return f"{REFERENCE_PREFIX}{body[:4]}-{body[4:]}"
@@ -46,14 +46,14 @@ def _mac(key: str, message: str) -> bytes:
 def receipt_secret(key: str, signal_id: uuid.UUID) -> str:
     """The secret printed on the receipt (130 bits), recomputed on every status check."""
     raw = base64.b32encode(_mac(key, f"intake-receipt:{signal_id}")).decode().lower()
-    return "-".join(raw[i:i + 6] for i in range(0, 24, 6))
+    return "-".join(raw[i : i + 6] for i in range(0, 24, 6))
 
 
 def check_receipt_secret(key: str, signal_id: uuid.UUID, presented: str) -> bool:
     expected = receipt_secret(key, signal_id)
     given = presented.strip().lower().replace(" ", "")
     if "-" not in given and len(given) == 24:
-        given = "-".join(given[i:i + 6] for i in range(0, 24, 6))
+        given = "-".join(given[i : i + 6] for i in range(0, 24, 6))
     return hmac.compare_digest(expected.encode(), given.encode())
 
 

@@ -85,8 +85,17 @@ def _opt_enum(value: str | None, enum: Any, field: str) -> Any:
         raise ValidationFailed.single(field, f"unknown value {value[:40]!r}") from None
 
 
-def _filters(actor: ActorDep, state: str | None, source: str | None, severity: str | None, assignee: str | None,
-             relevant: bool, q: str | None, sort: str, collapse: bool) -> service.QueueFilters:
+def _filters(
+    actor: ActorDep,
+    state: str | None,
+    source: str | None,
+    severity: str | None,
+    assignee: str | None,
+    relevant: bool,
+    q: str | None,
+    sort: str,
+    collapse: bool,
+) -> service.QueueFilters:
     if sort not in SORTS:
         raise ValidationFailed.single("sort", f"one of {', '.join(SORTS)}")
     chosen_state: TriageState | None = TriageState.new
@@ -98,33 +107,66 @@ def _filters(actor: ActorDep, state: str | None, source: str | None, severity: s
     if assignee not in (None, "", "me", "unassigned", "any"):
         raise ValidationFailed.single("assignee", "one of me, unassigned, any")
     return service.QueueFilters(
-        state=chosen_state, source_kind=_opt_enum(source, SourceKind, "source"),
-        severity=_opt_enum(severity, Severity, "severity"), assignee_id=assignee_id,
-        unassigned=assignee == "unassigned", relevant_only=relevant, q=q or None,
-        sort=cast(service.Sort, sort), collapse=collapse)
+        state=chosen_state,
+        source_kind=_opt_enum(source, SourceKind, "source"),
+        severity=_opt_enum(severity, Severity, "severity"),
+        assignee_id=assignee_id,
+        unassigned=assignee == "unassigned",
+        relevant_only=relevant,
+        q=q or None,
+        sort=cast(service.Sort, sort),
+        collapse=collapse,
+    )
 
 
 # -- pages: queue and signals ---------------------------------------------------------------------------
 
+
 @pages.get("")
-def queue_page(request: Request, session: SessionDep, actor: ActorDep,
-               state: Annotated[str | None, Query(max_length=30)] = None,
-               source: Annotated[str | None, Query(max_length=30)] = None,
-               severity: Annotated[str | None, Query(max_length=10)] = None,
-               assignee: Annotated[str | None, Query(max_length=20)] = None,
-               relevant: bool = False, q: Annotated[str | None, Query(max_length=100)] = None,
-               sort: Annotated[str, Query(max_length=20)] = "severity", collapse: bool = True,
-               page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+def queue_page(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    state: Annotated[str | None, Query(max_length=30)] = None,
+    source: Annotated[str | None, Query(max_length=30)] = None,
+    severity: Annotated[str | None, Query(max_length=10)] = None,
+    assignee: Annotated[str | None, Query(max_length=20)] = None,
+    relevant: bool = False,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str, Query(max_length=20)] = "severity",
+    collapse: bool = True,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
     filters = _filters(actor, state, source, severity, assignee, relevant, q, sort, collapse)
     rows, total = service.queue(session, actor, filters, page=page)
-    return render(request, "intake/queue.html", {
-        "rows": rows, "total": total, "page": page, "page_size": service.PAGE_SIZE, "filters": filters,
-        "raw": {"state": state or "", "source": source or "", "severity": severity or "", "assignee": assignee or "",
-                "relevant": relevant, "q": q or "", "sort": sort, "collapse": collapse},
-        "counts": service.counts_by_state(session, actor), "to_review": len(service.review_queue(session, actor)),
-        "states": list(TriageState), "source_kinds": list(SourceKind), "severities": list(Severity),
-        "sorts": SORTS, "can_triage": actor.can(Permission.intake_signal_triage),
-    })
+    return render(
+        request,
+        "intake/queue.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "page_size": service.PAGE_SIZE,
+            "filters": filters,
+            "raw": {
+                "state": state or "",
+                "source": source or "",
+                "severity": severity or "",
+                "assignee": assignee or "",
+                "relevant": relevant,
+                "q": q or "",
+                "sort": sort,
+                "collapse": collapse,
+            },
+            "counts": service.counts_by_state(session, actor),
+            "to_review": len(service.review_queue(session, actor)),
+            "states": list(TriageState),
+            "source_kinds": list(SourceKind),
+            "severities": list(Severity),
+            "sorts": SORTS,
+            "can_triage": actor.can(Permission.intake_signal_triage),
+        },
+    )
 
 
 @pages.get("/signals/new")
@@ -133,9 +175,14 @@ def new_signal_page(request: Request, actor: ActorDep) -> Response:
 
 
 @pages.post("/signals")
-def new_signal_submit(request: Request, session: SessionDep, actor: ActorDep,
-                      title: Annotated[str, Form(max_length=200)], text: Annotated[str, Form(max_length=20_000)] = "",
-                      url: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def new_signal_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    title: Annotated[str, Form(max_length=200)],
+    text: Annotated[str, Form(max_length=20_000)] = "",
+    url: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     signal = service.create_manual(session, actor, ManualSignalIn(title=title, text=text, url=url or None))
     return redirect(request, _signal_url(signal.id), flash=f"Signal {signal.reference} recorded.")
 
@@ -147,9 +194,14 @@ def _incident_choices(session: SessionDep, actor: ActorDep) -> list[Any]:
     from signalfire.response.models import Incident
     from signalfire.response.vocab import IncidentStatus
 
-    return list(session.execute(readable_incidents(actor).where(
-        Incident.org_id == actor.org_id, Incident.status != IncidentStatus.CLOSED
-    ).order_by(Incident.aware_at.desc()).limit(50)).scalars())
+    return list(
+        session.execute(
+            readable_incidents(actor)
+            .where(Incident.org_id == actor.org_id, Incident.status != IncidentStatus.CLOSED)
+            .order_by(Incident.aware_at.desc())
+            .limit(50)
+        ).scalars()
+    )
 
 
 def _linked_incident(session: SessionDep, actor: ActorDep, signal: Signal) -> Any:
@@ -166,34 +218,57 @@ def signal_page(request: Request, session: SessionDep, actor: ActorDep, signal_i
     signal = service.get_signal(session, actor, signal_id)
     cluster = service.get_cluster(session, actor, signal.cluster_id) if signal.cluster_id else None
     siblings = [s for s in service.cluster_signals(session, actor, cluster) if s.id != signal.id] if cluster else []
-    original = (session.execute(select(Signal).where(Signal.id == signal.duplicate_of_id,
-                                                     Signal.org_id == actor.org_id)).scalars().first()
-                if signal.duplicate_of_id else None)
-    return render(request, "intake/signal.html", {
-        "s": signal, "cluster": cluster, "siblings": siblings[:25], "original": original,
-        "decisions": service.decisions_for(session, actor, signal),
-        "additions": service.additions_of(session, signal), "attachments": service.attachments_of(session, signal),
-        "members": service.members(session, actor), "incidents": _incident_choices(session, actor),
-        "incident": _linked_incident(session, actor, signal),
-        "severities": list(Severity), "domains": list(RiskDomain),
-        "can_triage": actor.can(Permission.intake_signal_triage),
-        "can_incident": actor.can(Permission.response_incident_write),
-        "can_exchange": actor.can(Permission.exchange_item_write),
-    })
+    original = (
+        session.execute(select(Signal).where(Signal.id == signal.duplicate_of_id, Signal.org_id == actor.org_id))
+        .scalars()
+        .first()
+        if signal.duplicate_of_id
+        else None
+    )
+    return render(
+        request,
+        "intake/signal.html",
+        {
+            "s": signal,
+            "cluster": cluster,
+            "siblings": siblings[:25],
+            "original": original,
+            "decisions": service.decisions_for(session, actor, signal),
+            "additions": service.additions_of(session, signal),
+            "attachments": service.attachments_of(session, signal),
+            "members": service.members(session, actor),
+            "incidents": _incident_choices(session, actor),
+            "incident": _linked_incident(session, actor, signal),
+            "severities": list(Severity),
+            "domains": list(RiskDomain),
+            "can_triage": actor.can(Permission.intake_signal_triage),
+            "can_incident": actor.can(Permission.response_incident_write),
+            "can_exchange": actor.can(Permission.exchange_item_write),
+        },
+    )
 
 
 @pages.get("/signals/{signal_id}/attachments/{attachment_id}")
-def attachment_download(session: SessionDep, actor: ActorDep, signal_id: uuid.UUID,
-                        attachment_id: uuid.UUID) -> Response:
+def attachment_download(
+    session: SessionDep, actor: ActorDep, signal_id: uuid.UUID, attachment_id: uuid.UUID
+) -> Response:
     att = service.get_attachment(session, actor, signal_id, attachment_id)
     # Always a download, never rendered inline: the bytes come from an anonymous outsider.
-    return Response(att.data, media_type="application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{att.filename}"', "X-Content-Type-Options": "nosniff"})
+    return Response(
+        att.data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{att.filename}"', "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @pages.post("/signals/{signal_id}/assign")
-def assign_submit(request: Request, session: SessionDep, actor: ActorDep, signal_id: uuid.UUID,
-                  assignee_id: Annotated[str, Form(max_length=40)] = "") -> Response:
+def assign_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    signal_id: uuid.UUID,
+    assignee_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     target = None
     if assignee_id:
@@ -206,16 +281,27 @@ def assign_submit(request: Request, session: SessionDep, actor: ActorDep, signal
 
 
 @pages.post("/signals/{signal_id}/dismiss")
-def dismiss_submit(request: Request, session: SessionDep, actor: ActorDep, signal_id: uuid.UUID,
-                   reason: Annotated[str, Form(max_length=2000)], whole_cluster: Annotated[bool, Form()] = False) -> Response:
+def dismiss_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    signal_id: uuid.UUID,
+    reason: Annotated[str, Form(max_length=2000)],
+    whole_cluster: Annotated[bool, Form()] = False,
+) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     done = service.dismiss(session, actor, signal, DismissIn(reason=reason, whole_cluster=whole_cluster))
     return redirect(request, _signal_url(signal.id), flash=f"Dismissed {len(done)} signal(s).")
 
 
 @pages.post("/signals/{signal_id}/duplicate")
-def duplicate_submit(request: Request, session: SessionDep, actor: ActorDep, signal_id: uuid.UUID,
-                     duplicate_of: Annotated[str, Form(max_length=40)]) -> Response:
+def duplicate_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    signal_id: uuid.UUID,
+    duplicate_of: Annotated[str, Form(max_length=40)],
+) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     original = _resolve_signal(session, actor, duplicate_of)
     service.mark_duplicate(session, actor, signal, original)
@@ -238,64 +324,120 @@ def _resolve_signal(session: SessionDep, actor: ActorDep, value: str) -> uuid.UU
 
 
 @pages.post("/signals/{signal_id}/reopen")
-def reopen_submit(request: Request, session: SessionDep, actor: ActorDep, signal_id: uuid.UUID,
-                  reason: Annotated[str, Form(max_length=2000)]) -> Response:
+def reopen_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    signal_id: uuid.UUID,
+    reason: Annotated[str, Form(max_length=2000)],
+) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     service.reopen(session, actor, signal, ReopenIn(reason=reason).reason)
     return redirect(request, _signal_url(signal.id), flash="Back in the queue.")
 
 
 @pages.post("/signals/{signal_id}/promote-incident")
-def promote_incident_submit(request: Request, session: SessionDep, actor: ActorDep, signal_id: uuid.UUID,
-                            incident_id: Annotated[str, Form(max_length=40)] = "",
-                            title: Annotated[str, Form(max_length=200)] = "",
-                            severity: Annotated[str, Form(max_length=10)] = "",
-                            risk_domain: Annotated[str, Form(max_length=30)] = "",
-                            whole_cluster: Annotated[bool, Form()] = False) -> Response:
+def promote_incident_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    signal_id: uuid.UUID,
+    incident_id: Annotated[str, Form(max_length=40)] = "",
+    title: Annotated[str, Form(max_length=200)] = "",
+    severity: Annotated[str, Form(max_length=10)] = "",
+    risk_domain: Annotated[str, Form(max_length=30)] = "",
+    whole_cluster: Annotated[bool, Form()] = False,
+) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     try:
         existing = uuid.UUID(incident_id) if incident_id else None
     except ValueError:
         raise ValidationFailed.single("incident_id", "not a valid id") from None
-    done = service.promote_to_incident(session, actor, signal, PromoteIncidentIn(
-        incident_id=existing, title=title or None, severity=_opt_enum(severity, Severity, "severity"),
-        risk_domain=_opt_enum(risk_domain, RiskDomain, "risk_domain"), whole_cluster=whole_cluster))
-    return redirect(request, f"/response/incidents/{done.incident_id}",
-                    flash=f"{signal.reference} brought into {done.incident_reference}.")
+    done = service.promote_to_incident(
+        session,
+        actor,
+        signal,
+        PromoteIncidentIn(
+            incident_id=existing,
+            title=title or None,
+            severity=_opt_enum(severity, Severity, "severity"),
+            risk_domain=_opt_enum(risk_domain, RiskDomain, "risk_domain"),
+            whole_cluster=whole_cluster,
+        ),
+    )
+    return redirect(
+        request,
+        f"/response/incidents/{done.incident_id}",
+        flash=f"{signal.reference} brought into {done.incident_reference}.",
+    )
 
 
 @pages.post("/signals/{signal_id}/promote-exchange")
-def promote_exchange_submit(request: Request, session: SessionDep, actor: ActorDep, signal_id: uuid.UUID,
-                            title: Annotated[str, Form(max_length=200)] = "") -> Response:
+def promote_exchange_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    signal_id: uuid.UUID,
+    title: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     done = service.promote_to_exchange(session, actor, signal, PromoteExchangeIn(title=title or None))
-    return redirect(request, _signal_url(signal.id),
-                    flash=f"Exchange draft started ({done.exchange_item_id}); edit and screen it before publishing.")
+    return redirect(
+        request,
+        _signal_url(signal.id),
+        flash=f"Exchange draft started ({done.exchange_item_id}); edit and screen it before publishing.",
+    )
 
 
 # -- pages: clusters and reviews ----------------------------------------------------------------------------
 
+
 @pages.get("/clusters/{cluster_id}")
 def cluster_page(request: Request, session: SessionDep, actor: ActorDep, cluster_id: uuid.UUID) -> Response:
     cluster = service.get_cluster(session, actor, cluster_id)
-    others = session.execute(readable_clusters(actor).where(Cluster.id != cluster.id)
-                             .order_by(Cluster.last_signal_at.desc()).limit(30)).scalars().all()
-    return render(request, "intake/cluster.html", {
-        "cluster": cluster, "signals": service.cluster_signals(session, actor, cluster), "others": others,
-        "can_triage": actor.can(Permission.intake_signal_triage)})
+    others = (
+        session.execute(
+            readable_clusters(actor).where(Cluster.id != cluster.id).order_by(Cluster.last_signal_at.desc()).limit(30)
+        )
+        .scalars()
+        .all()
+    )
+    return render(
+        request,
+        "intake/cluster.html",
+        {
+            "cluster": cluster,
+            "signals": service.cluster_signals(session, actor, cluster),
+            "others": others,
+            "can_triage": actor.can(Permission.intake_signal_triage),
+        },
+    )
 
 
 @pages.post("/clusters/{cluster_id}/split")
-def split_submit(request: Request, session: SessionDep, actor: ActorDep, cluster_id: uuid.UUID,
-                 signal_ids: Annotated[list[uuid.UUID], Form()], title: Annotated[str, Form(max_length=300)] = "") -> Response:
+def split_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    cluster_id: uuid.UUID,
+    signal_ids: Annotated[list[uuid.UUID], Form()],
+    title: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
     cluster = service.get_cluster(session, actor, cluster_id)
     new = service.split_cluster(session, actor, cluster, SplitIn(signal_ids=signal_ids, title=title or None))
-    return redirect(request, f"/intake/clusters/{new.id}", flash=f"Split {new.signal_count} signal(s) into a new cluster.")
+    return redirect(
+        request, f"/intake/clusters/{new.id}", flash=f"Split {new.signal_count} signal(s) into a new cluster."
+    )
 
 
 @pages.post("/clusters/merge")
-def merge_submit(request: Request, session: SessionDep, actor: ActorDep, into: Annotated[uuid.UUID, Form()],
-                 clusters: Annotated[list[uuid.UUID], Form()]) -> Response:
+def merge_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    into: Annotated[uuid.UUID, Form()],
+    clusters: Annotated[list[uuid.UUID], Form()],
+) -> Response:
     target = service.merge_clusters(session, actor, MergeIn(into=into, clusters=clusters))
     return redirect(request, f"/intake/clusters/{target.id}", flash="Clusters merged.")
 
@@ -305,18 +447,28 @@ def reviews_page(request: Request, session: SessionDep, actor: ActorDep) -> Resp
     decisions = service.review_queue(session, actor, limit=100)
     ids = [d.signal_id for d in decisions if d.signal_id]
     signals = {s.id: s for s in session.execute(readable_signals(actor).where(Signal.id.in_(ids))).scalars()}
-    return render(request, "intake/reviews.html", {"decisions": decisions, "signals": signals,
-                                                   "can_triage": actor.can(Permission.intake_signal_triage)})
+    return render(
+        request,
+        "intake/reviews.html",
+        {"decisions": decisions, "signals": signals, "can_triage": actor.can(Permission.intake_signal_triage)},
+    )
 
 
 @pages.post("/decisions/{decision_id}/review")
-def review_submit(request: Request, session: SessionDep, actor: ActorDep, decision_id: uuid.UUID,
-                  outcome: Annotated[str, Form(max_length=10)], note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def review_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    decision_id: uuid.UUID,
+    outcome: Annotated[str, Form(max_length=10)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     service.review(session, actor, decision_id, ReviewIn(outcome=outcome, note=note))
     return redirect(request, "/intake/reviews", flash="Review recorded.")
 
 
 # -- pages: sources -------------------------------------------------------------------------------------------
+
 
 def _org(session: SessionDep, actor: ActorDep) -> Organization:
     org = session.get(Organization, actor.org_id)
@@ -326,11 +478,16 @@ def _org(session: SessionDep, actor: ActorDep) -> Organization:
 
 def _sources_context(session: SessionDep, actor: ActorDep, settings: Settings) -> dict[str, Any]:
     return {
-        "settings_row": sources.settings_for(session, actor.org_id), "org": _org(session, actor),
+        "settings_row": sources.settings_for(session, actor.org_id),
+        "org": _org(session, actor),
         "feeds": session.execute(readable_feeds(actor).order_by(Feed.created_at)).scalars().all(),
-        "alert_sources": session.execute(readable_alert_sources(actor).order_by(AlertSource.created_at)).scalars().all(),
-        "base_url": settings.public_base_url.rstrip("/"), "feed_kinds": list(FeedKind),
-        "alert_formats": list(AlertFormat), "can_manage": actor.can(Permission.intake_source_manage),
+        "alert_sources": session.execute(readable_alert_sources(actor).order_by(AlertSource.created_at))
+        .scalars()
+        .all(),
+        "base_url": settings.public_base_url.rstrip("/"),
+        "feed_kinds": list(FeedKind),
+        "alert_formats": list(AlertFormat),
+        "can_manage": actor.can(Permission.intake_source_manage),
     }
 
 
@@ -340,24 +497,44 @@ def sources_page(request: Request, session: SessionDep, actor: ActorDep, setting
 
 
 @pages.post("/settings")
-def settings_submit(request: Request, session: SessionDep, actor: ActorDep,
-                    intro: Annotated[str, Form(max_length=4000)] = "",
-                    model_names: Annotated[str, Form(max_length=10_000)] = "",
-                    min_fill_seconds: Annotated[int, Form(ge=0, le=120)] = 3,
-                    public_form_enabled: Annotated[bool, Form()] = False,
-                    allow_anonymous: Annotated[bool, Form()] = False) -> Response:
+def settings_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    intro: Annotated[str, Form(max_length=4000)] = "",
+    model_names: Annotated[str, Form(max_length=10_000)] = "",
+    min_fill_seconds: Annotated[int, Form(ge=0, le=120)] = 3,
+    public_form_enabled: Annotated[bool, Form()] = False,
+    allow_anonymous: Annotated[bool, Form()] = False,
+) -> Response:
     names = [n.strip() for n in model_names.replace(",", "\n").splitlines() if n.strip()]
-    sources.update_settings(session, actor, IntakeSettingsIn(
-        public_form_enabled=public_form_enabled, intro=intro, allow_anonymous=allow_anonymous,
-        min_fill_seconds=min_fill_seconds, model_names=names))
+    sources.update_settings(
+        session,
+        actor,
+        IntakeSettingsIn(
+            public_form_enabled=public_form_enabled,
+            intro=intro,
+            allow_anonymous=allow_anonymous,
+            min_fill_seconds=min_fill_seconds,
+            model_names=names,
+        ),
+    )
     return redirect(request, "/intake/sources", flash="Intake settings saved.")
 
 
 @pages.post("/feeds")
-def feed_add_submit(request: Request, session: SessionDep, actor: ActorDep, url: Annotated[str, Form(max_length=2000)],
-                    kind: Annotated[FeedKind, Form()] = FeedKind.rss_atom, title: Annotated[str, Form(max_length=300)] = "",
-                    poll_interval_seconds: Annotated[int, Form(ge=60, le=7 * 86400)] = 900) -> Response:
-    sources.add_feed(session, actor, FeedIn(url=url, kind=kind, title=title, poll_interval_seconds=poll_interval_seconds))
+def feed_add_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    url: Annotated[str, Form(max_length=2000)],
+    kind: Annotated[FeedKind, Form()] = FeedKind.rss_atom,
+    title: Annotated[str, Form(max_length=300)] = "",
+    poll_interval_seconds: Annotated[int, Form(ge=60, le=7 * 86400)] = 900,
+) -> Response:
+    sources.add_feed(
+        session, actor, FeedIn(url=url, kind=kind, title=title, poll_interval_seconds=poll_interval_seconds)
+    )
     return redirect(request, "/intake/sources", flash="Feed added; it is polled within a minute.")
 
 
@@ -368,54 +545,92 @@ def feed_poll_submit(request: Request, session: SessionDep, actor: ActorDep, fee
 
 
 @pages.post("/feeds/{feed_id}/active")
-def feed_active_submit(request: Request, session: SessionDep, actor: ActorDep, feed_id: uuid.UUID,
-                       active: Annotated[bool, Form()] = False) -> Response:
+def feed_active_submit(
+    request: Request, session: SessionDep, actor: ActorDep, feed_id: uuid.UUID, active: Annotated[bool, Form()] = False
+) -> Response:
     sources.set_feed_active(session, actor, sources.get_feed(session, actor, feed_id), active)
     return redirect(request, "/intake/sources", flash="Feed resumed." if active else "Feed paused.")
 
 
 @pages.post("/alert-sources")
-def alert_source_add_submit(request: Request, session: SessionDep, actor: ActorDep, settings: SettingsDep,
-                            name: Annotated[str, Form(max_length=120)],
-                            format: Annotated[AlertFormat, Form()] = AlertFormat.alertmanager) -> Response:
+def alert_source_add_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form(max_length=120)],
+    format: Annotated[AlertFormat, Form()] = AlertFormat.alertmanager,
+) -> Response:
     source, bearer = alert_sources.create_source(session, actor, name=name, format=format)
     # Rendered, not redirected: the secrets are shown exactly once and never put in a cookie.
-    return render(request, "intake/sources.html", {**_sources_context(session, actor, settings),
-                                                   "new_source": source, "new_bearer": bearer}, status_code=201)
+    return render(
+        request,
+        "intake/sources.html",
+        {**_sources_context(session, actor, settings), "new_source": source, "new_bearer": bearer},
+        status_code=201,
+    )
 
 
 @pages.post("/alert-sources/{source_id}/deactivate")
-def alert_source_deactivate_submit(request: Request, session: SessionDep, actor: ActorDep,
-                                   source_id: uuid.UUID) -> Response:
+def alert_source_deactivate_submit(
+    request: Request, session: SessionDep, actor: ActorDep, source_id: uuid.UUID
+) -> Response:
     alert_sources.deactivate_source(session, actor, alert_sources.get_source(session, actor, source_id))
     return redirect(request, "/intake/sources", flash="Alert source switched off.")
 
 
 # -- API: signals -----------------------------------------------------------------------------------------------
 
+
 def _detail(session: SessionDep, actor: ActorDep, signal: Signal) -> SignalDetailOut:
     base = SignalOut.model_validate(signal).model_dump()
-    extra = {k: getattr(signal, k) for k in ("text", "raw_payload", "raw_content_type", "attribution",
-                                             "severity_reasons", "dismiss_reason", "reporter_name",
-                                             "reporter_contact", "anonymous", "similarity")}
-    return SignalDetailOut(**base, **extra,
-                           decisions=[DecisionOut.model_validate(d) for d in service.decisions_for(session, actor, signal)],
-                           additions=[AdditionOut.model_validate(a) for a in service.additions_of(session, signal)])
+    extra = {
+        k: getattr(signal, k)
+        for k in (
+            "text",
+            "raw_payload",
+            "raw_content_type",
+            "attribution",
+            "severity_reasons",
+            "dismiss_reason",
+            "reporter_name",
+            "reporter_contact",
+            "anonymous",
+            "similarity",
+        )
+    }
+    return SignalDetailOut(
+        **base,
+        **extra,
+        decisions=[DecisionOut.model_validate(d) for d in service.decisions_for(session, actor, signal)],
+        additions=[AdditionOut.model_validate(a) for a in service.additions_of(session, signal)],
+    )
 
 
 @api.get("/signals")
-def api_signals(session: SessionDep, actor: ActorDep, response: Response,
-                state: Annotated[str | None, Query(max_length=30, description="new (default), all, or a state")] = None,
-                source: Annotated[str | None, Query(max_length=30)] = None,
-                severity: Annotated[str | None, Query(max_length=10)] = None,
-                assignee: Annotated[str | None, Query(max_length=20)] = None,
-                relevant: bool = False, q: Annotated[str | None, Query(max_length=100)] = None,
-                sort: Annotated[str, Query(max_length=20)] = "severity", collapse: bool = False,
-                page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-                page_size: Annotated[int, Query(ge=1, le=200)] = 50) -> list[SignalOut]:
+def api_signals(
+    session: SessionDep,
+    actor: ActorDep,
+    response: Response,
+    state: Annotated[str | None, Query(max_length=30, description="new (default), all, or a state")] = None,
+    source: Annotated[str | None, Query(max_length=30)] = None,
+    severity: Annotated[str | None, Query(max_length=10)] = None,
+    assignee: Annotated[str | None, Query(max_length=20)] = None,
+    relevant: bool = False,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str, Query(max_length=20)] = "severity",
+    collapse: bool = False,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[SignalOut]:
     """The triage queue. `collapse=true` gives one row per cluster (its most pressing signal)."""
-    rows, total = service.queue(session, actor, _filters(actor, state, source, severity, assignee, relevant, q,
-                                                         sort, collapse), page=page, page_size=page_size)
+    rows, total = service.queue(
+        session,
+        actor,
+        _filters(actor, state, source, severity, assignee, relevant, q, sort, collapse),
+        page=page,
+        page_size=page_size,
+    )
     response.headers["X-Total-Count"] = str(total)
     return [SignalOut.model_validate(r.signal) for r in rows]
 
@@ -455,29 +670,37 @@ def api_reopen(signal_id: uuid.UUID, body: ReopenIn, session: SessionDep, actor:
 
 
 @api.post("/signals/{signal_id}/promote-incident", response_model=PromotionOut)
-def api_promote_incident(signal_id: uuid.UUID, body: PromoteIncidentIn, session: SessionDep,
-                         actor: ActorDep) -> PromotionOut:
+def api_promote_incident(
+    signal_id: uuid.UUID, body: PromoteIncidentIn, session: SessionDep, actor: ActorDep
+) -> PromotionOut:
     """Open an incident from the signal, or bring it into an existing one (`incident_id`); the signal
     is added to the incident's timeline with source "intake:signal:<id>"."""
     done = service.promote_to_incident(session, actor, service.get_signal(session, actor, signal_id), body)
-    return PromotionOut(signal=SignalOut.model_validate(done.signals[0]), incident_id=done.incident_id,
-                        incident_reference=done.incident_reference)
+    return PromotionOut(
+        signal=SignalOut.model_validate(done.signals[0]),
+        incident_id=done.incident_id,
+        incident_reference=done.incident_reference,
+    )
 
 
 @api.post("/signals/{signal_id}/promote-exchange", response_model=PromotionOut)
-def api_promote_exchange(signal_id: uuid.UUID, body: PromoteExchangeIn, session: SessionDep,
-                         actor: ActorDep) -> PromotionOut:
+def api_promote_exchange(
+    signal_id: uuid.UUID, body: PromoteExchangeIn, session: SessionDep, actor: ActorDep
+) -> PromotionOut:
     done = service.promote_to_exchange(session, actor, service.get_signal(session, actor, signal_id), body)
     return PromotionOut(signal=SignalOut.model_validate(done.signals[0]), exchange_item_id=done.exchange_item_id)
 
 
 # -- API: clusters and reviews ------------------------------------------------------------------------------------
 
+
 @api.get("/clusters/{cluster_id}", response_model=ClusterDetailOut)
 def api_cluster(cluster_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> ClusterDetailOut:
     cluster = service.get_cluster(session, actor, cluster_id)
-    return ClusterDetailOut(**ClusterOut.model_validate(cluster).model_dump(),
-                            signals=[SignalOut.model_validate(s) for s in service.cluster_signals(session, actor, cluster)])
+    return ClusterDetailOut(
+        **ClusterOut.model_validate(cluster).model_dump(),
+        signals=[SignalOut.model_validate(s) for s in service.cluster_signals(session, actor, cluster)],
+    )
 
 
 @api.post("/clusters/merge", response_model=ClusterOut)
@@ -504,12 +727,17 @@ def api_review(decision_id: uuid.UUID, body: ReviewIn, session: SessionDep, acto
 
 # -- API: sources -----------------------------------------------------------------------------------------------
 
+
 def _settings_out(session: SessionDep, actor: ActorDep, settings: Settings) -> IntakeSettingsOut:
     row = sources.settings_for(session, actor.org_id)
-    return IntakeSettingsOut(public_form_enabled=row.public_form_enabled, intro=row.intro,
-                             allow_anonymous=row.allow_anonymous, min_fill_seconds=row.min_fill_seconds,
-                             model_names=row.model_names,
-                             public_form_url=f"{settings.public_base_url.rstrip('/')}/report/{_org(session, actor).slug}")
+    return IntakeSettingsOut(
+        public_form_enabled=row.public_form_enabled,
+        intro=row.intro,
+        allow_anonymous=row.allow_anonymous,
+        min_fill_seconds=row.min_fill_seconds,
+        model_names=row.model_names,
+        public_form_url=f"{settings.public_base_url.rstrip('/')}/report/{_org(session, actor).slug}",
+    )
 
 
 @api.get("/settings", response_model=IntakeSettingsOut)
@@ -520,15 +748,18 @@ def api_settings(session: SessionDep, actor: ActorDep, settings: SettingsDep) ->
 
 
 @api.patch("/settings", response_model=IntakeSettingsOut)
-def api_update_settings(body: IntakeSettingsIn, session: SessionDep, actor: ActorDep,
-                        settings: SettingsDep) -> IntakeSettingsOut:
+def api_update_settings(
+    body: IntakeSettingsIn, session: SessionDep, actor: ActorDep, settings: SettingsDep
+) -> IntakeSettingsOut:
     sources.update_settings(session, actor, body)
     return _settings_out(session, actor, settings)
 
 
 @api.get("/feeds", response_model=list[FeedOut])
 def api_feeds(session: SessionDep, actor: ActorDep) -> list[FeedOut]:
-    return [FeedOut.model_validate(f) for f in session.execute(readable_feeds(actor).order_by(Feed.created_at)).scalars()]
+    return [
+        FeedOut.model_validate(f) for f in session.execute(readable_feeds(actor).order_by(Feed.created_at)).scalars()
+    ]
 
 
 @api.post("/feeds", response_model=FeedOut, status_code=201)
@@ -549,10 +780,16 @@ def api_poll_feed(feed_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> d
 
 
 def _source_out(source: AlertSource, settings: Settings) -> dict[str, Any]:
-    return {"id": source.id, "name": source.name, "format": source.format, "active": source.active,
-            "created_at": source.created_at, "last_received_at": source.last_received_at,
-            "received_count": source.received_count,
-            "webhook_url": f"{settings.public_base_url.rstrip('/')}/api/v1/intake/alerts/{source.id}"}
+    return {
+        "id": source.id,
+        "name": source.name,
+        "format": source.format,
+        "active": source.active,
+        "created_at": source.created_at,
+        "last_received_at": source.last_received_at,
+        "received_count": source.received_count,
+        "webhook_url": f"{settings.public_base_url.rstrip('/')}/api/v1/intake/alerts/{source.id}",
+    }
 
 
 @api.get("/alert-sources", response_model=list[AlertSourceOut])
@@ -562,8 +799,9 @@ def api_alert_sources(session: SessionDep, actor: ActorDep, settings: SettingsDe
 
 
 @api.post("/alert-sources", response_model=AlertSourceCreatedOut, status_code=201)
-def api_add_alert_source(body: AlertSourceIn, session: SessionDep, actor: ActorDep,
-                         settings: SettingsDep) -> AlertSourceCreatedOut:
+def api_add_alert_source(
+    body: AlertSourceIn, session: SessionDep, actor: ActorDep, settings: SettingsDep
+) -> AlertSourceCreatedOut:
     """Create a source. The HMAC secret and the bearer secret are returned once."""
     source, bearer = alert_sources.create_source(session, actor, name=body.name, format=body.format)
     return AlertSourceCreatedOut(**_source_out(source, settings), hmac_secret=source.hmac_secret, bearer_secret=bearer)

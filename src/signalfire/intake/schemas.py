@@ -26,6 +26,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 # -- reporters (public form, downstream API) ----------------------------------------------------------
 
+
 class AttachmentIn(StrictIn):
     filename: str = Field(min_length=1, max_length=255)
     content_type: str = Field(default="application/octet-stream", max_length=100)
@@ -68,8 +69,9 @@ class ReportStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"received": "Received", "in_review": "Under review", "acted_on": "Being acted on",
-                "closed": "Closed"}[self.value]
+        return {"received": "Received", "in_review": "Under review", "acted_on": "Being acted on", "closed": "Closed"}[
+            self.value
+        ]
 
 
 class AdditionOut(Out):
@@ -91,6 +93,7 @@ class AdditionIn(StrictIn):
 
 
 # -- triage ---------------------------------------------------------------------------------------------
+
 
 class ManualSignalIn(StrictIn):
     title: str = Field(min_length=3, max_length=MAX_TITLE)
@@ -220,6 +223,7 @@ class PromotionOut(Out):
 
 
 # -- sources ------------------------------------------------------------------------------------------
+
 
 class FeedIn(StrictIn):
     url: str = Field(min_length=8, max_length=2000)

@@ -25,27 +25,90 @@ from signalfire.response.vocab import Severity
 # Stems matched at the start of a word of the normalised text (so "exfiltrat" covers "exfiltrated").
 _SEVERITY_TERMS: dict[Severity, tuple[str, ...]] = {
     Severity.SEV1: (
-        "bioweapon", "biological weapon", "chemical weapon", "nerve agent", "nuclear weapon", "radiological",
-        "pathogen", "weights leaked", "weights were leaked", "weight exfiltrat", "model weights stolen",
-        "killed", "died", "death", "fatal", "critical infrastructure", "self replicat", "self exfiltrat",
+        "bioweapon",
+        "biological weapon",
+        "chemical weapon",
+        "nerve agent",
+        "nuclear weapon",
+        "radiological",
+        "pathogen",
+        "weights leaked",
+        "weights were leaked",
+        "weight exfiltrat",
+        "model weights stolen",
+        "killed",
+        "died",
+        "death",
+        "fatal",
+        "critical infrastructure",
+        "self replicat",
+        "self exfiltrat",
         "loss of control",
     ),
     Severity.SEV2: (
-        "jailbreak", "exfiltrat", "data leak", "leaked", "breach", "credential", "prompt injection", "malware",
-        "ransomware", "exploit", "uplift", "self harm", "suicide", "weapon", "cyberattack", "cyber attack",
-        "zero day", "sandbox escape", "unauthori", "synthesis", "hidden instructions", "child", "teenager",
+        "jailbreak",
+        "exfiltrat",
+        "data leak",
+        "leaked",
+        "breach",
+        "credential",
+        "prompt injection",
+        "malware",
+        "ransomware",
+        "exploit",
+        "uplift",
+        "self harm",
+        "suicide",
+        "weapon",
+        "cyberattack",
+        "cyber attack",
+        "zero day",
+        "sandbox escape",
+        "unauthori",
+        "synthesis",
+        "hidden instructions",
+        "instructions hidden",
+        "child",
+        "teenager",
     ),
     Severity.SEV3: (
-        "bias", "discriminat", "hallucinat", "misinformation", "disinformation", "deepfake", "defamat",
-        "privacy", "copyright", "outage", "degraded", "error rate", "harassment", "scam", "fraud",
-        "system prompt", "therapist", "impersonat", "refusal rate", "latency",
+        "bias",
+        "discriminat",
+        "hallucinat",
+        "misinformation",
+        "disinformation",
+        "deepfake",
+        "defamat",
+        "privacy",
+        "copyright",
+        "outage",
+        "degraded",
+        "error rate",
+        "harassment",
+        "scam",
+        "fraud",
+        "system prompt",
+        "therapist",
+        "impersonat",
+        "refusal rate",
+        "latency",
     ),
 }
 _ALERT_SEVERITY = {
-    "critical": Severity.SEV1, "page": Severity.SEV1, "emergency": Severity.SEV1, "fatal": Severity.SEV1,
-    "high": Severity.SEV2, "error": Severity.SEV2, "major": Severity.SEV2,
-    "warning": Severity.SEV3, "warn": Severity.SEV3, "medium": Severity.SEV3, "minor": Severity.SEV3,
-    "info": Severity.SEV4, "low": Severity.SEV4, "none": Severity.SEV4,
+    "critical": Severity.SEV1,
+    "page": Severity.SEV1,
+    "emergency": Severity.SEV1,
+    "fatal": Severity.SEV1,
+    "high": Severity.SEV2,
+    "error": Severity.SEV2,
+    "major": Severity.SEV2,
+    "warning": Severity.SEV3,
+    "warn": Severity.SEV3,
+    "medium": Severity.SEV3,
+    "minor": Severity.SEV3,
+    "info": Severity.SEV4,
+    "low": Severity.SEV4,
+    "none": Severity.SEV4,
 }
 
 
@@ -63,9 +126,12 @@ class SeverityGuess:
     reasons: list[str] = field(default_factory=list)
 
 
-def likely_severity(text: str, *, alert_labels: Mapping[str, Any] | None = None) -> SeverityGuess:
-    """The most severe tier whose terms appear; an alert's own severity label counts as much."""
-    matching = normalize_for_matching(text)
+def likely_severity(
+    text: str, *, alert_labels: Mapping[str, Any] | None = None, normalized: str | None = None
+) -> SeverityGuess:
+    """The most severe tier whose terms appear; an alert's own severity label counts as much.
+    `normalized` is `text` already in matching form, when the caller has it."""
+    matching = normalized if normalized is not None else normalize_for_matching(text)
     best = Severity.SEV4
     reasons: list[str] = []
     for sev in (Severity.SEV1, Severity.SEV2, Severity.SEV3):
@@ -93,8 +159,8 @@ class Inventory:
         self._models = _phrases(self.model_names)
         self._orgs = _phrases(self.org_names)
 
-    def match(self, text: str) -> Relevance:
-        padded = f" {normalize_for_matching(text)} "
+    def match(self, text: str, *, normalized: str | None = None) -> Relevance:
+        padded = f" {normalized if normalized is not None else normalize_for_matching(text)} "
         models = [name for name, phrase in self._models if phrase in padded]
         orgs = [name for name, phrase in self._orgs if phrase in padded]
         score = 0.0

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
@@ -53,6 +53,7 @@ PAGE_SIZE = 50
 
 # -- reading --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class QueueFilters:
     state: TriageState | None = TriageState.new
@@ -73,7 +74,7 @@ class QueueRow:
     cluster_size: int
 
 
-def _filtered(actor: Actor, f: QueueFilters) -> Select[tuple[Signal]]:
+def _filtered(actor: Actor, f: QueueFilters) -> Select[Signal]:
     stmt = readable_signals(actor)
     if f.state is not None:
         stmt = stmt.where(Signal.state == f.state)
@@ -104,26 +105,37 @@ def _order(sort: Sort) -> list[Any]:
     return [Signal.likely_severity, Signal.relevance.desc(), Signal.received_at.desc()]
 
 
-def queue(session: Session, actor: Actor, filters: QueueFilters, *, page: int = 1,
-          page_size: int = PAGE_SIZE) -> tuple[list[QueueRow], int]:
+def queue(
+    session: Session, actor: Actor, filters: QueueFilters, *, page: int = 1, page_size: int = PAGE_SIZE
+) -> tuple[list[QueueRow], int]:
     """The triage queue and the number of rows it has, filtered and sorted in SQL."""
     base = _filtered(actor, filters)
     offset = (max(page, 1) - 1) * page_size
     if not filters.collapse:
         total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-        signals = session.execute(base.order_by(*_order(filters.sort), Signal.id).offset(offset)
-                                  .limit(page_size)).scalars().all()
+        signals = (
+            session.execute(base.order_by(*_order(filters.sort), Signal.id).offset(offset).limit(page_size))
+            .scalars()
+            .all()
+        )
         return [QueueRow(s, 1) for s in signals], total
     # Rank the matching signals inside each cluster and keep the first: the most pressing one.
     ranked = base.add_columns(
-        func.row_number().over(partition_by=func.coalesce(Signal.cluster_id, Signal.id),
-                               order_by=[*_order(filters.sort), Signal.id]).label("rank"),
+        func.row_number()
+        .over(partition_by=func.coalesce(Signal.cluster_id, Signal.id), order_by=[*_order(filters.sort), Signal.id])
+        .label("rank"),
         func.count().over(partition_by=func.coalesce(Signal.cluster_id, Signal.id)).label("size"),
     ).subquery()
     lead = select(ranked.c.id, ranked.c.size).where(ranked.c.rank == 1).subquery()
     total = session.execute(select(func.count()).select_from(lead)).scalar_one()
-    stmt = (readable_signals(actor).join(lead, lead.c.id == Signal.id).add_columns(lead.c.size)
-            .order_by(*_order(filters.sort), Signal.id).offset(offset).limit(page_size))
+    stmt = (
+        readable_signals(actor)
+        .join(lead, lead.c.id == Signal.id)
+        .add_columns(lead.c.size)
+        .order_by(*_order(filters.sort), Signal.id)
+        .offset(offset)
+        .limit(page_size)
+    )
     return [QueueRow(s, int(size)) for s, size in session.execute(stmt).all()], total
 
 
@@ -136,47 +148,77 @@ def get_cluster(session: Session, actor: Actor, cluster_id: uuid.UUID) -> Cluste
 
 
 def cluster_signals(session: Session, actor: Actor, cluster: Cluster) -> list[Signal]:
-    return list(session.execute(readable_signals(actor).where(Signal.cluster_id == cluster.id)
-                                .order_by(Signal.received_at)).scalars())
+    return list(
+        session.execute(
+            readable_signals(actor).where(Signal.cluster_id == cluster.id).order_by(Signal.received_at)
+        ).scalars()
+    )
 
 
 def decisions_for(session: Session, actor: Actor, signal: Signal) -> list[Decision]:
-    return list(session.execute(readable_decisions(actor).where(Decision.signal_id == signal.id)
-                                .order_by(Decision.at, Decision.id)).scalars())
+    return list(
+        session.execute(
+            readable_decisions(actor).where(Decision.signal_id == signal.id).order_by(Decision.at, Decision.id)
+        ).scalars()
+    )
 
 
 def review_queue(session: Session, actor: Actor, limit: int = 50) -> list[Decision]:
     """Automatic decisions sampled for a person to confirm or undo, oldest first."""
-    return list(session.execute(readable_decisions(actor).where(Decision.review_requested.is_(True),
-                                                                Decision.reviewed_at.is_(None))
-                                .order_by(Decision.at).limit(limit)).scalars())
+    return list(
+        session.execute(
+            readable_decisions(actor)
+            .where(Decision.review_requested.is_(True), Decision.reviewed_at.is_(None))
+            .order_by(Decision.at)
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def additions_of(session: Session, signal: Signal) -> list[Addition]:
-    return list(session.execute(select(Addition).where(Addition.signal_id == signal.id)
-                                .order_by(Addition.received_at)).scalars())
+    return list(
+        session.execute(
+            select(Addition).where(Addition.signal_id == signal.id).order_by(Addition.received_at)
+        ).scalars()
+    )
 
 
 def attachments_of(session: Session, signal: Signal) -> list[Attachment]:
-    return list(session.execute(select(Attachment).where(Attachment.signal_id == signal.id)
-                                .order_by(Attachment.created_at)).scalars())
+    return list(
+        session.execute(
+            select(Attachment).where(Attachment.signal_id == signal.id).order_by(Attachment.created_at)
+        ).scalars()
+    )
 
 
 def get_attachment(session: Session, actor: Actor, signal_id: uuid.UUID, attachment_id: uuid.UUID) -> Attachment:
     signal = get_signal(session, actor, signal_id)
-    att = first_or_404(session, select(Attachment).where(Attachment.id == attachment_id,
-                                                         Attachment.signal_id == signal.id), "No such attachment.")
-    record(session, action="intake.attachment.read", target_type="intake_attachment", target_id=att.id,
-           actor=actor, summary={"signal": signal.reference, "filename": att.filename})
+    att = first_or_404(
+        session,
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.signal_id == signal.id),
+        "No such attachment.",
+    )
+    record(
+        session,
+        action="intake.attachment.read",
+        target_type="intake_attachment",
+        target_id=att.id,
+        actor=actor,
+        summary={"signal": signal.reference, "filename": att.filename},
+    )
     return att
 
 
 def members(session: Session, actor: Actor) -> list[User]:
     """People a signal can be assigned to: members of the actor's org who may triage."""
-    return list(session.execute(
-        select(User).join(Membership, Membership.user_id == User.id)
-        .where(Membership.org_id == actor.org_id, User.is_active.is_(True)).order_by(User.display_name)
-    ).scalars())
+    return list(
+        session.execute(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.org_id == actor.org_id, User.is_active.is_(True))
+            .order_by(User.display_name)
+        ).scalars()
+    )
 
 
 def counts_by_state(session: Session, actor: Actor) -> dict[TriageState, int]:
@@ -187,25 +229,53 @@ def counts_by_state(session: Session, actor: Actor) -> dict[TriageState, int]:
 
 # -- decisions ------------------------------------------------------------------------------------------
 
-def _decide(session: Session, actor: Actor, signal: Signal | None, kind: DecisionKind, *, reason: str = "",
-            data: dict[str, Any] | None = None, cluster_id: uuid.UUID | None = None) -> Decision:
+
+def _decide(
+    session: Session,
+    actor: Actor,
+    signal: Signal | None,
+    kind: DecisionKind,
+    *,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    cluster_id: uuid.UUID | None = None,
+) -> Decision:
     now = utcnow()
-    decision = Decision(id=uuid.uuid4(), org_id=actor.org_id, signal_id=signal.id if signal else None,
-                        cluster_id=cluster_id if cluster_id is not None else (signal.cluster_id if signal else None),
-                        kind=kind, automatic=False, actor_user_id=actor.user_id, actor_label=actor.label,
-                        reason=reason, data=data or {}, at=now)
+    decision = Decision(
+        id=uuid.uuid4(),
+        org_id=actor.org_id,
+        signal_id=signal.id if signal else None,
+        cluster_id=cluster_id if cluster_id is not None else (signal.cluster_id if signal else None),
+        kind=kind,
+        automatic=False,
+        actor_user_id=actor.user_id,
+        actor_label=actor.label,
+        reason=reason,
+        data=data or {},
+        at=now,
+    )
     session.add(decision)
     target_type, target_id = ("intake_signal", signal.id) if signal else ("intake_cluster", decision.cluster_id)
-    record(session, action=f"intake.{kind.value}", target_type=target_type, target_id=target_id, actor=actor,
-           summary={"reference": signal.reference if signal else None, "reason": reason[:500],
-                    **{k: v for k, v in (data or {}).items() if isinstance(v, str | int | float | bool)}})
+    record(
+        session,
+        action=f"intake.{kind.value}",
+        target_type=target_type,
+        target_id=target_id,
+        actor=actor,
+        summary={
+            "reference": signal.reference if signal else None,
+            "reason": reason[:500],
+            **{k: v for k, v in (data or {}).items() if isinstance(v, str | int | float | bool)},
+        },
+    )
     return decision
 
 
 def _require_open(signal: Signal) -> None:
     if signal.state is not TriageState.new:
-        raise Conflict(f"{signal.reference} is already {signal.state.label.lower()}; reopen it first.",
-                       slug="signal-decided")
+        raise Conflict(
+            f"{signal.reference} is already {signal.state.label.lower()}; reopen it first.", slug="signal-decided"
+        )
 
 
 def _close(signal: Signal, actor: Actor, state: TriageState) -> None:
@@ -216,10 +286,20 @@ def _close(signal: Signal, actor: Actor, state: TriageState) -> None:
 
 def create_manual(session: Session, actor: Actor, data: ManualSignalIn) -> Signal:
     require(actor, Permission.intake_signal_triage)
-    return ingest(session, Incoming(org_id=actor.org_id, source_kind=SourceKind.manual, title=data.title,
-                                    text=data.text, url=data.url, raw_payload=data.model_dump(mode="json"),
-                                    raw_content_type="application/json", reporter_name=actor.display_name),
-                  actor=actor)
+    return ingest(
+        session,
+        Incoming(
+            org_id=actor.org_id,
+            source_kind=SourceKind.manual,
+            title=data.title,
+            text=data.text,
+            url=data.url,
+            raw_payload=data.model_dump(mode="json"),
+            raw_content_type="application/json",
+            reporter_name=actor.display_name,
+        ),
+        actor=actor,
+    )
 
 
 def assign(session: Session, actor: Actor, signal: Signal, assignee_id: uuid.UUID | None) -> Signal:
@@ -227,7 +307,8 @@ def assign(session: Session, actor: Actor, signal: Signal, assignee_id: uuid.UUI
     label = "nobody"
     if assignee_id is not None:
         user = session.execute(
-            select(User).join(Membership, Membership.user_id == User.id)
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
             .where(Membership.org_id == actor.org_id, User.id == assignee_id)
         ).scalar_one_or_none()
         if user is None:
@@ -235,17 +316,27 @@ def assign(session: Session, actor: Actor, signal: Signal, assignee_id: uuid.UUI
         label = user.display_name
     before = signal.assignee_id
     signal.assignee_id = assignee_id
-    _decide(session, actor, signal, DecisionKind.assigned, reason=f"Assigned to {label}.",
-            data={"from": str(before) if before else "", "to": str(assignee_id) if assignee_id else ""})
+    _decide(
+        session,
+        actor,
+        signal,
+        DecisionKind.assigned,
+        reason=f"Assigned to {label}.",
+        data={"from": str(before) if before else "", "to": str(assignee_id) if assignee_id else ""},
+    )
     return signal
 
 
 def _open_cluster_mates(session: Session, actor: Actor, signal: Signal) -> list[Signal]:
     if signal.cluster_id is None:
         return []
-    return list(session.execute(readable_signals(actor).where(
-        Signal.cluster_id == signal.cluster_id, Signal.id != signal.id, Signal.state == TriageState.new
-    ).order_by(Signal.received_at)).scalars())
+    return list(
+        session.execute(
+            readable_signals(actor)
+            .where(Signal.cluster_id == signal.cluster_id, Signal.id != signal.id, Signal.state == TriageState.new)
+            .order_by(Signal.received_at)
+        ).scalars()
+    )
 
 
 def dismiss(session: Session, actor: Actor, signal: Signal, data: DismissIn) -> list[Signal]:
@@ -255,16 +346,23 @@ def dismiss(session: Session, actor: Actor, signal: Signal, data: DismissIn) -> 
     for s in targets:
         _close(s, actor, TriageState.dismissed)
         s.dismiss_reason = data.reason
-        _decide(session, actor, s, DecisionKind.dismissed, reason=data.reason,
-                data={"with_cluster_of": signal.reference} if s is not signal else None)
+        _decide(
+            session,
+            actor,
+            s,
+            DecisionKind.dismissed,
+            reason=data.reason,
+            data={"with_cluster_of": signal.reference} if s is not signal else None,
+        )
     return targets
 
 
 def mark_duplicate(session: Session, actor: Actor, signal: Signal, original_id: uuid.UUID) -> Signal:
     require(actor, Permission.intake_signal_triage)
     _require_open(signal)
-    original = first_or_404(session, readable_signals(actor).where(Signal.id == original_id),
-                            "No such signal to be a duplicate of.")
+    original = first_or_404(
+        session, readable_signals(actor).where(Signal.id == original_id), "No such signal to be a duplicate of."
+    )
     root = original
     if original.duplicate_of_id is not None:
         root = session.get(Signal, original.duplicate_of_id) or original
@@ -272,8 +370,14 @@ def mark_duplicate(session: Session, actor: Actor, signal: Signal, original_id: 
         raise ValidationFailed.single("duplicate_of", "a signal cannot be a duplicate of itself")
     _close(signal, actor, TriageState.duplicate)
     signal.duplicate_of_id = root.id
-    _decide(session, actor, signal, DecisionKind.duplicate, reason=f"Duplicate of {root.reference}.",
-            data={"original": str(root.id)})
+    _decide(
+        session,
+        actor,
+        signal,
+        DecisionKind.duplicate,
+        reason=f"Duplicate of {root.reference}.",
+        data={"original": str(root.id)},
+    )
     return signal
 
 
@@ -347,34 +451,56 @@ def promote_to_incident(session: Session, actor: Actor, signal: Signal, data: Pr
             raise ValidationFailed.single("incident_id", "not an incident of your organisation")
     else:
         now = utcnow()
-        incident = response.create_incident(session, actor, IncidentCreate(
-            title=(data.title or signal.title)[:200].ljust(3, "."),
-            summary=f"Opened from intake signal {signal.reference}.\n\n{signal.text[:4000]}".strip(),
-            severity=data.severity or signal.likely_severity,
-            risk_domain=data.risk_domain or guess_risk_domain(signal),
-            aware_at=data.aware_at or min(signal.received_at, now),
-            affected_models=data.affected_models,
-            source=f"intake:signal:{signal.id}",
-        ))
+        incident = response.create_incident(
+            session,
+            actor,
+            IncidentCreate(
+                title=(data.title or signal.title)[:200].ljust(3, "."),
+                summary=f"Opened from intake signal {signal.reference}.\n\n{signal.text[:4000]}".strip(),
+                severity=data.severity or signal.likely_severity,
+                risk_domain=data.risk_domain or guess_risk_domain(signal),
+                aware_at=data.aware_at or min(signal.received_at, now),
+                affected_models=data.affected_models,
+                source=f"intake:signal:{signal.id}",
+            ),
+        )
     targets = [signal] + (_open_cluster_mates(session, actor, signal) if data.whole_cluster else [])
     for s in targets:
         response.add_timeline_entry(
-            session, actor, incident, kind=TimelineKind.SIGNAL, body=_timeline_body(s),
-            source=f"intake:signal:{s.id}", at=min(s.received_at, utcnow()),
-            data={"reference": s.reference, "source_kind": s.source_kind.value, "url": s.url or "",
-                  "likely_severity": s.likely_severity.value},
+            session,
+            actor,
+            incident,
+            kind=TimelineKind.SIGNAL,
+            body=_timeline_body(s),
+            source=f"intake:signal:{s.id}",
+            at=min(s.received_at, utcnow()),
+            data={
+                "reference": s.reference,
+                "source_kind": s.source_kind.value,
+                "url": s.url or "",
+                "likely_severity": s.likely_severity.value,
+            },
         )
         _close(s, actor, TriageState.promoted_incident)
         s.incident_id = incident.id
-        _decide(session, actor, s, DecisionKind.promoted_incident, reason=f"Brought into {incident.reference}.",
-                data={"incident_id": str(incident.id), "incident": incident.reference})
-    publish_event(session, org_id=actor.org_id, event="intake.signal.promoted",
-                  data={"id": signal.id, "reference": signal.reference, "incident_id": incident.id})
+        _decide(
+            session,
+            actor,
+            s,
+            DecisionKind.promoted_incident,
+            reason=f"Brought into {incident.reference}.",
+            data={"incident_id": str(incident.id), "incident": incident.reference},
+        )
+    publish_event(
+        session,
+        org_id=actor.org_id,
+        event="intake.signal.promoted",
+        data={"id": signal.id, "reference": signal.reference, "incident_id": incident.id},
+    )
     return Promotion(targets, incident_id=incident.id, incident_reference=incident.reference)
 
 
-_EXCHANGE_SEVERITY = {Severity.SEV1: "critical", Severity.SEV2: "high", Severity.SEV3: "medium",
-                      Severity.SEV4: "low"}
+_EXCHANGE_SEVERITY = {Severity.SEV1: "critical", Severity.SEV2: "high", Severity.SEV3: "medium", Severity.SEV4: "low"}
 
 
 def promote_to_exchange(session: Session, actor: Actor, signal: Signal, data: PromoteExchangeIn) -> Promotion:
@@ -389,35 +515,51 @@ def promote_to_exchange(session: Session, actor: Actor, signal: Signal, data: Pr
     require(actor, Permission.exchange_item_write)
     _require_open(signal)
     summary = data.summary if data.summary is not None else signal.text
-    item = create_draft(session, actor, ItemIn(
-        category=Category.VULNERABILITY,
-        title=(data.title or signal.title)[:300],
-        summary=summary[:5000],
-        details=(f"From intake signal {signal.reference}" + (f": {signal.url}" if signal.url else ".")
-                 + (f"\nSource: {signal.attribution}" if signal.attribution else "")),
-        severity=ExchangeSeverity(_EXCHANGE_SEVERITY[signal.likely_severity]),
-        tlp=Tlp.AMBER_STRICT,
-        permitted_uses=[CoveredUse.INCIDENT_RESPONSE, CoveredUse.THREAT_DETECTION],
-        audience=[AudienceKind.ALL_MEMBERS],
-    ))
+    item = create_draft(
+        session,
+        actor,
+        ItemIn(
+            category=Category.VULNERABILITY,
+            title=(data.title or signal.title)[:300],
+            summary=summary[:5000],
+            details=(
+                f"From intake signal {signal.reference}"
+                + (f": {signal.url}" if signal.url else ".")
+                + (f"\nSource: {signal.attribution}" if signal.attribution else "")
+            ),
+            severity=ExchangeSeverity(_EXCHANGE_SEVERITY[signal.likely_severity]),
+            tlp=Tlp.AMBER_STRICT,
+            permitted_uses=[CoveredUse.INCIDENT_RESPONSE, CoveredUse.THREAT_DETECTION],
+            audience=[AudienceKind.ALL_MEMBERS],
+        ),
+    )
     _close(signal, actor, TriageState.promoted_exchange)
     signal.exchange_item_id = item.id
-    _decide(session, actor, signal, DecisionKind.promoted_exchange, reason="Exchange draft started.",
-            data={"exchange_item_id": str(item.id)})
+    _decide(
+        session,
+        actor,
+        signal,
+        DecisionKind.promoted_exchange,
+        reason="Exchange draft started.",
+        data={"exchange_item_id": str(item.id)},
+    )
     return Promotion([signal], exchange_item_id=item.id)
 
 
 # -- clusters ---------------------------------------------------------------------------------------------
 
+
 def _recount(session: Session, cluster_ids: Sequence[uuid.UUID]) -> None:
     for cid in cluster_ids:
-        n, last = session.execute(select(func.count(), func.max(Signal.received_at))
-                                  .where(Signal.cluster_id == cid)).one()
+        n, last = session.execute(
+            select(func.count(), func.max(Signal.received_at)).where(Signal.cluster_id == cid)
+        ).one()
         values: dict[str, Any] = {"signal_count": int(n)}
         if last is not None:
             values["last_signal_at"] = last
-        session.execute(update(Cluster).where(Cluster.id == cid).values(**values)
-                        .execution_options(synchronize_session="evaluate"))
+        session.execute(
+            update(Cluster).where(Cluster.id == cid).values(**values).execution_options(synchronize_session="evaluate")
+        )
 
 
 def merge_clusters(session: Session, actor: Actor, data: MergeIn) -> Cluster:
@@ -428,13 +570,27 @@ def merge_clusters(session: Session, actor: Actor, data: MergeIn) -> Cluster:
         raise ValidationFailed.single("clusters", "name at least one other cluster to merge in")
     ids = [c.id for c in others]
     moved = session.execute(select(Signal.id).where(Signal.cluster_id.in_(ids))).scalars().all()
-    session.execute(update(Signal).where(Signal.cluster_id.in_(ids)).values(cluster_id=target.id)
-                    .execution_options(synchronize_session="fetch"))
-    session.execute(update(Decision).where(Decision.cluster_id.in_(ids)).values(cluster_id=target.id)
-                    .execution_options(synchronize_session="fetch"))
-    _decide(session, actor, None, DecisionKind.merged, cluster_id=target.id,
-            reason=f"Merged {len(others)} cluster(s) ({len(moved)} signals) into this one.",
-            data={"merged": ",".join(str(i) for i in ids)})
+    session.execute(
+        update(Signal)
+        .where(Signal.cluster_id.in_(ids))
+        .values(cluster_id=target.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(Decision)
+        .where(Decision.cluster_id.in_(ids))
+        .values(cluster_id=target.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    _decide(
+        session,
+        actor,
+        None,
+        DecisionKind.merged,
+        cluster_id=target.id,
+        reason=f"Merged {len(others)} cluster(s) ({len(moved)} signals) into this one.",
+        data={"merged": ",".join(str(i) for i in ids)},
+    )
     for c in others:
         session.delete(c)
     target.curated = True
@@ -453,16 +609,30 @@ def split_cluster(session: Session, actor: Actor, cluster: Cluster, data: SplitI
         raise ValidationFailed.single("signal_ids", "every signal must belong to this cluster")
     if len(signals) == cluster.signal_count:
         raise ValidationFailed.single("signal_ids", "leave at least one signal in the cluster")
-    new = Cluster(id=uuid.uuid4(), org_id=cluster.org_id, title=(data.title or signals[0].title)[:300],
-                  signal_count=0, curated=True, created_at=utcnow(), last_signal_at=signals[0].received_at)
+    new = Cluster(
+        id=uuid.uuid4(),
+        org_id=cluster.org_id,
+        title=(data.title or signals[0].title)[:300],
+        signal_count=0,
+        curated=True,
+        created_at=utcnow(),
+        last_signal_at=signals[0].received_at,
+    )
     cluster.curated = True
     session.add(new)
     session.flush()
     for s in signals:
         s.cluster_id = new.id
         s.similarity = None
-        _decide(session, actor, s, DecisionKind.split, cluster_id=new.id,
-                reason=f"Split out of cluster {cluster.id}.", data={"from_cluster": str(cluster.id)})
+        _decide(
+            session,
+            actor,
+            s,
+            DecisionKind.split_off,
+            cluster_id=new.id,
+            reason=f"Split out of cluster {cluster.id}.",
+            data={"from_cluster": str(cluster.id)},
+        )
     session.flush()
     _recount(session, [cluster.id, new.id])
     session.refresh(new)
@@ -474,8 +644,7 @@ def review(session: Session, actor: Actor, decision_id: uuid.UUID, data: ReviewI
     """Confirm or undo a sampled automatic decision. Undo splits the signal out of the cluster it was
     put in and, for an automatic duplicate, reopens it."""
     require(actor, Permission.intake_signal_triage)
-    decision = first_or_404(session, readable_decisions(actor).where(Decision.id == decision_id),
-                            "No such decision.")
+    decision = first_or_404(session, readable_decisions(actor).where(Decision.id == decision_id), "No such decision.")
     if not decision.automatic or decision.reviewed_at is not None:
         raise Conflict("Only an automatic decision not yet reviewed can be reviewed.", slug="not-reviewable")
     signal = get_signal(session, actor, decision.signal_id) if decision.signal_id else None
@@ -490,14 +659,13 @@ def review(session: Session, actor: Actor, decision_id: uuid.UUID, data: ReviewI
         cluster = session.get(Cluster, signal.cluster_id) if signal.cluster_id else None
         if cluster is not None and cluster.signal_count > 1:
             split_cluster(session, actor, cluster, SplitIn(signal_ids=[signal.id], title=signal.title))
-    _decide(session, actor, signal, DecisionKind.reviewed,
-            reason=f"{data.outcome.capitalize()}: automatic {decision.kind.label.lower()}. {data.note}".strip(),
-            data={"decision": str(decision.id), "outcome": data.outcome},
-            cluster_id=signal.cluster_id if signal else decision.cluster_id)
+    _decide(
+        session,
+        actor,
+        signal,
+        DecisionKind.reviewed,
+        reason=f"{data.outcome.capitalize()}: automatic {decision.kind.label.lower()}. {data.note}".strip(),
+        data={"decision": str(decision.id), "outcome": data.outcome},
+        cluster_id=signal.cluster_id if signal else decision.cluster_id,
+    )
     return decision
-
-
-def remove_empty_clusters(session: Session, org_id: uuid.UUID) -> int:
-    result = session.execute(delete(Cluster).where(Cluster.org_id == org_id, Cluster.signal_count == 0)
-                             .execution_options(synchronize_session=False))
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -15,7 +15,7 @@ from signalfire.access.policy.intake import readable_feeds
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, ValidationFailed
-from signalfire.intake.models import Feed, FeedKind, IntakeSettings
+from signalfire.intake.models import Feed, IntakeSettings
 from signalfire.intake.schemas import FeedIn, IntakeSettingsIn
 from signalfire.notify.outbox import enqueue_task
 
@@ -25,9 +25,13 @@ POLL_TASK = "intake.poll_feed"
 def settings_for(session: Session, org_id: uuid.UUID) -> IntakeSettings:
     """The org's settings row; defaults (public form off) when it has none yet. Not added to the session."""
     found = session.get(IntakeSettings, org_id)
-    return found if found is not None else IntakeSettings(org_id=org_id, public_form_enabled=False, intro="",
-                                                          allow_anonymous=True, min_fill_seconds=3,
-                                                          model_names=[])
+    return (
+        found
+        if found is not None
+        else IntakeSettings(
+            org_id=org_id, public_form_enabled=False, intro="", allow_anonymous=True, min_fill_seconds=3, model_names=[]
+        )
+    )
 
 
 def update_settings(session: Session, actor: Actor, data: IntakeSettingsIn) -> IntakeSettings:
@@ -41,8 +45,14 @@ def update_settings(session: Session, actor: Actor, data: IntakeSettingsIn) -> I
         setattr(row, name, value)
     row.updated_at = utcnow()
     session.flush()
-    record(session, action="intake.settings.update", target_type="intake_settings", target_id=actor.org_id,
-           actor=actor, summary={"changed": sorted(changes)})
+    record(
+        session,
+        action="intake.settings.update",
+        target_type="intake_settings",
+        target_id=actor.org_id,
+        actor=actor,
+        summary={"changed": sorted(changes)},
+    )
     return row
 
 
@@ -61,19 +71,37 @@ def add_feed(session: Session, actor: Actor, data: FeedIn) -> Feed:
     return create_feed(session, actor.org_id, data, actor=actor)
 
 
-def create_feed(session: Session, org_id: uuid.UUID, data: FeedIn, *, actor: Actor | None = None,
-                actor_label: str | None = None) -> Feed:
+def create_feed(
+    session: Session, org_id: uuid.UUID, data: FeedIn, *, actor: Actor | None = None, actor_label: str | None = None
+) -> Feed:
     """Add a feed to an org (the CLI calls this directly, as the operator, without an actor)."""
     url = _check_url(data.url)
     if session.execute(select(Feed.id).where(Feed.org_id == org_id, Feed.url == url)).first():
         raise Conflict("This feed is already configured.", slug="feed-exists")
     now = utcnow()
-    feed = Feed(id=uuid.uuid4(), org_id=org_id, url=url, kind=data.kind, title=data.title.strip(),
-                active=True, poll_interval_seconds=data.poll_interval_seconds, next_poll_at=now, created_at=now)
+    feed = Feed(
+        id=uuid.uuid4(),
+        org_id=org_id,
+        url=url,
+        kind=data.kind,
+        title=data.title.strip(),
+        active=True,
+        poll_interval_seconds=data.poll_interval_seconds,
+        next_poll_at=now,
+        created_at=now,
+    )
     session.add(feed)
     session.flush()
-    record(session, action="intake.feed.add", target_type="intake_feed", target_id=feed.id, actor=actor,
-           actor_label=actor_label, org_id=org_id, summary={"url": url, "kind": data.kind})
+    record(
+        session,
+        action="intake.feed.add",
+        target_type="intake_feed",
+        target_id=feed.id,
+        actor=actor,
+        actor_label=actor_label,
+        org_id=org_id,
+        summary={"url": url, "kind": data.kind},
+    )
     return feed
 
 
@@ -87,8 +115,14 @@ def set_feed_active(session: Session, actor: Actor, feed: Feed, active: bool) ->
     if active:
         feed.next_poll_at = utcnow()
         feed.consecutive_failures = 0
-    record(session, action="intake.feed.resume" if active else "intake.feed.pause", target_type="intake_feed",
-           target_id=feed.id, actor=actor, summary={"url": feed.url})
+    record(
+        session,
+        action="intake.feed.resume" if active else "intake.feed.pause",
+        target_type="intake_feed",
+        target_id=feed.id,
+        actor=actor,
+        summary={"url": feed.url},
+    )
     return feed
 
 
@@ -98,11 +132,18 @@ def poll_now(session: Session, actor: Actor, feed: Feed) -> None:
     if not feed.active:
         raise Conflict("The feed is paused; resume it first.", slug="feed-paused")
     now = utcnow()
-    enqueue_task(session, POLL_TASK, {"feed_id": str(feed.id)}, org_id=feed.org_id,
-                 dedupe_key=f"{POLL_TASK}:{feed.id}:manual:{int(now.timestamp())}")
-    record(session, action="intake.feed.poll_requested", target_type="intake_feed", target_id=feed.id,
-           actor=actor, summary={"url": feed.url})
-
-
-def feed_kinds() -> list[FeedKind]:
-    return list(FeedKind)
+    enqueue_task(
+        session,
+        POLL_TASK,
+        {"feed_id": str(feed.id)},
+        org_id=feed.org_id,
+        dedupe_key=f"{POLL_TASK}:{feed.id}:manual:{int(now.timestamp())}",
+    )
+    record(
+        session,
+        action="intake.feed.poll_requested",
+        target_type="intake_feed",
+        target_id=feed.id,
+        actor=actor,
+        summary={"url": feed.url},
+    )

@@ -20,8 +20,13 @@ def schedule_feed_polls(session: Session, now: datetime) -> None:
     """Queue one poll task per due feed and move its next poll time on at once, so a slow or failing
     feed never delays another and two schedulers never queue the same poll."""
     for feed in due_feeds(session, now):
-        enqueue_task(session, POLL_TASK, {"feed_id": str(feed.id)}, org_id=feed.org_id,
-                     dedupe_key=f"{POLL_TASK}:{feed.id}:{int(feed.next_poll_at.timestamp())}")
+        enqueue_task(
+            session,
+            POLL_TASK,
+            {"feed_id": str(feed.id)},
+            org_id=feed.org_id,
+            dedupe_key=f"{POLL_TASK}:{feed.id}:{int(feed.next_poll_at.timestamp())}",
+        )
         feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
 
 

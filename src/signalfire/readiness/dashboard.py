@@ -75,8 +75,10 @@ def _monthly(session: Session, column: Any, bounds: list[datetime], *where: Any)
 
 
 def _bar(labels: list[str], datasets: list[dict[str, Any]], *, stacked: bool = False, y_title: str = "",
-         horizontal: bool = False) -> dict[str, Any]:
+         horizontal: bool = False, integers: bool = True) -> dict[str, Any]:
     scales: dict[str, Any] = {"x": {"stacked": stacked}, "y": {"stacked": stacked, "beginAtZero": True}}
+    if integers:
+        scales["x" if horizontal else "y"]["ticks"] = {"precision": 0}
     if y_title:
         scales["x" if horizontal else "y"]["title"] = {"display": True, "text": y_title}
     options: dict[str, Any] = {"plugins": {"legend": {"position": "bottom"}}, "scales": scales}
@@ -97,7 +99,7 @@ def _response_times(session: Session, actor: Actor, start: datetime, end: dateti
             values.append(round(summary.median.total_seconds() / 3600, 2) if summary else None)
         series[measure.value] = dict(zip([s.value for s in Severity], values, strict=True))
         datasets.append({"label": measure.label, "data": values})
-    board.charts["chart-response-times"] = _bar(labels, datasets, y_title="median hours from awareness")
+    board.charts["chart-response-times"] = _bar(labels, datasets, y_title="median hours", integers=False)
     board.series["response_times_hours"] = series
     contain = result.overall.get(metrics.Measure.CONTAIN)
     board.stats.append(Stat("Median time to contain", f"{contain.median.total_seconds() / 3600:.1f} h" if contain
@@ -156,10 +158,14 @@ def _sharing(session: Session, org_id: uuid.UUID, bounds: list[datetime], board:
     board.charts["chart-sharing"] = {
         "type": "line",
         "data": {"labels": board.months, "datasets": [
-            {"label": "Items shared", "data": shared, "tension": 0.25},
-            {"label": "Others' items acknowledged", "data": given, "tension": 0.25},
-            {"label": "Responses given", "data": responses, "tension": 0.25},
-            {"label": "Acknowledgements received", "data": received, "tension": 0.25},
+            {"label": "Items shared", "data": shared, "tension": 0.25, "borderColor": "--chart-1",
+             "backgroundColor": "--chart-1"},
+            {"label": "Others' items acknowledged", "data": given, "tension": 0.25, "borderColor": "--chart-2",
+             "backgroundColor": "--chart-2"},
+            {"label": "Responses given", "data": responses, "tension": 0.25, "borderColor": "--chart-3",
+             "backgroundColor": "--chart-3"},
+            {"label": "Acknowledgements received", "data": received, "tension": 0.25, "borderColor": "--chart-5",
+             "backgroundColor": "--chart-5"},
         ]},
         "options": {"plugins": {"legend": {"position": "bottom"}},
                     "scales": {"y": {"beginAtZero": True, "ticks": {"precision": 0}}}},

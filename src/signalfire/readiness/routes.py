@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
+from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.core.clock import utcnow
-from signalfire.core.errors import ValidationFailed
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.readiness import dashboard, landscape, publication, service
@@ -25,6 +25,8 @@ from signalfire.readiness.schemas import (
     SettingsOut,
     SnapshotOut,
 )
+from signalfire.readiness.scorecard import Scorecard
+from signalfire.readiness.service import parse_at
 from signalfire.response.vocab import RiskDomain
 
 pages = protected_router(prefix="/readiness", include_in_schema=False)
@@ -34,58 +36,37 @@ AtQuery = Annotated[str | None, Query(max_length=40, description="A date (end of
                                                                   "datetime with a time zone; default now")]
 
 
-def parse_at(value: str | None) -> datetime | None:
-    """A date means the end of that day in UTC (or now, for today); a datetime must carry its zone."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            now = utcnow()
-            return now if day == now.date() else datetime.combine(day, time(23, 59, 59), UTC)
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed.single("at", "Give a date (YYYY-MM-DD) or an ISO 8601 date and time.") from None
-    if parsed.tzinfo is None:
-        raise ValidationFailed.single("at", "Give the time zone, e.g. 2026-05-01T12:00:00Z.")
-    return parsed
-
-
-def _page_context(request: Request, session: SessionDep, actor: ActorDep, at: str | None) -> dict[str, Any]:
-    require(actor, Permission.readiness_scorecard_read)
-    ctx: dict[str, Any] = {"scored": service.applies_to(actor.org_kind),
-                           "can_publish": actor.can(Permission.readiness_scorecard_publish)}
-    if ctx["scored"]:
-        card = service.scorecard_for(session, actor, parse_at(at))
-        ctx["card"] = card
-        ctx["out"] = scorecard_out(card, actor, publication.publication_out(publication.current(session,
-                                                                                               actor.org_id)))
-        ctx["historic"] = at is not None and bool(at.strip())
-    return ctx
+def _own(session: Session, actor: Actor, at: str | None) -> tuple[Scorecard, ScorecardOut]:
+    """The actor's org's scorecard, and its export with the live publication, if any."""
+    card = service.scorecard_for(session, actor, parse_at(at))
+    live = publication.publication_out(publication.current(session, actor.org_id))
+    return card, scorecard_out(card, actor, live)
 
 
 # -- pages ---------------------------------------------------------------------------------------------------
 
 @pages.get("")
 def scorecard_page(request: Request, session: SessionDep, actor: ActorDep, at: AtQuery = None) -> Response:
-    ctx = _page_context(request, session, actor, at)
-    ctx.update(domains=list(RiskDomain), labels=landscape.labels(), at_value=(at or "").strip())
+    require(actor, Permission.readiness_scorecard_read)
+    ctx: dict[str, Any] = {"scored": service.applies_to(actor.org_kind), "domains": list(RiskDomain),
+                           "can_publish": actor.can(Permission.readiness_scorecard_publish),
+                           "labels": landscape.labels(), "at_value": (at or "").strip()}
+    if ctx["scored"]:
+        ctx["card"], ctx["out"] = _own(session, actor, at)
+        ctx["historic"] = bool(ctx["at_value"])
     return render(request, "readiness/scorecard.html", ctx)
 
 
 @pages.get("/scorecard.json")
 def scorecard_json(session: SessionDep, actor: ActorDep, at: AtQuery = None) -> Response:
-    card = service.scorecard_for(session, actor, parse_at(at))
-    out = scorecard_out(card, actor, publication.publication_out(publication.current(session, actor.org_id)))
+    card, out = _own(session, actor, at)
     name = f"scorecard-{card.org_slug}-{card.at:%Y%m%d}.json"
     return JSONResponse(out.model_dump(mode="json"), headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @pages.get("/scorecard/print")
 def scorecard_print(request: Request, session: SessionDep, actor: ActorDep, at: AtQuery = None) -> Response:
-    card = service.scorecard_for(session, actor, parse_at(at))
-    out = scorecard_out(card, actor, publication.publication_out(publication.current(session, actor.org_id)))
+    card, out = _own(session, actor, at)
     return render(request, "readiness/print.html", {"card": card, "out": out, "labels": landscape.labels(),
                                                     "printed_at": utcnow()})
 
@@ -137,8 +118,7 @@ def settings_form(request: Request, session: SessionDep, actor: ActorDep,
 
 @api.get("/scorecard", response_model=ScorecardOut)
 def api_scorecard(session: SessionDep, actor: ActorDep, at: AtQuery = None) -> ScorecardOut:
-    card = service.scorecard_for(session, actor, parse_at(at))
-    return scorecard_out(card, actor, publication.publication_out(publication.current(session, actor.org_id)))
+    return _own(session, actor, at)[1]
 
 
 @api.get("/landscape", response_model=landscape.Landscape)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy.orm import Session
 
@@ -64,6 +64,25 @@ def compute_scorecard(session: Session, org_id: uuid.UUID, at: datetime) -> Scor
                   year_start=months_before(at, 12), domains=risk_domains(session, org.id))
     results = tuple(ItemResult(item, item.check(session, ctx)) for item in ITEMS)
     return Scorecard(org.id, org.name, org.slug, at, ctx.domains, results)
+
+
+def parse_at(value: str | None) -> datetime | None:
+    """"As of" from a query or the command line: a date means the end of that day in UTC (now, for today);
+    a datetime must carry its zone. Empty means now."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            now = utcnow()
+            return now if day == now.date() else datetime.combine(day, time(23, 59, 59), UTC)
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed.single("at", "Give a date (YYYY-MM-DD) or an ISO 8601 date and time.") from None
+    if parsed.tzinfo is None:
+        raise ValidationFailed.single("at", "Give the time zone, e.g. 2026-05-01T12:00:00Z.")
+    return parsed
 
 
 def resolve_at(at: datetime | None) -> datetime:

@@ -9,6 +9,8 @@ from fastapi import Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from signalfire.access.actor import Actor
+from signalfire.access.permissions import Permission
+from signalfire.access.policy import require
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.reporting import (
@@ -147,9 +149,6 @@ def create_assessment(incident_id: uuid.UUID, body: AssessmentIn, session: Sessi
 @api.post("/incidents/{incident_id}/recompute", response_model=SyncOut)
 def recompute(incident_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> SyncOut:
     incident = get_incident(session, actor, incident_id)
-    from signalfire.access.permissions import Permission
-    from signalfire.access.policy import require
-
     require(actor, Permission.reporting_assessment_write)
     s = obligations.sync_incident(session, incident, actor=actor)
     return SyncOut(created=len(s.created), updated=len(s.updated), closed=len(s.closed), reopened=len(s.reopened))

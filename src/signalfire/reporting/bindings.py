@@ -1,5 +1,5 @@
 """Recipient bindings: which authority org on this deployment receives what a regime file addresses to
-one of its recipient ids (e.g. eu-gpai-cop-c9 / eu_ai_office -> the EU AI Office org).
+one of its recipient ids (e.g. the Code of Practice's "eu_ai_office" -> the EU AI Office org).
 
 A recipient without a binding still gets its report: the printable document and the JSON export go
 through the authority's own channel, and Signalfire says so.

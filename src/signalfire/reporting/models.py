@@ -144,12 +144,15 @@ class Obligation(IdMixin, Base):
         Index("ix_reporting_obligation_board", "org_id", "is_open", "due_at"),
         # The reminder sweep across orgs.
         Index("ix_reporting_obligation_sweep", "is_open", "due_at"),
-        Index("ix_reporting_obligation_incident", "incident_id", "regime_id"),
+        # (incident_id, regime_id) lookups use the unique key's leading columns.
     )
 
-    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    # This is the busiest insert path (one row per report owed), and each foreign-key check is a lookup per
+    # row: only the incident keeps one (RESTRICT: retention). The org is the incident's, copied for the
+    # board's index; the assessment is append-only and purged only together with its obligations.
+    org_id: Mapped[uuid.UUID]
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(INCIDENT_FK, ondelete="RESTRICT"))
-    assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reporting_assessment.id", ondelete="RESTRICT"))
+    assessment_id: Mapped[uuid.UUID]
     regime_id: Mapped[str] = mapped_column(String(80))
     regime_version: Mapped[str] = mapped_column(String(40))
     class_id: Mapped[str] = mapped_column(String(80))

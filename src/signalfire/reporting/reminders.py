@@ -85,7 +85,8 @@ def resync_changed(session: Session, now: datetime, limit: int = RESYNC_BATCH) -
 
 def mark_late(session: Session, now: datetime) -> int:
     result = session.execute(
-        update(Obligation).where(Obligation.status == ObligationStatus.due, Obligation.due_at < now)
+        update(Obligation).where(Obligation.is_open.is_(True), Obligation.due_at < now,  # the sweep index
+                                 Obligation.status == ObligationStatus.due)
         .values(status=ObligationStatus.late).execution_options(synchronize_session=False)
     )
     count = int(getattr(result, "rowcount", 0) or 0)

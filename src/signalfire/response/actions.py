@@ -143,6 +143,18 @@ def create_action(session: Session, actor: Actor, incident: Incident, data: Acti
         ).scalar_one_or_none()
         if task is None:
             raise ValidationFailed.single("task_id", "No such task on this incident.")
+    else:
+        # A playbook step that calls for this kind of action is what the action carries out.
+        task = session.execute(
+            select(IncidentTask)
+            .where(
+                IncidentTask.incident_id == incident.id,
+                IncidentTask.action_kind == data.kind,
+                IncidentTask.status == TaskStatus.OPEN,
+            )
+            .order_by(IncidentTask.position)
+            .limit(1)
+        ).scalar_one_or_none()
     contact = _contact(session, incident, data.params)
     action = ResponseAction(
         incident_id=incident.id,

@@ -610,7 +610,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         session,
         alice,
         IncidentCreate(
-            title="Drill: weight exfiltration from the training cluster",
+            title="Weight exfiltration from the training cluster (functional exercise)",
             severity=Severity.SEV1,
             risk_domain=RiskDomain.MODEL_WEIGHTS,
             aware_at=drill_aware,
@@ -668,6 +668,9 @@ def seed(session: Session, ctx: DemoContext) -> None:
         ),
     )
     _progress(session, alice, drill, notice, [(ActionStatus.COMPLETED, _at(drill_aware, 1.6), None)])
+    for task in playbooks.list_tasks(session, drill):
+        if task.status is TaskStatus.OPEN:  # steps the scenario did not exercise
+            playbooks.update_task(session, alice, drill, task.id, TaskUpdate(status=TaskStatus.SKIPPED))
     _walk(
         session,
         alice,

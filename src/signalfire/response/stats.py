@@ -4,8 +4,9 @@ Both are single queries that start from the policy and use the board/metrics ind
 ``response_incident``. Metrics follow ``metrics`` exactly (first time each milestone was reached,
 measured from awareness; a later status counts as reaching the earlier ones; drills excluded;
 median as the mean of the middle two, p90 by nearest rank). On PostgreSQL the summaries are
-computed in the database (percentile_cont / percentile_disc with GROUPING SETS) so 100,000 incidents
-answer in milliseconds; elsewhere the rows are summarised in Python by the pure module.
+computed in the database (percentile_cont / percentile_disc with GROUPING SETS), so no row leaves the
+database; elsewhere the rows are summarised in Python by the pure module. Figures:
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ def _metrics_python(session: Session, actor: Actor, start: datetime, end: dateti
 
 
 def _seconds(col: Any, aware: Any) -> Any:
-    # date_part gives double precision; extract() gives numeric, several times slower to sort.
+    # date_part gives double precision; extract() gives numeric, which sorts more slowly.
     return func.date_part("epoch", col - aware)
 
 

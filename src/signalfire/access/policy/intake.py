@@ -15,36 +15,36 @@ from signalfire.access.policy import nothing
 from signalfire.intake.models import AlertSource, Cluster, Decision, Feed, IntakeSettings, Signal
 
 
-def readable_signals(actor: Actor) -> Select[tuple[Signal]]:
+def readable_signals(actor: Actor) -> Select[Signal]:
     stmt = select(Signal).where(Signal.org_id == actor.org_id)
     return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
 
 
-def readable_clusters(actor: Actor) -> Select[tuple[Cluster]]:
+def readable_clusters(actor: Actor) -> Select[Cluster]:
     stmt = select(Cluster).where(Cluster.org_id == actor.org_id)
     return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
 
 
-def readable_decisions(actor: Actor) -> Select[tuple[Decision]]:
+def readable_decisions(actor: Actor) -> Select[Decision]:
     stmt = select(Decision).where(Decision.org_id == actor.org_id)
     return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
 
 
-def readable_feeds(actor: Actor) -> Select[tuple[Feed]]:
+def readable_feeds(actor: Actor) -> Select[Feed]:
     stmt = select(Feed).where(Feed.org_id == actor.org_id)
     return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
 
 
-def readable_alert_sources(actor: Actor) -> Select[tuple[AlertSource]]:
+def readable_alert_sources(actor: Actor) -> Select[AlertSource]:
     stmt = select(AlertSource).where(AlertSource.org_id == actor.org_id)
     return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
 
 
-def readable_intake_settings(actor: Actor) -> Select[tuple[IntakeSettings]]:
+def readable_intake_settings(actor: Actor) -> Select[IntakeSettings]:
     stmt = select(IntakeSettings).where(IntakeSettings.org_id == actor.org_id)
     return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
 
 
-def submitted_reports(actor: Actor) -> Select[tuple[Signal]]:
+def submitted_reports(actor: Actor) -> Select[Signal]:
     """Reports the actor's org sent to other orgs through the downstream API (for their receipts)."""
     return select(Signal).where(Signal.submitter_org_id == actor.org_id)

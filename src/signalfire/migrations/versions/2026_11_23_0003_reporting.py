@@ -306,12 +306,6 @@ def upgrade() -> None:
         sa.Column("created_at", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["assessment_id"],
-            ["reporting_assessment.id"],
-            name=op.f("fk_reporting_obligation_assessment_id_reporting_assessment"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
             ["closed_by"],
             ["user_account.id"],
             name=op.f("fk_reporting_obligation_closed_by_user_account"),
@@ -323,20 +317,11 @@ def upgrade() -> None:
             name=op.f("fk_reporting_obligation_incident_id_response_incident"),
             ondelete="RESTRICT",
         ),
-        sa.ForeignKeyConstraint(
-            ["org_id"],
-            ["organization.id"],
-            name=op.f("fk_reporting_obligation_org_id_organization"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reporting_obligation")),
         sa.UniqueConstraint("incident_id", "regime_id", "class_id", "stage", name="uq_reporting_obligation_key"),
     )
     op.create_index(
         "ix_reporting_obligation_board", "reporting_obligation", ["org_id", "is_open", "due_at"], unique=False
-    )
-    op.create_index(
-        "ix_reporting_obligation_incident", "reporting_obligation", ["incident_id", "regime_id"], unique=False
     )
     op.create_index("ix_reporting_obligation_sweep", "reporting_obligation", ["is_open", "due_at"], unique=False)
     op.create_table(
@@ -570,7 +555,6 @@ def downgrade() -> None:
     op.drop_table("reporting_report")
     op.drop_table("reporting_reminder")
     op.drop_index("ix_reporting_obligation_sweep", table_name="reporting_obligation")
-    op.drop_index("ix_reporting_obligation_incident", table_name="reporting_obligation")
     op.drop_index("ix_reporting_obligation_board", table_name="reporting_obligation")
     op.drop_table("reporting_obligation")
     op.drop_index("ix_reporting_legal_hold_incident", table_name="reporting_legal_hold")

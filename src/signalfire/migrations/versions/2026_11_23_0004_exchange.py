@@ -232,7 +232,7 @@ def upgrade() -> None:
         "ix_exchange_item_status_tlp", "exchange_item", ["status", "tlp", "published_at", "id"], unique=False
     )
     op.create_index(
-        "ix_exchange_item_org_status", "exchange_item", ["org_id", "status", "published_at"], unique=False
+        "ix_exchange_item_org_status", "exchange_item", ["org_id", "status", "published_at", "id"], unique=False
     )
     op.create_index(
         "ix_exchange_item_government",
@@ -658,6 +658,8 @@ def upgrade() -> None:
         sa.Column("stix_type", sa.String(length=250), nullable=False),
         sa.Column("spec_version", sa.String(length=10), nullable=False),
         sa.Column("version", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("is_latest", sa.Boolean(), nullable=False),
+        sa.Column("is_first", sa.Boolean(), nullable=False),
         sa.Column("origin", sa.Enum("item", "posted", "reference", name="exchange_taxii_origin", native_enum=False,
                                     length=40), nullable=False),
         sa.Column("item_id", sa.Uuid(), nullable=True),

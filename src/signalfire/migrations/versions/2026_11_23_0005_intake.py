@@ -116,6 +116,7 @@ def upgrade() -> None:
     sa.Column('assignee_id', sa.Uuid(), nullable=True),
     sa.Column('cluster_id', sa.Uuid(), nullable=True),
     sa.Column('similarity', sa.Double(), nullable=True),
+    sa.Column('match_text', sa.Text(), nullable=False),
     sa.Column('signature', sa.LargeBinary(), nullable=True),
     sa.Column('likely_severity', sa.Enum('sev1', 'sev2', 'sev3', 'sev4', name='intake_severity', native_enum=False, length=40), nullable=False),
     sa.Column('severity_reasons', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),

@@ -23,6 +23,7 @@ from signalfire.response.models import (
     Playbook,
     ResponseAction,
     Roster,
+    RosterOverride,
 )
 from signalfire.response.oncall import to_layer
 from signalfire.response.vocab import ActionKind, ActionStatus, ParticipantRole, RiskDomain
@@ -42,18 +43,15 @@ def _incident_url(incident_id: object) -> str:
 
 # -- roster --------------------------------------------------------------------------------------------------
 
-def _pure(roster: Roster, ctx: Context) -> coverage.Roster:
-    """The roster as it stood at ``ctx.at``: overrides created later are left out."""
+def _pure(roster: Roster, overrides: list[RosterOverride]) -> coverage.Roster:
     layers = []
     for row in sorted(roster.layers, key=lambda x: x.position):
         try:
             layers.append(to_layer(row))
         except ValueError:  # a layer the pure model refuses (no participants) covers nothing
             continue
-    overrides = tuple(coverage.Override(o.start, o.end, str(o.user_id))
-                      for o in sorted(roster.overrides, key=lambda x: x.created_at)
-                      if o.created_at <= ctx.at and o.end > o.start)
-    return coverage.Roster(layers=tuple(layers), overrides=overrides)
+    return coverage.Roster(layers=tuple(layers),
+                           overrides=tuple(coverage.Override(o.start, o.end, str(o.user_id)) for o in overrides))
 
 
 def _intersect(a: list[coverage.Gap], b: list[coverage.Gap]) -> list[coverage.Gap]:
@@ -82,14 +80,23 @@ def roster_coverage(session: Session, ctx: Context) -> Finding:
     roster covers every domain, a domain's own IC rota covers that domain."""
     rosters = session.execute(
         select(Roster).where(Roster.org_id == ctx.org_id, Roster.created_at <= ctx.at)
-        .options(selectinload(Roster.layers), selectinload(Roster.overrides)).order_by(Roster.team)
+        .options(selectinload(Roster.layers)).order_by(Roster.team)
     ).scalars().all()
     evidence = tuple(Evidence(f"Roster: {r.team} ({r.risk_domain.label if r.risk_domain else 'all domains'})",
                               Channel.RESPONSE, f"/response/rosters/{r.id}") for r in rosters)
     if not rosters:
         return Finding(State.MISSING, "No on-call roster is recorded.", None)
     start, end = ctx.at, ctx.at + ROSTER_HORIZON
-    gaps_of = {r.id: coverage.gaps(_pure(r, ctx), start, end) for r in rosters}
+    # Only the overrides that touch the horizon and existed at ``ctx.at``, in creation order (later wins).
+    overrides: dict[object, list[RosterOverride]] = {r.id: [] for r in rosters}
+    for o in session.execute(
+        select(RosterOverride).where(RosterOverride.roster_id.in_(list(overrides)), RosterOverride.created_at <= ctx.at,
+                                     RosterOverride.end > start, RosterOverride.start < end,
+                                     RosterOverride.end > RosterOverride.start)
+        .order_by(RosterOverride.created_at)
+    ).scalars():
+        overrides[o.roster_id].append(o)
+    gaps_of = {r.id: coverage.gaps(_pure(r, overrides[r.id]), start, end) for r in rosters}
     general = [r for r in rosters if r.risk_domain is None]
     per_domain: list[tuple[RiskDomain, tuple[coverage.Gap, ...]]] = []
     for domain in ctx.domains:
