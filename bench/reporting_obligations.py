@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import random
 import statistics
 import sys
@@ -185,14 +186,27 @@ def _params(row: dict[str, Any]) -> list[Any]:
     return values
 
 
-def _work(args: tuple[str, int, int]) -> tuple[int, float, float]:
+def _backend_cpu(pid: int) -> float:
+    """CPU seconds a local PostgreSQL backend has used (user + system), from /proc; 0 if unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _work(args: tuple[str, int, int]) -> tuple[int, float, float, float, float]:
+    """Compute and store one slice; returns (rows, compute s, store s, own CPU s, backend CPU s)."""
     url, start, stop = args
     regimes = {(r.id, r.version): r for versions in catalog.regimes().values() for r in versions}
     engine = make_engine(url, poolclass=NullPool)
     computed = stored = 0.0
     count = 0
     rows: list[list[Any]] = []
+    cpu = time.process_time()
     with engine.begin() as conn:
+        backend = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        backend_cpu = _backend_cpu(backend)
         driver = conn.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cur:
@@ -209,11 +223,12 @@ def _work(args: tuple[str, int, int]) -> tuple[int, float, float]:
                     stored += time.perf_counter() - t
                     count += len(rows)
                     rows = []
+        backend_cpu = _backend_cpu(backend) - backend_cpu
     engine.dispose()
-    return count, computed, stored
+    return count, computed, stored, time.process_time() - cpu, backend_cpu
 
 
-def compute_and_store(url: str, jobs: list[Job], workers: int) -> tuple[int, float, float, float]:
+def compute_and_store(url: str, jobs: list[Job], workers: int) -> tuple[int, float, list[float]]:
     global _JOBS
     _JOBS = jobs
     step = -(-len(jobs) // workers)
@@ -225,7 +240,7 @@ def compute_and_store(url: str, jobs: list[Job], workers: int) -> tuple[int, flo
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             results = pool.map(_work, slices)
     wall = time.perf_counter() - started
-    return sum(r[0] for r in results), wall, sum(r[1] for r in results), sum(r[2] for r in results)
+    return sum(r[0] for r in results), wall, [sum(r[i] for r in results) for i in range(1, 5)]
 
 
 def _time(fn: Any, runs: int) -> tuple[float, float]:
@@ -264,11 +279,16 @@ def main() -> None:
         jobs, org_id, user_id, load_s = load(url, args.orgs, args.incidents, min(args.measured, args.incidents))
         print(f"loaded {len(jobs):,} incidents with one assessment each over {args.orgs} org(s), "
               f"{len(_regimes())} regimes, in {load_s:.1f} s (not timed)")
-        count, wall, computed, stored = compute_and_store(url, jobs, args.workers)
+        load_before = os.getloadavg()[0]
+        count, wall, (computed, stored, own_cpu, db_cpu) = compute_and_store(url, jobs, args.workers)
         print(f"computed and stored {count:,} obligations for {len(jobs):,} incidents in {wall:.2f} s wall "
               f"({args.workers} worker(s); compute {computed:.2f} s, executemany {stored:.2f} s, summed over "
               f"workers) vs {COMPUTE_LIMIT_S:.0f} s limit: {wall / COMPUTE_LIMIT_S:.2f}x "
               f"{'OK' if wall < COMPUTE_LIMIT_S else 'OVER'}")
+        cores = os.cpu_count() or 1
+        print(f"CPU used: workers {own_cpu:.2f} s + their PostgreSQL backends {db_cpu:.2f} s = "
+              f"{own_cpu + db_cpu:.2f} s, i.e. {(own_cpu + db_cpu) / cores:.2f} s on {cores} idle cores "
+              f"(load average when the timed part started: {load_before:.1f})")
         engine = make_engine(url, poolclass=NullPool)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE reporting_obligation")

@@ -115,16 +115,18 @@ def test_login_brute_force_is_rate_limited(client: TestClient, db: Session) -> N
     import re
 
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    statuses = [
-        client.post("/login", data={"email": person.email, "password": f"wrong-{i}", "csrf_token": csrf},
-                    follow_redirects=False).status_code
-        for i in range(12)
-    ]
-    assert statuses[:10] == [401] * 10
-    assert statuses[10:] == [429, 429]
-    r = client.post("/login", data={"email": person.email, "password": "correct-horse-battery", "csrf_token": csrf},
-                    follow_redirects=False)
-    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    # Frozen clock: the attempts must not straddle a window boundary on a slow machine.
+    with time_machine.travel(utcnow().replace(second=5), tick=False):
+        statuses = [
+            client.post("/login", data={"email": person.email, "password": f"wrong-{i}", "csrf_token": csrf},
+                        follow_redirects=False).status_code
+            for i in range(12)
+        ]
+        assert statuses[:10] == [401] * 10
+        assert statuses[10:] == [429, 429]
+        r = client.post("/login", data={"email": person.email, "password": "correct-horse-battery",
+                                        "csrf_token": csrf}, follow_redirects=False)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
 def test_open_redirect_after_login_is_refused(client: TestClient, db: Session) -> None:

@@ -63,9 +63,9 @@ class Settings(BaseSettings):
     # Run the outbox worker and scheduler inside `serve` (embedded mode).
     embedded_worker: bool = True
     cookie_secure: bool = False
-    mail: MailSettings = MailSettings()
-    jobs: JobSettings = JobSettings()
-    limits: LimitSettings = LimitSettings()
+    mail: MailSettings = Field(default_factory=MailSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     @model_validator(mode="after")
     def _defaults_and_fail_closed(self) -> Settings:

@@ -322,8 +322,7 @@ def _summary(actor: Actor, collection: TaxiiCollection, group: Sequence[Candidat
 def add_objects(session: Session, actor: Actor, collection: TaxiiCollection, objects: Sequence[Any], *,
                 permitted_uses: Sequence[CoveredUse], override_reason: str | None) -> AddResult:
     """Validate, screen and publish the posted objects; returns the (complete) status of the request."""
-    audience = collection.audience
-    if not collection.can_write or audience is None:
+    if not collection.can_write or collection.audience is None:
         raise TaxiiError(403, "Collection not writable", "You may not add objects to this collection.")
     if not permitted_uses:
         raise bad_request("Permitted uses required",
@@ -331,6 +330,27 @@ def add_objects(session: Session, actor: Actor, collection: TaxiiCollection, obj
                           "X-Signalfire-Permitted-Uses (comma-separated, e.g. threat_detection,safeguards).")
     reason = (override_reason or "").strip()
     failures: dict[int, dict[str, str]] = {}
+    candidates = _well_formed(objects, failures)
+    fixed, regular = _split_reference(candidates, failures)
+    accepted = _admit(session, actor, collection, fixed, regular, failures)
+
+    findings = screen_objects(accepted)
+    if findings and len(reason) < _OVERRIDE_MIN:
+        shown = "; ".join(f"{owner}: {f.kind} ({f.message.split('.')[0]}: {f.excerpt})" for owner, f in findings[:5])
+        raise TaxiiError(422, "Screening findings need an override",
+                         f"Screening found {len(findings)} possible problem(s) in the objects, e.g. {shown}. Remove "
+                         "them, or repeat the request with the header X-Signalfire-Screening-Override giving your "
+                         f"reason (at least {_OVERRIDE_MIN} characters).")
+
+    items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings)
+    versions_added = _store(session, actor, collection, fixed, accepted, items)
+    sync(session)
+    return AddResult(status=_status(session, actor, collection, objects, candidates, failures, versions_added,
+                                    items), items=list(items.values()))
+
+
+def _well_formed(objects: Sequence[Any], failures: dict[int, dict[str, str]]) -> list[Candidate]:
+    """Objects that pass the structural checks, each (id, version) once; the rest go to ``failures``."""
     candidates: list[Candidate] = []
     seen: set[tuple[str, str]] = set()
     for index, obj in enumerate(objects):
@@ -343,7 +363,13 @@ def add_objects(session: Session, actor: Actor, collection: TaxiiCollection, obj
             candidates.append(candidate)
         except _Refused as exc:
             failures[index] = _detail(obj, str(exc))
+    return candidates
 
+
+def _split_reference(candidates: Sequence[Candidate],
+                     failures: dict[int, dict[str, str]]) -> tuple[list[Candidate], list[Candidate]]:
+    """Copies of the exchange's own fixed objects (TLP markings, extension definitions), and the rest with
+    their TLP level; markings that only pretend to be TLP fail."""
     fixed: list[Candidate] = []
     regular: list[Candidate] = []
     for candidate in candidates:
@@ -364,8 +390,13 @@ def add_objects(session: Session, actor: Actor, collection: TaxiiCollection, obj
                 regular.append(candidate)
         except _Refused as exc:
             failures[candidate.index] = _detail(candidate.obj, str(exc))
+    return fixed, regular
 
-    # Ids the exchange issues itself, or other contributors' ids, cannot be taken over.
+
+def _admit(session: Session, actor: Actor, collection: TaxiiCollection, fixed: Sequence[Candidate],
+           regular: Sequence[Candidate], failures: dict[int, dict[str, str]]) -> list[Candidate]:
+    """The objects to add: not already there, not someone else's id, and allowed in this audience at their TLP."""
+    assert collection.audience is not None
     reserved = _reserved_ids(session, regular)
     owners = _owners(session, [c.stix_id for c in regular])
     here = existing_versions(session, collection.id, [c.stix_id for c in [*fixed, *regular]])
@@ -376,47 +407,35 @@ def add_objects(session: Session, actor: Actor, collection: TaxiiCollection, obj
     for candidate in regular:
         stored = owners.get(candidate.stix_id, [])
         foreign = [s for s in stored if s[0] != actor.org_id or s[1] != ObjectOrigin.POSTED]
+        versions = here.get(candidate.stix_id, [])
         try:
             if candidate.stix_id in reserved or foreign:
+                # Ids the exchange issues itself, or other contributors' ids, cannot be taken over.
                 if any(digest == candidate.digest for _, _, digest in stored):
-                    candidate.outcome = "already present"
+                    candidate.outcome = "already known to the exchange"
                     continue
                 raise _Refused("this id belongs to the exchange or to another contributor; publish your own "
                                "objects under your own ids")
-            versions = here.get(candidate.stix_id, [])
             if candidate.version is None:
                 if any(digest == candidate.digest for _, digest in versions):
                     candidate.outcome = "already present"
                     continue
             else:
                 same = [digest for version, digest in versions if version == candidate.version]
-                if same and candidate.digest in same:
+                if candidate.digest in same:
                     candidate.outcome = "already present"
                     continue
                 if same:
                     raise _Refused("an object with this id and version is already in the collection with other "
                                    "content; post a new version (a later 'modified')")
             assert candidate.tlp is not None
-            problems = audience_allowed(candidate.tlp, [audience])
+            problems = audience_allowed(candidate.tlp, [collection.audience])
             if problems:
                 raise _Refused(problems[0].message)
             accepted.append(candidate)
         except _Refused as exc:
             failures[candidate.index] = _detail(candidate.obj, str(exc))
-
-    findings = screen_objects(accepted)
-    if findings and len(reason) < _OVERRIDE_MIN:
-        shown = "; ".join(f"{owner}: {f.kind} ({f.message.split('.')[0]}: {f.excerpt})" for owner, f in findings[:5])
-        raise TaxiiError(422, "Screening findings need an override",
-                         f"Screening found {len(findings)} possible problem(s) in the objects, e.g. {shown}. Remove "
-                         "them, or repeat the request with the header X-Signalfire-Screening-Override giving your "
-                         f"reason (at least {_OVERRIDE_MIN} characters).")
-
-    items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings)
-    versions_added = _store(session, actor, collection, fixed, accepted, items)
-    sync(session)
-    return AddResult(status=_status(session, actor, collection, objects, candidates, failures, versions_added,
-                                    items), items=list(items.values()))
+    return accepted
 
 
 def _detail(obj: Any, message: str) -> dict[str, str]:

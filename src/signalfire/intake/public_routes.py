@@ -18,13 +18,11 @@ from signalfire.access.secrets import digest
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import AppError, ValidationFailed
 from signalfire.core.settings import Settings
-from signalfire.core.web import ratelimit
 from signalfire.core.web.deps import (
     ANON_COOKIE,
     ActorDep,
     SessionDep,
     SettingsDep,
-    client_key,
     protected_router,
     public_router,
     rate_limit,
@@ -54,14 +52,8 @@ _JSON = "application/json"
 
 
 def _limit(request: Request, session: SessionDep, bucket: str, limit: int, key: str | None = None) -> None:
-    """Count a hit. Normally in a transaction of its own that commits at once, so refused requests count
-    too. If this request's session already holds a transaction (a signed-in visitor: resolving the session
-    cookie opened it), count in that one instead: on SQLite a second writer would wait for this request's
-    own lock until it times out."""
-    if session.in_transaction():
-        ratelimit.hit(session, f"{bucket}:{key or client_key(request)}", limit=limit)
-    else:
-        rate_limit(request, bucket, limit, key)
+    """Count a hit (see core.web.deps.rate_limit for which transaction counts it)."""
+    rate_limit(request, bucket, limit, key, session=session)
 
 
 def _reporter(request: Request) -> str:

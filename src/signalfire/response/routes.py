@@ -626,14 +626,14 @@ def metrics_page(
 @public.get("/ack/{token}")
 def ack_link(request: Request, session: SessionDep, actor: OptionalActorDep, token: str) -> Response:
     """Shows the page and a button: a GET never acknowledges (mail scanners follow links)."""
-    rate_limit(request, "response-ack", ACK_PER_MINUTE)
+    rate_limit(request, "response-ack", ACK_PER_MINUTE, session=session)
     page = paging.page_for_token(session, token[:200])
     return render(request, "response/ack.html", {"page": page, "token": token})
 
 
 @public.post("/ack/{token}")
 def ack_link_post(request: Request, session: SessionDep, actor: OptionalActorDep, token: str) -> Response:
-    rate_limit(request, "response-ack", ACK_PER_MINUTE)
+    rate_limit(request, "response-ack", ACK_PER_MINUTE, session=session)
     page = paging.page_for_token(session, token[:200])
     paging.acknowledge(session, page, actor=actor if actor and actor.org_id == page.org_id else None)
     return render(request, "response/ack.html", {"page": page, "token": token, "done": True})

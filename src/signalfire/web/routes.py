@@ -56,8 +56,9 @@ def login_submit(
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
-    rate_limit(request, "login-ip", settings.limits.login_attempts_per_minute)
-    rate_limit(request, "login-user", settings.limits.login_attempts_per_minute, key=email.strip().lower()[:254])
+    limit = settings.limits.login_attempts_per_minute
+    rate_limit(request, "login-ip", limit, session=session)
+    rate_limit(request, "login-user", limit, key=email.strip().lower()[:254], session=session)
     new = service.login(session, email=email, password=password,
                         max_age=timedelta(seconds=settings.session_max_age_seconds))
     if new is None:

@@ -140,11 +140,21 @@ def client_key(request: Request) -> str:
     return digest(host)[:32]
 
 
-def rate_limit(request: Request, bucket: str, limit: int, key: str | None = None) -> None:
-    """Count this request in its own committed transaction (see ratelimit.hit)."""
+def rate_limit(request: Request, bucket: str, limit: int, key: str | None = None,
+               session: Session | None = None) -> None:
+    """Count this request against `bucket`.
+
+    Normally in a transaction of its own that commits at once, so refused requests count too. When the
+    request's own session already holds a transaction (e.g. resolving a session cookie opened one), count
+    in that one instead: on SQLite a second writer would wait for this request's own lock until it timed out.
+    """
+    full_key = f"{bucket}:{key or client_key(request)}"
+    if session is not None and session.in_transaction():
+        ratelimit.hit(session, full_key, limit=limit)
+        return
     factory: sessionmaker[Session] = request.app.state.session_factory
     with unit_of_work(factory) as s:
-        ratelimit.hit(s, f"{bucket}:{key or client_key(request)}", limit=limit)
+        ratelimit.hit(s, full_key, limit=limit)
 
 
 def protected_router(**kwargs: Any) -> APIRouter:
