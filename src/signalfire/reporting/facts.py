@@ -101,14 +101,25 @@ def incident_snapshot(incident: Incident) -> dict[str, Any]:
     }
 
 
+# Facts that can change what a regime's questions would be answered with (status and resolution only move
+# clocks, which follow on their own).
+RELEVANT = ("severity", "risk_domain", "affected_models", "is_drill", "occurred_at", "aware_at")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str) and len(value) > 18 and value[10:11] == "T":
+        return value[:16].replace("T", " ") + " UTC"  # an ISO time from the snapshot
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return "—" if value is None or value == "" else str(value)
+
+
 def snapshot_changes(before: dict[str, Any], incident: Incident) -> list[str]:
-    """Human-readable differences between an assessment's snapshot and the incident now."""
+    """Human-readable differences, in the facts that matter for reportability, between an assessment's
+    snapshot and the incident now."""
     now = incident_snapshot(incident)
-    changes = []
-    for key, value in now.items():
-        if key in before and before[key] != value:
-            changes.append(f"{key.replace('_', ' ')}: {before[key] or '—'} → {value or '—'}")
-    return changes
+    return [f"{key.replace('_', ' ')}: {_shown(before[key])} → {_shown(now[key])}"
+            for key in RELEVANT if key in before and before[key] != now[key]]
 
 
 @dataclass(frozen=True)

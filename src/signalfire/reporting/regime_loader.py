@@ -18,6 +18,9 @@ from pydantic import ValidationError
 from signalfire.reporting.regime_schema import ReferenceIssues, Regime
 from signalfire.reporting.regimes import REGIMES_DIR
 
+# libyaml's loader is ~10x faster; marks (for file:line errors) work the same.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Loc = Sequence[str | int]
 
 
@@ -111,8 +114,8 @@ def _load_with_nodes(path: Path) -> tuple[Regime, yaml.Node]:
     except OSError as exc:
         raise RegimeFileError(path, [(0, f"cannot read: {exc.strerror}")]) from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a SafeLoader: the C one when libyaml is there)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -77,7 +78,8 @@ def render(
 ) -> HTMLResponse:
     """Full page normally; just `fragment` for an HTMX request when one is given."""
     csrf, new_anon = csrf_for(request)
-    flash = request.cookies.get(FLASH_COOKIE)
+    raw_flash = request.cookies.get(FLASH_COOKIE)
+    flash = unquote(raw_flash) if raw_flash else None
     ctx = {
         "request": request,
         "actor": getattr(request.state, "actor", None),
@@ -109,5 +111,6 @@ def redirect(request: Request, url: str, *, flash: str | None = None) -> Respons
     else:
         resp = RedirectResponse(url, status_code=303)
     if flash:
-        _set_cookie(request, resp, FLASH_COOKIE, flash[:300], max_age=60)
+        # Percent-encoded: cookie values must be ASCII, flash text need not be.
+        _set_cookie(request, resp, FLASH_COOKIE, quote(flash[:300], safe=" "), max_age=60)
     return resp
