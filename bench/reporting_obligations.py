@@ -36,8 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from _scratch import scratch_database  # bench/ is on sys.path when run as a script
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -265,16 +265,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    admin_url = make_url(args.admin_url)
-    if admin_url.host not in ("127.0.0.1", "localhost", "::1"):
-        sys.exit("loopback only")
-    db_name = "sf_bench_reporting"
-    admin = make_engine(args.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
-    url = admin_url.set(database=db_name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(args.admin_url, "sf_bench_reporting", keep=args.keep) as url:
         catalog.regimes()  # load the files once, before forking
         jobs, org_id, user_id, load_s = load(url, args.orgs, args.incidents, min(args.measured, args.incidents))
         print(f"loaded {len(jobs):,} incidents with one assessment each over {args.orgs} org(s), "
@@ -309,11 +300,6 @@ def main() -> None:
         print(f"deadline board (200 rows + 4 counts): median {median:.2f} ms, p95 {p95:.2f} ms vs "
               f"{BOARD_LIMIT_MS:.0f} ms limit: {median / BOARD_LIMIT_MS:.2f}x "
               f"{'OK' if median < BOARD_LIMIT_MS else 'OVER'}")
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from _scratch import scratch_database  # bench/ is on sys.path when run as a script
 from sqlalchemy import Table, insert, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -252,16 +253,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    admin_url = make_url(args.admin_url)
-    if admin_url.host not in ("127.0.0.1", "localhost", "::1"):
-        sys.exit("loopback only")
-    db_name = "sf_bench_response"
-    admin = make_engine(args.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
-    url = admin_url.set(database=db_name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(args.admin_url, "sf_bench_response", keep=args.keep) as url:
         facts = load(url, args.incidents, args.orgs, min(args.measured, args.incidents))
         print(
             f"loaded {facts['incidents']:,} incidents over {args.orgs} org(s), "
@@ -314,11 +306,6 @@ def main() -> None:
                 f"{name:36} {median:10.2f} {p95:8.2f}  {median / LIMIT_MS:.2f}x "
                 f"{'OK' if median < LIMIT_MS else 'OVER'}"
             )
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -93,6 +93,7 @@ def demo(port: int = 8000, host: str = "127.0.0.1",
     for login in demo_mod.LOGINS:
         table.add_row(login.email, demo_mod.PASSWORD, login.org, login.role)
     console.print(table)
+    console.print(f"New here? Sign in as alice@aurora.example and start with the guided tour: http://{host}:{port}/tour")
     if serve_it:
         import uvicorn
 
