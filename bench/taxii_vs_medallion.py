@@ -140,6 +140,19 @@ class Signalfire:
         self.workdir = workdir
         self.postgres = postgres
         self.counter = 0
+        self.databases: list[str] = []
+
+    def cleanup(self) -> None:
+        """Drop the PostgreSQL databases this run created (SQLite files go with the work directory)."""
+        if not self.postgres or not self.databases:
+            return
+        from signalfire.core.db.session import make_engine
+
+        admin = make_engine(self.postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.databases:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
     def _database(self) -> str:
         from sqlalchemy.engine import make_url
@@ -155,6 +168,7 @@ class Signalfire:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
             admin.dispose()
+            self.databases.append(name)
             url = make_url(self.postgres).set(database=name).render_as_string(hide_password=False)
         else:
             url = f"sqlite:///{self.workdir / f'signalfire-{self.counter}.db'}"
@@ -382,39 +396,46 @@ def main() -> None:
     with workdir() as tmp:
         ours = Signalfire(tmp, args.postgres)
         theirs = Medallion(tmp)
-        for size in sizes:
-            collected: dict[str, dict[str, list[float | None]]] = {"signalfire": {}, "medallion": {}}
-            medallion_capped = False
-            for rep in range(args.repeat):
-                # Once a medallion step hits the cap, its figure is "> cap" whatever happens next: measuring
-                # it again would only add minutes, so later repetitions run Signalfire alone.
-                servers = (ours,) if medallion_capped else (ours, theirs)
-                for server in servers:
-                    target = server.start()
-                    name = target.name
-                    for step_name, outcome in run_once(target, size, args.timeout).items():
-                        collected[name].setdefault(step_name, []).append(outcome.seconds)
-                        if outcome.seconds is None and name == "medallion":
-                            medallion_capped = True
-                    print(f"  size {size} rep {rep + 1} {name}: " + ", ".join(
-                        f"{k}={'capped' if v[-1] is None else f'{v[-1]:.3f}s'}" for k, v in collected[name].items()),
-                        file=sys.stderr, flush=True)
-            print(f"\n## {size:,} objects\n")
-            print("| step | Signalfire | medallion | ratio (medallion / Signalfire) |")
-            print("|---|---|---|---|")
-            for step_name in STEPS:
-                ours_text, ours_value = _fmt(collected["signalfire"][step_name], args.timeout)
-                their_text, their_value = _fmt(collected["medallion"][step_name], args.timeout)
-                if ours_value and their_value:
-                    ratio = f"{their_value / ours_value:.1f}x"
-                elif ours_value and their_value is None:
-                    ratio = f"> {args.timeout / ours_value:.0f}x"
-                else:
-                    ratio = "n/a"
-                print(f"| {step_name} | {ours_text} | {their_text} | {ratio} |")
-            runs = {name: len(next(iter(steps.values()))) for name, steps in collected.items()}
-            print(f"\nRuns: Signalfire {runs['signalfire']}, medallion {runs['medallion']}"
-                  + (" (a medallion step hit the cap, so it ran once)" if medallion_capped else "") + ".")
+        try:
+            run_all(args, sizes, ours, theirs)
+        finally:
+            ours.cleanup()
+
+
+def run_all(args: argparse.Namespace, sizes: list[int], ours: Signalfire, theirs: Medallion) -> None:
+    for size in sizes:
+        collected: dict[str, dict[str, list[float | None]]] = {"signalfire": {}, "medallion": {}}
+        medallion_capped = False
+        for rep in range(args.repeat):
+            # Once a medallion step hits the cap, its figure is "> cap" whatever happens next: measuring
+            # it again would only add minutes, so later repetitions run Signalfire alone.
+            servers = (ours,) if medallion_capped else (ours, theirs)
+            for server in servers:
+                target = server.start()
+                name = target.name
+                for step_name, outcome in run_once(target, size, args.timeout).items():
+                    collected[name].setdefault(step_name, []).append(outcome.seconds)
+                    if outcome.seconds is None and name == "medallion":
+                        medallion_capped = True
+                print(f"  size {size} rep {rep + 1} {name}: " + ", ".join(
+                    f"{k}={'capped' if v[-1] is None else f'{v[-1]:.3f}s'}" for k, v in collected[name].items()),
+                    file=sys.stderr, flush=True)
+        print(f"\n## {size:,} objects\n")
+        print("| step | Signalfire | medallion | ratio (medallion / Signalfire) |")
+        print("|---|---|---|---|")
+        for step_name in STEPS:
+            ours_text, ours_value = _fmt(collected["signalfire"][step_name], args.timeout)
+            their_text, their_value = _fmt(collected["medallion"][step_name], args.timeout)
+            if ours_value and their_value:
+                ratio = f"{their_value / ours_value:.1f}x"
+            elif ours_value and their_value is None:
+                ratio = f"> {args.timeout / ours_value:.0f}x"
+            else:
+                ratio = "n/a"
+            print(f"| {step_name} | {ours_text} | {their_text} | {ratio} |")
+        runs = {name: len(next(iter(steps.values()))) for name, steps in collected.items()}
+        print(f"\nRuns: Signalfire {runs['signalfire']}, medallion {runs['medallion']}"
+              + (" (a medallion step hit the cap, so it ran once)" if medallion_capped else "") + ".")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import stix2
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
@@ -74,6 +74,7 @@ MAX_OBJECTS = 50_000
 MAX_OBJECT_BYTES = 256 * 1024
 MAX_OBJECT_DEPTH = 16
 STATUS_KEEP = timedelta(days=7)
+ANALYZE_AFTER_ROWS = 5_000
 _SCREEN_CHUNK = 400_000
 _OVERRIDE_MIN = 10
 
@@ -491,11 +492,15 @@ def _store(session: Session, actor: Actor, collection: TaxiiCollection, fixed: S
         assert c.tlp is not None
         posted.append(NewRow(c.stix_id, c.stix_type, c.spec_version, c.version, ObjectOrigin.POSTED,
                              items[c.tlp].id, 1, actor.org_id, c.body, c.digest))
-    insert_rows(session, collection.id, reference)
+    added = insert_rows(session, collection.id, reference)
     assigned: dict[int, datetime] = {}
     timeless = [c for c in accepted if c.version is None]
-    insert_rows(session, collection.id, posted)
-    insert_rows(session, shared_by_id(actor.org_id), [*reference, *posted])
+    added += insert_rows(session, collection.id, posted)
+    added += insert_rows(session, shared_by_id(actor.org_id), [*reference, *posted])
+    if added >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
+        # Right after a bulk load the planner still believes the table is small and scans it for every
+        # id lookup of the next add (seconds per chunk); fresh statistics let it use the stix_id index.
+        session.execute(text("ANALYZE exchange_taxii_object"))
     if timeless:
         for chunk in _chunks([c.stix_id for c in timeless]):
             rows = session.execute(select(TaxiiObject.stix_id, TaxiiObject.body_sha256, TaxiiObject.version).where(

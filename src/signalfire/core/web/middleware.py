@@ -103,8 +103,13 @@ class _TooLarge(Exception):
 
 
 async def _problem(send: Send, body: dict[str, Any], status: int) -> None:
+    ctype = b"application/problem+json"
+    if str(body.get("instance", "")).startswith("/taxii2"):
+        # TAXII clients expect the TAXII error format and media type, even for a refused body.
+        body = {"title": body["title"], "description": body["detail"], "http_status": str(status)}
+        ctype = b"application/taxii+json;version=2.1"
     data = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/problem+json"),
+                "headers": [(b"content-type", ctype),
                             (b"content-length", str(len(data)).encode())]})
     await send({"type": "http.response.body", "body": data})
