@@ -10,16 +10,22 @@
 
 Feed items are stored through the same function a poll uses (``polling.store_entries``), as if an
 earlier poll had fetched them, so the demo never needs the network.
+
+The services stamp arrivals and decisions with the wall clock, so each signal is moved to its place in
+the story right after it is stored (and before it is triaged, since promotion dates the incident's
+timeline entry from the signal's arrival): the jailbreak signals arrive around the incident's awareness
+time, the others over recent months, so the readiness dashboard's intake volume and triage-age charts
+have history. The audit log keeps the seeding time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
@@ -29,8 +35,9 @@ from signalfire.intake import alert_sources, polling, public, service, sources
 from signalfire.intake.aiid import AiidIncident
 from signalfire.intake.feeds import FeedEntry
 from signalfire.intake.ingest import Incoming, ingest
-from signalfire.intake.models import AlertFormat, FeedKind, Signal, SourceKind
+from signalfire.intake.models import AlertFormat, Cluster, Decision, FeedKind, Signal, SourceKind
 from signalfire.intake.schemas import DismissIn, FeedIn, IntakeSettingsIn, ManualSignalIn, PromoteIncidentIn
+from signalfire.response.models import Incident
 
 if TYPE_CHECKING:
     from signalfire.demo import DemoContext
@@ -114,6 +121,51 @@ def _actor(session: Session, ctx: DemoContext, email: str, org: str) -> Actor:
     return actor
 
 
+# A feed entry is stored on the poll after it is published (the news feed is polled every 30 minutes).
+POLL_DELAY = timedelta(minutes=25)
+
+
+def _arrived(session: Session, signal: Signal, at: datetime) -> None:
+    """Date a stored signal's arrival ``at``, with the automatic decisions made on arrival."""
+    old = signal.received_at
+    signal.received_at = at
+    if signal.updated_at <= old:
+        signal.updated_at = at
+    if signal.decided_at is not None and signal.decided_at <= old:  # a duplicate is decided on arrival
+        signal.decided_at = at
+    for decision in session.execute(select(Decision).where(Decision.signal_id == signal.id,
+                                                           Decision.automatic.is_(True))).scalars():
+        if decision.at <= old:
+            decision.at = at
+
+
+def _decided(session: Session, signal: Signal, at: datetime, since: datetime) -> None:
+    """Date the triage decisions a person made on ``signal`` during this seed (after ``since``) ``at``."""
+    assert at >= signal.received_at
+    if signal.decided_at is not None and signal.decided_at >= since:
+        signal.decided_at = at
+    for decision in session.execute(select(Decision).where(Decision.signal_id == signal.id,
+                                                           Decision.automatic.is_(False))).scalars():
+        if decision.at >= since:
+            decision.at = at
+
+
+def _by_key(session: Session, org_id: uuid.UUID, dedupe_key: str) -> Signal:
+    return session.execute(select(Signal).where(Signal.org_id == org_id, Signal.dedupe_key == dedupe_key)).scalar_one()
+
+
+def _settle_clusters(session: Session, org_id: uuid.UUID) -> None:
+    """A cluster starts with its first signal and was last fed by its latest one."""
+    session.flush()
+    spans = session.execute(
+        select(Signal.cluster_id, func.min(Signal.received_at), func.max(Signal.received_at))
+        .where(Signal.org_id == org_id, Signal.cluster_id.is_not(None)).group_by(Signal.cluster_id)
+    ).all()
+    for cluster_id, first, last in spans:
+        cluster = session.get_one(Cluster, cluster_id)
+        cluster.created_at, cluster.last_signal_at = first, last
+
+
 def seed(session: Session, ctx: DemoContext) -> None:
     now = utcnow()
     org = ctx.orgs["aurora"]
@@ -147,13 +199,20 @@ def seed(session: Session, ctx: DemoContext) -> None:
             poll_interval_seconds=86400,
         ),
     )
-    aware_jb = now - timedelta(days=21, hours=2)
+    # The story's clock: the jailbreak incident's awareness (the monitoring alert below is what raised it).
+    incident_id = ctx.extra.get("jailbreak_incident_id")
+    incident = session.get(Incident, incident_id) if isinstance(incident_id, uuid.UUID) else None
+    aware_jb = incident.aware_at if incident is not None else now - timedelta(days=21, hours=2)
+    # News follows the incident through its first days: restriction, then rollback, then spread.
+    story_hours = [4 + 12 * i for i in range(len(JAILBREAK_STORIES))]
+    # Other news over recent months: (days ago) per OTHER_NEWS entry.
+    other_days = [118, 76, 47, 12]
     entries = [
         FeedEntry(
             guid=f"urn:demo:news:jb:{i}",
             title=title,
             link=f"https://news.example.org/jb-{i}",
-            published=aware_jb + timedelta(hours=2 * i),
+            published=aware_jb + timedelta(hours=story_hours[i]),
             summary_text=text,
         )
         for i, (title, text) in enumerate(JAILBREAK_STORIES)
@@ -163,7 +222,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
             guid=f"urn:demo:news:other:{i}",
             title=title,
             link=f"https://news.example.org/n-{i}",
-            published=now - timedelta(days=10 - i),
+            published=now - timedelta(days=other_days[i], hours=3),
             summary_text=text,
         )
         for i, (title, text) in enumerate(OTHER_NEWS)
@@ -174,11 +233,15 @@ def seed(session: Session, ctx: DemoContext) -> None:
             guid="urn:demo:news:jb:syndicated",
             title=JAILBREAK_STORIES[0][0],
             link="https://mirror.example.net/jb-0",
-            published=aware_jb + timedelta(hours=1),
+            published=aware_jb + timedelta(hours=5),
             summary_text=JAILBREAK_STORIES[0][1],
         )
     )
     created, _ = polling.store_entries(session, news, entries)
+    for entry in entries:
+        if entry.published is not None:
+            stored = _by_key(session, org.id, polling.entry_key(news.id, entry.guid))
+            _arrived(session, stored, entry.published + POLL_DELAY)
     news.items_total, news.last_status = created, 200
     news.last_polled_at = news.last_success_at = now - timedelta(minutes=12)
     news.next_poll_at = now + timedelta(minutes=18)
@@ -216,6 +279,9 @@ def seed(session: Session, ctx: DemoContext) -> None:
         ],
         feed_id=aiid.id,
     )
+    # The snapshot was imported a month ago; the latest poll failed.
+    for imported in session.execute(select(Signal).where(Signal.feed_id == aiid.id)).scalars():
+        _arrived(session, imported, _day(now, 34, 6, 5))
 
     # -- alerts: Alertmanager with a bearer secret -----------------------------------------------------------
     prod, _ = alert_sources.create_source(session, alice, name="prod Alertmanager", format=AlertFormat.alertmanager)
@@ -260,7 +326,8 @@ def seed(session: Session, ctx: DemoContext) -> None:
         contact="priya@example.com",
     )
     public_jb = public.submit(session, org=org, settings=channel, report=form, source_kind=SourceKind.public_form)
-    public.submit(
+    _arrived(session, public_jb, aware_jb + timedelta(hours=5, minutes=12))
+    therapist = public.submit(
         session,
         org=org,
         settings=channel,
@@ -273,6 +340,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
             anonymous=True,
         ),
     )
+    _arrived(session, therapist, _day(now, 5, 21, 40))
     spam = public.submit(
         session,
         org=org,
@@ -282,6 +350,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
             title="Cheap followers and likes!!!", description="Buy 10k followers today, best prices, visit our site."
         ),
     )
+    _arrived(session, spam, _day(now, 68, 3, 17))
     api_report = public.submit(
         session,
         org=org,
@@ -297,8 +366,10 @@ def seed(session: Session, ctx: DemoContext) -> None:
             contact="security@appworks.example",
         ),
     )
-    public.add_information(session, api_report, "It also works in German and French.", actor=dev)
-    public.submit(
+    _arrived(session, api_report, _day(now, 9, 14, 2))
+    addition = public.add_information(session, api_report, "It also works in German and French.", actor=dev)
+    addition.received_at = _day(now, 8, 10, 30)
+    refusals = public.submit(
         session,
         org=org,
         settings=channel,
@@ -311,6 +382,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
             model="aurora-small 2.0",
         ),
     )
+    _arrived(session, refusals, _day(now, 2, 16, 45))
     manual = service.create_manual(
         session,
         ana,
@@ -320,7 +392,8 @@ def seed(session: Session, ctx: DemoContext) -> None:
             "hidden in white-on-white text of a web page and tried to email a file to an outside address.",
         ),
     )
-    service.create_manual(
+    _arrived(session, manual, _day(now, 26, 11, 0))
+    press = service.create_manual(
         session,
         ana,
         _manual(
@@ -328,18 +401,25 @@ def seed(session: Session, ctx: DemoContext) -> None:
             "A journalist asked our press office whether contractors can download aurora-large weights.",
         ),
     )
+    _arrived(session, press, _day(now, 44, 15, 20))
 
     # -- triage decisions -----------------------------------------------------------------------------------------
-    incident_id = ctx.extra.get("jailbreak_incident_id")
-    if isinstance(incident_id, uuid.UUID):
-        service.promote_to_incident(session, raj, public_jb, PromoteIncidentIn(incident_id=incident_id))
-        service.promote_to_incident(session, raj, signal_jb_alert, PromoteIncidentIn(incident_id=incident_id))
+    # Raj links the alert to the incident within minutes and the public report once it arrives.
+    if incident is not None:
+        service.promote_to_incident(session, raj, signal_jb_alert, PromoteIncidentIn(incident_id=incident.id))
+        _decided(session, signal_jb_alert, aware_jb + timedelta(minutes=14), now)
+        service.promote_to_incident(session, raj, public_jb, PromoteIncidentIn(incident_id=incident.id))
+        _decided(session, public_jb, public_jb.received_at + timedelta(minutes=50), now)
     service.dismiss(session, ana, spam, DismissIn(reason="Spam: advertising, nothing about our models."))
+    _decided(session, spam, spam.received_at + timedelta(hours=6), now)
     for title in ("Deepfake audio used in bank fraud attempt", "Study finds hiring screener penalised career gaps"):
         found = session.execute(select(Signal).where(Signal.org_id == org.id, Signal.title == title)).scalar_one()
         service.dismiss(session, ana, found, DismissIn(reason="Not about our models or products; no action for us."))
+        _decided(session, found, found.received_at + timedelta(hours=26), now)
     service.assign(session, ana, manual, ana.user_id)
+    _decided(session, manual, manual.received_at + timedelta(minutes=5), now)
     service.assign(session, ana, api_report, raj.user_id)
+    _decided(session, api_report, api_report.received_at + timedelta(hours=1, minutes=20), now)
     ingest(
         session,
         Incoming(
@@ -353,6 +433,12 @@ def seed(session: Session, ctx: DemoContext) -> None:
         ),
         actor=ana,
     )
+    _settle_clusters(session, org.id)
+
+
+def _day(now: datetime, days_ago: int, hour: int, minute: int = 0) -> datetime:
+    """A time of day ``days_ago`` days before today (always in the past for days_ago >= 1)."""
+    return datetime.combine((now - timedelta(days=days_ago)).date(), time(hour, minute), UTC)
 
 
 def _manual(title: str, text: str) -> ManualSignalIn:
