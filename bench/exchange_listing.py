@@ -43,8 +43,13 @@ from signalfire.exchange.pseudonyms import ensure_pseudonym
 from signalfire.exchange.vocab import Category, Severity, Tlp
 
 LIMIT_MS = 30.0
-ORG_PLAN = ((OrgKind.frontier_developer, 16, True), (OrgKind.hub_operator, 1, True), (OrgKind.researcher, 4, True),
-            (OrgKind.downstream, 3, False), (OrgKind.authority, 4, False))
+ORG_PLAN = (
+    (OrgKind.frontier_developer, 16, True),
+    (OrgKind.hub_operator, 1, True),
+    (OrgKind.researcher, 4, True),
+    (OrgKind.downstream, 3, False),
+    (OrgKind.authority, 4, False),
+)
 
 # One statement builds every item. h1..h4 are independent deterministic "random" numbers per row.
 LOAD_ITEMS = """
@@ -131,11 +136,13 @@ def _seed_orgs(session: Session) -> dict[str, list[tuple[uuid.UUID, uuid.UUID, O
     for kind, count, member in ORG_PLAN:
         for i in range(count):
             slug = f"{kind.value[:8].replace('_', '-')}-{i}"
-            org = create_org(session, slug=slug, name=f"{kind.value} {i}", kind=kind, exchange_member=member,
-                             jurisdictions=["EU"])
+            org = create_org(
+                session, slug=slug, name=f"{kind.value} {i}", kind=kind, exchange_member=member, jurisdictions=["EU"]
+            )
             for role in (Role.admin, Role.analyst, Role.viewer):
-                user = create_user(session, email=f"{role.value}-{i}@{kind.value}.bench", display_name=f"{role} {i}",
-                                   password=None)
+                user = create_user(
+                    session, email=f"{role.value}-{i}@{kind.value}.bench", display_name=f"{role} {i}", password=None
+                )
                 add_member(session, org=org, user=user, role=role)
                 people.setdefault(kind.value, []).append((user.id, org.id, kind, member))
             if kind != OrgKind.authority:
@@ -150,23 +157,39 @@ def load(url: str, items: int) -> None:
     with unit_of_work(session_factory(engine)) as session:
         people = _seed_orgs(session)
         # A non-member org nothing is addressed to: the case where a naive plan scans every item.
-        quiet = create_org(session, slug="quiet-0", name="quiet downstream", kind=OrgKind.downstream,
-                           exchange_member=False, jurisdictions=["EU"])
-        add_member(session, org=quiet, user=create_user(session, email="admin@quiet.bench", display_name="quiet",
-                                                        password=None), role=Role.admin)
+        quiet = create_org(
+            session,
+            slug="quiet-0",
+            name="quiet downstream",
+            kind=OrgKind.downstream,
+            exchange_member=False,
+            jurisdictions=["EU"],
+        )
+        add_member(
+            session,
+            org=quiet,
+            user=create_user(session, email="admin@quiet.bench", display_name="quiet", password=None),
+            role=Role.admin,
+        )
     contributors = sorted({org for rows in people.values() for _, org, kind, _ in rows if kind != OrgKind.authority})
-    members = sorted({org for rows in people.values() for _, org, kind, member in rows
-                      if member and kind != OrgKind.authority})
+    members = sorted(
+        {org for rows in people.values() for _, org, kind, member in rows if member and kind != OrgKind.authority}
+    )
     addressable = [(u, o) for rows in people.values() for u, o, kind, _ in rows if kind != OrgKind.authority]
     with engine.begin() as conn:
         conn.execute(text("CREATE TEMP TABLE bench_people (slot int, user_id uuid, org_id uuid)"))
-        conn.execute(text("INSERT INTO bench_people VALUES (:s, :u, :o)"),
-                     [{"s": i, "u": u, "o": o} for i, (u, o) in enumerate(addressable)])
+        conn.execute(
+            text("INSERT INTO bench_people VALUES (:s, :u, :o)"),
+            [{"s": i, "u": u, "o": o} for i, (u, o) in enumerate(addressable)],
+        )
         # Bulk-load practice: drop the secondary indexes, insert, then build each index once.
-        indexes = conn.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('exchange_item', "
-            "'exchange_item_audience_org', 'exchange_item_audience_person') "
-            "AND indexname NOT LIKE 'pk_%'")).all()
+        indexes = conn.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('exchange_item', "
+                "'exchange_item_audience_org', 'exchange_item_audience_person') "
+                "AND indexname NOT LIKE 'pk_%'"
+            )
+        ).all()
         for name, _ in indexes:
             conn.execute(text(f'DROP INDEX "{name}"'))
         conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
@@ -182,11 +205,15 @@ def load(url: str, items: int) -> None:
         conn.exec_driver_sql("VACUUM ANALYZE")
     t3 = time.perf_counter()
     with engine.connect() as conn:
-        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                  for t in ("exchange_item", "exchange_item_audience_org", "exchange_item_audience_person")}
+        counts = {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("exchange_item", "exchange_item_audience_org", "exchange_item_audience_person")
+        }
     engine.dispose()
-    print(f"loaded {counts} in {t3 - started:.1f} s (items {t1 - t0:.1f} s, audiences and indexes {t2 - t1:.1f} s, "
-          f"vacuum analyze {t3 - t2:.1f} s)")
+    print(
+        f"loaded {counts} in {t3 - started:.1f} s (items {t1 - t0:.1f} s, audiences and indexes {t2 - t1:.1f} s, "
+        f"vacuum analyze {t3 - t2:.1f} s)"
+    )
 
 
 def _actor(session: Session, user_id: uuid.UUID, org_id: uuid.UUID) -> Actor:
@@ -199,34 +226,50 @@ def _actor(session: Session, user_id: uuid.UUID, org_id: uuid.UUID) -> Actor:
 
 def scenarios(session: Session) -> list[Scenario]:
     def first(kind: OrgKind, slug_prefix: str = "") -> Actor:
-        user_id, org_id = session.execute(text(
-            "SELECT m.user_id, o.id FROM organization o JOIN membership m ON m.org_id = o.id "
-            "WHERE o.kind = :kind AND m.role = 'admin' AND o.slug LIKE :prefix ORDER BY o.slug LIMIT 1"),
-            {"kind": kind.value, "prefix": slug_prefix + "%"}).one()
+        user_id, org_id = session.execute(
+            text(
+                "SELECT m.user_id, o.id FROM organization o JOIN membership m ON m.org_id = o.id "
+                "WHERE o.kind = :kind AND m.role = 'admin' AND o.slug LIKE :prefix ORDER BY o.slug LIMIT 1"
+            ),
+            {"kind": kind.value, "prefix": slug_prefix + "%"},
+        ).one()
         return _actor(session, user_id, org_id)
 
     member = first(OrgKind.frontier_developer)
-    named_person = session.execute(text(
-        "SELECT user_id, org_id FROM exchange_item_audience_person GROUP BY user_id, org_id ORDER BY count(*) "
-        "LIMIT 1")).one()
+    named_person = session.execute(
+        text(
+            "SELECT user_id, org_id FROM exchange_item_audience_person GROUP BY user_id, org_id ORDER BY count(*) "
+            "LIMIT 1"
+        )
+    ).one()
     return [
         Scenario("member lab, first page", member, service.ItemFilters()),
-        Scenario("member lab, category + TLP filter", member,
-                 service.ItemFilters(category=Category.VULNERABILITY, tlp=Tlp.AMBER)),
+        Scenario(
+            "member lab, category + TLP filter",
+            member,
+            service.ItemFilters(category=Category.VULNERABILITY, tlp=Tlp.AMBER),
+        ),
         Scenario("member lab, severity critical", member, service.ItemFilters(severity=Severity.CRITICAL)),
         Scenario("member lab, 10th page by cursor", member, service.ItemFilters(), pages=10),
         Scenario("member lab, own items", member, service.ItemFilters(mine=True)),
         Scenario("member lab, own withdrawn", member, service.ItemFilters(status=ItemStatus.WITHDRAWN)),
-        Scenario("named person, TLP:RED only", _actor(session, named_person[0], named_person[1]),
-                 service.ItemFilters(tlp=Tlp.RED)),
+        Scenario(
+            "named person, TLP:RED only",
+            _actor(session, named_person[0], named_person[1]),
+            service.ItemFilters(tlp=Tlp.RED),
+        ),
         Scenario("researcher org", first(OrgKind.researcher), service.ItemFilters()),
         Scenario("hub operator", first(OrgKind.hub_operator), service.ItemFilters()),
-        Scenario("non-member downstream org (named in some)", first(OrgKind.downstream, "downstre"),
-                 service.ItemFilters()),
+        Scenario(
+            "non-member downstream org (named in some)", first(OrgKind.downstream, "downstre"), service.ItemFilters()
+        ),
         Scenario("non-member org nothing is addressed to", first(OrgKind.downstream, "quiet"), service.ItemFilters()),
         Scenario("authority (government partners)", first(OrgKind.authority), service.ItemFilters()),
-        Scenario("authority, category filter", first(OrgKind.authority),
-                 service.ItemFilters(category=Category.CAPABILITY_OF_CONCERN)),
+        Scenario(
+            "authority, category filter",
+            first(OrgKind.authority),
+            service.ItemFilters(category=Category.CAPABILITY_OF_CONCERN),
+        ),
     ]
 
 

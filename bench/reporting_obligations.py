@@ -88,8 +88,9 @@ def _answers(regime: Regime, rng: random.Random) -> dict[str, str]:
     return {q: "yes" if q in yes else "no" for q in regime.question_ids()}
 
 
-def plan(n: int, orgs: list[tuple[uuid.UUID, uuid.UUID]], measured: int,
-         seed: int = 2026) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Job]]:
+def plan(
+    n: int, orgs: list[tuple[uuid.UUID, uuid.UUID]], measured: int, seed: int = 2026
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Job]]:
     rng = random.Random(seed)
     regimes = _regimes()
     cache: dict[tuple[str, tuple[tuple[str, str], ...]], AssessmentResult] = {}
@@ -101,30 +102,68 @@ def plan(n: int, orgs: list[tuple[uuid.UUID, uuid.UUID]], measured: int,
         resolved = aware + timedelta(hours=rng.randint(2, 40 * 24)) if rng.random() < 0.33 else None
         resolved = resolved if resolved is not None and resolved < NOW else None
         incident_id, assessment_id = uuid.uuid4(), uuid.uuid4()
-        incidents.append({
-            "id": incident_id, "org_id": org_id, "reference": f"INC-{aware.year}-{k:06d}", "title": f"Incident {k}",
-            "summary": "", "severity": rng.choice(list(Severity)), "risk_domain": rng.choice(list(RiskDomain)),
-            "status": IncidentStatus.RESOLVED if resolved else IncidentStatus.TRIAGED, "is_drill": False,
-            "affected_models": [], "occurred_at": aware - timedelta(hours=1), "aware_at": aware,
-            "reported_at": aware, "triaged_at": aware, "contained_at": None, "mitigated_at": None,
-            "resolved_at": resolved, "closed_at": None, "status_changed_at": resolved or aware, "source": None,
-            "created_at": aware, "updated_at": resolved or aware, "created_by": user_id})
+        incidents.append(
+            {
+                "id": incident_id,
+                "org_id": org_id,
+                "reference": f"INC-{aware.year}-{k:06d}",
+                "title": f"Incident {k}",
+                "summary": "",
+                "severity": rng.choice(list(Severity)),
+                "risk_domain": rng.choice(list(RiskDomain)),
+                "status": IncidentStatus.RESOLVED if resolved else IncidentStatus.TRIAGED,
+                "is_drill": False,
+                "affected_models": [],
+                "occurred_at": aware - timedelta(hours=1),
+                "aware_at": aware,
+                "reported_at": aware,
+                "triaged_at": aware,
+                "contained_at": None,
+                "mitigated_at": None,
+                "resolved_at": resolved,
+                "closed_at": None,
+                "status_changed_at": resolved or aware,
+                "source": None,
+                "created_at": aware,
+                "updated_at": resolved or aware,
+                "created_by": user_id,
+            }
+        )
         answers = _answers(regime, rng)
         key = (regime.id, tuple(sorted(answers.items())))
         if key not in cache:
             cache[key] = assess(regime, answers)  # type: ignore[arg-type]
         result = cache[key]
-        assessments.append({
-            "id": assessment_id, "org_id": org_id, "incident_id": incident_id, "regime_id": regime.id,
-            "regime_version": regime.version, "version": 1, "is_current": True, "answers": answers, "facts": {},
-            "applicability": "yes", "missing_facts": [], "outcome": result.outcome,
-            "classes": list(result.classes), "possible_classes": list(result.possible_classes),
-            "concurrent_reports": list(result.concurrent_reports),
-            "possible_concurrent_reports": list(result.possible_concurrent_reports), "missing": list(result.missing),
-            "engine_rationale": list(result.rationale), "rationale": "", "incident_snapshot": {},
-            "assessed_at": aware + timedelta(minutes=30), "assessed_by": user_id, "assessed_by_label": "Bench"})
-        events: dict[str, datetime | None] = {e: aware + timedelta(minutes=rng.randint(0, 90))
-                                              for e in regime.referenced_events() if e not in DERIVED}
+        assessments.append(
+            {
+                "id": assessment_id,
+                "org_id": org_id,
+                "incident_id": incident_id,
+                "regime_id": regime.id,
+                "regime_version": regime.version,
+                "version": 1,
+                "is_current": True,
+                "answers": answers,
+                "facts": {},
+                "applicability": "yes",
+                "missing_facts": [],
+                "outcome": result.outcome,
+                "classes": list(result.classes),
+                "possible_classes": list(result.possible_classes),
+                "concurrent_reports": list(result.concurrent_reports),
+                "possible_concurrent_reports": list(result.possible_concurrent_reports),
+                "missing": list(result.missing),
+                "engine_rationale": list(result.rationale),
+                "rationale": "",
+                "incident_snapshot": {},
+                "assessed_at": aware + timedelta(minutes=30),
+                "assessed_by": user_id,
+                "assessed_by_label": "Bench",
+            }
+        )
+        events: dict[str, datetime | None] = {
+            e: aware + timedelta(minutes=rng.randint(0, 90)) for e in regime.referenced_events() if e not in DERIVED
+        }
         events.update({"occurred": aware - timedelta(hours=1), "aware_of_incident": aware, "resolved": resolved})
         jobs.append(Job(incident_id, org_id, assessment_id, (regime.id, regime.version), result, events))
     return incidents, assessments, jobs
@@ -132,7 +171,7 @@ def plan(n: int, orgs: list[tuple[uuid.UUID, uuid.UUID]], measured: int,
 
 def _batched(rows: list[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
     for i in range(0, len(rows), size):
-        yield rows[i:i + size]
+        yield rows[i : i + size]
 
 
 def load(url: str, orgs: int, n: int, measured: int) -> tuple[list[Job], uuid.UUID, uuid.UUID, float]:
@@ -141,8 +180,13 @@ def load(url: str, orgs: int, n: int, measured: int) -> tuple[list[Job], uuid.UU
     people: list[tuple[uuid.UUID, uuid.UUID]] = []
     with unit_of_work(session_factory(engine)) as s:
         for o in range(orgs):
-            org = create_org(s, slug=f"bench-dev-{o}", name=f"Bench Developer {o}", kind=OrgKind.frontier_developer,
-                             jurisdictions=["EU", "US-CA", "US-NY", "CN", "US"])
+            org = create_org(
+                s,
+                slug=f"bench-dev-{o}",
+                name=f"Bench Developer {o}",
+                kind=OrgKind.frontier_developer,
+                jurisdictions=["EU", "US-CA", "US-NY", "CN", "US"],
+            )
             user = create_user(s, email=f"reporter@dev{o}.bench.example", display_name="Reporter", password=None)
             add_member(s, org=org, user=user, role=Role.admin)
             people.append((org.id, user.id))
@@ -168,8 +212,11 @@ COLUMNS = [c.name for c in Obligation.__table__.columns]
 JSON_AT = [COLUMNS.index("recipients"), COLUMNS.index("required_fields")]
 STATUS_AT = COLUMNS.index("status")
 # One row per statement: psycopg pipelines an executemany, which here beats multi-row VALUES pages.
-INSERT = (f"INSERT INTO reporting_obligation ({', '.join(COLUMNS)}) VALUES ("
-          + ", ".join("%s::jsonb" if i in JSON_AT else "%s" for i in range(len(COLUMNS))) + ")")
+INSERT = (
+    f"INSERT INTO reporting_obligation ({', '.join(COLUMNS)}) VALUES ("
+    + ", ".join("%s::jsonb" if i in JSON_AT else "%s" for i in range(len(COLUMNS)))
+    + ")"
+)
 
 
 @lru_cache(maxsize=4096)
@@ -213,9 +260,18 @@ def _work(args: tuple[str, int, int]) -> tuple[int, float, float, float, float]:
             for job in _JOBS[start:stop]:
                 t = time.perf_counter()
                 specs = compute_obligations(regimes[job.regime_key], job.result, job.events)
-                rows += [_params(obligations.new_row_values(spec, org_id=job.org_id, incident_id=job.incident_id,
-                                                            assessment_id=job.assessment_id, now=NOW))
-                         for spec in specs]
+                rows += [
+                    _params(
+                        obligations.new_row_values(
+                            spec,
+                            org_id=job.org_id,
+                            incident_id=job.incident_id,
+                            assessment_id=job.assessment_id,
+                            now=NOW,
+                        )
+                    )
+                    for spec in specs
+                ]
                 computed += time.perf_counter() - t
                 if len(rows) >= BATCH or job is _JOBS[stop - 1]:
                     t = time.perf_counter()
@@ -268,18 +324,24 @@ def main() -> None:
     with scratch_database(args.admin_url, "sf_bench_reporting", keep=args.keep) as url:
         catalog.regimes()  # load the files once, before forking
         jobs, org_id, user_id, load_s = load(url, args.orgs, args.incidents, min(args.measured, args.incidents))
-        print(f"loaded {len(jobs):,} incidents with one assessment each over {args.orgs} org(s), "
-              f"{len(_regimes())} regimes, in {load_s:.1f} s (not timed)")
+        print(
+            f"loaded {len(jobs):,} incidents with one assessment each over {args.orgs} org(s), "
+            f"{len(_regimes())} regimes, in {load_s:.1f} s (not timed)"
+        )
         load_before = os.getloadavg()[0]
         count, wall, (computed, stored, own_cpu, db_cpu) = compute_and_store(url, jobs, args.workers)
-        print(f"computed and stored {count:,} obligations for {len(jobs):,} incidents in {wall:.2f} s wall "
-              f"({args.workers} worker(s); compute {computed:.2f} s, executemany {stored:.2f} s, summed over "
-              f"workers) vs {COMPUTE_LIMIT_S:.0f} s limit: {wall / COMPUTE_LIMIT_S:.2f}x "
-              f"{'OK' if wall < COMPUTE_LIMIT_S else 'OVER'}")
+        print(
+            f"computed and stored {count:,} obligations for {len(jobs):,} incidents in {wall:.2f} s wall "
+            f"({args.workers} worker(s); compute {computed:.2f} s, executemany {stored:.2f} s, summed over "
+            f"workers) vs {COMPUTE_LIMIT_S:.0f} s limit: {wall / COMPUTE_LIMIT_S:.2f}x "
+            f"{'OK' if wall < COMPUTE_LIMIT_S else 'OVER'}"
+        )
         cores = os.cpu_count() or 1
-        print(f"CPU used: workers {own_cpu:.2f} s + their PostgreSQL backends {db_cpu:.2f} s = "
-              f"{own_cpu + db_cpu:.2f} s, i.e. {(own_cpu + db_cpu) / cores:.2f} s on {cores} idle cores "
-              f"(load average when the timed part started: {load_before:.1f})")
+        print(
+            f"CPU used: workers {own_cpu:.2f} s + their PostgreSQL backends {db_cpu:.2f} s = "
+            f"{own_cpu + db_cpu:.2f} s, i.e. {(own_cpu + db_cpu) / cores:.2f} s on {cores} idle cores "
+            f"(load average when the timed part started: {load_before:.1f})"
+        )
         engine = make_engine(url, poolclass=NullPool)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE reporting_obligation")
@@ -290,16 +352,22 @@ def main() -> None:
             assert user is not None
             actor = build_actor(s, user, org_id, via="bench")
             assert actor is not None
-            mine = s.execute(text("SELECT count(*) FILTER (WHERE is_open), count(*) FROM reporting_obligation "
-                                  "WHERE org_id = :o"), {"o": org_id}).one()
+            mine = s.execute(
+                text("SELECT count(*) FILTER (WHERE is_open), count(*) FROM reporting_obligation WHERE org_id = :o"),
+                {"o": org_id},
+            ).one()
             b = obligations.board(s, actor)
-            print(f"measured org: {mine[1]:,} obligations, {mine[0]:,} open ({b.overdue:,} overdue, {b.due_7d:,} "
-                  f"due within 7 days, {b.waiting:,} waiting); the board shows {len(b.rows)}")
+            print(
+                f"measured org: {mine[1]:,} obligations, {mine[0]:,} open ({b.overdue:,} overdue, {b.due_7d:,} "
+                f"due within 7 days, {b.waiting:,} waiting); the board shows {len(b.rows)}"
+            )
             median, p95 = _time(lambda: obligations.board(s, actor), args.runs)
         engine.dispose()
-        print(f"deadline board (200 rows + 4 counts): median {median:.2f} ms, p95 {p95:.2f} ms vs "
-              f"{BOARD_LIMIT_MS:.0f} ms limit: {median / BOARD_LIMIT_MS:.2f}x "
-              f"{'OK' if median < BOARD_LIMIT_MS else 'OVER'}")
+        print(
+            f"deadline board (200 rows + 4 counts): median {median:.2f} ms, p95 {p95:.2f} ms vs "
+            f"{BOARD_LIMIT_MS:.0f} ms limit: {median / BOARD_LIMIT_MS:.2f}x "
+            f"{'OK' if median < BOARD_LIMIT_MS else 'OVER'}"
+        )
 
 
 if __name__ == "__main__":

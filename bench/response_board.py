@@ -138,9 +138,7 @@ def load(url: str, n: int, orgs: int, measured: int, seed: int = 2026) -> dict[s
         for o in range(orgs):
             org = create_org(s, slug=f"bench-lab-{o}", name=f"Bench Lab {o}", kind=OrgKind.frontier_developer)
             for i in range(8 if o == 0 else 3):
-                u = create_user(
-                    s, email=f"r{i}@lab{o}.bench.example", display_name=f"Responder {i}", password=None
-                )
+                u = create_user(s, email=f"r{i}@lab{o}.bench.example", display_name=f"Responder {i}", password=None)
                 add_member(s, org=org, user=u, role=Role.admin if i == 0 else Role.responder)
                 staff.setdefault(org.id, []).append(u.id)
             s.add(ModelVersion(org_id=org.id, name="model-a", version="1.0", surfaces=["api"]))
@@ -287,15 +285,11 @@ def main() -> None:
             results = {
                 "open-incident board (200 rows)": _time(lambda: stats.board(s, actor), args.runs),
                 "metrics, last 12 months": _time(
-                    lambda: stats.response_metrics(
-                        s, actor, NOW - timedelta(days=365), NOW + timedelta(seconds=1)
-                    ),
+                    lambda: stats.response_metrics(s, actor, NOW - timedelta(days=365), NOW + timedelta(seconds=1)),
                     args.runs,
                 ),
                 "metrics, all 3 years": _time(
-                    lambda: stats.response_metrics(
-                        s, actor, NOW - timedelta(days=4 * 365), NOW + timedelta(seconds=1)
-                    ),
+                    lambda: stats.response_metrics(s, actor, NOW - timedelta(days=4 * 365), NOW + timedelta(seconds=1)),
                     args.runs,
                 ),
             }
@@ -303,8 +297,7 @@ def main() -> None:
         print(f"\n{'query':36} {'median ms':>10} {'p95 ms':>8}  vs {LIMIT_MS:.0f} ms limit")
         for name, (median, p95) in results.items():
             print(
-                f"{name:36} {median:10.2f} {p95:8.2f}  {median / LIMIT_MS:.2f}x "
-                f"{'OK' if median < LIMIT_MS else 'OVER'}"
+                f"{name:36} {median:10.2f} {p95:8.2f}  {median / LIMIT_MS:.2f}x {'OK' if median < LIMIT_MS else 'OVER'}"
             )
 
 

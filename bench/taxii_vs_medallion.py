@@ -79,12 +79,27 @@ def make_objects(count: int, offset: int) -> list[dict[str, Any]]:
         when = _ts(start + timedelta(seconds=number))
         common = {"spec_version": "2.1", "created": when, "modified": when, "object_marking_refs": [GREEN]}
         if number % 10 == 0:
-            out.append({"type": "malware", "id": f"malware--{uuid.uuid4()}", "name": f"Poisoned adapter {number}",
-                        "is_family": True, **common})
+            out.append(
+                {
+                    "type": "malware",
+                    "id": f"malware--{uuid.uuid4()}",
+                    "name": f"Poisoned adapter {number}",
+                    "is_family": True,
+                    **common,
+                }
+            )
         else:
-            out.append({"type": "indicator", "id": f"indicator--{uuid.uuid4()}",
-                        "name": f"Jailbreak prompt family {number}", "pattern_type": "stix", "valid_from": when,
-                        "pattern": f"[url:value = 'https://prompts-{number}.example/jb']", **common})
+            out.append(
+                {
+                    "type": "indicator",
+                    "id": f"indicator--{uuid.uuid4()}",
+                    "name": f"Jailbreak prompt family {number}",
+                    "pattern_type": "stix",
+                    "valid_from": when,
+                    "pattern": f"[url:value = 'https://prompts-{number}.example/jb']",
+                    **common,
+                }
+            )
     return out
 
 
@@ -186,15 +201,20 @@ class Signalfire:
         tokens = []
         with unit_of_work(session_factory(engine)) as session:
             for label in ("writer", "reader"):
-                org = service.create_org(session, slug=f"bench-{label}", name=f"Bench {label} lab",
-                                         kind=OrgKind.frontier_developer, exchange_member=True)
-                user = service.create_user(session, email=f"{label}@bench.example", display_name=label,
-                                           password=None)
+                org = service.create_org(
+                    session,
+                    slug=f"bench-{label}",
+                    name=f"Bench {label} lab",
+                    kind=OrgKind.frontier_developer,
+                    exchange_member=True,
+                )
+                user = service.create_user(session, email=f"{label}@bench.example", display_name=label, password=None)
                 service.add_member(session, org=org, user=user, role=Role.admin)
                 actor = service.build_actor(session, user, org.id, via="session")
                 assert actor is not None
-                tokens.append(service.create_token(session, actor=actor, name="bench", scopes=["*"],
-                                                   expires_in_days=1).secret)
+                tokens.append(
+                    service.create_token(session, actor=actor, name="bench", scopes=["*"], expires_in_days=1).secret
+                )
         engine.dispose()
         return tokens[0], tokens[1]
 
@@ -204,11 +224,28 @@ class Signalfire:
         url = self._database()
         writer, reader = self._seed(url)
         port = free_port()
-        env = {**os.environ, "SIGNALFIRE_DATABASE_URL": url, "SIGNALFIRE_EMBEDDED_WORKER": "false",
-               "SIGNALFIRE_ENVIRONMENT": "development"}
+        env = {
+            **os.environ,
+            "SIGNALFIRE_DATABASE_URL": url,
+            "SIGNALFIRE_EMBEDDED_WORKER": "false",
+            "SIGNALFIRE_ENVIRONMENT": "development",
+        }
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "signalfire.web.app:create_app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"], env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "signalfire.web.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        )
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/taxii2/", process)
 
@@ -216,10 +253,15 @@ class Signalfire:
             return "Basic " + base64.b64encode(f"bench@bench.example:{token}".encode()).decode()
 
         read = {"Accept": TAXII, "Authorization": basic(reader), "X-Signalfire-Purpose": PURPOSE}
-        write = {"Accept": TAXII, "Content-Type": TAXII, "Authorization": basic(writer),
-                 "X-Signalfire-Permitted-Uses": "threat_detection,safeguards"}
-        return Target("signalfire", f"{base}/taxii2/exchange/collections/{MEMBERS_ID}/", requests.Session(),
-                      read, write, process)
+        write = {
+            "Accept": TAXII,
+            "Content-Type": TAXII,
+            "Authorization": basic(writer),
+            "X-Signalfire-Permitted-Uses": "threat_detection,safeguards",
+        }
+        return Target(
+            "signalfire", f"{base}/taxii2/exchange/collections/{MEMBERS_ID}/", requests.Session(), read, write, process
+        )
 
 
 class Medallion:
@@ -240,30 +282,46 @@ class Medallion:
             "bench": {
                 "information": {"title": "bench", "versions": [TAXII], "max_content_length": 104857600},
                 "status": [],
-                "collections": [{"id": collection, "title": "bench", "can_read": True, "can_write": True,
-                                 "media_types": ["application/stix+json;version=2.1"], "objects": [],
-                                 "manifest": []}],
+                "collections": [
+                    {
+                        "id": collection,
+                        "title": "bench",
+                        "can_read": True,
+                        "can_write": True,
+                        "media_types": ["application/stix+json;version=2.1"],
+                        "objects": [],
+                        "manifest": [],
+                    }
+                ],
             },
         }
         data_file = self.workdir / f"medallion-data-{self.counter}.json"
         data_file.write_text(json.dumps(data))
         config = {
-            "backend": {"module_class": "MemoryBackend", "module": "medallion.backends.memory_backend",
-                        "filename": str(data_file), "session_timeout": 3600, "check_interval": 3600},
+            "backend": {
+                "module_class": "MemoryBackend",
+                "module": "medallion.backends.memory_backend",
+                "filename": str(data_file),
+                "session_timeout": 3600,
+                "check_interval": 3600,
+            },
             "users": {"bench": "bench-password"},
             "taxii": {"max_page_size": 100},
         }
         config_file = self.workdir / f"medallion-config-{self.counter}.json"
         config_file.write_text(json.dumps(config))
-        process = subprocess.Popen([self.executable, "--host", "127.0.0.1", "--port", str(port),
-                                    "--log-level", "ERROR", str(config_file)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [self.executable, "--host", "127.0.0.1", "--port", str(port), "--log-level", "ERROR", str(config_file)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until_up(f"{base}/taxii2/", process)
         auth = "Basic " + base64.b64encode(b"bench:bench-password").decode()
         read = {"Accept": TAXII, "Authorization": auth}
         write = {**read, "Content-Type": TAXII}
-        target = Target("medallion", f"{base}/bench/collections/{collection}/", requests.Session(), read, write,
-                        process)
+        target = Target(
+            "medallion", f"{base}/bench/collections/{collection}/", requests.Session(), read, write, process
+        )
         target.restart = self.start
         return target
 
@@ -294,8 +352,9 @@ def _request(target: Target, method: str, url: str, budget: Budget, **kw: Any) -
 
 def post(target: Target, objects: list[dict[str, Any]], budget: Budget) -> int:
     body = json.dumps({"objects": objects}).encode()
-    status = _request(target, "POST", target.collection_url + "objects/", budget, data=body,
-                      headers=target.write_headers).json()
+    status = _request(
+        target, "POST", target.collection_url + "objects/", budget, data=body, headers=target.write_headers
+    ).json()
     if status["status"] != "complete" or status["failure_count"]:
         raise RuntimeError(f"{target.name}: add did not complete cleanly: {json.dumps(status)[:300]}")
     return int(status["success_count"])
@@ -305,8 +364,9 @@ def page(target: Target, params: dict[str, str], budget: Budget) -> int:
     seen = 0
     query = dict(params)
     while True:
-        envelope = _request(target, "GET", target.collection_url + "objects/", budget, params=query,
-                            headers=target.read_headers).json()
+        envelope = _request(
+            target, "GET", target.collection_url + "objects/", budget, params=query, headers=target.read_headers
+        ).json()
         seen += len(envelope.get("objects", []))
         if not envelope.get("more"):
             return seen
@@ -347,11 +407,18 @@ def run_once(target: Target, size: int, timeout: float) -> dict[str, Outcome]:
             added = post(target, batch, budget)
             target.loaded.append(batch)
             return added
+
         return action
 
     step("post_empty", load(first))
-    step("get_one", lambda b: len(_request(target, "GET", f"{target.collection_url}objects/{probe}/", b,
-                                           headers=target.read_headers).json()["objects"]))
+    step(
+        "get_one",
+        lambda b: len(
+            _request(target, "GET", f"{target.collection_url}objects/{probe}/", b, headers=target.read_headers).json()[
+                "objects"
+            ]
+        ),
+    )
     step("filter_id", lambda b: page(target, {"match[id]": probe}, b))
     step("filter_type", lambda b: page(target, {"match[type]": "malware", "limit": "100"}, b))
     step("page_all", lambda b: page(target, {"limit": "100"}, b))
@@ -384,15 +451,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated object counts (default 1000,10000)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per size; figures are medians")
     parser.add_argument("--timeout", type=float, default=60, help="cap per step and server, in seconds")
-    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server; Signalfire then uses a fresh "
-                                           "database there instead of SQLite")
+    parser.add_argument(
+        "--postgres",
+        help="admin URL of a PostgreSQL server; Signalfire then uses a fresh database there instead of SQLite",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     print(f"# TAXII 2.1: Signalfire vs medallion ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
-    print(f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}; "
-          f"Signalfire database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; "
-          f"repetitions {args.repeat}, cap {args.timeout:g} s per step")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}; "
+        f"Signalfire database: {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}; "
+        f"repetitions {args.repeat}, cap {args.timeout:g} s per step"
+    )
     with workdir() as tmp:
         ours = Signalfire(tmp, args.postgres)
         theirs = Medallion(tmp)
@@ -417,9 +488,14 @@ def run_all(args: argparse.Namespace, sizes: list[int], ours: Signalfire, theirs
                     collected[name].setdefault(step_name, []).append(outcome.seconds)
                     if outcome.seconds is None and name == "medallion":
                         medallion_capped = True
-                print(f"  size {size} rep {rep + 1} {name}: " + ", ".join(
-                    f"{k}={'capped' if v[-1] is None else f'{v[-1]:.3f}s'}" for k, v in collected[name].items()),
-                    file=sys.stderr, flush=True)
+                print(
+                    f"  size {size} rep {rep + 1} {name}: "
+                    + ", ".join(
+                        f"{k}={'capped' if v[-1] is None else f'{v[-1]:.3f}s'}" for k, v in collected[name].items()
+                    ),
+                    file=sys.stderr,
+                    flush=True,
+                )
         print(f"\n## {size:,} objects\n")
         print("| step | Signalfire | medallion | ratio (medallion / Signalfire) |")
         print("|---|---|---|---|")
@@ -434,8 +510,11 @@ def run_all(args: argparse.Namespace, sizes: list[int], ours: Signalfire, theirs
                 ratio = "n/a"
             print(f"| {step_name} | {ours_text} | {their_text} | {ratio} |")
         runs = {name: len(next(iter(steps.values()))) for name, steps in collected.items()}
-        print(f"\nRuns: Signalfire {runs['signalfire']}, medallion {runs['medallion']}"
-              + (" (a medallion step hit the cap, so it ran once)" if medallion_capped else "") + ".")
+        print(
+            f"\nRuns: Signalfire {runs['signalfire']}, medallion {runs['medallion']}"
+            + (" (a medallion step hit the cap, so it ran once)" if medallion_capped else "")
+            + "."
+        )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,15 @@ def main(prefix: str) -> None:
             return bool(table_name and table_name.startswith(prefix))
 
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"include_object": include, "render_as_batch": True,
-                                                         "compare_type": True, "target_metadata": metadata})
+            ctx = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_object": include,
+                    "render_as_batch": True,
+                    "compare_type": True,
+                    "target_metadata": metadata,
+                },
+            )
             script = produce_migrations(ctx, metadata)
         print("def upgrade() -> None:")
         print(render_python_code(script.upgrade_ops, migration_context=ctx))

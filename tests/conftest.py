@@ -43,6 +43,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 # -- databases -----------------------------------------------------------------------------------------
 
+
 @dataclass
 class DatabaseMaker:
     """Creates databases cloned from a migrated template: a file copy (SQLite) or CREATE DATABASE ...
@@ -152,9 +153,9 @@ def fresh_db(database_maker: DatabaseMaker) -> Iterator[str]:
 
 # -- app and clients -----------------------------------------------------------------------------------
 
+
 def make_settings(database_url: str = "sqlite://", **overrides: object) -> Settings:
-    base: dict[str, object] = {"environment": Environment.test, "database_url": database_url,
-                               "embedded_worker": False}
+    base: dict[str, object] = {"environment": Environment.test, "database_url": database_url, "embedded_worker": False}
     base.update(overrides)
     return Settings(**base)  # type: ignore[arg-type]
 
@@ -232,6 +233,7 @@ CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 # -- live server and browser ---------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -283,8 +285,16 @@ def browser() -> Iterator[object]:
     with sync_playwright() as pw:
         b = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         yield b
         b.close()

@@ -17,11 +17,23 @@ from signalfire.access.secrets import digest
 from signalfire.core.clock import utcnow
 
 
-def org(db: Session, kind: OrgKind = OrgKind.frontier_developer, *, name: str | None = None,
-        exchange_member: bool = True, jurisdictions: list[str] | None = None) -> Organization:
+def org(
+    db: Session,
+    kind: OrgKind = OrgKind.frontier_developer,
+    *,
+    name: str | None = None,
+    exchange_member: bool = True,
+    jurisdictions: list[str] | None = None,
+) -> Organization:
     slug = f"org-{uuid.uuid4().hex[:10]}"
-    return service.create_org(db, slug=slug, name=name or slug, kind=kind, exchange_member=exchange_member,
-                              jurisdictions=jurisdictions or ["EU"])
+    return service.create_org(
+        db,
+        slug=slug,
+        name=name or slug,
+        kind=kind,
+        exchange_member=exchange_member,
+        jurisdictions=jurisdictions or ["EU"],
+    )
 
 
 def user(db: Session, *, name: str | None = None, password: str | None = None) -> User:
@@ -41,8 +53,14 @@ def actor_for(db: Session, person: User, organization: Organization) -> Actor:
     return a
 
 
-def actor(db: Session, *, kind: OrgKind = OrgKind.frontier_developer, role: Role = Role.admin,
-          organization: Organization | None = None, name: str | None = None) -> Actor:
+def actor(
+    db: Session,
+    *,
+    kind: OrgKind = OrgKind.frontier_developer,
+    role: Role = Role.admin,
+    organization: Organization | None = None,
+    name: str | None = None,
+) -> Actor:
     organization = organization or org(db, kind)
     person = member(db, organization, role, person=user(db, name=name))
     return actor_for(db, person, organization)
@@ -58,8 +76,16 @@ def web_session_for(db: Session, a: Actor) -> tuple[str, str]:
     cookie = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(16)
     now = utcnow()
-    db.add(WebSession(user_id=a.user_id, token_hash=digest(cookie), csrf_token=csrf, active_org_id=a.org_id,
-                      created_at=now, expires_at=now + timedelta(hours=1)))
+    db.add(
+        WebSession(
+            user_id=a.user_id,
+            token_hash=digest(cookie),
+            csrf_token=csrf,
+            active_org_id=a.org_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+    )
     db.commit()
     return cookie, csrf
 

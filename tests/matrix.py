@@ -90,8 +90,13 @@ class RouteCase:
         return self.denied
 
 
-def run_case(case: RouteCase, subject: str, ctx: MatrixContext, client_for: Callable[[Actor | None], TestClient],
-             params: dict[str, Any]) -> int:
+def run_case(
+    case: RouteCase,
+    subject: str,
+    ctx: MatrixContext,
+    client_for: Callable[[Actor | None], TestClient],
+    params: dict[str, Any],
+) -> int:
     actor: Actor | None
     if subject == "anonymous":
         actor = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import OrgKind, Organization, Role
+from signalfire.access.models import Organization, OrgKind, Role
 from signalfire.core.db.session import session_factory, unit_of_work
 from tests import factories
 from tests.matrix import ROLES, SUBJECTS, MatrixContext, RouteCase, run_case
@@ -103,8 +103,13 @@ def matrix_ctx(db: Session, request: pytest.FixtureRequest, matrix_worlds: dict[
     [pytest.param(c, c, s, id=f"{c.id}|{s}") for c in CASES for s in SUBJECTS],
     indirect=["matrix_ctx"],
 )
-def test_route_access(matrix_ctx: MatrixContext, case: RouteCase, subject: str,
-                      browser_client: Callable[[Actor | None], TestClient], db: Session) -> None:
+def test_route_access(
+    matrix_ctx: MatrixContext,
+    case: RouteCase,
+    subject: str,
+    browser_client: Callable[[Actor | None], TestClient],
+    db: Session,
+) -> None:
     params = case.setup(matrix_ctx)
     db.commit()
     status = run_case(case, subject, matrix_ctx, browser_client, params)

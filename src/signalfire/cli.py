@@ -18,8 +18,11 @@ from signalfire.access.actor import Actor
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.settings import get_settings
 
-app = typer.Typer(help="Signalfire: information sharing, incident reporting and incident response, kept apart.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Signalfire: information sharing, incident reporting and incident response, kept apart.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and memberships.", no_args_is_help=True)
@@ -34,8 +37,13 @@ console = Console()
 err = Console(stderr=True)
 
 # Domain command groups, each a module exposing `commands: list[tuple[str, typer.Typer]]`.
-DOMAIN_CLI = ("signalfire.response.cli", "signalfire.reporting.cli", "signalfire.exchange.cli",
-              "signalfire.intake.cli", "signalfire.readiness.cli")
+DOMAIN_CLI = (
+    "signalfire.response.cli",
+    "signalfire.reporting.cli",
+    "signalfire.exchange.cli",
+    "signalfire.intake.cli",
+    "signalfire.readiness.cli",
+)
 
 
 def _factory() -> sessionmaker[Session]:
@@ -49,9 +57,13 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 # -- server and worker ---------------------------------------------------------------------------------
 
+
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000,
-          worker: Annotated[bool, typer.Option(help="Run the outbox worker in this process.")] = True) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    worker: Annotated[bool, typer.Option(help="Run the outbox worker in this process.")] = True,
+) -> None:
     """Serve the web UI, the JSON API and TAXII."""
     import uvicorn
 
@@ -80,9 +92,12 @@ def worker_cmd(once: Annotated[bool, typer.Option(help="Process what is due now,
 
 
 @app.command()
-def demo(port: int = 8000, host: str = "127.0.0.1",
-         reset: Annotated[bool, typer.Option(help="Start from an empty demo database.")] = False,
-         serve_it: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True) -> None:
+def demo(
+    port: int = 8000,
+    host: str = "127.0.0.1",
+    reset: Annotated[bool, typer.Option(help="Start from an empty demo database.")] = False,
+    serve_it: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
+) -> None:
     """Create (or reuse) the demo database by the real migrations, seed it, and serve it."""
     from signalfire import demo as demo_mod
 
@@ -93,7 +108,9 @@ def demo(port: int = 8000, host: str = "127.0.0.1",
     for login in demo_mod.LOGINS:
         table.add_row(login.email, demo_mod.PASSWORD, login.org, login.role)
     console.print(table)
-    console.print(f"New here? Sign in as alice@aurora.example and start with the guided tour: http://{host}:{port}/tour")
+    console.print(
+        f"New here? Sign in as alice@aurora.example and start with the guided tour: http://{host}:{port}/tour"
+    )
     if serve_it:
         import uvicorn
 
@@ -104,6 +121,7 @@ def demo(port: int = 8000, host: str = "127.0.0.1",
 
 
 # -- db ------------------------------------------------------------------------------------------------
+
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
@@ -135,9 +153,9 @@ def db_check() -> None:
 
 # -- orgs, users, tokens -------------------------------------------------------------------------------
 
+
 @orgs_app.command("create")
-def orgs_create(slug: str, name: str, kind: str = "frontier_developer",
-                exchange_member: bool = False) -> None:
+def orgs_create(slug: str, name: str, kind: str = "frontier_developer", exchange_member: bool = False) -> None:
     from signalfire.access.models import OrgKind
     from signalfire.access.service import create_org
     from signalfire.core.errors import AppError
@@ -162,10 +180,13 @@ def orgs_list() -> None:
 
 
 @users_app.command("create")
-def users_create(email: str, name: str = "",
-                 password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
-                 org: Annotated[str | None, typer.Option(help="Org slug to join.")] = None,
-                 role: str = "viewer") -> None:
+def users_create(
+    email: str,
+    name: str = "",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+    org: Annotated[str | None, typer.Option(help="Org slug to join.")] = None,
+    role: str = "viewer",
+) -> None:
     from signalfire.access.models import Organization, Role
     from signalfire.access.service import add_member, create_user
     from signalfire.core.errors import AppError
@@ -207,10 +228,12 @@ def users_list() -> None:
 
     with unit_of_work(_factory()) as s:
         table = Table("email", "name", "org", "role")
-        rows = s.execute(select(User, Membership, Organization)
-                         .join(Membership, Membership.user_id == User.id, isouter=True)
-                         .join(Organization, Organization.id == Membership.org_id, isouter=True)
-                         .order_by(User.email)).all()
+        rows = s.execute(
+            select(User, Membership, Organization)
+            .join(Membership, Membership.user_id == User.id, isouter=True)
+            .join(Organization, Organization.id == Membership.org_id, isouter=True)
+            .order_by(User.email)
+        ).all()
         for u, m, o in rows:
             table.add_row(u.email, u.display_name, o.slug if o else "-", m.role.value if m else "-")
         console.print(table)
@@ -231,17 +254,22 @@ def _actor_for(s: Session, email: str, org_slug: str) -> Actor:
 
 
 @tokens_app.command("create")
-def tokens_create(email: str, org: str, name: str = "cli",
-                  scope: Annotated[list[str] | None, typer.Option(help="Repeatable; default '*'.")] = None,
-                  days: int = 90) -> None:
+def tokens_create(
+    email: str,
+    org: str,
+    name: str = "cli",
+    scope: Annotated[list[str] | None, typer.Option(help="Repeatable; default '*'.")] = None,
+    days: int = 90,
+) -> None:
     """Create a personal API token for USER in ORG (printed once)."""
     from signalfire.access.service import create_token
     from signalfire.core.errors import AppError
 
     try:
         with unit_of_work(_factory()) as s:
-            new = create_token(s, actor=_actor_for(s, email, org), name=name, scopes=scope or ["*"],
-                               expires_in_days=days)
+            new = create_token(
+                s, actor=_actor_for(s, email, org), name=name, scopes=scope or ["*"], expires_in_days=days
+            )
             console.print(new.secret)
     except AppError as exc:
         raise _fail(exc.detail) from exc
@@ -254,8 +282,9 @@ def tokens_list(email: str, org: str) -> None:
     with unit_of_work(_factory()) as s:
         table = Table("id", "name", "prefix", "scopes", "expires", "revoked")
         for t in s.execute(readable_tokens(_actor_for(s, email, org))).scalars():
-            table.add_row(str(t.id), t.name, t.prefix, ",".join(t.scopes), str(t.expires_at or "-"),
-                          str(t.revoked_at or "-"))
+            table.add_row(
+                str(t.id), t.name, t.prefix, ",".join(t.scopes), str(t.expires_at or "-"), str(t.revoked_at or "-")
+            )
         console.print(table)
 
 
@@ -273,6 +302,7 @@ def tokens_revoke(email: str, org: str, token_id: uuid.UUID) -> None:
 
 
 # -- audit ---------------------------------------------------------------------------------------------
+
 
 @audit_app.command("verify")
 def audit_verify() -> None:

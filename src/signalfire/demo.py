@@ -21,8 +21,13 @@ from signalfire.core.db.session import make_engine, session_factory, unit_of_wor
 from signalfire.core.settings import Settings
 
 PASSWORD = "signalfire-demo"
-DOMAIN_SEEDERS = ("signalfire.response.demo", "signalfire.intake.demo", "signalfire.reporting.demo",
-                  "signalfire.exchange.demo", "signalfire.readiness.demo")
+DOMAIN_SEEDERS = (
+    "signalfire.response.demo",
+    "signalfire.intake.demo",
+    "signalfire.reporting.demo",
+    "signalfire.exchange.demo",
+    "signalfire.readiness.demo",
+)
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,14 @@ class DemoContext:
 def seed_foundation(session: Session) -> DemoContext:
     ctx = DemoContext()
     for o in ORGS:
-        ctx.orgs[o.slug] = create_org(session, slug=o.slug, name=o.name, kind=o.kind,
-                                      jurisdictions=list(o.jurisdictions), exchange_member=o.exchange_member)
+        ctx.orgs[o.slug] = create_org(
+            session,
+            slug=o.slug,
+            name=o.name,
+            kind=o.kind,
+            jurisdictions=list(o.jurisdictions),
+            exchange_member=o.exchange_member,
+        )
     for login in LOGINS:
         user = create_user(session, email=login.email, display_name=login.name, password=PASSWORD)
         ctx.users[login.email] = user

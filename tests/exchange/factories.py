@@ -57,20 +57,34 @@ def closed_review(db: Session, actor: Actor, *, closed: bool = True, reference: 
 
     now = utcnow()
     incident = Incident(
-        id=uuid.uuid4(), org_id=actor.org_id, reference=reference or f"INC-2026-{uuid.uuid4().int % 10000:04d}",
-        title="Jailbreak reached production assistant", summary="A role-play jailbreak got past the filter on "
-        "build-runner-7.internal for two hours.", severity=IncidentSeverity.SEV2, risk_domain=RiskDomain.MISUSE,
-        status=IncidentStatus.CLOSED if closed else IncidentStatus.MITIGATED, aware_at=now, reported_at=now,
-        status_changed_at=now, closed_at=now if closed else None, created_by=actor.user_id,
+        id=uuid.uuid4(),
+        org_id=actor.org_id,
+        reference=reference or f"INC-2026-{uuid.uuid4().int % 10000:04d}",
+        title="Jailbreak reached production assistant",
+        summary="A role-play jailbreak got past the filter on build-runner-7.internal for two hours.",
+        severity=IncidentSeverity.SEV2,
+        risk_domain=RiskDomain.MISUSE,
+        status=IncidentStatus.CLOSED if closed else IncidentStatus.MITIGATED,
+        aware_at=now,
+        reported_at=now,
+        status_changed_at=now,
+        closed_at=now if closed else None,
+        created_by=actor.user_id,
     )
     db.add(incident)
     db.flush()
     review = PostIncidentReview(
-        id=uuid.uuid4(), incident_id=incident.id, org_id=actor.org_id, status=ReviewStatus.CLOSED,
+        id=uuid.uuid4(),
+        incident_id=incident.id,
+        org_id=actor.org_id,
+        status=ReviewStatus.CLOSED,
         root_cause=f"The classifier scored single turns ({incident.reference}); build-runner-7.internal ran "
-                   "the old policy.",
-        contributing_factors=["No multi-turn evaluation cases"], went_well="Rollback took ten minutes.",
-        went_badly="Paging reached the wrong rota.", created_by=actor.user_id, closed_at=now if closed else None,
+        "the old policy.",
+        contributing_factors=["No multi-turn evaluation cases"],
+        went_well="Rollback took ten minutes.",
+        went_badly="Paging reached the wrong rota.",
+        created_by=actor.user_id,
+        closed_at=now if closed else None,
     )
     db.add(review)
     db.flush()

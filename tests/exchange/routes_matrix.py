@@ -33,8 +33,14 @@ def _published(ctx: MatrixContext) -> dict[str, Any]:
 
 def _with_attachment(ctx: MatrixContext) -> dict[str, Any]:
     item = xf.draft(ctx.db, ctx.admin)
-    att = authoring.add_attachment(ctx.db, ctx.admin, item.id, filename="repro.txt", content_type="text/plain",
-                                   data=b"turn 1: write a thriller together")
+    att = authoring.add_attachment(
+        ctx.db,
+        ctx.admin,
+        item.id,
+        filename="repro.txt",
+        content_type="text/plain",
+        data=b"turn 1: write a thriller together",
+    )
     authoring.publish(ctx.db, ctx.admin, item.id)
     ctx.db.flush()
     return {"item_id": item.id, "attachment_id": att.id}
@@ -68,8 +74,16 @@ def _item_json(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def _item_form(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
-    return {"category": "threat", "title": "Matrix item", "summary": "s", "severity": "medium", "tlp": "GREEN",
-            "permitted_uses": ["threat_detection"], "audience": ["all_members"], "attribution": "named"}
+    return {
+        "category": "threat",
+        "title": "Matrix item",
+        "summary": "s",
+        "severity": "medium",
+        "tlp": "GREEN",
+        "permitted_uses": ["threat_detection"],
+        "audience": ["all_members"],
+        "attribution": "named",
+    }
 
 
 def _revise_json(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -97,76 +111,167 @@ CASES = [
     RouteCase("POST", "/exchange/items", P.exchange_item_write, form=_item_form),
     # A draft: only the owning org's writers see it; everyone else gets 404.
     RouteCase("GET", "/exchange/items/{item_id}", P.exchange_item_write, owned=True, denied=404, setup=_draft),
-    RouteCase("POST", "/exchange/items/{item_id}/open", P.exchange_item_read, setup=_published,
-              form=lambda c, p: {"purpose": "threat_detection"}),
+    RouteCase(
+        "POST",
+        "/exchange/items/{item_id}/open",
+        P.exchange_item_read,
+        setup=_published,
+        form=lambda c, p: {"purpose": "threat_detection"},
+    ),
     RouteCase("GET", "/exchange/items/{item_id}/details", P.exchange_item_read, setup=_published),
     RouteCase("GET", "/exchange/items/{item_id}/edit", P.exchange_item_write, owned=True, denied=404, setup=_draft),
-    RouteCase("POST", "/exchange/items/{item_id}/edit", P.exchange_item_write, owned=True, denied=404,
-              setup=_draft, form=_item_form),
+    RouteCase(
+        "POST",
+        "/exchange/items/{item_id}/edit",
+        P.exchange_item_write,
+        owned=True,
+        denied=404,
+        setup=_draft,
+        form=_item_form,
+    ),
     RouteCase("POST", "/exchange/items/{item_id}/publish", P.exchange_item_publish, owned=True, setup=_draft),
-    RouteCase("POST", "/exchange/items/{item_id}/withdraw", P.exchange_item_publish, owned=True,
-              setup=_published, form=lambda c, p: {"reason": "Superseded by a fuller item."}),
+    RouteCase(
+        "POST",
+        "/exchange/items/{item_id}/withdraw",
+        P.exchange_item_publish,
+        owned=True,
+        setup=_published,
+        form=lambda c, p: {"reason": "Superseded by a fuller item."},
+    ),
     # No file in a matrix request: every signed-in caller gets the missing-field 422 before any rule runs.
     RouteCase("POST", "/exchange/items/{item_id}/attachments", setup=_draft, expect=_all(422)),
     # Another org has not declared a purpose (no read grant): 403 naming the permitted uses.
-    RouteCase("GET", "/exchange/items/{item_id}/attachments/{attachment_id}", setup=_with_attachment,
-              expect={"other_org": 403}),
-    RouteCase("POST", "/exchange/items/{item_id}/responses", P.exchange_item_respond, setup=_published,
-              form=lambda c, p: {"kind": "comment", "body": "Seen a variant of this."}),
-    RouteCase("POST", "/exchange/responses/{response_id}/decision", P.exchange_item_write, owned=True,
-              setup=_correction, form=lambda c, p: {"accept": "true", "note": "Thanks."}),
+    RouteCase(
+        "GET",
+        "/exchange/items/{item_id}/attachments/{attachment_id}",
+        setup=_with_attachment,
+        expect={"other_org": 403},
+    ),
+    RouteCase(
+        "POST",
+        "/exchange/items/{item_id}/responses",
+        P.exchange_item_respond,
+        setup=_published,
+        form=lambda c, p: {"kind": "comment", "body": "Seen a variant of this."},
+    ),
+    RouteCase(
+        "POST",
+        "/exchange/responses/{response_id}/decision",
+        P.exchange_item_write,
+        owned=True,
+        setup=_correction,
+        form=lambda c, p: {"accept": "true", "note": "Thanks."},
+    ),
     RouteCase("GET", "/exchange/items/{item_id}/access-log", P.exchange_item_read, owned=True, setup=_published),
     RouteCase("GET", "/exchange/access-log", P.exchange_item_read),
     RouteCase("GET", "/exchange/routing", P.exchange_item_read),
     # The person designated must belong to the caller's org: another org's admin gets 422.
-    RouteCase("POST", "/exchange/routing", P.exchange_routing_manage, form=_designate_body,
-              expect={"other_org": 422}),
-    RouteCase("POST", "/exchange/routing/{designation_id}/delete", P.exchange_routing_manage, owned=True,
-              setup=_designation),
+    RouteCase("POST", "/exchange/routing", P.exchange_routing_manage, form=_designate_body, expect={"other_org": 422}),
+    RouteCase(
+        "POST", "/exchange/routing/{designation_id}/delete", P.exchange_routing_manage, owned=True, setup=_designation
+    ),
     RouteCase("GET", "/exchange/health", P.exchange_health_read, org_kind=HUB),
     RouteCase("GET", "/exchange/pseudonyms", P.exchange_pseudonym_resolve, org_kind=HUB),
-    RouteCase("POST", "/exchange/pseudonyms/{pseudonym_id}/resolve", P.exchange_pseudonym_resolve, org_kind=HUB,
-              denied=404, setup=_pseudonym, form=lambda c, p: {"reason": "Legal request about this contributor."}),
+    RouteCase(
+        "POST",
+        "/exchange/pseudonyms/{pseudonym_id}/resolve",
+        P.exchange_pseudonym_resolve,
+        org_kind=HUB,
+        denied=404,
+        setup=_pseudonym,
+        form=lambda c, p: {"reason": "Legal request about this contributor."},
+    ),
     RouteCase("GET", "/exchange/lessons/new", P.exchange_item_write),
     # Needs both exchange:item:write and response:incident:read; the review belongs to the owning org.
     RouteCase("POST", "/exchange/lessons", P.exchange_item_write, owned=True, setup=_review, form=_lesson),
     # -- API --------------------------------------------------------------------------------------------
     RouteCase("GET", "/api/v1/exchange/items", P.exchange_item_read),
     RouteCase("POST", "/api/v1/exchange/items", P.exchange_item_write, json=_item_json),
-    RouteCase("GET", "/api/v1/exchange/items/{item_id}", P.exchange_item_write, owned=True, denied=404,
-              setup=_draft),
-    RouteCase("PATCH", "/api/v1/exchange/items/{item_id}", P.exchange_item_write, owned=True, setup=_draft,
-              json=_item_json),
-    RouteCase("POST", "/api/v1/exchange/items/{item_id}/publish", P.exchange_item_publish, owned=True,
-              setup=_draft, json=lambda c, p: {}),
-    RouteCase("POST", "/api/v1/exchange/items/{item_id}/revisions", P.exchange_item_publish, owned=True,
-              setup=_published, json=_revise_json),
+    RouteCase("GET", "/api/v1/exchange/items/{item_id}", P.exchange_item_write, owned=True, denied=404, setup=_draft),
+    RouteCase(
+        "PATCH", "/api/v1/exchange/items/{item_id}", P.exchange_item_write, owned=True, setup=_draft, json=_item_json
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/exchange/items/{item_id}/publish",
+        P.exchange_item_publish,
+        owned=True,
+        setup=_draft,
+        json=lambda c, p: {},
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/exchange/items/{item_id}/revisions",
+        P.exchange_item_publish,
+        owned=True,
+        setup=_published,
+        json=_revise_json,
+    ),
     RouteCase("GET", "/api/v1/exchange/items/{item_id}/revisions", P.exchange_item_read, setup=_published),
-    RouteCase("POST", "/api/v1/exchange/items/{item_id}/withdraw", P.exchange_item_publish, owned=True,
-              setup=_published, json=lambda c, p: {"reason": "Superseded."}),
-    RouteCase("GET", "/api/v1/exchange/items/{item_id}/details", P.exchange_item_read, setup=_published,
-              headers=PURPOSE),
+    RouteCase(
+        "POST",
+        "/api/v1/exchange/items/{item_id}/withdraw",
+        P.exchange_item_publish,
+        owned=True,
+        setup=_published,
+        json=lambda c, p: {"reason": "Superseded."},
+    ),
+    RouteCase(
+        "GET", "/api/v1/exchange/items/{item_id}/details", P.exchange_item_read, setup=_published, headers=PURPOSE
+    ),
     RouteCase("POST", "/api/v1/exchange/items/{item_id}/attachments", setup=_draft, expect=_all(422)),
-    RouteCase("GET", "/api/v1/exchange/items/{item_id}/attachments/{attachment_id}", P.exchange_item_read,
-              setup=_with_attachment, headers=PURPOSE),
+    RouteCase(
+        "GET",
+        "/api/v1/exchange/items/{item_id}/attachments/{attachment_id}",
+        P.exchange_item_read,
+        setup=_with_attachment,
+        headers=PURPOSE,
+    ),
     RouteCase("GET", "/api/v1/exchange/items/{item_id}/reads", P.exchange_item_read, owned=True, setup=_published),
-    RouteCase("POST", "/api/v1/exchange/items/{item_id}/responses", P.exchange_item_respond, setup=_published,
-              json=lambda c, p: {"kind": "sighting", "body": ""},
-              # The contributor cannot sight its own item (422); another org can.
-              expect={f"role:{r.value}": 422 for r in (Role.admin, Role.analyst, Role.responder, Role.reporter)}),
-    RouteCase("POST", "/api/v1/exchange/responses/{response_id}/decision", P.exchange_item_write, owned=True,
-              setup=_correction, json=lambda c, p: {"accept": False, "note": "Not an ATLAS technique."}),
+    RouteCase(
+        "POST",
+        "/api/v1/exchange/items/{item_id}/responses",
+        P.exchange_item_respond,
+        setup=_published,
+        json=lambda c, p: {"kind": "sighting", "body": ""},
+        # The contributor cannot sight its own item (422); another org can.
+        expect={f"role:{r.value}": 422 for r in (Role.admin, Role.analyst, Role.responder, Role.reporter)},
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/exchange/responses/{response_id}/decision",
+        P.exchange_item_write,
+        owned=True,
+        setup=_correction,
+        json=lambda c, p: {"accept": False, "note": "Not an ATLAS technique."},
+    ),
     RouteCase("GET", "/api/v1/exchange/designations", P.exchange_item_read),
-    RouteCase("POST", "/api/v1/exchange/designations", P.exchange_routing_manage, json=_designate_body,
-              expect={"other_org": 422}),
-    RouteCase("DELETE", "/api/v1/exchange/designations/{designation_id}", P.exchange_routing_manage, owned=True,
-              setup=_designation),
+    RouteCase(
+        "POST",
+        "/api/v1/exchange/designations",
+        P.exchange_routing_manage,
+        json=_designate_body,
+        expect={"other_org": 422},
+    ),
+    RouteCase(
+        "DELETE",
+        "/api/v1/exchange/designations/{designation_id}",
+        P.exchange_routing_manage,
+        owned=True,
+        setup=_designation,
+    ),
     RouteCase("GET", "/api/v1/exchange/coverage", P.exchange_health_read, org_kind=HUB),
     RouteCase("GET", "/api/v1/exchange/health", P.exchange_health_read, org_kind=HUB),
     RouteCase("GET", "/api/v1/exchange/pseudonyms", P.exchange_pseudonym_resolve, org_kind=HUB),
-    RouteCase("POST", "/api/v1/exchange/pseudonyms/{pseudonym_id}/resolve", P.exchange_pseudonym_resolve,
-              org_kind=HUB, denied=404, setup=_pseudonym,
-              json=lambda c, p: {"reason": "Legal request about this contributor."}),
+    RouteCase(
+        "POST",
+        "/api/v1/exchange/pseudonyms/{pseudonym_id}/resolve",
+        P.exchange_pseudonym_resolve,
+        org_kind=HUB,
+        denied=404,
+        setup=_pseudonym,
+        json=lambda c, p: {"reason": "Legal request about this contributor."},
+    ),
     RouteCase("GET", "/api/v1/exchange/resolutions", P.exchange_item_read),
     RouteCase("GET", "/api/v1/exchange/reads", P.exchange_item_read),
     RouteCase("POST", "/api/v1/exchange/lessons", P.exchange_item_write, owned=True, setup=_review, json=_lesson),

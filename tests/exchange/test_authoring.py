@@ -33,25 +33,40 @@ def _body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"category": None}, "category"),
-    ({"category": ["threat", "vulnerability"]}, "category"),
-    ({"category": "incident"}, "category"),
-    ({"permitted_uses": ["threat_detection", "marketing"]}, "permitted_uses[1]"),
-    ({"permitted_uses": []}, "permitted_uses"),
-    ({"tlp": "RED", "audience": ["all_members"]}, "audience"),
-    ({"tlp": "RED", "audience": ["government_partners"]}, "audience"),
-    ({"tlp": "PURPLE"}, "tlp"),
-    ({"technique_refs": ["LLM01"]}, "technique_refs"),
-    ({"audience": ["named_orgs"]}, "audience_org_ids"),
-    ({"title": " "}, "title"),
-    ({"colour": "red"}, "colour"),
-], ids=["no-category", "two-categories", "unknown-category", "use-outside-the-nine", "no-use",
-        "red-to-all-members", "red-to-government", "unknown-tlp", "owasp-without-edition", "named-orgs-empty",
-        "blank-title", "unknown-field"])
-def test_bad_input_is_a_clear_422_and_stores_nothing(db: Session, make_actor: Callable[..., Actor],
-                                                     api_client: Client, overrides: dict[str, Any],
-                                                     field: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"category": None}, "category"),
+        ({"category": ["threat", "vulnerability"]}, "category"),
+        ({"category": "incident"}, "category"),
+        ({"permitted_uses": ["threat_detection", "marketing"]}, "permitted_uses[1]"),
+        ({"permitted_uses": []}, "permitted_uses"),
+        ({"tlp": "RED", "audience": ["all_members"]}, "audience"),
+        ({"tlp": "RED", "audience": ["government_partners"]}, "audience"),
+        ({"tlp": "PURPLE"}, "tlp"),
+        ({"technique_refs": ["LLM01"]}, "technique_refs"),
+        ({"audience": ["named_orgs"]}, "audience_org_ids"),
+        ({"title": " "}, "title"),
+        ({"colour": "red"}, "colour"),
+    ],
+    ids=[
+        "no-category",
+        "two-categories",
+        "unknown-category",
+        "use-outside-the-nine",
+        "no-use",
+        "red-to-all-members",
+        "red-to-government",
+        "unknown-tlp",
+        "owasp-without-edition",
+        "named-orgs-empty",
+        "blank-title",
+        "unknown-field",
+    ],
+)
+def test_bad_input_is_a_clear_422_and_stores_nothing(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, overrides: dict[str, Any], field: str
+) -> None:
     client = api_client(make_actor())
     before = (_count(db, ExchangeItem), _count(db, AuditEvent))
     resp = client.post("/api/v1/exchange/items", json=_body(**overrides))
@@ -63,19 +78,27 @@ def test_bad_input_is_a_clear_422_and_stores_nothing(db: Session, make_actor: Ca
     assert (_count(db, ExchangeItem), _count(db, AuditEvent)) == before
 
 
-def test_ui_form_refuses_two_categories_and_keeps_the_input(db: Session, make_actor: Callable[..., Actor],
-                                                            browser_client: Client) -> None:
+def test_ui_form_refuses_two_categories_and_keeps_the_input(
+    db: Session, make_actor: Callable[..., Actor], browser_client: Client
+) -> None:
     actor = make_actor()
-    form = {"category": ["threat", "vulnerability"], "title": "Kept title", "severity": "low", "tlp": "GREEN",
-            "permitted_uses": ["safeguards"], "audience": ["all_members"]}
+    form = {
+        "category": ["threat", "vulnerability"],
+        "title": "Kept title",
+        "severity": "low",
+        "tlp": "GREEN",
+        "permitted_uses": ["safeguards"],
+        "audience": ["all_members"],
+    }
     resp = browser_client(actor).post("/exchange/items", data=form)
     assert resp.status_code == 422
     assert "exactly one category" in resp.text and 'value="Kept title"' in resp.text
     assert _count(db, ExchangeItem) == 0
 
 
-def test_draft_then_publish_keeps_a_revision_with_its_snapshot(db: Session, make_actor: Callable[..., Actor],
-                                                               api_client: Client) -> None:
+def test_draft_then_publish_keeps_a_revision_with_its_snapshot(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     actor = make_actor()
     client = api_client(actor)
     created = client.post("/api/v1/exchange/items", json=_body(title="Refusal bypass via tool output"))
@@ -93,12 +116,15 @@ def test_draft_then_publish_keeps_a_revision_with_its_snapshot(db: Session, make
     assert again.status_code == 409
 
 
-def test_screening_blocks_publish_until_an_override_reason_is_given(db: Session, make_actor: Callable[..., Actor],
-                                                                     api_client: Client) -> None:
+def test_screening_blocks_publish_until_an_override_reason_is_given(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     actor = make_actor()
     client = api_client(actor)
-    draft = client.post("/api/v1/exchange/items", json=_body(
-        details="We will move to $2.50 per million tokens next quarter. Contact +44 20 7946 0958."))
+    draft = client.post(
+        "/api/v1/exchange/items",
+        json=_body(details="We will move to $2.50 per million tokens next quarter. Contact +44 20 7946 0958."),
+    )
     item_id = draft.json()["item"]["id"]
     kinds = {f["kind"] for f in draft.json()["screening"]}
     assert {"antitrust", "personal_data"} <= kinds
@@ -109,8 +135,10 @@ def test_screening_blocks_publish_until_an_override_reason_is_given(db: Session,
     assert _count(db, ScreeningOverride) == 0
     short = client.post(f"/api/v1/exchange/items/{item_id}/publish", json={"screening_override_reason": "ok"})
     assert short.status_code == 422
-    ok = client.post(f"/api/v1/exchange/items/{item_id}/publish",
-                     json={"screening_override_reason": "The number is the public switchboard of a CERT."})
+    ok = client.post(
+        f"/api/v1/exchange/items/{item_id}/publish",
+        json={"screening_override_reason": "The number is the public switchboard of a CERT."},
+    )
     assert ok.status_code == 200, ok.text
     override = db.execute(select(ScreeningOverride)).scalar_one()
     assert override.version == 1 and "switchboard" in override.reason
@@ -118,32 +146,42 @@ def test_screening_blocks_publish_until_an_override_reason_is_given(db: Session,
     assert db.execute(select(AuditEvent).where(AuditEvent.action == "exchange.item.screening_overridden")).first()
 
 
-def test_revisions_keep_every_version_and_withdrawal_revokes(db: Session, make_actor: Callable[..., Actor],
-                                                             api_client: Client) -> None:
+def test_revisions_keep_every_version_and_withdrawal_revokes(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     actor = make_actor()
     client = api_client(actor)
     with time_machine.travel("2026-11-01T10:00:00Z", tick=False):
         item = xf.published(db, actor, title="First title")
         db.commit()
     with time_machine.travel("2026-11-02T10:00:00Z", tick=False):
-        resp = client.post(f"/api/v1/exchange/items/{item.id}/revisions",
-                           json={**_body(title="Second title"), "change_note": "Sharper title."})
+        resp = client.post(
+            f"/api/v1/exchange/items/{item.id}/revisions",
+            json={**_body(title="Second title"), "change_note": "Sharper title."},
+        )
         assert resp.status_code == 201, resp.text
         assert client.post(f"/api/v1/exchange/items/{item.id}/revisions", json=_body()).status_code == 422
     with time_machine.travel("2026-11-03T10:00:00Z", tick=False):
-        assert client.post(f"/api/v1/exchange/items/{item.id}/withdraw", json={"reason": "Fixed upstream"}) \
-            .status_code == 200
+        assert (
+            client.post(f"/api/v1/exchange/items/{item.id}/withdraw", json={"reason": "Fixed upstream"}).status_code
+            == 200
+        )
     revisions = client.get(f"/api/v1/exchange/items/{item.id}/revisions").json()
     assert [r["version"] for r in revisions] == [3, 2, 1]
     assert [r["revoked"] for r in revisions] == [True, False, False]
-    rows = db.execute(select(ItemRevision).where(ItemRevision.item_id == item.id)
-                      .order_by(ItemRevision.version)).scalars().all()
+    rows = (
+        db.execute(select(ItemRevision).where(ItemRevision.item_id == item.id).order_by(ItemRevision.version))
+        .scalars()
+        .all()
+    )
     titles = [service.revision_snapshot(r).title for r in rows]
     assert titles == ["First title", "Second title", "Second title"]
     assert rows[0].modified < rows[1].modified < rows[2].modified
     assert service.revision_snapshot(rows[2]).revoked
-    assert client.post(f"/api/v1/exchange/items/{item.id}/revisions",
-                       json={**_body(), "change_note": "x"}).status_code == 409
+    assert (
+        client.post(f"/api/v1/exchange/items/{item.id}/revisions", json={**_body(), "change_note": "x"}).status_code
+        == 409
+    )
 
 
 def test_a_revision_cannot_change_attribution(db: Session, make_actor: Callable[..., Actor]) -> None:
@@ -166,22 +204,27 @@ def test_roles_and_other_orgs(db: Session, make_actor: Callable[..., Actor], api
     assert api_client(other_admin).get(f"/api/v1/exchange/items/{item.id}").status_code == 404
 
 
-def test_attachments_are_limited_screened_and_gated(db: Session, make_actor: Callable[..., Actor],
-                                                    api_client: Client) -> None:
+def test_attachments_are_limited_screened_and_gated(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     owner = make_actor()
     reader = make_actor()
     item = xf.draft(db, owner)
     db.commit()
     client = api_client(owner)
-    too_big = client.post(f"/api/v1/exchange/items/{item.id}/attachments",
-                          files={"file": ("big.txt", b"a" * (authoring.ATTACHMENT_MAX_BYTES + 1), "text/plain")})
+    too_big = client.post(
+        f"/api/v1/exchange/items/{item.id}/attachments",
+        files={"file": ("big.txt", b"a" * (authoring.ATTACHMENT_MAX_BYTES + 1), "text/plain")},
+    )
     assert too_big.status_code == 413
-    wrong = client.post(f"/api/v1/exchange/items/{item.id}/attachments",
-                        files={"file": ("x.exe", b"MZ", "application/x-msdownload")})
+    wrong = client.post(
+        f"/api/v1/exchange/items/{item.id}/attachments", files={"file": ("x.exe", b"MZ", "application/x-msdownload")}
+    )
     assert wrong.status_code == 422
     secret = b"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8s7Lm2Qa"
-    ok = client.post(f"/api/v1/exchange/items/{item.id}/attachments", files={"file": ("repro.txt", secret,
-                                                                                          "text/plain")})
+    ok = client.post(
+        f"/api/v1/exchange/items/{item.id}/attachments", files={"file": ("repro.txt", secret, "text/plain")}
+    )
     assert ok.status_code == 201, ok.text
     findings = authoring.screen_item(db, db.get_one(ExchangeItem, item.id))
     assert any(f.field == "attachment:repro.txt" and f.kind == "secret" for f in findings)
@@ -190,14 +233,16 @@ def test_attachments_are_limited_screened_and_gated(db: Session, make_actor: Cal
     att = ok.json()["id"]
     reader_client = api_client(reader)
     assert reader_client.get(f"/api/v1/exchange/items/{item.id}/attachments/{att}").status_code == 403
-    got = reader_client.get(f"/api/v1/exchange/items/{item.id}/attachments/{att}",
-                            params={"purpose": "threat_detection"})
+    got = reader_client.get(
+        f"/api/v1/exchange/items/{item.id}/attachments/{att}", params={"purpose": "threat_detection"}
+    )
     assert got.status_code == 200 and got.content == secret
     assert got.headers["content-disposition"].startswith("attachment;")
 
 
-def test_pseudonymous_items_never_name_the_org_to_others(db: Session, make_actor: Callable[..., Actor],
-                                                          api_client: Client) -> None:
+def test_pseudonymous_items_never_name_the_org_to_others(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     owner = make_actor(name="Owner")
     reader = make_actor()
     item = xf.published(db, owner, attribution="pseudonymous", tlp=Tlp.AMBER)

@@ -19,8 +19,7 @@ def _sign_out(page: Any) -> None:
     page.wait_for_load_state()
 
 
-def test_share_pseudonymous_amber_read_with_purpose_and_see_the_access_log(live_server: LiveServer,
-                                                                           page: Any) -> None:
+def test_share_pseudonymous_amber_read_with_purpose_and_see_the_access_log(live_server: LiveServer, page: Any) -> None:
     url = live_server.url
     page.on("dialog", lambda dialog: dialog.accept())  # data-confirm on publish
 
@@ -30,8 +29,11 @@ def test_share_pseudonymous_amber_read_with_purpose_and_see_the_access_log(live_
     page.check("input[name=category][value=vulnerability]")
     page.fill("#i-title", TITLE)
     page.fill("#i-summary", "Instructions hidden in an MCP tool description are followed by the agent.")
-    page.fill("#i-details", "A tool whose description embeds 'ignore previous instructions' redirects the agent "
-                            "to call a second tool with the user's files. Pinning tool descriptions stops it.")
+    page.fill(
+        "#i-details",
+        "A tool whose description embeds 'ignore previous instructions' redirects the agent "
+        "to call a second tool with the user's files. Pinning tool descriptions stops it.",
+    )
     page.fill("#i-refs", "AML.T0051\nLLM01:2025")
     page.check("input[name=tlp][value=AMBER]")
     page.check("input[name=audience][value=all_members]")

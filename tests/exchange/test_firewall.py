@@ -49,8 +49,9 @@ def _imports(path: Path) -> set[str]:
 def test_the_exchange_imports_nothing_from_reporting() -> None:
     files = [*EXCHANGE_SRC.rglob("*.py"), POLICY_SRC]
     assert len(files) > 10
-    offenders = {str(f.relative_to(EXCHANGE_SRC.parents[1])): sorted(n for n in _imports(f) if "reporting" in n)
-                 for f in files}
+    offenders = {
+        str(f.relative_to(EXCHANGE_SRC.parents[1])): sorted(n for n in _imports(f) if "reporting" in n) for f in files
+    }
     assert {f: names for f, names in offenders.items() if names} == {}
 
 
@@ -85,8 +86,9 @@ def _export_and_feed(client: TestClient) -> None:
         client.get(f"/taxii2/exchange/collections/{collection['id']}/objects/", headers=headers)
 
 
-def test_no_exchange_action_creates_or_touches_a_reporting_row(db: Session, make_actor: Callable[..., Actor],
-                                                               api_client: Client) -> None:
+def test_no_exchange_action_creates_or_touches_a_reporting_row(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     tables = [t for t in inspect(db.connection()).get_table_names() if t.startswith("reporting_")]
     if not tables:
         pytest.skip("the reporting schema is not present in this build")
@@ -102,8 +104,13 @@ def test_no_exchange_action_creates_or_touches_a_reporting_row(db: Session, make
     # Share: draft, publish, revise, withdraw (services and API), with routing designated.
     routing.designate(db, peer, Category.VULNERABILITY, peer.user_id)
     item = xf.published(db, lab, category=Category.VULNERABILITY, attribution="pseudonymous", tlp=Tlp.AMBER)
-    authoring.revise(db, lab, item.id, xf.item_in(category=Category.VULNERABILITY, attribution="pseudonymous",
-                                                  tlp=Tlp.AMBER), change_note="More detail.")
+    authoring.revise(
+        db,
+        lab,
+        item.id,
+        xf.item_in(category=Category.VULNERABILITY, attribution="pseudonymous", tlp=Tlp.AMBER),
+        change_note="More detail.",
+    )
     gone = xf.published(db, lab)
     authoring.withdraw(db, lab, gone.id, "duplicate")
     db.commit()
@@ -120,9 +127,16 @@ def test_no_exchange_action_creates_or_touches_a_reporting_row(db: Session, make
     pseudonyms.resolve(db, hub, item.pseudonym_id, "Checking a duplicate submission.", item.id)
     # Lesson from an incident, then publish it.
     review = xf.closed_review(db, lab)
-    lesson = lessons.draft_from_review(db, lab, LessonIn(review_id=review.id, category=Category.VULNERABILITY,
-                                                         permitted_uses=[CoveredUse.SAFEGUARDS],
-                                                         strip=["build-runner-7.internal"]))
+    lesson = lessons.draft_from_review(
+        db,
+        lab,
+        LessonIn(
+            review_id=review.id,
+            category=Category.VULNERABILITY,
+            permitted_uses=[CoveredUse.SAFEGUARDS],
+            strip=["build-runner-7.internal"],
+        ),
+    )
     authoring.publish(db, lab, lesson.id)
     # Export: the STIX bundle of what the peer may read, and the read it implies.
     readable = db.execute(select(ExchangeItem).where(ExchangeItem.status == ItemStatus.PUBLISHED)).scalars().all()
@@ -137,15 +151,22 @@ def test_no_exchange_action_creates_or_touches_a_reporting_row(db: Session, make
     assert _reporting_rows(db) == before
 
 
-def test_lesson_strips_identifiers_and_is_screened(db: Session, make_actor: Callable[..., Actor],
-                                                   api_client: Client) -> None:
+def test_lesson_strips_identifiers_and_is_screened(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     lab = make_actor()
     review = xf.closed_review(db, lab, reference="INC-2026-0042")
     review.went_badly = "Paging reached the wrong rota; see the notes from priya.nair@auroralabs.io."
     db.commit()
-    resp = api_client(lab).post("/api/v1/exchange/lessons", json={
-        "review_id": str(review.id), "category": "vulnerability", "permitted_uses": ["safeguards"],
-        "strip": ["build-runner-7.internal"]})
+    resp = api_client(lab).post(
+        "/api/v1/exchange/lessons",
+        json={
+            "review_id": str(review.id),
+            "category": "vulnerability",
+            "permitted_uses": ["safeguards"],
+            "strip": ["build-runner-7.internal"],
+        },
+    )
     assert resp.status_code == 201, resp.text
     item = db.get_one(ExchangeItem, uuid.UUID(resp.json()["id"]))
     everything = " ".join([item.title, item.summary, item.details])
@@ -158,18 +179,26 @@ def test_lesson_strips_identifiers_and_is_screened(db: Session, make_actor: Call
     assert blocked.status_code == 409
 
 
-def test_lesson_needs_a_closed_incident_of_ones_own_org(db: Session, make_actor: Callable[..., Actor],
-                                                        api_client: Client) -> None:
+def test_lesson_needs_a_closed_incident_of_ones_own_org(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     lab = make_actor()
     other = make_actor()
     open_review = xf.closed_review(db, lab, closed=False)
     foreign = xf.closed_review(db, other)
     db.commit()
     body = {"category": "threat", "permitted_uses": ["threat_detection"]}
-    assert api_client(lab).post("/api/v1/exchange/lessons",
-                                json={**body, "review_id": str(open_review.id)}).status_code == 409
-    assert api_client(lab).post("/api/v1/exchange/lessons",
-                                json={**body, "review_id": str(foreign.id)}).status_code == 404
-    assert api_client(lab).post("/api/v1/exchange/lessons",
-                                json={**body, "review_id": str(foreign.id), "tlp": "RED"}).status_code == 404
+    assert (
+        api_client(lab).post("/api/v1/exchange/lessons", json={**body, "review_id": str(open_review.id)}).status_code
+        == 409
+    )
+    assert (
+        api_client(lab).post("/api/v1/exchange/lessons", json={**body, "review_id": str(foreign.id)}).status_code == 404
+    )
+    assert (
+        api_client(lab)
+        .post("/api/v1/exchange/lessons", json={**body, "review_id": str(foreign.id), "tlp": "RED"})
+        .status_code
+        == 404
+    )
     assert db.execute(select(ExchangeItem)).first() is None

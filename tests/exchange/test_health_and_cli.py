@@ -21,8 +21,9 @@ from tests.exchange import factories as xf
 Client = Callable[[Actor | None], TestClient]
 
 
-def test_health_counts_items_acknowledgements_and_gaps(db: Session, make_actor: Callable[..., Actor],
-                                                       api_client: Client, browser_client: Client) -> None:
+def test_health_counts_items_acknowledgements_and_gaps(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, browser_client: Client
+) -> None:
     hub = make_actor(OrgKind.hub_operator)
     lab = make_actor()
     reader = make_actor()
@@ -56,8 +57,7 @@ def test_health_counts_items_acknowledgements_and_gaps(db: Session, make_actor: 
     assert getattr(err.value, "status", None) == 403
 
 
-def test_cli_lists_through_the_policy_and_manages_designations(fresh_db: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_lists_through_the_policy_and_manages_designations(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from signalfire.core.settings import get_settings
     from signalfire.exchange import cli
     from signalfire.exchange.cli import app

@@ -97,8 +97,9 @@ def build_world(db: Session) -> World:
     contributor_org = factories.org(db, OrgKind.frontier_developer, name="contributor-lab")
     world = World(contributor=factories.actor(db, organization=contributor_org))
     for role in Role:
-        actor = world.contributor if role == Role.admin else factories.actor(db, organization=contributor_org,
-                                                                              role=role)
+        actor = (
+            world.contributor if role == Role.admin else factories.actor(db, organization=contributor_org, role=role)
+        )
         world.viewers.append(Viewer(actor, OrgKind.frontier_developer, role, "contributor", True, False))
     for kind in OrgKind:
         # One authority is (wrongly) flagged as an exchange member: the firewall must hold regardless.
@@ -112,11 +113,13 @@ def build_world(db: Session) -> World:
     person = db.get_one(User, named_admin.actor.user_id)
     org = db.get_one(Organization, elsewhere.actor.org_id)
     factories.member(db, org, Role.viewer, person=person)
-    world.viewers.append(Viewer(factories.actor_for(db, person, org), OrgKind.downstream, Role.viewer, "unnamed",
-                                True, False))
+    world.viewers.append(
+        Viewer(factories.actor_for(db, person, org), OrgKind.downstream, Role.viewer, "unnamed", True, False)
+    )
 
-    named_orgs = sorted({v.actor.org_id for v in world.viewers
-                         if v.org_label == "named" and v.kind != OrgKind.authority})
+    named_orgs = sorted(
+        {v.actor.org_id for v in world.viewers if v.org_label == "named" and v.kind != OrgKind.authority}
+    )
     named_people = [v.actor for v in world.viewers if v.person_named]
     for tlp, audience in VALID:
         extra: dict[str, Any] = {}
@@ -124,8 +127,9 @@ def build_world(db: Session) -> World:
             extra["audience_org_ids"] = named_orgs
         if audience == AudienceKind.NAMED_PEOPLE:
             extra["audience_people"] = xf.people(*named_people)
-        item = xf.published(db, world.contributor, tlp=tlp, audience=[audience],
-                            title=f"{tlp.value} to {audience.value}", **extra)
+        item = xf.published(
+            db, world.contributor, tlp=tlp, audience=[audience], title=f"{tlp.value} to {audience.value}", **extra
+        )
         world.items[(tlp, audience)] = item.id
     world.items["draft"] = xf.draft(db, world.contributor, title="draft").id
     withdrawn = xf.published(db, world.contributor, title="withdrawn")
@@ -140,8 +144,9 @@ def world(db: Session) -> World:
     return build_world(db)
 
 
-def _mismatches(world: World, seen: Callable[[Viewer], set[uuid.UUID]],
-                specs: list[tuple[Tlp, AudienceKind] | str]) -> list[str]:
+def _mismatches(
+    world: World, seen: Callable[[Viewer], set[uuid.UUID]], specs: list[tuple[Tlp, AudienceKind] | str]
+) -> list[str]:
     problems = []
     for v in world.viewers:
         visible = seen(v)
@@ -170,8 +175,9 @@ def test_policy_in_sql(world: World, db: Session) -> None:
 
 
 @pytest.mark.parametrize(("tlp", "audience"), INVALID, ids=[f"{t.value}-{a.value}" for t, a in INVALID])
-def test_audience_wider_than_tlp_is_refused_and_nothing_stored(db: Session, make_actor: Callable[..., Actor],
-                                                                tlp: Tlp, audience: AudienceKind) -> None:
+def test_audience_wider_than_tlp_is_refused_and_nothing_stored(
+    db: Session, make_actor: Callable[..., Actor], tlp: Tlp, audience: AudienceKind
+) -> None:
     actor = make_actor()
     other = make_actor()
     extra: dict[str, object] = {}
@@ -205,8 +211,9 @@ def _ui_ids(client: TestClient) -> set[uuid.UUID]:
     return {uuid.UUID(m) for m in _ITEM_LINK.findall(table)}
 
 
-def test_policy_in_api_and_ui(world: World, api_client: Callable[[Actor | None], TestClient],
-                              browser_client: Callable[[Actor | None], TestClient]) -> None:
+def test_policy_in_api_and_ui(
+    world: World, api_client: Callable[[Actor | None], TestClient], browser_client: Callable[[Actor | None], TestClient]
+) -> None:
     """Lists (both channels) for every viewer, plus details of the draft, the withdrawn item and a RED and a
     government-partner item, as each viewer."""
     api = {id(v): api_client(v.actor) for v in world.viewers}
@@ -222,8 +229,12 @@ def test_policy_in_api_and_ui(world: World, api_client: Callable[[Actor | None],
     assert _mismatches(world, lambda v: _ui_ids(ui[id(v)]), published) == []
 
     probes: list[tuple[Tlp, AudienceKind] | str] = [
-        "draft", "withdrawn", (Tlp.RED, AudienceKind.NAMED_PEOPLE), (Tlp.AMBER, AudienceKind.GOVERNMENT_PARTNERS),
-        (Tlp.AMBER_STRICT, AudienceKind.NAMED_ORGS)]
+        "draft",
+        "withdrawn",
+        (Tlp.RED, AudienceKind.NAMED_PEOPLE),
+        (Tlp.AMBER, AudienceKind.GOVERNMENT_PARTNERS),
+        (Tlp.AMBER_STRICT, AudienceKind.NAMED_ORGS),
+    ]
 
     def detail(v: Viewer) -> set[uuid.UUID]:
         # Drafts depend on the role; the other probes depend on the org, so one writer and one reader suffice.

@@ -21,8 +21,9 @@ from tests.exchange import factories as xf
 Client = Callable[[Actor | None], TestClient]
 
 
-def test_api_details_need_a_permitted_purpose_and_are_logged(db: Session, make_actor: Callable[..., Actor],
-                                                              api_client: Client) -> None:
+def test_api_details_need_a_permitted_purpose_and_are_logged(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     owner = make_actor()
     reader = make_actor(name="Rita Reader")
     item = xf.published(db, owner, permitted_uses=[CoveredUse.SAFEGUARDS, CoveredUse.MODEL_EVALUATIONS])
@@ -41,21 +42,27 @@ def test_api_details_need_a_permitted_purpose_and_are_logged(db: Session, make_a
     assert ok.status_code == 200 and ok.json()["details"] == item.details
     assert ok.json()["declared_purpose"] == "safeguards" and ok.json()["audience"] is None
     read = db.execute(select(ReadLog)).scalar_one()
-    assert (read.user_id, read.org_id, read.purpose, read.channel.value) == (reader.user_id, reader.org_id,
-                                                                             CoveredUse.SAFEGUARDS, "api")
+    assert (read.user_id, read.org_id, read.purpose, read.channel.value) == (
+        reader.user_id,
+        reader.org_id,
+        CoveredUse.SAFEGUARDS,
+        "api",
+    )
     assert db.execute(select(AuditEvent).where(AuditEvent.action == "exchange.item.read")).first() is not None
 
     log = api_client(owner).get(f"/api/v1/exchange/items/{item.id}/reads").json()
     assert [(r["reader"], r["org"], r["purpose"]) for r in log] == [("Rita Reader", reader.org_name, "safeguards")]
-    assert api_client(owner).get(f"/api/v1/exchange/items/{item.id}/details").json()["audience"]["kinds"] == \
-        ["all_members"]
+    assert api_client(owner).get(f"/api/v1/exchange/items/{item.id}/details").json()["audience"]["kinds"] == [
+        "all_members"
+    ]
     # Readers see neither the log of someone else's item nor other readers.
     assert client.get(f"/api/v1/exchange/items/{item.id}/reads").status_code == 404
     assert client.get("/api/v1/exchange/reads").json() == []
 
 
-def test_ui_declares_once_then_shows_details_for_an_hour(db: Session, make_actor: Callable[..., Actor],
-                                                         browser_client: Client) -> None:
+def test_ui_declares_once_then_shows_details_for_an_hour(
+    db: Session, make_actor: Callable[..., Actor], browser_client: Client
+) -> None:
     owner = make_actor()
     reader = make_actor()
     item = xf.published(db, owner, permitted_uses=[CoveredUse.SAFETY_RESEARCH])
@@ -67,8 +74,7 @@ def test_ui_declares_once_then_shows_details_for_an_hour(db: Session, make_actor
     assert not_yet.status_code == 303 and not_yet.headers["location"] == f"/exchange/items/{item.id}"
     refused = client.post(f"/exchange/items/{item.id}/open", data={"purpose": "safeguards"}, follow_redirects=False)
     assert refused.status_code == 403
-    opened = client.post(f"/exchange/items/{item.id}/open", data={"purpose": "safety_research"},
-                         follow_redirects=False)
+    opened = client.post(f"/exchange/items/{item.id}/open", data={"purpose": "safety_research"}, follow_redirects=False)
     assert opened.status_code == 303
     url = opened.headers["location"]
     shown = client.get(url)
@@ -81,8 +87,9 @@ def test_ui_declares_once_then_shows_details_for_an_hour(db: Session, make_actor
         assert client.get(url, follow_redirects=False).status_code == 303
 
 
-def test_first_read_by_another_org_is_its_acknowledgement(db: Session, make_actor: Callable[..., Actor],
-                                                         api_client: Client) -> None:
+def test_first_read_by_another_org_is_its_acknowledgement(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     owner = make_actor()
     reader = make_actor()
     with time_machine.travel("2026-11-10T09:00:00Z", tick=False):
@@ -90,8 +97,7 @@ def test_first_read_by_another_org_is_its_acknowledgement(db: Session, make_acto
         db.commit()
     with time_machine.travel("2026-11-10T12:00:00Z", tick=False):
         for _ in range(2):
-            api_client(reader).get(f"/api/v1/exchange/items/{item.id}/details",
-                                   params={"purpose": "threat_detection"})
+            api_client(reader).get(f"/api/v1/exchange/items/{item.id}/details", params={"purpose": "threat_detection"})
     # The contributor's own reads are not acknowledgements.
     api_client(owner).get(f"/api/v1/exchange/items/{item.id}/details", params={"purpose": "threat_detection"})
     acks = db.execute(select(Acknowledgement)).scalars().all()

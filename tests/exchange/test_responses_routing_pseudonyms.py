@@ -33,8 +33,10 @@ def _details(client: TestClient, item_id: object) -> dict[str, Any]:
 
 # -- responses -----------------------------------------------------------------------------------------
 
+
 def test_responses_follow_the_item_and_corrections_go_to_the_contributor_only(
-        db: Session, make_actor: Callable[..., Actor], api_client: Client) -> None:
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     owner = make_actor()
     sighter = make_actor(name="Sid")
     proposer = make_actor(name="Pat")
@@ -42,15 +44,26 @@ def test_responses_follow_the_item_and_corrections_go_to_the_contributor_only(
     outsider = make_actor(OrgKind.authority)
     item = xf.published(db, owner, tlp=Tlp.AMBER)
     db.commit()
-    assert api_client(sighter).post(f"/api/v1/exchange/items/{item.id}/responses",
-                                    json={"kind": "sighting", "body": "Seen it too."}).status_code == 201
-    assert api_client(sighter).post(f"/api/v1/exchange/items/{item.id}/responses",
-                                    json={"kind": "comment", "body": "  "}).status_code == 422
-    made = api_client(proposer).post(f"/api/v1/exchange/items/{item.id}/responses",
-                                     json={"kind": "correction", "body": "Severity should be critical."})
+    assert (
+        api_client(sighter)
+        .post(f"/api/v1/exchange/items/{item.id}/responses", json={"kind": "sighting", "body": "Seen it too."})
+        .status_code
+        == 201
+    )
+    assert (
+        api_client(sighter)
+        .post(f"/api/v1/exchange/items/{item.id}/responses", json={"kind": "comment", "body": "  "})
+        .status_code
+        == 422
+    )
+    made = api_client(proposer).post(
+        f"/api/v1/exchange/items/{item.id}/responses",
+        json={"kind": "correction", "body": "Severity should be critical."},
+    )
     assert made.status_code == 201 and made.json()["correction_status"] == "open"
-    assert api_client(outsider).post(f"/api/v1/exchange/items/{item.id}/responses",
-                                     json={"kind": "sighting"}).status_code in (403, 404)
+    assert api_client(outsider).post(
+        f"/api/v1/exchange/items/{item.id}/responses", json={"kind": "sighting"}
+    ).status_code in (403, 404)
 
     def kinds(actor: Actor) -> list[str]:
         return [r["kind"] for r in _details(api_client(actor), item.id)["responses"]]
@@ -60,26 +73,34 @@ def test_responses_follow_the_item_and_corrections_go_to_the_contributor_only(
     assert kinds(bystander) == ["sighting"]
     # Only the contributor decides, once.
     rid = made.json()["id"]
-    assert api_client(proposer).post(f"/api/v1/exchange/responses/{rid}/decision",
-                                     json={"accept": True}).status_code == 403
-    decided = api_client(owner).post(f"/api/v1/exchange/responses/{rid}/decision",
-                                     json={"accept": True, "note": "Raised in v2."})
+    assert (
+        api_client(proposer).post(f"/api/v1/exchange/responses/{rid}/decision", json={"accept": True}).status_code
+        == 403
+    )
+    decided = api_client(owner).post(
+        f"/api/v1/exchange/responses/{rid}/decision", json={"accept": True, "note": "Raised in v2."}
+    )
     assert decided.status_code == 200 and decided.json()["correction_status"] == "accepted"
-    assert api_client(owner).post(f"/api/v1/exchange/responses/{rid}/decision",
-                                  json={"accept": False}).status_code == 409
+    assert (
+        api_client(owner).post(f"/api/v1/exchange/responses/{rid}/decision", json={"accept": False}).status_code == 409
+    )
 
 
-def test_pseudonymous_responses_and_no_unmasking_by_reply(db: Session, make_actor: Callable[..., Actor],
-                                                          api_client: Client) -> None:
+def test_pseudonymous_responses_and_no_unmasking_by_reply(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     owner = make_actor()
     reader = make_actor()
     item = xf.published(db, owner, attribution="pseudonymous")
     db.commit()
-    api_client(reader).post(f"/api/v1/exchange/items/{item.id}/responses",
-                            json={"kind": "comment", "body": "Same here.", "pseudonymous": True})
+    api_client(reader).post(
+        f"/api/v1/exchange/items/{item.id}/responses",
+        json={"kind": "comment", "body": "Same here.", "pseudonymous": True},
+    )
     # The contributor replies without ticking "pseudonymous": it is still shown under the pseudonym.
-    api_client(owner).post(f"/api/v1/exchange/items/{item.id}/responses",
-                           json={"kind": "comment", "body": "Thanks, fixed in our stack."})
+    api_client(owner).post(
+        f"/api/v1/exchange/items/{item.id}/responses", json={"kind": "comment", "body": "Thanks, fixed in our stack."}
+    )
     third = make_actor()
     shown = _details(api_client(third), item.id)["responses"]
     authors = [r["author"] for r in shown]
@@ -90,8 +111,8 @@ def test_pseudonymous_responses_and_no_unmasking_by_reply(db: Session, make_acto
 
 # -- routing -------------------------------------------------------------------------------------------
 
-def test_publish_notifies_designated_people_the_audience_reaches(db: Session, make_actor: Callable[..., Actor]) \
-        -> None:
+
+def test_publish_notifies_designated_people_the_audience_reaches(db: Session, make_actor: Callable[..., Actor]) -> None:
     owner = make_actor()
     near = make_actor(name="Near")
     far = make_actor(name="Far")
@@ -109,22 +130,32 @@ def test_publish_notifies_designated_people_the_audience_reaches(db: Session, ma
     assert foreign.value.status == 422
 
     def mails() -> list[OutboxJob]:
-        return list(db.execute(select(OutboxJob).where(OutboxJob.topic == "exchange.item.new")
-                               .order_by(OutboxJob.created_at)).scalars())
+        return list(
+            db.execute(
+                select(OutboxJob).where(OutboxJob.topic == "exchange.item.new").order_by(OutboxJob.created_at)
+            ).scalars()
+        )
 
     xf.published(db, owner, title="Green thing", tlp=Tlp.GREEN)
     assert sorted(j.payload["to"][0] for j in mails()) == sorted([near.email, far.email])
     assert "Green thing" in mails()[0].payload["body"]
     before = len(mails())
-    xf.published(db, owner, title="Secret thing", tlp=Tlp.RED, audience=[AudienceKind.NAMED_PEOPLE],
-                 audience_people=xf.people(near))
+    xf.published(
+        db,
+        owner,
+        title="Secret thing",
+        tlp=Tlp.RED,
+        audience=[AudienceKind.NAMED_PEOPLE],
+        audience_people=xf.people(near),
+    )
     new = mails()[before:]
     assert [j.payload["to"] for j in new] == [[near.email]]
     assert "Secret thing" not in new[0].payload["body"] + new[0].payload["subject"]
 
 
-def test_hub_sees_coverage_gaps_others_do_not(db: Session, make_actor: Callable[..., Actor], api_client: Client) \
-        -> None:
+def test_hub_sees_coverage_gaps_others_do_not(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     hub = make_actor(OrgKind.hub_operator)
     lab = make_actor()
     routing.designate(db, lab, Category.THREAT, lab.user_id)
@@ -138,8 +169,10 @@ def test_hub_sees_coverage_gaps_others_do_not(db: Session, make_actor: Callable[
 
 # -- pseudonyms ----------------------------------------------------------------------------------------
 
-def test_only_the_hub_resolves_and_the_contributor_sees_it(db: Session, make_actor: Callable[..., Actor],
-                                                           api_client: Client) -> None:
+
+def test_only_the_hub_resolves_and_the_contributor_sees_it(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     owner = make_actor()
     reader = make_actor()
     hub = make_actor(OrgKind.hub_operator)

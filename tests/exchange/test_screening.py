@@ -134,9 +134,7 @@ def test_redact_replaces_each_span_by_its_kind() -> None:
     text = "Mail jane.smith@acme-ai.com the key AKIAQ3EGUKXA7ZB5KWTR and our pricing plan."
     findings = screen({"details": text, "title": "unrelated jane.smith@acme-ai.com"})
     redacted = redact(text, findings, field="details")
-    assert redacted == (
-        "Mail [personal data removed] the key [secret removed] and [commercial detail removed] plan."
-    )
+    assert redacted == ("Mail [personal data removed] the key [secret removed] and [commercial detail removed] plan.")
     assert screen({"details": redacted}) == []
 
 
@@ -253,8 +251,7 @@ rules:
             "bad pattern",
         ),
         (
-            "kind: secret\nrules:\n"
-            "  - {id: a, label: A, message: M, type: regex, pattern: a, validator: nope}\n",
+            "kind: secret\nrules:\n  - {id: a, label: A, message: M, type: regex, pattern: a, validator: nope}\n",
             "unknown validator",
         ),
         (

@@ -109,9 +109,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def strict_errors(bundle: dict[str, Any], schema_dir: Path) -> list[str]:
-    options = ValidationOptions(
-        version="2.1", strict=True, enforce_refs=True, schema_dir=str(schema_dir), silent=True
-    )
+    options = ValidationOptions(version="2.1", strict=True, enforce_refs=True, schema_dir=str(schema_dir), silent=True)
     result = validate_instance(copy.deepcopy(bundle), options)
     return [] if result.is_valid else [str(error) for error in result.errors]
 
@@ -121,9 +119,7 @@ def strict_errors(bundle: dict[str, Any], schema_dir: Path) -> list[str]:
 
 @pytest.mark.parametrize("tlp", list(Tlp))
 @pytest.mark.parametrize("category", list(Category))
-def test_bundle_is_valid_stix_for_every_label_and_category(
-    tlp: Tlp, category: Category, schema_dir: Path
-) -> None:
+def test_bundle_is_valid_stix_for_every_label_and_category(tlp: Tlp, category: Category, schema_dir: Path) -> None:
     bundle = item_to_bundle([make_item(tlp=tlp, category=category)])
     stix2.parse(bundle, allow_custom=False)
     assert strict_errors(bundle, schema_dir) == []

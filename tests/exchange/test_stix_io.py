@@ -41,8 +41,7 @@ def schema_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def strict_errors(bundle: dict[str, Any], schema_dir: Path) -> list[str]:
-    options = ValidationOptions(version="2.1", strict=True, enforce_refs=True, schema_dir=str(schema_dir),
-                                silent=True)
+    options = ValidationOptions(version="2.1", strict=True, enforce_refs=True, schema_dir=str(schema_dir), silent=True)
     result = validate_instance(copy.deepcopy(bundle), options)
     return [] if result.is_valid else [str(error) for error in result.errors]
 
@@ -55,8 +54,9 @@ def _items(db: Session) -> int:
     return db.execute(select(func.count()).select_from(ExchangeItem)).scalar_one()
 
 
-def test_export_is_valid_stix_with_markings_uses_and_logged_reads(db: Session, make_actor: Callable[..., Actor],
-                                                                  api_client: Client, schema_dir: Path) -> None:
+def test_export_is_valid_stix_with_markings_uses_and_logged_reads(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, schema_dir: Path
+) -> None:
     owner = make_actor()
     reader = make_actor()
     green = xf.published(db, owner, category="vulnerability", technique_refs=["AML.T0051", "CVE-2025-12345"])
@@ -77,8 +77,10 @@ def test_export_is_valid_stix_with_markings_uses_and_logged_reads(db: Session, m
     assert {TLP2_MARKING_IDS[Tlp.GREEN], TLP2_MARKING_IDS[Tlp.AMBER]} <= markings
     assert any(o["type"] == "vulnerability" for o in bundle["objects"])
     reads = db.execute(select(ReadLog).order_by(ReadLog.item_id)).scalars().all()
-    assert {(r.item_id, r.purpose, r.channel.value) for r in reads} == \
-        {(green.id, CoveredUse.THREAT_DETECTION, "export"), (amber.id, CoveredUse.THREAT_DETECTION, "export")}
+    assert {(r.item_id, r.purpose, r.channel.value) for r in reads} == {
+        (green.id, CoveredUse.THREAT_DETECTION, "export"),
+        (amber.id, CoveredUse.THREAT_DETECTION, "export"),
+    }
 
     # Naming items: each must be readable (404) and permit the purpose (403).
     one = api_client(reader).get(EXPORT, params={"item": str(green.id), "purpose": "threat_detection"})
@@ -97,8 +99,9 @@ def test_export_is_valid_stix_with_markings_uses_and_logged_reads(db: Session, m
     assert db.execute(select(func.count()).select_from(ReadLog)).scalar_one() == before
 
 
-def test_export_of_a_pseudonymous_item_never_names_the_org(db: Session, make_actor: Callable[..., Actor],
-                                                            api_client: Client) -> None:
+def test_export_of_a_pseudonymous_item_never_names_the_org(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     owner = make_actor()
     item = xf.published(db, owner, attribution=Attribution.PSEUDONYMOUS)
     db.commit()
@@ -106,12 +109,19 @@ def test_export_of_a_pseudonymous_item_never_names_the_org(db: Session, make_act
     assert owner.org_name not in text and str(owner.org_id) not in text
 
 
-def test_import_round_trip_creates_private_drafts(db: Session, make_actor: Callable[..., Actor],
-                                                  api_client: Client) -> None:
+def test_import_round_trip_creates_private_drafts(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
     owner = make_actor()
     importer = make_actor()
-    source = xf.published(db, owner, tlp=Tlp.AMBER_STRICT, category="vulnerability",
-                          technique_refs=["AML.T0051", "CWE-502"], model_families=["chat models"])
+    source = xf.published(
+        db,
+        owner,
+        tlp=Tlp.AMBER_STRICT,
+        category="vulnerability",
+        technique_refs=["AML.T0051", "CWE-502"],
+        model_families=["chat models"],
+    )
     db.commit()
     bundle = api_client(owner).get(EXPORT, params={"purpose": "threat_detection"}).content
     before = _items(db)
@@ -120,8 +130,12 @@ def test_import_round_trip_creates_private_drafts(db: Session, make_actor: Calla
     created = resp.json()["created"]
     assert len(created) == 1 and created[0]["tlp"] == "AMBER+STRICT" and created[0]["defaults"] == []
     draft = db.get_one(ExchangeItem, uuid.UUID(created[0]["item_id"]))
-    assert (draft.org_id, draft.status, draft.title, draft.category.value) == \
-        (importer.org_id, ItemStatus.DRAFT, source.title, "vulnerability")
+    assert (draft.org_id, draft.status, draft.title, draft.category.value) == (
+        importer.org_id,
+        ItemStatus.DRAFT,
+        source.title,
+        "vulnerability",
+    )
     assert draft.technique_refs == ["AML.T0051", "CWE-502"] and draft.model_families == ["chat models"]
     assert draft.audience_kinds == [AudienceKind.NAMED_PEOPLE] and draft.permitted_uses == source.permitted_uses
     assert _items(db) == before + 1
@@ -131,16 +145,29 @@ def test_import_round_trip_creates_private_drafts(db: Session, make_actor: Calla
 
 def _foreign_bundle(*, uses: bool) -> dict[str, Any]:
     report: dict[str, Any] = {
-        "type": "report", "spec_version": "2.1", "id": f"report--{uuid.uuid4()}",
-        "created": "2026-02-01T00:00:00.000Z", "modified": "2026-02-01T00:00:00.000Z",
-        "name": "Model-weight exfiltration attempt", "description": "Seen on an inference cluster.",
-        "published": "2026-02-01T00:00:00.000Z", "report_types": ["threat-report"],
-        "object_refs": [f"identity--{uuid.uuid4()}"], "object_marking_refs": [TLP2_MARKING_IDS[Tlp.GREEN]],
+        "type": "report",
+        "spec_version": "2.1",
+        "id": f"report--{uuid.uuid4()}",
+        "created": "2026-02-01T00:00:00.000Z",
+        "modified": "2026-02-01T00:00:00.000Z",
+        "name": "Model-weight exfiltration attempt",
+        "description": "Seen on an inference cluster.",
+        "published": "2026-02-01T00:00:00.000Z",
+        "report_types": ["threat-report"],
+        "object_refs": [f"identity--{uuid.uuid4()}"],
+        "object_marking_refs": [TLP2_MARKING_IDS[Tlp.GREEN]],
     }
     if uses:
-        report["extensions"] = {SIGNALFIRE_EXTENSION_ID: {
-            "extension_type": "property-extension", "item_version": 1, "category": "threat",
-            "permitted_uses": ["incident_response"], "severity": "high", "priority": "urgent"}}
+        report["extensions"] = {
+            SIGNALFIRE_EXTENSION_ID: {
+                "extension_type": "property-extension",
+                "item_version": 1,
+                "category": "threat",
+                "permitted_uses": ["incident_response"],
+                "severity": "high",
+                "priority": "urgent",
+            }
+        }
     return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [report]}
 
 
@@ -171,9 +198,17 @@ def _hostile() -> list[tuple[str, bytes, int]]:
     old = copy.deepcopy(good)
     old["objects"][0]["spec_version"] = "2.0"
     fake_tlp = copy.deepcopy(good)
-    fake_tlp["objects"].append({"type": "marking-definition", "spec_version": "2.1",
-                                "id": f"marking-definition--{uuid.uuid4()}", "created": "2026-01-01T00:00:00.000Z",
-                                "name": "TLP:GREEN", "definition_type": "tlp", "definition": {"tlp": "green"}})
+    fake_tlp["objects"].append(
+        {
+            "type": "marking-definition",
+            "spec_version": "2.1",
+            "id": f"marking-definition--{uuid.uuid4()}",
+            "created": "2026-01-01T00:00:00.000Z",
+            "name": "TLP:GREEN",
+            "definition_type": "tlp",
+            "definition": {"tlp": "green"},
+        }
+    )
     nested = copy.deepcopy(good)
     nested["objects"][0]["x_deep"] = deep
     return [
@@ -183,15 +218,18 @@ def _hostile() -> list[tuple[str, bytes, int]]:
         ("wrong spec version", json.dumps(old).encode(), 422),
         ("duplicate ids", json.dumps(dup).encode(), 422),
         ("unknown TLP marking", json.dumps(fake_tlp).encode(), 422),
-        ("huge", b'{"type": "bundle", "id": "bundle--x", "objects": [' + b'"' + b"x" * (21 * 1024 * 1024) + b'"]}',
-         413),
+        (
+            "huge",
+            b'{"type": "bundle", "id": "bundle--x", "objects": [' + b'"' + b"x" * (21 * 1024 * 1024) + b'"]}',
+            413,
+        ),
     ]
 
 
 @pytest.mark.parametrize(("name", "body", "status"), _hostile(), ids=[h[0] for h in _hostile()])
-def test_hostile_bundles_are_refused_and_nothing_is_stored(db: Session, make_actor: Callable[..., Actor],
-                                                           api_client: Client, name: str, body: bytes,
-                                                           status: int) -> None:
+def test_hostile_bundles_are_refused_and_nothing_is_stored(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, name: str, body: bytes, status: int
+) -> None:
     client = api_client(make_actor())
     before = _items(db)
     resp = client.post(IMPORT, content=body)

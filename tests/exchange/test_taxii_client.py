@@ -94,8 +94,9 @@ def loaded(fresh_db: str) -> Iterator[Loaded]:
         # A second add fills the collection to exactly TOTAL objects and revises some (new `modified`).
         room = TOTAL - _visible(s, reader) - 1  # the second add also publishes one more item report
         second = [indicator(TOTAL + i) for i in range(room)]
-        revised = [dict(obj, modified=ts(datetime(2026, 9, 1, tzinfo=UTC)), name="revised")
-                   for obj in first[1:REVISED + 1]]
+        revised = [
+            dict(obj, modified=ts(datetime(2026, 9, 1, tzinfo=UTC)), name="revised") for obj in first[1 : REVISED + 1]
+        ]
         taxii_ingest.add_objects(s, writer, members, second + revised, permitted_uses=uses, override_reason=None)
         assert _visible(s, reader) == TOTAL
         malware_ids = [o["id"] for o in first if o["type"] == "malware"]
@@ -106,16 +107,24 @@ def loaded(fresh_db: str) -> Iterator[Loaded]:
 
     app = create_app(make_settings(fresh_db), run_worker=False)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
-        yield Loaded(f"http://127.0.0.1:{port}", fresh_db, writer_token, reader_token, reader,
-                     [o["id"] for o in revised], malware_ids)
+        yield Loaded(
+            f"http://127.0.0.1:{port}",
+            fresh_db,
+            writer_token,
+            reader_token,
+            reader,
+            [o["id"] for o in revised],
+            malware_ids,
+        )
     finally:
         server.should_exit = True
         thread.join(timeout=15)
@@ -142,8 +151,11 @@ def test_taxii2_client_pages_filters_and_writes(loaded: Loaded) -> None:
     assert pages == TOTAL // 100
 
     # Filters: type, id, version, added_after.
-    malware_seen = [o["id"] for env in as_pages(members.get_objects, per_request=100, type="malware")
-                    for o in env.get("objects", [])]
+    malware_seen = [
+        o["id"]
+        for env in as_pages(members.get_objects, per_request=100, type="malware")
+        for o in env.get("objects", [])
+    ]
     assert sorted(malware_seen) == sorted(loaded.malware_ids)
     one = loaded.revised_ids[0]
     assert [o["name"] for o in members.get_objects(id=one)["objects"]] == ["revised"]
@@ -152,18 +164,27 @@ def test_taxii2_client_pages_filters_and_writes(loaded: Loaded) -> None:
     assert len(members.get_object(one, version="all")["objects"]) == 2
     exact = members.get_object(one, version=datetime(2026, 9, 1, tzinfo=UTC))["objects"]
     assert [o["modified"] for o in exact] == ["2026-09-01T00:00:00.000Z"]
-    every_version = sum(len(env.get("objects", [])) for env in
-                        as_pages(members.get_objects, per_request=1000, version="all"))
+    every_version = sum(
+        len(env.get("objects", [])) for env in as_pages(members.get_objects, per_request=1000, version="all")
+    )
     assert every_version == TOTAL + REVISED
 
     # added_after from the header of a page (raw request, to read the header).
     auth = SignalfireAuth(loaded.reader_token)
-    page = requests.get(members.objects_url, params={"limit": 1000}, auth=auth, timeout=60,
-                        headers={"Accept": "application/taxii+json;version=2.1"})
+    page = requests.get(
+        members.objects_url,
+        params={"limit": 1000},
+        auth=auth,
+        timeout=60,
+        headers={"Accept": "application/taxii+json;version=2.1"},
+    )
     assert page.headers["Content-Type"] == "application/taxii+json;version=2.1"
     last = page.headers["X-TAXII-Date-Added-Last"]
-    after = [o["id"] for env in as_pages(members.get_objects, per_request=1000, added_after=last)
-             for o in env.get("objects", [])]
+    after = [
+        o["id"]
+        for env in as_pages(members.get_objects, per_request=1000, added_after=last)
+        for o in env.get("objects", [])
+    ]
     assert len(after) == TOTAL - 1000 and not set(after) & {o["id"] for o in page.json()["objects"]}
 
     manifest = members.get_manifest(limit=10)
@@ -171,8 +192,9 @@ def test_taxii2_client_pages_filters_and_writes(loaded: Loaded) -> None:
     assert len(members.object_versions(one)["versions"]) == 2
 
     # Write: add with wait_for_completion, then poll the status URL the client builds (no trailing slash).
-    writer = Server(f"{loaded.url}/taxii2/",
-                    auth=SignalfireAuth(loaded.writer_token, uses="threat_detection,safeguards"))
+    writer = Server(
+        f"{loaded.url}/taxii2/", auth=SignalfireAuth(loaded.writer_token, uses="threat_detection,safeguards")
+    )
     target = next(c for c in writer.default.collections if c.id == str(MEMBERS_ID))
     new = [indicator(90_000 + i) for i in range(3)]
     status = target.add_objects({"objects": new}, wait_for_completion=True, poll_interval=0.1, timeout=10)
@@ -204,7 +226,10 @@ def test_taxii2_client_pages_filters_and_writes(loaded: Loaded) -> None:
     # Every page read was logged for the contributor, with the declared purpose and the TAXII channel.
     engine = make_engine(loaded.database_url)
     with engine.connect() as conn:
-        reads = conn.execute(select(ReadLog.purpose, ReadLog.channel, func.count()).where(
-            ReadLog.user_id == loaded.reader.user_id).group_by(ReadLog.purpose, ReadLog.channel)).all()
+        reads = conn.execute(
+            select(ReadLog.purpose, ReadLog.channel, func.count())
+            .where(ReadLog.user_id == loaded.reader.user_id)
+            .group_by(ReadLog.purpose, ReadLog.channel)
+        ).all()
     engine.dispose()
     assert [(p.value, c.value) for p, c, _ in reads] == [(PURPOSE, "taxii")] and reads[0][2] >= pages

@@ -59,8 +59,9 @@ def http_reports(client: TestClient, purpose: str) -> set[uuid.UUID]:
             continue
         params: dict[str, object] = {"limit": 1000, "match[type]": "report"}
         while True:
-            page = client.get(f"{API}collections/{collection['id']}/objects/", headers=headers(purpose=purpose),
-                              params=params)
+            page = client.get(
+                f"{API}collections/{collection['id']}/objects/", headers=headers(purpose=purpose), params=params
+            )
             assert page.status_code == 200, page.text
             body = page.json()
             found |= {_item_id(obj["id"]) for obj in body.get("objects", [])}
@@ -81,16 +82,18 @@ def _mismatches(world: World, viewers: list[Viewer], seen: Callable[[Viewer], se
     return problems
 
 
-def test_taxii_and_exports_follow_the_policy_table(db: Session,
-                                                   api_client: Callable[[Actor | None], TestClient]) -> None:
+def test_taxii_and_exports_follow_the_policy_table(
+    db: Session, api_client: Callable[[Actor | None], TestClient]
+) -> None:
     world = build_world(db)
     purpose = CoveredUse.THREAT_DETECTION
     everyone = world.viewers
     assert {(v.kind, v.role) for v in everyone} >= {(v.kind, r) for v in everyone for r in Role}
 
     assert _mismatches(world, everyone, lambda v: store_reports(db, v.actor, purpose)) == []
-    assert _mismatches(world, everyone, lambda v: {i.id for i in stix_io.exportable_items(db, v.actor, purpose)[0]}) \
-        == []
+    assert (
+        _mismatches(world, everyone, lambda v: {i.id for i in stix_io.exportable_items(db, v.actor, purpose)[0]}) == []
+    )
 
     # End to end over HTTP for one role per org (the viewer role), plus the contributor's writers.
     sample = [v for v in everyone if v.role == Role.viewer or (v.org_label == "contributor" and v.role == Role.admin)]
@@ -100,8 +103,11 @@ def test_taxii_and_exports_follow_the_policy_table(db: Session,
     def exported(viewer: Viewer) -> set[uuid.UUID]:
         resp = clients[id(viewer)].get("/api/v1/exchange/export.stix", params={"purpose": purpose.value})
         assert resp.status_code in (200, 404), resp.text
-        return {_item_id(o["id"]) for o in resp.json().get("objects", []) if o["type"] == "report"} \
-            if resp.status_code == 200 else set()
+        return (
+            {_item_id(o["id"]) for o in resp.json().get("objects", []) if o["type"] == "report"}
+            if resp.status_code == 200
+            else set()
+        )
 
     named_and_own = [v for v in sample if v.org_label in ("named", "contributor", "nonmember")]
     assert _mismatches(world, named_and_own, exported) == []

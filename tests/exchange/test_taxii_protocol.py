@@ -59,8 +59,9 @@ def _post(client: TestClient, objects: list[dict[str, Any]], collection: str = M
     return client.post(collection + "objects/", content=envelope(objects), headers=headers(**kw))
 
 
-def test_discovery_api_root_and_collections_are_per_requester(db: Session, lab: Actor, api_client: Client,
-                                                               make_actor: Callable[..., Actor]) -> None:
+def test_discovery_api_root_and_collections_are_per_requester(
+    db: Session, lab: Actor, api_client: Client, make_actor: Callable[..., Actor]
+) -> None:
     client = api_client(lab)
     root = client.get("/taxii2/", headers=headers())
     assert root.status_code == 200 and root.headers["content-type"] == TAXII
@@ -85,8 +86,10 @@ def test_discovery_api_root_and_collections_are_per_requester(db: Session, lab: 
     assert "government" not in mine and not mine["members"]["can_write"]
     officer = make_actor(OrgKind.authority)
     theirs = api_client(officer).get(API + "collections/", headers=headers()).json()["collections"]
-    assert {(c["alias"], c["can_read"], c["can_write"]) for c in theirs} == {("government", True, False),
-                                                                             ("shared", True, False)}
+    assert {(c["alias"], c["can_read"], c["can_write"]) for c in theirs} == {
+        ("government", True, False),
+        ("shared", True, False),
+    }
     researcher = make_actor(OrgKind.researcher)
     found = api_client(researcher).get(f"{API}collections/{RESEARCHERS_ID}/", headers=headers()).json()
     assert found["can_read"] is True
@@ -95,16 +98,20 @@ def test_discovery_api_root_and_collections_are_per_requester(db: Session, lab: 
     _error(api_client(researcher).get(f"{API}collections/{other_inbox}/", headers=headers()), 404, "Not found")
     _error(client.get(f"{API}collections/not-a-uuid/", headers=headers()), 404, "Not found")
     _error(api_client(officer).get(f"{MEMBERS}objects/", headers=headers()), 404, "Not found")
-    _error(client.get(f"{API}collections/{GOVERNMENT_ID}/objects/", headers=headers()), 403,
-           "Collection not readable")
+    _error(client.get(f"{API}collections/{GOVERNMENT_ID}/objects/", headers=headers()), 403, "Collection not readable")
 
 
 def test_credentials(db: Session, lab: Actor, client: TestClient) -> None:
     token = factories.token_for(db, lab)
     assert client.get(API, headers=headers(token=token, basic=True)).status_code == 200
     assert client.get(API, headers=headers(token=token)).status_code == 200
-    for bad in (headers(token="sf_wrong", basic=True), headers(token="sf_wrong"), headers(),
-                {**headers(), "Authorization": "Basic !!!"}, {**headers(), "Authorization": "Digest x"}):
+    for bad in (
+        headers(token="sf_wrong", basic=True),
+        headers(token="sf_wrong"),
+        headers(),
+        {**headers(), "Authorization": "Basic !!!"},
+        {**headers(), "Authorization": "Digest x"},
+    ):
         resp = client.get(API, headers=bad)
         _error(resp, 401, "Unauthorized")
         assert resp.headers["www-authenticate"].startswith('Basic realm="Signalfire TAXII"')
@@ -121,8 +128,9 @@ def test_content_negotiation(db: Session, lab: Actor, api_client: Client) -> Non
         _error(client.get(API, headers={**headers(), "Accept": accept}), 406, "Not acceptable")
     before = _counts(db)
     for ctype in ("application/json", "application/taxii+json;version=2.0", "text/plain"):
-        resp = client.post(MEMBERS + "objects/", content=envelope([indicator(1)]),
-                           headers={**headers(), "Content-Type": ctype})
+        resp = client.post(
+            MEMBERS + "objects/", content=envelope([indicator(1)]), headers={**headers(), "Content-Type": ctype}
+        )
         _error(resp, 415, "Unsupported media type")
     assert _counts(db) == before
 
@@ -133,8 +141,13 @@ def test_add_objects_status_and_idempotence(db: Session, lab: Actor, peer: Actor
     first = _post(client, objects)
     assert first.status_code == 202 and first.headers["content-type"] == TAXII
     status = first.json()
-    assert (status["status"], status["total_count"], status["success_count"], status["failure_count"],
-            status["pending_count"]) == ("complete", 4, 4, 0, 0)
+    assert (
+        status["status"],
+        status["total_count"],
+        status["success_count"],
+        status["failure_count"],
+        status["pending_count"],
+    ) == ("complete", 4, 4, 0, 0)
     assert [s["id"] for s in status["successes"]] == [o["id"] for o in objects]
     # Status, with and without the trailing slash (taxii2-client polls the latter); another org cannot see it.
     for path in (f"{API}status/{status['id']}/", f"{API}status/{status['id']}"):
@@ -153,8 +166,9 @@ def test_add_objects_status_and_idempotence(db: Session, lab: Actor, peer: Actor
     assert "other content" in mixed["failures"][0]["message"]
 
 
-def test_per_object_failures_are_reported_and_the_rest_added(db: Session, lab: Actor, peer: Actor,
-                                                             api_client: Client) -> None:
+def test_per_object_failures_are_reported_and_the_rest_added(
+    db: Session, lab: Actor, peer: Actor, api_client: Client
+) -> None:
     peer_obj = indicator(50)
     assert _post(api_client(peer), [peer_obj]).json()["success_count"] == 1
     good = indicator(1)
@@ -180,10 +194,20 @@ def test_per_object_failures_are_reported_and_the_rest_added(db: Session, lab: A
     assert status["success_count"] == 1 and status["successes"][0]["id"] == good["id"]
     assert status["failure_count"] == 1 + len(bad) == len(status["failures"])
     messages = " | ".join(f["message"] for f in status["failures"])
-    for expected in ("more than once", "STIX 2.1 only", "lower-case UUID", "no TLP marking", "deeper than",
-                     "TLP:RED is for named individuals", "another contributor", "earlier than 'created'",
-                     "not a STIX timestamp", "looks like a TLP marking", "differs from the published one",
-                     "not a JSON object"):
+    for expected in (
+        "more than once",
+        "STIX 2.1 only",
+        "lower-case UUID",
+        "no TLP marking",
+        "deeper than",
+        "TLP:RED is for named individuals",
+        "another contributor",
+        "earlier than 'created'",
+        "not a STIX timestamp",
+        "looks like a TLP marking",
+        "differs from the published one",
+        "not a JSON object",
+    ):
         assert expected in messages, expected
     # The peer's object was not taken over.
     seen = api_client(peer).get(f"{MEMBERS}objects/{peer_obj['id']}/", headers=headers()).json()["objects"]
@@ -207,8 +231,15 @@ def test_whole_request_faults_store_nothing(db: Session, lab: Actor, api_client:
     refusal = _error(_post(client, [indicator(3), leak]), 422, "Screening findings need an override")
     assert leak["id"] in refusal["description"] and "X-Signalfire-Screening-Override" in refusal["description"]
     _error(_post(client, [leak], override="short"), 422, "Screening findings need an override")
-    _error(client.post(f"{API}collections/{GOVERNMENT_ID}/objects/", content=b"{}",
-                       headers={**headers(), "Content-Type": "text/plain"}), 415, "Unsupported media type")
+    _error(
+        client.post(
+            f"{API}collections/{GOVERNMENT_ID}/objects/",
+            content=b"{}",
+            headers={**headers(), "Content-Type": "text/plain"},
+        ),
+        415,
+        "Unsupported media type",
+    )
     assert _counts(db) == before
     from signalfire.exchange import taxii_ingest
 
@@ -265,8 +296,10 @@ def test_paging_cursor_and_filters(db: Session, lab: Actor, peer: Actor, api_cli
 
     assert sorted(ids(**{"match[type]": "malware"})) == sorted(o["id"] for o in objects[7:])
     assert ids(**{"match[type]": "no-such-type"}) == []
-    assert ids(**{"match[id]": f"{objects[0]['id']},{objects[8]['id']}", "match[foo]": "ignored"}) == \
-        [objects[0]["id"], objects[8]["id"]]
+    assert ids(**{"match[id]": f"{objects[0]['id']},{objects[8]['id']}", "match[foo]": "ignored"}) == [
+        objects[0]["id"],
+        objects[8]["id"],
+    ]
     assert len(ids(**{"match[type]": "malware", "match[spec_version]": "2.1"})) == 2
     assert ids(**{"match[type]": "malware", "match[spec_version]": "2.0"}) == []
 
@@ -274,17 +307,31 @@ def test_paging_cursor_and_filters(db: Session, lab: Actor, peer: Actor, api_cli
     first = client.get(MEMBERS + "objects/", headers=headers(), params={"limit": 1, "match[type]": "indicator"})
     token = first.json()["next"]
     _error(client.get(MEMBERS + "objects/", headers=headers(), params={"limit": 1, "next": token}), 400, "Bad next")
-    _error(client.get(MEMBERS + "manifest/", headers=headers(), params={"next": token, "match[type]": "indicator"}),
-           400, "Bad next")
+    _error(
+        client.get(MEMBERS + "manifest/", headers=headers(), params={"next": token, "match[type]": "indicator"}),
+        400,
+        "Bad next",
+    )
     shared = f"{API}collections/{shared_by_id(peer.org_id)}/objects/"
     _error(client.get(shared, headers=headers(), params={"next": token, "match[type]": "indicator"}), 400, "Bad next")
-    _error(client.get(MEMBERS + "objects/", headers=headers(purpose="safeguards"),
-                      params={"next": token, "match[type]": "indicator"}), 400, "Bad next")
+    _error(
+        client.get(
+            MEMBERS + "objects/",
+            headers=headers(purpose="safeguards"),
+            params={"next": token, "match[type]": "indicator"},
+        ),
+        400,
+        "Bad next",
+    )
     _error(client.get(MEMBERS + "objects/", headers=headers(), params={"next": token[:-1] + "0"}), 400, "Bad next")
-    for params, title in (({"limit": "0"}, "Bad limit"), ({"limit": "ten"}, "Bad limit"),
-                          ({"added_after": "2026-13-01"}, "Bad added_after"),
-                          ({"added_after": "2026-01-01T00:00:00.1234567Z"}, "Bad added_after"),
-                          ({"match[version]": "latest"}, "Bad filter"), ({"match[type]": ","}, "Bad filter")):
+    for params, title in (
+        ({"limit": "0"}, "Bad limit"),
+        ({"limit": "ten"}, "Bad limit"),
+        ({"added_after": "2026-13-01"}, "Bad added_after"),
+        ({"added_after": "2026-01-01T00:00:00.1234567Z"}, "Bad added_after"),
+        ({"match[version]": "latest"}, "Bad filter"),
+        ({"match[type]": ","}, "Bad filter"),
+    ):
         _error(client.get(MEMBERS + "objects/", headers=headers(), params=params), 400, title)
     # limit is capped silently, never exceeded.
     assert len(ids(limit="100000")) == total
@@ -311,17 +358,25 @@ def test_versions_and_single_objects(db: Session, lab: Actor, peer: Actor, api_c
     listed = client.get(MEMBERS + "objects/", headers=headers(), params={"match[id]": v1["id"]}).json()["objects"]
     assert [o["name"] for o in listed] == ["third"]
     versions = client.get(url + "versions/", headers=headers())
-    assert versions.json() == {"more": False, "versions": [v1["modified"], "2026-06-01T00:00:00.123456Z",
-                                                           "2026-05-01T00:00:00.000Z"]}
+    assert versions.json() == {
+        "more": False,
+        "versions": [v1["modified"], "2026-06-01T00:00:00.123456Z", "2026-05-01T00:00:00.000Z"],
+    }
     assert versions.headers["x-taxii-date-added-last"]
     paged = client.get(url + "versions/", headers=headers(), params={"limit": 2}).json()
     assert paged["more"] is True and len(paged["versions"]) == 2
     rest = client.get(url + "versions/", headers=headers(), params={"limit": 2, "next": paged["next"]}).json()
     assert rest == {"more": False, "versions": ["2026-05-01T00:00:00.000Z"]}
-    _error(client.get(f"{MEMBERS}objects/indicator--00000000-0000-4000-8000-000000000000/", headers=headers()),
-           404, "Not found")
-    _error(client.get(f"{MEMBERS}objects/indicator--00000000-0000-4000-8000-000000000000/versions/",
-                      headers=headers()), 404, "Not found")
+    _error(
+        client.get(f"{MEMBERS}objects/indicator--00000000-0000-4000-8000-000000000000/", headers=headers()),
+        404,
+        "Not found",
+    )
+    _error(
+        client.get(f"{MEMBERS}objects/indicator--00000000-0000-4000-8000-000000000000/versions/", headers=headers()),
+        404,
+        "Not found",
+    )
 
 
 def test_delete_only_own_posted_objects(db: Session, lab: Actor, peer: Actor, api_client: Client) -> None:
@@ -333,20 +388,21 @@ def test_delete_only_own_posted_objects(db: Session, lab: Actor, peer: Actor, ap
     _post(writer, [v1, v2])
     url = f"{MEMBERS}objects/{v1['id']}/"
     _error(api_client(peer).delete(url, headers=headers()), 404, "Not found")
-    _error(writer.delete(f"{MEMBERS}objects/report--{item.id}/", headers=headers()), 403,
-           "Withdraw the item instead")
+    _error(writer.delete(f"{MEMBERS}objects/report--{item.id}/", headers=headers()), 403, "Withdraw the item instead")
     assert writer.delete(url, headers=headers(), params={"match[version]": "first"}).status_code == 200
-    assert [o["modified"] for o in api_client(peer).get(url, headers=headers(),
-                                                        params={"match[version]": "all"}).json()["objects"]] == \
-        [v2["modified"]]
+    assert [
+        o["modified"]
+        for o in api_client(peer).get(url, headers=headers(), params={"match[version]": "all"}).json()["objects"]
+    ] == [v2["modified"]]
     assert writer.delete(url, headers=headers()).status_code == 200
     _error(api_client(peer).get(url, headers=headers()), 404, "Not found")
     shared = f"{API}collections/{shared_by_id(lab.org_id)}/objects/{v1['id']}/"
     _error(writer.get(shared, headers=headers()), 404, "Not found")
 
 
-def test_purpose_is_required_filters_and_every_read_is_logged(db: Session, lab: Actor, peer: Actor,
-                                                              api_client: Client) -> None:
+def test_purpose_is_required_filters_and_every_read_is_logged(
+    db: Session, lab: Actor, peer: Actor, api_client: Client
+) -> None:
     from signalfire.audit.models import AuditEvent
     from signalfire.exchange.models import ReadLog
     from signalfire.exchange.vocab import CoveredUse
@@ -361,21 +417,27 @@ def test_purpose_is_required_filters_and_every_read_is_logged(db: Session, lab: 
     assert db.execute(select(func.count()).select_from(ReadLog)).scalar_one() == 0
     assert report in _ids(client.get(MEMBERS + "objects/", headers=headers(purpose="safety_research")))
     read = db.execute(select(ReadLog)).scalar_one()
-    assert (read.item_id, read.org_id, read.purpose.value, read.channel.value) == \
-        (item.id, peer.org_id, "safety_research", "taxii")
+    assert (read.item_id, read.org_id, read.purpose.value, read.channel.value) == (
+        item.id,
+        peer.org_id,
+        "safety_research",
+        "taxii",
+    )
     event = db.execute(select(AuditEvent).where(AuditEvent.action == "exchange.taxii.read")).scalar_one()
     assert event.summary["items"] == [str(item.id)] and event.summary["purpose"] == "safety_research"
     # The contributor reads its own item whatever the purpose, and that is not logged as a read.
     assert report in _ids(api_client(lab).get(MEMBERS + "objects/", headers=headers(purpose="threat_detection")))
     assert db.execute(select(func.count()).select_from(ReadLog)).scalar_one() == 1
     # The manifest lists without logging reads.
-    assert report in [e["id"] for e in client.get(MEMBERS + "manifest/",
-                                                   headers=headers(purpose="safety_research")).json()["objects"]]
+    assert report in [
+        e["id"] for e in client.get(MEMBERS + "manifest/", headers=headers(purpose="safety_research")).json()["objects"]
+    ]
     assert db.execute(select(func.count()).select_from(ReadLog)).scalar_one() == 1
 
 
-def test_item_versions_follow_revisions_and_withdrawal(db: Session, lab: Actor, peer: Actor,
-                                                       api_client: Client) -> None:
+def test_item_versions_follow_revisions_and_withdrawal(
+    db: Session, lab: Actor, peer: Actor, api_client: Client
+) -> None:
     import time_machine
 
     from signalfire.core.clock import utcnow

@@ -23,8 +23,11 @@ from signalfire.exchange.taxii_protocol import (
 )
 
 # hypothesis takes naive bounds and attaches the zone itself.
-instants = st.datetimes(min_value=datetime(1970, 1, 2, tzinfo=UTC).replace(tzinfo=None),
-                        max_value=datetime(9998, 12, 31, tzinfo=UTC).replace(tzinfo=None), timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(1970, 1, 2, tzinfo=UTC).replace(tzinfo=None),
+    max_value=datetime(9998, 12, 31, tzinfo=UTC).replace(tzinfo=None),
+    timezones=st.just(UTC),
+)
 
 
 @given(instants)
@@ -35,38 +38,66 @@ def test_date_added_round_trips_with_six_digits(value: datetime) -> None:
     assert parse_timestamp(format_version(value)) == value
 
 
-@pytest.mark.parametrize(("text", "micro"), [("2026-01-02T03:04:05Z", 0), ("2026-01-02T03:04:05.1Z", 100_000),
-                                             ("2026-01-02T03:04:05.123Z", 123_000),
-                                             ("2026-01-02T03:04:05.000001Z", 1)])
+@pytest.mark.parametrize(
+    ("text", "micro"),
+    [
+        ("2026-01-02T03:04:05Z", 0),
+        ("2026-01-02T03:04:05.1Z", 100_000),
+        ("2026-01-02T03:04:05.123Z", 123_000),
+        ("2026-01-02T03:04:05.000001Z", 1),
+    ],
+)
 def test_timestamps_take_zero_to_six_digits(text: str, micro: int) -> None:
     assert parse_timestamp(text).microsecond == micro
 
 
-@pytest.mark.parametrize("text", ["2026-01-02T03:04:05.1234567Z", "2026-01-02 03:04:05Z", "2026-01-02T03:04:05+00:00",
-                                  "2026-02-30T00:00:00Z", ""])
+@pytest.mark.parametrize(
+    "text",
+    ["2026-01-02T03:04:05.1234567Z", "2026-01-02 03:04:05Z", "2026-01-02T03:04:05+00:00", "2026-02-30T00:00:00Z", ""],
+)
 def test_bad_timestamps_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_timestamp(text)
 
 
 def test_query_parsing() -> None:
-    q = parse_query({"limit": "5000", "match[type]": "indicator, malware,indicator", "match[version]": "first,all",
-                     "match[unknown]": "x", "next": ""})
+    q = parse_query(
+        {
+            "limit": "5000",
+            "match[type]": "indicator, malware,indicator",
+            "match[version]": "first,all",
+            "match[unknown]": "x",
+            "next": "",
+        }
+    )
     assert q.limit == MAX_PAGE and q.types == ("indicator", "malware") and q.next is None
     assert q.version.first and q.version.all and not q.version.last
     assert parse_query({}).version.last
     same_filters = parse_query({"limit": "3", "match[type]": "malware,indicator", "match[version]": "all,first"})
     assert q.key() == same_filters.key()  # the cursor binds to filters, not to the page size or their order
-    for bad in ({"limit": "-1"}, {"limit": "1.5"}, {"match[id]": ""}, {"match[version]": "newest"},
-                {"added_after": "yesterday"}, {"match[type]": ",".join(f"t{i}" for i in range(101))}):
+    for bad in (
+        {"limit": "-1"},
+        {"limit": "1.5"},
+        {"match[id]": ""},
+        {"match[version]": "newest"},
+        {"added_after": "yesterday"},
+        {"match[type]": ",".join(f"t{i}" for i in range(101))},
+    ):
         with pytest.raises(TaxiiError) as err:
             parse_query(bad)
         assert err.value.status == 400
 
 
 def test_negotiation() -> None:
-    for ok in (None, "", "*/*", "application/*", "application/taxii+json", "application/taxii+json;version=2.1",
-               "text/html, application/taxii+json; version=2.1"):
+    for ok in (
+        None,
+        "",
+        "*/*",
+        "application/*",
+        "application/taxii+json",
+        "application/taxii+json;version=2.1",
+        "text/html, application/taxii+json; version=2.1",
+    ):
         check_accept(ok)
     for refused in ("application/taxii+json;version=2.0", "application/json", "text/html"):
         with pytest.raises(TaxiiError) as err:
@@ -74,8 +105,12 @@ def test_negotiation() -> None:
         assert err.value.status == 406
     check_content_type("application/taxii+json;version=2.1")
     check_content_type("application/taxii+json")
-    refused_types: list[str | None] = [None, "application/json", "application/taxii+json;version=2.0",
-                                       "application/taxii+json, text/plain"]
+    refused_types: list[str | None] = [
+        None,
+        "application/json",
+        "application/taxii+json;version=2.0",
+        "application/taxii+json, text/plain",
+    ]
     for ctype in refused_types:
         with pytest.raises(TaxiiError) as err:
             check_content_type(ctype)
@@ -109,7 +144,10 @@ def test_cursor_refuses_forgery_and_reuse() -> None:
 
 def test_fan_out_follows_the_audience_as_addressed() -> None:
     org, named, person = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    audience = {"kinds": ["named_orgs", "named_people"], "org_ids": [str(named)],
-                "people": [{"user_id": str(person), "org_id": str(named)}]}
+    audience = {
+        "kinds": ["named_orgs", "named_people"],
+        "org_ids": [str(named)],
+        "people": [{"user_id": str(person), "org_id": str(named)}],
+    }
     assert fan_out(audience, org) == [shared_by_id(org), org_inbox_id(named), person_inbox_id(person, named)]
     assert len({org_inbox_id(org), shared_by_id(org), person_inbox_id(person, org)}) == 3

@@ -32,21 +32,24 @@ def _problem(resp: object, status: int, field: str | None = None) -> dict[str, o
     return body
 
 
-def test_api_bad_input_is_4xx_and_changes_nothing(db: Session, make_actor: Callable[..., Actor],
-                                                  api_client: Callable[[Actor | None], TestClient]) -> None:
+def test_api_bad_input_is_4xx_and_changes_nothing(
+    db: Session, make_actor: Callable[..., Actor], api_client: Callable[[Actor | None], TestClient]
+) -> None:
     admin = make_actor(OrgKind.frontier_developer, Role.admin)
     c = api_client(admin)
     before = _tokens(db)
     _problem(c.post("/api/v1/tokens", content=b"{not json", headers={"content-type": "application/json"}), 400)
     _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": ["*"], "colour": "red"}), 422, "colour")
     _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": "everything"}), 422, "scopes")
-    _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": ["*"], "expires_in_days": "soon"}), 422,
-             "expires_in_days")
+    _problem(
+        c.post("/api/v1/tokens", json={"name": "t", "scopes": ["*"], "expires_in_days": "soon"}), 422, "expires_in_days"
+    )
     _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": ["nonsense:scope"]}), 422, "scopes")
     _problem(c.post("/api/v1/tokens", json={"name": "", "scopes": ["*"]}), 422, "name")
     _problem(c.delete("/api/v1/tokens/not-a-uuid"), 422, "token_id")
-    _problem(c.post("/api/v1/tokens", content=b"x" * (3 * 1024 * 1024),
-                    headers={"content-type": "application/json"}), 413)
+    _problem(
+        c.post("/api/v1/tokens", content=b"x" * (3 * 1024 * 1024), headers={"content-type": "application/json"}), 413
+    )
     _problem(c.patch("/api/v1/members/00000000-0000-0000-0000-000000000000", json={"role": "emperor"}), 422, "role")
     _problem(c.get("/api/v1/nothing-here"), 404)
     _problem(c.put("/api/v1/me"), 405)
@@ -54,8 +57,9 @@ def test_api_bad_input_is_4xx_and_changes_nothing(db: Session, make_actor: Calla
     assert _tokens(db) == before
 
 
-def test_last_admin_cannot_be_demoted(db: Session, make_actor: Callable[..., Actor],
-                                      api_client: Callable[[Actor | None], TestClient]) -> None:
+def test_last_admin_cannot_be_demoted(
+    db: Session, make_actor: Callable[..., Actor], api_client: Callable[[Actor | None], TestClient]
+) -> None:
     admin = make_actor(OrgKind.frontier_developer, Role.admin)
     mid = factories.membership(db, admin).id
     body = _problem(api_client(admin).patch(f"/api/v1/members/{mid}", json={"role": "viewer"}), 409)
@@ -64,8 +68,7 @@ def test_last_admin_cannot_be_demoted(db: Session, make_actor: Callable[..., Act
     assert db.get(Membership, mid).role == Role.admin  # type: ignore[union-attr]
 
 
-def test_expired_and_revoked_tokens_are_refused(db: Session, make_actor: Callable[..., Actor],
-                                                app: object) -> None:
+def test_expired_and_revoked_tokens_are_refused(db: Session, make_actor: Callable[..., Actor], app: object) -> None:
     admin = make_actor(OrgKind.frontier_developer, Role.admin)
     secret = factories.token_for(db, admin)
     c = TestClient(app, headers={"Authorization": f"Bearer {secret}"})  # type: ignore[arg-type]
@@ -91,8 +94,9 @@ def test_scoped_token_only_reaches_its_scopes(db: Session, make_actor: Callable[
     _problem(c.post("/api/v1/tokens", json={"name": "x", "scopes": ["*"]}), 403)
 
 
-def test_session_post_without_csrf_is_refused(db: Session, make_actor: Callable[..., Actor],
-                                              browser_client: Callable[[Actor | None], TestClient]) -> None:
+def test_session_post_without_csrf_is_refused(
+    db: Session, make_actor: Callable[..., Actor], browser_client: Callable[[Actor | None], TestClient]
+) -> None:
     admin = make_actor(OrgKind.frontier_developer, Role.admin)
     c = browser_client(admin)
     del c.headers["X-CSRF-Token"]
@@ -118,14 +122,20 @@ def test_login_brute_force_is_rate_limited(client: TestClient, db: Session) -> N
     # Frozen clock: the attempts must not straddle a window boundary on a slow machine.
     with time_machine.travel(utcnow().replace(second=5), tick=False):
         statuses = [
-            client.post("/login", data={"email": person.email, "password": f"wrong-{i}", "csrf_token": csrf},
-                        follow_redirects=False).status_code
+            client.post(
+                "/login",
+                data={"email": person.email, "password": f"wrong-{i}", "csrf_token": csrf},
+                follow_redirects=False,
+            ).status_code
             for i in range(12)
         ]
         assert statuses[:10] == [401] * 10
         assert statuses[10:] == [429, 429]
-        r = client.post("/login", data={"email": person.email, "password": "correct-horse-battery",
-                                        "csrf_token": csrf}, follow_redirects=False)
+        r = client.post(
+            "/login",
+            data={"email": person.email, "password": "correct-horse-battery", "csrf_token": csrf},
+            follow_redirects=False,
+        )
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
@@ -136,8 +146,16 @@ def test_open_redirect_after_login_is_refused(client: TestClient, db: Session) -
     import re
 
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
-    r = client.post("/login", data={"email": person.email, "password": "correct-horse-battery", "csrf_token": csrf,
-                                    "next": "//evil.example/x"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={
+            "email": person.email,
+            "password": "correct-horse-battery",
+            "csrf_token": csrf,
+            "next": "//evil.example/x",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/"
 
 

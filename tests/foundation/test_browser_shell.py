@@ -18,8 +18,10 @@ def test_login_switch_org_and_create_token(live_server: LiveServer, page: Any) -
     assert page.locator("h1.page-title").inner_text() == "Aurora Labs"
     screenshot(page, "shell-01-home")
 
-    page.select_option("[data-testid=org-switcher]", label=page.locator(
-        "[data-testid=org-switcher] option", has_text="Frontier Safety Forum").inner_text())
+    page.select_option(
+        "[data-testid=org-switcher]",
+        label=page.locator("[data-testid=org-switcher] option", has_text="Frontier Safety Forum").inner_text(),
+    )
     page.wait_for_selector("h1.page-title:has-text('Frontier Safety Forum')")
     assert "Switched to Frontier Safety Forum" in page.content()
 

@@ -13,8 +13,9 @@ from signalfire.notify.service import create_webhook
 from tests import factories
 
 
-def test_org_data_stays_in_the_org(db: Session, make_actor: Callable[..., Actor],
-                                   api_client: Callable[[Actor | None], TestClient]) -> None:
+def test_org_data_stays_in_the_org(
+    db: Session, make_actor: Callable[..., Actor], api_client: Callable[[Actor | None], TestClient]
+) -> None:
     a_admin = make_actor(OrgKind.frontier_developer, Role.admin, name="A admin")
     a_org = factories.org(db)
     del a_org
@@ -34,8 +35,9 @@ def test_org_data_stays_in_the_org(db: Session, make_actor: Callable[..., Actor]
         assert b.delete(f"/api/v1/tokens/{tid}").status_code == 404
 
 
-def test_roles_see_only_their_own_tokens(db: Session, make_actor: Callable[..., Actor],
-                                         api_client: Callable[[Actor | None], TestClient]) -> None:
+def test_roles_see_only_their_own_tokens(
+    db: Session, make_actor: Callable[..., Actor], api_client: Callable[[Actor | None], TestClient]
+) -> None:
     admin = make_actor(OrgKind.frontier_developer, Role.admin)
     org = db.get(factories.Organization, admin.org_id)
     assert org is not None

@@ -96,8 +96,11 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
 def _worker(url: str, smtp_port: int = 1, **job: Any) -> Worker:
     settings = JobSettings(**{"backoff_base_seconds": 10, "max_attempts": 4, "lease_seconds": 60, **job})
-    return Worker(session_factory(make_engine(url)), settings=settings,
-                  mailer=SmtpMailer(MailSettings(host="127.0.0.1", port=smtp_port, enabled=True)))
+    return Worker(
+        session_factory(make_engine(url)),
+        settings=settings,
+        mailer=SmtpMailer(MailSettings(host="127.0.0.1", port=smtp_port, enabled=True)),
+    )
 
 
 def _setup_org_with_hook(url: str, hook_url: str) -> tuple[Any, str]:
@@ -109,14 +112,21 @@ def _setup_org_with_hook(url: str, hook_url: str) -> tuple[Any, str]:
         return org.id, ep.secret
 
 
-def test_email_and_signed_webhook_are_delivered_once(fresh_db: str, smtp: tuple[_Sink, int],
-                                                     receiver: tuple[Receiver, str]) -> None:
+def test_email_and_signed_webhook_are_delivered_once(
+    fresh_db: str, smtp: tuple[_Sink, int], receiver: tuple[Receiver, str]
+) -> None:
     sink, port = smtp
     rec, hook = receiver
     org_id, secret = _setup_org_with_hook(fresh_db, hook)
     with unit_of_work(session_factory(make_engine(fresh_db))) as s:
-        enqueue_email(s, to=["oncall@example.test"], subject="Page: SEV1", body="Acknowledge now.",
-                      topic="response.page", org_id=org_id)
+        enqueue_email(
+            s,
+            to=["oncall@example.test"],
+            subject="Page: SEV1",
+            body="Acknowledge now.",
+            topic="response.page",
+            org_id=org_id,
+        )
         publish_event(s, org_id=org_id, event="response.incident.created", data={"ref": "INC-1"})
         publish_event(s, org_id=org_id, event="exchange.item.published", data={})  # not subscribed
     w = _worker(fresh_db, port)
@@ -203,14 +213,17 @@ time.sleep(600)
 """
 
 
-def test_worker_killed_between_claim_and_finish_delivers_exactly_once(
-    fresh_db: str, smtp: tuple[_Sink, int]
-) -> None:
+def test_worker_killed_between_claim_and_finish_delivers_exactly_once(fresh_db: str, smtp: tuple[_Sink, int]) -> None:
     sink, port = smtp
     with unit_of_work(session_factory(make_engine(fresh_db))) as s:
         enqueue_email(s, to=["oncall@example.test"], subject="Page", body="b", topic="response.page")
-    proc = subprocess.Popen([sys.executable, "-c", CLAIM_AND_HANG, fresh_db], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLAIM_AND_HANG, fresh_db],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "claimed 1"
     os.kill(proc.pid, signal.SIGKILL)

@@ -47,7 +47,11 @@ def test_snapshot_fixture_imports_good_rows_and_records_bad_ones() -> None:
         assert not f.closed  # the caller's stream is left for the caller to close
     assert [i.incident_id for i in incidents] == [1, 2, 3, 4, 5, 10, 11, 13]
     assert [(e.row_number, e.incident_id) for e in errors] == [
-        (6, "6"), (7, "seven"), (8, "8"), (9, "1"), (12, "12"),
+        (6, "6"),
+        (7, "seven"),
+        (8, "8"),
+        (9, "1"),
+        (12, "12"),
     ]
     messages = [e.message for e in errors]
     assert messages == [
@@ -129,16 +133,19 @@ def test_a_file_that_is_not_an_incidents_csv_is_refused(content: str) -> None:
         list(iter_aiid_incidents(io.StringIO(content)))
 
 
-@pytest.mark.parametrize(("cells", "message"), [
-    (["x", "0", "2020-01-01", "[]", "[]", "[]", "[]", "d", "t"], "incident_id: 0 is not a positive integer"),
-    (["x", "1", "2020-01-01", '{"a": 1}', "[]", "[]", "[]", "d", "t"], "reports: not a JSON list"),
-    (["x", "1", "2020-01-01", '["one"]', "[]", "[]", "[]", "d", "t"], "reports: 'one' is not a positive integer"),
-    (["x", "1", "2020-01-01", "[true]", "[]", "[]", "[]", "d", "t"], "reports: True is not a positive integer"),
-    (["x", "1", "2020-01-01", "[]", "[1]", "[]", "[]", "d", "t"], "entries must be non-empty strings"),
-    (["x", "1", "2020-01-01", "[]", "[]", "[]", "[]", "d", " "], "title is empty"),
-    (["x", "1", "", "[]", "[]", "[]", "[]", "d", "t"], "date: '' is not an ISO date"),
-    (["x", "1", "2020-01-01", "[" * 5000 + "]" * 5000, "[]", "[]", "[]", "d", "t"], "reports: not a JSON list"),
-])
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        (["x", "0", "2020-01-01", "[]", "[]", "[]", "[]", "d", "t"], "incident_id: 0 is not a positive integer"),
+        (["x", "1", "2020-01-01", '{"a": 1}', "[]", "[]", "[]", "d", "t"], "reports: not a JSON list"),
+        (["x", "1", "2020-01-01", '["one"]', "[]", "[]", "[]", "d", "t"], "reports: 'one' is not a positive integer"),
+        (["x", "1", "2020-01-01", "[true]", "[]", "[]", "[]", "d", "t"], "reports: True is not a positive integer"),
+        (["x", "1", "2020-01-01", "[]", "[1]", "[]", "[]", "d", "t"], "entries must be non-empty strings"),
+        (["x", "1", "2020-01-01", "[]", "[]", "[]", "[]", "d", " "], "title is empty"),
+        (["x", "1", "", "[]", "[]", "[]", "[]", "d", "t"], "date: '' is not an ISO date"),
+        (["x", "1", "2020-01-01", "[" * 5000 + "]" * 5000, "[]", "[]", "[]", "d", "t"], "reports: not a JSON list"),
+    ],
+)
 def test_row_validation(cells: list[str], message: str) -> None:
     buf = io.StringIO()
     csv.writer(buf).writerows([INCIDENT_COLUMNS, cells])
@@ -181,17 +188,20 @@ def test_a_large_snapshot_streams_quickly() -> None:
 # --- export ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("=SUM(A1:A9)", "'=SUM(A1:A9)"),
-    ("+1 555 0100", "'+1 555 0100"),
-    ("-40% of answers", "'-40% of answers"),
-    ("@support", "'@support"),
-    ("\t=cmd", "'\t=cmd"),
-    ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),
-    ("Plain title", "Plain title"),
-    ("", ""),
-    ("a=b", "a=b"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=SUM(A1:A9)", "'=SUM(A1:A9)"),
+        ("+1 555 0100", "'+1 555 0100"),
+        ("-40% of answers", "'-40% of answers"),
+        ("@support", "'@support"),
+        ("\t=cmd", "'\t=cmd"),
+        ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),
+        ("Plain title", "Plain title"),
+        ("", ""),
+        ("a=b", "a=b"),
+    ],
+)
 def test_neutralize_formula(value: str, expected: str) -> None:
     assert neutralize_formula(value) == expected
 
@@ -221,6 +231,7 @@ def tar_snapshot(mode: TarMode) -> bytes:
     """A snapshot laid out like the published one: a folder of CSV exports, plus decoys."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode=mode) as tar:
+
         def add(name: str, data: bytes) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -258,7 +269,7 @@ class OneWayStream(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         chunk = self._inner.read(min(len(buffer), 1000))
-        buffer[:len(chunk)] = chunk
+        buffer[: len(chunk)] = chunk
         return len(chunk)
 
 
@@ -321,7 +332,7 @@ def test_archives_without_an_incidents_file_are_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("mode", "keep"), [("w:gz", 200), ("w:gz", 0.6), ("w:bz2", 0.6), ("w", 0.45)])
 def test_a_truncated_archive_is_reported_as_a_format_error(mode: TarMode, keep: float) -> None:
     archive = tar_snapshot(mode)
-    corrupt = archive[:int(keep if keep > 1 else len(archive) * keep)]
+    corrupt = archive[: int(keep if keep > 1 else len(archive) * keep)]
     if mode == "w":  # cut inside the incidents file itself, not in the padding after it
         assert b"Warehouse robot" in corrupt and b"Banking assistant" not in corrupt
     with pytest.raises(AiidFormatError, match="snapshot archive"), open_incidents_csv(io.BytesIO(corrupt)) as f:

@@ -41,10 +41,17 @@ ALERTMANAGER: dict[str, Any] = {
     "alerts": [
         {
             "status": "firing",
-            "labels": {"alertname": "HighRefusalBypassRate", "severity": "critical", "team": "safety",
-                       "model": "m-7.2", "region": "eu-west"},
-            "annotations": {"summary": "Refusal bypass rate above 2% for m-7.2 in eu-west",
-                            "description": "Jailbreak classifier hits rose from 0.1% to 2.4% in 15 minutes."},
+            "labels": {
+                "alertname": "HighRefusalBypassRate",
+                "severity": "critical",
+                "team": "safety",
+                "model": "m-7.2",
+                "region": "eu-west",
+            },
+            "annotations": {
+                "summary": "Refusal bypass rate above 2% for m-7.2 in eu-west",
+                "description": "Jailbreak classifier hits rose from 0.1% to 2.4% in 15 minutes.",
+            },
             "startsAt": "2026-03-03T09:58:12.431+01:00",
             "endsAt": "0001-01-01T00:00:00Z",
             "generatorURL": "http://prometheus.internal:9090/graph?g0.expr=refusal_bypass_rate",
@@ -52,8 +59,13 @@ ALERTMANAGER: dict[str, Any] = {
         },
         {
             "status": "resolved",
-            "labels": {"alertname": "HighRefusalBypassRate", "severity": "critical", "team": "safety",
-                       "model": "m-7.2", "region": "us-east"},
+            "labels": {
+                "alertname": "HighRefusalBypassRate",
+                "severity": "critical",
+                "team": "safety",
+                "model": "m-7.2",
+                "region": "us-east",
+            },
             "annotations": {"summary": "Refusal bypass rate above 2% for m-7.2 in us-east"},
             "startsAt": "2026-03-03T08:40:00Z",
             "endsAt": "2026-03-03T09:10:00Z",
@@ -115,8 +127,12 @@ def test_alertmanager_payload_is_parsed() -> None:
 
 def test_grafana_extras_are_kept_and_round_trip() -> None:
     webhook = AlertmanagerWebhook.model_validate(GRAFANA)
-    assert webhook.model_extra == {"orgId": 1, "title": "[FIRING:1] Eval regression (Safety)",
-                                   "state": "alerting", "message": "**Firing**\n\nValue: B=0.183"}
+    assert webhook.model_extra == {
+        "orgId": 1,
+        "title": "[FIRING:1] Eval regression (Safety)",
+        "state": "alerting",
+        "message": "**Firing**\n\nValue: B=0.183",
+    }
     alert = webhook.alerts[0]
     assert alert.model_extra is not None
     assert alert.model_extra["values"] == {"B": 0.183, "C": 1}
@@ -128,12 +144,15 @@ def test_grafana_extras_are_kept_and_round_trip() -> None:
     assert AlertmanagerWebhook.model_validate(dumped) == webhook
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"version": "3"}, "version"),
-    ({"status": "pending"}, "status"),
-    ({"groupKey": ""}, "groupKey"),
-    ({"truncatedAlerts": -1}, "truncatedAlerts"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"version": "3"}, "version"),
+        ({"status": "pending"}, "status"),
+        ({"groupKey": ""}, "groupKey"),
+        ({"truncatedAlerts": -1}, "truncatedAlerts"),
+    ],
+)
 def test_invalid_alertmanager_payloads_are_refused(change: dict[str, Any], field: str) -> None:
     payload = {**ALERTMANAGER, **change}
     with pytest.raises(ValidationError) as info:
@@ -205,24 +224,37 @@ def test_generic_alert_is_validated_and_normalised() -> None:
     assert alert.details["tags"] == ["bio", "uplift"]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"severity": "apocalyptic"}, "severity"),
-    ({"status": "acknowledged"}, "status"),
-    ({"occurred_at": "2026-03-03T10:15:00"}, "timezone"),
-    ({"title": "   "}, "title"),
-    ({"dedup_key": "x" * 256}, "dedup_key"),
-    ({"unexpected": 1}, "unexpected"),
-    ({"details": {"x": object()}}, "details"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"severity": "apocalyptic"}, "severity"),
+        ({"status": "acknowledged"}, "status"),
+        ({"occurred_at": "2026-03-03T10:15:00"}, "timezone"),
+        ({"title": "   "}, "title"),
+        ({"dedup_key": "x" * 256}, "dedup_key"),
+        ({"unexpected": 1}, "unexpected"),
+        ({"details": {"x": object()}}, "details"),
+    ],
+)
 def test_generic_alert_rejects_bad_input(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         GenericAlert.model_validate({**GENERIC, **change})
 
 
-@pytest.mark.parametrize(("word", "expected"), [
-    ("critical", "critical"), ("P1", "critical"), ("error", "high"), ("Warning", "medium"),
-    ("minor", "low"), ("informational", "info"), ("unheard-of", "medium"), (None, "medium"), (3, "medium"),
-])
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("critical", "critical"),
+        ("P1", "critical"),
+        ("error", "high"),
+        ("Warning", "medium"),
+        ("minor", "low"),
+        ("informational", "info"),
+        ("unheard-of", "medium"),
+        (None, "medium"),
+        (3, "medium"),
+    ],
+)
 def test_parse_severity(word: object, expected: str) -> None:
     assert parse_severity(word) == expected
 
@@ -263,8 +295,14 @@ def test_any_of_several_secrets_or_signatures_may_match() -> None:
     assert verify_signature(SECRET, BODY, f"t={T},{new},{old},v0=legacy", None, now=SENT) == T
 
 
-def reason(secret: str, body: bytes, header: str | None, ts_header: str | None,
-           now: datetime = SENT, tolerance: timedelta = DEFAULT_TOLERANCE) -> SignatureFailure:
+def reason(
+    secret: str,
+    body: bytes,
+    header: str | None,
+    ts_header: str | None,
+    now: datetime = SENT,
+    tolerance: timedelta = DEFAULT_TOLERANCE,
+) -> SignatureFailure:
     with pytest.raises(AlertSignatureError) as info:
         verify_signature(secret, body, header, ts_header, now=now, tolerance=tolerance)
     assert isinstance(info.value, signing.SignatureError)  # one handler catches both kinds
@@ -291,24 +329,28 @@ def test_replay_window() -> None:
     assert reason(SECRET, BODY, header, None, now=early, tolerance=window) is SignatureFailure.FUTURE_TIMESTAMP
 
 
-@pytest.mark.parametrize(("header", "ts_header", "expected"), [
-    (None, None, SignatureFailure.MISSING_SIGNATURE),
-    ("   ", None, SignatureFailure.MISSING_SIGNATURE),
-    ("garbage", None, SignatureFailure.MALFORMED_SIGNATURE),
-    (f"t={T}", None, SignatureFailure.MALFORMED_SIGNATURE),
-    (f"t={T},v1=abc", None, SignatureFailure.MALFORMED_SIGNATURE),
-    (f"t={T},v1={'g' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
-    (f"t=-5,v1={'a' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
-    (f"t=1e9,v1={'a' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
-    (f"t={'9' * 40},v1={'a' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
-    (f"t={T},t={T},v1={'a' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
-    (f"t={T},v1={'a' * 64}," + "x=1," * 1000, None, SignatureFailure.MALFORMED_SIGNATURE),
-    (f"v1={'a' * 64}", None, SignatureFailure.MISSING_TIMESTAMP),
-    (f"v1={'a' * 64}", "soon", SignatureFailure.MALFORMED_SIGNATURE),
-    (f"t={T},v1={'a' * 64}", str(T + 1), SignatureFailure.TIMESTAMP_MISMATCH),
-])
-def test_malformed_headers_are_refused_with_a_reason(header: str | None, ts_header: str | None,
-                                                     expected: SignatureFailure) -> None:
+@pytest.mark.parametrize(
+    ("header", "ts_header", "expected"),
+    [
+        (None, None, SignatureFailure.MISSING_SIGNATURE),
+        ("   ", None, SignatureFailure.MISSING_SIGNATURE),
+        ("garbage", None, SignatureFailure.MALFORMED_SIGNATURE),
+        (f"t={T}", None, SignatureFailure.MALFORMED_SIGNATURE),
+        (f"t={T},v1=abc", None, SignatureFailure.MALFORMED_SIGNATURE),
+        (f"t={T},v1={'g' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
+        (f"t=-5,v1={'a' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
+        (f"t=1e9,v1={'a' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
+        (f"t={'9' * 40},v1={'a' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
+        (f"t={T},t={T},v1={'a' * 64}", None, SignatureFailure.MALFORMED_SIGNATURE),
+        (f"t={T},v1={'a' * 64}," + "x=1," * 1000, None, SignatureFailure.MALFORMED_SIGNATURE),
+        (f"v1={'a' * 64}", None, SignatureFailure.MISSING_TIMESTAMP),
+        (f"v1={'a' * 64}", "soon", SignatureFailure.MALFORMED_SIGNATURE),
+        (f"t={T},v1={'a' * 64}", str(T + 1), SignatureFailure.TIMESTAMP_MISMATCH),
+    ],
+)
+def test_malformed_headers_are_refused_with_a_reason(
+    header: str | None, ts_header: str | None, expected: SignatureFailure
+) -> None:
     assert reason(SECRET, BODY, header, ts_header) is expected
 
 
@@ -330,8 +372,11 @@ def test_non_utc_clocks_are_converted() -> None:
     assert verify_signature(SECRET, BODY, header, None, now=tokyo) == T
 
 
-@given(body=st.binary(max_size=200), secret=st.text(min_size=1, max_size=40),
-       skew=st.integers(min_value=-300, max_value=300))
+@given(
+    body=st.binary(max_size=200),
+    secret=st.text(min_size=1, max_size=40),
+    skew=st.integers(min_value=-300, max_value=300),
+)
 def test_any_signed_body_verifies_within_the_window(body: bytes, secret: str, skew: int) -> None:
     header = sign_payload(secret, T, body)
     assert verify_signature(secret, body, header, None, now=SENT + timedelta(seconds=skew)) == T

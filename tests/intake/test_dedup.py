@@ -89,8 +89,9 @@ def test_signatures_are_identical_in_another_process_with_another_hash_seed() ->
         "sys.stdout.write(Signature.of_text(sys.stdin.read()).to_bytes().hex())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-c", script], input=text, capture_output=True, text=True,
-                         env=env, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", script], input=text, capture_output=True, text=True, env=env, check=True, timeout=60
+    )
     assert bytes.fromhex(out.stdout) == Signature.of_text(text).to_bytes()
 
 
@@ -122,14 +123,17 @@ def test_signature_round_trips_through_bytes() -> None:
     assert restored.jaccard(signature) == 1.0
 
 
-@pytest.mark.parametrize("data", [
-    b"",
-    b"SFMH",
-    b"XXXX" + bytes(521),
-    Signature.of_text("some words here").to_bytes()[:-4],
-    Signature.of_text("some words here").to_bytes() + b"\x00",
-    b"SFMH\x02" + Signature.of_text("some words here").to_bytes()[5:],
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"SFMH",
+        b"XXXX" + bytes(521),
+        Signature.of_text("some words here").to_bytes()[:-4],
+        Signature.of_text("some words here").to_bytes() + b"\x00",
+        b"SFMH\x02" + Signature.of_text("some words here").to_bytes()[5:],
+    ],
+)
 def test_signature_from_bytes_rejects_anything_else(data: bytes) -> None:
     with pytest.raises(ValueError, match="signature"):
         Signature.from_bytes(data)

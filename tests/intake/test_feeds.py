@@ -42,16 +42,20 @@ def fixture(name: str) -> bytes:
 
 
 ROUTES: dict[str, Route] = {
-    "/rss.xml": Route(fixture("ai-incidents-rss.xml"), "application/rss+xml; charset=utf-8",
-                      etag='"rss-v1"', last_modified=LAST_MODIFIED),
+    "/rss.xml": Route(
+        fixture("ai-incidents-rss.xml"),
+        "application/rss+xml; charset=utf-8",
+        etag='"rss-v1"',
+        last_modified=LAST_MODIFIED,
+    ),
     "/atom.xml": Route(fixture("lab-bulletins-atom.xml"), "application/atom+xml", etag='W/"atom-7"'),
-    "/dated-only.xml": Route(fixture("ai-incidents-rss.xml"), "application/rss+xml",
-                             last_modified=LAST_MODIFIED),
+    "/dated-only.xml": Route(fixture("ai-incidents-rss.xml"), "application/rss+xml", last_modified=LAST_MODIFIED),
     "/broken.xml": Route(fixture("broken-feed.xml"), "application/rss+xml"),
     "/huge.xml": Route(b"<rss>" + b"x" * (MAX_BYTES * 3) + b"</rss>"),
     "/huge-streamed.xml": Route(b"<rss>" + b"x" * (MAX_BYTES * 3) + b"</rss>", send_length=False),
-    "/bomb.xml": Route(gzip.compress(b"<rss>" + b" " * (MAX_BYTES * 50) + b"</rss>"),
-                       headers={"Content-Encoding": "gzip"}),
+    "/bomb.xml": Route(
+        gzip.compress(b"<rss>" + b" " * (MAX_BYTES * 50) + b"</rss>"), headers={"Content-Encoding": "gzip"}
+    ),
     "/gone.xml": Route(b"not here", "text/plain", status=404),
     "/error.xml": Route(b"oops", "text/plain", status=503),
     "/moved": Route(b"", status=301, headers={"Location": "/atom.xml"}),
@@ -174,11 +178,15 @@ def test_atom_feed_is_parsed(server: str, client: httpx.Client) -> None:
     assert rollback.title == "Rollback of model version m-7.2 completed"
     assert rollback.link == "https://bulletins.example.com/2026/rollback-m-7-2"
     assert rollback.published == datetime(2026, 3, 3, 22, 45, tzinfo=UTC)
-    assert rollback.summary_text == ("The rollback to m-7.1 finished across all regions within 6 hours.\n"
-                                     "Tool use stays restricted until the evaluation re-run completes.")
+    assert rollback.summary_text == (
+        "The rollback to m-7.1 finished across all regions within 6 hours.\n"
+        "Tool use stays restricted until the evaluation re-run completes."
+    )
     assert tabletop.published == datetime(2026, 3, 1, 20, 0, tzinfo=UTC)  # only <updated>, -08:00
-    assert tabletop.summary_text == ("Participants: security, legal and the incident commander rota.\n"
-                                     "Injects cover a leaked access key and a ransom note.")
+    assert tabletop.summary_text == (
+        "Participants: security, legal and the incident commander rota.\n"
+        "Injects cover a leaked access key and a ransom note."
+    )
 
 
 def test_second_request_is_conditional_and_answered_not_modified(server: str, client: httpx.Client) -> None:
@@ -317,10 +325,12 @@ def test_an_empty_but_valid_feed_is_ok() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(body=st.one_of(
-    st.binary(max_size=400),
-    st.text(alphabet="<>/?!=\"' rsitemchanltgu&;#x0", max_size=300).map(str.encode),
-))
+@given(
+    body=st.one_of(
+        st.binary(max_size=400),
+        st.text(alphabet="<>/?!=\"' rsitemchanltgu&;#x0", max_size=300).map(str.encode),
+    )
+)
 def test_parse_feed_never_raises(body: bytes) -> None:
     result = parse_feed(body)
     assert result.status in ("ok", "error")

@@ -51,8 +51,10 @@ def test_nul_characters_are_removed() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(raw=st.binary(max_size=300),
-       label=st.sampled_from([None, "utf-8", "latin-1", "cp1252", "shift_jis", "utf-16", "bogus", "base64"]))
+@given(
+    raw=st.binary(max_size=300),
+    label=st.sampled_from([None, "utf-8", "latin-1", "cp1252", "shift_jis", "utf-16", "bogus", "base64"]),
+)
 def test_decode_text_never_raises(raw: bytes, label: str | None) -> None:
     text = decode_text(raw, label)
     assert isinstance(text, str)
@@ -76,10 +78,12 @@ def test_text_is_extracted_with_entities_decoded_and_blocks_on_lines() -> None:
 
 
 def test_script_style_iframe_and_comments_are_dropped() -> None:
-    html = ("<p>before</p><script>if (a<b) { document.write('<p>bad</p>') }</script>"
-            "<STYLE>.x{}</STYLE ><iframe src=https://ads.example>Your browser lacks iframes</iframe>"
-            "<noscript>enable js</noscript><!-- hidden <p>comment</p> --><svg><text>chart</text></svg>"
-            "<p>after</p>")
+    html = (
+        "<p>before</p><script>if (a<b) { document.write('<p>bad</p>') }</script>"
+        "<STYLE>.x{}</STYLE ><iframe src=https://ads.example>Your browser lacks iframes</iframe>"
+        "<noscript>enable js</noscript><!-- hidden <p>comment</p> --><svg><text>chart</text></svg>"
+        "<p>after</p>"
+    )
     assert html_to_text(html, max_chars=200) == "before\nafter"
 
 
@@ -90,7 +94,7 @@ def test_markup_lookalikes_in_text_and_attributes_are_handled() -> None:
 
 def test_unterminated_constructs_swallow_the_rest_like_a_browser() -> None:
     assert html_to_text("kept <!-- never closed <p>lost</p>", max_chars=100) == "kept"
-    assert html_to_text("kept <a href=\"never closed>lost", max_chars=100) == "kept"
+    assert html_to_text('kept <a href="never closed>lost', max_chars=100) == "kept"
     assert html_to_text("kept <script>lost", max_chars=100) == "kept"
 
 
@@ -136,8 +140,10 @@ def test_hostile_markup_takes_linear_time(html: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(html=st.text(alphabet="<>/!?-='\" abcdefghijklmnopqrstuvwxyz&#;\n\tSCRIPTsvgp", max_size=400),
-       max_chars=st.integers(min_value=1, max_value=200))
+@given(
+    html=st.text(alphabet="<>/!?-='\" abcdefghijklmnopqrstuvwxyz&#;\n\tSCRIPTsvgp", max_size=400),
+    max_chars=st.integers(min_value=1, max_value=200),
+)
 def test_html_to_text_never_raises_and_respects_the_limit(html: str, max_chars: int) -> None:
     text = html_to_text(html, max_chars=max_chars)
     assert len(text) <= max_chars
@@ -155,15 +161,18 @@ def test_script_content_never_leaks(secret: str) -> None:
 # --- normalize_for_matching ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Northwind AI's TERN agent!", "northwind ais tern agent"),
-    ("See https://example.org/a?b=1 and www.example.com/x for more", "see and for more"),
-    ("\uff27\uff30\uff34\uff0d\uff14\uff4f (full-width)", "gpt 4o full width"),
-    ("Straße — “quoted”, naïve…", "strasse quoted naïve"),
-    ("  multiple\n\twhitespace\u00a0here ", "multiple whitespace here"),
-    ("模型 事故 报告", "模型 事故 报告"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Northwind AI's TERN agent!", "northwind ais tern agent"),
+        ("See https://example.org/a?b=1 and www.example.com/x for more", "see and for more"),
+        ("\uff27\uff30\uff34\uff0d\uff14\uff4f (full-width)", "gpt 4o full width"),
+        ("Straße — “quoted”, naïve…", "strasse quoted naïve"),
+        ("  multiple\n\twhitespace\u00a0here ", "multiple whitespace here"),
+        ("模型 事故 报告", "模型 事故 报告"),
+        ("", ""),
+    ],
+)
 def test_normalize_for_matching(text: str, expected: str) -> None:
     assert normalize_for_matching(text) == expected
 

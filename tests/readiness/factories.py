@@ -60,58 +60,131 @@ def card(db: Session, actor: Actor, at: datetime) -> Scorecard:
 
 # -- response ------------------------------------------------------------------------------------------------
 
-def roster(db: Session, actor: Actor, emails: list[str], *, anchor: datetime, windows: list[WindowIn] | None = None,
-           domain: RiskDomain | None = None, shift_minutes: int = 24 * 60) -> Roster:
-    return oncall.create_roster(db, actor, RosterIn(
-        team=f"IC rota {domain.value if domain else 'general'}", risk_domain=domain,
-        layers=[LayerIn(name="rota", participant_emails=emails, anchor=anchor, shift_minutes=shift_minutes,
-                        windows=windows or [])]))
+
+def roster(
+    db: Session,
+    actor: Actor,
+    emails: list[str],
+    *,
+    anchor: datetime,
+    windows: list[WindowIn] | None = None,
+    domain: RiskDomain | None = None,
+    shift_minutes: int = 24 * 60,
+) -> Roster:
+    return oncall.create_roster(
+        db,
+        actor,
+        RosterIn(
+            team=f"IC rota {domain.value if domain else 'general'}",
+            risk_domain=domain,
+            layers=[
+                LayerIn(
+                    name="rota",
+                    participant_emails=emails,
+                    anchor=anchor,
+                    shift_minutes=shift_minutes,
+                    windows=windows or [],
+                )
+            ],
+        ),
+    )
 
 
 def commander(db: Session, actor: Actor, incident: Incident, email: str, at: datetime) -> None:
     service.add_participant(db, actor, incident, ParticipantIn(role=ParticipantRole.COMMANDER, email=email, at=at))
 
 
-def playbook(db: Session, actor: Actor, domain: RiskDomain, *, criteria: str = "Declare on any confirmed case.",
-             slug: str | None = None) -> Any:
-    return playbooks.save_playbook(db, actor, PlaybookIn(
-        slug=slug or domain.value.replace("_", "-"), name=f"{domain.label} playbook", risk_domain=domain,
-        criteria=criteria, steps=[PlaybookStep(title="Assign a commander")]))
+def playbook(
+    db: Session,
+    actor: Actor,
+    domain: RiskDomain,
+    *,
+    criteria: str = "Declare on any confirmed case.",
+    slug: str | None = None,
+) -> Any:
+    return playbooks.save_playbook(
+        db,
+        actor,
+        PlaybookIn(
+            slug=slug or domain.value.replace("_", "-"),
+            name=f"{domain.label} playbook",
+            risk_domain=domain,
+            criteria=criteria,
+            steps=[PlaybookStep(title="Assign a commander")],
+        ),
+    )
 
 
-def timed_action(db: Session, actor: Actor, kind: ActionKind, *, requested: datetime, took: timedelta,
-                 verify_after: timedelta | None = timedelta(minutes=30), drill: bool = False) -> ResponseAction:
+def timed_action(
+    db: Session,
+    actor: Actor,
+    kind: ActionKind,
+    *,
+    requested: datetime,
+    took: timedelta,
+    verify_after: timedelta | None = timedelta(minutes=30),
+    drill: bool = False,
+) -> ResponseAction:
     """An incident aware just before ``requested`` with one action of ``kind`` completed ``took`` later."""
     suffix = f"{requested:%Y%m%d%H%M}{took.total_seconds():.0f}"
     rf.model_version(db, actor, name=f"m{suffix}", version="2")
     rf.model_version(db, actor, name=f"m{suffix}", version="1")
     inc = rf.incident(db, actor, aware_at=requested - timedelta(minutes=10), is_drill=drill)
-    data: dict[str, Any] = {"kind": kind, "title": "Contain the model", "requested_at": requested,
-                            "from_version": f"m{suffix} 2", "scope": ["api", "internal"]}
+    data: dict[str, Any] = {
+        "kind": kind,
+        "title": "Contain the model",
+        "requested_at": requested,
+        "from_version": f"m{suffix} 2",
+        "scope": ["api", "internal"],
+    }
     if kind is ActionKind.MODEL_ROLLBACK:
         data["to_version"] = f"m{suffix} 1"
     if kind is ActionKind.CAPABILITY_RESTRICTION:
         data["capability"] = "browsing"
     action = actions.create_action(db, actor, inc, ActionCreate(**data))
-    actions.progress_action(db, actor, inc, action, ActionProgress(status=ActionStatus.COMPLETED,
-                                                                   at=requested + took))
+    actions.progress_action(db, actor, inc, action, ActionProgress(status=ActionStatus.COMPLETED, at=requested + took))
     if verify_after is not None:
-        actions.progress_action(db, actor, inc, action, ActionProgress(
-            status=ActionStatus.VERIFIED, at=requested + took + verify_after, verification="Probe suite passed"))
+        actions.progress_action(
+            db,
+            actor,
+            inc,
+            action,
+            ActionProgress(
+                status=ActionStatus.VERIFIED, at=requested + took + verify_after, verification="Probe suite passed"
+            ),
+        )
     return action
 
 
-def contact(db: Session, actor: Actor, domain: RiskDomain, *, verified_at: datetime | None,
-            round_clock: bool = True, government: bool = True) -> GovernmentContact:
-    row = contacts.create_contact(db, actor, ContactIn(
-        agency=f"{domain.label} desk", risk_domain=domain, jurisdiction="EU", channel=ContactChannel.PHONE,
-        address="+32 2 000 0000", reachable_24h=round_clock, is_government=government))
+def contact(
+    db: Session,
+    actor: Actor,
+    domain: RiskDomain,
+    *,
+    verified_at: datetime | None,
+    round_clock: bool = True,
+    government: bool = True,
+) -> GovernmentContact:
+    row = contacts.create_contact(
+        db,
+        actor,
+        ContactIn(
+            agency=f"{domain.label} desk",
+            risk_domain=domain,
+            jurisdiction="EU",
+            channel=ContactChannel.PHONE,
+            address="+32 2 000 0000",
+            reachable_24h=round_clock,
+            is_government=government,
+        ),
+    )
     row.last_verified_at = verified_at
     db.flush()
     return row
 
 
 # -- intake --------------------------------------------------------------------------------------------------
+
 
 def feed(db: Session, actor: Actor, *, last_success_at: datetime | None, error: str | None = None) -> Any:
     path = f"{last_success_at:%Y%m%d%H%M%S}" if last_success_at else "never"

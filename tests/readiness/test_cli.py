@@ -38,8 +38,9 @@ def test_cli_scorecard_table_json_and_errors(cli_db: str) -> None:
     assert table.exit_code == 0, table.output
     assert "Duty roster covers 24x7" in table.output
     assert "2 ok, 0 gaps, 10 without evidence" in table.output  # a new org: retention and "no open incident"
-    exported = runner.invoke(cli_app, ["readiness", "scorecard", "--as", email, "--org", org_slug, "--json",
-                                       "--at", "2026-01-01"])
+    exported = runner.invoke(
+        cli_app, ["readiness", "scorecard", "--as", email, "--org", org_slug, "--json", "--at", "2026-01-01"]
+    )
     assert exported.exit_code == 0, exported.output
     body = json.loads(exported.output)
     assert [i["id"] for i in body["items"]] == list(ITEM_IDS) and body["as_of"] == "2026-01-01T23:59:59Z"

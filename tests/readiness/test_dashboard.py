@@ -43,12 +43,17 @@ def test_dashboard_series_per_month(db: Session) -> None:
             rep.record(db, a, inc, "aware_of_model_involvement", march)
             rep.assess(db, a, inc, COP, rep.cop(death="yes"))
             if filed:
-                initial = db.execute(select(Obligation).where(Obligation.incident_id == inc.id,
-                                                              Obligation.stage == "initial")).scalar_one()
+                initial = db.execute(
+                    select(Obligation).where(Obligation.incident_id == inc.id, Obligation.stage == "initial")
+                ).scalar_one()
                 rep.submit(db, a, initial)
         contained = rf.incident(db, a, aware_at=march - timedelta(hours=4), severity=Severity.SEV2)
-        response.change_status(db, a, contained, TransitionIn(status=IncidentStatus.CONTAINED,
-                                                              at=march - timedelta(hours=1), reason="blocked"))
+        response.change_status(
+            db,
+            a,
+            contained,
+            TransitionIn(status=IncidentStatus.CONTAINED, at=march - timedelta(hours=1), reason="blocked"),
+        )
         mine = xf.published(db, a)
         exchange.record_read(db, peer, mine, CoveredUse.THREAT_DETECTION)
     with time_machine.travel(NOW - timedelta(days=3), tick=False):
@@ -72,9 +77,12 @@ def test_dashboard_series_per_month(db: Session) -> None:
     assert sharing["shared"][march_index] == 1 and sharing["acknowledgements_received"][march_index] == 1
     assert sharing["acknowledged"][june] == 1 and sum(sharing["acknowledged"]) == 1
     assert board.series["intake_volume"]["manual"][june] == 2
-    assert board.series["triage_waiting_by_age"] == {"under 1 day": 1, "1 to 7 days": 0, "7 to 30 days": 0,
-                                                     "over 30 days": 0}
+    assert board.series["triage_waiting_by_age"] == {
+        "under 1 day": 1,
+        "1 to 7 days": 0,
+        "7 to 30 days": 0,
+        "over 30 days": 0,
+    }
     assert board.series["triage_decision_time_90d"]["within 1 h"] == 1
     assert board.series["response_times_hours"]["time_to_contain"]["sev2"] == 3.0
     assert [s.value for s in board.stats][:2] == ["3.0 h", "33%"]
-

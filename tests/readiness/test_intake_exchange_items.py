@@ -25,6 +25,7 @@ A_DAY_OLDER = months_before(NOW, 12) - timedelta(days=1)
 
 # -- external monitoring -------------------------------------------------------------------------------------
 
+
 def test_external_monitoring_needs_a_successful_poll_in_the_last_day(db: Session) -> None:
     with time_machine.travel(NOW, tick=False):
         a = f.developer(db)
@@ -34,8 +35,10 @@ def test_external_monitoring_needs_a_successful_poll_in_the_last_day(db: Session
         f.feed(db, a, last_success_at=NOW - timedelta(days=1))
         fresh = f.finding(db, a, "external_monitoring", NOW)
     assert stale.state is State.GAP
-    assert stale.gaps == ("none of 1 active source polled successfully in the last day",
-                          "1 source failing (see the last error on the sources page)")
+    assert stale.gaps == (
+        "none of 1 active source polled successfully in the last day",
+        "1 source failing (see the last error on the sources page)",
+    )
     assert "last error: HTTP 503" in stale.evidence[0].label and stale.evidence[0].url == "/intake/sources"
     assert fresh.state is State.OK and fresh.as_of == NOW - timedelta(days=1) and fresh.expires_at == NOW
     assert fresh.summary == "1 external source of 2 active polled successfully in the last day; 1 feed failing."
@@ -46,8 +49,19 @@ def test_for_a_past_date_items_that_arrived_then_prove_the_polling(db: Session) 
     with time_machine.travel(then, tick=False):
         a = f.developer(db)
         row = f.feed(db, a, last_success_at=then)
-        polling.store_entries(db, row, [FeedEntry(guid="g1", title="Model jailbreak reported", link=None,
-                                                  published=then, summary_text="A jailbreak of a chat model.")])
+        polling.store_entries(
+            db,
+            row,
+            [
+                FeedEntry(
+                    guid="g1",
+                    title="Model jailbreak reported",
+                    link=None,
+                    published=then,
+                    summary_text="A jailbreak of a chat model.",
+                )
+            ],
+        )
     with time_machine.travel(NOW, tick=False):
         row.last_success_at = row.last_polled_at = NOW - timedelta(hours=2)  # later polls overwrite the time
         db.flush()
@@ -60,6 +74,7 @@ def test_for_a_past_date_items_that_arrived_then_prove_the_polling(db: Session) 
 
 
 # -- public channel ------------------------------------------------------------------------------------------
+
 
 def test_public_channel_open_closed_and_unknown(db: Session) -> None:
     with time_machine.travel(A_DAY_OLDER, tick=False):
@@ -79,6 +94,7 @@ def test_public_channel_open_closed_and_unknown(db: Session) -> None:
 
 # -- exchange ------------------------------------------------------------------------------------------------
 
+
 def test_exchange_participation_both_ways_in_the_last_year(db: Session) -> None:
     with time_machine.travel(A_DAY_OLDER, tick=False):
         a = f.developer(db)
@@ -97,8 +113,10 @@ def test_exchange_participation_both_ways_in_the_last_year(db: Session) -> None:
     assert shared_only.state is State.GAP
     assert shared_only.gaps == ("no item of another organisation acknowledged in the last 12 months",)
     assert both.state is State.OK
-    assert both.summary == ("In the last 12 months: 1 item shared; 1 item of others acknowledged and 0 responses "
-                            "given; 1 acknowledgement received.")
+    assert both.summary == (
+        "In the last 12 months: 1 item shared; 1 item of others acknowledged and 0 responses "
+        "given; 1 acknowledgement received."
+    )
     assert both.evidence[0].url == f"/exchange/items/{mine.id}"
 
 

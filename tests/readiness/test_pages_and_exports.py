@@ -32,8 +32,9 @@ def _evidence(db: Session) -> Actor:
     return a
 
 
-def test_scorecard_page_lists_every_item_with_state_requirement_and_evidence(db: Session,
-                                                                             browser_client: Client) -> None:
+def test_scorecard_page_lists_every_item_with_state_requirement_and_evidence(
+    db: Session, browser_client: Client
+) -> None:
     with time_machine.travel(NOW, tick=False):
         a = _evidence(db)
         html = browser_client(a).get("/readiness").text
@@ -58,11 +59,16 @@ def test_scorecard_json_export_and_printable_page(db: Session, browser_client: C
     body = exported.json()
     assert [i["id"] for i in body["items"]] == list(ITEM_IDS) == [i["id"] for i in api["items"]]
     rollback = next(i for i in body["items"] if i["id"] == "rollback")
-    assert rollback["state"] == "ok" and rollback["requirement"]["index_capabilities"] == ["rollback_tested",
-                                                                                         "rollback_exercised"]
+    assert rollback["state"] == "ok" and rollback["requirement"]["index_capabilities"] == [
+        "rollback_tested",
+        "rollback_exercised",
+    ]
     assert rollback["evidence"][0]["url"].startswith("/response/incidents/")
-    assert body["counts"] == {"ok": body["counts"]["ok"], "gap": body["counts"]["gap"],
-                              "missing": body["counts"]["missing"]}
+    assert body["counts"] == {
+        "ok": body["counts"]["ok"],
+        "gap": body["counts"]["gap"],
+        "missing": body["counts"]["missing"],
+    }
     assert sum(body["counts"].values()) == len(ITEM_IDS)
     assert printed.status_code == 200 and 'data-testid="scorecard-document"' in printed.text
     assert "Secret open incident" in printed.text  # the org's own export shows its own records
@@ -94,8 +100,7 @@ def test_a_token_scoped_to_readiness_sees_states_not_records(db: Session, app: o
     assert "Secret open incident" not in str(body)
 
 
-def test_landscape_shows_the_index_beside_the_org_and_published_scorecards(db: Session,
-                                                                           browser_client: Client) -> None:
+def test_landscape_shows_the_index_beside_the_org_and_published_scorecards(db: Session, browser_client: Client) -> None:
     with time_machine.travel(NOW, tick=False):
         a = _evidence(db)
         web = browser_client(a)
@@ -110,8 +115,9 @@ def test_landscape_shows_the_index_beside_the_org_and_published_scorecards(db: S
     assert "/readiness/published/" in after
 
 
-def test_authority_sees_the_landscape_but_has_no_scorecard(db: Session, browser_client: Client,
-                                                           api_client: Client) -> None:
+def test_authority_sees_the_landscape_but_has_no_scorecard(
+    db: Session, browser_client: Client, api_client: Client
+) -> None:
     authority = factories.actor(db, kind=OrgKind.authority)
     page = browser_client(authority).get("/readiness")
     assert page.status_code == 200 and 'data-testid="not-scored"' in page.text
@@ -124,8 +130,14 @@ def test_dashboard_page_and_api(db: Session, browser_client: Client, api_client:
         a = _evidence(db)
         html = browser_client(a).get("/readiness/dashboard").text
         data = api_client(a).get("/api/v1/readiness/dashboard").json()
-    for chart in ("chart-response-times", "chart-deadlines", "chart-sharing", "chart-intake-volume",
-                  "chart-triage-age", "chart-triage-speed"):
+    for chart in (
+        "chart-response-times",
+        "chart-deadlines",
+        "chart-sharing",
+        "chart-intake-volume",
+        "chart-triage-age",
+        "chart-triage-speed",
+    ):
         assert f'data-chart="{chart}"' in html and f'<script type="application/json" id="{chart}">' in html
     assert data["months"][0] == "Jul 2025" and data["months"][-1] == "Jun 2026"
     assert set(data["series"]) >= {"response_times_hours", "deadlines", "sharing", "intake_volume"}

@@ -12,8 +12,11 @@ from signalfire.readiness.periods import month_starts, months_before
 from tests.readiness.factories import utc
 
 # Hypothesis takes naive bounds and attaches the zone itself.
-instants = st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2098, 12, 31),  # noqa: DTZ001
-                        timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(2001, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2098, 12, 31),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
 
 
 def test_leap_day_falls_back_to_the_end_of_february() -> None:

@@ -43,8 +43,10 @@ def test_published_snapshot_carries_states_and_summaries_but_no_records(db: Sess
     commander = next(i for i in seen.items if i.id == "incident_commander")
     assert commander.state is State.GAP and commander.summary == "Not fully met at the time of publication."
     assert seen.counts == {"ok": seen.counts["ok"], "gap": seen.counts["gap"], "missing": seen.counts["missing"]}
-    assert db.execute(select(AuditEvent.action).where(AuditEvent.target_id == str(snapshot.id))).scalar_one() \
+    assert (
+        db.execute(select(AuditEvent.action).where(AuditEvent.target_id == str(snapshot.id))).scalar_one()
         == "readiness.scorecard.publish"
+    )
 
 
 def test_republishing_supersedes_and_withdrawing_hides_from_other_orgs(db: Session) -> None:
@@ -89,8 +91,10 @@ def test_risk_domain_scope_defaults_and_changes(db: Session, api_client: Client)
     with pytest.raises(ValidationFailed):
         service.update_risk_domains(db, a, [])
     c = api_client(a)
-    assert c.get("/api/v1/readiness/settings").json() == {"risk_domains": [d.value for d in DEFAULT_DOMAINS],
-                                                          "is_default": True}
+    assert c.get("/api/v1/readiness/settings").json() == {
+        "risk_domains": [d.value for d in DEFAULT_DOMAINS],
+        "is_default": True,
+    }
     changed = c.put("/api/v1/readiness/settings", json={"risk_domains": ["privacy", "misuse"]}).json()
     assert changed == {"risk_domains": ["misuse", "privacy"], "is_default": False}
     assert c.put("/api/v1/readiness/settings", json={"risk_domains": ["bio"]}).status_code == 422
@@ -111,10 +115,19 @@ def test_publish_and_withdraw_through_the_pages(db: Session, browser_client: Cli
 
 # -- landscape -----------------------------------------------------------------------------------------------
 
+
 def test_landscape_file_covers_every_developer_and_every_index_capability_has_an_item() -> None:
     land = landscape.load()
-    assert [d.name for d in land.developers] == ["Anthropic", "OpenAI", "Google DeepMind", "Meta", "xAI",
-                                                  "DeepSeek", "Z.ai", "Alibaba Cloud"]
+    assert [d.name for d in land.developers] == [
+        "Anthropic",
+        "OpenAI",
+        "Google DeepMind",
+        "Meta",
+        "xAI",
+        "DeepSeek",
+        "Z.ai",
+        "Alibaba Cloud",
+    ]
     assert len(land.capabilities) == 7
     assert landscape.unmapped_capabilities() == []
     dimension_ids = {d.id for d in land.dimensions}
@@ -140,9 +153,16 @@ def test_alignment_rolls_item_states_up_per_dimension_and_capability(db: Session
     rows = {r.key: r for r in landscape.by_dimension(card)}
     assert rows["transparency_reports"].state is None and not rows["transparency_reports"].items
     assert rows["information_sharing"].state is State.MISSING
-    assert {r.item.id for r in rows["reporting_framework"].items} == {"external_monitoring", "public_channel",
-                                                                      "reports_on_time", "retention"}
+    assert {r.item.id for r in rows["reporting_framework"].items} == {
+        "external_monitoring",
+        "public_channel",
+        "reports_on_time",
+        "retention",
+    }
     assert rows["reporting_framework"].state is State.GAP  # retention ok, the rest without evidence
     caps = {r.key: r for r in landscape.by_capability(card)}
-    assert [r.item.id for r in caps["plan_commander_roster"].items] == ["roster_24x7", "incident_commander",
-                                                                        "playbooks"]
+    assert [r.item.id for r in caps["plan_commander_roster"].items] == [
+        "roster_24x7",
+        "incident_commander",
+        "playbooks",
+    ]

@@ -26,8 +26,9 @@ def reportable(db: Session, a: object, aware: object = AWARE) -> tuple[Incident,
     inc = rep.incident(db, a, aware_at=aware)  # type: ignore[arg-type]
     rep.record(db, a, inc, "aware_of_model_involvement", aware)  # type: ignore[arg-type]
     rep.assess(db, a, inc, COP, rep.cop(death="yes"))  # type: ignore[arg-type]
-    initial = db.execute(select(Obligation).where(Obligation.incident_id == inc.id, Obligation.stage == "initial")
-                         ).scalar_one()
+    initial = db.execute(
+        select(Obligation).where(Obligation.incident_id == inc.id, Obligation.stage == "initial")
+    ).scalar_one()
     assert initial.due_at == aware + timedelta(days=10)  # type: ignore[operator]
     return inc, initial
 
@@ -52,8 +53,9 @@ def test_on_time_rate_counts_filed_late_and_overdue_reports(db: Session) -> None
     assert found.state is State.GAP and found.metric == 1 / 3
     assert found.summary == "1 of 3 reports due in the last 12 months filed on time (33%)."
     assert found.gaps == ("1 report filed after the due time", "1 report overdue and not yet filed")
-    assert {e.url for e in found.evidence} == {f"/reporting/incidents/{o.incident_id}"
-                                               for o in (on_time, filed_late, overdue)}
+    assert {e.url for e in found.evidence} == {
+        f"/reporting/incidents/{o.incident_id}" for o in (on_time, filed_late, overdue)
+    }
     assert before.state is State.MISSING
     assert just_after.metric == 1 / 3 and "2 reports overdue" in just_after.gaps[0]
 

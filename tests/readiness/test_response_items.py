@@ -26,12 +26,12 @@ A_DAY_OLDER = YEAR_AGO - timedelta(days=1)
 
 # -- roster --------------------------------------------------------------------------------------------------
 
+
 def test_roster_round_the_clock_is_ok_and_a_daytime_rota_lists_its_gaps(db: Session) -> None:
     with time_machine.travel(NOW, tick=False):
         a = f.developer(db)
         assert f.finding(db, a, "roster_24x7", NOW).state is State.MISSING
-        f.roster(db, a, [a.email], anchor=NOW - timedelta(days=3),
-                 windows=[WindowIn(start="08:00", end="20:00")])
+        f.roster(db, a, [a.email], anchor=NOW - timedelta(days=3), windows=[WindowIn(start="08:00", end="20:00")])
         day_only = f.finding(db, a, "roster_24x7", NOW)
         assert day_only.state is State.GAP
         assert day_only.gaps[0] == "All risk domains in scope: Mon 2026-06-15 20:00 to Tue 2026-06-16 08:00 UTC (12 h)"
@@ -56,12 +56,31 @@ def test_roster_per_domain_rota_leaves_other_domains_uncovered(db: Session) -> N
 def test_an_override_fills_a_gap_only_from_when_it_was_recorded(db: Session) -> None:
     with time_machine.travel(NOW - timedelta(hours=1), tick=False):
         a = f.developer(db)
-        rota = oncall.create_roster(db, a, RosterIn(team="IC", layers=[LayerIn(
-            name="until Wednesday", participant_emails=[a.email], anchor=NOW - timedelta(days=1),
-            shift_minutes=24 * 60, until=NOW + timedelta(days=2))]))
+        rota = oncall.create_roster(
+            db,
+            a,
+            RosterIn(
+                team="IC",
+                layers=[
+                    LayerIn(
+                        name="until Wednesday",
+                        participant_emails=[a.email],
+                        anchor=NOW - timedelta(days=1),
+                        shift_minutes=24 * 60,
+                        until=NOW + timedelta(days=2),
+                    )
+                ],
+            ),
+        )
     with time_machine.travel(NOW, tick=False):
-        oncall.add_override(db, a, rota, OverrideIn(email=a.email, start=NOW + timedelta(days=2),
-                                                    end=NOW + timedelta(days=40), reason="covering the rest"))
+        oncall.add_override(
+            db,
+            a,
+            rota,
+            OverrideIn(
+                email=a.email, start=NOW + timedelta(days=2), end=NOW + timedelta(days=40), reason="covering the rest"
+            ),
+        )
         before = f.finding(db, a, "roster_24x7", NOW - timedelta(minutes=30))
         after = f.finding(db, a, "roster_24x7", NOW)
     assert before.state is State.GAP
@@ -79,6 +98,7 @@ def test_roster_created_a_year_and_a_day_ago_still_counts_and_not_before_it_exis
 
 
 # -- commanders ----------------------------------------------------------------------------------------------
+
 
 def test_each_open_incident_needs_a_commander_at_the_time_asked(db: Session) -> None:
     with time_machine.travel(NOW, tick=False):
@@ -100,8 +120,9 @@ def test_a_year_old_open_incident_still_needs_a_commander_and_closed_ones_do_not
         a = f.developer(db)
         old = rf.incident(db, a, aware_at=A_DAY_OLDER - timedelta(hours=1))
         done = rf.incident(db, a, aware_at=A_DAY_OLDER - timedelta(hours=1))
-        service.change_status(db, a, done, TransitionIn(status=IncidentStatus.RESOLVED, at=A_DAY_OLDER,
-                                                        reason="false alarm"))
+        service.change_status(
+            db, a, done, TransitionIn(status=IncidentStatus.RESOLVED, at=A_DAY_OLDER, reason="false alarm")
+        )
         service.change_status(db, a, done, TransitionIn(status=IncidentStatus.CLOSED, at=A_DAY_OLDER))
     with time_machine.travel(NOW, tick=False):
         found = f.finding(db, a, "incident_commander", NOW)
@@ -110,6 +131,7 @@ def test_a_year_old_open_incident_still_needs_a_commander_and_closed_ones_do_not
 
 
 # -- playbooks -----------------------------------------------------------------------------------------------
+
 
 def test_playbooks_must_cover_each_domain_in_scope_with_criteria(db: Session) -> None:
     with time_machine.travel(NOW - timedelta(days=10), tick=False):
@@ -141,8 +163,10 @@ def test_a_playbook_saved_a_year_and_a_day_ago_is_still_in_force(db: Session) ->
 
 # -- rollback and restriction --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("kind", "item"), [(ActionKind.MODEL_ROLLBACK, "rollback"),
-                                            (ActionKind.CAPABILITY_RESTRICTION, "restriction")])
+
+@pytest.mark.parametrize(
+    ("kind", "item"), [(ActionKind.MODEL_ROLLBACK, "rollback"), (ActionKind.CAPABILITY_RESTRICTION, "restriction")]
+)
 def test_timed_action_within_12_hours_verified_in_the_last_year(db: Session, kind: ActionKind, item: str) -> None:
     with time_machine.travel(NOW, tick=False):
         a = f.developer(db)
@@ -153,8 +177,7 @@ def test_timed_action_within_12_hours_verified_in_the_last_year(db: Session, kin
         f.timed_action(db, a, kind, requested=NOW - timedelta(days=20), took=timedelta(hours=6), verify_after=None)
         unverified = f.finding(db, a, item, NOW)
         assert unverified.state is State.GAP and unverified.gaps == ("completion not independently verified",)
-        action = f.timed_action(db, a, kind, requested=NOW - timedelta(days=10), took=timedelta(hours=12),
-                                drill=True)
+        action = f.timed_action(db, a, kind, requested=NOW - timedelta(days=10), took=timedelta(hours=12), drill=True)
         ok = f.finding(db, a, item, NOW)
     assert ok.state is State.OK
     assert ok.as_of == action.verified_at and "in a drill" in ok.summary and "12 h (target 12 h)" in ok.summary
@@ -162,10 +185,12 @@ def test_timed_action_within_12_hours_verified_in_the_last_year(db: Session, kin
     assert ok.evidence[0].url == f"/response/incidents/{action.incident_id}"
 
 
-@pytest.mark.parametrize(("kind", "item"), [(ActionKind.MODEL_ROLLBACK, "rollback"),
-                                            (ActionKind.CAPABILITY_RESTRICTION, "restriction")])
-def test_timed_action_twelve_months_old_counts_and_a_day_older_does_not(db: Session, kind: ActionKind,
-                                                                        item: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "item"), [(ActionKind.MODEL_ROLLBACK, "rollback"), (ActionKind.CAPABILITY_RESTRICTION, "restriction")]
+)
+def test_timed_action_twelve_months_old_counts_and_a_day_older_does_not(
+    db: Session, kind: ActionKind, item: str
+) -> None:
     with time_machine.travel(NOW, tick=False):
         a = f.developer(db)
         b = f.developer(db)
@@ -179,6 +204,7 @@ def test_timed_action_twelve_months_old_counts_and_a_day_older_does_not(db: Sess
 
 
 # -- drills --------------------------------------------------------------------------------------------------
+
 
 def test_drill_in_the_last_year(db: Session) -> None:
     with time_machine.travel(NOW, tick=False):
@@ -197,11 +223,13 @@ def test_drill_in_the_last_year(db: Session) -> None:
 
 # -- government contacts -------------------------------------------------------------------------------------
 
+
 def test_government_contacts_per_domain_reachable_and_recently_verified(db: Session) -> None:
     with time_machine.travel(NOW, tick=False):
         a = f.developer(db)
-        readiness.update_risk_domains(db, a, [RiskDomain.MISUSE, RiskDomain.CBRN, RiskDomain.CYBER_OFFENCE,
-                                              RiskDomain.AUTONOMY])
+        readiness.update_risk_domains(
+            db, a, [RiskDomain.MISUSE, RiskDomain.CBRN, RiskDomain.CYBER_OFFENCE, RiskDomain.AUTONOMY]
+        )
         assert f.finding(db, a, "government_contacts", NOW).state is State.MISSING
         f.contact(db, a, RiskDomain.MISUSE, verified_at=NOW - timedelta(days=90))  # exactly at the limit: fresh
         f.contact(db, a, RiskDomain.CBRN, verified_at=NOW - timedelta(days=1), round_clock=False)
@@ -209,9 +237,11 @@ def test_government_contacts_per_domain_reachable_and_recently_verified(db: Sess
         f.contact(db, a, RiskDomain.AUTONOMY, verified_at=NOW, government=False)
         found = f.finding(db, a, "government_contacts", NOW)
     assert found.state is State.GAP
-    assert found.gaps == ("CBRN: no government contact reachable 24 hours a day",
-                          "Cyber offence: 24-hour contact last verified 2026-03-17, over 90 days ago",
-                          "Autonomy / loss of control: no government contact reachable 24 hours a day")
+    assert found.gaps == (
+        "CBRN: no government contact reachable 24 hours a day",
+        "Cyber offence: 24-hour contact last verified 2026-03-17, over 90 days ago",
+        "Autonomy / loss of control: no government contact reachable 24 hours a day",
+    )
     assert found.summary.startswith("1 of 4 risk domains")
 
 

@@ -19,8 +19,13 @@ pytestmark = pytest.mark.browser
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # The tour's buttons, in the order the page presents them, and where each leads.
-STEPS = (("intake", "/intake"), ("response", "/response"), ("reporting", "/reporting"),
-         ("exchange", "/exchange"), ("readiness", "/readiness"))
+STEPS = (
+    ("intake", "/intake"),
+    ("response", "/response"),
+    ("reporting", "/reporting"),
+    ("exchange", "/exchange"),
+    ("readiness", "/readiness"),
+)
 CHARTS_DRAWN = """() => {
   const canvases = [...document.querySelectorAll('canvas[data-chart]')];
   return window.Chart && canvases.length > 0 && canvases.every((c) => window.Chart.getChart(c));

@@ -22,10 +22,21 @@ COP = "eu-gpai-cop-c9"
 SB53 = "us-ca-sb53"
 COP_FACTS = {"gpai_systemic_risk_provider": "yes", "signed_cop_safety_security": "yes"}
 SB53_FACTS = {"frontier_developer_1e26": "yes"}
-COP_NO = {"ci_disruption": "no", "cyber_breach": "no", "death": "no", "health_harm": "no",
-          "fundamental_rights": "no", "property_environment": "no"}
-SB53_NO = {"weights_compromise_harm": "no", "catastrophic_risk_materialised": "no", "loss_of_control_harm": "no",
-           "deceptive_subversion": "no", "imminent_risk": "no"}
+COP_NO = {
+    "ci_disruption": "no",
+    "cyber_breach": "no",
+    "death": "no",
+    "health_harm": "no",
+    "fundamental_rights": "no",
+    "property_environment": "no",
+}
+SB53_NO = {
+    "weights_compromise_harm": "no",
+    "catastrophic_risk_materialised": "no",
+    "loss_of_control_harm": "no",
+    "deceptive_subversion": "no",
+    "imminent_risk": "no",
+}
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
@@ -42,8 +53,7 @@ def sb53(**yes: str) -> dict[str, str]:
 
 def developer(db: Session, role: Role = Role.admin, organization: Organization | None = None) -> Actor:
     """A frontier developer in the EU, California and New York."""
-    organization = organization or factories.org(db, OrgKind.frontier_developer,
-                                                 jurisdictions=["EU", "US-CA", "US-NY"])
+    organization = organization or factories.org(db, OrgKind.frontier_developer, jurisdictions=["EU", "US-CA", "US-NY"])
     return factories.actor(db, role=role, organization=organization)
 
 
@@ -64,12 +74,12 @@ def authority(db: Session, name: str, role: Role = Role.admin) -> Actor:
 
 
 def bind(db: Session, regime_id: str, recipient_id: str, authority_actor: Actor) -> None:
-    bindings.bind(db, None, regime_id=regime_id, recipient_id=recipient_id,
-                  authority_org_id=authority_actor.org_id)
+    bindings.bind(db, None, regime_id=regime_id, recipient_id=recipient_id, authority_org_id=authority_actor.org_id)
 
 
-def incident(db: Session, actor: Actor, *, aware_at: datetime, severity: Severity = Severity.SEV2,
-             **extra: Any) -> Incident:
+def incident(
+    db: Session, actor: Actor, *, aware_at: datetime, severity: Severity = Severity.SEV2, **extra: Any
+) -> Incident:
     return rf.incident(db, actor, aware_at=aware_at, severity=severity, **extra)
 
 
@@ -79,17 +89,29 @@ def record(db: Session, actor: Actor, inc: Incident, event: str, at: datetime, e
     obligations.sync_incident(db, inc, actor=actor)
 
 
-def assess(db: Session, actor: Actor, inc: Incident, regime_id: str, answers: dict[str, str],
-           facts: dict[str, str] | None = None, rationale: str = "", now: datetime | None = None) -> AssessOutcome:
+def assess(
+    db: Session,
+    actor: Actor,
+    inc: Incident,
+    regime_id: str,
+    answers: dict[str, str],
+    facts: dict[str, str] | None = None,
+    rationale: str = "",
+    now: datetime | None = None,
+) -> AssessOutcome:
     if facts is None:
         facts = COP_FACTS if regime_id == COP else SB53_FACTS if regime_id == SB53 else {}
-    return assessments.assess_incident(db, actor, inc, regime_id=regime_id, answers=answers, facts=facts,
-                                       rationale=rationale, now=now)
+    return assessments.assess_incident(
+        db, actor, inc, regime_id=regime_id, answers=answers, facts=facts, rationale=rationale, now=now
+    )
 
 
 def fill(db: Session, actor: Actor, report: Report, text: str = "Known so far.") -> Report:
-    values = {fid: FieldValue(str(entry.get("value") or "") or text) for fid, entry in report.fields.items()
-              if fid != reports.NOTES_FIELD}
+    values = {
+        fid: FieldValue(str(entry.get("value") or "") or text)
+        for fid, entry in report.fields.items()
+        if fid != reports.NOTES_FIELD
+    }
     return reports.save_draft(db, actor, report.id, values)
 
 

@@ -39,12 +39,20 @@ def _as_raj(url: str, fn: Any) -> Any:
 
 def _open_incident(url: str) -> tuple[uuid.UUID, str]:
     def create(s: Any, raj: Any) -> tuple[uuid.UUID, str]:
-        inc = response.create_incident(s, raj, IncidentCreate(
-            title="Agent tool call wiped a customer's production database", severity=Severity.SEV2,
-            risk_domain=RiskDomain.AUTONOMY, aware_at=utcnow() - timedelta(hours=2),
-            summary="An agent built on aurora-large 3.1 ran a destructive migration outside its task.",
-            affected_models=["aurora-large 3.1"]))
+        inc = response.create_incident(
+            s,
+            raj,
+            IncidentCreate(
+                title="Agent tool call wiped a customer's production database",
+                severity=Severity.SEV2,
+                risk_domain=RiskDomain.AUTONOMY,
+                aware_at=utcnow() - timedelta(hours=2),
+                summary="An agent built on aurora-large 3.1 ran a destructive migration outside its task.",
+                affected_models=["aurora-large 3.1"],
+            ),
+        )
         return inc.id, inc.reference
+
     result: tuple[uuid.UUID, str] = _as_raj(url, create)
     return result
 
@@ -52,8 +60,15 @@ def _open_incident(url: str) -> tuple[uuid.UUID, str]:
 def _resolve(url: str, incident_id: uuid.UUID) -> None:
     def resolve(s: Any, raj: Any) -> None:
         inc = response.get_incident(s, raj, incident_id)
-        response.change_status(s, raj, inc, TransitionIn(status=IncidentStatus.RESOLVED, at=utcnow(),
-                                                         reason="Data restored; agent permissions narrowed."))
+        response.change_status(
+            s,
+            raj,
+            inc,
+            TransitionIn(
+                status=IncidentStatus.RESOLVED, at=utcnow(), reason="Data restored; agent permissions narrowed."
+            ),
+        )
+
     _as_raj(url, resolve)
 
 
@@ -145,8 +160,10 @@ def test_assess_report_question_update_final(live_server: LiveServer, page: Any)
     _write_and_submit(page, "final")
     screenshot(page, "reporting-09-final-submitted")
     page.goto(f"{url}/reporting/incidents/{incident_id}")
-    statuses = {row.get_attribute("data-stage"): row.get_attribute("data-status")
-                for row in page.locator("[data-testid=obligations] tr[data-stage]").all()}
+    statuses = {
+        row.get_attribute("data-stage"): row.get_attribute("data-status")
+        for row in page.locator("[data-testid=obligations] tr[data-stage]").all()
+    }
     assert statuses["initial"] == statuses["update-1"] == statuses["final"] == "submitted"
     screenshot(page, "reporting-10-all-submitted")
     _sign_out(page)

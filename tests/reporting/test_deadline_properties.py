@@ -26,13 +26,9 @@ slas = st.none() | st.integers(min_value=0, max_value=30 * 24).map(lambda h: tim
 @st.composite
 def incidents(
     draw: st.DrawFn,
-) -> tuple[
-    Regime, dict[str, Answer], dict[str, datetime | None], timedelta | None, list[tuple[str, datetime]]
-]:
+) -> tuple[Regime, dict[str, Answer], dict[str, datetime | None], timedelta | None, list[tuple[str, datetime]]]:
     regime = draw(st.sampled_from(ALL))
-    answers: dict[str, Answer] = {
-        q: draw(st.sampled_from(["yes", "no", "unknown"])) for q in regime.question_ids()
-    }
+    answers: dict[str, Answer] = {q: draw(st.sampled_from(["yes", "no", "unknown"])) for q in regime.question_ids()}
     events = {e: draw(st.none() | instants) for e in sorted(regime.referenced_events())}
     stages = ["initial", "update-1", "update-2", "update-3"]
     sent = [(s, draw(instants)) for s in stages if draw(st.booleans())]
@@ -122,17 +118,10 @@ def test_stable_under_re_evaluation_and_unrelated_events(
     first = compute_obligations(regime, result, events, org_sla=sla, reports_sent=sent)
     assert compute_obligations(regime, result, events, org_sla=sla, reports_sent=sent) == first
     reordered = dict(reversed(list(events.items())))
-    assert (
-        compute_obligations(regime, result, reordered, org_sla=sla, reports_sent=list(reversed(sent)))
-        == first
-    )
+    assert compute_obligations(regime, result, reordered, org_sla=sla, reports_sent=list(reversed(sent))) == first
     # Events this regime never reads change nothing (the initial report sent is read through reports_sent).
-    unrelated = {
-        k: v for k, v in noise.items() if k not in regime.referenced_events() and k != "initial_report_sent"
-    }
-    assert (
-        compute_obligations(regime, result, {**events, **unrelated}, org_sla=sla, reports_sent=sent) == first
-    )
+    unrelated = {k: v for k, v in noise.items() if k not in regime.referenced_events() and k != "initial_report_sent"}
+    assert compute_obligations(regime, result, {**events, **unrelated}, org_sla=sla, reports_sent=sent) == first
 
 
 @FAST

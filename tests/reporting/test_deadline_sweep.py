@@ -27,9 +27,13 @@ DUE = utc(2026, 3, 12, 10)  # death: 10 days (Code of Practice M9.3)
 
 
 def _jobs(db: Session) -> list[OutboxJob]:
-    return list(db.execute(select(OutboxJob).where(OutboxJob.topic.like("reporting.obligation.%"),
-                                                   OutboxJob.topic != "reporting.obligation.created")
-                           .order_by(OutboxJob.created_at, OutboxJob.dedupe_key)).scalars())
+    return list(
+        db.execute(
+            select(OutboxJob)
+            .where(OutboxJob.topic.like("reporting.obligation.%"), OutboxJob.topic != "reporting.obligation.created")
+            .order_by(OutboxJob.created_at, OutboxJob.dedupe_key)
+        ).scalars()
+    )
 
 
 def _sweep(db: Session, at: datetime) -> None:
@@ -48,8 +52,9 @@ def _world(db: Session) -> Obligation:
         inc = f.incident(db, admin, aware_at=AWARE)
         f.record(db, admin, inc, "aware_of_model_involvement", AWARE)
         f.assess(db, admin, inc, COP, f.cop(death="yes"))
-        return db.execute(select(Obligation).where(Obligation.incident_id == inc.id,
-                                                   Obligation.stage == "initial")).scalar_one()
+        return db.execute(
+            select(Obligation).where(Obligation.incident_id == inc.id, Obligation.stage == "initial")
+        ).scalar_one()
 
 
 def test_the_sweep_is_registered_every_minute() -> None:
@@ -78,8 +83,9 @@ def test_reminders_escalation_missed_runs_and_reruns(db: Session) -> None:
 
     # The runs of 10 and 11 March were missed: both leads are caught up, in one message for the closer one.
     _sweep(db, utc(2026, 3, 11, 10, 30))
-    leads = sorted(r.lead_minutes for r in db.execute(select(Reminder).where(Reminder.obligation_id == ob.id))
-                   .scalars())
+    leads = sorted(
+        r.lead_minutes for r in db.execute(select(Reminder).where(Reminder.obligation_id == ob.id)).scalars()
+    )
     assert leads == [1440, 2880, 10080]
     emails = [j for j in _jobs(db) if j.kind is JobKind.email]
     assert len(emails) == 2 and _key(emails[-1]).endswith(f":1440:{int(DUE.timestamp())}")
@@ -96,8 +102,9 @@ def test_reminders_escalation_missed_runs_and_reruns(db: Session) -> None:
 
     _sweep(db, utc(2026, 3, 13, 10, 1))  # still overdue a day later: the last escalation
     _sweep(db, utc(2026, 3, 20, 10, 1))  # and nothing after that
-    leads = sorted(r.lead_minutes for r in db.execute(select(Reminder).where(Reminder.obligation_id == ob.id))
-                   .scalars())
+    leads = sorted(
+        r.lead_minutes for r in db.execute(select(Reminder).where(Reminder.obligation_id == ob.id)).scalars()
+    )
     assert leads == [-1440, 0, 60, 240, 1440, 2880, 10080]
     # 7 d; 2 d + 1 d (caught up); 4 h + 1 h + due (the run at the due time); 1 d overdue.
     assert len([j for j in _jobs(db) if j.kind is JobKind.email]) == 4
@@ -139,8 +146,15 @@ def _owner(db: Session, ob: Obligation) -> Actor:
     from signalfire.access.models import Membership, User
     from signalfire.access.service import build_actor
 
-    user = db.execute(select(User).join(Membership, Membership.user_id == User.id)
-                      .where(Membership.org_id == ob.org_id, Membership.role == Role.admin)).scalars().first()
+    user = (
+        db.execute(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.org_id == ob.org_id, Membership.role == Role.admin)
+        )
+        .scalars()
+        .first()
+    )
     assert user is not None
     actor = build_actor(db, user, ob.org_id, via="test")
     assert actor is not None

@@ -95,9 +95,7 @@ def test_cop_death_aware_at_2330_utc_on_the_last_day_of_a_month() -> None:
 def test_cop_dst_change_shortens_the_legal_day() -> None:
     # Wednesday 25 March 2026, 23:30 CET. Brussels moves to CEST on Sunday 29 March. Day 5 is Monday 30
     # March, which ends at 22:00 UTC; 5 x 24 h elapsed would run to 22:30 UTC (00:30 CEST on the 31st).
-    got = run(
-        "eu-gpai-cop-c9", cop(cyber_breach="yes"), {"aware_of_model_involvement": utc(2026, 3, 25, 22, 30)}
-    )
+    got = run("eu-gpai-cop-c9", cop(cyber_breach="yes"), {"aware_of_model_involvement": utc(2026, 3, 25, 22, 30)})
     initial = got["initial"]
     assert initial.class_id == "cyber_breach"
     assert initial.legal_due_at == utc(2026, 3, 30, 22, 0)
@@ -128,9 +126,7 @@ def test_cop_incident_resolved_before_the_initial_report_was_due() -> None:
 def test_cop_reclassified_to_a_stricter_class_after_the_initial_report() -> None:
     aware = utc(2026, 6, 1, 8)
     sent = [("initial", utc(2026, 6, 10, 12))]
-    before = run(
-        "eu-gpai-cop-c9", cop(health_harm="yes"), {"aware_of_model_involvement": aware}, reports_sent=sent
-    )
+    before = run("eu-gpai-cop-c9", cop(health_harm="yes"), {"aware_of_model_involvement": aware}, reports_sent=sent)
     assert (before["initial"].class_id, before["initial"].due_at) == ("serious_harm", utc(2026, 6, 16, 8))
     assert before["initial"].sent_at == utc(2026, 6, 10, 12)
 
@@ -232,9 +228,7 @@ def test_art73_immediately_after_a_suspected_link_with_an_org_sla() -> None:
     got = run("eu-ai-act-art73", a73(death="yes"), events, org_sla=timedelta(hours=24))
     initial = got["initial"]
     assert (initial.class_id, initial.start_event) == ("death", "causal_link_suspected")
-    assert (
-        initial.due_at == initial.legal_due_at == utc(2026, 9, 4, 10)
-    )  # min(link + SLA, awareness + 10 days)
+    assert initial.due_at == initial.legal_due_at == utc(2026, 9, 4, 10)  # min(link + SLA, awareness + 10 days)
     assert "immediately after causal_link_suspected" in initial.basis and "73(4)" in initial.basis
 
 
@@ -252,9 +246,7 @@ def test_art73_backstop_wins_when_the_link_comes_late() -> None:
 
 
 def test_art73_legal_day_end_after_the_autumn_clock_change() -> None:
-    initial = run("eu-ai-act-art73", a73(death="yes"), {"aware_of_incident": utc(2026, 10, 20, 10)})[
-        "initial"
-    ]
+    initial = run("eu-ai-act-art73", a73(death="yes"), {"aware_of_incident": utc(2026, 10, 20, 10)})["initial"]
     assert initial.due_at == utc(2026, 10, 30, 10)
     assert initial.legal_due_at == utc(2026, 10, 30, 22)  # Friday, midnight EET (UTC+2)
 
@@ -314,9 +306,9 @@ def test_art55_without_an_sla_is_due_at_once() -> None:
 
 def test_art55_dst_weekend_and_month_end_do_not_move_an_sla() -> None:
     # Saturday 28 March 2026, 23:30 UTC: the night Brussels changes clock, at a month's end.
-    initial = run(
-        "eu-ai-act-art55", A55, {"aware_of_incident": utc(2026, 3, 28, 23, 30)}, org_sla=timedelta(days=2)
-    )["initial"]
+    initial = run("eu-ai-act-art55", A55, {"aware_of_incident": utc(2026, 3, 28, 23, 30)}, org_sla=timedelta(days=2))[
+        "initial"
+    ]
     assert initial.due_at == initial.legal_due_at == utc(2026, 3, 30, 23, 30)
 
 
@@ -379,9 +371,7 @@ def test_sb53_unknown_imminent_risk_runs_the_24_hour_clock_provisionally() -> No
 
 
 def test_sb53_elapsed_days_across_the_us_clock_change() -> None:
-    initial = run("us-ca-sb53", sb53(deceptive_subversion="yes"), {"discovered": utc(2026, 3, 1, 18)})[
-        "initial"
-    ]
+    initial = run("us-ca-sb53", sb53(deceptive_subversion="yes"), {"discovered": utc(2026, 3, 1, 18)})["initial"]
     assert initial.due_at == utc(2026, 3, 16, 18)  # 15 x 24 h; 11:00 PDT, an hour later on the wall clock
 
 
@@ -415,16 +405,12 @@ def test_raise_starts_at_the_earlier_of_determination_and_reasonable_belief() ->
 
 
 def test_raise_determination_alone_starts_the_clock() -> None:
-    initial = run("us-ny-raise", sb53(loss_of_control_harm="yes"), {"determined": utc(2027, 3, 2, 10)})[
-        "initial"
-    ]
+    initial = run("us-ny-raise", sb53(loss_of_control_harm="yes"), {"determined": utc(2027, 3, 2, 10)})["initial"]
     assert (initial.start_event, initial.due_at) == ("determined", utc(2027, 3, 5, 10))
 
 
 def test_raise_waits_for_either_start() -> None:
-    got = run(
-        "us-ny-raise", sb53(loss_of_control_harm="yes", imminent_risk="yes"), {"discovered": utc(2027, 3, 1)}
-    )
+    got = run("us-ny-raise", sb53(loss_of_control_harm="yes", imminent_risk="yes"), {"discovered": utc(2027, 3, 1)})
     assert got["initial"].waiting_for == "earliest_of(determined, reasonable_belief)"
     assert got["imminent-24h"].waiting_for == "earliest_of(determined, reasonable_belief)"
 
@@ -443,9 +429,9 @@ def test_raise_imminent_risk_24_hours_from_the_same_start_at_a_month_end() -> No
 
 
 def test_raise_hours_ignore_the_new_york_clock_change() -> None:
-    initial = run(
-        "us-ny-raise", sb53(loss_of_control_harm="yes"), {"reasonable_belief": utc(2027, 3, 13, 12)}
-    )["initial"]
+    initial = run("us-ny-raise", sb53(loss_of_control_harm="yes"), {"reasonable_belief": utc(2027, 3, 13, 12)})[
+        "initial"
+    ]
     assert initial.due_at == initial.legal_due_at == utc(2027, 3, 16, 12)
 
 
@@ -516,9 +502,7 @@ def test_cac_summary_30_days_after_handling_ends() -> None:
 
 
 def test_cac_unknown_cii_status_runs_the_one_hour_clock() -> None:
-    initial = run("cn-cac-cyber-incident", cac(cii_operator="unknown"), {"discovered": utc(2026, 5, 1, 2)})[
-        "initial"
-    ]
+    initial = run("cn-cac-cyber-incident", cac(cii_operator="unknown"), {"discovered": utc(2026, 5, 1, 2)})["initial"]
     assert (initial.class_id, initial.due_at, initial.provisional) == (
         "cii_operator",
         utc(2026, 5, 1, 3),
@@ -678,9 +662,7 @@ def test_input_zones_are_normalised_to_utc() -> None:
 def test_the_function_does_not_read_the_clock() -> None:
     def once() -> list[ObligationSpec]:
         r = regime("eu-gpai-cop-c9")
-        return compute_obligations(
-            r, assess(r, cop(death="yes")), {"aware_of_model_involvement": utc(2026, 1, 5)}
-        )
+        return compute_obligations(r, assess(r, cop(death="yes")), {"aware_of_model_involvement": utc(2026, 1, 5)})
 
     with time_machine.travel(utc(2026, 1, 1), tick=False):
         early = once()
@@ -698,8 +680,6 @@ def test_bad_inputs_are_rejected() -> None:
         compute_obligations(r, result, {"noticed": utc(2026, 1, 1)})
     with pytest.raises(ValueError, match="must not be negative"):
         compute_obligations(r, result, {}, org_sla=timedelta(hours=-1))
-    other = AssessmentResult(
-        "us-ny-raise", "2026-03-27", "reportable", ("loss_of_control_harm",), (), (), (), (), ()
-    )
+    other = AssessmentResult("us-ny-raise", "2026-03-27", "reportable", ("loss_of_control_harm",), (), (), (), (), ())
     with pytest.raises(ValueError, match="assessment is for us-ny-raise"):
         compute_obligations(r, other, {})

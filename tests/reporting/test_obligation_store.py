@@ -54,9 +54,13 @@ def test_recomputing_is_idempotent(db: Session) -> None:
             assert not result.changed
         after = {k: (o.id, o.due_at, o.status, o.computed_at) for k, o in rows(db, inc.id).items()}
     assert before == after
-    assert set(after) == {(COP, "serious_harm", "initial"), (COP, "serious_harm", "update-1"),
-                          (COP, "serious_harm", "final"), (SB53, "loss_of_control_harm", "initial"),
-                          (SB53, "loss_of_control_harm", "imminent-24h")}
+    assert set(after) == {
+        (COP, "serious_harm", "initial"),
+        (COP, "serious_harm", "update-1"),
+        (COP, "serious_harm", "final"),
+        (SB53, "loss_of_control_harm", "initial"),
+        (SB53, "loss_of_control_harm", "imminent-24h"),
+    }
     assert after[(SB53, "loss_of_control_harm", "imminent-24h")][1] == utc(2026, 5, 2, 8)  # 24 h from discovery
     assert after[(SB53, "loss_of_control_harm", "initial")][1] == utc(2026, 5, 16, 8)  # 15 days
     assert after[(SB53, "loss_of_control_harm", "imminent-24h")][2] is ObligationStatus.late
@@ -77,8 +81,14 @@ def test_reclassification_after_the_initial_report_was_submitted(db: Session) ->
         submitted = (initial.id, initial.status, initial.submitted_at, initial.due_at, initial.basis)
 
     with time_machine.travel(utc(2026, 6, 20, 10), tick=False):
-        f.assess(db, a, inc, COP, f.cop(health_harm="yes", ci_disruption="yes"),
-                 rationale="Grid operator confirmed an irreversible outage caused by the model's output.")
+        f.assess(
+            db,
+            a,
+            inc,
+            COP,
+            f.cop(health_harm="yes", ci_disruption="yes"),
+            rationale="Grid operator confirmed an irreversible outage caused by the model's output.",
+        )
         got = rows(db, inc.id)
         old = got[(COP, "serious_harm", "initial")]
         assert (old.id, old.status, old.submitted_at, old.due_at, old.basis) == submitted  # untouched
@@ -92,13 +102,21 @@ def test_reclassification_after_the_initial_report_was_submitted(db: Session) ->
             assert superseded.status is ObligationStatus.superseded and not superseded.is_open
             assert "Reassessment v2" in (superseded.closed_reason or "")
         assert got[(COP, "ci_disruption", "update-1")].due_at == utc(2026, 7, 8, 12)  # still from the first report
-        count = db.execute(select(func.count()).select_from(Obligation)
-                           .where(Obligation.incident_id == inc.id)).scalar_one()
+        count = db.execute(
+            select(func.count()).select_from(Obligation).where(Obligation.incident_id == inc.id)
+        ).scalar_one()
         obligations.sync_incident(db, inc)
-        assert db.execute(select(func.count()).select_from(Obligation)
-                          .where(Obligation.incident_id == inc.id)).scalar_one() == count
-        versions = db.execute(select(Assessment.version, Assessment.is_current)
-                              .where(Assessment.incident_id == inc.id).order_by(Assessment.version)).all()
+        assert (
+            db.execute(
+                select(func.count()).select_from(Obligation).where(Obligation.incident_id == inc.id)
+            ).scalar_one()
+            == count
+        )
+        versions = db.execute(
+            select(Assessment.version, Assessment.is_current)
+            .where(Assessment.incident_id == inc.id)
+            .order_by(Assessment.version)
+        ).all()
         assert [tuple(v) for v in versions] == [(1, False), (2, True)]
 
 
@@ -110,8 +128,12 @@ def test_resolved_before_the_initial_report_was_due(db: Session) -> None:
         f.record(db, a, inc, "aware_of_model_involvement", aware)
         f.assess(db, a, inc, COP, f.cop(death="yes"))
         assert (COP, "death", "update-1") in rows(db, inc.id)
-        response.change_status(db, a, inc, TransitionIn(status=IncidentStatus.RESOLVED, at=utc(2026, 2, 3, 9),
-                                                        reason="Fixed within a day."))
+        response.change_status(
+            db,
+            a,
+            inc,
+            TransitionIn(status=IncidentStatus.RESOLVED, at=utc(2026, 2, 3, 9), reason="Fixed within a day."),
+        )
     with time_machine.travel(utc(2026, 2, 3, 10, 1), tick=False):
         from signalfire.reporting import reminders
 

@@ -50,8 +50,9 @@ def world(db: Session) -> dict[str, Any]:
         f.record(db, dev, inc, "discovered", utc(2026, 9, 1, 8))
         f.assess(db, dev, inc, COP, f.cop(death="yes"))
         f.assess(db, dev, inc, SB53, f.sb53(loss_of_control_harm="yes"))
-        for o in db.execute(select(Obligation).where(Obligation.incident_id == inc.id,
-                                                     Obligation.stage == "initial")).scalars():
+        for o in db.execute(
+            select(Obligation).where(Obligation.incident_id == inc.id, Obligation.stage == "initial")
+        ).scalars():
             f.submit(db, dev, o)
         clock.shift(60)
         q_office = inbox.ask(db, office, inbox.inbox(db, office)[0].delivery.id, "Office question")
@@ -61,8 +62,9 @@ def world(db: Session) -> dict[str, Any]:
     return {"dev": dev, "office": office, "nca": nca, "oes": oes, "inc": inc, "q_office": q_office, "q_nca": q_nca}
 
 
-def test_each_authority_sees_only_what_was_addressed_to_it(world: dict[str, Any], db: Session,
-                                                          api_client: Client, browser_client: Client) -> None:
+def test_each_authority_sees_only_what_was_addressed_to_it(
+    world: dict[str, Any], db: Session, api_client: Client, browser_client: Client
+) -> None:
     office, nca, oes = world["office"], world["nca"], world["oes"]
     rows = {name: inbox.inbox(db, world[name]) for name in ("office", "nca", "oes")}
     assert [r.version.content["regime"]["id"] for r in rows["office"]] == [COP]
@@ -86,7 +88,8 @@ def test_threads_are_per_authority(world: dict[str, Any], db: Session, api_clien
     assert [m["body"] for m in seen] == ["Office question"]
     nca_delivery = inbox.inbox(db, nca)[0].delivery.id
     assert [m["body"] for m in api_client(nca).get(f"{API}/inbox/{nca_delivery}").json()["messages"]] == [
-        "NCA question"]
+        "NCA question"
+    ]
     # The NCA cannot answer into, or read, the AI Office's thread; the developer sees both.
     assert {m.body for m in db.execute(readable_messages(nca)).scalars()} == {"NCA question"}
     report_id = inbox.inbox(db, office)[0].delivery.report_id
@@ -94,11 +97,15 @@ def test_threads_are_per_authority(world: dict[str, Any], db: Session, api_clien
     assert bodies == {"Office question", "NCA question"}
 
 
-def test_authorities_see_no_drafts_obligations_or_assessments(world: dict[str, Any], db: Session,
-                                                              api_client: Client, browser_client: Client) -> None:
+def test_authorities_see_no_drafts_obligations_or_assessments(
+    world: dict[str, Any], db: Session, api_client: Client, browser_client: Client
+) -> None:
     inc = world["inc"]
-    obligation = db.execute(select(Obligation).where(Obligation.incident_id == inc.id, Obligation.regime_id == COP,
-                                                     Obligation.stage == "initial")).scalar_one()
+    obligation = db.execute(
+        select(Obligation).where(
+            Obligation.incident_id == inc.id, Obligation.regime_id == COP, Obligation.stage == "initial"
+        )
+    ).scalar_one()
     assert obligation.report_id is not None
     for name in ("office", "nca", "oes"):
         a = world[name]
@@ -113,16 +120,22 @@ def test_authorities_see_no_drafts_obligations_or_assessments(world: dict[str, A
         assert browser_client(a).get("/reporting", follow_redirects=False).status_code == 303  # to the inbox
 
 
-def test_another_org_and_roles(world: dict[str, Any], db: Session, api_client: Client,
-                               browser_client: Client) -> None:
+def test_another_org_and_roles(world: dict[str, Any], db: Session, api_client: Client, browser_client: Client) -> None:
     inc, dev = world["inc"], world["dev"]
-    obligation = db.execute(select(Obligation).where(Obligation.incident_id == inc.id, Obligation.regime_id == COP,
-                                                     Obligation.stage == "initial")).scalar_one()
+    obligation = db.execute(
+        select(Obligation).where(
+            Obligation.incident_id == inc.id, Obligation.regime_id == COP, Obligation.stage == "initial"
+        )
+    ).scalar_one()
     other = f.developer(db)
     viewer = f.colleague(db, dev, Role.viewer)
     db.commit()
-    for stmt in (readable_obligations(other), readable_deliveries(other), readable_report_versions(other),
-                 readable_messages(other)):
+    for stmt in (
+        readable_obligations(other),
+        readable_deliveries(other),
+        readable_report_versions(other),
+        readable_messages(other),
+    ):
         assert db.execute(stmt).first() is None
     c = api_client(other)
     assert c.get(f"{API}/incidents/{inc.id}").status_code == 404
@@ -177,13 +190,21 @@ def test_an_authority_sees_no_exchange_item_not_addressed_to_government_partners
     office = f.authority(db, "AI Office")
     flags = ("audience_all_members", "audience_named_orgs", "audience_government", "audience_researchers")
     expected = set()
-    for tlp, gov, others, status in itertools.product(list(vocab.Tlp), (True, False), (True, False),
-                                                      list(models.ItemStatus)):
+    for tlp, gov, others, status in itertools.product(
+        list(vocab.Tlp), (True, False), (True, False), list(models.ItemStatus)
+    ):
         item = models.ExchangeItem(
-            org_id=contributor.org_id, status=status, category=next(iter(vocab.Category)), title=f"{tlp} {gov}",
-            severity=next(iter(vocab.Severity)), priority=next(iter(vocab.Priority)),
-            confidence=next(iter(vocab.Confidence)), tlp=tlp, permitted_uses_mask=1,
-            **{flag: (gov if flag == "audience_government" else others) for flag in flags})
+            org_id=contributor.org_id,
+            status=status,
+            category=next(iter(vocab.Category)),
+            title=f"{tlp} {gov}",
+            severity=next(iter(vocab.Severity)),
+            priority=next(iter(vocab.Priority)),
+            confidence=next(iter(vocab.Confidence)),
+            tlp=tlp,
+            permitted_uses_mask=1,
+            **{flag: (gov if flag == "audience_government" else others) for flag in flags},
+        )
         db.add(item)
         db.flush()
         if gov and tlp != vocab.Tlp.RED and status == models.ItemStatus.PUBLISHED:

@@ -113,10 +113,7 @@ def test_art_73_matches_the_act() -> None:
     for c in r.classes:
         assert clock_events.render(c.start) == "aware_of_incident"
         assert c.immediately is not None
-        assert (
-            clock_events.render(c.immediately.trigger)
-            == "earliest_of(causal_link_suspected, causal_link_confirmed)"
-        )
+        assert clock_events.render(c.immediately.trigger) == "earliest_of(causal_link_suspected, causal_link_confirmed)"
     assert r.reports.updates is None and r.reports.final is None  # no cadence, no clocked final
     assert r.retention.period is None
     assert r.effective_from == date(2026, 8, 2)
@@ -146,9 +143,7 @@ def test_raise_amended_text_and_the_superseded_one() -> None:
     old, new = REGIMES["us-ny-raise"]
     assert (new.version, new.effective_from, new.enabled) == ("2026-03-27", date(2027, 1, 1), True)
     assert set(deadlines(new).values()) == {"PT72H"}
-    assert {clock_events.render(c.start) for c in new.classes} == {
-        "earliest_of(determined, reasonable_belief)"
-    }
+    assert {clock_events.render(c.start) for c in new.classes} == {"earliest_of(determined, reasonable_belief)"}
     assert [(c.id, str(c.deadline)) for c in new.reports.concurrent] == [("imminent-24h", "PT24H")]
     assert (old.version, old.enabled, old.effective_to) == ("2025-12-19", False, date(2026, 3, 27))
     assert old.classes[0].recipients == ["ny_attorney_general", "ny_dhses"]
@@ -305,9 +300,7 @@ def test_unknown_top_level_field(tmp_path: Path) -> None:
 
 def test_unknown_field_inside_a_class(tmp_path: Path) -> None:
     text = MINIMAL.replace("    deadline: P10D\n", "    deadline: P10D\n    dealine_note: typo\n")
-    expect_error(
-        write(tmp_path, text), line_of(text, "dealine_note"), "classes[1].dealine_note", "unknown field"
-    )
+    expect_error(write(tmp_path, text), line_of(text, "dealine_note"), "classes[1].dealine_note", "unknown field")
 
 
 @pytest.mark.parametrize(
@@ -328,9 +321,7 @@ def test_bad_deadline(tmp_path: Path, value: str, fragment: str) -> None:
 
 def test_missing_deadline(tmp_path: Path) -> None:
     text = MINIMAL.replace("    deadline: P10D\n", "")
-    expect_error(
-        write(tmp_path, text), line_of(text, "- id: harmful"), "classes[1].deadline", "Field required"
-    )
+    expect_error(write(tmp_path, text), line_of(text, "- id: harmful"), "classes[1].deadline", "Field required")
 
 
 def test_class_without_source(tmp_path: Path) -> None:
@@ -345,15 +336,11 @@ def test_class_with_an_empty_source(tmp_path: Path) -> None:
 
 def test_unknown_question_in_a_criterion(tmp_path: Path) -> None:
     text = MINIMAL.replace("        - death\n", "        - deaht\n")
-    expect_error(
-        write(tmp_path, text), line_of(text, "- deaht"), "unknown question 'deaht'", "classes[0].when"
-    )
+    expect_error(write(tmp_path, text), line_of(text, "- deaht"), "unknown question 'deaht'", "classes[0].when")
 
 
 def test_unknown_clock_start_event(tmp_path: Path) -> None:
-    text = MINIMAL.replace(
-        "    start: aware_of_incident\n    deadline: P10D", "    start: noticed\n    deadline: P10D"
-    )
+    text = MINIMAL.replace("    start: aware_of_incident\n    deadline: P10D", "    start: noticed\n    deadline: P10D")
     expect_error(write(tmp_path, text), line_of(text, "start: noticed"), "unknown clock event 'noticed'")
 
 

@@ -39,10 +39,16 @@ def _setup(db: Session) -> tuple[Actor, Actor, Any]:
     office = f.authority(db, "EU AI Office (test)")
     f.bind(db, COP, "eu_ai_office", office)
     rf.model_version(db, admin, "aurora-large", "3.2")
-    inc = f.incident(db, admin, aware_at=utc(2026, 9, 1, 8), affected_models=["aurora-large 3.2"],
-                     summary="A jailbreak produced harmful instructions.")
-    response.add_timeline_entry(db, admin, inc, kind=TimelineKind.EVIDENCE, body="Replay log #42 shows the prompt.",
-                                at=utc(2026, 9, 1, 9))
+    inc = f.incident(
+        db,
+        admin,
+        aware_at=utc(2026, 9, 1, 8),
+        affected_models=["aurora-large 3.2"],
+        summary="A jailbreak produced harmful instructions.",
+    )
+    response.add_timeline_entry(
+        db, admin, inc, kind=TimelineKind.EVIDENCE, body="Replay log #42 shows the prompt.", at=utc(2026, 9, 1, 9)
+    )
     db.commit()
     return dev, office, inc
 
@@ -51,14 +57,32 @@ def test_assess_draft_submit_question_answer_amend(db: Session, api_client: Clie
     with time_machine.travel(utc(2026, 9, 2, 12), tick=False) as clock:
         dev, office, inc = _setup(db)
         c = api_client(dev)
-        ok(c.post(f"{API}/incidents/{inc.id}/events", json={
-            "event": "aware_of_model_involvement", "at": "2026-09-01T10:00:00Z", "evidence": "Replay confirmed."}), 201)
+        ok(
+            c.post(
+                f"{API}/incidents/{inc.id}/events",
+                json={
+                    "event": "aware_of_model_involvement",
+                    "at": "2026-09-01T10:00:00Z",
+                    "evidence": "Replay confirmed.",
+                },
+            ),
+            201,
+        )
         q = ok(c.get(f"{API}/incidents/{inc.id}/questionnaire/{COP}"))
         assert q["questions"][0]["id"] == "model_involved"
         assert "aware_of_model_involvement" in q["clock_events"]
-        done = ok(c.post(f"{API}/incidents/{inc.id}/assessments", json={
-            "regime_id": COP, "answers": f.cop(health_harm="yes"), "facts": f.COP_FACTS,
-            "rationale": "Serious harm to health."}), 201)
+        done = ok(
+            c.post(
+                f"{API}/incidents/{inc.id}/assessments",
+                json={
+                    "regime_id": COP,
+                    "answers": f.cop(health_harm="yes"),
+                    "facts": f.COP_FACTS,
+                    "rationale": "Serious harm to health.",
+                },
+            ),
+            201,
+        )
         assert done["assessment"]["outcome"] == "reportable" and done["assessment"]["classes"] == ["serious_harm"]
         assert done["obligations"]["created"] == 3
 
@@ -74,9 +98,18 @@ def test_assess_draft_submit_question_answer_amend(db: Session, api_client: Clie
         assert fields["m7_recommendations"]["required"]
 
         # Required fields missing: 422 naming each; nothing stored.
-        ok(c.patch(f"{API}/reports/{report['id']}", json={"fields": {
-            "m6_response": {"value": ""}, "m7_recommendations": {"value": ""},
-            "m2_harm": {"value": "", "preliminary": True}}}))
+        ok(
+            c.patch(
+                f"{API}/reports/{report['id']}",
+                json={
+                    "fields": {
+                        "m6_response": {"value": ""},
+                        "m7_recommendations": {"value": ""},
+                        "m2_harm": {"value": "", "preliminary": True},
+                    }
+                },
+            )
+        )
         versions_before = db.execute(select(func.count()).select_from(ReportVersion)).scalar_one()
         resp = c.post(f"{API}/reports/{report['id']}/submit")
         assert resp.status_code == 422
@@ -84,9 +117,17 @@ def test_assess_draft_submit_question_answer_amend(db: Session, api_client: Clie
         assert named == {"fields.m6_response", "fields.m7_recommendations"}  # m2 is preliminary: allowed empty
         assert db.execute(select(func.count()).select_from(ReportVersion)).scalar_one() == versions_before
 
-        ok(c.patch(f"{API}/reports/{report['id']}", json={"fields": {
-            "m6_response": {"value": "Safeguard updated; accounts blocked."},
-            "m7_recommendations": {"value": "None yet.", "preliminary": True}}}))
+        ok(
+            c.patch(
+                f"{API}/reports/{report['id']}",
+                json={
+                    "fields": {
+                        "m6_response": {"value": "Safeguard updated; accounts blocked."},
+                        "m7_recommendations": {"value": "None yet.", "preliminary": True},
+                    }
+                },
+            )
+        )
         sent = c.post(f"{API}/reports/{report['id']}/submit", headers={"Idempotency-Key": "submit-1"})
         body = ok(sent, 201)
         replay = ok(c.post(f"{API}/reports/{report['id']}/submit", headers={"Idempotency-Key": "submit-1"}), 201)
@@ -119,16 +160,19 @@ def test_assess_draft_submit_question_answer_amend(db: Session, api_client: Clie
         clock.shift(60)
         ok(a.post(f"{API}/inbox/{rows[0]['delivery_id']}/acknowledge"))
         clock.shift(60)
-        question = ok(a.post(f"{API}/inbox/{rows[0]['delivery_id']}/questions",
-                             json={"body": "Which surfaces?"}), 201)
+        question = ok(a.post(f"{API}/inbox/{rows[0]['delivery_id']}/questions", json={"body": "Which surfaces?"}), 201)
         assert ok(a.get(f"{API}/inbox"))[0]["open_questions"] == 1
 
         # The reporter answers in the same thread.
         thread = ok(c.get(f"{API}/reports/{report['id']}"))["messages"]
         assert [m["kind"] for m in thread] == ["acknowledgement", "question"]
         clock.shift(60)
-        ok(c.post(f"{API}/reports/{report['id']}/answers", json={"question_id": question["id"],
-                                                                "body": "API and app."}), 201)
+        ok(
+            c.post(
+                f"{API}/reports/{report['id']}/answers", json={"question_id": question["id"], "body": "API and app."}
+            ),
+            201,
+        )
         seen = ok(a.get(f"{API}/inbox/{rows[0]['delivery_id']}"))["messages"]
         assert [m["kind"] for m in seen] == ["acknowledgement", "question", "answer"]
         assert ok(a.get(f"{API}/inbox"))[0]["open_questions"] == 0
@@ -155,8 +199,9 @@ def test_final_report_fields_may_not_be_preliminary(db: Session, api_client: Cli
         assert final["due_at"] == "2026-11-09T10:00:00Z"  # 60 days after resolution
         assert len(final["required_fields"]) == 9
         report = ok(c.post(f"{API}/obligations/{final['id']}/report"), 201)
-        resp = c.patch(f"{API}/reports/{report['id']}", json={"fields": {"m8_root_cause": {
-            "value": "x", "preliminary": True}}})
+        resp = c.patch(
+            f"{API}/reports/{report['id']}", json={"fields": {"m8_root_cause": {"value": "x", "preliminary": True}}}
+        )
         assert resp.status_code == 422
         assert resp.json()["errors"][0]["field"] == "fields.m8_root_cause.preliminary"
         resp = c.post(f"{API}/reports/{report['id']}/submit")

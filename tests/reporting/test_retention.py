@@ -34,8 +34,9 @@ def _reported(db: Session) -> tuple[Actor, Incident]:
         inc = f.incident(db, dev, aware_at=utc(2026, 1, 20, 8), occurred_at=utc(2026, 1, 19, 8))
         f.record(db, dev, inc, "aware_of_model_involvement", utc(2026, 1, 20, 9))
         f.assess(db, dev, inc, COP, f.cop(health_harm="yes"))
-        initial = db.execute(select(Obligation).where(Obligation.incident_id == inc.id,
-                                                      Obligation.stage == "initial")).scalar_one()
+        initial = db.execute(
+            select(Obligation).where(Obligation.incident_id == inc.id, Obligation.stage == "initial")
+        ).scalar_one()
         f.submit(db, dev, initial)
     return dev, inc
 
@@ -108,8 +109,16 @@ def test_cli_retention_run(cli_db: str) -> None:
         result = runner.invoke(cli_app, ["retention", "run"])
     assert result.exit_code == 0 and "1 case(s) purged" in result.output, result.output
     with unit_of_work(session_factory(engine)) as s:
-        assert s.execute(select(func.count()).select_from(Obligation)
-                         .where(Obligation.incident_id == incident_id)).scalar_one() == 0
-        assert s.execute(select(func.count()).select_from(AuditEvent)
-                         .where(AuditEvent.action == "reporting.retention.purge")).scalar_one() == 1
+        assert (
+            s.execute(
+                select(func.count()).select_from(Obligation).where(Obligation.incident_id == incident_id)
+            ).scalar_one()
+            == 0
+        )
+        assert (
+            s.execute(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "reporting.retention.purge")
+            ).scalar_one()
+            == 1
+        )
     engine.dispose()

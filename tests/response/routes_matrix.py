@@ -143,9 +143,7 @@ def _review(ctx: MatrixContext) -> dict[str, Any]:
 def _resolved_review(ctx: MatrixContext) -> dict[str, Any]:
     out = _review(ctx)
     inc = service.get_incident(ctx.db, ctx.admin, out["incident_id"])
-    service.change_status(
-        ctx.db, ctx.admin, inc, TransitionIn(status=IncidentStatus.RESOLVED, reason="false alarm")
-    )
+    service.change_status(ctx.db, ctx.admin, inc, TransitionIn(status=IncidentStatus.RESOLVED, reason="false alarm"))
     return out
 
 
@@ -224,9 +222,7 @@ CASES = [
     RouteCase("GET", "/response/incidents/new", READ),
     RouteCase("POST", "/response/incidents", WRITE, form=_incident_form),
     RouteCase("GET", INC, READ, owned=True, denied=404, setup=_incident),
-    RouteCase(
-        "POST", INC + "/status", WRITE, owned=True, setup=_incident, form=lambda c, p: {"status": "triaged"}
-    ),
+    RouteCase("POST", INC + "/status", WRITE, owned=True, setup=_incident, form=lambda c, p: {"status": "triaged"}),
     RouteCase(
         "POST",
         INC + "/timeline",
@@ -269,9 +265,7 @@ CASES = [
         setup=_playbook,
         form=lambda c, p: {"playbook_id": str(p["playbook_id"])},
     ),
-    RouteCase(
-        "POST", INC + "/tasks/{task_id}", WRITE, owned=True, setup=_task, form=lambda c, p: {"status": "done"}
-    ),
+    RouteCase("POST", INC + "/tasks/{task_id}", WRITE, owned=True, setup=_task, form=lambda c, p: {"status": "done"}),
     RouteCase(
         "POST",
         INC + "/page",
@@ -300,9 +294,7 @@ CASES = [
     RouteCase("POST", INC + "/review/items/{item_id}/done", REVIEW, owned=True, setup=_review),
     RouteCase("POST", INC + "/review/close", REVIEW, owned=True, setup=_resolved_review),
     RouteCase("GET", "/response/models", READ),
-    RouteCase(
-        "POST", "/response/models", MANAGE, form=lambda c, p: {"name": "aurora-large", "version": "9.1"}
-    ),
+    RouteCase("POST", "/response/models", MANAGE, form=lambda c, p: {"name": "aurora-large", "version": "9.1"}),
     RouteCase("GET", "/response/playbooks", READ),
     RouteCase(
         "POST",
@@ -312,8 +304,7 @@ CASES = [
             "slug": "weights",
             "name": "Weights",
             "risk_domain": "model_weights",
-            "steps": "Assign a commander | commander | 10\n"
-            "Revoke credentials | domain_lead | 60 | access_revocation",
+            "steps": "Assign a commander | commander | 10\nRevoke credentials | domain_lead | 60 | access_revocation",
         },
     ),
     RouteCase("GET", "/response/playbooks/{playbook_id}", READ, owned=True, denied=404, setup=_playbook),
@@ -324,9 +315,7 @@ CASES = [
     RouteCase("POST", "/response/rosters", ROSTER, form=lambda c, p: {"team": "IC rota", "time_zone": "UTC"}),
     RouteCase("GET", "/response/rosters/{roster_id}", READ, owned=True, denied=404, setup=_roster),
     RouteCase("POST", "/response/rosters/{roster_id}/layers", ROSTER, owned=True, setup=_roster, form=_layer),
-    RouteCase(
-        "POST", "/response/rosters/{roster_id}/overrides", ROSTER, owned=True, setup=_roster, form=_override
-    ),
+    RouteCase("POST", "/response/rosters/{roster_id}/overrides", ROSTER, owned=True, setup=_roster, form=_override),
     # Another org's admin names people who are not its members: refused as invalid input.
     RouteCase(
         "POST",
@@ -339,24 +328,16 @@ CASES = [
     RouteCase("GET", "/response/metrics", READ),
     # The acknowledgement link: the token is the credential. Anonymous posts have no CSRF cookie here.
     RouteCase("GET", "/response/ack/{token}", public=True, setup=_page),
-    RouteCase(
-        "POST", "/response/ack/{token}", public=True, setup=_page, expect={"anonymous": 403, **SIGNED_IN_OK}
-    ),
+    RouteCase("POST", "/response/ack/{token}", public=True, setup=_page, expect={"anonymous": 403, **SIGNED_IN_OK}),
     # -- API --------------------------------------------------------------------------------------------
     RouteCase("GET", API + "/incidents", READ),
     RouteCase("POST", API + "/incidents", WRITE, json=_incident_json),
     RouteCase("GET", API + "/board", READ),
     RouteCase("GET", AINC, READ, owned=True, denied=404, setup=_incident),
-    RouteCase(
-        "PATCH", AINC, WRITE, owned=True, setup=_incident, json=lambda c, p: {"title": "Renamed incident"}
-    ),
-    RouteCase(
-        "POST", AINC + "/status", WRITE, owned=True, setup=_incident, json=lambda c, p: {"status": "triaged"}
-    ),
+    RouteCase("PATCH", AINC, WRITE, owned=True, setup=_incident, json=lambda c, p: {"title": "Renamed incident"}),
+    RouteCase("POST", AINC + "/status", WRITE, owned=True, setup=_incident, json=lambda c, p: {"status": "triaged"}),
     RouteCase("GET", AINC + "/timeline", READ, owned=True, denied=404, setup=_incident),
-    RouteCase(
-        "POST", AINC + "/timeline", WRITE, owned=True, setup=_incident, json=lambda c, p: {"body": "A note."}
-    ),
+    RouteCase("POST", AINC + "/timeline", WRITE, owned=True, setup=_incident, json=lambda c, p: {"body": "A note."}),
     RouteCase("GET", AINC + "/participants", READ, owned=True, denied=404, setup=_incident),
     RouteCase("POST", AINC + "/participants", COMMAND, owned=True, setup=_incident, json=_scribe),
     RouteCase("DELETE", AINC + "/participants/{participant_id}", COMMAND, owned=True, setup=_participant),
@@ -403,9 +384,7 @@ CASES = [
         json=lambda c, p: {"policy_id": str(p["policy_id"])},
     ),
     RouteCase("GET", AINC + "/review", READ, owned=True, denied=404, setup=_review),
-    RouteCase(
-        "PUT", AINC + "/review", REVIEW, owned=True, setup=_incident, json=lambda c, p: {"root_cause": "Gap"}
-    ),
+    RouteCase("PUT", AINC + "/review", REVIEW, owned=True, setup=_incident, json=lambda c, p: {"root_cause": "Gap"}),
     RouteCase(
         "POST",
         AINC + "/review/items",
@@ -460,9 +439,7 @@ CASES = [
             "shift_minutes": 720,
         },
     ),
-    RouteCase(
-        "POST", API + "/rosters/{roster_id}/overrides", ROSTER, owned=True, setup=_roster, json=_override_json
-    ),
+    RouteCase("POST", API + "/rosters/{roster_id}/overrides", ROSTER, owned=True, setup=_roster, json=_override_json),
     RouteCase("GET", API + "/rosters/{roster_id}/coverage", READ, owned=True, denied=404, setup=_roster),
     RouteCase("GET", API + "/escalation-policies", READ),
     RouteCase(

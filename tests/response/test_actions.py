@@ -29,9 +29,7 @@ def setup(db: Session) -> Setup:
     rf.model_version(db, admin, "aurora-large", "3.1")
     rf.model_version(db, admin, "aurora-large", "3.2")
     rf.model_version(db, admin, "aurora-small", "2.0")
-    inc = rf.incident(
-        db, admin, aware_at=utcnow() - timedelta(hours=14), affected_models=["aurora-large 3.2"]
-    )
+    inc = rf.incident(db, admin, aware_at=utcnow() - timedelta(hours=14), affected_models=["aurora-large 3.2"])
     return admin, inc
 
 
@@ -57,9 +55,7 @@ def test_rollback_gets_a_12_hour_target_and_its_clock_is_checked(db: Session, se
         db, admin, inc, a, ActionProgress(status=ActionStatus.IN_PROGRESS, at=requested + timedelta(hours=1))
     )
     with pytest.raises(ValidationFailed):  # completed before started
-        actions.progress_action(
-            db, admin, inc, a, ActionProgress(status=ActionStatus.COMPLETED, at=requested)
-        )
+        actions.progress_action(db, admin, inc, a, ActionProgress(status=ActionStatus.COMPLETED, at=requested))
     actions.progress_action(
         db, admin, inc, a, ActionProgress(status=ActionStatus.COMPLETED, at=requested + timedelta(hours=11))
     )
@@ -129,9 +125,7 @@ def test_an_incident_with_open_actions_cannot_close(db: Session, setup: Setup) -
         service.change_status(db, admin, inc, TransitionIn(status=IncidentStatus.CLOSED))
     assert "open action" in err.value.detail
     assert inc.status is IncidentStatus.RESOLVED and inc.closed_at is None
-    actions.progress_action(
-        db, admin, inc, a, ActionProgress(status=ActionStatus.CANCELLED, note="not needed")
-    )
+    actions.progress_action(db, admin, inc, a, ActionProgress(status=ActionStatus.CANCELLED, note="not needed"))
     service.change_status(db, admin, inc, TransitionIn(status=IncidentStatus.CLOSED))
     assert inc.closed_at is not None
     with pytest.raises(Conflict):
@@ -139,14 +133,10 @@ def test_an_incident_with_open_actions_cannot_close(db: Session, setup: Setup) -
 
 
 def _notice_jobs(db: Session) -> list[OutboxJob]:
-    return list(
-        db.execute(select(OutboxJob).where(OutboxJob.topic == "response.external_notification")).scalars()
-    )
+    return list(db.execute(select(OutboxJob).where(OutboxJob.topic == "response.external_notification")).scalars())
 
 
-def test_external_notices_are_sent_for_real_incidents_and_suppressed_in_drills(
-    db: Session, setup: Setup
-) -> None:
+def test_external_notices_are_sent_for_real_incidents_and_suppressed_in_drills(db: Session, setup: Setup) -> None:
     admin, inc = setup
     notice = ActionCreate(
         kind=ActionKind.EXTERNAL_NOTIFICATION,

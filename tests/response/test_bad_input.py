@@ -61,9 +61,7 @@ def _create(**changes: Any) -> dict[str, Any]:
         (_create(title="x" * 201), "title"),
     ],
 )
-def test_bad_incidents_are_refused(
-    world: tuple[TestClient, str, Actor], body: dict[str, Any], field: str
-) -> None:
+def test_bad_incidents_are_refused(world: tuple[TestClient, str, Actor], body: dict[str, Any], field: str) -> None:
     c, _, _ = world
     before = len(c.get(f"{API}/incidents").json())
     r = c.post(f"{API}/incidents", json=body)
@@ -101,10 +99,7 @@ def test_impossible_transitions_change_nothing(
 
 def test_closing_with_open_actions_is_a_conflict(world: tuple[TestClient, str, Actor]) -> None:
     c, incident_id, _ = world
-    assert (
-        c.post(f"{API}/incidents/{incident_id}/actions", json={"kind": "other", "title": "Check"}).status_code
-        == 201
-    )
+    assert c.post(f"{API}/incidents/{incident_id}/actions", json={"kind": "other", "title": "Check"}).status_code == 201
     assert (
         c.post(
             f"{API}/incidents/{incident_id}/status", json={"status": "resolved", "reason": "false alarm"}
@@ -132,9 +127,7 @@ def test_a_second_commander_is_refused_and_a_handover_is_recorded(
         == 201
     )
     before = _snapshot(c, incident_id)
-    r = c.post(
-        f"{API}/incidents/{incident_id}/participants", json={"role": "commander", "email": other.email}
-    )
+    r = c.post(f"{API}/incidents/{incident_id}/participants", json={"role": "commander", "email": other.email})
     assert r.status_code == 409 and "hand over" in r.json()["detail"]
     assert _snapshot(c, incident_id) == before
     r = c.post(
@@ -154,19 +147,13 @@ def test_awareness_cannot_move_after_triage_or_without_a_reason(world: tuple[Tes
     c.post(f"{API}/incidents/{incident_id}/status", json={"status": "triaged"})
     before = _snapshot(c, incident_id)
     late = (utcnow() + timedelta(minutes=1)).isoformat()
-    assert (
-        c.patch(f"{API}/incidents/{incident_id}", json={"aware_at": late, "reason": "typo"}).status_code
-        == 422
-    )
+    assert c.patch(f"{API}/incidents/{incident_id}", json={"aware_at": late, "reason": "typo"}).status_code == 422
     early = (utcnow() - timedelta(hours=4)).isoformat()
     r = c.patch(f"{API}/incidents/{incident_id}", json={"aware_at": early})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
     assert _snapshot(c, incident_id) == before
     assert (
-        c.patch(
-            f"{API}/incidents/{incident_id}", json={"aware_at": early, "reason": "first alert"}
-        ).status_code
-        == 200
+        c.patch(f"{API}/incidents/{incident_id}", json={"aware_at": early, "reason": "first alert"}).status_code == 200
     )
 
 

@@ -97,13 +97,9 @@ def test_metrics_window_and_drills(db: Session) -> None:
     admin = factories.actor(db)
     now = utcnow()
     real = rf.incident(db, admin, aware_at=now - timedelta(hours=3))
-    service.change_status(
-        db, admin, real, TransitionIn(status=IncidentStatus.TRIAGED, at=now - timedelta(hours=2))
-    )
+    service.change_status(db, admin, real, TransitionIn(status=IncidentStatus.TRIAGED, at=now - timedelta(hours=2)))
     drill = rf.incident(db, admin, aware_at=now - timedelta(hours=3), is_drill=True)
-    service.change_status(
-        db, admin, drill, TransitionIn(status=IncidentStatus.TRIAGED, at=now - timedelta(hours=1))
-    )
+    service.change_status(db, admin, drill, TransitionIn(status=IncidentStatus.TRIAGED, at=now - timedelta(hours=1)))
     r = stats.response_metrics(db, admin, now - timedelta(days=1), now + timedelta(seconds=1))
     assert r.overall[metrics.Measure.ACKNOWLEDGE].count == 1
     assert r.overall[metrics.Measure.ACKNOWLEDGE].median == timedelta(hours=1)
@@ -120,9 +116,7 @@ def test_board_lists_open_incidents_most_severe_first_with_commander_and_actions
     done = rf.incident(db, admin, severity=Severity.SEV1, aware_at=now - timedelta(hours=9), title="Done")
     service.change_status(db, admin, done, TransitionIn(status=IncidentStatus.CLOSED, reason="duplicate"))
     service.add_participant(db, admin, high, ParticipantIn(role=ParticipantRole.COMMANDER, email=admin.email))
-    actions.create_action(
-        db, admin, high, ActionCreate(kind=ActionKind.OTHER, title="Look", target_minutes=30)
-    )
+    actions.create_action(db, admin, high, ActionCreate(kind=ActionKind.OTHER, title="Look", target_minutes=30))
     rows = stats.board(db, admin)
     assert [r.incident.title for r in rows] == ["High", "Low"]
     assert rows[0].commander == admin.display_name and rows[0].open_actions == 1

@@ -45,9 +45,7 @@ def test_sev1_misuse_incident_from_report_to_closed_review(live_server: LiveServ
     form.locator('select[name="severity"]').select_option("sev1")
     form.locator('select[name="risk_domain"]').select_option("misuse")
     form.locator('input[name="affected_models"][value="aurora-large 3.2"]').check()
-    form.locator('textarea[name="summary"]').fill(
-        "Monitoring flagged a universal jailbreak in production traffic."
-    )
+    form.locator('textarea[name="summary"]').fill("Monitoring flagged a universal jailbreak in production traffic.")
     form.locator('button[type="submit"]').click()
     page.wait_for_url(f"{base}/response/incidents/*")
     assert "SEV1" in page.locator("h1").inner_text()

@@ -81,9 +81,7 @@ def test_open_list_move_and_measure(cli_db: tuple[str, str]) -> None:
 
 def test_unknown_model_version_is_refused(cli_db: tuple[str, str]) -> None:
     email, org = cli_db
-    code, out = _run(
-        "open", "--as", email, "--org", org, "Leak", "sev2", "privacy", "--model", "aurora-large 9.9"
-    )
+    code, out = _run("open", "--as", email, "--org", org, "Leak", "sev2", "privacy", "--model", "aurora-large 9.9")
     assert code == 1 and "inventory" in out
     code, out = _run("list", "--as", email, "--org", org, "--status", "")
     assert "Leak" not in out

@@ -85,11 +85,7 @@ def test_a_lower_layer_never_shows_under_a_full_higher_layer() -> None:
 
 def test_business_hours_only_layer_has_the_nights_and_weekend_as_gaps() -> None:
     roster = Roster(
-        (
-            Layer(
-                "biz", ("ana",), MON, 7 * D, time_zone=LONDON, windows=(Window(time(9), time(17), WEEKDAYS),)
-            ),
-        )
+        (Layer("biz", ("ana",), MON, 7 * D, time_zone=LONDON, windows=(Window(time(9), time(17), WEEKDAYS),)),)
     )
     found = gaps(roster, MON, MON + 7 * D)
     expected = [Gap(MON, MON + 9 * H)]
@@ -257,9 +253,7 @@ def test_a_one_second_gap_is_found() -> None:
 def test_a_window_past_midnight_belongs_to_the_day_it_starts() -> None:
     friday = MON + 4 * D
     layer = Layer("late", ("ana",), MON, 7 * D, windows=(Window(time(22), time(6), frozenset({4})),))
-    assert summary(shifts(Roster((layer,)), MON, MON + 7 * D)) == [
-        (friday + 22 * H, friday + D + 6 * H, "ana", "late")
-    ]
+    assert summary(shifts(Roster((layer,)), MON, MON + 7 * D)) == [(friday + 22 * H, friday + D + 6 * H, "ana", "late")]
 
 
 def test_nobody_is_on_before_the_anchor_or_from_until() -> None:

@@ -52,9 +52,7 @@ class Scheduler:
 
     def tick(self) -> datetime | None:
         now = clock()
-        for n in due_notifications(
-            self.policy, paged_at=self.paged_at, acknowledged_at=self.acknowledged_at, now=now
-        ):
+        for n in due_notifications(self.policy, paged_at=self.paged_at, acknowledged_at=self.acknowledged_at, now=now):
             self.sent.setdefault((n.cycle, n.level_index), now)
         return next_wakeup(self.policy, self.paged_at, self.acknowledged_at, now)
 
@@ -78,9 +76,7 @@ def test_second_level_is_never_notified_when_the_first_acknowledged_in_time() ->
     with time_machine.travel(SECOND_LEVEL_AT, tick=False) as traveller:
         for later in (timedelta(0), 10 * MIN, 365 * timedelta(days=1)):
             traveller.move_to(SECOND_LEVEL_AT + later)
-            assert levels(due_notifications(POLICY, paged_at=PAGED, acknowledged_at=acked, now=clock())) == [
-                0
-            ]
+            assert levels(due_notifications(POLICY, paged_at=PAGED, acknowledged_at=acked, now=clock())) == [0]
             assert next_wakeup(POLICY, PAGED, acked, clock()) is None
 
 

@@ -53,9 +53,7 @@ def _start(url: str) -> tuple[sessionmaker[Session], Worker, dict[str, Any]]:
         assert org is not None
         second = factories.actor_for(s, factories.member(s, org, Role.responder), org)
         s.add(
-            WebhookEndpoint(
-                org_id=admin.org_id, url="http://127.0.0.1:9/hook", secret="x" * 32, events=["response.*"]
-            )
+            WebhookEndpoint(org_id=admin.org_id, url="http://127.0.0.1:9/hook", secret="x" * 32, events=["response.*"])
         )
         policy = paging.create_policy(
             s,
@@ -116,9 +114,7 @@ def test_second_level_is_paged_exactly_when_the_first_does_not_acknowledge(fresh
 
 
 @pytest.mark.parametrize("ack_after", [timedelta(minutes=4), FIRST_WAIT])  # at the boundary counts as in time
-def test_an_acknowledgement_through_the_link_stops_the_escalation(
-    fresh_db: str, ack_after: timedelta
-) -> None:
+def test_an_acknowledgement_through_the_link_stops_the_escalation(fresh_db: str, ack_after: timedelta) -> None:
     with time_machine.travel(T0, tick=False) as clock:
         factory, worker, info = _start(fresh_db)
         worker.drain()
@@ -129,17 +125,13 @@ def test_an_acknowledgement_through_the_link_stops_the_escalation(
             assert link.status_code == 200
             token = re.search(r'name="csrf-token" content="([^"]+)"', link.text)
             assert token is not None
-            done = c.post(
-                f"/response/ack/{paging.ack_token(info['page_id'])}", data={"csrf_token": token.group(1)}
-            )
+            done = c.post(f"/response/ack/{paging.ack_token(info['page_id'])}", data={"csrf_token": token.group(1)})
             assert done.status_code == 200 and 'data-testid="ack-done"' in done.text
             assert c.get(f"/response/ack/{info['page_id']}.forged").status_code == 404
         for minutes in (5, 6, 15, 60, 240):
             clock.move_to(T0 + timedelta(minutes=minutes))
             worker.drain()
-            assert _level2(factory, info["page_id"]) == [], (
-                f"level 2 paged {minutes} min after an acknowledgement"
-            )
+            assert _level2(factory, info["page_id"]) == [], f"level 2 paged {minutes} min after an acknowledgement"
         with unit_of_work(factory) as s:
             page = s.get(Page, info["page_id"])
             assert page is not None and page.acknowledged_at == T0 + ack_after

@@ -55,9 +55,7 @@ def test_viewer_cannot_open_an_incident(db: Session) -> None:
         service.create_incident(
             db,
             v,
-            IncidentCreate(
-                title="x" * 5, severity=Severity.SEV1, risk_domain=RiskDomain.CBRN, aware_at=utcnow()
-            ),
+            IncidentCreate(title="x" * 5, severity=Severity.SEV1, risk_domain=RiskDomain.CBRN, aware_at=utcnow()),
         )
 
 
@@ -68,15 +66,11 @@ def test_status_rules_apply_and_times_are_recorded_once(db: Session) -> None:
     with pytest.raises(ValidationFailed):  # resolving before containing needs a reason
         service.change_status(db, a, inc, TransitionIn(status=IncidentStatus.RESOLVED))
     with pytest.raises(ValidationFailed):  # before awareness
-        service.change_status(
-            db, a, inc, TransitionIn(status=IncidentStatus.TRIAGED, at=aware - timedelta(1))
-        )
+        service.change_status(db, a, inc, TransitionIn(status=IncidentStatus.TRIAGED, at=aware - timedelta(1)))
     assert inc.status is IncidentStatus.REPORTED and inc.triaged_at is None
     t1 = aware + timedelta(minutes=10)
     service.change_status(db, a, inc, TransitionIn(status=IncidentStatus.TRIAGED, at=t1))
-    service.change_status(
-        db, a, inc, TransitionIn(status=IncidentStatus.CONTAINED, at=t1 + timedelta(hours=1))
-    )
+    service.change_status(db, a, inc, TransitionIn(status=IncidentStatus.CONTAINED, at=t1 + timedelta(hours=1)))
     service.change_status(
         db,
         a,

@@ -105,9 +105,7 @@ def test_closing_straight_from_report_is_a_skip_with_a_reason() -> None:
 
 
 def test_closing_with_open_actions_is_a_conflict() -> None:
-    error = refused(
-        ErrorCode.OPEN_ACTIONS, "status", current=S.RESOLVED, target=S.CLOSED, open_action_count=2
-    )
+    error = refused(ErrorCode.OPEN_ACTIONS, "status", current=S.RESOLVED, target=S.CLOSED, open_action_count=2)
     assert error.http_status == 409
     assert "2 open" in error.message
     # Open actions only block closing, not resolving.
@@ -118,9 +116,7 @@ def test_reopen_needs_a_reason_and_never_returns_to_reported() -> None:
     refused(ErrorCode.REASON_REQUIRED, "reason", current=S.RESOLVED, target=S.CONTAINED)
     assert check(S.RESOLVED, S.CONTAINED, reason="Bypass found again") is TransitionKind.REOPEN
     assert check(S.MITIGATED, S.TRIAGED, reason="Wrong domain") is TransitionKind.REOPEN
-    error = refused(
-        ErrorCode.TRANSITION_NOT_ALLOWED, "status", current=S.TRIAGED, target=S.REPORTED, reason="x"
-    )
+    error = refused(ErrorCode.TRANSITION_NOT_ALLOWED, "status", current=S.TRIAGED, target=S.REPORTED, reason="x")
     assert error.http_status == 409
 
 
@@ -187,9 +183,7 @@ def test_time_before_previous_transition_is_refused_but_equal_is_fine() -> None:
 
 
 def test_status_rules_are_reported_before_time_rules() -> None:
-    refused(
-        ErrorCode.REASON_REQUIRED, "reason", current=S.TRIAGED, target=S.RESOLVED, at=NOW + timedelta(days=1)
-    )
+    refused(ErrorCode.REASON_REQUIRED, "reason", current=S.TRIAGED, target=S.RESOLVED, at=NOW + timedelta(days=1))
 
 
 def test_naive_times_are_refused() -> None:

@@ -78,9 +78,7 @@ def test_aggregation_per_severity_and_domain_excludes_drills_and_inconsistent_da
     incidents = [
         timeline((S.TRIAGED, 10), (S.CONTAINED, 30), severity=Severity.SEV1, domain=RiskDomain.CBRN),
         timeline((S.TRIAGED, 20), severity=Severity.SEV1, domain=RiskDomain.MISUSE),
-        timeline(
-            (S.TRIAGED, 1), (S.CONTAINED, 2), severity=Severity.SEV1, domain=RiskDomain.CBRN, drill=True
-        ),
+        timeline((S.TRIAGED, 1), (S.CONTAINED, 2), severity=Severity.SEV1, domain=RiskDomain.CBRN, drill=True),
         timeline((S.TRIAGED, 40), (S.CONTAINED, 100), severity=Severity.SEV3, domain=RiskDomain.CBRN),
         timeline((S.TRIAGED, -5), severity=Severity.SEV3, domain=RiskDomain.CBRN),
     ]

@@ -56,9 +56,7 @@ def test_saving_again_adds_a_version_and_keeps_the_old_one(db: Session) -> None:
         playbooks.save_playbook(
             db,
             admin,
-            PlaybookIn(
-                slug="misuse", name="CBRN", risk_domain=RiskDomain.CBRN, steps=[PlaybookStep(title="Go")]
-            ),
+            PlaybookIn(slug="misuse", name="CBRN", risk_domain=RiskDomain.CBRN, steps=[PlaybookStep(title="Go")]),
         )
     analyst = factories.actor(db, role=Role.responder)
     with pytest.raises(Forbidden):
@@ -103,15 +101,11 @@ def test_a_review_closes_only_when_resolved_explained_and_owned(db: Session) -> 
     item = reviews.add_item(db, admin, inc, ReviewItemIn(title="Add eval cases"))
     with pytest.raises(Conflict):  # incident still open
         reviews.close_review(db, admin, inc)
-    service.change_status(
-        db, admin, inc, TransitionIn(status=IncidentStatus.RESOLVED, reason="fixed upstream")
-    )
+    service.change_status(db, admin, inc, TransitionIn(status=IncidentStatus.RESOLVED, reason="fixed upstream"))
     with pytest.raises(ValidationFailed) as err:
         reviews.close_review(db, admin, inc)
     assert err.value.errors[0].field == "root_cause"
-    reviews.save_review(
-        db, admin, inc, ReviewIn(root_cause="Eval gap", contributing_factors=["no nested cases"])
-    )
+    reviews.save_review(db, admin, inc, ReviewIn(root_cause="Eval gap", contributing_factors=["no nested cases"]))
     with pytest.raises(ValidationFailed) as err:
         reviews.close_review(db, admin, inc)
     assert err.value.errors[0].field == "items[0]"

@@ -47,18 +47,14 @@ def _setup(db: Session) -> tuple[Actor, Actor, list[Incident], Incident]:
         db,
         owner,
         theirs,
-        ParticipantIn(
-            role=ParticipantRole.EXTERNAL, email=counsel.email, affiliation="Halden & Moss, outside counsel"
-        ),
+        ParticipantIn(role=ParticipantRole.EXTERNAL, email=counsel.email, affiliation="Halden & Moss, outside counsel"),
     )
     reviews.save_review(db, owner, theirs, ReviewIn(root_cause="Leaked CI token."))
     db.commit()
     return owner, counsel, others, theirs
 
 
-def test_external_participant_sees_their_incident_and_nothing_else(
-    db: Session, browser_client: Client
-) -> None:
+def test_external_participant_sees_their_incident_and_nothing_else(db: Session, browser_client: Client) -> None:
     _owner, counsel, others, theirs = _setup(db)
     listed = {i.id for i in service.list_incidents(db, counsel)}
     assert listed == {theirs.id}
@@ -87,9 +83,7 @@ def test_external_participant_sees_their_incident_and_nothing_else(
 def test_external_participant_may_add_notes_only(db: Session, browser_client: Client) -> None:
     _owner, counsel, _others, theirs = _setup(db)
     c = browser_client(counsel)
-    ok = c.post(
-        f"/api/v1/response/incidents/{theirs.id}/timeline", json={"kind": "evidence", "body": "Host logs."}
-    )
+    ok = c.post(f"/api/v1/response/incidents/{theirs.id}/timeline", json={"kind": "evidence", "body": "Host logs."})
     assert ok.status_code == 201 and ok.json()["author_label"] == "Outside Counsel"
     assert (
         c.post(
@@ -97,10 +91,7 @@ def test_external_participant_may_add_notes_only(db: Session, browser_client: Cl
         ).status_code
         == 403
     )
-    assert (
-        c.post(f"/api/v1/response/incidents/{theirs.id}/status", json={"status": "triaged"}).status_code
-        == 403
-    )
+    assert c.post(f"/api/v1/response/incidents/{theirs.id}/status", json={"status": "triaged"}).status_code == 403
     assert (
         c.post(
             f"/api/v1/response/incidents/{theirs.id}/actions", json={"kind": "other", "title": "Do a thing"}
@@ -111,11 +102,7 @@ def test_external_participant_may_add_notes_only(db: Session, browser_client: Cl
 
 def test_access_ends_when_the_participant_is_removed(db: Session) -> None:
     owner, counsel, _, theirs = _setup(db)
-    p = next(
-        v.participant
-        for v in service.participants(db, theirs)
-        if v.participant.role is ParticipantRole.EXTERNAL
-    )
+    p = next(v.participant for v in service.participants(db, theirs) if v.participant.role is ParticipantRole.EXTERNAL)
     service.remove_participant(db, owner, theirs, p.id)
     assert service.list_incidents(db, counsel) == []
 

@@ -46,9 +46,7 @@ layers = st.lists(
     min_size=0,
     max_size=3,
 )
-overrides = st.lists(
-    st.tuples(st.integers(0, 2), st.integers(-96, 7 * 96), st.integers(1, 3 * 96)), max_size=4
-)
+overrides = st.lists(st.tuples(st.integers(0, 2), st.integers(-96, 7 * 96), st.integers(1, 3 * 96)), max_size=4)
 
 
 def _scan_gaps(roster: coverage.Roster, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -73,9 +71,7 @@ def test_stored_roster_coverage_finds_every_gap(
     admin = factories.actor(db)
     org = db.get(Organization, admin.org_id)
     assert org is not None
-    people = [admin] + [
-        factories.actor_for(db, factories.member(db, org, Role.responder), org) for _ in range(2)
-    ]
+    people = [admin] + [factories.actor_for(db, factories.member(db, org, Role.responder), org) for _ in range(2)]
     nested = db.begin_nested()
     try:
         data = RosterIn(
@@ -86,9 +82,7 @@ def test_stored_roster_coverage_finds_every_gap(
                     participant_emails=[people[i].email for i in who],
                     anchor=MON + anchor * STEP,
                     shift_minutes=length * 15,
-                    windows=[
-                        WindowIn(start=_hhmm(a), end=_hhmm(b), days=sorted(days)) for a, b, days in wins
-                    ],
+                    windows=[WindowIn(start=_hhmm(a), end=_hhmm(b), days=sorted(days)) for a, b, days in wins],
                 )
                 for n, (who, anchor, length, wins) in enumerate(layer_specs)
             ],
@@ -99,9 +93,7 @@ def test_stored_roster_coverage_finds_every_gap(
                 db,
                 admin,
                 stored,
-                OverrideIn(
-                    email=people[who].email, start=MON + start * STEP, end=MON + (start + length) * STEP
-                ),
+                OverrideIn(email=people[who].email, start=MON + start * STEP, end=MON + (start + length) * STEP),
             )
         db.expire_all()
         roster = oncall.get_roster(db, admin, stored.id)
@@ -116,9 +108,7 @@ def test_stored_roster_coverage_finds_every_gap(
                     MON + anchor * STEP,
                     timedelta(minutes=length * 15),
                     windows=tuple(
-                        coverage.Window(
-                            time.fromisoformat(_hhmm(a)), time.fromisoformat(_hhmm(b)), frozenset(days)
-                        )
+                        coverage.Window(time.fromisoformat(_hhmm(a)), time.fromisoformat(_hhmm(b)), frozenset(days))
                         for a, b, days in wins
                     ),
                 )
@@ -136,9 +126,7 @@ def test_stored_roster_coverage_finds_every_gap(
         nested.rollback()
 
 
-def test_coverage_page_and_api_show_the_gap(
-    db: Session, browser_client: Callable[[Actor | None], TestClient]
-) -> None:
+def test_coverage_page_and_api_show_the_gap(db: Session, browser_client: Callable[[Actor | None], TestClient]) -> None:
     admin = factories.actor(db)
     roster = oncall.create_roster(
         db,
@@ -171,9 +159,7 @@ def test_coverage_page_and_api_show_the_gap(
         db,
         admin,
         roster,
-        OverrideIn(
-            email=admin.email, start=MON + timedelta(days=1, hours=8), end=MON + timedelta(days=1, hours=20)
-        ),
+        OverrideIn(email=admin.email, start=MON + timedelta(days=1, hours=8), end=MON + timedelta(days=1, hours=20)),
     )
     db.commit()
     c = browser_client(admin)

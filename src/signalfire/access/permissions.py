@@ -136,8 +136,13 @@ _HUB = frozenset(
         P.reporting_binding_manage,
     }
 )
-_NOT_HUB = _ALL - {P.exchange_pseudonym_resolve, P.exchange_health_read, P.reporting_inbox_read,
-                   P.reporting_inbox_respond, P.reporting_binding_manage}
+_NOT_HUB = _ALL - {
+    P.exchange_pseudonym_resolve,
+    P.exchange_health_read,
+    P.reporting_inbox_read,
+    P.reporting_inbox_respond,
+    P.reporting_binding_manage,
+}
 ORG_KIND_PERMISSIONS: dict[OrgKind, frozenset[Permission]] = {
     OrgKind.frontier_developer: _NOT_HUB | {P.reporting_inbox_respond},
     OrgKind.downstream: _NOT_HUB | {P.reporting_inbox_respond},

@@ -36,11 +36,21 @@ api = protected_router(prefix="/api/v1", tags=["access"])
 
 
 def _token_out(t: ApiToken) -> TokenOut:
-    return TokenOut(id=t.id, name=t.name, prefix=t.prefix, scopes=t.scopes, created_at=t.created_at,
-                    expires_at=t.expires_at, revoked_at=t.revoked_at, last_used_at=t.last_used_at, user_id=t.user_id)
+    return TokenOut(
+        id=t.id,
+        name=t.name,
+        prefix=t.prefix,
+        scopes=t.scopes,
+        created_at=t.created_at,
+        expires_at=t.expires_at,
+        revoked_at=t.revoked_at,
+        last_used_at=t.last_used_at,
+        user_id=t.user_id,
+    )
 
 
 # -- pages ---------------------------------------------------------------------------------------------
+
 
 @pages.get("/admin")
 def admin_home(request: Request) -> Response:
@@ -50,14 +60,22 @@ def admin_home(request: Request) -> Response:
 @pages.get("/admin/members")
 def members_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     rows = session.execute(readable_member_users(actor).order_by("display_name")).all()
-    return render(request, "admin/members.html", {"rows": rows, "roles": list(Role),
-                                                  "can_manage": actor.can(Permission.org_member_manage)})
+    return render(
+        request,
+        "admin/members.html",
+        {"rows": rows, "roles": list(Role), "can_manage": actor.can(Permission.org_member_manage)},
+    )
 
 
 @pages.post("/admin/members")
-def members_add(request: Request, session: SessionDep, actor: ActorDep,
-                email: Annotated[str, Form(max_length=254)], role: Annotated[Role, Form()],
-                display_name: Annotated[str, Form(max_length=200)] = "") -> Response:
+def members_add(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    email: Annotated[str, Form(max_length=254)],
+    role: Annotated[Role, Form()],
+    display_name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
     added = service.add_member_by_email(session, actor=actor, email=email, display_name=display_name, role=role)
     msg = f"Added {added.user.email} as {role}."
     if added.temporary_password:
@@ -66,8 +84,9 @@ def members_add(request: Request, session: SessionDep, actor: ActorDep,
 
 
 @pages.post("/admin/members/{membership_id}/role")
-def members_role(request: Request, session: SessionDep, actor: ActorDep, membership_id: uuid.UUID,
-                 role: Annotated[Role, Form()]) -> Response:
+def members_role(
+    request: Request, session: SessionDep, actor: ActorDep, membership_id: uuid.UUID, role: Annotated[Role, Form()]
+) -> Response:
     service.change_role(session, actor=actor, membership_id=membership_id, role=role)
     return redirect(request, "/admin/members", flash="Role changed.")
 
@@ -86,17 +105,24 @@ def tokens_page(request: Request, session: SessionDep, actor: ActorDep) -> Respo
 
 
 @pages.post("/admin/tokens")
-def tokens_create(request: Request, session: SessionDep, actor: ActorDep,
-                  name: Annotated[str, Form(max_length=100)],
-                  scopes: Annotated[list[str], Form()],
-                  expires_in_days: Annotated[int, Form(ge=1, le=366)] = 90) -> Response:
+def tokens_create(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    name: Annotated[str, Form(max_length=100)],
+    scopes: Annotated[list[str], Form()],
+    expires_in_days: Annotated[int, Form(ge=1, le=366)] = 90,
+) -> Response:
     new = service.create_token(session, actor=actor, name=name, scopes=scopes, expires_in_days=expires_in_days)
     tokens = session.execute(readable_tokens(actor).order_by(ApiToken.created_at.desc())).scalars().all()
     scope_choices = [*sorted({p.value.split(":")[0] for p in actor.permissions}), "*"]
     # Rendered directly (not redirected) so the secret is shown exactly once and never stored in a cookie.
-    return render(request, "admin/tokens.html", {"tokens": tokens, "scope_choices": scope_choices,
-                                                 "new_secret": new.secret, "new_name": new.token.name},
-                  status_code=status.HTTP_201_CREATED)
+    return render(
+        request,
+        "admin/tokens.html",
+        {"tokens": tokens, "scope_choices": scope_choices, "new_secret": new.secret, "new_name": new.token.name},
+        status_code=status.HTTP_201_CREATED,
+    )
 
 
 @pages.post("/admin/tokens/{token_id}/revoke")
@@ -108,21 +134,31 @@ def tokens_revoke(request: Request, session: SessionDep, actor: ActorDep, token_
 @pages.get("/admin/webhooks")
 def webhooks_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     rows = session.execute(webhooks.readable_webhooks(actor).order_by(WebhookEndpoint.created_at)).scalars().all()
-    return render(request, "admin/webhooks.html", {"rows": rows,
-                                                   "can_manage": actor.can(Permission.org_webhook_manage)})
+    return render(
+        request, "admin/webhooks.html", {"rows": rows, "can_manage": actor.can(Permission.org_webhook_manage)}
+    )
 
 
 @pages.post("/admin/webhooks")
-def webhooks_create(request: Request, session: SessionDep, actor: ActorDep,
-                    url: Annotated[str, Form(max_length=2000)],
-                    events: Annotated[str, Form(max_length=2000)] = "*") -> Response:
+def webhooks_create(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    url: Annotated[str, Form(max_length=2000)],
+    events: Annotated[str, Form(max_length=2000)] = "*",
+) -> Response:
     if not url.startswith(("http://", "https://")):
         raise ValidationFailed.single("url", "must start with http:// or https://")
-    ep = webhooks.create_webhook(session, actor=actor, url=url,
-                                 events=[e.strip() for e in events.split(",") if e.strip()] or ["*"])
+    ep = webhooks.create_webhook(
+        session, actor=actor, url=url, events=[e.strip() for e in events.split(",") if e.strip()] or ["*"]
+    )
     rows = session.execute(webhooks.readable_webhooks(actor).order_by(WebhookEndpoint.created_at)).scalars().all()
-    return render(request, "admin/webhooks.html", {"rows": rows, "can_manage": True, "new_secret": ep.secret,
-                                                   "new_url": ep.url}, status_code=status.HTTP_201_CREATED)
+    return render(
+        request,
+        "admin/webhooks.html",
+        {"rows": rows, "can_manage": True, "new_secret": ep.secret, "new_url": ep.url},
+        status_code=status.HTTP_201_CREATED,
+    )
 
 
 @pages.post("/admin/webhooks/{webhook_id}/delete")
@@ -139,16 +175,18 @@ def audit_page(request: Request, session: SessionDep, actor: ActorDep, before: i
     if before is not None:
         stmt = stmt.where(AuditEvent.seq < before)
     events = session.execute(stmt).scalars().all()
-    return render(request, "admin/audit.html", {"events": events,
-                                               "can_read": actor.can(Permission.audit_log_read)})
+    return render(request, "admin/audit.html", {"events": events, "can_read": actor.can(Permission.audit_log_read)})
 
 
 # -- API -----------------------------------------------------------------------------------------------
 
+
 @api.get("/me", response_model=MeOut)
 def me(actor: ActorDep) -> MeOut:
     return MeOut(
-        user_id=actor.user_id, email=actor.email, display_name=actor.display_name,
+        user_id=actor.user_id,
+        email=actor.email,
+        display_name=actor.display_name,
         org=OrgOut(id=actor.org_id, name=actor.org_name, kind=actor.org_kind, role=actor.role),
         permissions=sorted(p.value for p in actor.permissions),
         orgs=[OrgOut(id=o.org_id, name=o.name, kind=o.kind, role=o.role) for o in actor.orgs],
@@ -163,10 +201,16 @@ def list_members(session: SessionDep, actor: ActorDep) -> list[MemberOut]:
 
 @api.post("/members", response_model=MemberOut, status_code=201)
 def api_add_member(body: MemberIn, session: SessionDep, actor: ActorDep) -> MemberOut:
-    added = service.add_member_by_email(session, actor=actor, email=body.email, display_name=body.display_name,
-                                        role=body.role)
-    return MemberOut(id=added.membership.id, user_id=added.user.id, email=added.user.email,
-                     display_name=added.user.display_name, role=added.membership.role)
+    added = service.add_member_by_email(
+        session, actor=actor, email=body.email, display_name=body.display_name, role=body.role
+    )
+    return MemberOut(
+        id=added.membership.id,
+        user_id=added.user.id,
+        email=added.user.email,
+        display_name=added.user.display_name,
+        role=added.membership.role,
+    )
 
 
 @api.patch("/members/{membership_id}", response_model=MemberOut)
@@ -189,8 +233,9 @@ def api_tokens(session: SessionDep, actor: ActorDep) -> list[TokenOut]:
 
 @api.post("/tokens", response_model=TokenCreatedOut, status_code=201)
 def api_create_token(body: TokenIn, session: SessionDep, actor: ActorDep) -> TokenCreatedOut:
-    new = service.create_token(session, actor=actor, name=body.name, scopes=body.scopes,
-                               expires_in_days=body.expires_in_days)
+    new = service.create_token(
+        session, actor=actor, name=body.name, scopes=body.scopes, expires_in_days=body.expires_in_days
+    )
     return TokenCreatedOut(token=new.secret, **_token_out(new.token).model_dump())
 
 
@@ -202,15 +247,18 @@ def api_revoke_token(token_id: uuid.UUID, session: SessionDep, actor: ActorDep) 
 
 @api.get("/webhooks", response_model=list[WebhookOut])
 def api_webhooks(session: SessionDep, actor: ActorDep) -> list[WebhookOut]:
-    return [WebhookOut(id=w.id, url=w.url, events=w.events, active=w.active, created_at=w.created_at)
-            for w in session.execute(webhooks.readable_webhooks(actor)).scalars()]
+    return [
+        WebhookOut(id=w.id, url=w.url, events=w.events, active=w.active, created_at=w.created_at)
+        for w in session.execute(webhooks.readable_webhooks(actor)).scalars()
+    ]
 
 
 @api.post("/webhooks", response_model=WebhookCreatedOut, status_code=201)
 def api_create_webhook(body: WebhookIn, session: SessionDep, actor: ActorDep) -> WebhookCreatedOut:
     ep = webhooks.create_webhook(session, actor=actor, url=body.url, events=body.events)
-    return WebhookCreatedOut(id=ep.id, url=ep.url, events=ep.events, active=ep.active, created_at=ep.created_at,
-                             secret=ep.secret)
+    return WebhookCreatedOut(
+        id=ep.id, url=ep.url, events=ep.events, active=ep.active, created_at=ep.created_at, secret=ep.secret
+    )
 
 
 @api.delete("/webhooks/{webhook_id}", status_code=204)
@@ -220,17 +268,26 @@ def api_delete_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: ActorD
 
 
 @api.get("/audit")
-def api_audit(session: SessionDep, actor: ActorDep, before: int | None = None,
-              limit: int = Query(default=100, ge=1, le=1000)) -> list[dict[str, object]]:
+def api_audit(
+    session: SessionDep, actor: ActorDep, before: int | None = None, limit: int = Query(default=100, ge=1, le=1000)
+) -> list[dict[str, object]]:
     from signalfire.audit.models import AuditEvent
 
     stmt = readable_audit_events(actor).order_by(AuditEvent.seq.desc()).limit(limit)
     if before is not None:
         stmt = stmt.where(AuditEvent.seq < before)
     return [
-        {"seq": e.seq, "id": str(e.id), "occurred_at": e.occurred_at.isoformat(), "actor": e.actor_label,
-         "action": e.action, "target_type": e.target_type, "target_id": e.target_id, "summary": e.summary,
-         "hash": e.hash}
+        {
+            "seq": e.seq,
+            "id": str(e.id),
+            "occurred_at": e.occurred_at.isoformat(),
+            "actor": e.actor_label,
+            "action": e.action,
+            "target_type": e.target_type,
+            "target_id": e.target_id,
+            "summary": e.summary,
+            "hash": e.hash,
+        }
         for e in session.execute(stmt).scalars()
     ]
 

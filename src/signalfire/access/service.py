@@ -26,23 +26,40 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
 
 
-def create_org(session: Session, *, slug: str, name: str, kind: OrgKind, actor: Actor | None = None,
-               jurisdictions: list[str] | None = None, exchange_member: bool = False) -> Organization:
+def create_org(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    kind: OrgKind,
+    actor: Actor | None = None,
+    jurisdictions: list[str] | None = None,
+    exchange_member: bool = False,
+) -> Organization:
     if not SLUG_RE.match(slug):
         raise ValidationFailed.single("slug", "use 3-60 lowercase letters, digits and hyphens")
     if session.execute(select(Organization.id).where(Organization.slug == slug)).first():
         raise Conflict(f"An organisation with slug {slug!r} already exists.")
-    org = Organization(slug=slug, name=name.strip(), kind=kind, jurisdictions=jurisdictions or [],
-                       exchange_member=exchange_member)
+    org = Organization(
+        slug=slug, name=name.strip(), kind=kind, jurisdictions=jurisdictions or [], exchange_member=exchange_member
+    )
     session.add(org)
     session.flush()  # the audit entry needs the id
-    record(session, action="org.create", target_type="organization", target_id=org.id, actor=actor,
-           org_id=org.id, summary={"slug": slug, "name": name, "kind": kind})
+    record(
+        session,
+        action="org.create",
+        target_type="organization",
+        target_id=org.id,
+        actor=actor,
+        org_id=org.id,
+        summary={"slug": slug, "name": name, "kind": kind},
+    )
     return org
 
 
-def create_user(session: Session, *, email: str, display_name: str, password: str | None,
-                actor: Actor | None = None) -> User:
+def create_user(
+    session: Session, *, email: str, display_name: str, password: str | None, actor: Actor | None = None
+) -> User:
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
         raise ValidationFailed.single("email", "not a valid email address")
@@ -50,12 +67,14 @@ def create_user(session: Session, *, email: str, display_name: str, password: st
         raise ValidationFailed.single("password", f"must be at least {MIN_PASSWORD} characters")
     if session.execute(select(User.id).where(User.email == email)).first():
         raise Conflict("A user with this email already exists.")
-    user = User(email=email, display_name=display_name.strip() or email,
-                password_hash=hash_password(password) if password else None)
+    user = User(
+        email=email,
+        display_name=display_name.strip() or email,
+        password_hash=hash_password(password) if password else None,
+    )
     session.add(user)
     session.flush()
-    record(session, action="user.create", target_type="user", target_id=user.id, actor=actor,
-           summary={"email": email})
+    record(session, action="user.create", target_type="user", target_id=user.id, actor=actor, summary={"email": email})
     return user
 
 
@@ -74,16 +93,23 @@ def add_member(
     m = Membership(org_id=org.id, user_id=user.id, role=role)
     session.add(m)
     session.flush()
-    record(session, action="membership.add", target_type="membership", target_id=m.id, actor=actor,
-           org_id=org.id, summary={"user": user.email, "role": role})
+    record(
+        session,
+        action="membership.add",
+        target_type="membership",
+        target_id=m.id,
+        actor=actor,
+        org_id=org.id,
+        summary={"user": user.email, "role": role},
+    )
     return m
 
 
 def _admins_left(session: Session, org_id: uuid.UUID, excluding: uuid.UUID) -> int:
     return session.execute(
-        select(func.count()).select_from(Membership).where(
-            Membership.org_id == org_id, Membership.role == Role.admin, Membership.id != excluding
-        )
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.org_id == org_id, Membership.role == Role.admin, Membership.id != excluding)
     ).scalar_one()
 
 
@@ -94,8 +120,14 @@ def change_role(session: Session, *, actor: Actor, membership_id: uuid.UUID, rol
         raise Conflict("An organisation must keep at least one admin.", slug="last-admin")
     before = m.role
     m.role = role
-    record(session, action="membership.role", target_type="membership", target_id=m.id, actor=actor,
-           summary={"before": before, "after": role})
+    record(
+        session,
+        action="membership.role",
+        target_type="membership",
+        target_id=m.id,
+        actor=actor,
+        summary={"before": before, "after": role},
+    )
     return m
 
 
@@ -106,16 +138,24 @@ def remove_member(session: Session, *, actor: Actor, membership_id: uuid.UUID) -
         raise Conflict("An organisation must keep at least one admin.", slug="last-admin")
     # Their tokens for this org stop working with the membership.
     for tok in session.execute(
-        select(ApiToken).where(ApiToken.org_id == m.org_id, ApiToken.user_id == m.user_id,
-                               ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.org_id == m.org_id, ApiToken.user_id == m.user_id, ApiToken.revoked_at.is_(None)
+        )
     ).scalars():
         tok.revoked_at = utcnow()
-    record(session, action="membership.remove", target_type="membership", target_id=m.id, actor=actor,
-           summary={"user_id": m.user_id, "role": m.role})
+    record(
+        session,
+        action="membership.remove",
+        target_type="membership",
+        target_id=m.id,
+        actor=actor,
+        summary={"user_id": m.user_id, "role": m.role},
+    )
     session.delete(m)
 
 
 # -- actors --------------------------------------------------------------------------------------------
+
 
 def _memberships(session: Session, user_id: uuid.UUID) -> list[tuple[Membership, Organization]]:
     rows = session.execute(
@@ -127,9 +167,16 @@ def _memberships(session: Session, user_id: uuid.UUID) -> list[tuple[Membership,
     return [(m, o) for m, o in rows]
 
 
-def build_actor(session: Session, user: User, org_id: uuid.UUID | None, *, via: str,
-                session_id: uuid.UUID | None = None, token: ApiToken | None = None,
-                csrf_token: str | None = None) -> Actor | None:
+def build_actor(
+    session: Session,
+    user: User,
+    org_id: uuid.UUID | None,
+    *,
+    via: str,
+    session_id: uuid.UUID | None = None,
+    token: ApiToken | None = None,
+    csrf_token: str | None = None,
+) -> Actor | None:
     rows = _memberships(session, user.id)
     if not rows:
         return None
@@ -139,9 +186,18 @@ def build_actor(session: Session, user: User, org_id: uuid.UUID | None, *, via: 
     m, o = chosen
     perms = effective_permissions(m.role, o.kind, token.scopes if token else None)
     return Actor(
-        user_id=user.id, display_name=user.display_name, email=user.email, org_id=o.id, org_name=o.name,
-        org_kind=o.kind, role=m.role, permissions=perms, via=via, session_id=session_id,
-        token_id=token.id if token else None, csrf_token=csrf_token,
+        user_id=user.id,
+        display_name=user.display_name,
+        email=user.email,
+        org_id=o.id,
+        org_name=o.name,
+        org_kind=o.kind,
+        role=m.role,
+        permissions=perms,
+        via=via,
+        session_id=session_id,
+        token_id=token.id if token else None,
+        csrf_token=csrf_token,
         orgs=tuple(OrgChoice(org.id, org.name, org.kind, mem.role) for mem, org in rows),
     )
 
@@ -157,29 +213,52 @@ def login(session: Session, *, email: str, password: str, max_age: timedelta) ->
     user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
-        record(session, action="auth.login_failed", target_type="user", target_id=user.id if user else None,
-               actor_label=f"anonymous ({email.strip().lower()[:100]})", summary={})
+        record(
+            session,
+            action="auth.login_failed",
+            target_type="user",
+            target_id=user.id if user else None,
+            actor_label=f"anonymous ({email.strip().lower()[:100]})",
+            summary={},
+        )
         return None
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     rows = _memberships(session, user.id)
     now = utcnow()
     cookie = new_secret()
-    ws = WebSession(user_id=user.id, token_hash=digest(cookie), csrf_token=secrets.token_urlsafe(32),
-                    active_org_id=rows[0][1].id if rows else None, created_at=now, expires_at=now + max_age)
+    ws = WebSession(
+        user_id=user.id,
+        token_hash=digest(cookie),
+        csrf_token=secrets.token_urlsafe(32),
+        active_org_id=rows[0][1].id if rows else None,
+        created_at=now,
+        expires_at=now + max_age,
+    )
     session.add(ws)
     session.flush()
-    record(session, action="auth.login", target_type="user", target_id=user.id, actor_label=user.email,
-           org_id=ws.active_org_id, summary={"session": str(ws.id)})
+    record(
+        session,
+        action="auth.login",
+        target_type="user",
+        target_id=user.id,
+        actor_label=user.email,
+        org_id=ws.active_org_id,
+        summary={"session": str(ws.id)},
+    )
     return NewSession(cookie, ws)
 
 
 def resolve_session(session: Session, cookie_value: str) -> Actor | None:
     now = utcnow()
     row = session.execute(
-        select(WebSession, User).join(User, User.id == WebSession.user_id).where(
-            WebSession.token_hash == digest(cookie_value), WebSession.revoked_at.is_(None),
-            WebSession.expires_at > now, User.is_active.is_(True),
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(
+            WebSession.token_hash == digest(cookie_value),
+            WebSession.revoked_at.is_(None),
+            WebSession.expires_at > now,
+            User.is_active.is_(True),
         )
     ).first()
     if row is None:
@@ -205,8 +284,15 @@ def switch_org(session: Session, actor: Actor, org_id: uuid.UUID) -> None:
     ws = session.get(WebSession, actor.session_id)
     assert ws is not None
     ws.active_org_id = org_id
-    record(session, action="auth.switch_org", target_type="organization", target_id=org_id, actor=actor,
-           org_id=org_id, summary={"from": actor.org_id})
+    record(
+        session,
+        action="auth.switch_org",
+        target_type="organization",
+        target_id=org_id,
+        actor=actor,
+        org_id=org_id,
+        summary={"from": actor.org_id},
+    )
 
 
 # -- API tokens ----------------------------------------------------------------------------------------
@@ -220,8 +306,9 @@ class NewToken:
     token: ApiToken
 
 
-def create_token(session: Session, *, actor: Actor, name: str, scopes: list[str],
-                 expires_in_days: int | None) -> NewToken:
+def create_token(
+    session: Session, *, actor: Actor, name: str, scopes: list[str], expires_in_days: int | None
+) -> NewToken:
     require(actor, Permission.org_token_manage)
     errors = []
     name = name.strip()
@@ -238,13 +325,26 @@ def create_token(session: Session, *, actor: Actor, name: str, scopes: list[str]
         raise ValidationFailed([FieldError(f, m) for f, m in errors])
     now = utcnow()
     secret = new_secret(TOKEN_PREFIX)
-    tok = ApiToken(user_id=actor.user_id, org_id=actor.org_id, name=name, prefix=secret[:10],
-                   token_hash=digest(secret), scopes=sorted(set(scopes)), created_at=now,
-                   expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None)
+    tok = ApiToken(
+        user_id=actor.user_id,
+        org_id=actor.org_id,
+        name=name,
+        prefix=secret[:10],
+        token_hash=digest(secret),
+        scopes=sorted(set(scopes)),
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
     session.add(tok)
     session.flush()
-    record(session, action="token.create", target_type="api_token", target_id=tok.id, actor=actor,
-           summary={"name": name, "scopes": tok.scopes, "expires_at": tok.expires_at})
+    record(
+        session,
+        action="token.create",
+        target_type="api_token",
+        target_id=tok.id,
+        actor=actor,
+        summary={"name": name, "scopes": tok.scopes, "expires_at": tok.expires_at},
+    )
     return NewToken(secret, tok)
 
 
@@ -252,17 +352,23 @@ def revoke_token(session: Session, *, actor: Actor, token_id: uuid.UUID) -> ApiT
     tok = first_or_404(session, readable_tokens(actor).where(ApiToken.id == token_id), "No such token.")
     if tok.revoked_at is None:
         tok.revoked_at = utcnow()
-        record(session, action="token.revoke", target_type="api_token", target_id=tok.id, actor=actor,
-               summary={"name": tok.name})
+        record(
+            session,
+            action="token.revoke",
+            target_type="api_token",
+            target_id=tok.id,
+            actor=actor,
+            summary={"name": tok.name},
+        )
     return tok
 
 
 def resolve_token(session: Session, secret: str) -> Actor | None:
     now = utcnow()
     row = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
-            ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_(None), User.is_active.is_(True)
-        )
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
     ).first()
     if row is None:
         return None
@@ -299,7 +405,12 @@ def add_member_by_email(session: Session, *, actor: Actor, email: str, display_n
         temp = secrets.token_urlsafe(12)
         user = create_user(session, email=email, display_name=display_name or email, password=temp, actor=actor)
     m = add_member(session, org=org, user=user, role=role, actor=actor)
-    enqueue_email(session, to=[user.email], subject=f"You were added to {org.name} on Signalfire",
-                  body=f"{actor.display_name} added you to {org.name} as {role}.", topic="access.member_added",
-                  org_id=org.id)
+    enqueue_email(
+        session,
+        to=[user.email],
+        subject=f"You were added to {org.name} on Signalfire",
+        body=f"{actor.display_name} added you to {org.name} as {role}.",
+        topic="access.member_added",
+        org_id=org.id,
+    )
     return AddedMember(m, user, temp)

@@ -160,14 +160,18 @@ def verify_rows(rows: list[_Row], *, head_seq: int | None, head_hash: str | None
             other = seq_of_hash.get(row.prev_hash)
             if other is not None and other != row.seq:
                 problems.append(
-                    ChainProblem(row.seq, "reordered",
-                                 f"entry {row.seq} is out of order: in the chain it follows entry {other}")
+                    ChainProblem(
+                        row.seq, "reordered", f"entry {row.seq} is out of order: in the chain it follows entry {other}"
+                    )
                 )
             elif prev is not None and prev.valid:
                 problems.append(
-                    ChainProblem(row.seq, "broken",
-                                 f"entry {row.seq} does not follow entry {prev.seq}: "
-                                 f"entry {prev.seq} was altered and re-hashed, or an entry was inserted")
+                    ChainProblem(
+                        row.seq,
+                        "broken",
+                        f"entry {row.seq} does not follow entry {prev.seq}: "
+                        f"entry {prev.seq} was altered and re-hashed, or an entry was inserted",
+                    )
                 )
         expected_seq = row.seq + 1
         prev = row

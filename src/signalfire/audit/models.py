@@ -16,8 +16,9 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
 
     # Position in the chain, assigned from audit_head under a row lock so it is gap-free.
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+    )
     id: Mapped[uuid.UUID] = mapped_column(unique=True)
     occurred_at: Mapped[datetime]
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(index=True)

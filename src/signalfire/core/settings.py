@@ -50,9 +50,7 @@ class LimitSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SIGNALFIRE_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="SIGNALFIRE_", env_nested_delimiter="__", extra="ignore")
 
     environment: Environment = Environment.development
     database_url: str = Field(default="")

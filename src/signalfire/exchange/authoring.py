@@ -45,12 +45,23 @@ from signalfire.notify.outbox import publish_event
 
 ATTACHMENT_MAX_BYTES = 2 * 1024 * 1024
 ATTACHMENTS_MAX_PER_ITEM = 5
-ATTACHMENT_TYPES = frozenset({"text/plain", "text/markdown", "text/csv", "application/json", "application/pdf",
-                              "image/png", "image/jpeg", "application/zip"})
+ATTACHMENT_TYPES = frozenset(
+    {
+        "text/plain",
+        "text/markdown",
+        "text/csv",
+        "application/json",
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "application/zip",
+    }
+)
 _TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/csv", "application/json"})
 
 
 # -- validation ----------------------------------------------------------------------------------------
+
 
 def check_audience(session: Session, data: ItemIn) -> None:
     """TLP against audience (vocab rules), and that named orgs and people exist and may be addressed at all."""
@@ -59,30 +70,41 @@ def check_audience(session: Session, data: ItemIn) -> None:
         raise ValidationFailed([FieldError("audience", v.message) for v in violations])
     kinds = set(data.audience)
     if (AudienceKind.NAMED_ORGS in kinds) != bool(data.audience_org_ids):
-        raise ValidationFailed.single("audience_org_ids", "name at least one org for 'named orgs', and name "
-                                                          "orgs only with that audience")
+        raise ValidationFailed.single(
+            "audience_org_ids", "name at least one org for 'named orgs', and name orgs only with that audience"
+        )
     if (AudienceKind.NAMED_PEOPLE in kinds) != bool(data.audience_people):
-        raise ValidationFailed.single("audience_people", "name at least one person for 'named people', and "
-                                                         "name people only with that audience")
+        raise ValidationFailed.single(
+            "audience_people", "name at least one person for 'named people', and name people only with that audience"
+        )
     if data.audience_org_ids:
-        found = dict(session.execute(select(Organization.id, Organization.kind)
-                                     .where(Organization.id.in_(data.audience_org_ids))).all())
+        found = dict(
+            session.execute(
+                select(Organization.id, Organization.kind).where(Organization.id.in_(data.audience_org_ids))
+            ).all()
+        )
         for i, org_id in enumerate(data.audience_org_ids):
             if org_id not in found:
                 raise ValidationFailed.single(f"audience_org_ids[{i}]", "no such organisation")
             if found[org_id] == OrgKind.authority:
-                raise ValidationFailed.single(f"audience_org_ids[{i}]", "an authority receives exchange items "
-                                              "only as a government partner; use that audience instead")
+                raise ValidationFailed.single(
+                    f"audience_org_ids[{i}]",
+                    "an authority receives exchange items only as a government partner; use that audience instead",
+                )
     for i, person in enumerate(data.audience_people):
         row = session.execute(
-            select(Organization.kind).join(Membership, Membership.org_id == Organization.id)
+            select(Organization.kind)
+            .join(Membership, Membership.org_id == Organization.id)
             .where(Membership.user_id == person.user_id, Membership.org_id == person.org_id)
         ).first()
         if row is None:
             raise ValidationFailed.single(f"audience_people[{i}]", "this person is not a member of that org")
         if row[0] == OrgKind.authority:
-            raise ValidationFailed.single(f"audience_people[{i}]", "people of an authority cannot be named; "
-                                          "authorities receive items only as government partners, never RED")
+            raise ValidationFailed.single(
+                f"audience_people[{i}]",
+                "people of an authority cannot be named; "
+                "authorities receive items only as government partners, never RED",
+            )
 
 
 def _apply(item: ExchangeItem, data: ItemIn) -> None:
@@ -125,36 +147,60 @@ def _replace_audience(session: Session, item: ExchangeItem, data: ItemIn) -> Non
 def audience_of(session: Session, item: ExchangeItem) -> dict[str, Any]:
     """The audience as addressed (contributor org only: readers never learn who else received an item)."""
     orgs = session.execute(select(ItemAudienceOrg.org_id).where(ItemAudienceOrg.item_id == item.id)).scalars()
-    people = session.execute(select(ItemAudiencePerson.user_id, ItemAudiencePerson.org_id)
-                             .where(ItemAudiencePerson.item_id == item.id)).all()
-    return {"kinds": [k.value for k in item.audience_kinds], "org_ids": [str(o) for o in orgs],
-            "people": [{"user_id": str(u), "org_id": str(o)} for u, o in people]}
+    people = session.execute(
+        select(ItemAudiencePerson.user_id, ItemAudiencePerson.org_id).where(ItemAudiencePerson.item_id == item.id)
+    ).all()
+    return {
+        "kinds": [k.value for k in item.audience_kinds],
+        "org_ids": [str(o) for o in orgs],
+        "people": [{"user_id": str(u), "org_id": str(o)} for u, o in people],
+    }
 
 
 def _own_item(session: Session, actor: Actor, item_id: uuid.UUID) -> ExchangeItem:
     """An item of the actor's org, read through the policy (others' items are 404 here too)."""
-    return first_or_404(session, readable_items(actor).where(ExchangeItem.id == item_id,
-                                                               ExchangeItem.org_id == actor.org_id),
-                        "No such item in your organisation.")
+    return first_or_404(
+        session,
+        readable_items(actor).where(ExchangeItem.id == item_id, ExchangeItem.org_id == actor.org_id),
+        "No such item in your organisation.",
+    )
 
 
 # -- drafts --------------------------------------------------------------------------------------------
 
-def create_draft(session: Session, actor: Actor, data: ItemIn, *,
-                 source_incident_id: uuid.UUID | None = None) -> ExchangeItem:
+
+def create_draft(
+    session: Session, actor: Actor, data: ItemIn, *, source_incident_id: uuid.UUID | None = None
+) -> ExchangeItem:
     require(actor, Permission.exchange_item_write)
     check_audience(session, data)
-    item = ExchangeItem(id=uuid.uuid4(), org_id=actor.org_id, created_by_id=actor.user_id,
-                        status=ItemStatus.DRAFT, version=0, source_incident_id=source_incident_id)
+    item = ExchangeItem(
+        id=uuid.uuid4(),
+        org_id=actor.org_id,
+        created_by_id=actor.user_id,
+        status=ItemStatus.DRAFT,
+        version=0,
+        source_incident_id=source_incident_id,
+    )
     _apply(item, data)
     if item.attribution == Attribution.PSEUDONYMOUS:
         item.pseudonym_id = ensure_pseudonym(session, actor.org_id).id
     session.add(item)
     session.flush()
     _replace_audience(session, item, data)
-    record(session, action="exchange.item.draft_created", target_type="exchange_item", target_id=item.id,
-           actor=actor, summary={"category": item.category, "tlp": item.tlp, "title": item.title,
-                                 "from_incident": source_incident_id is not None})
+    record(
+        session,
+        action="exchange.item.draft_created",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={
+            "category": item.category,
+            "tlp": item.tlp,
+            "title": item.title,
+            "from_incident": source_incident_id is not None,
+        },
+    )
     return item
 
 
@@ -162,8 +208,9 @@ def update_draft(session: Session, actor: Actor, item_id: uuid.UUID, data: ItemI
     require(actor, Permission.exchange_item_write)
     item = _own_item(session, actor, item_id)
     if item.status != ItemStatus.DRAFT:
-        raise Conflict("Only a draft can be edited in place; a published item is changed by a new revision.",
-                       slug="not-a-draft")
+        raise Conflict(
+            "Only a draft can be edited in place; a published item is changed by a new revision.", slug="not-a-draft"
+        )
     check_audience(session, data)
     _apply(item, data)
     if item.attribution == Attribution.PSEUDONYMOUS:
@@ -171,21 +218,28 @@ def update_draft(session: Session, actor: Actor, item_id: uuid.UUID, data: ItemI
     else:
         item.pseudonym_id = None
     _replace_audience(session, item, data)
-    record(session, action="exchange.item.draft_updated", target_type="exchange_item", target_id=item.id,
-           actor=actor, summary={"tlp": item.tlp, "title": item.title})
+    record(
+        session,
+        action="exchange.item.draft_updated",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"tlp": item.tlp, "title": item.title},
+    )
     return item
 
 
 # -- screening -----------------------------------------------------------------------------------------
 
+
 def screen_item(session: Session, item: ExchangeItem) -> list[Finding]:
     """Screen every text the item would publish, including text attachments."""
-    fields = {"title": item.title, "summary": item.summary, "details": item.details,
-              "indicators": item.indicators}
+    fields = {"title": item.title, "summary": item.summary, "details": item.details, "indicators": item.indicators}
     for i, mitigation in enumerate(item.mitigations):
         fields[f"mitigations[{i}]"] = mitigation
-    for att in session.execute(select(ItemAttachment).where(ItemAttachment.item_id == item.id)
-                               .order_by(ItemAttachment.created_at)).scalars():
+    for att in session.execute(
+        select(ItemAttachment).where(ItemAttachment.item_id == item.id).order_by(ItemAttachment.created_at)
+    ).scalars():
         if att.content_type in _TEXT_TYPES:
             fields[f"attachment:{att.filename}"] = att.data.decode("utf-8", errors="replace")
     try:
@@ -198,8 +252,9 @@ def findings_as_dicts(findings: list[Finding]) -> list[dict[str, Any]]:
     return [asdict(f) for f in findings]
 
 
-def _gate(session: Session, actor: Actor, item: ExchangeItem, override_reason: str | None,
-          version: int) -> list[Finding]:
+def _gate(
+    session: Session, actor: Actor, item: ExchangeItem, override_reason: str | None, version: int
+) -> list[Finding]:
     """Stop on findings unless overridden; record the override with the version it lets through."""
     findings = screen_item(session, item)
     if not findings:
@@ -209,25 +264,52 @@ def _gate(session: Session, actor: Actor, item: ExchangeItem, override_reason: s
         raise ScreeningBlocked(findings_as_dicts(findings))
     if len(reason) < 10:
         raise ValidationFailed.single("screening_override_reason", "say why in at least 10 characters")
-    session.add(ScreeningOverride(id=uuid.uuid4(), item_id=item.id, version=version, user_id=actor.user_id,
-                                  org_id=actor.org_id, reason=reason, findings=findings_as_dicts(findings),
-                                  created_at=utcnow()))
-    record(session, action="exchange.item.screening_overridden", target_type="exchange_item", target_id=item.id,
-           actor=actor, summary={"version": version, "reason": reason,
-                                 "findings": [f"{f.kind}:{f.rule_id}@{f.field}" for f in findings]})
+    session.add(
+        ScreeningOverride(
+            id=uuid.uuid4(),
+            item_id=item.id,
+            version=version,
+            user_id=actor.user_id,
+            org_id=actor.org_id,
+            reason=reason,
+            findings=findings_as_dicts(findings),
+            created_at=utcnow(),
+        )
+    )
+    record(
+        session,
+        action="exchange.item.screening_overridden",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={
+            "version": version,
+            "reason": reason,
+            "findings": [f"{f.kind}:{f.rule_id}@{f.field}" for f in findings],
+        },
+    )
     return findings
 
 
 # -- publish, revise, withdraw -------------------------------------------------------------------------
 
+
 def _add_revision(session: Session, actor: Actor, item: ExchangeItem, change_note: str) -> ItemRevision:
     snapshot = build_snapshot(item, public_contributor(session, item), hub_identity(session))
     assert item.published_at is not None
-    revision = ItemRevision(id=uuid.uuid4(), item_id=item.id, version=item.version, modified=item.published_at,
-                            tlp=item.tlp, revoked=item.status == ItemStatus.WITHDRAWN,
-                            snapshot=snapshot.model_dump(mode="json"), indicators=item.indicators,
-                            audience=audience_of(session, item), change_note=change_note,
-                            published_by_id=actor.user_id)
+    revision = ItemRevision(
+        id=uuid.uuid4(),
+        item_id=item.id,
+        version=item.version,
+        modified=item.published_at,
+        tlp=item.tlp,
+        revoked=item.status == ItemStatus.WITHDRAWN,
+        snapshot=snapshot.model_dump(mode="json"),
+        indicators=item.indicators,
+        audience=audience_of(session, item),
+        change_note=change_note,
+        published_by_id=actor.user_id,
+    )
     session.add(revision)
     return revision
 
@@ -240,8 +322,9 @@ def _next_time(item: ExchangeItem) -> datetime:
     return now
 
 
-def publish(session: Session, actor: Actor, item_id: uuid.UUID, *, override_reason: str | None = None,
-            change_note: str = "") -> ExchangeItem:
+def publish(
+    session: Session, actor: Actor, item_id: uuid.UUID, *, override_reason: str | None = None, change_note: str = ""
+) -> ExchangeItem:
     """Publish a draft as version 1 (after screening), then notify the designated recipients."""
     require(actor, Permission.exchange_item_publish)
     item = _own_item(session, actor, item_id)
@@ -254,29 +337,54 @@ def publish(session: Session, actor: Actor, item_id: uuid.UUID, *, override_reas
     item.first_published_at = now
     item.published_at = now
     _add_revision(session, actor, item, change_note or "First publication")
-    record(session, action="exchange.item.published", target_type="exchange_item", target_id=item.id,
-           actor=actor, summary={"version": 1, "tlp": item.tlp, "category": item.category,
-                                 "attribution": item.attribution, "audience": item.audience_kinds})
+    record(
+        session,
+        action="exchange.item.published",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={
+            "version": 1,
+            "tlp": item.tlp,
+            "category": item.category,
+            "attribution": item.attribution,
+            "audience": item.audience_kinds,
+        },
+    )
     routing.notify_recipients(session, item)
-    publish_event(session, org_id=actor.org_id, event="exchange.item.published",
-                  data={"item_id": item.id, "version": 1, "tlp": item.tlp, "category": item.category})
+    publish_event(
+        session,
+        org_id=actor.org_id,
+        event="exchange.item.published",
+        data={"item_id": item.id, "version": 1, "tlp": item.tlp, "category": item.category},
+    )
     return item
 
 
-def revise(session: Session, actor: Actor, item_id: uuid.UUID, data: ItemIn, *, change_note: str,
-           override_reason: str | None = None) -> ExchangeItem:
+def revise(
+    session: Session,
+    actor: Actor,
+    item_id: uuid.UUID,
+    data: ItemIn,
+    *,
+    change_note: str,
+    override_reason: str | None = None,
+) -> ExchangeItem:
     """A new published version with the changed content; the previous versions stay as they were."""
     require(actor, Permission.exchange_item_publish)
     item = _own_item(session, actor, item_id)
     if item.status != ItemStatus.PUBLISHED:
-        raise Conflict("Only a published item can be revised; edit a draft, and a withdrawn item stays withdrawn.",
-                       slug="not-published")
+        raise Conflict(
+            "Only a published item can be revised; edit a draft, and a withdrawn item stays withdrawn.",
+            slug="not-published",
+        )
     if not change_note.strip():
         raise ValidationFailed.single("change_note", "say what changed in this revision")
     check_audience(session, data)
     if data.attribution != item.attribution:
-        raise ValidationFailed.single("attribution", "cannot change once published: the item is already known "
-                                                     "under its current attribution")
+        raise ValidationFailed.single(
+            "attribution", "cannot change once published: the item is already known under its current attribution"
+        )
     _apply(item, data)
     _replace_audience(session, item, data)
     session.flush()
@@ -284,10 +392,17 @@ def revise(session: Session, actor: Actor, item_id: uuid.UUID, data: ItemIn, *, 
     item.published_at = _next_time(item)
     item.version += 1
     _add_revision(session, actor, item, change_note.strip())
-    record(session, action="exchange.item.revised", target_type="exchange_item", target_id=item.id, actor=actor,
-           summary={"version": item.version, "change_note": change_note.strip(), "tlp": item.tlp})
-    publish_event(session, org_id=actor.org_id, event="exchange.item.revised",
-                  data={"item_id": item.id, "version": item.version})
+    record(
+        session,
+        action="exchange.item.revised",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"version": item.version, "change_note": change_note.strip(), "tlp": item.tlp},
+    )
+    publish_event(
+        session, org_id=actor.org_id, event="exchange.item.revised", data={"item_id": item.id, "version": item.version}
+    )
     return item
 
 
@@ -306,17 +421,29 @@ def withdraw(session: Session, actor: Actor, item_id: uuid.UUID, reason: str) ->
     item.published_at = now
     item.version += 1
     _add_revision(session, actor, item, f"Withdrawn: {reason.strip()}")
-    record(session, action="exchange.item.withdrawn", target_type="exchange_item", target_id=item.id, actor=actor,
-           summary={"version": item.version, "reason": reason.strip()})
-    publish_event(session, org_id=actor.org_id, event="exchange.item.withdrawn",
-                  data={"item_id": item.id, "version": item.version})
+    record(
+        session,
+        action="exchange.item.withdrawn",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"version": item.version, "reason": reason.strip()},
+    )
+    publish_event(
+        session,
+        org_id=actor.org_id,
+        event="exchange.item.withdrawn",
+        data={"item_id": item.id, "version": item.version},
+    )
     return item
 
 
 # -- attachments ---------------------------------------------------------------------------------------
 
-def add_attachment(session: Session, actor: Actor, item_id: uuid.UUID, *, filename: str, content_type: str,
-                   data: bytes) -> ItemAttachment:
+
+def add_attachment(
+    session: Session, actor: Actor, item_id: uuid.UUID, *, filename: str, content_type: str, data: bytes
+) -> ItemAttachment:
     """Attach reproduction material to a draft; size and type are limited, text is screened at publish."""
     require(actor, Permission.exchange_item_write)
     item = _own_item(session, actor, item_id)
@@ -327,14 +454,16 @@ def add_attachment(session: Session, actor: Actor, item_id: uuid.UUID, *, filena
         raise ValidationFailed.single("file", "the file needs a name")
     ctype = content_type.split(";")[0].strip().lower()
     if ctype not in ATTACHMENT_TYPES:
-        raise ValidationFailed.single("file", f"type {ctype or 'unknown'} is not accepted; use one of "
-                                              f"{', '.join(sorted(ATTACHMENT_TYPES))}")
+        raise ValidationFailed.single(
+            "file", f"type {ctype or 'unknown'} is not accepted; use one of {', '.join(sorted(ATTACHMENT_TYPES))}"
+        )
     if len(data) > ATTACHMENT_MAX_BYTES:
         raise PayloadTooLarge(ATTACHMENT_MAX_BYTES)
     if not data:
         raise ValidationFailed.single("file", "the file is empty")
-    count = session.execute(select(func.count()).select_from(ItemAttachment)
-                            .where(ItemAttachment.item_id == item.id)).scalar_one()
+    count = session.execute(
+        select(func.count()).select_from(ItemAttachment).where(ItemAttachment.item_id == item.id)
+    ).scalar_one()
     if count >= ATTACHMENTS_MAX_PER_ITEM:
         raise ValidationFailed.single("file", f"an item holds at most {ATTACHMENTS_MAX_PER_ITEM} attachments")
     if ctype in _TEXT_TYPES:
@@ -342,16 +471,33 @@ def add_attachment(session: Session, actor: Actor, item_id: uuid.UUID, *, filena
             data.decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationFailed.single("file", "text attachments must be UTF-8") from None
-    att = ItemAttachment(id=uuid.uuid4(), item_id=item.id, filename=name, content_type=ctype,
-                         size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
-                         uploaded_by_id=actor.user_id, created_at=utcnow())
+    att = ItemAttachment(
+        id=uuid.uuid4(),
+        item_id=item.id,
+        filename=name,
+        content_type=ctype,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+        uploaded_by_id=actor.user_id,
+        created_at=utcnow(),
+    )
     session.add(att)
-    record(session, action="exchange.item.attachment_added", target_type="exchange_item", target_id=item.id,
-           actor=actor, summary={"filename": name, "size": len(data), "sha256": att.sha256})
+    record(
+        session,
+        action="exchange.item.attachment_added",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"filename": name, "size": len(data), "sha256": att.sha256},
+    )
     return att
 
 
 def attachments_of(session: Session, item: ExchangeItem) -> list[ItemAttachment]:
     """Attachments of an item the caller has already cleared for details."""
-    return list(session.execute(select(ItemAttachment).where(ItemAttachment.item_id == item.id)
-                                .order_by(ItemAttachment.created_at)).scalars())
+    return list(
+        session.execute(
+            select(ItemAttachment).where(ItemAttachment.item_id == item.id).order_by(ItemAttachment.created_at)
+        ).scalars()
+    )

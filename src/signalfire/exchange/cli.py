@@ -70,22 +70,39 @@ def _actor(session: Session, email: str, org_slug: str | None) -> Actor:
 
 
 @items_app.command("list")
-def items_list(as_: AsOpt, org: OrgOpt = None,
-               category: Annotated[Category | None, typer.Option(help="Only this category.")] = None,
-               tlp: Annotated[str | None, typer.Option(help="Only this TLP (e.g. AMBER+STRICT).")] = None,
-               mine: Annotated[bool, typer.Option(help="Only items shared by the org.")] = False,
-               limit: Annotated[int, typer.Option(min=1, max=service.LIST_LIMIT_MAX)] = 50) -> None:
+def items_list(
+    as_: AsOpt,
+    org: OrgOpt = None,
+    category: Annotated[Category | None, typer.Option(help="Only this category.")] = None,
+    tlp: Annotated[str | None, typer.Option(help="Only this TLP (e.g. AMBER+STRICT).")] = None,
+    mine: Annotated[bool, typer.Option(help="Only items shared by the org.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=service.LIST_LIMIT_MAX)] = 50,
+) -> None:
     """Items the person may see, newest first (the same policy as the UI and the API)."""
     with _work() as session:
         actor = _actor(session, as_, org)
         filters = service.ItemFilters(category=category, tlp=Tlp.parse(tlp) if tlp else None, mine=mine)
         page = service.list_items(session, actor, filters, limit=limit)
-        table = Table("id", "published", "tlp", "category", "severity", "contributor", "title",
-                      title=f"Exchange items visible to {actor.label}")
+        table = Table(
+            "id",
+            "published",
+            "tlp",
+            "category",
+            "severity",
+            "contributor",
+            "title",
+            title=f"Exchange items visible to {actor.label}",
+        )
         for item in page.items:
-            table.add_row(str(item.id), item.published_at.strftime("%Y-%m-%d %H:%M") if item.published_at else "",
-                          item.tlp.value, item.category.value, item.severity.value,
-                          page.contributors[item.id].name, item.title)
+            table.add_row(
+                str(item.id),
+                item.published_at.strftime("%Y-%m-%d %H:%M") if item.published_at else "",
+                item.tlp.value,
+                item.category.value,
+                item.severity.value,
+                page.contributors[item.id].name,
+                item.title,
+            )
         console.print(table)
 
 
@@ -122,8 +139,11 @@ def designations_add(as_: AsOpt, category: Category, email: str, org: OrgOpt = N
 def designations_remove(as_: AsOpt, category: Category, email: str, org: OrgOpt = None) -> None:
     with _work() as session:
         actor = _actor(session, as_, org)
-        match = [d for d, u in routing.list_designations(session, actor)
-                 if d.category == category and u.email == email.strip().lower()]
+        match = [
+            d
+            for d, u in routing.list_designations(session, actor)
+            if d.category == category and u.email == email.strip().lower()
+        ]
         if not match:
             err.print(f"[red]error:[/red] {email} is not designated for {category.value}")
             raise typer.Exit(1)

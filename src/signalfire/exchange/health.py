@@ -84,8 +84,7 @@ def participation(session: Session, actor: Actor, *, months: int = 12) -> Health
     published = ExchangeItem.status.in_([ItemStatus.PUBLISHED, ItemStatus.WITHDRAWN])
     month = _month_of(session, ExchangeItem.first_published_at)  # type: ignore[arg-type]
     rows = session.execute(
-        select(month, ExchangeItem.category, ExchangeItem.attribution, Organization.name,
-               func.count(ExchangeItem.id))
+        select(month, ExchangeItem.category, ExchangeItem.attribution, Organization.name, func.count(ExchangeItem.id))
         .join(Organization, Organization.id == ExchangeItem.org_id)
         .where(published, ExchangeItem.first_published_at >= since)
         .group_by(month, ExchangeItem.category, ExchangeItem.attribution, Organization.name)
@@ -102,8 +101,11 @@ def participation(session: Session, actor: Actor, *, months: int = 12) -> Health
         series[index[m]] += int(n)
         health.per_category[category][index[m]] += int(n)
 
-    first_ack = (select(Acknowledgement.item_id, func.min(Acknowledgement.seconds_after_publish).label("s"))
-                 .group_by(Acknowledgement.item_id).subquery())
+    first_ack = (
+        select(Acknowledgement.item_id, func.min(Acknowledgement.seconds_after_publish).label("s"))
+        .group_by(Acknowledgement.item_id)
+        .subquery()
+    )
     ack_rows = session.execute(
         select(ExchangeItem.category, first_ack.c.s)
         .outerjoin(first_ack, first_ack.c.item_id == ExchangeItem.id)
@@ -135,10 +137,14 @@ def charts(health: Health) -> dict[str, dict[str, Any]]:
     """Chart.js configs for the health page (rendered through json_script; no inline script)."""
     per_category: dict[str, Any] = {
         "type": "bar",
-        "data": {"labels": health.months,
-                 "datasets": [{"label": _short(c), "data": health.per_category[c]} for c in Category]},
-        "options": {"plugins": {"legend": {"position": "bottom"}},
-                    "scales": {"x": {"stacked": True}, "y": {"stacked": True, "beginAtZero": True}}},
+        "data": {
+            "labels": health.months,
+            "datasets": [{"label": _short(c), "data": health.per_category[c]} for c in Category],
+        },
+        "options": {
+            "plugins": {"legend": {"position": "bottom"}},
+            "scales": {"x": {"stacked": True}, "y": {"stacked": True, "beginAtZero": True}},
+        },
     }
     totals: dict[str, list[int]] = {}
     for (who, _category), series in health.per_org_category.items():
@@ -147,17 +153,23 @@ def charts(health: Health) -> dict[str, dict[str, Any]]:
             acc[i] += n
     per_org: dict[str, Any] = {
         "type": "line",
-        "data": {"labels": health.months,
-                 "datasets": [{"label": who, "data": series, "tension": 0.3}
-                              for who, series in sorted(totals.items())]},
+        "data": {
+            "labels": health.months,
+            "datasets": [{"label": who, "data": series, "tension": 0.3} for who, series in sorted(totals.items())],
+        },
         "options": {"plugins": {"legend": {"position": "bottom"}}, "scales": {"y": {"beginAtZero": True}}},
     }
     ack: dict[str, Any] = {
         "type": "bar",
-        "data": {"labels": [_short(c) for c in Category],
-                 "datasets": [{"label": "Median hours to first acknowledgement",
-                               "data": [health.ack_by_category[c].median_hours for c in Category]}]},
+        "data": {
+            "labels": [_short(c) for c in Category],
+            "datasets": [
+                {
+                    "label": "Median hours to first acknowledgement",
+                    "data": [health.ack_by_category[c].median_hours for c in Category],
+                }
+            ],
+        },
         "options": {"plugins": {"legend": {"position": "bottom"}}, "scales": {"y": {"beginAtZero": True}}},
     }
     return {"chart-exchange-category": per_category, "chart-exchange-org": per_org, "chart-exchange-ack": ack}
-

@@ -44,25 +44,40 @@ def draft_from_review(session: Session, actor: Actor, data: LessonIn) -> Exchang
     """Create a draft item from a closed incident's review, stripped of internal identifiers."""
     require(actor, Permission.exchange_item_write)
     require(actor, Permission.response_incident_read)
-    review = first_or_404(session, readable_reviews(actor).where(PostIncidentReview.id == data.review_id),
-                          "No such review.")
-    incident = first_or_404(session, readable_incidents(actor).where(Incident.id == review.incident_id,
-                                                                     Incident.org_id == actor.org_id),
-                            "No such incident.")
+    review = first_or_404(
+        session, readable_reviews(actor).where(PostIncidentReview.id == data.review_id), "No such review."
+    )
+    incident = first_or_404(
+        session,
+        readable_incidents(actor).where(Incident.id == review.incident_id, Incident.org_id == actor.org_id),
+        "No such incident.",
+    )
     if incident.status != IncidentStatus.CLOSED:
         raise Conflict("Only a closed incident's review can become a shared lesson.", slug="incident-not-closed")
     if data.tlp == Tlp.RED:
-        raise ValidationFailed.single("tlp", "a lesson starts addressed to all members; choose RED later by naming "
-                                             "people on the draft")
+        raise ValidationFailed.single(
+            "tlp", "a lesson starts addressed to all members; choose RED later by naming people on the draft"
+        )
     identifiers = [incident.reference, *data.strip]
     title, summary, details = (strip_internal_identifiers(t, identifiers) for t in _lesson_text(incident, review))
     item_in = ItemIn(
-        category=data.category, title=title[:300], summary=summary[:5000], details=details[:100_000],
-        severity=data.severity, tlp=data.tlp, permitted_uses=data.permitted_uses,
-        audience=[AudienceKind.ALL_MEMBERS], attribution=data.attribution,
+        category=data.category,
+        title=title[:300],
+        summary=summary[:5000],
+        details=details[:100_000],
+        severity=data.severity,
+        tlp=data.tlp,
+        permitted_uses=data.permitted_uses,
+        audience=[AudienceKind.ALL_MEMBERS],
+        attribution=data.attribution,
     )
     item = create_draft(session, actor, item_in, source_incident_id=incident.id)
-    record(session, action="exchange.item.lesson_drafted", target_type="exchange_item", target_id=item.id,
-           actor=actor, summary={"incident_id": incident.id, "review_id": review.id,
-                                 "stripped": len(identifiers)})
+    record(
+        session,
+        action="exchange.item.lesson_drafted",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"incident_id": incident.id, "review_id": review.id, "stripped": len(identifiers)},
+    )
     return item

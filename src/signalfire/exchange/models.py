@@ -106,8 +106,7 @@ class PseudonymResolution(IdMixin, Base):
 
     __tablename__ = "exchange_pseudonym_resolution"
 
-    pseudonym_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("exchange_pseudonym.id", ondelete="CASCADE"),
-                                                    index=True)
+    pseudonym_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("exchange_pseudonym.id", ondelete="CASCADE"), index=True)
     # The contributor org, copied so its "who looked" page is one indexed query.
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
     item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("exchange_item.id", ondelete="SET NULL"))
@@ -135,8 +134,9 @@ class ExchangeItem(IdMixin, TimestampMixin, Base):
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
-    status: Mapped[ItemStatus] = mapped_column(enum_column(ItemStatus, "exchange_item_status"),
-                                               default=ItemStatus.DRAFT)
+    status: Mapped[ItemStatus] = mapped_column(
+        enum_column(ItemStatus, "exchange_item_status"), default=ItemStatus.DRAFT
+    )
     version: Mapped[int] = mapped_column(Integer, default=0)
 
     category: Mapped[Category] = mapped_column(enum_column(Category, "exchange_category"))
@@ -162,8 +162,9 @@ class ExchangeItem(IdMixin, TimestampMixin, Base):
     audience_government: Mapped[bool] = mapped_column(default=False)
     audience_researchers: Mapped[bool] = mapped_column(default=False)
 
-    attribution: Mapped[Attribution] = mapped_column(enum_column(Attribution, "exchange_attribution"),
-                                                     default=Attribution.NAMED)
+    attribution: Mapped[Attribution] = mapped_column(
+        enum_column(Attribution, "exchange_attribution"), default=Attribution.NAMED
+    )
     pseudonym_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("exchange_pseudonym.id"))
 
     first_published_at: Mapped[datetime | None]
@@ -174,10 +175,12 @@ class ExchangeItem(IdMixin, TimestampMixin, Base):
     # contributor org; a plain id (no foreign key) so the exchange never depends on the response schema.
     source_incident_id: Mapped[uuid.UUID | None]
 
-    audience_orgs: Mapped[list[ItemAudienceOrg]] = relationship(back_populates="item", lazy="raise",
-                                                                cascade="all, delete-orphan")
-    audience_people: Mapped[list[ItemAudiencePerson]] = relationship(back_populates="item", lazy="raise",
-                                                                     cascade="all, delete-orphan")
+    audience_orgs: Mapped[list[ItemAudienceOrg]] = relationship(
+        back_populates="item", lazy="raise", cascade="all, delete-orphan"
+    )
+    audience_people: Mapped[list[ItemAudiencePerson]] = relationship(
+        back_populates="item", lazy="raise", cascade="all, delete-orphan"
+    )
 
     @property
     def permitted_uses(self) -> list[CoveredUse]:
@@ -312,12 +315,14 @@ class ItemResponse(IdMixin, Base):
     body: Mapped[str] = mapped_column(Text, default="")
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
-    attribution: Mapped[Attribution] = mapped_column(enum_column(Attribution, "exchange_attribution"),
-                                                     default=Attribution.NAMED)
+    attribution: Mapped[Attribution] = mapped_column(
+        enum_column(Attribution, "exchange_attribution"), default=Attribution.NAMED
+    )
     pseudonym_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("exchange_pseudonym.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     correction_status: Mapped[CorrectionStatus | None] = mapped_column(
-        enum_column(CorrectionStatus, "exchange_correction_status"))
+        enum_column(CorrectionStatus, "exchange_correction_status")
+    )
     decided_at: Mapped[datetime | None]
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     decision_note: Mapped[str | None] = mapped_column(Text)

@@ -37,8 +37,15 @@ from signalfire.notify.outbox import publish_event
 _NEEDS_BODY = frozenset({ResponseKind.COMMENT, ResponseKind.CORRECTION})
 
 
-def respond(session: Session, actor: Actor, item_id: uuid.UUID, kind: ResponseKind, body: str = "", *,
-            pseudonymous: bool = False) -> ItemResponse:
+def respond(
+    session: Session,
+    actor: Actor,
+    item_id: uuid.UUID,
+    kind: ResponseKind,
+    body: str = "",
+    *,
+    pseudonymous: bool = False,
+) -> ItemResponse:
     require(actor, Permission.exchange_item_respond)
     item = get_item(session, actor, item_id)
     if item.status != ItemStatus.PUBLISHED:
@@ -48,33 +55,54 @@ def respond(session: Session, actor: Actor, item_id: uuid.UUID, kind: ResponseKi
         raise ValidationFailed.single("body", f"a {kind.label.lower()} needs some text")
     own = is_contributor(actor, item)
     if own and kind in {ResponseKind.SIGHTING, ResponseKind.CORRECTION}:
-        raise ValidationFailed.single("kind", "the contributor cannot sight or propose corrections to its own item; "
-                                              "publish a revision instead")
+        raise ValidationFailed.single(
+            "kind", "the contributor cannot sight or propose corrections to its own item; publish a revision instead"
+        )
     if own and item.attribution == Attribution.PSEUDONYMOUS:
         pseudonymous = True  # a named reply would unmask the contributor of a pseudonymous item
-    response = ItemResponse(id=uuid.uuid4(), item_id=item.id, item_version=item.version, kind=kind, body=body,
-                            org_id=actor.org_id, user_id=actor.user_id, created_at=utcnow(),
-                            attribution=Attribution.PSEUDONYMOUS if pseudonymous else Attribution.NAMED)
+    response = ItemResponse(
+        id=uuid.uuid4(),
+        item_id=item.id,
+        item_version=item.version,
+        kind=kind,
+        body=body,
+        org_id=actor.org_id,
+        user_id=actor.user_id,
+        created_at=utcnow(),
+        attribution=Attribution.PSEUDONYMOUS if pseudonymous else Attribution.NAMED,
+    )
     if pseudonymous:
         response.pseudonym_id = ensure_pseudonym(session, actor.org_id).id
     if kind == ResponseKind.CORRECTION:
         response.correction_status = CorrectionStatus.OPEN
     session.add(response)
-    record(session, action=f"exchange.item.response.{kind.value}", target_type="exchange_item", target_id=item.id,
-           actor=actor, summary={"response_id": response.id, "pseudonymous": pseudonymous})
+    record(
+        session,
+        action=f"exchange.item.response.{kind.value}",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"response_id": response.id, "pseudonymous": pseudonymous},
+    )
     if not own:
         acknowledge(session, item, actor.org_id)
-    publish_event(session, org_id=item.org_id, event=f"exchange.item.{kind.value}",
-                  data={"item_id": item.id, "response_id": response.id, "kind": kind.value})
+    publish_event(
+        session,
+        org_id=item.org_id,
+        event=f"exchange.item.{kind.value}",
+        data={"item_id": item.id, "response_id": response.id, "kind": kind.value},
+    )
     return response
 
 
-def decide_correction(session: Session, actor: Actor, response_id: uuid.UUID, *, accept: bool,
-                      note: str = "") -> ItemResponse:
+def decide_correction(
+    session: Session, actor: Actor, response_id: uuid.UUID, *, accept: bool, note: str = ""
+) -> ItemResponse:
     """The contributor org accepts or declines a proposed correction."""
     require(actor, Permission.exchange_item_write)
-    response = first_or_404(session, readable_responses(actor).where(ItemResponse.id == response_id),
-                            "No such response.")
+    response = first_or_404(
+        session, readable_responses(actor).where(ItemResponse.id == response_id), "No such response."
+    )
     item = session.get_one(ExchangeItem, response.item_id)
     if not is_contributor(actor, item):
         raise Forbidden("Only the contributor decides on a proposed correction to its item.")
@@ -86,8 +114,14 @@ def decide_correction(session: Session, actor: Actor, response_id: uuid.UUID, *,
     response.decided_at = utcnow()
     response.decided_by_id = actor.user_id
     response.decision_note = note.strip() or None
-    record(session, action="exchange.item.correction_decided", target_type="exchange_item", target_id=item.id,
-           actor=actor, summary={"response_id": response.id, "accepted": accept})
+    record(
+        session,
+        action="exchange.item.correction_decided",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"response_id": response.id, "accepted": accept},
+    )
     return response
 
 
@@ -100,7 +134,8 @@ class ShownResponse:
 def responses_for(session: Session, actor: Actor, item: ExchangeItem) -> list[ShownResponse]:
     """Responses on ``item`` the actor may see, each with the author as the actor may know it."""
     rows = session.execute(
-        readable_responses(actor).where(ItemResponse.item_id == item.id)
+        readable_responses(actor)
+        .where(ItemResponse.item_id == item.id)
         .add_columns(User.display_name, Organization.name, Pseudonym.label)
         .join(User, User.id == ItemResponse.user_id)
         .join(Organization, Organization.id == ItemResponse.org_id)

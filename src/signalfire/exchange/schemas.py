@@ -168,6 +168,7 @@ class LessonIn(StrictIn):
 
 # -- outputs -------------------------------------------------------------------------------------------
 
+
 class ContributorOut(BaseModel):
     kind: str
     name: str

@@ -416,11 +416,7 @@ def load_rules(directory: Path = RULES_DIR) -> tuple[Rule, ...]:
     files = sorted(directory.glob("*.yaml"), key=lambda path: (path.stem != "secrets", path.name))
     for path in files:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if (
-            not isinstance(data, dict)
-            or data.get("kind") not in KINDS
-            or not isinstance(data.get("rules"), list)
-        ):
+        if not isinstance(data, dict) or data.get("kind") not in KINDS or not isinstance(data.get("rules"), list):
             raise RuleFileError(f"{path.name}: needs 'kind' (one of {', '.join(KINDS)}) and a 'rules' list")
         for position, raw in enumerate(data["rules"]):
             rules.append(_compile(raw, data["kind"], f"{path.name} rule {position}"))
@@ -525,9 +521,7 @@ def redact(text: str, findings: Iterable[Finding], *, field: str | None = None) 
         if field is not None and finding.field != field:
             continue
         if not 0 <= finding.start < finding.end <= len(text):
-            raise ValueError(
-                f"finding {finding.rule_id} at {finding.start}-{finding.end} lies outside the text"
-            )
+            raise ValueError(f"finding {finding.rule_id} at {finding.start}-{finding.end} lies outside the text")
         spans.append((finding.start, finding.end, finding.kind))
     spans.sort()
     merged: list[list[Any]] = []

@@ -54,20 +54,34 @@ def org_identity_id(org_id: uuid.UUID) -> str:
 
 def hub_identity(session: Session) -> HubIdentity:
     """The hub that runs the exchange: the oldest hub-operator org, or a fixed identity if there is none."""
-    hub = session.execute(
-        select(Organization).where(Organization.kind == OrgKind.hub_operator)
-        .order_by(Organization.created_at, Organization.id).limit(1)
-    ).scalars().first()
+    hub = (
+        session.execute(
+            select(Organization)
+            .where(Organization.kind == OrgKind.hub_operator)
+            .order_by(Organization.created_at, Organization.id)
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
     if hub is None:
-        return HubIdentity(stix_identity_id=derived_id("identity", "signalfire-hub"), name=DEFAULT_HUB_NAME,
-                           created=SIGNALFIRE_PROJECT_EPOCH)
-    return HubIdentity(stix_identity_id=derived_id("identity", "signalfire-hub", str(hub.id)), name=hub.name,
-                       created=hub.created_at)
+        return HubIdentity(
+            stix_identity_id=derived_id("identity", "signalfire-hub"),
+            name=DEFAULT_HUB_NAME,
+            created=SIGNALFIRE_PROJECT_EPOCH,
+        )
+    return HubIdentity(
+        stix_identity_id=derived_id("identity", "signalfire-hub", str(hub.id)), name=hub.name, created=hub.created_at
+    )
 
 
 def pseudonym_contributor(pseudonym: Pseudonym) -> Contributor:
-    return Contributor(kind="pseudonym", stix_identity_id=pseudonym.stix_identity_id, name=pseudonym.label,
-                       created=pseudonym.created_at)
+    return Contributor(
+        kind="pseudonym",
+        stix_identity_id=pseudonym.stix_identity_id,
+        name=pseudonym.label,
+        created=pseudonym.created_at,
+    )
 
 
 def org_contributor(org: Organization) -> Contributor:
@@ -90,8 +104,9 @@ def contributor_for(session: Session, item: ExchangeItem, viewer: Actor | None) 
     return public_contributor(session, item)
 
 
-def build_snapshot(item: ExchangeItem, contributor: Contributor, hub: HubIdentity, *,
-                   version: int | None = None) -> ItemSnapshot:
+def build_snapshot(
+    item: ExchangeItem, contributor: Contributor, hub: HubIdentity, *, version: int | None = None
+) -> ItemSnapshot:
     created = item.first_published_at or item.created_at
     modified = item.published_at or item.updated_at
     return ItemSnapshot(
@@ -138,8 +153,9 @@ def get_item(session: Session, actor: Actor, item_id: uuid.UUID) -> ExchangeItem
     return first_or_404(session, readable_items(actor).where(ExchangeItem.id == item_id), "No such item.")
 
 
-def record_read(session: Session, actor: Actor, item: ExchangeItem, purpose: CoveredUse,
-                channel: ReadChannel = ReadChannel.UI) -> ReadLog:
+def record_read(
+    session: Session, actor: Actor, item: ExchangeItem, purpose: CoveredUse, channel: ReadChannel = ReadChannel.UI
+) -> ReadLog:
     """Log that ``actor`` opened ``item``'s details for ``purpose``; refuse a purpose the item does not permit.
 
     Call it for every read of details (UI, API, TAXII, export), in the request's transaction.
@@ -147,11 +163,25 @@ def record_read(session: Session, actor: Actor, item: ExchangeItem, purpose: Cov
     if not can_read_details(actor, item, purpose):
         raise PurposeNotPermitted(purpose, item.permitted_uses)
     now = utcnow()
-    entry = ReadLog(id=uuid.uuid4(), item_id=item.id, item_version=item.version, user_id=actor.user_id,
-                    org_id=actor.org_id, purpose=purpose, channel=channel, read_at=now)
+    entry = ReadLog(
+        id=uuid.uuid4(),
+        item_id=item.id,
+        item_version=item.version,
+        user_id=actor.user_id,
+        org_id=actor.org_id,
+        purpose=purpose,
+        channel=channel,
+        read_at=now,
+    )
     session.add(entry)
-    record(session, action="exchange.item.read", target_type="exchange_item", target_id=item.id, actor=actor,
-           summary={"purpose": purpose.value, "channel": channel.value, "version": item.version})
+    record(
+        session,
+        action="exchange.item.read",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"purpose": purpose.value, "channel": channel.value, "version": item.version},
+    )
     if not is_contributor(actor, item):
         acknowledge(session, item, actor.org_id)
     return entry
@@ -161,16 +191,22 @@ def acknowledge(session: Session, item: ExchangeItem, org_id: uuid.UUID) -> None
     """Remember the first time a recipient org took note of an item (idempotent)."""
     if item.first_published_at is None or org_id == item.org_id:
         return
-    exists_ = session.execute(select(Acknowledgement.id).where(Acknowledgement.item_id == item.id,
-                                                               Acknowledgement.org_id == org_id)).first()
+    exists_ = session.execute(
+        select(Acknowledgement.id).where(Acknowledgement.item_id == item.id, Acknowledgement.org_id == org_id)
+    ).first()
     if exists_ is not None:
         return
     now = utcnow()
     try:
         with session.begin_nested():
-            session.add(Acknowledgement(item_id=item.id, org_id=org_id, acknowledged_at=now,
-                                        seconds_after_publish=max(0, int((now - item.first_published_at)
-                                                                         .total_seconds()))))
+            session.add(
+                Acknowledgement(
+                    item_id=item.id,
+                    org_id=org_id,
+                    acknowledged_at=now,
+                    seconds_after_publish=max(0, int((now - item.first_published_at).total_seconds())),
+                )
+            )
     except IntegrityError:  # a concurrent read acknowledged it first
         pass
 
@@ -184,8 +220,13 @@ class OpenedItem:
     read: ReadLog | None
 
 
-def open_details(session: Session, actor: Actor, item_id: uuid.UUID, purpose: CoveredUse | None,
-                 channel: ReadChannel = ReadChannel.UI) -> OpenedItem:
+def open_details(
+    session: Session,
+    actor: Actor,
+    item_id: uuid.UUID,
+    purpose: CoveredUse | None,
+    channel: ReadChannel = ReadChannel.UI,
+) -> OpenedItem:
     """Load an item for its details: contributor org freely, everyone else after declaring a permitted use."""
     item = get_item(session, actor, item_id)
     read: ReadLog | None = None
@@ -234,8 +275,9 @@ def _parse_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise ValidationFailed.single("cursor", "is not a cursor this listing issued") from None
 
 
-def list_items(session: Session, actor: Actor, filters: ItemFilters | None = None, *, limit: int = 50,
-               cursor: str | None = None) -> ItemPage:
+def list_items(
+    session: Session, actor: Actor, filters: ItemFilters | None = None, *, limit: int = 50, cursor: str | None = None
+) -> ItemPage:
     """One page of items the actor may see, newest first, filtered; the policy is part of the query."""
     filters = filters or ItemFilters()
     limit = max(1, min(limit, LIST_LIMIT_MAX))
@@ -260,21 +302,25 @@ def list_items(session: Session, actor: Actor, filters: ItemFilters | None = Non
     # A listing never shows the long texts (up to 100k characters each); they load only if touched. The
     # contributor's org and pseudonym come in the same query: one round trip per page, not three.
     light = (defer(item.details), defer(item.indicators))
-    page = stmt.options(*light).add_columns(Organization, Pseudonym) \
-        .join(Organization, Organization.id == item.org_id) \
-        .outerjoin(Pseudonym, Pseudonym.id == item.pseudonym_id) \
-        .order_by(order_col.desc(), item.id.desc()).limit(limit + 1)
+    page = (
+        stmt.options(*light)
+        .add_columns(Organization, Pseudonym)
+        .join(Organization, Organization.id == item.org_id)
+        .outerjoin(Pseudonym, Pseudonym.id == item.pseudonym_id)
+        .order_by(order_col.desc(), item.id.desc())
+        .limit(limit + 1)
+    )
     rows = session.execute(page).all()
     more = len(rows) > limit
     rows = rows[:limit]
     contributors = {i.id: _contributor_of(i, org, pseudonym, actor) for i, org, pseudonym in rows}
     items = [i for i, _org, _pseudonym in rows]
-    return ItemPage(items=items, contributors=contributors,
-                    next_cursor=_cursor(items[-1]) if more and items else None)
+    return ItemPage(items=items, contributors=contributors, next_cursor=_cursor(items[-1]) if more and items else None)
 
 
-def _contributor_of(item: ExchangeItem, org: Organization, pseudonym: Pseudonym | None,
-                    viewer: Actor | None) -> Contributor:
+def _contributor_of(
+    item: ExchangeItem, org: Organization, pseudonym: Pseudonym | None, viewer: Actor | None
+) -> Contributor:
     if item.attribution == Attribution.PSEUDONYMOUS and not (viewer is not None and item.org_id == viewer.org_id):
         if pseudonym is None:
             raise ValueError(f"pseudonymous item {item.id} has no pseudonym")
@@ -326,12 +372,20 @@ def contributors_for(session: Session, items: list[ExchangeItem], viewer: Actor 
     """The contributor of each item as ``viewer`` may know it, in two queries for the whole page."""
     org_ids = {i.org_id for i in items}
     pseudonym_ids = {i.pseudonym_id for i in items if i.pseudonym_id is not None}
-    orgs = {o.id: o for o in session.execute(select(Organization).where(Organization.id.in_(org_ids))).scalars()} \
-        if org_ids else {}
-    pseudonyms = {p.id: p for p in session.execute(select(Pseudonym).where(Pseudonym.id.in_(pseudonym_ids)))
-                  .scalars()} if pseudonym_ids else {}
-    return {i.id: _contributor_of(i, orgs[i.org_id], pseudonyms.get(i.pseudonym_id) if i.pseudonym_id else None,
-                                  viewer) for i in items}
+    orgs = (
+        {o.id: o for o in session.execute(select(Organization).where(Organization.id.in_(org_ids))).scalars()}
+        if org_ids
+        else {}
+    )
+    pseudonyms = (
+        {p.id: p for p in session.execute(select(Pseudonym).where(Pseudonym.id.in_(pseudonym_ids))).scalars()}
+        if pseudonym_ids
+        else {}
+    )
+    return {
+        i.id: _contributor_of(i, orgs[i.org_id], pseudonyms.get(i.pseudonym_id) if i.pseudonym_id else None, viewer)
+        for i in items
+    }
 
 
 READ_GRANT_TTL = timedelta(hours=1)
@@ -345,9 +399,14 @@ def granted_read(session: Session, actor: Actor, item: ExchangeItem, read_id: uu
     """
     if read_id is None:
         return None
-    read = session.execute(select(ReadLog).where(ReadLog.id == read_id, ReadLog.item_id == item.id,
-                                                 ReadLog.user_id == actor.user_id,
-                                                 ReadLog.org_id == actor.org_id)).scalar_one_or_none()
+    read = session.execute(
+        select(ReadLog).where(
+            ReadLog.id == read_id,
+            ReadLog.item_id == item.id,
+            ReadLog.user_id == actor.user_id,
+            ReadLog.org_id == actor.org_id,
+        )
+    ).scalar_one_or_none()
     if read is None or read.read_at < utcnow() - READ_GRANT_TTL or not can_read_details(actor, item, read.purpose):
         return None
     return read

@@ -321,9 +321,7 @@ def _item_objects(item: ItemSnapshot, out: _Collected) -> None:
 
     refs: list[str] = []
     atlas = [ref for ref in item.technique_refs if reference_scheme(ref) is RefScheme.ATLAS]
-    weaknesses = [
-        ref for ref in item.technique_refs if reference_scheme(ref) in (RefScheme.CVE, RefScheme.CWE)
-    ]
+    weaknesses = [ref for ref in item.technique_refs if reference_scheme(ref) in (RefScheme.CVE, RefScheme.CWE)]
     stubs = [_atlas_stub(ref) for ref in atlas]
     for stub in stubs:
         out.add(stub, Tlp.CLEAR, None)
@@ -613,31 +611,23 @@ def _load(bundle: Mapping[str, Any] | bytes | str, max_bytes: int, max_depth: in
     if isinstance(bundle, bytes | str):
         raw = bundle.encode() if isinstance(bundle, str) else bundle
         if len(raw) > max_bytes:
-            raise BundleRejected(
-                RejectCode.TOO_LARGE, f"The bundle is {len(raw)} bytes; the limit is {max_bytes}."
-            )
+            raise BundleRejected(RejectCode.TOO_LARGE, f"The bundle is {len(raw)} bytes; the limit is {max_bytes}.")
         try:
             data = json.loads(raw)
         except RecursionError:
-            raise BundleRejected(
-                RejectCode.TOO_DEEP, f"The bundle nests deeper than {max_depth} levels."
-            ) from None
+            raise BundleRejected(RejectCode.TOO_DEEP, f"The bundle nests deeper than {max_depth} levels.") from None
         except ValueError as exc:
             raise BundleRejected(RejectCode.NOT_JSON, f"The bundle is not valid JSON: {exc}.") from None
     else:
         data = bundle
     if not isinstance(data, Mapping):
-        raise BundleRejected(
-            RejectCode.NOT_A_BUNDLE, "The document is not a JSON object, so not a STIX bundle."
-        )
+        raise BundleRejected(RejectCode.NOT_A_BUNDLE, "The document is not a JSON object, so not a STIX bundle.")
     if _json_depth_exceeds(data, max_depth):
         raise BundleRejected(RejectCode.TOO_DEEP, f"The bundle nests deeper than {max_depth} levels.")
     if not isinstance(bundle, bytes | str):
         size = len(json.dumps(data, ensure_ascii=False).encode())
         if size > max_bytes:
-            raise BundleRejected(
-                RejectCode.TOO_LARGE, f"The bundle is {size} bytes; the limit is {max_bytes}."
-            )
+            raise BundleRejected(RejectCode.TOO_LARGE, f"The bundle is {size} bytes; the limit is {max_bytes}.")
     return dict(data)
 
 
@@ -662,14 +652,8 @@ def _check_bundle(data: Mapping[str, Any], max_objects: int) -> list[dict[str, A
         )
     seen: set[str] = set()
     for position, obj in enumerate(objects):
-        if (
-            not isinstance(obj, dict)
-            or not isinstance(obj.get("type"), str)
-            or not isinstance(obj.get("id"), str)
-        ):
-            raise BundleRejected(
-                RejectCode.MALFORMED_OBJECT, f"Object {position} has no string 'type' and 'id'."
-            )
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
+            raise BundleRejected(RejectCode.MALFORMED_OBJECT, f"Object {position} has no string 'type' and 'id'.")
         match = _ID_RE.fullmatch(obj["id"])
         if match is None or match.group(1) != obj["type"]:
             raise BundleRejected(
@@ -683,9 +667,7 @@ def _check_bundle(data: Mapping[str, Any], max_objects: int) -> list[dict[str, A
                 f"{obj['id']} is STIX {version!r}, not 2.1; the exchange reads STIX 2.1 only.",
             )
         if obj["id"] in seen:
-            raise BundleRejected(
-                RejectCode.DUPLICATE_ID, f"The id {obj['id']} appears more than once in the bundle."
-            )
+            raise BundleRejected(RejectCode.DUPLICATE_ID, f"The id {obj['id']} appears more than once in the bundle.")
         seen.add(obj["id"])
     return objects
 
@@ -849,9 +831,7 @@ def _extension_fields(extension: Mapping[str, Any]) -> _ExtensionFields:
         priority=_enum(Priority, extension.get("priority"), "priority"),
         model_families=_dedupe(families),
         modalities=_dedupe(_enum(Modality, modality, "modality").value for modality in modalities),
-        valid_until=_parse_time(extension["valid_until"], "valid_until")
-        if "valid_until" in extension
-        else None,
+        valid_until=_parse_time(extension["valid_until"], "valid_until") if "valid_until" in extension else None,
     )
 
 
@@ -876,9 +856,7 @@ class _Reader:
         for obj in objs:
             for ref in _marking_refs(obj):
                 if ref not in self.levels:
-                    raise _Skip(
-                        f"marking {ref} is neither in the bundle nor a TLP marking the exchange knows"
-                    )
+                    raise _Skip(f"marking {ref} is neither in the bundle nor a TLP marking the exchange knows")
                 level = self.levels[ref]
                 if level is not None:
                     found.append(level)
@@ -919,9 +897,7 @@ class _Reader:
         if extension is not None and not isinstance(extension, dict):
             raise _Skip("the Signalfire extension is not an object")
         mitigations = [str(action.get("description") or action.get("name", "")).strip() for action in actions]
-        references = _dedupe(
-            ref for obj in (report, *vulnerabilities, *patterns) for ref in _references_from(obj)
-        )
+        references = _dedupe(ref for obj in (report, *vulnerabilities, *patterns) for ref in _references_from(obj))
 
         if extension is not None:
             fields = _extension_fields(extension)

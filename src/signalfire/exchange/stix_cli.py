@@ -60,9 +60,13 @@ def export(
     as_: Annotated[str, typer.Option("--as", help="E-mail of the person whose view is exported.")],
     purpose: Annotated[CoveredUse, typer.Option(help="The covered use you will apply the items to.")],
     org: Annotated[str | None, typer.Option("--org", help="Slug of the org they act for.")] = None,
-    since: Annotated[datetime | None, typer.Option(help="Only items published after this UTC time.",
-                                                   formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S",
-                                                            "%Y-%m-%dT%H:%M:%S%z"])] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Only items published after this UTC time.",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"],
+        ),
+    ] = None,
     item: Annotated[list[uuid.UUID] | None, typer.Option(help="Export only this item (repeatable).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the bundle here instead of standard output.")] = None,
 ) -> None:
@@ -77,8 +81,9 @@ def export(
         err.print(f"[red]error:[/red] {exc.detail if isinstance(exc, AppError) else exc}")
         raise typer.Exit(1) from None
     if exported is None:
-        err.print("nothing to export: no readable published item matches (items that do not permit the purpose "
-                  "are left out)")
+        err.print(
+            "nothing to export: no readable published item matches (items that do not permit the purpose are left out)"
+        )
         raise typer.Exit(1)
     text = json.dumps(exported.bundle, ensure_ascii=False, indent=1)
     if out is None:

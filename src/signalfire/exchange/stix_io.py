@@ -56,9 +56,13 @@ MAX_IMPORT_ITEMS = 1_000
 class PurposeRequired(AppError):
     def __init__(self) -> None:
         uses = ", ".join(u.value for u in CoveredUse)
-        super().__init__(detail=f"Exports carry item details: declare a covered use (query 'purpose' or header "
-                                f"X-Signalfire-Purpose), one of {uses}.",
-                         status=403, title="Declared purpose required", slug="purpose-not-permitted")
+        super().__init__(
+            detail=f"Exports carry item details: declare a covered use (query 'purpose' or header "
+            f"X-Signalfire-Purpose), one of {uses}.",
+            status=403,
+            title="Declared purpose required",
+            slug="purpose-not-permitted",
+        )
 
 
 # --- export -----------------------------------------------------------------------------------------
@@ -72,9 +76,15 @@ class Export:
     next_since: datetime | None = None
 
 
-def exportable_items(session: Session, actor: Actor, purpose: CoveredUse | None, *,
-                     item_ids: Sequence[uuid.UUID] = (), since: datetime | None = None,
-                     limit: int = MAX_EXPORT_ITEMS) -> tuple[list[ExchangeItem], datetime | None]:
+def exportable_items(
+    session: Session,
+    actor: Actor,
+    purpose: CoveredUse | None,
+    *,
+    item_ids: Sequence[uuid.UUID] = (),
+    since: datetime | None = None,
+    limit: int = MAX_EXPORT_ITEMS,
+) -> tuple[list[ExchangeItem], datetime | None]:
     """Which items an export carries (the policy part of :func:`export_items`), and where to continue.
 
     With ``item_ids`` every id must be readable (else 404) and permit ``purpose`` (else 403); without,
@@ -99,33 +109,50 @@ def exportable_items(session: Session, actor: Actor, purpose: CoveredUse | None,
     stmt = narrow_for_sparse_viewer(session, actor, stmt.where(or_(own, permits_use(purpose))))
     if since is not None:
         stmt = stmt.where(ExchangeItem.published_at > since)
-    items = list(session.execute(stmt.order_by(ExchangeItem.published_at, ExchangeItem.id).limit(limit + 1))
-                 .scalars())
+    items = list(session.execute(stmt.order_by(ExchangeItem.published_at, ExchangeItem.id).limit(limit + 1)).scalars())
     if len(items) > limit:
         return items[:limit], items[limit - 1].published_at
     return items, None
 
 
-def export_items(session: Session, actor: Actor, purpose: CoveredUse | None, *,
-                 item_ids: Sequence[uuid.UUID] = (), since: datetime | None = None,
-                 limit: int = MAX_EXPORT_ITEMS) -> Export | None:
+def export_items(
+    session: Session,
+    actor: Actor,
+    purpose: CoveredUse | None,
+    *,
+    item_ids: Sequence[uuid.UUID] = (),
+    since: datetime | None = None,
+    limit: int = MAX_EXPORT_ITEMS,
+) -> Export | None:
     """A bundle of the latest published version of the items :func:`exportable_items` picks; None if none."""
     items, next_since = exportable_items(session, actor, purpose, item_ids=item_ids, since=since, limit=limit)
     if not items:
         return None
     assert purpose is not None
-    revisions = {r.item_id: r for r in session.execute(select(ItemRevision).where(or_(*[
-        and_(ItemRevision.item_id == item.id, ItemRevision.version == item.version) for item in items]))).scalars()}
+    revisions = {
+        r.item_id: r
+        for r in session.execute(
+            select(ItemRevision).where(
+                or_(*[and_(ItemRevision.item_id == item.id, ItemRevision.version == item.version) for item in items])
+            )
+        ).scalars()
+    }
     hub = hub_identity(session)
     # One hub per bundle: a revision stored before the hub org existed is re-signed by today's hub identity.
-    snapshots = [ItemSnapshot.model_validate(revisions[item.id].snapshot).model_copy(update={"hub": hub})
-                 for item in items]
+    snapshots = [
+        ItemSnapshot.model_validate(revisions[item.id].snapshot).model_copy(update={"hub": hub}) for item in items
+    ]
     bundle = item_to_bundle(snapshots)
     for item in items:
         if item.org_id != actor.org_id:
             record_read(session, actor, item, purpose, ReadChannel.EXPORT)
-    record(session, action="exchange.stix.exported", target_type="exchange_item", actor=actor,
-           summary={"purpose": purpose.value, "items": [str(i.id) for i in items], "bundle": bundle["id"]})
+    record(
+        session,
+        action="exchange.stix.exported",
+        target_type="exchange_item",
+        actor=actor,
+        summary={"purpose": purpose.value, "items": [str(i.id) for i in items], "bundle": bundle["id"]},
+    )
     return Export(bundle=bundle, item_ids=[item.id for item in items], next_since=next_since)
 
 
@@ -152,33 +179,50 @@ def _item_in(imported: ImportedItem, actor: Actor, default_uses: Sequence[Covere
     data = ItemIn(
         category=imported.category or Category.THREAT,
         title=imported.title or f"Imported {imported.stix_id}",
-        summary=imported.summary, details=imported.details,
-        severity=imported.severity or Severity.MEDIUM, priority=imported.priority or Priority.ROUTINE,
-        confidence=imported.confidence or Confidence.MODERATE, model_families=imported.model_families,
-        modalities=imported.modalities, technique_refs=imported.technique_refs, mitigations=imported.mitigations,
-        valid_until=imported.valid_until, tlp=imported.tlp,
+        summary=imported.summary,
+        details=imported.details,
+        severity=imported.severity or Severity.MEDIUM,
+        priority=imported.priority or Priority.ROUTINE,
+        confidence=imported.confidence or Confidence.MODERATE,
+        model_families=imported.model_families,
+        modalities=imported.modalities,
+        technique_refs=imported.technique_refs,
+        mitigations=imported.mitigations,
+        valid_until=imported.valid_until,
+        tlp=imported.tlp,
         permitted_uses=list(imported.permitted_uses or default_uses),
         # The narrowest audience every TLP level admits: the importer alone, until they choose on review.
-        audience=[AudienceKind.NAMED_PEOPLE], audience_people=[PersonRef(user_id=actor.user_id, org_id=actor.org_id)],
+        audience=[AudienceKind.NAMED_PEOPLE],
+        audience_people=[PersonRef(user_id=actor.user_id, org_id=actor.org_id)],
     )
     return data, defaults
 
 
-def import_bundle(session: Session, actor: Actor, raw: bytes, *,
-                  default_uses: Sequence[CoveredUse] = ()) -> ImportOutcome:
+def import_bundle(
+    session: Session, actor: Actor, raw: bytes, *, default_uses: Sequence[CoveredUse] = ()
+) -> ImportOutcome:
     """Save the bundle's reports as drafts of the actor's org; see the module docstring for the rules."""
     require(actor, Permission.exchange_item_write)
     try:
         result = bundle_to_items(raw, max_bytes=MAX_IMPORT_BYTES, max_objects=MAX_IMPORT_OBJECTS)
     except BundleRejected as exc:
         too_big = exc.code in (RejectCode.TOO_LARGE, RejectCode.TOO_MANY_OBJECTS)
-        raise AppError(detail=exc.reason, status=413 if too_big else 422, title="STIX bundle refused",
-                       slug=f"stix-{exc.code.value.replace('_', '-')}") from None
+        raise AppError(
+            detail=exc.reason,
+            status=413 if too_big else 422,
+            title="STIX bundle refused",
+            slug=f"stix-{exc.code.value.replace('_', '-')}",
+        ) from None
     if len(result.items) > MAX_IMPORT_ITEMS:
-        raise AppError(detail=f"The bundle holds {len(result.items)} reports; import at most {MAX_IMPORT_ITEMS} "
-                              "at a time.", status=413, title="STIX bundle refused", slug="stix-too-many-items")
-    outcome = ImportOutcome(skipped=[{"object_id": e.object_id, "reason": e.reason} for e in result.errors],
-                            ignored=len(result.ignored))
+        raise AppError(
+            detail=f"The bundle holds {len(result.items)} reports; import at most {MAX_IMPORT_ITEMS} at a time.",
+            status=413,
+            title="STIX bundle refused",
+            slug="stix-too-many-items",
+        )
+    outcome = ImportOutcome(
+        skipped=[{"object_id": e.object_id, "reason": e.reason} for e in result.errors], ignored=len(result.ignored)
+    )
     for imported in result.items:
         try:
             data, defaults = _item_in(imported, actor, default_uses)
@@ -192,11 +236,26 @@ def import_bundle(session: Session, actor: Actor, raw: bytes, *,
             reason = exc.detail if isinstance(exc, ValidationFailed) else str(exc)
             outcome.skipped.append({"object_id": imported.stix_id, "reason": reason})
             continue
-        outcome.created.append({"item_id": str(item.id), "stix_id": imported.stix_id, "title": item.title,
-                                "tlp": item.tlp.value, "defaults": defaults})
-    record(session, action="exchange.stix.imported", target_type="exchange_item", actor=actor,
-           summary={"created": [c["item_id"] for c in outcome.created], "skipped": len(outcome.skipped),
-                    "ignored": outcome.ignored})
+        outcome.created.append(
+            {
+                "item_id": str(item.id),
+                "stix_id": imported.stix_id,
+                "title": item.title,
+                "tlp": item.tlp.value,
+                "defaults": defaults,
+            }
+        )
+    record(
+        session,
+        action="exchange.stix.imported",
+        target_type="exchange_item",
+        actor=actor,
+        summary={
+            "created": [c["item_id"] for c in outcome.created],
+            "skipped": len(outcome.skipped),
+            "ignored": outcome.ignored,
+        },
+    )
     return outcome
 
 
@@ -205,17 +264,24 @@ def import_bundle(session: Session, actor: Actor, raw: bytes, *,
 router = protected_router(prefix="/api/v1/exchange", tags=["exchange"])
 
 
-def _declared(purpose: CoveredUse | None = None,
-              x_signalfire_purpose: Annotated[CoveredUse | None, Header()] = None) -> CoveredUse | None:
+def _declared(
+    purpose: CoveredUse | None = None, x_signalfire_purpose: Annotated[CoveredUse | None, Header()] = None
+) -> CoveredUse | None:
     return purpose or x_signalfire_purpose
 
 
-@router.get("/export.stix", response_class=Response,
-            responses={200: {"content": {STIX_MEDIA_TYPE: {}}, "description": "A STIX 2.1 bundle"}})
-def export_route(session: SessionDep, actor: ActorDep,
-                 purpose: Annotated[CoveredUse | None, Depends(_declared)],
-                 item: Annotated[list[uuid.UUID], Query(max_length=MAX_EXPORT_ITEMS)] = [],  # noqa: B006
-                 since: datetime | None = None) -> Response:
+@router.get(
+    "/export.stix",
+    response_class=Response,
+    responses={200: {"content": {STIX_MEDIA_TYPE: {}}, "description": "A STIX 2.1 bundle"}},
+)
+def export_route(
+    session: SessionDep,
+    actor: ActorDep,
+    purpose: Annotated[CoveredUse | None, Depends(_declared)],
+    item: Annotated[list[uuid.UUID], Query(max_length=MAX_EXPORT_ITEMS)] = [],  # noqa: B006
+    since: datetime | None = None,
+) -> Response:
     """The latest published version of readable items as one STIX 2.1 bundle (declared purpose required).
 
     Name items with ``item=<id>`` (repeatable), or export everything readable published after ``since``
@@ -225,8 +291,7 @@ def export_route(session: SessionDep, actor: ActorDep,
         raise ValidationFailed.single("since", "give a time zone, e.g. 2026-01-31T00:00:00Z")
     exported = export_items(session, actor, purpose, item_ids=item, since=since)
     if exported is None:
-        raise NotFound("No readable published item matches (items that do not permit the declared use are left "
-                       "out).")
+        raise NotFound("No readable published item matches (items that do not permit the declared use are left out).")
     headers = {"Content-Disposition": 'attachment; filename="signalfire-export.stix.json"'}
     if exported.next_since is not None:
         headers["X-Signalfire-Next-Since"] = exported.next_since.isoformat()
@@ -239,13 +304,17 @@ async def _raw_body(request: Request) -> bytes:
 
 
 @router.post("/import", status_code=201)
-def import_route(session: SessionDep, actor: ActorDep, body: Annotated[bytes, Depends(_raw_body)],
-                 permitted_uses: Annotated[list[CoveredUse], Query(max_length=9)] = []  # noqa: B006
-                 ) -> JSONResponse:
+def import_route(
+    session: SessionDep,
+    actor: ActorDep,
+    body: Annotated[bytes, Depends(_raw_body)],
+    permitted_uses: Annotated[list[CoveredUse], Query(max_length=9)] = [],  # noqa: B006
+) -> JSONResponse:
     """Import a STIX 2.1 bundle (the request body) as drafts of your organisation, for review before publishing.
 
     ``permitted_uses`` (repeatable) applies to reports whose bundle does not state them.
     """
     outcome = import_bundle(session, actor, body, default_uses=permitted_uses)
-    return JSONResponse({"created": outcome.created, "skipped": outcome.skipped, "ignored": outcome.ignored},
-                        status_code=201)
+    return JSONResponse(
+        {"created": outcome.created, "skipped": outcome.skipped, "ignored": outcome.ignored}, status_code=201
+    )

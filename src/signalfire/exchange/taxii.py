@@ -89,8 +89,11 @@ class TaxiiRoute(APIRoute):
             except IntegrityError:
                 # Two adds raced for the same id and version; the loser changed nothing and may retry.
                 log.info("concurrent TAXII add conflict on %s", request.url.path)
-                return error_response(409, "Conflict", "Another request added the same object at the same "
-                                      "time; nothing was stored. Retry the request.")
+                return error_response(
+                    409,
+                    "Conflict",
+                    "Another request added the same object at the same time; nothing was stored. Retry the request.",
+                )
 
         return taxii_handler
 
@@ -135,7 +138,8 @@ def taxii_actor(request: Request, session: SessionDep) -> Actor:
         if actor is None:
             raise _unauthorized("Authentication required: HTTP Basic with an API token as password, or Bearer.")
         if request.method not in ("GET", "HEAD") and not hmac.compare_digest(
-                request.headers.get(CSRF_HEADER, ""), actor.csrf_token or "\x00"):
+            request.headers.get(CSRF_HEADER, ""), actor.csrf_token or "\x00"
+        ):
             raise TaxiiError(403, "CSRF check failed", "A browser session must send its CSRF token to write.")
     request.state.actor = actor
     check_accept(request.headers.get("accept"))
@@ -152,14 +156,17 @@ def _secret(settings: Settings) -> bytes:
 def _purpose(request: Request) -> CoveredUse:
     raw = request.headers.get(PURPOSE_HEADER, "").strip()
     if not raw:
-        raise TaxiiError(403, "Declared purpose required",
-                         f"Reading objects needs a declared covered use: send the header X-Signalfire-Purpose with "
-                         f"one of {_USES}.")
+        raise TaxiiError(
+            403,
+            "Declared purpose required",
+            f"Reading objects needs a declared covered use: send the header X-Signalfire-Purpose with one of {_USES}.",
+        )
     try:
         return CoveredUse(raw)
     except ValueError:
-        raise TaxiiError(400, "Unknown purpose",
-                         f"X-Signalfire-Purpose {raw[:60]!r} is not a covered use; use one of {_USES}.") from None
+        raise TaxiiError(
+            400, "Unknown purpose", f"X-Signalfire-Purpose {raw[:60]!r} is not a covered use; use one of {_USES}."
+        ) from None
 
 
 def _uses(request: Request) -> list[CoveredUse]:
@@ -170,27 +177,29 @@ def _uses(request: Request) -> list[CoveredUse]:
             try:
                 uses.append(CoveredUse(part.strip()))
             except ValueError:
-                raise bad_request("Unknown permitted use",
-                                  f"X-Signalfire-Permitted-Uses lists {part.strip()[:60]!r}; use any of {_USES}.") \
-                    from None
+                raise bad_request(
+                    "Unknown permitted use",
+                    f"X-Signalfire-Permitted-Uses lists {part.strip()[:60]!r}; use any of {_USES}.",
+                ) from None
     return list(dict.fromkeys(uses))
 
 
-def _collection(session: Session, actor: Actor, collection_id: str, *, read: bool = False,
-                write: bool = False) -> TaxiiCollection:
+def _collection(
+    session: Session, actor: Actor, collection_id: str, *, read: bool = False, write: bool = False
+) -> TaxiiCollection:
     collection = collection_for(session, actor, collection_id)
     if collection is None:
         raise not_found("No such collection, or it is not one of yours.")
     if read and not collection.can_read:
-        raise TaxiiError(403, "Collection not readable",
-                         "You may add objects to this collection but not read it.")
+        raise TaxiiError(403, "Collection not readable", "You may add objects to this collection but not read it.")
     if write and not collection.can_write:
         raise TaxiiError(403, "Collection not writable", "You may read this collection but not add to it.")
     return collection
 
 
-def _reader(session: Session, actor: Actor, collection_id: str, request: Request,
-            settings: Settings) -> taxii_store.Reader:
+def _reader(
+    session: Session, actor: Actor, collection_id: str, request: Request, settings: Settings
+) -> taxii_store.Reader:
     collection = _collection(session, actor, collection_id, read=True)
     purpose = _purpose(request)
     taxii_store.sync(session)
@@ -204,8 +213,10 @@ def _query(request: Request, *, version_default: str = "last") -> Query:
 def _page_headers(page: Page) -> dict[str, str]:
     if not page.rows:
         return {}
-    return {"X-TAXII-Date-Added-First": format_date_added(page.rows[0].date_added),
-            "X-TAXII-Date-Added-Last": format_date_added(page.rows[-1].date_added)}
+    return {
+        "X-TAXII-Date-Added-First": format_date_added(page.rows[0].date_added),
+        "X-TAXII-Date-Added-Last": format_date_added(page.rows[-1].date_added),
+    }
 
 
 def _envelope(page: Page) -> bytes:
@@ -224,24 +235,28 @@ def _envelope(page: Page) -> bytes:
 @router.get(ROOT)
 def discovery(request: Request, actor: TaxiiActor) -> Response:
     api_root = str(request.base_url).rstrip("/") + API_ROOT
-    return taxii_json({
-        "title": "Signalfire exchange (TAXII 2.1)",
-        "description": "Frontier-AI information sharing: items under TLP 2.0 with declared covered uses. Reading "
-                       "objects needs the header X-Signalfire-Purpose.",
-        "default": api_root,
-        "api_roots": [api_root],
-    })
+    return taxii_json(
+        {
+            "title": "Signalfire exchange (TAXII 2.1)",
+            "description": "Frontier-AI information sharing: items under TLP 2.0 with declared covered uses. Reading "
+            "objects needs the header X-Signalfire-Purpose.",
+            "default": api_root,
+            "api_roots": [api_root],
+        }
+    )
 
 
 @router.get(API_ROOT)
 def api_root(actor: TaxiiActor) -> Response:
-    return taxii_json({
-        "title": "Signalfire exchange",
-        "description": "One collection per audience you belong to; members, government partners and researchers "
-                       "are writable by people who may publish.",
-        "versions": [TAXII_MEDIA_TYPE],
-        "max_content_length": MAX_CONTENT_LENGTH,
-    })
+    return taxii_json(
+        {
+            "title": "Signalfire exchange",
+            "description": "One collection per audience you belong to; members, government partners and researchers "
+            "are writable by people who may publish.",
+            "versions": [TAXII_MEDIA_TYPE],
+            "max_content_length": MAX_CONTENT_LENGTH,
+        }
+    )
 
 
 def _status(session: Session, actor: Actor, status_id: str) -> Response:
@@ -249,8 +264,9 @@ def _status(session: Session, actor: Actor, status_id: str) -> Response:
         wanted = uuid.UUID(status_id)
     except ValueError:
         raise not_found("No such status.") from None
-    status = session.execute(select(TaxiiStatus).where(TaxiiStatus.id == wanted,
-                                                       TaxiiStatus.org_id == actor.org_id)).scalar_one_or_none()
+    status = session.execute(
+        select(TaxiiStatus).where(TaxiiStatus.id == wanted, TaxiiStatus.org_id == actor.org_id)
+    ).scalar_one_or_none()
     if status is None or not actor.can(Permission.exchange_item_read):
         raise not_found("No such status.")
     return taxii_json(taxii_ingest.status_resource(status))
@@ -282,8 +298,9 @@ def collection(collection_id: str, session: SessionDep, actor: TaxiiActor) -> Re
 
 
 @router.get(API_ROOT + "collections/{collection_id}/objects/")
-def get_objects(collection_id: str, request: Request, session: SessionDep, actor: TaxiiActor,
-                settings: SettingsDep) -> Response:
+def get_objects(
+    collection_id: str, request: Request, session: SessionDep, actor: TaxiiActor, settings: SettingsDep
+) -> Response:
     reader = _reader(session, actor, collection_id, request, settings)
     page = taxii_store.read_page(session, reader, _query(request))
     taxii_store.log_reads(session, reader, page.rows)
@@ -295,19 +312,27 @@ async def _body(request: Request) -> bytes:
 
 
 @router.post(API_ROOT + "collections/{collection_id}/objects/", status_code=202)
-def add_objects(collection_id: str, request: Request, session: SessionDep, actor: TaxiiActor,
-                body: Annotated[bytes, Depends(_body)]) -> Response:
+def add_objects(
+    collection_id: str, request: Request, session: SessionDep, actor: TaxiiActor, body: Annotated[bytes, Depends(_body)]
+) -> Response:
     target = _collection(session, actor, collection_id, write=True)
     check_content_type(request.headers.get("content-type"))
     objects = taxii_ingest.parse_envelope(body)
-    result = taxii_ingest.add_objects(session, actor, target, objects, permitted_uses=_uses(request),
-                                      override_reason=request.headers.get(OVERRIDE_HEADER))
+    result = taxii_ingest.add_objects(
+        session,
+        actor,
+        target,
+        objects,
+        permitted_uses=_uses(request),
+        override_reason=request.headers.get(OVERRIDE_HEADER),
+    )
     return taxii_json(taxii_ingest.status_resource(result.status), status=202)
 
 
 @router.get(API_ROOT + "collections/{collection_id}/objects/{object_id}/")
-def get_object(collection_id: str, object_id: str, request: Request, session: SessionDep, actor: TaxiiActor,
-               settings: SettingsDep) -> Response:
+def get_object(
+    collection_id: str, object_id: str, request: Request, session: SessionDep, actor: TaxiiActor, settings: SettingsDep
+) -> Response:
     reader = _reader(session, actor, collection_id, request, settings)
     query = dataclasses.replace(_query(request), ids=(object_id,))
     page = taxii_store.read_page(session, reader, query, scope=f"object:{object_id}")
@@ -318,8 +343,9 @@ def get_object(collection_id: str, object_id: str, request: Request, session: Se
 
 
 @router.delete(API_ROOT + "collections/{collection_id}/objects/{object_id}/")
-def delete_object(collection_id: str, object_id: str, request: Request, session: SessionDep,
-                  actor: TaxiiActor) -> Response:
+def delete_object(
+    collection_id: str, object_id: str, request: Request, session: SessionDep, actor: TaxiiActor
+) -> Response:
     target = _collection(session, actor, collection_id, write=True)
     version = parse_version_filter(request.query_params.get("match[version]"), default="all")
     if not taxii_store.delete_object(session, actor, target, object_id, version):
@@ -328,8 +354,9 @@ def delete_object(collection_id: str, object_id: str, request: Request, session:
 
 
 @router.get(API_ROOT + "collections/{collection_id}/objects/{object_id}/versions/")
-def object_versions(collection_id: str, object_id: str, request: Request, session: SessionDep,
-                    actor: TaxiiActor, settings: SettingsDep) -> Response:
+def object_versions(
+    collection_id: str, object_id: str, request: Request, session: SessionDep, actor: TaxiiActor, settings: SettingsDep
+) -> Response:
     reader = _reader(session, actor, collection_id, request, settings)
     page = taxii_store.read_versions(session, reader, object_id, _query(request))
     if not page.rows and not taxii_store.object_visible(session, reader, object_id):
@@ -343,17 +370,24 @@ def object_versions(collection_id: str, object_id: str, request: Request, sessio
 
 
 @router.get(API_ROOT + "collections/{collection_id}/manifest/")
-def manifest(collection_id: str, request: Request, session: SessionDep, actor: TaxiiActor,
-             settings: SettingsDep) -> Response:
+def manifest(
+    collection_id: str, request: Request, session: SessionDep, actor: TaxiiActor, settings: SettingsDep
+) -> Response:
     reader = _reader(session, actor, collection_id, request, settings)
     page = taxii_store.read_page(session, reader, _query(request), scope="manifest", with_body=False)
     body: dict[str, Any] = {"more": page.more}
     if page.next:
         body["next"] = page.next
     if page.rows:
-        body["objects"] = [{"id": row.stix_id, "date_added": format_date_added(row.date_added),
-                            "version": format_version(row.version), "media_type": STIX_MEDIA_TYPE}
-                           for row in page.rows]
+        body["objects"] = [
+            {
+                "id": row.stix_id,
+                "date_added": format_date_added(row.date_added),
+                "version": format_version(row.version),
+                "media_type": STIX_MEDIA_TYPE,
+            }
+            for row in page.rows
+        ]
     return taxii_json(body, headers=_page_headers(page))
 
 
@@ -366,8 +400,12 @@ _KNOWN = [r for r in router.routes if isinstance(r, APIRoute)]
 def unknown(rest: str, request: Request) -> Response:
     allowed = sorted({m for r in _KNOWN if r.path_regex.match(request.url.path) for m in r.methods or ()})
     if allowed:
-        raise TaxiiError(405, "Method not allowed", f"{request.method} is not supported here; use "
-                         f"{', '.join(allowed)}.", {"Allow": ", ".join(allowed)})
+        raise TaxiiError(
+            405,
+            "Method not allowed",
+            f"{request.method} is not supported here; use {', '.join(allowed)}.",
+            {"Allow": ", ".join(allowed)},
+        )
     raise not_found("No such TAXII resource. TAXII paths end with '/': start at /taxii2/.")
 
 

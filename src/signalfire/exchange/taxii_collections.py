@@ -106,25 +106,41 @@ class TaxiiCollection:
         if self.kind is CollectionKind.RESEARCHERS:
             return item.audience_researchers.is_(True)
         if self.kind is CollectionKind.ORG_INBOX:
-            return and_(item.audience_named_orgs.is_(True),
-                        item.id.in_(select(ItemAudienceOrg.item_id).where(ItemAudienceOrg.org_id == self.org_id)))
+            return and_(
+                item.audience_named_orgs.is_(True),
+                item.id.in_(select(ItemAudienceOrg.item_id).where(ItemAudienceOrg.org_id == self.org_id)),
+            )
         if self.kind is CollectionKind.PERSON_INBOX:
-            return and_(item.audience_named_people.is_(True),
-                        item.id.in_(select(ItemAudiencePerson.item_id).where(
-                            ItemAudiencePerson.user_id == self.user_id, ItemAudiencePerson.org_id == self.org_id)))
+            return and_(
+                item.audience_named_people.is_(True),
+                item.id.in_(
+                    select(ItemAudiencePerson.item_id).where(
+                        ItemAudiencePerson.user_id == self.user_id, ItemAudiencePerson.org_id == self.org_id
+                    )
+                ),
+            )
         return item.org_id == self.org_id
 
     def as_resource(self) -> dict[str, object]:
-        return {"id": str(self.id), "title": self.title, "description": self.description, "alias": self.kind.value,
-                "can_read": self.can_read, "can_write": self.can_write,
-                "media_types": ["application/stix+json;version=2.1"]}
+        return {
+            "id": str(self.id),
+            "title": self.title,
+            "description": self.description,
+            "alias": self.kind.value,
+            "can_read": self.can_read,
+            "can_write": self.can_write,
+            "media_types": ["application/stix+json;version=2.1"],
+        }
 
 
 def _is_exchange_member(session: Session, actor: Actor) -> bool:
     if actor.org_kind not in MEMBER_KINDS:
         return False
-    return bool(session.execute(select(Organization.exchange_member).where(Organization.id == actor.org_id))
-                .scalar_one_or_none())
+    return bool(
+        session.execute(
+            select(Organization.exchange_member).where(Organization.id == actor.org_id)
+        ).scalar_one_or_none()
+    )
 
 
 def collections_for(session: Session, actor: Actor) -> list[TaxiiCollection]:
@@ -133,25 +149,58 @@ def collections_for(session: Session, actor: Actor) -> list[TaxiiCollection]:
     write = actor.can(Permission.exchange_item_write) and actor.can(Permission.exchange_item_publish)
     authority = actor.org_kind == OrgKind.authority
     found = [
-        TaxiiCollection(MEMBERS_ID, CollectionKind.MEMBERS, "All member labs",
-                        "Items shared with every member lab of the exchange (TLP:CLEAR to TLP:AMBER+STRICT).",
-                        can_read=read and _is_exchange_member(session, actor), can_write=write),
-        TaxiiCollection(GOVERNMENT_ID, CollectionKind.GOVERNMENT, "Designated government partners",
-                        "Items addressed to government partners; never TLP:RED.",
-                        can_read=read and authority, can_write=write),
-        TaxiiCollection(RESEARCHERS_ID, CollectionKind.RESEARCHERS, "Admitted researchers",
-                        "Items addressed to admitted researchers.",
-                        can_read=read and actor.org_kind == OrgKind.researcher, can_write=write),
-        TaxiiCollection(org_inbox_id(actor.org_id), CollectionKind.ORG_INBOX, f"Addressed to {actor.org_name}",
-                        "Items whose contributor named your organisation.", can_read=read and not authority,
-                        can_write=False, org_id=actor.org_id),
-        TaxiiCollection(person_inbox_id(actor.user_id, actor.org_id), CollectionKind.PERSON_INBOX,
-                        f"Addressed to {actor.display_name} at {actor.org_name}",
-                        "Items whose contributor named you, in this organisation (the only way to TLP:RED).",
-                        can_read=read and not authority, can_write=False, org_id=actor.org_id, user_id=actor.user_id),
-        TaxiiCollection(shared_by_id(actor.org_id), CollectionKind.SHARED_BY_ORG, f"Shared by {actor.org_name}",
-                        "Every version your organisation published, including withdrawn items.",
-                        can_read=read, can_write=False, org_id=actor.org_id),
+        TaxiiCollection(
+            MEMBERS_ID,
+            CollectionKind.MEMBERS,
+            "All member labs",
+            "Items shared with every member lab of the exchange (TLP:CLEAR to TLP:AMBER+STRICT).",
+            can_read=read and _is_exchange_member(session, actor),
+            can_write=write,
+        ),
+        TaxiiCollection(
+            GOVERNMENT_ID,
+            CollectionKind.GOVERNMENT,
+            "Designated government partners",
+            "Items addressed to government partners; never TLP:RED.",
+            can_read=read and authority,
+            can_write=write,
+        ),
+        TaxiiCollection(
+            RESEARCHERS_ID,
+            CollectionKind.RESEARCHERS,
+            "Admitted researchers",
+            "Items addressed to admitted researchers.",
+            can_read=read and actor.org_kind == OrgKind.researcher,
+            can_write=write,
+        ),
+        TaxiiCollection(
+            org_inbox_id(actor.org_id),
+            CollectionKind.ORG_INBOX,
+            f"Addressed to {actor.org_name}",
+            "Items whose contributor named your organisation.",
+            can_read=read and not authority,
+            can_write=False,
+            org_id=actor.org_id,
+        ),
+        TaxiiCollection(
+            person_inbox_id(actor.user_id, actor.org_id),
+            CollectionKind.PERSON_INBOX,
+            f"Addressed to {actor.display_name} at {actor.org_name}",
+            "Items whose contributor named you, in this organisation (the only way to TLP:RED).",
+            can_read=read and not authority,
+            can_write=False,
+            org_id=actor.org_id,
+            user_id=actor.user_id,
+        ),
+        TaxiiCollection(
+            shared_by_id(actor.org_id),
+            CollectionKind.SHARED_BY_ORG,
+            f"Shared by {actor.org_name}",
+            "Every version your organisation published, including withdrawn items.",
+            can_read=read,
+            can_write=False,
+            org_id=actor.org_id,
+        ),
     ]
     return sorted((c for c in found if c.can_read or c.can_write), key=lambda c: str(c.id))
 
@@ -181,6 +230,8 @@ def fan_out(audience: Mapping[str, Any], org_id: uuid.UUID) -> list[uuid.UUID]:
     if AudienceKind.NAMED_ORGS.value in kinds:
         out += [org_inbox_id(uuid.UUID(str(raw))) for raw in audience.get("org_ids") or []]
     if AudienceKind.NAMED_PEOPLE.value in kinds:
-        out += [person_inbox_id(uuid.UUID(str(p["user_id"])), uuid.UUID(str(p["org_id"])))
-                for p in audience.get("people") or []]
+        out += [
+            person_inbox_id(uuid.UUID(str(p["user_id"])), uuid.UUID(str(p["org_id"])))
+            for p in audience.get("people") or []
+        ]
     return list(dict.fromkeys(out))

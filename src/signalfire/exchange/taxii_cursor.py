@@ -38,10 +38,17 @@ def _digest(text: str) -> str:
 
 
 def encode(secret: bytes, position: Position) -> str:
-    payload = json.dumps({
-        "v": _VERSION, "c": str(position.collection_id), "s": _digest(position.scope),
-        "q": _digest(position.query_key), "a": format_date_added(position.after),
-    }, separators=(",", ":"), sort_keys=True).encode()
+    payload = json.dumps(
+        {
+            "v": _VERSION,
+            "c": str(position.collection_id),
+            "s": _digest(position.scope),
+            "q": _digest(position.query_key),
+            "a": format_date_added(position.after),
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _mac(secret, payload)
 
 
@@ -60,6 +67,8 @@ def decode(secret: bytes, token: str, *, collection_id: uuid.UUID, scope: str, q
     if data.get("c") != str(collection_id):
         raise bad_request("Bad next", "next was issued for another collection.")
     if data.get("s") != _digest(scope) or data.get("q") != _digest(query_key):
-        raise bad_request("Bad next", "next was issued for another request: keep the same endpoint, filters and "
-                                      "declared purpose while paging.")
+        raise bad_request(
+            "Bad next",
+            "next was issued for another request: keep the same endpoint, filters and declared purpose while paging.",
+        )
     return parse_timestamp(data["a"])

@@ -78,18 +78,60 @@ ANALYZE_AFTER_ROWS = 5_000
 _SCREEN_CHUNK = 400_000
 _OVERRIDE_MIN = 10
 
-_ID_RE = re.compile(r"([a-z0-9][a-z0-9-]{0,248}[a-z0-9]|[a-z0-9])--"
-                    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ID_RE = re.compile(
+    r"([a-z0-9][a-z0-9-]{0,248}[a-z0-9]|[a-z0-9])--"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
-_SCO_TYPES = frozenset([
-    "artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message", "file", "ipv4-addr",
-    "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process", "software", "url", "user-account",
-    "windows-registry-key", "x509-certificate"])
+_SCO_TYPES = frozenset(
+    [
+        "artifact",
+        "autonomous-system",
+        "directory",
+        "domain-name",
+        "email-addr",
+        "email-message",
+        "file",
+        "ipv4-addr",
+        "ipv6-addr",
+        "mac-addr",
+        "mutex",
+        "network-traffic",
+        "process",
+        "software",
+        "url",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
+    ]
+)
 # Keys whose values are identifiers, timestamps or vocabulary, not free text: not screened.
-_NOT_TEXT = frozenset({"id", "type", "spec_version", "created", "modified", "valid_from", "valid_until",
-                       "first_seen", "last_seen", "published", "first_observed", "last_observed", "start_time",
-                       "stop_time", "pattern_type", "pattern_version", "lang", "identity_class",
-                       "relationship_type", "extension_type", "definition_type", "created_by_ref"})
+_NOT_TEXT = frozenset(
+    {
+        "id",
+        "type",
+        "spec_version",
+        "created",
+        "modified",
+        "valid_from",
+        "valid_until",
+        "first_seen",
+        "last_seen",
+        "published",
+        "first_observed",
+        "last_observed",
+        "start_time",
+        "stop_time",
+        "pattern_type",
+        "pattern_version",
+        "lang",
+        "identity_class",
+        "relationship_type",
+        "extension_type",
+        "definition_type",
+        "created_by_ref",
+    }
+)
 
 
 # --- the objects the exchange publishes itself ------------------------------------------------------
@@ -188,9 +230,17 @@ def _check(index: int, obj: Any) -> Candidate:
         raise _Refused("'modified' is earlier than 'created'")
     version = modified or created
     text = obj.get("modified") or obj.get("created")
-    return Candidate(index=index, stix_id=stix_id, stix_type=stix_type, spec_version=spec, version=version,
-                     version_text=str(text) if version is not None else "", obj=obj, body=body,
-                     digest=canonical_digest(obj))
+    return Candidate(
+        index=index,
+        stix_id=stix_id,
+        stix_type=stix_type,
+        spec_version=spec,
+        version=version,
+        version_text=str(text) if version is not None else "",
+        obj=obj,
+        body=body,
+        digest=canonical_digest(obj),
+    )
 
 
 def _tlp_of(obj: Mapping[str, Any]) -> Tlp:
@@ -200,8 +250,10 @@ def _tlp_of(obj: Mapping[str, Any]) -> Tlp:
             refs.append(granular["marking_ref"])
     levels = [IMPORTABLE_TLP_IDS[ref] for ref in refs if ref in IMPORTABLE_TLP_IDS]
     if not levels:
-        raise _Refused("it has no TLP marking (object_marking_refs to a TLP 2.0 or TLP 1.0 marking definition); "
-                       "the exchange never guesses one")
+        raise _Refused(
+            "it has no TLP marking (object_marking_refs to a TLP 2.0 or TLP 1.0 marking definition); "
+            "the exchange never guesses one"
+        )
     return Tlp.strictest(levels)
 
 
@@ -227,8 +279,11 @@ def parse_envelope(raw: bytes) -> list[Any]:
     if not objects:
         raise bad_request("Empty envelope", "The envelope holds no objects.")
     if len(objects) > MAX_OBJECTS:
-        raise TaxiiError(413, "Too many objects",
-                         f"The envelope holds {len(objects)} objects; the limit is {MAX_OBJECTS} per request.")
+        raise TaxiiError(
+            413,
+            "Too many objects",
+            f"The envelope holds {len(objects)} objects; the limit is {MAX_OBJECTS} per request.",
+        )
     return objects
 
 
@@ -284,17 +339,24 @@ def _reserved_ids(session: Session, candidates: Sequence[Candidate]) -> set[str]
         orgs = {org_identity_id(org_id) for org_id in session.execute(select(Organization.id)).scalars()}
         reserved |= orgs & set(identities)
         for chunk in _chunks(identities):
-            reserved |= set(session.execute(select(Pseudonym.stix_identity_id)
-                                            .where(Pseudonym.stix_identity_id.in_(chunk))).scalars())
+            reserved |= set(
+                session.execute(
+                    select(Pseudonym.stix_identity_id).where(Pseudonym.stix_identity_id.in_(chunk))
+                ).scalars()
+            )
     for candidate in candidates:
         name = candidate.obj.get("name")
-        if candidate.stix_type == "attack-pattern" and isinstance(name, str) \
-                and candidate.stix_id == derived_id("attack-pattern", "mitre-atlas", normalise_reference(name)):
+        if (
+            candidate.stix_type == "attack-pattern"
+            and isinstance(name, str)
+            and candidate.stix_id == derived_id("attack-pattern", "mitre-atlas", normalise_reference(name))
+        ):
             reserved.add(candidate.stix_id)
     reports = {uuid.UUID(c.stix_id.split("--", 1)[1]): c.stix_id for c in candidates if c.stix_type == "report"}
     for chunk in _chunks(list(reports)):
-        reserved |= {reports[i] for i in session.execute(select(ExchangeItem.id).where(ExchangeItem.id.in_(chunk)))
-                     .scalars()}
+        reserved |= {
+            reports[i] for i in session.execute(select(ExchangeItem.id).where(ExchangeItem.id.in_(chunk))).scalars()
+        }
     return reserved
 
 
@@ -302,8 +364,11 @@ def _owners(session: Session, ids: Sequence[str]) -> dict[str, list[tuple[uuid.U
     """For ids already stored anywhere: (owning org, origin, body digest) of each stored version."""
     found: dict[str, list[tuple[uuid.UUID | None, ObjectOrigin, str]]] = {}
     for chunk in _chunks(list(dict.fromkeys(ids))):
-        rows = session.execute(select(TaxiiObject.stix_id, TaxiiObject.org_id, TaxiiObject.origin,
-                                      TaxiiObject.body_sha256).where(TaxiiObject.stix_id.in_(chunk)))
+        rows = session.execute(
+            select(TaxiiObject.stix_id, TaxiiObject.org_id, TaxiiObject.origin, TaxiiObject.body_sha256).where(
+                TaxiiObject.stix_id.in_(chunk)
+            )
+        )
         for stix_id, org_id, origin, digest in rows:
             found.setdefault(stix_id, []).append((org_id, origin, digest))
     return found
@@ -320,15 +385,24 @@ def _summary(actor: Actor, collection: TaxiiCollection, group: Sequence[Candidat
     return title[:300], summary[:5000]
 
 
-def add_objects(session: Session, actor: Actor, collection: TaxiiCollection, objects: Sequence[Any], *,
-                permitted_uses: Sequence[CoveredUse], override_reason: str | None) -> AddResult:
+def add_objects(
+    session: Session,
+    actor: Actor,
+    collection: TaxiiCollection,
+    objects: Sequence[Any],
+    *,
+    permitted_uses: Sequence[CoveredUse],
+    override_reason: str | None,
+) -> AddResult:
     """Validate, screen and publish the posted objects; returns the (complete) status of the request."""
     if not collection.can_write or collection.audience is None:
         raise TaxiiError(403, "Collection not writable", "You may not add objects to this collection.")
     if not permitted_uses:
-        raise bad_request("Permitted uses required",
-                          "Declare the covered uses recipients may apply these objects to, in the header "
-                          "X-Signalfire-Permitted-Uses (comma-separated, e.g. threat_detection,safeguards).")
+        raise bad_request(
+            "Permitted uses required",
+            "Declare the covered uses recipients may apply these objects to, in the header "
+            "X-Signalfire-Permitted-Uses (comma-separated, e.g. threat_detection,safeguards).",
+        )
     reason = (override_reason or "").strip()
     failures: dict[int, dict[str, str]] = {}
     candidates = _well_formed(objects, failures)
@@ -338,16 +412,21 @@ def add_objects(session: Session, actor: Actor, collection: TaxiiCollection, obj
     findings = screen_objects(accepted)
     if findings and len(reason) < _OVERRIDE_MIN:
         shown = "; ".join(f"{owner}: {f.kind} ({f.message.split('.')[0]}: {f.excerpt})" for owner, f in findings[:5])
-        raise TaxiiError(422, "Screening findings need an override",
-                         f"Screening found {len(findings)} possible problem(s) in the objects, e.g. {shown}. Remove "
-                         "them, or repeat the request with the header X-Signalfire-Screening-Override giving your "
-                         f"reason (at least {_OVERRIDE_MIN} characters).")
+        raise TaxiiError(
+            422,
+            "Screening findings need an override",
+            f"Screening found {len(findings)} possible problem(s) in the objects, e.g. {shown}. Remove "
+            "them, or repeat the request with the header X-Signalfire-Screening-Override giving your "
+            f"reason (at least {_OVERRIDE_MIN} characters).",
+        )
 
     items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings)
     versions_added = _store(session, actor, collection, fixed, accepted, items)
     sync(session)
-    return AddResult(status=_status(session, actor, collection, objects, candidates, failures, versions_added,
-                                    items), items=list(items.values()))
+    return AddResult(
+        status=_status(session, actor, collection, objects, candidates, failures, versions_added, items),
+        items=list(items.values()),
+    )
 
 
 def _well_formed(objects: Sequence[Any], failures: dict[int, dict[str, str]]) -> list[Candidate]:
@@ -367,8 +446,9 @@ def _well_formed(objects: Sequence[Any], failures: dict[int, dict[str, str]]) ->
     return candidates
 
 
-def _split_reference(candidates: Sequence[Candidate],
-                     failures: dict[int, dict[str, str]]) -> tuple[list[Candidate], list[Candidate]]:
+def _split_reference(
+    candidates: Sequence[Candidate], failures: dict[int, dict[str, str]]
+) -> tuple[list[Candidate], list[Candidate]]:
     """Copies of the exchange's own fixed objects (TLP markings, extension definitions), and the rest with
     their TLP level; markings that only pretend to be TLP fail."""
     fixed: list[Candidate] = []
@@ -377,15 +457,21 @@ def _split_reference(candidates: Sequence[Candidate],
         try:
             if candidate.stix_id in _FIXED:
                 if candidate.digest != _FIXED_DIGESTS[candidate.stix_id]:
-                    raise _Refused("this id is a published TLP marking, extension definition or identity, and the "
-                                   "object differs from the published one")
+                    raise _Refused(
+                        "this id is a published TLP marking, extension definition or identity, and the "
+                        "object differs from the published one"
+                    )
                 fixed.append(candidate)
             elif candidate.stix_id == OPENCTI_AMBER_STRICT_ID:
-                raise _Refused("OpenCTI's AMBER+STRICT definition is not stored; objects marked with it are read as "
-                               "TLP:AMBER+STRICT and served with the OASIS TLP 2.0 marking")
+                raise _Refused(
+                    "OpenCTI's AMBER+STRICT definition is not stored; objects marked with it are read as "
+                    "TLP:AMBER+STRICT and served with the OASIS TLP 2.0 marking"
+                )
             elif candidate.stix_type == "marking-definition" and _claims_tlp(candidate.obj):
-                raise _Refused("it looks like a TLP marking but is not one the exchange knows; use the OASIS TLP "
-                               "2.0 marking definitions")
+                raise _Refused(
+                    "it looks like a TLP marking but is not one the exchange knows; use the OASIS TLP "
+                    "2.0 marking definitions"
+                )
             else:
                 candidate.tlp = _tlp_of(candidate.obj)
                 regular.append(candidate)
@@ -394,8 +480,14 @@ def _split_reference(candidates: Sequence[Candidate],
     return fixed, regular
 
 
-def _admit(session: Session, actor: Actor, collection: TaxiiCollection, fixed: Sequence[Candidate],
-           regular: Sequence[Candidate], failures: dict[int, dict[str, str]]) -> list[Candidate]:
+def _admit(
+    session: Session,
+    actor: Actor,
+    collection: TaxiiCollection,
+    fixed: Sequence[Candidate],
+    regular: Sequence[Candidate],
+    failures: dict[int, dict[str, str]],
+) -> list[Candidate]:
     """The objects to add: not already there, not someone else's id, and allowed in this audience at their TLP."""
     assert collection.audience is not None
     reserved = _reserved_ids(session, regular)
@@ -415,8 +507,10 @@ def _admit(session: Session, actor: Actor, collection: TaxiiCollection, fixed: S
                 if any(digest == candidate.digest for _, _, digest in stored):
                     candidate.outcome = "already known to the exchange"
                     continue
-                raise _Refused("this id belongs to the exchange or to another contributor; publish your own "
-                               "objects under your own ids")
+                raise _Refused(
+                    "this id belongs to the exchange or to another contributor; publish your own "
+                    "objects under your own ids"
+                )
             if candidate.version is None:
                 if any(digest == candidate.digest for _, digest in versions):
                     candidate.outcome = "already present"
@@ -427,8 +521,10 @@ def _admit(session: Session, actor: Actor, collection: TaxiiCollection, fixed: S
                     candidate.outcome = "already present"
                     continue
                 if same:
-                    raise _Refused("an object with this id and version is already in the collection with other "
-                                   "content; post a new version (a later 'modified')")
+                    raise _Refused(
+                        "an object with this id and version is already in the collection with other "
+                        "content; post a new version (a later 'modified')"
+                    )
             assert candidate.tlp is not None
             problems = audience_allowed(candidate.tlp, [collection.audience])
             if problems:
@@ -442,13 +538,22 @@ def _admit(session: Session, actor: Actor, collection: TaxiiCollection, fixed: S
 def _detail(obj: Any, message: str) -> dict[str, str]:
     stix_id = obj.get("id") if isinstance(obj, dict) else None
     version = (obj.get("modified") or obj.get("created")) if isinstance(obj, dict) else None
-    return {"id": stix_id if isinstance(stix_id, str) else "", "version": version if isinstance(version, str) else "",
-            "message": message}
+    return {
+        "id": stix_id if isinstance(stix_id, str) else "",
+        "version": version if isinstance(version, str) else "",
+        "message": message,
+    }
 
 
-def _publish(session: Session, actor: Actor, collection: TaxiiCollection, accepted: Sequence[Candidate],
-             uses: Sequence[CoveredUse], reason: str | None,
-             findings: Sequence[tuple[str, Finding]]) -> dict[Tlp, ExchangeItem]:
+def _publish(
+    session: Session,
+    actor: Actor,
+    collection: TaxiiCollection,
+    accepted: Sequence[Candidate],
+    uses: Sequence[CoveredUse],
+    reason: str | None,
+    findings: Sequence[tuple[str, Finding]],
+) -> dict[Tlp, ExchangeItem]:
     """One exchange item per TLP level among the accepted objects, published to the collection's audience."""
     groups: dict[Tlp, list[Candidate]] = {}
     for candidate in accepted:
@@ -460,38 +565,92 @@ def _publish(session: Session, actor: Actor, collection: TaxiiCollection, accept
         group = groups[tlp]
         title, summary = _summary(actor, collection, group)
         category = Category.VULNERABILITY if any(c.stix_type == "vulnerability" for c in group) else Category.THREAT
-        data = ItemIn(category=category, title=title, summary=summary, severity=Severity.INFORMATIONAL, tlp=tlp,
-                      permitted_uses=list(uses), audience=[collection.audience])
+        data = ItemIn(
+            category=category,
+            title=title,
+            summary=summary,
+            severity=Severity.INFORMATIONAL,
+            tlp=tlp,
+            permitted_uses=list(uses),
+            audience=[collection.audience],
+        )
         item = authoring.create_draft(session, actor, data)
         authoring.publish(session, actor, item.id, override_reason=reason, change_note="Added over TAXII")
         mine = {c.stix_id for c in group}
         hits = [f for owner, f in findings if owner in mine]
         if hits and reason:
-            session.add(ScreeningOverride(
-                id=uuid.uuid4(), item_id=item.id, version=1, user_id=actor.user_id, org_id=actor.org_id,
-                reason=reason, findings=[{**authoring.findings_as_dicts([f])[0], "object_id": owner}
-                                         for owner, f in findings if owner in mine][:500],
-                created_at=utcnow()))
-            record(session, action="exchange.item.screening_overridden", target_type="exchange_item",
-                   target_id=item.id, actor=actor,
-                   summary={"version": 1, "reason": reason, "channel": "taxii", "findings": len(hits)})
+            session.add(
+                ScreeningOverride(
+                    id=uuid.uuid4(),
+                    item_id=item.id,
+                    version=1,
+                    user_id=actor.user_id,
+                    org_id=actor.org_id,
+                    reason=reason,
+                    findings=[
+                        {**authoring.findings_as_dicts([f])[0], "object_id": owner}
+                        for owner, f in findings
+                        if owner in mine
+                    ][:500],
+                    created_at=utcnow(),
+                )
+            )
+            record(
+                session,
+                action="exchange.item.screening_overridden",
+                target_type="exchange_item",
+                target_id=item.id,
+                actor=actor,
+                summary={"version": 1, "reason": reason, "channel": "taxii", "findings": len(hits)},
+            )
         items[tlp] = item
     return items
 
 
-def _store(session: Session, actor: Actor, collection: TaxiiCollection, fixed: Sequence[Candidate],
-           accepted: Sequence[Candidate], items: Mapping[Tlp, ExchangeItem]) -> dict[int, datetime]:
+def _store(
+    session: Session,
+    actor: Actor,
+    collection: TaxiiCollection,
+    fixed: Sequence[Candidate],
+    accepted: Sequence[Candidate],
+    items: Mapping[Tlp, ExchangeItem],
+) -> dict[int, datetime]:
     """Insert the accepted objects into the collection and into the org's 'shared by' collection.
 
     Returns the version assigned to each timeless object (its date_added in the posted collection).
     """
-    reference = [NewRow(c.stix_id, c.stix_type, c.spec_version, c.version, ObjectOrigin.REFERENCE, None, None,
-                        None, c.body, c.digest) for c in fixed]
+    reference = [
+        NewRow(
+            c.stix_id,
+            c.stix_type,
+            c.spec_version,
+            c.version,
+            ObjectOrigin.REFERENCE,
+            None,
+            None,
+            None,
+            c.body,
+            c.digest,
+        )
+        for c in fixed
+    ]
     posted = []
     for c in accepted:
         assert c.tlp is not None
-        posted.append(NewRow(c.stix_id, c.stix_type, c.spec_version, c.version, ObjectOrigin.POSTED,
-                             items[c.tlp].id, 1, actor.org_id, c.body, c.digest))
+        posted.append(
+            NewRow(
+                c.stix_id,
+                c.stix_type,
+                c.spec_version,
+                c.version,
+                ObjectOrigin.POSTED,
+                items[c.tlp].id,
+                1,
+                actor.org_id,
+                c.body,
+                c.digest,
+            )
+        )
     added = insert_rows(session, collection.id, reference)
     assigned: dict[int, datetime] = {}
     timeless = [c for c in accepted if c.version is None]
@@ -503,8 +662,11 @@ def _store(session: Session, actor: Actor, collection: TaxiiCollection, fixed: S
         session.execute(text("ANALYZE exchange_taxii_object"))
     if timeless:
         for chunk in _chunks([c.stix_id for c in timeless]):
-            rows = session.execute(select(TaxiiObject.stix_id, TaxiiObject.body_sha256, TaxiiObject.version).where(
-                TaxiiObject.collection_id == collection.id, TaxiiObject.stix_id.in_(chunk)))
+            rows = session.execute(
+                select(TaxiiObject.stix_id, TaxiiObject.body_sha256, TaxiiObject.version).where(
+                    TaxiiObject.collection_id == collection.id, TaxiiObject.stix_id.in_(chunk)
+                )
+            )
             by_key = {(stix_id, digest): version for stix_id, digest, version in rows}
             for c in timeless:
                 if (c.stix_id, c.digest) in by_key:
@@ -512,9 +674,16 @@ def _store(session: Session, actor: Actor, collection: TaxiiCollection, fixed: S
     return assigned
 
 
-def _status(session: Session, actor: Actor, collection: TaxiiCollection, objects: Sequence[Any],
-            candidates: Sequence[Candidate], failures: Mapping[int, dict[str, str]],
-            assigned: Mapping[int, datetime], items: Mapping[Tlp, ExchangeItem]) -> TaxiiStatus:
+def _status(
+    session: Session,
+    actor: Actor,
+    collection: TaxiiCollection,
+    objects: Sequence[Any],
+    candidates: Sequence[Candidate],
+    failures: Mapping[int, dict[str, str]],
+    assigned: Mapping[int, datetime],
+    items: Mapping[Tlp, ExchangeItem],
+) -> TaxiiStatus:
     successes = []
     for c in candidates:
         if c.index in failures:
@@ -526,25 +695,50 @@ def _status(session: Session, actor: Actor, collection: TaxiiCollection, objects
         successes.append(entry)
     failed = [failures[i] for i in sorted(failures)]
     now = utcnow()
-    session.execute(delete(TaxiiStatus).where(TaxiiStatus.org_id == actor.org_id,
-                                              TaxiiStatus.created_at < now - STATUS_KEEP))
-    status = TaxiiStatus(id=uuid.uuid4(), collection_id=collection.id, org_id=actor.org_id, user_id=actor.user_id,
-                         created_at=now, total_count=len(objects), success_count=len(successes),
-                         failure_count=len(failed), pending_count=0, successes=successes, failures=failed,
-                         item_ids=[str(item.id) for item in items.values()])
+    session.execute(
+        delete(TaxiiStatus).where(TaxiiStatus.org_id == actor.org_id, TaxiiStatus.created_at < now - STATUS_KEEP)
+    )
+    status = TaxiiStatus(
+        id=uuid.uuid4(),
+        collection_id=collection.id,
+        org_id=actor.org_id,
+        user_id=actor.user_id,
+        created_at=now,
+        total_count=len(objects),
+        success_count=len(successes),
+        failure_count=len(failed),
+        pending_count=0,
+        successes=successes,
+        failures=failed,
+        item_ids=[str(item.id) for item in items.values()],
+    )
     session.add(status)
-    record(session, action="exchange.taxii.objects_added", target_type="exchange_taxii_collection",
-           target_id=collection.id, actor=actor,
-           summary={"status_id": str(status.id), "total": len(objects), "succeeded": len(successes),
-                    "failed": len(failed), "items": status.item_ids})
+    record(
+        session,
+        action="exchange.taxii.objects_added",
+        target_type="exchange_taxii_collection",
+        target_id=collection.id,
+        actor=actor,
+        summary={
+            "status_id": str(status.id),
+            "total": len(objects),
+            "succeeded": len(successes),
+            "failed": len(failed),
+            "items": status.item_ids,
+        },
+    )
     return status
 
 
 def status_resource(status: TaxiiStatus) -> dict[str, Any]:
     resource: dict[str, Any] = {
-        "id": str(status.id), "status": "complete", "request_timestamp": format_date_added(status.created_at),
-        "total_count": status.total_count, "success_count": status.success_count,
-        "failure_count": status.failure_count, "pending_count": status.pending_count,
+        "id": str(status.id),
+        "status": "complete",
+        "request_timestamp": format_date_added(status.created_at),
+        "total_count": status.total_count,
+        "success_count": status.success_count,
+        "failure_count": status.failure_count,
+        "pending_count": status.pending_count,
     }
     if status.successes:
         resource["successes"] = status.successes

@@ -78,7 +78,8 @@ class TaxiiIndexed(Base):
     __tablename__ = "exchange_taxii_indexed"
 
     revision_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("exchange_item_revision.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("exchange_item_revision.id", ondelete="CASCADE"), primary_key=True
+    )
     indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

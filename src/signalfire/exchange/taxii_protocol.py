@@ -85,8 +85,9 @@ def check_accept(header: str | None) -> None:
             return
         if media == "application/taxii+json" and params.get("version", TAXII_VERSION) == TAXII_VERSION:
             return
-    raise TaxiiError(406, "Not acceptable",
-                     f"This server answers only {TAXII_MEDIA_TYPE}; the request accepts {header!r}.")
+    raise TaxiiError(
+        406, "Not acceptable", f"This server answers only {TAXII_MEDIA_TYPE}; the request accepts {header!r}."
+    )
 
 
 def check_content_type(header: str | None) -> None:
@@ -96,8 +97,9 @@ def check_content_type(header: str | None) -> None:
         media, params = ranges[0]
         if media == "application/taxii+json" and params.get("version", TAXII_VERSION) == TAXII_VERSION:
             return
-    raise TaxiiError(415, "Unsupported media type",
-                     f"Send the envelope as {TAXII_MEDIA_TYPE}; got {header or 'no Content-Type'!r}.")
+    raise TaxiiError(
+        415, "Unsupported media type", f"Send the envelope as {TAXII_MEDIA_TYPE}; got {header or 'no Content-Type'!r}."
+    )
 
 
 # --- timestamps -------------------------------------------------------------------------------------
@@ -161,10 +163,16 @@ class Query:
     next: str | None = None
 
     def key(self) -> str:
-        return json.dumps([
-            format_date_added(self.added_after) if self.added_after else None,
-            sorted(self.ids), sorted(self.types), sorted(self.spec_versions), self.version.key(),
-        ], separators=(",", ":"))
+        return json.dumps(
+            [
+                format_date_added(self.added_after) if self.added_after else None,
+                sorted(self.ids),
+                sorted(self.types),
+                sorted(self.spec_versions),
+                self.version.key(),
+            ],
+            separators=(",", ":"),
+        )
 
 
 def _values(raw: str, name: str) -> tuple[str, ...]:
@@ -214,5 +222,12 @@ def parse_query(params: Mapping[str, str], *, version_default: str = "last") -> 
     types = _values(params["match[type]"], "match[type]") if "match[type]" in params else ()
     specs = _values(params["match[spec_version]"], "match[spec_version]") if "match[spec_version]" in params else ()
     next_token = params.get("next") or None
-    return Query(limit=limit, added_after=added_after, ids=ids, types=types, spec_versions=specs,
-                 version=parse_version_filter(params.get("match[version]"), version_default), next=next_token)
+    return Query(
+        limit=limit,
+        added_after=added_after,
+        ids=ids,
+        types=types,
+        spec_versions=specs,
+        version=parse_version_filter(params.get("match[version]"), version_default),
+        next=next_token,
+    )

@@ -73,7 +73,7 @@ def compact(obj: Any) -> str:
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 # --- writing ----------------------------------------------------------------------------------------
@@ -116,13 +116,15 @@ def allocate(session: Session, collection_id: uuid.UUID, count: int) -> datetime
     return start
 
 
-def existing_versions(session: Session, collection_id: uuid.UUID,
-                      stix_ids: Sequence[str]) -> dict[str, list[tuple[datetime, str]]]:
+def existing_versions(
+    session: Session, collection_id: uuid.UUID, stix_ids: Sequence[str]
+) -> dict[str, list[tuple[datetime, str]]]:
     """(version, body digest) of every row already in the collection for these ids."""
     found: dict[str, list[tuple[datetime, str]]] = {}
     for chunk in _chunks(list(dict.fromkeys(stix_ids))):
-        rows = session.execute(select(T.stix_id, T.version, T.body_sha256)
-                               .where(T.collection_id == collection_id, T.stix_id.in_(chunk)))
+        rows = session.execute(
+            select(T.stix_id, T.version, T.body_sha256).where(T.collection_id == collection_id, T.stix_id.in_(chunk))
+        )
         for stix_id, version, digest in rows:
             found.setdefault(stix_id, []).append((version, digest))
     return found
@@ -156,22 +158,41 @@ def insert_rows(session: Session, collection_id: uuid.UUID, rows: Sequence[NewRo
         added = start + ONE_MICROSECOND * offset
         version = row.version if row.version is not None else added
         versions.setdefault(row.stix_id, []).append(version)
-        values.append({
-            "id": uuid.uuid4(), "collection_id": collection_id, "date_added": added, "stix_id": row.stix_id,
-            "stix_type": row.stix_type, "spec_version": row.spec_version, "version": version, "origin": row.origin,
-            "item_id": row.item_id, "item_version": row.item_version, "org_id": row.org_id, "body": row.body,
-            "body_sha256": row.body_sha256,
-        })
+        values.append(
+            {
+                "id": uuid.uuid4(),
+                "collection_id": collection_id,
+                "date_added": added,
+                "stix_id": row.stix_id,
+                "stix_type": row.stix_type,
+                "spec_version": row.spec_version,
+                "version": version,
+                "origin": row.origin,
+                "item_id": row.item_id,
+                "item_version": row.item_version,
+                "org_id": row.org_id,
+                "body": row.body,
+                "body_sha256": row.body_sha256,
+            }
+        )
     newest = {stix_id: max(found) for stix_id, found in versions.items()}
     oldest = {stix_id: min(found) for stix_id, found in versions.items()}
     for value in values:
         value["is_latest"] = value["version"] == newest[value["stix_id"]]
         value["is_first"] = value["version"] == oldest[value["stix_id"]]
     # Rows already stored lose a flag when a new row takes it over.
-    _clear_flag(session, collection_id, "is_latest",
-                [i for i, known in present.items() if i in newest and newest[i] > max(v for v, _ in known)])
-    _clear_flag(session, collection_id, "is_first",
-                [i for i, known in present.items() if i in oldest and oldest[i] < min(v for v, _ in known)])
+    _clear_flag(
+        session,
+        collection_id,
+        "is_latest",
+        [i for i, known in present.items() if i in newest and newest[i] > max(v for v, _ in known)],
+    )
+    _clear_flag(
+        session,
+        collection_id,
+        "is_first",
+        [i for i, known in present.items() if i in oldest and oldest[i] < min(v for v, _ in known)],
+    )
     # Core executemany, not the ORM's bulk path: these rows never become ORM objects in this session.
     connection = session.connection()
     for chunk in _chunks(values, 2000):
@@ -182,21 +203,28 @@ def insert_rows(session: Session, collection_id: uuid.UUID, rows: Sequence[NewRo
 def _clear_flag(session: Session, collection_id: uuid.UUID, flag: str, stix_ids: Sequence[str]) -> None:
     column = getattr(TaxiiObject, flag)
     for chunk in _chunks(list(stix_ids)):
-        session.execute(update(TaxiiObject).where(T.collection_id == collection_id, T.stix_id.in_(chunk),
-                                                  column.is_(True)).values({flag: False})
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(TaxiiObject)
+            .where(T.collection_id == collection_id, T.stix_id.in_(chunk), column.is_(True))
+            .values({flag: False})
+            .execution_options(synchronize_session=False)
+        )
 
 
 def refresh_flags(session: Session, collection_id: uuid.UUID, stix_id: str) -> None:
     """Recompute the newest/oldest flags of one id in one collection (after versions were deleted)."""
-    versions = list(session.execute(select(T.version).where(T.collection_id == collection_id,
-                                                            T.stix_id == stix_id)).scalars())
+    versions = list(
+        session.execute(select(T.version).where(T.collection_id == collection_id, T.stix_id == stix_id)).scalars()
+    )
     if not versions:
         return
     where = (T.collection_id == collection_id, T.stix_id == stix_id)
-    session.execute(update(TaxiiObject).where(*where).values(is_latest=T.version == max(versions),
-                                                             is_first=T.version == min(versions))
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(TaxiiObject)
+        .where(*where)
+        .values(is_latest=T.version == max(versions), is_first=T.version == min(versions))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def revision_rows(revision: ItemRevision, org_id: uuid.UUID) -> list[NewRow]:
@@ -205,12 +233,20 @@ def revision_rows(revision: ItemRevision, org_id: uuid.UUID) -> list[NewRow]:
     rows = []
     for obj in taxii_objects([snapshot]):
         owned = obj.item_id is not None
-        rows.append(NewRow(
-            stix_id=obj.id, stix_type=obj.type, spec_version=obj.spec_version, version=parse_timestamp(obj.version),
-            origin=ObjectOrigin.ITEM if owned else ObjectOrigin.REFERENCE,
-            item_id=revision.item_id if owned else None, item_version=revision.version if owned else None,
-            org_id=org_id if owned else None, body=compact(obj.body), body_sha256=canonical_digest(obj.body),
-        ))
+        rows.append(
+            NewRow(
+                stix_id=obj.id,
+                stix_type=obj.type,
+                spec_version=obj.spec_version,
+                version=parse_timestamp(obj.version),
+                origin=ObjectOrigin.ITEM if owned else ObjectOrigin.REFERENCE,
+                item_id=revision.item_id if owned else None,
+                item_version=revision.version if owned else None,
+                org_id=org_id if owned else None,
+                body=compact(obj.body),
+                body_sha256=canonical_digest(obj.body),
+            )
+        )
     return rows
 
 
@@ -246,8 +282,11 @@ def sync(session: Session) -> int:
     state = _locked_state(session)
     indexed = 0
     while batch := _pending(session, state.high_water, SYNC_BATCH):
-        orgs = dict(session.execute(select(ExchangeItem.id, ExchangeItem.org_id)
-                                    .where(ExchangeItem.id.in_({r.item_id for r in batch}))).all())
+        orgs = dict(
+            session.execute(
+                select(ExchangeItem.id, ExchangeItem.org_id).where(ExchangeItem.id.in_({r.item_id for r in batch}))
+            ).all()
+        )
         for revision in batch:
             org_id = orgs[revision.item_id]
             rows = revision_rows(revision, org_id)
@@ -294,13 +333,17 @@ class Reader:
     def readable_item_ids(self) -> Select[Any]:
         """The exchange policy, narrowed to this collection and purpose: the ids of items whose rows may be read."""
         own = ExchangeItem.org_id == self.actor.org_id
-        return (readable_items(self.actor)
-                .where(self.collection.addresses(), or_(own, permits_use(self.purpose)))
-                .with_only_columns(ExchangeItem.id))
+        return (
+            readable_items(self.actor)
+            .where(self.collection.addresses(), or_(own, permits_use(self.purpose)))
+            .with_only_columns(ExchangeItem.id)
+        )
 
     def visible(self, table: Any) -> ColumnElement[bool]:
-        return and_(table.collection_id == self.collection.id,
-                    or_(table.item_id.is_(None), table.item_id.in_(self.readable_item_ids())))
+        return and_(
+            table.collection_id == self.collection.id,
+            or_(table.item_id.is_(None), table.item_id.in_(self.readable_item_ids())),
+        )
 
 
 def _version_clause(version: VersionFilter) -> ColumnElement[bool] | None:
@@ -334,30 +377,41 @@ def _filtered(reader: Reader, query: Query, stmt: Any, *, versions: bool = True)
     return stmt
 
 
-def _page(session: Session, reader: Reader, query: Query, scope: str, stmt: Select[Any], *,
-          with_body: bool) -> Page:
+def _page(session: Session, reader: Reader, query: Query, scope: str, stmt: Select[Any], *, with_body: bool) -> Page:
     query_key = f"{query.key()}|{reader.purpose.value}"
     if query.next:
-        after = taxii_cursor.decode(reader.secret, query.next, collection_id=reader.collection.id, scope=scope,
-                                    query_key=query_key)
+        after = taxii_cursor.decode(
+            reader.secret, query.next, collection_id=reader.collection.id, scope=scope, query_key=query_key
+        )
         stmt = stmt.where(T.date_added > after)
     raw = session.execute(stmt.order_by(T.date_added).limit(query.limit + 1)).all()
     more = len(raw) > query.limit
-    rows = [Row(date_added=r.date_added, stix_id=r.stix_id, version=r.version, spec_version=r.spec_version,
-                item_id=r.item_id, item_version=r.item_version, body=r.body if with_body else None)
-            for r in raw[:query.limit]]
+    rows = [
+        Row(
+            date_added=r.date_added,
+            stix_id=r.stix_id,
+            version=r.version,
+            spec_version=r.spec_version,
+            item_id=r.item_id,
+            item_version=r.item_version,
+            body=r.body if with_body else None,
+        )
+        for r in raw[: query.limit]
+    ]
     token = None
     if more:
-        token = taxii_cursor.encode(reader.secret, taxii_cursor.Position(
-            reader.collection.id, scope, query_key, rows[-1].date_added))
+        token = taxii_cursor.encode(
+            reader.secret, taxii_cursor.Position(reader.collection.id, scope, query_key, rows[-1].date_added)
+        )
     return Page(rows=rows, more=more, next=token)
 
 
 _COLUMNS = (T.date_added, T.stix_id, T.version, T.spec_version, T.item_id, T.item_version)
 
 
-def read_page(session: Session, reader: Reader, query: Query, *, scope: str = "objects",
-              with_body: bool = True) -> Page:
+def read_page(
+    session: Session, reader: Reader, query: Query, *, scope: str = "objects", with_body: bool = True
+) -> Page:
     """One page of objects (or manifest entries) in date_added order, filtered and through the policy."""
     columns = (*_COLUMNS, T.body) if with_body else _COLUMNS
     return _page(session, reader, query, scope, _filtered(reader, query, select(*columns)), with_body=with_body)
@@ -387,55 +441,99 @@ def log_reads(session: Session, reader: Reader, rows: Sequence[Row]) -> int:
     if not versions:
         return 0
     actor = reader.actor
-    items = list(session.execute(select(ExchangeItem).where(ExchangeItem.id.in_(versions),
-                                                            ExchangeItem.org_id != actor.org_id)).scalars())
+    items = list(
+        session.execute(
+            select(ExchangeItem).where(ExchangeItem.id.in_(versions), ExchangeItem.org_id != actor.org_id)
+        ).scalars()
+    )
     if not items:
         return 0
     now = utcnow()
-    session.add_all(ReadLog(id=uuid.uuid4(), item_id=item.id, item_version=versions[item.id], user_id=actor.user_id,
-                            org_id=actor.org_id, purpose=reader.purpose, channel=ReadChannel.TAXII, read_at=now)
-                    for item in items)
+    session.add_all(
+        ReadLog(
+            id=uuid.uuid4(),
+            item_id=item.id,
+            item_version=versions[item.id],
+            user_id=actor.user_id,
+            org_id=actor.org_id,
+            purpose=reader.purpose,
+            channel=ReadChannel.TAXII,
+            read_at=now,
+        )
+        for item in items
+    )
     for item in items:
         acknowledge(session, item, actor.org_id)
-    record(session, action="exchange.taxii.read", target_type="exchange_taxii_collection",
-           target_id=reader.collection.id, actor=actor,
-           summary={"purpose": reader.purpose.value, "channel": ReadChannel.TAXII.value, "objects": len(rows),
-                    "items": sorted(str(item.id) for item in items)})
+    record(
+        session,
+        action="exchange.taxii.read",
+        target_type="exchange_taxii_collection",
+        target_id=reader.collection.id,
+        actor=actor,
+        summary={
+            "purpose": reader.purpose.value,
+            "channel": ReadChannel.TAXII.value,
+            "objects": len(rows),
+            "items": sorted(str(item.id) for item in items),
+        },
+    )
     return len(items)
 
 
 # --- deleting ---------------------------------------------------------------------------------------
 
 
-def delete_object(session: Session, actor: Actor, collection: TaxiiCollection, stix_id: str,
-                  version: VersionFilter) -> int:
+def delete_object(
+    session: Session, actor: Actor, collection: TaxiiCollection, stix_id: str, version: VersionFilter
+) -> int:
     """Delete versions of an object the actor's org added over TAXII (from every collection it went to).
 
     Objects of items the org wrote in the exchange are withdrawn with the item, not deleted here; other
     orgs' objects look missing (404).
     """
-    own = list(session.execute(select(T.version, T.origin, T.item_id).where(
-        T.collection_id == collection.id, T.stix_id == stix_id, T.org_id == actor.org_id)).all())
+    own = list(
+        session.execute(
+            select(T.version, T.origin, T.item_id).where(
+                T.collection_id == collection.id, T.stix_id == stix_id, T.org_id == actor.org_id
+            )
+        ).all()
+    )
     if not own:
         raise not_found(f"No object {stix_id} of your organisation in this collection.")
     posted = sorted({(v, item) for v, origin, item in own if origin == ObjectOrigin.POSTED})
     if not posted:
-        raise TaxiiError(403, "Withdraw the item instead",
-                         f"{stix_id} belongs to an exchange item your organisation published; withdraw or revise "
-                         "the item, and its STIX objects follow.")
+        raise TaxiiError(
+            403,
+            "Withdraw the item instead",
+            f"{stix_id} belongs to an exchange item your organisation published; withdraw or revise "
+            "the item, and its STIX objects follow.",
+        )
     chosen = _choose_versions([v for v, _ in posted], version)
     if not chosen:
         return 0
     items = {item for v, item in posted if v in chosen}
-    result = session.execute(delete(TaxiiObject).where(
-        T.stix_id == stix_id, T.version.in_(chosen), T.origin == ObjectOrigin.POSTED, T.org_id == actor.org_id,
-        T.item_id.in_(items)).execution_options(synchronize_session=False))
+    result = session.execute(
+        delete(TaxiiObject)
+        .where(
+            T.stix_id == stix_id,
+            T.version.in_(chosen),
+            T.origin == ObjectOrigin.POSTED,
+            T.org_id == actor.org_id,
+            T.item_id.in_(items),
+        )
+        .execution_options(synchronize_session=False)
+    )
     count = int(getattr(result, "rowcount", 0) or 0)
     for collection_id in set(session.execute(select(T.collection_id).where(T.stix_id == stix_id)).scalars()):
         refresh_flags(session, collection_id, stix_id)
-    record(session, action="exchange.taxii.object_deleted", target_type="exchange_taxii_collection",
-           target_id=collection.id, actor=actor,
-           summary={"stix_id": stix_id, "versions": sorted(str(v) for v in chosen), "rows": count})
+    record(
+        session,
+        action="exchange.taxii.object_deleted",
+        target_type="exchange_taxii_collection",
+        target_id=collection.id,
+        actor=actor,
+        summary={"stix_id": stix_id, "versions": sorted(str(v) for v in chosen), "rows": count},
+    )
     return count
 
 

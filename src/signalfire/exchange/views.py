@@ -41,18 +41,30 @@ LIST_FIELDS = ("modalities", "permitted_uses", "audience", "audience_org_ids")
 
 
 def contributor_out(contributor: Contributor) -> ContributorOut:
-    return ContributorOut(kind=contributor.kind, name=contributor.name,
-                          stix_identity_id=contributor.stix_identity_id)
+    return ContributorOut(kind=contributor.kind, name=contributor.name, stix_identity_id=contributor.stix_identity_id)
 
 
 def summary_out(item: ExchangeItem, contributor: Contributor, actor: Actor) -> ItemSummaryOut:
     return ItemSummaryOut(
-        id=item.id, version=item.version, status=item.status, category=item.category, title=item.title,
-        summary=item.summary, severity=item.severity, priority=item.priority, confidence=item.confidence,
-        tlp=item.tlp, handling=handling_note(item.tlp, item.audience_kinds), permitted_uses=item.permitted_uses,
-        model_families=list(item.model_families), modalities=list(item.modalities),
-        technique_refs=list(item.technique_refs), valid_until=item.valid_until, published_at=item.published_at,
-        first_published_at=item.first_published_at, contributor=contributor_out(contributor),
+        id=item.id,
+        version=item.version,
+        status=item.status,
+        category=item.category,
+        title=item.title,
+        summary=item.summary,
+        severity=item.severity,
+        priority=item.priority,
+        confidence=item.confidence,
+        tlp=item.tlp,
+        handling=handling_note(item.tlp, item.audience_kinds),
+        permitted_uses=item.permitted_uses,
+        model_families=list(item.model_families),
+        modalities=list(item.modalities),
+        technique_refs=list(item.technique_refs),
+        valid_until=item.valid_until,
+        published_at=item.published_at,
+        first_published_at=item.first_published_at,
+        contributor=contributor_out(contributor),
         is_contributor=is_contributor(actor, item),
     )
 
@@ -61,66 +73,116 @@ def detail_out(session: Session, actor: Actor, opened: OpenedItem) -> ItemDetail
     item = opened.item
     base = summary_out(item, opened.snapshot.contributor, actor)
     responses = [
-        ResponseOut(id=r.response.id, kind=r.response.kind, body=r.response.body,
-                    item_version=r.response.item_version, author=r.author, created_at=r.response.created_at,
-                    correction_status=r.response.correction_status, decision_note=r.response.decision_note)
+        ResponseOut(
+            id=r.response.id,
+            kind=r.response.kind,
+            body=r.response.body,
+            item_version=r.response.item_version,
+            author=r.author,
+            created_at=r.response.created_at,
+            correction_status=r.response.correction_status,
+            decision_note=r.response.decision_note,
+        )
         for r in responses_for(session, actor, item)
     ]
     return ItemDetailOut(
-        **base.model_dump(), details=item.details, indicators=item.indicators, mitigations=list(item.mitigations),
+        **base.model_dump(),
+        details=item.details,
+        indicators=item.indicators,
+        mitigations=list(item.mitigations),
         attachments=[AttachmentOut.model_validate(a) for a in attachments_of(session, item)],
-        responses=responses, read_id=opened.read.id if opened.read else None,
+        responses=responses,
+        read_id=opened.read.id if opened.read else None,
         declared_purpose=opened.read.purpose if opened.read else None,
         audience=audience_of(session, item) if is_contributor(actor, item) else None,
     )
 
 
 def revisions_out(session: Session, item: ExchangeItem) -> list[RevisionOut]:
-    rows = session.execute(select(ItemRevision).where(ItemRevision.item_id == item.id)
-                           .order_by(ItemRevision.version.desc())).scalars()
-    return [RevisionOut(version=r.version, modified=r.modified, tlp=r.tlp, revoked=r.revoked,
-                        change_note=r.change_note) for r in rows]
+    rows = session.execute(
+        select(ItemRevision).where(ItemRevision.item_id == item.id).order_by(ItemRevision.version.desc())
+    ).scalars()
+    return [
+        RevisionOut(version=r.version, modified=r.modified, tlp=r.tlp, revoked=r.revoked, change_note=r.change_note)
+        for r in rows
+    ]
 
 
 def reads_out(session: Session, actor: Actor, item_id: uuid.UUID | None = None, limit: int = 500) -> list[ReadOut]:
     """The contributor's access log: who read its items, from which org, and why."""
-    stmt = (readable_read_log(actor).add_columns(User.display_name, Organization.name)
-            .join(User, User.id == ReadLog.user_id).join(Organization, Organization.id == ReadLog.org_id)
-            .order_by(ReadLog.read_at.desc()).limit(limit))
+    stmt = (
+        readable_read_log(actor)
+        .add_columns(User.display_name, Organization.name)
+        .join(User, User.id == ReadLog.user_id)
+        .join(Organization, Organization.id == ReadLog.org_id)
+        .order_by(ReadLog.read_at.desc())
+        .limit(limit)
+    )
     if item_id is not None:
         stmt = stmt.where(ReadLog.item_id == item_id)
-    return [ReadOut(id=r.id, item_id=r.item_id, item_version=r.item_version, reader=person, org=org,
-                    purpose=r.purpose, channel=r.channel, read_at=r.read_at)
-            for r, person, org in session.execute(stmt)]
+    return [
+        ReadOut(
+            id=r.id,
+            item_id=r.item_id,
+            item_version=r.item_version,
+            reader=person,
+            org=org,
+            purpose=r.purpose,
+            channel=r.channel,
+            read_at=r.read_at,
+        )
+        for r, person, org in session.execute(stmt)
+    ]
 
 
 def resolutions_out(session: Session, actor: Actor, item_id: uuid.UUID | None = None) -> list[ResolutionOut]:
-    stmt = (readable_resolutions(actor).add_columns(Pseudonym.label, User.display_name, Organization.name)
-            .join(Pseudonym, Pseudonym.id == PseudonymResolution.pseudonym_id)
-            .join(User, User.id == PseudonymResolution.resolved_by_user_id)
-            .join(Organization, Organization.id == PseudonymResolution.resolved_by_org_id)
-            .order_by(PseudonymResolution.resolved_at.desc()))
+    stmt = (
+        readable_resolutions(actor)
+        .add_columns(Pseudonym.label, User.display_name, Organization.name)
+        .join(Pseudonym, Pseudonym.id == PseudonymResolution.pseudonym_id)
+        .join(User, User.id == PseudonymResolution.resolved_by_user_id)
+        .join(Organization, Organization.id == PseudonymResolution.resolved_by_org_id)
+        .order_by(PseudonymResolution.resolved_at.desc())
+    )
     if item_id is not None:
         stmt = stmt.where(PseudonymResolution.item_id == item_id)
-    return [ResolutionOut(id=r.id, pseudonym=label, item_id=r.item_id, resolved_by=f"{person} ({org})",
-                          reason=r.reason, resolved_at=r.resolved_at)
-            for r, label, person, org in session.execute(stmt)]
+    return [
+        ResolutionOut(
+            id=r.id,
+            pseudonym=label,
+            item_id=r.item_id,
+            resolved_by=f"{person} ({org})",
+            reason=r.reason,
+            resolved_at=r.resolved_at,
+        )
+        for r, label, person, org in session.execute(stmt)
+    ]
 
 
 def addressable(session: Session, actor: Actor) -> tuple[list[Organization], list[tuple[User, Organization]]]:
     """Orgs and people a contributor may name in an audience (never authorities; see the firewall)."""
-    orgs = list(session.execute(select(Organization).where(Organization.kind.in_(list(MEMBER_KINDS)),
-                                                           Organization.id != actor.org_id)
-                                .order_by(Organization.name)).scalars())
-    people = [(u, o) for u, o in session.execute(
-        select(User, Organization).join(Membership, Membership.user_id == User.id)
-        .join(Organization, Organization.id == Membership.org_id)
-        .where(Organization.kind != OrgKind.authority, User.is_active.is_(True))
-        .order_by(Organization.name, User.display_name))]
+    orgs = list(
+        session.execute(
+            select(Organization)
+            .where(Organization.kind.in_(list(MEMBER_KINDS)), Organization.id != actor.org_id)
+            .order_by(Organization.name)
+        ).scalars()
+    )
+    people = [
+        (u, o)
+        for u, o in session.execute(
+            select(User, Organization)
+            .join(Membership, Membership.user_id == User.id)
+            .join(Organization, Organization.id == Membership.org_id)
+            .where(Organization.kind != OrgKind.authority, User.is_active.is_(True))
+            .order_by(Organization.name, User.display_name)
+        )
+    ]
     return orgs, people
 
 
 # -- the item form -------------------------------------------------------------------------------------
+
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.replace("\r", "").split("\n") if line.strip()]
@@ -143,15 +205,24 @@ async def item_form(request: Request) -> dict[str, Any]:
 
     data: dict[str, Any] = {
         "category": many("category") if len(many("category")) > 1 else (text("category") or None),
-        "title": text("title"), "summary": text("summary"), "details": text("details"),
-        "indicators": text("indicators"), "severity": text("severity") or None,
-        "priority": text("priority") or "routine", "confidence": text("confidence") or "moderate",
-        "model_families": _lines(text("model_families")), "modalities": many("modalities"),
-        "technique_refs": _refs(text("technique_refs")), "mitigations": _lines(text("mitigations")),
-        "tlp": text("tlp") or None, "permitted_uses": many("permitted_uses"), "audience": many("audience"),
+        "title": text("title"),
+        "summary": text("summary"),
+        "details": text("details"),
+        "indicators": text("indicators"),
+        "severity": text("severity") or None,
+        "priority": text("priority") or "routine",
+        "confidence": text("confidence") or "moderate",
+        "model_families": _lines(text("model_families")),
+        "modalities": many("modalities"),
+        "technique_refs": _refs(text("technique_refs")),
+        "mitigations": _lines(text("mitigations")),
+        "tlp": text("tlp") or None,
+        "permitted_uses": many("permitted_uses"),
+        "audience": many("audience"),
         "audience_org_ids": many("audience_org_ids"),
-        "audience_people": [dict(zip(("user_id", "org_id"), v.split(":", 1), strict=False))
-                            for v in many("audience_people")],
+        "audience_people": [
+            dict(zip(("user_id", "org_id"), v.split(":", 1), strict=False)) for v in many("audience_people")
+        ],
         "attribution": text("attribution") or "named",
     }
     if text("valid_until"):
@@ -168,14 +239,23 @@ def form_values(item: ExchangeItem, session: Session) -> dict[str, Any]:
     """An existing item as form data, to pre-fill the edit form."""
     audience = audience_of(session, item)
     return {
-        "category": item.category.value, "title": item.title, "summary": item.summary, "details": item.details,
-        "indicators": item.indicators, "severity": item.severity.value, "priority": item.priority.value,
-        "confidence": item.confidence.value, "model_families": "\n".join(item.model_families),
-        "modalities": list(item.modalities), "technique_refs": "\n".join(item.technique_refs),
+        "category": item.category.value,
+        "title": item.title,
+        "summary": item.summary,
+        "details": item.details,
+        "indicators": item.indicators,
+        "severity": item.severity.value,
+        "priority": item.priority.value,
+        "confidence": item.confidence.value,
+        "model_families": "\n".join(item.model_families),
+        "modalities": list(item.modalities),
+        "technique_refs": "\n".join(item.technique_refs),
         "mitigations": "\n".join(item.mitigations),
         "valid_until": item.valid_until.strftime("%Y-%m-%d") if item.valid_until else "",
-        "tlp": item.tlp.value, "permitted_uses": [u.value for u in item.permitted_uses],
-        "audience": audience["kinds"], "audience_org_ids": audience["org_ids"],
+        "tlp": item.tlp.value,
+        "permitted_uses": [u.value for u in item.permitted_uses],
+        "audience": audience["kinds"],
+        "audience_org_ids": audience["org_ids"],
         "audience_people": [f"{p['user_id']}:{p['org_id']}" for p in audience["people"]],
         "attribution": item.attribution.value,
     }
@@ -185,13 +265,17 @@ def raw_form_values(data: dict[str, Any]) -> dict[str, Any]:
     """Submitted data back into form shape, so a refused form keeps what the person typed."""
     item = data["item"]
     return {
-        **{k: v for k, v in item.items() if k not in ("model_families", "technique_refs", "mitigations",
-                                                      "audience_people", "valid_until")},
+        **{
+            k: v
+            for k, v in item.items()
+            if k not in ("model_families", "technique_refs", "mitigations", "audience_people", "valid_until")
+        },
         "model_families": "\n".join(item.get("model_families", [])),
         "technique_refs": "\n".join(item.get("technique_refs", [])),
         "mitigations": "\n".join(item.get("mitigations", [])),
         "audience_people": [f"{p.get('user_id')}:{p.get('org_id')}" for p in item.get("audience_people", [])],
-        "valid_until": item["valid_until"].strftime("%Y-%m-%d") if isinstance(item.get("valid_until"), datetime)
+        "valid_until": item["valid_until"].strftime("%Y-%m-%d")
+        if isinstance(item.get("valid_until"), datetime)
         else (item.get("valid_until") or ""),
         "category": item.get("category") if isinstance(item.get("category"), str) else "",
         "change_note": data.get("change_note", ""),
@@ -202,8 +286,11 @@ def closed_reviews(session: Session, actor: Actor) -> list[tuple[PostIncidentRev
     """The org's reviews of closed incidents, the only starting points for a lesson."""
     if not actor.can(Permission.response_incident_read):
         return []
-    stmt = (readable_reviews(actor).add_columns(Incident)
-            .join(Incident, Incident.id == PostIncidentReview.incident_id)
-            .where(Incident.status == IncidentStatus.CLOSED, Incident.org_id == actor.org_id)
-            .order_by(Incident.closed_at.desc()))
+    stmt = (
+        readable_reviews(actor)
+        .add_columns(Incident)
+        .join(Incident, Incident.id == PostIncidentReview.incident_id)
+        .where(Incident.status == IncidentStatus.CLOSED, Incident.org_id == actor.org_id)
+        .order_by(Incident.closed_at.desc())
+    )
     return [(r, i) for r, i in session.execute(stmt)]

@@ -137,8 +137,7 @@ _USE_TEXT: dict[CoveredUse, tuple[str, str]] = {
     ),
     CoveredUse.MODEL_EVALUATIONS: (
         "Model evaluations",
-        "Designing safety and security evaluations, benchmarks and red-team exercises that find and reduce "
-        "risk.",
+        "Designing safety and security evaluations, benchmarks and red-team exercises that find and reduce risk.",
     ),
     CoveredUse.SAFEGUARDS: (
         "Safeguards",
@@ -269,8 +268,7 @@ def audience_allowed(tlp: Tlp, audience_kinds: Iterable[AudienceKind]) -> list[A
             )
         elif tlp is Tlp.RED:
             message = (
-                f"TLP:RED is for named individuals only, so '{kind.label}' cannot receive it; name the "
-                "people instead."
+                f"TLP:RED is for named individuals only, so '{kind.label}' cannot receive it; name the people instead."
             )
         else:  # pragma: no cover - every other label admits every kind today
             message = f"{tlp.label} cannot be shared with '{kind.label}'."
@@ -296,10 +294,7 @@ def handling_note(tlp: Tlp, audience_kinds: Iterable[AudienceKind]) -> str:
     if tlp is Tlp.GREEN:
         community = community_members(audience_kinds)
         listed = community[0] if len(community) == 1 else ", ".join(community[:-1]) + " and " + community[-1]
-        return (
-            f"TLP:GREEN: you may share this within the community ({listed}), "
-            "but not through any public channel."
-        )
+        return f"TLP:GREEN: you may share this within the community ({listed}), but not through any public channel."
     if tlp is Tlp.AMBER:
         return (
             "TLP:AMBER: you may share this inside your own organisation, and with those you provide "

@@ -64,8 +64,17 @@ COL_DEVELOPERS = "Alleged developer of AI system"
 COL_HARMED = "Alleged harmed or nearly harmed parties"
 COL_DESCRIPTION = "description"
 COL_TITLE = "title"
-INCIDENT_COLUMNS = (COL_ID, COL_INCIDENT_ID, COL_DATE, COL_REPORTS, COL_DEPLOYERS, COL_DEVELOPERS,
-                    COL_HARMED, COL_DESCRIPTION, COL_TITLE)
+INCIDENT_COLUMNS = (
+    COL_ID,
+    COL_INCIDENT_ID,
+    COL_DATE,
+    COL_REPORTS,
+    COL_DEPLOYERS,
+    COL_DEVELOPERS,
+    COL_HARMED,
+    COL_DESCRIPTION,
+    COL_TITLE,
+)
 EXPORT_COLUMNS = (*INCIDENT_COLUMNS, "attribution", "license")
 
 INCIDENTS_FILE_NAME = "incidents.csv"
@@ -173,8 +182,9 @@ def count_rows(fileobj: IO[bytes] | IO[str]) -> int:
     return max(count, 0)
 
 
-def iter_aiid_incidents(fileobj: IO[bytes] | IO[str], *,
-                        errors: list[AiidRowError] | None = None) -> Iterator[AiidIncident]:
+def iter_aiid_incidents(
+    fileobj: IO[bytes] | IO[str], *, errors: list[AiidRowError] | None = None
+) -> Iterator[AiidIncident]:
     """Yield each valid incident of an AIID incidents CSV, in file order.
 
     Bad rows are appended to ``errors`` (or logged when it is ``None``) and skipped. A repeated
@@ -218,8 +228,9 @@ def _incidents(reader: Any, errors: list[AiidRowError] | None) -> Iterator[AiidI
         if not any(cell.strip() for cell in row):
             row_number -= 1  # blank line, not a record
             continue
-        cells = {column: row[positions[column]] if positions[column] < len(row) else None
-                 for column in INCIDENT_COLUMNS}
+        cells = {
+            column: row[positions[column]] if positions[column] < len(row) else None for column in INCIDENT_COLUMNS
+        }
         raw_id = cells[COL_INCIDENT_ID]
         try:
             incident = _parse_row(cells, row_number, too_short=len(row) < len(header))
@@ -254,8 +265,7 @@ def _parse_row(cells: dict[str, str | None], row_number: int, *, too_short: bool
         date=_iso_date(values[COL_DATE]),
         title=title,
         description=values[COL_DESCRIPTION],
-        report_numbers=tuple(_positive_int(item, COL_REPORTS)
-                             for item in _json_list(values[COL_REPORTS], COL_REPORTS)),
+        report_numbers=tuple(_positive_int(item, COL_REPORTS) for item in _json_list(values[COL_REPORTS], COL_REPORTS)),
         alleged_deployers=_slugs(values[COL_DEPLOYERS], COL_DEPLOYERS),
         alleged_developers=_slugs(values[COL_DEVELOPERS], COL_DEVELOPERS),
         alleged_harmed_parties=_slugs(values[COL_HARMED], COL_HARMED),
@@ -315,8 +325,9 @@ def _slugs(value: str, column: str) -> tuple[str, ...]:
 
 
 @contextmanager
-def open_incidents_csv(source: str | Path | IO[bytes], *,
-                       member_name: str = INCIDENTS_FILE_NAME) -> Iterator[IO[bytes]]:
+def open_incidents_csv(
+    source: str | Path | IO[bytes], *, member_name: str = INCIDENTS_FILE_NAME
+) -> Iterator[IO[bytes]]:
     """Open the incidents CSV of a snapshot as a binary stream.
 
     ``source`` is a path or a binary file object holding a plain CSV, a tar archive (plain, gzip or
@@ -363,7 +374,7 @@ class _Unclosable(io.RawIOBase):
             if not self._translate:
                 raise
             raise AiidFormatError(f"snapshot archive is truncated or corrupt: {exc}") from exc
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def seekable(self) -> bool:

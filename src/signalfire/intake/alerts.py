@@ -140,8 +140,9 @@ class AlertmanagerWebhook(BaseModel):
     @classmethod
     def _known_version(cls, value: str) -> str:
         if value not in ALERTMANAGER_VERSIONS:
-            raise ValueError(f"unsupported webhook format version {value!r}; expected one of "
-                             f"{sorted(ALERTMANAGER_VERSIONS)}")
+            raise ValueError(
+                f"unsupported webhook format version {value!r}; expected one of {sorted(ALERTMANAGER_VERSIONS)}"
+            )
         return value
 
     @property
@@ -155,13 +156,33 @@ class AlertmanagerWebhook(BaseModel):
 
 # Severity words used by common monitoring tools, mapped onto ours.
 _SEVERITY_ALIASES: dict[str, AlertSeverity] = {
-    "critical": "critical", "crit": "critical", "fatal": "critical", "emergency": "critical",
-    "page": "critical", "p1": "critical", "sev1": "critical",
-    "high": "high", "error": "high", "major": "high", "p2": "high", "sev2": "high",
-    "medium": "medium", "warning": "medium", "warn": "medium", "moderate": "medium", "p3": "medium",
+    "critical": "critical",
+    "crit": "critical",
+    "fatal": "critical",
+    "emergency": "critical",
+    "page": "critical",
+    "p1": "critical",
+    "sev1": "critical",
+    "high": "high",
+    "error": "high",
+    "major": "high",
+    "p2": "high",
+    "sev2": "high",
+    "medium": "medium",
+    "warning": "medium",
+    "warn": "medium",
+    "moderate": "medium",
+    "p3": "medium",
     "sev3": "medium",
-    "low": "low", "minor": "low", "p4": "low", "sev4": "low",
-    "info": "info", "informational": "info", "information": "info", "notice": "info", "none": "info",
+    "low": "low",
+    "minor": "low",
+    "p4": "low",
+    "sev4": "low",
+    "info": "info",
+    "informational": "info",
+    "information": "info",
+    "notice": "info",
+    "none": "info",
     "p5": "info",
 }
 
@@ -225,15 +246,17 @@ def alertmanager_to_generic(webhook: AlertmanagerWebhook, *, source: str = "aler
         extra = {**(webhook.model_extra or {}), **(alert.model_extra or {})}
         if extra:
             details["extra"] = json.loads(json.dumps(extra, default=str))
-        converted.append(GenericAlert(
-            source=source,
-            dedup_key=alert.stable_key[:255],
-            title=alert.summary[:500],
-            severity=parse_severity(labels.get("severity")),
-            status=alert.status,
-            occurred_at=alert.starts_at,
-            details=details,
-        ))
+        converted.append(
+            GenericAlert(
+                source=source,
+                dedup_key=alert.stable_key[:255],
+                title=alert.summary[:500],
+                severity=parse_severity(labels.get("severity")),
+                status=alert.status,
+                occurred_at=alert.starts_at,
+                details=details,
+            )
+        )
     return converted
 
 
@@ -304,9 +327,15 @@ def _parse_timestamp(value: str, where: str) -> int:
     return int(text)
 
 
-def verify_signature(secret: str | bytes | Sequence[str | bytes], body: bytes, signature_header: str | None,
-                     timestamp_header: str | None, *, now: datetime,
-                     tolerance: timedelta = DEFAULT_TOLERANCE) -> int:
+def verify_signature(
+    secret: str | bytes | Sequence[str | bytes],
+    body: bytes,
+    signature_header: str | None,
+    timestamp_header: str | None,
+    *,
+    now: datetime,
+    tolerance: timedelta = DEFAULT_TOLERANCE,
+) -> int:
     """Check a signed request and return its (verified) unix timestamp.
 
     ``secret`` may be several secrets during a rotation; any may match. ``signature_header`` and
@@ -343,21 +372,25 @@ def verify_signature(secret: str | bytes | Sequence[str | bytes], body: bytes, s
     if timestamp_header is not None and timestamp_header.strip():
         header_ts = _parse_timestamp(timestamp_header, TIMESTAMP_HEADER)
         if signed_ts is not None and header_ts != signed_ts:
-            raise AlertSignatureError(SignatureFailure.TIMESTAMP_MISMATCH,
-                                      f"{TIMESTAMP_HEADER} differs from t= in the signature")
+            raise AlertSignatureError(
+                SignatureFailure.TIMESTAMP_MISMATCH, f"{TIMESTAMP_HEADER} differs from t= in the signature"
+            )
         signed_ts = header_ts
     if signed_ts is None:
-        raise AlertSignatureError(SignatureFailure.MISSING_TIMESTAMP,
-                                  f"no t= in the signature and no {TIMESTAMP_HEADER} header")
+        raise AlertSignatureError(
+            SignatureFailure.MISSING_TIMESTAMP, f"no t= in the signature and no {TIMESTAMP_HEADER} header"
+        )
 
     age = now_ts - signed_ts
     window = tolerance.total_seconds()
     if age > window:
-        raise AlertSignatureError(SignatureFailure.STALE_TIMESTAMP,
-                                  f"signed {int(age)} s ago; the window is {int(window)} s")
+        raise AlertSignatureError(
+            SignatureFailure.STALE_TIMESTAMP, f"signed {int(age)} s ago; the window is {int(window)} s"
+        )
     if -age > window:
-        raise AlertSignatureError(SignatureFailure.FUTURE_TIMESTAMP,
-                                  f"signed {int(-age)} s in the future; check the sender's clock")
+        raise AlertSignatureError(
+            SignatureFailure.FUTURE_TIMESTAMP, f"signed {int(-age)} s in the future; check the sender's clock"
+        )
 
     # Compare against every candidate for every key (no early exit), so timing reveals nothing.
     matched = False
@@ -373,4 +406,3 @@ def verify_signature(secret: str | bytes | Sequence[str | bytes], body: bytes, s
 def signed_at(timestamp: int) -> datetime:
     """The verified timestamp as an aware UTC datetime."""
     return datetime.fromtimestamp(timestamp, UTC)
-

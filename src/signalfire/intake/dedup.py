@@ -96,7 +96,7 @@ def shingles(text: str, size: int = DEFAULT_PARAMS.shingle_size) -> set[str]:
     words = normalize_for_matching(text).split()
     if len(words) <= size:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 def exact_jaccard(a: set[str], b: set[str]) -> float:
@@ -129,8 +129,12 @@ class Signature:
 
     @classmethod
     def of_shingles(cls, items: Iterable[str], params: SignatureParams = DEFAULT_PARAMS) -> Signature:
-        minhash = MinHash(num_perm=params.num_perm, seed=params.seed, scheme=_SCHEME,
-                          permutations=_permutations(params.num_perm, params.seed))
+        minhash = MinHash(
+            num_perm=params.num_perm,
+            seed=params.seed,
+            scheme=_SCHEME,
+            permutations=_permutations(params.num_perm, params.seed),
+        )
         encoded = [item.encode("utf-8") for item in items]
         if encoded:
             minhash.update_batch(encoded)
@@ -160,8 +164,9 @@ class Signature:
 
     def to_bytes(self) -> bytes:
         """Versioned little-endian encoding: 13-byte header, then ``num_perm`` uint32 values."""
-        header = _HEADER.pack(_MAGIC, _FORMAT_VERSION, _SCHEME_CODE, self.params.num_perm,
-                              self.params.seed, self.params.shingle_size)
+        header = _HEADER.pack(
+            _MAGIC, _FORMAT_VERSION, _SCHEME_CODE, self.params.num_perm, self.params.seed, self.params.shingle_size
+        )
         return header + self.hashvalues.astype("<u4").tobytes()
 
     @classmethod
@@ -209,17 +214,22 @@ class NearDuplicateIndex:
     :meth:`from_signatures` on start-up; the index itself is not persisted.
     """
 
-    def __init__(self, *, threshold: float = NEAR_DUPLICATE_THRESHOLD,
-                 params: SignatureParams = DEFAULT_PARAMS) -> None:
+    def __init__(
+        self, *, threshold: float = NEAR_DUPLICATE_THRESHOLD, params: SignatureParams = DEFAULT_PARAMS
+    ) -> None:
         self.threshold = threshold
         self.params = params
         self._lsh = MinHashLSH(num_perm=params.num_perm, params=lsh_params(threshold, params.num_perm))
         self._signatures: dict[str, Signature] = {}
 
     @classmethod
-    def from_signatures(cls, items: Iterable[tuple[str, bytes | Signature]], *,
-                        threshold: float = NEAR_DUPLICATE_THRESHOLD,
-                        params: SignatureParams = DEFAULT_PARAMS) -> NearDuplicateIndex:
+    def from_signatures(
+        cls,
+        items: Iterable[tuple[str, bytes | Signature]],
+        *,
+        threshold: float = NEAR_DUPLICATE_THRESHOLD,
+        params: SignatureParams = DEFAULT_PARAMS,
+    ) -> NearDuplicateIndex:
         index = cls(threshold=threshold, params=params)
         for key, signature in items:
             index.add_signature(key, signature)
@@ -302,8 +312,9 @@ def _unique_keys(items: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]
     return keys, texts
 
 
-def cluster(items: Iterable[tuple[str, str]], threshold: float, *,
-            params: SignatureParams = DEFAULT_PARAMS) -> list[list[str]]:
+def cluster(
+    items: Iterable[tuple[str, str]], threshold: float, *, params: SignatureParams = DEFAULT_PARAMS
+) -> list[list[str]]:
     """Group texts whose word-shingle Jaccard similarity reaches ``threshold``, transitively.
 
     LSH proposes candidate pairs, each is verified with the exact Jaccard of the shingle sets, and
@@ -345,8 +356,9 @@ class Embedder(Protocol):
 _COSINE_BLOCK = 512  # rows per block of the similarity matrix, to bound memory on large batches
 
 
-def cluster_by_embedding(items: Iterable[tuple[str, str]], embedder: Embedder, *,
-                         threshold: float = 0.75, batch_size: int = 64) -> list[list[str]]:
+def cluster_by_embedding(
+    items: Iterable[tuple[str, str]], embedder: Embedder, *, threshold: float = 0.75, batch_size: int = 64
+) -> list[list[str]]:
     """Group texts whose embeddings have cosine similarity >= ``threshold``, transitively.
 
     Same output shape and ordering guarantees as :func:`cluster`. Zero vectors match nothing.
@@ -356,7 +368,7 @@ def cluster_by_embedding(items: Iterable[tuple[str, str]], embedder: Embedder, *
         return []
     rows: list[list[float]] = []
     for start in range(0, len(texts), batch_size):
-        chunk = texts[start:start + batch_size]
+        chunk = texts[start : start + batch_size]
         vectors = embedder.embed(chunk)
         if len(vectors) != len(chunk):
             raise ValueError("embedder returned a different number of vectors than texts")
@@ -369,7 +381,7 @@ def cluster_by_embedding(items: Iterable[tuple[str, str]], embedder: Embedder, *
 
     def similar_pairs() -> Iterable[tuple[int, int]]:
         for start in range(0, len(keys), _COSINE_BLOCK):
-            block = unit[start:start + _COSINE_BLOCK] @ unit.T
+            block = unit[start : start + _COSINE_BLOCK] @ unit.T
             for i, j in zip(*np.nonzero(block >= threshold), strict=True):
                 if start + i < j:
                     yield int(start + i), int(j)
@@ -430,8 +442,11 @@ class SentenceEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self._encoder().encode(list(texts), batch_size=self.batch_size,
-                                         normalize_embeddings=True, convert_to_numpy=True,
-                                         show_progress_bar=False)
+        vectors = self._encoder().encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return [[float(x) for x in row] for row in vectors]
-

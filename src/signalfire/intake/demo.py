@@ -133,8 +133,9 @@ def _arrived(session: Session, signal: Signal, at: datetime) -> None:
         signal.updated_at = at
     if signal.decided_at is not None and signal.decided_at <= old:  # a duplicate is decided on arrival
         signal.decided_at = at
-    for decision in session.execute(select(Decision).where(Decision.signal_id == signal.id,
-                                                           Decision.automatic.is_(True))).scalars():
+    for decision in session.execute(
+        select(Decision).where(Decision.signal_id == signal.id, Decision.automatic.is_(True))
+    ).scalars():
         if decision.at <= old:
             decision.at = at
 
@@ -144,8 +145,9 @@ def _decided(session: Session, signal: Signal, at: datetime, since: datetime) ->
     assert at >= signal.received_at
     if signal.decided_at is not None and signal.decided_at >= since:
         signal.decided_at = at
-    for decision in session.execute(select(Decision).where(Decision.signal_id == signal.id,
-                                                           Decision.automatic.is_(False))).scalars():
+    for decision in session.execute(
+        select(Decision).where(Decision.signal_id == signal.id, Decision.automatic.is_(False))
+    ).scalars():
         if decision.at >= since:
             decision.at = at
 
@@ -159,7 +161,8 @@ def _settle_clusters(session: Session, org_id: uuid.UUID) -> None:
     session.flush()
     spans = session.execute(
         select(Signal.cluster_id, func.min(Signal.received_at), func.max(Signal.received_at))
-        .where(Signal.org_id == org_id, Signal.cluster_id.is_not(None)).group_by(Signal.cluster_id)
+        .where(Signal.org_id == org_id, Signal.cluster_id.is_not(None))
+        .group_by(Signal.cluster_id)
     ).all()
     for cluster_id, first, last in spans:
         cluster = session.get_one(Cluster, cluster_id)

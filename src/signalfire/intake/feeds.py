@@ -35,8 +35,10 @@ __all__ = [
 
 FeedStatus = Literal["ok", "not_modified", "error"]
 
-FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json;q=0.5, "
-               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1")
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json;q=0.5, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
 DEFAULT_MAX_ENTRIES = 500
 DEFAULT_SUMMARY_CHARS = 4_000
 _TITLE_CHARS = 500
@@ -84,9 +86,16 @@ class _TooLargeError(Exception):
     pass
 
 
-def fetch_feed(client: httpx.Client, url: str, *, etag: str | None, last_modified: str | None,
-               max_bytes: int, max_entries: int = DEFAULT_MAX_ENTRIES,
-               summary_chars: int = DEFAULT_SUMMARY_CHARS) -> FeedFetch:
+def fetch_feed(
+    client: httpx.Client,
+    url: str,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    max_bytes: int,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
+    summary_chars: int = DEFAULT_SUMMARY_CHARS,
+) -> FeedFetch:
     """Conditionally GET ``url`` and parse it. Never raises for a bad feed; see the module docs."""
     headers = {"Accept": FEED_ACCEPT}
     if etag:
@@ -95,18 +104,22 @@ def fetch_feed(client: httpx.Client, url: str, *, etag: str | None, last_modifie
         headers["If-Modified-Since"] = last_modified
 
     def failed(message: str, http_status: int | None = None) -> FeedFetch:
-        return FeedFetch(status="error", url=url, etag=etag, last_modified=last_modified,
-                         http_status=http_status, error=message)
+        return FeedFetch(
+            status="error", url=url, etag=etag, last_modified=last_modified, http_status=http_status, error=message
+        )
 
     try:
         with client.stream("GET", url, headers=headers, follow_redirects=True) as response:
             if response.status_code == 304:
-                return FeedFetch(status="not_modified", url=url, http_status=304,
-                                 etag=response.headers.get("ETag") or etag,
-                                 last_modified=response.headers.get("Last-Modified") or last_modified)
+                return FeedFetch(
+                    status="not_modified",
+                    url=url,
+                    http_status=304,
+                    etag=response.headers.get("ETag") or etag,
+                    last_modified=response.headers.get("Last-Modified") or last_modified,
+                )
             if response.status_code >= 400:
-                return failed(f"HTTP {response.status_code} {response.reason_phrase}".strip(),
-                              response.status_code)
+                return failed(f"HTTP {response.status_code} {response.reason_phrase}".strip(), response.status_code)
             if response.status_code != 200:
                 return failed(f"unexpected HTTP status {response.status_code}", response.status_code)
             body = _read_capped(response, max_bytes)
@@ -120,18 +133,27 @@ def fetch_feed(client: httpx.Client, url: str, *, etag: str | None, last_modifie
         return failed(f"request failed: {type(exc).__name__}: {exc}"[:500])
 
     try:
-        parsed = parse_feed(body, headers=response_headers, base_url=final_url, max_entries=max_entries,
-                            summary_chars=summary_chars)
+        parsed = parse_feed(
+            body, headers=response_headers, base_url=final_url, max_entries=max_entries, summary_chars=summary_chars
+        )
     except Exception as exc:  # parser bugs on hostile input must not stop the scheduler
         return failed(f"feed could not be parsed: {type(exc).__name__}", 200)
     new_etag = response_headers.get("etag")
     new_last_modified = response_headers.get("last-modified")
     if parsed.status == "error":
-        return FeedFetch(status="error", url=url, etag=etag, last_modified=last_modified,
-                         http_status=200, error=parsed.error)
-    return FeedFetch(status="ok", url=url, entries=parsed.entries, etag=new_etag,
-                     last_modified=new_last_modified, http_status=200, feed_title=parsed.feed_title,
-                     warning=parsed.warning)
+        return FeedFetch(
+            status="error", url=url, etag=etag, last_modified=last_modified, http_status=200, error=parsed.error
+        )
+    return FeedFetch(
+        status="ok",
+        url=url,
+        entries=parsed.entries,
+        etag=new_etag,
+        last_modified=new_last_modified,
+        http_status=200,
+        feed_title=parsed.feed_title,
+        warning=parsed.warning,
+    )
 
 
 def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
@@ -147,9 +169,14 @@ def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     return bytes(buffer)
 
 
-def parse_feed(body: bytes, *, headers: Mapping[str, str] | None = None, base_url: str = "",
-               max_entries: int = DEFAULT_MAX_ENTRIES,
-               summary_chars: int = DEFAULT_SUMMARY_CHARS) -> FeedFetch:
+def parse_feed(
+    body: bytes,
+    *,
+    headers: Mapping[str, str] | None = None,
+    base_url: str = "",
+    max_entries: int = DEFAULT_MAX_ENTRIES,
+    summary_chars: int = DEFAULT_SUMMARY_CHARS,
+) -> FeedFetch:
     """Parse an already fetched feed body (also used for uploaded files and tests).
 
     Returns ``status="error"`` when feedparser reports malformed input and finds no entries.
@@ -161,8 +188,9 @@ def parse_feed(body: bytes, *, headers: Mapping[str, str] | None = None, base_ur
     # a file name if it looks like one.
     # Sanitising and URI resolution are off because only plain text leaves this module
     # (html_to_text drops scripts, iframes and markup); feedparser's sanitiser keeps iframe text.
-    parsed: Any = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
-                                   sanitize_html=False, resolve_relative_uris=False)
+    parsed: Any = feedparser.parse(
+        io.BytesIO(body), response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+    )
     raw_entries = list(parsed.get("entries", []))
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if isinstance(problem, feedparser.NonXMLContentType):
@@ -196,8 +224,7 @@ def _entry(raw: dict[str, Any], summary_chars: int) -> FeedEntry:
         if len(full) > len(summary_html):
             summary_html = full
     summary = html_to_text(summary_html, max_chars=summary_chars, max_input_chars=_MAX_HTML_PER_ENTRY)
-    guid = str(raw.get("id") or "").strip()[:_MAX_FIELD_CHARS] or link or _content_hash(title, published,
-                                                                                      summary)
+    guid = str(raw.get("id") or "").strip()[:_MAX_FIELD_CHARS] or link or _content_hash(title, published, summary)
     return FeedEntry(guid=guid, title=title, link=link, published=published, summary_text=summary)
 
 
@@ -222,6 +249,7 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 def _content_hash(title: str, published: datetime | None, summary: str) -> str:
-    digest = hashlib.sha256("\x1f".join((title, published.isoformat() if published else "", summary))
-                            .encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(
+        "\x1f".join((title, published.isoformat() if published else "", summary)).encode("utf-8")
+    ).hexdigest()
     return f"sha256:{digest}"

@@ -46,10 +46,13 @@ def decode_text(raw: bytes, declared_charset: str | None) -> str:
     windows-1252 with undecodable bytes replaced by U+FFFD. Latin-1 and ASCII labels are read as
     windows-1252. NUL characters are removed because PostgreSQL text columns cannot store them.
     """
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                       (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if raw.startswith(bom):
-            return raw[len(bom):].decode(codec, errors="replace").replace("\x00", "")
+            return raw[len(bom) :].decode(codec, errors="replace").replace("\x00", "")
 
     candidates: list[str] = []
     declared = _codec_name(declared_charset)
@@ -85,11 +88,45 @@ def _codec_name(label: str | None) -> str | None:
 _RAW_TEXT_ELEMENTS = frozenset({"script", "style", "iframe", "noscript", "noembed", "noframes", "xmp"})
 # Elements whose (parsed) content is not prose either; everything inside them is skipped.
 _SKIPPED_ELEMENTS = frozenset({"template", "svg", "math", "object", "select"})
-_BLOCK_ELEMENTS = frozenset({
-    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl", "dt",
-    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
-    "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tr", "ul", "title",
-})
+_BLOCK_ELEMENTS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "caption",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tr",
+        "ul",
+        "title",
+    }
+)
 _CELL_ELEMENTS = frozenset({"td", "th"})
 
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:_-]*")
@@ -143,8 +180,8 @@ def _markup_pieces(s: str) -> Iterator[str]:
             return
         if j > i:
             yield s[i:j]
-        nxt = s[j + 1:j + 2]
-        after_slash = s[j + 2:j + 3] if nxt == "/" else ""
+        nxt = s[j + 1 : j + 2]
+        after_slash = s[j + 2 : j + 3] if nxt == "/" else ""
         if s.startswith("<!--", j):
             close = s.find("-->", j + 4)
             if close < 0:
@@ -154,7 +191,7 @@ def _markup_pieces(s: str) -> Iterator[str]:
             close = s.find("]]>", j + 9)
             if close < 0:
                 return
-            yield escape(s[j + 9:close], quote=False)
+            yield escape(s[j + 9 : close], quote=False)
             i = close + 3
         elif nxt in ("!", "?") or (nxt == "/" and not _is_ascii_letter(after_slash)):
             close = s.find(">", j + 2)  # doctype, processing instruction, bogus comment
@@ -296,7 +333,7 @@ def _truncate(text: str, max_chars: int) -> str:
         return text
     if max_chars == 1:
         return "…"
-    cut = text[:max_chars - 1]
+    cut = text[: max_chars - 1]
     boundary = max(cut.rfind(" "), cut.rfind("\n"))
     if boundary >= max_chars * 0.6:  # don't throw away most of the budget for one long word
         cut = cut[:boundary]
@@ -319,8 +356,5 @@ def normalize_for_matching(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = _URL.sub(" ", folded).translate(_APOSTROPHES)
-    kept = "".join(
-        ch if unicodedata.category(ch)[0] in "LNM" else " "
-        for ch in folded
-    )
+    kept = "".join(ch if unicodedata.category(ch)[0] in "LNM" else " " for ch in folded)
     return " ".join(kept.split())

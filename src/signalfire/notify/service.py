@@ -25,13 +25,25 @@ def create_webhook(session: Session, *, actor: Actor, url: str, events: list[str
     ep = WebhookEndpoint(org_id=actor.org_id, url=url, events=events, secret=secrets.token_urlsafe(32))
     session.add(ep)
     session.flush()
-    record(session, action="webhook.create", target_type="webhook_endpoint", target_id=ep.id, actor=actor,
-           summary={"url": url, "events": events})
+    record(
+        session,
+        action="webhook.create",
+        target_type="webhook_endpoint",
+        target_id=ep.id,
+        actor=actor,
+        summary={"url": url, "events": events},
+    )
     return ep
 
 
 def delete_webhook(session: Session, *, actor: Actor, webhook_id: uuid.UUID) -> None:
     ep = first_or_404(session, readable_webhooks(actor).where(WebhookEndpoint.id == webhook_id), "No such webhook.")
-    record(session, action="webhook.delete", target_type="webhook_endpoint", target_id=ep.id, actor=actor,
-           summary={"url": ep.url})
+    record(
+        session,
+        action="webhook.delete",
+        target_type="webhook_endpoint",
+        target_id=ep.id,
+        actor=actor,
+        summary={"url": ep.url},
+    )
     session.delete(ep)

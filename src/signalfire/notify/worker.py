@@ -101,17 +101,26 @@ class Worker:
         now = utcnow()
         values: dict[str, Any]
         if error is None:
-            values = {"status": JobStatus.done, "completed_at": now, "locked_by": None, "locked_until": None,
-                      "last_error": None}
+            values = {
+                "status": JobStatus.done,
+                "completed_at": now,
+                "locked_by": None,
+                "locked_until": None,
+                "last_error": None,
+            }
         elif permanent or job.attempts >= self.settings.max_attempts:
             values = {"status": JobStatus.dead, "last_error": error[:2000], "locked_by": None, "locked_until": None}
         else:
-            values = {"status": JobStatus.pending, "last_error": error[:2000], "locked_by": None,
-                      "locked_until": None, "run_after": now + backoff(job.attempts, self.settings)}
+            values = {
+                "status": JobStatus.pending,
+                "last_error": error[:2000],
+                "locked_by": None,
+                "locked_until": None,
+                "run_after": now + backoff(job.attempts, self.settings),
+            }
         result = session.execute(
             update(OutboxJob)
-            .where(OutboxJob.id == job.id, OutboxJob.locked_by == self.worker_id,
-                   OutboxJob.status == JobStatus.running)
+            .where(OutboxJob.id == job.id, OutboxJob.locked_by == self.worker_id, OutboxJob.status == JobStatus.running)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -135,16 +144,23 @@ class Worker:
 
     def _deliver(self, job: Claimed) -> None:
         if job.kind == JobKind.email:
-            self.mailer.send(job_id=str(job.id), to=list(job.payload["to"]), subject=job.payload["subject"],
-                             body=job.payload["body"])
+            self.mailer.send(
+                job_id=str(job.id), to=list(job.payload["to"]), subject=job.payload["subject"], body=job.payload["body"]
+            )
         elif job.kind == JobKind.webhook:
             with unit_of_work(self.factory) as session:
                 endpoint = session.get(WebhookEndpoint, uuid.UUID(job.payload["endpoint_id"]))
                 target = (endpoint.url, endpoint.secret, endpoint.active) if endpoint else None
             if target is None or not target[2]:
                 raise DeliveryError("webhook endpoint removed or disabled", permanent=True)
-            post_webhook(self.http, url=target[0], secret=target[1], event=job.payload["event"],
-                         delivery_id=str(job.id), data=job.payload["data"])
+            post_webhook(
+                self.http,
+                url=target[0],
+                secret=target[1],
+                event=job.payload["event"],
+                delivery_id=str(job.id),
+                data=job.payload["data"],
+            )
         else:  # pragma: no cover - enum is closed
             raise DeliveryError(f"unknown job kind {job.kind}", permanent=True)
 
@@ -152,8 +168,7 @@ class Worker:
         fn = TASKS.get(job.payload.get("task", ""))
         if fn is None:
             with unit_of_work(self.factory) as session:
-                self._finish(session, job, error=f"no task registered as {job.payload.get('task')!r}",
-                             permanent=True)
+                self._finish(session, job, error=f"no task registered as {job.payload.get('task')!r}", permanent=True)
             return
         try:
             with unit_of_work(self.factory) as session:
@@ -196,7 +211,8 @@ class Worker:
                 log.exception("periodic job %s failed", job.name)
                 with unit_of_work(self.factory) as session:
                     session.execute(
-                        update(SchedulerState).where(SchedulerState.name == job.name)
+                        update(SchedulerState)
+                        .where(SchedulerState.name == job.name)
                         .values(last_error=f"{exc.__class__.__name__}: {exc}"[:2000])
                     )
         return ran

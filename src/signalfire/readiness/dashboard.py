@@ -31,14 +31,19 @@ from signalfire.response.models import Incident
 from signalfire.response.vocab import Severity
 
 MONTHS = 12
-SEVERITY_COLOURS = {Severity.SEV1: "--sev1", Severity.SEV2: "--sev2", Severity.SEV3: "--sev3",
-                    Severity.SEV4: "--sev4"}
+SEVERITY_COLOURS = {Severity.SEV1: "--sev1", Severity.SEV2: "--sev2", Severity.SEV3: "--sev3", Severity.SEV4: "--sev4"}
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
-    ("under 1 day", timedelta(days=1)), ("1 to 7 days", timedelta(days=7)), ("7 to 30 days", timedelta(days=30)),
-    ("over 30 days", None))
+    ("under 1 day", timedelta(days=1)),
+    ("1 to 7 days", timedelta(days=7)),
+    ("7 to 30 days", timedelta(days=30)),
+    ("over 30 days", None),
+)
 DECISION_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
-    ("within 1 h", timedelta(hours=1)), ("1 to 24 h", timedelta(hours=24)), ("1 to 7 days", timedelta(days=7)),
-    ("over 7 days", None))
+    ("within 1 h", timedelta(hours=1)),
+    ("1 to 24 h", timedelta(hours=24)),
+    ("1 to 7 days", timedelta(days=7)),
+    ("over 7 days", None),
+)
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,15 @@ def _monthly(session: Session, column: Any, bounds: list[datetime], *where: Any)
     return out
 
 
-def _bar(labels: list[str], datasets: list[dict[str, Any]], *, stacked: bool = False, y_title: str = "",
-         horizontal: bool = False, integers: bool = True) -> dict[str, Any]:
+def _bar(
+    labels: list[str],
+    datasets: list[dict[str, Any]],
+    *,
+    stacked: bool = False,
+    y_title: str = "",
+    horizontal: bool = False,
+    integers: bool = True,
+) -> dict[str, Any]:
     scales: dict[str, Any] = {"x": {"stacked": stacked}, "y": {"stacked": stacked, "beginAtZero": True}}
     if integers:
         scales["x" if horizontal else "y"]["ticks"] = {"precision": 0}
@@ -102,34 +114,56 @@ def _response_times(session: Session, actor: Actor, start: datetime, end: dateti
     board.charts["chart-response-times"] = _bar(labels, datasets, y_title="median hours", integers=False)
     board.series["response_times_hours"] = series
     contain = result.overall.get(metrics.Measure.CONTAIN)
-    board.stats.append(Stat("Median time to contain", f"{contain.median.total_seconds() / 3600:.1f} h" if contain
-                            else "—", f"{contain.count} incident(s), drills excluded" if contain else "no incidents"))
+    board.stats.append(
+        Stat(
+            "Median time to contain",
+            f"{contain.median.total_seconds() / 3600:.1f} h" if contain else "—",
+            f"{contain.count} incident(s), drills excluded" if contain else "no incidents",
+        )
+    )
 
 
 def _deadlines(session: Session, org_id: uuid.UUID, bounds: list[datetime], at: datetime, board: Dashboard) -> None:
-    owed = and_(Obligation.org_id == org_id, Obligation.due_at < at, Incident.is_drill.is_(False),
-                Obligation.status.not_in((ObligationStatus.waived, ObligationStatus.superseded)))
+    owed = and_(
+        Obligation.org_id == org_id,
+        Obligation.due_at < at,
+        Incident.is_drill.is_(False),
+        Obligation.status.not_in((ObligationStatus.waived, ObligationStatus.superseded)),
+    )
     bucket = _bucket(Obligation.due_at, bounds)
     submitted = and_(Obligation.submitted_at.is_not(None), Obligation.submitted_at <= at)
-    kind = case((and_(submitted, Obligation.submitted_at <= Obligation.due_at), "on_time"),
-                (submitted, "late"), else_="overdue")
+    kind = case(
+        (and_(submitted, Obligation.submitted_at <= Obligation.due_at), "on_time"), (submitted, "late"), else_="overdue"
+    )
     counts = {k: [0] * (len(bounds) - 1) for k in ("on_time", "late", "overdue")}
     rows = session.execute(
-        select(bucket, kind, func.count()).join(Incident, Incident.id == Obligation.incident_id)
-        .where(owed, Obligation.due_at >= bounds[0], Obligation.due_at < bounds[-1]).group_by(bucket, kind)
+        select(bucket, kind, func.count())
+        .join(Incident, Incident.id == Obligation.incident_id)
+        .where(owed, Obligation.due_at >= bounds[0], Obligation.due_at < bounds[-1])
+        .group_by(bucket, kind)
     ).all()
     for index, k, n in rows:
         counts[str(k)][int(index)] += int(n)
-    board.charts["chart-deadlines"] = _bar(board.months, [
-        {"label": "On time", "data": counts["on_time"], "backgroundColor": "--chart-2"},
-        {"label": "Filed late", "data": counts["late"], "backgroundColor": "--chart-5"},
-        {"label": "Overdue, not filed", "data": counts["overdue"], "backgroundColor": "--chart-3"},
-    ], stacked=True, y_title="reports by month due")
+    board.charts["chart-deadlines"] = _bar(
+        board.months,
+        [
+            {"label": "On time", "data": counts["on_time"], "backgroundColor": "--chart-2"},
+            {"label": "Filed late", "data": counts["late"], "backgroundColor": "--chart-5"},
+            {"label": "Overdue, not filed", "data": counts["overdue"], "backgroundColor": "--chart-3"},
+        ],
+        stacked=True,
+        y_title="reports by month due",
+    )
     board.series["deadlines"] = counts
     total = sum(sum(v) for v in counts.values())
     timely = sum(counts["on_time"])
-    board.stats.append(Stat("Reports filed on time", f"{round(100 * timely / total)}%" if total else "—",
-                            f"{timely} of {total} due in 12 months" if total else "no reports due"))
+    board.stats.append(
+        Stat(
+            "Reports filed on time",
+            f"{round(100 * timely / total)}%" if total else "—",
+            f"{timely} of {total} due in 12 months" if total else "no reports due",
+        )
+    )
 
 
 def _sharing(session: Session, org_id: uuid.UUID, bounds: list[datetime], board: Dashboard) -> None:
@@ -139,10 +173,16 @@ def _sharing(session: Session, org_id: uuid.UUID, bounds: list[datetime], board:
     received = [0] * (len(bounds) - 1)
     by_us = case((Acknowledgement.org_id == org_id, 1), else_=0)
     rows = session.execute(
-        select(bucket, by_us, func.count()).join(ExchangeItem, ExchangeItem.id == Acknowledgement.item_id)
-        .where(Acknowledgement.acknowledged_at >= bounds[0], Acknowledgement.acknowledged_at < bounds[-1],
-               or_(and_(Acknowledgement.org_id == org_id, ExchangeItem.org_id != org_id),
-                   and_(Acknowledgement.org_id != org_id, ExchangeItem.org_id == org_id)))
+        select(bucket, by_us, func.count())
+        .join(ExchangeItem, ExchangeItem.id == Acknowledgement.item_id)
+        .where(
+            Acknowledgement.acknowledged_at >= bounds[0],
+            Acknowledgement.acknowledged_at < bounds[-1],
+            or_(
+                and_(Acknowledgement.org_id == org_id, ExchangeItem.org_id != org_id),
+                and_(Acknowledgement.org_id != org_id, ExchangeItem.org_id == org_id),
+            ),
+        )
         .group_by(bucket, by_us)
     ).all()
     for index, ours, n in rows:
@@ -150,28 +190,63 @@ def _sharing(session: Session, org_id: uuid.UUID, bounds: list[datetime], board:
     responses = [0] * (len(bounds) - 1)
     r_bucket = _bucket(ItemResponse.created_at, bounds)
     for index, n in session.execute(
-        select(r_bucket, func.count()).join(ExchangeItem, ExchangeItem.id == ItemResponse.item_id)
-        .where(ItemResponse.org_id == org_id, ExchangeItem.org_id != org_id,
-               ItemResponse.created_at >= bounds[0], ItemResponse.created_at < bounds[-1]).group_by(r_bucket)
+        select(r_bucket, func.count())
+        .join(ExchangeItem, ExchangeItem.id == ItemResponse.item_id)
+        .where(
+            ItemResponse.org_id == org_id,
+            ExchangeItem.org_id != org_id,
+            ItemResponse.created_at >= bounds[0],
+            ItemResponse.created_at < bounds[-1],
+        )
+        .group_by(r_bucket)
     ).all():
         responses[int(index)] += int(n)
     board.charts["chart-sharing"] = {
         "type": "line",
-        "data": {"labels": board.months, "datasets": [
-            {"label": "Items shared", "data": shared, "tension": 0.25, "borderColor": "--chart-1",
-             "backgroundColor": "--chart-1"},
-            {"label": "Others' items acknowledged", "data": given, "tension": 0.25, "borderColor": "--chart-2",
-             "backgroundColor": "--chart-2"},
-            {"label": "Responses given", "data": responses, "tension": 0.25, "borderColor": "--chart-3",
-             "backgroundColor": "--chart-3"},
-            {"label": "Acknowledgements received", "data": received, "tension": 0.25, "borderColor": "--chart-5",
-             "backgroundColor": "--chart-5"},
-        ]},
-        "options": {"plugins": {"legend": {"position": "bottom"}},
-                    "scales": {"y": {"beginAtZero": True, "ticks": {"precision": 0}}}},
+        "data": {
+            "labels": board.months,
+            "datasets": [
+                {
+                    "label": "Items shared",
+                    "data": shared,
+                    "tension": 0.25,
+                    "borderColor": "--chart-1",
+                    "backgroundColor": "--chart-1",
+                },
+                {
+                    "label": "Others' items acknowledged",
+                    "data": given,
+                    "tension": 0.25,
+                    "borderColor": "--chart-2",
+                    "backgroundColor": "--chart-2",
+                },
+                {
+                    "label": "Responses given",
+                    "data": responses,
+                    "tension": 0.25,
+                    "borderColor": "--chart-3",
+                    "backgroundColor": "--chart-3",
+                },
+                {
+                    "label": "Acknowledgements received",
+                    "data": received,
+                    "tension": 0.25,
+                    "borderColor": "--chart-5",
+                    "backgroundColor": "--chart-5",
+                },
+            ],
+        },
+        "options": {
+            "plugins": {"legend": {"position": "bottom"}},
+            "scales": {"y": {"beginAtZero": True, "ticks": {"precision": 0}}},
+        },
     }
-    board.series["sharing"] = {"shared": shared, "acknowledged": given, "responses": responses,
-                               "acknowledgements_received": received}
+    board.series["sharing"] = {
+        "shared": shared,
+        "acknowledged": given,
+        "responses": responses,
+        "acknowledgements_received": received,
+    }
     board.stats.append(Stat("Items shared", str(sum(shared)), f"{sum(received)} acknowledgement(s) received"))
 
 
@@ -184,38 +259,66 @@ def _intake(session: Session, org_id: uuid.UUID, bounds: list[datetime], at: dat
         .group_by(bucket, Signal.source_kind)
     ).all():
         volume[SourceKind(kind)][int(index)] += int(n)
-    board.charts["chart-intake-volume"] = _bar(board.months, [
-        {"label": k.label, "data": v} for k, v in volume.items() if any(v)], stacked=True, y_title="signals received")
+    board.charts["chart-intake-volume"] = _bar(
+        board.months,
+        [{"label": k.label, "data": v} for k, v in volume.items() if any(v)],
+        stacked=True,
+        y_title="signals received",
+    )
     # The open queue by age: thresholds computed here, so the database compares plain timestamps.
-    age = case(*((Signal.received_at > at - limit, label) for label, limit in AGE_BUCKETS if limit is not None),
-               else_=AGE_BUCKETS[-1][0])
+    age = case(
+        *((Signal.received_at > at - limit, label) for label, limit in AGE_BUCKETS if limit is not None),
+        else_=AGE_BUCKETS[-1][0],
+    )
     waiting = dict.fromkeys((label for label, _ in AGE_BUCKETS), 0)
     for label, n in session.execute(
-        select(age, func.count()).where(Signal.org_id == org_id, Signal.state == TriageState.new,
-                                        Signal.received_at <= at).group_by(age)
+        select(age, func.count())
+        .where(Signal.org_id == org_id, Signal.state == TriageState.new, Signal.received_at <= at)
+        .group_by(age)
     ).all():
         waiting[str(label)] += int(n)
     took = seconds_between(session, Signal.decided_at, Signal.received_at)
-    speed = case(*((took < limit.total_seconds(), label) for label, limit in DECISION_BUCKETS if limit is not None),
-                 else_=DECISION_BUCKETS[-1][0])
+    speed = case(
+        *((took < limit.total_seconds(), label) for label, limit in DECISION_BUCKETS if limit is not None),
+        else_=DECISION_BUCKETS[-1][0],
+    )
     decided = dict.fromkeys((label for label, _ in DECISION_BUCKETS), 0)
     for label, n in session.execute(
-        select(speed, func.count()).where(Signal.org_id == org_id, Signal.decided_at.is_not(None),
-                                          Signal.decided_at >= at - timedelta(days=90), Signal.decided_at <= at,
-                                          Signal.state != TriageState.new).group_by(speed)
+        select(speed, func.count())
+        .where(
+            Signal.org_id == org_id,
+            Signal.decided_at.is_not(None),
+            Signal.decided_at >= at - timedelta(days=90),
+            Signal.decided_at <= at,
+            Signal.state != TriageState.new,
+        )
+        .group_by(speed)
     ).all():
         decided[str(label)] += int(n)
-    board.charts["chart-triage-age"] = _bar(list(waiting), [
-        {"label": "Waiting for triage now", "data": list(waiting.values()), "backgroundColor": "--chart-3"},
-    ], y_title="signals")
-    board.charts["chart-triage-speed"] = _bar(list(decided), [
-        {"label": "Decided in the last 90 days", "data": list(decided.values()), "backgroundColor": "--chart-2"},
-    ], y_title="signals")
+    board.charts["chart-triage-age"] = _bar(
+        list(waiting),
+        [
+            {"label": "Waiting for triage now", "data": list(waiting.values()), "backgroundColor": "--chart-3"},
+        ],
+        y_title="signals",
+    )
+    board.charts["chart-triage-speed"] = _bar(
+        list(decided),
+        [
+            {"label": "Decided in the last 90 days", "data": list(decided.values()), "backgroundColor": "--chart-2"},
+        ],
+        y_title="signals",
+    )
     board.series["intake_volume"] = {k.value: v for k, v in volume.items()}
     board.series["triage_waiting_by_age"] = waiting
     board.series["triage_decision_time_90d"] = decided
-    board.stats.append(Stat("Signals waiting for triage", str(sum(waiting.values())),
-                            f"{waiting[AGE_BUCKETS[-1][0]]} older than 30 days"))
+    board.stats.append(
+        Stat(
+            "Signals waiting for triage",
+            str(sum(waiting.values())),
+            f"{waiting[AGE_BUCKETS[-1][0]]} older than 30 days",
+        )
+    )
 
 
 def build(session: Session, actor: Actor, at: datetime) -> Dashboard:

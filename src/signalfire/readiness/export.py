@@ -35,29 +35,48 @@ PUBLIC_SUMMARY: dict[State, str] = {
 
 
 def requirement_out(req: Requirement) -> RequirementOut:
-    return RequirementOut(text=req.text, short=req.short, dimension=req.dimension,
-                          code_of_practice=req.code_of_practice, index_capabilities=list(req.index_capabilities))
+    return RequirementOut(
+        text=req.text,
+        short=req.short,
+        dimension=req.dimension,
+        code_of_practice=req.code_of_practice,
+        index_capabilities=list(req.index_capabilities),
+    )
 
 
 def public_item(result: ItemResult) -> PublicItemOut:
     f, item = result.finding, result.item
     detail = item.public_detail
-    return PublicItemOut(id=item.id, label=item.label, state=f.state,
-                         summary=f.summary if detail else PUBLIC_SUMMARY[f.state], as_of=f.as_of,
-                         expires_at=f.expires_at, gaps=list(f.gaps) if detail else [],
-                         metric=f.metric if detail else None, requirement=requirement_out(item.requirement))
+    return PublicItemOut(
+        id=item.id,
+        label=item.label,
+        state=f.state,
+        summary=f.summary if detail else PUBLIC_SUMMARY[f.state],
+        as_of=f.as_of,
+        expires_at=f.expires_at,
+        gaps=list(f.gaps) if detail else [],
+        metric=f.metric if detail else None,
+        requirement=requirement_out(item.requirement),
+    )
 
 
 def item_out(result: ItemResult, actor: Actor) -> ItemOut:
     base = public_item(result)
     f = result.finding
     shown = [e for e in f.evidence if actor.can(CHANNEL_READ[e.channel])]
-    return ItemOut(**{**base.model_dump(), "summary": f.summary, "gaps": list(f.gaps), "metric": f.metric},
-                   evidence=[EvidenceOut(label=e.label, channel=e.channel, url=e.url, at=e.at) for e in shown],
-                   hidden_evidence=len(f.evidence) - len(shown))
+    return ItemOut(
+        **{**base.model_dump(), "summary": f.summary, "gaps": list(f.gaps), "metric": f.metric},
+        evidence=[EvidenceOut(label=e.label, channel=e.channel, url=e.url, at=e.at) for e in shown],
+        hidden_evidence=len(f.evidence) - len(shown),
+    )
 
 
 def scorecard_out(card: Scorecard, actor: Actor, published: PublicationOut | None = None) -> ScorecardOut:
-    return ScorecardOut(org=OrgRef(id=card.org_id, name=card.org_name, slug=card.org_slug), as_of=card.at,
-                        risk_domains=list(card.domains), counts=card.counts,
-                        items=[item_out(r, actor) for r in card.items], published=published)
+    return ScorecardOut(
+        org=OrgRef(id=card.org_id, name=card.org_name, slug=card.org_slug),
+        as_of=card.at,
+        risk_domains=list(card.domains),
+        counts=card.counts,
+        items=[item_out(r, actor) for r in card.items],
+        published=published,
+    )

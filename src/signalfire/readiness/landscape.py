@@ -102,6 +102,7 @@ def load() -> Landscape:
 
 # -- the org beside the landscape ----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Alignment:
     """The org's evidence for one landscape row: the scorecard items that serve it and their overall state
@@ -125,14 +126,18 @@ class Alignment:
 
 def by_dimension(card: Scorecard) -> list[Alignment]:
     land = load()
-    return [Alignment(d.id, d.label, tuple(r for r in card.items if r.item.requirement.dimension == d.id))
-            for d in land.dimensions]
+    return [
+        Alignment(d.id, d.label, tuple(r for r in card.items if r.item.requirement.dimension == d.id))
+        for d in land.dimensions
+    ]
 
 
 def by_capability(card: Scorecard) -> list[Alignment]:
     land = load()
-    return [Alignment(c.id, c.label, tuple(r for r in card.items if c.id in r.item.requirement.index_capabilities))
-            for c in land.capabilities]
+    return [
+        Alignment(c.id, c.label, tuple(r for r in card.items if c.id in r.item.requirement.index_capabilities))
+        for c in land.capabilities
+    ]
 
 
 def unmapped_capabilities() -> list[str]:
@@ -144,5 +149,7 @@ def unmapped_capabilities() -> list[str]:
 def labels() -> dict[str, dict[str, str]]:
     """Id -> label for dimensions and capabilities, for templates."""
     land = load()
-    return {"dimensions": {d.id: d.label for d in land.dimensions},
-            "capabilities": {c.id: c.label for c in land.capabilities}}
+    return {
+        "dimensions": {d.id: d.label for d in land.dimensions},
+        "capabilities": {c.id: c.label for c in land.capabilities},
+    }

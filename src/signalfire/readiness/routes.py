@@ -32,8 +32,10 @@ from signalfire.response.vocab import RiskDomain
 pages = protected_router(prefix="/readiness", include_in_schema=False)
 api = protected_router(prefix="/api/v1/readiness", tags=["readiness"])
 
-AtQuery = Annotated[str | None, Query(max_length=40, description="A date (end of that day, UTC) or an ISO "
-                                                                  "datetime with a time zone; default now")]
+AtQuery = Annotated[
+    str | None,
+    Query(max_length=40, description="A date (end of that day, UTC) or an ISO datetime with a time zone; default now"),
+]
 
 
 def _own(session: Session, actor: Actor, at: str | None) -> tuple[Scorecard, ScorecardOut]:
@@ -45,12 +47,17 @@ def _own(session: Session, actor: Actor, at: str | None) -> tuple[Scorecard, Sco
 
 # -- pages ---------------------------------------------------------------------------------------------------
 
+
 @pages.get("")
 def scorecard_page(request: Request, session: SessionDep, actor: ActorDep, at: AtQuery = None) -> Response:
     require(actor, Permission.readiness_scorecard_read)
-    ctx: dict[str, Any] = {"scored": service.applies_to(actor.org_kind), "domains": list(RiskDomain),
-                           "can_publish": actor.can(Permission.readiness_scorecard_publish),
-                           "labels": landscape.labels(), "at_value": (at or "").strip()}
+    ctx: dict[str, Any] = {
+        "scored": service.applies_to(actor.org_kind),
+        "domains": list(RiskDomain),
+        "can_publish": actor.can(Permission.readiness_scorecard_publish),
+        "labels": landscape.labels(),
+        "at_value": (at or "").strip(),
+    }
     if ctx["scored"]:
         ctx["card"], ctx["out"] = _own(session, actor, at)
         ctx["historic"] = bool(ctx["at_value"])
@@ -67,27 +74,36 @@ def scorecard_json(session: SessionDep, actor: ActorDep, at: AtQuery = None) -> 
 @pages.get("/scorecard/print")
 def scorecard_print(request: Request, session: SessionDep, actor: ActorDep, at: AtQuery = None) -> Response:
     card, out = _own(session, actor, at)
-    return render(request, "readiness/print.html", {"card": card, "out": out, "labels": landscape.labels(),
-                                                    "printed_at": utcnow()})
+    return render(
+        request,
+        "readiness/print.html",
+        {"card": card, "out": out, "labels": landscape.labels(), "printed_at": utcnow()},
+    )
 
 
 @pages.get("/landscape")
 def landscape_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     require(actor, Permission.readiness_scorecard_read)
     card = service.scorecard_for(session, actor) if service.applies_to(actor.org_kind) else None
-    return render(request, "readiness/landscape.html", {
-        "landscape": landscape.load(), "card": card,
-        "dimensions": landscape.by_dimension(card) if card else [],
-        "capabilities": landscape.by_capability(card) if card else [],
-        "published": publication.list_published(session, actor),
-    })
+    return render(
+        request,
+        "readiness/landscape.html",
+        {
+            "landscape": landscape.load(),
+            "card": card,
+            "dimensions": landscape.by_dimension(card) if card else [],
+            "capabilities": landscape.by_capability(card) if card else [],
+            "published": publication.list_published(session, actor),
+        },
+    )
 
 
 @pages.get("/published/{snapshot_id}")
 def published_page(request: Request, session: SessionDep, actor: ActorDep, snapshot_id: uuid.UUID) -> Response:
     found = publication.get_snapshot(session, actor, snapshot_id)
-    return render(request, "readiness/published.html", {"snap": publication.snapshot_out(found),
-                                                        "labels": landscape.labels()})
+    return render(
+        request, "readiness/published.html", {"snap": publication.snapshot_out(found), "labels": landscape.labels()}
+    )
 
 
 @pages.get("/dashboard")
@@ -98,8 +114,9 @@ def dashboard_page(request: Request, session: SessionDep, actor: ActorDep) -> Re
 
 
 @pages.post("/publication")
-def publication_form(request: Request, session: SessionDep, actor: ActorDep,
-                     publish: Annotated[bool, Form()]) -> Response:
+def publication_form(
+    request: Request, session: SessionDep, actor: ActorDep, publish: Annotated[bool, Form()]
+) -> Response:
     if publish:
         publication.publish(session, actor)
         return redirect(request, "/readiness", flash="Scorecard published: other organisations can now see it.")
@@ -108,13 +125,18 @@ def publication_form(request: Request, session: SessionDep, actor: ActorDep,
 
 
 @pages.post("/settings")
-def settings_form(request: Request, session: SessionDep, actor: ActorDep,
-                  risk_domains: Annotated[list[RiskDomain], Form(max_length=len(RiskDomain))]) -> Response:
+def settings_form(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    risk_domains: Annotated[list[RiskDomain], Form(max_length=len(RiskDomain))],
+) -> Response:
     service.update_risk_domains(session, actor, risk_domains)
     return redirect(request, "/readiness", flash="Risk domains in scope updated.")
 
 
 # -- API -----------------------------------------------------------------------------------------------------
+
 
 @api.get("/scorecard", response_model=ScorecardOut)
 def api_scorecard(session: SessionDep, actor: ActorDep, at: AtQuery = None) -> ScorecardOut:
@@ -131,8 +153,12 @@ def api_landscape(actor: ActorDep) -> landscape.Landscape:
 def api_dashboard(session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     require(actor, Permission.readiness_scorecard_read)
     board = dashboard.build(session, actor, utcnow())
-    return {"at": board.at, "months": board.months, "series": board.series,
-            "stats": [{"label": s.label, "value": s.value, "meta": s.meta} for s in board.stats]}
+    return {
+        "at": board.at,
+        "months": board.months,
+        "series": board.series,
+        "stats": [{"label": s.label, "value": s.value, "meta": s.meta} for s in board.stats],
+    }
 
 
 @api.get("/published", response_model=list[SnapshotOut])

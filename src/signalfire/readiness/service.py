@@ -60,14 +60,20 @@ def compute_scorecard(session: Session, org_id: uuid.UUID, at: datetime) -> Scor
     org = session.get(Organization, org_id)
     if org is None:
         raise NotFound("No such organisation.")
-    ctx = Context(org_id=org.id, org_slug=org.slug, exchange_member=org.exchange_member, at=at,
-                  year_start=months_before(at, 12), domains=risk_domains(session, org.id))
+    ctx = Context(
+        org_id=org.id,
+        org_slug=org.slug,
+        exchange_member=org.exchange_member,
+        at=at,
+        year_start=months_before(at, 12),
+        domains=risk_domains(session, org.id),
+    )
     results = tuple(ItemResult(item, item.check(session, ctx)) for item in ITEMS)
     return Scorecard(org.id, org.name, org.slug, at, ctx.domains, results)
 
 
 def parse_at(value: str | None) -> datetime | None:
-    """"As of" from a query or the command line: a date means the end of that day in UTC (now, for today);
+    """ "As of" from a query or the command line: a date means the end of that day in UTC (now, for today);
     a datetime must carry its zone. Empty means now."""
     if value is None or not value.strip():
         return None
@@ -118,6 +124,12 @@ def update_risk_domains(session: Session, actor: Actor, domains: list[RiskDomain
     row.risk_domains = values
     row.updated_at = utcnow()
     row.updated_by_label = actor.display_name
-    record(session, action="readiness.settings.update", target_type="organization", target_id=actor.org_id,
-           actor=actor, summary={"risk_domains": {"from": before, "to": values}})
+    record(
+        session,
+        action="readiness.settings.update",
+        target_type="organization",
+        target_id=actor.org_id,
+        actor=actor,
+        summary={"risk_domains": {"from": before, "to": values}},
+    )
     return row

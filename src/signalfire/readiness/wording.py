@@ -14,7 +14,7 @@ def minute(value: datetime) -> str:
 
 
 def span(seconds: float | timedelta) -> str:
-    """"45 min", "6 h 30 min", "3 d 4 h"."""
+    """ "45 min", "6 h 30 min", "3 d 4 h"."""
     total = round(seconds.total_seconds() if isinstance(seconds, timedelta) else seconds)
     total = max(total, 0)
     days, rest = divmod(total, 86400)

@@ -68,12 +68,23 @@ def _scope(actor: Actor, route: str) -> str:
 
 # -- regimes ---------------------------------------------------------------------------------------------
 
+
 @api.get("/regimes", response_model=list[RegimeSummaryOut])
 def list_regimes(actor: ActorDep) -> list[RegimeSummaryOut]:
-    return [RegimeSummaryOut(id=r.id, version=r.version, title=r.title, kind=r.kind, enabled=r.enabled,
-                             effective_from=str(r.effective_from) if r.effective_from else None,
-                             effective_to=str(r.effective_to) if r.effective_to else None, source=r.source)
-            for versions in catalog.regimes().values() for r in versions]
+    return [
+        RegimeSummaryOut(
+            id=r.id,
+            version=r.version,
+            title=r.title,
+            kind=r.kind,
+            enabled=r.enabled,
+            effective_from=str(r.effective_from) if r.effective_from else None,
+            effective_to=str(r.effective_to) if r.effective_to else None,
+            source=r.source,
+        )
+        for versions in catalog.regimes().values()
+        for r in versions
+    ]
 
 
 @api.get("/regimes/{regime_id}")
@@ -85,13 +96,25 @@ def get_regime(regime_id: str, actor: ActorDep, version: str | None = None) -> d
 
 # -- board and incidents ---------------------------------------------------------------------------------
 
+
 @api.get("/board", response_model=BoardOut)
-def get_board(session: SessionDep, actor: ActorDep,
-              limit: Annotated[int, Query(ge=1, le=500)] = obligations.BOARD_LIMIT) -> BoardOut:
+def get_board(
+    session: SessionDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = obligations.BOARD_LIMIT
+) -> BoardOut:
     b = obligations.board(session, actor, limit=limit)
-    return BoardOut(now=b.now, overdue=b.overdue, due_24h=b.due_24h, due_7d=b.due_7d, waiting=b.waiting,
-                    rows=[BoardRowOut(obligation=views.obligation_out(r.obligation), reference=r.reference,
-                                      title=r.title, severity=r.severity) for r in b.rows])
+    return BoardOut(
+        now=b.now,
+        overdue=b.overdue,
+        due_24h=b.due_24h,
+        due_7d=b.due_7d,
+        waiting=b.waiting,
+        rows=[
+            BoardRowOut(
+                obligation=views.obligation_out(r.obligation), reference=r.reference, title=r.title, severity=r.severity
+            )
+            for r in b.rows
+        ],
+    )
 
 
 @api.get("/incidents/{incident_id}", response_model=IncidentReportingOut)
@@ -109,15 +132,17 @@ def record_event(incident_id: uuid.UUID, body: ClockEventIn, session: SessionDep
 
 
 @api.get("/incidents/{incident_id}/questionnaire/{regime_id}", response_model=QuestionnaireOut)
-def get_questionnaire(incident_id: uuid.UUID, regime_id: str, session: SessionDep,
-                      actor: ActorDep) -> QuestionnaireOut:
+def get_questionnaire(incident_id: uuid.UUID, regime_id: str, session: SessionDep, actor: ActorDep) -> QuestionnaireOut:
     incident = get_incident(session, actor, incident_id)
     q = assessments.questionnaire(session, incident, regime_id)
     return QuestionnaireOut(
-        regime_id=q.regime.id, regime_version=q.regime.version,
+        regime_id=q.regime.id,
+        regime_version=q.regime.version,
         questions=[{"id": x.id, "text": x.text, "help": x.help} for x in q.regime.questions],
         facts=[{"id": f.id, "text": f.text, "source": f.source} for f in q.regime.applicability.facts],
-        answers=q.answers, fact_answers=q.facts, clock_events=q.events,
+        answers=q.answers,
+        fact_answers=q.facts,
+        clock_events=q.events,
     )
 
 
@@ -128,21 +153,37 @@ def list_assessments(incident_id: uuid.UUID, session: SessionDep, actor: ActorDe
 
 
 @api.post("/incidents/{incident_id}/assessments", response_model=AssessResultOut, status_code=201)
-def create_assessment(incident_id: uuid.UUID, body: AssessmentIn, session: SessionDep, actor: ActorDep,
-                      idempotency_key: IdemKey = None) -> Response:
+def create_assessment(
+    incident_id: uuid.UUID, body: AssessmentIn, session: SessionDep, actor: ActorDep, idempotency_key: IdemKey = None
+) -> Response:
     incident = get_incident(session, actor, incident_id)
 
     def create() -> tuple[int, dict[str, Any]]:
-        done = assessments.assess_incident(session, actor, incident, regime_id=body.regime_id, answers=body.answers,
-                                           facts=body.facts, rationale=body.rationale)
+        done = assessments.assess_incident(
+            session,
+            actor,
+            incident,
+            regime_id=body.regime_id,
+            answers=body.answers,
+            facts=body.facts,
+            rationale=body.rationale,
+        )
         s = done.sync
-        out = AssessResultOut(assessment=views.assessment_out(done.assessment),
-                              obligations=SyncOut(created=len(s.created), updated=len(s.updated),
-                                                  closed=len(s.closed), reopened=len(s.reopened)))
+        out = AssessResultOut(
+            assessment=views.assessment_out(done.assessment),
+            obligations=SyncOut(
+                created=len(s.created), updated=len(s.updated), closed=len(s.closed), reopened=len(s.reopened)
+            ),
+        )
         return 201, out.model_dump(mode="json")
 
-    status, payload, _ = run_idempotent(session, scope=_scope(actor, f"assess:{incident_id}"), key=idempotency_key,
-                                        payload=body.model_dump(mode="json"), create=create)
+    status, payload, _ = run_idempotent(
+        session,
+        scope=_scope(actor, f"assess:{incident_id}"),
+        key=idempotency_key,
+        payload=body.model_dump(mode="json"),
+        create=create,
+    )
     return JSONResponse(payload, status_code=status)
 
 
@@ -166,6 +207,7 @@ def release_hold(hold_id: uuid.UUID, body: ReasonIn, session: SessionDep, actor:
 
 
 # -- obligations and reports -----------------------------------------------------------------------------
+
 
 @api.get("/obligations/{obligation_id}", response_model=ObligationOut)
 def get_obligation(obligation_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> ObligationOut:
@@ -196,20 +238,27 @@ def get_report(report_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Re
 
 @api.patch("/reports/{report_id}", response_model=ReportOut)
 def update_report(report_id: uuid.UUID, body: ReportUpdateIn, session: SessionDep, actor: ActorDep) -> ReportOut:
-    reports.save_draft(session, actor, report_id,
-                       {k: FieldValue(v.value, v.preliminary) for k, v in body.fields.items()})
+    reports.save_draft(
+        session, actor, report_id, {k: FieldValue(v.value, v.preliminary) for k, v in body.fields.items()}
+    )
     return _report_out(session, actor, report_id)
 
 
 @api.post("/reports/{report_id}/submit", response_model=ExportOut, status_code=201)
-def submit_report(report_id: uuid.UUID, session: SessionDep, actor: ActorDep,
-                  idempotency_key: IdemKey = None) -> Response:
+def submit_report(
+    report_id: uuid.UUID, session: SessionDep, actor: ActorDep, idempotency_key: IdemKey = None
+) -> Response:
     def create() -> tuple[int, dict[str, Any]]:
         version = reports.submit(session, actor, report_id)
         return 201, ExportOut(sha256=version.content_hash, content=version.content).model_dump(mode="json")
 
-    status, payload, _ = run_idempotent(session, scope=_scope(actor, f"submit:{report_id}"), key=idempotency_key,
-                                        payload={"report_id": str(report_id)}, create=create)
+    status, payload, _ = run_idempotent(
+        session,
+        scope=_scope(actor, f"submit:{report_id}"),
+        key=idempotency_key,
+        payload={"report_id": str(report_id)},
+        create=create,
+    )
     return JSONResponse(payload, status_code=status)
 
 
@@ -226,22 +275,40 @@ def answer(report_id: uuid.UUID, body: AnswerIn, session: SessionDep, actor: Act
 
 # -- authority inbox -------------------------------------------------------------------------------------
 
+
 @api.get("/inbox", response_model=list[InboxRowOut])
 def list_inbox(session: SessionDep, actor: ActorDep) -> list[InboxRowOut]:
-    return [InboxRowOut(delivery_id=r.delivery.id, report_id=r.delivery.report_id, sender=r.sender,
-                        regime_id=r.version.content["regime"]["id"], stage=r.version.content["stage"]["id"],
-                        version=r.version.number, sha256=r.version.content_hash, delivered_at=r.delivery.delivered_at,
-                        acknowledged_at=r.delivery.acknowledged_at, open_questions=r.open_questions)
-            for r in inbox.inbox(session, actor)]
+    return [
+        InboxRowOut(
+            delivery_id=r.delivery.id,
+            report_id=r.delivery.report_id,
+            sender=r.sender,
+            regime_id=r.version.content["regime"]["id"],
+            stage=r.version.content["stage"]["id"],
+            version=r.version.number,
+            sha256=r.version.content_hash,
+            delivered_at=r.delivery.delivered_at,
+            acknowledged_at=r.delivery.acknowledged_at,
+            open_questions=r.open_questions,
+        )
+        for r in inbox.inbox(session, actor)
+    ]
 
 
 def _delivery_out(session: SessionDep, actor: Actor, delivery_id: uuid.UUID, *, audit: bool) -> DeliveryOut:
     d = inbox.get_delivery(session, actor, delivery_id, audit=audit)
     v = inbox.delivery_version(session, d)
     msgs = inbox.thread(session, actor, d.report_id, d.authority_org_id)
-    return DeliveryOut(delivery_id=d.id, report_id=d.report_id, sender=v.content["submitter"]["org"],
-                       delivered_at=d.delivered_at, acknowledged_at=d.acknowledged_at, sha256=v.content_hash,
-                       content=v.content, messages=[views.message_out(m) for m in msgs])
+    return DeliveryOut(
+        delivery_id=d.id,
+        report_id=d.report_id,
+        sender=v.content["submitter"]["org"],
+        delivered_at=d.delivered_at,
+        acknowledged_at=d.acknowledged_at,
+        sha256=v.content_hash,
+        content=v.content,
+        messages=[views.message_out(m) for m in msgs],
+    )
 
 
 @api.get("/inbox/{delivery_id}", response_model=DeliveryOut)
@@ -262,6 +329,7 @@ def ask(delivery_id: uuid.UUID, body: QuestionIn, session: SessionDep, actor: Ac
 
 # -- retention, settings, bindings -----------------------------------------------------------------------
 
+
 @api.post("/retention/run", response_model=list[PurgeOut])
 def retention_run(body: RetentionRunIn, session: SessionDep, actor: ActorDep) -> list[PurgeOut]:
     done = retention.run(session, actor=actor, dry_run=body.dry_run)
@@ -269,8 +337,12 @@ def retention_run(body: RetentionRunIn, session: SessionDep, actor: ActorDep) ->
 
 
 def _settings_out(s: org_settings.ReportingSettings) -> SettingsOut:
-    return SettingsOut(org_sla_minutes=int(s.org_sla.total_seconds() // 60) if s.org_sla is not None else None,
-                       leads=list(s.leads), custom_leads=s.custom_leads, lead_choices=list(org_settings.LEAD_CHOICES))
+    return SettingsOut(
+        org_sla_minutes=int(s.org_sla.total_seconds() // 60) if s.org_sla is not None else None,
+        leads=list(s.leads),
+        custom_leads=s.custom_leads,
+        lead_choices=list(org_settings.LEAD_CHOICES),
+    )
 
 
 @api.get("/settings", response_model=SettingsOut)
@@ -287,18 +359,31 @@ def put_settings(body: SettingsIn, session: SessionDep, actor: ActorDep) -> Sett
 
 @api.get("/bindings", response_model=list[BindingOut])
 def list_bindings(session: SessionDep, actor: ActorDep) -> list[BindingOut]:
-    return [BindingOut(id=b.id, regime_id=b.regime_id, recipient_id=b.recipient_id,
-                       authority_org_id=b.authority_org_id, authority_org_name=o.name)
-            for b, o in bindings.list_bindings(session, actor)]
+    return [
+        BindingOut(
+            id=b.id,
+            regime_id=b.regime_id,
+            recipient_id=b.recipient_id,
+            authority_org_id=b.authority_org_id,
+            authority_org_name=o.name,
+        )
+        for b, o in bindings.list_bindings(session, actor)
+    ]
 
 
 @api.put("/bindings", response_model=BindingOut)
 def put_binding(body: BindingIn, session: SessionDep, actor: ActorDep) -> BindingOut:
-    b = bindings.bind(session, actor, regime_id=body.regime_id, recipient_id=body.recipient_id,
-                      authority_org_id=body.authority_org_id)
+    b = bindings.bind(
+        session, actor, regime_id=body.regime_id, recipient_id=body.recipient_id, authority_org_id=body.authority_org_id
+    )
     name = next(o.name for x, o in bindings.list_bindings(session, actor) if x.id == b.id)
-    return BindingOut(id=b.id, regime_id=b.regime_id, recipient_id=b.recipient_id,
-                      authority_org_id=b.authority_org_id, authority_org_name=name)
+    return BindingOut(
+        id=b.id,
+        regime_id=b.regime_id,
+        recipient_id=b.recipient_id,
+        authority_org_id=b.authority_org_id,
+        authority_org_name=name,
+    )
 
 
 @api.delete("/bindings/{binding_id}", status_code=204)

@@ -139,13 +139,10 @@ def assess_applicability(
     place_ok = any(_overlaps(j, r) for j in jurisdictions for r in app.jurisdictions)
     reasons: list[str] = []
     if not kind_ok:
-        reasons.append(
-            f"Org kind {', '.join(sorted(org_kinds)) or 'none'} is not among {', '.join(app.org_kinds)}."
-        )
+        reasons.append(f"Org kind {', '.join(sorted(org_kinds)) or 'none'} is not among {', '.join(app.org_kinds)}.")
     if not place_ok:
         reasons.append(
-            f"Jurisdictions {', '.join(sorted(jurisdictions)) or 'none'} "
-            f"do not meet {', '.join(app.jurisdictions)}."
+            f"Jurisdictions {', '.join(sorted(jurisdictions)) or 'none'} do not meet {', '.join(app.jurisdictions)}."
         )
     if reasons:
         return ApplicabilityResult("no", (), tuple(reasons))
@@ -162,14 +159,11 @@ def assess_applicability(
     missing = tuple(
         f.id
         for f in app.facts
-        if values[f.id] is None
-        and any(evaluate(app.requires, {**values, f.id: v}) != result for v in (True, False))
+        if values[f.id] is None and any(evaluate(app.requires, {**values, f.id: v}) != result for v in (True, False))
     )
     shown = _with_values(app.requires, values)
     if result is None:
-        return ApplicabilityResult(
-            "unknown", missing, (f"May apply: {shown}; facts needed: {', '.join(missing)}.",)
-        )
+        return ApplicabilityResult("unknown", missing, (f"May apply: {shown}; facts needed: {', '.join(missing)}.",))
     return ApplicabilityResult(
         "yes" if result else "no", (), (f"{'Applies' if result else 'Does not apply'}: {shown}.",)
     )
@@ -222,15 +216,11 @@ def _aggregate(regime: Regime, rows: Sequence[_Row]) -> _Core:
     if not reportable:
         return "not_reportable", (), (), (), ()
     classes = tuple(c.id for i, c in enumerate(ordered) if all(r[1][i] for r in rows))
-    possible = tuple(
-        c.id for i, c in enumerate(ordered) if c.id not in classes and any(r[1][i] for r in rows)
-    )
+    possible = tuple(c.id for i, c in enumerate(ordered) if c.id not in classes and any(r[1][i] for r in rows))
     reports = regime.reports.concurrent
     concurrent = tuple(rep.id for i, rep in enumerate(reports) if all(r[2][i] for r in reportable))
     maybe = tuple(
-        rep.id
-        for i, rep in enumerate(reports)
-        if rep.id not in concurrent and any(r[2][i] for r in reportable)
+        rep.id for i, rep in enumerate(reports) if rep.id not in concurrent and any(r[2][i] for r in reportable)
     )
     outcome: Outcome = "reportable" if len(reportable) == len(rows) else "undetermined"
     return outcome, classes, possible, concurrent, maybe
@@ -262,9 +252,7 @@ def _with_values(criterion: Criterion, values: Mapping[str, Truth]) -> str:
     return ", ".join(f"{ref} = {_SHOWN[values.get(ref)]}" for ref, _ in criterion_refs(criterion))
 
 
-def _rationale(
-    regime: Regime, values: Mapping[str, Truth], core: _Core, missing: tuple[str, ...]
-) -> list[str]:
+def _rationale(regime: Regime, values: Mapping[str, Truth], core: _Core, missing: tuple[str, ...]) -> list[str]:
     outcome, classes, possible, concurrent, possible_concurrent = core
     name = f"{regime.title} ({regime.id} {regime.version})"
     lines: list[str] = []
@@ -290,9 +278,7 @@ def _rationale(
             lines.append(f"Class {cls.id} ({cls.label}) does not apply: {shown}.")
     for rep in regime.reports.concurrent:
         if rep.id in concurrent:
-            lines.append(
-                f"Also due: {rep.id} ({rep.label}) per {rep.source}: {_with_values(rep.when, values)}."
-            )
+            lines.append(f"Also due: {rep.id} ({rep.label}) per {rep.source}: {_with_values(rep.when, values)}.")
         elif rep.id in possible_concurrent:
             lines.append(f"May also be due: {rep.id} ({rep.label}): {_with_values(rep.when, values)}.")
     if classes and possible:

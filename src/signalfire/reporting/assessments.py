@@ -44,34 +44,48 @@ def regime_for(incident: Incident, regime_id: str) -> Regime:
     regime = catalog.in_force(regime_id, incident.aware_at)
     if regime is None:
         raise ValidationFailed.single(
-            "regime_id", f"No enabled version of {regime_id!r} was in force on {incident.aware_at:%Y-%m-%d}.")
+            "regime_id", f"No enabled version of {regime_id!r} was in force on {incident.aware_at:%Y-%m-%d}."
+        )
     return regime
 
 
 def current_assessment(session: Session, incident_id: uuid.UUID, regime_id: str) -> Assessment | None:
-    return session.execute(
-        select(Assessment).where(Assessment.incident_id == incident_id, Assessment.regime_id == regime_id,
-                                 Assessment.is_current.is_(True))
-    ).scalars().first()
+    return (
+        session.execute(
+            select(Assessment).where(
+                Assessment.incident_id == incident_id,
+                Assessment.regime_id == regime_id,
+                Assessment.is_current.is_(True),
+            )
+        )
+        .scalars()
+        .first()
+    )
 
 
 def history(session: Session, actor: Actor, incident_id: uuid.UUID) -> list[Assessment]:
-    return list(session.execute(
-        readable_assessments(actor).where(Assessment.incident_id == incident_id)
-        .order_by(Assessment.regime_id, Assessment.version.desc())
-    ).scalars())
+    return list(
+        session.execute(
+            readable_assessments(actor)
+            .where(Assessment.incident_id == incident_id)
+            .order_by(Assessment.regime_id, Assessment.version.desc())
+        ).scalars()
+    )
 
 
 def get_assessment(session: Session, actor: Actor, assessment_id: uuid.UUID) -> Assessment:
-    return first_or_404(session, readable_assessments(actor).where(Assessment.id == assessment_id),
-                        "No such assessment.")
+    return first_or_404(
+        session, readable_assessments(actor).where(Assessment.id == assessment_id), "No such assessment."
+    )
 
 
 def last_facts(session: Session, org_id: uuid.UUID, regime_id: str) -> dict[str, str]:
     """The org's latest answers to a regime's applicability facts (they rarely change between incidents)."""
     row = session.execute(
-        select(Assessment.facts).where(Assessment.org_id == org_id, Assessment.regime_id == regime_id)
-        .order_by(Assessment.assessed_at.desc()).limit(1)
+        select(Assessment.facts)
+        .where(Assessment.org_id == org_id, Assessment.regime_id == regime_id)
+        .order_by(Assessment.assessed_at.desc())
+        .limit(1)
     ).scalar_one_or_none()
     return dict(row or {})
 
@@ -112,9 +126,17 @@ class AssessOutcome:
     sync: SyncResult
 
 
-def assess_incident(session: Session, actor: Actor, incident: Incident, *, regime_id: str,
-                    answers: Mapping[str, str], facts: Mapping[str, str], rationale: str,
-                    now: datetime | None = None) -> AssessOutcome:
+def assess_incident(
+    session: Session,
+    actor: Actor,
+    incident: Incident,
+    *,
+    regime_id: str,
+    answers: Mapping[str, str],
+    facts: Mapping[str, str],
+    rationale: str,
+    now: datetime | None = None,
+) -> AssessOutcome:
     """Record a new assessment version and recompute the incident's obligations."""
     require(actor, Permission.reporting_assessment_write)
     regime = regime_for(incident, regime_id)
@@ -129,8 +151,9 @@ def assess_incident(session: Session, actor: Actor, incident: Incident, *, regim
     typed_facts = cast(dict[str, Answer], dict(facts))
     org = session.get(Organization, incident.org_id)
     assert org is not None
-    applies = assess_applicability(regime, org_kinds=[org.kind.value],
-                                   jurisdictions=list(org.jurisdictions), facts=typed_facts)
+    applies = assess_applicability(
+        regime, org_kinds=[org.kind.value], jurisdictions=list(org.jurisdictions), facts=typed_facts
+    )
     result = assess(regime, typed_answers)
     outcome = AssessmentOutcome(result.outcome)
     classes, possible = list(result.classes), list(result.possible_classes)
@@ -140,8 +163,10 @@ def assess_incident(session: Session, actor: Actor, incident: Incident, *, regim
     if applies.applies == "no":
         outcome = AssessmentOutcome.not_reportable
         classes, possible, concurrent, possible_concurrent, missing = [], [], [], [], []
-        engine_rationale = [*applies.rationale, "The questionnaire answers are kept but not used: the regime "
-                                                "does not bind the organisation."]
+        engine_rationale = [
+            *applies.rationale,
+            "The questionnaire answers are kept but not used: the regime does not bind the organisation.",
+        ]
     elif applies.applies == "unknown":
         engine_rationale = [*applies.rationale, *engine_rationale]
         missing = [*applies.missing_facts, *missing]
@@ -153,32 +178,68 @@ def assess_incident(session: Session, actor: Actor, incident: Incident, *, regim
     now = now or utcnow()
     previous = current_assessment(session, incident.id, regime.id)
     row = Assessment(
-        id=uuid.uuid4(), org_id=incident.org_id, incident_id=incident.id, regime_id=regime.id,
-        regime_version=regime.version, version=(previous.version + 1) if previous else 1, is_current=True,
-        answers=dict(answers), facts=dict(facts), applicability=Applicability(applies.applies),
-        missing_facts=list(applies.missing_facts), outcome=outcome, classes=classes, possible_classes=possible,
-        concurrent_reports=concurrent, possible_concurrent_reports=possible_concurrent, missing=missing,
-        engine_rationale=engine_rationale, rationale=rationale, incident_snapshot=incident_snapshot(incident),
-        assessed_at=now, assessed_by=actor.user_id, assessed_by_label=actor.display_name,
+        id=uuid.uuid4(),
+        org_id=incident.org_id,
+        incident_id=incident.id,
+        regime_id=regime.id,
+        regime_version=regime.version,
+        version=(previous.version + 1) if previous else 1,
+        is_current=True,
+        answers=dict(answers),
+        facts=dict(facts),
+        applicability=Applicability(applies.applies),
+        missing_facts=list(applies.missing_facts),
+        outcome=outcome,
+        classes=classes,
+        possible_classes=possible,
+        concurrent_reports=concurrent,
+        possible_concurrent_reports=possible_concurrent,
+        missing=missing,
+        engine_rationale=engine_rationale,
+        rationale=rationale,
+        incident_snapshot=incident_snapshot(incident),
+        assessed_at=now,
+        assessed_by=actor.user_id,
+        assessed_by_label=actor.display_name,
     )
     closing = would_close(session, incident, row)
     if not rationale and outcome is AssessmentOutcome.not_reportable:
-        raise ValidationFailed.single("rationale", "Say in your own words why the incident is not reportable "
-                                                   "under this regime; it is kept with the assessment.")
+        raise ValidationFailed.single(
+            "rationale",
+            "Say in your own words why the incident is not reportable "
+            "under this regime; it is kept with the assessment.",
+        )
     if not rationale and closing:
         names = ", ".join(f"{o.stage} ({o.class_id})" for o in closing)
-        raise ValidationFailed.single("rationale", f"This reassessment would close open obligations ({names}); "
-                                                   "give the rationale for closing them.")
+        raise ValidationFailed.single(
+            "rationale",
+            f"This reassessment would close open obligations ({names}); give the rationale for closing them.",
+        )
     if previous is not None:
         previous.is_current = False
         session.flush()
     session.add(row)
     session.flush()
-    record(session, action="reporting.assessment.create", target_type="reporting_assessment", target_id=row.id,
-           actor=actor, summary={"reference": incident.reference, "regime": regime.id,
-                                 "regime_version": regime.version, "version": row.version,
-                                 "outcome": outcome, "classes": classes, "possible_classes": possible,
-                                 "missing": missing, "answers": dict(answers), "facts": dict(facts),
-                                 "rationale": rationale[:500], "is_drill": incident.is_drill})
+    record(
+        session,
+        action="reporting.assessment.create",
+        target_type="reporting_assessment",
+        target_id=row.id,
+        actor=actor,
+        summary={
+            "reference": incident.reference,
+            "regime": regime.id,
+            "regime_version": regime.version,
+            "version": row.version,
+            "outcome": outcome,
+            "classes": classes,
+            "possible_classes": possible,
+            "missing": missing,
+            "answers": dict(answers),
+            "facts": dict(facts),
+            "rationale": rationale[:500],
+            "is_drill": incident.is_drill,
+        },
+    )
     sync = sync_incident(session, incident, actor=actor, now=now)
     return AssessOutcome(row, sync)

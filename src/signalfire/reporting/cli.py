@@ -49,14 +49,20 @@ def _org(s: Session, slug: str) -> Organization:
 
 # -- regimes ---------------------------------------------------------------------------------------------
 
+
 @reporting_app.command("regimes")
 def regimes_list() -> None:
     """List the packaged regime files."""
     table = Table("id", "version", "kind", "effective", "enabled")
     for versions in catalog.regimes().values():
         for r in versions:
-            table.add_row(r.id, r.version, r.kind, f"{r.effective_from or '-'} to {r.effective_to or '-'}",
-                          "yes" if r.enabled else "no")
+            table.add_row(
+                r.id,
+                r.version,
+                r.kind,
+                f"{r.effective_from or '-'} to {r.effective_to or '-'}",
+                "yes" if r.enabled else "no",
+            )
     console.print(table)
 
 
@@ -74,14 +80,17 @@ def regimes_validate(folder: Annotated[Path | None, typer.Argument(help="Folder 
 
 # -- recipients ------------------------------------------------------------------------------------------
 
+
 @reporting_app.command("bindings")
 def bindings_list() -> None:
     """Which authority org receives what each regime addresses to a recipient."""
     with unit_of_work(_factory()) as s:
         table = Table("regime", "recipient", "authority org", "id")
-        rows = s.execute(select(RecipientBinding, Organization)
-                         .join(Organization, Organization.id == RecipientBinding.authority_org_id)
-                         .order_by(RecipientBinding.regime_id, RecipientBinding.recipient_id)).all()
+        rows = s.execute(
+            select(RecipientBinding, Organization)
+            .join(Organization, Organization.id == RecipientBinding.authority_org_id)
+            .order_by(RecipientBinding.regime_id, RecipientBinding.recipient_id)
+        ).all()
         for b, o in rows:
             table.add_row(b.regime_id, b.recipient_id, o.slug, str(b.id))
         console.print(table)
@@ -102,9 +111,11 @@ def bind(regime_id: str, recipient_id: str, authority_org: str) -> None:
 @reporting_app.command("unbind")
 def unbind(regime_id: str, recipient_id: str) -> None:
     with unit_of_work(_factory()) as s:
-        row = s.execute(select(RecipientBinding).where(RecipientBinding.regime_id == regime_id,
-                                                       RecipientBinding.recipient_id == recipient_id)
-                        ).scalar_one_or_none()
+        row = s.execute(
+            select(RecipientBinding).where(
+                RecipientBinding.regime_id == regime_id, RecipientBinding.recipient_id == recipient_id
+            )
+        ).scalar_one_or_none()
         if row is None:
             raise _fail("no such binding")
         bindings.unbind(s, None, row.id)
@@ -112,6 +123,7 @@ def unbind(regime_id: str, recipient_id: str) -> None:
 
 
 # -- obligations -----------------------------------------------------------------------------------------
+
 
 @reporting_app.command("sweep")
 def sweep() -> None:
@@ -141,21 +153,33 @@ def board(org: str) -> None:
     with unit_of_work(_factory()) as s:
         o = _org(s, org)
         table = Table("incident", "regime", "class", "stage", "status", "due (UTC)", "legal")
-        rows = s.execute(select(Obligation, Incident.reference).join(Incident, Incident.id == Obligation.incident_id)
-                         .where(Obligation.org_id == o.id, Obligation.is_open.is_(True))
-                         .order_by(Obligation.due_at.asc().nulls_last())).all()
+        rows = s.execute(
+            select(Obligation, Incident.reference)
+            .join(Incident, Incident.id == Obligation.incident_id)
+            .where(Obligation.org_id == o.id, Obligation.is_open.is_(True))
+            .order_by(Obligation.due_at.asc().nulls_last())
+        ).all()
         for ob, ref in rows:
-            table.add_row(ref, ob.regime_id, ob.class_id, ob.stage, ob.status.value,
-                          f"{ob.due_at:%Y-%m-%d %H:%M}" if ob.due_at else f"waiting for {ob.waiting_for}",
-                          f"{ob.legal_due_at:%Y-%m-%d %H:%M}" if ob.legal_due_at else "-")
+            table.add_row(
+                ref,
+                ob.regime_id,
+                ob.class_id,
+                ob.stage,
+                ob.status.value,
+                f"{ob.due_at:%Y-%m-%d %H:%M}" if ob.due_at else f"waiting for {ob.waiting_for}",
+                f"{ob.legal_due_at:%Y-%m-%d %H:%M}" if ob.legal_due_at else "-",
+            )
         console.print(table)
 
 
 # -- retention -------------------------------------------------------------------------------------------
 
+
 @retention_app.command("run")
-def retention_run(dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
-                  org: Annotated[str | None, typer.Option(help="Only this org (slug).")] = None) -> None:
+def retention_run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
+    org: Annotated[str | None, typer.Option(help="Only this org (slug).")] = None,
+) -> None:
     """Purge reporting records past retention and not on legal hold; each purge is audited."""
     with unit_of_work(_factory()) as s:
         org_id = _org(s, org).id if org else None
@@ -172,12 +196,20 @@ def retention_status(org: str) -> None:
     with unit_of_work(_factory()) as s:
         o = _org(s, org)
         table = Table("incident", "retain until", "on hold", "purged")
-        rows = s.execute(select(Case, Incident.reference).join(Incident, Incident.id == Case.incident_id)
-                         .where(Case.org_id == o.id).order_by(Case.retain_until)).all()
+        rows = s.execute(
+            select(Case, Incident.reference)
+            .join(Incident, Incident.id == Case.incident_id)
+            .where(Case.org_id == o.id)
+            .order_by(Case.retain_until)
+        ).all()
         for case, ref in rows:
             held = bool(retention.active_holds(s, case.incident_id))
-            table.add_row(ref, f"{case.retain_until:%Y-%m-%d}" if case.retain_until else "-",
-                          "yes" if held else "no", f"{case.purged_at:%Y-%m-%d}" if case.purged_at else "-")
+            table.add_row(
+                ref,
+                f"{case.retain_until:%Y-%m-%d}" if case.retain_until else "-",
+                "yes" if held else "no",
+                f"{case.purged_at:%Y-%m-%d}" if case.purged_at else "-",
+            )
         console.print(table)
 
 
@@ -186,11 +218,20 @@ def holds(org: str) -> None:
     with unit_of_work(_factory()) as s:
         o = _org(s, org)
         table = Table("id", "incident", "placed", "reason", "released")
-        rows = s.execute(select(LegalHold, Incident.reference).join(Incident, Incident.id == LegalHold.incident_id)
-                         .where(LegalHold.org_id == o.id).order_by(LegalHold.placed_at)).all()
+        rows = s.execute(
+            select(LegalHold, Incident.reference)
+            .join(Incident, Incident.id == LegalHold.incident_id)
+            .where(LegalHold.org_id == o.id)
+            .order_by(LegalHold.placed_at)
+        ).all()
         for h, ref in rows:
-            table.add_row(str(h.id), ref, f"{h.placed_at:%Y-%m-%d}", h.reason,
-                          f"{h.released_at:%Y-%m-%d}" if h.released_at else "-")
+            table.add_row(
+                str(h.id),
+                ref,
+                f"{h.placed_at:%Y-%m-%d}",
+                h.reason,
+                f"{h.released_at:%Y-%m-%d}" if h.released_at else "-",
+            )
         console.print(table)
 
 
@@ -209,8 +250,9 @@ def hold(reference: str, org: str, email: str, reason: str) -> None:
     try:
         with unit_of_work(_factory()) as s:
             actor = _user_actor(s, email, org)
-            incident = s.execute(select(Incident).where(Incident.org_id == actor.org_id,
-                                                        Incident.reference == reference.upper())).scalar_one_or_none()
+            incident = s.execute(
+                select(Incident).where(Incident.org_id == actor.org_id, Incident.reference == reference.upper())
+            ).scalar_one_or_none()
             if incident is None:
                 raise _fail(f"no incident {reference} in {org}")
             h = retention.place_hold(s, actor, incident, reason)

@@ -55,9 +55,7 @@ DESCRIPTIONS: Mapping[ClockEvent, str] = {
     ClockEvent.CAUSAL_LINK_SUSPECTED: (
         "The org suspected, with reasonable likelihood, a causal link between its system and the incident."
     ),
-    ClockEvent.CAUSAL_LINK_CONFIRMED: (
-        "The org established a causal link between its system and the incident."
-    ),
+    ClockEvent.CAUSAL_LINK_CONFIRMED: ("The org established a causal link between its system and the incident."),
     ClockEvent.DETERMINED: "The org determined that a reportable incident occurred.",
     ClockEvent.REASONABLE_BELIEF: (
         "The org learned facts giving a reasonable belief that a reportable incident occurred."

@@ -106,8 +106,7 @@ def compute_obligations(
     """
     if (assessment.regime_id, assessment.regime_version) != (regime.id, regime.version):
         raise ValueError(
-            f"assessment is for {assessment.regime_id} {assessment.regime_version}, "
-            f"not {regime.id} {regime.version}"
+            f"assessment is for {assessment.regime_id} {assessment.regime_version}, not {regime.id} {regime.version}"
         )
     if org_sla is not None and org_sla < timedelta(0):
         raise ValueError("org_sla must not be negative")
@@ -170,9 +169,7 @@ def compute_obligations(
 
     updates = regime.reports.updates
     if updates is not None:
-        for stage, clock in runner.updates(
-            updates.every, updates.anchor, updates.until, governing.recipients, sent
-        ):
+        for stage, clock in runner.updates(updates.every, updates.anchor, updates.until, governing.recipients, sent):
             out.append(
                 make.spec(
                     stage,
@@ -350,9 +347,7 @@ class _Runner:
             k += 1
         return out
 
-    def _due(
-        self, start: datetime, deadline: Deadline, recipients: Sequence[str]
-    ) -> tuple[datetime, datetime]:
+    def _due(self, start: datetime, deadline: Deadline, recipients: Sequence[str]) -> tuple[datetime, datetime]:
         if deadline.duration is None:  # org_sla: elapsed, never rolled
             due = start + (self.org_sla or timedelta(0))
             return due, due
@@ -545,9 +540,7 @@ def _sla_words(org_sla: timedelta | None) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = [
-        f"{n} {unit}{'s' if n != 1 else ''}"
-        for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
-        if n
+        f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute")) if n
     ]
     return "org SLA " + (" ".join(parts) or "0 minutes")
 

@@ -54,8 +54,13 @@ def seed(session: Session, ctx: DemoContext) -> None:
     story = _story()
     for b in story["bindings"]:
         if b["authority"] in ctx.orgs:
-            bindings.bind(session, None, regime_id=b["regime"], recipient_id=b["recipient"],
-                          authority_org_id=ctx.orgs[b["authority"]].id)
+            bindings.bind(
+                session,
+                None,
+                regime_id=b["regime"],
+                recipient_id=b["recipient"],
+                authority_org_id=ctx.orgs[b["authority"]].id,
+            )
     jailbreak = _incident(session, ctx, "jailbreak_incident_id")
     if jailbreak is None:
         return
@@ -74,16 +79,31 @@ def _assess(session: Session, reporter: Actor, incident: Incident, part: dict[st
         at = min(incident.aware_at + timedelta(minutes=e["after_awareness_minutes"]), now)
         events.record_event(session, reporter, incident, event=e["event"], at=at, evidence=e["evidence"])
     for a in part["assessments"]:
-        assessments.assess_incident(session, reporter, incident, regime_id=a["regime"], answers=a["answers"],
-                                    facts=a["facts"], rationale=a["rationale"])
+        assessments.assess_incident(
+            session,
+            reporter,
+            incident,
+            regime_id=a["regime"],
+            answers=a["answers"],
+            facts=a["facts"],
+            rationale=a["rationale"],
+        )
 
 
 def _report(session: Session, reporter: Actor, authority: Actor, incident: Incident, part: dict[str, Any]) -> None:
     spec = part["report"]
-    obligation = session.execute(
-        select(Obligation).where(Obligation.incident_id == incident.id, Obligation.regime_id == spec["regime"],
-                                 Obligation.stage == spec["stage"], Obligation.is_open.is_(True))
-    ).scalars().first()
+    obligation = (
+        session.execute(
+            select(Obligation).where(
+                Obligation.incident_id == incident.id,
+                Obligation.regime_id == spec["regime"],
+                Obligation.stage == spec["stage"],
+                Obligation.is_open.is_(True),
+            )
+        )
+        .scalars()
+        .first()
+    )
     if obligation is None or obligation.start_at is None:
         return
     report = reports.start_report(session, reporter, obligation.id)

@@ -24,14 +24,22 @@ MAX_EVIDENCE = 5000
 
 # Events a person records; the others follow from reports sent or from the records themselves.
 RECORDABLE: tuple[ClockEvent, ...] = tuple(
-    e for e in ClockEvent
+    e
+    for e in ClockEvent
     if e not in (ClockEvent.INITIAL_REPORT_SENT, ClockEvent.LAST_REPORT_SENT, ClockEvent.DOCUMENTED)
 )
 # Moments of learning about the incident: none can come after its resolution.
-AWARENESS: frozenset[str] = frozenset({
-    ClockEvent.AWARE_OF_INCIDENT, ClockEvent.AWARE_OF_MODEL_INVOLVEMENT, ClockEvent.CAUSAL_LINK_SUSPECTED,
-    ClockEvent.CAUSAL_LINK_CONFIRMED, ClockEvent.DETERMINED, ClockEvent.REASONABLE_BELIEF, ClockEvent.DISCOVERED,
-})
+AWARENESS: frozenset[str] = frozenset(
+    {
+        ClockEvent.AWARE_OF_INCIDENT,
+        ClockEvent.AWARE_OF_MODEL_INVOLVEMENT,
+        ClockEvent.CAUSAL_LINK_SUSPECTED,
+        ClockEvent.CAUSAL_LINK_CONFIRMED,
+        ClockEvent.DETERMINED,
+        ClockEvent.REASONABLE_BELIEF,
+        ClockEvent.DISCOVERED,
+    }
+)
 
 
 def describe(event: str) -> str:
@@ -49,13 +57,15 @@ def check_event_time(event: str, at: datetime, known: dict[str, datetime | None]
     resolved = known.get(ClockEvent.RESOLVED)
     if event in AWARENESS and resolved is not None and at > resolved:
         raise ValidationFailed.single(
-            "at", f"Awareness ({event}) cannot come after the incident's resolution at {resolved:%Y-%m-%d %H:%M} UTC.")
+            "at", f"Awareness ({event}) cannot come after the incident's resolution at {resolved:%Y-%m-%d %H:%M} UTC."
+        )
     if event == ClockEvent.RESOLVED:
         later = sorted((e, t) for e, t in known.items() if e in AWARENESS and t is not None and t > at)
         if later:
             e, t = later[0]
             raise ValidationFailed.single(
-                "at", f"The resolution cannot come before awareness ({e} at {t:%Y-%m-%d %H:%M} UTC).")
+                "at", f"The resolution cannot come before awareness ({e} at {t:%Y-%m-%d %H:%M} UTC)."
+            )
     aware = known.get(ClockEvent.AWARE_OF_INCIDENT)
     if event == ClockEvent.OCCURRED and aware is not None and at > aware:
         raise ValidationFailed.single("at", "The incident cannot have occurred after the org became aware of it.")
@@ -64,8 +74,9 @@ def check_event_time(event: str, at: datetime, known: dict[str, datetime | None]
         raise ValidationFailed.single("at", "Awareness of the incident cannot come before it occurred.")
 
 
-def record_event(session: Session, actor: Actor, incident: Incident, *, event: str, at: datetime,
-                 evidence: str) -> RecordedClockEvent:
+def record_event(
+    session: Session, actor: Actor, incident: Incident, *, event: str, at: datetime, evidence: str
+) -> RecordedClockEvent:
     """Record one clock event. Callers recompute the incident's obligations afterwards."""
     require(actor, Permission.reporting_assessment_write)
     if event not in {e.value for e in RECORDABLE}:
@@ -81,12 +92,24 @@ def record_event(session: Session, actor: Actor, incident: Incident, *, event: s
     known = clock_events(session, incident)
     known.pop(event, None)  # a correction replaces the event's own earlier time
     check_event_time(event, at.astimezone(now.tzinfo), known, now)
-    row = RecordedClockEvent(org_id=incident.org_id, incident_id=incident.id, event=event, at=at,
-                             evidence=evidence, recorded_at=now, recorded_by=actor.user_id,
-                             recorded_by_label=actor.display_name)
+    row = RecordedClockEvent(
+        org_id=incident.org_id,
+        incident_id=incident.id,
+        event=event,
+        at=at,
+        evidence=evidence,
+        recorded_at=now,
+        recorded_by=actor.user_id,
+        recorded_by_label=actor.display_name,
+    )
     session.add(row)
     session.flush()
-    record(session, action="reporting.clock_event.record", target_type="response_incident",
-           target_id=incident.id, actor=actor,
-           summary={"event": event, "at": at, "evidence": evidence[:300], "reference": incident.reference})
+    record(
+        session,
+        action="reporting.clock_event.record",
+        target_type="response_incident",
+        target_id=incident.id,
+        actor=actor,
+        summary={"event": event, "at": at, "evidence": evidence[:300], "reference": incident.reference},
+    )
     return row

@@ -58,7 +58,8 @@ def incident_events(incident: Incident) -> dict[str, datetime | None]:
 def recorded_events(session: Session, incident_id: uuid.UUID) -> dict[str, RecordedClockEvent]:
     """The latest recording of each event (earlier recordings stay in the table as history)."""
     rows = session.execute(
-        select(RecordedClockEvent).where(RecordedClockEvent.incident_id == incident_id)
+        select(RecordedClockEvent)
+        .where(RecordedClockEvent.incident_id == incident_id)
         .order_by(RecordedClockEvent.recorded_at, RecordedClockEvent.id)
     ).scalars()
     latest: dict[str, RecordedClockEvent] = {}
@@ -118,8 +119,11 @@ def snapshot_changes(before: dict[str, Any], incident: Incident) -> list[str]:
     """Human-readable differences, in the facts that matter for reportability, between an assessment's
     snapshot and the incident now."""
     now = incident_snapshot(incident)
-    return [f"{key.replace('_', ' ')}: {_shown(before[key])} → {_shown(now[key])}"
-            for key in RELEVANT if key in before and before[key] != now[key]]
+    return [
+        f"{key.replace('_', ' ')}: {_shown(before[key])} → {_shown(now[key])}"
+        for key in RELEVANT
+        if key in before and before[key] != now[key]
+    ]
 
 
 @dataclass(frozen=True)
@@ -134,20 +138,30 @@ class IncidentFacts:
 
 
 def incident_facts(session: Session, actor: Actor, incident: Incident) -> IncidentFacts:
-    timeline = list(session.execute(
-        readable_timeline(actor).where(TimelineEntry.incident_id == incident.id).order_by(TimelineEntry.at)
-    ).scalars())
-    actions = list(session.execute(
-        readable_actions(actor).where(ResponseAction.incident_id == incident.id)
-        .order_by(ResponseAction.requested_at)
-    ).scalars())
-    review = session.execute(
-        readable_reviews(actor).where(PostIncidentReview.incident_id == incident.id).limit(1)
-    ).scalars().first()
+    timeline = list(
+        session.execute(
+            readable_timeline(actor).where(TimelineEntry.incident_id == incident.id).order_by(TimelineEntry.at)
+        ).scalars()
+    )
+    actions = list(
+        session.execute(
+            readable_actions(actor)
+            .where(ResponseAction.incident_id == incident.id)
+            .order_by(ResponseAction.requested_at)
+        ).scalars()
+    )
+    review = (
+        session.execute(readable_reviews(actor).where(PostIncidentReview.incident_id == incident.id).limit(1))
+        .scalars()
+        .first()
+    )
     items: list[ReviewActionItem] = []
     if review is not None:
-        items = list(session.execute(
-            select(ReviewActionItem).where(ReviewActionItem.review_id == review.id)
-            .order_by(ReviewActionItem.position)
-        ).scalars())
+        items = list(
+            session.execute(
+                select(ReviewActionItem)
+                .where(ReviewActionItem.review_id == review.id)
+                .order_by(ReviewActionItem.position)
+            ).scalars()
+        )
     return IncidentFacts(incident, timeline, actions, review, items)

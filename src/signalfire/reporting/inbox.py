@@ -39,11 +39,13 @@ class InboxRow:
 
 def inbox(session: Session, actor: Actor, *, limit: int = 200) -> list[InboxRow]:
     rows = session.execute(
-        readable_deliveries(actor).where(Delivery.authority_org_id == actor.org_id)
+        readable_deliveries(actor)
+        .where(Delivery.authority_org_id == actor.org_id)
         .add_columns(ReportVersion, Organization.name)
         .join(ReportVersion, ReportVersion.id == Delivery.report_version_id)
         .join(Organization, Organization.id == Delivery.org_id)
-        .order_by(Delivery.delivered_at.desc()).limit(limit)
+        .order_by(Delivery.delivered_at.desc())
+        .limit(limit)
     ).all()
     open_by_report = _open_questions(session, actor, [d.report_id for d, _, _ in rows])
     return [InboxRow(d, v, name, open_by_report.get(d.report_id, 0)) for d, v, name in rows]
@@ -52,9 +54,11 @@ def inbox(session: Session, actor: Actor, *, limit: int = 200) -> list[InboxRow]
 def _open_questions(session: Session, actor: Actor, report_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     if not report_ids:
         return {}
-    msgs = session.execute(
-        readable_messages(actor).where(Message.report_id.in_(report_ids)).order_by(Message.created_at)
-    ).scalars().all()
+    msgs = (
+        session.execute(readable_messages(actor).where(Message.report_id.in_(report_ids)).order_by(Message.created_at))
+        .scalars()
+        .all()
+    )
     answered = {m.in_reply_to_id for m in msgs if m.kind is MessageKind.answer}
     out: dict[uuid.UUID, int] = {}
     for m in msgs:
@@ -64,11 +68,16 @@ def _open_questions(session: Session, actor: Actor, report_ids: list[uuid.UUID])
 
 
 def get_delivery(session: Session, actor: Actor, delivery_id: uuid.UUID, *, audit: bool = True) -> Delivery:
-    delivery = first_or_404(session, readable_deliveries(actor).where(Delivery.id == delivery_id),
-                            "No such report.")
+    delivery = first_or_404(session, readable_deliveries(actor).where(Delivery.id == delivery_id), "No such report.")
     if audit and actor.org_kind is OrgKind.authority:
-        record(session, action="reporting.delivery.read", target_type="reporting_delivery", target_id=delivery.id,
-               actor=actor, summary={"report_id": delivery.report_id})
+        record(
+            session,
+            action="reporting.delivery.read",
+            target_type="reporting_delivery",
+            target_id=delivery.id,
+            actor=actor,
+            summary={"report_id": delivery.report_id},
+        )
     return delivery
 
 
@@ -80,10 +89,13 @@ def delivery_version(session: Session, delivery: Delivery) -> ReportVersion:
 
 
 def thread(session: Session, actor: Actor, report_id: uuid.UUID, authority_org_id: uuid.UUID) -> list[Message]:
-    return list(session.execute(
-        readable_messages(actor).where(Message.report_id == report_id, Message.authority_org_id == authority_org_id)
-        .order_by(Message.created_at, Message.id)
-    ).scalars())
+    return list(
+        session.execute(
+            readable_messages(actor)
+            .where(Message.report_id == report_id, Message.authority_org_id == authority_org_id)
+            .order_by(Message.created_at, Message.id)
+        ).scalars()
+    )
 
 
 def threads_for_report(session: Session, actor: Actor, report_id: uuid.UUID) -> dict[uuid.UUID, list[Message]]:
@@ -116,12 +128,31 @@ def acknowledge(session: Session, actor: Actor, delivery_id: uuid.UUID) -> Deliv
     delivery.acknowledged_by = actor.user_id
     delivery.acknowledged_by_label = actor.display_name
     version = delivery_version(session, delivery)
-    _post(session, actor, delivery.report_id, delivery.org_id, actor.org_id, MessageKind.acknowledgement,
-          f"Receipt of version {version.number} acknowledged (sha256 {version.content_hash[:16]}…).", None)
-    record(session, action="reporting.delivery.acknowledge", target_type="reporting_delivery",
-           target_id=delivery.id, actor=actor, summary={"version": version.number})
-    _notify_sender(session, delivery.org_id, delivery.report_id, f"{actor.org_name} acknowledged receipt",
-                   "reporting.report.acknowledged")
+    _post(
+        session,
+        actor,
+        delivery.report_id,
+        delivery.org_id,
+        actor.org_id,
+        MessageKind.acknowledgement,
+        f"Receipt of version {version.number} acknowledged (sha256 {version.content_hash[:16]}…).",
+        None,
+    )
+    record(
+        session,
+        action="reporting.delivery.acknowledge",
+        target_type="reporting_delivery",
+        target_id=delivery.id,
+        actor=actor,
+        summary={"version": version.number},
+    )
+    _notify_sender(
+        session,
+        delivery.org_id,
+        delivery.report_id,
+        f"{actor.org_name} acknowledged receipt",
+        "reporting.report.acknowledged",
+    )
     return delivery
 
 
@@ -131,12 +162,25 @@ def ask(session: Session, actor: Actor, delivery_id: uuid.UUID, body: str) -> Me
     if actor.org_kind is not OrgKind.authority:
         raise NotFound("No such report.")
     require(actor, Permission.reporting_inbox_respond)
-    message = _post(session, actor, delivery.report_id, delivery.org_id, actor.org_id, MessageKind.question,
-                    _body(body), None)
-    record(session, action="reporting.message.question", target_type="reporting_message", target_id=message.id,
-           actor=actor, summary={"report_id": delivery.report_id, "length": len(message.body)})
-    _notify_sender(session, delivery.org_id, delivery.report_id, f"Question from {actor.org_name}",
-                   "reporting.question.received", body=message.body)
+    message = _post(
+        session, actor, delivery.report_id, delivery.org_id, actor.org_id, MessageKind.question, _body(body), None
+    )
+    record(
+        session,
+        action="reporting.message.question",
+        target_type="reporting_message",
+        target_id=message.id,
+        actor=actor,
+        summary={"report_id": delivery.report_id, "length": len(message.body)},
+    )
+    _notify_sender(
+        session,
+        delivery.org_id,
+        delivery.report_id,
+        f"Question from {actor.org_name}",
+        "reporting.question.received",
+        body=message.body,
+    )
     return message
 
 
@@ -144,43 +188,97 @@ def answer(session: Session, actor: Actor, report_id: uuid.UUID, question_id: uu
     """The reporting org answers a question in the thread it was asked in."""
     report = get_report(session, actor, report_id)
     question = first_or_404(
-        session, readable_messages(actor).where(Message.id == question_id, Message.report_id == report.id),
-        "No such question.")
+        session,
+        readable_messages(actor).where(Message.id == question_id, Message.report_id == report.id),
+        "No such question.",
+    )
     require(actor, Permission.reporting_inbox_respond)
     if question.kind is not MessageKind.question:
         raise ValidationFailed.single("question_id", "Only a question can be answered.")
-    message = _post(session, actor, report.id, report.org_id, question.authority_org_id, MessageKind.answer,
-                    _body(body), question.id)
-    record(session, action="reporting.message.answer", target_type="reporting_message", target_id=message.id,
-           actor=actor, summary={"report_id": report.id, "question_id": question.id, "length": len(message.body)})
+    message = _post(
+        session,
+        actor,
+        report.id,
+        report.org_id,
+        question.authority_org_id,
+        MessageKind.answer,
+        _body(body),
+        question.id,
+    )
+    record(
+        session,
+        action="reporting.message.answer",
+        target_type="reporting_message",
+        target_id=message.id,
+        actor=actor,
+        summary={"report_id": report.id, "question_id": question.id, "length": len(message.body)},
+    )
     to = recipients_of(session, question.authority_org_id, tuple(Role))
     if to:
-        enqueue_email(session, to=to, topic="reporting.answer.received", org_id=question.authority_org_id,
-                      subject=f"{actor.org_name} answered your question", body=message.body,
-                      dedupe_key=f"reporting.answer:{message.id}")
-    publish_event(session, org_id=question.authority_org_id, event="reporting.answer.received",
-                  data={"report_id": report.id, "question_id": question.id, "message_id": message.id},
-                  dedupe_key=f"reporting.answer:{message.id}")
+        enqueue_email(
+            session,
+            to=to,
+            topic="reporting.answer.received",
+            org_id=question.authority_org_id,
+            subject=f"{actor.org_name} answered your question",
+            body=message.body,
+            dedupe_key=f"reporting.answer:{message.id}",
+        )
+    publish_event(
+        session,
+        org_id=question.authority_org_id,
+        event="reporting.answer.received",
+        data={"report_id": report.id, "question_id": question.id, "message_id": message.id},
+        dedupe_key=f"reporting.answer:{message.id}",
+    )
     return message
 
 
-def _post(session: Session, actor: Actor, report_id: uuid.UUID, org_id: uuid.UUID, authority_org_id: uuid.UUID,
-          kind: MessageKind, body: str, reply_to: uuid.UUID | None) -> Message:
-    m = Message(report_id=report_id, org_id=org_id, authority_org_id=authority_org_id, author_org_id=actor.org_id,
-                author_user_id=actor.user_id, author_label=f"{actor.display_name} ({actor.org_name})", kind=kind,
-                body=body, in_reply_to_id=reply_to, created_at=utcnow())
+def _post(
+    session: Session,
+    actor: Actor,
+    report_id: uuid.UUID,
+    org_id: uuid.UUID,
+    authority_org_id: uuid.UUID,
+    kind: MessageKind,
+    body: str,
+    reply_to: uuid.UUID | None,
+) -> Message:
+    m = Message(
+        report_id=report_id,
+        org_id=org_id,
+        authority_org_id=authority_org_id,
+        author_org_id=actor.org_id,
+        author_user_id=actor.user_id,
+        author_label=f"{actor.display_name} ({actor.org_name})",
+        kind=kind,
+        body=body,
+        in_reply_to_id=reply_to,
+        created_at=utcnow(),
+    )
     session.add(m)
     session.flush()
     return m
 
 
-def _notify_sender(session: Session, org_id: uuid.UUID, report_id: uuid.UUID, subject: str, event: str,
-                   body: str = "") -> None:
+def _notify_sender(
+    session: Session, org_id: uuid.UUID, report_id: uuid.UUID, subject: str, event: str, body: str = ""
+) -> None:
     report = session.get(Report, report_id)
     assert report is not None
     to = recipients_of(session, org_id, (Role.admin, Role.reporter))
     if to:
-        enqueue_email(session, to=to, topic=event, org_id=org_id, subject=f"{subject} ({report.regime_id}, "
-                      f"{report.stage})", body=f"{body}\n\nOpen the report: /reporting/reports/{report.id}")
-    publish_event(session, org_id=org_id, event=event, data={"report_id": report.id, "stage": report.stage,
-                                                               "regime": report.regime_id})
+        enqueue_email(
+            session,
+            to=to,
+            topic=event,
+            org_id=org_id,
+            subject=f"{subject} ({report.regime_id}, {report.stage})",
+            body=f"{body}\n\nOpen the report: /reporting/reports/{report.id}",
+        )
+    publish_event(
+        session,
+        org_id=org_id,
+        event=event,
+        data={"report_id": report.id, "stage": report.stage, "regime": report.regime_id},
+    )

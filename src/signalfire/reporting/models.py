@@ -33,8 +33,9 @@ class AssessmentOutcome(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"reportable": "Reportable", "not_reportable": "Not reportable",
-                "undetermined": "Undetermined"}[self.value]
+        return {"reportable": "Reportable", "not_reportable": "Not reportable", "undetermined": "Undetermined"}[
+            self.value
+        ]
 
 
 class Applicability(StrEnum):
@@ -169,8 +170,9 @@ class Obligation(IdMixin, Base):
     required_fields: Mapped[list[str]] = mapped_column(default=list)
     due_from_reclassification_at: Mapped[datetime | None]
     past_due_on_reclassification: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[ObligationStatus] = mapped_column(enum_column(ObligationStatus, "reporting_obligation_status"),
-                                                     default=ObligationStatus.due)
+    status: Mapped[ObligationStatus] = mapped_column(
+        enum_column(ObligationStatus, "reporting_obligation_status"), default=ObligationStatus.due
+    )
     is_open: Mapped[bool] = mapped_column(default=True)
     submitted_at: Mapped[datetime | None]
     # The report written for this obligation (reporting_report has the foreign key to us).
@@ -202,8 +204,9 @@ class Reminder(Base):
 
     __tablename__ = "reporting_reminder"
 
-    obligation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reporting_obligation.id", ondelete="CASCADE"),
-                                                     primary_key=True)
+    obligation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reporting_obligation.id", ondelete="CASCADE"), primary_key=True
+    )
     lead_minutes: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     due_at: Mapped[datetime]
     sent_at: Mapped[datetime]
@@ -229,14 +232,16 @@ class Report(IdMixin, Base):
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(INCIDENT_FK, ondelete="RESTRICT"), index=True)
-    obligation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reporting_obligation.id", ondelete="RESTRICT"),
-                                                     unique=True)
+    obligation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reporting_obligation.id", ondelete="RESTRICT"), unique=True
+    )
     regime_id: Mapped[str] = mapped_column(String(80))
     regime_version: Mapped[str] = mapped_column(String(40))
     class_id: Mapped[str] = mapped_column(String(80))
     stage: Mapped[str] = mapped_column(String(60))
-    status: Mapped[ReportStatus] = mapped_column(enum_column(ReportStatus, "reporting_report_status"),
-                                                 default=ReportStatus.draft)
+    status: Mapped[ReportStatus] = mapped_column(
+        enum_column(ReportStatus, "reporting_report_status"), default=ReportStatus.draft
+    )
     # {field_id: {"value": str, "preliminary": bool}}
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     version_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -245,8 +250,9 @@ class Report(IdMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_label: Mapped[str] = mapped_column(String(300), default="")
 
-    versions: Mapped[list[ReportVersion]] = relationship(back_populates="report", lazy="raise",
-                                                         order_by="ReportVersion.number")
+    versions: Mapped[list[ReportVersion]] = relationship(
+        back_populates="report", lazy="raise", order_by="ReportVersion.number"
+    )
 
 
 class ReportVersion(IdMixin, Base):
@@ -277,8 +283,7 @@ class Delivery(IdMixin, Base):
         Index("ix_reporting_delivery_inbox", "authority_org_id", "delivered_at"),
     )
 
-    report_version_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("reporting_report_version.id", ondelete="RESTRICT"))
+    report_version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reporting_report_version.id", ondelete="RESTRICT"))
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reporting_report.id", ondelete="RESTRICT"), index=True)
     # The reporting org (the sender).
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
@@ -304,8 +309,7 @@ class Message(IdMixin, Base):
     author_label: Mapped[str] = mapped_column(String(300))
     kind: Mapped[MessageKind] = mapped_column(enum_column(MessageKind, "reporting_message_kind"))
     body: Mapped[str] = mapped_column(Text)
-    in_reply_to_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("reporting_message.id", ondelete="CASCADE"))
+    in_reply_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reporting_message.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -51,13 +51,17 @@ def org_sla(session: Session, org_id: uuid.UUID) -> timedelta | None:
 
 
 def get_settings(session: Session, org_id: uuid.UUID) -> ReportingSettings:
-    leads = tuple(sorted(session.execute(select(ReminderLead.minutes).where(ReminderLead.org_id == org_id))
-                         .scalars(), reverse=True))
+    leads = tuple(
+        sorted(
+            session.execute(select(ReminderLead.minutes).where(ReminderLead.org_id == org_id)).scalars(), reverse=True
+        )
+    )
     return ReportingSettings(org_sla(session, org_id), leads or DEFAULT_LEADS, bool(leads))
 
 
-def update_settings(session: Session, actor: Actor, *, org_sla_minutes: int | None,
-                    leads: list[int] | None) -> ReportingSettings:
+def update_settings(
+    session: Session, actor: Actor, *, org_sla_minutes: int | None, leads: list[int] | None
+) -> ReportingSettings:
     """Change the org's SLA and lead times. Callers recompute open obligations (an SLA moves due times)."""
     require(actor, Permission.reporting_settings_manage)
     if org_sla_minutes is not None and not 0 <= org_sla_minutes <= MAX_SLA_MINUTES:
@@ -81,7 +85,15 @@ def update_settings(session: Session, actor: Actor, *, org_sla_minutes: int | No
         session.add_all(ReminderLead(org_id=actor.org_id, minutes=m) for m in sorted(set(leads)))
     session.flush()
     after = get_settings(session, actor.org_id)
-    record(session, action="reporting.settings.update", target_type="organization", target_id=actor.org_id,
-           actor=actor, summary={"org_sla_minutes": [_minutes(before.org_sla), _minutes(after.org_sla)],
-                                 "leads": [list(before.leads), list(after.leads)]})
+    record(
+        session,
+        action="reporting.settings.update",
+        target_type="organization",
+        target_id=actor.org_id,
+        actor=actor,
+        summary={
+            "org_sla_minutes": [_minutes(before.org_sla), _minutes(after.org_sla)],
+            "leads": [list(before.leads), list(after.leads)],
+        },
+    )
     return after

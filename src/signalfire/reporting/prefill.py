@@ -27,9 +27,19 @@ def _title(f: IncidentFacts, ctx: PrefillContext) -> str:
 
 def _description(f: IncidentFacts, ctx: PrefillContext) -> str:
     lines = [f.incident.summary.strip()] if f.incident.summary.strip() else []
-    events = [e for e in f.timeline if e.kind in (TimelineKind.STATUS_CHANGE, TimelineKind.NOTE,
-                                                   TimelineKind.DECISION, TimelineKind.ACTION,
-                                                   TimelineKind.EVIDENCE, TimelineKind.SIGNAL)]
+    events = [
+        e
+        for e in f.timeline
+        if e.kind
+        in (
+            TimelineKind.STATUS_CHANGE,
+            TimelineKind.NOTE,
+            TimelineKind.DECISION,
+            TimelineKind.ACTION,
+            TimelineKind.EVIDENCE,
+            TimelineKind.SIGNAL,
+        )
+    ]
     if events:
         lines.append("Chain of events:")
         lines += [f"- {e.at:%Y-%m-%d %H:%M} UTC: {e.body.strip()}" for e in events[:MAX_LINES]]

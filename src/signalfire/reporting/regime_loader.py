@@ -101,8 +101,7 @@ def _check_versions(versions: Sequence[tuple[Path, Regime, yaml.Node]]) -> None:
                 [
                     (
                         _line_for(node, ("effective_from",)),
-                        f"effective period overlaps version {prev.version} in {prev_path.name}; "
-                        "set its effective_to",
+                        f"effective period overlaps version {prev.version} in {prev_path.name}; set its effective_to",
                     )
                 ],
             )
@@ -119,9 +118,7 @@ def _load_with_nodes(path: Path) -> tuple[Regime, yaml.Node]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise RegimeFileError(
-            path, [(line, f"invalid YAML: {getattr(exc, 'problem', None) or exc}")]
-        ) from exc
+        raise RegimeFileError(path, [(line, f"invalid YAML: {getattr(exc, 'problem', None) or exc}")]) from exc
     if node is None or not isinstance(data, dict):
         raise RegimeFileError(path, [(1, "a regime file is a YAML mapping")])
     duplicates = list(_duplicate_keys(node))
@@ -163,11 +160,7 @@ def _line_for(node: yaml.Node, loc: Loc) -> int:
                 if isinstance(key, yaml.ScalarNode) and key.value == part:
                     line, current = key.start_mark.line + 1, value
                     break
-        elif (
-            isinstance(current, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(current.value)
-        ):
+        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(current.value):
             current = current.value[part]
             line = current.start_mark.line + 1
     return line

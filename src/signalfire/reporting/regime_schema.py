@@ -84,9 +84,7 @@ class IsoDuration:
     def parse(cls, text: str) -> IsoDuration:
         match = _DURATION.match(text.strip())
         parts = (
-            {}
-            if match is None
-            else {k: int(v) for k, v in match.groupdict().items() if k != "sign" and v is not None}
+            {} if match is None else {k: int(v) for k, v in match.groupdict().items() if k != "sign" and v is not None}
         )
         time_given = any(k in parts for k in ("hours", "minutes", "seconds"))
         if match is None or not parts or (text.strip().endswith("T") or ("T" in text and not time_given)):
@@ -95,13 +93,9 @@ class IsoDuration:
 
     def __str__(self) -> str:
         date_part = "".join(
-            f"{n}{u}"
-            for n, u in ((self.years, "Y"), (self.months, "M"), (self.weeks, "W"), (self.days, "D"))
-            if n
+            f"{n}{u}" for n, u in ((self.years, "Y"), (self.months, "M"), (self.weeks, "W"), (self.days, "D")) if n
         )
-        time_part = "".join(
-            f"{n}{u}" for n, u in ((self.hours, "H"), (self.minutes, "M"), (self.seconds, "S")) if n
-        )
+        time_part = "".join(f"{n}{u}" for n, u in ((self.hours, "H"), (self.minutes, "M"), (self.seconds, "S")) if n)
         body = date_part + (f"T{time_part}" if time_part else "")
         return ("-" if self.negative else "") + "P" + (body or "0D")
 
@@ -157,9 +151,7 @@ class IsoDuration:
         return cls.parse(value)
 
     @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
             cls._validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
         )
@@ -214,9 +206,7 @@ class Deadline:
         return cls(kind="duration", duration=_positive_duration(parsed))
 
     @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
             cls._validate, serialization=core_schema.plain_serializer_function_ser_schema(str)
         )
@@ -225,9 +215,7 @@ class Deadline:
     def __get_pydantic_json_schema__(
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {
-            "anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"enum": ["org_sla", "with_initial"]}]
-        }
+        return {"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"enum": ["org_sla", "with_initial"]}]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -633,9 +621,7 @@ def _reference_issues(r: Regime) -> Iterator[tuple[Loc, str]]:
     ]
     for section, ids in sections:
         yield from _duplicates((ident, (section, i, "id")) for i, ident in enumerate(ids))
-    yield from _duplicates(
-        (f.id, ("applicability", "facts", i, "id")) for i, f in enumerate(r.applicability.facts)
-    )
+    yield from _duplicates((f.id, ("applicability", "facts", i, "id")) for i, f in enumerate(r.applicability.facts))
     yield from _duplicates((c.id, ("reports", "concurrent", i, "id")) for i, c in enumerate(rep.concurrent))
 
     questions = set(r.question_ids())
@@ -660,9 +646,7 @@ def _reference_issues(r: Regime) -> Iterator[tuple[Loc, str]]:
         loc: Loc = ("reports", "concurrent", i)
         if RESERVED_STAGE.match(con.id):
             yield (*loc, "id"), f"stage name {con.id!r} is reserved"
-        yield from _unknown(
-            ((ref, (*loc, "when", *p)) for ref, p in criterion_refs(con.when)), questions, "question"
-        )
+        yield from _unknown(((ref, (*loc, "when", *p)) for ref, p in criterion_refs(con.when)), questions, "question")
         yield from _unknown(
             ((x, (*loc, "recipients", j)) for j, x in enumerate(con.recipients)), recipients, "recipient"
         )

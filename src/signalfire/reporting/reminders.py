@@ -48,20 +48,33 @@ def due_reminders_stmt(now: datetime):  # type: ignore[no-untyped-def]  # a Sele
     """Every (open obligation, lead time) whose reminder moment has come and that was not yet sent."""
     # Each lead time with its threshold (due at or before it: remind), as an inline table; a UNION of
     # literal rows works on SQLite and PostgreSQL alike.
-    t = union_all(*(select(literal(m, Integer).label("minutes"),
-                           literal(now + timedelta(minutes=m), UTCDateTime()).label("threshold"))
-                    for m in LEAD_CHOICES)).subquery("t")
+    t = union_all(
+        *(
+            select(
+                literal(m, Integer).label("minutes"),
+                literal(now + timedelta(minutes=m), UTCDateTime()).label("threshold"),
+            )
+            for m in LEAD_CHOICES
+        )
+    ).subquery("t")
     org_has_leads = exists(select(ReminderLead.org_id).where(ReminderLead.org_id == Obligation.org_id))
-    org_picked = exists(select(ReminderLead.org_id).where(ReminderLead.org_id == Obligation.org_id,
-                                                          ReminderLead.minutes == t.c.minutes))
-    reminded = exists(select(Reminder.obligation_id).where(Reminder.obligation_id == Obligation.id,
-                                                           Reminder.lead_minutes == t.c.minutes))
+    org_picked = exists(
+        select(ReminderLead.org_id).where(ReminderLead.org_id == Obligation.org_id, ReminderLead.minutes == t.c.minutes)
+    )
+    reminded = exists(
+        select(Reminder.obligation_id).where(
+            Reminder.obligation_id == Obligation.id, Reminder.lead_minutes == t.c.minutes
+        )
+    )
     return (
         select(Obligation.id, Obligation.org_id, Obligation.incident_id, Obligation.due_at, t.c.minutes)
         .join(t, Obligation.due_at <= t.c.threshold)
-        .where(Obligation.is_open.is_(True), Obligation.due_at.is_not(None),
-               or_(org_picked, and_(~org_has_leads, t.c.minutes.in_(DEFAULT_LEADS))),
-               ~reminded)
+        .where(
+            Obligation.is_open.is_(True),
+            Obligation.due_at.is_not(None),
+            or_(org_picked, and_(~org_has_leads, t.c.minutes.in_(DEFAULT_LEADS))),
+            ~reminded,
+        )
         .order_by(Obligation.due_at, Obligation.id, t.c.minutes)
     )
 
@@ -72,12 +85,17 @@ def due_reminders(session: Session, now: datetime) -> list[DueReminder]:
 
 def resync_changed(session: Session, now: datetime, limit: int = RESYNC_BATCH) -> int:
     """Recompute incidents whose facts changed after their obligations were last computed."""
-    changed = or_(*(getattr(Incident, name).is_distinct_from(getattr(Case, f"seen_{name}"))
-                    for name in SEEN_FACTS))
-    stale = session.execute(
-        select(Incident).join(Case, Case.incident_id == Incident.id)
-        .where(Case.purged_at.is_(None), changed).limit(limit)
-    ).scalars().all()
+    changed = or_(*(getattr(Incident, name).is_distinct_from(getattr(Case, f"seen_{name}")) for name in SEEN_FACTS))
+    stale = (
+        session.execute(
+            select(Incident)
+            .join(Case, Case.incident_id == Incident.id)
+            .where(Case.purged_at.is_(None), changed)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     for incident in stale:
         sync_incident(session, incident, now=now)
     return len(stale)
@@ -85,14 +103,23 @@ def resync_changed(session: Session, now: datetime, limit: int = RESYNC_BATCH) -
 
 def mark_late(session: Session, now: datetime) -> int:
     result = session.execute(
-        update(Obligation).where(Obligation.is_open.is_(True), Obligation.due_at < now,  # the sweep index
-                                 Obligation.status == ObligationStatus.due)
-        .values(status=ObligationStatus.late).execution_options(synchronize_session=False)
+        update(Obligation)
+        .where(
+            Obligation.is_open.is_(True),
+            Obligation.due_at < now,  # the sweep index
+            Obligation.status == ObligationStatus.due,
+        )
+        .values(status=ObligationStatus.late)
+        .execution_options(synchronize_session=False)
     )
     count = int(getattr(result, "rowcount", 0) or 0)
     if count:
-        record(session, action="reporting.obligations.late", target_type="reporting_obligation",
-               summary={"count": count, "at": now})
+        record(
+            session,
+            action="reporting.obligations.late",
+            target_type="reporting_obligation",
+            summary={"count": count, "at": now},
+        )
     return count
 
 
@@ -105,12 +132,21 @@ def sweep(session: Session, now: datetime) -> list[DueReminder]:
         by_obligation.setdefault(r.obligation_id, []).append(r)
     if not by_obligation:
         return []
-    session.add_all(Reminder(obligation_id=r.obligation_id, lead_minutes=r.lead, due_at=r.due_at, sent_at=now,
-                             escalation=r.lead <= 0) for r in found)
-    obligations = {o.id: o for o in session.execute(
-        select(Obligation).where(Obligation.id.in_(list(by_obligation)))).scalars()}
-    incidents = {i.id: i for i in session.execute(
-        select(Incident).where(Incident.id.in_({o.incident_id for o in obligations.values()}))).scalars()}
+    session.add_all(
+        Reminder(
+            obligation_id=r.obligation_id, lead_minutes=r.lead, due_at=r.due_at, sent_at=now, escalation=r.lead <= 0
+        )
+        for r in found
+    )
+    obligations = {
+        o.id: o for o in session.execute(select(Obligation).where(Obligation.id.in_(list(by_obligation)))).scalars()
+    }
+    incidents = {
+        i.id: i
+        for i in session.execute(
+            select(Incident).where(Incident.id.in_({o.incident_id for o in obligations.values()}))
+        ).scalars()
+    }
     recipients: dict[tuple[uuid.UUID, bool], list[str]] = {}
     for oid, hits in by_obligation.items():
         o = obligations[oid]
@@ -122,8 +158,12 @@ def sweep(session: Session, now: datetime) -> list[DueReminder]:
             roles = (Role.admin, Role.reporter, Role.responder) if escalation else (Role.admin, Role.reporter)
             recipients[key] = recipients_of(session, o.org_id, roles)
         _send(session, o, incident, lead, recipients[key], now)
-    record(session, action="reporting.reminders.send", target_type="reporting_obligation",
-           summary={"obligations": len(by_obligation), "reminders": len(found)})
+    record(
+        session,
+        action="reporting.reminders.send",
+        target_type="reporting_obligation",
+        summary={"obligations": len(by_obligation), "reminders": len(found)},
+    )
     return found
 
 
@@ -131,17 +171,36 @@ def _send(session: Session, o: Obligation, incident: Incident, lead: int, to: li
     assert o.due_at is not None
     label = catalog.stage_label(catalog.get(o.regime_id, o.regime_version), o.stage)
     overdue = o.due_at <= now
-    state = (f"OVERDUE since {o.due_at:%Y-%m-%d %H:%M} UTC" if overdue
-             else f"due {o.due_at:%Y-%m-%d %H:%M} UTC ({lead_label(lead)})")
+    state = (
+        f"OVERDUE since {o.due_at:%Y-%m-%d %H:%M} UTC"
+        if overdue
+        else f"due {o.due_at:%Y-%m-%d %H:%M} UTC ({lead_label(lead)})"
+    )
     # The due time is part of the key: a recomputation that moves the deadline restarts its reminders.
     dedupe = f"reporting.reminder:{o.id}:{lead}:{int(o.due_at.timestamp())}"
     if to:
-        enqueue_email(session, to=to, topic="reporting.obligation.reminder", org_id=o.org_id, dedupe_key=dedupe,
-                      subject=f"[{incident.reference}] {label} under {o.regime_id}: {state}",
-                      body=f"{o.basis}\n\nOpen it: /reporting/incidents/{incident.id}")
-    publish_event(session, org_id=o.org_id, event="reporting.obligation.overdue" if overdue
-                  else "reporting.obligation.reminder",
-                  data={"obligation_id": o.id, "incident_id": incident.id, "reference": incident.reference,
-                        "regime": o.regime_id, "class": o.class_id, "stage": o.stage, "due_at": o.due_at,
-                        "lead_minutes": lead},
-                  dedupe_key=dedupe)
+        enqueue_email(
+            session,
+            to=to,
+            topic="reporting.obligation.reminder",
+            org_id=o.org_id,
+            dedupe_key=dedupe,
+            subject=f"[{incident.reference}] {label} under {o.regime_id}: {state}",
+            body=f"{o.basis}\n\nOpen it: /reporting/incidents/{incident.id}",
+        )
+    publish_event(
+        session,
+        org_id=o.org_id,
+        event="reporting.obligation.overdue" if overdue else "reporting.obligation.reminder",
+        data={
+            "obligation_id": o.id,
+            "incident_id": incident.id,
+            "reference": incident.reference,
+            "regime": o.regime_id,
+            "class": o.class_id,
+            "stage": o.stage,
+            "due_at": o.due_at,
+            "lead_minutes": lead,
+        },
+        dedupe_key=dedupe,
+    )

@@ -86,32 +86,55 @@ def start_report(session: Session, actor: Actor, obligation_id: uuid.UUID) -> Re
     if existing is not None:
         return existing
     if obligation.status in (ObligationStatus.waived, ObligationStatus.superseded):
-        raise Conflict(f"This obligation is {obligation.status.value}; no report is owed for it.",
-                       slug="obligation-closed")
+        raise Conflict(
+            f"This obligation is {obligation.status.value}; no report is owed for it.", slug="obligation-closed"
+        )
     incident = get_incident(session, actor, obligation.incident_id)
     regime = catalog.get(obligation.regime_id, obligation.regime_version)
     org = session.get(Organization, actor.org_id)
     assert org is not None
-    values = prefill(regime, list(obligation.required_fields), incident_facts(session, actor, incident),
-                     PrefillContext(org.name, f"{actor.display_name} <{actor.email}>"))
+    values = prefill(
+        regime,
+        list(obligation.required_fields),
+        incident_facts(session, actor, incident),
+        PrefillContext(org.name, f"{actor.display_name} <{actor.email}>"),
+    )
     fields = {fid: {"value": v, "preliminary": False} for fid, v in values.items()}
     fields[NOTES_FIELD] = {"value": "", "preliminary": False}
-    report = Report(org_id=obligation.org_id, incident_id=obligation.incident_id, obligation_id=obligation.id,
-                    regime_id=obligation.regime_id, regime_version=obligation.regime_version,
-                    class_id=obligation.class_id, stage=obligation.stage, status=ReportStatus.draft, fields=fields,
-                    created_by=actor.user_id, updated_by_label=actor.display_name)
+    report = Report(
+        org_id=obligation.org_id,
+        incident_id=obligation.incident_id,
+        obligation_id=obligation.id,
+        regime_id=obligation.regime_id,
+        regime_version=obligation.regime_version,
+        class_id=obligation.class_id,
+        stage=obligation.stage,
+        status=ReportStatus.draft,
+        fields=fields,
+        created_by=actor.user_id,
+        updated_by_label=actor.display_name,
+    )
     session.add(report)
     session.flush()
     obligation.report_id = report.id
-    record(session, action="reporting.report.draft", target_type="reporting_report", target_id=report.id,
-           actor=actor, summary={"reference": incident.reference, "regime": report.regime_id,
-                                 "stage": report.stage, "class": report.class_id,
-                                 "prefilled": sorted(k for k, v in values.items() if v)})
+    record(
+        session,
+        action="reporting.report.draft",
+        target_type="reporting_report",
+        target_id=report.id,
+        actor=actor,
+        summary={
+            "reference": incident.reference,
+            "regime": report.regime_id,
+            "stage": report.stage,
+            "class": report.class_id,
+            "prefilled": sorted(k for k, v in values.items() if v),
+        },
+    )
     return report
 
 
-def save_draft(session: Session, actor: Actor, report_id: uuid.UUID,
-               values: Mapping[str, FieldValue]) -> Report:
+def save_draft(session: Session, actor: Actor, report_id: uuid.UUID, values: Mapping[str, FieldValue]) -> Report:
     """Change draft fields. Editing a submitted report starts an amendment."""
     report = get_report(session, actor, report_id)
     require(actor, Permission.reporting_report_write)
@@ -141,8 +164,14 @@ def save_draft(session: Session, actor: Actor, report_id: uuid.UUID,
     report.status = ReportStatus.draft
     report.updated_at = utcnow()
     report.updated_by_label = actor.display_name
-    record(session, action="reporting.report.amend" if amending else "reporting.report.edit",
-           target_type="reporting_report", target_id=report.id, actor=actor, summary={"fields": changed})
+    record(
+        session,
+        action="reporting.report.amend" if amending else "reporting.report.edit",
+        target_type="reporting_report",
+        target_id=report.id,
+        actor=actor,
+        summary={"fields": changed},
+    )
     return report
 
 
@@ -159,10 +188,13 @@ def missing_fields(regime: Regime, report: Report, obligation: Obligation) -> li
             continue
         if incomplete_ok and entry.get("preliminary") and fid not in minimum:
             continue  # "not yet known", said openly
-        hint = (" (or mark it preliminary: not yet known)" if incomplete_ok and fid not in minimum else "")
-        errors.append(FieldError(f"fields.{fid}",
-                                 f"{field_label(regime, fid)} is required for the {report.stage} report under "
-                                 f"{regime.id}{hint}"))
+        hint = " (or mark it preliminary: not yet known)" if incomplete_ok and fid not in minimum else ""
+        errors.append(
+            FieldError(
+                f"fields.{fid}",
+                f"{field_label(regime, fid)} is required for the {report.stage} report under {regime.id}{hint}",
+            )
+        )
     return errors
 
 
@@ -171,9 +203,19 @@ def content_hash(content: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def build_content(*, regime: Regime, report: Report, obligation: Obligation, incident: Incident,
-                  org: Organization, actor: Actor, recipients: list[dict[str, Any]], number: int,
-                  amends: str | None, now: datetime) -> dict[str, Any]:
+def build_content(
+    *,
+    regime: Regime,
+    report: Report,
+    obligation: Obligation,
+    incident: Incident,
+    org: Organization,
+    actor: Actor,
+    recipients: list[dict[str, Any]],
+    number: int,
+    amends: str | None,
+    now: datetime,
+) -> dict[str, Any]:
     """What is sent, in the regime's structure: its fields for this stage, in the file's order."""
     cls_label, cls_source = obligation.class_id, regime.source
     try:
@@ -185,26 +227,42 @@ def build_content(*, regime: Regime, report: Report, obligation: Obligation, inc
     for fid in [*obligation.required_fields, NOTES_FIELD]:
         entry = report.fields.get(fid) or {}
         source = regime.field(fid).source if fid != NOTES_FIELD else ""
-        fields.append({"id": fid, "label": field_label(regime, fid), "source": source,
-                       "required": fid != NOTES_FIELD, "value": str(entry.get("value") or ""),
-                       "preliminary": bool(entry.get("preliminary"))})
-    return jsonable({
-        "schema": CONTENT_SCHEMA,
-        "regime": {"id": regime.id, "version": regime.version, "title": regime.title, "source": regime.source},
-        "stage": {"id": report.stage, "label": catalog.stage_label(regime, report.stage),
-                  "source": catalog.stage_rule_source(regime, report.stage)},
-        "class": {"id": obligation.class_id, "label": cls_label, "source": cls_source},
-        "incident": {"reference": incident.reference, "title": incident.title},
-        "submitter": {"org": org.name, "person": actor.display_name, "email": actor.email},
-        "recipients": recipients,
-        "deadline": {"start_event": obligation.start_event, "start_at": obligation.start_at,
-                     "due_at": obligation.due_at, "legal_due_at": obligation.legal_due_at,
-                     "basis": obligation.basis},
-        "fields": fields,
-        "version": number,
-        "amends": amends,
-        "submitted_at": now,
-    })
+        fields.append(
+            {
+                "id": fid,
+                "label": field_label(regime, fid),
+                "source": source,
+                "required": fid != NOTES_FIELD,
+                "value": str(entry.get("value") or ""),
+                "preliminary": bool(entry.get("preliminary")),
+            }
+        )
+    return jsonable(
+        {
+            "schema": CONTENT_SCHEMA,
+            "regime": {"id": regime.id, "version": regime.version, "title": regime.title, "source": regime.source},
+            "stage": {
+                "id": report.stage,
+                "label": catalog.stage_label(regime, report.stage),
+                "source": catalog.stage_rule_source(regime, report.stage),
+            },
+            "class": {"id": obligation.class_id, "label": cls_label, "source": cls_source},
+            "incident": {"reference": incident.reference, "title": incident.title},
+            "submitter": {"org": org.name, "person": actor.display_name, "email": actor.email},
+            "recipients": recipients,
+            "deadline": {
+                "start_event": obligation.start_event,
+                "start_at": obligation.start_at,
+                "due_at": obligation.due_at,
+                "legal_due_at": obligation.legal_due_at,
+                "basis": obligation.basis,
+            },
+            "fields": fields,
+            "version": number,
+            "amends": amends,
+            "submitted_at": now,
+        }
+    )
 
 
 def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetime | None = None) -> ReportVersion:
@@ -215,33 +273,63 @@ def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetim
     obligation = session.get(Obligation, report.obligation_id)
     assert obligation is not None
     if obligation.status in (ObligationStatus.waived, ObligationStatus.superseded):
-        raise Conflict(f"The obligation was {obligation.status.value}: {obligation.closed_reason}",
-                       slug="obligation-closed")
+        raise Conflict(
+            f"The obligation was {obligation.status.value}: {obligation.closed_reason}", slug="obligation-closed"
+        )
     regime = catalog.get(report.regime_id, report.regime_version)
     errors = missing_fields(regime, report, obligation)
     if errors:
-        raise ValidationFailed(errors, detail="Required fields are missing: "
-                                              + ", ".join(e.field.removeprefix("fields.") for e in errors) + ".")
+        raise ValidationFailed(
+            errors,
+            detail="Required fields are missing: " + ", ".join(e.field.removeprefix("fields.") for e in errors) + ".",
+        )
     now = now or utcnow()
     incident = get_incident(session, actor, report.incident_id)
     org = session.get(Organization, actor.org_id)
     assert org is not None
     bound = bindings_for(session, regime.id)
-    authority_names = {o.id: o.name for o in session.execute(
-        select(Organization).where(Organization.id.in_(set(bound.values())))).scalars()}
-    recipients = [{"id": r, "name": catalog.recipient_name(regime, r),
-                   "delivered_to": authority_names.get(bound[r]) if r in bound else None}
-                  for r in obligation.recipients]
+    authority_names = {
+        o.id: o.name
+        for o in session.execute(select(Organization).where(Organization.id.in_(set(bound.values())))).scalars()
+    }
+    recipients = [
+        {
+            "id": r,
+            "name": catalog.recipient_name(regime, r),
+            "delivered_to": authority_names.get(bound[r]) if r in bound else None,
+        }
+        for r in obligation.recipients
+    ]
     previous = session.execute(
-        select(ReportVersion.content_hash).where(ReportVersion.report_id == report.id)
-        .order_by(ReportVersion.number.desc()).limit(1)
+        select(ReportVersion.content_hash)
+        .where(ReportVersion.report_id == report.id)
+        .order_by(ReportVersion.number.desc())
+        .limit(1)
     ).scalar_one_or_none()
     number = report.version_count + 1
-    content = build_content(regime=regime, report=report, obligation=obligation, incident=incident, org=org,
-                            actor=actor, recipients=recipients, number=number, amends=previous, now=now)
-    version = ReportVersion(report_id=report.id, org_id=report.org_id, incident_id=report.incident_id,
-                            number=number, content=content, content_hash=content_hash(content), submitted_at=now,
-                            submitted_by=actor.user_id, submitted_by_label=actor.display_name)
+    content = build_content(
+        regime=regime,
+        report=report,
+        obligation=obligation,
+        incident=incident,
+        org=org,
+        actor=actor,
+        recipients=recipients,
+        number=number,
+        amends=previous,
+        now=now,
+    )
+    version = ReportVersion(
+        report_id=report.id,
+        org_id=report.org_id,
+        incident_id=report.incident_id,
+        number=number,
+        content=content,
+        content_hash=content_hash(content),
+        submitted_at=now,
+        submitted_by=actor.user_id,
+        submitted_by_label=actor.display_name,
+    )
     session.add(version)
     report.version_count = number
     report.status = ReportStatus.submitted
@@ -249,30 +337,65 @@ def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetim
         mark_submitted(obligation, at=now, report_id=report.id)
     session.flush()
     deliveries = _deliver(session, report, version, obligation, bound, now)
-    record(session, action="reporting.report.submit", target_type="reporting_report_version",
-           target_id=version.id, actor=actor,
-           summary={"reference": incident.reference, "regime": regime.id, "stage": report.stage,
-                    "class": report.class_id, "version": number, "sha256": version.content_hash,
-                    "amends": previous, "due_at": obligation.due_at, "late": obligation.submitted_late,
-                    "delivered_to": [str(d.authority_org_id) for d in deliveries],
-                    "preliminary": [f["id"] for f in content["fields"] if f["preliminary"]]})
-    publish_event(session, org_id=report.org_id, event="reporting.report.submitted",
-                  data={"report_id": report.id, "version": number, "sha256": version.content_hash,
-                        "regime": regime.id, "stage": report.stage, "reference": incident.reference})
+    record(
+        session,
+        action="reporting.report.submit",
+        target_type="reporting_report_version",
+        target_id=version.id,
+        actor=actor,
+        summary={
+            "reference": incident.reference,
+            "regime": regime.id,
+            "stage": report.stage,
+            "class": report.class_id,
+            "version": number,
+            "sha256": version.content_hash,
+            "amends": previous,
+            "due_at": obligation.due_at,
+            "late": obligation.submitted_late,
+            "delivered_to": [str(d.authority_org_id) for d in deliveries],
+            "preliminary": [f["id"] for f in content["fields"] if f["preliminary"]],
+        },
+    )
+    publish_event(
+        session,
+        org_id=report.org_id,
+        event="reporting.report.submitted",
+        data={
+            "report_id": report.id,
+            "version": number,
+            "sha256": version.content_hash,
+            "regime": regime.id,
+            "stage": report.stage,
+            "reference": incident.reference,
+        },
+    )
     sync_incident(session, incident, actor=actor, now=now)
     return version
 
 
-def _deliver(session: Session, report: Report, version: ReportVersion, obligation: Obligation,
-             bound: Mapping[str, uuid.UUID], now: datetime) -> list[Delivery]:
+def _deliver(
+    session: Session,
+    report: Report,
+    version: ReportVersion,
+    obligation: Obligation,
+    bound: Mapping[str, uuid.UUID],
+    now: datetime,
+) -> list[Delivery]:
     by_org: dict[uuid.UUID, list[str]] = {}
     for rid in obligation.recipients:
         if rid in bound:
             by_org.setdefault(bound[rid], []).append(rid)
     out = []
     for org_id, rids in by_org.items():
-        d = Delivery(report_version_id=version.id, report_id=report.id, org_id=report.org_id,
-                     authority_org_id=org_id, recipient_ids=rids, delivered_at=now)
+        d = Delivery(
+            report_version_id=version.id,
+            report_id=report.id,
+            org_id=report.org_id,
+            authority_org_id=org_id,
+            recipient_ids=rids,
+            delivered_at=now,
+        )
         session.add(d)
         out.append(d)
         session.flush()
@@ -280,29 +403,48 @@ def _deliver(session: Session, report: Report, version: ReportVersion, obligatio
         sender = version.content["submitter"]["org"]
         to = recipients_of(session, org_id, tuple(Role))
         if to:
-            enqueue_email(session, to=to, topic="reporting.report.received", org_id=org_id,
-                          subject=f"{title} from {sender} under {report.regime_id} (v{version.number})",
-                          body=f"A report was delivered to your inbox: /reporting/inbox/{d.id}\n"
-                               f"sha256 {version.content_hash}",
-                          dedupe_key=f"reporting.delivery:{d.id}")
-        publish_event(session, org_id=org_id, event="reporting.report.received",
-                      data={"delivery_id": d.id, "regime": report.regime_id, "stage": report.stage,
-                            "version": version.number, "sha256": version.content_hash, "from": sender},
-                      dedupe_key=f"reporting.delivery:{d.id}")
+            enqueue_email(
+                session,
+                to=to,
+                topic="reporting.report.received",
+                org_id=org_id,
+                subject=f"{title} from {sender} under {report.regime_id} (v{version.number})",
+                body=f"A report was delivered to your inbox: /reporting/inbox/{d.id}\nsha256 {version.content_hash}",
+                dedupe_key=f"reporting.delivery:{d.id}",
+            )
+        publish_event(
+            session,
+            org_id=org_id,
+            event="reporting.report.received",
+            data={
+                "delivery_id": d.id,
+                "regime": report.regime_id,
+                "stage": report.stage,
+                "version": version.number,
+                "sha256": version.content_hash,
+                "from": sender,
+            },
+            dedupe_key=f"reporting.delivery:{d.id}",
+        )
     return out
 
 
 def versions(session: Session, actor: Actor, report_id: uuid.UUID) -> list[ReportVersion]:
-    return list(session.execute(
-        readable_report_versions(actor).where(ReportVersion.report_id == report_id)
-        .order_by(ReportVersion.number)
-    ).scalars())
+    return list(
+        session.execute(
+            readable_report_versions(actor).where(ReportVersion.report_id == report_id).order_by(ReportVersion.number)
+        ).scalars()
+    )
 
 
 def get_version(session: Session, actor: Actor, report_id: uuid.UUID, number: int) -> ReportVersion:
-    version = session.execute(
-        readable_report_versions(actor).where(ReportVersion.report_id == report_id, ReportVersion.number == number)
-    ).scalars().first()
+    version = (
+        session.execute(
+            readable_report_versions(actor).where(ReportVersion.report_id == report_id, ReportVersion.number == number)
+        )
+        .scalars()
+        .first()
+    )
     if version is None:
         raise NotFound("No such report version.")
     return version
@@ -310,6 +452,12 @@ def get_version(session: Session, actor: Actor, report_id: uuid.UUID, number: in
 
 def export_version(session: Session, actor: Actor, version: ReportVersion, fmt: str) -> dict[str, Any]:
     """The frozen content with its hash, for export; the export is an audited read."""
-    record(session, action="reporting.report.export", target_type="reporting_report_version",
-           target_id=version.id, actor=actor, summary={"format": fmt, "version": version.number})
+    record(
+        session,
+        action="reporting.report.export",
+        target_type="reporting_report_version",
+        target_id=version.id,
+        actor=actor,
+        summary={"format": fmt, "version": version.number},
+    )
     return {"content": version.content, "sha256": version.content_hash}

@@ -49,14 +49,20 @@ MAX_REASON = 5000
 def last_documented(session: Session, incident_id: uuid.UUID) -> datetime | None:
     """The latest moment anything was written to the incident's reporting record."""
     times = [
-        session.execute(select(func.max(ReportVersion.submitted_at)).where(ReportVersion.incident_id == incident_id))
-        .scalar_one(),
-        session.execute(select(func.max(Assessment.assessed_at)).where(Assessment.incident_id == incident_id))
-        .scalar_one(),
-        session.execute(select(func.max(RecordedClockEvent.recorded_at))
-                        .where(RecordedClockEvent.incident_id == incident_id)).scalar_one(),
-        session.execute(select(func.max(Message.created_at)).join(Report, Report.id == Message.report_id)
-                        .where(Report.incident_id == incident_id)).scalar_one(),
+        session.execute(
+            select(func.max(ReportVersion.submitted_at)).where(ReportVersion.incident_id == incident_id)
+        ).scalar_one(),
+        session.execute(
+            select(func.max(Assessment.assessed_at)).where(Assessment.incident_id == incident_id)
+        ).scalar_one(),
+        session.execute(
+            select(func.max(RecordedClockEvent.recorded_at)).where(RecordedClockEvent.incident_id == incident_id)
+        ).scalar_one(),
+        session.execute(
+            select(func.max(Message.created_at))
+            .join(Report, Report.id == Message.report_id)
+            .where(Report.incident_id == incident_id)
+        ).scalar_one(),
     ]
     known = [t for t in times if t is not None]
     return max(known) if known else None
@@ -68,14 +74,15 @@ def compute_retention(session: Session, incident: Incident) -> tuple[datetime | 
     if documented is None:
         return None, []
     # Conservative: an unknown occurrence time reads as the awareness time, which is later.
-    events = {ClockEvent.DOCUMENTED.value: documented,
-              ClockEvent.OCCURRED.value: incident.occurred_at or incident.aware_at}
+    events = {
+        ClockEvent.DOCUMENTED.value: documented,
+        ClockEvent.OCCURRED.value: incident.occurred_at or incident.aware_at,
+    }
     start = resolve(FLOOR_START, events)
     assert start.at is not None
     candidates = [(FLOOR.add_elapsed(start.at), f"{FLOOR} from {start.event} per {FLOOR_SOURCE}")]
     pairs = session.execute(
-        select(Assessment.regime_id, Assessment.regime_version).where(Assessment.incident_id == incident.id)
-        .distinct()
+        select(Assessment.regime_id, Assessment.regime_version).where(Assessment.incident_id == incident.id).distinct()
     ).all()
     for regime_id, version in sorted(pairs):
         regime = catalog.get(regime_id, version)
@@ -84,8 +91,12 @@ def compute_retention(session: Session, incident: Incident) -> tuple[datetime | 
             continue
         began = resolve(rule.start, events)
         at = began.at or documented
-        candidates.append((rule.period.add_elapsed(at),
-                           f"{rule.period} from {began.event or 'documented'} per {rule.source} ({regime.id})"))
+        candidates.append(
+            (
+                rule.period.add_elapsed(at),
+                f"{rule.period} from {began.event or 'documented'} per {rule.source} ({regime.id})",
+            )
+        )
     until = max(c[0] for c in candidates)
     basis = [f"{when:%Y-%m-%d}: {why}" for when, why in sorted(candidates, reverse=True)]
     return until, basis
@@ -101,16 +112,21 @@ def refresh_retention(session: Session, incident: Incident, case: Case) -> None:
 
 
 def active_holds(session: Session, incident_id: uuid.UUID) -> list[LegalHold]:
-    return list(session.execute(
-        select(LegalHold).where(LegalHold.incident_id == incident_id, LegalHold.released_at.is_(None))
-        .order_by(LegalHold.placed_at)
-    ).scalars())
+    return list(
+        session.execute(
+            select(LegalHold)
+            .where(LegalHold.incident_id == incident_id, LegalHold.released_at.is_(None))
+            .order_by(LegalHold.placed_at)
+        ).scalars()
+    )
 
 
 def holds_for(session: Session, actor: Actor, incident_id: uuid.UUID) -> list[LegalHold]:
-    return list(session.execute(
-        readable_legal_holds(actor).where(LegalHold.incident_id == incident_id).order_by(LegalHold.placed_at.desc())
-    ).scalars())
+    return list(
+        session.execute(
+            readable_legal_holds(actor).where(LegalHold.incident_id == incident_id).order_by(LegalHold.placed_at.desc())
+        ).scalars()
+    )
 
 
 def _reason(reason: str, field_name: str) -> str:
@@ -124,12 +140,24 @@ def _reason(reason: str, field_name: str) -> str:
 
 def place_hold(session: Session, actor: Actor, incident: Incident, reason: str) -> LegalHold:
     require(actor, Permission.reporting_retention_manage)
-    hold = LegalHold(org_id=incident.org_id, incident_id=incident.id, reason=_reason(reason, "reason"),
-                     placed_at=utcnow(), placed_by=actor.user_id, placed_by_label=actor.display_name)
+    hold = LegalHold(
+        org_id=incident.org_id,
+        incident_id=incident.id,
+        reason=_reason(reason, "reason"),
+        placed_at=utcnow(),
+        placed_by=actor.user_id,
+        placed_by_label=actor.display_name,
+    )
     session.add(hold)
     session.flush()
-    record(session, action="reporting.hold.place", target_type="reporting_legal_hold", target_id=hold.id,
-           actor=actor, summary={"reference": incident.reference, "reason": hold.reason[:300]})
+    record(
+        session,
+        action="reporting.hold.place",
+        target_type="reporting_legal_hold",
+        target_id=hold.id,
+        actor=actor,
+        summary={"reference": incident.reference, "reason": hold.reason[:300]},
+    )
     return hold
 
 
@@ -141,8 +169,14 @@ def release_hold(session: Session, actor: Actor, hold_id: uuid.UUID, reason: str
     hold.release_reason = _reason(reason, "reason")
     hold.released_at = utcnow()
     hold.released_by_label = actor.display_name
-    record(session, action="reporting.hold.release", target_type="reporting_legal_hold", target_id=hold.id,
-           actor=actor, summary={"reason": hold.release_reason[:300]})
+    record(
+        session,
+        action="reporting.hold.release",
+        target_type="reporting_legal_hold",
+        target_id=hold.id,
+        actor=actor,
+        summary={"reason": hold.release_reason[:300]},
+    )
     return hold
 
 
@@ -155,17 +189,27 @@ class Purge:
 
 
 def due_for_purge(session: Session, now: datetime, org_id: uuid.UUID | None = None) -> list[Case]:
-    held = exists(select(LegalHold.id).where(LegalHold.incident_id == Case.incident_id,
-                                             LegalHold.released_at.is_(None)))
-    stmt = select(Case).where(Case.purged_at.is_(None), Case.retain_until.is_not(None), Case.retain_until < now,
-                              ~held).order_by(Case.retain_until)
+    held = exists(
+        select(LegalHold.id).where(LegalHold.incident_id == Case.incident_id, LegalHold.released_at.is_(None))
+    )
+    stmt = (
+        select(Case)
+        .where(Case.purged_at.is_(None), Case.retain_until.is_not(None), Case.retain_until < now, ~held)
+        .order_by(Case.retain_until)
+    )
     if org_id is not None:
         stmt = stmt.where(Case.org_id == org_id)
     return list(session.execute(stmt).scalars())
 
 
-def run(session: Session, *, now: datetime | None = None, actor: Actor | None = None,
-        org_id: uuid.UUID | None = None, dry_run: bool = False) -> list[Purge]:
+def run(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    actor: Actor | None = None,
+    org_id: uuid.UUID | None = None,
+    dry_run: bool = False,
+) -> list[Purge]:
     """Purge every case past retention and not on hold (``org_id``: only that org's). Returns what was
     (or, with ``dry_run``, would be) purged."""
     if actor is not None:
@@ -184,10 +228,20 @@ def run(session: Session, *, now: datetime | None = None, actor: Actor | None = 
         if not dry_run:
             purge.counts = _purge(session, incident.id)
             case.purged_at = now
-            record(session, action="reporting.retention.purge", target_type="response_incident",
-                   target_id=incident.id, actor=actor, org_id=case.org_id,
-                   summary={"reference": incident.reference, "retain_until": case.retain_until,
-                            "basis": case.retention_basis, "deleted": purge.counts})
+            record(
+                session,
+                action="reporting.retention.purge",
+                target_type="response_incident",
+                target_id=incident.id,
+                actor=actor,
+                org_id=case.org_id,
+                summary={
+                    "reference": incident.reference,
+                    "retain_until": case.retain_until,
+                    "basis": case.retention_basis,
+                    "deleted": purge.counts,
+                },
+            )
         out.append(purge)
     return out
 
@@ -204,8 +258,10 @@ def _purge(session: Session, incident_id: uuid.UUID) -> dict[str, int]:
         ("obligations", delete(Obligation).where(Obligation.incident_id == incident_id)),
         ("assessments", delete(Assessment).where(Assessment.incident_id == incident_id)),
         ("clock_events", delete(RecordedClockEvent).where(RecordedClockEvent.incident_id == incident_id)),
-        ("released_holds", delete(LegalHold).where(LegalHold.incident_id == incident_id,
-                                                   LegalHold.released_at.is_not(None))),
+        (
+            "released_holds",
+            delete(LegalHold).where(LegalHold.incident_id == incident_id, LegalHold.released_at.is_not(None)),
+        ),
     ]
     counts = {}
     for name, stmt in steps:

@@ -66,6 +66,7 @@ class RetentionRunIn(StrictIn):
 
 # -- outputs ---------------------------------------------------------------------------------------------
 
+
 class ClockEventOut(Out):
     id: uuid.UUID
     event: str

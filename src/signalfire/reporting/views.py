@@ -73,53 +73,100 @@ def incident_view(session: Session, actor: Actor, incident: Incident) -> Inciden
         rows.append(RegimeRow(cand, a, snapshot_changes(a.incident_snapshot, incident) if a else []))
     obs = obligations.incident_obligations(session, actor, incident.id)
     reports = {o.id: r for o in obs if (r := report_for(session, o.id)) is not None}
-    recorded = list(session.execute(
-        readable_clock_events(actor).where(RecordedClockEvent.incident_id == incident.id)
-        .order_by(RecordedClockEvent.recorded_at.desc())
-    ).scalars())
+    recorded = list(
+        session.execute(
+            readable_clock_events(actor)
+            .where(RecordedClockEvent.incident_id == incident.id)
+            .order_by(RecordedClockEvent.recorded_at.desc())
+        ).scalars()
+    )
     case = session.execute(readable_cases(actor).where(Case.incident_id == incident.id)).scalars().first()
     return IncidentView(
-        incident=incident, events=clock_events(session, incident), recorded=recorded,
+        incident=incident,
+        events=clock_events(session, incident),
+        recorded=recorded,
         regimes=[r for r in rows if r.candidate.may_apply or r.current is not None],
         other_regimes=[r for r in rows if not r.candidate.may_apply and r.current is None],
-        history=history, obligations=obs, reports=reports,
-        holds=retention.holds_for(session, actor, incident.id), case=case,
+        history=history,
+        obligations=obs,
+        reports=reports,
+        holds=retention.holds_for(session, actor, incident.id),
+        case=case,
     )
 
 
 def obligation_out(o: Obligation) -> ObligationOut:
     return ObligationOut(
-        id=o.id, incident_id=o.incident_id, assessment_id=o.assessment_id, regime_id=o.regime_id,
-        regime_version=o.regime_version, class_id=o.class_id, stage=o.stage, recipients=o.recipients,
-        start_event=o.start_event, start_at=o.start_at, due_at=o.due_at, legal_due_at=o.legal_due_at,
-        basis=o.basis, waiting_for=o.waiting_for, confidence=o.confidence, provisional=o.provisional,
-        required_fields=o.required_fields, due_from_reclassification_at=o.due_from_reclassification_at,
-        past_due_on_reclassification=o.past_due_on_reclassification, status=o.status.value,
-        submitted_at=o.submitted_at, submitted_late=o.submitted_late, report_id=o.report_id,
-        closed_reason=o.closed_reason, computed_at=o.computed_at,
+        id=o.id,
+        incident_id=o.incident_id,
+        assessment_id=o.assessment_id,
+        regime_id=o.regime_id,
+        regime_version=o.regime_version,
+        class_id=o.class_id,
+        stage=o.stage,
+        recipients=o.recipients,
+        start_event=o.start_event,
+        start_at=o.start_at,
+        due_at=o.due_at,
+        legal_due_at=o.legal_due_at,
+        basis=o.basis,
+        waiting_for=o.waiting_for,
+        confidence=o.confidence,
+        provisional=o.provisional,
+        required_fields=o.required_fields,
+        due_from_reclassification_at=o.due_from_reclassification_at,
+        past_due_on_reclassification=o.past_due_on_reclassification,
+        status=o.status.value,
+        submitted_at=o.submitted_at,
+        submitted_late=o.submitted_late,
+        report_id=o.report_id,
+        closed_reason=o.closed_reason,
+        computed_at=o.computed_at,
     )
 
 
 def assessment_out(a: Assessment) -> AssessmentOut:
     return AssessmentOut(
-        id=a.id, incident_id=a.incident_id, regime_id=a.regime_id, regime_version=a.regime_version,
-        version=a.version, is_current=a.is_current, answers=a.answers, facts=a.facts,
-        applicability=a.applicability.value, missing_facts=a.missing_facts, outcome=a.outcome.value,
-        classes=a.classes, possible_classes=a.possible_classes, concurrent_reports=a.concurrent_reports,
-        possible_concurrent_reports=a.possible_concurrent_reports, missing=a.missing,
-        engine_rationale=a.engine_rationale, rationale=a.rationale, assessed_at=a.assessed_at,
+        id=a.id,
+        incident_id=a.incident_id,
+        regime_id=a.regime_id,
+        regime_version=a.regime_version,
+        version=a.version,
+        is_current=a.is_current,
+        answers=a.answers,
+        facts=a.facts,
+        applicability=a.applicability.value,
+        missing_facts=a.missing_facts,
+        outcome=a.outcome.value,
+        classes=a.classes,
+        possible_classes=a.possible_classes,
+        concurrent_reports=a.concurrent_reports,
+        possible_concurrent_reports=a.possible_concurrent_reports,
+        missing=a.missing,
+        engine_rationale=a.engine_rationale,
+        rationale=a.rationale,
+        assessed_at=a.assessed_at,
         assessed_by_label=a.assessed_by_label,
     )
 
 
 def hold_out(h: LegalHold) -> HoldOut:
-    return HoldOut(id=h.id, incident_id=h.incident_id, reason=h.reason, placed_at=h.placed_at,
-                   placed_by_label=h.placed_by_label, released_at=h.released_at, release_reason=h.release_reason)
+    return HoldOut(
+        id=h.id,
+        incident_id=h.incident_id,
+        reason=h.reason,
+        placed_at=h.placed_at,
+        placed_by_label=h.placed_by_label,
+        released_at=h.released_at,
+        release_reason=h.release_reason,
+    )
 
 
 def incident_out(view: IncidentView) -> IncidentReportingOut:
     return IncidentReportingOut(
-        incident_id=view.incident.id, reference=view.incident.reference, is_drill=view.incident.is_drill,
+        incident_id=view.incident.id,
+        reference=view.incident.reference,
+        is_drill=view.incident.is_drill,
         events=view.events,
         recorded_events=[ClockEventOut.model_validate(e) for e in view.recorded],
         assessments=[assessment_out(a) for a in view.history],
@@ -131,8 +178,15 @@ def incident_out(view: IncidentView) -> IncidentReportingOut:
 
 
 def message_out(m: Message) -> MessageOut:
-    return MessageOut(id=m.id, authority_org_id=m.authority_org_id, author_label=m.author_label,
-                      kind=m.kind.value, body=m.body, in_reply_to_id=m.in_reply_to_id, created_at=m.created_at)
+    return MessageOut(
+        id=m.id,
+        authority_org_id=m.authority_org_id,
+        author_label=m.author_label,
+        kind=m.kind.value,
+        body=m.body,
+        in_reply_to_id=m.in_reply_to_id,
+        created_at=m.created_at,
+    )
 
 
 @dataclass
@@ -153,14 +207,36 @@ def report_view(session: Session, actor: Actor, report: Report, incident: Incide
     assert obligation is not None
     regime = catalog.get(report.regime_id, report.regime_version)
     required = set(obligation.required_fields)
-    fields = [FieldOut(id=fid, label=field_label(regime, fid), value=str(entry.get("value") or ""),
-                       preliminary=bool(entry.get("preliminary")), required=fid in required)
-              for fid, entry in _ordered(report.fields, obligation.required_fields)]
+    fields = [
+        FieldOut(
+            id=fid,
+            label=field_label(regime, fid),
+            value=str(entry.get("value") or ""),
+            preliminary=bool(entry.get("preliminary")),
+            required=fid in required,
+        )
+        for fid, entry in _ordered(report.fields, obligation.required_fields)
+    ]
     threads = threads_for_report(session, actor, report.id)
-    names = {o.id: o.name for o in session.execute(
-        select(Organization).where(Organization.id.in_(list(threads)))).scalars()} if threads else {}
-    return ReportView(report, obligation, regime, incident, fields, versions(session, actor, report.id), threads,
-                      names, catalog.is_initial_kind(regime, report.stage))
+    names = (
+        {
+            o.id: o.name
+            for o in session.execute(select(Organization).where(Organization.id.in_(list(threads)))).scalars()
+        }
+        if threads
+        else {}
+    )
+    return ReportView(
+        report,
+        obligation,
+        regime,
+        incident,
+        fields,
+        versions(session, actor, report.id),
+        threads,
+        names,
+        catalog.is_initial_kind(regime, report.stage),
+    )
 
 
 def _ordered(fields: dict[str, dict[str, object]], order: list[str]) -> list[tuple[str, dict[str, object]]]:
@@ -173,10 +249,23 @@ def _ordered(fields: dict[str, dict[str, object]], order: list[str]) -> list[tup
 def report_out(view: ReportView) -> ReportOut:
     r = view.report
     return ReportOut(
-        id=r.id, obligation_id=r.obligation_id, incident_id=r.incident_id, regime_id=r.regime_id,
-        regime_version=r.regime_version, class_id=r.class_id, stage=r.stage, status=r.status.value,
+        id=r.id,
+        obligation_id=r.obligation_id,
+        incident_id=r.incident_id,
+        regime_id=r.regime_id,
+        regime_version=r.regime_version,
+        class_id=r.class_id,
+        stage=r.stage,
+        status=r.status.value,
         fields=view.fields,
-        versions=[VersionSummaryOut(number=v.number, sha256=v.content_hash, submitted_at=v.submitted_at,
-                                    submitted_by_label=v.submitted_by_label) for v in view.versions],
+        versions=[
+            VersionSummaryOut(
+                number=v.number,
+                sha256=v.content_hash,
+                submitted_at=v.submitted_at,
+                submitted_by_label=v.submitted_by_label,
+            )
+            for v in view.versions
+        ],
         messages=[message_out(m) for msgs in view.threads.values() for m in msgs],
     )

@@ -49,9 +49,7 @@ NEXT_STATUSES: dict[ActionStatus, frozenset[ActionStatus]] = {
     ActionStatus.REQUESTED: frozenset(
         {ActionStatus.IN_PROGRESS, ActionStatus.COMPLETED, ActionStatus.FAILED, ActionStatus.CANCELLED}
     ),
-    ActionStatus.IN_PROGRESS: frozenset(
-        {ActionStatus.COMPLETED, ActionStatus.FAILED, ActionStatus.CANCELLED}
-    ),
+    ActionStatus.IN_PROGRESS: frozenset({ActionStatus.COMPLETED, ActionStatus.FAILED, ActionStatus.CANCELLED}),
     # A verification that fails marks the action failed; a new action is then requested.
     ActionStatus.COMPLETED: frozenset({ActionStatus.VERIFIED, ActionStatus.FAILED}),
     ActionStatus.VERIFIED: frozenset(),
@@ -60,14 +58,8 @@ NEXT_STATUSES: dict[ActionStatus, frozenset[ActionStatus]] = {
 }
 
 
-def _versions(
-    session: Session, actor: Actor, data: ActionCreate
-) -> tuple[ModelVersion | None, ModelVersion | None]:
-    src = (
-        get_model_version(session, actor, data.from_version, field="from_version")
-        if data.from_version
-        else None
-    )
+def _versions(session: Session, actor: Actor, data: ActionCreate) -> tuple[ModelVersion | None, ModelVersion | None]:
+    src = get_model_version(session, actor, data.from_version, field="from_version") if data.from_version else None
     dst = get_model_version(session, actor, data.to_version, field="to_version") if data.to_version else None
     if data.kind is ActionKind.MODEL_ROLLBACK:
         if src is None:
@@ -75,9 +67,7 @@ def _versions(
         if dst is None:
             raise ValidationFailed.single("to_version", "A rollback names the version it rolls back to.")
         if src.id == dst.id:
-            raise ValidationFailed.single(
-                "to_version", "The rollback target is the version being rolled back."
-            )
+            raise ValidationFailed.single("to_version", "The rollback target is the version being rolled back.")
         if src.name != dst.name:
             raise ValidationFailed.single("to_version", f"Roll back to another version of {src.name}.")
     elif dst is not None:
@@ -87,9 +77,7 @@ def _versions(
 
 def _check_kind_fields(data: ActionCreate, scope: list[str]) -> None:
     if data.kind is ActionKind.MODEL_ROLLBACK and not scope:
-        raise ValidationFailed.single(
-            "scope", "Say where the rollback applies (surfaces, regions, internal)."
-        )
+        raise ValidationFailed.single("scope", "Say where the rollback applies (surfaces, regions, internal).")
     if data.kind is ActionKind.CAPABILITY_RESTRICTION:
         if not (data.capability and data.capability.strip()):
             raise ValidationFailed.single("capability", "Say which capability is restricted or throttled.")
@@ -108,9 +96,7 @@ def _check_kind_fields(data: ActionCreate, scope: list[str]) -> None:
 def create_action(session: Session, actor: Actor, incident: Incident, data: ActionCreate) -> ResponseAction:
     require_writer(actor, incident)
     if incident.status is IncidentStatus.CLOSED:
-        raise Conflict(
-            "The incident is closed; open a new incident that refers to it.", slug="incident-closed"
-        )
+        raise Conflict("The incident is closed; open a new incident that refers to it.", slug="incident-closed")
     now = utcnow()
     src, dst = _versions(session, actor, data)
     scope = [s.strip() for s in data.scope if s.strip()] or (
@@ -124,22 +110,14 @@ def create_action(session: Session, actor: Actor, incident: Incident, data: Acti
     if target is None and data.kind in DEFAULT_TARGET:
         target = requested + DEFAULT_TARGET[data.kind]
     try:
-        lifecycle.validate_action_times(
-            requested, None, None, None, now, target=target, aware_at=incident.aware_at
-        )
+        lifecycle.validate_action_times(requested, None, None, None, now, target=target, aware_at=incident.aware_at)
     except lifecycle.ResponseRuleError as exc:
         raise rule_error(exc) from None
-    owner = (
-        member_by_email(session, incident.org_id, data.owner_email, "owner_email")
-        if data.owner_email
-        else None
-    )
+    owner = member_by_email(session, incident.org_id, data.owner_email, "owner_email") if data.owner_email else None
     task = None
     if data.task_id is not None:
         task = session.execute(
-            select(IncidentTask).where(
-                IncidentTask.id == data.task_id, IncidentTask.incident_id == incident.id
-            )
+            select(IncidentTask).where(IncidentTask.id == data.task_id, IncidentTask.incident_id == incident.id)
         ).scalar_one_or_none()
         if task is None:
             raise ValidationFailed.single("task_id", "No such task on this incident.")
@@ -224,9 +202,7 @@ def _contact(session: Session, incident: Incident, params: dict[str, Any]) -> Go
     except ValueError:
         raise ValidationFailed.single("params.contact_id", "Not a contact id.") from None
     contact = session.execute(
-        select(GovernmentContact).where(
-            GovernmentContact.id == contact_id, GovernmentContact.org_id == incident.org_id
-        )
+        select(GovernmentContact).where(GovernmentContact.id == contact_id, GovernmentContact.org_id == incident.org_id)
     ).scalar_one_or_none()
     if contact is None:
         raise ValidationFailed.single("params.contact_id", "No such contact in this organisation.")
@@ -288,9 +264,7 @@ def action_event(action: ResponseAction) -> dict[str, Any]:
 
 
 def get_action(session: Session, actor: Actor, incident: Incident, action_id: uuid.UUID) -> ResponseAction:
-    stmt = readable_actions(actor).where(
-        ResponseAction.id == action_id, ResponseAction.incident_id == incident.id
-    )
+    stmt = readable_actions(actor).where(ResponseAction.id == action_id, ResponseAction.incident_id == incident.id)
     return first_or_404(session, stmt, "No such action.")
 
 
@@ -387,10 +361,6 @@ def progress_action(
 
 def _not_before(at: datetime, action: ResponseAction, now: datetime) -> None:
     if at < action.requested_at:
-        raise lifecycle.ActionTimeError(
-            lifecycle.ErrorCode.OUT_OF_ORDER, "The time is before the request.", "at"
-        )
+        raise lifecycle.ActionTimeError(lifecycle.ErrorCode.OUT_OF_ORDER, "The time is before the request.", "at")
     if at > now + lifecycle.CLOCK_SKEW_TOLERANCE:
-        raise lifecycle.ActionTimeError(
-            lifecycle.ErrorCode.TIME_IN_FUTURE, "The time is in the future.", "at"
-        )
+        raise lifecycle.ActionTimeError(lifecycle.ErrorCode.TIME_IN_FUTURE, "The time is in the future.", "at")

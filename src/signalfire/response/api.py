@@ -130,9 +130,7 @@ def api_update_incident(
 
 
 @router.post("/incidents/{incident_id}/status", response_model=IncidentOut)
-def api_status(
-    incident_id: uuid.UUID, body: TransitionIn, session: SessionDep, actor: ActorDep
-) -> IncidentOut:
+def api_status(incident_id: uuid.UUID, body: TransitionIn, session: SessionDep, actor: ActorDep) -> IncidentOut:
     incident = service.get_incident(session, actor, incident_id)
     return _out(service.change_status(session, actor, incident, body))
 
@@ -144,9 +142,7 @@ def api_timeline(incident_id: uuid.UUID, session: SessionDep, actor: ActorDep) -
 
 
 @router.post("/incidents/{incident_id}/timeline", response_model=TimelineEntryOut, status_code=201)
-def api_add_entry(
-    incident_id: uuid.UUID, body: TimelineIn, session: SessionDep, actor: ActorDep
-) -> TimelineEntryOut:
+def api_add_entry(incident_id: uuid.UUID, body: TimelineIn, session: SessionDep, actor: ActorDep) -> TimelineEntryOut:
     incident = service.get_incident(session, actor, incident_id)
     entry = service.add_timeline_entry(session, actor, incident, kind=body.kind, body=body.body, at=body.at)
     return TimelineEntryOut.model_validate(entry)
@@ -182,9 +178,7 @@ def api_actions(incident_id: uuid.UUID, session: SessionDep, actor: ActorDep) ->
 
 
 @router.post("/incidents/{incident_id}/actions", response_model=ActionOut, status_code=201)
-def api_create_action(
-    incident_id: uuid.UUID, body: ActionCreate, session: SessionDep, actor: ActorDep
-) -> ActionOut:
+def api_create_action(incident_id: uuid.UUID, body: ActionCreate, session: SessionDep, actor: ActorDep) -> ActionOut:
     incident = service.get_incident(session, actor, incident_id)
     return ActionOut.model_validate(actions.create_action(session, actor, incident, body))
 
@@ -248,18 +242,14 @@ def api_review(incident_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> 
 
 
 @router.put("/incidents/{incident_id}/review", response_model=ReviewOut)
-def api_save_review(
-    incident_id: uuid.UUID, body: ReviewIn, session: SessionDep, actor: ActorDep
-) -> ReviewOut:
+def api_save_review(incident_id: uuid.UUID, body: ReviewIn, session: SessionDep, actor: ActorDep) -> ReviewOut:
     incident = service.get_incident(session, actor, incident_id)
     review = reviews.save_review(session, actor, incident, body)
     return _review_out(reviews.get_review_by_id(session, actor, review.id))
 
 
 @router.post("/incidents/{incident_id}/review/items", response_model=ReviewItemOut, status_code=201)
-def api_review_item(
-    incident_id: uuid.UUID, body: ReviewItemIn, session: SessionDep, actor: ActorDep
-) -> ReviewItemOut:
+def api_review_item(incident_id: uuid.UUID, body: ReviewItemIn, session: SessionDep, actor: ActorDep) -> ReviewItemOut:
     incident = service.get_incident(session, actor, incident_id)
     return ReviewItemOut.model_validate(reviews.add_item(session, actor, incident, body))
 
@@ -287,12 +277,7 @@ def api_metrics(
     now = utcnow()
     begin, finish = stats.default_window(now)
     begin, finish = start or begin, end or finish
-    if (
-        begin.tzinfo is None
-        or finish.tzinfo is None
-        or finish <= begin
-        or finish - begin > timedelta(days=3660)
-    ):
+    if begin.tzinfo is None or finish.tzinfo is None or finish <= begin or finish - begin > timedelta(days=3660):
         raise ValidationFailed.single("end", "Give an aware range with time zones, at most ten years long.")
     r = stats.response_metrics(session, actor, begin, finish)
     return MetricsOut(
@@ -365,9 +350,7 @@ def api_add_layer(roster_id: uuid.UUID, body: LayerIn, session: SessionDep, acto
 
 
 @router.post("/rosters/{roster_id}/overrides", response_model=RosterOut, status_code=201)
-def api_add_override(
-    roster_id: uuid.UUID, body: OverrideIn, session: SessionDep, actor: ActorDep
-) -> RosterOut:
+def api_add_override(roster_id: uuid.UUID, body: OverrideIn, session: SessionDep, actor: ActorDep) -> RosterOut:
     roster = oncall.get_roster(session, actor, roster_id)
     oncall.add_override(session, actor, roster, body)
     return RosterOut.model_validate(roster)
@@ -392,12 +375,9 @@ def api_coverage(
         start=r.start,
         end=r.end,
         ratio=r.ratio,
-        gaps=[
-            GapOut(start=g.start, end=g.end, minutes=int(g.duration.total_seconds() // 60)) for g in r.gaps
-        ],
+        gaps=[GapOut(start=g.start, end=g.end, minutes=int(g.duration.total_seconds() // 60)) for g in r.gaps],
         shifts=[
-            ShiftOut(start=s.start, end=s.end, user_id=s.user, layer=s.layer, override=s.override)
-            for s in r.shifts
+            ShiftOut(start=s.start, end=s.end, user_id=s.user, layer=s.layer, override=s.override) for s in r.shifts
         ],
     )
 

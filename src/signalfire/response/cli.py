@@ -147,8 +147,7 @@ def coverage_cmd(as_: AsOpt, org: OrgOpt, days: int = 7) -> None:
             start = oncall.week_start(utcnow(), roster.time_zone)
             report = oncall.coverage_report(s, roster, start, start + timedelta(days=days))
             console.print(
-                f"[bold]{roster.team}[/bold] ({roster.id}): {report.ratio:.1%} covered, "
-                f"{len(report.gaps)} gap(s)"
+                f"[bold]{roster.team}[/bold] ({roster.id}): {report.ratio:.1%} covered, {len(report.gaps)} gap(s)"
             )
             for gap in report.gaps:
                 console.print(f"  gap {gap.start:%a %Y-%m-%d %H:%M} to {gap.end:%a %Y-%m-%d %H:%M} UTC")
@@ -193,12 +192,10 @@ def metrics_cmd(as_: AsOpt, org: OrgOpt, days: int = 365) -> None:
         out = {
             "overall": {m.value: stats.summary_seconds(v) for m, v in r.overall.items()},
             "by_severity": {
-                k.value: {m.value: stats.summary_seconds(v) for m, v in d.items()}
-                for k, d in r.by_severity.items()
+                k.value: {m.value: stats.summary_seconds(v) for m, v in d.items()} for k, d in r.by_severity.items()
             },
             "by_domain": {
-                k.value: {m.value: stats.summary_seconds(v) for m, v in d.items()}
-                for k, d in r.by_domain.items()
+                k.value: {m.value: stats.summary_seconds(v) for m, v in d.items()} for k, d in r.by_domain.items()
             },
             "drills_excluded": r.drills_excluded,
         }

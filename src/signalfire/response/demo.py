@@ -60,9 +60,7 @@ if TYPE_CHECKING:
     from signalfire.demo import DemoContext
 
 MISUSE_STEPS = [
-    PlaybookStep(
-        title="Assign an incident commander and a scribe", role=ParticipantRole.COMMANDER, target_minutes=15
-    ),
+    PlaybookStep(title="Assign an incident commander and a scribe", role=ParticipantRole.COMMANDER, target_minutes=15),
     PlaybookStep(
         title="Confirm the jailbreak reproduces; capture transcripts as evidence",
         role=ParticipantRole.DOMAIN_LEAD,
@@ -217,9 +215,7 @@ def _history(session: Session, responder: Actor, admin: Actor, now: datetime) ->
         inc = service.create_incident(
             session,
             responder,
-            IncidentCreate(
-                title=title, severity=severity, risk_domain=domain, aware_at=aware, reported_at=aware
-            ),
+            IncidentCreate(title=title, severity=severity, risk_domain=domain, aware_at=aware, reported_at=aware),
         )
         service.add_participant(
             session,
@@ -244,9 +240,7 @@ def _history(session: Session, responder: Actor, admin: Actor, now: datetime) ->
 def seed(session: Session, ctx: DemoContext) -> None:
     aurora = ctx.orgs["aurora"]
     people = {k.split("@")[0]: v for k, v in ctx.users.items()}
-    as_ = {
-        name: build_actor(session, people[name], aurora.id, via="demo") for name in ("alice", "raj", "ana")
-    }
+    as_ = {name: build_actor(session, people[name], aurora.id, via="demo") for name in ("alice", "raj", "ana")}
     alice, raj, ana = as_["alice"], as_["raj"], as_["ana"]
     assert alice is not None and raj is not None and ana is not None
     now = utcnow().replace(second=0, microsecond=0)
@@ -260,9 +254,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         service.add_model_version(
             session,
             alice,
-            ModelVersionIn(
-                name=name, version=version, surfaces=surfaces, deployed_at=now - timedelta(days=age)
-            ),
+            ModelVersionIn(name=name, version=version, surfaces=surfaces, deployed_at=now - timedelta(days=age)),
         )
 
     # -- roster and escalation ----------------------------------------------------------------------------
@@ -419,9 +411,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         contact.verified_by = alice.user_id
 
     # -- the SEV1 jailbreak -----------------------------------------------------------------------------
-    aware = datetime.combine(
-        date.fromordinal((now - timedelta(days=21)).toordinal()), time(9, 40), now.tzinfo
-    )
+    aware = datetime.combine(date.fromordinal((now - timedelta(days=21)).toordinal()), time(9, 40), now.tzinfo)
     inc = service.create_incident(
         session,
         raj,
@@ -527,8 +517,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
             (
                 ActionStatus.VERIFIED,
                 _at(aware, 10.5),
-                "Deployment manifests on all surfaces pin 3.1 (sha256 9c1e…); "
-                "jailbreak eval: 0/500 successes",
+                "Deployment manifests on all surfaces pin 3.1 (sha256 9c1e…); jailbreak eval: 0/500 successes",
             ),
         ],
     )
@@ -586,8 +575,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
                 "Code execution was on by default for unverified accounts",
                 "Classifier looked at single turns only",
             ],
-            went_well="Monitoring caught it within 3 hours; restriction in 90 minutes; rollback verified "
-            "in 10.5 h.",
+            went_well="Monitoring caught it within 3 hours; restriction in 90 minutes; rollback verified in 10.5 h.",
             went_badly="The rollback waited 30 minutes for a release manager; the scribe joined late.",
         ),
     )
@@ -625,9 +613,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         session,
         alice,
         drill,
-        ParticipantIn(
-            role=ParticipantRole.COMMANDER, email="alice@aurora.example", at=_at(drill_aware, 0.05)
-        ),
+        ParticipantIn(role=ParticipantRole.COMMANDER, email="alice@aurora.example", at=_at(drill_aware, 0.05)),
     )
     _walk(session, alice, drill, [(IncidentStatus.TRIAGED, _at(drill_aware, 0.1), None)])
     drill_tasks = playbooks.start_playbook(session, alice, drill, weights_book.id, at=_at(drill_aware, 0.15))

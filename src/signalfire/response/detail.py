@@ -70,11 +70,7 @@ def incident_detail(session: Session, actor: Actor, incident: Incident) -> Incid
     ids: set[uuid.UUID | None] = {a.owner_user_id for a in acts} | {a.verified_by for a in acts}
     names = incident_service.user_labels(session, ids)
     commander = next(
-        (
-            p
-            for p in people
-            if p.participant.role is ParticipantRole.COMMANDER and p.participant.renounced_at is None
-        ),
+        (p for p in people if p.participant.role is ParticipantRole.COMMANDER and p.participant.renounced_at is None),
         None,
     )
     can_write = internal and actor.can(Permission.response_incident_write)

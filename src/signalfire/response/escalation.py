@@ -70,8 +70,7 @@ class EscalationPolicy:
         return {
             "repeat": self.repeat,
             "levels": [
-                {"targets": list(level.targets), "wait_us": level.wait // _MICROSECOND}
-                for level in self.levels
+                {"targets": list(level.targets), "wait_us": level.wait // _MICROSECOND} for level in self.levels
             ],
         }
 
@@ -119,9 +118,7 @@ def schedule(policy: EscalationPolicy, paged_at: datetime) -> list[Notification]
     return plan
 
 
-def _wanted(
-    policy: EscalationPolicy, paged_at: datetime, acknowledged_at: datetime | None
-) -> list[Notification]:
+def _wanted(policy: EscalationPolicy, paged_at: datetime, acknowledged_at: datetime | None) -> list[Notification]:
     """The schedule minus what an acknowledgement at ``acknowledged_at`` suppresses."""
     if acknowledged_at is not None:
         _require_aware(acknowledged_at, "acknowledged_at")

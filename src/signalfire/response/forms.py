@@ -82,7 +82,5 @@ def parse(
     try:
         return model.model_validate(clean)
     except ValidationError as exc:
-        errors = [
-            FieldError(loc_to_field(tuple(e.get("loc", ()))), e.get("msg", "invalid")) for e in exc.errors()
-        ]
+        errors = [FieldError(loc_to_field(tuple(e.get("loc", ()))), e.get("msg", "invalid")) for e in exc.errors()]
         raise ValidationFailed(errors) from None

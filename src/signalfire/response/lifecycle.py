@@ -184,9 +184,7 @@ def check_transition(
     _require_aware(aware_at, "aware_at", TransitionError)
 
     if current is target:
-        raise TransitionError(
-            ErrorCode.NO_CHANGE, f"The incident is already {current.label.lower()}.", "status"
-        )
+        raise TransitionError(ErrorCode.NO_CHANGE, f"The incident is already {current.label.lower()}.", "status")
     if current is IncidentStatus.CLOSED:
         raise TransitionError(
             ErrorCode.INCIDENT_CLOSED,
@@ -300,9 +298,7 @@ def validate_action_times(
                 field,
             )
         if value < prev:
-            raise ActionTimeError(
-                ErrorCode.OUT_OF_ORDER, f"{_words(field)} is before {_words(prev_field)}.", field
-            )
+            raise ActionTimeError(ErrorCode.OUT_OF_ORDER, f"{_words(field)} is before {_words(prev_field)}.", field)
     for field, value in stages:
         if value is not None and value > now + tolerance:
             raise ActionTimeError(ErrorCode.TIME_IN_FUTURE, f"{_words(field)} is in the future.", field)
@@ -313,9 +309,7 @@ def validate_action_times(
             "requested_at",
         )
     if target is not None and target <= requested:
-        raise ActionTimeError(
-            ErrorCode.OUT_OF_ORDER, "The target time must be after the request.", "target_at"
-        )
+        raise ActionTimeError(ErrorCode.OUT_OF_ORDER, "The target time must be after the request.", "target_at")
 
 
 def _words(field: str) -> str:
@@ -337,9 +331,7 @@ def check_role_assignment(
     held by several people, but not twice by the same person.
     """
     if user in current_holders:
-        raise RoleError(
-            ErrorCode.ROLE_ALREADY_HELD, f"{user} already holds the {role.label.lower()} role.", "user"
-        )
+        raise RoleError(ErrorCode.ROLE_ALREADY_HELD, f"{user} already holds the {role.label.lower()} role.", "user")
     if not role.is_exclusive:
         return
     if handover and not current_holders:

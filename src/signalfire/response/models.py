@@ -107,9 +107,7 @@ class ReferenceCounter(Base):
 
     __tablename__ = "response_reference_counter"
 
-    org_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True
-    )
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_number: Mapped[int] = mapped_column(default=0)
 
@@ -186,9 +184,7 @@ class TimelineEntry(IdMixin, Base):
     at: Mapped[datetime]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[TimelineKind] = mapped_column(enum_column(TimelineKind, "response_timeline_kind"))
-    author_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL")
-    )
+    author_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     # The author's name at the time, kept even if the account is later renamed or removed.
     author_label: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
@@ -255,9 +251,7 @@ class ResponseAction(IdMixin, Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
-    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL")
-    )
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     # Rollback: from -> to. Restriction, safeguard change: the model version it applies to (from_version).
     from_version_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("response_model_version.id", ondelete="RESTRICT")
@@ -328,20 +322,14 @@ class IncidentTask(IdMixin, Base):
     __table_args__ = (Index("ix_response_task_incident", "incident_id", "position"),)
 
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_incident.id", ondelete="CASCADE"))
-    playbook_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("response_playbook.id", ondelete="SET NULL")
-    )
+    playbook_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("response_playbook.id", ondelete="SET NULL"))
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
-    role: Mapped[ParticipantRole | None] = mapped_column(
-        enum_column(ParticipantRole, "response_participant_role")
-    )
+    role: Mapped[ParticipantRole | None] = mapped_column(enum_column(ParticipantRole, "response_participant_role"))
     action_kind: Mapped[ActionKind | None] = mapped_column(enum_column(ActionKind, "response_action_kind"))
     due_at: Mapped[datetime | None]
-    status: Mapped[TaskStatus] = mapped_column(
-        enum_column(TaskStatus, "response_task_status"), default=TaskStatus.OPEN
-    )
+    status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus, "response_task_status"), default=TaskStatus.OPEN)
     done_at: Mapped[datetime | None]
     done_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -371,9 +359,7 @@ class Roster(IdMixin, TimestampMixin, Base):
 class RosterLayer(IdMixin, Base):
     __tablename__ = "response_roster_layer"
 
-    roster_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("response_roster.id", ondelete="CASCADE"), index=True
-    )
+    roster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_roster.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     name: Mapped[str] = mapped_column(String(120))
     # User ids (as strings) in rotation order.
@@ -391,9 +377,7 @@ class RosterLayer(IdMixin, Base):
 class RosterOverride(IdMixin, Base):
     __tablename__ = "response_roster_override"
 
-    roster_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("response_roster.id", ondelete="CASCADE"), index=True
-    )
+    roster_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_roster.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     start: Mapped[datetime]
     end: Mapped[datetime]
@@ -441,9 +425,7 @@ class Page(IdMixin, Base):
     )
     paged_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
-    acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL")
-    )
+    acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     sent: Mapped[list[str]] = mapped_column(default=list)
     next_check_at: Mapped[datetime | None]
     is_drill: Mapped[bool] = mapped_column(default=False)
@@ -474,9 +456,7 @@ class GovernmentContact(IdMixin, TimestampMixin, Base):
 class PostIncidentReview(IdMixin, TimestampMixin, Base):
     __tablename__ = "response_review"
 
-    incident_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("response_incident.id", ondelete="CASCADE"), unique=True
-    )
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_incident.id", ondelete="CASCADE"), unique=True)
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
     status: Mapped[ReviewStatus] = mapped_column(
         enum_column(ReviewStatus, "response_review_status"), default=ReviewStatus.DRAFT
@@ -500,18 +480,12 @@ class ReviewActionItem(IdMixin, Base):
 
     __tablename__ = "response_review_item"
 
-    review_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("response_review.id", ondelete="CASCADE"), index=True
-    )
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_review.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     title: Mapped[str] = mapped_column(String(300))
-    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL")
-    )
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     due_on: Mapped[date | None]
-    status: Mapped[TaskStatus] = mapped_column(
-        enum_column(TaskStatus, "response_task_status"), default=TaskStatus.OPEN
-    )
+    status: Mapped[TaskStatus] = mapped_column(enum_column(TaskStatus, "response_task_status"), default=TaskStatus.OPEN)
     done_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

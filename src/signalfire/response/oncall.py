@@ -107,14 +107,10 @@ def _build_layer(
 def create_roster(session: Session, actor: Actor, data: RosterIn) -> Roster:
     require(actor, Permission.response_roster_manage)
     _zone(data.time_zone, "time_zone")
-    roster = Roster(
-        org_id=actor.org_id, team=data.team, risk_domain=data.risk_domain, time_zone=data.time_zone
-    )
+    roster = Roster(org_id=actor.org_id, team=data.team, risk_domain=data.risk_domain, time_zone=data.time_zone)
     session.add(roster)
     session.flush()  # layers need the id
-    layers = [
-        _build_layer(session, actor, roster, layer, i, f"layers[{i}]") for i, layer in enumerate(data.layers)
-    ]
+    layers = [_build_layer(session, actor, roster, layer, i, f"layers[{i}]") for i, layer in enumerate(data.layers)]
     session.add_all(layers)
     record(
         session,
@@ -269,9 +265,7 @@ def by_day(report: CoverageReport, time_zone: str) -> list[tuple[datetime, list[
         nxt = datetime.combine(day.date() + timedelta(days=1), time(0), tzinfo=zone)
         lo, hi = max(day.astimezone(UTC), report.start), min(nxt.astimezone(UTC), report.end)
         cut = [
-            Stretch(max(p.start, lo), min(p.end, hi), p.who, p.override)
-            for p in pieces
-            if p.start < hi and p.end > lo
+            Stretch(max(p.start, lo), min(p.end, hi), p.who, p.override) for p in pieces if p.start < hi and p.end > lo
         ]
         days.append((day, cut))
         day = nxt

@@ -90,9 +90,7 @@ def to_pure_policy(levels: list[dict[str, Any]], repeat: int) -> escalation.Esca
     """The pure policy of stored levels ``{"targets": [...], "wait_minutes": n}``."""
     return escalation.EscalationPolicy(
         tuple(
-            escalation.Level(
-                tuple(str(t) for t in lvl["targets"]), timedelta(minutes=int(lvl["wait_minutes"]))
-            )
+            escalation.Level(tuple(str(t) for t in lvl["targets"]), timedelta(minutes=int(lvl["wait_minutes"])))
             for lvl in levels
         ),
         repeat,
@@ -104,8 +102,7 @@ def create_policy(session: Session, actor: Actor, data: EscalationPolicyIn) -> E
     levels: list[dict[str, Any]] = []
     for i, level in enumerate(data.levels):
         targets = [
-            _resolve_target(session, actor.org_id, t, f"levels[{i}].targets[{j}]")
-            for j, t in enumerate(level.targets)
+            _resolve_target(session, actor.org_id, t, f"levels[{i}].targets[{j}]") for j, t in enumerate(level.targets)
         ]
         levels.append({"targets": list(dict.fromkeys(targets)), "wait_minutes": level.wait_minutes})
     try:
@@ -134,9 +131,7 @@ def create_policy(session: Session, actor: Actor, data: EscalationPolicyIn) -> E
 
 
 def list_policies(session: Session, actor: Actor) -> list[EscalationPolicyRecord]:
-    return list(
-        session.execute(readable_escalation_policies(actor).order_by(EscalationPolicyRecord.name)).scalars()
-    )
+    return list(session.execute(readable_escalation_policies(actor).order_by(EscalationPolicyRecord.name)).scalars())
 
 
 def get_policy(session: Session, actor: Actor, policy_id: uuid.UUID) -> EscalationPolicyRecord:
@@ -260,9 +255,7 @@ def process_page(session: Session, page: Page, now: datetime) -> int:
     if page.status is not PageStatus.PAGING:
         return 0
     policy = escalation.EscalationPolicy.from_snapshot(page.snapshot)
-    due = escalation.due_notifications(
-        policy, paged_at=page.paged_at, acknowledged_at=page.acknowledged_at, now=now
-    )
+    due = escalation.due_notifications(policy, paged_at=page.paged_at, acknowledged_at=page.acknowledged_at, now=now)
     sent = list(page.sent)
     incident = session.get(Incident, page.incident_id) if page.incident_id else None
     count = 0
@@ -412,9 +405,7 @@ def acknowledge_as(session: Session, actor: Actor, page_id: uuid.UUID) -> Page:
     return acknowledge(session, page, actor=actor, via="app")
 
 
-def list_pages(
-    session: Session, actor: Actor, *, incident_id: uuid.UUID | None = None, limit: int = 50
-) -> list[Page]:
+def list_pages(session: Session, actor: Actor, *, incident_id: uuid.UUID | None = None, limit: int = 50) -> list[Page]:
     stmt = readable_pages(actor).order_by(Page.paged_at.desc()).limit(limit)
     if incident_id is not None:
         stmt = stmt.where(Page.incident_id == incident_id)

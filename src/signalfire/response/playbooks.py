@@ -38,8 +38,7 @@ def save_playbook(session: Session, actor: Actor, data: PlaybookIn) -> Playbook:
     ).scalar_one_or_none()
     if latest is not None and latest.risk_domain is not data.risk_domain:
         raise Conflict(
-            f"Playbook {data.slug!r} is for {latest.risk_domain.label}; use a new slug for another "
-            "risk domain.",
+            f"Playbook {data.slug!r} is for {latest.risk_domain.label}; use a new slug for another risk domain.",
             slug="playbook-domain",
         )
     for old in session.execute(
@@ -81,9 +80,7 @@ def list_playbooks(session: Session, actor: Actor, *, current_only: bool = True)
 
 
 def get_playbook(session: Session, actor: Actor, playbook_id: uuid.UUID) -> Playbook:
-    return first_or_404(
-        session, readable_playbooks(actor).where(Playbook.id == playbook_id), "No such playbook."
-    )
+    return first_or_404(session, readable_playbooks(actor).where(Playbook.id == playbook_id), "No such playbook.")
 
 
 def versions(session: Session, actor: Actor, slug: str) -> list[Playbook]:
@@ -101,14 +98,10 @@ def start_playbook(
         raise Conflict("The incident is closed.", slug="incident-closed")
     book = get_playbook(session, actor, playbook_id)
     already = session.execute(
-        select(IncidentTask.id).where(
-            IncidentTask.incident_id == incident.id, IncidentTask.playbook_id == book.id
-        )
+        select(IncidentTask.id).where(IncidentTask.incident_id == incident.id, IncidentTask.playbook_id == book.id)
     ).first()
     if already:
-        raise Conflict(
-            f"{book.name} v{book.version} is already running on this incident.", slug="playbook-started"
-        )
+        raise Conflict(f"{book.name} v{book.version} is already running on this incident.", slug="playbook-started")
     now = backdated(at, incident)
     offset = (
         int(
@@ -161,9 +154,7 @@ def start_playbook(
 def list_tasks(session: Session, incident: Incident) -> list[IncidentTask]:
     return list(
         session.execute(
-            select(IncidentTask)
-            .where(IncidentTask.incident_id == incident.id)
-            .order_by(IncidentTask.position)
+            select(IncidentTask).where(IncidentTask.incident_id == incident.id).order_by(IncidentTask.position)
         ).scalars()
     )
 

@@ -108,11 +108,7 @@ def add_item(session: Session, actor: Actor, incident: Incident, data: ReviewIte
         raise Conflict("Start the review first.", slug="no-review")
     if review.status is ReviewStatus.CLOSED:
         raise Conflict("The review is closed.", slug="review-closed")
-    owner = (
-        member_by_email(session, incident.org_id, data.owner_email, "owner_email")
-        if data.owner_email
-        else None
-    )
+    owner = member_by_email(session, incident.org_id, data.owner_email, "owner_email") if data.owner_email else None
     item = ReviewActionItem(
         review_id=review.id,
         position=len(review.items),

@@ -121,9 +121,7 @@ def incidents_page(
     kind: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
     drills = {"drill": True, "real": False}.get(kind or "")
-    rows = service.list_incidents(
-        session, actor, status=status or None, severity=severity or None, drills=drills
-    )
+    rows = service.list_incidents(session, actor, status=status or None, severity=severity or None, drills=drills)
     return render(
         request,
         "response/incidents.html",
@@ -171,9 +169,9 @@ def incident_edit(
     incident = service.get_incident(session, actor, incident_id)
     form.setdefault("affected_models", [])
     data = parse(IncidentUpdate, form, times=("aware_at",), lists=("affected_models",))
-    if data.aware_at is not None and data.aware_at.replace(
+    if data.aware_at is not None and data.aware_at.replace(second=0, microsecond=0) == incident.aware_at.replace(
         second=0, microsecond=0
-    ) == incident.aware_at.replace(second=0, microsecond=0):
+    ):
         data.aware_at = None  # the form shows minutes: an untouched field is not a correction
     service.update_incident(session, actor, incident, data)
     return redirect(request, _incident_url(incident.id), flash="Incident updated.")
@@ -249,9 +247,7 @@ def incident_action_progress(
     action = actions.get_action(session, actor, incident, action_id)
     data = parse(ActionProgress, form, times=("at",))
     actions.progress_action(session, actor, incident, action, data)
-    return redirect(
-        request, _incident_url(incident.id, "actions"), flash=f"Action {data.status.label.lower()}."
-    )
+    return redirect(request, _incident_url(incident.id, "actions"), flash=f"Action {data.status.label.lower()}.")
 
 
 @pages.post("/incidents/{incident_id}/playbooks")
@@ -264,9 +260,7 @@ def incident_playbook(
     except ValueError:
         raise ValidationFailed.single("playbook_id", "Choose a playbook.") from None
     tasks = playbooks.start_playbook(session, actor, incident, playbook_id)
-    return redirect(
-        request, _incident_url(incident.id, "tasks"), flash=f"Playbook started: {len(tasks)} task(s)."
-    )
+    return redirect(request, _incident_url(incident.id, "tasks"), flash=f"Playbook started: {len(tasks)} task(s).")
 
 
 @pages.post("/incidents/{incident_id}/tasks/{task_id}")
@@ -453,9 +447,7 @@ def contacts_add(request: Request, session: SessionDep, actor: ActorDep, form: F
 
 
 @pages.post("/contacts/{contact_id}/verify")
-def contacts_verify(
-    request: Request, session: SessionDep, actor: ActorDep, contact_id: uuid.UUID
-) -> Response:
+def contacts_verify(request: Request, session: SessionDep, actor: ActorDep, contact_id: uuid.UUID) -> Response:
     c = contacts.verify_contact(session, actor, contact_id)
     return redirect(request, "/response/contacts", flash=f"{c.agency} verified today.")
 
@@ -507,9 +499,7 @@ def _layer_form(form: dict[str, Any]) -> LayerIn:
             form["shift_minutes"] = int(float(str(hours)) * 60)
         except ValueError:
             raise ValidationFailed.single("shift_hours", "A number of hours.") from None
-    layer = parse(
-        LayerIn, {**form, "windows": windows}, times=("anchor", "until"), lists=("participant_emails",)
-    )
+    layer = parse(LayerIn, {**form, "windows": windows}, times=("anchor", "until"), lists=("participant_emails",))
     return layer
 
 
@@ -537,8 +527,7 @@ def roster_page(
     report = oncall.coverage_report(session, roster, begin, begin + timedelta(days=days))
     names = oncall.user_names(
         session,
-        {p for layer in roster.layers for p in layer.participants}
-        | {str(o.user_id) for o in roster.overrides},
+        {p for layer in roster.layers for p in layer.participants} | {str(o.user_id) for o in roster.overrides},
     )
     return render(
         request,
@@ -584,9 +573,7 @@ def policy_create(request: Request, session: SessionDep, actor: ActorDep, form: 
         wait = form.pop(f"level{n}_wait", "")
         if targets:
             levels.append(LevelIn.model_validate({"targets": targets, "wait_minutes": wait or 10}))
-    data = parse(
-        EscalationPolicyIn, {**form, "levels": [lv.model_dump() for lv in levels]}, flags=("webhooks",)
-    )
+    data = parse(EscalationPolicyIn, {**form, "levels": [lv.model_dump() for lv in levels]}, flags=("webhooks",))
     policy = paging.create_policy(session, actor, data)
     return redirect(request, "/response/oncall", flash=f"Escalation policy {policy.name} created.")
 

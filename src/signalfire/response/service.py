@@ -118,9 +118,7 @@ def resolve_model_keys(
         return []
     rows = (
         session.execute(
-            select(ModelVersion).where(
-                ModelVersion.org_id == org_id, ModelVersion.name.in_({n for _, n, _ in wanted})
-            )
+            select(ModelVersion).where(ModelVersion.org_id == org_id, ModelVersion.name.in_({n for _, n, _ in wanted}))
         )
         .scalars()
         .all()
@@ -146,9 +144,7 @@ def versions_by_id(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UU
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return {
-        m.id: m for m in session.execute(select(ModelVersion).where(ModelVersion.id.in_(wanted))).scalars()
-    }
+    return {m.id: m for m in session.execute(select(ModelVersion).where(ModelVersion.id.in_(wanted))).scalars()}
 
 
 def list_model_versions(session: Session, actor: Actor) -> list[ModelVersion]:
@@ -247,9 +243,7 @@ def create_incident(session: Session, actor: Actor, data: IncidentCreate) -> Inc
             "source": incident.source,
         },
     )
-    publish_event(
-        session, org_id=actor.org_id, event="response.incident.created", data=incident_event(incident)
-    )
+    publish_event(session, org_id=actor.org_id, event="response.incident.created", data=incident_event(incident))
     return incident
 
 
@@ -268,9 +262,7 @@ def incident_event(incident: Incident) -> dict[str, Any]:
 
 def get_incident(session: Session, actor: Actor, incident_id: uuid.UUID) -> Incident:
     """A readable incident or 404. A read by an external participant is audited."""
-    incident = first_or_404(
-        session, readable_incidents(actor).where(Incident.id == incident_id), "No such incident."
-    )
+    incident = first_or_404(session, readable_incidents(actor).where(Incident.id == incident_id), "No such incident.")
     if not is_org_reader(actor, incident):
         record(
             session,
@@ -363,9 +355,7 @@ def update_incident(session: Session, actor: Actor, incident: Incident, data: In
         incident.aware_at = data.aware_at
     if not changes:
         return incident
-    described = ", ".join(
-        f"{k} {v[0]} → {v[1]}" if k in ("severity", "aware_at") else k for k, v in changes.items()
-    )
+    described = ", ".join(f"{k} {v[0]} → {v[1]}" if k in ("severity", "aware_at") else k for k, v in changes.items())
     append_entry(
         session,
         actor,
@@ -382,9 +372,7 @@ def update_incident(session: Session, actor: Actor, incident: Incident, data: In
         actor=actor,
         summary={"changes": changes, "reason": data.reason},
     )
-    publish_event(
-        session, org_id=incident.org_id, event="response.incident.updated", data=incident_event(incident)
-    )
+    publish_event(session, org_id=incident.org_id, event="response.incident.updated", data=incident_event(incident))
     return incident
 
 
@@ -564,9 +552,7 @@ class ParticipantView:
     email: str
 
 
-def participants(
-    session: Session, incident: Incident, *, current_only: bool = False
-) -> list[ParticipantView]:
+def participants(session: Session, incident: Incident, *, current_only: bool = False) -> list[ParticipantView]:
     stmt = (
         select(IncidentParticipant, User.email)
         .join(User, User.id == IncidentParticipant.user_id)
@@ -618,15 +604,11 @@ def backdated(at: datetime | None, incident: Incident) -> datetime:
         return now
     _check_not_future(at, "at", now)
     if at < incident.aware_at:
-        raise ValidationFailed.single(
-            "at", "The time is before the organisation became aware of the incident."
-        )
+        raise ValidationFailed.single("at", "The time is before the organisation became aware of the incident.")
     return at
 
 
-def add_participant(
-    session: Session, actor: Actor, incident: Incident, data: ParticipantIn
-) -> IncidentParticipant:
+def add_participant(session: Session, actor: Actor, incident: Incident, data: ParticipantIn) -> IncidentParticipant:
     """Give someone a role. A second commander is refused; a hand-over ends the current commander's
     term and starts the new one at the same instant."""
     require_writer(actor, incident)
@@ -740,9 +722,7 @@ def remove_participant(session: Session, actor: Actor, incident: Incident, parti
     if p.renounced_at is not None:
         raise Conflict("This person no longer holds the role.", slug="role-ended")
     if p.role is ParticipantRole.COMMANDER and incident.status is not IncidentStatus.CLOSED:
-        raise Conflict(
-            "The incident needs a commander; hand over command instead.", slug="commander-required"
-        )
+        raise Conflict("The incident needs a commander; hand over command instead.", slug="commander-required")
     now = utcnow()
     p.renounced_at = now
     append_entry(
@@ -795,11 +775,7 @@ def list_incidents(
             raise ValidationFailed.single("severity", f"Unknown severity {severity!r}.") from None
     if drills is not None:
         stmt = stmt.where(Incident.is_drill.is_(drills))
-    stmt = (
-        stmt.order_by(Incident.aware_at.desc(), Incident.id)
-        .limit(min(max(limit, 1), 500))
-        .offset(max(offset, 0))
-    )
+    stmt = stmt.order_by(Incident.aware_at.desc(), Incident.id).limit(min(max(limit, 1), 500)).offset(max(offset, 0))
     return list(session.execute(stmt).scalars())
 
 
@@ -808,6 +784,4 @@ def user_labels(session: Session, ids: set[uuid.UUID | None]) -> dict[uuid.UUID,
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return {
-        i: n for i, n in session.execute(select(User.id, User.display_name).where(User.id.in_(wanted))).all()
-    }
+    return {i: n for i, n in session.execute(select(User.id, User.display_name).where(User.id.in_(wanted))).all()}

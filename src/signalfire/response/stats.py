@@ -37,9 +37,7 @@ class BoardRow:
     next_target_at: datetime | None
 
 
-def board(
-    session: Session, actor: Actor, *, include_drills: bool = True, limit: int = BOARD_LIMIT
-) -> list[BoardRow]:
+def board(session: Session, actor: Actor, *, include_drills: bool = True, limit: int = BOARD_LIMIT) -> list[BoardRow]:
     """The actor's open incidents (not closed), most severe first, then oldest awareness first, with the
     current commander, the number of open actions and the nearest open action target."""
     commander = (
@@ -146,14 +144,10 @@ def _metrics_python(session: Session, actor: Actor, start: datetime, end: dateti
     rows = session.execute(select(*cols).where(_org_scope(actor, start, end))).all()
     timelines = []
     for sev, dom, aware, drill, *times in rows:
-        transitions = [
-            (status, at) for status, at in zip(_TRANSITION_STATUSES, times, strict=True) if at is not None
-        ]
+        transitions = [(status, at) for status, at in zip(_TRANSITION_STATUSES, times, strict=True) if at is not None]
         timelines.append(metrics.IncidentTimeline(sev, dom, aware, transitions, drill=drill))
     r = metrics.response_metrics(timelines)
-    return MetricsResult(
-        start, end, r.overall, r.by_severity, r.by_domain, r.drills_excluded, len(r.inconsistent)
-    )
+    return MetricsResult(start, end, r.overall, r.by_severity, r.by_domain, r.drills_excluded, len(r.inconsistent))
 
 
 def _seconds(col: Any, aware: Any) -> Any:
@@ -174,10 +168,7 @@ def _metrics_postgres(session: Session, actor: Actor, start: datetime, end: date
             Incident.risk_domain.label("dom"),
             Incident.is_drill.label("drill"),
             consistent.label("ok"),
-            *(
-                case((counted, _seconds(reached[m], Incident.aware_at))).label(m.name.lower())
-                for m in metrics.Measure
-            ),
+            *(case((counted, _seconds(reached[m], Incident.aware_at))).label(m.name.lower()) for m in metrics.Measure),
         )
         .where(_org_scope(actor, start, end))
         .subquery()

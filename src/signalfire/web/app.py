@@ -51,8 +51,9 @@ def _start_embedded_worker(app: FastAPI, settings: Settings) -> tuple[threading.
     return stop, thread
 
 
-def create_app(settings: Settings | None = None, factory: sessionmaker[Session] | None = None,
-               *, run_worker: bool | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, factory: sessionmaker[Session] | None = None, *, run_worker: bool | None = None
+) -> FastAPI:
     settings = settings or get_settings()
     run_worker = settings.embedded_worker if run_worker is None else run_worker
 

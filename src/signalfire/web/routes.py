@@ -59,14 +59,26 @@ def login_submit(
     limit = settings.limits.login_attempts_per_minute
     rate_limit(request, "login-ip", limit, session=session)
     rate_limit(request, "login-user", limit, key=email.strip().lower()[:254], session=session)
-    new = service.login(session, email=email, password=password,
-                        max_age=timedelta(seconds=settings.session_max_age_seconds))
+    new = service.login(
+        session, email=email, password=password, max_age=timedelta(seconds=settings.session_max_age_seconds)
+    )
     if new is None:
-        return render(request, "login.html", {"next": _safe_next(next), "email": email,
-                                              "error": "Wrong email or password."}, status_code=401)
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "email": email, "error": "Wrong email or password."},
+            status_code=401,
+        )
     resp = redirect(request, _safe_next(next))
-    resp.set_cookie(SESSION_COOKIE, new.cookie_value, max_age=settings.session_max_age_seconds, httponly=True,
-                    samesite="lax", secure=settings.cookie_secure, path="/")
+    resp.set_cookie(
+        SESSION_COOKIE,
+        new.cookie_value,
+        max_age=settings.session_max_age_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
     return resp
 
 
@@ -79,8 +91,13 @@ def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
 
 
 @pages.post("/switch-org")
-def switch_org(request: Request, session: SessionDep, actor: ActorDep,
-               org_id: Annotated[uuid.UUID, Form()], next: Annotated[str, Form(max_length=500)] = "/") -> Response:
+def switch_org(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    org_id: Annotated[uuid.UUID, Form()],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
     service.switch_org(session, actor, org_id)
     name = {o.org_id: o.name for o in actor.orgs}.get(org_id, "")
     return redirect(request, _safe_next(next), flash=f"Switched to {name}.")

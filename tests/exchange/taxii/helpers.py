@@ -23,25 +23,44 @@ def ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def indicator(number: int, *, tlp: Tlp = Tlp.GREEN, modified: datetime | None = None,
-              stix_id: str | None = None, name: str | None = None, **extra: Any) -> dict[str, Any]:
+def indicator(
+    number: int,
+    *,
+    tlp: Tlp = Tlp.GREEN,
+    modified: datetime | None = None,
+    stix_id: str | None = None,
+    name: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     created = EPOCH + timedelta(seconds=number)
     return {
-        "type": "indicator", "spec_version": "2.1",
+        "type": "indicator",
+        "spec_version": "2.1",
         "id": stix_id or f"indicator--{uuid.uuid4()}",
-        "created": ts(created), "modified": ts(modified or created),
+        "created": ts(created),
+        "modified": ts(modified or created),
         "name": name or f"Jailbreak prompt family {number}",
-        "pattern": f"[url:value = 'https://prompts-{number}.example/jb']", "pattern_type": "stix",
-        "valid_from": ts(created), "indicator_types": ["malicious-activity"],
-        "object_marking_refs": [TLP2_MARKING_IDS[tlp]], **extra,
+        "pattern": f"[url:value = 'https://prompts-{number}.example/jb']",
+        "pattern_type": "stix",
+        "valid_from": ts(created),
+        "indicator_types": ["malicious-activity"],
+        "object_marking_refs": [TLP2_MARKING_IDS[tlp]],
+        **extra,
     }
 
 
 def malware(number: int, *, tlp: Tlp = Tlp.GREEN) -> dict[str, Any]:
     created = EPOCH + timedelta(seconds=number)
-    return {"type": "malware", "spec_version": "2.1", "id": f"malware--{uuid.uuid4()}", "created": ts(created),
-            "modified": ts(created), "name": f"Poisoned adapter {number}", "is_family": True,
-            "object_marking_refs": [TLP2_MARKING_IDS[tlp]]}
+    return {
+        "type": "malware",
+        "spec_version": "2.1",
+        "id": f"malware--{uuid.uuid4()}",
+        "created": ts(created),
+        "modified": ts(created),
+        "name": f"Poisoned adapter {number}",
+        "is_family": True,
+        "object_marking_refs": [TLP2_MARKING_IDS[tlp]],
+    }
 
 
 def marking(tlp: Tlp = Tlp.GREEN) -> dict[str, Any]:
@@ -53,8 +72,14 @@ def envelope(objects: list[dict[str, Any]]) -> bytes:
     return json.dumps({"objects": objects}).encode()
 
 
-def headers(*, purpose: str | None = PURPOSE, uses: str | None = "threat_detection,safeguards",
-            override: str | None = None, token: str | None = None, basic: bool = False) -> dict[str, str]:
+def headers(
+    *,
+    purpose: str | None = PURPOSE,
+    uses: str | None = "threat_detection,safeguards",
+    override: str | None = None,
+    token: str | None = None,
+    basic: bool = False,
+) -> dict[str, str]:
     out = {"Accept": TAXII, "Content-Type": TAXII}
     if purpose is not None:
         out["X-Signalfire-Purpose"] = purpose

@@ -49,9 +49,7 @@ def readable_members(actor: Actor) -> Select[Membership]:
 
 
 def readable_member_users(actor: Actor) -> Select[Membership, User]:
-    stmt = select(Membership, User).join(User, User.id == Membership.user_id).where(
-        Membership.org_id == actor.org_id
-    )
+    stmt = select(Membership, User).join(User, User.id == Membership.user_id).where(Membership.org_id == actor.org_id)
     return stmt if actor.can(Permission.org_member_read) else nothing(stmt)
 
 

@@ -43,16 +43,16 @@ from signalfire.exchange.models import (
 from signalfire.exchange.vocab import CoveredUse, Tlp
 
 # Org kinds that can be "members" of the sharing community; an authority is only ever a government partner.
-MEMBER_KINDS = frozenset({OrgKind.frontier_developer, OrgKind.hub_operator, OrgKind.researcher,
-                          OrgKind.downstream})
+MEMBER_KINDS = frozenset({OrgKind.frontier_developer, OrgKind.hub_operator, OrgKind.researcher, OrgKind.downstream})
 
 
 def _is_member_org(actor: Actor) -> ColumnElement[bool]:
     """True when the actor's org is an exchange member. Uncorrelated: the database evaluates it once."""
     if actor.org_kind not in MEMBER_KINDS:
         return false()
-    return exists(select(Organization.id).where(Organization.id == actor.org_id,
-                                                Organization.exchange_member.is_(True)))
+    return exists(
+        select(Organization.id).where(Organization.id == actor.org_id, Organization.exchange_member.is_(True))
+    )
 
 
 def item_visible_to(actor: Actor) -> ColumnElement[bool]:
@@ -67,13 +67,18 @@ def item_visible_to(actor: Actor) -> ColumnElement[bool]:
         own = and_(own, item.status != ItemStatus.DRAFT)
     named_person = and_(
         item.audience_named_people.is_(True),
-        item.id.in_(select(ItemAudiencePerson.item_id).where(ItemAudiencePerson.user_id == actor.user_id,
-                                                               ItemAudiencePerson.org_id == actor.org_id)),
+        item.id.in_(
+            select(ItemAudiencePerson.item_id).where(
+                ItemAudiencePerson.user_id == actor.user_id, ItemAudiencePerson.org_id == actor.org_id
+            )
+        ),
     )
     groups: list[ColumnElement[bool]] = [
         and_(item.audience_all_members.is_(True), _is_member_org(actor)),
-        and_(item.audience_named_orgs.is_(True),
-             item.id.in_(select(ItemAudienceOrg.item_id).where(ItemAudienceOrg.org_id == actor.org_id))),
+        and_(
+            item.audience_named_orgs.is_(True),
+            item.id.in_(select(ItemAudienceOrg.item_id).where(ItemAudienceOrg.org_id == actor.org_id)),
+        ),
     ]
     if actor.org_kind == OrgKind.researcher:
         groups.append(item.audience_researchers.is_(True))
@@ -85,8 +90,9 @@ def _candidate_branches(actor: Actor) -> list[Select[Any]]:
     return [
         select(ExchangeItem.id).where(ExchangeItem.org_id == actor.org_id),
         select(ItemAudienceOrg.item_id).where(ItemAudienceOrg.org_id == actor.org_id),
-        select(ItemAudiencePerson.item_id).where(ItemAudiencePerson.user_id == actor.user_id,
-                                                 ItemAudiencePerson.org_id == actor.org_id),
+        select(ItemAudiencePerson.item_id).where(
+            ItemAudiencePerson.user_id == actor.user_id, ItemAudiencePerson.org_id == actor.org_id
+        ),
     ]
 
 
@@ -153,17 +159,24 @@ def readable_responses(actor: Actor) -> Select[ItemResponse]:
         select(ItemResponse)
         .join(ExchangeItem, ExchangeItem.id == ItemResponse.item_id)
         .where(item_visible_to(actor))
-        .where(or_(ItemResponse.kind != ResponseKind.CORRECTION,
-                   ExchangeItem.org_id == actor.org_id,
-                   ItemResponse.org_id == actor.org_id))
+        .where(
+            or_(
+                ItemResponse.kind != ResponseKind.CORRECTION,
+                ExchangeItem.org_id == actor.org_id,
+                ItemResponse.org_id == actor.org_id,
+            )
+        )
     )
     return stmt if actor.can(Permission.exchange_item_read) else nothing(stmt)
 
 
 def readable_read_log(actor: Actor) -> Select[ReadLog]:
     """The contributor org sees who read its items and why; nobody else sees another org's reads."""
-    stmt = select(ReadLog).join(ExchangeItem, ExchangeItem.id == ReadLog.item_id).where(
-        ExchangeItem.org_id == actor.org_id)
+    stmt = (
+        select(ReadLog)
+        .join(ExchangeItem, ExchangeItem.id == ReadLog.item_id)
+        .where(ExchangeItem.org_id == actor.org_id)
+    )
     return stmt if actor.can(Permission.exchange_item_read) else nothing(stmt)
 
 
@@ -171,8 +184,9 @@ def readable_resolutions(actor: Actor) -> Select[PseudonymResolution]:
     """Resolutions of the actor org's own pseudonym, and for the hub operator those it made."""
     stmt = select(PseudonymResolution)
     if actor.can(Permission.exchange_pseudonym_resolve):
-        return stmt.where(or_(PseudonymResolution.org_id == actor.org_id,
-                              PseudonymResolution.resolved_by_org_id == actor.org_id))
+        return stmt.where(
+            or_(PseudonymResolution.org_id == actor.org_id, PseudonymResolution.resolved_by_org_id == actor.org_id)
+        )
     if not actor.can(Permission.exchange_item_read):
         return nothing(stmt)
     return stmt.where(PseudonymResolution.org_id == actor.org_id)
@@ -184,4 +198,3 @@ def can_resolve_pseudonyms(actor: Actor) -> bool:
 
 def can_read_health(actor: Actor) -> bool:
     return actor.org_kind == OrgKind.hub_operator and actor.can(Permission.exchange_health_read)
-

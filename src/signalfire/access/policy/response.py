@@ -75,9 +75,7 @@ def is_org_reader(actor: Actor, incident: Incident) -> bool:
 
 def readable_timeline(actor: Actor) -> Select[TimelineEntry]:
     return (
-        select(TimelineEntry)
-        .join(Incident, Incident.id == TimelineEntry.incident_id)
-        .where(incident_predicate(actor))
+        select(TimelineEntry).join(Incident, Incident.id == TimelineEntry.incident_id).where(incident_predicate(actor))
     )
 
 
@@ -98,11 +96,7 @@ def readable_actions(actor: Actor) -> Select[ResponseAction]:
 
 
 def readable_tasks(actor: Actor) -> Select[IncidentTask]:
-    return (
-        select(IncidentTask)
-        .join(Incident, Incident.id == IncidentTask.incident_id)
-        .where(incident_predicate(actor))
-    )
+    return select(IncidentTask).join(Incident, Incident.id == IncidentTask.incident_id).where(incident_predicate(actor))
 
 
 def _org_only(actor: Actor, stmt: Select[Any], org_column: Any, permission: Permission) -> Select[Any]:
@@ -114,9 +108,7 @@ def _org_only(actor: Actor, stmt: Select[Any], org_column: Any, permission: Perm
 
 def readable_reviews(actor: Actor) -> Select[PostIncidentReview]:
     """Post-incident reviews are internal: the org's incident readers only."""
-    return _org_only(
-        actor, select(PostIncidentReview), PostIncidentReview.org_id, Permission.response_incident_read
-    )
+    return _org_only(actor, select(PostIncidentReview), PostIncidentReview.org_id, Permission.response_incident_read)
 
 
 def readable_model_versions(actor: Actor) -> Select[ModelVersion]:
@@ -145,6 +137,4 @@ def readable_pages(actor: Actor) -> Select[Page]:
 
 
 def readable_contacts(actor: Actor) -> Select[GovernmentContact]:
-    return _org_only(
-        actor, select(GovernmentContact), GovernmentContact.org_id, Permission.response_incident_read
-    )
+    return _org_only(actor, select(GovernmentContact), GovernmentContact.org_id, Permission.response_incident_read)

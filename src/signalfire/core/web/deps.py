@@ -140,8 +140,9 @@ def client_key(request: Request) -> str:
     return digest(host)[:32]
 
 
-def rate_limit(request: Request, bucket: str, limit: int, key: str | None = None,
-               session: Session | None = None) -> None:
+def rate_limit(
+    request: Request, bucket: str, limit: int, key: str | None = None, session: Session | None = None
+) -> None:
     """Count this request against `bucket`.
 
     Normally in a transaction of its own that commits at once, so refused requests count too. When the

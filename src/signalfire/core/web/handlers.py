@@ -27,8 +27,12 @@ def wants_json(request: Request) -> bool:
 
 def problem_response(request: Request, err: AppError) -> Response:
     if wants_json(request):
-        return JSONResponse(err.problem(request.url.path), status_code=err.status,
-                            media_type="application/problem+json", headers=err.headers)
+        return JSONResponse(
+            err.problem(request.url.path),
+            status_code=err.status,
+            media_type="application/problem+json",
+            headers=err.headers,
+        )
     from signalfire.core.web.templating import is_htmx, render
 
     if isinstance(err, Unauthorized) and request.method == "GET" and not is_htmx(request):
@@ -54,14 +58,25 @@ def install(app: FastAPI) -> None:
         for e in exc.errors():
             msg = e.get("msg", "invalid")
             if e.get("type") == "json_invalid":
-                err = AppError(detail="The request body is not valid JSON.", status=400, title="Malformed JSON",
-                               slug="malformed-json")
+                err = AppError(
+                    detail="The request body is not valid JSON.",
+                    status=400,
+                    title="Malformed JSON",
+                    slug="malformed-json",
+                )
                 return problem_response(request, err)
             errors.append(FieldError(loc_to_field(tuple(e.get("loc", ()))), msg))
         names = ", ".join(sorted({f.field for f in errors}))
-        return problem_response(request, AppError(detail=f"Invalid input: {names}.", status=422,
-                                                  title="Validation failed", slug="validation-failed",
-                                                  errors=errors))
+        return problem_response(
+            request,
+            AppError(
+                detail=f"Invalid input: {names}.",
+                status=422,
+                title="Validation failed",
+                slug="validation-failed",
+                errors=errors,
+            ),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -69,15 +84,24 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404:
             detail = "Not found."
-        err = AppError(detail=detail, status=exc.status_code, title=title, slug=title.lower().replace(" ", "-"),
-                       headers=dict(exc.headers or {}))
+        err = AppError(
+            detail=detail,
+            status=exc.status_code,
+            title=title,
+            slug=title.lower().replace(" ", "-"),
+            headers=dict(exc.headers or {}),
+        )
         return problem_response(request, err)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        err = AppError(detail="An unexpected error occurred. It has been logged.", status=500,
-                       title="Internal error", slug="internal-error")
+        err = AppError(
+            detail="An unexpected error occurred. It has been logged.",
+            status=500,
+            title="Internal error",
+            slug="internal-error",
+        )
         if wants_json(request):
             return JSONResponse(err.problem(request.url.path), status_code=500, media_type="application/problem+json")
         return Response("Internal error. It has been logged.", status_code=500, media_type="text/plain")

@@ -43,27 +43,44 @@ def validate_key(key: str | None) -> str | None:
         return None
     key = key.strip()
     if not key or len(key) > MAX_KEY or not key.isprintable():
-        raise AppError(detail=f"Idempotency-Key must be 1-{MAX_KEY} printable characters.", status=400,
-                       title="Bad Idempotency-Key", slug="bad-idempotency-key")
+        raise AppError(
+            detail=f"Idempotency-Key must be 1-{MAX_KEY} printable characters.",
+            status=400,
+            title="Bad Idempotency-Key",
+            slug="bad-idempotency-key",
+        )
     return key
 
 
 def lookup(session: Session, scope: str, key: str, request_hash: str) -> IdempotencyRecord | None:
     rec = session.get(IdempotencyRecord, (scope, key))
     if rec is not None and rec.request_hash != request_hash:
-        raise AppError(detail="This Idempotency-Key was already used with a different request body.",
-                       status=422, title="Idempotency-Key reused", slug="idempotency-key-reused")
+        raise AppError(
+            detail="This Idempotency-Key was already used with a different request body.",
+            status=422,
+            title="Idempotency-Key reused",
+            slug="idempotency-key-reused",
+        )
     return rec
 
 
 def store(session: Session, scope: str, key: str, request_hash: str, status: int, response: dict[str, Any]) -> None:
     try:
         with session.begin_nested():
-            session.add(IdempotencyRecord(scope=scope, key=key, request_hash=request_hash, status=status,
-                                          response=response, created_at=utcnow()))
+            session.add(
+                IdempotencyRecord(
+                    scope=scope,
+                    key=key,
+                    request_hash=request_hash,
+                    status=status,
+                    response=response,
+                    created_at=utcnow(),
+                )
+            )
     except IntegrityError:
-        raise Conflict("A request with this Idempotency-Key is being processed; retry shortly.",
-                       slug="idempotency-in-flight") from None
+        raise Conflict(
+            "A request with this Idempotency-Key is being processed; retry shortly.", slug="idempotency-in-flight"
+        ) from None
 
 
 def run_idempotent(

@@ -109,7 +109,11 @@ async def _problem(send: Send, body: dict[str, Any], status: int) -> None:
         body = {"title": body["title"], "description": body["detail"], "http_status": str(status)}
         ctype = b"application/taxii+json;version=2.1"
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", ctype),
-                            (b"content-length", str(len(data)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", ctype), (b"content-length", str(len(data)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": data})

@@ -99,8 +99,15 @@ def render(
 
 
 def _set_cookie(request: Request, resp: Response, name: str, value: str, *, max_age: int | None) -> None:
-    resp.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", path="/",
-                    secure=request.app.state.settings.cookie_secure)
+    resp.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=request.app.state.settings.cookie_secure,
+    )
 
 
 def redirect(request: Request, url: str, *, flash: str | None = None) -> Response:

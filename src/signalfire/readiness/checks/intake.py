@@ -24,9 +24,12 @@ def external_monitoring(session: Session, ctx: Context) -> Finding:
     """At least one external source (news or research feed, incident database) configured and polled
     successfully in the day before ``ctx.at``."""
     feeds = session.execute(
-        select(Feed.id, Feed.title, Feed.url, Feed.active, Feed.last_success_at, Feed.last_error,
-               Feed.consecutive_failures)
-        .where(Feed.org_id == ctx.org_id, Feed.created_at <= ctx.at).order_by(Feed.created_at).limit(MAX_FEEDS)
+        select(
+            Feed.id, Feed.title, Feed.url, Feed.active, Feed.last_success_at, Feed.last_error, Feed.consecutive_failures
+        )
+        .where(Feed.org_id == ctx.org_id, Feed.created_at <= ctx.at)
+        .order_by(Feed.created_at)
+        .limit(MAX_FEEDS)
     ).all()
     if not feeds:
         return Finding(State.MISSING, "No external source (news feed, incident database) is configured.", None)
@@ -46,17 +49,30 @@ def external_monitoring(session: Session, ctx: Context) -> Finding:
     if fresh:
         latest = max(f.last_success_at for f in fresh)
         note = f"; {count(len(failing), 'feed')} failing" if failing else ""
-        return Finding(State.OK, f"{count(len(fresh), 'external source')} of {len(active)} active polled "
-                                 f"successfully in the last day{note}.", latest, evidence,
-                       expires_at=latest + POLL_FRESHNESS)
+        return Finding(
+            State.OK,
+            f"{count(len(fresh), 'external source')} of {len(active)} active polled "
+            f"successfully in the last day{note}.",
+            latest,
+            evidence,
+            expires_at=latest + POLL_FRESHNESS,
+        )
     arrived = session.execute(
-        select(func.count(), func.max(Signal.received_at))
-        .where(Signal.org_id == ctx.org_id, Signal.source_kind == SourceKind.feed_item,
-               Signal.received_at >= since, Signal.received_at <= ctx.at)
+        select(func.count(), func.max(Signal.received_at)).where(
+            Signal.org_id == ctx.org_id,
+            Signal.source_kind == SourceKind.feed_item,
+            Signal.received_at >= since,
+            Signal.received_at <= ctx.at,
+        )
     ).one()
     if arrived[0]:
-        return Finding(State.OK, f"{count(arrived[0], 'item')} arrived from external sources in the last day.",
-                       arrived[1], evidence, expires_at=arrived[1] + POLL_FRESHNESS)
+        return Finding(
+            State.OK,
+            f"{count(arrived[0], 'item')} arrived from external sources in the last day.",
+            arrived[1],
+            evidence,
+            expires_at=arrived[1] + POLL_FRESHNESS,
+        )
     gaps = []
     if not active:
         gaps.append("every configured source is paused")
@@ -64,8 +80,13 @@ def external_monitoring(session: Session, ctx: Context) -> Finding:
         gaps.append(f"none of {count(len(active), 'active source')} polled successfully in the last day")
     if failing:
         gaps.append(f"{count(len(failing), 'source')} failing (see the last error on the sources page)")
-    return Finding(State.GAP, "External sources are configured but not polled successfully in the last day.",
-                   ctx.at, evidence, tuple(gaps))
+    return Finding(
+        State.GAP,
+        "External sources are configured but not polled successfully in the last day.",
+        ctx.at,
+        evidence,
+        tuple(gaps),
+    )
 
 
 def public_channel(session: Session, ctx: Context) -> Finding:
@@ -74,24 +95,39 @@ def public_channel(session: Session, ctx: Context) -> Finding:
         select(IntakeSettings.public_form_enabled, IntakeSettings.updated_at).where(IntakeSettings.org_id == ctx.org_id)
     ).first()
     received = session.execute(
-        select(func.count(), func.max(Signal.received_at))
-        .where(Signal.org_id == ctx.org_id, Signal.source_kind == SourceKind.public_form,
-               Signal.received_at >= ctx.year_start, Signal.received_at <= ctx.at)
+        select(func.count(), func.max(Signal.received_at)).where(
+            Signal.org_id == ctx.org_id,
+            Signal.source_kind == SourceKind.public_form,
+            Signal.received_at >= ctx.year_start,
+            Signal.received_at <= ctx.at,
+        )
     ).one()
-    evidence = (Evidence("Public report form", Channel.INTAKE, f"/report/{ctx.org_slug}"),
-                Evidence("Public channel settings", Channel.INTAKE, SOURCES_URL))
+    evidence = (
+        Evidence("Public report form", Channel.INTAKE, f"/report/{ctx.org_slug}"),
+        Evidence("Public channel settings", Channel.INTAKE, SOURCES_URL),
+    )
     reports = f"{count(received[0], 'report')} received through it in the last 12 months"
     if row is None:
         return Finding(State.MISSING, "No public reporting channel is configured.", None)
     enabled, updated_at = row
     if updated_at <= ctx.at:
         if enabled:
-            return Finding(State.OK, f"The public report form is open (settings last changed {day(updated_at)}); "
-                                     f"{reports}.", updated_at, evidence)
-        return Finding(State.GAP, "The public report form is closed.", updated_at, evidence,
-                       ("public report form turned off",))
+            return Finding(
+                State.OK,
+                f"The public report form is open (settings last changed {day(updated_at)}); {reports}.",
+                updated_at,
+                evidence,
+            )
+        return Finding(
+            State.GAP, "The public report form is closed.", updated_at, evidence, ("public report form turned off",)
+        )
     # The setting changed after the date asked about: only reports received then can show it was open.
     if received[0]:
         return Finding(State.OK, f"The public report form was in use: {reports}.", received[1], evidence)
-    return Finding(State.MISSING, "The channel's settings changed after this date and no report came through it "
-                                  "before; its state then is unknown.", None, evidence)
+    return Finding(
+        State.MISSING,
+        "The channel's settings changed after this date and no report came through it "
+        "before; its state then is unknown.",
+        None,
+        evidence,
+    )

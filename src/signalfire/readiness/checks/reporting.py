@@ -28,35 +28,65 @@ def incident_url(incident_id: object) -> str:
 def reports_on_time(session: Session, ctx: Context) -> Finding:
     """Of the reports that fell due in the last 12 months (drills have none; waived or superseded ones are
     not owed), the share submitted by their due time. One not submitted by ``ctx.at`` is late."""
-    closed_unowed = and_(Obligation.status.in_((ObligationStatus.waived, ObligationStatus.superseded)),
-                         Obligation.closed_at.is_not(None), Obligation.closed_at <= ctx.at)
-    owed = and_(Obligation.org_id == ctx.org_id, Obligation.due_at.is_not(None),
-                Obligation.due_at >= ctx.year_start, Obligation.due_at < ctx.at, not_(closed_unowed),
-                Incident.is_drill.is_(False))
-    on_time = and_(Obligation.submitted_at.is_not(None), Obligation.submitted_at <= ctx.at,
-                   Obligation.submitted_at <= Obligation.due_at)
-    submitted_late = and_(Obligation.submitted_at.is_not(None), Obligation.submitted_at <= ctx.at,
-                          Obligation.submitted_at > Obligation.due_at)
+    closed_unowed = and_(
+        Obligation.status.in_((ObligationStatus.waived, ObligationStatus.superseded)),
+        Obligation.closed_at.is_not(None),
+        Obligation.closed_at <= ctx.at,
+    )
+    owed = and_(
+        Obligation.org_id == ctx.org_id,
+        Obligation.due_at.is_not(None),
+        Obligation.due_at >= ctx.year_start,
+        Obligation.due_at < ctx.at,
+        not_(closed_unowed),
+        Incident.is_drill.is_(False),
+    )
+    on_time = and_(
+        Obligation.submitted_at.is_not(None),
+        Obligation.submitted_at <= ctx.at,
+        Obligation.submitted_at <= Obligation.due_at,
+    )
+    submitted_late = and_(
+        Obligation.submitted_at.is_not(None),
+        Obligation.submitted_at <= ctx.at,
+        Obligation.submitted_at > Obligation.due_at,
+    )
     total, timely, late_filed = session.execute(
         select(func.count(), func.count().filter(on_time), func.count().filter(submitted_late))
-        .select_from(Obligation).join(Incident, Incident.id == Obligation.incident_id).where(owed)
+        .select_from(Obligation)
+        .join(Incident, Incident.id == Obligation.incident_id)
+        .where(owed)
     ).one()
     if not total:
         return Finding(State.MISSING, "No report fell due in the last 12 months, so there is no rate to show.", None)
     rows = session.execute(
-        select(Obligation.id, Obligation.incident_id, Obligation.regime_id, Obligation.stage, Obligation.due_at,
-               Incident.reference, on_time.label("timely"))
-        .join(Incident, Incident.id == Obligation.incident_id).where(owed)
-        .order_by(on_time, Obligation.due_at.desc()).limit(MAX_LISTED)
+        select(
+            Obligation.id,
+            Obligation.incident_id,
+            Obligation.regime_id,
+            Obligation.stage,
+            Obligation.due_at,
+            Incident.reference,
+            on_time.label("timely"),
+        )
+        .join(Incident, Incident.id == Obligation.incident_id)
+        .where(owed)
+        .order_by(on_time, Obligation.due_at.desc())
+        .limit(MAX_LISTED)
     ).all()
     evidence = tuple(
-        Evidence(f"{r.reference}: {r.stage} report under {r.regime_id}, due {day(r.due_at)}"
-                 + (", on time" if r.timely else ", late"), Channel.REPORTING, incident_url(r.incident_id), r.due_at)
-        for r in rows)
+        Evidence(
+            f"{r.reference}: {r.stage} report under {r.regime_id}, due {day(r.due_at)}"
+            + (", on time" if r.timely else ", late"),
+            Channel.REPORTING,
+            incident_url(r.incident_id),
+            r.due_at,
+        )
+        for r in rows
+    )
     rate = timely / total
     overdue = total - timely - late_filed
-    summary = (f"{timely} of {count(total, 'report')} due in the last 12 months filed on time "
-               f"({round(rate * 100)}%).")
+    summary = f"{timely} of {count(total, 'report')} due in the last 12 months filed on time ({round(rate * 100)}%)."
     if timely == total:
         return Finding(State.OK, summary, ctx.at, evidence, metric=rate)
     gaps = []
@@ -72,28 +102,42 @@ def retention_five_years(session: Session, ctx: Context) -> Finding:
     record of the org is set to go, or went, sooner than five years after the incident."""
     floor_months = FLOOR.years * 12 + FLOOR.months
     evidence: tuple[Evidence, ...] = (
-        Evidence("Code of Practice retention rule (Measure 9.4)", Channel.REPORTING, f"/reporting/regimes/{COP}"),)
+        Evidence("Code of Practice retention rule (Measure 9.4)", Channel.REPORTING, f"/reporting/regimes/{COP}"),
+    )
     if floor_months < 60:
-        return Finding(State.GAP, f"The retention floor is {FLOOR}, under five years.", ctx.at, evidence,
-                       (f"floor {FLOOR}",))
+        return Finding(
+            State.GAP, f"The retention floor is {FLOOR}, under five years.", ctx.at, evidence, (f"floor {FLOOR}",)
+        )
     start = func.coalesce(Incident.occurred_at, Incident.aware_at)
     kept_for = seconds_between(session, Case.retain_until, start)
     gone_after = seconds_between(session, Case.purged_at, start)
     minimum = FIVE_YEARS.total_seconds()
     scope = and_(Case.org_id == ctx.org_id, Incident.reported_at <= ctx.at)
     first = session.execute(
-        select(Case.incident_id, Incident.reference).join(Incident, Incident.id == Case.incident_id)
-        .where(scope, Case.purged_at.is_(None), Case.retain_until.is_not(None)).order_by(Case.retain_until).limit(1)
+        select(Case.incident_id, Incident.reference)
+        .join(Incident, Incident.id == Case.incident_id)
+        .where(scope, Case.purged_at.is_(None), Case.retain_until.is_not(None))
+        .order_by(Case.retain_until)
+        .limit(1)
     ).first()
     if first is not None:
-        evidence += (Evidence(f"{first.reference}: first incident record due for release", Channel.REPORTING,
-                              incident_url(first.incident_id)),)
+        evidence += (
+            Evidence(
+                f"{first.reference}: first incident record due for release",
+                Channel.REPORTING,
+                incident_url(first.incident_id),
+            ),
+        )
     cases, short, purged_early, earliest = session.execute(
-        select(func.count().filter(Case.retain_until.is_not(None)),
-               func.count().filter(Case.purged_at.is_(None), kept_for < minimum),
-               func.count().filter(Case.purged_at.is_not(None), Case.purged_at <= ctx.at, gone_after < minimum),
-               func.min(Case.retain_until).filter(Case.purged_at.is_(None)))
-        .select_from(Case).join(Incident, Incident.id == Case.incident_id).where(scope)
+        select(
+            func.count().filter(Case.retain_until.is_not(None)),
+            func.count().filter(Case.purged_at.is_(None), kept_for < minimum),
+            func.count().filter(Case.purged_at.is_not(None), Case.purged_at <= ctx.at, gone_after < minimum),
+            func.min(Case.retain_until).filter(Case.purged_at.is_(None)),
+        )
+        .select_from(Case)
+        .join(Incident, Incident.id == Case.incident_id)
+        .where(scope)
     ).one()
     gaps = []
     if short:
@@ -101,9 +145,12 @@ def retention_five_years(session: Session, ctx: Context) -> Finding:
     if purged_early:
         gaps.append(f"{count(purged_early, 'incident record')} purged before five years")
     if gaps:
-        return Finding(State.GAP, "Some reporting records are not kept for five years.", ctx.at, evidence,
-                       tuple(gaps))
-    held = f"; {count(cases, 'incident record')} held, the first due for release on {day(earliest)}" \
-        if cases and earliest is not None else "; no incident records to keep yet"
-    return Finding(State.OK, f"Reporting records are kept for at least five years (floor {FLOOR}){held}.",
-                   ctx.at, evidence)
+        return Finding(State.GAP, "Some reporting records are not kept for five years.", ctx.at, evidence, tuple(gaps))
+    held = (
+        f"; {count(cases, 'incident record')} held, the first due for release on {day(earliest)}"
+        if cases and earliest is not None
+        else "; no incident records to keep yet"
+    )
+    return Finding(
+        State.OK, f"Reporting records are kept for at least five years (floor {FLOOR}){held}.", ctx.at, evidence
+    )

@@ -43,6 +43,7 @@ def _incident_url(incident_id: object) -> str:
 
 # -- roster --------------------------------------------------------------------------------------------------
 
+
 def _pure(roster: Roster, overrides: list[RosterOverride]) -> coverage.Roster:
     layers = []
     for row in sorted(roster.layers, key=lambda x: x.position):
@@ -50,8 +51,9 @@ def _pure(roster: Roster, overrides: list[RosterOverride]) -> coverage.Roster:
             layers.append(to_layer(row))
         except ValueError:  # a layer the pure model refuses (no participants) covers nothing
             continue
-    return coverage.Roster(layers=tuple(layers),
-                           overrides=tuple(coverage.Override(o.start, o.end, str(o.user_id)) for o in overrides))
+    return coverage.Roster(
+        layers=tuple(layers), overrides=tuple(coverage.Override(o.start, o.end, str(o.user_id)) for o in overrides)
+    )
 
 
 def _intersect(a: list[coverage.Gap], b: list[coverage.Gap]) -> list[coverage.Gap]:
@@ -78,21 +80,38 @@ def _gap_text(gap: coverage.Gap) -> str:
 def roster_coverage(session: Session, ctx: Context) -> Finding:
     """Someone on call at every instant of the next four weeks, for every risk domain in scope: a general
     roster covers every domain, a domain's own IC rota covers that domain."""
-    rosters = session.execute(
-        select(Roster).where(Roster.org_id == ctx.org_id, Roster.created_at <= ctx.at)
-        .options(selectinload(Roster.layers)).order_by(Roster.team)
-    ).scalars().all()
-    evidence = tuple(Evidence(f"Roster: {r.team} ({r.risk_domain.label if r.risk_domain else 'all domains'})",
-                              Channel.RESPONSE, f"/response/rosters/{r.id}") for r in rosters)
+    rosters = (
+        session.execute(
+            select(Roster)
+            .where(Roster.org_id == ctx.org_id, Roster.created_at <= ctx.at)
+            .options(selectinload(Roster.layers))
+            .order_by(Roster.team)
+        )
+        .scalars()
+        .all()
+    )
+    evidence = tuple(
+        Evidence(
+            f"Roster: {r.team} ({r.risk_domain.label if r.risk_domain else 'all domains'})",
+            Channel.RESPONSE,
+            f"/response/rosters/{r.id}",
+        )
+        for r in rosters
+    )
     if not rosters:
         return Finding(State.MISSING, "No on-call roster is recorded.", None)
     start, end = ctx.at, ctx.at + ROSTER_HORIZON
     # Only the overrides that touch the horizon and existed at ``ctx.at``, in creation order (later wins).
     overrides: dict[object, list[RosterOverride]] = {r.id: [] for r in rosters}
     for o in session.execute(
-        select(RosterOverride).where(RosterOverride.roster_id.in_(list(overrides)), RosterOverride.created_at <= ctx.at,
-                                     RosterOverride.end > start, RosterOverride.start < end,
-                                     RosterOverride.end > RosterOverride.start)
+        select(RosterOverride)
+        .where(
+            RosterOverride.roster_id.in_(list(overrides)),
+            RosterOverride.created_at <= ctx.at,
+            RosterOverride.end > start,
+            RosterOverride.start < end,
+            RosterOverride.end > RosterOverride.start,
+        )
         .order_by(RosterOverride.created_at)
     ).scalars():
         overrides[o.roster_id].append(o)
@@ -108,8 +127,13 @@ def roster_coverage(session: Session, ctx: Context) -> Finding:
     uncovered = [(d, g) for d, g in per_domain if g]
     weeks = ROSTER_HORIZON.days // 7
     if not uncovered:
-        return Finding(State.OK, f"Someone is on call around the clock for the next {weeks} weeks in every risk "
-                                 f"domain in scope ({count(len(rosters), 'roster')}).", ctx.at, evidence)
+        return Finding(
+            State.OK,
+            f"Someone is on call around the clock for the next {weeks} weeks in every risk "
+            f"domain in scope ({count(len(rosters), 'roster')}).",
+            ctx.at,
+            evidence,
+        )
     gaps: list[str] = []
     # Domains with the same gaps (usually all of them, from one general roster) are listed once.
     ordered = sorted(uncovered, key=lambda pair: [(g.start, g.end) for g in pair[1]])
@@ -124,11 +148,18 @@ def roster_coverage(session: Session, ctx: Context) -> Finding:
             gaps.append(f"{prefix}: and {len(key) - MAX_LISTED} more")
     total = max(sum((g.duration for g in found), timedelta()) for _, found in uncovered)
     hours = total / timedelta(hours=1)
-    return Finding(State.GAP, f"Nobody is on call for {hours:g} h in total over the next {weeks} weeks "
-                              f"({count(len(uncovered), 'risk domain')} affected).", ctx.at, evidence, tuple(gaps))
+    return Finding(
+        State.GAP,
+        f"Nobody is on call for {hours:g} h in total over the next {weeks} weeks "
+        f"({count(len(uncovered), 'risk domain')} affected).",
+        ctx.at,
+        evidence,
+        tuple(gaps),
+    )
 
 
 # -- incident commanders -------------------------------------------------------------------------------------
+
 
 def open_incident_commanders(session: Session, ctx: Context) -> Finding:
     """Every incident open at ``ctx.at`` (reported, not yet closed; drills aside) has a commander then."""
@@ -138,8 +169,12 @@ def open_incident_commanders(session: Session, ctx: Context) -> Finding:
         IncidentParticipant.assumed_at <= ctx.at,
         or_(IncidentParticipant.renounced_at.is_(None), IncidentParticipant.renounced_at > ctx.at),
     )
-    is_open = and_(Incident.org_id == ctx.org_id, Incident.is_drill.is_(False), Incident.reported_at <= ctx.at,
-                   or_(Incident.closed_at.is_(None), Incident.closed_at > ctx.at))
+    is_open = and_(
+        Incident.org_id == ctx.org_id,
+        Incident.is_drill.is_(False),
+        Incident.reported_at <= ctx.at,
+        or_(Incident.closed_at.is_(None), Incident.closed_at > ctx.at),
+    )
     total, lacking = session.execute(
         select(func.count(), func.count().filter(~has_commander)).select_from(Incident).where(is_open)
     ).one()
@@ -147,40 +182,62 @@ def open_incident_commanders(session: Session, ctx: Context) -> Finding:
         return Finding(State.OK, "No incident is open, so none lacks a commander.", ctx.at)
     rows = session.execute(
         select(Incident.id, Incident.reference, Incident.title, has_commander.label("ok"))
-        .where(is_open).order_by(has_commander, Incident.aware_at).limit(MAX_LISTED)
+        .where(is_open)
+        .order_by(has_commander, Incident.aware_at)
+        .limit(MAX_LISTED)
     ).all()
-    evidence = tuple(Evidence(f"{r.reference} {r.title}" + ("" if r.ok else " (no commander)"), Channel.RESPONSE,
-                              _incident_url(r.id)) for r in rows)
+    evidence = tuple(
+        Evidence(
+            f"{r.reference} {r.title}" + ("" if r.ok else " (no commander)"), Channel.RESPONSE, _incident_url(r.id)
+        )
+        for r in rows
+    )
     if lacking:
         gaps = tuple(f"{r.reference} has no commander" for r in rows if not r.ok)
-        return Finding(State.GAP, f"{lacking} of {count(total, 'open incident')} {'has' if lacking == 1 else 'have'} "
-                                  "no named commander.", ctx.at, evidence, gaps)
+        return Finding(
+            State.GAP,
+            f"{lacking} of {count(total, 'open incident')} {'has' if lacking == 1 else 'have'} no named commander.",
+            ctx.at,
+            evidence,
+            gaps,
+        )
     every = "The open incident has" if total == 1 else f"All {total} open incidents have"
     return Finding(State.OK, f"{every} a named commander.", ctx.at, evidence)
 
 
 # -- playbooks -----------------------------------------------------------------------------------------------
 
+
 def playbooks_per_domain(session: Session, ctx: Context) -> Finding:
     """A playbook with declaration criteria (thresholds) in force at ``ctx.at`` for each risk domain in scope.
     The version in force is the latest one saved by then."""
     versions = (
-        select(Playbook.slug, func.max(Playbook.version).label("version"),
-               # Since when the playbook has had declaration criteria (its first version with some).
-               func.min(case((Playbook.criteria != "", Playbook.created_at))).label("first_at"))
+        select(
+            Playbook.slug,
+            func.max(Playbook.version).label("version"),
+            # Since when the playbook has had declaration criteria (its first version with some).
+            func.min(case((Playbook.criteria != "", Playbook.created_at))).label("first_at"),
+        )
         .where(Playbook.org_id == ctx.org_id, Playbook.created_at <= ctx.at)
-        .group_by(Playbook.slug).subquery()
+        .group_by(Playbook.slug)
+        .subquery()
     )
     rows = session.execute(
-        select(Playbook.id, Playbook.name, Playbook.risk_domain, Playbook.criteria, Playbook.version,
-               versions.c.first_at)
+        select(
+            Playbook.id, Playbook.name, Playbook.risk_domain, Playbook.criteria, Playbook.version, versions.c.first_at
+        )
         .join(versions, and_(Playbook.slug == versions.c.slug, Playbook.version == versions.c.version))
-        .where(Playbook.org_id == ctx.org_id).order_by(Playbook.risk_domain, Playbook.name)
+        .where(Playbook.org_id == ctx.org_id)
+        .order_by(Playbook.risk_domain, Playbook.name)
     ).all()
     if not rows:
         return Finding(State.MISSING, "No playbook is recorded.", None)
-    evidence = tuple(Evidence(f"Playbook: {r.name} v{r.version} ({r.risk_domain.label})", Channel.RESPONSE,
-                              f"/response/playbooks/{r.id}") for r in rows)
+    evidence = tuple(
+        Evidence(
+            f"Playbook: {r.name} v{r.version} ({r.risk_domain.label})", Channel.RESPONSE, f"/response/playbooks/{r.id}"
+        )
+        for r in rows
+    )
     since: dict[RiskDomain, datetime] = {}
     without_criteria: set[RiskDomain] = set()
     for r in rows:
@@ -191,41 +248,71 @@ def playbooks_per_domain(session: Session, ctx: Context) -> Finding:
         since[r.risk_domain] = min(since.get(r.risk_domain, first), first)
     missing = [d for d in ctx.domains if d not in since]
     if missing:
-        gaps = tuple(f"{d.label}: " + ("playbook has no declaration criteria" if d in without_criteria
-                                       else "no playbook") for d in missing)
+        gaps = tuple(
+            f"{d.label}: " + ("playbook has no declaration criteria" if d in without_criteria else "no playbook")
+            for d in missing
+        )
         covered = len(ctx.domains) - len(missing)
-        return Finding(State.GAP, f"Playbooks with declaration criteria cover {covered} of "
-                                  f"{count(len(ctx.domains), 'risk domain')} in scope.", ctx.at, evidence, gaps)
+        return Finding(
+            State.GAP,
+            f"Playbooks with declaration criteria cover {covered} of "
+            f"{count(len(ctx.domains), 'risk domain')} in scope.",
+            ctx.at,
+            evidence,
+            gaps,
+        )
     complete = max(since[d] for d in ctx.domains)
-    return Finding(State.OK, f"Each of the {count(len(ctx.domains), 'risk domain')} in scope has a playbook "
-                             f"with declaration criteria, complete since {day(complete)}.", complete, evidence)
+    return Finding(
+        State.OK,
+        f"Each of the {count(len(ctx.domains), 'risk domain')} in scope has a playbook "
+        f"with declaration criteria, complete since {day(complete)}.",
+        complete,
+        evidence,
+    )
 
 
 # -- rollback and restriction --------------------------------------------------------------------------------
+
 
 def _timed_action(session: Session, ctx: Context, kind: ActionKind, noun: str) -> Finding:
     """A ``kind`` action completed within 12 hours of its request, in a drill or an incident, in the last
     12 months, and verified by ``ctx.at``."""
     took = seconds_between(session, ResponseAction.completed_at, ResponseAction.requested_at)
     base = (
-        select(ResponseAction.id, ResponseAction.incident_id, ResponseAction.is_drill, ResponseAction.title,
-               ResponseAction.scope, ResponseAction.capability, ResponseAction.completed_at,
-               ResponseAction.verified_at, ResponseAction.status, took.label("took"), Incident.reference)
+        select(
+            ResponseAction.id,
+            ResponseAction.incident_id,
+            ResponseAction.is_drill,
+            ResponseAction.title,
+            ResponseAction.scope,
+            ResponseAction.capability,
+            ResponseAction.completed_at,
+            ResponseAction.verified_at,
+            ResponseAction.status,
+            took.label("took"),
+            Incident.reference,
+        )
         .join(Incident, Incident.id == ResponseAction.incident_id)
-        .where(ResponseAction.org_id == ctx.org_id, ResponseAction.kind == kind,
-               ResponseAction.completed_at.is_not(None), ResponseAction.completed_at <= ctx.at,
-               ResponseAction.status.not_in((ActionStatus.FAILED, ActionStatus.CANCELLED)))
+        .where(
+            ResponseAction.org_id == ctx.org_id,
+            ResponseAction.kind == kind,
+            ResponseAction.completed_at.is_not(None),
+            ResponseAction.completed_at <= ctx.at,
+            ResponseAction.status.not_in((ActionStatus.FAILED, ActionStatus.CANCELLED)),
+        )
     )
     in_year = base.where(ResponseAction.completed_at >= ctx.year_start)
     target = ACTION_TARGET.total_seconds()
     verified = and_(ResponseAction.verified_at.is_not(None), ResponseAction.verified_at <= ctx.at)
-    best = session.execute(in_year.where(took <= target, verified)
-                           .order_by(ResponseAction.completed_at.desc()).limit(1)).first()
+    best = session.execute(
+        in_year.where(took <= target, verified).order_by(ResponseAction.completed_at.desc()).limit(1)
+    ).first()
 
     def evidence_of(r: Any) -> Evidence:  # a result row
         where = "drill" if r.is_drill else "incident"
-        return Evidence(f"{r.reference} ({where}): {r.title}", Channel.RESPONSE, _incident_url(r.incident_id),
-                        r.completed_at)
+        return Evidence(
+            f"{r.reference} ({where}): {r.title}", Channel.RESPONSE, _incident_url(r.incident_id), r.completed_at
+        )
 
     def scope_of(r: Any) -> str:
         where = ", ".join(r.scope)
@@ -235,23 +322,41 @@ def _timed_action(session: Session, ctx: Context, kind: ActionKind, noun: str) -
 
     if best is not None:
         where = "a drill" if best.is_drill else "an incident"
-        return Finding(State.OK, f"{noun} completed in {span(best.took)} (target {span(ACTION_TARGET)}) on "
-                                 f"{day(best.completed_at)} in {where}, verified {day(best.verified_at)}; "
-                                 f"scope: {scope_of(best)}.", best.verified_at, (evidence_of(best),),
-                       expires_at=months_before(best.completed_at, -12))
+        return Finding(
+            State.OK,
+            f"{noun} completed in {span(best.took)} (target {span(ACTION_TARGET)}) on "
+            f"{day(best.completed_at)} in {where}, verified {day(best.verified_at)}; "
+            f"scope: {scope_of(best)}.",
+            best.verified_at,
+            (evidence_of(best),),
+            expires_at=months_before(best.completed_at, -12),
+        )
     fastest = session.execute(in_year.order_by(took).limit(1)).first()
     if fastest is not None:
         if fastest.took <= target:
-            return Finding(State.GAP, f"{noun} completed in {span(fastest.took)} on {day(fastest.completed_at)} "
-                                      "but not verified.", fastest.completed_at, (evidence_of(fastest),),
-                           ("completion not independently verified",))
-        return Finding(State.GAP, f"The fastest {noun.lower()} in the last 12 months took {span(fastest.took)}, "
-                                  f"over the {span(ACTION_TARGET)} target.", fastest.completed_at,
-                       (evidence_of(fastest),), (f"{span(fastest.took)} against a {span(ACTION_TARGET)} target",))
+            return Finding(
+                State.GAP,
+                f"{noun} completed in {span(fastest.took)} on {day(fastest.completed_at)} but not verified.",
+                fastest.completed_at,
+                (evidence_of(fastest),),
+                ("completion not independently verified",),
+            )
+        return Finding(
+            State.GAP,
+            f"The fastest {noun.lower()} in the last 12 months took {span(fastest.took)}, "
+            f"over the {span(ACTION_TARGET)} target.",
+            fastest.completed_at,
+            (evidence_of(fastest),),
+            (f"{span(fastest.took)} against a {span(ACTION_TARGET)} target",),
+        )
     older = session.execute(base.order_by(ResponseAction.completed_at.desc()).limit(1)).first()
     if older is not None:
-        return Finding(State.MISSING, f"The last {noun.lower()} was on {day(older.completed_at)}, more than 12 "
-                                      "months ago.", None, (evidence_of(older),))
+        return Finding(
+            State.MISSING,
+            f"The last {noun.lower()} was on {day(older.completed_at)}, more than 12 months ago.",
+            None,
+            (evidence_of(older),),
+        )
     return Finding(State.MISSING, f"No {noun.lower()} is recorded in a drill or an incident.", None)
 
 
@@ -265,26 +370,38 @@ def restriction_within_target(session: Session, ctx: Context) -> Finding:
 
 # -- drills --------------------------------------------------------------------------------------------------
 
+
 def drill_in_last_year(session: Session, ctx: Context) -> Finding:
     """A drill (an incident in drill mode, run through the real pipeline) that started in the last 12 months."""
     drills = select(Incident.id, Incident.reference, Incident.title, Incident.aware_at, Incident.risk_domain).where(
-        Incident.org_id == ctx.org_id, Incident.is_drill.is_(True), Incident.aware_at <= ctx.at,
-        Incident.reported_at <= ctx.at)
-    n = session.execute(select(func.count()).select_from(drills.where(Incident.aware_at >= ctx.year_start)
-                                                         .subquery())).scalar_one()
+        Incident.org_id == ctx.org_id,
+        Incident.is_drill.is_(True),
+        Incident.aware_at <= ctx.at,
+        Incident.reported_at <= ctx.at,
+    )
+    n = session.execute(
+        select(func.count()).select_from(drills.where(Incident.aware_at >= ctx.year_start).subquery())
+    ).scalar_one()
     last = session.execute(drills.order_by(Incident.aware_at.desc()).limit(1)).first()
     if last is None:
         return Finding(State.MISSING, "No drill is recorded.", None)
     evidence = (Evidence(f"{last.reference}: {last.title}", Channel.RESPONSE, _incident_url(last.id), last.aware_at),)
     if n:
-        return Finding(State.OK, f"Last drill on {day(last.aware_at)} ({last.risk_domain.label}); "
-                                 f"{count(n, 'drill')} in the last 12 months.", last.aware_at, evidence,
-                       expires_at=months_before(last.aware_at, -12))
-    return Finding(State.MISSING, f"The last drill was on {day(last.aware_at)}, more than 12 months ago.", None,
-                   evidence)
+        return Finding(
+            State.OK,
+            f"Last drill on {day(last.aware_at)} ({last.risk_domain.label}); "
+            f"{count(n, 'drill')} in the last 12 months.",
+            last.aware_at,
+            evidence,
+            expires_at=months_before(last.aware_at, -12),
+        )
+    return Finding(
+        State.MISSING, f"The last drill was on {day(last.aware_at)}, more than 12 months ago.", None, evidence
+    )
 
 
 # -- government contacts -------------------------------------------------------------------------------------
+
 
 def government_contacts(session: Session, ctx: Context) -> Finding:
     """For each risk domain in scope, a government point of contact reachable 24 hours a day and verified in
@@ -292,21 +409,27 @@ def government_contacts(session: Session, ctx: Context) -> Finding:
     fresh_from = ctx.at - CONTACT_FRESHNESS
     verified = and_(GovernmentContact.last_verified_at.is_not(None), GovernmentContact.last_verified_at <= ctx.at)
     rows = session.execute(
-        select(GovernmentContact.risk_domain,
-               func.count().label("n"),
-               func.count().filter(GovernmentContact.is_government.is_(True),
-                                   GovernmentContact.reachable_24h.is_(True)).label("round_clock"),
-               func.max(GovernmentContact.last_verified_at).filter(
-                   verified, GovernmentContact.is_government.is_(True),
-                   GovernmentContact.reachable_24h.is_(True)).label("verified_at"))
+        select(
+            GovernmentContact.risk_domain,
+            func.count().label("n"),
+            func.count()
+            .filter(GovernmentContact.is_government.is_(True), GovernmentContact.reachable_24h.is_(True))
+            .label("round_clock"),
+            func.max(GovernmentContact.last_verified_at)
+            .filter(verified, GovernmentContact.is_government.is_(True), GovernmentContact.reachable_24h.is_(True))
+            .label("verified_at"),
+        )
         .where(GovernmentContact.org_id == ctx.org_id, GovernmentContact.created_at <= ctx.at)
         .group_by(GovernmentContact.risk_domain)
     ).all()
     if not rows:
         return Finding(State.MISSING, "No government point of contact is recorded.", None)
     by_domain = {r.risk_domain: r for r in rows}
-    evidence = (Evidence(f"Government contacts ({count(sum(r.n for r in rows), 'contact')})", Channel.RESPONSE,
-                         "/response/contacts"),)
+    evidence = (
+        Evidence(
+            f"Government contacts ({count(sum(r.n for r in rows), 'contact')})", Channel.RESPONSE, "/response/contacts"
+        ),
+    )
     gaps: list[str] = []
     dates = []
     for domain in ctx.domains:
@@ -318,16 +441,27 @@ def government_contacts(session: Session, ctx: Context) -> Finding:
         elif r.verified_at is None:
             gaps.append(f"{domain.label}: 24-hour contact never verified")
         elif r.verified_at < fresh_from:
-            gaps.append(f"{domain.label}: 24-hour contact last verified {day(r.verified_at)}, over "
-                        f"{CONTACT_FRESHNESS.days} days ago")
+            gaps.append(
+                f"{domain.label}: 24-hour contact last verified {day(r.verified_at)}, over "
+                f"{CONTACT_FRESHNESS.days} days ago"
+            )
         else:
             dates.append(r.verified_at)
     if gaps:
         ok = len(ctx.domains) - len(gaps)
-        return Finding(State.GAP, f"{ok} of {count(len(ctx.domains), 'risk domain')} in scope have a verified "
-                                  "24-hour government contact.", ctx.at, evidence, tuple(gaps))
+        return Finding(
+            State.GAP,
+            f"{ok} of {count(len(ctx.domains), 'risk domain')} in scope have a verified 24-hour government contact.",
+            ctx.at,
+            evidence,
+            tuple(gaps),
+        )
     oldest = min(dates)
-    return Finding(State.OK, f"Every risk domain in scope has a 24-hour government contact verified in the last "
-                             f"{CONTACT_FRESHNESS.days} days (oldest check {day(oldest)}).", ctx.at, evidence,
-                   expires_at=oldest + CONTACT_FRESHNESS)
-
+    return Finding(
+        State.OK,
+        f"Every risk domain in scope has a 24-hour government contact verified in the last "
+        f"{CONTACT_FRESHNESS.days} days (oldest check {day(oldest)}).",
+        ctx.at,
+        evidence,
+        expires_at=oldest + CONTACT_FRESHNESS,
+    )
