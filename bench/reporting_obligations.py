@@ -12,7 +12,7 @@ fifth also with the regime's concurrent reports, a third resolved), with awarene
 
 Timed: the obligations of every incident computed by the one pure deadline function
 (``deadlines.compute_obligations``), turned into rows by the same ``obligations.new_row_values`` the
-service uses, and stored with the driver's executemany (psycopg pipelines each batch) in batches, split over
+service uses, and stored in batches by ``bulk.store_new`` (COPY FROM STDIN), split over
 WORKERS processes (each its own connection and transaction); limit 10 s. Then ``obligations.board`` (the org's open
 obligations, 200 rows, soonest first, plus its four counts, the policy inside the SQL) RUNS times; limit
 50 ms median. Loopback only; the scratch database is dropped at the end unless --keep is given.
@@ -21,7 +21,6 @@ obligations, 200 rows, soonest first, plus its four counts, the policy inside th
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import random
@@ -32,7 +31,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +45,10 @@ from signalfire.access.models import OrgKind, Role
 from signalfire.access.service import add_member, build_actor, create_org, create_user
 from signalfire.core.db import migrate
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
-from signalfire.reporting import catalog, obligations
+from signalfire.reporting import bulk, catalog, obligations
 from signalfire.reporting.assessment_engine import AssessmentResult, assess
 from signalfire.reporting.deadlines import compute_obligations
-from signalfire.reporting.models import Assessment, Obligation
+from signalfire.reporting.models import Assessment
 from signalfire.reporting.regime_schema import Regime, criterion_refs
 from signalfire.response.models import Incident
 from signalfire.response.vocab import IncidentStatus, RiskDomain, Severity
@@ -203,34 +201,9 @@ def load(url: str, orgs: int, n: int, measured: int) -> tuple[list[Job], uuid.UU
     return jobs, people[0][0], people[0][1], time.perf_counter() - started
 
 
-# -- the timed part: compute with the pure function, store with executemany ------------------------------
+# -- the timed part: compute with the pure function, store with COPY ---------------------------------------
 
 _JOBS: list[Job] = []  # set before forking; workers read their slice (copy-on-write)
-
-
-COLUMNS = [c.name for c in Obligation.__table__.columns]
-JSON_AT = [COLUMNS.index("recipients"), COLUMNS.index("required_fields")]
-STATUS_AT = COLUMNS.index("status")
-# One row per statement: psycopg pipelines an executemany, which here beats multi-row VALUES pages.
-INSERT = (
-    f"INSERT INTO reporting_obligation ({', '.join(COLUMNS)}) VALUES ("
-    + ", ".join("%s::jsonb" if i in JSON_AT else "%s" for i in range(len(COLUMNS)))
-    + ")"
-)
-
-
-@lru_cache(maxsize=4096)
-def _json(items: tuple[str, ...]) -> str:
-    return json.dumps(list(items))  # a few hundred distinct recipient and field lists: encode each once
-
-
-def _params(row: dict[str, Any]) -> list[Any]:
-    """A row from ``obligations.new_row_values`` as driver parameters (JSON text, the enum as text)."""
-    values: list[Any] = [row.get(c) for c in COLUMNS]
-    for i in JSON_AT:
-        values[i] = _json(tuple(values[i]))
-    values[STATUS_AT] = values[STATUS_AT].value
-    return values
 
 
 def _backend_cpu(pid: int) -> float:
@@ -249,36 +222,26 @@ def _work(args: tuple[str, int, int]) -> tuple[int, float, float, float, float]:
     engine = make_engine(url, poolclass=NullPool)
     computed = stored = 0.0
     count = 0
-    rows: list[list[Any]] = []
+    rows: list[dict[str, Any]] = []
     cpu = time.process_time()
     with engine.begin() as conn:
         backend = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
         backend_cpu = _backend_cpu(backend)
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        with driver.cursor() as cur:
-            for job in _JOBS[start:stop]:
+        for job in _JOBS[start:stop]:
+            t = time.perf_counter()
+            specs = compute_obligations(regimes[job.regime_key], job.result, job.events)
+            rows += [
+                obligations.new_row_values(
+                    spec, org_id=job.org_id, incident_id=job.incident_id, assessment_id=job.assessment_id, now=NOW
+                )
+                for spec in specs
+            ]
+            computed += time.perf_counter() - t
+            if len(rows) >= BATCH or job is _JOBS[stop - 1]:
                 t = time.perf_counter()
-                specs = compute_obligations(regimes[job.regime_key], job.result, job.events)
-                rows += [
-                    _params(
-                        obligations.new_row_values(
-                            spec,
-                            org_id=job.org_id,
-                            incident_id=job.incident_id,
-                            assessment_id=job.assessment_id,
-                            now=NOW,
-                        )
-                    )
-                    for spec in specs
-                ]
-                computed += time.perf_counter() - t
-                if len(rows) >= BATCH or job is _JOBS[stop - 1]:
-                    t = time.perf_counter()
-                    cur.executemany(INSERT, rows)
-                    stored += time.perf_counter() - t
-                    count += len(rows)
-                    rows = []
+                count += bulk.store_new(conn, rows)
+                stored += time.perf_counter() - t
+                rows = []
         backend_cpu = _backend_cpu(backend) - backend_cpu
     engine.dispose()
     return count, computed, stored, time.process_time() - cpu, backend_cpu
@@ -332,7 +295,7 @@ def main() -> None:
         count, wall, (computed, stored, own_cpu, db_cpu) = compute_and_store(url, jobs, args.workers)
         print(
             f"computed and stored {count:,} obligations for {len(jobs):,} incidents in {wall:.2f} s wall "
-            f"({args.workers} worker(s); compute {computed:.2f} s, executemany {stored:.2f} s, summed over "
+            f"({args.workers} worker(s); compute {computed:.2f} s, COPY {stored:.2f} s, summed over "
             f"workers) vs {COMPUTE_LIMIT_S:.0f} s limit: {wall / COMPUTE_LIMIT_S:.2f}x "
             f"{'OK' if wall < COMPUTE_LIMIT_S else 'OVER'}"
         )

@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from signalfire.reporting.assessment_engine import AssessmentResult
@@ -528,7 +529,9 @@ _UNITS = (
 )
 
 
+@lru_cache(maxsize=1024)
 def _words(duration: IsoDuration) -> str:
+    # Regimes use a handful of durations; a bulk fill asks for the same words 100,000 times.
     parts = [f"{n} {unit}{'s' if n != 1 else ''}" for attr, unit in _UNITS if (n := getattr(duration, attr))]
     return " ".join(parts) + f" ({duration})"
 
