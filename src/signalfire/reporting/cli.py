@@ -270,3 +270,7 @@ def release(hold_id: uuid.UUID, org: str, email: str, reason: str) -> None:
             console.print("released")
     except AppError as exc:
         raise _fail(exc.detail) from exc
+
+
+# The report workflow's commands live in their own module and register on `reporting_app` when imported.
+from signalfire.reporting import cli_reports as _cli_reports  # noqa: E402, F401

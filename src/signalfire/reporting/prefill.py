@@ -123,6 +123,18 @@ OECD_SOURCES: dict[int, Callable[[IncidentFacts, PrefillContext], str]] = {
     29: _other,
 }
 
+# Criteria regime files map to that the incident record cannot answer: the field starts empty for the
+# reporter rather than with a guess. A criterion in neither table is a mistake (a test checks the files).
+NOT_PREFILLABLE: frozenset[int] = frozenset(
+    {
+        6,  # countries: the record keeps no place
+        12,  # quantified harm: no counts of people or losses are recorded
+        13,  # misuse link: the risk domain hints at misuse but does not establish it
+        14,  # affected stakeholders: not recorded
+        20,  # breadth of deployment: the record names models, not their reach
+    }
+)
+
 
 def prefill(regime: Regime, field_ids: list[str], facts: IncidentFacts, ctx: PrefillContext) -> dict[str, str]:
     """A first draft value per field, from the OECD criteria the field maps to (in the file's order)."""

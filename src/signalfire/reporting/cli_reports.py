@@ -1,0 +1,489 @@
+"""`signalfire reporting ...` for the report workflow: questionnaires, assessments, obligations, drafts,
+submission, exports and the authority inbox.
+
+Each command acts as a member (``--as EMAIL --org SLUG``) and calls the service functions the JSON API
+calls, so the reporting policy decides what is visible (another org's records are "not found") and every
+change is audited as it is through the API. The commands register on ``reporting_app``; ``cli`` imports
+this module at its end.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import RenderableType
+from rich.markup import escape
+from rich.table import Column, Table
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.core.clock import utcnow
+from signalfire.core.db.session import unit_of_work
+from signalfire.core.errors import AppError, NotFound
+from signalfire.reporting import assessments, catalog, events, inbox, obligations, reports, views
+from signalfire.reporting.cli import _factory, _user_actor, console, err, reporting_app
+from signalfire.reporting.facts import get_incident
+from signalfire.reporting.models import Assessment, Message, Obligation, Report
+from signalfire.reporting.obligations import SyncResult
+from signalfire.reporting.reports import FieldValue
+from signalfire.reporting.schemas import ExportOut
+from signalfire.response import service as response
+from signalfire.response.models import Incident
+
+AsOpt = Annotated[str, typer.Option("--as", help="Email of the member acting.")]
+OrgOpt = Annotated[str, typer.Option("--org", help="Slug of the organisation the member acts for.")]
+Output = list[RenderableType]
+
+# How a refusal reads: the API's status, in words.
+REFUSALS = {403: "forbidden", 404: "not found", 409: "conflict", 422: "invalid"}
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    html = "html"
+
+
+# -- plumbing --------------------------------------------------------------------------------------------
+
+
+def _refused(exc: AppError) -> typer.Exit:
+    """The service's refusal, as the API words it, without a traceback."""
+    err.print(f"[red]{REFUSALS.get(exc.status, 'error')}:[/red] {escape(exc.detail)}")
+    for e in exc.errors:
+        if e.message not in exc.detail:  # a single-field error already says it in the detail
+            err.print(f"  {escape(e.field)}: {escape(e.message)}")
+    return typer.Exit(1)
+
+
+def _bad_input(message: str) -> typer.Exit:
+    err.print(f"[red]invalid input:[/red] {escape(message)}")
+    return typer.Exit(2)
+
+
+@contextmanager
+def _acting(email: str, org: str) -> Iterator[tuple[Session, Actor]]:
+    """One unit of work as EMAIL in ORG: committed when the command succeeds, rolled back on a refusal."""
+    try:
+        with unit_of_work(_factory()) as s:
+            yield s, _user_actor(s, email, org)
+    except AppError as exc:
+        raise _refused(exc) from None
+
+
+def _show(out: Output) -> None:
+    # Printed after the commit, so nothing is reported done that was rolled back.
+    for item in out:
+        console.print(item)
+
+
+def _incident(s: Session, actor: Actor, reference: str) -> Incident:
+    """An incident of the actor's org by reference, through the reporting policy (else "not found")."""
+    found = response.get_incident_by_reference(s, actor, reference)
+    return get_incident(s, actor, found.id)
+
+
+def _at(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value else "-"
+
+
+def _due(o: Obligation, zone: str = "") -> str:
+    return _at(o.due_at) + zone if o.due_at else f"waiting for {o.waiting_for}"
+
+
+def _id_column(name: str) -> Column:
+    return Column(name, no_wrap=True, min_width=36)  # ids are copied into the next command whole
+
+
+def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _bad_input(f"{option} takes ID=yes|no|unknown, not {item!r}")
+        out[key.strip()] = value.strip().lower()
+    return out
+
+
+def _parse_at(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise _bad_input(f"not an ISO date and time: {value!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _obligations_table(rows: Sequence[Obligation]) -> Table:
+    table = Table(_id_column("obligation"), "regime", "class", "stage", "status", "due (UTC)", "legal due (UTC)")
+    for o in rows:
+        table.add_row(str(o.id), o.regime_id, o.class_id, o.stage, o.status.value, _due(o), _at(o.legal_due_at))
+    return table
+
+
+def _sync_line(sync: SyncResult) -> str:
+    return (
+        f"obligations: {len(sync.created)} created, {len(sync.updated)} updated, "
+        f"{len(sync.closed)} closed, {len(sync.reopened)} reopened"
+    )
+
+
+# -- questionnaire, events and assessments ---------------------------------------------------------------
+
+
+@reporting_app.command("questions")
+def questions_cmd(
+    regime_id: str,
+    version: Annotated[str | None, typer.Option(help="A version of the regime (default: the latest).")] = None,
+) -> None:
+    """A regime's questionnaire: the questions `assess --answer` takes, and the facts `--fact` takes."""
+    try:
+        regime = catalog.get(regime_id, version) if version else catalog.latest(regime_id)
+    except AppError as exc:
+        raise _refused(exc) from None
+    console.print(f"[bold]{escape(regime.title)}[/bold] ({regime.id} {regime.version})")
+    questions = Table(Column("question", no_wrap=True), "text", title="Questions (yes, no or unknown)")
+    for q in regime.questions:
+        questions.add_row(q.id, escape(q.text) + (f"\n[dim]{escape(q.help)}[/dim]" if q.help else ""))
+    console.print(questions)
+    facts = Table(Column("fact", no_wrap=True), "text", title="Applicability facts (yes, no or unknown)")
+    for f in regime.applicability.facts:
+        facts.add_row(f.id, escape(f.text))
+    console.print(facts)
+    recordable = {e.value for e in events.RECORDABLE}
+    clocks = sorted(e for e in regime.referenced_events() if e in recordable)
+    if clocks:
+        console.print("Clock events to record with `reporting event`:")
+        for e in clocks:
+            console.print(f"  {e}: {escape(events.describe(e))}")
+
+
+@reporting_app.command("event")
+def event_cmd(
+    reference: str,
+    event: str,
+    as_: AsOpt,
+    org: OrgOpt,
+    evidence: Annotated[str, typer.Option(help="What shows the time: a log line, a ticket, a message.")],
+    at: Annotated[str | None, typer.Option(help="ISO date and time; without a zone it is UTC. Default: now.")] = None,
+) -> None:
+    """Record a clock event on incident REFERENCE and recompute its obligations."""
+    when = _parse_at(at) if at else utcnow()
+    with _acting(as_, org) as (s, actor):
+        incident = _incident(s, actor, reference)
+        row = events.record_event(s, actor, incident, event=event, at=when, evidence=evidence)
+        sync = obligations.sync_incident(s, incident, actor=actor)
+        out: Output = [f"{incident.reference}: {row.event} at {_at(row.at)} UTC recorded", _sync_line(sync)]
+    _show(out)
+
+
+def _assessment_lines(a: Assessment, reference: str) -> Output:
+    lines: Output = [
+        f"{reference} under {a.regime_id} ({a.regime_version}): assessment v{a.version}",
+        f"outcome: [bold]{a.outcome.value}[/bold]",
+        f"classes: {', '.join(a.classes) or '-'}",
+    ]
+    if a.possible_classes:
+        lines.append(f"possible classes: {', '.join(a.possible_classes)}")
+    if a.concurrent_reports or a.possible_concurrent_reports:
+        both = [*a.concurrent_reports, *(f"{r} (possible)" for r in a.possible_concurrent_reports)]
+        lines.append(f"reports beside it: {', '.join(both)}")
+    lines.append(f"missing answers or facts: {', '.join(a.missing) or '-'}")
+    lines += [f"  - {escape(r)}" for r in a.engine_rationale]
+    return lines
+
+
+@reporting_app.command("assess")
+def assess_cmd(
+    reference: str,
+    as_: AsOpt,
+    org: OrgOpt,
+    regime: Annotated[str, typer.Option(help="Regime id (see `reporting regimes` and `reporting questions`).")],
+    answer: Annotated[list[str] | None, typer.Option(help="QUESTION=yes|no|unknown; repeatable.")] = None,
+    fact: Annotated[
+        list[str] | None,
+        typer.Option(help="FACT=yes|no|unknown; repeatable. Facts not given keep the last answers, as in the form."),
+    ] = None,
+    rationale: Annotated[
+        str, typer.Option(help="Your reasons; required for 'not reportable' and for closing obligations.")
+    ] = "",
+) -> None:
+    """Record a new assessment of incident REFERENCE under a regime; prints the result and its obligations."""
+    answers = _pairs(answer or [], "--answer")
+    given = _pairs(fact or [], "--fact")
+    with _acting(as_, org) as (s, actor):
+        incident = _incident(s, actor, reference)
+        facts = {**assessments.questionnaire(s, incident, regime).facts, **given}
+        done = assessments.assess_incident(
+            s, actor, incident, regime_id=regime, answers=answers, facts=facts, rationale=rationale
+        )
+        a = done.assessment
+        rows = [o for o in obligations.incident_obligations(s, actor, incident.id) if o.regime_id == a.regime_id]
+        out = _assessment_lines(a, incident.reference)
+        used = ", ".join(f"{k}={v}" for k, v in sorted(facts.items()))
+        out += [f"facts: {escape(used) or '-'}", _sync_line(done.sync)]
+        out.append(_obligations_table(rows))
+    _show(out)
+
+
+@reporting_app.command("assessments")
+def assessments_cmd(reference: str, as_: AsOpt, org: OrgOpt) -> None:
+    """Every assessment version of incident REFERENCE, newest first per regime."""
+    with _acting(as_, org) as (s, actor):
+        incident = _incident(s, actor, reference)
+        table = Table("regime", "v", "current", "outcome", "classes", "assessed (UTC)", "by", "rationale")
+        for a in assessments.history(s, actor, incident.id):
+            table.add_row(
+                a.regime_id,
+                str(a.version),
+                "yes" if a.is_current else "",
+                a.outcome.value,
+                ", ".join(a.classes) or "-",
+                _at(a.assessed_at),
+                escape(a.assessed_by_label),
+                escape(a.rationale[:200]),
+            )
+        out: Output = [table]
+    _show(out)
+
+
+# -- obligations and reports -----------------------------------------------------------------------------
+
+
+@reporting_app.command("obligations")
+def obligations_cmd(reference: str, as_: AsOpt, org: OrgOpt) -> None:
+    """The obligations of incident REFERENCE, open and closed."""
+    with _acting(as_, org) as (s, actor):
+        incident = _incident(s, actor, reference)
+        out: Output = [_obligations_table(obligations.incident_obligations(s, actor, incident.id))]
+    _show(out)
+
+
+@reporting_app.command("waive")
+def waive_cmd(
+    obligation_id: uuid.UUID,
+    as_: AsOpt,
+    org: OrgOpt,
+    reason: Annotated[str, typer.Option(help="Why no report is owed; kept with the record.")],
+) -> None:
+    """Close an open obligation without a report."""
+    with _acting(as_, org) as (s, actor):
+        o = obligations.waive(s, actor, obligation_id, reason)
+        out: Output = [f"obligation {o.id} ({o.stage}, {o.regime_id}) waived"]
+    _show(out)
+
+
+def _message_table(messages: Sequence[Message]) -> Table:
+    table = Table(_id_column("message"), "kind", "from", "at (UTC)", "text", title="Thread")
+    for m in messages:
+        table.add_row(str(m.id), m.kind.value, escape(m.author_label), _at(m.created_at), escape(m.body))
+    return table
+
+
+def _report_lines(s: Session, actor: Actor, report: Report) -> Output:
+    view = views.report_view(s, actor, report, get_incident(s, actor, report.incident_id))
+    o = view.obligation
+    out: Output = [
+        f"report {report.id} ({report.status.value}): {catalog.stage_label(view.regime, report.stage)} "
+        f"under {report.regime_id} ({report.regime_version}), class {report.class_id}",
+        f"incident {view.incident.reference}; obligation {o.id}: {o.status.value}, due {_due(o, ' UTC')}",
+    ]
+    table = Table(Column("field", no_wrap=True), "label", "", "value")
+    for f in view.fields:
+        flags = ", ".join(x for x, on in (("required", f.required), ("preliminary", f.preliminary)) if on)
+        table.add_row(f.id, escape(f.label), flags, escape(f.value) or "[dim](empty)[/dim]")
+    out.append(table)
+    out += [f"version {v.number}: sha256 {v.content_hash}, {_at(v.submitted_at)} UTC" for v in view.versions]
+    messages = [m for thread in view.threads.values() for m in thread]
+    if messages:
+        out.append(_message_table(messages))
+    return out
+
+
+@reporting_app.command("draft")
+def draft_cmd(obligation_id: uuid.UUID, as_: AsOpt, org: OrgOpt) -> None:
+    """Open the obligation's report: the existing one, or a new draft prefilled from the incident."""
+    with _acting(as_, org) as (s, actor):
+        out = _report_lines(s, actor, reports.start_report(s, actor, obligation_id))
+    _show(out)
+
+
+@reporting_app.command("report")
+def report_cmd(report_id: uuid.UUID, as_: AsOpt, org: OrgOpt) -> None:
+    """A report: its fields, submitted versions and the authorities' threads."""
+    with _acting(as_, org) as (s, actor):
+        out = _report_lines(s, actor, reports.get_report(s, actor, report_id))
+    _show(out)
+
+
+def _field_text(value: str | None, file: Path | None) -> str:
+    if (value is None) == (file is None):
+        raise _bad_input("give the value, or --file to read it from a file (one of them)")
+    if file is None:
+        assert value is not None
+        return value
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _bad_input(f"cannot read {file}: {exc}") from None
+
+
+@reporting_app.command("set-field")
+def set_field_cmd(
+    report_id: uuid.UUID,
+    field: str,
+    as_: AsOpt,
+    org: OrgOpt,
+    value: Annotated[str | None, typer.Argument(help="The text (or use --file).")] = None,
+    file: Annotated[Path | None, typer.Option(help="Read the value from this UTF-8 file.", dir_okay=False)] = None,
+    preliminary: Annotated[
+        bool, typer.Option(help="Initial reports: the value is preliminary (empty: not yet known).")
+    ] = False,
+) -> None:
+    """Set one field of a report draft; editing a submitted report starts an amendment."""
+    text = _field_text(value, file)
+    with _acting(as_, org) as (s, actor):
+        report = reports.save_draft(s, actor, report_id, {field: FieldValue(text, preliminary)})
+        entry = report.fields[field]
+        size = len(str(entry.get("value") or ""))
+        saved = f"{field} saved" + (" (preliminary)" if entry.get("preliminary") else "")
+        saved += f": {size} characters" if size else ": empty"
+        if report.version_count:
+            saved += f"; amending version {report.version_count} (submit to send the amendment)"
+        out: Output = [saved]
+    _show(out)
+
+
+@reporting_app.command("submit")
+def submit_cmd(report_id: uuid.UUID, as_: AsOpt, org: OrgOpt) -> None:
+    """Submit a report: frozen as a version with its sha256, delivered to the bound authorities."""
+    with _acting(as_, org) as (s, actor):
+        version = reports.submit(s, actor, report_id)
+        out: Output = [f"submitted version {version.number}, sha256 {version.content_hash}"]
+        for r in version.content["recipients"]:
+            to = f"delivered to {r['delivered_to']}" if r["delivered_to"] else "send it through their own channel"
+            out.append(f"  {escape(r['name'])}: {escape(to)}")
+    _show(out)
+
+
+def _html(content: dict[str, object], sha256: str) -> str:
+    from signalfire.core.web.templating import env  # the web stack only when a document is asked for
+
+    return env.get_template("reporting/document_file.html").render(c=content, sha256=sha256, standalone=True)
+
+
+@reporting_app.command("export")
+def export_cmd(
+    report_id: uuid.UUID,
+    as_: AsOpt,
+    org: OrgOpt,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="JSON as the API gives it, or the document.")] = (
+        ExportFormat.json
+    ),
+    version: Annotated[int | None, typer.Option(min=1, help="Version number (default: the latest).")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.", dir_okay=False)] = None,
+) -> None:
+    """Export a submitted version exactly as it was sent (an audited read)."""
+    with _acting(as_, org) as (s, actor):
+        if version is None:
+            sent = reports.versions(s, actor, report_id)
+            if not sent:
+                raise NotFound("No submitted version of this report.")
+            version = sent[-1].number
+        v = reports.get_version(s, actor, report_id, version)
+        exported = ExportOut.model_validate(reports.export_version(s, actor, v, fmt.value))
+        if fmt is ExportFormat.json:
+            text = json.dumps(exported.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        else:
+            text = _html(exported.content, exported.sha256)
+        if output is not None:
+            try:
+                output.write_text(text + "\n", encoding="utf-8")
+            except OSError as exc:  # rolls back the audit entry: nothing was exported
+                err.print(f"[red]error:[/red] cannot write {escape(str(output))}: {escape(exc.strerror or '')}")
+                raise typer.Exit(1) from None
+    if output is None:
+        typer.echo(text)  # raw: no markup or wrapping in what is piped on
+    else:
+        console.print(f"wrote {escape(str(output))} (version {version}, sha256 {exported.sha256})")
+
+
+# -- the authority inbox and the thread ------------------------------------------------------------------
+
+
+@reporting_app.command("inbox")
+def inbox_cmd(as_: AsOpt, org: OrgOpt) -> None:
+    """The reports delivered to an authority org, newest first."""
+    with _acting(as_, org) as (s, actor):
+        received = inbox.inbox(s, actor)
+        table = Table(_id_column("delivery"), "from", "regime", "stage", "v", "delivered (UTC)", "ack", "questions")
+        for r in received:
+            table.add_row(
+                str(r.delivery.id),
+                escape(r.sender),
+                r.version.content["regime"]["id"],
+                r.version.content["stage"]["id"],
+                str(r.version.number),
+                _at(r.delivery.delivered_at),
+                _at(r.delivery.acknowledged_at),
+                str(r.open_questions),
+            )
+        out: Output = [table if received else f"nothing delivered to {escape(actor.org_name)}"]
+    _show(out)
+
+
+@reporting_app.command("delivery")
+def delivery_cmd(delivery_id: uuid.UUID, as_: AsOpt, org: OrgOpt) -> None:
+    """Read a delivered report and its thread (an authority's read is audited)."""
+    with _acting(as_, org) as (s, actor):
+        d = inbox.get_delivery(s, actor, delivery_id)
+        v = inbox.delivery_version(s, d)
+        c = v.content
+        out: Output = [
+            f"report {d.report_id} version {v.number} from {escape(c['submitter']['org'])}: "
+            f"{escape(c['stage']['label'])} under {c['regime']['id']}, class {escape(c['class']['label'])}",
+            f"incident {escape(c['incident']['reference'])}: {escape(c['incident']['title'])}",
+            f"sha256 {v.content_hash}; delivered {_at(d.delivered_at)} UTC; acknowledged {_at(d.acknowledged_at)}",
+        ]
+        table = Table("field", "value")
+        for f in (f for f in c["fields"] if f["required"] or f["value"]):  # as the document shows them
+            marks = " [dim](preliminary)[/dim]" if f["preliminary"] else ""
+            table.add_row(escape(f["label"]) + marks, escape(f["value"]) or "[dim]not yet known[/dim]")
+        out.append(table)
+        messages = inbox.thread(s, actor, d.report_id, d.authority_org_id)
+        if messages:
+            out.append(_message_table(messages))
+    _show(out)
+
+
+@reporting_app.command("ack")
+def ack_cmd(delivery_id: uuid.UUID, as_: AsOpt, org: OrgOpt) -> None:
+    """Acknowledge receipt of a delivered report."""
+    with _acting(as_, org) as (s, actor):
+        d = inbox.acknowledge(s, actor, delivery_id)
+        out: Output = [f"delivery {d.id} acknowledged at {_at(d.acknowledged_at)} UTC"]
+    _show(out)
+
+
+@reporting_app.command("ask")
+def ask_cmd(delivery_id: uuid.UUID, text: str, as_: AsOpt, org: OrgOpt) -> None:
+    """Ask the reporting org a follow-up question on a delivered report."""
+    with _acting(as_, org) as (s, actor):
+        m = inbox.ask(s, actor, delivery_id, text)
+        out: Output = [f"question {m.id} sent"]
+    _show(out)
+
+
+@reporting_app.command("answer")
+def answer_cmd(report_id: uuid.UUID, question_id: uuid.UUID, text: str, as_: AsOpt, org: OrgOpt) -> None:
+    """Answer an authority's question on one of your org's reports (question ids: `reporting report`)."""
+    with _acting(as_, org) as (s, actor):
+        m = inbox.answer(s, actor, report_id, question_id, text)
+        out: Output = [f"answer {m.id} sent"]
+    _show(out)
