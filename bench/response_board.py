@@ -31,6 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,8 @@ from signalfire.access.models import OrgKind, Role
 from signalfire.access.service import add_member, build_actor, create_org, create_user
 from signalfire.core.db import migrate
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
-from signalfire.response import stats
+from signalfire.response import rollup, stats
+from signalfire.response.metrics import Measure
 from signalfire.response.models import (
     Incident,
     IncidentParticipant,
@@ -230,6 +232,20 @@ def load(url: str, n: int, orgs: int, measured: int, seed: int = 2026) -> dict[s
     return {"org_id": org_id, "admin_id": admin_id, "load_seconds": time.perf_counter() - started, **counts}
 
 
+def _largest_difference(a: stats.MetricsResult, b: stats.MetricsResult) -> float:
+    """The largest relative difference between two results' medians and p90s, over every group."""
+    worst = 0.0
+    pairs = [(a.overall, b.overall)]
+    pairs += [(a.by_severity.get(k, {}), v) for k, v in b.by_severity.items()]
+    pairs += [(a.by_domain.get(k, {}), v) for k, v in b.by_domain.items()]
+    for got, want in pairs:
+        for measure, summary in want.items():
+            for x, y in ((got[measure].median, summary.median), (got[measure].p90, summary.p90)):
+                if y.total_seconds() > 1:
+                    worst = max(worst, abs((x - y).total_seconds()) / y.total_seconds())
+    return worst
+
+
 def _time(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     fn()  # warm the plan and the cache
     samples = []
@@ -261,6 +277,17 @@ def main() -> None:
         )
         engine = make_engine(url, poolclass=NullPool)
         with Session(engine) as s:
+            t = time.perf_counter()
+            read = rollup.rebuild(s)  # the bulk load went around the ORM, whose events keep the sketches
+            s.commit()
+            sketch_rows = s.execute(text("SELECT count(*) FROM response_metric_rollup")).scalar_one()
+            print(
+                f"rebuilt the response-time sketches from {read:,} incidents in {time.perf_counter() - t:.1f} s "
+                f"({sketch_rows:,} rows; not timed below)"
+            )
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE response_metric_rollup")
+        with Session(engine) as s:
             from signalfire.access.models import User
 
             user = s.get(User, facts["admin_id"])
@@ -275,29 +302,37 @@ def main() -> None:
                 {"o": facts["org_id"]},
             ).one()
             rows = stats.board(s, actor)
-            year = stats.response_metrics(s, actor, NOW - timedelta(days=365), NOW + timedelta(seconds=1))
-            print(
-                f"measured org: {mine[1]:,} incidents, {mine[0]:,} open; board shows {len(rows)}; "
-                f"metrics (12 months): "
-                f"{year.overall[next(iter(year.overall))].count:,} incidents measured, "
-                f"{year.drills_excluded:,} drills excluded"
-            )
-            results = {
-                "open-incident board (200 rows)": _time(lambda: stats.board(s, actor), args.runs),
-                "metrics, last 12 months": _time(
-                    lambda: stats.response_metrics(s, actor, NOW - timedelta(days=365), NOW + timedelta(seconds=1)),
-                    args.runs,
-                ),
-                "metrics, all 3 years": _time(
-                    lambda: stats.response_metrics(s, actor, NOW - timedelta(days=4 * 365), NOW + timedelta(seconds=1)),
-                    args.runs,
-                ),
+            print(f"measured org: {mine[1]:,} incidents, {mine[0]:,} open; board shows {len(rows)}")
+            windows = {
+                "last 30 days": (NOW - timedelta(days=30), NOW + timedelta(seconds=1)),
+                "last 12 months": (NOW - timedelta(days=365), NOW + timedelta(seconds=1)),
+                "all 3 years": (NOW - timedelta(days=4 * 365), NOW + timedelta(seconds=1)),
             }
+            results = {"open-incident board (200 rows)": _time(lambda: stats.board(s, actor), args.runs)}
+            for label, (start, end) in windows.items():
+                served = stats.response_metrics(s, actor, start, end)
+                exact = stats.response_metrics(s, actor, start, end, exact_limit=10**9)
+                sketch = stats.response_metrics(s, actor, start, end, exact_limit=0)
+                counted = exact.overall[Measure.ACKNOWLEDGE].count if exact.overall else 0
+                print(
+                    f"metrics, {label}: {counted:,} incidents measured, {exact.drills_excluded:,} drills excluded; "
+                    f"served {'from the sketches' if served.approximate else 'exactly'}; sketch vs exact: largest "
+                    f"relative difference {_largest_difference(sketch, exact):.3%} "
+                    f"(bound {rollup.RELATIVE_ACCURACY:.3%} or 1 s)"
+                )
+                kind = "sketch" if served.approximate else "exact"
+                results[f"metrics, {label} (served: {kind})"] = _time(
+                    partial(stats.response_metrics, s, actor, start, end), args.runs
+                )
+                other = 0 if not served.approximate else 10**9
+                results[f"  for comparison: {label}, {'sketch' if other == 0 else 'exact'}"] = _time(
+                    partial(stats.response_metrics, s, actor, start, end, exact_limit=other), args.runs
+                )
         engine.dispose()
-        print(f"\n{'query':36} {'median ms':>10} {'p95 ms':>8}  vs {LIMIT_MS:.0f} ms limit")
+        print(f"\n{'query':52} {'median ms':>10} {'p95 ms':>8}  vs {LIMIT_MS:.0f} ms limit")
         for name, (median, p95) in results.items():
             print(
-                f"{name:36} {median:10.2f} {p95:8.2f}  {median / LIMIT_MS:.2f}x {'OK' if median < LIMIT_MS else 'OVER'}"
+                f"{name:52} {median:10.2f} {p95:8.2f}  {median / LIMIT_MS:.2f}x {'OK' if median < LIMIT_MS else 'OVER'}"
             )
 
 

@@ -85,3 +85,15 @@ def test_unknown_model_version_is_refused(cli_db: tuple[str, str]) -> None:
     assert code == 1 and "inventory" in out
     code, out = _run("list", "--as", email, "--org", org, "--status", "")
     assert "Leak" not in out
+
+
+def test_metrics_rebuild(cli_db: tuple[str, str]) -> None:
+    email, org = cli_db
+    code, out = _run("open", "--as", email, "--org", org, "Odd output", "sev3", "other")
+    assert code == 0, out
+    code, out = _run("metrics-rebuild", "--org", org)
+    assert code == 0 and "from 1 incident" in out
+    code, out = _run("metrics-rebuild", "--org", "no-such-org")
+    assert code == 1 and "No organisation" in out
+    code, out = _run("metrics", "--as", email, "--org", org)
+    assert code == 0 and json.loads(out)["approximate"] is False

@@ -13,7 +13,7 @@ from signalfire.core.clock import utcnow
 from signalfire.core.errors import NotFound, ValidationFailed
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
-from signalfire.response import actions, contacts, oncall, paging, playbooks, reviews, service, stats
+from signalfire.response import actions, contacts, oncall, paging, playbooks, reviews, rollup, service, stats
 from signalfire.response.metrics import Measure, Summary
 from signalfire.response.schemas import (
     ActionCreate,
@@ -287,6 +287,9 @@ def api_metrics(
         by_severity={k.value: _summaries(v) for k, v in r.by_severity.items()},
         by_domain={k.value: _summaries(v) for k, v in r.by_domain.items()},
         drills_excluded=r.drills_excluded,
+        inconsistent=r.inconsistent,
+        approximate=r.approximate,
+        relative_accuracy=rollup.RELATIVE_ACCURACY if r.approximate else None,
     )
 
 

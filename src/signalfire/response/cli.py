@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import AppError
@@ -198,5 +199,27 @@ def metrics_cmd(as_: AsOpt, org: OrgOpt, days: int = 365) -> None:
                 k.value: {m.value: stats.summary_seconds(v) for m, v in d.items()} for k, d in r.by_domain.items()
             },
             "drills_excluded": r.drills_excluded,
+            "inconsistent": r.inconsistent,
+            "approximate": r.approximate,
         }
         console.print_json(json.dumps(out))
+
+
+@response_app.command("metrics-rebuild")
+def metrics_rebuild(org: Annotated[str | None, typer.Option(help="Only this org (slug).")] = None) -> None:
+    """Recompute the response-time sketches from the incidents (after a bulk load or a restore)."""
+    from signalfire.access.models import Organization
+    from signalfire.cli import _factory
+    from signalfire.core.db.session import unit_of_work
+    from signalfire.response import rollup
+
+    with unit_of_work(_factory()) as s:
+        org_id = None
+        if org:
+            found = s.execute(select(Organization).where(Organization.slug == org)).scalar_one_or_none()
+            if found is None:
+                console.print(f"[red]No organisation {org!r}.[/red]")
+                raise typer.Exit(1)
+            org_id = found.id
+        n = rollup.rebuild(s, org_id)
+        console.print(f"Rebuilt the response-time sketches from {n:,} incident(s).")

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, event, text
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, SmallInteger, String, Text, UniqueConstraint, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
@@ -490,3 +490,20 @@ class ReviewActionItem(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     review: Mapped[PostIncidentReview] = relationship(back_populates="items", lazy="raise")
+
+
+class MetricRollup(Base):
+    """A sketch of response times (``rollup``): bucketed duration counts of one org's incidents that it
+    became aware of in one UTC day, month or year. Derived data, rebuilt from incidents at any time."""
+
+    __tablename__ = "response_metric_rollup"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    layout: Mapped[int] = mapped_column(SmallInteger)
+    counts: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# Sketches follow every ORM write of an incident; importing the module registers its mapper events.
+from signalfire.response import rollup as _rollup  # noqa: E402,F401

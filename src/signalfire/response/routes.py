@@ -32,6 +32,7 @@ from signalfire.response import (
     paging,
     playbooks,
     reviews,
+    rollup,
     service,
     stats,
 )
@@ -602,6 +603,8 @@ def metrics_page(
             "days": days,
             "charts": metrics_charts(result),
             "measures": {m.name: m for m in Measure},
+            "exact_limit": stats.EXACT_LIMIT,
+            "accuracy": rollup.RELATIVE_ACCURACY,
             **_vocab(),
         },
     )

@@ -474,3 +474,10 @@ class MetricsOut(BaseModel):
     by_severity: dict[str, dict[str, SummaryOut]]
     by_domain: dict[str, dict[str, SummaryOut]]
     drills_excluded: int
+    inconsistent: int = Field(description="Incidents left out because a milestone precedes awareness.")
+    approximate: bool = Field(
+        description="True when the figures come from the pre-aggregated sketches (windows of more than "
+        "2,000 incidents): each median and p90 is then within relative_accuracy of the exact value, or one "
+        "second; counts are always exact."
+    )
+    relative_accuracy: float | None = None

@@ -64,6 +64,12 @@ def incident_predicate(actor: Actor) -> ColumnElement[bool]:
     return and_(Incident.org_id.in_(orgs), or_(Incident.org_id == actor.org_id, Incident.id.in_(external)))
 
 
+def reads_every_org_incident(actor: Actor) -> bool:
+    """True when ``incident_predicate`` admits every incident of the actor's own org, so org-wide
+    aggregates (the metrics sketches) show the actor nothing it could not read row by row."""
+    return actor.org_kind is not OrgKind.authority and actor.can(Permission.response_incident_read)
+
+
 def readable_incidents(actor: Actor) -> Select[Incident]:
     return select(Incident).where(incident_predicate(actor))
 
