@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -28,12 +29,21 @@ ACCURACY = rollup.RELATIVE_ACCURACY
 
 
 def _stored(db: Session) -> dict[tuple[object, str, object], dict[int, int]]:
+    """Each period's counters, summed over its rows (difference rows until compacted), zeros dropped."""
     db.flush()
-    out = {}
+    out: dict[tuple[object, str, object], Counter[int]] = {}
     for row in db.execute(select(MetricRollup)).scalars():
         slots, counts = rollup.decode(row.counts)
-        out[(row.org_id, row.grain, row.period)] = dict(zip(slots.tolist(), counts.tolist(), strict=True))
-    return out
+        out.setdefault((row.org_id, row.grain, row.period), Counter()).update(
+            dict(zip(slots.tolist(), counts.tolist(), strict=True))
+        )
+    summed = {k: {s: n for s, n in c.items() if n} for k, c in out.items()}
+    return {k: v for k, v in summed.items() if v}
+
+
+def _rows_per_period(db: Session) -> Counter[tuple[object, str, object]]:
+    db.flush()
+    return Counter(tuple(r) for r in db.execute(select(MetricRollup.org_id, MetricRollup.grain, MetricRollup.period)))
 
 
 def _assert_matches_rebuild(db: Session) -> None:
@@ -233,3 +243,33 @@ def test_page_and_api_say_when_figures_are_approximate(
         assert sketch["overall"][measure]["count"] == summary["count"]
     page = browser_client(admin).get("/response/metrics")
     assert 'data-testid="metrics-approximate"' in page.text and "≈" in page.text
+
+
+def test_compaction_folds_difference_rows_and_keeps_the_sums(db: Session) -> None:
+    admin = factories.actor(db)
+    made = _history(db, admin, random.Random(21), 15)
+    service.update_incident(db, admin, made[0], IncidentUpdate(severity=Severity.SEV1, reason="worse"))
+    before = _stored(db)
+    assert max(_rows_per_period(db).values()) > 1  # each change appended a row of its own
+    folded = rollup.compact(db)
+    assert folded > 0
+    assert _stored(db) == before
+    assert set(_rows_per_period(db).values()) == {1}
+    assert rollup.compact(db) == 0  # nothing left to fold
+    # A period whose rows sum to zero is dropped altogether.
+    stray = rf.incident(db, admin, aware_at=datetime(2024, 2, 29, 12, tzinfo=UTC))
+    stray.aware_at = datetime(2024, 3, 1, 12, tzinfo=UTC)
+    db.flush()
+    rollup.compact(db)
+    assert (admin.org_id, rollup.Grain.DAY, date(2024, 2, 29)) not in _rows_per_period(db)
+    assert (admin.org_id, rollup.Grain.MONTH, date(2024, 2, 1)) not in _rows_per_period(db)
+    assert _rows_per_period(db)[(admin.org_id, rollup.Grain.YEAR, date(2024, 1, 1))] == 1
+    _assert_matches_rebuild(db)
+
+
+def test_the_worker_runs_compaction_every_minute() -> None:
+    from signalfire.notify.registry import PERIODIC, load_domain_tasks
+
+    load_domain_tasks()
+    job = PERIODIC[rollup.COMPACT_JOB]
+    assert job.every == timedelta(minutes=1)

@@ -492,15 +492,18 @@ class ReviewActionItem(IdMixin, Base):
     review: Mapped[PostIncidentReview] = relationship(back_populates="items", lazy="raise")
 
 
-class MetricRollup(Base):
-    """A sketch of response times (``rollup``): bucketed duration counts of one org's incidents that it
-    became aware of in one UTC day, month or year. Derived data, rebuilt from incidents at any time."""
+class MetricRollup(IdMixin, Base):
+    """Part of a sketch of response times (``rollup``): bucketed duration counts of one org's incidents
+    that it became aware of in one UTC day, month or year. A period may have several rows (each incident
+    change appends its difference; a periodic job folds them into one); readers add them all up. Derived
+    data, rebuilt from incidents at any time."""
 
     __tablename__ = "response_metric_rollup"
+    __table_args__ = (Index("ix_response_metric_rollup_period", "org_id", "grain", "period"),)
 
-    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
-    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
-    period: Mapped[date] = mapped_column(Date, primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    grain: Mapped[str] = mapped_column(String(5))
+    period: Mapped[date] = mapped_column(Date)
     layout: Mapped[int] = mapped_column(SmallInteger)
     counts: Mapped[bytes] = mapped_column(LargeBinary)
 

@@ -10,8 +10,11 @@ median and 90th percentile to within RELATIVE_ACCURACY of the exact figure (or o
 idea of DDSketch (Masson et al., VLDB 2019), with fixed buckets so sketches merge by adding counts.
 
 Sketches follow every insert, update and delete of an incident through the ORM (mapper events below, in
-the same transaction). Writes that bypass the ORM (a bulk load) must call ``rebuild``; so does
-``signalfire response metrics-rebuild``. Storage: a sparse pair of int32 arrays (slot, count) per row.
+the same transaction): each change appends a small row with its difference, so an incident write costs
+one INSERT and takes no lock; the periodic job ``response.rollup_compact`` folds a period's rows into one,
+and readers add up whatever rows there are. Writes that bypass the ORM (a bulk load) must call
+``rebuild``, as ``signalfire response metrics-rebuild`` does. Storage: a sparse pair of int32 arrays
+(slot, count) per row; counts in a difference row may be negative.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, event, insert, inspect, or_, select, tuple_, update
+from sqlalchemy import and_, delete, event, func, insert, inspect, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session
 
+from signalfire.core.db.base import new_id
 from signalfire.response import metrics
 from signalfire.response.models import Incident, MetricRollup
 from signalfire.response.vocab import IncidentStatus, RiskDomain, Severity
@@ -167,44 +171,72 @@ def encode(dense: np.ndarray) -> bytes:
     return bytes(slots.tobytes() + dense[slots].astype("<i4").tobytes())
 
 
+def encode_counter(counter: Mapping[int, int]) -> bytes:
+    slots = sorted(s for s, n in counter.items() if n)
+    return bytes(np.array(slots, dtype="<i4").tobytes() + np.array([counter[s] for s in slots], dtype="<i4").tobytes())
+
+
 def decode(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     pairs = np.frombuffer(blob, dtype="<i4")
     half = len(pairs) // 2
     return pairs[:half], pairs[half:]
 
 
-def _dense(blob: bytes | None) -> np.ndarray:
-    dense = np.zeros(SLOTS, dtype=np.int64)
-    if blob:
-        slots, counts = decode(blob)
-        dense[slots] = counts
-    return dense
-
-
 def apply(connection: Connection, changes: Mapping[Key, Counter[int]]) -> None:
-    """Add ``changes`` to the stored sketches, each row locked while it is rewritten (keys in order, so two
-    transactions never wait on each other in a circle)."""
-    for key in sorted(changes, key=lambda k: (str(k[0]), k[1], k[2])):
-        org_id, grain, period = key
-        where = and_(MetricRollup.org_id == org_id, MetricRollup.grain == grain, MetricRollup.period == period)
-        row = connection.execute(select(MetricRollup.counts).where(where).with_for_update()).first()
-        dense = _dense(row[0] if row else None)
-        for s, n in changes[key].items():
-            dense[s] += n
-        if (dense < 0).any():  # only if rows were written around the ORM without a rebuild
-            log.warning("metric rollup %s %s %s went negative; run `signalfire response metrics-rebuild`", *key)
+    """Append ``changes`` as rows of their own: one INSERT, no row read or locked, so incident writes
+    never queue on a busy period (``compact`` folds the rows later; readers add them all up)."""
+    rows = [
+        {
+            "id": new_id(),
+            "org_id": org_id,
+            "grain": grain,
+            "period": period,
+            "layout": LAYOUT,
+            "counts": encode_counter(counter),
+        }
+        for (org_id, grain, period), counter in changes.items()
+        if any(counter.values())
+    ]
+    if rows:
+        connection.execute(insert(MetricRollup), rows)
+
+
+COMPACT_JOB = "response.rollup_compact"
+COMPACT_BATCH = 500
+
+
+def compact(session: Session, *, limit: int = COMPACT_BATCH) -> int:
+    """Fold the rows of up to ``limit`` periods that have several into one each (a zero sum leaves none);
+    returns the periods folded. Rows another compactor holds are skipped (PostgreSQL), never waited on."""
+    many = session.execute(
+        select(MetricRollup.org_id, MetricRollup.grain, MetricRollup.period)
+        .group_by(MetricRollup.org_id, MetricRollup.grain, MetricRollup.period)
+        .having(func.count() > 1)
+        .limit(limit)
+    ).all()
+    folded = 0
+    for org_id, grain, period in many:
+        found = session.execute(
+            select(MetricRollup.id, MetricRollup.counts)
+            .where(MetricRollup.org_id == org_id, MetricRollup.grain == grain, MetricRollup.period == period)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if len(found) < 2:
+            continue
+        dense = np.zeros(SLOTS, dtype=np.int64)
+        for _, blob in found:
+            slots, counts = decode(blob)
+            dense[slots] += counts
+        if (dense < 0).any():  # only if incidents were written around the ORM without a rebuild
+            hint = "run `signalfire response metrics-rebuild`"
+            log.warning("metric rollup %s %s %s went negative; %s", org_id, grain, period, hint)
             dense[dense < 0] = 0
-        if not dense.any():  # the period's last incident left it
-            if row is not None:
-                connection.execute(delete(MetricRollup).where(where))
-        elif row is None:
-            connection.execute(
-                insert(MetricRollup).values(
-                    org_id=org_id, grain=grain, period=period, layout=LAYOUT, counts=encode(dense)
-                )
-            )
-        else:
-            connection.execute(update(MetricRollup).where(where).values(layout=LAYOUT, counts=encode(dense)))
+        session.execute(delete(MetricRollup).where(MetricRollup.id.in_([i for i, _ in found])))
+        if dense.any():
+            session.add(MetricRollup(org_id=org_id, grain=grain, period=period, layout=LAYOUT, counts=encode(dense)))
+        folded += 1
+    session.flush()
+    return folded
 
 
 _FACT_COLUMNS = tuple(getattr(Incident, name) for name in TRACKED)
@@ -229,11 +261,17 @@ def rebuild(session: Session, org_id: uuid.UUID | None = None) -> int:
         slots = facts.slots()
         for grain, period in facts.periods():
             sketches[(facts.org_id, grain, period)].update(slots)
-    rows = []
-    for (org, grain, period), counter in sketches.items():
-        dense = np.zeros(SLOTS, dtype=np.int64)
-        dense[list(counter)] = list(counter.values())
-        rows.append({"org_id": org, "grain": grain, "period": period, "layout": LAYOUT, "counts": encode(dense)})
+    rows = [
+        {
+            "id": new_id(),
+            "org_id": org,
+            "grain": grain,
+            "period": period,
+            "layout": LAYOUT,
+            "counts": encode_counter(counter),
+        }
+        for (org, grain, period), counter in sketches.items()
+    ]
     for i in range(0, len(rows), 1_000):
         session.execute(insert(MetricRollup), rows[i : i + 1_000])
     return n

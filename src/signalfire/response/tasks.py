@@ -1,4 +1,4 @@
-"""Background work of the response channel: escalation checks and the escalation sweep."""
+"""Background work of the response channel: escalation checks, the escalation sweep, sketch compaction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from signalfire.core.clock import utcnow
 from signalfire.notify.registry import periodic, task
-from signalfire.response import paging
+from signalfire.response import paging, rollup
 
 
 @task(paging.CHECK_TASK)
@@ -23,3 +23,10 @@ def escalation_check(session: Session, args: dict[str, Any]) -> None:
 def escalation_sweep(session: Session, now: datetime) -> None:
     """Safety net: any page whose check is overdue (a lost task, a worker down) is processed now."""
     paging.run_escalations(session, now)
+
+
+@periodic(rollup.COMPACT_JOB, every=timedelta(minutes=1))
+def rollup_compact(session: Session, now: datetime) -> None:
+    """Fold the difference rows incident changes appended to the metric sketches (reads stay short)."""
+    while rollup.compact(session) == rollup.COMPACT_BATCH:
+        pass

@@ -21,6 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "response_metric_rollup",
         sa.Column("org_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("grain", sa.String(length=5), nullable=False),
         sa.Column("period", sa.Date(), nullable=False),
         sa.Column("layout", sa.SmallInteger(), nullable=False),
@@ -31,7 +32,10 @@ def upgrade() -> None:
             name=op.f("fk_response_metric_rollup_org_id_organization"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("org_id", "grain", "period", name=op.f("pk_response_metric_rollup")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_response_metric_rollup")),
+    )
+    op.create_index(
+        "ix_response_metric_rollup_period", "response_metric_rollup", ["org_id", "grain", "period"], unique=False
     )
     # Sketches of the incidents already stored (derived data: the same function the CLI's rebuild runs).
     from signalfire.response import rollup
@@ -40,4 +44,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_response_metric_rollup_period", table_name="response_metric_rollup")
     op.drop_table("response_metric_rollup")
