@@ -327,7 +327,7 @@ def main() -> None:
             if writer != writers[-1]:
                 engine = make_engine(url, poolclass=NullPool)
                 with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.exec_driver_sql("TRUNCATE reporting_obligation")
+                    conn.exec_driver_sql("TRUNCATE reporting_obligation CASCADE")  # only empty tables refer to it here
                     conn.exec_driver_sql("VACUUM ANALYZE reporting_obligation")
                 engine.dispose()
         engine = make_engine(url, poolclass=NullPool)

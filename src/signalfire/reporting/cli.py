@@ -24,7 +24,9 @@ from signalfire.reporting.models import Assessment, Case, LegalHold, Obligation,
 from signalfire.reporting.regime_loader import RegimeFileError, load_all
 from signalfire.response.models import Incident
 
-reporting_app = typer.Typer(help="Incident reporting: regimes, recipients, obligations.", no_args_is_help=True)
+reporting_app = typer.Typer(
+    help="Incident reporting: regimes, assessments, obligations, reports, the authority inbox.", no_args_is_help=True
+)
 retention_app = typer.Typer(help="Retention of reporting records and legal holds.", no_args_is_help=True)
 commands = [("reporting", reporting_app), ("retention", retention_app)]
 console = Console()
