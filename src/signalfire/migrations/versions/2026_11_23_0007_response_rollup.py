@@ -40,7 +40,9 @@ def upgrade() -> None:
     # Sketches of the incidents already stored (derived data: the same function the CLI's rebuild runs).
     from signalfire.response import rollup
 
-    rollup.rebuild(Session(bind=op.get_bind()))
+    with Session(bind=op.get_bind()) as session:  # joins the migration's transaction
+        rollup.rebuild(session)
+        session.flush()
 
 
 def downgrade() -> None:
