@@ -21,8 +21,8 @@ inside the SQL:
 
 The bulk load goes around the ORM, so the sketches are rebuilt first (``rollup.rebuild``, reported, not
 timed). Last, the write cost of the sketches: opening and triaging an incident through the service with
-the sketch events on and off, alternating. Prints medians and 95th percentiles against the 50 ms limit. Loopback only; the scratch database is
-dropped at the end unless --keep is given.
+the sketch events on and off, alternating. Prints medians and 95th percentiles against the 50 ms limit.
+Loopback only; the scratch database is dropped at the end unless --keep is given.
 """
 
 from __future__ import annotations
