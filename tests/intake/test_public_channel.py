@@ -226,6 +226,33 @@ def test_anonymous_report_keeps_no_identity_and_attachments_are_limited(
     assert big.status_code == 422 and big.json()["errors"][0]["field"] == "attachments[0]"
 
 
+def test_an_attachment_larger_than_the_ordinary_body_limit_is_accepted_up_to_its_own_limit(
+    client: TestClient, db: Session, channel: tuple[Actor, str], app: Any
+) -> None:
+    """The attachment setting (5 MiB) is the cap, not the 2 MiB body limit of other requests."""
+    _, slug = channel
+    limits = app.state.settings.limits
+    assert limits.max_attachment_bytes > limits.max_body_bytes
+    size = limits.max_body_bytes + 512 * 1024
+    resp = client.post(
+        f"/report/{slug}",
+        data={**_form(client, slug), **_report(title="Screen recording")},
+        files=[("attachments", ("recording.webm", b"v" * size, "video/webm"))],
+        headers=JSON,
+    )
+    assert resp.status_code == 201, resp.text
+    signal = db.execute(select(Signal).where(Signal.reference == resp.json()["reference"])).scalar_one()
+    stored = db.execute(select(Attachment).where(Attachment.signal_id == signal.id)).scalar_one()
+    assert stored.size == size
+    # Past what three attachments could need, the body is refused before anything is read.
+    huge = client.post(
+        f"/report/{slug}",
+        content=b"x" * (limits.max_body_bytes + 4 * limits.max_attachment_bytes * 4 // 3),
+        headers={**JSON, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert huge.status_code == 413 and huge.headers["content-type"].startswith("application/problem+json")
+
+
 def test_non_utf8_form_text_does_not_break_the_form(
     client: TestClient, db: Session, channel: tuple[Actor, str]
 ) -> None:

@@ -75,8 +75,8 @@ def _secret(settings: Settings) -> str:
 
 
 def _attachment_limit(settings: Settings) -> int:
-    # The whole request is capped by the body-size middleware too; a file cannot exceed that either.
-    return min(settings.limits.max_attachment_bytes, settings.limits.max_body_bytes)
+    # The body-size middleware gives report paths room for MAX_ATTACHMENTS files of this size (web.app).
+    return settings.limits.max_attachment_bytes
 
 
 def _receipt_body(signal: Signal) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from signalfire.core.db.session import engine_for, session_factory
 from signalfire.core.settings import Settings, get_settings
 from signalfire.core.web import handlers
 from signalfire.core.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from signalfire.intake.schemas import MAX_ATTACHMENTS
 
 log = logging.getLogger("signalfire")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -81,10 +82,19 @@ def create_app(
     app.state.settings = settings
     app.state.session_factory = factory or session_factory(engine_for(settings.database_url))
     handlers.install(app)
+    limits = settings.limits
+    # A public report may carry MAX_ATTACHMENTS files of max_attachment_bytes each (base64 in JSON adds a
+    # third): its paths take that on top of the ordinary limit, so the attachment setting is the real cap.
+    report_limit = limits.max_body_bytes + MAX_ATTACHMENTS * limits.max_attachment_bytes * 4 // 3
     app.add_middleware(
         BodyLimitMiddleware,
-        default_limit=settings.limits.max_body_bytes,
-        overrides={"/taxii2/": 100 * 1024 * 1024, "/api/v1/exchange/import": 100 * 1024 * 1024},
+        default_limit=limits.max_body_bytes,
+        overrides={
+            "/taxii2/": 100 * 1024 * 1024,
+            "/api/v1/exchange/import": 100 * 1024 * 1024,
+            "/report/": report_limit,
+            "/api/v1/intake/reports": report_limit,
+        },
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
