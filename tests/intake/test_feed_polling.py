@@ -22,6 +22,7 @@ from signalfire.access.models import OrgKind, Role
 from signalfire.access.service import add_member, create_org, create_user
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
+from signalfire.core.settings import get_settings
 from signalfire.intake.models import Feed, FeedKind, Signal, SourceKind, TriageState
 from signalfire.intake.schemas import FeedIn
 from signalfire.intake.sources import create_feed
@@ -46,7 +47,10 @@ class FeedServer:
 
 
 @pytest.fixture()
-def feed_server() -> Iterator[FeedServer]:
+def feed_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedServer]:
+    # The server is on loopback, which the fetcher refuses unless the settings allow private addresses.
+    monkeypatch.setenv("SIGNALFIRE_FEEDS__ALLOW_PRIVATE_ADDRESSES", "true")
+    get_settings.cache_clear()
     bodies = {
         "/rss.xml": ((FIXTURES / "ai-incidents-rss.xml").read_bytes(), "application/rss+xml"),
         "/atom.xml": ((FIXTURES / "lab-bulletins-atom.xml").read_bytes(), "application/atom+xml"),
@@ -93,6 +97,7 @@ def feed_server() -> Iterator[FeedServer]:
     yield server_state
     httpd.shutdown()
     httpd.server_close()
+    get_settings.cache_clear()  # the environment is restored after this; settings read it afresh
 
 
 def _org(factory: sessionmaker[Session], server: FeedServer) -> uuid.UUID:

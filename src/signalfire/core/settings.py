@@ -42,6 +42,11 @@ class JobSettings(BaseModel):
     webhook_timeout_seconds: float = 10.0
 
 
+class FeedSettings(BaseModel):
+    # Feed URLs come from org admins: by default the server fetches only from public addresses.
+    allow_private_addresses: bool = False
+
+
 class LimitSettings(BaseModel):
     max_body_bytes: int = 2 * 1024 * 1024
     max_attachment_bytes: int = 5 * 1024 * 1024
@@ -64,6 +69,7 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
 
     @model_validator(mode="after")
     def _defaults_and_fail_closed(self) -> Settings:

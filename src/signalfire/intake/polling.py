@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
+from signalfire.core.settings import get_settings
+from signalfire.intake import egress
 from signalfire.intake.aiid import (
     AIID_ATTRIBUTION,
     AIID_LICENSE,
@@ -56,9 +58,16 @@ class PollResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def http_client() -> httpx.Client:
-    return httpx.Client(
-        timeout=FETCH_TIMEOUT, headers={"User-Agent": USER_AGENT}, follow_redirects=True, max_redirects=5
+def http_client(*, allow_private: bool | None = None) -> httpx.Client:
+    """The fetcher for feeds and snapshots: public addresses only unless the settings allow private ones."""
+    if allow_private is None:
+        allow_private = get_settings().feeds.allow_private_addresses
+    return egress.client(
+        allow_private=allow_private,
+        timeout=FETCH_TIMEOUT,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+        max_redirects=5,
     )
 
 
