@@ -274,6 +274,11 @@ def test_the_inbox_lists_only_what_was_addressed_to_the_authority(world: World) 
     run("set-field", str(cop_report), "m7_recommendations", "None yet.", *w.dev)
     assert run("submit", str(cop_report), *w.dev)[0] == 0
     code, out = run("event", w.reference, "discovered", *w.dev, "--at", "2026-09-01T09:00:00Z", "--evidence", "Log.")
+    assert code == 1 and "reason" in out  # the response record says 08:00: overriding it needs a reason
+    code, out = run(
+        "event", w.reference, "discovered", *w.dev, "--at", "2026-09-01T09:00:00Z", "--evidence", "Log.",
+        "--reason", "The CSI itself was discovered an hour after the first alert.",
+    )  # fmt: skip
     assert code == 0, out
     sb53 = ["--answer", "loss_of_control_harm=yes", "--fact", "frontier_developer_1e26=yes"]
     assert run("assess", w.reference, *w.dev, "--regime", SB53, *sb53)[0] == 0

@@ -133,13 +133,13 @@ def test_a_moved_deadline_is_reminded_afresh(db: Session) -> None:
     incident = db.get(Incident, ob.incident_id)
     assert incident is not None
     with time_machine.travel(utc(2026, 3, 5, 11), tick=False):
-        # A corrected awareness time a day earlier moves the due time a day earlier.
-        f.record(db, admin, incident, "aware_of_model_involvement", AWARE - timedelta(days=1))
+        # A corrected awareness time half an hour later moves the due time with it.
+        f.record(db, admin, incident, "aware_of_model_involvement", AWARE + timedelta(minutes=30))
     db.refresh(ob)
-    assert ob.due_at == DUE - timedelta(days=1)
+    assert ob.due_at == DUE + timedelta(minutes=30)
     _sweep(db, utc(2026, 3, 5, 11, 1))
     emails = [j for j in _jobs(db) if j.kind is JobKind.email]
-    assert len(emails) == 2 and _key(emails[-1]).endswith(f":10080:{int((DUE - timedelta(days=1)).timestamp())}")
+    assert len(emails) == 2 and _key(emails[-1]).endswith(f":10080:{int((DUE + timedelta(minutes=30)).timestamp())}")
 
 
 def _owner(db: Session, ob: Obligation) -> Actor:

@@ -99,8 +99,11 @@ def test_cop_dst_change_shortens_the_legal_day() -> None:
     initial = got["initial"]
     assert initial.class_id == "cyber_breach"
     assert initial.legal_due_at == utc(2026, 3, 30, 22, 0)
-    assert initial.due_at == utc(2026, 3, 30, 22, 0)  # the earlier reading governs
-    assert "clock change" in initial.basis
+    # The same local time five days on (00:30 EEST on the 31st in Helsinki, 23:30 CEST on the 30th in
+    # Brussels) is 21:30 UTC: an hour before the elapsed reading, and the earliest plausible one.
+    assert initial.due_at == utc(2026, 3, 30, 21, 30)
+    assert (initial.due_reading, initial.alt_due_at) == ("same_local_time", utc(2026, 3, 30, 22, 30))
+    assert "same local time" in initial.basis and "2026-03-30T22:30:00Z" in initial.basis
 
 
 def test_cop_legal_day_end_follows_the_autumn_clock_change() -> None:
@@ -153,8 +156,13 @@ def test_cop_update_cadence_while_unresolved_and_after_resolution() -> None:
     aware = {"aware_of_model_involvement": utc(2026, 1, 5, 9)}
     initial_sent = ("initial", utc(2026, 1, 12, 9))
     got = run("eu-gpai-cop-c9", cop(death="yes"), aware, reports_sent=[initial_sent])
-    assert [s for s in got if s.startswith("update-")] == ["update-1"]  # only the next one
-    assert got["update-1"].due_at == utc(2026, 2, 9, 9)
+    # The next update and two projected ones (regimes.md s. 8: series show the next several). Brussels and
+    # Helsinki move to summer time on 29 March, so 12 weeks on, the same local time is 08:00 UTC.
+    assert [(s, o.due_at, o.projected) for s, o in got.items() if s.startswith("update-")] == [
+        ("update-1", utc(2026, 2, 9, 9), False),
+        ("update-2", utc(2026, 3, 9, 9), True),
+        ("update-3", utc(2026, 4, 6, 8), True),
+    ]
 
     early = ("update-1", utc(2026, 2, 2, 9))  # sent a week early
     got = run("eu-gpai-cop-c9", cop(death="yes"), aware, reports_sent=[initial_sent, early])
@@ -164,14 +172,16 @@ def test_cop_update_cadence_while_unresolved_and_after_resolution() -> None:
         "sent:update-1",
         utc(2026, 3, 2, 9),
     )  # not the grid's 9 March
-    assert "update-3" not in got
+    assert (got["update-3"].due_at, got["update-3"].projected) == (utc(2026, 4, 6, 8), True)
+    assert (got["update-4"].due_at, got["update-4"].projected) == (utc(2026, 5, 4, 8), True)
+    assert "update-5" not in got
 
     resolved = {**aware, "resolved": utc(2026, 4, 20)}
     got = run("eu-gpai-cop-c9", cop(death="yes"), resolved, reports_sent=[initial_sent, early])
     assert [(s, o.due_at) for s, o in got.items() if s.startswith("update-")] == [
         ("update-1", utc(2026, 2, 9, 9)),
         ("update-2", utc(2026, 3, 2, 9)),
-        ("update-3", utc(2026, 4, 6, 9)),  # update-2 not sent: back on the grid (12 weeks)
+        ("update-3", utc(2026, 4, 6, 8)),  # update-2 not sent: back on the grid (12 weeks, summer time)
     ]  # update-4 (4 May) would fall after resolution
     assert got["final"].due_at == utc(2026, 6, 19)
 
@@ -227,15 +237,17 @@ def test_art73_immediately_after_a_suspected_link_with_an_org_sla() -> None:
     events = {"aware_of_incident": utc(2026, 9, 1, 10), "causal_link_suspected": utc(2026, 9, 3, 10)}
     got = run("eu-ai-act-art73", a73(death="yes"), events, org_sla=timedelta(hours=24))
     initial = got["initial"]
-    assert (initial.class_id, initial.start_event) == ("death", "causal_link_suspected")
-    assert initial.due_at == initial.legal_due_at == utc(2026, 9, 4, 10)  # min(link + SLA, awareness + 10 days)
+    # The legal due is the backstop (awareness + 10 days, 73(4)); "immediately" (link + SLA) is the target.
+    assert (initial.class_id, initial.start_event) == ("death", "aware_of_incident")
+    assert initial.due_at == utc(2026, 9, 11, 10)
+    assert initial.target_at == utc(2026, 9, 4, 10)
     assert "immediately after causal_link_suspected" in initial.basis and "73(4)" in initial.basis
 
 
 def test_art73_immediately_without_an_org_sla_means_at_once() -> None:
     events = {"aware_of_incident": utc(2026, 9, 1, 10), "causal_link_suspected": utc(2026, 9, 3, 10)}
     initial = run("eu-ai-act-art73", a73(death="yes"), events)["initial"]
-    assert initial.due_at == utc(2026, 9, 3, 10)
+    assert (initial.target_at, initial.due_at) == (utc(2026, 9, 3, 10), utc(2026, 9, 11, 10))
     assert "no org SLA set" in initial.basis
 
 
@@ -372,7 +384,9 @@ def test_sb53_unknown_imminent_risk_runs_the_24_hour_clock_provisionally() -> No
 
 def test_sb53_elapsed_days_across_the_us_clock_change() -> None:
     initial = run("us-ca-sb53", sb53(deceptive_subversion="yes"), {"discovered": utc(2026, 3, 1, 18)})["initial"]
-    assert initial.due_at == utc(2026, 3, 16, 18)  # 15 x 24 h; 11:00 PDT, an hour later on the wall clock
+    # 10:00 PST on 1 March; 15 days on, 10:00 PDT (17:00 UTC) comes an hour before 15 x 24 h (18:00 UTC).
+    assert (initial.due_at, initial.due_reading) == (utc(2026, 3, 16, 17), "same_local_time")
+    assert (initial.alt_due_at, initial.alt_due_reading) == (utc(2026, 3, 16, 18), "elapsed_utc")
 
 
 def test_sb53_imminent_risk_recognised_after_the_initial_report_is_overdue_at_once() -> None:

@@ -140,7 +140,9 @@ def test_resolved_before_the_initial_report_was_due(db: Session) -> None:
         reminders.sweep(db, utc(2026, 2, 3, 10, 1))  # notices the incident's new facts
         got = rows(db, inc.id)
     assert got[(COP, "death", "initial")].due_at == utc(2026, 2, 12, 10)  # still owed
-    assert got[(COP, "death", "final")].due_at == utc(2026, 4, 4, 9)  # 60 days after resolution
+    # 60 days after resolution: 10:00 CET on 3 February is 10:00 CEST (08:00 UTC) on 4 April, an hour
+    # before the elapsed reading (summer time began on 29 March).
+    assert got[(COP, "death", "final")].due_at == utc(2026, 4, 4, 8)
     assert got[(COP, "death", "update-1")].status is ObligationStatus.superseded  # nothing left to update
 
 

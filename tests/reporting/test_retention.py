@@ -69,13 +69,13 @@ def test_run_purges_only_what_is_past_retention_and_not_on_hold(db: Session) -> 
     with time_machine.travel(utc(2031, 2, 2), tick=False):
         done = retention.run(db, now=utc(2031, 2, 2))
     assert [p.incident_id for p in done] == [inc.id]
-    assert done[0].counts["report_versions"] == 1 and done[0].counts["obligations"] == 3
+    assert done[0].counts["report_versions"] == 1 and done[0].counts["obligations"] == 5  # initial, three updates shown ahead, final
     for model in (Obligation, Assessment, Report, ReportVersion):
         assert _count(db, model, inc) == 0
         assert _count(db, model, kept) > 0  # on hold
     assert db.get(Incident, inc.id) is not None  # the response channel's record is not ours to purge
     purge = db.execute(select(AuditEvent).where(AuditEvent.action == "reporting.retention.purge")).scalars().all()
-    assert [p.target_id for p in purge] == [str(inc.id)] and purge[0].summary["deleted"]["obligations"] == 3
+    assert [p.target_id for p in purge] == [str(inc.id)] and purge[0].summary["deleted"]["obligations"] == 5
     assert retention.run(db, now=utc(2031, 2, 3)) == []  # nothing twice
 
     with time_machine.travel(utc(2031, 3, 1), tick=False):

@@ -127,19 +127,22 @@ def assess_applicability(
     org_kinds: Collection[OrgKind],
     jurisdictions: Collection[str],
     facts: Mapping[str, Answer],
+    roles: Collection[str] = (),
 ) -> ApplicabilityResult:
     """Does the regime bind this org? ``jurisdictions`` are where the org operates (ISO codes such as
-    "EU", "US-CA"); "US" and "US-CA" are taken to overlap. Disabled regimes never apply."""
+    "EU", "US-CA"); "US" and "US-CA" are taken to overlap. The org's kind, or one of its declared legal
+    ``roles``, must be among the regime's. Disabled regimes never apply."""
     if not regime.enabled:
         return ApplicabilityResult(
             "no", (), (f"{regime.id} {regime.version} is not enabled (kept for audit or a proposal).",)
         )
     app = regime.applicability
-    kind_ok = any(k in app.org_kinds for k in org_kinds)
+    kind_ok = any(k in app.org_kinds for k in org_kinds) or any(r in app.roles for r in roles)
     place_ok = any(_overlaps(j, r) for j in jurisdictions for r in app.jurisdictions)
     reasons: list[str] = []
     if not kind_ok:
-        reasons.append(f"Org kind {', '.join(sorted(org_kinds)) or 'none'} is not among {', '.join(app.org_kinds)}.")
+        wanted = ", ".join([*app.org_kinds, *(f"role {r}" for r in app.roles)])
+        reasons.append(f"Org kind {', '.join(sorted(org_kinds)) or 'none'} is not among {wanted}.")
     if not place_ok:
         reasons.append(
             f"Jurisdictions {', '.join(sorted(jurisdictions)) or 'none'} do not meet {', '.join(app.jurisdictions)}."

@@ -28,8 +28,9 @@ from signalfire.core.clock import utcnow
 from signalfire.core.errors import FieldError, ValidationFailed
 from signalfire.reporting import catalog
 from signalfire.reporting.assessment_engine import Answer, assess, assess_applicability
-from signalfire.reporting.events import RECORDABLE
-from signalfire.reporting.facts import incident_snapshot
+from signalfire.reporting import org_profile
+from signalfire.reporting.events import CLOCK_SKEW, RECORDABLE, incident_start, record_event
+from signalfire.reporting.facts import event_states, incident_snapshot
 from signalfire.reporting.models import Applicability, Assessment, AssessmentOutcome
 from signalfire.reporting.obligations import SyncResult, sync_incident, would_close
 from signalfire.reporting.regime_schema import Regime
@@ -98,16 +99,35 @@ class Questionnaire:
     rationale: str
     events: list[str]  # the clock events this regime's clocks read that a person records
     current: Assessment | None
+    # Facts the org's profile answers (as of the incident's awareness), shown as such in the form.
+    profile_facts: dict[str, str]
+    # For each question that implies clock events: the events and their current times (None: not yet).
+    implied: dict[str, dict[str, datetime | None]]
+
+
+def org_profile_for(session: Session, incident: Incident) -> org_profile.Profile:
+    org = session.get(Organization, incident.org_id)
+    assert org is not None
+    return org_profile.profile_at(session, org, incident.aware_at)
 
 
 def questionnaire(session: Session, incident: Incident, regime_id: str) -> Questionnaire:
     regime = regime_for(incident, regime_id)
     current = current_assessment(session, incident.id, regime_id)
     answers = dict(current.answers) if current else {}
-    facts = dict(current.facts) if current else last_facts(session, incident.org_id, regime_id)
+    from_profile = org_profile.profile_facts(regime, org_profile_for(session, incident))
+    facts = dict(current.facts) if current else {**last_facts(session, incident.org_id, regime_id), **from_profile}
     recordable = {e.value for e in RECORDABLE}
     events = sorted(e for e in regime.referenced_events() if e in recordable)
-    return Questionnaire(regime, answers, facts, current.rationale if current else "", events, current)
+    known = event_states(session, incident)
+    implied = {
+        q.id: {e: (known[e].at if known[e].source not in ("assumed", "missing") else None) for e in q.implies}
+        for q in regime.questions
+        if q.implies
+    }
+    return Questionnaire(
+        regime, answers, facts, current.rationale if current else "", events, current, from_profile, implied
+    )
 
 
 def _check(values: Mapping[str, str], allowed: list[str], what: str) -> list[FieldError]:
@@ -135,9 +155,17 @@ def assess_incident(
     answers: Mapping[str, str],
     facts: Mapping[str, str],
     rationale: str,
+    event_times: Mapping[str, datetime] | None = None,
+    effective_at: datetime | None = None,
     now: datetime | None = None,
 ) -> AssessOutcome:
-    """Record a new assessment version and recompute the incident's obligations."""
+    """Record a new assessment version and recompute the incident's obligations.
+
+    ``event_times`` gives the times of clock events the answers imply (e.g. when the org became aware of
+    the model's involvement), recorded with the assessment so the clocks start at once; an implied event
+    left without a time runs from the incident's awareness (conservative) until one is recorded.
+    ``effective_at`` is when the assessment was actually made, if before it is entered here. Facts the
+    request leaves out are answered from the org's profile as of the incident's awareness."""
     require(actor, Permission.reporting_assessment_write)
     regime = regime_for(incident, regime_id)
     errors = _check(answers, regime.question_ids(), "answers")
@@ -145,14 +173,34 @@ def assess_incident(
     rationale = rationale.strip()
     if len(rationale) > MAX_RATIONALE:
         errors.append(FieldError("rationale", f"At most {MAX_RATIONALE} characters."))
+    recordable = {e.value for e in RECORDABLE}
+    for name, at in (event_times or {}).items():
+        if name not in recordable:
+            errors.append(FieldError(f"event_times.{name}", "not a clock event a person records"))
+        elif at.tzinfo is None or at.utcoffset() is None:
+            errors.append(FieldError(f"event_times.{name}", "the time must include a time zone (UTC)"))
+    now = now or utcnow()
+    if effective_at is not None:
+        if effective_at.tzinfo is None or effective_at.utcoffset() is None:
+            errors.append(FieldError("effective_at", "The time must include a time zone (UTC)."))
+        elif effective_at > now + CLOCK_SKEW:
+            errors.append(FieldError("effective_at", "The time is in the future."))
+        elif effective_at < incident_start(incident) - CLOCK_SKEW:
+            errors.append(FieldError("effective_at", "The assessment cannot come before the incident."))
     if errors:
         raise ValidationFailed(errors)
+    profile = org_profile_for(session, incident)
+    facts = {**org_profile.profile_facts(regime, profile), **facts}
     typed_answers = cast(dict[str, Answer], dict(answers))  # checked just above
     typed_facts = cast(dict[str, Answer], dict(facts))
     org = session.get(Organization, incident.org_id)
     assert org is not None
     applies = assess_applicability(
-        regime, org_kinds=[org.kind.value], jurisdictions=list(org.jurisdictions), facts=typed_facts
+        regime,
+        org_kinds=[org.kind.value],
+        jurisdictions=list(profile.jurisdictions or []),
+        facts=typed_facts,
+        roles=list(profile.roles or []),
     )
     result = assess(regime, typed_answers)
     outcome = AssessmentOutcome(result.outcome)
@@ -175,7 +223,6 @@ def assess_incident(
     else:
         engine_rationale = [*applies.rationale, *engine_rationale]
 
-    now = now or utcnow()
     previous = current_assessment(session, incident.id, regime.id)
     row = Assessment(
         id=uuid.uuid4(),
@@ -198,7 +245,8 @@ def assess_incident(
         engine_rationale=engine_rationale,
         rationale=rationale,
         incident_snapshot=incident_snapshot(incident),
-        assessed_at=now,
+        assessed_at=(effective_at or now).astimezone(now.tzinfo),
+        recorded_at=now,
         assessed_by=actor.user_id,
         assessed_by_label=actor.display_name,
     )
@@ -220,6 +268,24 @@ def assess_incident(
         session.flush()
     session.add(row)
     session.flush()
+    known = event_states(session, incident)
+    for name, at in sorted((event_times or {}).items()):
+        state = known[name]
+        if state.source in ("recorded", "assessment") and state.at == at.astimezone(now.tzinfo):
+            continue  # the same time again: nothing new to record
+        questions = [q.id for q in regime.questions if name in q.implies]
+        record_event(
+            session,
+            actor,
+            incident,
+            event=name,
+            at=at,
+            evidence=f"Given with the {regime.id} assessment v{row.version}"
+            + (f" (answer to {', '.join(questions)})" if questions else ""),
+            reason="Given with the assessment." if state.source == "response" else "",
+            source="assessment",
+            field=f"event_times.{name}",
+        )
     record(
         session,
         action="reporting.assessment.create",
@@ -239,6 +305,9 @@ def assess_incident(
             "facts": dict(facts),
             "rationale": rationale[:500],
             "is_drill": incident.is_drill,
+            "assessed_at": row.assessed_at,
+            "recorded_at": now,
+            "event_times": dict(event_times or {}),
         },
     )
     sync = sync_incident(session, incident, actor=actor, now=now)

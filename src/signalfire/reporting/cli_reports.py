@@ -172,12 +172,15 @@ def event_cmd(
     org: OrgOpt,
     evidence: Annotated[str, typer.Option(help="What shows the time: a log line, a ticket, a message.")],
     at: Annotated[str | None, typer.Option(help="ISO date and time; without a zone it is UTC. Default: now.")] = None,
+    reason: Annotated[
+        str, typer.Option(help="Why, when this overrides a time the response record already carries.")
+    ] = "",
 ) -> None:
-    """Record a clock event on incident REFERENCE and recompute its obligations."""
+    """Record a clock event on incident REFERENCE (when it happened: --at) and recompute its obligations."""
     when = _parse_at(at) if at else utcnow()
     with _acting(as_, org) as (s, actor):
         incident = _incident(s, actor, reference)
-        row = events.record_event(s, actor, incident, event=event, at=when, evidence=evidence)
+        row = events.record_event(s, actor, incident, event=event, at=when, evidence=evidence, reason=reason)
         sync = obligations.sync_incident(s, incident, actor=actor)
         out: Output = [f"{incident.reference}: {row.event} at {_at(row.at)} UTC recorded", _sync_line(sync)]
     _show(out)

@@ -39,6 +39,8 @@ class ClockEvent(StrEnum):
     REASONABLE_BELIEF = "reasonable_belief"
     DISCOVERED = "discovered"
     RANSOM_PAID = "ransom_paid"
+    CONTAINED = "contained"
+    MITIGATED = "mitigated"
     INITIAL_REPORT_SENT = "initial_report_sent"
     LAST_REPORT_SENT = "last_report_sent"
     RESOLVED = "resolved"
@@ -62,6 +64,8 @@ DESCRIPTIONS: Mapping[ClockEvent, str] = {
     ),
     ClockEvent.DISCOVERED: "The org discovered the incident.",
     ClockEvent.RANSOM_PAID: "A ransom payment was made in connection with the incident.",
+    ClockEvent.CONTAINED: "The incident was contained (its spread or harm stopped from growing).",
+    ClockEvent.MITIGATED: "The incident's harm was mitigated.",
     ClockEvent.INITIAL_REPORT_SENT: "The initial report was sent to the authority.",
     ClockEvent.LAST_REPORT_SENT: "The last report on the incident was sent.",
     ClockEvent.RESOLVED: (
@@ -76,6 +80,42 @@ DESCRIPTIONS: Mapping[ClockEvent, str] = {
 # The deadline function derives these events from the list of reports sent when the caller has not
 # recorded them separately.
 EVENT_FROM_REPORT_STAGE: Mapping[ClockEvent, str] = {ClockEvent.INITIAL_REPORT_SENT: "initial"}
+
+
+# Short labels for people (the ids stay in data and the API).
+LABELS: Mapping[ClockEvent, str] = {
+    ClockEvent.OCCURRED: "Incident occurred",
+    ClockEvent.AWARE_OF_INCIDENT: "Became aware of the incident",
+    ClockEvent.AWARE_OF_MODEL_INVOLVEMENT: "Became aware of the model's involvement",
+    ClockEvent.CAUSAL_LINK_SUSPECTED: "Causal link suspected",
+    ClockEvent.CAUSAL_LINK_CONFIRMED: "Causal link established",
+    ClockEvent.DETERMINED: "Determined reportable",
+    ClockEvent.REASONABLE_BELIEF: "Reasonable belief it is reportable",
+    ClockEvent.DISCOVERED: "Discovered the incident",
+    ClockEvent.RANSOM_PAID: "Ransom paid",
+    ClockEvent.CONTAINED: "Contained",
+    ClockEvent.MITIGATED: "Mitigated",
+    ClockEvent.INITIAL_REPORT_SENT: "Initial report sent",
+    ClockEvent.LAST_REPORT_SENT: "Last report sent",
+    ClockEvent.RESOLVED: "Resolved",
+    ClockEvent.HANDLING_ENDED: "Handling ended (incident closed)",
+    ClockEvent.DOCUMENTED: "Documentation last completed",
+}
+
+
+def label(event: str) -> str:
+    """A person's words for an event id, or for an expression over them (``earliest_of(a, b)``)."""
+    try:
+        return LABELS[ClockEvent(event)]
+    except ValueError:
+        pass
+    for name in ("earliest_of", "latest_of"):
+        if event.startswith(name + "(") and event.endswith(")"):
+            parts = [label(p.strip()) for p in event[len(name) + 1 : -1].split(",")]
+            return ("the earlier of " if name == "earliest_of" else "the later of ") + " and ".join(parts)
+    if event.startswith("sent:"):
+        return f"{event.removeprefix('sent:').replace('-', ' ')} sent"
+    return event
 
 
 EVENT_IDS: frozenset[str] = frozenset(e.value for e in ClockEvent)

@@ -83,6 +83,17 @@ class ObligationSpec:
     sent_at: datetime | None = None
     due_from_reclassification_at: datetime | None = None
     past_due_on_reclassification: bool = False
+    # The instant urgency and reminders run on: trigger + org SLA where the text says "immediately",
+    # else the due time. Never later than ``due_at``.
+    target_at: datetime | None = None
+    target_basis: str | None = None
+    # Which reading gave ``due_at`` ("elapsed_utc", "same_local_time", "legal"), and the other plausible
+    # reading when it differs (shown beside it).
+    due_reading: str | None = None
+    alt_due_at: datetime | None = None
+    alt_due_reading: str | None = None
+    # A later occurrence of an open-ended series, shown ahead; recomputed on each filing.
+    projected: bool = False
 
 
 def compute_obligations(
@@ -147,10 +158,11 @@ def compute_obligations(
             clock = _Clock(
                 initial.start_event,
                 initial.start_at,
-                initial.due_at,
-                initial.legal_due_at,
+                initial.due,
                 initial.waiting_for,
                 "with the initial report",
+                initial.target_at,
+                initial.target_reading,
             )
         else:
             assert rep.start is not None  # the schema requires a start unless with_initial
@@ -170,7 +182,8 @@ def compute_obligations(
 
     updates = regime.reports.updates
     if updates is not None:
-        for stage, clock in runner.updates(updates.every, updates.anchor, updates.until, governing.recipients, sent):
+        series = runner.updates(updates.every, updates.anchor, updates.until, governing.recipients, sent)
+        for stage, clock, projected in series:
             out.append(
                 make.spec(
                     stage,
@@ -179,6 +192,7 @@ def compute_obligations(
                     recipients,
                     updates,
                     updates.fields,
+                    projected=projected,
                 )
             )
 
@@ -202,13 +216,39 @@ def compute_obligations(
 
 
 @dataclass(frozen=True, slots=True)
+class _Due:
+    """The readings of one period: ``due`` is the earliest plausible (the conservative legal latest),
+    ``alt`` the other plausible reading when it differs, ``legal`` the counting rule's reading."""
+
+    due: datetime
+    reading: str  # "elapsed_utc", "same_local_time" or "legal"
+    alt: datetime | None
+    alt_reading: str | None
+    legal: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class _Clock:
     start_event: str
     start_at: datetime | None
-    due_at: datetime | None
-    legal_due_at: datetime | None
+    due: _Due | None
     waiting_for: str | None
     reading: str  # the rule in words, for the basis
+    # Trigger + org SLA for "immediately" (never later than the due); None: the due itself.
+    target_at: datetime | None = None
+    target_reading: str | None = None
+
+    @property
+    def due_at(self) -> datetime | None:
+        return self.due.due if self.due is not None else None
+
+    @property
+    def legal_due_at(self) -> datetime | None:
+        return self.due.legal if self.due is not None else None
+
+
+def _at_once(at: datetime) -> _Due:
+    return _Due(at, "elapsed_utc", None, None, at)
 
 
 class _Runner:
@@ -226,48 +266,35 @@ class _Runner:
         recipients: Sequence[str],
         immediately: Immediately | None = None,
     ) -> _Clock:
+        """The legal due runs from ``start`` (the backstop); "immediately" only sets the target.
+
+        regimes.md section 8: never store the target as the due time; lateness is judged on the due.
+        """
         backstop = resolve(start, self.events)
-        options: list[_Clock] = []
-        if backstop.at is not None and backstop.event is not None:
-            due, legal = self._due(backstop.at, deadline, recipients)
-            options.append(
-                _Clock(
-                    backstop.event,
-                    backstop.at,
-                    due,
-                    legal,
-                    None,
-                    f"{_deadline_words(deadline, self.org_sla)} from {backstop.event}"
-                    + _early_legal_note(backstop.at, deadline, due),
-                )
-            )
+        target_at: datetime | None = None
+        target_reading: str | None = None
         if immediately is not None:
             trigger = resolve(immediately.trigger, self.events)
             if trigger.at is not None and trigger.event is not None:
-                due = trigger.at + (self.org_sla or timedelta(0))
-                options.append(
-                    _Clock(
-                        trigger.event,
-                        trigger.at,
-                        due,
-                        due,
-                        None,
-                        f"immediately after {trigger.event} ({_sla_words(self.org_sla)}), "
-                        f"at the latest {deadline} from {render(start)}",
-                    )
-                )
-        if not options:
+                target_at = trigger.at + (self.org_sla or timedelta(0))
+                target_reading = f"immediately after {trigger.event} ({_sla_words(self.org_sla)})"
+        if backstop.at is None or backstop.event is None:
             return _Clock(
                 render(start),
                 None,
                 None,
-                None,
                 render(start),
                 f"{_deadline_words(deadline, self.org_sla)} from {render(start)}",
+                target_at,
+                target_reading,
             )
-        best = min(options, key=lambda c: _known(c.due_at))  # min keeps the first on ties: the backstop
-        legal = min(_known(c.legal_due_at) for c in options)
-        return _Clock(best.start_event, best.start_at, best.due_at, legal, None, best.reading)
+        due = self._due(backstop.at, deadline, recipients)
+        words = f"{_deadline_words(deadline, self.org_sla)} from {backstop.event}"
+        if immediately is not None:
+            words = f"immediately after {render(immediately.trigger)}, at the latest {words}"
+        if target_at is not None and target_at > due.due:
+            target_at = due.due  # the target never runs past the legal latest
+        return _Clock(backstop.event, backstop.at, due, None, words, target_at, target_reading)
 
     def initial(self, cls: IncidentClass) -> _Clock:
         return self.run(cls.start, cls.deadline, cls.recipients, cls.immediately)
@@ -279,98 +306,84 @@ class _Runner:
         until_expr: ClockStart,
         recipients: Sequence[str],
         sent: Mapping[str, datetime],
-    ) -> list[tuple[str, _Clock]]:
+    ) -> list[tuple[str, _Clock, bool]]:
+        """(stage, clock, projected). While the series is open, the updates sent so far, the next one
+        and ``SERIES_AHEAD - 1`` projected ones after it (recomputed on each filing and on the end)."""
         anchor, until = resolve(anchor_expr, self.events), resolve(until_expr, self.events)
         if anchor.at is None or anchor.event is None:
             if until.at is not None:
                 return []  # ended before the anchor: nothing left to update
-            return [
-                (
-                    "update-1",
-                    _Clock(
-                        render(anchor_expr),
-                        None,
-                        None,
-                        None,
-                        render(anchor_expr),
-                        f"{_words(every)} after {render(anchor_expr)}",
-                    ),
-                )
-            ]
+            clock = _Clock(
+                render(anchor_expr),
+                None,
+                None,
+                render(anchor_expr),
+                f"{_words(every)} after {render(anchor_expr)}",
+            )
+            return [("update-1", clock, False)]
         last_sent = max((int(m.group(1)) for s in sent if (m := _UPDATE.match(s))), default=0)
-        out: list[tuple[str, _Clock]] = []
+        out: list[tuple[str, _Clock, bool]] = []
         previous: datetime | None = anchor.at
         k = 1
         while True:
-            grid_due, grid_legal = self._due_duration(anchor.at, every.times(k), recipients)
-            options = [
-                _Clock(
-                    anchor.event,
-                    anchor.at,
-                    grid_due,
-                    grid_legal,
-                    None,
-                    f"{_words(every.times(k))} ({k} x {every}) after {anchor.event}",
-                )
-            ]
+            grid = self._due_duration(anchor.at, every.times(k), recipients)
+            options = [(anchor.event, anchor.at, grid, f"{_words(every.times(k))} ({k} x {every}) after {anchor.event}")]
             if k > 1 and previous is not None:
-                due, legal = self._due_duration(previous, every, recipients)
                 options.append(
-                    _Clock(
+                    (
                         f"sent:update-{k - 1}",
                         previous,
-                        due,
-                        legal,
-                        None,
+                        self._due_duration(previous, every, recipients),
                         f"{_words(every)} after update-{k - 1} was sent",
                     )
                 )
-            best = min(options, key=lambda c: _known(c.due_at))
-            best_due = _known(best.due_at)
-            if until.at is not None and best_due >= until.at:
+            event, at, due, words = min(options, key=lambda o: o[2].due)
+            if until.at is not None and due.due >= until.at:
                 break
-            if until.at is None and k > last_sent + 1:
+            if until.at is None and k > last_sent + SERIES_AHEAD:
                 break
-            out.append(
-                (
-                    f"update-{k}",
-                    _Clock(
-                        best.start_event,
-                        best.start_at,
-                        best_due,
-                        min(_known(c.legal_due_at) for c in options),
-                        None,
-                        best.reading + f", while {render(until_expr)} is not recorded",
-                    ),
-                )
-            )
+            legal = min(o[2].legal for o in options)
+            due = _Due(due.due, due.reading, due.alt, due.alt_reading, legal)
+            clock = _Clock(event, at, due, None, words + f", while {render(until_expr)} is not recorded")
+            out.append((f"update-{k}", clock, until.at is None and k > last_sent + 1))
             previous = sent.get(f"update-{k}")
             k += 1
         return out
 
-    def _due(self, start: datetime, deadline: Deadline, recipients: Sequence[str]) -> tuple[datetime, datetime]:
+    def _due(self, start: datetime, deadline: Deadline, recipients: Sequence[str]) -> _Due:
         if deadline.duration is None:  # org_sla: elapsed, never rolled
-            due = start + (self.org_sla or timedelta(0))
-            return due, due
+            return _at_once(start + (self.org_sla or timedelta(0)))
         return self._due_duration(start, deadline.duration, recipients)
 
-    def _due_duration(
-        self, start: datetime, duration: IsoDuration, recipients: Sequence[str]
-    ) -> tuple[datetime, datetime]:
+    def _due_duration(self, start: datetime, duration: IsoDuration, recipients: Sequence[str]) -> _Due:
         elapsed = duration.add_elapsed(start)
-        if self.regime.counting.legal == "elapsed_utc" or not duration.has_date_part:
-            return elapsed, elapsed  # hours never roll
-        legal = min(_legal_day_end(start, duration, self.regime.recipient(r)) for r in recipients)
-        return min(elapsed, legal), legal
+        if not duration.has_date_part:
+            return _at_once(elapsed)  # hours are always elapsed and never roll
+        zones = [self.regime.recipient(r) for r in recipients]
+        local = min(_same_local_time(start, duration, ZoneInfo(r.time_zone)) for r in zones)
+        if self.regime.counting.legal == "elapsed_utc":
+            legal = elapsed
+        else:
+            legal = min(_legal_day_end(start, duration, r) for r in zones)
+        plausible = sorted([(elapsed, "elapsed_utc"), (local, "same_local_time")])
+        (first, first_reading), (second, second_reading) = plausible
+        alt = (second, second_reading) if second != first else (None, None)
+        if legal < first:  # a legal day-end can fall before both (a short day): the earliest governs
+            return _Due(legal, "legal", first, first_reading, legal)
+        return _Due(first, first_reading, alt[0], alt[1], legal)
 
 
-def _early_legal_note(start: datetime, deadline: Deadline, due: datetime) -> str:
-    if deadline.duration is not None and due < deadline.duration.add_elapsed(start):
-        return (
-            " (the legal day-end falls before the elapsed reading, as a clock change shortens a day: "
-            "the earlier governs)"
-        )
-    return ""
+# How many occurrences of an open-ended series are shown ahead (the next one and projections).
+SERIES_AHEAD = 3
+
+
+def _same_local_time(start: datetime, duration: IsoDuration, zone: ZoneInfo) -> datetime:
+    """The same wall-clock time ``duration``'s calendar days later in ``zone``. A wall time that a clock
+    change skips or repeats has two readings; the earlier is taken (conservative)."""
+    local = start.astimezone(zone)
+    day = duration.shift_date(local.date())
+    wall = datetime.combine(day, local.time().replace(tzinfo=None))
+    return min(wall.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
 
 
 def _legal_day_end(start: datetime, duration: IsoDuration, recipient: Recipient) -> datetime:
@@ -427,6 +440,7 @@ class _Maker:
         *,
         reclassifiable: bool = False,
         provisional: bool | None = None,
+        projected: bool = False,
     ) -> ObligationSpec:
         later: datetime | None = None
         past = False
@@ -439,6 +453,8 @@ class _Maker:
             past = clock.due_at < self.reclassified_at
             counted_from_change = self.reclassified_at + (clock.due_at - clock.start_at)
             later = counted_from_change if counted_from_change > clock.due_at else None
+        due = clock.due
+        target = clock.target_at if clock.target_at is not None else clock.due_at
         return ObligationSpec(
             regime_id=self.regime.id,
             regime_version=self.regime.version,
@@ -457,20 +473,34 @@ class _Maker:
             sent_at=self.sent.get(stage),
             due_from_reclassification_at=later,
             past_due_on_reclassification=past,
+            target_at=target,
+            target_basis=clock.target_reading if clock.target_at is not None else None,
+            due_reading=due.reading if due is not None else None,
+            alt_due_at=due.alt if due is not None else None,
+            alt_due_reading=due.alt_reading if due is not None else None,
+            projected=projected,
         )
 
     def _basis(self, label: str, clock: _Clock, rule: Sourced, past: bool) -> str:
         regime = f"{self.regime.id} {self.regime.version}"
         head = f"{label} under {regime}, class {self.governing.id}: {clock.reading}"
         source, confidence = rule.source, rule.confidence
-        if clock.due_at is None or clock.start_at is None:
-            return f"{head}; waiting for {clock.waiting_for}. Source: {source} (confidence {confidence})."
+        if clock.due is None or clock.start_at is None:
+            text = f"{head}; waiting for {clock.waiting_for}. Source: {source} (confidence {confidence})."
+            if clock.target_at is not None:
+                text += f" Target: {_iso(clock.target_at)} ({clock.target_reading})."
+            return text
+        due = clock.due
         text = (
-            f"{head}, started {_iso(clock.start_at)}, due {_iso(clock.due_at)}. "
+            f"{head}, started {_iso(clock.start_at)}, due {_iso(due.due)} ({_READINGS[due.reading]}). "
             f"Source: {source} (confidence {confidence})."
         )
-        if clock.legal_due_at is not None and clock.legal_due_at != clock.due_at:
-            text += f" Legal reading ({self.regime.counting.legal}): {_iso(clock.legal_due_at)}."
+        if due.alt is not None and due.alt_reading is not None:
+            text += f" Other reading ({_READINGS[due.alt_reading]}): {_iso(due.alt)}."
+        if due.legal != due.due:
+            text += f" Legal reading ({self.regime.counting.legal}): {_iso(due.legal)}."
+        if clock.target_at is not None and clock.target_at != due.due:
+            text += f" Target: {_iso(clock.target_at)} ({clock.target_reading})."
         if self.class_only_possible:
             text += f" Class {self.governing.id} only possibly applies; its clock runs until it is ruled out."
         if past:
@@ -478,13 +508,13 @@ class _Maker:
         return text
 
 
+_READINGS = {
+    "elapsed_utc": "elapsed time",
+    "same_local_time": "same local time in the recipient's zone",
+    "legal": "legal day-end",
+}
+
 _UPDATE = re.compile(r"^update-(\d+)$")
-
-
-def _known(value: datetime | None) -> datetime:
-    if value is None:
-        raise AssertionError("a clock option always has a due time")
-    return value
 
 
 def _utc(value: datetime, name: str) -> datetime:

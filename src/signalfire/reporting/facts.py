@@ -9,6 +9,7 @@ recorded event wins over the incident's fact of the same name: it carries who sa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,8 +27,10 @@ from signalfire.access.policy.response import (
     readable_timeline,
 )
 from signalfire.core.errors import NotFound
+from signalfire.reporting import catalog
 from signalfire.reporting.clock_events import ClockEvent
-from signalfire.reporting.models import RecordedClockEvent, ReportVersion
+from signalfire.reporting.clock_events import label as clock_label
+from signalfire.reporting.models import Assessment, RecordedClockEvent, ReportVersion
 from signalfire.response.models import (
     Incident,
     PostIncidentReview,
@@ -45,25 +48,40 @@ def get_incident(session: Session, actor: Actor, incident_id: uuid.UUID) -> Inci
     return first_or_404(session, stmt, "No such incident.")
 
 
+# The incident facts the response record carries, as clock events (regimes.md section 8: facts flow from
+# response into reporting, one way). Discovery is read as awareness of the incident: the earliest
+# plausible moment, conservative; a person may override any of these here, with a reason.
+RESPONSE_FACTS: Mapping[str, str] = {
+    ClockEvent.OCCURRED.value: "occurred_at",
+    ClockEvent.AWARE_OF_INCIDENT.value: "aware_at",
+    ClockEvent.DISCOVERED.value: "aware_at",
+    ClockEvent.CONTAINED.value: "contained_at",
+    ClockEvent.MITIGATED.value: "mitigated_at",
+    ClockEvent.RESOLVED.value: "resolved_at",
+    ClockEvent.HANDLING_ENDED.value: "closed_at",
+}
+
+
 def incident_events(incident: Incident) -> dict[str, datetime | None]:
     """The clock events the incident record itself carries."""
-    return {
-        ClockEvent.OCCURRED.value: incident.occurred_at,
-        ClockEvent.AWARE_OF_INCIDENT.value: incident.aware_at,
-        ClockEvent.RESOLVED.value: incident.resolved_at,
-        ClockEvent.HANDLING_ENDED.value: incident.closed_at,
-    }
+    return {event: getattr(incident, attr) for event, attr in RESPONSE_FACTS.items()}
+
+
+def recorded_history(session: Session, incident_id: uuid.UUID) -> list[RecordedClockEvent]:
+    """Every recording on the incident, oldest first (the latest of each event is the one in force)."""
+    return list(
+        session.execute(
+            select(RecordedClockEvent)
+            .where(RecordedClockEvent.incident_id == incident_id)
+            .order_by(RecordedClockEvent.recorded_at, RecordedClockEvent.id)
+        ).scalars()
+    )
 
 
 def recorded_events(session: Session, incident_id: uuid.UUID) -> dict[str, RecordedClockEvent]:
     """The latest recording of each event (earlier recordings stay in the table as history)."""
-    rows = session.execute(
-        select(RecordedClockEvent)
-        .where(RecordedClockEvent.incident_id == incident_id)
-        .order_by(RecordedClockEvent.recorded_at, RecordedClockEvent.id)
-    ).scalars()
     latest: dict[str, RecordedClockEvent] = {}
-    for row in rows:
+    for row in recorded_history(session, incident_id):
         latest[row.event] = row
     return latest
 
@@ -75,16 +93,99 @@ def last_submission(session: Session, incident_id: uuid.UUID) -> datetime | None
     return value
 
 
+def implied_events(session: Session, incident_id: uuid.UUID) -> dict[str, str]:
+    """Events the current assessments' answers presuppose ("yes" or "unknown" to a question that
+    implies them), each with the question that implies it."""
+    out: dict[str, str] = {}
+    rows = session.execute(
+        select(Assessment.regime_id, Assessment.regime_version, Assessment.answers).where(
+            Assessment.incident_id == incident_id, Assessment.is_current.is_(True)
+        )
+    ).all()
+    for regime_id, version, answers in rows:
+        regime = catalog.get(regime_id, version)
+        for q in regime.questions:
+            if q.implies and answers.get(q.id, "unknown") in ("yes", "unknown"):
+                for event in q.implies:
+                    out.setdefault(event, f"{regime.id}: {q.id}")
+    return out
+
+
+@dataclass(frozen=True)
+class EventState:
+    """One clock event as the clocks read it, with where its time comes from.
+
+    ``source``: "recorded" (a person recorded or overrode it), "assessment" (given with an answer),
+    "response" (the response record), "assumed" (implied by an answer, no time given: the incident's
+    awareness, the earliest plausible), "reports" (from a filing), or "missing".
+    """
+
+    event: str
+    at: datetime | None
+    source: str
+    recorded_at: datetime | None = None
+    recorded_by: str | None = None
+    evidence: str = ""
+    reason: str = ""
+    response_at: datetime | None = None  # what the response record says, shown beside an override
+    implied_by: str | None = None
+    history: tuple[RecordedClockEvent, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return clock_label(self.event)
+
+
+def event_states(session: Session, incident: Incident) -> dict[str, EventState]:
+    """Every clock event of the incident, in vocabulary order, with its provenance."""
+    response = incident_events(incident)
+    history = recorded_history(session, incident.id)
+    latest: dict[str, RecordedClockEvent] = {}
+    for row in history:
+        latest[row.event] = row
+    implied = implied_events(session, incident.id)
+    last = last_submission(session, incident.id)
+    states: dict[str, EventState] = {}
+    for event in ClockEvent:
+        name = event.value
+        rows = tuple(r for r in history if r.event == name)
+        row = latest.get(name)
+        if row is not None:
+            states[name] = EventState(
+                name,
+                row.at,
+                "recorded" if row.source == "person" else row.source,
+                row.recorded_at,
+                row.recorded_by_label,
+                row.evidence,
+                row.reason,
+                response.get(name),
+                implied.get(name),
+                rows,
+            )
+        elif response.get(name) is not None:
+            states[name] = EventState(name, response[name], "response", response_at=response[name], history=rows)
+        elif name in implied:
+            states[name] = EventState(
+                name,
+                incident.aware_at,
+                "assumed",
+                evidence=(
+                    f"Implied by the answer to {implied[name]}; no time was given, so the incident's awareness "
+                    "time is used (the earliest plausible: conservative). Record the real time to correct it."
+                ),
+                implied_by=implied[name],
+            )
+        elif name in (ClockEvent.LAST_REPORT_SENT.value, ClockEvent.DOCUMENTED.value) and last is not None:
+            states[name] = EventState(name, last, "reports")
+        else:
+            states[name] = EventState(name, None, "missing", response_at=response.get(name), history=rows)
+    return states
+
+
 def clock_events(session: Session, incident: Incident) -> dict[str, datetime | None]:
     """Every clock event known for the incident, for the deadline function."""
-    events = incident_events(incident)
-    for name, row in recorded_events(session, incident.id).items():
-        events[name] = row.at
-    last = last_submission(session, incident.id)
-    if last is not None:
-        events.setdefault(ClockEvent.LAST_REPORT_SENT.value, last)
-        events.setdefault(ClockEvent.DOCUMENTED.value, last)
-    return events
+    return {name: state.at for name, state in event_states(session, incident).items()}
 
 
 def incident_snapshot(incident: Incident) -> dict[str, Any]:

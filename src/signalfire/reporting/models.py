@@ -21,7 +21,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signalfire.core.clock import utcnow
-from signalfire.core.db.base import Base, IdMixin, enum_column
+from signalfire.core.db.base import Base, IdMixin, JSONType, enum_column
 
 INCIDENT_FK = "response_incident.id"
 
@@ -86,8 +86,14 @@ class RecordedClockEvent(IdMixin, Base):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(INCIDENT_FK, ondelete="RESTRICT"))
     event: Mapped[str] = mapped_column(String(40))
+    # Effective time: when it happened (a fact learned late carries its real time).
     at: Mapped[datetime]
     evidence: Mapped[str] = mapped_column(Text, default="")
+    # "person" (recorded on its own), "assessment" (the time given with an answer that implies it).
+    source: Mapped[str] = mapped_column(String(20), default="person", server_default="person")
+    # Why a fact the response record carries is overridden here (required for such an override).
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Recorded time: when it was entered.
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     recorded_by_label: Mapped[str] = mapped_column(String(300))
@@ -126,7 +132,9 @@ class Assessment(IdMixin, Base):
     rationale: Mapped[str] = mapped_column(Text, default="")
     # The incident facts the assessor saw, to flag "facts changed since this assessment".
     incident_snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Effective time (when the assessment was made, possibly before it was entered) and recorded time.
     assessed_at: Mapped[datetime]
+    recorded_at: Mapped[datetime | None]
     assessed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     assessed_by_label: Mapped[str] = mapped_column(String(300))
 
@@ -143,8 +151,9 @@ class Obligation(IdMixin, Base):
         UniqueConstraint("incident_id", "regime_id", "class_id", "stage", name="uq_reporting_obligation_key"),
         # The deadline board: an org's open obligations, soonest first.
         Index("ix_reporting_obligation_board", "org_id", "is_open", "due_at"),
-        # The reminder sweep across orgs.
+        # The reminder sweep across orgs (reminders run on the target).
         Index("ix_reporting_obligation_sweep", "is_open", "due_at"),
+        Index("ix_reporting_obligation_target", "is_open", "target_at"),
         # (incident_id, regime_id) lookups use the unique key's leading columns.
     )
 
@@ -170,6 +179,14 @@ class Obligation(IdMixin, Base):
     required_fields: Mapped[list[str]] = mapped_column(default=list)
     due_from_reclassification_at: Mapped[datetime | None]
     past_due_on_reclassification: Mapped[bool] = mapped_column(default=False)
+    # Urgency and reminders run on the target (trigger + org SLA where the text says "immediately");
+    # lateness on ``due_at``, the conservative legal latest (regimes.md section 8).
+    target_at: Mapped[datetime | None]
+    target_basis: Mapped[str | None] = mapped_column(Text)
+    due_reading: Mapped[str | None] = mapped_column(String(20))
+    alt_due_at: Mapped[datetime | None]
+    alt_due_reading: Mapped[str | None] = mapped_column(String(20))
+    projected: Mapped[bool] = mapped_column(default=False, server_default="false")
     status: Mapped[ObligationStatus] = mapped_column(
         enum_column(ObligationStatus, "reporting_obligation_status"), default=ObligationStatus.due
     )
@@ -221,6 +238,8 @@ class OrgReportingSettings(Base):
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
     org_sla_minutes: Mapped[int | None] = mapped_column(Integer)
+    # How long a SEV1/SEV2 incident may stay unassessed before the org is reminded; None: the default.
+    assessment_prompt_minutes: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_label: Mapped[str] = mapped_column(String(300), default="")
 
@@ -267,7 +286,13 @@ class ReportVersion(IdMixin, Base):
     number: Mapped[int] = mapped_column(Integer)
     content: Mapped[dict[str, Any]]
     content_hash: Mapped[str] = mapped_column(String(64))
+    # Effective time: when it reached the authority (a filing made outside Signalfire, by e-mail or an
+    # authority's portal, carries its real time); ``recorded_at`` is when it was entered here.
     submitted_at: Mapped[datetime]
+    recorded_at: Mapped[datetime | None]
+    channel: Mapped[str] = mapped_column(String(20), default="signalfire", server_default="signalfire")
+    authority_reference: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    evidence: Mapped[str] = mapped_column(Text, default="", server_default="")
     submitted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     submitted_by_label: Mapped[str] = mapped_column(String(300))
 
@@ -363,3 +388,37 @@ class Case(Base):
     retain_until: Mapped[datetime | None]
     retention_basis: Mapped[str] = mapped_column(Text, default="")
     purged_at: Mapped[datetime | None]
+
+
+class OrgAttribute(IdMixin, Base):
+    """One recorded value of an organisation attribute that regimes read (jurisdictions, legal roles,
+    size facts), effective from a date. A change is a new row; the value in force on a day is the row
+    with the latest ``effective_from`` not after it (ties: the latest recorded)."""
+
+    __tablename__ = "reporting_org_attribute"
+    __table_args__ = (Index("ix_reporting_org_attribute_lookup", "org_id", "name", "effective_from"),)
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    value: Mapped[Any] = mapped_column(JSONType)
+    effective_from: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    recorded_by_label: Mapped[str] = mapped_column(String(300))
+
+
+class Prompt(Base):
+    """A reminder sent about an incident (e.g. "SEV1 not yet assessed"): what makes that sweep idempotent."""
+
+    __tablename__ = "reporting_prompt"
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(INCIDENT_FK, ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime]
+
+
+# Registers the listeners that recompute obligations when the response record changes (imported here so
+# that every process that loads the models has them).
+from signalfire.reporting import response_feed  # noqa: E402, F401

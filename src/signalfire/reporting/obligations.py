@@ -66,6 +66,12 @@ COMPUTED = (
     "required_fields",
     "due_from_reclassification_at",
     "past_due_on_reclassification",
+    "target_at",
+    "target_basis",
+    "due_reading",
+    "alt_due_at",
+    "alt_due_reading",
+    "projected",
 )
 
 
@@ -103,6 +109,12 @@ def spec_values(spec: ObligationSpec) -> dict[str, Any]:
         "required_fields": list(spec.required_fields),
         "due_from_reclassification_at": spec.due_from_reclassification_at,
         "past_due_on_reclassification": spec.past_due_on_reclassification,
+        "target_at": spec.target_at,
+        "target_basis": spec.target_basis,
+        "due_reading": spec.due_reading,
+        "alt_due_at": spec.alt_due_at,
+        "alt_due_reading": spec.alt_due_reading,
+        "projected": spec.projected,
     }
 
 

@@ -37,7 +37,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-from signalfire.reporting.clock_events import ClockStart, referenced_events, render
+from signalfire.reporting.clock_events import ClockStart, EventId, referenced_events, render
 
 Confidence = Literal["high", "medium", "low"]
 OrgKind = Literal["frontier_developer", "authority", "hub_operator", "researcher", "downstream"]
@@ -130,6 +130,25 @@ class IsoDuration:
         year, month = day.year + months // 12, months % 12 + 1
         clamped = date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
         return clamped + sign * timedelta(weeks=self.weeks, days=self.days)
+
+    def shift_date_minimum(self, day: date) -> date:
+        """Like ``shift_date``, on the safe side of a *minimum* period: a day the target month lacks
+        (29 February, 31 April) rolls to the next day (1 March, 1 May), never back (regimes.md s. 8)."""
+        sign = -1 if self.negative else 1
+        months = day.month - 1 + sign * (self.years * 12 + self.months)
+        year, month = day.year + months // 12, months % 12 + 1
+        last = calendar.monthrange(year, month)[1]
+        landed = date(year, month, last) + timedelta(days=1) if day.day > last else date(year, month, day.day)
+        return landed + sign * timedelta(weeks=self.weeks, days=self.days)
+
+    def add_minimum(self, instant: datetime) -> datetime:
+        """``instant`` plus this duration read as a minimum (retention "at least five years")."""
+        utc = instant.astimezone(UTC)
+        moved = self.shift_date_minimum(utc.date())
+        sign = -1 if self.negative else 1
+        return datetime.combine(moved, utc.timetz()) + sign * timedelta(
+            hours=self.hours, minutes=self.minutes, seconds=self.seconds
+        )
 
     def add_elapsed(self, instant: datetime) -> datetime:
         """``instant`` plus this duration: calendar years/months on the UTC calendar, the rest elapsed."""
@@ -318,17 +337,54 @@ def _valid_zone(value: str) -> str:
 TimeZoneName = Annotated[str, AfterValidator(_valid_zone)]
 
 
+# Legal roles an organisation declares in its profile (``reporting.org_profile``); regimes read them.
+OrgRole = Literal[
+    "frontier_developer",
+    "gpai_provider",
+    "gpai_systemic_risk_provider",
+    "code_signatory",
+    "high_risk_provider",
+    "deployer",
+    "critical_infrastructure_operator",
+    "essential_entity_operator",
+    "public_body",
+    "network_operator_cn",
+    "cii_operator_cn",
+    "genai_service_provider_cn",
+    "covered_entity_us",
+]
+# Size facts an organisation declares, with the regimes' thresholds against them.
+SizeAttribute = Literal["training_compute_flop", "annual_revenue_usd"]
+
+
+class Threshold(StrictModel):
+    """A size fact compared with a number from the text (``more_than`` is strict, as the texts say)."""
+
+    attribute: SizeAttribute
+    more_than: float = Field(ge=0)
+
+
 class Fact(StrictModel):
-    """A named boolean fact about the org or its model (e.g. "provides a GPAI model with systemic risk")."""
+    """A named boolean fact about the org or its model (e.g. "provides a GPAI model with systemic risk").
+
+    ``role`` and ``threshold`` let the org's profile answer it: yes when the org holds the role or its
+    size fact is over the threshold, as of the incident's awareness; no when the profile declares roles
+    (or the size fact) and this one is not met; otherwise the assessor answers it."""
 
     id: Ident
     text: Text
     source: Text | None = None
     confidence: Confidence | None = None
+    role: OrgRole | None = None
+    threshold: Threshold | None = None
 
 
 class Applicability(Sourced):
+    """Who a regime binds: an org whose kind is listed, or that holds one of ``roles`` (a deployer or a
+    public body is caught by its legal role, not by its place in Signalfire), in one of the jurisdictions."""
+
     org_kinds: list[OrgKind] = Field(min_length=1)
+    roles: list[OrgRole] = []
     jurisdictions: list[Jurisdiction] = Field(min_length=1)
     facts: list[Fact] = []
     requires: Criterion | None = None
@@ -345,9 +401,14 @@ class Recipient(Sourced):
 
 
 class Question(StrictModel):
+    """A yes/no/unknown question. ``implies`` names clock events that a "yes" (or "unknown": possibly,
+    clock running) presupposes, e.g. "the model was involved" implies the org became aware of its
+    involvement: the form asks for that time with the answer, so the clock starts."""
+
     id: Ident
     text: Text
     help: Text | None = None
+    implies: list[EventId] = []
 
 
 class Immediately(Sourced):
@@ -473,11 +534,13 @@ class Retention(Sourced):
 
 
 class Counting(Sourced):
-    """How a deadline is counted. The conservative reading is always elapsed time in UTC; ``legal`` is
-    shown beside it (``eu_1182_71``: skip the event day, end at the end of the last day in the
-    recipient's zone, roll a weekend or listed holiday to the next working day; hours never roll)."""
+    """How a deadline is counted. The conservative reading (``earliest_reading``) is the earliest
+    plausible one: elapsed time in UTC, or the same local clock time N calendar days later in the
+    recipient's zone (they differ by an hour across a clock change); hours are always elapsed.
+    ``legal`` is shown beside it (``eu_1182_71``: skip the event day, end at the end of the last day in
+    the recipient's zone, roll a weekend or listed holiday to the next working day; hours never roll)."""
 
-    conservative: Literal["elapsed_utc"]
+    conservative: Literal["earliest_reading"]
     legal: CountingMethod
 
 

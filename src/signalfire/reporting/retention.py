@@ -80,7 +80,7 @@ def compute_retention(session: Session, incident: Incident) -> tuple[datetime | 
     }
     start = resolve(FLOOR_START, events)
     assert start.at is not None
-    candidates = [(FLOOR.add_elapsed(start.at), f"{FLOOR} from {start.event} per {FLOOR_SOURCE}")]
+    candidates = [(FLOOR.add_minimum(start.at), f"{FLOOR} from {start.event} per {FLOOR_SOURCE}")]
     pairs = session.execute(
         select(Assessment.regime_id, Assessment.regime_version).where(Assessment.incident_id == incident.id).distinct()
     ).all()
@@ -93,7 +93,7 @@ def compute_retention(session: Session, incident: Incident) -> tuple[datetime | 
         at = began.at or documented
         candidates.append(
             (
-                rule.period.add_elapsed(at),
+                rule.period.add_minimum(at),
                 f"{rule.period} from {began.event or 'documented'} per {rule.source} ({regime.id})",
             )
         )
