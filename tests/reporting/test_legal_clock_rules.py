@@ -82,13 +82,25 @@ def test_cop_autumn_clock_change_keeps_the_elapsed_reading() -> None:
     assert initial.legal_due_at == utc(2026, 11, 2, 22)
 
 
-def test_cop_wall_time_skipped_by_the_spring_change_takes_the_earlier_reading() -> None:
-    # Friday 27 March 2026, 01:30 UTC = 02:30 CET = 03:30 EET. CI disruption, 2 days: Sunday 29 March,
-    # when 02:30 in Brussels and 03:30 in Helsinki do not exist. Read with the summer offsets they are
-    # 00:30 UTC, with the winter offsets 01:30 UTC: the earlier, 00:30 UTC, is taken (brief and s. 8).
+def test_cop_wall_time_skipped_by_the_spring_change_ends_at_the_change() -> None:
+    # Friday 27 March 2026, 01:30 UTC = 02:30 CET = 03:30 EET. CI disruption, 2 days: Sunday 29 March, when
+    # 02:30 in Brussels and 03:30 in Helsinki never show: at 01:00 UTC clocks jump from 02:00 CET to 03:00 CEST
+    # (03:00 EET to 04:00 EEST). The earliest instant at which the local clocks have reached that wall time
+    # is the change itself, 01:00 UTC, half an hour before the elapsed 01:30 UTC.
+    # Not 00:30 UTC (02:30 read with the summer offset, when the clocks still show 01:30 CET): that reading
+    # puts the due before a start one minute earlier gets (see test_legal_clock_properties,
+    # test_due_is_monotone_across_a_wall_time_skipped_by_the_spring_change).
     initial = run(COP, cop(ci_disruption="yes"), {"aware_of_model_involvement": utc(2026, 3, 27, 1, 30)})["initial"]
-    assert (initial.due_at, initial.due_reading) == (utc(2026, 3, 29, 0, 30), "same_local_time")
+    assert (initial.due_at, initial.due_reading) == (utc(2026, 3, 29, 1), "same_local_time")
     assert initial.alt_due_at == utc(2026, 3, 29, 1, 30)
+
+
+def test_cop_wall_time_repeated_by_the_autumn_change_takes_the_earlier_reading() -> None:
+    # Friday 23 October 2026, 00:30 UTC = 02:30 CEST = 03:30 EEST. CI disruption, 2 days: Sunday 25 October,
+    # when 02:30 Brussels and 03:30 Helsinki occur twice (00:30 UTC in summer time, 01:30 UTC in winter
+    # time). The earlier, 00:30 UTC, equals the elapsed reading: one reading only.
+    initial = run(COP, cop(ci_disruption="yes"), {"aware_of_model_involvement": utc(2026, 10, 23, 0, 30)})["initial"]
+    assert (initial.due_at, initial.alt_due_at) == (utc(2026, 10, 25, 0, 30), None)
 
 
 def test_cop_updates_unresolved_show_the_next_and_two_projected() -> None:
@@ -375,11 +387,12 @@ def test_sb53_autumn_clock_change_in_los_angeles() -> None:
     assert (initial.alt_due_at, initial.alt_due_reading) == (utc(2026, 11, 4, 18), "same_local_time")
 
 
-def test_sb53_wall_time_skipped_in_los_angeles_takes_the_earlier_reading() -> None:
-    # Saturday 21 February 2026, 10:30 UTC = 02:30 PST. 15 days: Sunday 8 March, when 02:30 does not exist
-    # (02:00 PST jumps to 03:00 PDT). As PDT it is 09:30 UTC, as PST 10:30 UTC: the earlier is taken.
+def test_sb53_wall_time_skipped_in_los_angeles_ends_at_the_change() -> None:
+    # Saturday 21 February 2026, 10:30 UTC = 02:30 PST. 15 days: Sunday 8 March, when 02:30 never shows: at
+    # 10:00 UTC the clocks jump from 02:00 PST to 03:00 PDT. Due at the change, 10:00 UTC, not 09:30 UTC
+    # (02:30 read as PDT, when the clocks show 01:30 PST); elapsed is 10:30 UTC.
     initial = run(SB53, sb53(deceptive_subversion="yes"), {"discovered": utc(2026, 2, 21, 10, 30)})["initial"]
-    assert (initial.due_at, initial.alt_due_at) == (utc(2026, 3, 8, 9, 30), utc(2026, 3, 8, 10, 30))
+    assert (initial.due_at, initial.alt_due_at) == (utc(2026, 3, 8, 10), utc(2026, 3, 8, 10, 30))
 
 
 def test_sb53_the_24_hour_disclosure_ignores_both_clock_changes() -> None:
