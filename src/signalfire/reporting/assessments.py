@@ -26,9 +26,8 @@ from signalfire.access.policy.reporting import readable_assessments
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import FieldError, ValidationFailed
-from signalfire.reporting import catalog
+from signalfire.reporting import catalog, org_profile
 from signalfire.reporting.assessment_engine import Answer, assess, assess_applicability
-from signalfire.reporting import org_profile
 from signalfire.reporting.events import CLOCK_SKEW, RECORDABLE, incident_start, record_event
 from signalfire.reporting.facts import event_states, incident_snapshot
 from signalfire.reporting.models import Applicability, Assessment, AssessmentOutcome
