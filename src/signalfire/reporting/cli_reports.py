@@ -255,7 +255,8 @@ def assess_cmd(
         list[str] | None,
         typer.Option(
             help="EVENT=ISO time of a clock event the answers imply (e.g. "
-            "aware_of_model_involvement=2026-09-01T10:00Z); repeatable. Left out: the incident's awareness time is used (the earliest plausible)."
+            "aware_of_model_involvement=2026-09-01T10:00Z); repeatable. "
+            "Left out: the incident's awareness time is used (the earliest plausible)."
         ),
     ] = None,
     made_at: Annotated[
