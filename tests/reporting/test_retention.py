@@ -69,7 +69,9 @@ def test_run_purges_only_what_is_past_retention_and_not_on_hold(db: Session) -> 
     with time_machine.travel(utc(2031, 2, 2), tick=False):
         done = retention.run(db, now=utc(2031, 2, 2))
     assert [p.incident_id for p in done] == [inc.id]
-    assert done[0].counts["report_versions"] == 1 and done[0].counts["obligations"] == 5  # initial, three updates shown ahead, final
+    assert (
+        done[0].counts["report_versions"] == 1 and done[0].counts["obligations"] == 5
+    )  # initial, three updates shown ahead, final
     for model in (Obligation, Assessment, Report, ReportVersion):
         assert _count(db, model, inc) == 0
         assert _count(db, model, kept) > 0  # on hold

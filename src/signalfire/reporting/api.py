@@ -9,8 +9,10 @@ from fastapi import Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from signalfire.access.actor import Actor
+from signalfire.access.models import Organization
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
+from signalfire.core.clock import utcnow
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.reporting import (
@@ -20,12 +22,14 @@ from signalfire.reporting import (
     events,
     inbox,
     obligations,
+    org_profile,
     org_settings,
+    prompts,
     reports,
     retention,
     views,
 )
-from signalfire.reporting.facts import get_incident
+from signalfire.reporting.facts import event_states, get_incident
 from signalfire.reporting.reports import FieldValue
 from signalfire.reporting.schemas import (
     AnswerIn,
@@ -39,12 +43,17 @@ from signalfire.reporting.schemas import (
     ClockEventIn,
     ClockEventOut,
     DeliveryOut,
+    EventStateOut,
     ExportOut,
     HoldOut,
     InboxRowOut,
     IncidentReportingOut,
     MessageOut,
     ObligationOut,
+    OpenQuestionOut,
+    OrgAttributeOut,
+    OrgProfileIn,
+    OrgProfileOut,
     PurgeOut,
     QuestionIn,
     QuestionnaireOut,
@@ -55,7 +64,9 @@ from signalfire.reporting.schemas import (
     RetentionRunIn,
     SettingsIn,
     SettingsOut,
+    SubmitIn,
     SyncOut,
+    UnassessedOut,
 )
 
 api = protected_router(prefix="/api/v1/reporting", tags=["reporting"])
@@ -114,6 +125,24 @@ def get_board(
             )
             for r in b.rows
         ],
+        unassessed=[
+            UnassessedOut(
+                incident_id=i.id, reference=i.reference, title=i.title, severity=i.severity.value, aware_at=i.aware_at
+            )
+            for i in prompts.needs_assessment(session, actor)
+        ],
+        open_questions=[
+            OpenQuestionOut(
+                message_id=q.message.id,
+                report_id=q.report_id,
+                incident_id=q.incident_id,
+                regime_id=q.regime_id,
+                stage=q.stage,
+                body=q.message.body,
+                asked_at=q.message.created_at,
+            )
+            for q in inbox.unanswered_questions(session, actor)
+        ],
     )
 
 
@@ -126,9 +155,19 @@ def get_incident_reporting(incident_id: uuid.UUID, session: SessionDep, actor: A
 @api.post("/incidents/{incident_id}/events", response_model=ClockEventOut, status_code=201)
 def record_event(incident_id: uuid.UUID, body: ClockEventIn, session: SessionDep, actor: ActorDep) -> ClockEventOut:
     incident = get_incident(session, actor, incident_id)
-    row = events.record_event(session, actor, incident, event=body.event, at=body.at, evidence=body.evidence)
+    row = events.record_event(
+        session, actor, incident, event=body.event, at=body.at, evidence=body.evidence, reason=body.reason
+    )
     obligations.sync_incident(session, incident, actor=actor)
     return ClockEventOut.model_validate(row)
+
+
+@api.get("/incidents/{incident_id}/events", response_model=list[EventStateOut])
+def list_events(incident_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> list[EventStateOut]:
+    """Every clock event of the incident with its effective time and where it comes from (the response
+    record, a recording, an assessment, or assumed from an answer)."""
+    incident = get_incident(session, actor, incident_id)
+    return [views.event_state_out(s) for s in event_states(session, incident).values()]
 
 
 @api.get("/incidents/{incident_id}/questionnaire/{regime_id}", response_model=QuestionnaireOut)
@@ -142,7 +181,9 @@ def get_questionnaire(incident_id: uuid.UUID, regime_id: str, session: SessionDe
         facts=[{"id": f.id, "text": f.text, "source": f.source} for f in q.regime.applicability.facts],
         answers=q.answers,
         fact_answers=q.facts,
+        profile_facts=q.profile_facts,
         clock_events=q.events,
+        implied_events=q.implied,
     )
 
 
@@ -167,6 +208,8 @@ def create_assessment(
             answers=body.answers,
             facts=body.facts,
             rationale=body.rationale,
+            event_times=body.event_times,
+            effective_at=body.effective_at,
         )
         s = done.sync
         out = AssessResultOut(
@@ -246,17 +289,32 @@ def update_report(report_id: uuid.UUID, body: ReportUpdateIn, session: SessionDe
 
 @api.post("/reports/{report_id}/submit", response_model=ExportOut, status_code=201)
 def submit_report(
-    report_id: uuid.UUID, session: SessionDep, actor: ActorDep, idempotency_key: IdemKey = None
+    report_id: uuid.UUID,
+    session: SessionDep,
+    actor: ActorDep,
+    body: SubmitIn | None = None,
+    idempotency_key: IdemKey = None,
 ) -> Response:
+    """Submit through Signalfire (no body), or record a filing made outside with its real time."""
+    body = body or SubmitIn()
+    outside = None
+    if body.channel != "signalfire" or body.filed_at is not None:
+        outside = reports.OutsideFiling(
+            at=body.filed_at or utcnow(),
+            channel=body.channel,
+            authority_reference=body.authority_reference,
+            evidence=body.evidence,
+        )
+
     def create() -> tuple[int, dict[str, Any]]:
-        version = reports.submit(session, actor, report_id)
+        version = reports.submit(session, actor, report_id, outside=outside)
         return 201, ExportOut(sha256=version.content_hash, content=version.content).model_dump(mode="json")
 
     status, payload, _ = run_idempotent(
         session,
         scope=_scope(actor, f"submit:{report_id}"),
         key=idempotency_key,
-        payload={"report_id": str(report_id)},
+        payload={"report_id": str(report_id), **body.model_dump(mode="json")},
         create=create,
     )
     return JSONResponse(payload, status_code=status)
@@ -342,6 +400,7 @@ def _settings_out(s: org_settings.ReportingSettings) -> SettingsOut:
         leads=list(s.leads),
         custom_leads=s.custom_leads,
         lead_choices=list(org_settings.LEAD_CHOICES),
+        assessment_prompt_minutes=s.assessment_prompt_minutes,
     )
 
 
@@ -352,9 +411,44 @@ def get_settings(session: SessionDep, actor: ActorDep) -> SettingsOut:
 
 @api.put("/settings", response_model=SettingsOut)
 def put_settings(body: SettingsIn, session: SessionDep, actor: ActorDep) -> SettingsOut:
-    s = org_settings.update_settings(session, actor, org_sla_minutes=body.org_sla_minutes, leads=body.leads)
+    s = org_settings.update_settings(
+        session,
+        actor,
+        org_sla_minutes=body.org_sla_minutes,
+        leads=body.leads,
+        assessment_prompt_minutes=body.assessment_prompt_minutes,
+    )
     obligations.resync_org(session, actor)
     return _settings_out(s)
+
+
+def _profile_out(session: SessionDep, actor: Actor) -> OrgProfileOut:
+    org = session.get(Organization, actor.org_id)
+    assert org is not None
+    now = org_profile.profile_at(session, org)
+    return OrgProfileOut(
+        jurisdictions=now.jurisdictions,
+        roles=now.roles,
+        training_compute_flop=now.sizes.get("training_compute_flop"),
+        annual_revenue_usd=now.sizes.get("annual_revenue_usd"),
+        role_choices=dict(org_profile.ROLE_LABELS),
+        history=[OrgAttributeOut.model_validate(a) for a in org_profile.history(session, actor)],
+    )
+
+
+@api.get("/org-profile", response_model=OrgProfileOut)
+def get_org_profile(session: SessionDep, actor: ActorDep) -> OrgProfileOut:
+    """What the regimes read about the actor's org: jurisdictions, legal roles, size facts, with history."""
+    require(actor, Permission.reporting_obligation_read)
+    return _profile_out(session, actor)
+
+
+@api.put("/org-profile", response_model=OrgProfileOut)
+def put_org_profile(body: OrgProfileIn, session: SessionDep, actor: ActorDep) -> OrgProfileOut:
+    """Record new values (only the attributes given), effective from ``effective_from`` (default now)."""
+    values = body.model_dump(exclude_none=True, exclude={"effective_from", "reason"})
+    org_profile.set_attributes(session, actor, values, effective_from=body.effective_from, reason=body.reason)
+    return _profile_out(session, actor)
 
 
 @api.get("/bindings", response_model=list[BindingOut])

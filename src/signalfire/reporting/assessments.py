@@ -26,9 +26,8 @@ from signalfire.access.policy.reporting import readable_assessments
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import FieldError, ValidationFailed
-from signalfire.reporting import catalog
+from signalfire.reporting import catalog, org_profile
 from signalfire.reporting.assessment_engine import Answer, assess, assess_applicability
-from signalfire.reporting import org_profile
 from signalfire.reporting.events import CLOCK_SKEW, RECORDABLE, incident_start, record_event
 from signalfire.reporting.facts import event_states, incident_snapshot
 from signalfire.reporting.models import Applicability, Assessment, AssessmentOutcome
@@ -180,6 +179,12 @@ def assess_incident(
         elif at.tzinfo is None or at.utcoffset() is None:
             errors.append(FieldError(f"event_times.{name}", "the time must include a time zone (UTC)"))
     now = now or utcnow()
+    for name, at in (event_times or {}).items():
+        if name in recordable and at.tzinfo is not None and at.utcoffset() is not None:
+            if at > now + CLOCK_SKEW:
+                errors.append(FieldError(f"event_times.{name}", "The time is in the future."))
+            elif at < incident_start(incident) - CLOCK_SKEW:
+                errors.append(FieldError(f"event_times.{name}", "The time is before the incident."))
     if effective_at is not None:
         if effective_at.tzinfo is None or effective_at.utcoffset() is None:
             errors.append(FieldError("effective_at", "The time must include a time zone (UTC)."))

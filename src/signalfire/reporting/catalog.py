@@ -58,15 +58,20 @@ class Candidate:
         return self.applicability.applies != "no"
 
 
-def candidates(org_kind: str, jurisdictions: Collection[str], at: datetime) -> list[Candidate]:
-    """Every enabled regime in force at ``at``, with a first applicability check on kind and place."""
+def candidates(
+    org_kind: str, jurisdictions: Collection[str], at: datetime, *, roles: Collection[str] = ()
+) -> list[Candidate]:
+    """Every enabled regime in force at ``at``, with a first applicability check on kind (or declared
+    legal role) and place."""
     out: list[Candidate] = []
     kinds = [cast(OrgKind, org_kind)]  # the access model's OrgKind values are the same strings
     for regime_id in regime_ids():
         regime = in_force(regime_id, at)
         if regime is None:
             continue
-        result = assess_applicability(regime, org_kinds=kinds, jurisdictions=list(jurisdictions), facts={})
+        result = assess_applicability(
+            regime, org_kinds=kinds, jurisdictions=list(jurisdictions), facts={}, roles=list(roles)
+        )
         out.append(Candidate(regime, result))
     return out
 

@@ -327,7 +327,9 @@ class _Runner:
         k = 1
         while True:
             grid = self._due_duration(anchor.at, every.times(k), recipients)
-            options = [(anchor.event, anchor.at, grid, f"{_words(every.times(k))} ({k} x {every}) after {anchor.event}")]
+            options = [
+                (anchor.event, anchor.at, grid, f"{_words(every.times(k))} ({k} x {every}) after {anchor.event}")
+            ]
             if k > 1 and previous is not None:
                 options.append(
                     (

@@ -149,16 +149,16 @@ def event_states(session: Session, incident: Incident) -> dict[str, EventState]:
     for event in ClockEvent:
         name = event.value
         rows = tuple(r for r in history if r.event == name)
-        row = latest.get(name)
-        if row is not None:
+        current = latest.get(name)
+        if current is not None:
             states[name] = EventState(
                 name,
-                row.at,
-                "recorded" if row.source == "person" else row.source,
-                row.recorded_at,
-                row.recorded_by_label,
-                row.evidence,
-                row.reason,
+                current.at,
+                "recorded" if current.source == "person" else current.source,
+                current.recorded_at,
+                current.recorded_by_label,
+                current.evidence,
+                current.reason,
                 response.get(name),
                 implied.get(name),
                 rows,

@@ -67,6 +67,39 @@ def _open_questions(session: Session, actor: Actor, report_ids: list[uuid.UUID])
     return out
 
 
+@dataclass(frozen=True)
+class OpenQuestion:
+    """An authority's question the reporting org has not answered yet (the board's badge)."""
+
+    message: Message
+    report_id: uuid.UUID
+    incident_id: uuid.UUID
+    stage: str
+    regime_id: str
+
+
+def unanswered_questions(session: Session, actor: Actor, *, limit: int = 50) -> list[OpenQuestion]:
+    """The questions put to the actor's org that wait for its answer, oldest first (through the policy)."""
+    if actor.org_kind is OrgKind.authority:
+        return []
+    answers = (
+        readable_messages(actor).where(Message.kind == MessageKind.answer).with_only_columns(Message.in_reply_to_id)
+    )
+    rows = session.execute(
+        readable_messages(actor)
+        .where(
+            Message.org_id == actor.org_id,
+            Message.kind == MessageKind.question,
+            Message.id.not_in(answers.scalar_subquery().where(Message.in_reply_to_id.is_not(None))),
+        )
+        .join(Report, Report.id == Message.report_id)
+        .add_columns(Report.incident_id, Report.stage, Report.regime_id)
+        .order_by(Message.created_at)
+        .limit(limit)
+    ).all()
+    return [OpenQuestion(m, m.report_id, incident_id, stage, regime) for m, incident_id, stage, regime in rows]
+
+
 def get_delivery(session: Session, actor: Actor, delivery_id: uuid.UUID, *, audit: bool = True) -> Delivery:
     delivery = first_or_404(session, readable_deliveries(actor).where(Delivery.id == delivery_id), "No such report.")
     if audit and actor.org_kind is OrgKind.authority:

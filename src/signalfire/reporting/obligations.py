@@ -320,9 +320,9 @@ def _sync_regime(
             result.reopened.append(row)
         elif not row.is_open:
             continue  # submitted or waived: a person's act, never recomputed
-        due_before = row.due_at
+        before = (row.due_at, row.target_at)
         changed = _apply(row, spec, assessment.id, now)
-        if row.due_at != due_before:
+        if (row.due_at, row.target_at) != before:
             moved.append(row)
         if changed and row not in result.reopened:
             result.updated.append(row)

@@ -146,7 +146,9 @@ def _check(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]
             else:
                 unknown = sorted(set(value) - set(ROLES))
                 if unknown:
-                    errors.append(FieldError(name, f"Unknown roles: {', '.join(unknown[:5])}; known: {', '.join(ROLES)}."))
+                    errors.append(
+                        FieldError(name, f"Unknown roles: {', '.join(unknown[:5])}; known: {', '.join(ROLES)}.")
+                    )
                 clean[name] = sorted(set(value))
         else:
             number = value if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -22,6 +22,8 @@ from signalfire.reporting.models import OrgReportingSettings, ReminderLead
 LEAD_CHOICES: tuple[int, ...] = (10080, 4320, 2880, 1440, 720, 240, 60, 30, 0, -60, -1440)
 DEFAULT_LEADS: tuple[int, ...] = (10080, 2880, 1440, 240, 60, 0, -1440)
 MAX_SLA_MINUTES = 30 * 24 * 60
+DEFAULT_PROMPT_MINUTES = 60
+MAX_PROMPT_MINUTES = 7 * 24 * 60
 
 
 def lead_label(minutes: int) -> str:
@@ -37,6 +39,8 @@ class ReportingSettings:
     org_sla: timedelta | None
     leads: tuple[int, ...]
     custom_leads: bool
+    # Minutes a SEV1/SEV2 may stay unassessed before the org is reminded (prompts.DEFAULT_DELAY).
+    assessment_prompt_minutes: int = 60
 
 
 def _minutes(value: timedelta | None) -> int | None:
@@ -56,16 +60,33 @@ def get_settings(session: Session, org_id: uuid.UUID) -> ReportingSettings:
             session.execute(select(ReminderLead.minutes).where(ReminderLead.org_id == org_id)).scalars(), reverse=True
         )
     )
-    return ReportingSettings(org_sla(session, org_id), leads or DEFAULT_LEADS, bool(leads))
+    prompt = session.execute(
+        select(OrgReportingSettings.assessment_prompt_minutes).where(OrgReportingSettings.org_id == org_id)
+    ).scalar_one_or_none()
+    return ReportingSettings(
+        org_sla(session, org_id),
+        leads or DEFAULT_LEADS,
+        bool(leads),
+        DEFAULT_PROMPT_MINUTES if prompt is None else prompt,
+    )
 
 
 def update_settings(
-    session: Session, actor: Actor, *, org_sla_minutes: int | None, leads: list[int] | None
+    session: Session,
+    actor: Actor,
+    *,
+    org_sla_minutes: int | None,
+    leads: list[int] | None,
+    assessment_prompt_minutes: int | None = None,
 ) -> ReportingSettings:
     """Change the org's SLA and lead times. Callers recompute open obligations (an SLA moves due times)."""
     require(actor, Permission.reporting_settings_manage)
     if org_sla_minutes is not None and not 0 <= org_sla_minutes <= MAX_SLA_MINUTES:
         raise ValidationFailed.single("org_sla_minutes", f"Between 0 and {MAX_SLA_MINUTES} minutes (30 days).")
+    if assessment_prompt_minutes is not None and not 0 <= assessment_prompt_minutes <= MAX_PROMPT_MINUTES:
+        raise ValidationFailed.single(
+            "assessment_prompt_minutes", f"Between 0 and {MAX_PROMPT_MINUTES} minutes (7 days)."
+        )
     if leads is not None:
         bad = [m for m in leads if m not in LEAD_CHOICES]
         if bad:
@@ -78,6 +99,8 @@ def update_settings(
         session.add(row)
     before = get_settings(session, actor.org_id)
     row.org_sla_minutes = org_sla_minutes
+    if assessment_prompt_minutes is not None:
+        row.assessment_prompt_minutes = assessment_prompt_minutes
     row.updated_at = utcnow()
     row.updated_by_label = actor.display_name
     if leads is not None:
@@ -94,6 +117,7 @@ def update_settings(
         summary={
             "org_sla_minutes": [_minutes(before.org_sla), _minutes(after.org_sla)],
             "leads": [list(before.leads), list(after.leads)],
+            "assessment_prompt_minutes": [before.assessment_prompt_minutes, after.assessment_prompt_minutes],
         },
     )
     return after

@@ -3,8 +3,9 @@
 1. Recompute obligations of incidents whose facts changed since they were last computed (the response
    channel owns the incident; reporting notices its changes here, without writing to it).
 2. Mark open obligations past their due time late.
-3. ONE query finds every (obligation, lead time) that is due for a reminder: due within the lead time or
-   overdue, and not yet reminded for that lead (``reporting_reminder``). Each hit is recorded and one
+3. ONE query finds every (obligation, lead time) that is due for a reminder: its *target* (trigger + org
+   SLA where the text says "immediately", else the legal due) within the lead time or past, and not yet
+   reminded for that lead (``reporting_reminder``). Each hit is recorded and one
    email and one webhook event per obligation go through the outbox, with a dedupe key of the
    obligation id and its most urgent lead.
 
@@ -26,7 +27,7 @@ from signalfire.access.models import Role
 from signalfire.audit.chain import record
 from signalfire.core.db.base import UTCDateTime
 from signalfire.notify.outbox import enqueue_email, publish_event
-from signalfire.reporting import catalog
+from signalfire.reporting import catalog, prompts
 from signalfire.reporting.models import Case, Obligation, ObligationStatus, Reminder, ReminderLead
 from signalfire.reporting.obligations import SEEN_FACTS, recipients_of, sync_incident
 from signalfire.reporting.org_settings import DEFAULT_LEADS, LEAD_CHOICES, lead_label
@@ -67,15 +68,15 @@ def due_reminders_stmt(now: datetime):  # type: ignore[no-untyped-def]  # a Sele
         )
     )
     return (
-        select(Obligation.id, Obligation.org_id, Obligation.incident_id, Obligation.due_at, t.c.minutes)
-        .join(t, Obligation.due_at <= t.c.threshold)
+        select(Obligation.id, Obligation.org_id, Obligation.incident_id, Obligation.target_at, t.c.minutes)
+        .join(t, Obligation.target_at <= t.c.threshold)
         .where(
             Obligation.is_open.is_(True),
-            Obligation.due_at.is_not(None),
+            Obligation.target_at.is_not(None),
             or_(org_picked, and_(~org_has_leads, t.c.minutes.in_(DEFAULT_LEADS))),
             ~reminded,
         )
-        .order_by(Obligation.due_at, Obligation.id, t.c.minutes)
+        .order_by(Obligation.target_at, Obligation.id, t.c.minutes)
     )
 
 
@@ -126,6 +127,7 @@ def mark_late(session: Session, now: datetime) -> int:
 def sweep(session: Session, now: datetime) -> list[DueReminder]:
     resync_changed(session, now)
     mark_late(session, now)
+    prompts.sweep(session, now)
     found = due_reminders(session, now)
     by_obligation: dict[uuid.UUID, list[DueReminder]] = {}
     for r in found:
@@ -168,16 +170,18 @@ def sweep(session: Session, now: datetime) -> list[DueReminder]:
 
 
 def _send(session: Session, o: Obligation, incident: Incident, lead: int, to: list[str], now: datetime) -> None:
-    assert o.due_at is not None
+    assert o.target_at is not None
     label = catalog.stage_label(catalog.get(o.regime_id, o.regime_version), o.stage)
-    overdue = o.due_at <= now
-    state = (
-        f"OVERDUE since {o.due_at:%Y-%m-%d %H:%M} UTC"
-        if overdue
-        else f"due {o.due_at:%Y-%m-%d %H:%M} UTC ({lead_label(lead)})"
-    )
-    # The due time is part of the key: a recomputation that moves the deadline restarts its reminders.
-    dedupe = f"reporting.reminder:{o.id}:{lead}:{int(o.due_at.timestamp())}"
+    overdue = o.due_at is not None and o.due_at <= now
+    due = f"legal due {o.due_at:%Y-%m-%d %H:%M} UTC" if o.due_at is not None else f"waiting for {o.waiting_for}"
+    if overdue:
+        state = f"OVERDUE since {o.due_at:%Y-%m-%d %H:%M} UTC"
+    elif o.target_at != o.due_at:
+        state = f"target {o.target_at:%Y-%m-%d %H:%M} UTC ({lead_label(lead)}), {due}"
+    else:
+        state = f"due {o.target_at:%Y-%m-%d %H:%M} UTC ({lead_label(lead)})"
+    # The target is part of the key: a recomputation that moves it restarts its reminders.
+    dedupe = f"reporting.reminder:{o.id}:{lead}:{int(o.target_at.timestamp())}"
     if to:
         enqueue_email(
             session,
@@ -200,6 +204,7 @@ def _send(session: Session, o: Obligation, incident: Incident, lead: int, to: li
             "class": o.class_id,
             "stage": o.stage,
             "due_at": o.due_at,
+            "target_at": o.target_at,
             "lead_minutes": lead,
         },
         dedupe_key=dedupe,

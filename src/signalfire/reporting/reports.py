@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -34,6 +34,7 @@ from signalfire.core.errors import Conflict, FieldError, NotFound, ValidationFai
 from signalfire.notify.outbox import enqueue_email, publish_event
 from signalfire.reporting import catalog
 from signalfire.reporting.bindings import bindings_for
+from signalfire.reporting.events import CLOCK_SKEW
 from signalfire.reporting.facts import get_incident, incident_facts
 from signalfire.reporting.models import (
     Delivery,
@@ -215,6 +216,7 @@ def build_content(
     number: int,
     amends: str | None,
     now: datetime,
+    outside: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What is sent, in the regime's structure: its fields for this stage, in the file's order."""
     cls_label, cls_source = obligation.class_id, regime.source
@@ -254,18 +256,76 @@ def build_content(
                 "start_event": obligation.start_event,
                 "start_at": obligation.start_at,
                 "due_at": obligation.due_at,
+                "due_reading": obligation.due_reading,
+                "alt_due_at": obligation.alt_due_at,
                 "legal_due_at": obligation.legal_due_at,
+                "target_at": obligation.target_at,
+                "target_basis": obligation.target_basis,
                 "basis": obligation.basis,
             },
             "fields": fields,
             "version": number,
             "amends": amends,
             "submitted_at": now,
+            **({"filed_outside": outside} if outside else {}),
         }
     )
 
 
-def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetime | None = None) -> ReportVersion:
+CHANNELS = ("signalfire", "email", "portal", "post", "other")
+MAX_EVIDENCE = 5000
+
+
+@dataclass(frozen=True)
+class OutsideFiling:
+    """A filing made outside Signalfire (by e-mail, an authority's portal ...): when it was really made,
+    how, and what shows it. Recorded here with that time; nothing is delivered again."""
+
+    at: datetime
+    channel: str
+    authority_reference: str = ""
+    evidence: str = ""
+
+
+def _check_outside(filing: OutsideFiling, incident: Incident, now: datetime) -> OutsideFiling:
+    errors: list[FieldError] = []
+    if filing.channel not in CHANNELS or filing.channel == "signalfire":
+        errors.append(FieldError("channel", f"How it was filed: one of {', '.join(CHANNELS[1:])}."))
+    if filing.at.tzinfo is None or filing.at.utcoffset() is None:
+        errors.append(FieldError("filed_at", "The time must include a time zone (UTC)."))
+    elif filing.at > now + CLOCK_SKEW:
+        errors.append(FieldError("filed_at", "The filing time is in the future."))
+    elif filing.at < incident.aware_at - CLOCK_SKEW:
+        errors.append(
+            FieldError(
+                "filed_at",
+                f"The filing cannot come before the org knew of the incident ({incident.aware_at:%Y-%m-%d %H:%M} UTC).",
+            )
+        )
+    reference, evidence = filing.authority_reference.strip(), filing.evidence.strip()
+    if not reference and not evidence:
+        errors.append(
+            FieldError("evidence", "Give the authority's reference or what shows the filing (the e-mail, a receipt).")
+        )
+    if len(reference) > 300:
+        errors.append(FieldError("authority_reference", "At most 300 characters."))
+    if len(evidence) > MAX_EVIDENCE:
+        errors.append(FieldError("evidence", f"At most {MAX_EVIDENCE} characters."))
+    if errors:
+        raise ValidationFailed(errors)
+    return OutsideFiling(filing.at.astimezone(UTC), filing.channel, reference, evidence)
+
+
+def submit(
+    session: Session,
+    actor: Actor,
+    report_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+    outside: OutsideFiling | None = None,
+) -> ReportVersion:
+    """Freeze and send the report. With ``outside``, record a filing already made by other means at its
+    real time (the obligation is judged against that time; nothing is delivered through Signalfire)."""
     report = get_report(session, actor, report_id)
     require(actor, Permission.reporting_report_submit)
     if report.status is ReportStatus.submitted:
@@ -285,6 +345,9 @@ def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetim
         )
     now = now or utcnow()
     incident = get_incident(session, actor, report.incident_id)
+    if outside is not None:
+        outside = _check_outside(outside, incident, now)
+    filed_at = outside.at if outside is not None else now
     org = session.get(Organization, actor.org_id)
     assert org is not None
     bound = bindings_for(session, regime.id)
@@ -296,7 +359,8 @@ def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetim
         {
             "id": r,
             "name": catalog.recipient_name(regime, r),
-            "delivered_to": authority_names.get(bound[r]) if r in bound else None,
+            # A filing made elsewhere went by its own channel: nothing is delivered here.
+            "delivered_to": authority_names.get(bound[r]) if r in bound and outside is None else None,
         }
         for r in obligation.recipients
     ]
@@ -317,7 +381,17 @@ def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetim
         recipients=recipients,
         number=number,
         amends=previous,
-        now=now,
+        now=filed_at,
+        outside=(
+            {
+                "channel": outside.channel,
+                "authority_reference": outside.authority_reference,
+                "evidence": outside.evidence,
+                "recorded_at": now,
+            }
+            if outside is not None
+            else None
+        ),
     )
     version = ReportVersion(
         report_id=report.id,
@@ -326,7 +400,11 @@ def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetim
         number=number,
         content=content,
         content_hash=content_hash(content),
-        submitted_at=now,
+        submitted_at=filed_at,
+        recorded_at=now,
+        channel=outside.channel if outside is not None else "signalfire",
+        authority_reference=outside.authority_reference if outside is not None else "",
+        evidence=outside.evidence if outside is not None else "",
         submitted_by=actor.user_id,
         submitted_by_label=actor.display_name,
     )
@@ -334,9 +412,10 @@ def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetim
     report.version_count = number
     report.status = ReportStatus.submitted
     if obligation.is_open:
-        mark_submitted(obligation, at=now, report_id=report.id)
+        mark_submitted(obligation, at=filed_at, report_id=report.id)
     session.flush()
-    deliveries = _deliver(session, report, version, obligation, bound, now)
+    # A filing made elsewhere already reached the authority: it is not delivered a second time.
+    deliveries = [] if outside is not None else _deliver(session, report, version, obligation, bound, now)
     record(
         session,
         action="reporting.report.submit",
@@ -352,6 +431,11 @@ def submit(session: Session, actor: Actor, report_id: uuid.UUID, *, now: datetim
             "sha256": version.content_hash,
             "amends": previous,
             "due_at": obligation.due_at,
+            "target_at": obligation.target_at,
+            "filed_at": filed_at,
+            "recorded_at": now,
+            "channel": version.channel,
+            "authority_reference": version.authority_reference,
             "late": obligation.submitted_late,
             "delivered_to": [str(d.authority_org_id) for d in deliveries],
             "preliminary": [f["id"] for f in content["fields"] if f["preliminary"]],

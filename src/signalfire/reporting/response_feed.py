@@ -20,7 +20,16 @@ from sqlalchemy.orm import Session, UOWTransaction
 from signalfire.response.models import Incident
 
 # What the clocks or the reassessment flag read from the incident.
-WATCHED = ("occurred_at", "aware_at", "contained_at", "mitigated_at", "resolved_at", "closed_at", "is_drill", "severity")
+WATCHED = (
+    "occurred_at",
+    "aware_at",
+    "contained_at",
+    "mitigated_at",
+    "resolved_at",
+    "closed_at",
+    "is_drill",
+    "severity",
+)
 _KEY = "signalfire.reporting.changed_incidents"
 log = logging.getLogger("signalfire.reporting")
 

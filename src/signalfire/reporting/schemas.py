@@ -16,15 +16,47 @@ Short = Annotated[str, StringConstraints(max_length=200)]
 
 class ClockEventIn(StrictIn):
     event: Short
-    at: datetime
+    at: datetime = Field(description="When it happened (effective time), with a time zone; not in the future.")
     evidence: Annotated[str, StringConstraints(max_length=5000)]
+    reason: Annotated[str, StringConstraints(max_length=5000)] = Field(
+        default="", description="Required when the time overrides one the response record carries."
+    )
 
 
 class AssessmentIn(StrictIn):
     regime_id: Short
     answers: dict[Short, AnswerValue] = Field(default_factory=dict, max_length=100)
-    facts: dict[Short, AnswerValue] = Field(default_factory=dict, max_length=50)
+    facts: dict[Short, AnswerValue] = Field(
+        default_factory=dict, max_length=50, description="Facts left out are answered from the org profile."
+    )
     rationale: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    event_times: dict[Short, datetime] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Times of the clock events the answers imply (e.g. aware_of_model_involvement).",
+    )
+    effective_at: datetime | None = Field(
+        default=None, description="When the assessment was made, if before it is entered here."
+    )
+
+
+class SubmitIn(StrictIn):
+    """Submitting through Signalfire needs no body. A filing made outside (by e-mail or a portal) is
+    recorded with its real time, channel and evidence, and is not delivered again."""
+
+    filed_at: datetime | None = None
+    channel: Literal["signalfire", "email", "portal", "post", "other"] = "signalfire"
+    authority_reference: Annotated[str, StringConstraints(max_length=300)] = ""
+    evidence: Annotated[str, StringConstraints(max_length=5000)] = ""
+
+
+class OrgProfileIn(StrictIn):
+    jurisdictions: list[Annotated[str, StringConstraints(max_length=10)]] | None = Field(default=None, max_length=60)
+    roles: list[Short] | None = Field(default=None, max_length=20)
+    training_compute_flop: float | None = Field(default=None, ge=0, le=1e30)
+    annual_revenue_usd: float | None = Field(default=None, ge=0, le=1e30)
+    effective_from: datetime | None = Field(default=None, description="Default now; a past time corrects history.")
+    reason: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
 class ReasonIn(StrictIn):
@@ -50,8 +82,11 @@ class AnswerIn(StrictIn):
 
 
 class SettingsIn(StrictIn):
-    org_sla_minutes: int | None = None
-    leads: list[int] | None = Field(default=None, max_length=20)
+    org_sla_minutes: int | None = Field(default=None, ge=0, le=30 * 24 * 60)
+    leads: list[Annotated[int, Field(ge=-100_000, le=100_000)]] | None = Field(default=None, max_length=20)
+    assessment_prompt_minutes: int | None = Field(
+        default=None, ge=0, le=7 * 24 * 60, description="Remind to assess a SEV1/SEV2 after this long (default 60)."
+    )
 
 
 class BindingIn(StrictIn):
@@ -72,8 +107,34 @@ class ClockEventOut(Out):
     event: str
     at: datetime
     evidence: str
+    source: str
+    reason: str
     recorded_at: datetime
     recorded_by_label: str
+
+
+class EventStateOut(Out):
+    """A clock event as the clocks read it: its effective time and where it comes from."""
+
+    event: str
+    label: str
+    at: datetime | None
+    source: str
+    recorded_at: datetime | None
+    recorded_by: str | None
+    evidence: str
+    reason: str
+    response_at: datetime | None
+    implied_by: str | None
+
+
+class ActionOut(Out):
+    """The one action that starts a clock that is waiting."""
+
+    kind: Literal["record_event", "respond", "submit_report"]
+    event: str | None
+    label: str
+    href: str
 
 
 class AssessmentOut(Out):
@@ -96,6 +157,7 @@ class AssessmentOut(Out):
     engine_rationale: list[str]
     rationale: str
     assessed_at: datetime
+    recorded_at: datetime | None
     assessed_by_label: str
 
 
@@ -110,10 +172,18 @@ class ObligationOut(Out):
     recipients: list[str]
     start_event: str
     start_at: datetime | None
-    due_at: datetime | None
+    due_at: datetime | None = Field(description="The legal latest, conservative (earliest plausible) reading.")
+    due_reading: str | None
+    alt_due_at: datetime | None = Field(description="The other plausible reading, when it differs.")
+    alt_due_reading: str | None
     legal_due_at: datetime | None
+    target_at: datetime | None = Field(description="Trigger + org SLA where the text says 'immediately'; else due.")
+    target_basis: str | None
+    projected: bool
     basis: str
     waiting_for: str | None
+    waiting_for_label: str | None
+    next_action: ActionOut | None
     confidence: str
     provisional: bool
     required_fields: list[str]
@@ -134,6 +204,24 @@ class BoardRowOut(Out):
     severity: str
 
 
+class UnassessedOut(Out):
+    incident_id: uuid.UUID
+    reference: str
+    title: str
+    severity: str
+    aware_at: datetime
+
+
+class OpenQuestionOut(Out):
+    message_id: uuid.UUID
+    report_id: uuid.UUID
+    incident_id: uuid.UUID
+    regime_id: str
+    stage: str
+    body: str
+    asked_at: datetime
+
+
 class BoardOut(Out):
     now: datetime
     overdue: int
@@ -141,6 +229,8 @@ class BoardOut(Out):
     due_7d: int
     waiting: int
     rows: list[BoardRowOut]
+    unassessed: list[UnassessedOut]
+    open_questions: list[OpenQuestionOut]
 
 
 class HoldOut(Out):
@@ -158,7 +248,9 @@ class IncidentReportingOut(Out):
     reference: str
     is_drill: bool
     events: dict[str, datetime | None]
+    event_states: list[EventStateOut]
     recorded_events: list[ClockEventOut]
+    unassessed: bool
     assessments: list[AssessmentOut]
     obligations: list[ObligationOut]
     holds: list[HoldOut]
@@ -185,7 +277,9 @@ class QuestionnaireOut(Out):
     facts: list[dict[str, Any]]
     answers: dict[str, str]
     fact_answers: dict[str, str]
+    profile_facts: dict[str, str]
     clock_events: list[str]
+    implied_events: dict[str, dict[str, datetime | None]]
 
 
 class FieldOut(Out):
@@ -261,6 +355,25 @@ class SettingsOut(Out):
     leads: list[int]
     custom_leads: bool
     lead_choices: list[int]
+    assessment_prompt_minutes: int
+
+
+class OrgAttributeOut(Out):
+    name: str
+    value: Any
+    effective_from: datetime
+    reason: str
+    recorded_at: datetime
+    recorded_by_label: str
+
+
+class OrgProfileOut(Out):
+    jurisdictions: list[str] | None
+    roles: list[str] | None
+    training_compute_flop: float | None
+    annual_revenue_usd: float | None
+    role_choices: dict[str, str]
+    history: list[OrgAttributeOut]
 
 
 class BindingOut(Out):

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from signalfire.access.actor import Actor
 from signalfire.access.models import Organization
 from signalfire.access.policy.reporting import readable_cases, readable_clock_events
-from signalfire.reporting import assessments, catalog, obligations, retention
-from signalfire.reporting.facts import clock_events, snapshot_changes
+from signalfire.reporting import assessments, catalog, obligations, org_profile, prompts, retention
+from signalfire.reporting.clock_events import ClockEvent
+from signalfire.reporting.clock_events import label as clock_label
+from signalfire.reporting.facts import RESPONSE_FACTS, EventState, event_states, snapshot_changes
 from signalfire.reporting.inbox import threads_for_report
 from signalfire.reporting.models import (
     Assessment,
@@ -28,8 +30,10 @@ from signalfire.reporting.models import (
 from signalfire.reporting.regime_schema import Regime
 from signalfire.reporting.reports import NOTES_FIELD, field_label, report_for, versions
 from signalfire.reporting.schemas import (
+    ActionOut,
     AssessmentOut,
     ClockEventOut,
+    EventStateOut,
     FieldOut,
     HoldOut,
     IncidentReportingOut,
@@ -60,6 +64,8 @@ class IncidentView:
     holds: list[LegalHold]
     case: Case | None
     other_regimes: list[RegimeRow] = field(default_factory=list)
+    states: dict[str, EventState] = field(default_factory=dict)
+    unassessed: bool = False
 
 
 def incident_view(session: Session, actor: Actor, incident: Incident) -> IncidentView:
@@ -68,7 +74,10 @@ def incident_view(session: Session, actor: Actor, incident: Incident) -> Inciden
     history = assessments.history(session, actor, incident.id)
     current = {a.regime_id: a for a in history if a.is_current}
     rows = []
-    for cand in catalog.candidates(org.kind.value, org.jurisdictions, incident.aware_at):
+    profile = org_profile.profile_at(session, org, incident.aware_at)
+    for cand in catalog.candidates(
+        org.kind.value, profile.jurisdictions or [], incident.aware_at, roles=profile.roles or []
+    ):
         a = current.get(cand.regime.id)
         rows.append(RegimeRow(cand, a, snapshot_changes(a.incident_snapshot, incident) if a else []))
     obs = obligations.incident_obligations(session, actor, incident.id)
@@ -81,9 +90,12 @@ def incident_view(session: Session, actor: Actor, incident: Incident) -> Inciden
         ).scalars()
     )
     case = session.execute(readable_cases(actor).where(Case.incident_id == incident.id)).scalars().first()
+    states = event_states(session, incident)
     return IncidentView(
         incident=incident,
-        events=clock_events(session, incident),
+        events={name: state.at for name, state in states.items()},
+        states=states,
+        unassessed=prompts.is_unassessed(session, incident),
         recorded=recorded,
         regimes=[r for r in rows if r.candidate.may_apply or r.current is not None],
         other_regimes=[r for r in rows if not r.candidate.may_apply and r.current is None],
@@ -92,6 +104,56 @@ def incident_view(session: Session, actor: Actor, incident: Incident) -> Inciden
         reports=reports,
         holds=retention.holds_for(session, actor, incident.id),
         case=case,
+    )
+
+
+def _first_event(expression: str) -> str:
+    """The first event id of a waiting expression such as ``earliest_of(determined, reasonable_belief)``."""
+    inner = expression.split("(", 1)[1].rstrip(")") if "(" in expression else expression
+    return inner.split(",")[0].strip().split("(")[-1]
+
+
+def next_action(o: Obligation) -> ActionOut | None:
+    """The one action that starts a waiting clock: a fact the response record holds is recorded there
+    (resolve, contain, close the incident); a report sent is a submission; anything else is recorded
+    as a clock event with its real time."""
+    if not o.is_open or o.due_at is not None or not o.waiting_for:
+        return None
+    event = _first_event(o.waiting_for)
+    if event.startswith("sent:") or event == ClockEvent.INITIAL_REPORT_SENT:
+        return ActionOut(
+            kind="submit_report",
+            event=event,
+            label="Submit the earlier report first: this one runs from its sending.",
+            href=f"/reporting/incidents/{o.incident_id}#obligations",
+        )
+    if event in RESPONSE_FACTS:
+        return ActionOut(
+            kind="respond",
+            event=event,
+            label=f"Record it in response: {clock_label(event).lower()} (change the incident's status).",
+            href=f"/response/incidents/{o.incident_id}",
+        )
+    return ActionOut(
+        kind="record_event",
+        event=event,
+        label=f"Record when: {clock_label(event).lower()}.",
+        href=f"/reporting/incidents/{o.incident_id}?event={event}#events",
+    )
+
+
+def event_state_out(state: EventState) -> EventStateOut:
+    return EventStateOut(
+        event=state.event,
+        label=state.label,
+        at=state.at,
+        source=state.source,
+        recorded_at=state.recorded_at,
+        recorded_by=state.recorded_by,
+        evidence=state.evidence,
+        reason=state.reason,
+        response_at=state.response_at,
+        implied_by=state.implied_by,
     )
 
 
@@ -108,9 +170,17 @@ def obligation_out(o: Obligation) -> ObligationOut:
         start_event=o.start_event,
         start_at=o.start_at,
         due_at=o.due_at,
+        due_reading=o.due_reading,
+        alt_due_at=o.alt_due_at,
+        alt_due_reading=o.alt_due_reading,
         legal_due_at=o.legal_due_at,
+        target_at=o.target_at,
+        target_basis=o.target_basis,
+        projected=o.projected,
         basis=o.basis,
         waiting_for=o.waiting_for,
+        waiting_for_label=clock_label(o.waiting_for) if o.waiting_for else None,
+        next_action=next_action(o),
         confidence=o.confidence,
         provisional=o.provisional,
         required_fields=o.required_fields,
@@ -146,6 +216,7 @@ def assessment_out(a: Assessment) -> AssessmentOut:
         engine_rationale=a.engine_rationale,
         rationale=a.rationale,
         assessed_at=a.assessed_at,
+        recorded_at=a.recorded_at,
         assessed_by_label=a.assessed_by_label,
     )
 
@@ -168,7 +239,9 @@ def incident_out(view: IncidentView) -> IncidentReportingOut:
         reference=view.incident.reference,
         is_drill=view.incident.is_drill,
         events=view.events,
+        event_states=[event_state_out(s) for s in view.states.values() if s.source != "missing"],
         recorded_events=[ClockEventOut.model_validate(e) for e in view.recorded],
+        unassessed=view.unassessed,
         assessments=[assessment_out(a) for a in view.history],
         obligations=[obligation_out(o) for o in view.obligations],
         holds=[hold_out(h) for h in view.holds],
