@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from signalfire.reporting.api import api
 from signalfire.reporting.pages import pages
+from signalfire.reporting.panel import panel
 
-routers = [pages, api]
+routers = [pages, panel, api]
