@@ -158,3 +158,50 @@ def test_external_notices_are_sent_for_real_incidents_and_suppressed_in_drills(d
     assert len(_notice_jobs(db)) == 1, "a drill must not send its notice"
     entries = service.timeline(db, drill)
     assert any("recorded and not sent" in e.body for e in entries)
+
+
+def test_takedown_retraining_and_filter_update_are_tracked_actions(db: Session, setup: Setup) -> None:
+    """CN generative-AI interim measures Art. 14: remove, fix the model, report: each a tracked action."""
+    admin, inc = setup
+    with pytest.raises(ValidationFailed) as err:  # a takedown names what it removed
+        actions.create_action(db, admin, inc, ActionCreate(kind=ActionKind.CONTENT_REMOVAL, title="Take down"))
+    assert err.value.errors[0].field == "params"
+    with pytest.raises(ValidationFailed):
+        actions.create_action(
+            db,
+            admin,
+            inc,
+            ActionCreate(
+                kind=ActionKind.CONTENT_REMOVAL,
+                title="Take down",
+                params={"content_reference": "x", "items_removed": -1},
+            ),
+        )
+    takedown = actions.create_action(
+        db,
+        admin,
+        inc,
+        ActionCreate(
+            kind=ActionKind.CONTENT_REMOVAL,
+            title="Remove generated images",
+            params={"content_reference": "share links batch 2026-11-02", "items_removed": 412},
+        ),
+    )
+    assert takedown.target_at == takedown.requested_at + timedelta(hours=24)  # "promptly": a day by default
+    with pytest.raises(ValidationFailed) as err:
+        actions.create_action(db, admin, inc, ActionCreate(kind=ActionKind.MODEL_RETRAINING, title="Retrain"))
+    assert err.value.errors[0].field == "from_version"
+    retrain = actions.create_action(
+        db,
+        admin,
+        inc,
+        ActionCreate(kind=ActionKind.MODEL_RETRAINING, title="Fine-tune refusals", from_version="aurora-large 3.2"),
+    )
+    assert retrain.target_at is None  # no default clock: the org sets one
+    with pytest.raises(ValidationFailed):
+        actions.create_action(db, admin, inc, ActionCreate(kind=ActionKind.FILTER_UPDATE, title="Filter"))
+    actions.progress_action(db, admin, inc, takedown, ActionProgress(status=ActionStatus.COMPLETED))
+    with pytest.raises(ValidationFailed):  # four eyes, as for a rollback
+        actions.progress_action(
+            db, admin, inc, takedown, ActionProgress(status=ActionStatus.VERIFIED, verification="links 404")
+        )

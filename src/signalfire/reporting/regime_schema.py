@@ -552,11 +552,27 @@ class Interpretation(Sourced):
     alternative: Text | None = None
 
 
+# Response action kinds a related duty is carried out with (response.vocab.ActionKind values).
+ActionKindName = Literal[
+    "model_rollback",
+    "capability_restriction",
+    "safeguard_change",
+    "access_revocation",
+    "access_block",
+    "external_notification",
+    "content_removal",
+    "model_retraining",
+    "filter_update",
+]
+
+
 class RelatedDuty(Sourced):
-    """A duty beside incident reporting that the engine does not clock (shown, not computed)."""
+    """A duty beside incident reporting that the engine does not clock (shown, not computed). ``actions``
+    names the response action kinds that carry it out, tracked with their own target clocks there."""
 
     id: Ident
     description: Text
+    actions: list[ActionKindName] = []
 
 
 class EffectiveBasis(Sourced):

@@ -43,7 +43,12 @@ from signalfire.response.service import (
 from signalfire.response.vocab import ActionKind, ActionStatus, IncidentStatus
 
 # The Commitment-9 style target for a global rollback; other kinds have a target only when given.
-DEFAULT_TARGET: dict[ActionKind, timedelta] = {ActionKind.MODEL_ROLLBACK: timedelta(hours=12)}
+DEFAULT_TARGET: dict[ActionKind, timedelta] = {
+    ActionKind.MODEL_ROLLBACK: timedelta(hours=12),
+    # "Promptly" (CN generative-AI interim measures Art. 14) has no number: a day is our default, editable.
+    ActionKind.CONTENT_REMOVAL: timedelta(hours=24),
+    ActionKind.FILTER_UPDATE: timedelta(hours=24),
+}
 
 NEXT_STATUSES: dict[ActionStatus, frozenset[ActionStatus]] = {
     ActionStatus.REQUESTED: frozenset(
@@ -85,6 +90,17 @@ def _check_kind_fields(data: ActionCreate, scope: list[str]) -> None:
             raise ValidationFailed.single("scope", "Say where the restriction applies.")
     if data.kind in (ActionKind.ACCESS_REVOCATION, ActionKind.ACCESS_BLOCK) and not (scope or data.params):
         raise ValidationFailed.single("scope", "Say which accounts, keys or access the action covers.")
+    if data.kind is ActionKind.CONTENT_REMOVAL:
+        reference = data.params.get("content_reference")
+        removed = data.params.get("items_removed")
+        if not (isinstance(reference, str) and reference.strip()):
+            raise ValidationFailed.single("params", "Name the content removed (params.content_reference).")
+        if removed is not None and (not isinstance(removed, int) or isinstance(removed, bool) or removed < 0):
+            raise ValidationFailed.single("params", "params.items_removed is a count (0 or more).")
+    if data.kind is ActionKind.MODEL_RETRAINING and not data.from_version:
+        raise ValidationFailed.single("from_version", "Name the model version retrained or fine-tuned.")
+    if data.kind is ActionKind.FILTER_UPDATE and not (data.capability or data.params.get("filter")):
+        raise ValidationFailed.single("capability", "Say which filter is updated (capability or params.filter).")
     if data.kind is ActionKind.EXTERNAL_NOTIFICATION and not (
         data.params.get("recipient") or data.params.get("email") or data.params.get("contact_id")
     ):
@@ -281,7 +297,15 @@ def list_actions(session: Session, incident: Incident) -> list[ResponseAction]:
 
 # Actions whose verification must be independent of their owner: a rollback or a restriction that its own
 # owner signs off proves less than one a second person checked (readiness counts only the latter).
-FOUR_EYES = frozenset({ActionKind.MODEL_ROLLBACK, ActionKind.CAPABILITY_RESTRICTION})
+FOUR_EYES = frozenset(
+    {
+        ActionKind.MODEL_ROLLBACK,
+        ActionKind.CAPABILITY_RESTRICTION,
+        ActionKind.CONTENT_REMOVAL,
+        ActionKind.MODEL_RETRAINING,
+        ActionKind.FILTER_UPDATE,
+    }
+)
 
 
 def progress_action(

@@ -224,7 +224,11 @@ def incident_action(
     request: Request, session: SessionDep, actor: ActorDep, incident_id: uuid.UUID, form: FormDep
 ) -> Response:
     incident = service.get_incident(session, actor, incident_id)
-    params = {k.removeprefix("param_"): form.pop(k) for k in list(form) if k.startswith("param_") and form[k]}
+    params: dict[str, object] = {
+        k.removeprefix("param_"): form.pop(k) for k in list(form) if k.startswith("param_") and form[k]
+    }
+    if isinstance(params.get("items_removed"), str) and str(params["items_removed"]).isdigit():
+        params["items_removed"] = int(str(params["items_removed"]))  # a count, as the API takes it
     data = parse(
         ActionCreate,
         {**form, "params": params} if params else form,

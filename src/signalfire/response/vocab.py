@@ -105,6 +105,10 @@ class ActionKind(StrEnum):
     ACCESS_REVOCATION = "access_revocation"
     ACCESS_BLOCK = "access_block"
     EXTERNAL_NOTIFICATION = "external_notification"
+    # China's generative-AI interim measures (Art. 14): remove illegal content, fix the model, report.
+    CONTENT_REMOVAL = "content_removal"
+    MODEL_RETRAINING = "model_retraining"
+    FILTER_UPDATE = "filter_update"
     OTHER = "other"
 
     @property
@@ -119,6 +123,9 @@ _ACTION_KIND_LABELS: dict[ActionKind, str] = {
     ActionKind.ACCESS_REVOCATION: "Account or key revocation",
     ActionKind.ACCESS_BLOCK: "Access block",
     ActionKind.EXTERNAL_NOTIFICATION: "External notification",
+    ActionKind.CONTENT_REMOVAL: "Content removal (takedown)",
+    ActionKind.MODEL_RETRAINING: "Model retraining or fine-tuning",
+    ActionKind.FILTER_UPDATE: "Filter update",
     ActionKind.OTHER: "Other",
 }
 
