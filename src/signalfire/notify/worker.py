@@ -37,7 +37,7 @@ from signalfire.core.settings import JobSettings
 from signalfire.notify import wakeup
 from signalfire.notify.models import JobKind, JobStatus, OutboxJob, SchedulerState, WebhookEndpoint
 from signalfire.notify.outbox import enqueue_email
-from signalfire.notify.registry import PERIODIC, TASKS, load_domain_tasks
+from signalfire.notify.registry import PERIODIC, STAGED_TASKS, TASKS, load_domain_tasks
 from signalfire.notify.transports import DeliveryError, Mailer, MessageNotBuilt, post_webhook
 
 log = logging.getLogger("signalfire.worker")
@@ -249,14 +249,23 @@ class Worker:
             raise DeliveryError(f"unknown job kind {job.kind}", permanent=True)
 
     def _run_task(self, job: Claimed) -> None:
-        fn = TASKS.get(job.payload.get("task", ""))
-        if fn is None:
+        name = job.payload.get("task", "")
+        staged = STAGED_TASKS.get(name)
+        fn = TASKS.get(name)
+        if fn is None and staged is None:
             with unit_of_work(self.factory) as session:
                 self._finish(session, job, error=f"no task registered as {job.payload.get('task')!r}", permanent=True)
             return
+        args = job.payload.get("args", {})
         try:
+            if staged is not None:
+                store = staged(self.factory, args)  # its outside work, with no transaction of ours open
             with unit_of_work(self.factory) as session:
-                fn(session, job.payload.get("args", {}))
+                if staged is not None:
+                    store(session)
+                else:
+                    assert fn is not None
+                    fn(session, args)
                 if not self._finish(session, job, error=None):
                     raise _FencedOut()
         except _FencedOut:
