@@ -20,7 +20,7 @@ TASKS: dict[str, TaskFn] = {}
 STAGED_TASKS: dict[str, StagedTaskFn] = {}
 PERIODIC: dict[str, PeriodicJob] = {}
 
-DOMAINS = ("access", "response", "reporting", "exchange", "intake", "readiness")
+DOMAINS = ("notify", "access", "response", "reporting", "exchange", "intake", "readiness")
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,11 @@ class Worker:
                 dead = row.attempts >= self.settings.max_attempts
                 values: dict[str, Any] = {"last_error": error, "locked_by": None, "locked_until": None}
                 # Not the job's fault, so no backoff: the next claim may take it at once.
-                values |= {"status": JobStatus.dead} if dead else {"status": JobStatus.pending, "run_after": now}
+                values |= (
+                    {"status": JobStatus.dead, "completed_at": now}
+                    if dead
+                    else {"status": JobStatus.pending, "run_after": now}
+                )
                 done = session.execute(
                     update(OutboxJob)
                     .where(
@@ -178,7 +182,13 @@ class Worker:
                 "last_error": None,
             }
         elif permanent or job.attempts >= self.settings.max_attempts:
-            values = {"status": JobStatus.dead, "last_error": error[:2000], "locked_by": None, "locked_until": None}
+            values = {
+                "status": JobStatus.dead,
+                "completed_at": now,
+                "last_error": error[:2000],
+                "locked_by": None,
+                "locked_until": None,
+            }
         else:
             values = {
                 "status": JobStatus.pending,
