@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import stix2
@@ -262,12 +263,20 @@ def _check_pattern(pattern: Any, pattern_type: Any) -> None:
         return  # other languages (sigma, yara, snort, ...) are carried as text, not parsed
     if _pattern_depth(pattern) > MAX_PATTERN_DEPTH:
         raise _Refused(f"'pattern' nests brackets and parentheses deeper than {MAX_PATTERN_DEPTH} levels")
+    error = _pattern_error(pattern)
+    if error:
+        raise _Refused(f"'pattern' is not a valid STIX 2.1 pattern: {error[:300]}")
+
+
+@lru_cache(maxsize=4096)
+def _pattern_error(pattern: str) -> str | None:
+    """The grammar parser's first complaint, if any. About a millisecond a pattern, so a retried
+    envelope (adds are idempotent, clients retry) is not parsed twice."""
     try:
         errors = run_validator(pattern, stix_version="2.1")
-    except RecursionError:  # the depth count above should make this unreachable
-        raise _Refused("'pattern' nests too deeply to parse") from None
-    if errors:
-        raise _Refused(f"'pattern' is not a valid STIX 2.1 pattern: {str(errors[0])[:300]}")
+    except RecursionError:  # the depth count before it should make this unreachable
+        return "it nests too deeply to parse"
+    return str(errors[0]) if errors else None
 
 
 def _check(index: int, obj: Any) -> Candidate:
