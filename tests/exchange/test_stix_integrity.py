@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -22,9 +23,10 @@ from signalfire.access.actor import Actor
 from signalfire.core.clock import utcnow
 from signalfire.exchange import stix as sx
 from signalfire.exchange.demo import _published_at
-from signalfire.exchange.models import Attribution, Pseudonym
+from signalfire.exchange.models import Attribution, ExchangeItem, Pseudonym
 from signalfire.exchange.service import org_identity_id
 from signalfire.exchange.stix import SIGNALFIRE_EXTENSION_ID
+from signalfire.exchange.taxii_models import TaxiiStatus
 from signalfire.exchange.taxii_protocol import parse_timestamp
 from tests.exchange import factories as xf
 from tests.exchange.taxii.helpers import MEMBERS, envelope, headers, indicator, ts
@@ -110,14 +112,49 @@ def test_objects_may_name_only_the_posters_own_identities(
     forged_org = indicator(4, created_by_ref=org_identity_id(victim.org_id))
     forged_pseudonym = indicator(5, created_by_ref=theirs)
     made_up = indicator(6, created_by_ref="identity--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061")
-    status = _post(api_client(poster), [own, as_pseudonym, unattributed, forged_org, forged_pseudonym, made_up])
-    assert {s["id"] for s in status["successes"]} == {own["id"], as_pseudonym["id"], unattributed["id"]}
+    status = _post(api_client(poster), [own, unattributed, forged_org, forged_pseudonym, made_up])
+    assert {s["id"] for s in status["successes"]} == {own["id"], unattributed["id"]}
+    assert _post(api_client(poster), [as_pseudonym])["success_count"] == 1
     for forged in (forged_org, forged_pseudonym, made_up):
         assert "created_by_ref" in _failure(status, forged["id"])
     # Nothing was stored under the other member's name.
     reader = api_client(make_actor())
     for forged in (forged_org, forged_pseudonym, made_up):
         assert reader.get(f"{MEMBERS}objects/{forged['id']}/", headers=headers()).status_code == 404
+
+
+def test_objects_signed_with_the_pseudonym_are_published_under_it_and_never_beside_the_org(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    poster = make_actor()
+    xf.published(db, poster, attribution=Attribution.PSEUDONYMOUS)
+    db.commit()
+    pseudonym = db.execute(select(Pseudonym).where(Pseudonym.org_id == poster.org_id)).scalar_one()
+    client = api_client(poster)
+    # Naming the org and the pseudonym in one request would link them: refused, nothing stored.
+    mixed = [
+        indicator(1, created_by_ref=org_identity_id(poster.org_id)),
+        indicator(2, created_by_ref=pseudonym.stix_identity_id),
+    ]
+    refused = client.post(MEMBERS + "objects/", content=envelope(mixed), headers=headers())
+    assert refused.status_code == 422 and refused.json()["title"] == "Mixed attribution"
+    reader = api_client(make_actor())
+    assert reader.get(f"{MEMBERS}objects/{mixed[0]['id']}/", headers=headers()).status_code == 404
+
+    signed = indicator(3, created_by_ref=pseudonym.stix_identity_id, name="Pseudonymous jailbreak family")
+    status = _post(client, [signed, indicator(4)])
+    assert status["success_count"] == 2
+    (item,) = db.execute(select(ExchangeItem).where(ExchangeItem.id.in_(_item_ids(db, status["id"])))).scalars()
+    assert (item.attribution, item.pseudonym_id) == (Attribution.PSEUDONYMOUS, pseudonym.id)
+    served = reader.get(MEMBERS + "objects/", headers=headers(), params={"match[type]": "report,indicator"}).text
+    assert "Pseudonymous jailbreak family" in served
+    assert poster.org_name not in served and org_identity_id(poster.org_id) not in served
+
+
+def _item_ids(db: Session, status_id: str) -> list[uuid.UUID]:
+    status = db.get(TaxiiStatus, uuid.UUID(status_id))
+    assert status is not None
+    return [uuid.UUID(i) for i in status.item_ids]
 
 
 # --- revocation ----------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from signalfire.access.models import Organization
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.exchange import authoring
-from signalfire.exchange.models import ExchangeItem, Pseudonym, ScreeningOverride
+from signalfire.exchange.models import Attribution, ExchangeItem, Pseudonym, ScreeningOverride
 from signalfire.exchange.schemas import ItemIn
 from signalfire.exchange.screening import Finding, screen
 from signalfire.exchange.service import hub_identity, org_identity_id
@@ -450,12 +450,15 @@ def _owners(session: Session, ids: Sequence[str]) -> dict[str, list[tuple[uuid.U
     return found
 
 
-def _summary(actor: Actor, collection: TaxiiCollection, group: Sequence[Candidate]) -> tuple[str, str]:
+def _summary(
+    actor: Actor, collection: TaxiiCollection, group: Sequence[Candidate], *, pseudonymous: bool
+) -> tuple[str, str]:
     counts = Counter(c.stix_type for c in group)
     kinds = ", ".join(f"{n} {t}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     title = f"TAXII submission: {len(group)} STIX objects ({kinds})"
     names = [str(c.obj["name"]) for c in group if isinstance(c.obj.get("name"), str)][:20]
-    summary = f"Added to the '{collection.title}' collection over TAXII by {actor.org_name}: {kinds}."
+    by = "" if pseudonymous else f" by {actor.org_name}"  # readers see the pseudonym as the contributor
+    summary = f"Added to the '{collection.title}' collection over TAXII{by}: {kinds}."
     if names:
         summary += " Named objects include: " + "; ".join(names) + "."
     return title[:300], summary[:5000]
@@ -496,7 +499,8 @@ def add_objects(
             f"reason (at least {_OVERRIDE_MIN} characters).",
         )
 
-    items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings)
+    pseudonymous = _pseudonymous(session, actor, accepted)
+    items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings, pseudonymous)
     versions_added = _store(session, actor, collection, fixed, accepted, items)
     sync(session)
     return AddResult(
@@ -691,6 +695,28 @@ def _check_revocations(
     return [c for c in candidates if c.index not in refused]
 
 
+def _pseudonymous(session: Session, actor: Actor, accepted: Sequence[Candidate]) -> bool:
+    """Whether the objects are published under the org's pseudonym (some name it as their author).
+
+    Objects naming the org and objects naming its pseudonym cannot go in one request: they would become
+    items published together, and anyone could link the pseudonym to the org.
+    """
+    authors = {c.obj.get("created_by_ref") for c in accepted} - {None}
+    if not authors:
+        return False
+    own = org_identity_id(actor.org_id)
+    if authors == {own}:
+        return False
+    if own in authors:
+        raise TaxiiError(
+            422,
+            "Mixed attribution",
+            "Some objects name your organisation as their author and some your pseudonym. Post the "
+            "pseudonymous objects in a request of their own, so the two cannot be linked.",
+        )
+    return True
+
+
 def _detail(obj: Any, message: str) -> dict[str, str]:
     stix_id = obj.get("id") if isinstance(obj, dict) else None
     version = (obj.get("modified") or obj.get("created")) if isinstance(obj, dict) else None
@@ -709,8 +735,10 @@ def _publish(
     uses: Sequence[CoveredUse],
     reason: str | None,
     findings: Sequence[tuple[str, Finding]],
+    pseudonymous: bool,
 ) -> dict[Tlp, ExchangeItem]:
-    """One exchange item per TLP level among the accepted objects, published to the collection's audience."""
+    """One exchange item per TLP level among the accepted objects, published to the collection's audience
+    (under the org's pseudonym when the objects name it as their author)."""
     groups: dict[Tlp, list[Candidate]] = {}
     for candidate in accepted:
         assert candidate.tlp is not None
@@ -719,7 +747,7 @@ def _publish(
     items: dict[Tlp, ExchangeItem] = {}
     for tlp in sorted(groups, key=lambda level: level.order):
         group = groups[tlp]
-        title, summary = _summary(actor, collection, group)
+        title, summary = _summary(actor, collection, group, pseudonymous=pseudonymous)
         category = Category.VULNERABILITY if any(c.stix_type == "vulnerability" for c in group) else Category.THREAT
         data = ItemIn(
             category=category,
@@ -729,6 +757,7 @@ def _publish(
             tlp=tlp,
             permitted_uses=list(uses),
             audience=[collection.audience],
+            attribution=Attribution.PSEUDONYMOUS if pseudonymous else Attribution.NAMED,
         )
         item = authoring.create_draft(session, actor, data)
         authoring.publish(session, actor, item.id, override_reason=reason, change_note="Added over TAXII")
