@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +17,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from signalfire.access.models import OrgKind, Role
 from signalfire.access.service import add_member, create_org, create_user
@@ -25,7 +26,8 @@ from signalfire.core.db.session import make_engine, session_factory, unit_of_wor
 from signalfire.core.settings import get_settings
 from signalfire.intake.models import Feed, FeedKind, Signal, SourceKind, TriageState
 from signalfire.intake.schemas import FeedIn
-from signalfire.intake.sources import create_feed
+from signalfire.intake.sources import POLL_TASK, create_feed
+from signalfire.notify.models import JobStatus, OutboxJob
 from signalfire.notify.runtime import build_worker
 from tests.conftest import make_settings
 
@@ -44,6 +46,9 @@ HOSTILE = (
 class FeedServer:
     url: str
     seen: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # Called as each request arrives, while the poller waits for the answer; results kept per path.
+    probe: Callable[[], object] | None = None
+    probed: dict[str, list[object]] = field(default_factory=dict)
 
 
 @pytest.fixture()
@@ -67,6 +72,8 @@ def feed_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FeedServer]:
 
         def do_GET(self) -> None:
             server_state.seen.setdefault(self.path, []).append(dict(self.headers.items()))
+            if server_state.probe is not None:
+                server_state.probed.setdefault(self.path, []).append(server_state.probe())
             if self.path == "/down.xml":
                 self.send_response(503)
                 self.end_headers()
@@ -202,4 +209,29 @@ def test_polling_the_same_entries_twice_never_duplicates(fresh_db: str, feed_ser
     with unit_of_work(factory) as s:
         states = set(s.execute(select(Signal.state).where(Signal.org_id == org_id)).scalars())
     assert TriageState.new in states
+    engine.dispose()
+
+
+def test_the_worker_fetches_with_no_database_connection_held(fresh_db: str, feed_server: FeedServer) -> None:
+    """While a feed answers, the polling worker holds no connection, so no transaction or lock waits on it."""
+    engine = make_engine(fresh_db)
+    factory = session_factory(engine)
+    org_id = _org(factory, feed_server)
+    worker = build_worker(factory, make_settings(fresh_db))
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
+    feed_server.probe = pool.checkedout
+    worker.drain()
+    assert set(feed_server.probed) == {"/rss.xml", "/atom.xml", "/broken.xml", "/down.xml", "/hostile.xml",
+                                       "/aiid/incidents.csv"}  # fmt: skip
+    assert {path: set(counts) for path, counts in feed_server.probed.items()} == {
+        path: {0} for path in feed_server.probed
+    }
+    # ... and what was fetched was stored, with each poll task done.
+    feeds = _feeds(factory)
+    assert feeds["rss.xml"].items_total > 0 and feeds["incidents.csv"].items_total > 0
+    assert _count(factory, org_id) == sum(f.items_total for f in feeds.values())
+    with unit_of_work(factory) as s:
+        polls = s.execute(select(OutboxJob).where(OutboxJob.topic == POLL_TASK)).scalars().all()
+        assert len(polls) == 6 and {j.status for j in polls} == {JobStatus.done}
     engine.dispose()

@@ -54,6 +54,25 @@ class LimitSettings(BaseModel):
     public_submissions_per_minute: int = 20
 
 
+class RetentionSettings(BaseModel):
+    """How long bookkeeping rows are kept before the worker prunes them (SIGNALFIRE_RETENTION__...).
+
+    Outbox rows carry dedupe keys ("notify about X once"), so keep finished jobs longer than any producer
+    could enqueue the same notification again; every current producer keeps its own record as well.
+    """
+
+    # Fixed windows of at most a few minutes; a day of history is plenty to look into an incident.
+    rate_limit_window_hours: float = Field(default=24.0, gt=0)
+    # A client retrying a create after this long gets a new record instead of the first response.
+    idempotency_key_days: float = Field(default=7.0, gt=0)
+    outbox_done_days: float = Field(default=30.0, gt=0)
+    # Dead jobs are kept longer: they are the evidence that someone was not notified.
+    outbox_dead_days: float = Field(default=90.0, gt=0)
+    # Each run deletes at most batch_size * max_batches rows per table, one bounded DELETE per batch.
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    max_batches: int = Field(default=20, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SIGNALFIRE_", env_nested_delimiter="__", extra="ignore")
 
@@ -70,6 +89,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @model_validator(mode="after")
     def _defaults_and_fail_closed(self) -> Settings:

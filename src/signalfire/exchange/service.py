@@ -7,6 +7,7 @@ Writing lives in ``authoring`` (drafts, screening, publish, revisions), ``respon
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -95,6 +96,37 @@ def public_contributor(session: Session, item: ExchangeItem) -> Contributor:
             raise ValueError(f"pseudonymous item {item.id} has no pseudonym")
         return pseudonym_contributor(session.get_one(Pseudonym, item.pseudonym_id))
     return org_contributor(session.get_one(Organization, item.org_id))
+
+
+def with_current_identities(
+    session: Session, snapshots: Sequence[tuple[ItemSnapshot, uuid.UUID]], hub: HubIdentity
+) -> list[ItemSnapshot]:
+    """Stored snapshots (each with its contributor org's id) re-signed with today's hub and contributor rows.
+
+    A snapshot freezes a copy of its contributor's identity (name, ``created``) at publication, but the
+    rows can move afterwards: the demo back-dates a pseudonym's ``created_at`` to its earliest item, and
+    orgs are renamed. Items published before and after such a move would then carry two different
+    identity objects under one id, which no bundle can hold. Every export and TAXII index builds the
+    identity from the row instead, so each pseudonym and org has one identity object everywhere.
+    """
+    pseudonym_ids = {s.contributor.stix_identity_id for s, _ in snapshots if s.contributor.kind == "pseudonym"}
+    pseudonyms = {
+        p.stix_identity_id: pseudonym_contributor(p)
+        for p in session.execute(select(Pseudonym).where(Pseudonym.stix_identity_id.in_(pseudonym_ids))).scalars()
+    }
+    org_ids = {org_id for s, org_id in snapshots if s.contributor.kind == "org"}
+    orgs = {
+        org_identity_id(org.id): org_contributor(org)
+        for org in session.execute(select(Organization).where(Organization.id.in_(org_ids))).scalars()
+    }
+    current = pseudonyms | orgs
+    result = []
+    for snapshot, _org_id in snapshots:
+        contributor = current.get(snapshot.contributor.stix_identity_id, snapshot.contributor)
+        if contributor.kind != snapshot.contributor.kind:  # ids are never shared across kinds; keep what was stored
+            contributor = snapshot.contributor
+        result.append(snapshot.model_copy(update={"hub": hub, "contributor": contributor}))
+    return result
 
 
 def contributor_for(session: Session, item: ExchangeItem, viewer: Actor | None) -> Contributor:

@@ -41,7 +41,7 @@ from signalfire.exchange import authoring
 from signalfire.exchange.errors import PurposeNotPermitted
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel
 from signalfire.exchange.schemas import ItemIn, PersonRef
-from signalfire.exchange.service import hub_identity, narrow_for_sparse_viewer, record_read
+from signalfire.exchange.service import hub_identity, narrow_for_sparse_viewer, record_read, with_current_identities
 from signalfire.exchange.snapshot import ItemSnapshot
 from signalfire.exchange.stix import BundleRejected, ImportedItem, RejectCode, bundle_to_items, item_to_bundle
 from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity
@@ -137,11 +137,13 @@ def export_items(
             )
         ).scalars()
     }
-    hub = hub_identity(session)
-    # One hub per bundle: a revision stored before the hub org existed is re-signed by today's hub identity.
-    snapshots = [
-        ItemSnapshot.model_validate(revisions[item.id].snapshot).model_copy(update={"hub": hub}) for item in items
-    ]
+    # One hub per bundle and one identity per contributor: stored revisions are re-signed with today's
+    # hub identity (a revision may predate the hub org) and today's contributor rows.
+    snapshots = with_current_identities(
+        session,
+        [(ItemSnapshot.model_validate(revisions[item.id].snapshot), item.org_id) for item in items],
+        hub_identity(session),
+    )
     bundle = item_to_bundle(snapshots)
     for item in items:
         if item.org_id != actor.org_id:

@@ -24,18 +24,20 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import stix2
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
+from stix2patterns.validator import run_validator
 
 from signalfire.access.actor import Actor
 from signalfire.access.models import Organization
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.exchange import authoring
-from signalfire.exchange.models import ExchangeItem, Pseudonym, ScreeningOverride
+from signalfire.exchange.models import Attribution, ExchangeItem, Pseudonym, ScreeningOverride
 from signalfire.exchange.schemas import ItemIn
 from signalfire.exchange.screening import Finding, screen
 from signalfire.exchange.service import hub_identity, org_identity_id
@@ -73,6 +75,9 @@ from signalfire.exchange.vocab import Category, CoveredUse, Severity, Tlp, audie
 MAX_OBJECTS = 50_000
 MAX_OBJECT_BYTES = 256 * 1024
 MAX_OBJECT_DEPTH = 16
+MAX_PATTERN_CHARS = 65_536
+# Deeper nesting than any real pattern; the grammar parser recurses per level, so it is counted first.
+MAX_PATTERN_DEPTH = 32
 STATUS_KEEP = timedelta(days=7)
 ANALYZE_AFTER_ROWS = 5_000
 _SCREEN_CHUNK = 400_000
@@ -204,6 +209,76 @@ def _timestamp(obj: Mapping[str, Any], name: str) -> datetime | None:
     return parse_timestamp(raw)
 
 
+# (earlier, later, whether they may be equal): STIX 2.1 orders these pairs of timestamps.
+_TIME_PAIRS = (
+    ("valid_from", "valid_until", False),
+    ("first_seen", "last_seen", True),
+    ("first_observed", "last_observed", True),
+    ("start_time", "stop_time", False),
+)
+
+
+def _check_bounds(obj: Mapping[str, Any]) -> None:
+    """Confidence on the STIX 0-100 scale, ordered time ranges, patterns that parse within the limits."""
+    if "confidence" in obj:
+        confidence = obj["confidence"]
+        if isinstance(confidence, bool) or not isinstance(confidence, int) or not 0 <= confidence <= 100:
+            raise _Refused("'confidence' must be a whole number from 0 to 100")
+    for earlier, later, may_equal in _TIME_PAIRS:
+        start, end = _timestamp(obj, earlier), _timestamp(obj, later)
+        if start is not None and end is not None and (end < start or (end == start and not may_equal)):
+            raise _Refused(f"'{later}' must be {'' if may_equal else 'strictly '}later than '{earlier}'")
+    if "pattern" in obj:
+        _check_pattern(obj["pattern"], obj.get("pattern_type", "stix"))
+
+
+def _pattern_depth(pattern: str) -> int:
+    """Deepest nesting of brackets and parentheses outside the pattern's quoted literals."""
+    depth = deepest = 0
+    quoted = escaped = False
+    for char in pattern:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "'":
+                quoted = False
+        elif char == "'":
+            quoted = True
+        elif char in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]":
+            depth -= 1
+    return deepest
+
+
+def _check_pattern(pattern: Any, pattern_type: Any) -> None:
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise _Refused("'pattern' must be a non-empty string")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise _Refused(f"'pattern' is longer than {MAX_PATTERN_CHARS} characters")
+    if pattern_type != "stix":
+        return  # other languages (sigma, yara, snort, ...) are carried as text, not parsed
+    if _pattern_depth(pattern) > MAX_PATTERN_DEPTH:
+        raise _Refused(f"'pattern' nests brackets and parentheses deeper than {MAX_PATTERN_DEPTH} levels")
+    error = _pattern_error(pattern)
+    if error:
+        raise _Refused(f"'pattern' is not a valid STIX 2.1 pattern: {error[:300]}")
+
+
+@lru_cache(maxsize=4096)
+def _pattern_error(pattern: str) -> str | None:
+    """The grammar parser's first complaint, if any. About a millisecond a pattern, so a retried
+    envelope (adds are idempotent, clients retry) is not parsed twice."""
+    try:
+        errors = run_validator(pattern, stix_version="2.1")
+    except RecursionError:  # the depth count before it should make this unreachable
+        return "it nests too deeply to parse"
+    return str(errors[0]) if errors else None
+
+
 def _check(index: int, obj: Any) -> Candidate:
     if not isinstance(obj, dict):
         raise _Refused("not a JSON object")
@@ -228,6 +303,7 @@ def _check(index: int, obj: Any) -> Candidate:
         raise _Refused("it has no 'created' timestamp")
     if created is not None and modified is not None and modified < created:
         raise _Refused("'modified' is earlier than 'created'")
+    _check_bounds(obj)
     version = modified or created
     text = obj.get("modified") or obj.get("created")
     return Candidate(
@@ -374,12 +450,15 @@ def _owners(session: Session, ids: Sequence[str]) -> dict[str, list[tuple[uuid.U
     return found
 
 
-def _summary(actor: Actor, collection: TaxiiCollection, group: Sequence[Candidate]) -> tuple[str, str]:
+def _summary(
+    actor: Actor, collection: TaxiiCollection, group: Sequence[Candidate], *, pseudonymous: bool
+) -> tuple[str, str]:
     counts = Counter(c.stix_type for c in group)
     kinds = ", ".join(f"{n} {t}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     title = f"TAXII submission: {len(group)} STIX objects ({kinds})"
     names = [str(c.obj["name"]) for c in group if isinstance(c.obj.get("name"), str)][:20]
-    summary = f"Added to the '{collection.title}' collection over TAXII by {actor.org_name}: {kinds}."
+    by = "" if pseudonymous else f" by {actor.org_name}"  # readers see the pseudonym as the contributor
+    summary = f"Added to the '{collection.title}' collection over TAXII{by}: {kinds}."
     if names:
         summary += " Named objects include: " + "; ".join(names) + "."
     return title[:300], summary[:5000]
@@ -420,7 +499,8 @@ def add_objects(
             f"reason (at least {_OVERRIDE_MIN} characters).",
         )
 
-    items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings)
+    pseudonymous = _pseudonymous(session, actor, accepted)
+    items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings, pseudonymous)
     versions_added = _store(session, actor, collection, fixed, accepted, items)
     sync(session)
     return AddResult(
@@ -490,6 +570,15 @@ def _admit(
 ) -> list[Candidate]:
     """The objects to add: not already there, not someone else's id, and allowed in this audience at their TLP."""
     assert collection.audience is not None
+    own = _own_identities(session, actor)
+    attributed = []
+    for candidate in regular:
+        try:
+            _check_author(candidate, own)
+            attributed.append(candidate)
+        except _Refused as exc:
+            failures[candidate.index] = _detail(candidate.obj, str(exc))
+    regular = _check_revocations(session, attributed, failures)
     reserved = _reserved_ids(session, regular)
     owners = _owners(session, [c.stix_id for c in regular])
     here = existing_versions(session, collection.id, [c.stix_id for c in [*fixed, *regular]])
@@ -535,6 +624,99 @@ def _admit(
     return accepted
 
 
+def _own_identities(session: Session, actor: Actor) -> set[str]:
+    """The identities an org may sign objects with: its own and, once it has one, its pseudonym's."""
+    pseudonym = session.execute(select(Pseudonym.stix_identity_id).where(Pseudonym.org_id == actor.org_id)).scalar()
+    return {org_identity_id(actor.org_id)} | ({pseudonym} if pseudonym else set())
+
+
+def _check_author(candidate: Candidate, own: set[str]) -> None:
+    author = candidate.obj.get("created_by_ref")
+    if author is not None and author not in own:
+        raise _Refused(
+            f"'created_by_ref' is {str(author)[:100]!r}, which is not your organisation's identity or its "
+            f"pseudonym's; objects are attributed only to who posts them (yours: {', '.join(sorted(own))})"
+        )
+
+
+def _revoked(candidate: Candidate) -> bool:
+    return candidate.obj.get("revoked") is True
+
+
+def _stored_lifecycle(session: Session, ids: Sequence[str]) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """For ids already stored: the earliest revoked version, and the latest version of each."""
+    revoked: dict[str, datetime] = {}
+    latest: dict[str, datetime] = {}
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        rows = session.execute(
+            select(TaxiiObject.stix_id, func.max(TaxiiObject.version))
+            .where(TaxiiObject.stix_id.in_(chunk))
+            .group_by(TaxiiObject.stix_id)
+        )
+        latest.update({stix_id: version for stix_id, version in rows})
+        # Bodies are stored compact, so a top-level revocation reads '"revoked":true'; the match only
+        # narrows the rows to parse (a nested property of that name must not count).
+        maybe = session.execute(
+            select(TaxiiObject.stix_id, TaxiiObject.version, TaxiiObject.body).where(
+                TaxiiObject.stix_id.in_(chunk), TaxiiObject.body.contains('"revoked":true', autoescape=True)
+            )
+        )
+        for stix_id, version, body in maybe:
+            if json.loads(body).get("revoked") is True and (stix_id not in revoked or version < revoked[stix_id]):
+                revoked[stix_id] = version
+    return revoked, latest
+
+
+def _check_revocations(
+    session: Session, candidates: Sequence[Candidate], failures: dict[int, dict[str, str]]
+) -> list[Candidate]:
+    """STIX 2.1 makes revocation final: no version after a revoked one, and no revocation before a later version."""
+    versioned = [c for c in candidates if c.version is not None]
+    revoked, latest = _stored_lifecycle(session, [c.stix_id for c in versioned])
+    refused: set[int] = set()
+    for c in versioned:
+        assert c.version is not None
+        if _revoked(c) and c.stix_id in latest and latest[c.stix_id] > c.version:
+            failures[c.index] = _detail(
+                c.obj, "a later version of this object is already stored, so this version cannot revoke it"
+            )
+            refused.add(c.index)
+        elif _revoked(c) and (c.stix_id not in revoked or c.version < revoked[c.stix_id]):
+            revoked[c.stix_id] = c.version
+    for c in versioned:
+        assert c.version is not None
+        if c.index not in refused and c.stix_id in revoked and c.version > revoked[c.stix_id]:
+            failures[c.index] = _detail(
+                c.obj,
+                f"this object was revoked in version {format_version(revoked[c.stix_id])}; STIX 2.1 makes "
+                "revocation final, so no later version may be added",
+            )
+            refused.add(c.index)
+    return [c for c in candidates if c.index not in refused]
+
+
+def _pseudonymous(session: Session, actor: Actor, accepted: Sequence[Candidate]) -> bool:
+    """Whether the objects are published under the org's pseudonym (some name it as their author).
+
+    Objects naming the org and objects naming its pseudonym cannot go in one request: they would become
+    items published together, and anyone could link the pseudonym to the org.
+    """
+    authors = {c.obj.get("created_by_ref") for c in accepted} - {None}
+    if not authors:
+        return False
+    own = org_identity_id(actor.org_id)
+    if authors == {own}:
+        return False
+    if own in authors:
+        raise TaxiiError(
+            422,
+            "Mixed attribution",
+            "Some objects name your organisation as their author and some your pseudonym. Post the "
+            "pseudonymous objects in a request of their own, so the two cannot be linked.",
+        )
+    return True
+
+
 def _detail(obj: Any, message: str) -> dict[str, str]:
     stix_id = obj.get("id") if isinstance(obj, dict) else None
     version = (obj.get("modified") or obj.get("created")) if isinstance(obj, dict) else None
@@ -553,8 +735,10 @@ def _publish(
     uses: Sequence[CoveredUse],
     reason: str | None,
     findings: Sequence[tuple[str, Finding]],
+    pseudonymous: bool,
 ) -> dict[Tlp, ExchangeItem]:
-    """One exchange item per TLP level among the accepted objects, published to the collection's audience."""
+    """One exchange item per TLP level among the accepted objects, published to the collection's audience
+    (under the org's pseudonym when the objects name it as their author)."""
     groups: dict[Tlp, list[Candidate]] = {}
     for candidate in accepted:
         assert candidate.tlp is not None
@@ -563,7 +747,7 @@ def _publish(
     items: dict[Tlp, ExchangeItem] = {}
     for tlp in sorted(groups, key=lambda level: level.order):
         group = groups[tlp]
-        title, summary = _summary(actor, collection, group)
+        title, summary = _summary(actor, collection, group, pseudonymous=pseudonymous)
         category = Category.VULNERABILITY if any(c.stix_type == "vulnerability" for c in group) else Category.THREAT
         data = ItemIn(
             category=category,
@@ -573,6 +757,7 @@ def _publish(
             tlp=tlp,
             permitted_uses=list(uses),
             audience=[collection.audience],
+            attribution=Attribution.PSEUDONYMOUS if pseudonymous else Attribution.NAMED,
         )
         item = authoring.create_draft(session, actor, data)
         authoring.publish(session, actor, item.id, override_reason=reason, change_note="Added over TAXII")

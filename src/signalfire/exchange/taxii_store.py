@@ -33,8 +33,8 @@ from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.exchange import taxii_cursor
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel, ReadLog
-from signalfire.exchange.service import acknowledge
-from signalfire.exchange.snapshot import ItemSnapshot
+from signalfire.exchange.service import acknowledge, hub_identity, with_current_identities
+from signalfire.exchange.snapshot import HubIdentity, ItemSnapshot
 from signalfire.exchange.stix import taxii_objects
 from signalfire.exchange.taxii_collections import TaxiiCollection, fan_out
 from signalfire.exchange.taxii_models import (
@@ -227,9 +227,13 @@ def refresh_flags(session: Session, collection_id: uuid.UUID, stix_id: str) -> N
     )
 
 
-def revision_rows(revision: ItemRevision, org_id: uuid.UUID) -> list[NewRow]:
-    """The STIX objects of one published version, as rows (reference objects own no item)."""
-    snapshot = ItemSnapshot.model_validate(revision.snapshot)
+def revision_rows(session: Session, revision: ItemRevision, org_id: uuid.UUID, hub: HubIdentity) -> list[NewRow]:
+    """The STIX objects of one published version, as rows (reference objects own no item).
+
+    Identities are built from today's rows, as exports build them, so each has one object everywhere.
+    """
+    stored = ItemSnapshot.model_validate(revision.snapshot)
+    (snapshot,) = with_current_identities(session, [(stored, org_id)], hub)
     rows = []
     for obj in taxii_objects([snapshot]):
         owned = obj.item_id is not None
@@ -287,9 +291,10 @@ def sync(session: Session) -> int:
                 select(ExchangeItem.id, ExchangeItem.org_id).where(ExchangeItem.id.in_({r.item_id for r in batch}))
             ).all()
         )
+        hub = hub_identity(session)
         for revision in batch:
             org_id = orgs[revision.item_id]
-            rows = revision_rows(revision, org_id)
+            rows = revision_rows(session, revision, org_id, hub)
             for collection_id in fan_out(revision.audience, org_id):
                 insert_rows(session, collection_id, rows)
             session.add(TaxiiIndexed(revision_id=revision.id, indexed_at=utcnow()))

@@ -26,7 +26,7 @@ from signalfire.intake.aiid import (
     open_incidents_csv,
 )
 from signalfire.intake.models import Feed, FeedKind
-from signalfire.intake.polling import ImportResult, due_feeds, import_aiid, poll_feed
+from signalfire.intake.polling import ImportResult, due_feeds, import_aiid, poll_feed_in_steps
 from signalfire.intake.schemas import FeedIn
 from signalfire.intake.sources import create_feed
 
@@ -201,8 +201,7 @@ def feeds_poll(
             )
         ]
     for feed_id in ids:
-        with unit_of_work(factory) as s:
-            result = poll_feed(s, feed_id)
+        result = poll_feed_in_steps(factory, feed_id)
         console.print(
             f"{feed_id}: {result.status}, {result.created} new" + (f" ({result.error})" if result.error else "")
         )

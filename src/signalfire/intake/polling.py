@@ -1,8 +1,10 @@
 """Polling feeds and importing public incident databases into signals.
 
-One poll is one feed in one transaction: the scheduler enqueues a task per due feed, so a feed that
-times out, answers 500 or serves broken XML records its error on its own row and never holds up the
-others. Requests are conditional (ETag / Last-Modified), so an unchanged feed costs one 304.
+One poll is one feed: the scheduler enqueues a task per due feed, so a feed that times out, answers 500
+or serves broken XML records its error on its own row and never holds up the others. A poll has two
+halves: :func:`fetch` talks to the network with no transaction open, then :func:`store` writes the
+entries and the feed's state in one unit of work (for the worker, the one that marks the task done).
+Requests are conditional (ETag / Last-Modified), so an unchanged feed costs one 304.
 Entries are idempotent on (feed, entry id); AIID incidents on their incident_id.
 """
 
@@ -18,10 +20,11 @@ from typing import IO
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
+from signalfire.core.db.session import unit_of_work
 from signalfire.core.settings import get_settings
 from signalfire.intake import egress
 from signalfire.intake.aiid import (
@@ -33,7 +36,7 @@ from signalfire.intake.aiid import (
     iter_aiid_incidents,
     open_incidents_csv,
 )
-from signalfire.intake.feeds import FeedEntry, fetch_feed
+from signalfire.intake.feeds import FeedEntry, FeedFetch, fetch_feed
 from signalfire.intake.ingest import Incoming, ingest
 from signalfire.intake.models import Feed, FeedKind, Signal, SourceKind
 from signalfire.intake.scoring import Inventory, inventory_for
@@ -87,21 +90,70 @@ def due_feeds(session: Session, now: datetime) -> list[Feed]:
     )
 
 
-def poll_feed(session: Session, feed_id: uuid.UUID, *, client: httpx.Client | None = None) -> PollResult:
-    """Fetch one feed and store its new entries. Remote failures are recorded on the feed, not raised."""
+@dataclass(frozen=True, slots=True)
+class PollRequest:
+    """What a fetch needs from the feed row, read in a short transaction of its own."""
+
+    feed_id: uuid.UUID
+    kind: FeedKind
+    url: str
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass
+class Fetched:
+    """What one fetch brought back, before anything is stored: parsed entries for RSS/Atom, the
+    downloaded file for an AIID snapshot (spooled to disk when large; :meth:`close` removes it)."""
+
+    request: PollRequest
+    status: str  # ok | not_modified | error
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    feed: FeedFetch | None = None
+    snapshot: IO[bytes] | None = None
+
+    def close(self) -> None:
+        if self.snapshot is not None:
+            self.snapshot.close()
+
+
+def poll_request(session: Session, feed_id: uuid.UUID) -> PollRequest | None:
+    """The feed's URL and validators, or None when it was removed or paused."""
     feed = session.get(Feed, feed_id)
     if feed is None or not feed.active:
-        return PollResult(feed_id, "error", error="feed removed or paused")
+        return None
+    return PollRequest(feed.id, feed.kind, feed.url, feed.etag, feed.last_modified)
+
+
+def fetch(request: PollRequest, client: httpx.Client | None = None) -> Fetched:
+    """The network half of a poll. It takes no session: call it with no transaction open, so a slow or
+    hanging feed never holds a database connection, a lock or SQLite's write lock while it waits."""
     own_client = client is None
     client = client or http_client()
     try:
-        if feed.kind is FeedKind.aiid_snapshot:
-            result = _poll_snapshot(session, feed, client)
-        else:
-            result = _poll_rss(session, feed, client)
+        if request.kind is FeedKind.aiid_snapshot:
+            return _fetch_snapshot(request, client)
+        got = fetch_feed(
+            client, request.url, etag=request.etag, last_modified=request.last_modified, max_bytes=MAX_FEED_BYTES
+        )
+        return Fetched(request, got.status, got.http_status, got.etag, got.last_modified, got.error, feed=got)
     finally:
         if own_client:
             client.close()
+
+
+def store(session: Session, fetched: Fetched) -> PollResult:
+    """The database half of a poll, in the caller's unit of work: entries, feed state and the audit entry."""
+    feed = session.get(Feed, fetched.request.feed_id)
+    if feed is None or not feed.active:  # removed or paused while it was being fetched
+        return PollResult(fetched.request.feed_id, "error", error="feed removed or paused")
+    if fetched.request.kind is FeedKind.aiid_snapshot:
+        result = _store_snapshot(session, feed, fetched)
+    else:
+        result = _store_rss(session, feed, fetched)
     record(
         session,
         action="intake.feed.poll",
@@ -121,23 +173,56 @@ def poll_feed(session: Session, feed_id: uuid.UUID, *, client: httpx.Client | No
     return result
 
 
-def _poll_rss(session: Session, feed: Feed, client: httpx.Client) -> PollResult:
-    fetched = fetch_feed(client, feed.url, etag=feed.etag, last_modified=feed.last_modified, max_bytes=MAX_FEED_BYTES)
+def poll_feed_in_steps(
+    factory: sessionmaker[Session], feed_id: uuid.UUID, *, client: httpx.Client | None = None
+) -> PollResult:
+    """Read the feed, fetch with no transaction open, then store in a unit of work of its own."""
+    with unit_of_work(factory) as session:
+        request = poll_request(session, feed_id)
+    if request is None:
+        return PollResult(feed_id, "error", error="feed removed or paused")
+    fetched = fetch(request, client)
+    try:
+        with unit_of_work(factory) as session:
+            return store(session, fetched)
+    finally:
+        fetched.close()
+
+
+def poll_feed(session: Session, feed_id: uuid.UUID, *, client: httpx.Client | None = None) -> PollResult:
+    """Read, fetch and store one feed in the caller's session, which stays open during the fetch.
+
+    For tests and callers whose transaction holds nothing else; the worker and the CLI poll in steps
+    (:func:`poll_feed_in_steps`, the ``intake.poll_feed`` task) so no transaction waits on the network.
+    Remote failures are recorded on the feed, not raised.
+    """
+    request = poll_request(session, feed_id)
+    if request is None:
+        return PollResult(feed_id, "error", error="feed removed or paused")
+    fetched = fetch(request, client)
+    try:
+        return store(session, fetched)
+    finally:
+        fetched.close()
+
+
+def _store_rss(session: Session, feed: Feed, fetched: Fetched) -> PollResult:
     result = PollResult(feed.id, fetched.status, error=fetched.error)
-    if fetched.status == "ok":
-        created, skipped = store_entries(session, feed, fetched.entries)
+    got = fetched.feed
+    if fetched.status == "ok" and got is not None:
+        created, skipped = store_entries(session, feed, got.entries)
         result.created, result.skipped = created, skipped
-        if fetched.warning:
-            result.warnings.append(fetched.warning)
-        if fetched.feed_title and not feed.title:
-            feed.title = fetched.feed_title[:300]
+        if got.warning:
+            result.warnings.append(got.warning)
+        if got.feed_title and not feed.title:
+            feed.title = got.feed_title[:300]
     _finish(
         feed,
         status=fetched.status,
         http_status=fetched.http_status,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
-        error=fetched.error or fetched.warning,
+        error=fetched.error or (got.warning if got else None),
         created=result.created,
     )
     return result
@@ -343,54 +428,75 @@ def import_aiid_file(
     return result
 
 
-def _poll_snapshot(session: Session, feed: Feed, client: httpx.Client) -> PollResult:
+def _fetch_snapshot(request: PollRequest, client: httpx.Client) -> Fetched:
     headers = {}
-    if feed.etag:
-        headers["If-None-Match"] = feed.etag
-    if feed.last_modified:
-        headers["If-Modified-Since"] = feed.last_modified
-    result = PollResult(feed.id, "ok")
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
-        try:
-            with client.stream("GET", feed.url, headers=headers) as response:
-                status = response.status_code
-                new_etag, new_modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
-                if status == 304:
-                    _finish(
-                        feed,
-                        status="not_modified",
-                        http_status=304,
-                        etag=new_etag or feed.etag,
-                        last_modified=new_modified or feed.last_modified,
-                        error=None,
-                        created=0,
-                    )
-                    result.status = "not_modified"
-                    return result
-                if status != 200:
-                    raise _FetchFailed(f"HTTP {status} {response.reason_phrase}".strip(), status)
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > MAX_SNAPSHOT_BYTES:
-                        raise _FetchFailed(f"snapshot larger than {MAX_SNAPSHOT_BYTES} bytes", status)
-                    spool.write(chunk)
-            spool.seek(0)
-            imported = import_aiid_file(session, feed.org_id, spool, feed_id=feed.id)
-        except _FetchFailed as exc:
-            return _failed(feed, result, exc.message, exc.status)
-        except httpx.HTTPError as exc:
-            return _failed(feed, result, f"request failed: {type(exc).__name__}: {exc}"[:500], None)
-        except AiidFormatError as exc:
-            return _failed(feed, result, f"not an AIID snapshot: {exc}"[:500], 200)
+    if request.etag:
+        headers["If-None-Match"] = request.etag
+    if request.last_modified:
+        headers["If-Modified-Since"] = request.last_modified
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned open, the caller closes it
+    try:
+        with client.stream("GET", request.url, headers=headers) as response:
+            status = response.status_code
+            new_etag, new_modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+            if status == 304:
+                spool.close()
+                return Fetched(
+                    request,
+                    "not_modified",
+                    304,
+                    etag=new_etag or request.etag,
+                    last_modified=new_modified or request.last_modified,
+                )
+            if status != 200:
+                raise _FetchFailed(f"HTTP {status} {response.reason_phrase}".strip(), status)
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_SNAPSHOT_BYTES:
+                    raise _FetchFailed(f"snapshot larger than {MAX_SNAPSHOT_BYTES} bytes", status)
+                spool.write(chunk)
+        spool.seek(0)
+        return Fetched(request, "ok", 200, etag=new_etag, last_modified=new_modified, snapshot=spool)
+    except _FetchFailed as exc:
+        spool.close()
+        return Fetched(request, "error", exc.status, request.etag, request.last_modified, exc.message)
+    except httpx.HTTPError as exc:
+        spool.close()
+        message = f"request failed: {type(exc).__name__}: {exc}"[:500]
+        return Fetched(request, "error", None, request.etag, request.last_modified, message)
+    except BaseException:
+        spool.close()
+        raise
+
+
+def _store_snapshot(session: Session, feed: Feed, fetched: Fetched) -> PollResult:
+    result = PollResult(feed.id, fetched.status, error=fetched.error)
+    if fetched.status == "error":
+        return _failed(feed, result, fetched.error or "unknown error", fetched.http_status)
+    if fetched.status == "not_modified" or fetched.snapshot is None:
+        _finish(
+            feed,
+            status="not_modified",
+            http_status=304,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            error=None,
+            created=0,
+        )
+        return result
+    try:
+        imported = import_aiid_file(session, feed.org_id, fetched.snapshot, feed_id=feed.id)
+    except AiidFormatError as exc:
+        return _failed(feed, result, f"not an AIID snapshot: {exc}"[:500], 200)
     result.created, result.updated, result.skipped = imported.created, imported.updated, imported.skipped
     warning = f"{len(imported.errors)} row(s) skipped: {imported.errors[0]}" if imported.errors else None
     _finish(
         feed,
         status="ok",
         http_status=200,
-        etag=new_etag,
-        last_modified=new_modified,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
         error=warning,
         created=imported.created,
     )

@@ -1,18 +1,21 @@
-"""Background work for intake: feed polling (one task per due feed) and pruning replay records."""
+"""Background work for intake: feed polling (one task per due feed, fetched outside any transaction) and
+pruning replay records."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from signalfire.core.db.session import unit_of_work
 from signalfire.intake.alert_sources import prune_deliveries
-from signalfire.intake.polling import due_feeds, poll_feed
+from signalfire.intake.polling import due_feeds, fetch, poll_request, store
 from signalfire.intake.sources import POLL_TASK
 from signalfire.notify.outbox import enqueue_task
-from signalfire.notify.registry import periodic, task
+from signalfire.notify.registry import periodic, staged_task
 
 
 @periodic("intake.schedule_feed_polls", every=timedelta(minutes=1))
@@ -30,9 +33,23 @@ def schedule_feed_polls(session: Session, now: datetime) -> None:
         feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
 
 
-@task(POLL_TASK)
-def poll_feed_task(session: Session, args: dict[str, Any]) -> None:
-    poll_feed(session, uuid.UUID(str(args["feed_id"])))
+@staged_task(POLL_TASK)
+def poll_feed_task(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
+    """Fetch with no transaction open; the entries are stored in the transaction that completes the job."""
+    feed_id = uuid.UUID(str(args["feed_id"]))
+    with unit_of_work(factory) as session:
+        request = poll_request(session, feed_id)
+    if request is None:
+        return lambda session: None
+    fetched = fetch(request)
+
+    def store_fetched(session: Session) -> None:
+        try:
+            store(session, fetched)
+        finally:
+            fetched.close()
+
+    return store_fetched
 
 
 @periodic("intake.prune_webhook_deliveries", every=timedelta(minutes=30))

@@ -32,7 +32,10 @@ class JobStatus(StrEnum):
 
 class OutboxJob(IdMixin, Base):
     __tablename__ = "outbox_job"
-    __table_args__ = (Index("ix_outbox_job_claim", "status", "run_after"),)
+    __table_args__ = (
+        Index("ix_outbox_job_claim", "status", "run_after"),
+        Index("ix_outbox_job_finished", "status", "completed_at"),  # pruning
+    )
 
     kind: Mapped[JobKind] = mapped_column(enum_column(JobKind, "job_kind"))
     topic: Mapped[str] = mapped_column(String(100))
@@ -45,7 +48,7 @@ class OutboxJob(IdMixin, Base):
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    completed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]  # when it finished: done, or dead
     # Makes "notify X about Y once" idempotent (e.g. one reminder per obligation and lead time).
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 

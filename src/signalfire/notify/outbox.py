@@ -6,14 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signalfire.audit.chain import jsonable
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import after_commit
-from signalfire.notify.models import JobKind, OutboxJob, WebhookEndpoint
+from signalfire.notify.models import JobKind, JobStatus, OutboxJob, WebhookEndpoint
 from signalfire.notify.preferences import route
 from signalfire.notify.wakeup import wake_workers
 
@@ -128,3 +128,19 @@ def publish_event(
         if job is not None:
             jobs.append(job)
     return jobs
+
+
+def prune_finished(session: Session, status: JobStatus, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` jobs that finished with ``status`` (done or dead) before ``before``."""
+    if status not in (JobStatus.done, JobStatus.dead):
+        raise ValueError("only finished jobs are pruned")
+    oldest = (
+        select(OutboxJob.id)
+        .where(OutboxJob.status == status, OutboxJob.completed_at < before)
+        .order_by(OutboxJob.completed_at)
+        .limit(limit)
+    )
+    result = session.execute(
+        delete(OutboxJob).where(OutboxJob.id.in_(oldest)).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -8,15 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 TaskFn = Callable[[Session, dict[str, Any]], None]
+# A staged task gets the session factory and its arguments, does its outside work (network) with no
+# transaction open, and returns what to store, which runs in the transaction that marks the job done.
+StagedTaskFn = Callable[[sessionmaker[Session], dict[str, Any]], Callable[[Session], None]]
 PeriodicFn = Callable[[Session, datetime], None]
 
 TASKS: dict[str, TaskFn] = {}
+STAGED_TASKS: dict[str, StagedTaskFn] = {}
 PERIODIC: dict[str, PeriodicJob] = {}
 
-DOMAINS = ("access", "response", "reporting", "exchange", "intake", "readiness")
+DOMAINS = ("notify", "access", "response", "reporting", "exchange", "intake", "readiness")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,16 @@ class PeriodicJob:
 def task(name: str) -> Callable[[TaskFn], TaskFn]:
     def deco(fn: TaskFn) -> TaskFn:
         TASKS[name] = fn
+        return fn
+
+    return deco
+
+
+def staged_task(name: str) -> Callable[[StagedTaskFn], StagedTaskFn]:
+    """A task with work that must not run inside a transaction (e.g. an HTTP fetch); see StagedTaskFn."""
+
+    def deco(fn: StagedTaskFn) -> StagedTaskFn:
+        STAGED_TASKS[name] = fn
         return fn
 
     return deco

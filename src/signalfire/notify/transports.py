@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import smtplib
 from dataclasses import dataclass
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, Protocol
@@ -17,11 +19,34 @@ from signalfire.core.signing import sign
 
 
 class DeliveryError(Exception):
-    """A failed attempt; `permanent` ones are not retried."""
+    """A failed attempt; `permanent` ones are not retried. A job that dies alerts its org's admins unless
+    `alert` is off (when the org itself caused it, e.g. by removing the webhook endpoint)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, alert: bool = True) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.alert = alert
+
+
+class MessageNotBuilt(DeliveryError):
+    """The job cannot be turned into a message (an address that is not one, a missing field): a retry
+    would fail the same way, so the job dies at once."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def header_text(value: str) -> str:
+    """User text made fit for a header: CR, LF and other control characters become single spaces.
+
+    A newline in a header value would start a new header (injection); the email library refuses it,
+    and a page whose incident title had one used to fail every attempt. Addresses are not cleaned
+    this way: an address with a newline is not an address, and the message cannot be built.
+    """
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 class Mailer(Protocol):
@@ -33,14 +58,7 @@ class SmtpMailer:
     settings: MailSettings
 
     def send(self, *, job_id: str, to: list[str], subject: str, body: str) -> None:
-        msg = EmailMessage()
-        msg["From"] = self.settings.sender
-        msg["To"] = ", ".join(to)
-        msg["Subject"] = subject
-        # Derived from the job id, so a receiver can drop the rare redelivery after a crash.
-        msg["Message-ID"] = make_msgid(idstring=job_id, domain="signalfire.local")
-        msg["X-Signalfire-Delivery"] = job_id
-        msg.set_content(body)
+        msg = build_message(sender=self.settings.sender, job_id=job_id, to=to, subject=subject, body=body)
         try:
             with smtplib.SMTP(self.settings.host, self.settings.port, timeout=30) as smtp:
                 if self.settings.starttls:
@@ -54,6 +72,23 @@ class SmtpMailer:
             raise DeliveryError(f"SMTP error: {exc}") from exc
 
 
+def build_message(*, sender: str, job_id: str, to: list[str], subject: str, body: str) -> EmailMessage:
+    """The email for a job; raises :class:`MessageNotBuilt` when no valid message can be made of it."""
+    try:
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = ", ".join(to)
+        msg["Subject"] = header_text(subject)
+        # Derived from the job id, so a receiver can drop the rare redelivery after a crash.
+        msg["Message-ID"] = make_msgid(idstring=job_id, domain="signalfire.local")
+        msg["X-Signalfire-Delivery"] = job_id
+        msg.set_content(body)
+        msg.as_bytes()  # serialising is where some malformed values surface
+    except (ValueError, TypeError, MessageError) as exc:
+        raise MessageNotBuilt(f"the message cannot be built: {exc.__class__.__name__}: {exc}") from exc
+    return msg
+
+
 class LogMailer:
     """Development default when no SMTP server is configured: keeps messages in memory."""
 
@@ -61,7 +96,9 @@ class LogMailer:
         self.sent: list[dict[str, Any]] = []
 
     def send(self, *, job_id: str, to: list[str], subject: str, body: str) -> None:
-        self.sent.append({"job_id": job_id, "to": to, "subject": subject, "body": body})
+        # Built (and dropped) like a real one, so a job that SMTP would refuse fails here too.
+        build_message(sender="signalfire@localhost", job_id=job_id, to=to, subject=subject, body=body)
+        self.sent.append({"job_id": job_id, "to": to, "subject": header_text(subject), "body": body})
 
 
 def post_webhook(

@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Index, Integer, String, delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -24,6 +24,7 @@ MAX_KEY = 200
 
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_record"
+    __table_args__ = (Index("ix_idempotency_record_created_at", "created_at"),)
 
     # scope = who is asking (user id, or a public channel + client fingerprint) plus the route.
     scope: Mapped[str] = mapped_column(String(300), primary_key=True)
@@ -106,3 +107,19 @@ def run_idempotent(
     status, body = create()
     store(session, scope, key, request_hash, status, body)
     return status, body, False
+
+
+def prune(session: Session, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` records stored before ``before``; a retry after that runs the create again."""
+    oldest = (
+        select(IdempotencyRecord.scope, IdempotencyRecord.key)
+        .where(IdempotencyRecord.created_at < before)
+        .order_by(IdempotencyRecord.created_at)
+        .limit(limit)
+    )
+    result = session.execute(
+        delete(IdempotencyRecord)
+        .where(tuple_(IdempotencyRecord.scope, IdempotencyRecord.key).in_(oldest))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, update
+from sqlalchemy import Index, String, delete, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -15,6 +15,7 @@ from signalfire.core.errors import RateLimited
 
 class RateLimitWindow(Base):
     __tablename__ = "rate_limit_window"
+    __table_args__ = (Index("ix_rate_limit_window_start", "window_start"),)
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(primary_key=True)
@@ -51,3 +52,19 @@ def _increment(session: Session, key: str, start: datetime) -> int:
         return 1
     except IntegrityError:
         return _increment(session, key, start)
+
+
+def prune(session: Session, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` windows that started before ``before``; returns how many went."""
+    oldest = (
+        select(RateLimitWindow.key, RateLimitWindow.window_start)
+        .where(RateLimitWindow.window_start < before)
+        .order_by(RateLimitWindow.window_start)
+        .limit(limit)
+    )
+    result = session.execute(
+        delete(RateLimitWindow)
+        .where(tuple_(RateLimitWindow.key, RateLimitWindow.window_start).in_(oldest))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
