@@ -4,5 +4,7 @@ from __future__ import annotations
 
 from signalfire.reporting.api import api
 from signalfire.reporting.pages import pages
+from signalfire.reporting.pages_reports import report_pages
+from signalfire.reporting.pages_settings import settings_pages
 
-routers = [pages, api]
+routers = [pages, report_pages, settings_pages, api]

@@ -1,0 +1,112 @@
+"""Words for people on the reporting pages: labels for ids (events, recipients, classes, stages, readings)
+and the article each instant comes from. The ids stay in data and the API; pages show these."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from signalfire.core.errors import NotFound
+from signalfire.reporting import catalog
+from signalfire.reporting.clock_events import EVENT_IDS
+from signalfire.reporting.clock_events import label as event_label
+from signalfire.reporting.models import Obligation
+from signalfire.reporting.regime_schema import Regime
+
+READINGS: Mapping[str, str] = {
+    "elapsed_utc": "elapsed time (UTC)",
+    "same_local_time": "same local time in the recipient's zone",
+    "legal": "legal day-end reading",
+}
+
+# Event ids inside free text (a basis, a target's reason), longest first so no id eats part of another.
+_EVENT_RE = re.compile(r"\b(" + "|".join(sorted((e for e in EVENT_IDS if "_" in e), key=len, reverse=True)) + r")\b")
+
+
+def humanize(text: str | None) -> str:
+    """Free text with event ids replaced by their labels ("immediately after causal link suspected")."""
+    if not text:
+        return ""
+    return _EVENT_RE.sub(lambda m: event_label(m.group(1)).lower(), text)
+
+
+def reading(value: str | None) -> str:
+    return READINGS.get(value or "", value or "")
+
+
+def _regime(o: Obligation) -> Regime | None:
+    try:
+        return catalog.get(o.regime_id, o.regime_version)
+    except NotFound:
+        return None
+
+
+def article(o: Obligation) -> str:
+    """Where the obligation's deadline is written: the class's source for an initial report, else the
+    rule for the stage (updates, final, summary, a concurrent report)."""
+    regime = _regime(o)
+    if regime is None:
+        return ""
+    if o.stage == "initial":
+        try:
+            return regime.incident_class(o.class_id).source
+        except KeyError:
+            return regime.source
+    return catalog.stage_rule_source(regime, o.stage)
+
+
+def recipients(o: Obligation) -> str:
+    regime = _regime(o)
+    names = [catalog.recipient_name(regime, r) if regime else r for r in o.recipients]
+    return "; ".join(names)
+
+
+def class_label(o: Obligation) -> str:
+    regime = _regime(o)
+    if regime is None:
+        return o.class_id
+    try:
+        return regime.incident_class(o.class_id).label
+    except KeyError:
+        return o.class_id
+
+
+def regime_title(regime_id: str, version: str | None = None) -> str:
+    try:
+        regime = catalog.get(regime_id, version) if version else catalog.latest(regime_id)
+    except NotFound:
+        return regime_id
+    return regime.title
+
+
+@dataclass(frozen=True)
+class Urgency:
+    """How soon the target falls (colour) and whether the legal latest has passed (overdue)."""
+
+    css: str
+    overdue: bool
+
+
+def urgency(o: Obligation, now: datetime) -> Urgency:
+    """Overdue is judged on the legal latest (``due_at``); the colour on the target (regimes.md section 8)."""
+    overdue = o.is_open and o.due_at is not None and o.due_at < now
+    if not o.is_open or o.target_at is None:
+        return Urgency("", overdue)
+    left = (o.target_at - now).total_seconds()
+    css = "urgency-past" if left < 0 else "urgency-soon" if left < 24 * 3600 else "urgency-later"
+    return Urgency(css, overdue)
+
+
+HELPERS: Mapping[str, Any] = {
+    "event_label": event_label,
+    "humanize": humanize,
+    "reading": reading,
+    "article": article,
+    "recipients_of": recipients,
+    "class_label": class_label,
+    "regime_title": regime_title,
+    "urgency": urgency,
+}
