@@ -26,10 +26,14 @@ READINGS: Mapping[str, str] = {
 _EVENT_RE = re.compile(r"\b(" + "|".join(sorted((e for e in EVENT_IDS if "_" in e), key=len, reverse=True)) + r")\b")
 
 
+_EXPRESSION_RE = re.compile(r"\b(?:earliest_of|latest_of)\([^()]*\)")
+
+
 def humanize(text: str | None) -> str:
     """Free text with event ids replaced by their labels ("immediately after causal link suspected")."""
     if not text:
         return ""
+    text = _EXPRESSION_RE.sub(lambda m: event_label(m.group(0)).lower(), text)
     return _EVENT_RE.sub(lambda m: event_label(m.group(1)).lower(), text)
 
 
@@ -82,6 +86,66 @@ def regime_title(regime_id: str, version: str | None = None) -> str:
     return regime.title
 
 
+def class_names(regime_id: str, version: str, class_ids: list[str]) -> str:
+    """Class labels for a list of class ids ("Death of a person, Serious harm to health")."""
+    try:
+        regime = catalog.get(regime_id, version)
+    except NotFound:
+        return ", ".join(class_ids)
+    names = []
+    for cid in class_ids:
+        try:
+            names.append(regime.incident_class(cid).label)
+        except KeyError:
+            names.append(cid)
+    return ", ".join(names)
+
+
+def question_text(regime_id: str, version: str, item: str) -> str:
+    """A missing answer or fact id as the question asked ("Was a model involved?")."""
+    try:
+        regime = catalog.get(regime_id, version)
+    except NotFound:
+        return item
+    for q in regime.questions:
+        if q.id == item:
+            return q.text
+    for f in regime.applicability.facts:
+        if f.id == item:
+            return f.text
+    return humanize(item)
+
+
+def implied_by(text: str | None) -> str:
+    """"eu-gpai-cop-c9: model_involved" as the regime's name and the question asked."""
+    if not text:
+        return ""
+    regime_id, _, question = text.partition(": ")
+    try:
+        regime = catalog.latest(regime_id)
+    except NotFound:
+        return text
+    for q in regime.questions:
+        if q.id == question:
+            return f"{regime.title}: “{q.text}”"
+    return text
+
+
+def stage_name(regime_id: str, stage: str) -> str:
+    """A stage's name when only the regime id is at hand (its latest version names stages the same)."""
+    try:
+        return catalog.stage_label(catalog.latest(regime_id), stage)
+    except NotFound:
+        return stage
+
+
+def recipient_label(regime_id: str, recipient_id: str) -> str:
+    try:
+        return catalog.recipient_name(catalog.latest(regime_id), recipient_id)
+    except NotFound:
+        return recipient_id
+
+
 @dataclass(frozen=True)
 class Urgency:
     """How soon the target falls (colour) and whether the legal latest has passed (overdue)."""
@@ -108,5 +172,10 @@ HELPERS: Mapping[str, Any] = {
     "recipients_of": recipients,
     "class_label": class_label,
     "regime_title": regime_title,
+    "stage_name": stage_name,
+    "implied_by": implied_by,
+    "class_names": class_names,
+    "question_text": question_text,
+    "recipient_label": recipient_label,
     "urgency": urgency,
 }

@@ -354,7 +354,7 @@ def waive(
     return redirect(
         request,
         f"/reporting/incidents/{o.incident_id}",
-        flash=f"{catalog.obligation_label(o.regime_id, o.regime_version, o.stage)} waived.",
+        flash=f"{stage} waived.",
     )
 
 
@@ -412,7 +412,7 @@ def ask(request: Request, delivery_id: uuid.UUID, session: SessionDep, actor: Ac
 
 @pages.get("/regimes", response_class=HTMLResponse)
 def regimes_page(request: Request, actor: ActorDep) -> Response:
-    return render(request, "reporting/regimes.html", {"regimes": catalog.regimes(), "tab": "regimes"})
+    return render(request, "reporting/regimes.html", {**display.HELPERS, "regimes": catalog.regimes(), "tab": "regimes"})
 
 
 @pages.get("/regimes/{regime_id}", response_class=HTMLResponse)
@@ -441,13 +441,15 @@ def bindings_page(request: Request, session: SessionDep, actor: ActorDep) -> Res
     return render(
         request,
         "reporting/bindings.html",
-        {
-            "rows": bindings.list_bindings(session, actor),
-            "authorities": authorities,
-            "targets": targets,
-            "can_manage": actor.can(Permission.reporting_binding_manage),
-            "tab": "bindings",
-        },
+        page_context(
+            session,
+            actor,
+            rows=bindings.list_bindings(session, actor),
+            authorities=authorities,
+            targets=targets,
+            can_manage=actor.can(Permission.reporting_binding_manage),
+            tab="bindings",
+        ),
     )
 
 
