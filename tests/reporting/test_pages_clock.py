@@ -203,7 +203,12 @@ def test_assessment_form_asks_implied_time_and_keeps_input_on_error(db: Session,
 
     ok = c.post(
         f"/reporting/incidents/{inc.id}/assess/{COP}",
-        data={**answers, **facts, "t.aware_of_model_involvement": "2026-09-10T08:45", "effective_at": "2026-09-10T10:00"},
+        data={
+            **answers,
+            **facts,
+            "t.aware_of_model_involvement": "2026-09-10T08:45",
+            "effective_at": "2026-09-10T10:00",
+        },
         follow_redirects=False,
     )
     assert ok.status_code == 303

@@ -412,7 +412,9 @@ def ask(request: Request, delivery_id: uuid.UUID, session: SessionDep, actor: Ac
 
 @pages.get("/regimes", response_class=HTMLResponse)
 def regimes_page(request: Request, actor: ActorDep) -> Response:
-    return render(request, "reporting/regimes.html", {**display.HELPERS, "regimes": catalog.regimes(), "tab": "regimes"})
+    return render(
+        request, "reporting/regimes.html", {**display.HELPERS, "regimes": catalog.regimes(), "tab": "regimes"}
+    )
 
 
 @pages.get("/regimes/{regime_id}", response_class=HTMLResponse)

@@ -66,7 +66,8 @@ def _report_page(
     report = reports.get_report(session, actor, report_id)
     incident = get_incident(session, actor, report.incident_id)
     view = views.report_view(session, actor, report, incident)
-    errs = by_field(errors or [], _form_field)
+    # The service names the regime by its id; the page already says which regime this is.
+    errs = {k: v.replace(f" under {report.regime_id}", "") for k, v in by_field(errors or [], _form_field).items()}
     labels = {f"field.{f.id}": f.label for f in view.fields} | OUTSIDE_LABELS
     return render(
         request,
