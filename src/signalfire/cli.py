@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
 import uuid
 from typing import Annotated
@@ -58,6 +59,14 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 # -- server and worker ---------------------------------------------------------------------------------
 
 
+def _default_public_url(host: str, port: int) -> None:
+    """Links shown to people (webhook and form URLs, e-mails) name the address actually served, unless
+    SIGNALFIRE_PUBLIC_BASE_URL says otherwise (behind a proxy, say)."""
+    if not os.environ.get("SIGNALFIRE_PUBLIC_BASE_URL"):
+        shown = f"[{host}]" if ":" in host else host
+        os.environ["SIGNALFIRE_PUBLIC_BASE_URL"] = f"http://{shown}:{port}"
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -69,6 +78,7 @@ def serve(
 
     from signalfire.web.app import create_app
 
+    _default_public_url(host, port)
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(settings, run_worker=worker), host=host, port=port, log_level="info")
@@ -101,6 +111,7 @@ def demo(
     """Create (or reuse) the demo database by the real migrations, seed it, and serve it."""
     from signalfire import demo as demo_mod
 
+    _default_public_url(host, port)
     settings = get_settings()
     url = demo_mod.prepare(settings, reset=reset)
     console.print(f"[bold]Signalfire demo[/bold] on [link]http://{host}:{port}/[/link]  (database {url})")

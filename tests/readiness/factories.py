@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import OrgKind, Role
+from signalfire.access.models import Organization, OrgKind, Role
 from signalfire.intake import sources
 from signalfire.intake.schemas import FeedIn, IntakeSettingsIn
 from signalfire.readiness.scorecard import Finding, Scorecard
@@ -144,9 +144,11 @@ def timed_action(
     action = actions.create_action(db, actor, inc, ActionCreate(**data))
     actions.progress_action(db, actor, inc, action, ActionProgress(status=ActionStatus.COMPLETED, at=requested + took))
     if verify_after is not None:
+        # Verified by a colleague: the owner's own sign-off does not count (four eyes).
+        checker = factories.actor(db, organization=db.get(Organization, actor.org_id))
         actions.progress_action(
             db,
-            actor,
+            checker,
             inc,
             action,
             ActionProgress(

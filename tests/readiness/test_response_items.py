@@ -203,6 +203,21 @@ def test_timed_action_twelve_months_old_counts_and_a_day_older_does_not(
     assert older.evidence  # the old action is still shown, it just no longer counts
 
 
+@pytest.mark.parametrize(
+    ("kind", "item"), [(ActionKind.MODEL_ROLLBACK, "rollback"), (ActionKind.CAPABILITY_RESTRICTION, "restriction")]
+)
+def test_a_self_verified_action_is_not_evidence(db: Session, kind: ActionKind, item: str) -> None:
+    with time_machine.travel(NOW, tick=False):
+        a = f.developer(db)
+        action = f.timed_action(db, a, kind, requested=NOW - timedelta(days=10), took=timedelta(hours=2))
+        assert f.finding(db, a, item, NOW).state is State.OK  # verified by a colleague
+        # A verification recorded by the owner (as rows written before four eyes were enforced could be).
+        action.verified_by = action.owner_user_id
+        db.flush()
+        self_checked = f.finding(db, a, item, NOW)
+    assert self_checked.state is State.GAP and self_checked.gaps == ("completion not independently verified",)
+
+
 # -- drills --------------------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
+from signalfire.access.models import Organization
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, ValidationFailed
 from signalfire.notify.models import OutboxJob
@@ -62,10 +63,16 @@ def test_rollback_gets_a_12_hour_target_and_its_clock_is_checked(db: Session, se
     with pytest.raises(ValidationFailed) as err:  # verification needs a method
         actions.progress_action(db, admin, inc, a, ActionProgress(status=ActionStatus.VERIFIED))
     assert err.value.errors[0].field == "verification"
+    with pytest.raises(ValidationFailed) as err:  # the owner cannot verify their own rollback (four eyes)
+        actions.progress_action(
+            db, admin, inc, a, ActionProgress(status=ActionStatus.VERIFIED, verification="manifests pin 3.1")
+        )
+    assert err.value.errors[0].field == "status" and a.status is ActionStatus.COMPLETED
+    checker = factories.actor(db, organization=db.get(Organization, admin.org_id))
     actions.progress_action(
-        db, admin, inc, a, ActionProgress(status=ActionStatus.VERIFIED, verification="manifests pin 3.1")
+        db, checker, inc, a, ActionProgress(status=ActionStatus.VERIFIED, verification="manifests pin 3.1")
     )
-    assert a.status is ActionStatus.VERIFIED and a.met_target is True and a.verified_by == admin.user_id
+    assert a.status is ActionStatus.VERIFIED and a.met_target is True and a.verified_by == checker.user_id
     with pytest.raises(Conflict):
         actions.progress_action(db, admin, inc, a, ActionProgress(status=ActionStatus.IN_PROGRESS))
 

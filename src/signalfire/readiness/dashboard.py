@@ -128,6 +128,8 @@ def _deadlines(session: Session, org_id: uuid.UUID, bounds: list[datetime], at: 
         Obligation.org_id == org_id,
         Obligation.due_at < at,
         Incident.is_drill.is_(False),
+        # Series occurrences shown ahead count once they are the next one owed: a missed step is one miss.
+        Obligation.projected.is_(False),
         Obligation.status.not_in((ObligationStatus.waived, ObligationStatus.superseded)),
     )
     bucket = _bucket(Obligation.due_at, bounds)

@@ -179,6 +179,12 @@ def assess_incident(
         elif at.tzinfo is None or at.utcoffset() is None:
             errors.append(FieldError(f"event_times.{name}", "the time must include a time zone (UTC)"))
     now = now or utcnow()
+    for name, at in (event_times or {}).items():
+        if name in recordable and at.tzinfo is not None and at.utcoffset() is not None:
+            if at > now + CLOCK_SKEW:
+                errors.append(FieldError(f"event_times.{name}", "The time is in the future."))
+            elif at < incident_start(incident) - CLOCK_SKEW:
+                errors.append(FieldError(f"event_times.{name}", "The time is before the incident."))
     if effective_at is not None:
         if effective_at.tzinfo is None or effective_at.utcoffset() is None:
             errors.append(FieldError("effective_at", "The time must include a time zone (UTC)."))

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -25,10 +25,21 @@ from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
+from signalfire.access.permissions import Permission
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import unit_of_work
 from signalfire.core.errors import AppError, NotFound
-from signalfire.reporting import assessments, catalog, events, inbox, obligations, reports, views
+from signalfire.reporting import (
+    assessments,
+    catalog,
+    events,
+    inbox,
+    obligations,
+    org_profile,
+    org_settings,
+    reports,
+    views,
+)
 from signalfire.reporting.cli import _factory, _user_actor, console, err, reporting_app
 from signalfire.reporting.facts import get_incident
 from signalfire.reporting.models import Assessment, Message, Obligation, Report
@@ -102,13 +113,13 @@ def _id_column(name: str) -> Column:
     return Column(name, no_wrap=True, min_width=36)  # ids are copied into the next command whole
 
 
-def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
+def _pairs(items: Sequence[str], option: str, *, lower: bool = True) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise _bad_input(f"{option} takes ID=yes|no|unknown, not {item!r}")
-        out[key.strip()] = value.strip().lower()
+            raise _bad_input(f"{option} takes ID=VALUE, not {item!r}")
+        out[key.strip()] = value.strip().lower() if lower else value.strip()
     return out
 
 
@@ -121,9 +132,33 @@ def _parse_at(value: str) -> datetime:
 
 
 def _obligations_table(rows: Sequence[Obligation]) -> Table:
-    table = Table(_id_column("obligation"), "regime", "class", "stage", "status", "due (UTC)", "legal due (UTC)")
+    """Both instants of each obligation: the target (urgency) and the legal due (lateness)."""
+    table = Table(
+        _id_column("obligation"),
+        "regime",
+        "class",
+        "stage",
+        "status",
+        "target (UTC)",
+        "due (UTC)",
+        "other reading",
+        "legal reading",
+    )
     for o in rows:
-        table.add_row(str(o.id), o.regime_id, o.class_id, o.stage, o.status.value, _due(o), _at(o.legal_due_at))
+        stage = o.stage + (" (projected)" if o.projected else "")
+        other = f"{_at(o.alt_due_at)} ({o.alt_due_reading})" if o.alt_due_at else "-"
+        due = _due(o) + (f" ({o.due_reading})" if o.due_at and o.due_reading else "")
+        table.add_row(
+            str(o.id),
+            o.regime_id,
+            o.class_id,
+            stage,
+            o.status.value,
+            _at(o.target_at),
+            due,
+            other,
+            _at(o.legal_due_at),
+        )
     return table
 
 
@@ -216,15 +251,36 @@ def assess_cmd(
     rationale: Annotated[
         str, typer.Option(help="Your reasons; required for 'not reportable' and for closing obligations.")
     ] = "",
+    event_time: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="EVENT=ISO time of a clock event the answers imply (e.g. "
+            "aware_of_model_involvement=2026-09-01T10:00Z); repeatable. "
+            "Left out: the incident's awareness time is used (the earliest plausible)."
+        ),
+    ] = None,
+    made_at: Annotated[
+        str | None, typer.Option(help="When the assessment was actually made (ISO time), if earlier than now.")
+    ] = None,
 ) -> None:
     """Record a new assessment of incident REFERENCE under a regime; prints the result and its obligations."""
     answers = _pairs(answer or [], "--answer")
     given = _pairs(fact or [], "--fact")
+    times = {k: _parse_at(v) for k, v in _pairs(event_time or [], "--event-time", lower=False).items()}
+    effective = _parse_at(made_at) if made_at else None
     with _acting(as_, org) as (s, actor):
         incident = _incident(s, actor, reference)
         facts = {**assessments.questionnaire(s, incident, regime).facts, **given}
         done = assessments.assess_incident(
-            s, actor, incident, regime_id=regime, answers=answers, facts=facts, rationale=rationale
+            s,
+            actor,
+            incident,
+            regime_id=regime,
+            answers=answers,
+            facts=facts,
+            rationale=rationale,
+            event_times=times,
+            effective_at=effective,
         )
         a = done.assessment
         rows = [o for o in obligations.incident_obligations(s, actor, incident.id) if o.regime_id == a.regime_id]
@@ -254,6 +310,109 @@ def assessments_cmd(reference: str, as_: AsOpt, org: OrgOpt) -> None:
             )
         out: Output = [table]
     _show(out)
+
+
+# -- the org profile and settings -------------------------------------------------------------------------
+
+
+def _profile_lines(s: Session, actor: Actor) -> Output:
+    from signalfire.access.models import Organization
+
+    org = s.get(Organization, actor.org_id)
+    assert org is not None
+    now = org_profile.profile_at(s, org)
+    lines: Output = [
+        f"jurisdictions: {', '.join(now.jurisdictions or []) or '-'}",
+        f"roles: {', '.join(now.roles) if now.roles is not None else 'not declared'}",
+    ]
+    lines += [f"{name}: {now.sizes[name]:.3g}" for name in org_profile.SIZES if name in now.sizes]
+    table = Table("attribute", "value", "effective from (UTC)", "recorded (UTC)", "by", "reason")
+    for a in org_profile.history(s, actor):
+        table.add_row(
+            a.name,
+            escape(json.dumps(a.value)),
+            _at(a.effective_from),
+            _at(a.recorded_at),
+            escape(a.recorded_by_label),
+            escape(a.reason[:120]),
+        )
+    lines.append(table)
+    return lines
+
+
+@reporting_app.command("profile")
+def profile_cmd(
+    as_: AsOpt,
+    org: OrgOpt,
+    jurisdiction: Annotated[
+        list[str] | None, typer.Option(help="Where the org operates (EU, US-CA ...); repeatable.")
+    ] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(help=f"A legal role the regimes read; repeatable. One of: {', '.join(org_profile.ROLES)}."),
+    ] = None,
+    no_roles: Annotated[bool, typer.Option("--no-roles", help="Declare that the org holds none of the roles.")] = False,
+    training_compute: Annotated[float | None, typer.Option(help="Largest training run, in operations (FLOP).")] = None,
+    revenue: Annotated[float | None, typer.Option(help="Annual gross revenue in USD.")] = None,
+    effective_from: Annotated[str | None, typer.Option(help="ISO time the values hold from (default now).")] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept with the record).")] = "",
+) -> None:
+    """Show the org profile the regimes read; with options, record new values (audited, with history)."""
+    values: dict[str, object] = {}
+    if jurisdiction:
+        values["jurisdictions"] = jurisdiction
+    if role or no_roles:
+        values["roles"] = [] if no_roles else list(role or [])
+    if training_compute is not None:
+        values["training_compute_flop"] = training_compute
+    if revenue is not None:
+        values["annual_revenue_usd"] = revenue
+    since = _parse_at(effective_from) if effective_from else None
+    with _acting(as_, org) as (s, actor):
+        out: Output = []
+        if values:
+            rows = org_profile.set_attributes(s, actor, values, effective_from=since, reason=reason)
+            out.append(f"recorded {', '.join(r.name for r in rows)} from {_at(rows[0].effective_from)} UTC")
+            obligations.resync_org(s, actor)
+        elif not actor.can(Permission.reporting_obligation_read):
+            raise NotFound("No such profile.")
+        out += _profile_lines(s, actor)
+    _show(out)
+
+
+@reporting_app.command("settings")
+def settings_cmd(
+    as_: AsOpt,
+    org: OrgOpt,
+    sla_minutes: Annotated[
+        int | None, typer.Option(help="The org's SLA for 'immediately' / 'without undue delay'.")
+    ] = None,
+    clear_sla: Annotated[bool, typer.Option("--clear-sla", help="No SLA: such deadlines mean at once.")] = False,
+    prompt_minutes: Annotated[
+        int | None, typer.Option(help="Remind to assess an unassessed SEV1/SEV2 after this many minutes.")
+    ] = None,
+) -> None:
+    """Show the org's reporting settings; with options, change them (open obligations are recomputed)."""
+    with _acting(as_, org) as (s, actor):
+        current = org_settings.get_settings(s, actor.org_id)
+        if sla_minutes is not None or clear_sla or prompt_minutes is not None:
+            sla = None if clear_sla else (sla_minutes if sla_minutes is not None else _minutes_of(current.org_sla))
+            current = org_settings.update_settings(
+                s, actor, org_sla_minutes=sla, leads=None, assessment_prompt_minutes=prompt_minutes
+            )
+            obligations.resync_org(s, actor)
+        elif not actor.can(Permission.reporting_obligation_read):
+            raise NotFound("No such settings.")
+        out: Output = [
+            f"org SLA: {_minutes_of(current.org_sla) if current.org_sla is not None else 'none (at once)'} minutes",
+            f"reminder leads (minutes before the target): {', '.join(map(str, current.leads))}",
+            f"assessment prompt after: {current.assessment_prompt_minutes} minutes",
+        ]
+    _show(out)
+
+
+def _minutes_of(value: timedelta | None) -> int | None:
+    return None if value is None else int(value.total_seconds() // 60)
 
 
 # -- obligations and reports -----------------------------------------------------------------------------
@@ -364,11 +523,33 @@ def set_field_cmd(
 
 
 @reporting_app.command("submit")
-def submit_cmd(report_id: uuid.UUID, as_: AsOpt, org: OrgOpt) -> None:
-    """Submit a report: frozen as a version with its sha256, delivered to the bound authorities."""
+def submit_cmd(
+    report_id: uuid.UUID,
+    as_: AsOpt,
+    org: OrgOpt,
+    filed_at: Annotated[
+        str | None,
+        typer.Option(help="A filing already made outside Signalfire: when (ISO time). Needs --channel and evidence."),
+    ] = None,
+    channel: Annotated[str, typer.Option(help="How it was filed outside: email, portal, post or other.")] = "",
+    authority_reference: Annotated[str, typer.Option(help="The authority's reference for the filing.")] = "",
+    evidence: Annotated[str, typer.Option(help="What shows the filing (the e-mail's id, a receipt).")] = "",
+) -> None:
+    """Submit a report: frozen as a version with its sha256, delivered to the bound authorities; or, with
+    --filed-at, record a filing made outside Signalfire at its real time (nothing is delivered again)."""
+    outside = None
+    if filed_at or channel:
+        outside = reports.OutsideFiling(
+            at=_parse_at(filed_at) if filed_at else utcnow(),
+            channel=channel or "other",
+            authority_reference=authority_reference,
+            evidence=evidence,
+        )
     with _acting(as_, org) as (s, actor):
-        version = reports.submit(s, actor, report_id)
+        version = reports.submit(s, actor, report_id, outside=outside)
         out: Output = [f"submitted version {version.number}, sha256 {version.content_hash}"]
+        if outside is not None:
+            out.append(f"  filed outside Signalfire ({version.channel}) at {_at(version.submitted_at)} UTC")
         for r in version.content["recipients"]:
             to = f"delivered to {r['delivered_to']}" if r["delivered_to"] else "send it through their own channel"
             out.append(f"  {escape(r['name'])}: {escape(to)}")

@@ -380,12 +380,24 @@ SERIES_AHEAD = 3
 
 
 def _same_local_time(start: datetime, duration: IsoDuration, zone: ZoneInfo) -> datetime:
-    """The same wall-clock time ``duration``'s calendar days later in ``zone``. A wall time that a clock
-    change skips or repeats has two readings; the earlier is taken (conservative)."""
+    """The same wall-clock time ``duration``'s calendar days later in ``zone``. A repeated wall time (autumn)
+    takes its first occurrence. A skipped one (spring) is reached at the change itself, the first instant
+    the local clocks show that time or later: an earlier instant would read as a time the clocks still
+    showed before it, and would let a later start give an earlier due."""
     local = start.astimezone(zone)
     day = duration.shift_date(local.date())
     wall = datetime.combine(day, local.time().replace(tzinfo=None))
-    return min(wall.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
+    first, second = sorted(wall.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first  # the wall time exists (once, or twice: the first)
+    lo, hi = first, second  # skipped: lo reads before the wall time, hi after; bisect to the change
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(zone).replace(tzinfo=None) >= wall:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0) if hi.microsecond else hi
 
 
 def _legal_day_end(start: datetime, duration: IsoDuration, recipient: Recipient) -> datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
@@ -139,6 +140,12 @@ def record_event(
             f"The response record already says {from_response:%Y-%m-%d %H:%M} UTC for this; "
             "say why reporting should use another time (it is kept with the record).",
         )
+    # The latest recording of an event is the one in force: keep recording times strictly increasing per
+    # incident, so two recordings in the same clock tick (a frozen clock, a coarse one) still have an order.
+    last = session.execute(
+        select(func.max(RecordedClockEvent.recorded_at)).where(RecordedClockEvent.incident_id == incident.id)
+    ).scalar_one()
+    recorded_at = max(now, last + timedelta(microseconds=1)) if last is not None else now
     row = RecordedClockEvent(
         org_id=incident.org_id,
         incident_id=incident.id,
@@ -147,7 +154,7 @@ def record_event(
         evidence=evidence,
         source=source,
         reason=reason,
-        recorded_at=now,
+        recorded_at=recorded_at,
         recorded_by=actor.user_id,
         recorded_by_label=actor.display_name,
     )

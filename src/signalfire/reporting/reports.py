@@ -359,7 +359,8 @@ def submit(
         {
             "id": r,
             "name": catalog.recipient_name(regime, r),
-            "delivered_to": authority_names.get(bound[r]) if r in bound else None,
+            # A filing made elsewhere went by its own channel: nothing is delivered here.
+            "delivered_to": authority_names.get(bound[r]) if r in bound and outside is None else None,
         }
         for r in obligation.recipients
     ]

@@ -279,6 +279,11 @@ def list_actions(session: Session, incident: Incident) -> list[ResponseAction]:
     )
 
 
+# Actions whose verification must be independent of their owner: a rollback or a restriction that its own
+# owner signs off proves less than one a second person checked (readiness counts only the latter).
+FOUR_EYES = frozenset({ActionKind.MODEL_ROLLBACK, ActionKind.CAPABILITY_RESTRICTION})
+
+
 def progress_action(
     session: Session, actor: Actor, incident: Incident, action: ResponseAction, data: ActionProgress
 ) -> ResponseAction:
@@ -303,6 +308,12 @@ def progress_action(
         if not (data.verification and data.verification.strip()):
             raise ValidationFailed.single(
                 "verification", "Say how completion was verified (probe, eval run, deployment manifest ...)."
+            )
+        if action.kind in FOUR_EYES and action.owner_user_id is not None and action.owner_user_id == actor.user_id:
+            raise ValidationFailed.single(
+                "status",
+                f"A {action.kind.label.lower()} is verified by someone other than its owner: ask a colleague "
+                "to check it (four eyes).",
             )
         verified = at
     elif not (data.note and data.note.strip()):

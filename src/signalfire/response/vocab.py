@@ -85,7 +85,9 @@ class IncidentStatus(StrEnum):
 _STATUS_ORDER: tuple[IncidentStatus, ...] = tuple(IncidentStatus)
 
 _STATUS_LABELS: dict[IncidentStatus, str] = {
-    IncidentStatus.REPORTED: "Reported",
+    # "New", not "Reported": the status is the internal report that opened it, and "reported" would read
+    # as reported to an authority, which is the reporting channel's word.
+    IncidentStatus.REPORTED: "New",
     IncidentStatus.TRIAGED: "Triaged",
     IncidentStatus.CONTAINED: "Contained",
     IncidentStatus.MITIGATED: "Mitigated",

@@ -43,12 +43,17 @@ def _tojson_script(value: Any) -> Markup:
 env = Environment(loader=_loader(), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 env.filters["dt"] = _dt
 env.filters["json_script"] = _tojson_script
+# The sections each kind of organisation works in (org kinds by value, so core needs no access import): an
+# authority reads what is reported to it and the exchange items addressed to government partners; the hub
+# runs the exchange and the deployment's recipient bindings; a researcher shares. The pages enforce access
+# on their own; this only keeps each person's menu to what is theirs.
+_LAB = ("frontier_developer", "downstream")
 env.globals["nav_sections"] = [
-    ("response", "Response", "/response"),
-    ("reporting", "Reporting", "/reporting"),
-    ("exchange", "Exchange", "/exchange"),
-    ("intake", "Intake", "/intake"),
-    ("readiness", "Readiness", "/readiness"),
+    ("response", "Response", "/response", _LAB),
+    ("reporting", "Reporting", "/reporting", (*_LAB, "authority", "hub_operator")),
+    ("exchange", "Exchange", "/exchange", (*_LAB, "authority", "hub_operator", "researcher")),
+    ("intake", "Intake", "/intake", _LAB),
+    ("readiness", "Readiness", "/readiness", _LAB),
 ]
 
 

@@ -40,6 +40,8 @@ def reports_on_time(session: Session, ctx: Context) -> Finding:
         Obligation.due_at < ctx.at,
         not_(closed_unowed),
         Incident.is_drill.is_(False),
+        # Series occurrences shown ahead count once they are the next one owed: a missed step is one miss.
+        Obligation.projected.is_(False),
     )
     on_time = and_(
         Obligation.submitted_at.is_not(None),

@@ -303,7 +303,13 @@ def _timed_action(session: Session, ctx: Context, kind: ActionKind, noun: str) -
     )
     in_year = base.where(ResponseAction.completed_at >= ctx.year_start)
     target = ACTION_TARGET.total_seconds()
-    verified = and_(ResponseAction.verified_at.is_not(None), ResponseAction.verified_at <= ctx.at)
+    # Only an independent verification counts: the verifier is not the action's owner (four eyes).
+    verified = and_(
+        ResponseAction.verified_at.is_not(None),
+        ResponseAction.verified_at <= ctx.at,
+        ResponseAction.verified_by.is_not(None),
+        or_(ResponseAction.owner_user_id.is_(None), ResponseAction.verified_by != ResponseAction.owner_user_id),
+    )
     best = session.execute(
         in_year.where(took <= target, verified).order_by(ResponseAction.completed_at.desc()).limit(1)
     ).first()
