@@ -88,6 +88,7 @@ def _saved(page: Any, flash: str) -> None:
 
 
 def _shot(page: Any, name: str, *, docs: bool = False) -> None:
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar stays at the top of a full-page shot
     path = screenshot(page, name)
     if docs:
         DOCS.mkdir(parents=True, exist_ok=True)

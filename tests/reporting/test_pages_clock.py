@@ -124,6 +124,9 @@ def test_board_shows_both_instants_unassessed_and_open_questions(db: Session, br
     assert 'data-testid="unassessed"' in page.text and quiet.reference in text
     assert 'data-testid="open-questions"' in page.text and "Which deployment was it?" in text
     assert 'data-testid="open-question-badge"' in page.text
+    overview = text_of(browser_client(dev).get("/").text)
+    assert "1 question from authorities to answer" in overview
+    assert "1 serious incident not yet assessed" in overview
 
 
 def test_waiting_obligation_names_the_missing_fact_and_offers_the_action(db: Session, browser_client: Client) -> None:
@@ -371,3 +374,42 @@ def test_settings_keep_input_and_change_nothing_on_error(db: Session, browser_cl
     assert ok.status_code == 303
     s = org_settings.get_settings(db, dev.org_id)
     assert s.assessment_prompt_minutes == 30 and s.org_sla == timedelta(hours=4)
+
+
+def test_overdue_follows_the_legal_latest_not_the_target(db: Session, browser_client: Client) -> None:
+    dev = _high_risk_provider(db)
+    inc = _art73_death(db, dev)  # target 2026-09-10 13:00, legal latest 2026-09-20 08:00
+    db.commit()
+    with time_machine.travel(utc(2026, 9, 10, 14), tick=False):
+        row = _row(browser_client(dev).get(f"/reporting/incidents/{inc.id}").text, ART73)
+        assert "target passed" not in row  # the countdown text is the browser's; the server shows times
+        assert "Overdue" not in row
+    with time_machine.travel(utc(2026, 9, 20, 9), tick=False):
+        row = _row(browser_client(dev).get(f"/reporting/incidents/{inc.id}").text, ART73)
+        assert "Overdue" in row
+
+
+def _row(html: str, regime_id: str) -> str:
+    match = re.search(rf'<tr data-stage="initial" data-status="\w+" data-regime="{regime_id}">(.*?)</tr>', html, re.S)
+    assert match is not None
+    return text_of(match.group(1))
+
+
+def test_reassessing_with_the_shown_time_records_nothing_new(db: Session, browser_client: Client) -> None:
+    dev = f.developer(db)
+    inc = f.incident(db, dev, aware_at=AWARE)
+    f.record(db, dev, inc, "aware_of_model_involvement", utc(2026, 9, 10, 8, 45, 30), "Trace")
+    c = browser_client(dev)
+    form = c.get(f"/reporting/incidents/{inc.id}/assess/{COP}").text
+    assert 'value="2026-09-10T08:45"' in form  # shown to the minute
+    recorded = db.execute(select(func.count()).select_from(RecordedClockEvent)).scalar_one()
+    data = {
+        **{f"q.{k}": v for k, v in f.cop(death="yes").items()},
+        **{f"f.{k}": v for k, v in f.COP_FACTS.items()},
+        "t.aware_of_model_involvement": "2026-09-10T08:45",
+    }
+    assert c.post(f"/reporting/incidents/{inc.id}/assess/{COP}", data=data, follow_redirects=False).status_code == 303
+    # Sent back as shown, the time is not a correction: the recorded 08:45:30 stands.
+    assert db.execute(select(func.count()).select_from(RecordedClockEvent)).scalar_one() == recorded
+    initial = db.query(Obligation).filter_by(incident_id=inc.id, stage="initial").one()
+    assert initial.start_at == utc(2026, 9, 10, 8, 45, 30)

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.access.permissions import Permission
 from signalfire.core.errors import NotFound
-from signalfire.reporting import catalog
+from signalfire.reporting import catalog, inbox, prompts
 from signalfire.reporting.clock_events import EVENT_IDS
 from signalfire.reporting.clock_events import label as event_label
 from signalfire.reporting.models import Obligation
@@ -162,6 +166,21 @@ def urgency(o: Obligation, now: datetime) -> Urgency:
     left = (o.target_at - now).total_seconds()
     css = "urgency-past" if left < 0 else "urgency-soon" if left < 24 * 3600 else "urgency-later"
     return Urgency(css, overdue)
+
+
+@dataclass(frozen=True)
+class Attention:
+    """What waits on the org in reporting, for badges outside the reporting pages."""
+
+    questions: int
+    unassessed: int
+
+
+def attention(session: Session, actor: Actor) -> Attention:
+    """Authority questions waiting for an answer and serious incidents nobody assessed (policy applied)."""
+    if not actor.can(Permission.reporting_obligation_read):
+        return Attention(0, 0)
+    return Attention(len(inbox.unanswered_questions(session, actor)), len(prompts.needs_assessment(session, actor)))
 
 
 HELPERS: Mapping[str, Any] = {
