@@ -413,3 +413,22 @@ def test_reassessing_with_the_shown_time_records_nothing_new(db: Session, browse
     assert db.execute(select(func.count()).select_from(RecordedClockEvent)).scalar_one() == recorded
     initial = db.query(Obligation).filter_by(incident_id=inc.id, stage="initial").one()
     assert initial.start_at == utc(2026, 9, 10, 8, 45, 30)
+
+
+def test_assessment_refused_after_its_first_writes_leaves_nothing(db: Session, browser_client: Client) -> None:
+    """A time that contradicts the record is found only when it is recorded, after the assessment row is
+    written: the form comes back and neither the assessment nor any event stays."""
+    dev = f.developer(db)
+    inc = f.incident(db, dev, aware_at=AWARE)
+    f.record(db, dev, inc, "resolved", utc(2026, 9, 10, 10))
+    counts = [db.execute(select(func.count()).select_from(m)).scalar_one() for m in (Assessment, RecordedClockEvent)]
+    data = {
+        **{f"q.{k}": v for k, v in f.cop(death="yes").items()},
+        **{f"f.{k}": v for k, v in f.COP_FACTS.items()},
+        "t.aware_of_model_involvement": "2026-09-10T11:00",
+    }
+    resp = browser_client(dev).post(f"/reporting/incidents/{inc.id}/assess/{COP}", data=data)
+    assert resp.status_code == 422 and "after the incident" in resp.text
+    assert [
+        db.execute(select(func.count()).select_from(m)).scalar_one() for m in (Assessment, RecordedClockEvent)
+    ] == counts
