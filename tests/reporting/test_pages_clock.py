@@ -421,7 +421,7 @@ def test_assessment_refused_after_its_first_writes_leaves_nothing(db: Session, b
     dev = f.developer(db)
     inc = f.incident(db, dev, aware_at=AWARE)
     f.record(db, dev, inc, "resolved", utc(2026, 9, 10, 10))
-    counts = [db.execute(select(func.count()).select_from(m)).scalar_one() for m in (Assessment, RecordedClockEvent)]
+    counts = _count(db, Assessment, RecordedClockEvent)
     data = {
         **{f"q.{k}": v for k, v in f.cop(death="yes").items()},
         **{f"f.{k}": v for k, v in f.COP_FACTS.items()},
