@@ -51,3 +51,30 @@ def test_forms_work_without_javascript(live_server: LiveServer, browser: Any) ->
     page.wait_for_load_state()
     assert page.locator("h1.page-title").count() == 1
     context.close()
+
+
+def test_main_pages_fit_a_phone(live_server: LiveServer, page: Any) -> None:
+    """At 390 px wide no main page scrolls sideways, and Sign out stays on screen (issue 18)."""
+    url = live_server.url
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, url, "alice@aurora.example")
+    incident = page.evaluate("fetch('/api/v1/response/incidents').then(r => r.json())")[0]["id"]
+    paths = [
+        "/",
+        "/response",
+        f"/response/incidents/{incident}",
+        "/reporting",
+        f"/reporting/incidents/{incident}",
+        "/exchange",
+        "/intake",
+        "/intake/sources",
+        "/readiness",
+        "/readiness/dashboard",
+        "/admin/members",
+    ]
+    for path in paths:
+        page.goto(f"{url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        box = page.locator("form[action='/logout'] button").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, path
+    screenshot(page, "shell-03-phone")

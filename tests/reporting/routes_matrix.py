@@ -76,10 +76,9 @@ def _binding(ctx: MatrixContext) -> dict[str, Any]:
 
 def _event_form(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
     return {
-        "event": "discovered",
+        "event": "causal_link_suspected",
         "at": (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
         "evidence": "Pager alert",
-        "reason": "The pager fired before the ticket was opened.",
     }
 
 
@@ -93,10 +92,9 @@ def _outside_form(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
 
 def _event_json(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
     return {
-        "event": "discovered",
+        "event": "causal_link_suspected",
         "at": (utcnow() - timedelta(hours=1)).isoformat(),
         "evidence": "Pager alert",
-        "reason": "The pager fired before the ticket was opened.",
     }
 
 
@@ -371,6 +369,14 @@ CASES = [
         P.reporting_settings_manage,
         json=lambda c, p: {"org_sla_minutes": 60, "leads": [1440, 0]},
     ),
+    RouteCase("GET", f"{API}/org-profile", READ),
+    RouteCase(
+        "PUT",
+        f"{API}/org-profile",
+        P.reporting_settings_manage,
+        json=lambda c, p: {"roles": ["code_signatory"], "jurisdictions": ["EU"]},
+    ),
+    RouteCase("GET", f"{API}/incidents/{{incident_id}}/events", READ, owned=True, denied=404, setup=_incident),
     RouteCase("GET", f"{API}/bindings"),
     RouteCase("PUT", f"{API}/bindings", P.reporting_binding_manage, org_kind=HUB, setup=_binding, json=_binding_json),
     RouteCase("DELETE", f"{API}/bindings/{{binding_id}}", P.reporting_binding_manage, org_kind=HUB, setup=_binding),

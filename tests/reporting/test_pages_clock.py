@@ -432,3 +432,7 @@ def test_assessment_refused_after_its_first_writes_leaves_nothing(db: Session, b
     assert [
         db.execute(select(func.count()).select_from(m)).scalar_one() for m in (Assessment, RecordedClockEvent)
     ] == counts
+
+
+def _count(db: Session, *models: type[Any]) -> list[int]:
+    return [db.execute(select(func.count()).select_from(m)).scalar_one() for m in models]

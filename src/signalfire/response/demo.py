@@ -134,10 +134,13 @@ def _progress(
     incident: Incident,
     action: Any,
     stages: list[tuple[ActionStatus, datetime, str | None]],
+    verifier: Actor | None = None,
 ) -> None:
+    """Move an action through ``stages``; ``verifier`` signs the verification (four eyes on rollbacks)."""
     for status, at, verification in stages:
+        who = verifier if status is ActionStatus.VERIFIED and verifier is not None else actor
         actions.progress_action(
-            session, actor, incident, action, ActionProgress(status=status, at=at, verification=verification)
+            session, who, incident, action, ActionProgress(status=status, at=at, verification=verification)
         )
 
 
@@ -520,6 +523,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
                 "Deployment manifests on all surfaces pin 3.1 (sha256 9c1e…); jailbreak eval: 0/500 successes",
             ),
         ],
+        verifier=alice,
     )
     service.add_timeline_entry(
         session,

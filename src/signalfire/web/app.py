@@ -31,6 +31,7 @@ ROUTE_MODULES = (
     "signalfire.exchange.taxii",
     "signalfire.intake.routes",
     "signalfire.readiness.routes",
+    "signalfire.mywork.routes",
 )
 API_TAGS = [
     {"name": "access", "description": "Who you are, your organisation's members and your API tokens."},

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from signalfire.core.web.deps import ANON_COOKIE, anon_csrf_token
 
 PKG = Path(__file__).resolve().parents[2]
-DOMAINS = ("web", "access", "response", "reporting", "exchange", "intake", "readiness")
+DOMAINS = ("web", "access", "mywork", "response", "reporting", "exchange", "intake", "readiness")
 FLASH_COOKIE = "sf_flash"
 
 

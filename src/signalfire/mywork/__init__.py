@@ -1,0 +1,1 @@
+"""My work: what needs the signed-in person now, across the channels."""
