@@ -429,9 +429,7 @@ def test_assessment_refused_after_its_first_writes_leaves_nothing(db: Session, b
     }
     resp = browser_client(dev).post(f"/reporting/incidents/{inc.id}/assess/{COP}", data=data)
     assert resp.status_code == 422 and "after the incident" in resp.text
-    assert [
-        db.execute(select(func.count()).select_from(m)).scalar_one() for m in (Assessment, RecordedClockEvent)
-    ] == counts
+    assert _count(db, Assessment, RecordedClockEvent) == counts
 
 
 def _count(db: Session, *models: type[Any]) -> list[int]:
