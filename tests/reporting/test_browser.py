@@ -103,7 +103,7 @@ def test_assess_report_question_update_final(live_server: LiveServer, page: Any)
     page.fill("#ev-at", (utcnow() - timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M"))
     page.fill("#ev-evidence", "Agent trace shows aurora-large 3.1 issued the DROP statement.")
     page.click("[data-testid=event-form] button[type=submit]")
-    page.wait_for_selector("text=Recorded aware_of_model_involvement")
+    page.wait_for_selector("text=Recorded: became aware of the model's involvement")
 
     page.click(f"[data-testid=assess-{COP}]")
     page.wait_for_selector("[data-testid=assessment-form]")
