@@ -80,7 +80,7 @@ def _sign_out(page: Any) -> None:
 def _write_and_submit(page: Any, stage: str) -> None:
     page.click(f"[data-testid=write-report-{stage}]")
     page.wait_for_selector("[data-testid=report-form]")
-    for area in page.locator("[data-testid=report-form] textarea").all():
+    for area in page.locator("[data-testid=report-form] textarea[name^='field.']").all():
         if not area.input_value().strip() and area.get_attribute("name") != "field.additional_information":
             area.fill(f"Stated in the {stage} report: known facts as of now.")
     page.click("[data-testid=submit-report]")
