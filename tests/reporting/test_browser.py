@@ -116,7 +116,7 @@ def test_assess_report_question_update_final(live_server: LiveServer, page: Any)
     page.fill("#rationale", "Serious harm to property: a customer's production data was destroyed.")
     screenshot(page, "reporting-02-assessment")
     page.click("[data-testid=save-assessment]")
-    page.wait_for_selector("text=Assessment v1 under eu-gpai-cop-c9: Reportable")
+    page.wait_for_selector("text=Assessment v1 under EU GPAI Code of Practice")
     assert page.locator("[data-testid=obligations] tr[data-stage=initial][data-status=due]").count() == 1
     screenshot(page, "reporting-03-obligations")
 

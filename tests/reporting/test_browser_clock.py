@@ -154,7 +154,7 @@ def test_alert_to_sev1_clocks_both_instants_and_final_from_response(live_server:
     page.fill("#rationale", "A customer's file left its domain: serious harm to property.")
     _shot(page, "reporting-clock-assessment", docs=True)
     page.click("[data-testid=save-assessment]")
-    _saved(page, "Assessment v1 under eu-gpai-cop-c9: Reportable")
+    _saved(page, "Assessment v1 under EU GPAI Code of Practice")
 
     # AI Act Art. 73: the high-risk role comes from the profile; the causal link's time in the same form.
     page.click(f"[data-testid=assess-{ART73}]")
@@ -166,7 +166,7 @@ def test_alert_to_sev1_clocks_both_instants_and_final_from_response(live_server:
     page.check("[data-testid=q-sector_carve_out-no]")
     page.fill("[data-testid=t-causal_link_suspected]", _minutes_ago(0))
     page.click("[data-testid=save-assessment]")
-    _saved(page, "Assessment v1 under eu-ai-act-art73: Reportable")
+    _saved(page, "Assessment v1 under EU AI Act Art. 73")
 
     # Both instants on every running clock; waiting ones say why and offer the action.
     art73 = page.locator(f"[data-testid=obligations] tr[data-regime={ART73}][data-stage=initial]")

@@ -304,8 +304,8 @@ def assess_submit(
     return redirect(
         request,
         f"/reporting/incidents/{incident.id}",
-        flash=f"Assessment v{a.version} under {a.regime_id}: {a.outcome.label}"
-        + (f" ({', '.join(classes)})" if classes else "")
+        flash=f"Assessment v{a.version} under {q.regime.title}: {a.outcome.label}"
+        + (f" ({display.class_names(a.regime_id, a.regime_version, classes)})" if classes else "")
         + f"; {len(done.value.sync.created)} obligation(s) created.",
     )
 
