@@ -69,6 +69,15 @@ def _review(ctx: MatrixContext) -> dict[str, Any]:
     return {"review_id": xf.closed_review(ctx.db, ctx.admin).id}
 
 
+def _incident(ctx: MatrixContext) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from signalfire.core.clock import utcnow
+    from tests.response import factories as rf
+
+    return {"incident_id": rf.incident(ctx.db, ctx.admin, aware_at=utcnow() - timedelta(hours=2)).id}
+
+
 def _item_json(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
     return xf.item_in().model_dump(mode="json")
 
@@ -164,6 +173,8 @@ CASES = [
     ),
     RouteCase("GET", "/exchange/items/{item_id}/access-log", P.exchange_item_read, owned=True, setup=_published),
     RouteCase("GET", "/exchange/access-log", P.exchange_item_read),
+    # The workspace section: the org's own incident, read through the response policy (every role reads).
+    RouteCase("GET", "/exchange/incidents/{incident_id}/panel", P.response_incident_read, owned=True, setup=_incident),
     RouteCase("GET", "/exchange/routing", P.exchange_item_read),
     # The person designated must belong to the caller's org: another org's admin gets 422.
     RouteCase("POST", "/exchange/routing", P.exchange_routing_manage, form=_designate_body, expect={"other_org": 422}),

@@ -132,6 +132,7 @@ CASES = [
     # pages
     RouteCase("GET", "/reporting"),
     RouteCase("GET", "/reporting/incidents/{incident_id}", READ, owned=True, setup=_sync),
+    RouteCase("GET", "/reporting/incidents/{incident_id}/panel", READ, owned=True, denied=404, setup=_incident),
     RouteCase(
         "POST",
         "/reporting/incidents/{incident_id}/events",

@@ -26,6 +26,7 @@ from signalfire.core.web.templating import redirect, render
 from signalfire.exchange import authoring, health, lessons, pseudonyms, responses, routing, service, views
 from signalfire.exchange.errors import PurposeNotPermitted, ScreeningBlocked
 from signalfire.exchange.models import ItemAttachment, ItemStatus, ReadChannel, ResponseKind
+from signalfire.exchange.panel import panel
 from signalfire.exchange.schemas import (
     CoverageOut,
     DecisionIn,
@@ -801,4 +802,4 @@ def api_lesson(body: LessonIn, session: SessionDep, actor: ActorDep) -> ItemSumm
     return views.summary_out(item, service.contributors_for(session, [item], actor)[item.id], actor)
 
 
-routers = [pages, api]
+routers = [pages, panel, api]

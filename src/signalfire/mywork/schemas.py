@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Annotated
 
-from signalfire.core.schemas import Out
+from pydantic import Field, StringConstraints
+
+from signalfire.core.schemas import Out, StrictIn
 
 
 class WorkItemOut(Out):
@@ -21,3 +25,37 @@ class MyWorkOut(Out):
     total: int
     counts: dict[str, int]
     items: list[WorkItemOut]
+
+
+class ChoiceIO(StrictIn):
+    in_app: bool = True
+    email: bool = True
+    chat: bool = False
+
+
+class PreferencesIn(StrictIn):
+    choices: dict[Annotated[str, StringConstraints(max_length=100)], ChoiceIO] = Field(
+        default_factory=dict, max_length=20
+    )
+    chat_url: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None, description='Your chat\'s incoming-webhook URL; "" removes it, absent leaves it.'
+    )
+
+
+class PreferencesOut(Out):
+    kinds: dict[str, str]
+    choices: dict[str, ChoiceIO]
+    chat_url_set: bool
+
+
+class NotificationOut(Out):
+    id: uuid.UUID
+    topic: str
+    subject: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class ReadIn(StrictIn):
+    id: uuid.UUID | None = Field(default=None, description="One notification; absent: all unread ones.")

@@ -19,6 +19,8 @@ class JobKind(StrEnum):
     email = "email"
     webhook = "webhook"
     task = "task"
+    # A person's own chat incoming webhook (Slack-compatible JSON: {"text": ...}).
+    chat = "chat"
 
 
 class JobStatus(StrEnum):
@@ -67,3 +69,44 @@ class SchedulerState(Base):
     next_run_at: Mapped[datetime]
     last_run_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NotificationPreference(Base):
+    """How one person wants one kind of notification (a topic or a topic prefix such as
+    ``reporting.*``) in one org: in the app, by e-mail, in their chat. No row: in the app and by e-mail."""
+
+    __tablename__ = "notify_preference"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100), primary_key=True)
+    in_app: Mapped[bool] = mapped_column(default=True)
+    email: Mapped[bool] = mapped_column(default=True)
+    chat: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatWebhook(Base):
+    """A person's chat incoming-webhook URL in one org (a secret: it lets anyone post to their channel)."""
+
+    __tablename__ = "notify_chat_webhook"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(IdMixin, Base):
+    """An in-app notification for one person, shown in My work until read."""
+
+    __tablename__ = "notify_notification"
+    __table_args__ = (Index("ix_notify_notification_inbox", "user_id", "org_id", "read_at", "created_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

@@ -14,6 +14,7 @@ from signalfire.audit.chain import jsonable
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import after_commit
 from signalfire.notify.models import JobKind, OutboxJob, WebhookEndpoint
+from signalfire.notify.preferences import route
 from signalfire.notify.wakeup import wake_workers
 
 
@@ -44,6 +45,17 @@ def enqueue_email(
     dedupe_key: str | None = None,
     run_after: datetime | None = None,
 ) -> OutboxJob | None:
+    """An e-mail to ``to``, after each recipient's preferences for ``topic`` (in the app, e-mail, chat):
+    returns None when nobody wants it by e-mail, or when ``dedupe_key`` was already used."""
+    if (
+        dedupe_key is not None
+        and session.execute(select(OutboxJob.id).where(OutboxJob.dedupe_key == dedupe_key)).first()
+    ):
+        return None  # notified already: not again, in any channel
+    to = route(session, org_id=org_id, to=to, topic=topic, subject=subject, body=body)
+    after_commit(session, wake_workers)  # chat jobs too
+    if not to:
+        return None
     return _add(
         session,
         OutboxJob(

@@ -88,3 +88,17 @@ def post_webhook(
     if not 200 <= resp.status_code < 300:
         raise DeliveryError(f"endpoint answered HTTP {resp.status_code}")
     return resp.status_code
+
+
+def post_chat(client: httpx.Client, *, url: str, text: str) -> int:
+    """A person's chat: the incoming-webhook JSON Slack defined and Mattermost, Rocket.Chat and others take
+    (``{"text": ...}``). The URL itself is the credential, so nothing is signed."""
+    try:
+        resp = client.post(url, json={"text": text}, headers={"User-Agent": "Signalfire-Chat/1"})
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"HTTP error: {exc.__class__.__name__}: {exc}") from exc
+    if resp.status_code in (404, 410):
+        raise DeliveryError(f"chat webhook answered {resp.status_code}: removed", permanent=True)
+    if not 200 <= resp.status_code < 300:
+        raise DeliveryError(f"chat webhook answered HTTP {resp.status_code}")
+    return resp.status_code

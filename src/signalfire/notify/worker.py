@@ -29,8 +29,9 @@ from signalfire.core.db.session import unit_of_work
 from signalfire.core.settings import JobSettings
 from signalfire.notify import wakeup
 from signalfire.notify.models import JobKind, JobStatus, OutboxJob, SchedulerState, WebhookEndpoint
+from signalfire.notify.preferences import chat_url_for
 from signalfire.notify.registry import PERIODIC, TASKS, load_domain_tasks
-from signalfire.notify.transports import DeliveryError, Mailer, post_webhook
+from signalfire.notify.transports import DeliveryError, Mailer, post_chat, post_webhook
 
 log = logging.getLogger("signalfire.worker")
 
@@ -161,6 +162,12 @@ class Worker:
                 delivery_id=str(job.id),
                 data=job.payload["data"],
             )
+        elif job.kind == JobKind.chat:
+            with unit_of_work(self.factory) as session:
+                url = chat_url_for(session, uuid.UUID(job.payload["user_id"]), uuid.UUID(job.payload["org_id"]))
+            if url is None:
+                raise DeliveryError("chat webhook removed", permanent=True)
+            post_chat(self.http, url=url, text=job.payload["text"])
         else:  # pragma: no cover - enum is closed
             raise DeliveryError(f"unknown job kind {job.kind}", permanent=True)
 
