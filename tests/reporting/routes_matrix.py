@@ -82,6 +82,14 @@ def _event_form(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _outside_form(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "outside_at": (utcnow() - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M"),
+        "outside_channel": "email",
+        "outside_reference": "AIO-2026-77",
+    }
+
+
 def _event_json(ctx: MatrixContext, p: dict[str, Any]) -> dict[str, Any]:
     return {
         "event": "causal_link_suspected",
@@ -186,6 +194,14 @@ CASES = [
         form=lambda c, p: {"field.m1_dates": "Started 09:00 UTC"},
     ),
     RouteCase("POST", "/reporting/reports/{report_id}/submit", P.reporting_report_submit, owned=True, setup=_draft),
+    RouteCase(
+        "POST",
+        "/reporting/reports/{report_id}/outside",
+        P.reporting_report_submit,
+        owned=True,
+        setup=_draft,
+        form=_outside_form,
+    ),
     RouteCase("GET", "/reporting/reports/{report_id}/versions/{number}", READ, owned=True, setup=_submitted),
     RouteCase(
         "POST",
@@ -237,6 +253,13 @@ CASES = [
         "/reporting/settings",
         P.reporting_settings_manage,
         form=lambda c, p: {"org_sla_minutes": "60", "lead.1440": "on", "lead.0": "on"},
+    ),
+    RouteCase("GET", "/reporting/profile", READ, denied=404),
+    RouteCase(
+        "POST",
+        "/reporting/profile",
+        P.reporting_settings_manage,
+        form=lambda c, p: {"jurisdictions": "EU, US-CA", "reason": "Matrix"},
     ),
     RouteCase("GET", "/reporting/bindings"),
     RouteCase(

@@ -80,7 +80,7 @@ def _sign_out(page: Any) -> None:
 def _write_and_submit(page: Any, stage: str) -> None:
     page.click(f"[data-testid=write-report-{stage}]")
     page.wait_for_selector("[data-testid=report-form]")
-    for area in page.locator("[data-testid=report-form] textarea").all():
+    for area in page.locator("[data-testid=report-form] textarea[name^='field.']").all():
         if not area.input_value().strip() and area.get_attribute("name") != "field.additional_information":
             area.fill(f"Stated in the {stage} report: known facts as of now.")
     page.click("[data-testid=submit-report]")
@@ -103,7 +103,7 @@ def test_assess_report_question_update_final(live_server: LiveServer, page: Any)
     page.fill("#ev-at", (utcnow() - timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M"))
     page.fill("#ev-evidence", "Agent trace shows aurora-large 3.1 issued the DROP statement.")
     page.click("[data-testid=event-form] button[type=submit]")
-    page.wait_for_selector("text=Recorded aware_of_model_involvement")
+    page.wait_for_selector("text=Recorded: became aware of the model's involvement")
 
     page.click(f"[data-testid=assess-{COP}]")
     page.wait_for_selector("[data-testid=assessment-form]")
@@ -116,7 +116,7 @@ def test_assess_report_question_update_final(live_server: LiveServer, page: Any)
     page.fill("#rationale", "Serious harm to property: a customer's production data was destroyed.")
     screenshot(page, "reporting-02-assessment")
     page.click("[data-testid=save-assessment]")
-    page.wait_for_selector("text=Assessment v1 under eu-gpai-cop-c9: Reportable")
+    page.wait_for_selector("text=Assessment v1 under EU GPAI Code of Practice")
     assert page.locator("[data-testid=obligations] tr[data-stage=initial][data-status=due]").count() == 1
     screenshot(page, "reporting-03-obligations")
 

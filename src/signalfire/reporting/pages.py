@@ -1,61 +1,56 @@
-"""Reporting pages (/reporting/...). Forms work without JavaScript; every action redirects with a flash."""
+"""Reporting pages (/reporting/...). Forms work without JavaScript; every action redirects with a flash,
+and a form with bad input comes back (422) with what was typed, each error beside its field."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import Depends, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from signalfire.access.actor import Actor
 from signalfire.access.models import Organization, OrgKind
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.access.policy.response import readable_incidents
 from signalfire.core.clock import utcnow
-from signalfire.core.errors import ValidationFailed
+from signalfire.core.errors import FieldError, ValidationFailed
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import (
     assessments,
     bindings,
     catalog,
+    display,
     events,
     inbox,
     obligations,
-    org_settings,
+    prompts,
     reports,
     retention,
     views,
 )
+from signalfire.reporting.clock_events import label as event_label
 from signalfire.reporting.clock_events import render as render_start
-from signalfire.reporting.facts import clock_events, get_incident
+from signalfire.reporting.facts import RESPONSE_FACTS, event_states, get_incident
+from signalfire.reporting.forms import FormData, attempt, by_field, local_input, summary, utc
 from signalfire.reporting.models import Assessment
-from signalfire.reporting.reports import FieldValue
 from signalfire.response.models import Incident
 
 pages = protected_router(prefix="/reporting", include_in_schema=False)
 Text = Annotated[str, Form(max_length=20_000)]
 
 
-async def form_data(request: Request) -> dict[str, str]:
-    """The posted form as a plain dict (for questionnaires and report fields, whose names come from data)."""
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-FormData = Annotated[dict[str, str], Depends(form_data)]
-
-
-def _utc(value: str, field: str) -> datetime:
-    """A datetime-local form value (no zone) read as UTC, as the form says; or an ISO time with a zone."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ValidationFailed.single(field, "Give a date and time (UTC).") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+def page_context(session: Session, actor: Actor, **extra: Any) -> dict[str, Any]:
+    """What every reporting page shares: the helpers for labels and the open-question count of the tabs."""
+    open_questions = (
+        len(inbox.unanswered_questions(session, actor)) if actor.can(Permission.reporting_obligation_read) else 0
+    )
+    return {**display.HELPERS, "open_question_count": open_questions, "now": utcnow(), **extra}
 
 
 # -- board -----------------------------------------------------------------------------------------------
@@ -86,29 +81,64 @@ def board(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     return render(
         request,
         "reporting/board.html",
-        {"board": b, "recent": recent, "tab": "board", "label": catalog.obligation_label},
+        page_context(
+            session,
+            actor,
+            board=b,
+            recent=recent,
+            unassessed=prompts.needs_assessment(session, actor),
+            questions=inbox.unanswered_questions(session, actor),
+            tab="board",
+            label=catalog.obligation_label,
+            next_action=views.next_action,
+        ),
     )
 
 
 # -- incidents -------------------------------------------------------------------------------------------
 
+EVENT_LABELS = {"event": "Event", "at": "When (UTC)", "evidence": "Evidence", "reason": "Reason for overriding"}
+
+
+def _incident_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    incident: Incident,
+    *,
+    typed: dict[str, str] | None = None,
+    errors: list[FieldError] | None = None,
+) -> Response:
+    view = views.incident_view(session, actor, incident)
+    wanted = request.query_params.get("event", "")
+    recordable = [(e.value, event_label(e.value), events.describe(e.value)) for e in events.RECORDABLE]
+    form = typed or {"event": wanted if wanted in {v for v, _, _ in recordable} else ""}
+    event_errors = by_field(errors or [])
+    return render(
+        request,
+        "reporting/incident.html",
+        page_context(
+            session,
+            actor,
+            v=view,
+            recordable=recordable,
+            describe=events.describe,
+            tab="board",
+            label=catalog.obligation_label,
+            next_action=views.next_action,
+            ev=form,
+            ev_errors=event_errors,
+            ev_summary=summary(event_errors, EVENT_LABELS),
+            response_events=sorted(RESPONSE_FACTS),
+        ),
+        status_code=422 if errors else 200,
+    )
+
 
 @pages.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident_page(request: Request, incident_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Response:
     incident = get_incident(session, actor, incident_id)
-    view = views.incident_view(session, actor, incident)
-    return render(
-        request,
-        "reporting/incident.html",
-        {
-            "v": view,
-            "recordable": [(e.value, events.describe(e.value)) for e in events.RECORDABLE],
-            "describe": events.describe,
-            "now": utcnow(),
-            "tab": "board",
-            "label": catalog.obligation_label,
-        },
-    )
+    return _incident_page(request, session, actor, incident)
 
 
 @pages.post("/incidents/{incident_id}/events")
@@ -118,13 +148,26 @@ def record_event(
     session: SessionDep,
     actor: ActorDep,
     event: Annotated[str, Form(max_length=40)],
-    at: Annotated[str, Form(max_length=40)],
-    evidence: Annotated[str, Form(max_length=5000)] = "",
+    at: Annotated[str, Form(max_length=40)] = "",
+    evidence: Annotated[str, Form(max_length=5001)] = "",
+    reason: Annotated[str, Form(max_length=5001)] = "",
 ) -> Response:
     incident = get_incident(session, actor, incident_id)
-    events.record_event(session, actor, incident, event=event, at=_utc(at, "at"), evidence=evidence)
-    obligations.sync_incident(session, incident, actor=actor)
-    return redirect(request, f"/reporting/incidents/{incident.id}", flash=f"Recorded {event}; clocks recomputed.")
+    require(actor, Permission.reporting_assessment_write)
+
+    def run() -> None:
+        events.record_event(session, actor, incident, event=event, at=utc(at, "at"), evidence=evidence, reason=reason)
+        obligations.sync_incident(session, incident, actor=actor)
+
+    done = attempt(session, run)
+    if not done.ok:
+        typed = {"event": event, "at": at, "evidence": evidence, "reason": reason}
+        return _incident_page(request, session, actor, incident, typed=typed, errors=done.errors)
+    return redirect(
+        request,
+        f"/reporting/incidents/{incident.id}#events",
+        flash=f"Recorded: {event_label(event).lower()}; clocks recomputed.",
+    )
 
 
 @pages.post("/incidents/{incident_id}/recompute")
@@ -140,25 +183,73 @@ def recompute(request: Request, incident_id: uuid.UUID, session: SessionDep, act
     return redirect(request, f"/reporting/incidents/{incident.id}", flash=msg)
 
 
+def _assess_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    incident: Incident,
+    regime_id: str,
+    *,
+    typed: dict[str, str] | None = None,
+    errors: list[FieldError] | None = None,
+) -> Response:
+    q = assessments.questionnaire(session, incident, regime_id)
+    states = event_states(session, incident)
+    # One time input per implied event, beside the first question that implies it.
+    times: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for qid, implied in q.implied.items():
+        times[qid] = [e for e in implied if e not in seen]
+        seen.update(implied)
+    prefill = {e: local_input(at) for implied in q.implied.values() for e, at in implied.items()}
+    if typed is None:
+        values = {f"q.{k}": v for k, v in q.answers.items()}
+        values |= {f"f.{k}": v for k, v in q.facts.items()}
+        values |= {f"t.{e}": v for e, v in prefill.items()}
+        values["rationale"] = q.rationale
+    else:
+        values = typed
+    labels = {f"q.{x.id}": x.text for x in q.regime.questions}
+    labels |= {f"f.{x.id}": x.text for x in q.regime.applicability.facts}
+    labels |= {f"t.{e}": f"When: {event_label(e).lower()}" for e in prefill}
+    labels |= {"rationale": "Rationale", "effective_at": "Assessment made at"}
+    errs = by_field(errors or [], _assess_field)
+    return render(
+        request,
+        "reporting/assess.html",
+        page_context(
+            session,
+            actor,
+            incident=incident,
+            q=q,
+            states=states,
+            times=times,
+            prefill=prefill,
+            values=values,
+            errors=errs,
+            error_summary=summary(errs, labels),
+            describe=events.describe,
+            render_start=render_start,
+            tab="board",
+        ),
+        status_code=422 if errors else 200,
+    )
+
+
+def _assess_field(name: str) -> str:
+    """A service's field name as the form's: answers.x -> q.x, facts.x -> f.x, event_times.x -> t.x."""
+    for service, form in (("answers.", "q."), ("facts.", "f."), ("event_times.", "t.")):
+        if name.startswith(service):
+            return form + name.removeprefix(service)
+    return name
+
+
 @pages.get("/incidents/{incident_id}/assess/{regime_id}", response_class=HTMLResponse)
 def assess_page(
     request: Request, incident_id: uuid.UUID, regime_id: str, session: SessionDep, actor: ActorDep
 ) -> Response:
     incident = get_incident(session, actor, incident_id)
-    q = assessments.questionnaire(session, incident, regime_id)
-    known = clock_events(session, incident)
-    return render(
-        request,
-        "reporting/assess.html",
-        {
-            "incident": incident,
-            "q": q,
-            "known": known,
-            "describe": events.describe,
-            "render_start": render_start,
-            "tab": "board",
-        },
-    )
+    return _assess_page(request, session, actor, incident, regime_id)
 
 
 @pages.post("/incidents/{incident_id}/assess/{regime_id}")
@@ -166,24 +257,56 @@ def assess_submit(
     request: Request, incident_id: uuid.UUID, regime_id: str, session: SessionDep, actor: ActorDep, data: FormData
 ) -> Response:
     incident = get_incident(session, actor, incident_id)
+    require(actor, Permission.reporting_assessment_write)
+    q = assessments.questionnaire(session, incident, regime_id)
     answers = {k.removeprefix("q."): v for k, v in data.items() if k.startswith("q.")}
+    # Facts the org profile answers are not in the form: the service reads them from the profile.
     facts = {k.removeprefix("f."): v for k, v in data.items() if k.startswith("f.")}
-    done = assessments.assess_incident(
+    prefill = {e: local_input(at) for implied in q.implied.values() for e, at in implied.items()}
+    parse_errors: list[FieldError] = []
+    event_times: dict[str, datetime] = {}
+    for key, value in data.items():
+        if not key.startswith("t.") or not value.strip():
+            continue
+        name = key.removeprefix("t.")
+        if value.strip() == prefill.get(name):
+            continue  # the time already recorded, shown again: nothing new
+        try:
+            event_times[name] = utc(value, key)
+        except ValidationFailed as exc:
+            parse_errors.extend(exc.errors)
+    effective_at = None
+    if data.get("effective_at", "").strip():
+        try:
+            effective_at = utc(data["effective_at"], "effective_at")
+        except ValidationFailed as exc:
+            parse_errors.extend(exc.errors)
+    if parse_errors:
+        return _assess_page(request, session, actor, incident, regime_id, typed=data, errors=parse_errors)
+    done = attempt(
         session,
-        actor,
-        incident,
-        regime_id=regime_id,
-        answers=answers,
-        facts=facts,
-        rationale=data.get("rationale", "")[:20_000],
+        lambda: assessments.assess_incident(
+            session,
+            actor,
+            incident,
+            regime_id=regime_id,
+            answers=answers,
+            facts=facts,
+            rationale=data.get("rationale", ""),
+            event_times=event_times,
+            effective_at=effective_at,
+        ),
     )
-    a = done.assessment
+    if done.value is None:
+        return _assess_page(request, session, actor, incident, regime_id, typed=data, errors=done.errors)
+    a = done.value.assessment
+    classes = a.classes or a.possible_classes
     return redirect(
         request,
         f"/reporting/incidents/{incident.id}",
-        flash=f"Assessment v{a.version} under {a.regime_id}: {a.outcome.label}"
-        + (f" ({', '.join(a.classes or a.possible_classes)})" if a.classes or a.possible_classes else "")
-        + f"; {len(done.sync.created)} obligation(s) created.",
+        flash=f"Assessment v{a.version} under {q.regime.title}: {a.outcome.label}"
+        + (f" ({display.class_names(a.regime_id, a.regime_version, classes)})" if classes else "")
+        + f"; {len(done.value.sync.created)} obligation(s) created.",
     )
 
 
@@ -212,9 +335,6 @@ def release_hold(
     return redirect(request, f"/reporting/incidents/{hold.incident_id}", flash="Legal hold released.")
 
 
-# -- obligations and reports -----------------------------------------------------------------------------
-
-
 @pages.post("/obligations/{obligation_id}/report")
 def start_report(request: Request, obligation_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Response:
     report = reports.start_report(session, actor, obligation_id)
@@ -230,86 +350,12 @@ def waive(
     reason: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     o = obligations.waive(session, actor, obligation_id, reason)
-    return redirect(request, f"/reporting/incidents/{o.incident_id}", flash=f"{o.stage} waived.")
-
-
-@pages.get("/reports/{report_id}", response_class=HTMLResponse)
-def report_page(request: Request, report_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Response:
-    report = reports.get_report(session, actor, report_id)
-    incident = get_incident(session, actor, report.incident_id)
-    view = views.report_view(session, actor, report, incident)
-    return render(
-        request,
-        "reporting/report.html",
-        {
-            "r": view,
-            "stage_label": catalog.stage_label,
-            "can_edit": actor.can(Permission.reporting_report_write),
-            "can_submit": actor.can(Permission.reporting_report_submit),
-            "can_answer": actor.can(Permission.reporting_inbox_respond),
-            "tab": "board",
-        },
-    )
-
-
-def _field_values(data: dict[str, str]) -> dict[str, FieldValue]:
-    ids = {k.removeprefix("field.") for k in data if k.startswith("field.")}
-    return {fid: FieldValue(data.get(f"field.{fid}", ""), data.get(f"prelim.{fid}") == "on") for fid in ids}
-
-
-@pages.post("/reports/{report_id}")
-def save_report(
-    request: Request, report_id: uuid.UUID, session: SessionDep, actor: ActorDep, data: FormData
-) -> Response:
-    reports.save_draft(session, actor, report_id, _field_values(data))
-    return redirect(request, f"/reporting/reports/{report_id}", flash="Draft saved.")
-
-
-@pages.post("/reports/{report_id}/submit")
-def submit_report(
-    request: Request, report_id: uuid.UUID, session: SessionDep, actor: ActorDep, data: FormData
-) -> Response:
-    values = _field_values(data)
-    if values:
-        require(actor, Permission.reporting_report_submit)
-        reports.save_draft(session, actor, report_id, values)
-    version = reports.submit(session, actor, report_id)
+    stage = catalog.obligation_label(o.regime_id, o.regime_version, o.stage)
     return redirect(
         request,
-        f"/reporting/reports/{report_id}",
-        flash=f"Submitted version {version.number} (sha256 {version.content_hash[:12]}...).",
+        f"/reporting/incidents/{o.incident_id}",
+        flash=f"{stage} waived.",
     )
-
-
-@pages.get("/reports/{report_id}/versions/{number}", response_class=HTMLResponse)
-def report_document(
-    request: Request, report_id: uuid.UUID, number: int, session: SessionDep, actor: ActorDep
-) -> Response:
-    version = reports.get_version(session, actor, report_id, number)
-    reports.export_version(session, actor, version, "html")
-    return render(
-        request,
-        "reporting/document.html",
-        {
-            "c": version.content,
-            "sha256": version.content_hash,
-            "back": f"/reporting/reports/{report_id}",
-            "tab": "board",
-        },
-    )
-
-
-@pages.post("/reports/{report_id}/questions/{question_id}/answer")
-def answer(
-    request: Request,
-    report_id: uuid.UUID,
-    question_id: uuid.UUID,
-    session: SessionDep,
-    actor: ActorDep,
-    body: Text = "",
-) -> Response:
-    inbox.answer(session, actor, report_id, question_id, body)
-    return redirect(request, f"/reporting/reports/{report_id}", flash="Answer sent.")
 
 
 # -- authority inbox -------------------------------------------------------------------------------------
@@ -366,7 +412,9 @@ def ask(request: Request, delivery_id: uuid.UUID, session: SessionDep, actor: Ac
 
 @pages.get("/regimes", response_class=HTMLResponse)
 def regimes_page(request: Request, actor: ActorDep) -> Response:
-    return render(request, "reporting/regimes.html", {"regimes": catalog.regimes(), "tab": "regimes"})
+    return render(
+        request, "reporting/regimes.html", {**display.HELPERS, "regimes": catalog.regimes(), "tab": "regimes"}
+    )
 
 
 @pages.get("/regimes/{regime_id}", response_class=HTMLResponse)
@@ -377,34 +425,6 @@ def regime_page(request: Request, regime_id: str, actor: ActorDep, version: str 
         "reporting/regime.html",
         {"r": regime, "versions": catalog.regimes()[regime.id], "stage_label": catalog.stage_label, "tab": "regimes"},
     )
-
-
-@pages.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    s = org_settings.get_settings(session, actor.org_id)
-    return render(
-        request,
-        "reporting/settings.html",
-        {
-            "s": s,
-            "choices": [(m, org_settings.lead_label(m)) for m in org_settings.LEAD_CHOICES],
-            "can_manage": actor.can(Permission.reporting_settings_manage),
-            "tab": "settings",
-        },
-    )
-
-
-@pages.post("/settings")
-def settings_save(request: Request, session: SessionDep, actor: ActorDep, data: FormData) -> Response:
-    sla = data.get("org_sla_minutes", "").strip()
-    try:
-        sla_minutes = int(sla) if sla else None
-        leads = [int(k.removeprefix("lead.")) for k in data if k.startswith("lead.")]
-    except ValueError:
-        raise ValidationFailed.single("org_sla_minutes", "Give a whole number of minutes.") from None
-    org_settings.update_settings(session, actor, org_sla_minutes=sla_minutes, leads=leads)
-    n = obligations.resync_org(session, actor)
-    return redirect(request, "/reporting/settings", flash=f"Settings saved; {n} incident(s) recomputed.")
 
 
 @pages.get("/bindings", response_class=HTMLResponse)
@@ -423,13 +443,15 @@ def bindings_page(request: Request, session: SessionDep, actor: ActorDep) -> Res
     return render(
         request,
         "reporting/bindings.html",
-        {
-            "rows": bindings.list_bindings(session, actor),
-            "authorities": authorities,
-            "targets": targets,
-            "can_manage": actor.can(Permission.reporting_binding_manage),
-            "tab": "bindings",
-        },
+        page_context(
+            session,
+            actor,
+            rows=bindings.list_bindings(session, actor),
+            authorities=authorities,
+            targets=targets,
+            can_manage=actor.can(Permission.reporting_binding_manage),
+            tab="bindings",
+        ),
     )
 
 

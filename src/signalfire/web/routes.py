@@ -104,8 +104,10 @@ def switch_org(
 
 
 @pages.get("/")
-def home(request: Request, actor: ActorDep) -> Response:
-    return render(request, "home.html", {})
+def home(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    from signalfire.reporting.display import attention
+
+    return render(request, "home.html", {"reporting": attention(session, actor)})
 
 
 @pages.get("/tour")

@@ -266,7 +266,9 @@
     var total = parseFloat(el.getAttribute("data-total-seconds"));
     var warnBelow = total > 0 ? total * 0.25 : DAY;
     var state = left <= 0 ? "clock-late" : left < warnBelow ? "clock-warn" : "clock-ok";
-    var text = left <= 0 ? "overdue by " + formatSpan(-left) : formatSpan(left) + " left";
+    // A target is not a deadline: a clock may say "target passed" where lateness is judged elsewhere.
+    var late = el.getAttribute("data-late-prefix") || "overdue by ";
+    var text = left <= 0 ? late + formatSpan(-left) : formatSpan(left) + " left";
     if (el.textContent !== text) {
       el.textContent = text;
     }
