@@ -154,6 +154,8 @@ class Obligation(IdMixin, Base):
         # The reminder sweep across orgs (reminders run on the target).
         Index("ix_reporting_obligation_sweep", "is_open", "due_at"),
         Index("ix_reporting_obligation_target", "is_open", "target_at"),
+        # The board's rows: an org's open obligations, most urgent target first.
+        Index("ix_reporting_obligation_board_target", "org_id", "is_open", "target_at"),
         # (incident_id, regime_id) lookups use the unique key's leading columns.
     )
 

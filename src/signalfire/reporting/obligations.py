@@ -533,16 +533,16 @@ class Board:
 
 
 def board(session: Session, actor: Actor, *, limit: int = BOARD_LIMIT, now: datetime | None = None) -> Board:
-    """The org's open obligations, soonest first (waiting ones last), with the counts the board shows.
-
-    Both queries run on the (org_id, is_open, due_at) index (the counts as an index-only scan).
+    """The org's open obligations, most urgent target first (waiting ones last), with the counts the board
+    shows. The rows run on the (org_id, is_open, target_at) index, the counts on (org_id, is_open, due_at).
     """
     now = now or utcnow()
     base = readable_obligations(actor).where(Obligation.is_open.is_(True))
     stmt = (
         base.add_columns(Incident.reference, Incident.title, Incident.severity)
         .join(Incident, Incident.id == Obligation.incident_id)
-        .order_by(Obligation.due_at.asc().nulls_last(), Obligation.id)
+        # Urgency runs on the target ("immediately" + SLA), lateness on the due: most urgent first.
+        .order_by(Obligation.target_at.asc().nulls_last(), Obligation.id)
         .limit(limit)
     )
     rows = [BoardRow(o, ref, title, sev.value) for o, ref, title, sev in session.execute(stmt).all()]

@@ -32,6 +32,9 @@ def upgrade() -> None:
     # Until the next recomputation, an existing row's target is its due time.
     op.execute("UPDATE reporting_obligation SET target_at = due_at")
     op.create_index("ix_reporting_obligation_target", "reporting_obligation", ["is_open", "target_at"], unique=False)
+    op.create_index(
+        "ix_reporting_obligation_board_target", "reporting_obligation", ["org_id", "is_open", "target_at"], unique=False
+    )
 
     with op.batch_alter_table("reporting_clock_event") as batch:
         batch.add_column(sa.Column("source", sa.String(length=20), server_default="person", nullable=False))
@@ -109,6 +112,7 @@ def downgrade() -> None:
     with op.batch_alter_table("reporting_clock_event") as batch:
         batch.drop_column("reason")
         batch.drop_column("source")
+    op.drop_index("ix_reporting_obligation_board_target", table_name="reporting_obligation")
     op.drop_index("ix_reporting_obligation_target", table_name="reporting_obligation")
     with op.batch_alter_table("reporting_obligation") as batch:
         for name in ("projected", "alt_due_reading", "alt_due_at", "due_reading", "target_basis", "target_at"):
