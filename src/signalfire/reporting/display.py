@@ -121,7 +121,7 @@ def question_text(regime_id: str, version: str, item: str) -> str:
 
 
 def implied_by(text: str | None) -> str:
-    """ "eu-gpai-cop-c9: model_involved" as the regime's name and the question asked."""
+    """ "<regime id>: <question id>" as the regime's name and the question asked."""
     if not text:
         return ""
     regime_id, _, question = text.partition(": ")
