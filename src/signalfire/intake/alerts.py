@@ -134,7 +134,8 @@ class AlertmanagerWebhook(BaseModel):
     common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
     common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
     external_url: str = Field(default="", alias="externalURL", max_length=4_096)
-    alerts: list[AlertmanagerAlert] = Field(default_factory=list)
+    # A notification always carries at least one alert; an empty group would make a signal about nothing.
+    alerts: list[AlertmanagerAlert] = Field(min_length=1)
 
     @field_validator("version")
     @classmethod
