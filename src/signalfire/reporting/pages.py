@@ -16,6 +16,7 @@ from signalfire.access.policy import require
 from signalfire.access.policy.response import readable_incidents
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import ValidationFailed
+from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import (
@@ -37,7 +38,7 @@ from signalfire.reporting.reports import FieldValue
 from signalfire.response.models import Incident
 
 pages = protected_router(prefix="/reporting", include_in_schema=False)
-Text = Annotated[str, Form(max_length=20_000)]
+Text = Annotated[SafeText, Form(max_length=20_000)]
 
 
 async def form_data(request: Request) -> dict[str, str]:
@@ -117,9 +118,9 @@ def record_event(
     incident_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
-    event: Annotated[str, Form(max_length=40)],
-    at: Annotated[str, Form(max_length=40)],
-    evidence: Annotated[str, Form(max_length=5000)] = "",
+    event: Annotated[SafeText, Form(max_length=40)],
+    at: Annotated[SafeText, Form(max_length=40)],
+    evidence: Annotated[SafeText, Form(max_length=5000)] = "",
 ) -> Response:
     incident = get_incident(session, actor, incident_id)
     events.record_event(session, actor, incident, event=event, at=_utc(at, "at"), evidence=evidence)
@@ -193,7 +194,7 @@ def place_hold(
     incident_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
-    reason: Annotated[str, Form(max_length=5000)] = "",
+    reason: Annotated[SafeText, Form(max_length=5000)] = "",
 ) -> Response:
     incident = get_incident(session, actor, incident_id)
     retention.place_hold(session, actor, incident, reason)
@@ -206,7 +207,7 @@ def release_hold(
     hold_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
-    reason: Annotated[str, Form(max_length=5000)] = "",
+    reason: Annotated[SafeText, Form(max_length=5000)] = "",
 ) -> Response:
     hold = retention.release_hold(session, actor, hold_id, reason)
     return redirect(request, f"/reporting/incidents/{hold.incident_id}", flash="Legal hold released.")
@@ -227,7 +228,7 @@ def waive(
     obligation_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
-    reason: Annotated[str, Form(max_length=5000)] = "",
+    reason: Annotated[SafeText, Form(max_length=5000)] = "",
 ) -> Response:
     o = obligations.waive(session, actor, obligation_id, reason)
     return redirect(request, f"/reporting/incidents/{o.incident_id}", flash=f"{o.stage} waived.")
@@ -438,7 +439,7 @@ def bindings_save(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
-    target: Annotated[str, Form(max_length=200)],
+    target: Annotated[SafeText, Form(max_length=200)],
     authority_org_id: Annotated[uuid.UUID, Form()],
 ) -> Response:
     regime_id, _, recipient_id = target.partition("/")
