@@ -23,9 +23,12 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import OrgKind, Role
 from tests import factories
 
-EXAMPLES = int(os.environ.get("SIGNALFIRE_FUZZ_EXAMPLES", "6"))
+# Per operation: up to COVERAGE of schemathesis's boundary cases (huge and negative numbers, long and odd
+# strings, missing and extra fields, wrong types), spread over all of them, plus EXAMPLES random ones.
+COVERAGE = int(os.environ.get("SIGNALFIRE_FUZZ_COVERAGE", "16"))
+EXAMPLES = int(os.environ.get("SIGNALFIRE_FUZZ_EXAMPLES", "4"))
+MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 
-STATS: dict[int, int] = {}
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 
@@ -55,16 +58,36 @@ def _answered(app: FastAPI) -> Callable[..., Awaitable[None]]:
     return guarded
 
 
+def _spread(cases: list[Case], limit: int) -> list[Case]:
+    if limit <= 0 or len(cases) <= limit:
+        return cases
+    step = len(cases) / limit
+    return [cases[int(i * step)] for i in range(limit)]
+
+
 def _fuzz(app: FastAPI, headers: dict[str, str]) -> list[str]:
-    """Every operation, positive and negative examples; one line per (operation, failure kind) found."""
+    """Every operation; one line per (operation, failure kind) found."""
     schema = from_asgi("/api/v1/openapi.json", app)
     served = _answered(app)
     found: dict[tuple[str, str], str] = {}
+
+    def check(case: Case) -> None:
+        response = case.call(headers=headers, app=served)
+        where = f"{case.method} {case.path}"
+        if response.status_code >= 500:
+            found.setdefault((where, "5xx"), f"{where}: {response.status_code} {case.as_curl_command()[:600]}")
+        elif response.status_code >= 400 and not _content_type(response).startswith("application/problem+json"):
+            found.setdefault((where, "type"), f"{where}: {response.status_code} as {_content_type(response)}")
+
     for result in schema.get_all_operations():
         operation = result.ok()
-        strategy = st.one_of(
-            operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
-        )
+        config = schema.config.generation_for(operation=operation)
+        for case in _spread(
+            list(schema.iter_coverage_cases(operation, generation_modes=MODES, generation_config=config)), COVERAGE
+        ):
+            check(case)
+        if EXAMPLES <= 0:
+            continue
 
         @settings(
             max_examples=EXAMPLES,
@@ -74,18 +97,11 @@ def _fuzz(app: FastAPI, headers: dict[str, str]) -> list[str]:
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(case=strategy)
+        @given(case=st.one_of(*(operation.as_strategy(mode) for mode in MODES)))
         def run(case: Case) -> None:
-            response = case.call(headers=headers, app=served)
-            where = f"{case.method} {case.path}"
-            STATS[response.status_code // 100] = STATS.get(response.status_code // 100, 0) + 1
-            if response.status_code >= 500:
-                found.setdefault((where, "5xx"), f"{where}: {response.status_code} {case.as_curl_command()[:600]}")
-            elif response.status_code >= 400 and not _content_type(response).startswith("application/problem+json"):
-                found.setdefault((where, "type"), f"{where}: {response.status_code} as {_content_type(response)}")
+            check(case)
 
         run()
-    print("STATS", STATS)
     return sorted(found.values())
 
 

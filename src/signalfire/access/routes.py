@@ -28,6 +28,7 @@ from signalfire.access.schemas import (
 from signalfire.core.errors import ValidationFailed
 from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.params import AuditSeq
 from signalfire.core.web.templating import redirect, render
 from signalfire.notify import service as webhooks
 from signalfire.notify.models import WebhookEndpoint
@@ -169,7 +170,7 @@ def webhooks_delete(request: Request, session: SessionDep, actor: ActorDep, webh
 
 
 @pages.get("/admin/audit")
-def audit_page(request: Request, session: SessionDep, actor: ActorDep, before: int | None = None) -> Response:
+def audit_page(request: Request, session: SessionDep, actor: ActorDep, before: AuditSeq = None) -> Response:
     from signalfire.audit.models import AuditEvent
 
     stmt = readable_audit_events(actor).order_by(AuditEvent.seq.desc()).limit(100)
@@ -270,7 +271,7 @@ def api_delete_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: ActorD
 
 @api.get("/audit")
 def api_audit(
-    session: SessionDep, actor: ActorDep, before: int | None = None, limit: int = Query(default=100, ge=1, le=1000)
+    session: SessionDep, actor: ActorDep, before: AuditSeq = None, limit: int = Query(default=100, ge=1, le=1000)
 ) -> list[dict[str, object]]:
     from signalfire.audit.models import AuditEvent
 

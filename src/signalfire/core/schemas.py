@@ -96,7 +96,6 @@ SafeText = Annotated[str, AfterValidator(check_text)]
 ShortText = Annotated[str, Field(max_length=200), AfterValidator(check_text)]
 LongText = Annotated[str, Field(max_length=20_000), AfterValidator(check_text)]
 DbInt = Annotated[int, Field(ge=INT_MIN, le=INT_MAX)]
-PageOffset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(check_datetime)]
 SaneDate = Annotated[date, AfterValidator(check_date)]
 

@@ -28,6 +28,7 @@ from signalfire.core.web.deps import (
     public_router,
     rate_limit,
 )
+from signalfire.core.web.handlers import wants_json
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import render
 from signalfire.intake import alert_sources, public, receipts
@@ -49,7 +50,6 @@ webhooks = APIRouter(prefix="/api/v1/intake", tags=["intake"])
 HONEYPOT = "website"
 STATUS_CHECKS_PER_MINUTE = 30
 ALERTS_PER_MINUTE = 600
-_JSON = "application/json"
 
 
 def _limit(request: Request, session: SessionDep, bucket: str, limit: int, key: str | None = None) -> None:
@@ -64,11 +64,6 @@ def _reporter(request: Request) -> str:
     if actor is not None:
         return f"user:{actor.user_id}"
     return f"anon:{digest(request.cookies.get(ANON_COOKIE, ''))[:32]}"
-
-
-def _wants_json(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return _JSON in accept and "text/html" not in accept
 
 
 def _secret(settings: Settings) -> str:
@@ -256,7 +251,7 @@ def report_submit(
         ),
     )
     out = _full_receipt(session, stored, settings)
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse(out.model_dump(mode="json"), status_code=status)
     return render(request, "intake/report_receipt.html", {"org": org, "receipt": out}, status_code=status)
 

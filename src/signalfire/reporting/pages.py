@@ -18,6 +18,7 @@ from signalfire.core.clock import utcnow
 from signalfire.core.errors import ValidationFailed
 from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.params import VersionNumber
 from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import (
     assessments,
@@ -284,7 +285,7 @@ def submit_report(
 
 @pages.get("/reports/{report_id}/versions/{number}", response_class=HTMLResponse)
 def report_document(
-    request: Request, report_id: uuid.UUID, number: int, session: SessionDep, actor: ActorDep
+    request: Request, report_id: uuid.UUID, number: VersionNumber, session: SessionDep, actor: ActorDep
 ) -> Response:
     version = reports.get_version(session, actor, report_id, number)
     reports.export_version(session, actor, version, "html")

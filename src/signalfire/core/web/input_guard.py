@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signalfire.core.errors import AppError, FieldError
@@ -73,7 +74,7 @@ class InputGuardMiddleware:
         ):
             problem = _url_problem(raw)
             if problem:
-                await send_problem(send, _refusal(part, problem).problem(path), 400)
+                await _answer(scope, receive, send, _refusal(part, problem))
                 return
         ctype = _content_type(scope)
         check = (
@@ -89,10 +90,22 @@ class InputGuardMiddleware:
         body, more = await _read_body(receive)
         found = check(body)
         if found:
-            err = _refusal(*found)
-            await send_problem(send, err.problem(path), err.status)
+            await _answer(scope, receive, send, _refusal(*found))
             return
         await self.app(scope, _replay(body, more, receive), send)
+
+
+async def _answer(scope: Scope, receive: Receive, send: Send, err: AppError) -> None:
+    """problem+json for API and JSON clients (TAXII's own error format on /taxii2), the error page for
+    browsers: the same negotiation as every other error."""
+    path = scope.get("path", "")
+    if path.startswith("/taxii2"):
+        await send_problem(send, err.problem(path), err.status)
+        return
+    from signalfire.core.web.handlers import problem_response
+
+    response = problem_response(Request(scope, receive), err)
+    await response(scope, receive, send)
 
 
 def _content_type(scope: Scope) -> str:
