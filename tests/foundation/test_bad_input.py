@@ -236,9 +236,8 @@ def test_integers_too_large_for_the_database_are_422(
 
 
 def test_an_unhandled_error_is_problem_json_for_api_clients_and_a_page_for_browsers() -> None:
-    from tests.conftest import make_settings
-
     from signalfire.web.app import create_app
+    from tests.conftest import make_settings
 
     app = create_app(make_settings("sqlite://"), run_worker=False)
 

@@ -55,7 +55,7 @@ def _is_member_org(actor: Actor) -> ColumnElement[bool]:
     )
 
 
-def addressable_people(actor: Actor) -> Select[tuple[User, Organization]]:
+def addressable_people(actor: Actor) -> Select[User, Organization]:
     """People, with the org they act for, whom this actor may see in an audience picker and name.
 
     Everyone sees their own org's people; an exchange member also sees the people of the other member

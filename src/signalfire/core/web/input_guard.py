@@ -111,7 +111,7 @@ async def _answer(scope: Scope, receive: Receive, send: Send, err: AppError) -> 
 def _content_type(scope: Scope) -> str:
     for key, value in scope.get("headers", []):
         if key == b"content-type":
-            return value.decode("latin-1").split(";")[0].strip().lower()
+            return str(value.decode("latin-1")).split(";")[0].strip().lower()
     return ""
 
 
