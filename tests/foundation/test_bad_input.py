@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -166,3 +167,146 @@ def test_security_headers_on_every_response(client: TestClient) -> None:
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["referrer-policy"] == "same-origin"
+
+
+# -- unstorable input: NUL, lone surrogates, integers and times out of range (issue 15) ------------------------
+
+HUGE = "9" * 24
+
+
+def _raw_json(c: TestClient, method: str, path: str, text: str) -> object:
+    """A JSON body written by hand, so it can carry escapes (a lone surrogate) that no encoder would emit."""
+    return c.request(method, path, content=text.encode(), headers={"content-type": "application/json"})
+
+
+def test_nul_and_lone_surrogates_in_json_text_are_422_and_store_nothing(
+    db: Session, make_actor: Callable[..., Actor], api_client: Callable[[Actor | None], TestClient]
+) -> None:
+    c = api_client(make_actor(OrgKind.frontier_developer, Role.admin))
+    before = _tokens(db)
+    _problem(_raw_json(c, "POST", "/api/v1/tokens", '{"name": "a\\u0000b", "scopes": ["*"]}'), 422)
+    _problem(_raw_json(c, "POST", "/api/v1/tokens", '{"name": "a\\ud800b", "scopes": ["*"]}'), 422)
+    _problem(_raw_json(c, "POST", "/api/v1/tokens", '{"name": "lone low \\udc00", "scopes": ["*"]}'), 422)
+    _problem(_raw_json(c, "POST", "/api/v1/tokens", '{"name": "t", "scopes": ["*\\u0000"]}'), 422)
+    # A proper pair (an emoji) is text like any other.
+    ok = _raw_json(c, "POST", "/api/v1/tokens", '{"name": "fire \\ud83d\\udd25", "scopes": ["*"]}')
+    assert ok.status_code == 201, ok.text  # type: ignore[attr-defined]
+    db.expire_all()
+    assert _tokens(db) == before + 1
+
+
+def test_nul_in_query_string_path_and_form_is_refused(
+    db: Session,
+    make_actor: Callable[..., Actor],
+    api_client: Callable[[Actor | None], TestClient],
+    browser_client: Callable[[Actor | None], TestClient],
+) -> None:
+    admin = make_actor(OrgKind.frontier_developer, Role.admin)
+    c = api_client(admin)
+    _problem(c.get("/api/v1/response/incidents?status=open%00"), 400)
+    _problem(c.get("/api/v1/reporting/reports/%00"), 400)
+    before = _tokens(db)
+    b = browser_client(admin)
+    page = b.post("/admin/tokens", data={"name": "a\x00b", "scopes": ["*"]}, headers={"accept": "application/json"})
+    _problem(page, 422)
+    multipart = b.post(
+        "/admin/tokens",
+        files={"name": (None, "a\x00b"), "scopes": (None, "*")},
+        headers={"accept": "application/json"},
+    )
+    _problem(multipart, 422, "name")
+    db.expire_all()
+    assert _tokens(db) == before
+
+
+def test_integers_too_large_for_the_database_are_422(
+    db: Session, make_actor: Callable[..., Actor], api_client: Callable[[Actor | None], TestClient]
+) -> None:
+    c = api_client(make_actor(OrgKind.frontier_developer, Role.admin))
+    _problem(c.get(f"/api/v1/response/incidents?offset={HUGE}"), 422, "offset")
+    _problem(c.get("/api/v1/response/incidents?offset=-1"), 422, "offset")
+    _problem(c.get(f"/api/v1/reporting/reports/00000000-0000-0000-0000-000000000000/versions/{HUGE}"), 422, "number")
+    _problem(c.get(f"/api/v1/audit?before={HUGE}"), 422, "before")
+    before = _tokens(db)
+    _problem(c.post("/api/v1/tokens", json={"name": "t", "scopes": ["*"], "expires_in_days": int(HUGE)}), 422)
+    _problem(_raw_json(c, "POST", "/api/v1/tokens", f'{{"name": "t", "scopes": ["*"], "n": {HUGE}{HUGE}}}'), 422)
+    db.expire_all()
+    assert _tokens(db) == before
+    assert c.get("/api/v1/response/incidents?offset=1000000").status_code == 200  # the documented maximum
+
+
+def test_an_unhandled_error_is_problem_json_for_api_clients_and_a_page_for_browsers() -> None:
+    from signalfire.web.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings("sqlite://"), run_worker=False)
+
+    @app.get("/api/v1/_boom", include_in_schema=False)
+    def _boom_api() -> None:
+        raise RuntimeError("driver said: secret detail")
+
+    @app.get("/report/_boom/page", include_in_schema=False)
+    def _boom_page() -> None:
+        raise RuntimeError("driver said: secret detail")
+
+    c = TestClient(app, raise_server_exceptions=False)
+    api = c.get("/api/v1/_boom")
+    assert api.status_code == 500
+    assert api.headers["content-type"].startswith("application/problem+json")
+    assert api.json()["status"] == 500 and "secret" not in api.text
+    for accept in ("application/json", "application/problem+json"):
+        negotiated = c.get("/report/_boom/page", headers={"accept": accept})
+        assert negotiated.status_code == 500
+        assert negotiated.headers["content-type"].startswith("application/problem+json"), accept
+    page = c.get("/report/_boom/page", headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Internal error" in page.text and "secret" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("plain text", None),
+        ("emoji \U0001f525", None),
+        ("nul \x00", "NUL"),
+        ("lone \ud800", "surrogate"),
+        (["ok", {"k": "v\x00"}], "NUL"),
+        ({"n": 2**31}, "between"),
+        ({"n": 2**31 - 1}, None),
+        (datetime(2300, 1, 1, tzinfo=UTC), "between"),
+        (datetime(1800, 1, 1, tzinfo=UTC), "between"),
+        (datetime(2026, 12, 6, tzinfo=UTC), None),
+        (True, None),
+    ],
+)
+def test_value_problem_names_what_cannot_be_stored(value: object, problem: str | None) -> None:
+    from signalfire.core.schemas import value_problem
+
+    found = value_problem(value)
+    assert (found is None) if problem is None else (found is not None and problem in found), found
+
+
+@pytest.mark.parametrize(
+    ("url", "href"),
+    [
+        ("https://example.org/a", "https://example.org/a"),
+        ("HTTP://example.org", "HTTP://example.org"),
+        ("mailto:sec@example.org", "mailto:sec@example.org"),
+        ("/intake/signals/1", "/intake/signals/1"),
+        ("javascript:alert(1)", None),
+        ("  JaVaScRiPt:alert(1)", None),
+        ("java\nscript:alert(1)", None),
+        ("data:text/html,<b>x</b>", None),
+        ("vbscript:msgbox", None),
+        ("//evil.example", None),
+        ("/\\evil.example", None),
+        ("ftp://example.org", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_safe_href_allows_only_web_and_mail_links(url: str | None, href: str | None) -> None:
+    from signalfire.core.web.templating import safe_href
+
+    assert safe_href(url) == href

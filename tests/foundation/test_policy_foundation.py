@@ -51,6 +51,29 @@ def test_roles_see_only_their_own_tokens(
         assert vv.delete(f"/api/v1/tokens/{tid}").status_code == 404
 
 
+def test_a_scoped_token_does_not_list_or_revoke_its_owners_other_tokens(
+    db: Session, make_actor: Callable[..., Actor], app: object
+) -> None:
+    admin = make_actor(OrgKind.frontier_developer, Role.admin)
+    full = factories.token_for(db, admin)
+    narrow = factories.token_for(db, admin, scopes=["exchange:item:read"])
+    full_client = TestClient(app, headers={"Authorization": f"Bearer {full}"})  # type: ignore[arg-type]
+    narrow_client = TestClient(app, headers={"Authorization": f"Bearer {narrow}"})  # type: ignore[arg-type]
+    listed = full_client.get("/api/v1/tokens")
+    assert listed.status_code == 200 and len(listed.json()) == 2
+    refused = narrow_client.get("/api/v1/tokens")
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "prefix" not in refused.text and "name" not in refused.json()
+    for token in listed.json():
+        assert narrow_client.delete(f"/api/v1/tokens/{token['id']}").status_code == 404
+    assert len(full_client.get("/api/v1/tokens").json()) == 2  # nothing was revoked
+    # A token scoped to token management still lists them.
+    manager = factories.token_for(db, admin, scopes=["org:token:manage"])
+    managed = TestClient(app, headers={"Authorization": f"Bearer {manager}"}).get("/api/v1/tokens")  # type: ignore[arg-type]
+    assert managed.status_code == 200 and len(managed.json()) == 3
+
+
 def test_anonymous_sees_nothing(client: TestClient) -> None:
     for path in ("/api/v1/me", "/api/v1/members", "/api/v1/tokens", "/api/v1/webhooks", "/api/v1/audit"):
         assert client.get(path).status_code == 401

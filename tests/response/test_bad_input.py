@@ -166,3 +166,52 @@ def test_a_retried_create_with_the_same_key_makes_one_incident(world: tuple[Test
     assert first.status_code == again.status_code == 201
     assert first.json()["reference"] == again.json()["reference"]
     assert len(c.get(f"{API}/incidents").json()) == before + 1
+
+
+# -- unstorable values (issue 15): 4xx problem+json on SQLite as on PostgreSQL, nothing stored -------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('"title": "Jail\\u0000break"', "title"),
+        ('"title": "Jail\\ud800break"', "title"),
+        ('"aware_at": "1800-01-01T00:00:00+00:00"', "aware_at"),
+        ('"aware_at": "2026-13-01T00:00:00+00:00"', "aware_at"),
+        ('"affected_models": ["aurora\\u0000"]', "affected_models"),
+    ],
+)
+def test_unstorable_incident_values_are_refused(world: tuple[TestClient, str, Actor], raw: str, field: str) -> None:
+    c, _, _ = world
+    before = len(c.get(f"{API}/incidents").json())
+    body = f'{{"title": "Jailbreak", "severity": "sev1", "risk_domain": "misuse", "aware_at": "{utcnow().isoformat()}"'
+    r = c.post(
+        f"{API}/incidents", content=(body + ", " + raw + "}").encode(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert field in r.text
+    assert len(c.get(f"{API}/incidents").json()) == before
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['{"body": "note \\u0000"}', '{"body": "note \\udfff"}', '{"body": "note", "at": "9999-12-31T23:59:59Z"}'],
+)
+def test_unstorable_timeline_entries_change_nothing(world: tuple[TestClient, str, Actor], raw: str) -> None:
+    c, incident_id, _ = world
+    before = _snapshot(c, incident_id)
+    r = c.post(
+        f"{API}/incidents/{incident_id}/timeline", content=raw.encode(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert _snapshot(c, incident_id) == before
+
+
+def test_huge_paging_numbers_are_422(world: tuple[TestClient, str, Actor]) -> None:
+    c, _, _ = world
+    for query in ("offset=" + "9" * 24, "offset=-1", "limit=" + "9" * 24, "offset=1" + "0" * 19):
+        r = c.get(f"{API}/incidents?{query}")
+        assert r.status_code == 422, (query, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")

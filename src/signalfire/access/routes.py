@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from signalfire.access import service
 from signalfire.access.models import ApiToken, Membership, Role
 from signalfire.access.permissions import Permission
-from signalfire.access.policy import readable_audit_events, readable_member_users, readable_tokens
+from signalfire.access.policy import readable_audit_events, readable_member_users
 from signalfire.access.schemas import (
     MemberIn,
     MemberOut,
@@ -26,7 +26,9 @@ from signalfire.access.schemas import (
     WebhookOut,
 )
 from signalfire.core.errors import ValidationFailed
+from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.params import AuditSeq
 from signalfire.core.web.templating import redirect, render
 from signalfire.notify import service as webhooks
 from signalfire.notify.models import WebhookEndpoint
@@ -72,9 +74,9 @@ def members_add(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
-    email: Annotated[str, Form(max_length=254)],
+    email: Annotated[SafeText, Form(max_length=254)],
     role: Annotated[Role, Form()],
-    display_name: Annotated[str, Form(max_length=200)] = "",
+    display_name: Annotated[SafeText, Form(max_length=200)] = "",
 ) -> Response:
     added = service.add_member_by_email(session, actor=actor, email=email, display_name=display_name, role=role)
     msg = f"Added {added.user.email} as {role}."
@@ -99,7 +101,7 @@ def members_remove(request: Request, session: SessionDep, actor: ActorDep, membe
 
 @pages.get("/admin/tokens")
 def tokens_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    tokens = session.execute(readable_tokens(actor).order_by(ApiToken.created_at.desc())).scalars().all()
+    tokens = service.list_tokens(session, actor=actor)
     scope_choices = [*sorted({p.value.split(":")[0] for p in actor.permissions}), "*"]
     return render(request, "admin/tokens.html", {"tokens": tokens, "scope_choices": scope_choices})
 
@@ -109,12 +111,12 @@ def tokens_create(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
-    name: Annotated[str, Form(max_length=100)],
-    scopes: Annotated[list[str], Form()],
+    name: Annotated[SafeText, Form(max_length=100)],
+    scopes: Annotated[list[SafeText], Form()],
     expires_in_days: Annotated[int, Form(ge=1, le=366)] = 90,
 ) -> Response:
     new = service.create_token(session, actor=actor, name=name, scopes=scopes, expires_in_days=expires_in_days)
-    tokens = session.execute(readable_tokens(actor).order_by(ApiToken.created_at.desc())).scalars().all()
+    tokens = service.list_tokens(session, actor=actor)
     scope_choices = [*sorted({p.value.split(":")[0] for p in actor.permissions}), "*"]
     # Rendered directly (not redirected) so the secret is shown exactly once and never stored in a cookie.
     return render(
@@ -144,8 +146,8 @@ def webhooks_create(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
-    url: Annotated[str, Form(max_length=2000)],
-    events: Annotated[str, Form(max_length=2000)] = "*",
+    url: Annotated[SafeText, Form(max_length=2000)],
+    events: Annotated[SafeText, Form(max_length=2000)] = "*",
 ) -> Response:
     if not url.startswith(("http://", "https://")):
         raise ValidationFailed.single("url", "must start with http:// or https://")
@@ -168,7 +170,7 @@ def webhooks_delete(request: Request, session: SessionDep, actor: ActorDep, webh
 
 
 @pages.get("/admin/audit")
-def audit_page(request: Request, session: SessionDep, actor: ActorDep, before: int | None = None) -> Response:
+def audit_page(request: Request, session: SessionDep, actor: ActorDep, before: AuditSeq = None) -> Response:
     from signalfire.audit.models import AuditEvent
 
     stmt = readable_audit_events(actor).order_by(AuditEvent.seq.desc()).limit(100)
@@ -228,7 +230,7 @@ def api_remove_member(membership_id: uuid.UUID, session: SessionDep, actor: Acto
 
 @api.get("/tokens", response_model=list[TokenOut])
 def api_tokens(session: SessionDep, actor: ActorDep) -> list[TokenOut]:
-    return [_token_out(t) for t in session.execute(readable_tokens(actor)).scalars()]
+    return [_token_out(t) for t in service.list_tokens(session, actor=actor)]
 
 
 @api.post("/tokens", response_model=TokenCreatedOut, status_code=201)
@@ -269,7 +271,7 @@ def api_delete_webhook(webhook_id: uuid.UUID, session: SessionDep, actor: ActorD
 
 @api.get("/audit")
 def api_audit(
-    session: SessionDep, actor: ActorDep, before: int | None = None, limit: int = Query(default=100, ge=1, le=1000)
+    session: SessionDep, actor: ActorDep, before: AuditSeq = None, limit: int = Query(default=100, ge=1, le=1000)
 ) -> list[dict[str, object]]:
     from signalfire.audit.models import AuditEvent
 

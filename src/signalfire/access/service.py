@@ -348,6 +348,12 @@ def create_token(
     return NewToken(secret, tok)
 
 
+def list_tokens(session: Session, *, actor: Actor) -> list[ApiToken]:
+    """The tokens the actor may manage, newest first; asking needs the token permission."""
+    require(actor, Permission.org_token_manage)
+    return list(session.execute(readable_tokens(actor).order_by(ApiToken.created_at.desc())).scalars())
+
+
 def revoke_token(session: Session, *, actor: Actor, token_id: uuid.UUID) -> ApiToken:
     tok = first_or_404(session, readable_tokens(actor).where(ApiToken.id == token_id), "No such token.")
     if tok.revoked_at is None:

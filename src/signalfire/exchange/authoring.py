@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Membership, Organization, OrgKind
+from signalfire.access.models import Membership, Organization, OrgKind, User
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import first_or_404, require
-from signalfire.access.policy.exchange import readable_items
+from signalfire.access.policy.exchange import addressable_people, readable_items
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, FieldError, PayloadTooLarge, ValidationFailed
@@ -63,8 +63,9 @@ _TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/csv", "application
 # -- validation ----------------------------------------------------------------------------------------
 
 
-def check_audience(session: Session, data: ItemIn) -> None:
-    """TLP against audience (vocab rules), and that named orgs and people exist and may be addressed at all."""
+def check_audience(session: Session, data: ItemIn, actor: Actor | None = None) -> None:
+    """TLP against audience (vocab rules), and that named orgs and people exist and may be addressed at all;
+    with an actor, named people must be ones the actor may see (the policy's addressable people)."""
     violations = audience_allowed(data.tlp, data.audience)
     if violations:
         raise ValidationFailed([FieldError("audience", v.message) for v in violations])
@@ -97,7 +98,13 @@ def check_audience(session: Session, data: ItemIn) -> None:
             .join(Membership, Membership.org_id == Organization.id)
             .where(Membership.user_id == person.user_id, Membership.org_id == person.org_id)
         ).first()
-        if row is None:
+        visible = (
+            actor is None
+            or session.execute(
+                addressable_people(actor).where(User.id == person.user_id, Organization.id == person.org_id).limit(1)
+            ).first()
+        )
+        if row is None or (row[0] != OrgKind.authority and not visible):  # not addressable looks like missing
             raise ValidationFailed.single(f"audience_people[{i}]", "this person is not a member of that org")
         if row[0] == OrgKind.authority:
             raise ValidationFailed.single(
@@ -173,7 +180,7 @@ def create_draft(
     session: Session, actor: Actor, data: ItemIn, *, source_incident_id: uuid.UUID | None = None
 ) -> ExchangeItem:
     require(actor, Permission.exchange_item_write)
-    check_audience(session, data)
+    check_audience(session, data, actor)
     item = ExchangeItem(
         id=uuid.uuid4(),
         org_id=actor.org_id,
@@ -211,7 +218,7 @@ def update_draft(session: Session, actor: Actor, item_id: uuid.UUID, data: ItemI
         raise Conflict(
             "Only a draft can be edited in place; a published item is changed by a new revision.", slug="not-a-draft"
         )
-    check_audience(session, data)
+    check_audience(session, data, actor)
     _apply(item, data)
     if item.attribution == Attribution.PSEUDONYMOUS:
         item.pseudonym_id = ensure_pseudonym(session, actor.org_id).id
@@ -380,7 +387,7 @@ def revise(
         )
     if not change_note.strip():
         raise ValidationFailed.single("change_note", "say what changed in this revision")
-    check_audience(session, data)
+    check_audience(session, data, actor)
     if data.attribution != item.attribution:
         raise ValidationFailed.single(
             "attribution", "cannot change once published: the item is already known under its current attribution"

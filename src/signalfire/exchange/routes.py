@@ -20,6 +20,7 @@ from signalfire.access.policy.exchange import (
     is_contributor,
 )
 from signalfire.core.errors import FieldError, NotFound, ValidationFailed, loc_to_field
+from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import redirect, render
@@ -240,7 +241,7 @@ def publish_page(
     session: SessionDep,
     actor: ActorDep,
     item_id: uuid.UUID,
-    screening_override_reason: Annotated[str, Form(max_length=2000)] = "",
+    screening_override_reason: Annotated[SafeText, Form(max_length=2000)] = "",
 ) -> Response:
     try:
         item = authoring.publish(session, actor, item_id, override_reason=screening_override_reason or None)
@@ -255,7 +256,7 @@ def withdraw_page(
     session: SessionDep,
     actor: ActorDep,
     item_id: uuid.UUID,
-    reason: Annotated[str, Form(max_length=2000)] = "",
+    reason: Annotated[SafeText, Form(max_length=2000)] = "",
 ) -> Response:
     authoring.withdraw(session, actor, item_id, reason)
     return redirect(request, f"/exchange/items/{item_id}", flash="Withdrawn. Readers no longer see this item.")
@@ -306,7 +307,7 @@ def open_page(
     session: SessionDep,
     actor: ActorDep,
     item_id: uuid.UUID,
-    purpose: Annotated[str, Form(max_length=40)] = "",
+    purpose: Annotated[SafeText, Form(max_length=40)] = "",
 ) -> Response:
     try:
         declared = CoveredUse(purpose) if purpose else None
@@ -378,9 +379,9 @@ def respond_page(
     actor: ActorDep,
     item_id: uuid.UUID,
     kind: Annotated[ResponseKind, Form()],
-    body: Annotated[str, Form(max_length=5000)] = "",
+    body: Annotated[SafeText, Form(max_length=5000)] = "",
     pseudonymous: Annotated[bool, Form()] = False,
-    read: Annotated[str, Form(max_length=40)] = "",
+    read: Annotated[SafeText, Form(max_length=40)] = "",
 ) -> Response:
     responses.respond(session, actor, item_id, kind, body, pseudonymous=pseudonymous)
     back = f"/exchange/items/{item_id}/details" + (f"?read={read}" if read else "")
@@ -394,7 +395,7 @@ def decide_page(
     actor: ActorDep,
     response_id: uuid.UUID,
     accept: Annotated[bool, Form()],
-    note: Annotated[str, Form(max_length=2000)] = "",
+    note: Annotated[SafeText, Form(max_length=2000)] = "",
 ) -> Response:
     response = responses.decide_correction(session, actor, response_id, accept=accept, note=note)
     return redirect(
@@ -489,8 +490,8 @@ def resolve_page(
     session: SessionDep,
     actor: ActorDep,
     pseudonym_id: uuid.UUID,
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    item_id: Annotated[str, Form(max_length=40)] = "",
+    reason: Annotated[SafeText, Form(max_length=2000)] = "",
+    item_id: Annotated[SafeText, Form(max_length=40)] = "",
 ) -> Response:
     org = pseudonyms.resolve(session, actor, pseudonym_id, reason, uuid.UUID(item_id) if item_id else None)
     return redirect(
@@ -518,8 +519,8 @@ def lesson_create(
     permitted_uses: Annotated[list[CoveredUse], Form()],
     tlp: Annotated[Tlp, Form()] = Tlp.AMBER,
     severity: Annotated[Severity, Form()] = Severity.MEDIUM,
-    attribution: Annotated[str, Form(max_length=20)] = "pseudonymous",
-    strip: Annotated[str, Form(max_length=5000)] = "",
+    attribution: Annotated[SafeText, Form(max_length=20)] = "pseudonymous",
+    strip: Annotated[SafeText, Form(max_length=5000)] = "",
 ) -> Response:
     data = LessonIn.model_validate(
         {

@@ -36,6 +36,7 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import Organization
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
+from signalfire.core.schemas import check_datetime
 from signalfire.exchange import authoring
 from signalfire.exchange.models import Attribution, ExchangeItem, Pseudonym, ScreeningOverride
 from signalfire.exchange.schemas import ItemIn
@@ -206,7 +207,11 @@ def _timestamp(obj: Mapping[str, Any], name: str) -> datetime | None:
     fraction = raw[20:-1] if "." in raw else ""
     if len(fraction) > 6:
         raise _Refused(f"'{name}' has more than microsecond precision, which this server cannot keep exactly")
-    return parse_timestamp(raw)
+    try:
+        value = parse_timestamp(raw)  # the pattern admits a month 13 or a day 31 of February
+        return check_datetime(value)  # and years no deadline arithmetic can reach
+    except ValueError as exc:
+        raise _Refused(f"'{name}' is not a usable date and time: {exc}") from None
 
 
 # (earlier, later, whether they may be equal): STIX 2.1 orders these pairs of timestamps.

@@ -14,9 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Membership, Organization, OrgKind, User
+from signalfire.access.models import Organization, User
 from signalfire.access.permissions import Permission
-from signalfire.access.policy.exchange import MEMBER_KINDS, is_contributor, readable_read_log, readable_resolutions
+from signalfire.access.policy.exchange import (
+    MEMBER_KINDS,
+    addressable_people,
+    is_contributor,
+    readable_read_log,
+    readable_resolutions,
+)
 from signalfire.access.policy.response import readable_reviews
 from signalfire.exchange.authoring import attachments_of, audience_of
 from signalfire.exchange.models import ExchangeItem, ItemRevision, Pseudonym, PseudonymResolution, ReadLog
@@ -160,7 +166,8 @@ def resolutions_out(session: Session, actor: Actor, item_id: uuid.UUID | None = 
 
 
 def addressable(session: Session, actor: Actor) -> tuple[list[Organization], list[tuple[User, Organization]]]:
-    """Orgs and people a contributor may name in an audience (never authorities; see the firewall)."""
+    """Orgs and people a contributor may name in an audience (never authorities; see the firewall). Org names
+    are a public directory; people come from the policy (their own org's, and other members' for a member)."""
     orgs = list(
         session.execute(
             select(Organization)
@@ -170,13 +177,7 @@ def addressable(session: Session, actor: Actor) -> tuple[list[Organization], lis
     )
     people = [
         (u, o)
-        for u, o in session.execute(
-            select(User, Organization)
-            .join(Membership, Membership.user_id == User.id)
-            .join(Organization, Organization.id == Membership.org_id)
-            .where(Organization.kind != OrgKind.authority, User.is_active.is_(True))
-            .order_by(Organization.name, User.display_name)
-        )
+        for u, o in session.execute(addressable_people(actor).order_by(Organization.name, User.display_name)).all()
     ]
     return orgs, people
 

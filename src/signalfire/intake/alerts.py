@@ -34,6 +34,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator
 
 from signalfire.core.clock import ensure_utc
+from signalfire.core.schemas import UtcDatetime, check_datetime
 from signalfire.core.signing import SignatureError, compute_mac
 
 __all__ = [
@@ -77,7 +78,7 @@ class AlertmanagerAlert(BaseModel):
     status: AlertStatus
     labels: dict[str, Annotated[str, Field(max_length=_MAX_LABEL_VALUE)]] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
-    starts_at: AwareDatetime = Field(alias="startsAt")
+    starts_at: UtcDatetime = Field(alias="startsAt")
     ends_at: AwareDatetime | None = Field(default=None, alias="endsAt")
     generator_url: str = Field(default="", alias="generatorURL", max_length=4_096)
     fingerprint: str = Field(default="", max_length=256)
@@ -92,7 +93,7 @@ class AlertmanagerAlert(BaseModel):
     def _zero_time_is_none(cls, value: datetime | None) -> datetime | None:
         if value is None or value.year <= 1:
             return None
-        return _utc(value)
+        return _utc(check_datetime(value))
 
     @property
     def alertname(self) -> str:
@@ -134,7 +135,8 @@ class AlertmanagerWebhook(BaseModel):
     common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
     common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
     external_url: str = Field(default="", alias="externalURL", max_length=4_096)
-    alerts: list[AlertmanagerAlert] = Field(default_factory=list)
+    # A notification always carries at least one alert; an empty group would make a signal about nothing.
+    alerts: list[AlertmanagerAlert] = Field(min_length=1)
 
     @field_validator("version")
     @classmethod
@@ -216,7 +218,7 @@ class GenericAlert(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     severity: Annotated[AlertSeverity, BeforeValidator(_severity_word)] = "medium"
     status: AlertStatus = "firing"
-    occurred_at: AwareDatetime
+    occurred_at: UtcDatetime
     details: dict[str, JsonValue] = Field(default_factory=dict)
 
     @field_validator("occurred_at", mode="after")

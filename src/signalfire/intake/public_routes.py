@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from signalfire.access.secrets import digest
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import AppError, ValidationFailed
+from signalfire.core.schemas import SafeText
 from signalfire.core.settings import Settings
 from signalfire.core.web.deps import (
     ANON_COOKIE,
@@ -27,6 +28,7 @@ from signalfire.core.web.deps import (
     public_router,
     rate_limit,
 )
+from signalfire.core.web.handlers import wants_json
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import render
 from signalfire.intake import alert_sources, public, receipts
@@ -48,7 +50,6 @@ webhooks = APIRouter(prefix="/api/v1/intake", tags=["intake"])
 HONEYPOT = "website"
 STATUS_CHECKS_PER_MINUTE = 30
 ALERTS_PER_MINUTE = 600
-_JSON = "application/json"
 
 
 def _limit(request: Request, session: SessionDep, bucket: str, limit: int, key: str | None = None) -> None:
@@ -63,11 +64,6 @@ def _reporter(request: Request) -> str:
     if actor is not None:
         return f"user:{actor.user_id}"
     return f"anon:{digest(request.cookies.get(ANON_COOKIE, ''))[:32]}"
-
-
-def _wants_json(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return _JSON in accept and "text/html" not in accept
 
 
 def _secret(settings: Settings) -> str:
@@ -109,8 +105,8 @@ def status_show(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    reference: Annotated[str, Form(max_length=40)],
-    secret: Annotated[str, Form(max_length=80)],
+    reference: Annotated[SafeText, Form(max_length=40)],
+    secret: Annotated[SafeText, Form(max_length=80)],
 ) -> Response:
     _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
     try:
@@ -154,9 +150,9 @@ def status_add(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    reference: Annotated[str, Form(max_length=40)],
-    secret: Annotated[str, Form(max_length=80)],
-    body: Annotated[str, Form(max_length=20_000)],
+    reference: Annotated[SafeText, Form(max_length=40)],
+    secret: Annotated[SafeText, Form(max_length=80)],
+    body: Annotated[SafeText, Form(max_length=20_000)],
 ) -> Response:
     _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
     signal = public.find_by_receipt(session, reference, secret, _secret(settings))
@@ -188,16 +184,16 @@ def report_submit(
     session: SessionDep,
     settings: SettingsDep,
     org_slug: str,
-    title: Annotated[str, Form(max_length=300)],
-    description: Annotated[str, Form(max_length=20_000)],
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    model: Annotated[str, Form(max_length=200)] = "",
-    url: Annotated[str, Form(max_length=2000)] = "",
-    reporter_name: Annotated[str, Form(max_length=200)] = "",
-    contact: Annotated[str, Form(max_length=300)] = "",
+    title: Annotated[SafeText, Form(max_length=300)],
+    description: Annotated[SafeText, Form(max_length=20_000)],
+    form_token: Annotated[SafeText, Form(max_length=100)] = "",
+    model: Annotated[SafeText, Form(max_length=200)] = "",
+    url: Annotated[SafeText, Form(max_length=2000)] = "",
+    reporter_name: Annotated[SafeText, Form(max_length=200)] = "",
+    contact: Annotated[SafeText, Form(max_length=300)] = "",
     anonymous: Annotated[bool, Form()] = False,
-    website: Annotated[str, Form(max_length=500)] = "",
-    idempotency_key_field: Annotated[str, Form(alias="idempotency_key", max_length=200)] = "",
+    website: Annotated[SafeText, Form(max_length=500)] = "",
+    idempotency_key_field: Annotated[SafeText, Form(alias="idempotency_key", max_length=200)] = "",
     attachments: Annotated[list[UploadFile] | None, File()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
@@ -255,7 +251,7 @@ def report_submit(
         ),
     )
     out = _full_receipt(session, stored, settings)
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse(out.model_dump(mode="json"), status_code=status)
     return render(request, "intake/report_receipt.html", {"org": org, "receipt": out}, status_code=status)
 

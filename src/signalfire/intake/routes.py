@@ -22,6 +22,7 @@ from signalfire.access.policy.intake import (
     readable_signals,
 )
 from signalfire.core.errors import NotFound, ValidationFailed
+from signalfire.core.schemas import SafeText
 from signalfire.core.settings import Settings
 from signalfire.core.web.deps import ActorDep, SessionDep, SettingsDep, protected_router
 from signalfire.core.web.templating import redirect, render
@@ -179,9 +180,9 @@ def new_signal_submit(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
-    title: Annotated[str, Form(max_length=200)],
-    text: Annotated[str, Form(max_length=20_000)] = "",
-    url: Annotated[str, Form(max_length=2000)] = "",
+    title: Annotated[SafeText, Form(max_length=200)],
+    text: Annotated[SafeText, Form(max_length=20_000)] = "",
+    url: Annotated[SafeText, Form(max_length=2000)] = "",
 ) -> Response:
     signal = service.create_manual(session, actor, ManualSignalIn(title=title, text=text, url=url or None))
     return redirect(request, _signal_url(signal.id), flash=f"Signal {signal.reference} recorded.")
@@ -267,7 +268,7 @@ def assign_submit(
     session: SessionDep,
     actor: ActorDep,
     signal_id: uuid.UUID,
-    assignee_id: Annotated[str, Form(max_length=40)] = "",
+    assignee_id: Annotated[SafeText, Form(max_length=40)] = "",
 ) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     target = None
@@ -286,7 +287,7 @@ def dismiss_submit(
     session: SessionDep,
     actor: ActorDep,
     signal_id: uuid.UUID,
-    reason: Annotated[str, Form(max_length=2000)],
+    reason: Annotated[SafeText, Form(max_length=2000)],
     whole_cluster: Annotated[bool, Form()] = False,
 ) -> Response:
     signal = service.get_signal(session, actor, signal_id)
@@ -300,7 +301,7 @@ def duplicate_submit(
     session: SessionDep,
     actor: ActorDep,
     signal_id: uuid.UUID,
-    duplicate_of: Annotated[str, Form(max_length=40)],
+    duplicate_of: Annotated[SafeText, Form(max_length=40)],
 ) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     original = _resolve_signal(session, actor, duplicate_of)
@@ -329,7 +330,7 @@ def reopen_submit(
     session: SessionDep,
     actor: ActorDep,
     signal_id: uuid.UUID,
-    reason: Annotated[str, Form(max_length=2000)],
+    reason: Annotated[SafeText, Form(max_length=2000)],
 ) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     service.reopen(session, actor, signal, ReopenIn(reason=reason).reason)
@@ -342,10 +343,10 @@ def promote_incident_submit(
     session: SessionDep,
     actor: ActorDep,
     signal_id: uuid.UUID,
-    incident_id: Annotated[str, Form(max_length=40)] = "",
-    title: Annotated[str, Form(max_length=200)] = "",
-    severity: Annotated[str, Form(max_length=10)] = "",
-    risk_domain: Annotated[str, Form(max_length=30)] = "",
+    incident_id: Annotated[SafeText, Form(max_length=40)] = "",
+    title: Annotated[SafeText, Form(max_length=200)] = "",
+    severity: Annotated[SafeText, Form(max_length=10)] = "",
+    risk_domain: Annotated[SafeText, Form(max_length=30)] = "",
     whole_cluster: Annotated[bool, Form()] = False,
 ) -> Response:
     signal = service.get_signal(session, actor, signal_id)
@@ -378,7 +379,7 @@ def promote_exchange_submit(
     session: SessionDep,
     actor: ActorDep,
     signal_id: uuid.UUID,
-    title: Annotated[str, Form(max_length=200)] = "",
+    title: Annotated[SafeText, Form(max_length=200)] = "",
 ) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     done = service.promote_to_exchange(session, actor, signal, PromoteExchangeIn(title=title or None))
@@ -421,7 +422,7 @@ def split_submit(
     actor: ActorDep,
     cluster_id: uuid.UUID,
     signal_ids: Annotated[list[uuid.UUID], Form()],
-    title: Annotated[str, Form(max_length=300)] = "",
+    title: Annotated[SafeText, Form(max_length=300)] = "",
 ) -> Response:
     cluster = service.get_cluster(session, actor, cluster_id)
     new = service.split_cluster(session, actor, cluster, SplitIn(signal_ids=signal_ids, title=title or None))
@@ -460,8 +461,8 @@ def review_submit(
     session: SessionDep,
     actor: ActorDep,
     decision_id: uuid.UUID,
-    outcome: Annotated[str, Form(max_length=10)],
-    note: Annotated[str, Form(max_length=2000)] = "",
+    outcome: Annotated[SafeText, Form(max_length=10)],
+    note: Annotated[SafeText, Form(max_length=2000)] = "",
 ) -> Response:
     service.review(session, actor, decision_id, ReviewIn(outcome=outcome, note=note))
     return redirect(request, "/intake/reviews", flash="Review recorded.")
@@ -501,8 +502,8 @@ def settings_submit(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
-    intro: Annotated[str, Form(max_length=4000)] = "",
-    model_names: Annotated[str, Form(max_length=10_000)] = "",
+    intro: Annotated[SafeText, Form(max_length=4000)] = "",
+    model_names: Annotated[SafeText, Form(max_length=10_000)] = "",
     min_fill_seconds: Annotated[int, Form(ge=0, le=120)] = 3,
     public_form_enabled: Annotated[bool, Form()] = False,
     allow_anonymous: Annotated[bool, Form()] = False,
@@ -527,9 +528,9 @@ def feed_add_submit(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
-    url: Annotated[str, Form(max_length=2000)],
+    url: Annotated[SafeText, Form(max_length=2000)],
     kind: Annotated[FeedKind, Form()] = FeedKind.rss_atom,
-    title: Annotated[str, Form(max_length=300)] = "",
+    title: Annotated[SafeText, Form(max_length=300)] = "",
     poll_interval_seconds: Annotated[int, Form(ge=60, le=7 * 86400)] = 900,
 ) -> Response:
     sources.add_feed(
@@ -558,7 +559,7 @@ def alert_source_add_submit(
     session: SessionDep,
     actor: ActorDep,
     settings: SettingsDep,
-    name: Annotated[str, Form(max_length=120)],
+    name: Annotated[SafeText, Form(max_length=120)],
     format: Annotated[AlertFormat, Form()] = AlertFormat.alertmanager,
 ) -> Response:
     source, bearer = alert_sources.create_source(session, actor, name=name, format=format)

@@ -20,6 +20,7 @@ from signalfire.access.policy import require
 from signalfire.audit.chain import record
 from signalfire.core.clock import ensure_utc, utcnow
 from signalfire.core.errors import NotFound, ValidationFailed
+from signalfire.core.schemas import check_date, check_datetime
 from signalfire.readiness.items import DEFAULT_DOMAINS, ITEMS
 from signalfire.readiness.models import ReadinessSettings
 from signalfire.readiness.periods import months_before
@@ -80,15 +81,19 @@ def parse_at(value: str | None) -> datetime | None:
     text = value.strip()
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
+            day = check_date(date.fromisoformat(text))
             now = utcnow()
             return now if day == now.date() else datetime.combine(day, time(23, 59, 59), UTC)
         parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed.single("at", "Give a date (YYYY-MM-DD) or an ISO 8601 date and time.") from None
+    except ValueError as exc:
+        message = str(exc) if "between" in str(exc) else "Give a date (YYYY-MM-DD) or an ISO 8601 date and time."
+        raise ValidationFailed.single("at", message) from None
     if parsed.tzinfo is None:
         raise ValidationFailed.single("at", "Give the time zone, e.g. 2026-05-01T12:00:00Z.")
-    return parsed
+    try:
+        return check_datetime(parsed)  # year 1 minus a look-back window overflows
+    except ValueError as exc:
+        raise ValidationFailed.single("at", str(exc)) from None
 
 
 def resolve_at(at: datetime | None) -> datetime:

@@ -15,6 +15,7 @@ from signalfire.access.policy import require
 from signalfire.core.clock import utcnow
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
+from signalfire.core.web.params import VersionNumber
 from signalfire.reporting import (
     assessments,
     bindings,
@@ -321,7 +322,7 @@ def submit_report(
 
 
 @api.get("/reports/{report_id}/versions/{number}", response_model=ExportOut)
-def export_version(report_id: uuid.UUID, number: int, session: SessionDep, actor: ActorDep) -> ExportOut:
+def export_version(report_id: uuid.UUID, number: VersionNumber, session: SessionDep, actor: ActorDep) -> ExportOut:
     version = reports.get_version(session, actor, report_id, number)
     return ExportOut.model_validate(reports.export_version(session, actor, version, "json"))
 

@@ -19,6 +19,7 @@ from signalfire.access.policy import require
 from signalfire.access.policy.response import readable_incidents
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import FieldError, ValidationFailed
+from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import (
@@ -42,7 +43,7 @@ from signalfire.reporting.models import Assessment
 from signalfire.response.models import Incident
 
 pages = protected_router(prefix="/reporting", include_in_schema=False)
-Text = Annotated[str, Form(max_length=20_000)]
+Text = Annotated[SafeText, Form(max_length=20_000)]
 
 
 def page_context(session: Session, actor: Actor, **extra: Any) -> dict[str, Any]:
@@ -147,10 +148,10 @@ def record_event(
     incident_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
-    event: Annotated[str, Form(max_length=40)],
-    at: Annotated[str, Form(max_length=40)] = "",
-    evidence: Annotated[str, Form(max_length=5001)] = "",
-    reason: Annotated[str, Form(max_length=5001)] = "",
+    event: Annotated[SafeText, Form(max_length=40)],
+    at: Annotated[SafeText, Form(max_length=40)] = "",
+    evidence: Annotated[SafeText, Form(max_length=5001)] = "",
+    reason: Annotated[SafeText, Form(max_length=5001)] = "",
 ) -> Response:
     incident = get_incident(session, actor, incident_id)
     require(actor, Permission.reporting_assessment_write)
@@ -316,7 +317,7 @@ def place_hold(
     incident_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
-    reason: Annotated[str, Form(max_length=5000)] = "",
+    reason: Annotated[SafeText, Form(max_length=5000)] = "",
 ) -> Response:
     incident = get_incident(session, actor, incident_id)
     retention.place_hold(session, actor, incident, reason)
@@ -329,7 +330,7 @@ def release_hold(
     hold_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
-    reason: Annotated[str, Form(max_length=5000)] = "",
+    reason: Annotated[SafeText, Form(max_length=5000)] = "",
 ) -> Response:
     hold = retention.release_hold(session, actor, hold_id, reason)
     return redirect(request, f"/reporting/incidents/{hold.incident_id}", flash="Legal hold released.")
@@ -347,7 +348,7 @@ def waive(
     obligation_id: uuid.UUID,
     session: SessionDep,
     actor: ActorDep,
-    reason: Annotated[str, Form(max_length=5000)] = "",
+    reason: Annotated[SafeText, Form(max_length=5000)] = "",
 ) -> Response:
     o = obligations.waive(session, actor, obligation_id, reason)
     stage = catalog.obligation_label(o.regime_id, o.regime_version, o.stage)
@@ -460,7 +461,7 @@ def bindings_save(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
-    target: Annotated[str, Form(max_length=200)],
+    target: Annotated[SafeText, Form(max_length=200)],
     authority_org_id: Annotated[uuid.UUID, Form()],
 ) -> Response:
     regime_id, _, recipient_id = target.partition("/")

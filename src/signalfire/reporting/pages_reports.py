@@ -18,7 +18,9 @@ from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.core.errors import FieldError, ValidationFailed
+from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.params import VersionNumber
 from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import catalog, inbox, reports, views
 from signalfire.reporting.facts import get_incident
@@ -27,7 +29,7 @@ from signalfire.reporting.pages import page_context
 from signalfire.reporting.reports import FieldValue, OutsideFiling
 
 report_pages = protected_router(prefix="/reporting", include_in_schema=False)
-Text = Annotated[str, Form(max_length=20_000)]
+Text = Annotated[SafeText, Form(max_length=20_000)]
 
 CHANNELS = [("email", "E-mail"), ("portal", "The authority's portal"), ("post", "Post"), ("other", "Other")]
 # The outside-filing inputs, by the service's field names.
@@ -164,7 +166,7 @@ def record_outside(
 
 @report_pages.get("/reports/{report_id}/versions/{number}", response_class=HTMLResponse)
 def report_document(
-    request: Request, report_id: uuid.UUID, number: int, session: SessionDep, actor: ActorDep
+    request: Request, report_id: uuid.UUID, number: VersionNumber, session: SessionDep, actor: ActorDep
 ) -> Response:
     version = reports.get_version(session, actor, report_id, number)
     reports.export_version(session, actor, version, "html")

@@ -13,6 +13,7 @@ from signalfire.core.clock import utcnow
 from signalfire.core.errors import NotFound, ValidationFailed
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
+from signalfire.core.web.params import PageOffset
 from signalfire.response import actions, contacts, oncall, paging, playbooks, reviews, rollup, service, stats
 from signalfire.response.metrics import Measure, Summary
 from signalfire.response.schemas import (
@@ -73,7 +74,7 @@ def api_incidents(
     severity: Annotated[str | None, Query(max_length=10)] = None,
     drills: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> list[IncidentOut]:
     rows = service.list_incidents(
         session, actor, status=status, severity=severity, drills=drills, limit=limit, offset=offset

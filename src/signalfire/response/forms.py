@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from signalfire.core.errors import FieldError, ValidationFailed, loc_to_field
+from signalfire.core.schemas import check_datetime
 
 M = TypeVar("M", bound=BaseModel)
 MAX_FIELDS = 200
@@ -39,9 +40,10 @@ def utc_local(value: str | None) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(str(value).strip())
+        # Out of range is as unusable as unparsable: year 9999 plus a week overflows.
+        return check_datetime(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def lines(value: Any) -> list[str]:

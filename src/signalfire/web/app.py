@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from signalfire.core.db.session import engine_for, session_factory
 from signalfire.core.settings import Settings, get_settings
 from signalfire.core.web import handlers
+from signalfire.core.web.input_guard import InputGuardMiddleware
 from signalfire.core.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from signalfire.intake.schemas import MAX_ATTACHMENTS
 
@@ -87,6 +88,7 @@ def create_app(
     # A public report may carry MAX_ATTACHMENTS files of max_attachment_bytes each (base64 in JSON adds a
     # third): its paths take that on top of the ordinary limit, so the attachment setting is the real cap.
     report_limit = limits.max_body_bytes + MAX_ATTACHMENTS * limits.max_attachment_bytes * 4 // 3
+    app.add_middleware(InputGuardMiddleware)  # inside the body limit, which bounds what it reads
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=limits.max_body_bytes,

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from signalfire.access import service
+from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import (
     SESSION_COOKIE,
     ActorDep,
@@ -52,9 +53,9 @@ def login_submit(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    email: Annotated[str, Form(max_length=254)],
-    password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form(max_length=500)] = "/",
+    email: Annotated[SafeText, Form(max_length=254)],
+    password: Annotated[SafeText, Form(max_length=1000)],
+    next: Annotated[SafeText, Form(max_length=500)] = "/",
 ) -> Response:
     limit = settings.limits.login_attempts_per_minute
     rate_limit(request, "login-ip", limit, session=session)
@@ -96,7 +97,7 @@ def switch_org(
     session: SessionDep,
     actor: ActorDep,
     org_id: Annotated[uuid.UUID, Form()],
-    next: Annotated[str, Form(max_length=500)] = "/",
+    next: Annotated[SafeText, Form(max_length=500)] = "/",
 ) -> Response:
     service.switch_org(session, actor, org_id)
     name = {o.org_id: o.name for o in actor.orgs}.get(org_id, "")

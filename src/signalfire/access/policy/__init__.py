@@ -54,8 +54,13 @@ def readable_member_users(actor: Actor) -> Select[Membership, User]:
 
 
 def readable_tokens(actor: Actor) -> Select[ApiToken]:
-    """Your own tokens in this org; an org admin (member:manage) also sees everyone's, to revoke them."""
+    """Your own tokens in this org; an org admin (member:manage) also sees everyone's, to revoke them.
+
+    Only with the token permission: a token scoped to other work must not reveal its owner's other tokens.
+    """
     stmt = select(ApiToken).where(ApiToken.org_id == actor.org_id)
+    if not actor.can(Permission.org_token_manage):
+        return stmt.where(false())
     if actor.can(Permission.org_member_manage):
         return stmt
     return stmt.where(ApiToken.user_id == actor.user_id)

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true, union, union_all
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Organization, OrgKind
+from signalfire.access.models import Membership, Organization, OrgKind, User
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import nothing
 from signalfire.exchange.models import (
@@ -52,6 +52,28 @@ def _is_member_org(actor: Actor) -> ColumnElement[bool]:
         return false()
     return exists(
         select(Organization.id).where(Organization.id == actor.org_id, Organization.exchange_member.is_(True))
+    )
+
+
+def addressable_people(actor: Actor) -> Select[User, Organization]:
+    """People, with the org they act for, whom this actor may see in an audience picker and name.
+
+    Everyone sees their own org's people; an exchange member also sees the people of the other member
+    orgs. An org outside the community sees no one else's names or ids, and nobody ever sees (or names)
+    an authority's people: authorities receive items only as government partners.
+    """
+    community = and_(
+        Organization.exchange_member.is_(True), Organization.kind.in_(list(MEMBER_KINDS)), _is_member_org(actor)
+    )
+    return (
+        select(User, Organization)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Organization, Organization.id == Membership.org_id)
+        .where(
+            User.is_active.is_(True),
+            Organization.kind != OrgKind.authority,
+            or_(Organization.id == actor.org_id, community),
+        )
     )
 
 

@@ -19,10 +19,12 @@ _TITLES = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable", 4
 
 
 def wants_json(request: Request) -> bool:
+    """API paths always; elsewhere (pages, the public report form) when the client asks for JSON or
+    problem+json rather than HTML."""
     if request.url.path.startswith(API_PREFIXES):
         return True
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
+    accept = request.headers.get("accept", "").lower()
+    return ("application/json" in accept or "+json" in accept) and "text/html" not in accept
 
 
 def problem_response(request: Request, err: AppError) -> Response:
@@ -104,4 +106,8 @@ def install(app: FastAPI) -> None:
         )
         if wants_json(request):
             return JSONResponse(err.problem(request.url.path), status_code=500, media_type="application/problem+json")
-        return Response("Internal error. It has been logged.", status_code=500, media_type="text/plain")
+        try:
+            return problem_response(request, err)  # the error page, in the public or signed-in layout
+        except Exception:  # the page itself failed to render: still an answer in the client's terms
+            log.exception("error page failed to render on %s %s", request.method, request.url.path)
+            return JSONResponse(err.problem(request.url.path), status_code=500, media_type="application/problem+json")

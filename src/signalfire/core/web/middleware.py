@@ -78,7 +78,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await _problem(send, PayloadTooLarge(limit).problem(scope.get("path")), 413)
+                    await send_problem(send, PayloadTooLarge(limit).problem(scope.get("path")), 413)
                     return
         received = 0
 
@@ -94,7 +94,7 @@ class BodyLimitMiddleware:
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge as exc:
-            await _problem(send, PayloadTooLarge(exc.limit).problem(scope.get("path")), 413)
+            await send_problem(send, PayloadTooLarge(exc.limit).problem(scope.get("path")), 413)
 
 
 class _TooLarge(Exception):
@@ -102,7 +102,7 @@ class _TooLarge(Exception):
         self.limit = limit
 
 
-async def _problem(send: Send, body: dict[str, Any], status: int) -> None:
+async def send_problem(send: Send, body: dict[str, Any], status: int) -> None:
     ctype = b"application/problem+json"
     if str(body.get("instance", "")).startswith("/taxii2"):
         # TAXII clients expect the TAXII error format and media type, even for a refused body.

@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -40,9 +40,33 @@ def _tojson_script(value: Any) -> Markup:
     return Markup(text)  # noqa: S704 (json.dumps output with <, >, & escaped above)
 
 
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def safe_href(value: str | None) -> str | None:
+    """A stored URL if it may become a link: http, https or mailto, or a path inside this site.
+
+    Anything else (javascript:, data:, vbscript:, unknown schemes, control characters that browsers strip
+    before reading the scheme) is not a link; templates then show the text only.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return None
+    if text.startswith("/") and not text.startswith(("//", "/\\")):
+        return text
+    try:
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError:
+        return None
+    return text if scheme in LINK_SCHEMES else None
+
+
 env = Environment(loader=_loader(), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 env.filters["dt"] = _dt
 env.filters["json_script"] = _tojson_script
+env.filters["safe_href"] = safe_href
 # The sections each kind of organisation works in (org kinds by value, so core needs no access import): an
 # authority reads what is reported to it and the exchange items addressed to government partners; the hub
 # runs the exchange and the deployment's recipient bindings; a researcher shares. The pages enforce access
