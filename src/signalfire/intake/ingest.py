@@ -157,8 +157,8 @@ def ingest(
         matched_models=relevance.models,
     )
     session.add(signal)
-    session.flush()
     if cluster:
+        session.flush()
         place_signals(session, [signal])
     if not quiet:
         label = actor_label or (actor.label if actor else SYSTEM)

@@ -25,7 +25,7 @@ from importlib.util import find_spec
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from signalfire.core.clock import utcnow
 from signalfire.intake.dedup import NEAR_DUPLICATE_THRESHOLD, Embedder, SentenceEmbedder, exact_jaccard
@@ -40,6 +40,7 @@ from signalfire.intake.models import (
     SourceKind,
     TermStatsRow,
     TriageState,
+    Verdict,
 )
 from signalfire.intake.similarity import (
     DEFAULT_CLUSTER_THRESHOLD,
@@ -52,13 +53,14 @@ from signalfire.intake.similarity import (
     TermStats,
     average_linkage,
     features,
+    known_scores,
     similarities,
 )
 
 SYSTEM = "Signalfire intake"
 # Candidate lookup: the rarest words of a signal find its neighbours; common words only add rows.
 LOOKUP_WORDS = 10
-MAX_CANDIDATES = 200
+CANDIDATES_PER_SIGNAL = 15
 # Members loaded per candidate cluster (the most recent): enough for a stable mean.
 MEMBERS_PER_CLUSTER = 40
 EMBEDDER_ENV = "SIGNALFIRE_INTAKE_EMBEDDER"  # "auto" (default: use it when installed) or "off"
@@ -183,58 +185,98 @@ def place_signals(session: Session, signals: Sequence[Signal], *, embedder: Embe
     labels = average_linkage(sims.combined, limits.cluster, seeds=seeds, frozen=frozen)
     placements = _apply(session, signals, members, labels, sims, curated)
     n = len(signals)
+    incidents = _incidents_of(session, {m.cluster_id for m in members})
     for i, placement in enumerate(placements):
-        placement.suggestion = _suggest(session, placement.signal, i, members, n, sims, limits)
-    connection = session.connection()
+        placement.suggestion = _suggest(placement.signal, i, members, n, sims, limits, incidents)
+    _index(session, signals, new_feats, stats)
+    return placements
+
+
+def register_signals(session: Session, signals: Sequence[Signal]) -> None:
+    """Make signals placed by a person or an importer findable (lookup keys, term statistics)."""
+    if not signals:
+        return
+    stats = load_stats(session, signals[0].org_id)
+    feats = [features(report_of(s)) for s in signals]
+    stats.add(feats)
+    embedder = active_embedder()
+    _embed(embedder, signals if embedder is not None else [])
+    _index(session, signals, feats, stats)
+
+
+def _index(session: Session, signals: Sequence[Signal], feats: Sequence[Features], stats: TermStats) -> None:
     rows = [
-        {"signal_id": s.id, "band": key, "org_id": org_id}
-        for s, feat in zip(signals, new_feats, strict=True)
+        {"signal_id": s.id, "band": key, "org_id": s.org_id}
+        for s, feat in zip(signals, feats, strict=True)
         for key in index_keys(feat)
     ]
     if rows:
-        connection.execute(insert(SignalBand), rows)
-    _save_stats(session, org_id, stats)
+        # A Core executemany: the ORM's bulk path costs several times more for these small rows.
+        session.connection().execute(insert(SignalBand), rows)
+    _save_stats(session, signals[0].org_id, stats)
     session.flush()
-    return placements
 
 
 def _neighbourhood(
     session: Session, org_id: uuid.UUID, signals: Sequence[Signal], feats: Sequence[Features], stats: TermStats
 ) -> list[Signal]:
-    """Members of the clusters holding the stored signals closest in wording to any of `signals`."""
-    keys = sorted({k for f in feats for k in lookup_keys(f, stats)})
+    """Members of the clusters holding, for each new signal, the stored signals sharing most of its
+    rarest words (or its URL): candidates are chosen per signal, so a big batch does not crowd out
+    the neighbours of any one of its signals."""
+    wanted = [lookup_keys(f, stats) for f in feats]
+    keys = sorted({k for ks in wanted for k in ks})
     if not keys:
         return []
-    shared = func.count().label("shared")
-    own = [s.id for s in signals]
-    candidate_rows = session.execute(
-        select(SignalBand.signal_id, shared)
-        .where(SignalBand.org_id == org_id, SignalBand.band.in_(keys), SignalBand.signal_id.not_in(own))
-        .group_by(SignalBand.signal_id)
-        .order_by(shared.desc(), SignalBand.signal_id)
-        .limit(MAX_CANDIDATES * max(1, min(len(signals), 10)))
-    ).all()
-    if not candidate_rows:
-        return []
-    cluster_ids = set(
-        session.execute(
-            select(Signal.cluster_id).where(
-                Signal.id.in_([r.signal_id for r in candidate_rows]), Signal.cluster_id.is_not(None)
+    own = {s.id for s in signals}
+    postings: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for start in range(0, len(keys), 900):  # bound the IN list (SQLite's variable limit)
+        for band, signal_id in session.execute(
+            select(SignalBand.band, SignalBand.signal_id).where(
+                SignalBand.org_id == org_id, SignalBand.band.in_(keys[start : start + 900])
             )
-        ).scalars()
-    )
+        ):
+            if signal_id not in own:
+                postings[band].append(signal_id)
+    chosen: set[uuid.UUID] = set()
+    for ks in wanted:
+        shared: Counter[uuid.UUID] = Counter()
+        for key in ks:
+            shared.update(postings.get(key, ()))
+        chosen.update(sid for sid, _ in shared.most_common(CANDIDATES_PER_SIGNAL))
+    if not chosen:
+        return []
+    cluster_ids: set[uuid.UUID] = set()
+    ordered = sorted(chosen)
+    for start in range(0, len(ordered), 900):
+        cluster_ids.update(
+            cid
+            for cid in session.execute(
+                select(Signal.cluster_id).where(
+                    Signal.id.in_(ordered[start : start + 900]), Signal.cluster_id.is_not(None)
+                )
+            ).scalars()
+            if cid is not None
+        )
     if not cluster_ids:
         return []
-    ranked = (
-        select(
-            Signal.id,
-            func.row_number().over(partition_by=Signal.cluster_id, order_by=Signal.received_at.desc()).label("rank"),
+    members: list[Signal] = []
+    ids = sorted(cluster_ids)
+    for start in range(0, len(ids), 900):
+        ranked = (
+            select(
+                Signal.id,
+                func.row_number()
+                .over(partition_by=Signal.cluster_id, order_by=(Signal.received_at.desc(), Signal.id))
+                .label("rank"),
+            )
+            .where(Signal.org_id == org_id, Signal.cluster_id.in_(ids[start : start + 900]))
+            .subquery()
         )
-        .where(Signal.org_id == org_id, Signal.cluster_id.in_(cluster_ids), Signal.id.not_in(own))
-        .subquery()
-    )
-    ids = select(ranked.c.id).where(ranked.c.rank <= MEMBERS_PER_CLUSTER)
-    return list(session.execute(select(Signal).where(Signal.id.in_(ids)).order_by(Signal.received_at)).scalars())
+        chosen_ids = select(ranked.c.id).where(ranked.c.rank <= MEMBERS_PER_CLUSTER)
+        members.extend(session.execute(select(Signal).where(Signal.id.in_(chosen_ids))).scalars())
+    members = [m for m in members if m.id not in own]
+    members.sort(key=lambda m: (m.received_at, str(m.id)))
+    return members
 
 
 def _clusters(session: Session, ids: set[uuid.UUID | None]) -> list[Cluster]:
@@ -275,13 +317,12 @@ def _apply(
                 id=uuid.uuid4(),
                 org_id=first.org_id,
                 title=first.title,
-                signal_count=0,
+                signal_count=len(new),
                 created_at=first.received_at,
                 last_signal_at=first.received_at,
             )
             session.add(cluster)
             into = cluster.id
-        session.flush()
         for i in new:
             signal = signals[i]
             signal.cluster_id = into
@@ -290,7 +331,8 @@ def _apply(
                 j = max(partners, key=lambda k: (combined[i, k], -k))
                 _record_clustered(session, signal, everyone[j], into, float(combined[i, j]), sims.reason(i, j))
             placements.append(Placement(signal, into, None))
-        _bump(session, into, [signals[i] for i in new])
+        if ranked:
+            _bump(session, into, [signals[i] for i in new])
     order = {s.id: k for k, s in enumerate(signals)}
     placements.sort(key=lambda p: order[p.signal.id])
     return placements
@@ -377,50 +419,73 @@ def _join(session: Session, by: Signal, into: uuid.UUID, others: list[uuid.UUID]
 
 
 def _bump(session: Session, cluster_id: uuid.UUID, added: Sequence[Signal]) -> None:
-    cluster = session.get(Cluster, cluster_id)
-    if cluster is None:
-        return
+    """Count in SQL, so concurrent placements into one cluster do not lose updates."""
     latest = max(s.received_at for s in added)
-    if cluster.last_signal_at < latest:
-        cluster.last_signal_at = latest
-    cluster.signal_count = Cluster.signal_count + len(added)
-    session.flush()
+    session.execute(
+        update(Cluster)
+        .where(Cluster.id == cluster_id)
+        .values(signal_count=Cluster.signal_count + len(added))
+        .execution_options(synchronize_session="evaluate")
+    )
+    session.execute(
+        update(Cluster)
+        .where(Cluster.id == cluster_id, Cluster.last_signal_at < latest)
+        .values(last_signal_at=latest)
+        .execution_options(synchronize_session="evaluate")
+    )
+
+
+def session_of(signal: Signal) -> Session:
+    session = object_session(signal)
+    if session is None:
+        raise RuntimeError("signal is not in a session")
+    return session
+
+
+def _incidents_of(session: Session, cluster_ids: set[uuid.UUID | None]) -> dict[uuid.UUID, uuid.UUID]:
+    """An incident that signals of each cluster were promoted to (the incident a match points at)."""
+    wanted = sorted(c for c in cluster_ids if c is not None)
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    for start in range(0, len(wanted), 900):
+        for cluster_id, incident_id in session.execute(
+            select(Signal.cluster_id, Signal.incident_id)
+            .where(Signal.cluster_id.in_(wanted[start : start + 900]), Signal.incident_id.is_not(None))
+            .order_by(Signal.received_at)
+        ):
+            if cluster_id is not None and incident_id is not None:
+                found.setdefault(cluster_id, incident_id)
+    return found
 
 
 def _suggest(
-    session: Session,
     signal: Signal,
     i: int,
     members: Sequence[Signal],
     n: int,
     sims: Similarities,
     limits: Thresholds,
+    incidents: dict[uuid.UUID, uuid.UUID],
 ) -> MatchSuggestion | None:
     """The stored cluster whose closest member is most like signal `i` (clusters that existed before
     this batch only: known means known before it arrived)."""
     if not members:
         return None
-    row = sims.combined[i, n:]
-    j = int(np.argmax(row))
+    scores = known_scores(sims.char[i, n:], [m.cluster_id for m in members])
+    cluster_id, (raw, j) = max(scores.items(), key=lambda kv: (kv[1][0], str(kv[0])))
     best = members[j]
-    score = float(min(row[j], 1.0))
-    incident_id = session.execute(
-        select(Signal.incident_id)
-        .where(Signal.cluster_id == best.cluster_id)
-        .where(Signal.incident_id.is_not(None))
-        .limit(1)
-    ).scalar()
+    score = min(raw, 1.0)
     suggestion = MatchSuggestion(
         id=uuid.uuid4(),
         org_id=signal.org_id,
         signal_id=signal.id,
         cluster_id=best.cluster_id,
         matched_signal_id=best.id,
-        incident_id=incident_id,
+        incident_id=incidents.get(best.cluster_id) if best.cluster_id else None,
         score=round(score, 4),
         known=score >= limits.known,
         reason=f"Closest: {best.reference} “{best.title[:120]}” ({sims.reason(i, n + j)}).",
         created_at=signal.received_at,
+        verdict=Verdict.pending,
     )
-    session.add(suggestion)
+    session_of(signal).add(suggestion)
     return suggestion

@@ -48,8 +48,13 @@ EMBEDDING_WEIGHT = 0.4
 AUTHOR_BONUS = 0.05
 DEFAULT_CLUSTER_THRESHOLD = 0.10
 DEFAULT_CLUSTER_THRESHOLD_EMBEDDED = 0.275
-DEFAULT_KNOWN_THRESHOLD = 0.40
-DEFAULT_KNOWN_THRESHOLD_EMBEDDED = 0.55
+DEFAULT_KNOWN_THRESHOLD = 0.39
+# Known-or-new scores on character n-grams in both modes (on the development queries they separate
+# known from new better than sentence embeddings do), so the threshold is the same.
+DEFAULT_KNOWN_THRESHOLD_EMBEDDED = DEFAULT_KNOWN_THRESHOLD
+# A cluster's known score: its closest member plus this share of its second closest. Two members
+# close to a new signal are better evidence than one.
+SECOND_MEMBER_WEIGHT = 0.3
 
 STOPWORDS = frozenset(
     [
@@ -250,24 +255,40 @@ class Features:
         return set(self.char_terms) | set(self.word_terms)
 
 
+def _char_buckets(text: str) -> dict[int, int]:
+    """Hashed character n-gram counts, computed with numpy (a Python loop over every n-gram costs
+    more than the rest of clustering): a polynomial hash over code points, mixed, then bucketed."""
+    codes = np.frombuffer(f" {text} ".encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    parts = []
+    with np.errstate(over="ignore"):
+        for n in CHAR_SIZES:
+            if len(codes) < n:
+                continue
+            h = np.full(len(codes) - n + 1, n, dtype=np.uint64)
+            for k in range(n):
+                h = h * np.uint64(1_000_003) + codes[k : len(codes) - n + 1 + k]
+            h ^= h >> np.uint64(29)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(32)
+            parts.append(h % np.uint64(BUCKETS_PER_KIND))
+    if not parts:
+        return {}
+    buckets, counts = np.unique(np.concatenate(parts), return_counts=True)
+    return dict(zip((buckets + CHAR_BASE).tolist(), counts.tolist(), strict=True))
+
+
 def features(report: Report) -> Features:
     compared = f"{report.title} {report.text[:MAX_COMPARED_CHARS]} {slug_words(report.url)}"
     text = normalize_for_matching(compared)
-    padded = f" {text} "
-    chars: Counter[int] = Counter(
-        _bucket(padded[i : i + n], CHAR_BASE) for n in CHAR_SIZES for i in range(len(padded) - n + 1)
-    )
     tokens = text.split()
     content = [w for w in tokens if w not in STOPWORDS and len(w) > 1]
     words: Counter[int] = Counter(_bucket(w, WORD_BASE) for w in content)
-    words.update(
-        _bucket(f"{a} {b}", WORD_BASE)
-        for a, b in pairwise(tokens)
-        if not (a in STOPWORDS and b in STOPWORDS)
-    )
+    words.update(_bucket(f"{a} {b}", WORD_BASE) for a, b in pairwise(tokens) if not (a in STOPWORDS and b in STOPWORDS))
     outlet = outlet_of(report.url)
     authors = frozenset(a.strip().casefold() for a in report.authors if a.strip())
-    return Features(dict(chars), dict(words), tuple(dict.fromkeys(content)), canonical_url(report.url), outlet, authors)
+    return Features(
+        _char_buckets(text), dict(words), tuple(dict.fromkeys(content)), canonical_url(report.url), outlet, authors
+    )
 
 
 class TermStats:
@@ -324,6 +345,7 @@ class Similarities:
 
     combined: npt.NDArray[np.float64]
     lexical: npt.NDArray[np.float64]
+    char: npt.NDArray[np.float64]
     semantic: npt.NDArray[np.float64] | None
     same_url: npt.NDArray[np.bool_]
     shared_author: npt.NDArray[np.bool_]
@@ -346,21 +368,47 @@ def similarities(
     are unit vectors, one row per item."""
     chars = _unit_rows([f.char_terms for f in items], stats)
     words = _unit_rows([f.word_terms for f in items], stats)
-    lexical = 0.5 * (chars @ chars.T).toarray() + 0.5 * (words @ words.T).toarray()
-    urls = [f.url for f in items]
-    same_url = np.array([[u is not None and u == v for v in urls] for u in urls], dtype=bool).reshape(
-        len(items), len(items)
-    )
-    shared_author = np.array(
-        [[bool(a.authors & b.authors) and a.outlet == b.outlet for b in items] for a in items], dtype=bool
-    ).reshape(len(items), len(items))
+    char = (chars @ chars.T).toarray()
+    lexical = 0.5 * char + 0.5 * (words @ words.T).toarray()
+    same_url = _same_key([{f.url} if f.url else set() for f in items])
+    shared_author = _same_key([{f"{f.outlet}|{a}" for a in f.authors} for f in items])
     semantic = None
     combined = lexical
     if embeddings is not None:
         semantic = np.clip(embeddings @ embeddings.T, -1.0, 1.0)
         combined = EMBEDDING_WEIGHT * semantic + (1.0 - EMBEDDING_WEIGHT) * lexical
     combined = np.where(same_url, 1.0, combined) + AUTHOR_BONUS * shared_author
-    return Similarities(combined, lexical, semantic, same_url, shared_author)
+    return Similarities(combined, lexical, np.where(same_url, 1.0, char), semantic, same_url, shared_author)
+
+
+def _same_key(keys: Sequence[set[str]]) -> npt.NDArray[np.bool_]:
+    """n x n: do items i and j share a key? (An incidence matrix product, not n^2 Python steps.)"""
+    index: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, item in enumerate(keys):
+        for key in item:
+            rows.append(i)
+            cols.append(index.setdefault(key, len(index)))
+    n = len(keys)
+    if not index:
+        return np.zeros((n, n), dtype=bool)
+    incidence = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(index)))
+    return np.asarray((incidence @ incidence.T).toarray() > 0)
+
+
+def known_scores(char_row: npt.NDArray[np.float64], groups: Sequence[object]) -> dict[object, tuple[float, int]]:
+    """Per group (cluster) of the compared members: (known score, index of its closest member)."""
+    best: dict[object, list[tuple[float, int]]] = {}
+    for j, group in enumerate(groups):
+        top = best.setdefault(group, [])
+        top.append((float(char_row[j]), j))
+        top.sort(reverse=True)
+        del top[2:]
+    return {
+        g: (top[0][0] + (SECOND_MEMBER_WEIGHT * top[1][0] if len(top) > 1 else 0.0), top[0][1])
+        for g, top in best.items()
+    }
 
 
 # Distance between members of two groups that must never join (two clusters a person curated).
