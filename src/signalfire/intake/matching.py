@@ -109,7 +109,9 @@ def _url_key(url: str) -> str:
 
 
 def lookup_keys(feat: Features, stats: TermStats) -> list[str]:
-    rare = sorted(feat.words, key=lambda w: (stats.word_df(w), w))[:LOOKUP_WORDS]
+    """The signal's rarest words that stored signals have (by `stats` of the stored signals), and its URL."""
+    stored = [w for w in feat.words if stats.word_df(w) > 0]
+    rare = sorted(stored, key=lambda w: (stats.word_df(w), w))[:LOOKUP_WORDS]
     keys = [_word_key(w) for w in rare]
     if feat.url:
         keys.append(_url_key(feat.url))
@@ -172,8 +174,9 @@ def place_signals(session: Session, signals: Sequence[Signal], *, embedder: Embe
     limits = thresholds_for(session, org_id, embedded=embedder is not None)
     stats = load_stats(session, org_id)
     new_feats = [features(report_of(s)) for s in signals]
-    stats.add(new_feats)  # the batch counts for its own weights, as an offline TF-IDF would
+    # Looked up before the batch counts: a word only the batch has finds no stored neighbour.
     members = _neighbourhood(session, org_id, signals, new_feats, stats)
+    stats.add(new_feats)  # the batch counts for its own weights, as an offline TF-IDF would
     everyone = [*signals, *members]
     _embed(embedder, everyone if embedder is not None else [])
     feats = new_feats + [features(report_of(m)) for m in members]
