@@ -208,4 +208,84 @@ def feeds_poll(
         )
 
 
+AsOpt = Annotated[str, typer.Option("--as", help="Email of the member acting.")]
+OrgOpt = Annotated[str, typer.Option("--org", help="Organisation slug.")]
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+@app.command("thresholds")
+def thresholds_cmd(
+    as_: AsOpt,
+    org: OrgOpt,
+    cluster: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Cluster threshold.")] = None,
+    known: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Known-incident threshold.")] = None,
+    reset: Annotated[bool, typer.Option(help="Back to the defaults.")] = False,
+) -> None:
+    """Show the org's clustering thresholds and their calibration; set them with --cluster/--known."""
+    from signalfire.cli import _actor_for
+    from signalfire.intake import calibration
+
+    with unit_of_work(_factory()) as s:
+        actor = _actor_for(s, as_, org)
+        try:
+            if cluster is not None or known is not None or reset:
+                calibration.set_thresholds(s, actor, cluster=cluster, known=known, reset=reset)
+            report = calibration.calibration(s, actor)
+        except AppError as exc:
+            err.print(f"[red]error ({exc.status}):[/red] {exc.detail}")
+            raise typer.Exit(1) from None
+    mode = "wording and meaning" if report.embedded else "wording only"
+    console.print(f"cluster {report.cluster_threshold:.3f}, known {report.known_threshold:.3f} ({mode})")
+    if not report.decided:
+        console.print("no suggestion accepted or rejected yet")
+        return
+    console.print(f"{report.decided} decided: {report.accepted} accepted, {report.rejected} rejected")
+    table = Table("threshold", "answered known", "precision", "recall", "F1")
+    for p in report.grid:
+        table.add_row(f"{p.threshold:.2f}", str(p.predicted_known), _fmt(p.precision), _fmt(p.recall), _fmt(p.f1))
+    console.print(table)
+
+
+@app.command("match")
+def match_cmd(
+    as_: AsOpt,
+    org: OrgOpt,
+    reference: Annotated[str, typer.Argument(help="Signal reference (SF-R-...).")],
+    verdict: Annotated[str | None, typer.Argument(help="accept or reject; omit to show the suggestion.")] = None,
+) -> None:
+    """Known or new for one signal; accept or reject its suggested cluster."""
+    from signalfire.access.policy.intake import readable_signals
+    from signalfire.cli import _actor_for
+    from signalfire.intake import calibration
+    from signalfire.intake.models import Signal
+
+    if verdict not in (None, "accept", "reject"):
+        err.print("[red]error:[/red] the verdict is accept or reject")
+        raise typer.Exit(2)
+    with unit_of_work(_factory()) as s:
+        actor = _actor_for(s, as_, org)
+        signal = s.execute(readable_signals(actor).where(Signal.reference == reference.strip().upper())).scalar()
+        if signal is None:
+            err.print("[red]error (404):[/red] No such signal.")
+            raise typer.Exit(1)
+        try:
+            if verdict is not None:
+                calibration.decide(s, actor, signal.id, accept=verdict == "accept")
+            match = calibration.suggestion_for(s, actor, signal)
+        except AppError as exc:
+            err.print(f"[red]error ({exc.status}):[/red] {exc.detail}")
+            raise typer.Exit(1) from None
+        if match is None:
+            console.print(f"{signal.reference}: new (no stored signal is close)")
+            return
+        answer = "known" if match.known else "new"
+        console.print(
+            f"{signal.reference}: {answer}, score {match.score:.2f}, cluster {match.cluster_id}, "
+            f"{match.verdict.value}\n  {match.reason}"
+        )
+
+
 commands = [("intake", app)]

@@ -474,7 +474,7 @@ def _suggest(
     if not members:
         return None
     scores = known_scores(sims.char[i, n:], [m.cluster_id for m in members])
-    cluster_id, (raw, j) = max(scores.items(), key=lambda kv: (kv[1][0], str(kv[0])))
+    _cluster, (raw, j) = max(scores.items(), key=lambda kv: (kv[1][0], str(kv[0])))
     best = members[j]
     score = min(raw, 1.0)
     suggestion = MatchSuggestion(

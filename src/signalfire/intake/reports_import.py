@@ -68,6 +68,7 @@ def import_reports(
     feed_id: uuid.UUID | None = None,
     inventory: Inventory | None = None,
     batch_size: int = BATCH_SIZE,
+    raw_content_type: str | None = None,
 ) -> ReportImportResult:
     """Store new records as signals (idempotent on `key`) and cluster each batch; quiet (the caller
     records one audit entry for the run)."""
@@ -102,6 +103,7 @@ def import_reports(
                     feed_id=feed_id,
                     published_at=record.published_at,
                     raw_payload=record.raw,
+                    raw_content_type=raw_content_type,
                     attribution=attribution,
                 ),
                 inventory=inventory,
