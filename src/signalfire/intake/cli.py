@@ -208,6 +208,30 @@ def feeds_poll(
         )
 
 
+@app.command("reindex")
+def reindex_cmd(org: Annotated[str, typer.Option(help="Organisation slug.")]) -> None:
+    """Rebuild an org's clustering index (lookup keys and term statistics) from its stored signals,
+    e.g. after upgrading from MinHash bands. Clusters are left as they are."""
+    from signalfire.intake.matching import reindex
+
+    factory = _factory()
+    organization = _org(factory, org)
+    with unit_of_work(factory) as s:
+        count = reindex(s, organization.id)
+        from signalfire.audit.chain import record
+
+        record(
+            s,
+            action="intake.index.rebuild",
+            target_type="organization",
+            target_id=organization.id,
+            org_id=organization.id,
+            actor_label=CLI_LABEL,
+            summary={"signals": count},
+        )
+    console.print(f"indexed {count} signals")
+
+
 AsOpt = Annotated[str, typer.Option("--as", help="Email of the member acting.")]
 OrgOpt = Annotated[str, typer.Option("--org", help="Organisation slug.")]
 

@@ -19,12 +19,13 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from importlib.util import find_spec
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session, object_session
 
 from signalfire.core.clock import utcnow
@@ -205,6 +206,28 @@ def register_signals(session: Session, signals: Sequence[Signal]) -> None:
     embedder = active_embedder()
     _embed(embedder, signals if embedder is not None else [])
     _index(session, signals, feats, stats)
+
+
+REINDEX_BATCH = 2000
+
+
+def reindex(session: Session, org_id: uuid.UUID) -> int:
+    """Drop and rebuild the org's lookup keys and term statistics from its stored signals."""
+    session.execute(delete(SignalBand).where(SignalBand.org_id == org_id))
+    session.execute(delete(TermStatsRow).where(TermStatsRow.org_id == org_id))
+    session.flush()
+    done = 0
+    last: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        stmt = select(Signal).where(Signal.org_id == org_id).order_by(Signal.received_at, Signal.id)
+        if last is not None:
+            stmt = stmt.where(tuple_(Signal.received_at, Signal.id) > tuple_(*last))
+        batch = list(session.execute(stmt.limit(REINDEX_BATCH)).scalars())
+        if not batch:
+            return done
+        register_signals(session, batch)
+        done += len(batch)
+        last = (batch[-1].received_at, batch[-1].id)
 
 
 def _index(session: Session, signals: Sequence[Signal], feats: Sequence[Features], stats: TermStats) -> None:

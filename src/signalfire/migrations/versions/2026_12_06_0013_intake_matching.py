@@ -19,8 +19,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("intake_settings") as batch:
-        batch.add_column(sa.Column("cluster_threshold", sa.Float(), nullable=True))
-        batch.add_column(sa.Column("known_threshold", sa.Float(), nullable=True))
+        batch.add_column(sa.Column("cluster_threshold", sa.Double(), nullable=True))
+        batch.add_column(sa.Column("known_threshold", sa.Double(), nullable=True))
     with op.batch_alter_table("intake_signal") as batch:
         batch.add_column(sa.Column("canonical_url", sa.String(length=2000), nullable=True))
         batch.add_column(
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("cluster_id", sa.Uuid(), nullable=True),
         sa.Column("matched_signal_id", sa.Uuid(), nullable=True),
         sa.Column("incident_id", sa.Uuid(), nullable=True),
-        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("score", sa.Double(), nullable=False),
         sa.Column("known", sa.Boolean(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column(
