@@ -75,9 +75,13 @@ def _hash(normalized: str) -> str:
 
 
 def _unused_reference(session: Session) -> str:
+    # no_autoflush: a batch adds many signals before clustering them; flushing each one here, only to
+    # check a random reference, would cost more than the rest of the import.
     for _ in range(8):
         ref = new_reference()
-        if session.execute(select(Signal.id).where(Signal.reference == ref)).first() is None:
+        with session.no_autoflush:
+            taken = session.execute(select(Signal.id).where(Signal.reference == ref)).first()
+        if taken is None:
             return ref
     raise RuntimeError("could not draw an unused signal reference")  # 2^40 space: practically unreachable
 
