@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,60 @@ def e1(factory: Any, data: Path, out: Path, args: argparse.Namespace) -> dict[st
     return result
 
 
+def char_baseline(data: Path, out: Path, ours: Path) -> dict[str, Any]:
+    """Character 3-5-gram TF-IDF of the title alone, average linkage, threshold tuned on this same
+    data (the README's "tfidf_char" baseline, an upper bound for it); compared with ours, paired."""
+    from signalfire.intake.similarity import Report, TermStats, average_linkage, features, similarities
+
+    rows = _jsonl(data / "stream.jsonl")
+    feats = [features(Report(r["title"])) for r in rows]
+    stats = TermStats()
+    stats.add(feats)
+    char = similarities([replace(f, word_terms={}) for f in feats], stats).char
+    gold = json.loads((data / "gold.json").read_text(encoding="utf-8"))
+    best: tuple[float, float, dict[str, str]] | None = None
+    for step in range(8, 33, 2):
+        threshold = step / 100
+        labels = average_linkage(char, threshold)
+        answer = {r["ref"]: str(label) for r, label in zip(rows, labels, strict=True)}
+        f1 = _bcubed_f1(answer, gold)
+        if best is None or f1 > best[0]:
+            best = (f1, threshold, answer)
+    assert best is not None
+    path = out / "char_baseline.json"
+    path.write_text(json.dumps(best[2]), encoding="utf-8")
+    printed = subprocess.run(
+        [sys.executable, str(data / "score_clusters.py"), str(data / "gold.json"), str(ours), "--compare", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    print(printed)
+    return {"threshold": best[1], "bcubed_f1": round(best[0], 4)}
+
+
+def _bcubed_f1(answer: dict[str, str], gold: dict[str, list[int]]) -> float:
+    """B-cubed F1 (a report is right with another when they share an incident), for the sweep only;
+    reported figures come from the set's own scorer."""
+    members: dict[str, list[str]] = {}
+    for ref, label in answer.items():
+        members.setdefault(label, []).append(ref)
+    by_incident: dict[int, set[str]] = {}
+    for ref, incidents in gold.items():
+        for incident in incidents:
+            by_incident.setdefault(incident, set()).add(ref)
+    precision = recall = 0.0
+    for ref, label in answer.items():
+        mine = set(gold[ref])
+        same = members[label]
+        precision += sum(1 for o in same if mine & set(gold[o])) / len(same)
+        related = set().union(*(by_incident[i] for i in mine))
+        recall += sum(1 for o in related if answer.get(o) == label) / len(related)
+    precision /= len(answer)
+    recall /= len(answer)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
 def e2(factory: Any, data: Path, out: Path, args: argparse.Namespace) -> dict[str, Any]:
     known = _jsonl(data / "e2" / "known.jsonl")
     queries = _jsonl(data / "e2" / "queries_title.jsonl")
@@ -156,6 +211,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--out", type=Path, default=None, help="where to keep answers and scorer output")
     parser.add_argument("--only", choices=["e1", "e2"], default=None)
+    parser.add_argument("--compare-char", action="store_true", help="also score the char TF-IDF baseline, paired")
     args = parser.parse_args()
     os.environ["SIGNALFIRE_INTAKE_EMBEDDER"] = args.embedder
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,6 +224,8 @@ def main() -> None:
         summary: dict[str, Any] = {"embedder": args.embedder}
         if args.only in (None, "e1"):
             summary["e1"] = e1(factory, args.data, out, args)
+            if args.compare_char:
+                summary["char_baseline"] = char_baseline(args.data, out, out / "score_clusters_answers.json")
         if args.only in (None, "e2"):
             summary["e2"] = e2(factory, args.data, out, args)
         print(json.dumps(summary, indent=2, default=str))
