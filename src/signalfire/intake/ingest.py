@@ -86,6 +86,20 @@ def _unused_reference(session: Session) -> str:
     raise RuntimeError("could not draw an unused signal reference")  # 2^40 space: practically unreachable
 
 
+def unused_references(session: Session, count: int) -> list[str]:
+    """`count` distinct references not yet in use, checked in a few queries instead of one each."""
+    chosen: set[str] = set()
+    while len(chosen) < count:
+        drawn = sorted({new_reference() for _ in range(count - len(chosen))} - chosen)
+        taken: set[str] = set()
+        with session.no_autoflush:
+            for start in range(0, len(drawn), 900):  # bound the IN list (SQLite's variable limit)
+                part = drawn[start : start + 900]
+                taken.update(session.execute(select(Signal.reference).where(Signal.reference.in_(part))).scalars())
+        chosen.update(r for r in drawn if r not in taken)
+    return sorted(chosen)
+
+
 def sampled_for_review(signal_id: uuid.UUID, rate: float | None = None) -> bool:
     """A stable pseudo-random sample: the same signal is always in or out, whichever process asks."""
     rate = REVIEW_SAMPLE_RATE if rate is None else rate
@@ -105,6 +119,7 @@ def ingest(
     actor_label: str | None = None,
     quiet: bool = False,
     cluster: bool = True,
+    reference: str | None = None,
 ) -> Signal:
     """Store one signal and place it in a cluster. `quiet` (bulk feed and import runs) skips the
     per-signal audit entry and event; the caller records one summary entry for the run instead.
@@ -129,7 +144,8 @@ def ingest(
     signal = Signal(
         id=uuid.uuid4(),
         org_id=incoming.org_id,
-        reference=_unused_reference(session),
+        # A batch draws and checks its references in one query (unused_references).
+        reference=reference or _unused_reference(session),
         source_kind=incoming.source_kind,
         feed_id=incoming.feed_id,
         alert_source_id=incoming.alert_source_id,

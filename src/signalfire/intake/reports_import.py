@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signalfire.intake.ingest import Incoming, ingest
+from signalfire.intake.ingest import Incoming, ingest, unused_references
 from signalfire.intake.models import Cluster, Signal, SourceKind
 from signalfire.intake.scoring import Inventory, inventory_for
 
@@ -85,7 +85,8 @@ def import_reports(
         )
         free: list[Signal] = []
         grouped: list[tuple[Signal, str]] = []
-        for record in chunk:
+        references = unused_references(session, len(chunk))
+        for record, reference in zip(chunk, references, strict=True):
             if record.key in known:
                 result.skipped += 1
                 continue
@@ -109,6 +110,7 @@ def import_reports(
                 inventory=inventory,
                 quiet=True,
                 cluster=False,
+                reference=reference,
             )
             result.created += 1
             result.signals.append(signal.id)
