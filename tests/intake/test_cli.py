@@ -146,3 +146,22 @@ def test_thresholds_match_and_reindex_from_the_cli(cli_db: tuple[str, str]) -> N
         verdicts = s.execute(select(MatchSuggestion.verdict)).scalars().all()
         assert Verdict.rejected in verdicts
     engine.dispose()
+
+
+def test_import_aiid_reports_from_the_cli(cli_db: tuple[str, str], tmp_path: Path) -> None:
+    url, slug = cli_db
+    reports = tmp_path / "reports.csv"
+    reports.write_text(
+        "_id,report_number,title,url,authors\n"
+        'x,1,Report one about a chatbot,https://a.example/one,"[""Ann Lee""]"\n'
+        "y,zz,bad row,https://a.example/two,\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    first = runner.invoke(app, ["import", "aiid-reports", str(CSV), str(reports), "--org", slug])
+    assert first.exit_code == 0, first.output
+    assert "report_number must be a positive whole number" in first.output
+    keys = [s.dedupe_key for s in _signals(url)]
+    assert "aiid-report:1" in keys and any(k and k.startswith("aiid:") for k in keys)
+    again = runner.invoke(app, ["import", "aiid-reports", str(CSV), str(reports), "--org", slug])
+    assert again.exit_code == 0 and "created 0" in again.output

@@ -140,6 +140,44 @@ def import_aiid_cmd(
         err.print(f"  row {e.row_number}: {e.message}")
 
 
+@import_app.command("aiid-reports")
+def import_aiid_reports_cmd(
+    incidents: Annotated[
+        Path, typer.Argument(help="AIID incidents.csv (or the snapshot archive).", exists=True, dir_okay=False)
+    ],
+    reports: Annotated[Path, typer.Argument(help="AIID reports.csv.", exists=True, dir_okay=False)],
+    org: Annotated[str, typer.Option(help="Slug of the organisation whose queue receives the signals.")],
+) -> None:
+    """Import AIID at report level: one signal per news report (title, URL, authors) in its incident's
+    cluster, next to the incident's own record. Idempotent; safe to run again."""
+    from signalfire.audit.chain import record
+    from signalfire.intake.aiid_reports import import_aiid_reports, iter_aiid_reports
+
+    factory = _factory()
+    organization = _org(factory, org)
+    errors: list[AiidRowError] = []
+    try:
+        with open_incidents_csv(incidents) as stream:
+            listed = list(iter_aiid_incidents(stream, errors=errors))
+        with reports.open("rb") as fh, unit_of_work(factory) as s:
+            result = import_aiid_reports(s, organization.id, listed, iter_aiid_reports(fh, errors=errors))
+            record(
+                s,
+                action="intake.import.aiid_reports",
+                target_type="organization",
+                target_id=organization.id,
+                org_id=organization.id,
+                actor_label=CLI_LABEL,
+                summary={"created": result.created, "skipped": result.skipped, "errors": len(errors)},
+            )
+    except AiidFormatError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"created {result.created}, unchanged {result.skipped}, rows refused {len(errors)}")
+    for e in errors[:20]:
+        err.print(f"  row {e.row_number}: {e.message}")
+
+
 @feeds_app.command("add")
 def feeds_add(
     url: str,
