@@ -98,6 +98,10 @@ def thresholds_for(session: Session, org_id: uuid.UUID, *, embedded: bool | None
 
 
 def report_of(signal: Signal) -> Report:
+    # An alert is compared on its title and summaries (match_text): its label dump is the same
+    # boilerplate for every alert of one system.
+    if signal.source_kind is SourceKind.monitoring_alert:
+        return Report(signal.title, signal.match_text, signal.url, tuple(signal.authors or ()))
     return Report(signal.title, signal.text, signal.url, tuple(signal.authors or ()))
 
 
