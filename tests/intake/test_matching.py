@@ -21,7 +21,7 @@ from signalfire.intake import calibration, matching
 from signalfire.intake.aiid import AiidRowError, iter_aiid_incidents
 from signalfire.intake.aiid_reports import import_aiid_reports, iter_aiid_reports
 from signalfire.intake.feeds import parse_feed
-from signalfire.intake.models import Cluster, Decision, DecisionKind, MatchSuggestion, Signal, Verdict
+from signalfire.intake.models import Cluster, Decision, DecisionKind, MatchSuggestion, Signal, SourceKind, Verdict
 from signalfire.intake.reports_import import ReportRecord, import_reports
 from tests import factories as tf
 from tests.intake import factories as f
@@ -302,3 +302,31 @@ def test_feed_entries_keep_their_authors() -> None:
     assert entries[0].authors == ("Dana Reyes",)
     assert entries[1].authors and "Eli Park" in entries[1].authors[0]
     assert entries[2].authors == ()
+
+
+def test_alerts_of_one_system_are_not_one_story_because_they_share_its_url(
+    db: Session, make_actor: Callable[..., Actor]
+) -> None:
+    actor = make_actor()
+    url = "https://grafana.example/alerting/list"
+    first = f.signal(
+        db,
+        actor.org_id,
+        title="Refusal-bypass score above 0.9",
+        text="",
+        source_kind=SourceKind.monitoring_alert,
+        url=url,
+    )
+    second = f.signal(
+        db,
+        actor.org_id,
+        title="Classifier p99 latency above 800 ms",
+        text="",
+        source_kind=SourceKind.monitoring_alert,
+        url=url,
+    )
+    assert first.cluster_id != second.cluster_id
+    # The same URL on two news reports is one article.
+    a = f.signal(db, actor.org_id, title="Headline one", text="", url="https://news.example/story")
+    b = f.signal(db, actor.org_id, title="Other words entirely", text="", url="https://www.news.example/story/")
+    assert a.cluster_id == b.cluster_id

@@ -99,9 +99,10 @@ def thresholds_for(session: Session, org_id: uuid.UUID, *, embedded: bool | None
 
 def report_of(signal: Signal) -> Report:
     # An alert is compared on its title and summaries (match_text): its label dump is the same
-    # boilerplate for every alert of one system.
+    # boilerplate for every alert of one system, and its URL (the monitoring system's generator link)
+    # names the system, not the event.
     if signal.source_kind is SourceKind.monitoring_alert:
-        return Report(signal.title, signal.match_text, signal.url, tuple(signal.authors or ()))
+        return Report(signal.title, signal.match_text, None, tuple(signal.authors or ()))
     return Report(signal.title, signal.text, signal.url, tuple(signal.authors or ()))
 
 
