@@ -1,5 +1,10 @@
 """Benchmark: ingesting signals with near-duplicate clustering, and the dedup lookup it runs per signal.
 
+Superseded: this measured the MinHash LSH path (``intake.clustering``) that ingest used before
+migration 0013. Ingest now clusters with ``intake.matching`` (word/URL keys, TF-IDF, average linkage);
+its quality and import rate are measured by bench/intake_quality.py. The lookup figures below no
+longer describe ingest.
+
     .venv/bin/python bench/intake_dedup.py [--signals 20000] [--events 1000] [--per-event 10]
         [--lookups 300] [--brute 30] [--database-url sqlite:///...] [--keep]
 

@@ -34,6 +34,9 @@ from signalfire.web.app import create_app
 from tests import factories
 
 PG_URL = os.environ.get("SIGNALFIRE_TEST_DATABASE_URL")
+# Tests compare signals on wording only unless one asks for embeddings: the optional model, when
+# installed in a development environment, would otherwise load on every ingest.
+os.environ.setdefault("SIGNALFIRE_INTAKE_EMBEDDER", "off")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 

@@ -29,6 +29,13 @@ def _two_signals(ctx: MatrixContext) -> dict[str, Any]:
     return {"signal_id": a.id, "other_id": b.id}
 
 
+def _matched(ctx: MatrixContext) -> dict[str, Any]:
+    """A signal with a known-or-new suggestion pending (a second report of a stored story)."""
+    f.signal(ctx.db, ctx.org.id, title="Chatbot leaks customer records at Acme bank", text="")
+    second = f.signal(ctx.db, ctx.org.id, title="Acme bank chatbot leaked customer records", text="")
+    return {"signal_id": second.id, "verdict": "reject"}
+
+
 def _dismissed(ctx: MatrixContext) -> dict[str, Any]:
     s = f.signal(ctx.db, ctx.org.id)
     service.dismiss(ctx.db, ctx.admin, s, DismissIn(reason="not ours"))
@@ -236,6 +243,9 @@ CASES = [
         form=lambda c, p: {"outcome": "confirm"},
     ),
     RouteCase("GET", "/intake/sources"),
+    RouteCase("GET", "/intake/calibration", P.intake_signal_read),
+    RouteCase("POST", "/intake/thresholds", MANAGE, form=lambda c, p: {"known_threshold": "0.5"}),
+    RouteCase("POST", "/intake/signals/{signal_id}/match/{verdict}", TRIAGE, owned=True, setup=_matched),
     RouteCase(
         "POST",
         "/intake/settings",
@@ -328,6 +338,11 @@ CASES = [
         json=lambda c, p: {"outcome": "undo"},
     ),
     RouteCase("GET", "/api/v1/intake/settings"),
+    RouteCase("GET", "/api/v1/intake/signals/{signal_id}/match", owned=True, denied=404, setup=_matched),
+    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/match/accept", TRIAGE, owned=True, setup=_matched),
+    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/match/reject", TRIAGE, owned=True, setup=_matched),
+    RouteCase("GET", "/api/v1/intake/calibration", P.intake_signal_read),
+    RouteCase("PUT", "/api/v1/intake/thresholds", MANAGE, json=lambda c, p: {"cluster_threshold": 0.2}),
     RouteCase("PATCH", "/api/v1/intake/settings", MANAGE, json=lambda c, p: {"model_names": ["aurora-large"]}),
     RouteCase("GET", "/api/v1/intake/feeds"),
     RouteCase("POST", "/api/v1/intake/feeds", MANAGE, json=_new_feed),

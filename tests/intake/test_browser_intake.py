@@ -48,7 +48,7 @@ def test_responder_triages_and_promotes(live_server: LiveServer, page: Any) -> N
     assert queue.locator("text=similar").count() >= 1
     screenshot(page, "intake-04-queue")
 
-    page.click("[data-testid=queue] a:has-text('similar')")
+    page.click("[data-testid=queue] tr:has-text('jailbreak') a:has-text('similar') >> nth=0")
     page.wait_for_selector("[data-testid=cluster-signals]")
     assert page.locator("[data-testid=cluster-signals] tbody tr").count() >= 6
     screenshot(page, "intake-05-cluster")

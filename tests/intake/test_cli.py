@@ -110,3 +110,58 @@ def test_feeds_add_and_list(cli_db: tuple[str, str]) -> None:
         assert s.execute(select(func.count()).select_from(Feed)).scalar() == 2
     engine.dispose()
     assert kinds["https://example.org/incidents.csv"] is FeedKind.aiid_snapshot
+
+
+def test_thresholds_match_and_reindex_from_the_cli(cli_db: tuple[str, str]) -> None:
+    from signalfire.access.models import Organization, Role
+    from signalfire.intake.ingest import Incoming, ingest
+    from signalfire.intake.models import MatchSuggestion, SignalBand, SourceKind, Verdict
+    from tests import factories as tf
+
+    url, slug = cli_db
+    engine = make_engine(url)
+    with unit_of_work(session_factory(engine)) as s:
+        org = s.execute(select(Organization).where(Organization.slug == slug)).scalar_one()
+        email = tf.member(s, org, Role.admin).email
+        for title in ("Chatbot leaks customer records at Acme bank", "Acme bank chatbot leaked customer records"):
+            reference = ingest(
+                s, Incoming(org_id=org.id, source_kind=SourceKind.manual, title=title, text="")
+            ).reference
+    runner = CliRunner()
+    shown = runner.invoke(app, ["match", reference, "--as", email, "--org", slug])
+    assert shown.exit_code == 0, shown.output
+    assert "known" in shown.output and "pending" in shown.output
+    done = runner.invoke(app, ["match", reference, "reject", "--as", email, "--org", slug])
+    assert done.exit_code == 0 and "rejected" in done.output
+    assert runner.invoke(app, ["match", reference, "maybe", "--as", email, "--org", slug]).exit_code == 2
+    assert runner.invoke(app, ["match", "SF-R-0000-0000", "--as", email, "--org", slug]).exit_code == 1
+    setting = runner.invoke(app, ["thresholds", "--as", email, "--org", slug, "--known", "0.5"])
+    assert setting.exit_code == 0, setting.output
+    assert "known 0.500" in setting.output and "1 decided: 0 accepted, 1 rejected" in setting.output
+    assert runner.invoke(app, ["thresholds", "--as", email, "--org", slug, "--known", "3"]).exit_code != 0
+    rebuilt = runner.invoke(app, ["reindex", "--org", slug])
+    assert rebuilt.exit_code == 0 and "indexed 2 signals" in rebuilt.output
+    with unit_of_work(session_factory(engine)) as s:
+        assert s.execute(select(func.count()).select_from(SignalBand)).scalar_one() > 0
+        verdicts = s.execute(select(MatchSuggestion.verdict)).scalars().all()
+        assert Verdict.rejected in verdicts
+    engine.dispose()
+
+
+def test_import_aiid_reports_from_the_cli(cli_db: tuple[str, str], tmp_path: Path) -> None:
+    url, slug = cli_db
+    reports = tmp_path / "reports.csv"
+    reports.write_text(
+        "_id,report_number,title,url,authors\n"
+        'x,1,Report one about a chatbot,https://a.example/one,"[""Ann Lee""]"\n'
+        "y,zz,bad row,https://a.example/two,\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    first = runner.invoke(app, ["import", "aiid-reports", str(CSV), str(reports), "--org", slug])
+    assert first.exit_code == 0, first.output
+    assert "report_number must be a positive whole number" in first.output
+    keys = [s.dedupe_key for s in _signals(url)]
+    assert "aiid-report:1" in keys and any(k and k.startswith("aiid:") for k in keys)
+    again = runner.invoke(app, ["import", "aiid-reports", str(CSV), str(reports), "--org", slug])
+    assert again.exit_code == 0 and "created 0" in again.output

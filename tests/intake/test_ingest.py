@@ -54,7 +54,7 @@ def test_twenty_reports_of_one_event_become_one_cluster_across_sources(
         .scalars()
         .all()
     )
-    assert reasons and all("overlap" in r for r in reasons)
+    assert reasons and all("wording" in r for r in reasons)
 
 
 def test_clusters_never_cross_organisations(db: Session, make_actor: Callable[..., Actor]) -> None:

@@ -149,7 +149,7 @@ def neutralize_formula(value: str) -> str:
 
 
 @contextmanager
-def _text_stream(fileobj: IO[bytes] | IO[str]) -> Iterator[IO[str]]:
+def text_stream(fileobj: IO[bytes] | IO[str]) -> Iterator[IO[str]]:
     probe: Any = fileobj.read(0)
     if isinstance(probe, str):
         yield cast(IO[str], fileobj)
@@ -168,7 +168,7 @@ def count_rows(fileobj: IO[bytes] | IO[str]) -> int:
     progress bars. Consumes the stream; open the source again to import.
     """
     count = -1
-    with _text_stream(fileobj) as stream:
+    with text_stream(fileobj) as stream:
         reader = csv.reader(stream)
         while True:
             try:
@@ -192,7 +192,7 @@ def iter_aiid_incidents(
     snapshots with more columns still import. Raises :class:`AiidFormatError` only when the header
     lacks a required column.
     """
-    with _text_stream(fileobj) as stream:
+    with text_stream(fileobj) as stream:
         yield from _incidents(csv.reader(stream), errors)
 
 

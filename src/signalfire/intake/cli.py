@@ -140,6 +140,44 @@ def import_aiid_cmd(
         err.print(f"  row {e.row_number}: {e.message}")
 
 
+@import_app.command("aiid-reports")
+def import_aiid_reports_cmd(
+    incidents: Annotated[
+        Path, typer.Argument(help="AIID incidents.csv (or the snapshot archive).", exists=True, dir_okay=False)
+    ],
+    reports: Annotated[Path, typer.Argument(help="AIID reports.csv.", exists=True, dir_okay=False)],
+    org: Annotated[str, typer.Option(help="Slug of the organisation whose queue receives the signals.")],
+) -> None:
+    """Import AIID at report level: one signal per news report (title, URL, authors) in its incident's
+    cluster, next to the incident's own record. Idempotent; safe to run again."""
+    from signalfire.audit.chain import record
+    from signalfire.intake.aiid_reports import import_aiid_reports, iter_aiid_reports
+
+    factory = _factory()
+    organization = _org(factory, org)
+    errors: list[AiidRowError] = []
+    try:
+        with open_incidents_csv(incidents) as stream:
+            listed = list(iter_aiid_incidents(stream, errors=errors))
+        with reports.open("rb") as fh, unit_of_work(factory) as s:
+            result = import_aiid_reports(s, organization.id, listed, iter_aiid_reports(fh, errors=errors))
+            record(
+                s,
+                action="intake.import.aiid_reports",
+                target_type="organization",
+                target_id=organization.id,
+                org_id=organization.id,
+                actor_label=CLI_LABEL,
+                summary={"created": result.created, "skipped": result.skipped, "errors": len(errors)},
+            )
+    except AiidFormatError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"created {result.created}, unchanged {result.skipped}, rows refused {len(errors)}")
+    for e in errors[:20]:
+        err.print(f"  row {e.row_number}: {e.message}")
+
+
 @feeds_app.command("add")
 def feeds_add(
     url: str,
@@ -204,6 +242,110 @@ def feeds_poll(
         result = poll_feed_in_steps(factory, feed_id)
         console.print(
             f"{feed_id}: {result.status}, {result.created} new" + (f" ({result.error})" if result.error else "")
+        )
+
+
+@app.command("reindex")
+def reindex_cmd(org: Annotated[str, typer.Option(help="Organisation slug.")]) -> None:
+    """Rebuild an org's clustering index (lookup keys and term statistics) from its stored signals,
+    e.g. after upgrading from MinHash bands. Clusters are left as they are."""
+    from signalfire.intake.matching import reindex
+
+    factory = _factory()
+    organization = _org(factory, org)
+    with unit_of_work(factory) as s:
+        count = reindex(s, organization.id)
+        from signalfire.audit.chain import record
+
+        record(
+            s,
+            action="intake.index.rebuild",
+            target_type="organization",
+            target_id=organization.id,
+            org_id=organization.id,
+            actor_label=CLI_LABEL,
+            summary={"signals": count},
+        )
+    console.print(f"indexed {count} signals")
+
+
+AsOpt = Annotated[str, typer.Option("--as", help="Email of the member acting.")]
+OrgOpt = Annotated[str, typer.Option("--org", help="Organisation slug.")]
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+@app.command("thresholds")
+def thresholds_cmd(
+    as_: AsOpt,
+    org: OrgOpt,
+    cluster: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Cluster threshold.")] = None,
+    known: Annotated[float | None, typer.Option(min=0.01, max=1.0, help="Known-incident threshold.")] = None,
+    reset: Annotated[bool, typer.Option(help="Back to the defaults.")] = False,
+) -> None:
+    """Show the org's clustering thresholds and their calibration; set them with --cluster/--known."""
+    from signalfire.cli import _actor_for
+    from signalfire.intake import calibration
+
+    with unit_of_work(_factory()) as s:
+        actor = _actor_for(s, as_, org)
+        try:
+            if cluster is not None or known is not None or reset:
+                calibration.set_thresholds(s, actor, cluster=cluster, known=known, reset=reset)
+            report = calibration.calibration(s, actor)
+        except AppError as exc:
+            err.print(f"[red]error ({exc.status}):[/red] {exc.detail}")
+            raise typer.Exit(1) from None
+    mode = "wording and meaning" if report.embedded else "wording only"
+    console.print(f"cluster {report.cluster_threshold:.3f}, known {report.known_threshold:.3f} ({mode})")
+    if not report.decided:
+        console.print("no suggestion accepted or rejected yet")
+        return
+    console.print(f"{report.decided} decided: {report.accepted} accepted, {report.rejected} rejected")
+    table = Table("threshold", "answered known", "precision", "recall", "F1")
+    for p in report.grid:
+        table.add_row(f"{p.threshold:.2f}", str(p.predicted_known), _fmt(p.precision), _fmt(p.recall), _fmt(p.f1))
+    console.print(table)
+
+
+@app.command("match")
+def match_cmd(
+    as_: AsOpt,
+    org: OrgOpt,
+    reference: Annotated[str, typer.Argument(help="Signal reference (SF-R-...).")],
+    verdict: Annotated[str | None, typer.Argument(help="accept or reject; omit to show the suggestion.")] = None,
+) -> None:
+    """Known or new for one signal; accept or reject its suggested cluster."""
+    from signalfire.access.policy.intake import readable_signals
+    from signalfire.cli import _actor_for
+    from signalfire.intake import calibration
+    from signalfire.intake.models import Signal
+
+    if verdict not in (None, "accept", "reject"):
+        err.print("[red]error:[/red] the verdict is accept or reject")
+        raise typer.Exit(2)
+    with unit_of_work(_factory()) as s:
+        actor = _actor_for(s, as_, org)
+        signal = s.execute(readable_signals(actor).where(Signal.reference == reference.strip().upper())).scalar()
+        if signal is None:
+            err.print("[red]error (404):[/red] No such signal.")
+            raise typer.Exit(1)
+        try:
+            if verdict is not None:
+                calibration.decide(s, actor, signal.id, accept=verdict == "accept")
+            match = calibration.suggestion_for(s, actor, signal)
+        except AppError as exc:
+            err.print(f"[red]error ({exc.status}):[/red] {exc.detail}")
+            raise typer.Exit(1) from None
+        if match is None:
+            console.print(f"{signal.reference}: new (no stored signal is close)")
+            return
+        answer = "known" if match.known else "new"
+        console.print(
+            f"{signal.reference}: {answer}, score {match.score:.2f}, cluster {match.cluster_id}, "
+            f"{match.verdict.value}\n  {match.reason}"
         )
 
 

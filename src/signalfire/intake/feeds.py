@@ -59,6 +59,8 @@ class FeedEntry:
     link: str | None
     published: datetime | None
     summary_text: str
+    # Bylines (RSS <author>/<dc:creator>, Atom <author><name>): clustering compares them per outlet.
+    authors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +227,24 @@ def _entry(raw: dict[str, Any], summary_chars: int) -> FeedEntry:
             summary_html = full
     summary = html_to_text(summary_html, max_chars=summary_chars, max_input_chars=_MAX_HTML_PER_ENTRY)
     guid = str(raw.get("id") or "").strip()[:_MAX_FIELD_CHARS] or link or _content_hash(title, published, summary)
-    return FeedEntry(guid=guid, title=title, link=link, published=published, summary_text=summary)
+    return FeedEntry(
+        guid=guid, title=title, link=link, published=published, summary_text=summary, authors=_authors(raw)
+    )
+
+
+_MAX_AUTHORS = 20
+
+
+def _authors(raw: dict[str, Any]) -> tuple[str, ...]:
+    names: list[str] = []
+    listed = raw.get("authors")
+    if isinstance(listed, list):
+        names += [str(a.get("name") or "") for a in listed if isinstance(a, dict)]
+    single = raw.get("author")
+    if isinstance(single, str):
+        names.append(single)
+    cleaned = (html_to_text(n, max_chars=200).strip() for n in names[:_MAX_AUTHORS])
+    return tuple(dict.fromkeys(n for n in cleaned if n))
 
 
 def _http_link(value: object) -> str | None:

@@ -11,22 +11,19 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
-from signalfire.intake.models import Cluster, Decision, DecisionKind, Signal, SourceKind, TriageState
+from signalfire.intake.models import Signal, SourceKind, TriageState
 from signalfire.intake.normalize import normalize_for_matching
 from signalfire.intake.receipts import new_reference
 from signalfire.intake.scoring import Inventory, inventory_for, likely_severity
 from signalfire.notify.outbox import publish_event
-
-if TYPE_CHECKING:
-    from signalfire.intake.clustering import Match
 
 MAX_TITLE = 300
 MAX_STORED_TEXT = 100_000
@@ -62,6 +59,7 @@ class Incoming:
     # What near-duplicate detection compares instead of `text`, when `text` is mostly boilerplate
     # (an alert's label dump is the same for every alert of a system).
     dedup_text: str | None = None
+    authors: list[str] = field(default_factory=list)
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -77,11 +75,29 @@ def _hash(normalized: str) -> str:
 
 
 def _unused_reference(session: Session) -> str:
+    # no_autoflush: a batch adds many signals before clustering them; flushing each one here, only to
+    # check a random reference, would cost more than the rest of the import.
     for _ in range(8):
         ref = new_reference()
-        if session.execute(select(Signal.id).where(Signal.reference == ref)).first() is None:
+        with session.no_autoflush:
+            taken = session.execute(select(Signal.id).where(Signal.reference == ref)).first()
+        if taken is None:
             return ref
     raise RuntimeError("could not draw an unused signal reference")  # 2^40 space: practically unreachable
+
+
+def unused_references(session: Session, count: int) -> list[str]:
+    """`count` distinct references not yet in use, checked in a few queries instead of one each."""
+    chosen: set[str] = set()
+    while len(chosen) < count:
+        drawn = sorted({new_reference() for _ in range(count - len(chosen))} - chosen)
+        taken: set[str] = set()
+        with session.no_autoflush:
+            for start in range(0, len(drawn), 900):  # bound the IN list (SQLite's variable limit)
+                part = drawn[start : start + 900]
+                taken.update(session.execute(select(Signal.reference).where(Signal.reference.in_(part))).scalars())
+        chosen.update(r for r in drawn if r not in taken)
+    return sorted(chosen)
 
 
 def sampled_for_review(signal_id: uuid.UUID, rate: float | None = None) -> bool:
@@ -102,11 +118,16 @@ def ingest(
     actor: Actor | None = None,
     actor_label: str | None = None,
     quiet: bool = False,
+    cluster: bool = True,
+    reference: str | None = None,
 ) -> Signal:
     """Store one signal and place it in a cluster. `quiet` (bulk feed and import runs) skips the
-    per-signal audit entry and event; the caller records one summary entry for the run instead."""
-    # Imported here: datasketch pulls in scipy (about 2 s), which the server and CLI should not pay at start.
-    from signalfire.intake.clustering import band_keys, find_matches, index_signal, signature_of
+    per-signal audit entry and event; the caller records one summary entry for the run instead.
+    `cluster=False` leaves placement to the caller, which passes a whole batch to
+    matching.place_signals (one linkage over the batch: faster, and as good as offline clustering)."""
+    # Imported here: scipy costs about 2 s to import, which the server and CLI should not pay at start.
+    from signalfire.intake.matching import place_signals
+    from signalfire.intake.similarity import canonical_url
 
     now = utcnow()
     title = clean_text(incoming.title, MAX_TITLE) or "(untitled)"
@@ -119,22 +140,24 @@ def ingest(
     match_text = normalized
     if incoming.dedup_text is not None:
         match_text = normalize_for_matching(f"{title}\n{clean_text(incoming.dedup_text, MAX_STORED_TEXT)}")
-    words = match_text.split()
-    signature = signature_of(words)
-    keys = band_keys(signature)
+    url = incoming.url[:2000] if incoming.url else None
     signal = Signal(
         id=uuid.uuid4(),
         org_id=incoming.org_id,
-        reference=_unused_reference(session),
+        # A batch draws and checks its references in one query (unused_references).
+        reference=reference or _unused_reference(session),
         source_kind=incoming.source_kind,
         feed_id=incoming.feed_id,
         alert_source_id=incoming.alert_source_id,
         dedupe_key=incoming.dedupe_key,
         title=title,
+        # Clustering compares `text` too; for alerts that is the dedup text (labels are boilerplate).
         text=text,
         text_hash=_hash(normalized),
         match_text=match_text,
-        url=incoming.url[:2000] if incoming.url else None,
+        url=url,
+        canonical_url=canonical_url(url),
+        authors=[clean_text(a, 200) for a in incoming.authors[:20] if a.strip()],
         raw_payload=incoming.raw_payload,
         raw_content_type=incoming.raw_content_type,
         attribution=incoming.attribution,
@@ -152,11 +175,11 @@ def ingest(
         severity_reasons=guess.reasons,
         relevance=relevance.score,
         matched_models=relevance.models,
-        signature=signature.to_bytes(),
     )
-    matches = _exact_match(session, signal) or find_matches(session, signal.org_id, words, signature, keys=keys)
-    _place(session, signal, matches)
-    index_signal(session, signal, keys)
+    session.add(signal)
+    if cluster:
+        session.flush()
+        place_signals(session, [signal])
     if not quiet:
         label = actor_label or (actor.label if actor else SYSTEM)
         record(
@@ -189,140 +212,3 @@ def signal_event(signal: Signal) -> dict[str, Any]:
         "relevance": signal.relevance,
         "cluster_id": signal.cluster_id,
     }
-
-
-def _exact_match(session: Session, signal: Signal) -> list[Match]:
-    from signalfire.intake.clustering import Match
-
-    row = session.execute(
-        select(Signal.id, Signal.cluster_id)
-        .where(Signal.org_id == signal.org_id, Signal.text_hash == signal.text_hash)
-        .order_by(Signal.received_at)
-        .limit(1)
-    ).first()
-    return [Match(row.id, row.cluster_id, 1.0, True)] if row is not None else []
-
-
-def _place(session: Session, signal: Signal, matches: list[Match]) -> None:
-    """Join the best match's cluster (or start one); feed copies of one article become duplicates.
-
-    A signal similar to members of several automatic clusters links them: those clusters are merged,
-    as the offline clustering would (transitively). Clusters a person has split are never merged
-    automatically.
-    """
-    match = matches[0] if matches else None
-    cluster_id = match.cluster_id if match is not None else None
-    if cluster_id is None:
-        # A new cluster, counted as built: it and the signal go to the database in one flush.
-        cluster = Cluster(
-            id=uuid.uuid4(),
-            org_id=signal.org_id,
-            title=signal.title,
-            signal_count=1 if match is None else 2,
-            created_at=signal.received_at,
-            last_signal_at=signal.received_at,
-        )
-        session.add(cluster)
-        signal.cluster_id = cluster_id = cluster.id
-        session.add(signal)
-        session.flush()
-        if match is not None:  # an older signal without a cluster (e.g. its cluster was deleted)
-            session.execute(
-                update(Signal)
-                .where(Signal.id == match.signal_id)
-                .values(cluster_id=cluster_id)
-                .execution_options(synchronize_session="fetch")
-            )
-    else:
-        signal.cluster_id = cluster_id
-        session.add(signal)
-        session.flush()
-        _bump(session, cluster_id, signal.received_at, 1)
-    if match is None:
-        return
-    _link_clusters(session, signal, cluster_id, [m.cluster_id for m in matches[1:] if m.cluster_id])
-    signal.similarity = match.similarity
-    kind = DecisionKind.clustered
-    reason = f"Similar to {match.signal_id} (word-pair overlap {match.similarity:.2f})."
-    if match.near_duplicate and signal.source_kind is SourceKind.feed_item:
-        original = session.get(Signal, match.signal_id)
-        root = original.duplicate_of_id if original is not None and original.duplicate_of_id else match.signal_id
-        signal.state = TriageState.duplicate
-        signal.duplicate_of_id = root
-        signal.decided_at = signal.received_at
-        kind = DecisionKind.duplicate
-        reason = f"Copy of {root} (near-identical text, overlap {match.similarity:.2f})."
-    session.add(
-        Decision(
-            org_id=signal.org_id,
-            signal_id=signal.id,
-            cluster_id=cluster_id,
-            kind=kind,
-            automatic=True,
-            actor_label=SYSTEM,
-            reason=reason,
-            at=signal.received_at,
-            data={
-                "matched": str(match.signal_id),
-                "similarity": match.similarity,
-                "near_duplicate": match.near_duplicate,
-            },
-            review_requested=sampled_for_review(signal.id),
-        )
-    )
-
-
-def _link_clusters(session: Session, signal: Signal, into: uuid.UUID, others: list[uuid.UUID]) -> None:
-    candidates = [cid for cid in dict.fromkeys(others) if cid != into]
-    if not candidates:
-        return
-    ids = list(
-        session.execute(
-            select(Cluster.id).where(Cluster.id.in_([into, *candidates]), Cluster.curated.is_(False))
-        ).scalars()
-    )
-    if into not in ids:
-        return
-    merged = [cid for cid in candidates if cid in ids]
-    if not merged:
-        return
-    # "fetch" keeps signals already loaded in this session in step with the database.
-    moved = session.execute(
-        update(Signal)
-        .where(Signal.cluster_id.in_(merged))
-        .values(cluster_id=into)
-        .execution_options(synchronize_session="fetch")
-    )
-    session.execute(
-        update(Decision)
-        .where(Decision.cluster_id.in_(merged))
-        .values(cluster_id=into)
-        .execution_options(synchronize_session="fetch")
-    )
-    session.execute(delete(Cluster).where(Cluster.id.in_(merged)).execution_options(synchronize_session="fetch"))
-    _bump(session, into, signal.received_at, int(getattr(moved, "rowcount", 0) or 0))
-    session.add(
-        Decision(
-            org_id=signal.org_id,
-            signal_id=signal.id,
-            cluster_id=into,
-            kind=DecisionKind.merged,
-            automatic=True,
-            actor_label=SYSTEM,
-            at=signal.received_at,
-            data={"merged": [str(c) for c in merged]},
-            reason=f"{signal.reference} is similar to signals of {len(merged) + 1} clusters; they were joined.",
-        )
-    )
-
-
-def _bump(session: Session, cluster_id: uuid.UUID, at: datetime, delta: int) -> None:
-    """Count signals on the cluster in SQL (concurrent ingests do not lose updates) through the loaded
-    object, so the session never holds a stale count."""
-    cluster = session.get(Cluster, cluster_id)
-    if cluster is None:
-        return
-    if delta > 0 and cluster.last_signal_at < at:
-        cluster.last_signal_at = at
-    cluster.signal_count = Cluster.signal_count + delta
-    session.flush()  # applies the expression now, so a second bump adds to this one instead of replacing it

@@ -91,6 +91,8 @@ class DecisionKind(StrEnum):
     split_off = "split"
     alert_updated = "alert_updated"
     reviewed = "reviewed"
+    suggestion_accepted = "suggestion_accepted"
+    suggestion_rejected = "suggestion_rejected"
 
     @property
     def label(self) -> str:
@@ -111,6 +113,10 @@ class IntakeSettings(Base):
     min_fill_seconds: Mapped[int] = mapped_column(default=3)
     # Extra names and aliases matched against signal text, on top of the response model inventory.
     model_names: Mapped[list[str]] = mapped_column(default=list)
+    # Clustering and known-incident thresholds (None: the defaults of intake.similarity for the
+    # similarity in use), tuned per org against its own accepted and rejected suggestions.
+    cluster_threshold: Mapped[float | None]
+    known_threshold: Mapped[float | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -213,6 +219,9 @@ class Signal(IdMixin, Base):
     text: Mapped[str] = mapped_column(Text, default="")
     text_hash: Mapped[str] = mapped_column(String(64))
     url: Mapped[str | None] = mapped_column(String(2000))
+    # similarity.canonical_url of `url`: the same article reached through different links.
+    canonical_url: Mapped[str | None] = mapped_column(String(2000))
+    authors: Mapped[list[str]] = mapped_column(default=list)
     # The payload as it arrived (form fields, alert JSON, feed entry), unknown fields included.
     raw_payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     raw_content_type: Mapped[str | None] = mapped_column(String(100))
@@ -257,6 +266,8 @@ class Signal(IdMixin, Base):
     match_text: Mapped[str] = mapped_column(Text, default="")
     # MinHash signature (dedup.Signature.to_bytes) of match_text; its LSH bands are in intake_signal_band.
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Sentence embedding (float32, unit length) when the optional embedder is installed.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     likely_severity: Mapped[Severity] = mapped_column(enum_column(Severity, "intake_severity"), default=Severity.SEV4)
     severity_reasons: Mapped[list[str]] = mapped_column(default=list)
@@ -279,6 +290,45 @@ class SignalBand(Base):
     signal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_signal.id", ondelete="CASCADE"), primary_key=True)
     band: Mapped[str] = mapped_column(String(40), primary_key=True)
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+
+
+class TermStatsRow(Base):
+    """An org's document frequencies per hashed term (similarity.TermStats), for TF-IDF weights."""
+
+    __tablename__ = "intake_term_stats"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
+    docs: Mapped[int] = mapped_column(default=0)
+    df: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Verdict(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class MatchSuggestion(IdMixin, Base):
+    """Known or new: the existing cluster (and incident) a new signal most likely belongs to, with the
+    score and the reason. A triager's accept or reject is kept to calibrate the thresholds."""
+
+    __tablename__ = "intake_match"
+    __table_args__ = (Index("ix_intake_match_org_verdict", "org_id", "verdict"),)
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    signal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_signal.id", ondelete="CASCADE"), unique=True)
+    cluster_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("intake_cluster.id", ondelete="SET NULL"))
+    matched_signal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("intake_signal.id", ondelete="SET NULL"))
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("response_incident.id", ondelete="SET NULL"))
+    score: Mapped[float]
+    # score >= the org's known threshold when suggested; otherwise the answer was "new".
+    known: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    verdict: Mapped[Verdict] = mapped_column(enum_column(Verdict, "intake_match_verdict"), default=Verdict.pending)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Attachment(IdMixin, Base):

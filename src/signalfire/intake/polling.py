@@ -39,6 +39,7 @@ from signalfire.intake.aiid import (
 from signalfire.intake.feeds import FeedEntry, FeedFetch, fetch_feed
 from signalfire.intake.ingest import Incoming, ingest
 from signalfire.intake.models import Feed, FeedKind, Signal, SourceKind
+from signalfire.intake.reports_import import ReportRecord, import_reports
 from signalfire.intake.scoring import Inventory, inventory_for
 
 MAX_FEED_BYTES = 5 * 1024 * 1024
@@ -241,37 +242,30 @@ def store_entries(session: Session, feed: Feed, entries: Iterable[FeedEntry]) ->
         if keys
         else set()
     )
-    inventory = inventory_for(session, feed.org_id)
-    created = 0
-    for key, entry in keys.items():
-        if key in existing:
-            continue
-        ingest(
-            session,
-            Incoming(
-                org_id=feed.org_id,
-                source_kind=SourceKind.feed_item,
-                title=entry.title or "(untitled entry)",
-                text=entry.summary_text,
-                url=entry.link,
-                dedupe_key=key,
-                feed_id=feed.id,
-                published_at=entry.published,
-                raw_content_type="application/rss+xml",
-                raw_payload={
-                    "feed_url": feed.url,
-                    "guid": entry.guid,
-                    "title": entry.title,
-                    "link": entry.link,
-                    "published": entry.published.isoformat() if entry.published else None,
-                    "summary": entry.summary_text,
-                },
-            ),
-            inventory=inventory,
-            quiet=True,
+    records = [
+        ReportRecord(
+            key=key,
+            title=entry.title or "(untitled entry)",
+            text=entry.summary_text,
+            url=entry.link,
+            authors=entry.authors,
+            published_at=entry.published,
+            raw={
+                "feed_url": feed.url,
+                "guid": entry.guid,
+                "title": entry.title,
+                "link": entry.link,
+                "authors": list(entry.authors),
+                "published": entry.published.isoformat() if entry.published else None,
+                "summary": entry.summary_text,
+            },
         )
-        created += 1
-    return created, len(keys) - created
+        for key, entry in keys.items()
+        if key not in existing
+    ]
+    # One clustering pass over the poll's new entries (reports_import), not one per entry.
+    result = import_reports(session, feed.org_id, records, feed_id=feed.id, raw_content_type="application/rss+xml")
+    return result.created, len(keys) - result.created
 
 
 def _finish(
@@ -313,7 +307,7 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _aiid_text(incident: AiidIncident) -> str:
+def aiid_text(incident: AiidIncident) -> str:
     parts = [incident.description]
     for label, values in (
         ("Alleged developer", incident.alleged_developers),
@@ -325,7 +319,7 @@ def _aiid_text(incident: AiidIncident) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _aiid_payload(incident: AiidIncident) -> dict[str, object]:
+def aiid_payload(incident: AiidIncident) -> dict[str, object]:
     return {
         "incident_id": incident.incident_id,
         "_id": incident.mongo_id,
@@ -357,6 +351,9 @@ def import_aiid(
     batch: list[AiidIncident] = []
 
     def flush_batch() -> None:
+        from signalfire.intake.matching import place_signals
+
+        fresh: list[Signal] = []
         keys = {aiid_key(i.incident_id): i for i in batch}
         known = {
             s.dedupe_key: s
@@ -365,26 +362,31 @@ def import_aiid(
             ).scalars()
         }
         for key, incident in keys.items():
-            payload = _aiid_payload(incident)
+            payload = aiid_payload(incident)
             existing = known.get(key)
             if existing is None:
-                ingest(
-                    session,
-                    Incoming(
-                        org_id=org_id,
-                        source_kind=SourceKind.feed_item,
-                        title=incident.title,
-                        text=_aiid_text(incident),
-                        url=incident.url,
-                        dedupe_key=key,
-                        feed_id=feed_id,
-                        published_at=datetime(incident.date.year, incident.date.month, incident.date.day, tzinfo=UTC),
-                        raw_payload=payload,
-                        raw_content_type="text/csv",
-                        attribution=AIID_SNAPSHOT_ATTRIBUTION,
-                    ),
-                    inventory=inventory,
-                    quiet=True,
+                fresh.append(
+                    ingest(
+                        session,
+                        Incoming(
+                            org_id=org_id,
+                            source_kind=SourceKind.feed_item,
+                            title=incident.title,
+                            text=aiid_text(incident),
+                            url=incident.url,
+                            dedupe_key=key,
+                            feed_id=feed_id,
+                            published_at=datetime(
+                                incident.date.year, incident.date.month, incident.date.day, tzinfo=UTC
+                            ),
+                            raw_payload=payload,
+                            raw_content_type="text/csv",
+                            attribution=AIID_SNAPSHOT_ATTRIBUTION,
+                        ),
+                        inventory=inventory,
+                        quiet=True,
+                        cluster=False,
+                    )
                 )
                 result.created += 1
             elif existing.raw_payload != payload:
@@ -395,6 +397,7 @@ def import_aiid(
                 result.updated += 1
             else:
                 result.skipped += 1
+        place_signals(session, fresh)  # one clustering pass per batch
         if progress is not None:
             progress(len(batch))
         batch.clear()

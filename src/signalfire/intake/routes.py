@@ -26,13 +26,14 @@ from signalfire.core.schemas import SafeText
 from signalfire.core.settings import Settings
 from signalfire.core.web.deps import ActorDep, SessionDep, SettingsDep, protected_router
 from signalfire.core.web.templating import redirect, render
-from signalfire.intake import alert_sources, service, sources
+from signalfire.intake import alert_sources, calibration, service, sources
 from signalfire.intake.models import (
     AlertFormat,
     AlertSource,
     Cluster,
     Feed,
     FeedKind,
+    MatchSuggestion,
     Signal,
     SourceKind,
     TriageState,
@@ -44,6 +45,8 @@ from signalfire.intake.schemas import (
     AlertSourceIn,
     AlertSourceOut,
     AssignIn,
+    CalibrationOut,
+    CalibrationPointOut,
     ClusterDetailOut,
     ClusterOut,
     DecisionOut,
@@ -55,6 +58,7 @@ from signalfire.intake.schemas import (
     IntakeSettingsIn,
     IntakeSettingsOut,
     ManualSignalIn,
+    MatchOut,
     MergeIn,
     PromoteExchangeIn,
     PromoteIncidentIn,
@@ -64,6 +68,7 @@ from signalfire.intake.schemas import (
     SignalDetailOut,
     SignalOut,
     SplitIn,
+    ThresholdsIn,
 )
 from signalfire.response.vocab import RiskDomain, Severity
 
@@ -240,6 +245,7 @@ def signal_page(request: Request, session: SessionDep, actor: ActorDep, signal_i
             "members": service.members(session, actor),
             "incidents": _incident_choices(session, actor),
             "incident": _linked_incident(session, actor, signal),
+            "match": calibration.suggestion_for(session, actor, signal),
             "severities": list(Severity),
             "domains": list(RiskDomain),
             "can_triage": actor.can(Permission.intake_signal_triage),
@@ -279,6 +285,61 @@ def assign_submit(
             raise ValidationFailed.single("assignee_id", "not a valid id") from None
     service.assign(session, actor, signal, target)
     return redirect(request, _signal_url(signal.id), flash="Assignment saved.")
+
+
+@pages.post("/signals/{signal_id}/match/{verdict}")
+def match_submit(
+    request: Request, session: SessionDep, actor: ActorDep, signal_id: uuid.UUID, verdict: str
+) -> Response:
+    if verdict not in ("accept", "reject"):
+        raise NotFound()
+    calibration.decide(session, actor, signal_id, accept=verdict == "accept")
+    flash = "Suggestion accepted: the signal is in that cluster." if verdict == "accept" else "Suggestion rejected."
+    return redirect(request, _signal_url(signal_id), flash=flash)
+
+
+@pages.get("/calibration")
+def calibration_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    return render(
+        request,
+        "intake/calibration.html",
+        {
+            "report": calibration.calibration(session, actor),
+            "can_manage": actor.can(Permission.intake_source_manage),
+        },
+    )
+
+
+@pages.post("/thresholds")
+def thresholds_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    cluster_threshold: Annotated[str, Form(max_length=10)] = "",
+    known_threshold: Annotated[str, Form(max_length=10)] = "",
+    reset: Annotated[bool, Form()] = False,
+) -> Response:
+    body = ThresholdsIn(
+        cluster_threshold=_opt_float(cluster_threshold, "cluster_threshold"),
+        known_threshold=_opt_float(known_threshold, "known_threshold"),
+        reset=reset,
+    )
+    calibration.set_thresholds(
+        session, actor, cluster=body.cluster_threshold, known=body.known_threshold, reset=body.reset
+    )
+    return redirect(request, "/intake/calibration", flash="Thresholds saved.")
+
+
+def _opt_float(value: str, field: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationFailed.single(field, "must be a number between 0.01 and 1") from None
+    if not 0.01 <= number <= 1.0:
+        raise ValidationFailed.single(field, "must be a number between 0.01 and 1")
+    return number
 
 
 @pages.post("/signals/{signal_id}/dismiss")
@@ -724,6 +785,81 @@ def api_reviews(session: SessionDep, actor: ActorDep) -> list[DecisionOut]:
 @api.post("/decisions/{decision_id}/review", response_model=DecisionOut)
 def api_review(decision_id: uuid.UUID, body: ReviewIn, session: SessionDep, actor: ActorDep) -> DecisionOut:
     return DecisionOut.model_validate(service.review(session, actor, decision_id, body))
+
+
+def _match_out(m: MatchSuggestion) -> MatchOut:
+    return MatchOut(
+        signal_id=m.signal_id,
+        answer="known" if m.known else "new",
+        cluster_id=m.cluster_id,
+        matched_signal_id=m.matched_signal_id,
+        incident_id=m.incident_id,
+        score=m.score,
+        reason=m.reason,
+        verdict=m.verdict.value,
+        decided_at=m.decided_at,
+    )
+
+
+@api.get("/signals/{signal_id}/match", response_model=MatchOut)
+def api_match(signal_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> MatchOut:
+    """Known or new: the cluster this signal most likely belongs to, with its score and reason."""
+    signal = service.get_signal(session, actor, signal_id)
+    match = calibration.suggestion_for(session, actor, signal)
+    if match is None:
+        return MatchOut(
+            signal_id=signal.id,
+            answer="new",
+            cluster_id=None,
+            matched_signal_id=None,
+            incident_id=None,
+            score=0.0,
+            reason="No stored signal shares its rarer words or URL.",
+            verdict="pending",
+            decided_at=None,
+        )
+    return _match_out(match)
+
+
+@api.post("/signals/{signal_id}/match/accept", response_model=MatchOut)
+def api_match_accept(signal_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> MatchOut:
+    return _match_out(calibration.decide(session, actor, signal_id, accept=True))
+
+
+@api.post("/signals/{signal_id}/match/reject", response_model=MatchOut)
+def api_match_reject(signal_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> MatchOut:
+    return _match_out(calibration.decide(session, actor, signal_id, accept=False))
+
+
+def _calibration_out(report: calibration.CalibrationReport) -> CalibrationOut:
+    def point(p: calibration.Point | None) -> CalibrationPointOut | None:
+        return None if p is None else CalibrationPointOut.model_validate(p, from_attributes=True)
+
+    return CalibrationOut(
+        cluster_threshold=report.cluster_threshold,
+        known_threshold=report.known_threshold,
+        embedded=report.embedded,
+        decided=report.decided,
+        accepted=report.accepted,
+        rejected=report.rejected,
+        at_threshold=point(report.at_threshold),
+        best=point(report.best),
+        grid=[CalibrationPointOut.model_validate(p, from_attributes=True) for p in report.grid],
+    )
+
+
+@api.get("/calibration", response_model=CalibrationOut)
+def api_calibration(session: SessionDep, actor: ActorDep) -> CalibrationOut:
+    """The org's thresholds and how "known" at each would have fared against its accepted/rejected suggestions."""
+    return _calibration_out(calibration.calibration(session, actor))
+
+
+@api.put("/thresholds", response_model=CalibrationOut)
+def api_thresholds(body: ThresholdsIn, session: SessionDep, actor: ActorDep) -> CalibrationOut:
+    calibration.set_thresholds(
+        session, actor, cluster=body.cluster_threshold, known=body.known_threshold, reset=body.reset
+    )
+    return _calibration_out(calibration.calibration(session, actor))
 
 
 # -- API: sources -----------------------------------------------------------------------------------------------

@@ -313,3 +313,43 @@ class ImportResultOut(Out):
     updated: int
     skipped: int
     errors: list[str]
+
+
+class MatchOut(Out):
+    """Known or new: the cluster (and incident) a signal most likely belongs to, or "new"."""
+
+    signal_id: uuid.UUID
+    answer: str  # "known" or "new"
+    cluster_id: uuid.UUID | None
+    matched_signal_id: uuid.UUID | None
+    incident_id: uuid.UUID | None
+    score: float
+    reason: str
+    verdict: str
+    decided_at: datetime | None
+
+
+class ThresholdsIn(StrictIn):
+    cluster_threshold: float | None = Field(default=None, ge=0.01, le=1.0)
+    known_threshold: float | None = Field(default=None, ge=0.01, le=1.0)
+    reset: bool = False
+
+
+class CalibrationPointOut(Out):
+    threshold: float
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    predicted_known: int
+
+
+class CalibrationOut(Out):
+    cluster_threshold: float
+    known_threshold: float
+    embedded: bool
+    decided: int
+    accepted: int
+    rejected: int
+    at_threshold: CalibrationPointOut | None
+    best: CalibrationPointOut | None
+    grid: list[CalibrationPointOut]

