@@ -1,0 +1,47 @@
+"""TLP:RED's second line: the policy predicate ignores group audiences on a RED item, even when such a row
+exists (saved before the refusal at save time existed, or edited in the database). The save-time refusal
+is tested elsewhere; here the row is made RED behind the service's back, so only the predicate stands."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from signalfire.access.models import Organization, OrgKind, Role
+from signalfire.access.policy.exchange import readable_items
+from signalfire.exchange.models import ExchangeItem
+from signalfire.exchange.vocab import AudienceKind, Tlp
+from tests import factories
+from tests.exchange import factories as xf
+
+
+def test_red_item_with_group_audiences_reaches_only_the_named_person(db: Session) -> None:
+    contributor = factories.actor(db)
+    named_org = factories.org(db)
+    named_person = factories.actor(db, role=Role.viewer)
+    colleague = factories.actor(db, organization=db.get(Organization, named_person.org_id), role=Role.viewer)
+    member = factories.actor(db)
+    in_named_org = factories.actor(db, organization=named_org)
+    researcher = factories.actor(db, kind=OrgKind.researcher)
+    authority = factories.actor(db, kind=OrgKind.authority)
+    item = xf.published(
+        db,
+        contributor,
+        tlp=Tlp.AMBER,
+        audience=list(AudienceKind),
+        audience_org_ids=[named_org.id],
+        audience_people=xf.people(named_person),
+    )
+    seen = select(ExchangeItem.id).where(ExchangeItem.id == item.id)
+    # While AMBER, every group reaches its members: the fixture really addresses them all.
+    for viewer in (member, in_named_org, researcher, authority, named_person, colleague):
+        assert db.scalar(readable_items(viewer).with_only_columns(ExchangeItem.id).where(ExchangeItem.id == item.id))
+
+    db.execute(update(ExchangeItem).where(ExchangeItem.id == item.id).values(tlp=Tlp.RED))
+    db.expire_all()
+    assert db.scalar(seen) == item.id
+    for viewer in (member, in_named_org, researcher, authority, colleague):
+        visible = readable_items(viewer).with_only_columns(ExchangeItem.id).where(ExchangeItem.id == item.id)
+        assert db.scalar(visible) is None, f"a RED item reached a group member ({viewer.org_kind})"
+    mine = readable_items(named_person).with_only_columns(ExchangeItem.id).where(ExchangeItem.id == item.id)
+    assert db.scalar(mine) == item.id
