@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import uuid
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
+from signalfire.core.modules import import_listed
 from signalfire.core.settings import get_settings
 
 app = typer.Typer(
@@ -324,14 +324,8 @@ def audit_verify() -> None:
 
 
 def _load_domain_commands() -> None:
-    for name in DOMAIN_CLI:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        for group, sub in getattr(module, "commands", []):
+    for module in import_listed(DOMAIN_CLI, registry="cli.DOMAIN_CLI"):
+        for group, sub in module.commands:
             app.add_typer(sub, name=group)
 
 

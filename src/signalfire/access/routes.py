@@ -9,6 +9,7 @@ from fastapi import Form, Query, Request, status
 from fastapi.responses import Response
 
 from signalfire.access import service
+from signalfire.access.deps import ActorDep
 from signalfire.access.models import ApiToken, Membership, Role
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import readable_audit_events, readable_member_users, readable_tokens
@@ -26,7 +27,7 @@ from signalfire.access.schemas import (
     WebhookOut,
 )
 from signalfire.core.errors import ValidationFailed
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.notify import service as webhooks
 from signalfire.notify.models import WebhookEndpoint

@@ -7,7 +7,6 @@ they act for) whose view is printed. The STIX/TAXII commands (``export``) are re
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -165,14 +164,9 @@ def designations_coverage(as_: AsOpt, org: OrgOpt = None) -> None:
 
 
 def _register_extensions() -> None:
-    name = "signalfire.exchange.stix_cli"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return
-    module.register(app)
+    from signalfire.exchange import stix_cli
+
+    stix_cli.register(app)
 
 
 _register_extensions()

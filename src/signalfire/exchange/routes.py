@@ -9,6 +9,7 @@ from fastapi import Depends, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
+from signalfire.access.deps import ActorDep
 from signalfire.access.models import User
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import readable_member_users, require
@@ -20,7 +21,7 @@ from signalfire.access.policy.exchange import (
     is_contributor,
 )
 from signalfire.core.errors import FieldError, NotFound, ValidationFailed, loc_to_field
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import redirect, render
 from signalfire.exchange import authoring, health, lessons, pseudonyms, responses, routing, service, views

@@ -14,19 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from signalfire.access.deps import ActorDep
 from signalfire.access.secrets import digest
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import AppError, ValidationFailed
 from signalfire.core.settings import Settings
-from signalfire.core.web.deps import (
-    ANON_COOKIE,
-    ActorDep,
-    SessionDep,
-    SettingsDep,
-    protected_router,
-    public_router,
-    rate_limit,
-)
+from signalfire.core.web.deps import ANON_COOKIE, SessionDep, SettingsDep, protected_router, public_router, rate_limit
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import render
 from signalfire.intake import alert_sources, public, receipts

@@ -13,6 +13,7 @@ from fastapi import Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from signalfire.access.deps import ActorDep
 from signalfire.access.models import Organization
 from signalfire.access.permissions import Permission
 from signalfire.access.policy.intake import (
@@ -23,7 +24,7 @@ from signalfire.access.policy.intake import (
 )
 from signalfire.core.errors import NotFound, ValidationFailed
 from signalfire.core.settings import Settings
-from signalfire.core.web.deps import ActorDep, SessionDep, SettingsDep, protected_router
+from signalfire.core.web.deps import SessionDep, SettingsDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.intake import alert_sources, service, sources
 from signalfire.intake.models import (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,13 +9,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from signalfire.core.modules import import_listed
+
 TaskFn = Callable[[Session, dict[str, Any]], None]
 PeriodicFn = Callable[[Session, datetime], None]
 
 TASKS: dict[str, TaskFn] = {}
 PERIODIC: dict[str, PeriodicJob] = {}
 
-DOMAINS = ("access", "response", "reporting", "exchange", "intake", "readiness")
+# Every domain module that registers tasks or periodic jobs (a domain without background work has none).
+TASK_MODULES = ("signalfire.response.tasks", "signalfire.reporting.tasks", "signalfire.intake.tasks")
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,4 @@ def periodic(name: str, every: timedelta) -> Callable[[PeriodicFn], PeriodicFn]:
 
 def load_domain_tasks() -> None:
     """Import each domain's tasks module so its registrations run."""
-    for domain in DOMAINS:
-        module = f"signalfire.{domain}.tasks"
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    import_listed(TASK_MODULES, registry="notify.registry.TASK_MODULES")

@@ -9,9 +9,10 @@ from fastapi import Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from signalfire.access.actor import Actor
+from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.reporting import (
     assessments,

@@ -10,13 +10,14 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
+from signalfire.access.deps import ActorDep
 from signalfire.access.models import Organization, OrgKind
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.access.policy.response import readable_incidents
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import ValidationFailed
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import (
     assessments,

@@ -11,10 +11,9 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from signalfire.access import service
+from signalfire.access.deps import ActorDep, OptionalActorDep
 from signalfire.core.web.deps import (
     SESSION_COOKIE,
-    ActorDep,
-    OptionalActorDep,
     SessionDep,
     SettingsDep,
     protected_router,
