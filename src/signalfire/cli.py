@@ -240,17 +240,12 @@ def users_list() -> None:
 
 
 def _actor_for(s: Session, email: str, org_slug: str) -> Actor:
-    from signalfire.access.models import Organization, User
-    from signalfire.access.service import build_actor
+    from signalfire.access.cli_actor import CliActorError, cli_actor
 
-    u = s.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
-    o = s.execute(select(Organization).where(Organization.slug == org_slug)).scalar_one_or_none()
-    if u is None or o is None:
-        raise _fail("no such user or organisation")
-    actor = build_actor(s, u, o.id, via="cli")
-    if actor is None or actor.org_id != o.id:
-        raise _fail(f"{email} is not a member of {org_slug}")
-    return actor
+    try:
+        return cli_actor(s, email, org_slug)
+    except CliActorError as exc:
+        raise _fail(str(exc)) from None
 
 
 @tokens_app.command("create")
