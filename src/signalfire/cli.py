@@ -174,6 +174,7 @@ def orgs_list() -> None:
 
     with unit_of_work(_factory()) as s:
         table = Table("slug", "name", "kind", "id")
+        # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
         for o in s.execute(select(Organization).order_by(Organization.slug)).scalars():
             table.add_row(o.slug, o.name, o.kind.value, str(o.id))
         console.print(table)
@@ -195,6 +196,7 @@ def users_create(
         with unit_of_work(_factory()) as s:
             user = create_user(s, email=email, display_name=name or email, password=password)
             if org:
+                # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
                 o = s.execute(select(Organization).where(Organization.slug == org)).scalar_one_or_none()
                 if o is None:
                     raise _fail(f"no organisation {org!r}")
@@ -212,7 +214,9 @@ def users_add_member(email: str, org: str, role: str = "viewer") -> None:
 
     try:
         with unit_of_work(_factory()) as s:
+            # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
             u = s.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
+            # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
             o = s.execute(select(Organization).where(Organization.slug == org)).scalar_one_or_none()
             if u is None or o is None:
                 raise _fail("no such user or organisation")
@@ -229,6 +233,7 @@ def users_list() -> None:
     with unit_of_work(_factory()) as s:
         table = Table("email", "name", "org", "role")
         rows = s.execute(
+            # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
             select(User, Membership, Organization)
             .join(Membership, Membership.user_id == User.id, isouter=True)
             .join(Organization, Organization.id == Membership.org_id, isouter=True)

@@ -46,7 +46,7 @@ def test_core_imports_no_package_above_it() -> None:
 def test_import_listed_names_the_registry_and_the_missing_module() -> None:
     with pytest.raises(ModuleListError, match=r"web\.app\.ROUTE_MODULES lists 'signalfire\.exchange\.routez'"):
         import_listed(["signalfire.web.routes", "signalfire.exchange.routez"], registry="web.app.ROUTE_MODULES")
-    with pytest.raises(ModuleListError, match="signalfire.nothere"):
+    with pytest.raises(ModuleListError, match=r"signalfire\.nothere"):
         import_listed(["signalfire.nothere.routes"], registry="x")
 
 

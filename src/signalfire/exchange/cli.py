@@ -115,6 +115,7 @@ def designations_add(as_: AsOpt, category: Category, email: str, org: OrgOpt = N
     """Designate a member of the org (by e-mail) for a category."""
     with _work() as session:
         actor = _actor(session, as_, org)
+        # lint: allow-raw-query the designee by e-mail; routing.designate checks membership of the actor's org
         user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
         if user is None:
             err.print(f"[red]error:[/red] no user {email}")
