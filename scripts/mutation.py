@@ -4,12 +4,14 @@
     python3 run.py mutate                     # every target
     python3 run.py mutate access-policy       # one target (names below)
     python3 run.py mutate --list              # the targets, their modules and test selections
+    python3 run.py mutate access-policy --resume --mutants 'signalfire.access.policy.intake.*'
+                                              # re-test some mutants after adding tests, keeping results
 
 Each target mutates one module family and runs only the tests chosen for it, so a run stays bounded on a
 small machine. Every target works in its own scratch directory, `.mutation/<target>/` (src and tests are
 symlinked in; mutmut copies them into `mutants/` there), with a pyproject.toml that is the project's plus
-a `[tool.mutmut]` table for that target; the scratch directory is rebuilt on every run, so a result never
-comes from stale copies. The run ends with the list of surviving mutants (`mutmut show <name>` inside the
+a `[tool.mutmut]` table for that target; the scratch directory is rebuilt on every run (unless --resume), so a result
+never comes from stale copies. The run ends with the list of surviving mutants (`mutmut show <name>` inside the
 scratch directory prints one); docs/mutation.md records the results and why the remaining ones are
 equivalent. Set SIGNALFIRE_TEST_DATABASE_URL to run the selections on PostgreSQL.
 """
@@ -21,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +46,7 @@ TARGETS: dict[str, Target] = {
             "tests/exchange/test_taxii_policy.py",
             "tests/exchange/test_reading.py",
             "tests/foundation/test_policy_foundation.py",
+            "tests/foundation/test_policy_statements.py",
             "tests/intake/test_policy.py",
             "tests/readiness/test_pages_and_exports.py",
             "tests/reporting/test_policy.py",
@@ -66,12 +70,16 @@ def _toml_list(items: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
 
-def prepare(name: str, target: Target) -> Path:
+def prepare(name: str, target: Target, *, resume: bool = False) -> Path:
     work = SCRATCH / name
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    for sub in ("src", "tests"):
-        (work / sub).symlink_to(ROOT / sub, target_is_directory=True)
+    if resume and (work / "mutants").is_dir():
+        # mutmut re-copies tests/ and pyproject.toml on each run; the mutated sources stay as generated.
+        (work / "pyproject.toml").unlink()
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        for sub in ("src", "tests"):
+            (work / sub).symlink_to(ROOT / sub, target_is_directory=True)
     existing = [t for t in target.tests if (ROOT / t.split("::")[0]).exists()]
     missing = sorted(set(target.tests) - set(existing))
     if missing:
@@ -96,10 +104,12 @@ def mutmut(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(exe), *args], cwd=work, env=env, text=True, capture_output=True, check=False)  # noqa: S603 (fixed argv)
 
 
-def run_target(name: str, target: Target, max_children: int) -> list[str]:
-    work = prepare(name, target)
+def run_target(
+    name: str, target: Target, max_children: int, *, resume: bool = False, mutants: Sequence[str] = ()
+) -> list[str]:
+    work = prepare(name, target, resume=resume)
     print(f"== {name}: mutating {', '.join(target.mutate)} against {len(target.tests)} test files", flush=True)
-    run = mutmut(work, "run", "--max-children", str(max_children))
+    run = mutmut(work, "run", "--max-children", str(max_children), *mutants)
     tail = "\n".join(run.stdout.replace("\r", "\n").splitlines()[-6:])
     print(tail, flush=True)
     if run.returncode != 0:
@@ -124,6 +134,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("targets", nargs="*", help=f"default: all of {', '.join(TARGETS)}")
     parser.add_argument("--list", action="store_true", help="print the targets and exit")
     parser.add_argument("--max-children", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    parser.add_argument("--resume", action="store_true", help="keep the previous run's mutants and results")
+    parser.add_argument("--mutants", nargs="+", default=[], help="only these mutant names or globs")
     args = parser.parse_args(argv)
     if args.list:
         for name, t in TARGETS.items():
@@ -134,7 +146,7 @@ def main(argv: list[str]) -> int:
         parser.error(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
     survivors: dict[str, list[str]] = {}
     for name in args.targets or list(TARGETS):
-        survivors[name] = run_target(name, TARGETS[name], args.max_children)
+        survivors[name] = run_target(name, TARGETS[name], args.max_children, resume=args.resume, mutants=args.mutants)
     for name, found in survivors.items():
         print(f"-- {name}: {len(found)} not killed" + "".join(f"\n   {s}" for s in found))
     return 0

@@ -1,0 +1,189 @@
+"""Readable statements of access.policy, one by one, against rows of two organisations.
+
+Expected answers are written here in plain terms (from docs/access.md and the channel documents): an
+org-scoped record is read by the members of its own org who hold the reading permission, by nobody
+else, and the statements that also exclude authorities do so even for an actor that (by a wrong row in
+the role table) held the permission. Actors are built with hand-picked permissions (`dataclasses.replace`)
+so each guard is tested on its own, independently of the role table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.access.models import Organization, OrgKind, Role
+from signalfire.access.permissions import Permission as P
+from signalfire.access.policy import intake as ip
+from signalfire.access.policy import readable_member_users, readable_members, readable_tokens
+from signalfire.access.policy import readiness as rp
+from signalfire.access.policy import reporting as rep
+from signalfire.access.policy import response as resp
+from signalfire.access.service import create_token
+from signalfire.core.clock import utcnow
+from signalfire.intake import alert_sources
+from signalfire.intake.models import AlertFormat
+from signalfire.response.vocab import RiskDomain
+from tests import factories
+from tests.intake import factories as inf
+from tests.readiness import factories as rdf
+from tests.reporting import factories as rpf
+from tests.response import factories as rf
+
+Make = Callable[[Session, Actor], Any]
+
+
+def _signal(db: Session, a: Actor) -> Any:
+    return inf.signal(db, a.org_id, title=f"Signal of {a.org_name}")
+
+
+def _cluster(db: Session, a: Actor) -> Any:
+    s = _signal(db, a)
+    db.flush()
+    from signalfire.intake.models import Cluster
+
+    return db.get_one(Cluster, s.cluster_id)
+
+
+def _decision(db: Session, a: Actor) -> Any:
+    from sqlalchemy import select
+
+    from signalfire.intake import service
+    from signalfire.intake.models import Decision, DecisionKind
+    from signalfire.intake.schemas import DismissIn
+
+    signal = _signal(db, a)
+    service.dismiss(db, a, signal, DismissIn(reason="Not about our models."))
+    db.flush()
+    stmt = select(Decision).where(Decision.signal_id == signal.id, Decision.kind == DecisionKind.dismissed)
+    return db.execute(stmt).scalars().one()
+
+
+def _feed(db: Session, a: Actor) -> Any:
+    return rdf.feed(db, a, last_success_at=None)
+
+
+def _alert_source(db: Session, a: Actor) -> Any:
+    return alert_sources.create_source(db, a, name="Prometheus", format=AlertFormat.alertmanager)[0]
+
+
+def _intake_settings(db: Session, a: Actor) -> Any:
+    return rdf.public_form(db, a, True)
+
+
+def _assessment(db: Session, a: Actor) -> Any:
+    inc = rpf.incident(db, a, aware_at=utcnow() - timedelta(hours=2))
+    return rpf.assess(db, a, inc, rpf.COP, rpf.cop(health_harm="yes")).assessment
+
+
+def _model_version(db: Session, a: Actor) -> Any:
+    return rf.model_version(db, a, "aurora-large", "3.2")
+
+
+def _playbook(db: Session, a: Actor) -> Any:
+    return rdf.playbook(db, a, RiskDomain.MISUSE)
+
+
+def _membership(db: Session, a: Actor) -> Any:
+    return factories.membership(db, a)
+
+
+# statement, the permission that reads it, how to make one row for an org, whether authorities are excluded
+ORG_SCOPED: list[tuple[Callable[[Actor], Select[Any]], P, Make, bool]] = [
+    (ip.readable_signals, P.intake_signal_read, _signal, False),
+    (ip.readable_clusters, P.intake_signal_read, _cluster, False),
+    (ip.readable_decisions, P.intake_signal_read, _decision, False),
+    (ip.readable_feeds, P.intake_signal_read, _feed, False),
+    (ip.readable_alert_sources, P.intake_signal_read, _alert_source, False),
+    (ip.readable_intake_settings, P.intake_signal_read, _intake_settings, False),
+    (rep.readable_assessments, P.reporting_obligation_read, _assessment, True),
+    (resp.readable_model_versions, P.response_incident_read, _model_version, True),
+    (resp.readable_playbooks, P.response_incident_read, _playbook, True),
+    (readable_members, P.org_member_read, _membership, False),
+]
+
+
+def _key(row: Any) -> Any:
+    return row.id if hasattr(row, "id") else row.org_id  # intake settings are keyed by their org
+
+
+def _ids(db: Session, stmt: Select[Any]) -> set[Any]:
+    return {_key(row) for row in db.execute(stmt).scalars()}
+
+
+@pytest.mark.parametrize(
+    ("statement", "permission", "make", "no_authority"), ORG_SCOPED, ids=lambda x: getattr(x, "__name__", "")
+)
+def test_org_scoped_statement(
+    db: Session, statement: Callable[[Actor], Select[Any]], permission: P, make: Make, no_authority: bool
+) -> None:
+    mine, theirs = factories.actor(db), factories.actor(db)
+    own_row, their_row = make(db, mine), make(db, theirs)
+    db.flush()
+    seen = _ids(db, statement(mine))
+    assert _key(own_row) in seen, "a reader of the owning org must see its row"
+    assert _key(their_row) not in seen, "another org's row must never be readable"
+    without = dataclasses.replace(mine, permissions=mine.permissions - {permission})
+    assert _ids(db, statement(without)) == set(), f"without {permission} nothing is readable"
+    if no_authority:
+        as_authority = dataclasses.replace(mine, org_kind=OrgKind.authority)
+        assert _ids(db, statement(as_authority)) == set(), "an authority never reads these, whatever its permissions"
+
+
+def test_member_users_are_the_org_members_with_their_user(db: Session) -> None:
+    mine, theirs = factories.actor(db), factories.actor(db)
+    colleague = factories.actor(db, organization=db.get_one(Organization, mine.org_id), role=Role.viewer)
+    rows = db.execute(readable_member_users(mine)).all()
+    assert {(m.org_id, u.id) for m, u in rows} == {(mine.org_id, mine.user_id), (mine.org_id, colleague.user_id)}
+    assert all(m.user_id == u.id for m, u in rows)
+    assert theirs.user_id not in {u.id for _, u in rows}
+    without = dataclasses.replace(mine, permissions=mine.permissions - {P.org_member_read})
+    assert db.execute(readable_member_users(without)).all() == []
+
+
+def test_tokens_own_ones_and_all_of_the_org_for_member_managers(db: Session) -> None:
+    admin = factories.actor(db)
+    viewer = factories.actor(db, organization=db.get_one(Organization, admin.org_id), role=Role.viewer)
+    other = factories.actor(db)
+    t_admin = create_token(db, actor=admin, name="a", scopes=["*"], expires_in_days=5).token
+    t_viewer = create_token(db, actor=viewer, name="v", scopes=["*"], expires_in_days=5).token
+    t_other = create_token(db, actor=other, name="o", scopes=["*"], expires_in_days=5).token
+    db.flush()
+    assert _ids(db, readable_tokens(admin)) == {t_admin.id, t_viewer.id}
+    assert _ids(db, readable_tokens(viewer)) == {t_viewer.id}
+    assert t_other.id not in _ids(db, readable_tokens(admin))
+
+
+def test_incident_readers_and_the_org_wide_aggregate_guard(db: Session) -> None:
+    admin = factories.actor(db)
+    reader = factories.actor(db, organization=db.get_one(Organization, admin.org_id), role=Role.viewer)
+    incident = rf.incident(db, admin)
+    other = factories.actor(db)
+    assert resp.is_org_reader(reader, incident)
+    assert not resp.is_org_reader(other, incident)
+    assert not resp.is_org_reader(dataclasses.replace(reader, permissions=frozenset()), incident)
+    assert resp.reads_every_org_incident(reader)
+    assert not resp.reads_every_org_incident(dataclasses.replace(reader, permissions=frozenset()))
+    assert not resp.reads_every_org_incident(dataclasses.replace(reader, org_kind=OrgKind.authority))
+
+
+def test_snapshots_published_for_all_withdrawn_only_for_their_org(db: Session) -> None:
+    from signalfire.readiness import publication
+
+    owner, reader = rdf.developer(db), factories.actor(db, kind=OrgKind.authority)
+    live = publication.publish(db, owner)
+    db.flush()
+    assert live.id in _ids(db, rp.readable_snapshots(reader))
+    assert _ids(db, rp.readable_snapshots(dataclasses.replace(reader, permissions=frozenset()))) == set()
+    publication.withdraw(db, owner)
+    db.flush()
+    assert live.id not in _ids(db, rp.readable_snapshots(reader))
+    assert live.id in _ids(db, rp.readable_snapshots(owner))
+    assert live.id not in _ids(db, rp.published_snapshots(owner))
