@@ -91,6 +91,30 @@ def _playbook(db: Session, a: Actor) -> Any:
     return rdf.playbook(db, a, RiskDomain.MISUSE)
 
 
+def _obligation(db: Session, a: Actor) -> Any:
+    from sqlalchemy import select
+
+    from signalfire.reporting.models import Obligation
+
+    _assessment(db, a)
+    db.flush()
+    return db.execute(select(Obligation).where(Obligation.org_id == a.org_id)).scalars().first()
+
+
+def _review(db: Session, a: Actor) -> Any:
+    from tests.exchange import factories as xf
+
+    return xf.closed_review(db, a)
+
+
+def _roster(db: Session, a: Actor) -> Any:
+    return rdf.roster(db, a, [a.email], anchor=utcnow() - timedelta(days=1))
+
+
+def _contact(db: Session, a: Actor) -> Any:
+    return rdf.contact(db, a, RiskDomain.MISUSE, verified_at=utcnow())
+
+
 def _membership(db: Session, a: Actor) -> Any:
     return factories.membership(db, a)
 
@@ -106,6 +130,10 @@ ORG_SCOPED: list[tuple[Callable[[Actor], Select[Any]], P, Make, bool]] = [
     (rep.readable_assessments, P.reporting_obligation_read, _assessment, True),
     (resp.readable_model_versions, P.response_incident_read, _model_version, True),
     (resp.readable_playbooks, P.response_incident_read, _playbook, True),
+    (resp.readable_reviews, P.response_incident_read, _review, True),
+    (resp.readable_rosters, P.response_incident_read, _roster, True),
+    (resp.readable_contacts, P.response_incident_read, _contact, True),
+    (rep.readable_obligations, P.reporting_obligation_read, _obligation, True),
     (readable_members, P.org_member_read, _membership, False),
 ]
 
@@ -187,3 +215,11 @@ def test_snapshots_published_for_all_withdrawn_only_for_their_org(db: Session) -
     assert live.id not in _ids(db, rp.readable_snapshots(reader))
     assert live.id in _ids(db, rp.readable_snapshots(owner))
     assert live.id not in _ids(db, rp.published_snapshots(owner))
+
+
+def test_reporting_versions_and_deliveries_give_nothing_to_an_actor_without_either_reading_right(db: Session) -> None:
+    owner = factories.actor(db)
+    nobody = dataclasses.replace(owner, permissions=frozenset())
+    assert _ids(db, rep.readable_report_versions(nobody)) == set()
+    assert _ids(db, rep.readable_deliveries(nobody)) == set()
+    assert _ids(db, rep.readable_messages(nobody)) == set()
