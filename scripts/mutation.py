@@ -101,6 +101,8 @@ def prepare(name: str, target: Target, *, resume: bool = False) -> Path:
 def mutmut(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("mutmut")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutmut puts mutants/src first itself
+    # Each mutant is a short pytest session: keep the migrated SQLite template instead of rebuilding it.
+    env["SIGNALFIRE_TEST_TEMPLATE_CACHE"] = str(work / "template-cache")
     return subprocess.run([str(exe), *args], cwd=work, env=env, text=True, capture_output=True, check=False)  # noqa: S603 (fixed argv)
 
 
