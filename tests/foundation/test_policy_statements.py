@@ -223,3 +223,53 @@ def test_reporting_versions_and_deliveries_give_nothing_to_an_actor_without_eith
     assert _ids(db, rep.readable_report_versions(nobody)) == set()
     assert _ids(db, rep.readable_deliveries(nobody)) == set()
     assert _ids(db, rep.readable_messages(nobody)) == set()
+
+
+def test_timeline_and_actions_follow_their_incident(db: Session) -> None:
+    from signalfire.response.models import TimelineKind
+    from signalfire.response.service import add_timeline_entry
+    from signalfire.response.vocab import ActionKind
+
+    mine, theirs = factories.actor(db), factories.actor(db)
+    own_action = rdf.timed_action(db, mine, ActionKind.MODEL_ROLLBACK, requested=utcnow() - timedelta(hours=1), took=timedelta(minutes=5))
+    their_action = rdf.timed_action(db, theirs, ActionKind.MODEL_ROLLBACK, requested=utcnow() - timedelta(hours=1), took=timedelta(minutes=5))
+    own_incident = rf.incident(db, mine)
+    their_incident = rf.incident(db, theirs)
+    own = add_timeline_entry(db, mine, own_incident, kind=TimelineKind.NOTE, body="ours")
+    theirs_entry = add_timeline_entry(db, theirs, their_incident, kind=TimelineKind.NOTE, body="theirs")
+    db.flush()
+    entries = _ids(db, resp.readable_timeline(mine))
+    assert own.id in entries and theirs_entry.id not in entries
+    actions = _ids(db, resp.readable_actions(mine))
+    assert own_action.id in actions and their_action.id not in actions
+
+
+def test_report_versions_deliveries_and_reports_by_side(db: Session) -> None:
+    from sqlalchemy import select
+
+    from signalfire.reporting.models import Obligation
+
+    dev, office, stranger = rpf.developer(db), rpf.authority(db, "AI Office"), factories.actor(db)
+    rpf.bind(db, rpf.COP, "eu_ai_office", office)
+    inc = rpf.incident(db, dev, aware_at=utcnow() - timedelta(hours=3))
+    rpf.record(db, dev, inc, "aware_of_model_involvement", utcnow() - timedelta(hours=3))
+    rpf.assess(db, dev, inc, rpf.COP, rpf.cop(death="yes"))
+    initial = (
+        db.execute(select(Obligation).where(Obligation.incident_id == inc.id, Obligation.stage == "initial"))
+        .scalars()
+        .first()
+    )
+    assert initial is not None
+    version = rpf.submit(db, dev, initial)
+    db.flush()
+    assert version.id in _ids(db, rep.readable_report_versions(dev))
+    assert _ids(db, rep.readable_deliveries(dev))
+    assert _ids(db, rep.readable_reports(dev))
+    assert version.id in _ids(db, rep.readable_report_versions(office))
+    assert _ids(db, rep.readable_deliveries(office))
+    for outsider in (stranger, dataclasses.replace(office, permissions=office.permissions - {P.reporting_inbox_read})):
+        assert _ids(db, rep.readable_report_versions(outsider)) == set()
+        assert _ids(db, rep.readable_deliveries(outsider)) == set()
+    no_read = dataclasses.replace(dev, permissions=dev.permissions - {P.reporting_obligation_read})
+    assert _ids(db, rep.readable_reports(no_read)) == set()
+    assert _ids(db, rep.readable_report_versions(no_read)) == set()
