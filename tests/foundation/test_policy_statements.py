@@ -30,6 +30,7 @@ from signalfire.access.service import create_token
 from signalfire.core.clock import utcnow
 from signalfire.intake import alert_sources
 from signalfire.intake.models import AlertFormat
+from signalfire.reporting.models import Case, RecordedClockEvent
 from signalfire.response.vocab import RiskDomain
 from tests import factories
 from tests.intake import factories as inf
@@ -101,6 +102,22 @@ def _obligation(db: Session, a: Actor) -> Any:
     return db.execute(select(Obligation).where(Obligation.org_id == a.org_id)).scalars().first()
 
 
+def _first_of_org(model: Any) -> Make:
+    """A reporting record created by assessing an incident (cases and clock events come with it)."""
+
+    def make(db: Session, a: Actor) -> Any:
+        from sqlalchemy import select
+
+        inc = rpf.incident(db, a, aware_at=utcnow() - timedelta(hours=2))
+        rpf.record(db, a, inc, "aware_of_model_involvement", utcnow() - timedelta(hours=2))
+        rpf.assess(db, a, inc, rpf.COP, rpf.cop(health_harm="yes"))
+        db.flush()
+        return db.execute(select(model).where(model.org_id == a.org_id)).scalars().first()
+
+    make.__name__ = f"_{model.__name__.lower()}"
+    return make
+
+
 def _review(db: Session, a: Actor) -> Any:
     from tests.exchange import factories as xf
 
@@ -134,6 +151,8 @@ ORG_SCOPED: list[tuple[Callable[[Actor], Select[Any]], P, Make, bool]] = [
     (resp.readable_rosters, P.response_incident_read, _roster, True),
     (resp.readable_contacts, P.response_incident_read, _contact, True),
     (rep.readable_obligations, P.reporting_obligation_read, _obligation, True),
+    (rep.readable_cases, P.reporting_obligation_read, _first_of_org(Case), True),
+    (rep.readable_clock_events, P.reporting_obligation_read, _first_of_org(RecordedClockEvent), True),
     (readable_members, P.org_member_read, _membership, False),
 ]
 
@@ -231,8 +250,12 @@ def test_timeline_and_actions_follow_their_incident(db: Session) -> None:
     from signalfire.response.vocab import ActionKind
 
     mine, theirs = factories.actor(db), factories.actor(db)
-    own_action = rdf.timed_action(db, mine, ActionKind.MODEL_ROLLBACK, requested=utcnow() - timedelta(hours=1), took=timedelta(minutes=5))
-    their_action = rdf.timed_action(db, theirs, ActionKind.MODEL_ROLLBACK, requested=utcnow() - timedelta(hours=1), took=timedelta(minutes=5))
+    own_action = rdf.timed_action(
+        db, mine, ActionKind.MODEL_ROLLBACK, requested=utcnow() - timedelta(hours=1), took=timedelta(minutes=5)
+    )
+    their_action = rdf.timed_action(
+        db, theirs, ActionKind.MODEL_ROLLBACK, requested=utcnow() - timedelta(hours=1), took=timedelta(minutes=5)
+    )
     own_incident = rf.incident(db, mine)
     their_incident = rf.incident(db, theirs)
     own = add_timeline_entry(db, mine, own_incident, kind=TimelineKind.NOTE, body="ours")
