@@ -296,3 +296,25 @@ def test_report_versions_deliveries_and_reports_by_side(db: Session) -> None:
     no_read = dataclasses.replace(dev, permissions=dev.permissions - {P.reporting_obligation_read})
     assert _ids(db, rep.readable_reports(no_read)) == set()
     assert _ids(db, rep.readable_report_versions(no_read)) == set()
+
+
+def test_exchange_single_object_rules(db: Session) -> None:
+    from signalfire.access.policy import exchange as xp
+    from signalfire.exchange.vocab import CoveredUse
+    from tests.exchange import factories as xf
+
+    lab, reader = factories.actor(db), factories.actor(db)
+    item = xf.published(db, lab, permitted_uses=[CoveredUse.SAFEGUARDS])
+    blind = dataclasses.replace(lab, permissions=frozenset())
+    assert xp.can_read_details(lab, item, None)  # the contributor's own people need no purpose
+    assert not xp.can_read_details(blind, item, None)  # without the read permission, not even one's own
+    assert xp.can_read_details(reader, item, CoveredUse.SAFEGUARDS)
+    assert not xp.can_read_details(reader, item, CoveredUse.THREAT_DETECTION)
+    assert not xp.can_read_details(reader, item, None)
+
+    hub = factories.actor(db, kind=OrgKind.hub_operator)
+    assert xp.can_read_health(hub) and xp.can_resolve_pseudonyms(hub)
+    for other in (lab, dataclasses.replace(lab, permissions=hub.permissions)):  # a lab, even over-granted
+        assert not xp.can_read_health(other) and not xp.can_resolve_pseudonyms(other)
+    stripped = dataclasses.replace(hub, permissions=frozenset())
+    assert not xp.can_read_health(stripped) and not xp.can_resolve_pseudonyms(stripped)
