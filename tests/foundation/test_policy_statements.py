@@ -318,3 +318,33 @@ def test_exchange_single_object_rules(db: Session) -> None:
         assert not xp.can_read_health(other) and not xp.can_resolve_pseudonyms(other)
     stripped = dataclasses.replace(hub, permissions=frozenset())
     assert not xp.can_read_health(stripped) and not xp.can_resolve_pseudonyms(stripped)
+
+
+def test_exchange_edit_publish_responses_and_read_log(db: Session) -> None:
+    from signalfire.access.policy import exchange as xp
+    from signalfire.exchange import responses, service
+    from signalfire.exchange.models import ReadChannel, ResponseKind
+    from signalfire.exchange.vocab import CoveredUse
+    from tests.exchange import factories as xf
+
+    lab, proposer, third = factories.actor(db), factories.actor(db), factories.actor(db)
+    item = xf.published(db, lab, permitted_uses=[CoveredUse.SAFEGUARDS])
+    analyst = factories.actor(db, organization=db.get_one(Organization, lab.org_id), role=Role.analyst)
+    assert xp.can_edit(lab, item) and xp.can_publish(lab, item)
+    assert xp.can_edit(analyst, item) and not xp.can_publish(analyst, item)
+    for outsider in (proposer, dataclasses.replace(proposer, permissions=lab.permissions)):
+        assert not xp.can_edit(outsider, item) and not xp.can_publish(outsider, item)
+
+    sighting = responses.respond(db, proposer, item.id, ResponseKind.SIGHTING, "Seen it too.")
+    correction = responses.respond(db, proposer, item.id, ResponseKind.CORRECTION, "Wrong ATLAS id.")
+    db.flush()
+    assert _ids(db, xp.readable_responses(third)) >= {sighting.id}
+    assert correction.id not in _ids(db, xp.readable_responses(third))  # only contributor and proposer
+    assert {sighting.id, correction.id} <= _ids(db, xp.readable_responses(lab))
+    assert {sighting.id, correction.id} <= _ids(db, xp.readable_responses(proposer))
+
+    read = service.record_read(db, proposer, item, CoveredUse.SAFEGUARDS, ReadChannel.UI)
+    db.flush()
+    assert read.id in _ids(db, xp.readable_read_log(lab))
+    assert read.id not in _ids(db, xp.readable_read_log(proposer))  # the reader's org does not see the log
+    assert _ids(db, xp.readable_read_log(dataclasses.replace(lab, permissions=frozenset()))) == set()
