@@ -75,8 +75,8 @@ def _toml_list(items: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
 
-def prepare(name: str, target: Target, *, resume: bool = False) -> Path:
-    work = SCRATCH / name
+def prepare(name: str, target: Target, *, resume: bool = False, tag: str = "") -> Path:
+    work = SCRATCH / (name + tag)
     if resume and (work / "mutants").is_dir():
         # mutmut re-copies tests/ and pyproject.toml on each run; the mutated sources stay as generated.
         (work / "pyproject.toml").unlink()
@@ -112,9 +112,15 @@ def mutmut(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run_target(
-    name: str, target: Target, max_children: int, *, resume: bool = False, mutants: Sequence[str] = ()
+    name: str,
+    target: Target,
+    max_children: int,
+    *,
+    resume: bool = False,
+    mutants: Sequence[str] = (),
+    tag: str = "",
 ) -> list[str]:
-    work = prepare(name, target, resume=resume)
+    work = prepare(name, target, resume=resume, tag=tag)
     print(f"== {name}: mutating {', '.join(target.mutate)} against {len(target.tests)} test files", flush=True)
     run = mutmut(work, "run", "--max-children", str(max_children), *mutants)
     tail = "\n".join(run.stdout.replace("\r", "\n").splitlines()[-6:])
@@ -143,6 +149,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--max-children", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     parser.add_argument("--resume", action="store_true", help="keep the previous run's mutants and results")
     parser.add_argument("--mutants", nargs="+", default=[], help="only these mutant names or globs")
+    parser.add_argument("--tag", default="", help="suffix of the scratch directory, to keep a partial run apart")
     args = parser.parse_args(argv)
     if args.list:
         for name, t in TARGETS.items():
@@ -153,7 +160,9 @@ def main(argv: list[str]) -> int:
         parser.error(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
     survivors: dict[str, list[str]] = {}
     for name in args.targets or list(TARGETS):
-        survivors[name] = run_target(name, TARGETS[name], args.max_children, resume=args.resume, mutants=args.mutants)
+        survivors[name] = run_target(
+            name, TARGETS[name], args.max_children, resume=args.resume, mutants=args.mutants, tag=args.tag
+        )
     for name, found in survivors.items():
         print(f"-- {name}: {len(found)} not killed" + "".join(f"\n   {s}" for s in found))
     return 0
