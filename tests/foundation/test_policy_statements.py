@@ -348,3 +348,41 @@ def test_exchange_edit_publish_responses_and_read_log(db: Session) -> None:
     assert read.id in _ids(db, xp.readable_read_log(lab))
     assert read.id not in _ids(db, xp.readable_read_log(proposer))  # the reader's org does not see the log
     assert _ids(db, xp.readable_read_log(dataclasses.replace(lab, permissions=frozenset()))) == set()
+
+
+def test_an_external_participant_reads_that_incident_and_no_other(db: Session) -> None:
+    from signalfire.response.models import Incident, IncidentParticipant
+    from signalfire.response.schemas import ParticipantIn
+    from signalfire.response.service import add_participant
+    from signalfire.response.vocab import ParticipantRole
+
+    host, counsel = factories.actor(db), factories.actor(db, role=Role.viewer)
+    shared, private = rf.incident(db, host), rf.incident(db, host)
+    own = rf.incident(db, factories.actor(db, organization=db.get_one(Organization, counsel.org_id)))
+    add_participant(
+        db, host, shared, ParticipantIn(role=ParticipantRole.EXTERNAL, email=counsel.email, affiliation="Counsel")
+    )
+    db.flush()
+
+    def seen(a: Actor) -> set[Any]:
+        return {i.id for i in db.execute(resp.readable_incidents(a)).scalars()}
+
+    # With the read permission of its own org: its own org's incidents plus the one it joined.
+    assert {shared.id, own.id} <= seen(counsel) and private.id not in seen(counsel)
+    # Without it: only the joined one.
+    assert seen(dataclasses.replace(counsel, permissions=frozenset())) == {shared.id}
+    # Only the external role grants this: a row of another role (never written by the service) does not.
+    stray = rf.incident(db, host)
+    db.add(
+        IncidentParticipant(
+            incident_id=stray.id,
+            user_id=counsel.user_id,
+            role=ParticipantRole.SCRIBE,
+            label=counsel.label,
+            assumed_at=utcnow(),
+            added_by=host.user_id,
+        )
+    )
+    db.flush()
+    assert stray.id not in seen(counsel)
+    assert db.get(Incident, stray.id) is not None
