@@ -371,6 +371,9 @@ def test_an_external_participant_reads_that_incident_and_no_other(db: Session) -
     assert {shared.id, own.id} <= seen(counsel) and private.id not in seen(counsel)
     # Without it: only the joined one.
     assert seen(dataclasses.replace(counsel, permissions=frozenset())) == {shared.id}
+    # Participants follow their incident: the counsel sees who takes part in the shared incident only.
+    rows = db.execute(resp.readable_participants(counsel)).scalars().all()
+    assert {p.incident_id for p in rows} == {shared.id}
     # Only the external role grants this: a row of another role (never written by the service) does not.
     stray = rf.incident(db, host)
     db.add(
@@ -386,3 +389,16 @@ def test_an_external_participant_reads_that_incident_and_no_other(db: Session) -
     db.flush()
     assert stray.id not in seen(counsel)
     assert db.get(Incident, stray.id) is not None
+
+
+def test_directories_every_signed_in_actor_may_read(db: Session) -> None:
+    from signalfire.access.policy import readable_orgs
+    from signalfire.reporting.models import RecipientBinding
+
+    dev, office = factories.actor(db), rpf.authority(db, "AI Office")
+    rpf.bind(db, rpf.COP, "eu_ai_office", office)
+    db.flush()
+    # Org names and kinds (to address audiences and authorities) and the deployment's recipient bindings.
+    assert {dev.org_id, office.org_id} <= {o.id for o in db.execute(readable_orgs(dev)).scalars()}
+    bindings = db.execute(rep.readable_bindings(dev)).scalars().all()
+    assert any(isinstance(b, RecipientBinding) and b.authority_org_id == office.org_id for b in bindings)
