@@ -118,6 +118,13 @@ def _first_of_org(model: Any) -> Make:
     return make
 
 
+def _legal_hold(db: Session, a: Actor) -> Any:
+    from signalfire.reporting import retention
+
+    inc = rpf.incident(db, a, aware_at=utcnow() - timedelta(hours=2))
+    return retention.place_hold(db, a, inc, "Litigation expected over this incident.")
+
+
 def _review(db: Session, a: Actor) -> Any:
     from tests.exchange import factories as xf
 
@@ -151,6 +158,7 @@ ORG_SCOPED: list[tuple[Callable[[Actor], Select[Any]], P, Make, bool]] = [
     (resp.readable_rosters, P.response_incident_read, _roster, True),
     (resp.readable_contacts, P.response_incident_read, _contact, True),
     (rep.readable_obligations, P.reporting_obligation_read, _obligation, True),
+    (rep.readable_legal_holds, P.reporting_obligation_read, _legal_hold, True),
     (rep.readable_cases, P.reporting_obligation_read, _first_of_org(Case), True),
     (rep.readable_clock_events, P.reporting_obligation_read, _first_of_org(RecordedClockEvent), True),
     (readable_members, P.org_member_read, _membership, False),
@@ -402,3 +410,26 @@ def test_directories_every_signed_in_actor_may_read(db: Session) -> None:
     assert {dev.org_id, office.org_id} <= {o.id for o in db.execute(readable_orgs(dev)).scalars()}
     bindings = db.execute(rep.readable_bindings(dev)).scalars().all()
     assert any(isinstance(b, RecipientBinding) and b.authority_org_id == office.org_id for b in bindings)
+
+
+def test_pseudonym_resolutions_seen_by_the_contributor_and_the_resolving_hub(db: Session) -> None:
+    from signalfire.access.policy import exchange as xp
+    from signalfire.exchange import pseudonyms
+    from tests.exchange import factories as xf
+
+    lab, peer = factories.actor(db), factories.actor(db)
+    hub = factories.actor(db, kind=OrgKind.hub_operator)
+    item = xf.published(db, lab, attribution="pseudonymous")
+    assert item.pseudonym_id is not None
+    pseudonyms.resolve(db, hub, item.pseudonym_id, "Checking a duplicate submission.", item.id)
+    db.flush()
+    mine = _ids(db, xp.readable_resolutions(lab))
+    assert len(mine) == 1
+    assert _ids(db, xp.readable_resolutions(hub)) == mine  # the hub sees the resolutions it made
+    assert _ids(db, xp.readable_resolutions(peer)) == set()
+    assert _ids(db, xp.readable_resolutions(dataclasses.replace(lab, permissions=frozenset()))) == set()
+    # A hub that did not make it does not see it; a resolver sees its own org's resolutions too.
+    other_hub = factories.actor(db, kind=OrgKind.hub_operator)
+    assert _ids(db, xp.readable_resolutions(other_hub)) == set()
+    resolver_lab = dataclasses.replace(lab, permissions=lab.permissions | {P.exchange_pseudonym_resolve})
+    assert _ids(db, xp.readable_resolutions(resolver_lab)) == mine
