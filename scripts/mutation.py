@@ -150,6 +150,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--resume", action="store_true", help="keep the previous run's mutants and results")
     parser.add_argument("--mutants", nargs="+", default=[], help="only these mutant names or globs")
     parser.add_argument("--tag", default="", help="suffix of the scratch directory, to keep a partial run apart")
+    parser.add_argument("--tests", nargs="+", default=[], help="run these test files instead of the selection")
     args = parser.parse_args(argv)
     if args.list:
         for name, t in TARGETS.items():
@@ -160,8 +161,9 @@ def main(argv: list[str]) -> int:
         parser.error(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
     survivors: dict[str, list[str]] = {}
     for name in args.targets or list(TARGETS):
+        target = Target(TARGETS[name].mutate, tuple(args.tests)) if args.tests else TARGETS[name]
         survivors[name] = run_target(
-            name, TARGETS[name], args.max_children, resume=args.resume, mutants=args.mutants, tag=args.tag
+            name, target, args.max_children, resume=args.resume, mutants=args.mutants, tag=args.tag
         )
     for name, found in survivors.items():
         print(f"-- {name}: {len(found)} not killed" + "".join(f"\n   {s}" for s in found))

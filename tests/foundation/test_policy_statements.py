@@ -125,6 +125,22 @@ def _legal_hold(db: Session, a: Actor) -> Any:
     return retention.place_hold(db, a, inc, "Litigation expected over this incident.")
 
 
+def _escalation_policy(db: Session, a: Actor) -> Any:
+    from signalfire.response import paging
+    from signalfire.response.schemas import EscalationPolicyIn, LevelIn
+
+    return paging.create_policy(
+        db, a, EscalationPolicyIn(name="Page", levels=[LevelIn(targets=[a.email], wait_minutes=5)])
+    )
+
+
+def _page(db: Session, a: Actor) -> Any:
+    from signalfire.response import paging
+
+    policy = _escalation_policy(db, a)
+    return paging.start_page(db, a, policy.id, incident=rf.incident(db, a))
+
+
 def _review(db: Session, a: Actor) -> Any:
     from tests.exchange import factories as xf
 
@@ -157,6 +173,8 @@ ORG_SCOPED: list[tuple[Callable[[Actor], Select[Any]], P, Make, bool]] = [
     (resp.readable_reviews, P.response_incident_read, _review, True),
     (resp.readable_rosters, P.response_incident_read, _roster, True),
     (resp.readable_contacts, P.response_incident_read, _contact, True),
+    (resp.readable_escalation_policies, P.response_incident_read, _escalation_policy, True),
+    (resp.readable_pages, P.response_incident_read, _page, True),
     (rep.readable_obligations, P.reporting_obligation_read, _obligation, True),
     (rep.readable_legal_holds, P.reporting_obligation_read, _legal_hold, True),
     (rep.readable_cases, P.reporting_obligation_read, _first_of_org(Case), True),
