@@ -365,6 +365,7 @@ def test_exchange_edit_publish_responses_and_read_log(db: Session) -> None:
     correction = responses.respond(db, proposer, item.id, ResponseKind.CORRECTION, "Wrong ATLAS id.")
     db.flush()
     assert _ids(db, xp.readable_responses(third)) >= {sighting.id}
+    assert _ids(db, xp.readable_responses(dataclasses.replace(third, permissions=frozenset()))) == set()
     assert correction.id not in _ids(db, xp.readable_responses(third))  # only contributor and proposer
     assert {sighting.id, correction.id} <= _ids(db, xp.readable_responses(lab))
     assert {sighting.id, correction.id} <= _ids(db, xp.readable_responses(proposer))
@@ -397,9 +398,6 @@ def test_an_external_participant_reads_that_incident_and_no_other(db: Session) -
     assert {shared.id, own.id} <= seen(counsel) and private.id not in seen(counsel)
     # Without it: only the joined one.
     assert seen(dataclasses.replace(counsel, permissions=frozenset())) == {shared.id}
-    # Participants follow their incident: the counsel sees who takes part in the shared incident only.
-    rows = db.execute(resp.readable_participants(counsel)).scalars().all()
-    assert {p.incident_id for p in rows} == {shared.id}
     # Only the external role grants this: a row of another role (never written by the service) does not.
     stray = rf.incident(db, host)
     db.add(
@@ -415,6 +413,16 @@ def test_an_external_participant_reads_that_incident_and_no_other(db: Session) -
     db.flush()
     assert stray.id not in seen(counsel)
     assert db.get(Incident, stray.id) is not None
+    # Participants follow their incident: the counsel sees who takes part in the shared incident only.
+    rows = db.execute(resp.readable_participants(counsel)).scalars().all()
+    assert {p.incident_id for p in rows} == {shared.id}
+    # The counsel's colleagues did not join it; and a counsel who renounced the role loses it.
+    colleague = factories.actor(db, organization=db.get_one(Organization, counsel.org_id), role=Role.viewer)
+    assert shared.id not in seen(colleague)
+    for p in db.execute(resp.readable_participants(counsel)).scalars():
+        p.renounced_at = utcnow()
+    db.flush()
+    assert shared.id not in seen(counsel)
 
 
 def test_directories_every_signed_in_actor_may_read(db: Session) -> None:
