@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from signalfire.access.models import Organization, OrgKind, Role
 from signalfire.access.policy.exchange import readable_items
+from signalfire.exchange import authoring
 from signalfire.exchange.models import ExchangeItem
 from signalfire.exchange.vocab import AudienceKind, Tlp
 from tests import factories
@@ -45,3 +46,29 @@ def test_red_item_with_group_audiences_reaches_only_the_named_person(db: Session
         assert db.scalar(visible) is None, f"a RED item reached a group member ({viewer.org_kind})"
     mine = readable_items(named_person).with_only_columns(ExchangeItem.id).where(ExchangeItem.id == item.id)
     assert db.scalar(mine) == item.id
+
+
+def test_an_authority_sees_only_published_government_items(db: Session) -> None:
+    contributor = factories.actor(db)
+    authority = factories.actor(db, kind=OrgKind.authority)
+    draft = xf.draft(db, contributor, audience=[AudienceKind.GOVERNMENT_PARTNERS])
+    gone = xf.published(db, contributor, audience=[AudienceKind.GOVERNMENT_PARTNERS])
+    authoring.withdraw(db, contributor, gone.id, "duplicate")
+    live = xf.published(db, contributor, audience=[AudienceKind.GOVERNMENT_PARTNERS])
+    db.flush()
+    seen = set(db.scalars(readable_items(authority).with_only_columns(ExchangeItem.id)))
+    assert live.id in seen and draft.id not in seen and gone.id not in seen
+
+
+def test_the_named_people_audience_flag_is_part_of_the_grant(db: Session) -> None:
+    """A person row left behind when the named-people audience is switched off grants nothing."""
+    contributor = factories.actor(db)
+    person = factories.actor(db, role=Role.viewer)
+    item = xf.published(
+        db, contributor, tlp=Tlp.AMBER, audience=[AudienceKind.NAMED_PEOPLE], audience_people=xf.people(person)
+    )
+    visible = readable_items(person).with_only_columns(ExchangeItem.id).where(ExchangeItem.id == item.id)
+    assert db.scalar(visible) == item.id
+    db.execute(update(ExchangeItem).where(ExchangeItem.id == item.id).values(audience_named_people=False))
+    db.expire_all()
+    assert db.scalar(visible) is None
