@@ -4,6 +4,8 @@ is tested elsewhere; here the row is made RED behind the service's back, so only
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -72,3 +74,36 @@ def test_the_named_people_audience_flag_is_part_of_the_grant(db: Session) -> Non
     db.execute(update(ExchangeItem).where(ExchangeItem.id == item.id).values(audience_named_people=False))
     db.expire_all()
     assert db.scalar(visible) is None
+
+
+def test_the_named_orgs_audience_flag_is_part_of_the_grant(db: Session) -> None:
+    contributor, named = factories.actor(db), factories.actor(db)
+    item = xf.published(
+        db, contributor, tlp=Tlp.AMBER, audience=[AudienceKind.NAMED_ORGS], audience_org_ids=[named.org_id]
+    )
+    visible = readable_items(named).with_only_columns(ExchangeItem.id).where(ExchangeItem.id == item.id)
+    assert db.scalar(visible) == item.id
+    db.execute(update(ExchangeItem).where(ExchangeItem.id == item.id).values(audience_named_orgs=False))
+    db.expire_all()
+    assert db.scalar(visible) is None
+    blind = dataclasses.replace(contributor, permissions=frozenset())
+    assert db.scalar(readable_items(blind).with_only_columns(ExchangeItem.id)) is None
+
+
+def test_candidate_ids_cover_own_and_addressed_items_and_the_count_is_capped(db: Session) -> None:
+    from signalfire.access.policy.exchange import candidate_count, candidate_ids
+
+    viewer, other = factories.actor(db), factories.actor(db)
+    own = xf.published(db, viewer)
+    to_org = xf.published(
+        db, other, tlp=Tlp.AMBER, audience=[AudienceKind.NAMED_ORGS], audience_org_ids=[viewer.org_id]
+    )
+    to_me = xf.published(
+        db, other, tlp=Tlp.RED, audience=[AudienceKind.NAMED_PEOPLE], audience_people=xf.people(viewer)
+    )
+    unrelated = xf.published(db, other)
+    db.flush()
+    ids = set(db.scalars(candidate_ids(viewer)))
+    assert {own.id, to_org.id, to_me.id} <= ids and unrelated.id not in ids
+    assert db.scalar(candidate_count(viewer, cap=10)) == 3
+    assert db.scalar(candidate_count(viewer, cap=1)) == 2  # counts at most cap + 1

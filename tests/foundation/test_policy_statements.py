@@ -459,3 +459,23 @@ def test_pseudonym_resolutions_seen_by_the_contributor_and_the_resolving_hub(db:
     assert _ids(db, xp.readable_resolutions(other_hub)) == set()
     resolver_lab = dataclasses.replace(lab, permissions=lab.permissions | {P.exchange_pseudonym_resolve})
     assert _ids(db, xp.readable_resolutions(resolver_lab)) == mine
+
+
+def test_first_or_404_and_require_say_what_and_why(db: Session) -> None:
+    from sqlalchemy import select
+
+    from signalfire.access.policy import first_or_404, require
+    from signalfire.core.errors import Forbidden, NotFound
+
+    viewer = factories.actor(db, role=Role.viewer)
+    nothing_there = select(Organization).where(Organization.id == viewer.user_id)
+    with pytest.raises(NotFound) as missing:
+        first_or_404(db, nothing_there, "No such organisation.")
+    assert missing.value.detail == "No such organisation."
+    with pytest.raises(NotFound) as default:
+        first_or_404(db, nothing_there)
+    assert default.value.detail == "Not found."
+    assert first_or_404(db, select(Organization).where(Organization.id == viewer.org_id)).id == viewer.org_id
+    with pytest.raises(Forbidden) as refused:
+        require(viewer, P.exchange_item_publish)
+    assert refused.value.detail == f"Your role (viewer) in {viewer.org_name} does not allow this."
