@@ -3,7 +3,8 @@
 
     python3 run.py demo     # create .venv, install the locked dependencies, seed and serve the demo
     python3 run.py test     # same environment, then run the test suite (pytest arguments may follow)
-    python3 run.py lint     # ruff and mypy
+    python3 run.py lint     # ruff, mypy and the project's invariant rules (scripts/lint_invariants.py)
+    python3 run.py mutate   # mutation testing of the rule modules (scripts/mutation.py; docs/mutation.md)
     python3 run.py <signalfire command ...>
 
 The environment is (re)installed only when requirements.lock or pyproject.toml change.
@@ -60,7 +61,10 @@ def main(argv: list[str]) -> int:
         rc = subprocess.call([str(BIN / "ruff"), "check", "src", "tests", "bench", "scripts"], cwd=ROOT)
         rc |= subprocess.call([str(BIN / "ruff"), "format", "--check", "src", "tests", "bench", "scripts"], cwd=ROOT)
         rc |= subprocess.call([str(BIN / "mypy")], cwd=ROOT)
+        rc |= subprocess.call([str(BIN / "python"), str(ROOT / "scripts" / "lint_invariants.py")], cwd=ROOT)
         return rc
+    if cmd == "mutate":
+        return subprocess.call([str(BIN / "python"), str(ROOT / "scripts" / "mutation.py"), *rest], cwd=ROOT, env=env)
     return subprocess.call([str(BIN / "signalfire"), *argv], cwd=ROOT, env=env)
 
 

@@ -7,6 +7,7 @@ commits are savepoint releases that the test can see and that vanish when the te
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -47,6 +48,19 @@ def pytest_report_header(config: pytest.Config) -> str:
 # -- databases -----------------------------------------------------------------------------------------
 
 
+def _cached_template() -> Path | None:
+    """With SIGNALFIRE_TEST_TEMPLATE_CACHE set (mutation runs start thousands of short pytest sessions),
+    the migrated SQLite template is kept there, keyed by the migration files, instead of being rebuilt."""
+    folder = os.environ.get("SIGNALFIRE_TEST_TEMPLATE_CACHE")
+    if not folder:
+        return None
+    versions = Path(migrate.__file__).resolve().parents[2] / "migrations"
+    h = hashlib.sha256()
+    for f in sorted(versions.rglob("*.py")):
+        h.update(f.name.encode() + f.read_bytes())
+    return Path(folder) / f"template-{h.hexdigest()[:16]}.db"
+
+
 @dataclass
 class DatabaseMaker:
     """Creates databases cloned from a migrated template: a file copy (SQLite) or CREATE DATABASE ...
@@ -66,9 +80,16 @@ class DatabaseMaker:
             engine.dispose()
         else:
             self.template = str(self.tmp / "template.db")
+            cached = _cached_template()
+            if cached is not None and cached.exists():
+                shutil.copyfile(cached, self.template)
+                return
             engine = make_engine(f"sqlite:///{self.template}")
             migrate.upgrade(engine)
             engine.dispose()  # closing the last connection checkpoints the WAL into the file we copy
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self.template, cached)
 
     def create(self, name: str) -> str:
         if PG_URL:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
+from signalfire.core.modules import import_listed
 from signalfire.core.settings import get_settings
 
 app = typer.Typer(
@@ -185,6 +185,7 @@ def orgs_list() -> None:
 
     with unit_of_work(_factory()) as s:
         table = Table("slug", "name", "kind", "id")
+        # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
         for o in s.execute(select(Organization).order_by(Organization.slug)).scalars():
             table.add_row(o.slug, o.name, o.kind.value, str(o.id))
         console.print(table)
@@ -206,6 +207,7 @@ def users_create(
         with unit_of_work(_factory()) as s:
             user = create_user(s, email=email, display_name=name or email, password=password)
             if org:
+                # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
                 o = s.execute(select(Organization).where(Organization.slug == org)).scalar_one_or_none()
                 if o is None:
                     raise _fail(f"no organisation {org!r}")
@@ -223,7 +225,9 @@ def users_add_member(email: str, org: str, role: str = "viewer") -> None:
 
     try:
         with unit_of_work(_factory()) as s:
+            # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
             u = s.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
+            # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
             o = s.execute(select(Organization).where(Organization.slug == org)).scalar_one_or_none()
             if u is None or o is None:
                 raise _fail("no such user or organisation")
@@ -240,6 +244,7 @@ def users_list() -> None:
     with unit_of_work(_factory()) as s:
         table = Table("email", "name", "org", "role")
         rows = s.execute(
+            # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
             select(User, Membership, Organization)
             .join(Membership, Membership.user_id == User.id, isouter=True)
             .join(Organization, Organization.id == Membership.org_id, isouter=True)
@@ -251,17 +256,12 @@ def users_list() -> None:
 
 
 def _actor_for(s: Session, email: str, org_slug: str) -> Actor:
-    from signalfire.access.models import Organization, User
-    from signalfire.access.service import build_actor
+    from signalfire.access.cli_actor import CliActorError, cli_actor
 
-    u = s.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
-    o = s.execute(select(Organization).where(Organization.slug == org_slug)).scalar_one_or_none()
-    if u is None or o is None:
-        raise _fail("no such user or organisation")
-    actor = build_actor(s, u, o.id, via="cli")
-    if actor is None or actor.org_id != o.id:
-        raise _fail(f"{email} is not a member of {org_slug}")
-    return actor
+    try:
+        return cli_actor(s, email, org_slug)
+    except CliActorError as exc:
+        raise _fail(str(exc)) from None
 
 
 @tokens_app.command("create")
@@ -335,14 +335,8 @@ def audit_verify() -> None:
 
 
 def _load_domain_commands() -> None:
-    for name in DOMAIN_CLI:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        for group, sub in getattr(module, "commands", []):
+    for module in import_listed(DOMAIN_CLI, registry="cli.DOMAIN_CLI"):
+        for group, sub in module.commands:
             app.add_typer(sub, name=group)
 
 

@@ -6,7 +6,6 @@ Foundation data (orgs, people) is seeded here; each domain adds its part of the 
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from signalfire.access.models import Organization, OrgKind, Role, User
 from signalfire.access.service import add_member, create_org, create_user
 from signalfire.core.db import migrate
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
+from signalfire.core.modules import import_listed
 from signalfire.core.settings import Settings
 
 PASSWORD = "signalfire-demo"
@@ -102,13 +102,7 @@ def seed_foundation(session: Session) -> DemoContext:
 
 def seed(session: Session) -> DemoContext:
     ctx = seed_foundation(session)
-    for name in DOMAIN_SEEDERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in import_listed(DOMAIN_SEEDERS, registry="demo.DOMAIN_SEEDERS"):
         module.seed(session, ctx)
     return ctx
 

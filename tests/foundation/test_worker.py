@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
@@ -30,7 +29,7 @@ from signalfire.core.signing import verify
 from signalfire.notify.models import JobStatus, OutboxJob, SchedulerState, WebhookEndpoint
 from signalfire.notify.outbox import enqueue_email, enqueue_task, publish_event
 from signalfire.notify.registry import PERIODIC, PeriodicJob, task
-from signalfire.notify.transports import SmtpMailer
+from signalfire.notify.transports import LogMailer, SmtpMailer
 from signalfire.notify.worker import Worker
 from tests import factories
 from tests.conftest import free_port
@@ -94,12 +93,13 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     server.shutdown()
 
 
-def _worker(url: str, smtp_port: int = 1, **job: Any) -> Worker:
+def _worker(url: str, smtp_port: int = 1, *, worker_id: str | None = None, **job: Any) -> Worker:
     settings = JobSettings(**{"backoff_base_seconds": 10, "max_attempts": 4, "lease_seconds": 60, **job})
     return Worker(
         session_factory(make_engine(url)),
         settings=settings,
         mailer=SmtpMailer(MailSettings(host="127.0.0.1", port=smtp_port, enabled=True)),
+        worker_id=worker_id,
     )
 
 
@@ -205,7 +205,7 @@ from signalfire.core.db.session import make_engine, session_factory
 from signalfire.core.settings import JobSettings
 from signalfire.notify.transports import LogMailer
 from signalfire.notify.worker import Worker
-w = Worker(session_factory(make_engine(sys.argv[1])), settings=JobSettings(lease_seconds=1.5), mailer=LogMailer(),
+w = Worker(session_factory(make_engine(sys.argv[1])), settings=JobSettings(lease_seconds=60), mailer=LogMailer(),
            worker_id="doomed")
 jobs = w.claim()
 print("claimed", len(jobs), flush=True)
@@ -229,14 +229,43 @@ def test_worker_killed_between_claim_and_finish_delivers_exactly_once(fresh_db: 
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     w = _worker(fresh_db, port)
-    assert w.drain() == 0  # still leased to the dead worker
-    time.sleep(1.6)  # the lease runs out
-    assert w.drain() == 1
-    assert w.drain() == 0
+    assert w.drain() == 0  # still leased to the dead worker (60 s, far from any race)
+    with time_machine.travel(utcnow() + timedelta(seconds=61)):  # the lease runs out
+        assert w.drain() == 1
+        assert w.drain() == 0
     assert len(sink.messages) == 1
     with unit_of_work(session_factory(make_engine(fresh_db))) as s:
         job = s.execute(select(OutboxJob)).scalar_one()
         assert (job.status, job.attempts) == (JobStatus.done, 2)
+
+
+def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(fresh_db: str) -> None:
+    """Completion is fenced on the lease holder: the slow worker's outcome (success or failure) is
+    discarded, and the job stays with the worker that took it over."""
+    with unit_of_work(session_factory(make_engine(fresh_db))) as s:
+        enqueue_task(s, "tests.record_run", {"label": "slow"})
+        enqueue_email(s, to=["oncall@example.test"], subject="Page", body="b", topic="response.page")
+    slow = _worker(fresh_db, worker_id="slow")
+    slow.mailer = LogMailer()
+    start = utcnow()
+    with time_machine.travel(start, tick=False) as clock:
+        jobs = slow.claim()
+        assert len(jobs) == 2
+        clock.shift(timedelta(seconds=61))  # the 60 s lease runs out while "slow" is still busy
+        fast = _worker(fresh_db, worker_id="fast")
+        assert len(fast.claim()) == 2
+        for job in jobs:
+            slow.process(job)
+        with unit_of_work(session_factory(make_engine(fresh_db))) as s:
+            rows = s.execute(select(OutboxJob)).scalars().all()
+            assert [(j.status, j.locked_by, j.attempts) for j in rows] == [(JobStatus.running, "fast", 2)] * 2
+        # A failure reported by the fenced-out worker is discarded too.
+        with unit_of_work(session_factory(make_engine(fresh_db))) as s:
+            assert slow._finish(s, jobs[0], error="boom") is False
+        with unit_of_work(session_factory(make_engine(fresh_db))) as s:
+            job = s.get(OutboxJob, jobs[0].id)
+            assert job is not None
+            assert (job.status, job.locked_by, job.last_error) == (JobStatus.running, "fast", None)
 
 
 def test_two_workers_never_deliver_the_same_job(fresh_db: str, receiver: tuple[Receiver, str]) -> None:

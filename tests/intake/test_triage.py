@@ -89,6 +89,16 @@ def test_assign_dismiss_duplicate_reopen_are_decisions_and_audited(
     assert {"intake.assigned", "intake.dismissed", "intake.duplicate", "intake.reopened"} <= actions
 
 
+def _moves(db: Session, signal_id: object) -> list[tuple[str, str, str]]:
+    """The audit entries of a signal's promotions: action, target type and where it went."""
+    events = db.execute(select(AuditEvent).where(AuditEvent.target_id == str(signal_id))).scalars()
+    return [
+        (e.action, e.target_type, e.summary.get("incident_id") or e.summary.get("exchange_item_id"))
+        for e in events
+        if e.action.startswith("intake.promoted") or "incident_id" in e.summary or "exchange_item_id" in e.summary
+    ]
+
+
 def test_dismiss_whole_cluster(db: Session, make_actor: Callable[..., Actor]) -> None:
     actor = make_actor()
     signals = [f.signal(db, actor.org_id, title=f"E{i}", text=t) for i, t in enumerate(ARTICLES["event"][:4])]
@@ -131,6 +141,9 @@ def test_promote_to_new_incident_brings_the_signal_into_its_timeline(
     incident = db.get(Incident, done.incident_id)
     assert incident is not None and incident.source == f"intake:signal:{s.id}"
     assert incident.severity is Severity.SEV2 and incident.aware_at <= s.received_at
+    # The move across channels is audited on each signal, naming the incident it went into.
+    for moved in (s, mate):
+        assert _moves(db, moved.id) == [("intake.promoted_incident", "intake_signal", str(incident.id))]
 
 
 def test_promote_into_an_existing_incident_and_permission_checks(db: Session, make_actor: Callable[..., Actor]) -> None:
@@ -169,6 +182,7 @@ def test_promote_to_exchange_draft_goes_through_the_exchange_service(
     assert item is not None and item.status is ItemStatus.DRAFT and item.org_id == s.org_id
     assert item.title == s.title and "Secret Person" not in (item.summary + item.details)
     assert s.state is TriageState.promoted_exchange
+    assert _moves(db, s.id) == [("intake.promoted_exchange", "intake_signal", str(item.id))]
     with pytest.raises(Forbidden):
         service.promote_to_exchange(
             db, team[Role.responder], f.signal(db, s.org_id, title="Another one"), PromoteExchangeIn()

@@ -210,7 +210,7 @@ def test_another_org_finds_nothing_and_changes_nothing(world: World) -> None:
     assert count(w, ReportVersion) == 0
 
     code, out = run("obligations", w.reference, "--as", "nobody@example.test", "--org", w.dev[3])
-    assert code == 1 and "not a member" in out
+    assert code == 1 and "no user with the e-mail address nobody@example.test" in out
 
 
 def test_submit_names_each_missing_field_and_submits_nothing(world: World) -> None:

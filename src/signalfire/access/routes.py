@@ -9,6 +9,7 @@ from fastapi import Form, Query, Request, status
 from fastapi.responses import Response
 
 from signalfire.access import service
+from signalfire.access.deps import ActorDep
 from signalfire.access.models import ApiToken, Membership, Role
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import readable_audit_events, readable_member_users
@@ -27,7 +28,7 @@ from signalfire.access.schemas import (
 )
 from signalfire.core.errors import ValidationFailed
 from signalfire.core.schemas import SafeText
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.params import AuditSeq
 from signalfire.core.web.templating import redirect, render
 from signalfire.notify import service as webhooks

@@ -7,7 +7,6 @@ neighbour, which lets `verify` tell "edited", "deleted" and "reordered" apart.
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 import uuid
@@ -23,9 +22,9 @@ from sqlalchemy.orm import Session
 from signalfire.access.actor import Actor
 from signalfire.audit.models import AuditEvent, AuditHead
 from signalfire.core.clock import utcnow
+from signalfire.core.request_context import request_id_var
 
 GENESIS = "0" * 64
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 def _json_default(value: Any) -> Any:

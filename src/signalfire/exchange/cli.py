@@ -7,7 +7,6 @@ they act for) whose view is printed. The STIX/TAXII commands (``export``) are re
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -19,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Organization, User
-from signalfire.access.service import build_actor
+from signalfire.access.cli_actor import CliActorError, cli_actor
+from signalfire.access.models import User
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
 from signalfire.core.settings import get_settings
@@ -51,22 +50,11 @@ def _work() -> Iterator[Session]:
 
 
 def _actor(session: Session, email: str, org_slug: str | None) -> Actor:
-    user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
-    if user is None:
-        err.print(f"[red]error:[/red] no user {email}")
-        raise typer.Exit(1)
-    org_id = None
-    if org_slug:
-        org = session.execute(select(Organization).where(Organization.slug == org_slug)).scalar_one_or_none()
-        if org is None:
-            err.print(f"[red]error:[/red] no org {org_slug}")
-            raise typer.Exit(1)
-        org_id = org.id
-    actor = build_actor(session, user, org_id, via="cli")
-    if actor is None or (org_id is not None and actor.org_id != org_id):
-        err.print(f"[red]error:[/red] {email} is not a member of {org_slug or 'any organisation'}")
-        raise typer.Exit(1)
-    return actor
+    try:
+        return cli_actor(session, email, org_slug)
+    except CliActorError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
 
 
 @items_app.command("list")
@@ -127,6 +115,7 @@ def designations_add(as_: AsOpt, category: Category, email: str, org: OrgOpt = N
     """Designate a member of the org (by e-mail) for a category."""
     with _work() as session:
         actor = _actor(session, as_, org)
+        # lint: allow-raw-query the designee by e-mail; routing.designate checks membership of the actor's org
         user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
         if user is None:
             err.print(f"[red]error:[/red] no user {email}")
@@ -165,14 +154,9 @@ def designations_coverage(as_: AsOpt, org: OrgOpt = None) -> None:
 
 
 def _register_extensions() -> None:
-    name = "signalfire.exchange.stix_cli"
-    try:
-        module = importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise
-        return
-    module.register(app)
+    from signalfire.exchange import stix_cli
+
+    stix_cli.register(app)
 
 
 _register_extensions()

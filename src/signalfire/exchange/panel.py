@@ -13,10 +13,11 @@ import uuid
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from signalfire.access.deps import ActorDep
 from signalfire.access.policy.exchange import readable_items
 from signalfire.access.policy.response import readable_incidents
 from signalfire.core.errors import NotFound
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import render
 from signalfire.exchange.models import ExchangeItem
 from signalfire.response.models import Incident

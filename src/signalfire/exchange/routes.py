@@ -9,9 +9,9 @@ from fastapi import Depends, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from signalfire.access.models import User
+from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
-from signalfire.access.policy import readable_member_users, require
+from signalfire.access.policy import require
 from signalfire.access.policy.exchange import (
     can_edit,
     can_publish,
@@ -21,12 +21,12 @@ from signalfire.access.policy.exchange import (
 )
 from signalfire.core.errors import FieldError, NotFound, ValidationFailed, loc_to_field
 from signalfire.core.schemas import SafeText
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import redirect, render
-from signalfire.exchange import authoring, health, lessons, pseudonyms, responses, routing, service, views
+from signalfire.exchange import authoring, health, lessons, pseudonyms, queries, responses, routing, service, views
 from signalfire.exchange.errors import PurposeNotPermitted, ScreeningBlocked
-from signalfire.exchange.models import ItemAttachment, ItemStatus, ReadChannel, ResponseKind
+from signalfire.exchange.models import ItemStatus, ReadChannel, ResponseKind
 from signalfire.exchange.panel import panel
 from signalfire.exchange.schemas import (
     CoverageOut,
@@ -150,7 +150,7 @@ def _form_page(
     item: Any = None,
     status_code: int = 200,
 ) -> Response:
-    orgs, people = views.addressable(session, actor)
+    orgs, people = queries.addressable(session, actor)
     return render(
         request,
         "exchange/form.html",
@@ -361,9 +361,7 @@ def attachment_page(
 
 
 def _attachment_response(session: SessionDep, item_id: uuid.UUID, attachment_id: uuid.UUID) -> Response:
-    att = session.get(ItemAttachment, attachment_id)
-    if att is None or att.item_id != item_id:
-        raise NotFound("No such attachment.")
+    att = queries.attachment(session, item_id, attachment_id)
     # Served as a download, never rendered inline: attachments are untrusted reproduction material.
     return Response(
         att.data,
@@ -435,7 +433,7 @@ def access_page(request: Request, session: SessionDep, actor: ActorDep) -> Respo
 
 @pages.get("/exchange/routing")
 def routing_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    members = session.execute(readable_member_users(actor).order_by(User.display_name)).all()
+    members = queries.member_users(session, actor)
     return render(
         request,
         "exchange/routing.html",
@@ -505,7 +503,7 @@ def lesson_page(request: Request, session: SessionDep, actor: ActorDep, review_i
     return render(
         request,
         "exchange/lesson.html",
-        {"reviews": views.closed_reviews(session, actor), "review_id": review_id, **_vocab()},
+        {"reviews": queries.closed_reviews(session, actor), "review_id": review_id, **_vocab()},
     )
 
 

@@ -16,12 +16,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Organization, User
-from signalfire.access.service import build_actor
+from signalfire.access.cli_actor import CliActorError, cli_actor
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
 from signalfire.core.settings import get_settings
@@ -42,18 +40,10 @@ class _Fail(Exception):
 
 
 def _actor(session: Session, email: str, org_slug: str | None) -> Actor:
-    user = session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
-    if user is None:
-        raise _Fail(f"no user {email}")
-    org_id = None
-    if org_slug:
-        org_id = session.execute(select(Organization.id).where(Organization.slug == org_slug)).scalar_one_or_none()
-        if org_id is None:
-            raise _Fail(f"no org {org_slug}")
-    actor = build_actor(session, user, org_id, via="cli")
-    if actor is None or (org_id is not None and actor.org_id != org_id):
-        raise _Fail(f"{email} is not a member of {org_slug or 'any organisation'}")
-    return actor
+    try:
+        return cli_actor(session, email, org_slug)
+    except CliActorError as exc:
+        raise _Fail(str(exc)) from None
 
 
 def export(

@@ -31,12 +31,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
+from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.access.policy.exchange import permits_use, readable_items
 from signalfire.audit.chain import record
 from signalfire.core.errors import AppError, NotFound, ValidationFailed
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.exchange import authoring
 from signalfire.exchange.errors import PurposeNotPermitted
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel

@@ -1,6 +1,7 @@
 """Turning exchange rows into what pages and the API show, and item forms into ItemIn data.
 
-Everything here receives rows already read through the access policy; it never widens what is shown.
+Everything here receives rows already read through the access policy (the reads are in queries.py and
+the services); it never queries and never widens what is shown.
 """
 
 from __future__ import annotations
@@ -10,22 +11,13 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Organization, User
-from signalfire.access.permissions import Permission
-from signalfire.access.policy.exchange import (
-    MEMBER_KINDS,
-    addressable_people,
-    is_contributor,
-    readable_read_log,
-    readable_resolutions,
-)
-from signalfire.access.policy.response import readable_reviews
+from signalfire.access.policy.exchange import is_contributor
+from signalfire.exchange import queries
 from signalfire.exchange.authoring import attachments_of, audience_of
-from signalfire.exchange.models import ExchangeItem, ItemRevision, Pseudonym, PseudonymResolution, ReadLog
+from signalfire.exchange.models import ExchangeItem
 from signalfire.exchange.responses import responses_for
 from signalfire.exchange.schemas import (
     AttachmentOut,
@@ -40,8 +32,6 @@ from signalfire.exchange.schemas import (
 from signalfire.exchange.service import OpenedItem
 from signalfire.exchange.snapshot import Contributor
 from signalfire.exchange.vocab import handling_note
-from signalfire.response.models import Incident, PostIncidentReview
-from signalfire.response.vocab import IncidentStatus
 
 LIST_FIELDS = ("modalities", "permitted_uses", "audience", "audience_org_ids")
 
@@ -105,27 +95,14 @@ def detail_out(session: Session, actor: Actor, opened: OpenedItem) -> ItemDetail
 
 
 def revisions_out(session: Session, item: ExchangeItem) -> list[RevisionOut]:
-    rows = session.execute(
-        select(ItemRevision).where(ItemRevision.item_id == item.id).order_by(ItemRevision.version.desc())
-    ).scalars()
     return [
         RevisionOut(version=r.version, modified=r.modified, tlp=r.tlp, revoked=r.revoked, change_note=r.change_note)
-        for r in rows
+        for r in queries.revisions(session, item)
     ]
 
 
 def reads_out(session: Session, actor: Actor, item_id: uuid.UUID | None = None, limit: int = 500) -> list[ReadOut]:
     """The contributor's access log: who read its items, from which org, and why."""
-    stmt = (
-        readable_read_log(actor)
-        .add_columns(User.display_name, Organization.name)
-        .join(User, User.id == ReadLog.user_id)
-        .join(Organization, Organization.id == ReadLog.org_id)
-        .order_by(ReadLog.read_at.desc())
-        .limit(limit)
-    )
-    if item_id is not None:
-        stmt = stmt.where(ReadLog.item_id == item_id)
     return [
         ReadOut(
             id=r.id,
@@ -137,21 +114,11 @@ def reads_out(session: Session, actor: Actor, item_id: uuid.UUID | None = None, 
             channel=r.channel,
             read_at=r.read_at,
         )
-        for r, person, org in session.execute(stmt)
+        for r, person, org in queries.read_log(session, actor, item_id, limit)
     ]
 
 
 def resolutions_out(session: Session, actor: Actor, item_id: uuid.UUID | None = None) -> list[ResolutionOut]:
-    stmt = (
-        readable_resolutions(actor)
-        .add_columns(Pseudonym.label, User.display_name, Organization.name)
-        .join(Pseudonym, Pseudonym.id == PseudonymResolution.pseudonym_id)
-        .join(User, User.id == PseudonymResolution.resolved_by_user_id)
-        .join(Organization, Organization.id == PseudonymResolution.resolved_by_org_id)
-        .order_by(PseudonymResolution.resolved_at.desc())
-    )
-    if item_id is not None:
-        stmt = stmt.where(PseudonymResolution.item_id == item_id)
     return [
         ResolutionOut(
             id=r.id,
@@ -161,25 +128,8 @@ def resolutions_out(session: Session, actor: Actor, item_id: uuid.UUID | None = 
             reason=r.reason,
             resolved_at=r.resolved_at,
         )
-        for r, label, person, org in session.execute(stmt)
+        for r, label, person, org in queries.resolutions(session, actor, item_id)
     ]
-
-
-def addressable(session: Session, actor: Actor) -> tuple[list[Organization], list[tuple[User, Organization]]]:
-    """Orgs and people a contributor may name in an audience (never authorities; see the firewall). Org names
-    are a public directory; people come from the policy (their own org's, and other members' for a member)."""
-    orgs = list(
-        session.execute(
-            select(Organization)
-            .where(Organization.kind.in_(list(MEMBER_KINDS)), Organization.id != actor.org_id)
-            .order_by(Organization.name)
-        ).scalars()
-    )
-    people = [
-        (u, o)
-        for u, o in session.execute(addressable_people(actor).order_by(Organization.name, User.display_name)).all()
-    ]
-    return orgs, people
 
 
 # -- the item form -------------------------------------------------------------------------------------
@@ -281,17 +231,3 @@ def raw_form_values(data: dict[str, Any]) -> dict[str, Any]:
         "category": item.get("category") if isinstance(item.get("category"), str) else "",
         "change_note": data.get("change_note", ""),
     }
-
-
-def closed_reviews(session: Session, actor: Actor) -> list[tuple[PostIncidentReview, Incident]]:
-    """The org's reviews of closed incidents, the only starting points for a lesson."""
-    if not actor.can(Permission.response_incident_read):
-        return []
-    stmt = (
-        readable_reviews(actor)
-        .add_columns(Incident)
-        .join(Incident, Incident.id == PostIncidentReview.incident_id)
-        .where(Incident.status == IncidentStatus.CLOSED, Incident.org_id == actor.org_id)
-        .order_by(Incident.closed_at.desc())
-    )
-    return [(r, i) for r, i in session.execute(stmt)]

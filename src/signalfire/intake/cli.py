@@ -51,6 +51,7 @@ def _factory() -> sessionmaker[Session]:
 
 def _org(factory: sessionmaker[Session], slug: str) -> Organization:
     with unit_of_work(factory) as s:
+        # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
         org = s.execute(select(Organization).where(Organization.slug == slug)).scalar_one_or_none()
         if org is None:
             err.print(f"[red]error:[/red] no organisation {slug!r}")
@@ -209,6 +210,7 @@ def feeds_list(org: Annotated[str, typer.Option(help="Organisation slug.")]) -> 
     organization = _org(factory, org)
     with unit_of_work(factory) as s:
         table = Table("url", "kind", "active", "last poll", "status", "items", "error")
+        # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
         for f in s.execute(select(Feed).where(Feed.org_id == organization.id).order_by(Feed.created_at)).scalars():
             table.add_row(
                 f.url,
@@ -235,6 +237,7 @@ def feeds_poll(
         ids = [
             f.id
             for f in (
+                # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
                 s.execute(select(Feed).where(Feed.active.is_(True))).scalars() if all_feeds else due_feeds(s, now)
             )
         ]

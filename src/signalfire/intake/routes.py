@@ -11,27 +11,18 @@ from typing import Annotated, Any, cast
 
 from fastapi import Form, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from signalfire.access.models import Organization
+from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
-from signalfire.access.policy.intake import (
-    readable_alert_sources,
-    readable_clusters,
-    readable_feeds,
-    readable_signals,
-)
 from signalfire.core.errors import NotFound, ValidationFailed
 from signalfire.core.schemas import SafeText
 from signalfire.core.settings import Settings
-from signalfire.core.web.deps import ActorDep, SessionDep, SettingsDep, protected_router
+from signalfire.core.web.deps import SessionDep, SettingsDep, protected_router
 from signalfire.core.web.templating import redirect, render
-from signalfire.intake import alert_sources, calibration, service, sources
+from signalfire.intake import alert_sources, calibration, queries, service, sources
 from signalfire.intake.models import (
     AlertFormat,
     AlertSource,
-    Cluster,
-    Feed,
     FeedKind,
     MatchSuggestion,
     Signal,
@@ -193,44 +184,12 @@ def new_signal_submit(
     return redirect(request, _signal_url(signal.id), flash=f"Signal {signal.reference} recorded.")
 
 
-def _incident_choices(session: SessionDep, actor: ActorDep) -> list[Any]:
-    if not actor.can(Permission.response_incident_write):
-        return []
-    from signalfire.access.policy.response import readable_incidents
-    from signalfire.response.models import Incident
-    from signalfire.response.vocab import IncidentStatus
-
-    return list(
-        session.execute(
-            readable_incidents(actor)
-            .where(Incident.org_id == actor.org_id, Incident.status != IncidentStatus.CLOSED)
-            .order_by(Incident.aware_at.desc())
-            .limit(50)
-        ).scalars()
-    )
-
-
-def _linked_incident(session: SessionDep, actor: ActorDep, signal: Signal) -> Any:
-    if signal.incident_id is None or not actor.can(Permission.response_incident_read):
-        return None
-    from signalfire.access.policy.response import readable_incidents
-    from signalfire.response.models import Incident
-
-    return session.execute(readable_incidents(actor).where(Incident.id == signal.incident_id)).scalars().first()
-
-
 @pages.get("/signals/{signal_id}")
 def signal_page(request: Request, session: SessionDep, actor: ActorDep, signal_id: uuid.UUID) -> Response:
     signal = service.get_signal(session, actor, signal_id)
     cluster = service.get_cluster(session, actor, signal.cluster_id) if signal.cluster_id else None
     siblings = [s for s in service.cluster_signals(session, actor, cluster) if s.id != signal.id] if cluster else []
-    original = (
-        session.execute(select(Signal).where(Signal.id == signal.duplicate_of_id, Signal.org_id == actor.org_id))
-        .scalars()
-        .first()
-        if signal.duplicate_of_id
-        else None
-    )
+    original = queries.original_of(session, actor, signal)
     return render(
         request,
         "intake/signal.html",
@@ -243,8 +202,8 @@ def signal_page(request: Request, session: SessionDep, actor: ActorDep, signal_i
             "additions": service.additions_of(session, signal),
             "attachments": service.attachments_of(session, signal),
             "members": service.members(session, actor),
-            "incidents": _incident_choices(session, actor),
-            "incident": _linked_incident(session, actor, signal),
+            "incidents": queries.open_incidents(session, actor),
+            "incident": queries.linked_incident(session, actor, signal),
             "match": calibration.suggestion_for(session, actor, signal),
             "severities": list(Severity),
             "domains": list(RiskDomain),
@@ -379,7 +338,7 @@ def _resolve_signal(session: SessionDep, actor: ActorDep, value: str) -> uuid.UU
     except ValueError:
         pass
     ref = normalise_reference(value)
-    found = session.execute(readable_signals(actor).where(Signal.reference == ref)).scalars().first() if ref else None
+    found = queries.signal_by_reference(session, actor, ref) if ref else None
     if found is None:
         raise ValidationFailed.single("duplicate_of", "no signal with this reference")
     return found.id
@@ -457,13 +416,7 @@ def promote_exchange_submit(
 @pages.get("/clusters/{cluster_id}")
 def cluster_page(request: Request, session: SessionDep, actor: ActorDep, cluster_id: uuid.UUID) -> Response:
     cluster = service.get_cluster(session, actor, cluster_id)
-    others = (
-        session.execute(
-            readable_clusters(actor).where(Cluster.id != cluster.id).order_by(Cluster.last_signal_at.desc()).limit(30)
-        )
-        .scalars()
-        .all()
-    )
+    others = queries.other_clusters(session, actor, cluster)
     return render(
         request,
         "intake/cluster.html",
@@ -508,7 +461,7 @@ def merge_submit(
 def reviews_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     decisions = service.review_queue(session, actor, limit=100)
     ids = [d.signal_id for d in decisions if d.signal_id]
-    signals = {s.id: s for s in session.execute(readable_signals(actor).where(Signal.id.in_(ids))).scalars()}
+    signals = queries.signals_by_id(session, actor, ids)
     return render(
         request,
         "intake/reviews.html",
@@ -532,20 +485,12 @@ def review_submit(
 # -- pages: sources -------------------------------------------------------------------------------------------
 
 
-def _org(session: SessionDep, actor: ActorDep) -> Organization:
-    org = session.get(Organization, actor.org_id)
-    assert org is not None
-    return org
-
-
 def _sources_context(session: SessionDep, actor: ActorDep, settings: Settings) -> dict[str, Any]:
     return {
         "settings_row": sources.settings_for(session, actor.org_id),
-        "org": _org(session, actor),
-        "feeds": session.execute(readable_feeds(actor).order_by(Feed.created_at)).scalars().all(),
-        "alert_sources": session.execute(readable_alert_sources(actor).order_by(AlertSource.created_at))
-        .scalars()
-        .all(),
+        "org": queries.own_org(session, actor),
+        "feeds": queries.feeds(session, actor),
+        "alert_sources": queries.alert_sources(session, actor),
         "base_url": settings.public_base_url.rstrip("/"),
         "feed_kinds": list(FeedKind),
         "alert_formats": list(AlertFormat),
@@ -873,7 +818,7 @@ def _settings_out(session: SessionDep, actor: ActorDep, settings: Settings) -> I
         allow_anonymous=row.allow_anonymous,
         min_fill_seconds=row.min_fill_seconds,
         model_names=row.model_names,
-        public_form_url=f"{settings.public_base_url.rstrip('/')}/report/{_org(session, actor).slug}",
+        public_form_url=f"{settings.public_base_url.rstrip('/')}/report/{queries.own_org(session, actor).slug}",
     )
 
 
@@ -894,9 +839,7 @@ def api_update_settings(
 
 @api.get("/feeds", response_model=list[FeedOut])
 def api_feeds(session: SessionDep, actor: ActorDep) -> list[FeedOut]:
-    return [
-        FeedOut.model_validate(f) for f in session.execute(readable_feeds(actor).order_by(Feed.created_at)).scalars()
-    ]
+    return [FeedOut.model_validate(f) for f in queries.feeds(session, actor)]
 
 
 @api.post("/feeds", response_model=FeedOut, status_code=201)
@@ -931,7 +874,7 @@ def _source_out(source: AlertSource, settings: Settings) -> dict[str, Any]:
 
 @api.get("/alert-sources", response_model=list[AlertSourceOut])
 def api_alert_sources(session: SessionDep, actor: ActorDep, settings: SettingsDep) -> list[AlertSourceOut]:
-    rows = session.execute(readable_alert_sources(actor).order_by(AlertSource.created_at)).scalars()
+    rows = queries.alert_sources(session, actor)
     return [AlertSourceOut(**_source_out(s, settings)) for s in rows]
 
 

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from signalfire.access.deps import ActorDep
 from signalfire.core.errors import ValidationFailed
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.mywork.schemas import (
     ChoiceIO,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
+
+from signalfire.core.modules import import_listed
 
 TaskFn = Callable[[Session, dict[str, Any]], None]
 # A staged task gets the session factory and its arguments, does its outside work (network) with no
@@ -20,7 +21,13 @@ TASKS: dict[str, TaskFn] = {}
 STAGED_TASKS: dict[str, StagedTaskFn] = {}
 PERIODIC: dict[str, PeriodicJob] = {}
 
-DOMAINS = ("notify", "access", "response", "reporting", "exchange", "intake", "readiness")
+# Every domain module that registers tasks or periodic jobs (a domain without background work has none).
+TASK_MODULES = (
+    "signalfire.notify.tasks",
+    "signalfire.response.tasks",
+    "signalfire.reporting.tasks",
+    "signalfire.intake.tasks",
+)
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,4 @@ def periodic(name: str, every: timedelta) -> Callable[[PeriodicFn], PeriodicFn]:
 
 def load_domain_tasks() -> None:
     """Import each domain's tasks module so its registrations run."""
-    for domain in DOMAINS:
-        module = f"signalfire.{domain}.tasks"
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    import_listed(TASK_MODULES, registry="notify.registry.TASK_MODULES")

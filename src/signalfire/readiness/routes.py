@@ -10,10 +10,11 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
+from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.core.clock import utcnow
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.readiness import dashboard, landscape, publication, service
 from signalfire.readiness.export import scorecard_out

@@ -9,11 +9,11 @@ from fastapi import Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Organization
+from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.core.clock import utcnow
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.params import VersionNumber
 from signalfire.reporting import (
@@ -424,9 +424,7 @@ def put_settings(body: SettingsIn, session: SessionDep, actor: ActorDep) -> Sett
 
 
 def _profile_out(session: SessionDep, actor: Actor) -> OrgProfileOut:
-    org = session.get(Organization, actor.org_id)
-    assert org is not None
-    now = org_profile.profile_at(session, org)
+    now = org_profile.current(session, actor)
     return OrgProfileOut(
         jurisdictions=now.jurisdictions,
         roles=now.roles,

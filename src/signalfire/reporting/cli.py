@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Organization, User
-from signalfire.access.service import build_actor
+from signalfire.access.cli_actor import CliActorError, cli_actor
+from signalfire.access.models import Organization
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
@@ -238,12 +238,10 @@ def holds(org: str) -> None:
 
 
 def _user_actor(s: Session, email: str, org: str) -> Actor:
-    o = _org(s, org)
-    user = s.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
-    actor = build_actor(s, user, o.id, via="cli") if user else None
-    if actor is None or actor.org_id != o.id:
-        raise _fail(f"{email} is not a member of {org}")
-    return actor
+    try:
+        return cli_actor(s, email, org)
+    except CliActorError as exc:
+        raise _fail(str(exc)) from None
 
 
 @retention_app.command("hold")

@@ -316,11 +316,7 @@ def assessments_cmd(reference: str, as_: AsOpt, org: OrgOpt) -> None:
 
 
 def _profile_lines(s: Session, actor: Actor) -> Output:
-    from signalfire.access.models import Organization
-
-    org = s.get(Organization, actor.org_id)
-    assert org is not None
-    now = org_profile.profile_at(s, org)
+    now = org_profile.current(s, actor)
     lines: Output = [
         f"jurisdictions: {', '.join(now.jurisdictions or []) or '-'}",
         f"roles: {', '.join(now.roles) if now.roles is not None else 'not declared'}",

@@ -25,7 +25,7 @@ from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
-from signalfire.core.errors import FieldError, ValidationFailed
+from signalfire.core.errors import FieldError, NotFound, ValidationFailed
 from signalfire.reporting.models import OrgAttribute
 from signalfire.reporting.regime_schema import Fact, OrgRole, Regime, SizeAttribute
 
@@ -99,6 +99,19 @@ def profile_at(session: Session, org: Organization, at: datetime | None = None) 
     roles = latest["roles"].value if "roles" in latest else None
     sizes = {name: float(latest[name].value) for name in SIZES if name in latest}
     return Profile(jurisdictions=jurisdictions, roles=roles, sizes=sizes)
+
+
+def own_org(session: Session, actor: Actor) -> Organization:
+    """The actor's own organisation (every member may know its own org's profile)."""
+    org = session.get(Organization, actor.org_id)
+    if org is None:  # the actor's org is gone mid-request
+        raise NotFound("No such organisation.")
+    return org
+
+
+def current(session: Session, actor: Actor, at: datetime | None = None) -> Profile:
+    """The actor's own org's profile in force at ``at`` (now when None)."""
+    return profile_at(session, own_org(session, actor), at)
 
 
 def history(session: Session, actor: Actor) -> list[OrgAttribute]:

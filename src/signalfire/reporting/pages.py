@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
+from signalfire.access.deps import ActorDep
 from signalfire.access.models import Organization, OrgKind
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
@@ -20,7 +21,7 @@ from signalfire.access.policy.response import readable_incidents
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import FieldError, ValidationFailed
 from signalfire.core.schemas import SafeText
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import (
     assessments,

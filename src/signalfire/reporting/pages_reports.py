@@ -15,11 +15,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
+from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.core.errors import FieldError, ValidationFailed
 from signalfire.core.schemas import SafeText
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.params import VersionNumber
 from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import catalog, inbox, reports, views

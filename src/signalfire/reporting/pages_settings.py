@@ -14,11 +14,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
+from signalfire.access.deps import ActorDep
 from signalfire.access.models import Organization
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.core.errors import FieldError, NotFound, ValidationFailed
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import obligations, org_profile, org_settings
 from signalfire.reporting.forms import FormData, FormLists, attempt, by_field, summary, utc
@@ -129,9 +130,7 @@ def settings_save(request: Request, session: SessionDep, actor: ActorDep, data: 
 
 
 def _org(session: Session, actor: Actor) -> Organization:
-    org = session.get(Organization, actor.org_id)
-    assert org is not None
-    return org
+    return org_profile.own_org(session, actor)
 
 
 def _number(value: float | None) -> str:

@@ -13,8 +13,9 @@ import uuid
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from signalfire.access.deps import ActorDep
 from signalfire.core.clock import utcnow
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import render
 from signalfire.reporting import assessments, catalog, inbox, obligations, prompts
 from signalfire.reporting.clock_events import label as clock_label

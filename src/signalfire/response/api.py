@@ -9,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import Header, Query
 from fastapi.responses import JSONResponse, Response
 
+from signalfire.access.deps import ActorDep
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import NotFound, ValidationFailed
-from signalfire.core.web.deps import ActorDep, SessionDep, protected_router
+from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.params import PageOffset
 from signalfire.response import actions, contacts, oncall, paging, playbooks, reviews, rollup, service, stats

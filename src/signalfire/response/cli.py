@@ -216,6 +216,7 @@ def metrics_rebuild(org: Annotated[str | None, typer.Option(help="Only this org 
     with unit_of_work(_factory()) as s:
         org_id = None
         if org:
+            # lint: allow-raw-query operator command for the deployment, no actor to apply a policy to
             found = s.execute(select(Organization).where(Organization.slug == org)).scalar_one_or_none()
             if found is None:
                 console.print(f"[red]No organisation {org!r}.[/red]")

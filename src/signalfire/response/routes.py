@@ -12,17 +12,11 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import Response
 
+from signalfire.access.deps import ActorDep, OptionalActorDep
 from signalfire.access.permissions import Permission
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import ValidationFailed
-from signalfire.core.web.deps import (
-    ActorDep,
-    OptionalActorDep,
-    SessionDep,
-    protected_router,
-    public_router,
-    rate_limit,
-)
+from signalfire.core.web.deps import SessionDep, protected_router, public_router, rate_limit
 from signalfire.core.web.templating import redirect, render
 from signalfire.response import (
     actions,

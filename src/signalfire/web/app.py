@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -13,9 +12,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from signalfire.access import deps as access_deps
 from signalfire.core.db.session import engine_for, session_factory
+from signalfire.core.modules import import_listed
 from signalfire.core.settings import Settings, get_settings
 from signalfire.core.web import handlers
+from signalfire.core.web.deps import register_principal_resolver
 from signalfire.core.web.input_guard import InputGuardMiddleware
 from signalfire.core.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from signalfire.intake.schemas import MAX_ATTACHMENTS
@@ -83,6 +85,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = factory or session_factory(engine_for(settings.database_url))
+    # The access package resolves tokens and session cookies into actors (core/web/deps knows only the protocol).
+    register_principal_resolver(app, access_deps.RESOLVER)
     handlers.install(app)
     limits = settings.limits
     # A public report may carry MAX_ATTACHMENTS files of max_attachment_bytes each (base64 in JSON adds a
@@ -101,13 +105,7 @@ def create_app(
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        for router in getattr(module, "routers", []):
+    for module in import_listed(ROUTE_MODULES, registry="web.app.ROUTE_MODULES"):
+        for router in module.routers:
             app.include_router(router)
     return app

@@ -11,11 +11,10 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from signalfire.access import service
+from signalfire.access.deps import ActorDep, OptionalActorDep
 from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import (
     SESSION_COOKIE,
-    ActorDep,
-    OptionalActorDep,
     SessionDep,
     SettingsDep,
     protected_router,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-
 from signalfire.core.db.base import Base
+from signalfire.core.modules import import_listed
 
 MODEL_MODULES = (
     "signalfire.access.models",
@@ -22,12 +21,7 @@ MODEL_MODULES = (
 
 
 def load() -> type[Base]:
-    for name in MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+    import_listed(MODEL_MODULES, registry="core.db.all_models.MODEL_MODULES")
     return Base
 
 

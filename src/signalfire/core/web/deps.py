@@ -1,22 +1,24 @@
-"""Request dependencies: the unit-of-work session, the actor, CSRF, rate limits.
+"""Request dependencies: the unit-of-work session, the caller, CSRF, rate limits.
 
-Routers are secure by default: `protected_router()` requires a signed-in actor and CSRF on unsafe
+Routers are secure by default: `protected_router()` requires a signed-in caller and CSRF on unsafe
 methods; a public route must be put on `public_router()` on purpose.
+
+The core knows callers only through the `Principal` protocol. Turning a token or a session cookie into
+one is the access package's job: it registers a `PrincipalResolver` on the app at start
+(`register_principal_resolver`), so `core` never imports `access` (access depends on core, not back).
+The typed `ActorDep` and `requires(...)` that routes use live in `signalfire.access.deps`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from signalfire.access.actor import Actor
-from signalfire.access.permissions import Permission
-from signalfire.access.policy import require
-from signalfire.access.secrets import digest
 from signalfire.core.db.session import run_after_commit, unit_of_work
 from signalfire.core.errors import CsrfFailed, Unauthorized
 from signalfire.core.settings import Settings
@@ -66,51 +68,68 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def optional_actor(request: Request, session: SessionDep) -> Actor | None:
-    if hasattr(request.state, "actor"):
-        cached: Actor | None = request.state.actor
-        return cached
-    from signalfire.access.service import resolve_session, resolve_token
+class Principal(Protocol):
+    """What the web layer needs to know about a signed-in caller."""
 
-    actor: Actor | None = None
+    @property
+    def via(self) -> str: ...  # "session" or "token"
+
+    @property
+    def csrf_token(self) -> str | None: ...
+
+
+class PrincipalResolver(Protocol):
+    """Turns credentials into a caller (or None when they name nobody valid)."""
+
+    def from_token(self, session: Session, token: str) -> Principal | None: ...
+
+    def from_session_cookie(self, session: Session, cookie: str) -> Principal | None: ...
+
+
+def register_principal_resolver(app: FastAPI, resolver: PrincipalResolver) -> None:
+    app.state.principal_resolver = resolver
+
+
+def _resolver(request: Request) -> PrincipalResolver:
+    resolver: PrincipalResolver | None = getattr(request.app.state, "principal_resolver", None)
+    if resolver is None:  # fail loudly: a missing registration must never mean "everyone is anonymous"
+        raise RuntimeError("no PrincipalResolver registered on the app (register_principal_resolver)")
+    return resolver
+
+
+def optional_principal(request: Request, session: SessionDep) -> Principal | None:
+    if hasattr(request.state, "actor"):
+        cached: Principal | None = request.state.actor
+        return cached
+    resolver = _resolver(request)
+    principal: Principal | None = None
     token = _bearer(request)
     if token is not None:
-        actor = resolve_token(session, token)
-        if actor is None:
+        principal = resolver.from_token(session, token)
+        if principal is None:
             raise Unauthorized("Invalid, expired or revoked API token.")
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            actor = resolve_session(session, cookie)
-    request.state.actor = actor
-    return actor
+            principal = resolver.from_session_cookie(session, cookie)
+    request.state.actor = principal
+    return principal
 
 
-OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]
+OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def current_actor(actor: OptionalActorDep) -> Actor:
-    if actor is None:
+def current_principal(principal: OptionalPrincipalDep) -> Principal:
+    if principal is None:
         raise Unauthorized()
-    return actor
-
-
-ActorDep = Annotated[Actor, Depends(current_actor)]
-
-
-def requires(permission: Permission) -> Any:
-    def dep(actor: ActorDep) -> Actor:
-        require(actor, permission)
-        return actor
-
-    return Depends(dep)
+    return principal
 
 
 def anon_csrf_token(settings: Settings, anon_value: str) -> str:
     return hmac.new(settings.secret_key.get_secret_value().encode(), anon_value.encode(), "sha256").hexdigest()
 
 
-async def csrf_protect(request: Request, actor: OptionalActorDep, settings: SettingsDep) -> None:
+async def csrf_protect(request: Request, actor: OptionalPrincipalDep, settings: SettingsDep) -> None:
     """Unsafe methods need a token matching the session (or, for anonymous forms, the anon cookie).
     Bearer-token requests carry no ambient credentials and are exempt."""
     if request.method not in UNSAFE:
@@ -137,7 +156,7 @@ async def csrf_protect(request: Request, actor: OptionalActorDep, settings: Sett
 
 def client_key(request: Request) -> str:
     host = request.client.host if request.client else "unknown"
-    return digest(host)[:32]
+    return hashlib.sha256(host.encode()).hexdigest()[:32]
 
 
 def rate_limit(
@@ -159,7 +178,7 @@ def rate_limit(
 
 
 def protected_router(**kwargs: Any) -> APIRouter:
-    deps = [Depends(current_actor), Depends(csrf_protect)]
+    deps = [Depends(current_principal), Depends(csrf_protect)]
     return APIRouter(dependencies=[*deps, *kwargs.pop("dependencies", [])], **kwargs)
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signalfire.audit.chain import request_id_var
 from signalfire.core.errors import PayloadTooLarge
+from signalfire.core.request_context import request_id_var
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
