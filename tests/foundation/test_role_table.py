@@ -52,7 +52,9 @@ def test_a_few_documented_answers_spelled_out() -> None:
 
 # Route families whose permission may come from another channel: promoting a signal crosses into the
 # channel it creates something in (intake.md "Promotion"), and TAXII is the exchange's wire protocol.
-CROSS_FAMILY = {("intake", "exchange"), ("intake", "response"), ("taxii2", "exchange")}
+# Routes of one channel that act on another's record: intake promotes into response and the exchange; TAXII
+# serves the exchange; the incident workspace's exchange section is opened on a response incident.
+CROSS_FAMILY = {("intake", "exchange"), ("intake", "response"), ("taxii2", "exchange"), ("exchange", "response")}
 ORG_ROUTES = {"admin", "members", "tokens", "webhooks", "audit", "me"}
 
 

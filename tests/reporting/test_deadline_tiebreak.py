@@ -60,7 +60,7 @@ fields:
 reports:
   initial: {fields: [what], incomplete_allowed: true, source: "Tie Act s. 7", confidence: high}
 retention: {period: null, source: "none", confidence: low}
-counting: {conservative: elapsed_utc, legal: eu_1182_71, source: "Reg. 1182/71", confidence: medium}
+counting: {conservative: earliest_reading, legal: eu_1182_71, source: "Reg. 1182/71", confidence: medium}
 """
 
 AWARE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
