@@ -25,6 +25,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 ROUTE_MODULES = (
     "signalfire.web.routes",
     "signalfire.access.routes",
+    "signalfire.audit.routes",
     "signalfire.response.routes",
     "signalfire.reporting.routes",
     "signalfire.exchange.routes",
@@ -42,14 +43,16 @@ API_TAGS = [
 ]
 
 
-def _start_embedded_worker(app: FastAPI, settings: Settings) -> tuple[threading.Event, threading.Thread]:
+def _start_embedded_worker(app: FastAPI, settings: Settings) -> list[tuple[threading.Event, threading.Thread]]:
+    """The outbox worker and the audit sequencer, each on its own thread."""
+    from signalfire.audit.sequencer import start_thread
     from signalfire.notify.runtime import build_worker
 
     worker = build_worker(app.state.session_factory, settings)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), name="signalfire-worker", daemon=True)
     thread.start()
-    return stop, thread
+    return [(stop, thread), start_thread(app.state.session_factory, settings)]
 
 
 def create_app(
@@ -60,14 +63,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = _start_embedded_worker(app, settings) if run_worker else None
+        threads = _start_embedded_worker(app, settings) if run_worker else []
         yield
-        if worker is not None:
+        if threads:
             from signalfire.notify.wakeup import wake_workers
 
-            worker[0].set()
+            for stop, _ in threads:
+                stop.set()
             wake_workers()
-            worker[1].join(timeout=10)
+            for _, thread in threads:
+                thread.join(timeout=10)
 
     app = FastAPI(
         title="Signalfire API",
