@@ -5,9 +5,9 @@ audited read through the audit access policy)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from signalfire.access.policy import readable_audit_events
@@ -39,11 +39,9 @@ def api_checkpoint(session: SessionDep) -> dict[str, Any]:
     return service.checkpoint_out(session, cp)
 
 
-@public.get("/api/v1/audit/consistency")
+@public.get("/api/v1/audit/consistency/{old}/{new}")
 def api_consistency(
-    session: SessionDep,
-    old: int = Query(ge=1, le=2**62),
-    new: int = Query(ge=1, le=2**62),
+    session: SessionDep, old: Annotated[int, Path(ge=1, le=2**62)], new: Annotated[int, Path(ge=1, le=2**62)]
 ) -> dict[str, Any]:
     return service.consistency(session, old, new)
 

@@ -147,7 +147,8 @@ def downgrade() -> None:
     # Rebuild the chain in log order (then entries not yet positioned, by arrival), renumbered gap-free.
     t = sa.table(
         "audit_event",
-        *(sa.column(c) for c in ("seq", "id", "actor_user_id", "actor_label", "org_id", "action")),
+        *(sa.column(c, sa.Uuid()) for c in ("id", "actor_user_id", "org_id")),
+        *(sa.column(c) for c in ("seq", "actor_label", "action")),
         *(sa.column(c) for c in ("target_type", "target_id", "request_id", "leaf_index")),
         sa.column("occurred_at", _UTC),
         sa.column("summary", _JSON),
