@@ -25,7 +25,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "verify_checkpoint.py
 def _verifier(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     # -I: isolated mode, so the script cannot lean on this repository's code through PYTHONPATH.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run(  # noqa: S603 (our own script, fixed arguments)
+    return subprocess.run(
         [sys.executable, "-I", str(SCRIPT), *args], input=stdin, capture_output=True, text=True, env=env, check=False
     )
 
