@@ -25,6 +25,8 @@ from signalfire.audit.models import AuditEvent
 from signalfire.core.clock import utcnow
 
 LEAF_VERSION = 1
+# Set in session.info by `record`, so the app-wide read audit knows a service already wrote an entry.
+AUDITED_KEY = "signalfire.audited"
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
@@ -71,6 +73,7 @@ def record(
         request_id=request_id_var.get(),
     )
     session.add(event)
+    session.info[AUDITED_KEY] = True
     return event
 
 

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
+from signalfire.audit.reads import audit_detail_reads
 from signalfire.core.db.session import engine_for, session_factory
 from signalfire.core.settings import Settings, get_settings
 from signalfire.core.web import handlers
@@ -83,6 +84,8 @@ def create_app(
         redoc_url=None,
         openapi_tags=API_TAGS,
         lifespan=lifespan,
+        # Reads of record details are audited for every caller (the list and its exemptions: audit/reads.py).
+        dependencies=[Depends(audit_detail_reads, scope="function")],
     )
     app.state.settings = settings
     app.state.session_factory = factory or session_factory(engine_for(settings.database_url))
