@@ -48,7 +48,7 @@ def _entries(db: Session, actor: Actor) -> list[AuditEvent]:
     ("matrix_ctx", "case"), [pytest.param(c, c, id=c.id) for c in AUDITED_CASES], indirect=["matrix_ctx"]
 )
 def test_the_owning_org_reading_a_detail_is_audited(
-    matrix_ctx: MatrixContext,
+    matrix_ctx: MatrixContext,  # noqa: F811 (the fixture imported above)
     case: object,
     browser_client: Callable[[Actor | None], TestClient],
     db: Session,
