@@ -115,3 +115,73 @@ def keygen_cmd(
     v = signer.verifier
     typer.echo(signer.skey)
     typer.echo(Verifier(v.name, v.public, ALG_COSIGNATURE).vkey if witness else v.vkey)
+
+
+# -- witnesses ---------------------------------------------------------------------------------------
+
+
+@witness_app.command("add")
+def witness_add(
+    name: str,
+    vkey: Annotated[str, typer.Argument(help="The witness's cosignature verifier key.")],
+    url: Annotated[str | None, typer.Option(help="Its add-checkpoint URL (omit to add cosignatures by hand).")] = None,
+) -> None:
+    """Register a witness."""
+    from signalfire.audit.witness import register
+
+    try:
+        with unit_of_work(_factory()) as s:
+            register(s, name=name, vkey=vkey, url=url)
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+    console.print(f"witness {name} registered")
+
+
+@witness_app.command("list")
+def witness_list() -> None:
+    """The registered witnesses and the latest checkpoint each has cosigned."""
+    from sqlalchemy import select
+
+    from signalfire.audit.models import AuditWitness
+    from signalfire.audit.witness import last_cosigned
+
+    with unit_of_work(_factory()) as s:
+        for w in s.execute(select(AuditWitness).order_by(AuditWitness.name)).scalars():
+            console.print(f"{w.name}\t{w.url or '(by hand)'}\tcosigned up to size {last_cosigned(s, w)}\t{w.vkey}")
+
+
+@witness_app.command("cosign")
+def witness_cosign() -> None:
+    """Ask every witness with a URL to cosign the latest checkpoint (the worker does this every minute)."""
+    import httpx
+
+    from signalfire.audit.witness import request_cosignatures
+
+    with httpx.Client(timeout=get_settings().audit.witness_timeout_seconds) as http, unit_of_work(_factory()) as s:
+        outcomes = request_cosignatures(s, http)
+    for o in outcomes:
+        console.print(f"{o.witness}: {o.status}")
+    if any(o.status in ("refused", "unreachable") for o in outcomes):
+        raise typer.Exit(1)
+
+
+@witness_app.command("import")
+def witness_import(
+    name: str,
+    size: int,
+    line: Annotated[str, typer.Argument(help="The cosignature line the witness returned.")],
+) -> None:
+    """Keep a cosignature obtained by hand (a witness without a URL), after checking it."""
+    from sqlalchemy import select
+
+    from signalfire.audit.models import AuditCheckpoint, AuditWitness
+    from signalfire.audit.witness import keep
+
+    with unit_of_work(_factory()) as s:
+        w = s.execute(select(AuditWitness).where(AuditWitness.name == name)).scalar_one_or_none()
+        cp = s.get(AuditCheckpoint, size)
+        if w is None or cp is None:
+            raise _fail("no such witness or checkpoint")
+        if not keep(s, w, cp, line if line.endswith("\n") else line + "\n"):
+            raise _fail("not a valid cosignature of that checkpoint by that witness")
+    console.print("cosignature kept")

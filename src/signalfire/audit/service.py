@@ -19,6 +19,7 @@ from signalfire.audit import keys
 from signalfire.audit.chain import leaf_data, raw_entries, raw_entry
 from signalfire.audit.merkle import consistency_proof, inclusion_proof, root
 from signalfire.audit.models import AuditCheckpoint, AuditCosignature, AuditEvent, AuditWitness
+from signalfire.audit.note import parse_vkey
 from signalfire.audit.verify import Report, verify
 from signalfire.core.errors import FieldError, NotFound, ValidationFailed
 from signalfire.core.settings import Settings
@@ -135,4 +136,7 @@ def tree_root(session: Session, size: int) -> bytes:
 
 
 def verify_log(session: Session, settings: Settings, *, quorum: int = 0) -> Report:
-    return verify(session, trusted=keys.trusted(settings), origin=keys.origin(settings), quorum=quorum)
+    witness_keys = [parse_vkey(v) for v in settings.audit.witness_keys] if settings.audit.witness_keys else None
+    return verify(
+        session, trusted=keys.trusted(settings), origin=keys.origin(settings), quorum=quorum, witness_keys=witness_keys
+    )

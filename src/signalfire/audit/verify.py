@@ -75,6 +75,7 @@ def verify(
     trusted: Sequence[Verifier],
     origin: str,
     quorum: int = 0,
+    witness_keys: Sequence[Verifier] | None = None,
     batch: int = 5000,
 ) -> Report:
     report = Report()
@@ -122,7 +123,7 @@ def verify(
 
     latest = _check_checkpoints(session, leaves, trusted, origin, found)
     if latest is not None:
-        size, cp_id = latest
+        size = latest
         report.checkpoint_size = size
         if len(leaves) < size and not any(f.kind == "deleted" and f.message.endswith("renumbered") for f in found):
             span = f"entry {len(leaves)}" if len(leaves) == size - 1 else f"entries {len(leaves)}-{size - 1}"
@@ -135,7 +136,7 @@ def verify(
                     Finding("forged", idx, f"entry {idx} is beyond the latest signed checkpoint (size {size}): forged")
                 )
         if quorum:
-            _check_quorum(session, cp_id, size, quorum, found)
+            _check_quorum(session, size, quorum, witness_keys, found)
     elif leaves:
         found.append(Finding("forged", 0, "entries are positioned but no signed checkpoint covers them"))
     found.sort(key=lambda f: (f.index if f.index is not None else -1, f.kind))
@@ -189,11 +190,11 @@ def _classify_moves(moved: dict[int, int], last_index: int, found: list[Finding]
 
 def _check_checkpoints(
     session: Session, leaves: list[bytes | None], trusted: Sequence[Verifier], origin: str, found: list[Finding]
-) -> tuple[int, int] | None:
-    """Check every stored checkpoint; returns the size of the latest trusted one (twice, for the quorum)."""
+) -> int | None:
+    """Check every stored checkpoint; returns the size of the latest trusted one."""
     checkpoints = session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size)).scalars().all()
     rng = CompactRange()
-    latest: tuple[int, int] | None = None
+    latest: int | None = None
     last_good = 0
     rewritten_reported = any(f.kind in ("reordered", "inserted", "deleted") for f in found)
     for cp in checkpoints:
@@ -217,7 +218,7 @@ def _check_checkpoints(
                 )
             )
             continue
-        latest = (cp.size, cp.size)
+        latest = cp.size
         if cp.size > len(leaves) or rewritten_reported:
             continue
         while rng.size < cp.size:
@@ -243,28 +244,47 @@ def _check_checkpoints(
     return latest
 
 
-def _check_quorum(session: Session, _cp: int, size: int, quorum: int, found: list[Finding]) -> None:
-    cp = session.get(AuditCheckpoint, size)
-    assert cp is not None
-    text = parse_note(cp.note).text
-    rows = session.execute(
-        select(AuditCosignature, AuditWitness)
-        .join(AuditWitness, AuditWitness.id == AuditCosignature.witness_id)
-        .where(AuditCosignature.checkpoint_size == size)
-    ).all()
-    valid = 0
-    for cosig, witness in rows:
+def _check_quorum(
+    session: Session, size: int, quorum: int, witness_keys: Sequence[Verifier] | None, found: list[Finding]
+) -> None:
+    """Some checkpoint must carry `quorum` valid cosignatures; entries after it are simply not witnessed
+    yet. Witness keys come from settings when given there (the database's list could be swapped)."""
+    keys_by_witness: dict[object, Verifier] = {}
+    for w in session.execute(select(AuditWitness)).scalars():
         try:
-            sig = parse_note(text + "\n" + cosig.line).signatures[0]
-            ok = verify_cosignature(text, sig, parse_vkey(witness.vkey)) is not None
+            keys_by_witness[w.id] = parse_vkey(w.vkey)
         except NoteError:
-            ok = False
-        valid += ok
-    if valid < quorum:
+            continue
+    allowed = None if witness_keys is None else {(v.name, v.id) for v in witness_keys}
+    rows = session.execute(
+        select(
+            AuditCosignature.witness_id,
+            AuditCosignature.checkpoint_size,
+            AuditCosignature.line,
+            AuditCheckpoint.note,
+        )
+        .join(AuditCheckpoint, AuditCheckpoint.size == AuditCosignature.checkpoint_size)
+        .where(AuditCosignature.checkpoint_size <= size)
+    ).all()
+    valid: dict[int, int] = {}
+    for witness_id, cp_size, line, note in rows:
+        v = keys_by_witness.get(witness_id)
+        if v is None or (allowed is not None and (v.name, v.id) not in allowed):
+            continue
+        try:
+            text = parse_note(note).text
+            sig = parse_note(text + "\n" + line).signatures[0]
+        except NoteError:
+            continue
+        if verify_cosignature(text, sig, v) is not None:
+            valid[cp_size] = valid.get(cp_size, 0) + 1
+    if not any(n >= quorum for n in valid.values()):
+        best = max(valid.values(), default=0)
         found.append(
             Finding(
                 "witness",
                 None,
-                f"the latest checkpoint (size {size}) has {valid} valid witness cosignature(s); {quorum} required",
+                f"no checkpoint carries {quorum} valid witness cosignature(s) (at most {best}): "
+                "the log's history is not witnessed, or it was rewritten after it was",
             )
         )

@@ -62,6 +62,8 @@ class AuditSettings(BaseModel):
     signing_key_file: Path | None = None
     # Verifier keys of earlier signing keys ("<name>+<hex id>+<base64>"): their checkpoints still verify.
     trusted_keys: list[str] = Field(default_factory=list)
+    # Witness cosignature keys that count towards `audit verify --quorum` (default: those registered).
+    witness_keys: list[str] = Field(default_factory=list)
     # The log's name in checkpoints; by default the host of public_base_url plus "/signalfire/audit".
     origin: str | None = None
     # The sequencer integrates pending entries this often, at most this many per batch.

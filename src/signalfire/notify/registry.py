@@ -16,7 +16,7 @@ PeriodicFn = Callable[[Session, datetime], None]
 TASKS: dict[str, TaskFn] = {}
 PERIODIC: dict[str, PeriodicJob] = {}
 
-DOMAINS = ("access", "response", "reporting", "exchange", "intake", "readiness")
+DOMAINS = ("access", "audit", "response", "reporting", "exchange", "intake", "readiness")
 
 
 @dataclass(frozen=True)
