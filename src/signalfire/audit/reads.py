@@ -18,8 +18,9 @@ from collections.abc import Iterator
 
 from fastapi import Request
 
+from signalfire.access.actor import Actor
 from signalfire.audit.chain import AUDITED_KEY, record
-from signalfire.core.web.deps import OptionalActorDep, SessionDep
+from signalfire.core.web.deps import SessionDep
 
 # Detail routes whose reads are recorded, with the kind of record they show.
 AUDITED: dict[str, str] = {
@@ -86,8 +87,10 @@ EXEMPT: dict[str, str] = {
 }
 
 
-def audit_detail_reads(request: Request, session: SessionDep, actor: OptionalActorDep) -> Iterator[None]:
-    """App-wide, function-scoped: runs after the endpoint and before the request's commit."""
+def audit_detail_reads(request: Request, session: SessionDep) -> Iterator[None]:
+    """App-wide, function-scoped: runs after the endpoint and before the request's commit. The reader is
+    whoever the route's own authentication resolved (cookie, Bearer or TAXII Basic), read afterwards so
+    this dependency never decides authentication itself."""
     yield
     if request.method != "GET":
         return
@@ -95,6 +98,7 @@ def audit_detail_reads(request: Request, session: SessionDep, actor: OptionalAct
     target_type = AUDITED.get(path or "")
     if target_type is None or session.info.get(AUDITED_KEY):
         return
+    actor: Actor | None = getattr(request.state, "actor", None)
     params = request.path_params
     target = str(list(params.values())[-1]) if params else None
     record(
