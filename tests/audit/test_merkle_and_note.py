@@ -126,3 +126,11 @@ def test_checkpoint_roundtrip_and_cosignature() -> None:
 def test_malformed_checkpoints_are_refused(text: str) -> None:
     with pytest.raises(NoteError):
         parse_checkpoint_text(text)
+
+
+def test_a_proof_does_not_stretch_to_another_tree_size() -> None:
+    hashes = [merkle.leaf_hash(bytes([i])) for i in range(4)]
+    path, root2 = merkle.inclusion_proof(hashes, 0, 2), merkle.root(hashes[:2])
+    assert merkle.verify_inclusion(hashes[0], 0, 2, path, root2)
+    assert not merkle.verify_inclusion(hashes[0], 0, 3, path, root2)
+    assert not merkle.verify_consistency(1, 3, hashes[0], root2, merkle.consistency_proof(hashes, 1, 2))
