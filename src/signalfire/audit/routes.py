@@ -10,9 +10,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from fastapi.responses import PlainTextResponse, Response
 
-from signalfire.access.policy import readable_audit_events
 from signalfire.audit import service
-from signalfire.audit.chain import record
 from signalfire.core.errors import NotFound
 from signalfire.core.web.deps import ActorDep, SessionDep, protected_router, public_router
 
@@ -50,13 +48,7 @@ def api_consistency(
 def api_inclusion(
     session: SessionDep, actor: ActorDep, entry_id: uuid.UUID, size: int | None = Query(default=None, ge=1)
 ) -> dict[str, Any]:
-    from signalfire.audit.models import AuditEvent
-
-    if session.execute(readable_audit_events(actor).where(AuditEvent.id == entry_id)).first() is None:
-        raise NotFound()
-    out = service.inclusion(session, service.EntryRef(id=entry_id), size=size)
-    record(session, action="audit.entry.proof", target_type="audit_event", target_id=entry_id, actor=actor)
-    return out
+    return service.inclusion_for(session, actor, entry_id, size=size)
 
 
 routers = [public, api]

@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from signalfire.access.actor import Actor
+from signalfire.access.policy import readable_audit_events
 from signalfire.audit import keys
-from signalfire.audit.chain import leaf_data, raw_entries, raw_entry
+from signalfire.audit.chain import leaf_data, raw_entries, raw_entry, record
 from signalfire.audit.merkle import consistency_proof, inclusion_proof, root
 from signalfire.audit.models import AuditCheckpoint, AuditCosignature, AuditEvent, AuditWitness
 from signalfire.audit.note import parse_vkey
@@ -112,6 +114,15 @@ def inclusion(session: Session, ref: EntryRef, *, size: int | None = None) -> di
         "inclusion_path": [_b64(h) for h in inclusion_proof(leaves, entry.leaf_index, cp.size)],
         "checkpoint": checkpoint_with_cosignatures(session, cp),
     }
+
+
+def inclusion_for(session: Session, actor: Actor, entry_id: uuid.UUID, *, size: int | None) -> dict[str, Any]:
+    """An inclusion proof of an entry the actor may read (it carries the entry): an audited read."""
+    if session.execute(readable_audit_events(actor).where(AuditEvent.id == entry_id)).first() is None:
+        raise NotFound()
+    out = inclusion(session, EntryRef(id=entry_id), size=size)
+    record(session, action="audit.entry.proof", target_type="audit_event", target_id=entry_id, actor=actor)
+    return out
 
 
 def consistency(session: Session, old: int, new: int) -> dict[str, Any]:
