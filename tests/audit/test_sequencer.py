@@ -66,9 +66,13 @@ def test_one_sequencer_at_a_time(fresh_db: str) -> None:
     with factory.begin() as s:  # a dies: its lease runs out
         s.execute(update(AuditTree).values(lease_until=datetime.now(UTC) - timedelta(seconds=1)))
     assert b.run_once() == 1
-    assert a.run_once() is None
+    with factory.begin() as s:
+        record(s, action="test.three", target_type="t")
+    assert a.run_once() is None  # now b holds it
+    assert b.run_once() == 1
+    assert a.run_once() == 0  # idle: nothing to do, nothing locked
     engine.dispose()
-    assert _positions(fresh_db) == {"test.one": 0, "test.two": 1}
+    assert _positions(fresh_db) == {"test.one": 0, "test.two": 1, "test.three": 2}
 
 
 def _old_chain_hash(prev: str, row: dict[str, object]) -> str:

@@ -88,6 +88,10 @@ class Sequencer:
     def run_once(self) -> int | None:
         cfg = self.settings.audit
         with unit_of_work(self.factory) as session:
+            # Idle: nothing to integrate and a checkpoint exists; skip the lock and the lease write.
+            pending = session.execute(select(AuditEvent.seq).where(AuditEvent.leaf_index.is_(None)).limit(1)).first()
+            if pending is None and session.execute(select(AuditCheckpoint.size).limit(1)).first() is not None:
+                return 0
             return integrate(
                 session,
                 signer=self.signer,
