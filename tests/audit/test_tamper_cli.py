@@ -15,7 +15,14 @@ from sqlalchemy import insert, select
 from signalfire.audit.chain import leaf_data, raw_entries, raw_entry
 from signalfire.audit.merkle import leaf_hash
 from signalfire.audit.models import AuditCheckpoint, AuditEvent
-from signalfire.audit.note import Checkpoint, generate_signer, parse_checkpoint_text, parse_note, sign_checkpoint
+from signalfire.audit.note import (
+    Checkpoint,
+    generate_signer,
+    parse_checkpoint_text,
+    parse_note,
+    sign_checkpoint,
+    verify_note,
+)
 from signalfire.core.db.session import make_engine
 from signalfire.core.settings import get_settings
 from tests.audit.helpers import cli, rehash, sequence, set_fields, sql, write_entries
@@ -236,3 +243,45 @@ def test_malformed_row_is_a_finding_not_a_crash(log_db: str) -> None:
     assert code == 1
     assert "malformed at entry 2" in out
     assert "Traceback" not in out
+
+
+def test_proofs_from_the_cli_check_out(log_db: str) -> None:
+    import base64
+    import json
+
+    from signalfire.audit import keys
+    from signalfire.audit.merkle import verify_consistency, verify_inclusion
+
+    vkey = keys.signer(get_settings()).verifier
+    code, out = cli("audit", "checkpoint")
+    assert code == 0
+    note = parse_note(out)
+    assert parse_checkpoint_text(note.text).size == 10
+    assert verify_note(note, vkey)
+
+    code, out = cli("audit", "proof", "3")
+    assert code == 0, out
+    proof = json.loads(out)
+    cp = parse_checkpoint_text(parse_note(proof["checkpoint"]).text)
+    leaf = leaf_hash(base64.b64decode(proof["leaf_data"]))
+    path = [base64.b64decode(p) for p in proof["inclusion_path"]]
+    assert verify_inclusion(leaf, 3, cp.size, path, cp.root)
+    assert json.loads(base64.b64decode(proof["leaf_data"]))["summary"] == {"n": 3}
+
+    code, out = cli("audit", "consistency", "5", "10")
+    assert code == 0, out
+    cons = json.loads(out)
+    old = parse_checkpoint_text(parse_note(cons["old_checkpoint"]).text)
+    new = parse_checkpoint_text(parse_note(cons["new_checkpoint"]).text)
+    assert verify_consistency(5, 10, old.root, new.root, [base64.b64decode(p) for p in cons["proof"]])
+
+    for args, message in [
+        (("proof", "99"), "no such audit entry"),
+        (("proof", "not-an-entry"), "a position (a number) or an entry id (a UUID)"),
+        (("consistency", "7", "10"), "no signed checkpoint of that size"),
+        (("consistency", "10", "5"), "0 < old <= new"),
+    ]:
+        code, out = cli("audit", *args)
+        assert code == 1, args
+        assert message in out, (args, out)
+        assert "Traceback" not in out

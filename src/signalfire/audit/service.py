@@ -88,7 +88,8 @@ def parse_entry_ref(text: str) -> EntryRef:
     try:
         return EntryRef(id=uuid.UUID(text))
     except ValueError as exc:
-        raise ValidationFailed([FieldError("entry", "a position (a number) or an entry id (a UUID)")]) from exc
+        msg = "an entry is a position (a number) or an entry id (a UUID)"
+        raise ValidationFailed([FieldError("entry", msg)], detail=msg) from exc
 
 
 def inclusion(session: Session, ref: EntryRef, *, size: int | None = None) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def inclusion_for(session: Session, actor: Actor, entry_id: uuid.UUID, *, size: 
 def consistency(session: Session, old: int, new: int) -> dict[str, Any]:
     """A consistency proof between two signed checkpoints."""
     if not 0 < old <= new:
-        raise ValidationFailed([FieldError("old", "sizes must satisfy 0 < old <= new")])
+        raise ValidationFailed([FieldError("old", "0 < old <= new")], detail="sizes must satisfy 0 < old <= new")
     old_cp, new_cp = _checkpoint(session, old), _checkpoint(session, new)
     leaves = _leaves(session, new)
     if len(leaves) < new:
