@@ -60,6 +60,9 @@ def record(
     org_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     """Append an entry in the caller's transaction: it commits or rolls back with the change it records."""
+    # Flush what the caller has pending first, as the former chain's head lookup did: services rely on
+    # their rows being written (defaults applied) by the time they record the change.
+    session.flush()
     event = AuditEvent(
         id=uuid.uuid4(),
         occurred_at=utcnow(),
