@@ -5,8 +5,9 @@
 
 One scratch database (the real migrations), two orgs: one publishes --objects STIX indicators to the
 members' TAXII collection, the other reads them. Two uvicorn servers on loopback over that database, side
-by side in one run: "audited" (as shipped, with the embedded worker and its audit sequencer) and
-"unaudited" (`bench/_unaudited.py`: the same app with `audit.chain.record` a no-op). For each round and
+by side in one run: "audited" (as shipped) and "unaudited" (`bench/_unaudited.py`: the same app with
+`audit.chain.record` a no-op), both with the embedded worker (outbox, scheduler and audit sequencer
+threads; the unaudited one's sequencer finds nothing to do). For each round and
 each client count, each server in turn gets --seconds of `GET .../objects/{id}/` for random objects
 (after a one-second warm-up), from that many client threads with a keep-alive session each, as the
 reader org with a declared purpose. Reported: medians over rounds of requests/s and of the p99 latency,
@@ -105,7 +106,8 @@ def start(name: str, url: str, *, audited: bool) -> Server:
         **os.environ,
         "SIGNALFIRE_DATABASE_URL": url,
         "SIGNALFIRE_ENVIRONMENT": "development",
-        "SIGNALFIRE_EMBEDDED_WORKER": "true" if audited else "false",
+        # Both run the embedded worker (outbox, scheduler, sequencer thread): only the audit work differs.
+        "SIGNALFIRE_EMBEDDED_WORKER": "true",
         "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
     }
     factory = "signalfire.web.app:create_app" if audited else "_unaudited:create_app"
