@@ -19,7 +19,7 @@ from signalfire.access.actor import Actor
 from signalfire.access.policy import readable_audit_events
 from signalfire.audit import keys
 from signalfire.audit.chain import leaf_data, raw_entries, raw_entry, record
-from signalfire.audit.merkle import consistency_proof, inclusion_proof, root
+from signalfire.audit.merkle import consistency_proof, inclusion_proof
 from signalfire.audit.models import AuditCheckpoint, AuditCosignature, AuditEvent, AuditWitness
 from signalfire.audit.note import parse_vkey
 from signalfire.audit.verify import Report, verify
@@ -141,10 +141,6 @@ def consistency(session: Session, old: int, new: int) -> dict[str, Any]:
         "old_checkpoint": old_cp.note,
         "new_checkpoint": checkpoint_with_cosignatures(session, new_cp),
     }
-
-
-def tree_root(session: Session, size: int) -> bytes:
-    return root(_leaves(session, size))
 
 
 def verify_log(session: Session, settings: Settings, *, quorum: int = 0) -> Report:
