@@ -100,14 +100,14 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def start(name: str, url: str, *, audited: bool) -> Server:
+def start(name: str, url: str, *, audited: bool, embedded: bool = True) -> Server:
     port = free_port()
     env = {
         **os.environ,
         "SIGNALFIRE_DATABASE_URL": url,
         "SIGNALFIRE_ENVIRONMENT": "development",
         # Both run the embedded worker (outbox, scheduler, sequencer thread): only the audit work differs.
-        "SIGNALFIRE_EMBEDDED_WORKER": "true",
+        "SIGNALFIRE_EMBEDDED_WORKER": "true" if embedded else "false",
         "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
     }
     factory = "signalfire.web.app:create_app" if audited else "_unaudited:create_app"
@@ -223,6 +223,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument(
+        "--worker-process", action="store_true", help="run the worker (and sequencer) as its own process"
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     print(f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
@@ -231,7 +234,18 @@ def main() -> None:
         from signalfire.exchange.taxii_collections import MEMBERS_ID
 
         writer, reader = seed(url)
-        servers = [start("audited", url, audited=True), start("unaudited", url, audited=False)]
+        embedded = not args.worker_process
+        servers = [
+            start("audited", url, audited=True, embedded=embedded),
+            start("unaudited", url, audited=False, embedded=embedded),
+        ]
+        worker = None
+        if args.worker_process:
+            worker = subprocess.Popen(
+                [sys.executable, "-c", "from signalfire.cli import main; main()", "worker"],
+                env={**os.environ, "SIGNALFIRE_DATABASE_URL": url, "SIGNALFIRE_ENVIRONMENT": "development"},
+                stderr=subprocess.DEVNULL,
+            )
         try:
             collection = f"{servers[0].base}/taxii2/exchange/collections/{MEMBERS_ID}/objects/"
             objects = stix_objects(args.objects)
@@ -270,9 +284,9 @@ def main() -> None:
             time.sleep(1.5)  # let the sequencer finish the last batch
             lags = sequencer_lag(url, since)
         finally:
-            for server in servers:
-                server.process.terminate()
-                server.process.wait(timeout=20)
+            for process in [s.process for s in servers] + ([worker] if worker else []):
+                process.terminate()
+                process.wait(timeout=20)
         print("\nclients  audited req/s (p99 ms)  unaudited req/s (p99 ms)  ratio")
         med: Callable[[list[float]], float] = statistics.median
         for clients in counts:
