@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
+from signalfire.audit.cli import audit_app
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.modules import import_listed
 from signalfire.core.settings import get_settings
@@ -28,7 +29,6 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and memberships.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
@@ -90,15 +90,23 @@ def worker_cmd(once: Annotated[bool, typer.Option(help="Process what is due now,
     from signalfire.notify.runtime import build_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    w = build_worker(_factory(), get_settings())
+    from signalfire.audit.sequencer import Sequencer, start_thread
+
+    settings = get_settings()
+    w = build_worker(_factory(), settings)
     if once:
         console.print(f"processed {w.drain()} job(s)")
+        console.print(f"integrated {Sequencer(_factory(), settings).drain()} audit entries")
         return
     stop = threading.Event()
+    seq_stop, seq_thread = start_thread(_factory(), settings)
     try:
         w.run_forever(stop)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        seq_stop.set()
+        seq_thread.join(timeout=10)
 
 
 @app.command()
@@ -310,28 +318,6 @@ def tokens_revoke(email: str, org: str, token_id: uuid.UUID) -> None:
             console.print("revoked")
     except AppError as exc:
         raise _fail(exc.detail) from exc
-
-
-# -- audit ---------------------------------------------------------------------------------------------
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain; report every edited, deleted or reordered entry. Exit 1 if any."""
-    from signalfire.audit.chain import verify
-
-    with unit_of_work(_factory()) as s:
-        problems = verify(s)
-        from signalfire.audit.models import AuditHead
-
-        head = s.get(AuditHead, 1)
-        count = head.seq if head else 0
-    if not problems:
-        console.print(f"audit chain intact: {count} entries verified")
-        return
-    for p in problems:
-        err.print(f"[red]{p.kind}[/red] at entry {p.seq}: {p.message}")
-    raise typer.Exit(1)
 
 
 def _load_domain_commands() -> None:

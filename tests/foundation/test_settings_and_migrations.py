@@ -14,8 +14,15 @@ def test_production_refuses_default_secret() -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(environment="production", cookie_secure=True)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="COOKIE_SECURE"):
-        Settings(environment="production", secret_key="x" * 40)  # type: ignore[arg-type]
-    ok = Settings(environment="production", secret_key="x" * 40, cookie_secure=True)  # type: ignore[arg-type]
+        Settings(environment="production", secret_key="x" * 40, audit={"signing_key_file": "k"})  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="AUDIT__SIGNING_KEY"):
+        Settings(environment="production", secret_key="x" * 40, cookie_secure=True)  # type: ignore[arg-type]
+    ok = Settings(
+        environment="production",  # type: ignore[arg-type]
+        secret_key="x" * 40,  # type: ignore[arg-type]
+        cookie_secure=True,
+        audit={"signing_key_file": "audit.key"},  # type: ignore[arg-type]
+    )
     assert ok.database_url.startswith("sqlite:///")
 
 

@@ -26,6 +26,7 @@ from signalfire.access.schemas import (
     WebhookIn,
     WebhookOut,
 )
+from signalfire.audit.chain import record
 from signalfire.core.errors import ValidationFailed
 from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import SessionDep, protected_router
@@ -178,6 +179,7 @@ def audit_page(request: Request, session: SessionDep, actor: ActorDep, before: A
     if before is not None:
         stmt = stmt.where(AuditEvent.seq < before)
     events = session.execute(stmt).scalars().all()
+    record(session, action="audit.log.read", target_type="audit_log", actor=actor, summary={"count": len(events)})
     return render(request, "admin/audit.html", {"events": events, "can_read": actor.can(Permission.audit_log_read)})
 
 
@@ -279,6 +281,9 @@ def api_audit(
     stmt = readable_audit_events(actor).order_by(AuditEvent.seq.desc()).limit(limit)
     if before is not None:
         stmt = stmt.where(AuditEvent.seq < before)
+    events = session.execute(stmt).scalars().all()
+    # Reading the audit log is itself audited (after the read, so the entry is not in its own page).
+    record(session, action="audit.log.read", target_type="audit_log", actor=actor, summary={"count": len(events)})
     return [
         {
             "seq": e.seq,
@@ -289,9 +294,10 @@ def api_audit(
             "target_type": e.target_type,
             "target_id": e.target_id,
             "summary": e.summary,
-            "hash": e.hash,
+            "leaf_index": e.leaf_index,
+            "leaf_hash": e.leaf_hash,
         }
-        for e in session.execute(stmt).scalars()
+        for e in events
     ]
 
 

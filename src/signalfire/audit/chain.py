@@ -1,30 +1,32 @@
-"""Append to and verify the hash-chained audit log.
+"""Append to the audit log, and the exact bytes each entry contributes to the Merkle tree.
 
-Each entry's hash is sha256(prev_hash + canonical JSON of its content). The position (seq) is kept out
-of the hash on purpose: then a reordered entry still verifies on its own but no longer links to its
-neighbour, which lets `verify` tell "edited", "deleted" and "reordered" apart.
+`record` only INSERTs a row in the caller's transaction: it commits or rolls back with the change it
+records, and no row is shared by concurrent writers. The sequencer (`audit.sequencer`) later assigns the
+entry its position and hashes it into the tree. Every stored field except the leaf hash itself is under
+that hash, including the position, so a moved entry no longer matches and `verify` can say where from.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from signalfire.access.actor import Actor
-from signalfire.audit.models import AuditEvent, AuditHead
+from signalfire.audit.models import AuditEvent
 from signalfire.core.clock import utcnow
 from signalfire.core.request_context import request_id_var
 
-GENESIS = "0" * 64
+LEAF_VERSION = 1
+# Set in session.info by `record`, so the app-wide read audit knows a service already wrote an entry.
+AUDITED_KEY = "signalfire.audited"
 
 
 def _json_default(value: Any) -> Any:
@@ -45,41 +47,6 @@ def jsonable(summary: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
-def _content(event: AuditEvent) -> str:
-    return json.dumps(
-        {
-            "id": str(event.id),
-            "occurred_at": event.occurred_at.isoformat(),
-            "actor_user_id": str(event.actor_user_id) if event.actor_user_id else None,
-            "actor_label": event.actor_label,
-            "org_id": str(event.org_id) if event.org_id else None,
-            "action": event.action,
-            "target_type": event.target_type,
-            "target_id": event.target_id,
-            "summary": event.summary,
-            "request_id": event.request_id,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
-def compute_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256((prev_hash + "\n" + _content(event)).encode()).hexdigest()
-
-
-def _lock_head(session: Session) -> AuditHead:
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-    if head is None:  # a database created outside the migrations; start the chain
-        head = AuditHead(id=1, seq=0, last_hash=GENESIS)
-        session.add(head)
-        session.flush()
-    return head
-
-
 def record(
     session: Session,
     *,
@@ -92,9 +59,10 @@ def record(
     org_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     """Append an entry in the caller's transaction: it commits or rolls back with the change it records."""
-    head = _lock_head(session)
+    # Flush what the caller has pending first, as the former chain's head lookup did: services rely on
+    # their rows being written (defaults applied) by the time they record the change.
+    session.flush()
     event = AuditEvent(
-        seq=head.seq + 1,
         id=uuid.uuid4(),
         occurred_at=utcnow(),
         actor_user_id=actor.user_id if actor else None,
@@ -105,80 +73,90 @@ def record(
         target_id=str(target_id) if target_id is not None else None,
         summary=jsonable(summary or {}),
         request_id=request_id_var.get(),
-        prev_hash=head.last_hash,
     )
-    event.hash = compute_hash(event.prev_hash, event)
-    head.seq = event.seq
-    head.last_hash = event.hash
     session.add(event)
+    session.info[AUDITED_KEY] = True
     return event
 
 
-@dataclass(frozen=True)
-class ChainProblem:
-    seq: int
-    kind: str  # edited | deleted | reordered | broken | truncated
-    message: str
-
-
-def verify(session: Session, batch: int = 5000) -> list[ChainProblem]:
-    events = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch))
-    rows = list(_plain(events.scalars()))
-    head = session.get(AuditHead, 1)
-    return verify_rows(rows, head_seq=head.seq if head else None, head_hash=head.last_hash if head else None)
+# -- what is hashed ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Row:
+class RawEntry:
+    """An entry as stored, with the summary as its stored text so a malformed row can still be reported."""
+
     seq: int
-    prev_hash: str
-    hash: str
-    valid: bool
+    id: uuid.UUID
+    occurred_at: datetime
+    actor_user_id: uuid.UUID | None
+    actor_label: str
+    org_id: uuid.UUID | None
+    action: str
+    target_type: str
+    target_id: str | None
+    summary_text: str | None
+    request_id: str | None
+    legacy_hash: str | None
+    leaf_index: int | None
+    leaf_hash: str | None
+
+    def summary(self) -> tuple[Any, str | None]:
+        """The parsed summary, or the raw text and why it is malformed."""
+        if self.summary_text is None:
+            return None, "summary is missing"
+        try:
+            value = json.loads(self.summary_text)
+        except ValueError:
+            return self.summary_text, "summary is not JSON"
+        if not isinstance(value, dict):
+            return value, "summary is not a JSON object"
+        return value, None
 
 
-def _plain(events: Iterable[AuditEvent]) -> Iterable[_Row]:
-    for e in events:
-        yield _Row(e.seq, e.prev_hash, e.hash, compute_hash(e.prev_hash, e) == e.hash)
+HASHED_COLUMNS = (
+    "seq",
+    "id",
+    "occurred_at",
+    "actor_user_id",
+    "actor_label",
+    "org_id",
+    "action",
+    "target_type",
+    "target_id",
+    "summary",
+    "request_id",
+    "legacy_hash",
+    "leaf_index",
+)
 
 
-def verify_rows(rows: list[_Row], *, head_seq: int | None, head_hash: str | None) -> list[ChainProblem]:
-    problems: list[ChainProblem] = []
-    seq_of_hash = {r.hash: r.seq for r in rows}
-    expected_seq = 1
-    prev: _Row | None = None
-    for row in rows:
-        if not row.valid:
-            problems.append(ChainProblem(row.seq, "edited", f"entry {row.seq} was edited: its hash does not match"))
-        gap = row.seq > expected_seq
-        if gap:
-            first, last = expected_seq, row.seq - 1
-            span = f"entry {first}" if first == last else f"entries {first}-{last}"
-            problems.append(ChainProblem(first, "deleted", f"{span} deleted: missing from the chain"))
-        expected_link = prev.hash if prev else GENESIS
-        if row.prev_hash != expected_link and not gap:
-            other = seq_of_hash.get(row.prev_hash)
-            if other is not None and other != row.seq:
-                problems.append(
-                    ChainProblem(
-                        row.seq, "reordered", f"entry {row.seq} is out of order: in the chain it follows entry {other}"
-                    )
-                )
-            elif prev is not None and prev.valid:
-                problems.append(
-                    ChainProblem(
-                        row.seq,
-                        "broken",
-                        f"entry {row.seq} does not follow entry {prev.seq}: "
-                        f"entry {prev.seq} was altered and re-hashed, or an entry was inserted",
-                    )
-                )
-        expected_seq = row.seq + 1
-        prev = row
-    if head_seq is not None:
-        last_seq = rows[-1].seq if rows else 0
-        if head_seq > last_seq:
-            span = f"entry {head_seq}" if head_seq == last_seq + 1 else f"entries {last_seq + 1}-{head_seq}"
-            problems.append(ChainProblem(last_seq + 1, "deleted", f"{span} deleted from the end of the chain"))
-        elif rows and head_hash is not None and rows[-1].hash != head_hash and head_seq == last_seq:
-            problems.append(ChainProblem(last_seq, "edited", f"entry {last_seq} does not match the chain head"))
-    return problems
+def raw_entries() -> Select[Any]:
+    columns = [getattr(AuditEvent, c) for c in HASHED_COLUMNS if c != "summary"]
+    return select(*columns, cast(AuditEvent.summary, String).label("summary_text"), AuditEvent.leaf_hash)
+
+
+def raw_entry(row: Any) -> RawEntry:
+    return RawEntry(**row._mapping)
+
+
+def leaf_data(entry: RawEntry, index: int) -> bytes:
+    """The canonical bytes of an entry at a position (RFC 8785-style: sorted keys, no spaces, UTF-8)."""
+    summary, _ = entry.summary()
+    content = {
+        "v": LEAF_VERSION,
+        "index": index,
+        "seq": entry.seq,
+        "id": str(entry.id),
+        "occurred_at": entry.occurred_at.isoformat(),
+        "actor_user_id": str(entry.actor_user_id) if entry.actor_user_id else None,
+        "actor_label": entry.actor_label,
+        "org_id": str(entry.org_id) if entry.org_id else None,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "summary": summary,
+        "request_id": entry.request_id,
+        "legacy_hash": entry.legacy_hash,
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -73,6 +73,25 @@ class RetentionSettings(BaseModel):
     max_batches: int = Field(default=20, ge=1)
 
 
+class AuditSettings(BaseModel):
+    # The checkpoint signing key, "PRIVATE+KEY+<name>+<hex id>+<base64>" (signed-note format), inline or
+    # in a file; `signalfire audit keygen` writes one. Without either, development and test derive a key
+    # from the secret key; production refuses to start.
+    signing_key: SecretStr | None = None
+    signing_key_file: Path | None = None
+    # Verifier keys of earlier signing keys ("<name>+<hex id>+<base64>"): their checkpoints still verify.
+    trusted_keys: list[str] = Field(default_factory=list)
+    # Witness cosignature keys that count towards `audit verify --quorum` (default: those registered).
+    witness_keys: list[str] = Field(default_factory=list)
+    # The log's name in checkpoints; by default the host of public_base_url plus "/signalfire/audit".
+    origin: str | None = None
+    # The sequencer integrates pending entries this often, at most this many per batch.
+    sequencer_interval_seconds: float = 0.2
+    sequencer_batch: int = 5000
+    sequencer_lease_seconds: float = 30.0
+    witness_timeout_seconds: float = 10.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SIGNALFIRE_", env_nested_delimiter="__", extra="ignore")
 
@@ -90,6 +109,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @model_validator(mode="after")
     def _defaults_and_fail_closed(self) -> Settings:
@@ -99,6 +119,10 @@ class Settings(BaseSettings):
             if self.secret_key.get_secret_value() == DEV_SECRET or len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError(
                     "SIGNALFIRE_SECRET_KEY must be set to a random value of at least 32 characters in production"
+                )
+            if self.audit.signing_key is None and self.audit.signing_key_file is None:
+                raise ValueError(
+                    "SIGNALFIRE_AUDIT__SIGNING_KEY or SIGNALFIRE_AUDIT__SIGNING_KEY_FILE must be set in production"
                 )
             if not self.cookie_secure:
                 raise ValueError("SIGNALFIRE_COOKIE_SECURE must be true in production")

@@ -24,6 +24,7 @@ PERIODIC: dict[str, PeriodicJob] = {}
 # Every domain module that registers tasks or periodic jobs (a domain without background work has none).
 TASK_MODULES = (
     "signalfire.notify.tasks",
+    "signalfire.audit.tasks",
     "signalfire.response.tasks",
     "signalfire.reporting.tasks",
     "signalfire.intake.tasks",

@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access import deps as access_deps
+from signalfire.audit.reads import audit_detail_reads
 from signalfire.core.db.session import engine_for, session_factory
 from signalfire.core.modules import import_listed
 from signalfire.core.settings import Settings, get_settings
@@ -28,6 +29,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 ROUTE_MODULES = (
     "signalfire.web.routes",
     "signalfire.access.routes",
+    "signalfire.audit.routes",
     "signalfire.response.routes",
     "signalfire.reporting.routes",
     "signalfire.exchange.routes",
@@ -46,14 +48,16 @@ API_TAGS = [
 ]
 
 
-def _start_embedded_worker(app: FastAPI, settings: Settings) -> tuple[threading.Event, threading.Thread]:
+def _start_embedded_worker(app: FastAPI, settings: Settings) -> list[tuple[threading.Event, threading.Thread]]:
+    """The outbox worker and the audit sequencer, each on its own thread."""
+    from signalfire.audit.sequencer import start_thread
     from signalfire.notify.runtime import build_worker
 
     worker = build_worker(app.state.session_factory, settings)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), name="signalfire-worker", daemon=True)
     thread.start()
-    return stop, thread
+    return [(stop, thread), start_thread(app.state.session_factory, settings)]
 
 
 def create_app(
@@ -64,14 +68,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = _start_embedded_worker(app, settings) if run_worker else None
+        threads = _start_embedded_worker(app, settings) if run_worker else []
         yield
-        if worker is not None:
+        if threads:
             from signalfire.notify.wakeup import wake_workers
 
-            worker[0].set()
+            for stop, _ in threads:
+                stop.set()
             wake_workers()
-            worker[1].join(timeout=10)
+            for _, thread in threads:
+                thread.join(timeout=10)
 
     app = FastAPI(
         title="Signalfire API",
@@ -82,6 +88,8 @@ def create_app(
         redoc_url=None,
         openapi_tags=API_TAGS,
         lifespan=lifespan,
+        # Reads of record details are audited for every caller (the list and its exemptions: audit/reads.py).
+        dependencies=[Depends(audit_detail_reads, scope="function")],
     )
     app.state.settings = settings
     app.state.session_factory = factory or session_factory(engine_for(settings.database_url))

@@ -1,0 +1,308 @@
+"""Audited detail reads by another org, beside the same reads with the audit log off, on PostgreSQL.
+
+    .venv/bin/python bench/audit_reads.py [--objects 300] [--seconds 8] [--rounds 3] [--clients 1,4,16]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+One scratch database (the real migrations), two orgs: one publishes --objects STIX indicators to the
+members' TAXII collection, the other reads them. Two uvicorn servers on loopback over that database, side
+by side in one run: "audited" (as shipped) and "unaudited" (`bench/_unaudited.py`: the same app with
+`audit.chain.record` a no-op), both with the embedded worker (outbox, scheduler and audit sequencer
+threads; the unaudited one's sequencer finds nothing to do). For each round and
+each client count, each server in turn gets --seconds of `GET .../objects/{id}/` for random objects
+(after a one-second warm-up), from that many client threads with a keep-alive session each, as the
+reader org with a declared purpose. Reported: medians over rounds of requests/s and of the p99 latency,
+the audited/unaudited ratio; the sequencer lag (from an entry's occurred_at to the signed checkpoint that
+first covers it) over every entry written during the audited runs; and the append throughput of the log
+alone (concurrent `record` + commit, then one sequencer pass over what they wrote). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from _scratch import scratch_database
+
+TAXII = "application/taxii+json;version=2.1"
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def seed(url: str) -> tuple[str, str]:
+    from signalfire.access import service
+    from signalfire.access.models import OrgKind, Role
+    from signalfire.core.db import migrate
+    from signalfire.core.db.session import make_engine, session_factory, unit_of_work
+
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    tokens = []
+    with unit_of_work(session_factory(engine)) as session:
+        for label in ("writer", "reader"):
+            org = service.create_org(
+                session, slug=f"bench-{label}", name=f"Bench {label}", kind=OrgKind.frontier_developer,
+                exchange_member=True,
+            )  # fmt: skip
+            user = service.create_user(session, email=f"{label}@bench.example", display_name=label, password=None)
+            service.add_member(session, org=org, user=user, role=Role.admin)
+            actor = service.build_actor(session, user, org.id, via="session")
+            assert actor is not None
+            tokens.append(
+                service.create_token(session, actor=actor, name="bench", scopes=["*"], expires_in_days=1).secret
+            )
+    engine.dispose()
+    return tokens[0], tokens[1]
+
+
+def basic(email: str, token: str) -> str:
+    return "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
+
+
+def stix_objects(count: int) -> list[dict[str, Any]]:
+    green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+    when = "2026-01-01T00:00:00.000Z"
+    return [
+        {
+            "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}", "created": when,
+            "modified": when, "name": f"Jailbreak prompt family {n}", "pattern_type": "stix", "valid_from": when,
+            "pattern": f"[url:value = 'https://prompts-{n}.example/jb']", "object_marking_refs": [green],
+        }
+        for n in range(count)
+    ]  # fmt: skip
+
+
+@dataclass
+class Server:
+    name: str
+    base: str
+    process: subprocess.Popen[bytes]
+
+
+def start(name: str, url: str, *, audited: bool, embedded: bool = True) -> Server:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SIGNALFIRE_DATABASE_URL": url,
+        "SIGNALFIRE_ENVIRONMENT": "development",
+        # Both run the embedded worker (outbox, scheduler, sequencer thread): only the audit work differs.
+        "SIGNALFIRE_EMBEDDED_WORKER": "true" if embedded else "false",
+        "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    }
+    factory = "signalfire.web.app:create_app" if audited else "_unaudited:create_app"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return Server(name, base, process)
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{name} server did not start")
+
+
+def load(urls: list[str], headers: dict[str, str], clients: int, seconds: float) -> tuple[float, float]:
+    """Requests per second and p99 latency (ms) of `clients` threads reading random URLs for `seconds`."""
+    stop_at = [0.0]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0]
+    barrier = threading.Barrier(clients + 1)
+
+    def client(i: int) -> None:
+        http = requests.Session()
+        rnd = random.Random(i)
+        barrier.wait()
+        while (now := time.perf_counter()) < stop_at[0]:
+            r = http.get(rnd.choice(urls), headers=headers, timeout=30)
+            if r.status_code != 200:
+                errors[0] += 1
+            latencies[i].append(time.perf_counter() - now)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.perf_counter() + seconds
+    barrier.wait()
+    for t in threads:
+        t.join()
+    if errors[0]:
+        raise RuntimeError(f"{errors[0]} requests failed")
+    flat = sorted(x for per in latencies for x in per)
+    return len(flat) / seconds, flat[int(len(flat) * 0.99) - 1] * 1000
+
+
+def sequencer_lag(url: str, since: datetime) -> list[float]:
+    from sqlalchemy import text
+
+    from signalfire.core.db.session import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT EXTRACT(EPOCH FROM ((SELECT min(c.created_at) FROM audit_checkpoint c"
+                " WHERE c.size > e.leaf_index) - e.occurred_at)) FROM audit_event e"
+                " WHERE e.occurred_at >= :since AND e.action = 'exchange.taxii.read'"
+            ),
+            {"since": since},
+        ).scalars()
+        pending = conn.execute(
+            text("SELECT count(*) FROM audit_event WHERE leaf_index IS NULL AND occurred_at >= :since"),
+            {"since": since},
+        ).scalar_one()
+    engine.dispose()
+    lags = [float(x) for x in rows if x is not None]
+    if pending:
+        print(f"  ({pending} entries were still unsequenced when measured)")
+    return lags
+
+
+def append_throughput(url: str, writers: int, seconds: float) -> tuple[float, float]:
+    """Entries/s committed by `writers` threads (one entry per transaction), then entries/s integrated."""
+    from signalfire.audit.chain import record
+    from signalfire.audit.sequencer import Sequencer
+    from signalfire.core.db.session import make_engine, session_factory, unit_of_work
+    from signalfire.core.settings import Settings
+
+    engine = make_engine(url, pool_size=writers + 2)
+    factory = session_factory(engine)
+    counts = [0] * writers
+    stop_at = time.perf_counter() + seconds
+
+    def writer(i: int) -> None:
+        while time.perf_counter() < stop_at:
+            with unit_of_work(factory) as s:
+                record(s, action="bench.append", target_type="thing", target_id=str(i), summary={"n": counts[i]})
+            counts[i] += 1
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    appended = sum(counts) / seconds
+    sequencer = Sequencer(factory, Settings(database_url=url), holder="bench-append")
+    started = time.perf_counter()
+    integrated = sequencer.drain()
+    integrate_rate = integrated / (time.perf_counter() - started)
+    engine.dispose()
+    return appended, integrate_rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--objects", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument(
+        "--worker-process", action="store_true", help="run the worker (and sequencer) as its own process"
+    )
+    args = parser.parse_args()
+    counts = [int(c) for c in args.clients.split(",")]
+    print(f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    with scratch_database(args.postgres, f"sf_bench_audit_{os.getpid()}") as url:
+        from signalfire.exchange.taxii_collections import MEMBERS_ID
+
+        writer, reader = seed(url)
+        embedded = not args.worker_process
+        servers = [
+            start("audited", url, audited=True, embedded=embedded),
+            start("unaudited", url, audited=False, embedded=embedded),
+        ]
+        worker = None
+        if args.worker_process:
+            worker = subprocess.Popen(
+                [sys.executable, "-c", "from signalfire.cli import main; main()", "worker"],
+                env={**os.environ, "SIGNALFIRE_DATABASE_URL": url, "SIGNALFIRE_ENVIRONMENT": "development"},
+                stderr=subprocess.DEVNULL,
+            )
+        try:
+            collection = f"{servers[0].base}/taxii2/exchange/collections/{MEMBERS_ID}/objects/"
+            objects = stix_objects(args.objects)
+            r = requests.post(
+                collection,
+                json={"objects": objects},
+                headers={
+                    "Accept": TAXII, "Content-Type": TAXII, "Authorization": basic("writer@bench.example", writer),
+                    "X-Signalfire-Permitted-Uses": "threat_detection,safeguards",
+                },
+                timeout=120,
+            )  # fmt: skip
+            r.raise_for_status()
+            read = {
+                "Accept": TAXII,
+                "Authorization": basic("reader@bench.example", reader),
+                "X-Signalfire-Purpose": "threat_detection",
+            }
+            paths = [f"taxii2/exchange/collections/{MEMBERS_ID}/objects/{o['id']}/" for o in objects]
+            check = requests.get(f"{servers[0].base}/{paths[0]}", headers=read, timeout=30)
+            assert check.status_code == 200, check.text
+            since = datetime.now(UTC)
+            results: dict[tuple[str, int], list[tuple[float, float]]] = {}
+            for rnd in range(args.rounds):
+                for clients in counts:
+                    order = servers if rnd % 2 == 0 else servers[::-1]
+                    for server in order:
+                        urls = [f"{server.base}/{p}" for p in paths]
+                        load(urls, read, clients, 1.0)  # warm-up
+                        rate, p99 = load(urls, read, clients, args.seconds)
+                        results.setdefault((server.name, clients), []).append((rate, p99))
+                        print(
+                            f"  round {rnd + 1} {server.name:9s} {clients:2d} clients: "
+                            f"{rate:7.1f} req/s p99 {p99:6.1f} ms"
+                        )
+            time.sleep(1.5)  # let the sequencer finish the last batch
+            lags = sequencer_lag(url, since)
+        finally:
+            for process in [s.process for s in servers] + ([worker] if worker else []):
+                process.terminate()
+                process.wait(timeout=20)
+        print("\nclients  audited req/s (p99 ms)  unaudited req/s (p99 ms)  ratio")
+        med: Callable[[list[float]], float] = statistics.median
+        for clients in counts:
+            a, u = results[("audited", clients)], results[("unaudited", clients)]
+            ar, ap = med([x[0] for x in a]), med([x[1] for x in a])
+            ur, up = med([x[0] for x in u]), med([x[1] for x in u])
+            print(f"{clients:7d}  {ar:8.1f} ({ap:6.1f})        {ur:8.1f} ({up:6.1f})           {ar / ur:5.2f}")
+        if lags:
+            lags.sort()
+            print(f"\nsequencer lag over {len(lags)} entries: median {med(lags) * 1000:.0f} ms, "
+                  f"p95 {lags[int(len(lags) * 0.95) - 1] * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms")  # fmt: skip
+        for writers in (1, 8):
+            appended, integrated = append_throughput(url, writers, args.seconds)
+            print(f"append alone, {writers} writer(s): {appended:.0f} entries/s committed; "
+                  f"sequencer integrated {integrated:.0f} entries/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""The sequencer: the one writer of the Merkle tree, run by the worker under a lease.
+
+Each pass, in one transaction: lock the `audit_tree` row (only sequencers touch it, never request
+writers), take or renew the lease, read committed entries without a position in arrival order, give them
+the next positions and their leaf hashes, extend the tree from its stored right edge, and sign a
+checkpoint. An entry committed late (a lower `seq` than one already integrated) simply gets a later
+position. The signed checkpoint commits in the same transaction as the positions it covers, so every
+positioned entry is covered by a checkpoint; `verify` reports one that is not as forged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from signalfire.audit import keys
+from signalfire.audit.chain import leaf_data, raw_entries, raw_entry
+from signalfire.audit.merkle import CompactRange, leaf_hash
+from signalfire.audit.models import AuditCheckpoint, AuditEvent, AuditTree
+from signalfire.audit.note import Checkpoint, Signer, sign_checkpoint
+from signalfire.core.clock import utcnow
+from signalfire.core.db.session import unit_of_work
+from signalfire.core.settings import Settings
+
+log = logging.getLogger("signalfire.audit.sequencer")
+
+
+def _tree(session: Session) -> AuditTree:
+    tree = session.execute(
+        select(AuditTree).where(AuditTree.id == 1).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if tree is None:  # a database created outside the migrations
+        tree = AuditTree(id=1, size=0, root_hash=CompactRange().root().hex(), compact=[])
+        session.add(tree)
+        session.flush()
+    return tree
+
+
+def integrate(
+    session: Session, *, signer: Signer, origin: str, holder: str, batch: int = 5000, lease_seconds: float = 30.0
+) -> int | None:
+    """One pass. Returns how many entries were integrated, or None when another sequencer holds the lease."""
+    now = utcnow()
+    tree = _tree(session)
+    if tree.lease_holder not in (None, holder) and tree.lease_until is not None and tree.lease_until > now:
+        return None
+    tree.lease_holder = holder
+    tree.lease_until = now + timedelta(seconds=lease_seconds)
+    pending = session.execute(
+        raw_entries().where(AuditEvent.leaf_index.is_(None)).order_by(AuditEvent.seq).limit(batch)
+    )
+    rng = CompactRange(tree.size, [bytes.fromhex(h) for h in tree.compact])
+    updates: list[dict[str, object]] = []
+    for row in pending:
+        entry = raw_entry(row)
+        h = leaf_hash(leaf_data(entry, rng.size))
+        updates.append({"seq": entry.seq, "leaf_index": rng.size, "leaf_hash": h.hex()})
+        rng.append(h)
+    has_checkpoint = session.execute(select(AuditCheckpoint.size).limit(1)).first() is not None
+    if not updates and has_checkpoint:
+        return 0
+    if updates:
+        session.execute(update(AuditEvent), updates)  # bulk UPDATE by primary key (executemany)
+    root = rng.root()
+    tree.size, tree.root_hash, tree.compact = rng.size, root.hex(), [h.hex() for h in rng.hashes]
+    note = sign_checkpoint(Checkpoint(origin, rng.size, root), signer)
+    session.add(
+        AuditCheckpoint(size=rng.size, root_hash=root.hex(), note=note, key_id=signer.verifier.id.hex(), created_at=now)
+    )
+    return len(updates)
+
+
+class Sequencer:
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, holder: str | None = None) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.signer = keys.signer(settings)
+        self.origin = keys.origin(settings)
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    def run_once(self) -> int | None:
+        cfg = self.settings.audit
+        with unit_of_work(self.factory) as session:
+            # Idle: nothing to integrate and a checkpoint exists; skip the lock and the lease write.
+            pending = session.execute(select(AuditEvent.seq).where(AuditEvent.leaf_index.is_(None)).limit(1)).first()
+            if pending is None and session.execute(select(AuditCheckpoint.size).limit(1)).first() is not None:
+                return 0
+            return integrate(
+                session,
+                signer=self.signer,
+                origin=self.origin,
+                holder=self.holder,
+                batch=cfg.sequencer_batch,
+                lease_seconds=cfg.sequencer_lease_seconds,
+            )
+
+    def release(self) -> None:
+        """Give the lease up on a clean stop, so a restarted worker need not wait for it to expire."""
+        try:
+            with unit_of_work(self.factory) as session:
+                session.execute(
+                    update(AuditTree)
+                    .where(AuditTree.id == 1, AuditTree.lease_holder == self.holder)
+                    .values(lease_holder=None, lease_until=None)
+                )
+        except Exception:  # shutting down: an expiring lease is the fallback
+            log.exception("could not release the sequencer lease")
+
+    def drain(self) -> int:
+        """Integrate everything pending now (tests, `signalfire audit sequence`, `worker --once`)."""
+        total = 0
+        while (n := self.run_once()) is not None and n > 0:
+            total += n
+        if n is not None:
+            self.release()
+        return total
+
+    def run_forever(self, stop: threading.Event) -> None:
+        log.info("audit sequencer %s started", self.holder)
+        interval = self.settings.audit.sequencer_interval_seconds
+        while not stop.is_set():
+            try:
+                n = self.run_once()
+            except Exception:  # the database may be briefly unavailable; keep the loop alive
+                log.exception("audit sequencer error")
+                n = 0
+            if not n or n < self.settings.audit.sequencer_batch:
+                stop.wait(interval)
+        self.release()
+        log.info("audit sequencer %s stopped", self.holder)
+
+
+def start_thread(factory: sessionmaker[Session], settings: Settings) -> tuple[threading.Event, threading.Thread]:
+    stop = threading.Event()
+    seq = Sequencer(factory, settings)
+    thread = threading.Thread(target=seq.run_forever, args=(stop,), name="signalfire-audit-sequencer", daemon=True)
+    thread.start()
+    return stop, thread
