@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
-from signalfire.audit.cli import audit_app
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.modules import import_listed
 from signalfire.core.settings import get_settings
@@ -33,12 +32,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
-app.add_typer(audit_app, name="audit")
 console = Console()
 err = Console(stderr=True)
 
 # Domain command groups, each a module exposing `commands: list[tuple[str, typer.Typer]]`.
 DOMAIN_CLI = (
+    "signalfire.audit.cli",
     "signalfire.response.cli",
     "signalfire.reporting.cli",
     "signalfire.exchange.cli",

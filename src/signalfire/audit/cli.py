@@ -17,6 +17,8 @@ from signalfire.core.settings import get_settings
 audit_app = typer.Typer(help="The audit log: a Merkle-tree log with signed checkpoints.", no_args_is_help=True)
 witness_app = typer.Typer(help="Witnesses that cosign checkpoints.", no_args_is_help=True)
 audit_app.add_typer(witness_app, name="witness")
+# Registered by signalfire.cli like every domain's commands (cli.DOMAIN_CLI).
+commands = [("audit", audit_app)]
 console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

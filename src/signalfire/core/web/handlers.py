@@ -14,7 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from signalfire.core.errors import AppError, FieldError, Unauthorized, loc_to_field
 
 log = logging.getLogger("signalfire.errors")
-API_PREFIXES = ("/api/", "/taxii2")
+# Machine paths: their errors are problem+json (the published audit checkpoint lives under /.well-known/).
+API_PREFIXES = ("/api/", "/taxii2", "/.well-known/")
 _TITLES = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable", 415: "Unsupported media type"}
 
 
