@@ -320,9 +320,12 @@ def tokens_revoke(email: str, org: str, token_id: uuid.UUID) -> None:
 
 
 def _load_domain_commands() -> None:
+    known = {g.name for g in app.registered_groups}
     for module in import_listed(DOMAIN_CLI, registry="cli.DOMAIN_CLI"):
         for group, sub in module.commands:
-            app.add_typer(sub, name=group)
+            if group not in known:  # idempotent: tests load them more than once
+                app.add_typer(sub, name=group)
+                known.add(group)
 
 
 def main() -> None:

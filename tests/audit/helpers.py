@@ -11,6 +11,7 @@ from signalfire.audit.chain import leaf_data, raw_entries, raw_entry, record
 from signalfire.audit.merkle import leaf_hash
 from signalfire.audit.models import AuditEvent
 from signalfire.audit.sequencer import Sequencer
+from signalfire.cli import _load_domain_commands
 from signalfire.cli import app as cli_app
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
 from signalfire.core.settings import get_settings
@@ -65,5 +66,6 @@ def leaf_hashes(url: str) -> list[str]:
 
 
 def cli(*args: str) -> tuple[int, str]:
+    _load_domain_commands()  # as `main` does: the domain groups (audit among them) join the app
     result = CliRunner().invoke(cli_app, list(args))
     return result.exit_code, result.output  # stdout and stderr, as a terminal shows them
