@@ -11,14 +11,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from signalfire.access.models import OrgKind
@@ -32,28 +30,9 @@ from signalfire.notify.registry import PERIODIC, PeriodicJob, task
 from signalfire.notify.transports import LogMailer, SmtpMailer
 from signalfire.notify.worker import Worker
 from tests import factories
-from tests.conftest import free_port
+from tests.conftest import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Sink:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture()
-def smtp() -> Iterator[tuple[_Sink, int]]:
-    sink = _Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
 
 
 class Receiver:
@@ -113,7 +92,7 @@ def _setup_org_with_hook(url: str, hook_url: str) -> tuple[Any, str]:
 
 
 def test_email_and_signed_webhook_are_delivered_once(
-    fresh_db: str, smtp: tuple[_Sink, int], receiver: tuple[Receiver, str]
+    fresh_db: str, smtp: tuple[SmtpSink, int], receiver: tuple[Receiver, str]
 ) -> None:
     sink, port = smtp
     rec, hook = receiver
@@ -213,7 +192,9 @@ time.sleep(600)
 """
 
 
-def test_worker_killed_between_claim_and_finish_delivers_exactly_once(fresh_db: str, smtp: tuple[_Sink, int]) -> None:
+def test_worker_killed_between_claim_and_finish_delivers_exactly_once(
+    fresh_db: str, smtp: tuple[SmtpSink, int]
+) -> None:
     sink, port = smtp
     with unit_of_work(session_factory(make_engine(fresh_db))) as s:
         enqueue_email(s, to=["oncall@example.test"], subject="Page", body="b", topic="response.page")

@@ -6,14 +6,10 @@ lease is found by the watchdog and queued again or marked dead, with the reason 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
 from typing import Any
 
-import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,29 +23,10 @@ from signalfire.notify.worker import ALERT_TOPIC, Worker
 from signalfire.response import paging
 from signalfire.response.schemas import EscalationPolicyIn, LevelIn
 from tests import factories
-from tests.conftest import free_port
+from tests.conftest import SmtpSink
 from tests.response import factories as rf
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class _Sink:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture()
-def smtp() -> Iterator[tuple[_Sink, int]]:
-    sink = _Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
 
 
 def _worker(factory: sessionmaker[Session], port: int, worker_id: str, **job: Any) -> Worker:
@@ -74,7 +51,7 @@ def test_header_text_is_one_line() -> None:
     assert header_text("plain title") == "plain title"
 
 
-def test_a_page_for_an_incident_title_with_a_newline_is_delivered(fresh_db: str, smtp: tuple[_Sink, int]) -> None:
+def test_a_page_for_an_incident_title_with_a_newline_is_delivered(fresh_db: str, smtp: tuple[SmtpSink, int]) -> None:
     sink, port = smtp
     factory = session_factory(make_engine(fresh_db))
     with time_machine.travel(T0, tick=False):
@@ -100,7 +77,7 @@ def test_a_page_for_an_incident_title_with_a_newline_is_delivered(fresh_db: str,
 
 
 def test_a_message_that_cannot_be_built_dies_at_once_and_alerts_the_admins_once(
-    fresh_db: str, smtp: tuple[_Sink, int]
+    fresh_db: str, smtp: tuple[SmtpSink, int]
 ) -> None:
     sink, port = smtp
     factory = session_factory(make_engine(fresh_db))
@@ -136,7 +113,7 @@ def test_a_message_that_cannot_be_built_dies_at_once_and_alerts_the_admins_once(
 
 
 def test_the_watchdog_requeues_a_job_whose_worker_stalled_and_kills_it_when_out_of_attempts(
-    fresh_db: str, smtp: tuple[_Sink, int]
+    fresh_db: str, smtp: tuple[SmtpSink, int]
 ) -> None:
     sink, port = smtp
     factory = session_factory(make_engine(fresh_db))
