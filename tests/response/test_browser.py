@@ -78,7 +78,15 @@ def test_sev1_misuse_incident_from_report_to_closed_review(live_server: LiveServ
 
     _progress(page, "in_progress")
     _progress(page, "completed")
+    # Four eyes: the rollback's owner cannot verify it; a second person does.
+    incident_url = page.url.split("#")[0].split("/actions/")[0]
+    page.context.clear_cookies()
+    login(page, base, "alice@aurora.example")
+    page.goto(incident_url)
     _progress(page, "verified", "Deployment manifests pin 3.1 on api, consumer-app, internal-agents")
+    page.context.clear_cookies()
+    login(page, base, "raj@aurora.example")
+    page.goto(incident_url)
     row = page.locator('[data-testid="action-row"]').first
     assert "Verified" in row.locator('[data-testid="action-status"]').inner_text()
     assert "within target" in row.locator('[data-testid="action-target"]').inner_text()
