@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signalfire.audit.chain import jsonable
 from signalfire.core.clock import utcnow
+from signalfire.core.db.prune import delete_oldest
 from signalfire.core.db.session import after_commit
 from signalfire.notify.models import JobKind, JobStatus, OutboxJob, WebhookEndpoint
 from signalfire.notify.preferences import route
@@ -134,13 +135,5 @@ def prune_finished(session: Session, status: JobStatus, before: datetime, limit:
     """Delete up to ``limit`` jobs that finished with ``status`` (done or dead) before ``before``."""
     if status not in (JobStatus.done, JobStatus.dead):
         raise ValueError("only finished jobs are pruned")
-    oldest = (
-        select(OutboxJob.id)
-        .where(OutboxJob.status == status, OutboxJob.completed_at < before)
-        .order_by(OutboxJob.completed_at)
-        .limit(limit)
-    )
-    result = session.execute(
-        delete(OutboxJob).where(OutboxJob.id.in_(oldest)).execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    keys = (OutboxJob.id,)
+    return delete_oldest(session, OutboxJob, keys, OutboxJob.completed_at, before, limit, OutboxJob.status == status)

@@ -11,12 +11,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, delete, select, tuple_
+from sqlalchemy import Index, Integer, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from signalfire.core.clock import utcnow
 from signalfire.core.db.base import Base
+from signalfire.core.db.prune import delete_oldest
 from signalfire.core.errors import AppError, Conflict
 
 MAX_KEY = 200
@@ -111,15 +112,5 @@ def run_idempotent(
 
 def prune(session: Session, before: datetime, limit: int) -> int:
     """Delete up to ``limit`` records stored before ``before``; a retry after that runs the create again."""
-    oldest = (
-        select(IdempotencyRecord.scope, IdempotencyRecord.key)
-        .where(IdempotencyRecord.created_at < before)
-        .order_by(IdempotencyRecord.created_at)
-        .limit(limit)
-    )
-    result = session.execute(
-        delete(IdempotencyRecord)
-        .where(tuple_(IdempotencyRecord.scope, IdempotencyRecord.key).in_(oldest))
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    keys = (IdempotencyRecord.scope, IdempotencyRecord.key)
+    return delete_oldest(session, IdempotencyRecord, keys, IdempotencyRecord.created_at, before, limit)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, delete, select, tuple_, update
+from sqlalchemy import Index, String, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from signalfire.core.clock import utcnow
 from signalfire.core.db.base import Base
+from signalfire.core.db.prune import delete_oldest
 from signalfire.core.errors import RateLimited
 
 
@@ -56,15 +57,5 @@ def _increment(session: Session, key: str, start: datetime) -> int:
 
 def prune(session: Session, before: datetime, limit: int) -> int:
     """Delete up to ``limit`` windows that started before ``before``; returns how many went."""
-    oldest = (
-        select(RateLimitWindow.key, RateLimitWindow.window_start)
-        .where(RateLimitWindow.window_start < before)
-        .order_by(RateLimitWindow.window_start)
-        .limit(limit)
-    )
-    result = session.execute(
-        delete(RateLimitWindow)
-        .where(tuple_(RateLimitWindow.key, RateLimitWindow.window_start).in_(oldest))
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    keys = (RateLimitWindow.key, RateLimitWindow.window_start)
+    return delete_oldest(session, RateLimitWindow, keys, RateLimitWindow.window_start, before, limit)
