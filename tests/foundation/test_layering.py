@@ -1,8 +1,10 @@
-"""Layering: the core depends on no domain or support package, and every module registry fails loudly."""
+"""Layering: the core depends on no domain or support package, every domain package has the house shape,
+and every module registry fails loudly."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from unittest.mock import MagicMock
 
@@ -41,6 +43,46 @@ def test_core_imports_no_package_above_it() -> None:
         for f in (SRC / "core").rglob("*.py")
     }
     assert {f: n for f, n in offenders.items() if n} == {}
+
+
+# House style §1: the files of every domain package. A package may lack one only if its docstring says
+# "no `<file>`" and why (an empty module would say nothing).
+DOMAINS = ("exchange", "reporting", "response", "intake", "readiness", "mywork")
+SUPPORT = ("access", "audit", "notify", "core", "web", "api", "migrations")
+SHAPE = ("models.py", "schemas.py", "service.py", "queries.py", "routes.py", "tasks.py", "templates/")
+
+
+def _shape_gaps(package: Path) -> tuple[set[str], set[str]]:
+    """(files missing without a word in the docstring, files the docstring says are missing but exist)."""
+    init = package / "__init__.py"
+    doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+    said = {name for name in SHAPE if re.search(rf"\bno `{re.escape(name)}`", doc, re.IGNORECASE)}
+    missing = {
+        name
+        for name in SHAPE
+        if not ((package / name.rstrip("/")).is_dir() if name.endswith("/") else (package / name).is_file())
+    }
+    return missing - said, said - missing
+
+
+def test_every_package_is_a_domain_or_a_support_package() -> None:
+    """A new top-level package is either a domain (and so checked for the shape below) or named as support."""
+    assert {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()} == set(DOMAINS) | set(SUPPORT)
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_domain_package_has_the_house_shape_or_says_why_not(domain: str) -> None:
+    unexplained, stale = _shape_gaps(SRC / domain)
+    assert unexplained == set(), f"{domain}/ lacks {sorted(unexplained)} without saying why in its docstring"
+    assert stale == set(), f"{domain}/__init__.py says there is no {sorted(stale)}, but there is"
+
+
+def test_the_shape_check_sees_a_missing_file_and_a_stale_excuse(tmp_path: Path) -> None:
+    for name in SHAPE:
+        (tmp_path / name.rstrip("/")).mkdir() if name.endswith("/") else (tmp_path / name).touch()
+    (tmp_path / "tasks.py").unlink()
+    (tmp_path / "__init__.py").write_text('"""X.\n\nShape: no `queries.py`, because."""\n', encoding="utf-8")
+    assert _shape_gaps(tmp_path) == ({"tasks.py"}, {"queries.py"})
 
 
 def test_import_listed_names_the_registry_and_the_missing_module() -> None:
