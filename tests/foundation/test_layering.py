@@ -85,6 +85,22 @@ def test_the_shape_check_sees_a_missing_file_and_a_stale_excuse(tmp_path: Path) 
     assert _shape_gaps(tmp_path) == ({"tasks.py"}, {"queries.py"})
 
 
+def test_the_reporting_rules_engine_is_pure() -> None:
+    """reporting/rules/ decides applicability and deadlines from what it is given: it imports no database,
+    web or clock module and nothing of Signalfire beyond itself, its regime files and core.errors."""
+    allowed = ("signalfire.reporting.rules", "signalfire.reporting.regimes", "signalfire.core.errors")
+    banned = ("sqlalchemy", "fastapi", "starlette", "signalfire.core.clock")
+    offenders = {
+        str(f.relative_to(SRC)): sorted(
+            n
+            for n in _imported(f)
+            if n.startswith(banned) or (n.startswith("signalfire") and not n.startswith(allowed))
+        )
+        for f in (SRC / "reporting" / "rules").rglob("*.py")
+    }
+    assert {f: n for f, n in offenders.items() if n} == {}
+
+
 def test_import_listed_names_the_registry_and_the_missing_module() -> None:
     with pytest.raises(ModuleListError, match=r"web\.app\.ROUTE_MODULES lists 'signalfire\.exchange\.routez'"):
         import_listed(["signalfire.web.routes", "signalfire.exchange.routez"], registry="web.app.ROUTE_MODULES")
@@ -104,14 +120,14 @@ def _on_disk(filename: str) -> set[str]:
 @pytest.mark.parametrize(
     ("listed", "filename", "extra"),
     [
-        (web_app.ROUTE_MODULES, "routes.py", {"signalfire.exchange.taxii"}),
+        (web_app.ROUTE_MODULES, "routes.py", {"signalfire.exchange.taxii.routes"}),
         (registry.TASK_MODULES, "tasks.py", set()),
         (cli.DOMAIN_CLI, "cli.py", set()),
         (demo.DOMAIN_SEEDERS, "demo.py", set()),
         (
             all_models.MODEL_MODULES,
             "models.py",
-            {"signalfire.exchange.taxii_models", "signalfire.core.web.ratelimit", "signalfire.core.web.idempotency"},
+            {"signalfire.exchange.taxii.models", "signalfire.core.web.ratelimit", "signalfire.core.web.idempotency"},
         ),
     ],
     ids=["routes", "tasks", "cli", "demo", "models"],

@@ -6,6 +6,7 @@ service.py composes the topic modules (assessments.py, obligations.py, events.py
 retention.py, bindings.py, org_profile.py, org_settings.py) for the pages, the API and the commands;
 queries.py holds the reads that belong to no one topic. routes.py gathers the routers of pages*.py and
 api.py; cli.py and cli_reports.py are the commands; views.py turns rows into what is shown. The pure rules
-engine (regime_schema.py, regime_loader.py, clock_events.py, assessment_engine.py, deadlines.py,
-catalog.py) never touches the database; the regime files it reads are in regimes/.
+engine is the sub-package rules/ (regime_schema.py, regime_loader.py, clock_events.py,
+assessment_engine.py, deadlines.py, catalog.py): it never touches the database, and the regime files it
+reads are the data package regimes/.
 """

@@ -19,7 +19,6 @@ from signalfire.core.web.params import VersionNumber
 from signalfire.reporting import (
     assessments,
     bindings,
-    catalog,
     inbox,
     obligations,
     org_profile,
@@ -32,6 +31,7 @@ from signalfire.reporting import (
 )
 from signalfire.reporting.facts import event_states, get_incident
 from signalfire.reporting.reports import FieldValue
+from signalfire.reporting.rules import catalog
 from signalfire.reporting.schemas import (
     AnswerIn,
     AssessmentIn,

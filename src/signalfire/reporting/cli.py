@@ -18,8 +18,9 @@ from signalfire.core.clock import utcnow
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
 from signalfire.core.settings import get_settings
-from signalfire.reporting import catalog, queries, reminders, retention, service
-from signalfire.reporting.regime_loader import RegimeFileError, load_all
+from signalfire.reporting import queries, reminders, retention, service
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.regime_loader import RegimeFileError, load_all
 
 reporting_app = typer.Typer(
     help="Incident reporting: regimes, assessments, obligations, reports, the authority inbox.", no_args_is_help=True

@@ -31,7 +31,6 @@ from signalfire.core.db.session import unit_of_work
 from signalfire.core.errors import AppError, NotFound
 from signalfire.reporting import (
     assessments,
-    catalog,
     events,
     inbox,
     obligations,
@@ -46,6 +45,7 @@ from signalfire.reporting.facts import get_incident
 from signalfire.reporting.models import Assessment, Message, Obligation, Report
 from signalfire.reporting.obligations import SyncResult
 from signalfire.reporting.reports import FieldValue
+from signalfire.reporting.rules import catalog
 from signalfire.reporting.schemas import ExportOut
 
 AsOpt = Annotated[str, typer.Option("--as", help="Email of the member acting.")]

@@ -24,7 +24,6 @@ from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import (
     assessments,
     bindings,
-    catalog,
     display,
     events,
     inbox,
@@ -36,10 +35,11 @@ from signalfire.reporting import (
     service,
     views,
 )
-from signalfire.reporting.clock_events import label as event_label
-from signalfire.reporting.clock_events import render as render_start
 from signalfire.reporting.facts import RESPONSE_FACTS, event_states, get_incident
 from signalfire.reporting.forms import FormData, attempt, by_field, local_input, summary, utc
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.clock_events import label as event_label
+from signalfire.reporting.rules.clock_events import render as render_start
 from signalfire.response.models import Incident
 
 pages = protected_router(prefix="/reporting", include_in_schema=False)

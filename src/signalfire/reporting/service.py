@@ -4,8 +4,8 @@ does, so that none of them composes rules or reads rows itself.
 The rules live in topic modules, each small enough to read whole: assessments.py applies a regime to an
 incident, obligations.py keeps the clocks, events.py records clock events, reports.py drafts and files,
 inbox.py is the authority's side, retention.py holds and purges, bindings.py routes recipients. The pure
-rules engine (regime files, applicability, deadline arithmetic: regime_schema.py, regime_loader.py,
-assessment_engine.py, deadlines.py) never touches the database. Nothing here commits: the request or the
+rules engine (regime files, applicability, deadline arithmetic) is the `rules` sub-package, which never
+touches the database. Nothing here commits: the request or the
 command's unit of work does.
 """
 

@@ -11,9 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.reporting import assessments, catalog, obligations, org_profile, prompts, queries, retention
-from signalfire.reporting.clock_events import ClockEvent
-from signalfire.reporting.clock_events import label as clock_label
+from signalfire.reporting import assessments, obligations, org_profile, prompts, queries, retention
 from signalfire.reporting.facts import RESPONSE_FACTS, EventState, event_states, snapshot_changes
 from signalfire.reporting.inbox import threads_for_report
 from signalfire.reporting.models import (
@@ -26,8 +24,11 @@ from signalfire.reporting.models import (
     Report,
     ReportVersion,
 )
-from signalfire.reporting.regime_schema import Regime
 from signalfire.reporting.reports import NOTES_FIELD, field_label, report_for, versions
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.clock_events import ClockEvent
+from signalfire.reporting.rules.clock_events import label as clock_label
+from signalfire.reporting.rules.regime_schema import Regime
 from signalfire.reporting.schemas import (
     ActionOut,
     AssessmentOut,
