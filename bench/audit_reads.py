@@ -231,7 +231,7 @@ def main() -> None:
     print(f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     with scratch_database(args.postgres, f"sf_bench_audit_{os.getpid()}") as url:
-        from signalfire.exchange.taxii_collections import MEMBERS_ID
+        from signalfire.exchange.taxii.collections import MEMBERS_ID
 
         writer, reader = seed(url)
         embedded = not args.worker_process

@@ -45,11 +45,12 @@ from signalfire.access.models import OrgKind, Role
 from signalfire.access.service import add_member, build_actor, create_org, create_user
 from signalfire.core.db import migrate
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
-from signalfire.reporting import bulk, catalog, obligations
-from signalfire.reporting.assessment_engine import AssessmentResult, assess
-from signalfire.reporting.deadlines import compute_obligations
+from signalfire.reporting import bulk, obligations
 from signalfire.reporting.models import Assessment, Obligation
-from signalfire.reporting.regime_schema import Regime, criterion_refs
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.assessment_engine import AssessmentResult, assess
+from signalfire.reporting.rules.deadlines import compute_obligations
+from signalfire.reporting.rules.regime_schema import Regime, criterion_refs
 from signalfire.response.models import Incident
 from signalfire.response.vocab import IncidentStatus, RiskDomain, Severity
 

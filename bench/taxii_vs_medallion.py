@@ -65,7 +65,7 @@ def _ts(value: datetime) -> str:
 
 
 def green_marking() -> dict[str, Any]:
-    from signalfire.exchange.stix import tlp_marking_definition
+    from signalfire.exchange.stix.convert import tlp_marking_definition
     from signalfire.exchange.vocab import Tlp
 
     body: dict[str, Any] = json.loads(tlp_marking_definition(Tlp.GREEN).serialize())
@@ -219,7 +219,7 @@ class Signalfire:
         return tokens[0], tokens[1]
 
     def start(self) -> Target:
-        from signalfire.exchange.taxii_collections import MEMBERS_ID
+        from signalfire.exchange.taxii.collections import MEMBERS_ID
 
         url = self._database()
         writer, reader = self._seed(url)

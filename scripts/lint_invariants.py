@@ -285,11 +285,7 @@ def check_escapes(module: Module) -> Iterator[Violation]:
 
 # Whole-file exemptions for code that cannot carry escape comments yet, each with its reason. Keep it short:
 # an entry that no longer matches any violation is itself reported, so it is removed once the debt is paid.
-KNOWN_DEBTS: dict[tuple[str, str], str] = {
-    ("reporting/cli.py", "raw-query"): "issue 15: reporting is being restructured (no service.py yet)",
-    ("reporting/pages.py", "raw-query"): "issue 15: reporting is being restructured (no service.py yet)",
-    ("reporting/views.py", "raw-query"): "issue 15: reporting is being restructured (no service.py yet)",
-}
+KNOWN_DEBTS: dict[tuple[str, str], str] = {}
 
 
 # -- driver -----------------------------------------------------------------------------------------------

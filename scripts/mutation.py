@@ -59,7 +59,7 @@ TARGETS: dict[str, Target] = {
         ),
     ),
     "reporting-deadlines": Target(
-        ("src/signalfire/reporting/deadlines.py",),
+        ("src/signalfire/reporting/rules/deadlines.py",),
         (
             "tests/reporting/test_deadlines.py",
             "tests/reporting/test_deadline_properties.py",

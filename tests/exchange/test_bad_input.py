@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.exchange.models import ExchangeItem
-from signalfire.exchange.taxii_models import TaxiiObject
+from signalfire.exchange.taxii.models import TaxiiObject
 from tests.exchange.taxii.helpers import MEMBERS, TAXII, headers, indicator
 
 Client = Callable[[Actor | None], TestClient]

@@ -24,9 +24,10 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import OrgKind
 from signalfire.audit.models import AuditEvent
 from signalfire.core.clock import utcnow
-from signalfire.exchange import authoring, lessons, pseudonyms, responses, routing, service, stix
+from signalfire.exchange import authoring, lessons, pseudonyms, responses, routing, service
 from signalfire.exchange.models import ExchangeItem, ItemStatus, ReadChannel, ResponseKind
 from signalfire.exchange.schemas import LessonIn
+from signalfire.exchange.stix import convert as stix
 from signalfire.exchange.vocab import Category, CoveredUse, Tlp
 from tests.exchange import factories as xf
 

@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stix2validator import ValidationOptions, validate_instance
 
-from signalfire.exchange import stix as sx
 from signalfire.exchange.snapshot import Contributor, HubIdentity, ItemSnapshot
-from signalfire.exchange.stix import (
+from signalfire.exchange.stix import convert as sx
+from signalfire.exchange.stix.convert import (
     OPENCTI_AMBER_STRICT_ID,
     SIGNALFIRE_EXTENSION_ID,
     SIGNALFIRE_PROJECT_IDENTITY_ID,
@@ -42,7 +42,7 @@ from signalfire.exchange.vocab import (
     Tlp,
 )
 
-SCHEMA = Path(sx.__file__).with_name("stix_extension") / "signalfire-ai-item.json"
+SCHEMA = Path(sx.__file__).with_name("extension") / "signalfire-ai-item.json"
 HUB = HubIdentity(
     stix_identity_id="identity--0b6a4f43-3e0c-4bb6-9f0e-3a54c6e0a001",
     name="Frontier exchange hub",

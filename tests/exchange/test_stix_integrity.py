@@ -21,19 +21,19 @@ from stix2validator import ValidationOptions, validate_instance
 
 from signalfire.access.actor import Actor
 from signalfire.core.clock import utcnow
-from signalfire.exchange import stix as sx
 from signalfire.exchange.demo import _published_at
 from signalfire.exchange.models import Attribution, ExchangeItem, Pseudonym
 from signalfire.exchange.service import org_identity_id
-from signalfire.exchange.stix import SIGNALFIRE_EXTENSION_ID
-from signalfire.exchange.taxii_models import TaxiiStatus
-from signalfire.exchange.taxii_protocol import parse_timestamp
+from signalfire.exchange.stix import convert as sx
+from signalfire.exchange.stix.convert import SIGNALFIRE_EXTENSION_ID
+from signalfire.exchange.taxii.models import TaxiiStatus
+from signalfire.exchange.taxii.protocol import parse_timestamp
 from tests.exchange import factories as xf
 from tests.exchange.taxii.helpers import MEMBERS, envelope, headers, indicator, ts
 
 Client = Callable[[Actor | None], TestClient]
 EXPORT = "/api/v1/exchange/export.stix"
-SCHEMA = Path(sx.__file__).with_name("stix_extension") / "signalfire-ai-item.json"
+SCHEMA = Path(sx.__file__).with_name("extension") / "signalfire-ai-item.json"
 
 
 @pytest.fixture(scope="module")

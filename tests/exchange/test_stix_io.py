@@ -21,16 +21,16 @@ from stix2validator import ValidationOptions, validate_instance
 
 from signalfire.access.actor import Actor
 from signalfire.access.models import OrgKind, User
-from signalfire.exchange import stix as sx
 from signalfire.exchange.models import Attribution, ExchangeItem, ItemStatus, ReadLog
-from signalfire.exchange.stix import SIGNALFIRE_EXTENSION_ID, TLP2_MARKING_IDS
+from signalfire.exchange.stix import convert as sx
+from signalfire.exchange.stix.convert import SIGNALFIRE_EXTENSION_ID, TLP2_MARKING_IDS
 from signalfire.exchange.vocab import AudienceKind, CoveredUse, Tlp
 from tests.exchange import factories as xf
 
 Client = Callable[[Actor | None], TestClient]
 EXPORT = "/api/v1/exchange/export.stix"
 IMPORT = "/api/v1/exchange/import"
-SCHEMA = Path(sx.__file__).with_name("stix_extension") / "signalfire-ai-item.json"
+SCHEMA = Path(sx.__file__).with_name("extension") / "signalfire-ai-item.json"
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_cli_export(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     from signalfire.core.db.session import make_engine, session_factory, unit_of_work
     from signalfire.core.settings import get_settings
-    from signalfire.exchange import stix_cli
+    from signalfire.exchange.stix import cli as stix_cli
     from tests import factories
 
     engine = make_engine(fresh_db)

@@ -25,10 +25,11 @@ from taxii2client.v21 import Collection, Server, as_pages
 
 from signalfire.access.actor import Actor
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
-from signalfire.exchange import taxii_ingest, taxii_store
 from signalfire.exchange.models import ReadLog
-from signalfire.exchange.taxii_collections import MEMBERS_ID, collections_for
-from signalfire.exchange.taxii_protocol import Query
+from signalfire.exchange.taxii import ingest as taxii_ingest
+from signalfire.exchange.taxii import store as taxii_store
+from signalfire.exchange.taxii.collections import MEMBERS_ID, collections_for
+from signalfire.exchange.taxii.protocol import Query
 from signalfire.exchange.vocab import CoveredUse
 from signalfire.web.app import create_app
 from tests import factories

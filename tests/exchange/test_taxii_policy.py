@@ -3,7 +3,7 @@
 The world and the expectations come from ``test_policy_table`` (one item per allowed TLP x audience
 pair, a draft and a withdrawn item; viewers of every org kind and role, named and unnamed, plus a
 non-member lab and the contributor). For every viewer, the items whose reports it can read over TAXII
-(every collection it may read, through ``taxii_store`` as the routes call it) and the items an export
+(every collection it may read, through ``taxii.store`` as the routes call it) and the items an export
 would carry (``stix_io.exportable_items``) must be exactly those the rules allow. The same is checked
 end to end over HTTP for one role of every org, with API tokens. Neither channel ever carries a draft
 (only published versions are indexed or exported); a withdrawn item stays with its contributor.
@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.access.models import Role
-from signalfire.exchange import stix_io, taxii_store
-from signalfire.exchange.taxii_collections import collections_for
-from signalfire.exchange.taxii_protocol import Query
+from signalfire.exchange.stix import bundles as stix_io
+from signalfire.exchange.taxii import store as taxii_store
+from signalfire.exchange.taxii.collections import collections_for
+from signalfire.exchange.taxii.protocol import Query
 from signalfire.exchange.vocab import AudienceKind, CoveredUse, Tlp
 from tests.exchange.taxii.helpers import API, headers
 from tests.exchange.test_policy_table import VALID, Viewer, World, build_world, expected

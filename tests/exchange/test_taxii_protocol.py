@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.access.models import OrgKind, Role
-from signalfire.exchange.taxii_collections import GOVERNMENT_ID, RESEARCHERS_ID, shared_by_id
-from signalfire.exchange.taxii_models import TaxiiObject, TaxiiStatus
+from signalfire.exchange.taxii.collections import GOVERNMENT_ID, RESEARCHERS_ID, shared_by_id
+from signalfire.exchange.taxii.models import TaxiiObject, TaxiiStatus
 from signalfire.exchange.vocab import Tlp
 from tests import factories
 from tests.exchange import factories as xf
@@ -241,7 +241,7 @@ def test_whole_request_faults_store_nothing(db: Session, lab: Actor, api_client:
         "Unsupported media type",
     )
     assert _counts(db) == before
-    from signalfire.exchange import taxii_ingest
+    from signalfire.exchange.taxii import ingest as taxii_ingest
 
     monkey = taxii_ingest.MAX_OBJECTS
     taxii_ingest.MAX_OBJECTS = 2

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from signalfire.exchange import taxii_cursor
-from signalfire.exchange.taxii_collections import fan_out, org_inbox_id, person_inbox_id, shared_by_id
-from signalfire.exchange.taxii_protocol import (
+from signalfire.exchange.taxii import cursor as taxii_cursor
+from signalfire.exchange.taxii.collections import fan_out, org_inbox_id, person_inbox_id, shared_by_id
+from signalfire.exchange.taxii.protocol import (
     MAX_PAGE,
     TaxiiError,
     check_accept,

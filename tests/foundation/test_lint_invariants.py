@@ -55,7 +55,9 @@ def test_session_get_in_a_module_that_builds_a_router_is_flagged() -> None:
 
 def test_cli_modules_are_edges_too() -> None:
     assert run("intake/cli.py", "x = select(Signal)\n") == [(1, "raw-query")]
-    assert run("exchange/stix_cli.py", "x = select(Signal)\n") == [(1, "raw-query")]
+    assert run("exchange/stix/cli.py", "x = select(Signal)\n") == [(1, "raw-query")]
+    assert run("intake/feeds_cli.py", "x = select(Signal)\n") == [(1, "raw-query")]
+    assert run("reporting/cli_reports.py", "x = select(Signal)\n") == [(1, "raw-query")]
 
 
 def test_queries_services_policy_and_unprotected_models_are_not_flagged() -> None:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import pytest
 
-from signalfire.reporting.assessment_engine import Answer, assess, assess_applicability, evaluate
-from signalfire.reporting.regime_loader import load_all
-from signalfire.reporting.regime_schema import AllOf, AnyOf, NotOf, Regime
+from signalfire.reporting.rules.assessment_engine import Answer, assess, assess_applicability, evaluate
+from signalfire.reporting.rules.regime_loader import load_all
+from signalfire.reporting.rules.regime_schema import AllOf, AnyOf, NotOf, Regime
 
 REGIMES = load_all()
 
@@ -694,7 +694,7 @@ def test_applicability_rejects_unknown_facts() -> None:
 def test_many_unknowns_fall_back_to_three_valued_logic(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past EXACT_LIMIT unknowns the engine stops enumerating; it may then say "undetermined" where
     enumeration sees that some class applies either way, never the reverse."""
-    from signalfire.reporting import assessment_engine
+    from signalfire.reporting.rules import assessment_engine
 
     r = regime("cn-cac-cyber-incident")
     answers: dict[str, Answer] = {"relatively_major": "yes", "cii_operator": "unknown", "state_organ": "no"}

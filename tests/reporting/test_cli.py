@@ -40,6 +40,7 @@ COP_FACTS = [x for k, v in f.COP_FACTS.items() for x in ("--fact", f"{k}={v}")]
 class World:
     url: str
     dev: list[str]  # --as/--org of a reporter at the developer
+    admin: list[str]  # an admin at the developer
     office: list[str]  # an admin of the authority bound to the Code's AI Office recipient
     oes: list[str]  # an admin of the authority bound to SB 53's OES recipient
     stranger: list[str]  # an admin of another developer
@@ -70,6 +71,7 @@ def world(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         world = World(
             fresh_db,
             who(dev.email, f.org_of(s, dev)),
+            who(admin.email, f.org_of(s, admin)),
             who(office.email, f.org_of(s, office)),
             who(oes.email, f.org_of(s, oes)),
             who(stranger.email, f.org_of(s, stranger)),
@@ -101,8 +103,8 @@ def demo_incident(s: Session, admin: Any) -> Any:
     return inc
 
 
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli.reporting_app, list(args))
+def run(*args: str, app: Any = cli.reporting_app) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
     assert "Traceback" not in result.output
     return result.exit_code, result.output
 
@@ -323,3 +325,60 @@ def test_the_inbox_lists_only_what_was_addressed_to_the_authority(world: World) 
     actions_seen = {a.action for a in rows(w, select(AuditEvent))}
     assert {"reporting.delivery.read", "reporting.delivery.acknowledge", "reporting.message.question"} <= actions_seen
     assert "reporting.message.answer" in actions_seen
+
+
+def test_operator_commands_bind_recompute_and_show_the_board(world: World) -> None:
+    """The deployment's own commands (no --as): recipient bindings by org slug, a recompute of every assessed
+    incident, an org's open obligations."""
+    w = world
+    office_slug, dev_slug, stranger_slug = w.office[3], w.dev[3], w.stranger[3]
+    code, out = run("bindings")
+    assert code == 0 and f"{COP}" in out and "eu_ai_office" in out and office_slug in out, out
+    assert run("unbind", COP, "eu_ai_office") == (0, "removed\n")
+    code, out = run("bindings")
+    assert "eu_ai_office" not in out and "ca_oes" in out, out
+    code, out = run("unbind", COP, "eu_ai_office")
+    assert code == 1 and "No such binding." in out, out
+    code, out = run("bind", COP, "eu_ai_office", "no-such-org")
+    assert code == 1 and "No organisation 'no-such-org'" in out, out
+    code, out = run("bind", COP, "eu_ai_office", office_slug)
+    assert code == 0 and f"{COP} / eu_ai_office -> {office_slug}" in out, out
+
+    code, out = run("recompute")
+    assert (code, out) == (0, "0 incident(s) recomputed, 0 changed\n")
+    obligations = assessed(w)
+    code, out = run("recompute")
+    assert (code, out) == (0, "1 incident(s) recomputed, 0 changed\n")  # assessing computed them already
+    assert run("recompute", "--org", stranger_slug) == (0, "0 incident(s) recomputed, 0 changed\n")
+    code, out = run("recompute", "--org", "no-such-org")
+    assert code == 1 and "no organisation 'no-such-org'" in out, out
+
+    code, out = run("board", dev_slug)
+    assert code == 0 and out.count(w.reference) == len([o for o in obligations if o.is_open]) > 0, out
+    code, out = run("board", stranger_slug)
+    assert code == 0 and w.reference not in out, out
+
+
+def test_retention_commands_hold_by_reference_and_list(world: World) -> None:
+    """A legal hold is placed by incident reference as an admin of the incident's org; another org's admin
+    finds no such incident; holds and retention status list the org's own records only."""
+    w = world
+    assessed(w)  # opens the incident's reporting case
+    admin_email, dev_slug = w.admin[1], w.admin[3]
+    stranger_email, stranger_slug = w.stranger[1], w.stranger[3]
+    retention_run = cli.retention_app
+    code, out = run("hold", w.reference, stranger_slug, stranger_email, "Litigation.", app=retention_run)
+    assert code == 1 and "No such incident." in out, out
+    code, out = run("hold", w.reference.lower(), dev_slug, admin_email, "Litigation pending.", app=retention_run)
+    assert code == 0 and out.startswith("hold ") and out.rstrip().endswith(" placed"), out
+    hold_id = out.split()[1]
+    code, out = run("holds", dev_slug, app=retention_run)
+    assert code == 0 and hold_id in out and w.reference in out and "Litigation pending." in out, out
+    code, out = run("holds", stranger_slug, app=retention_run)
+    assert code == 0 and w.reference not in out, out
+    code, out = run("status", dev_slug, app=retention_run)
+    assert code == 0 and w.reference in out and "yes" in out, out
+    code, out = run("release", hold_id, dev_slug, admin_email, "Settled.", app=retention_run)
+    assert code == 0 and "released" in out, out
+    code, out = run("status", dev_slug, app=retention_run)
+    assert code == 0 and w.reference in out and "yes" not in out, out

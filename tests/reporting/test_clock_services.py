@@ -15,7 +15,7 @@ from signalfire.core.errors import Forbidden, ValidationFailed
 from signalfire.notify.models import OutboxJob
 from signalfire.reporting import inbox, org_profile, prompts, reports
 from signalfire.reporting.models import Obligation, ObligationStatus
-from signalfire.reporting.regime_schema import IsoDuration
+from signalfire.reporting.rules.regime_schema import IsoDuration
 from signalfire.reporting.tasks import deadline_sweep
 from signalfire.response import service as response
 from signalfire.response.schemas import IncidentUpdate, TransitionIn

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signalfire.reporting.assessment_engine import Answer, AssessmentResult, assess
-from signalfire.reporting.clock_events import EVENT_IDS, render
-from signalfire.reporting.deadlines import ObligationSpec, compute_obligations
-from signalfire.reporting.regime_loader import load_all
-from signalfire.reporting.regime_schema import Regime
+from signalfire.reporting.rules.assessment_engine import Answer, AssessmentResult, assess
+from signalfire.reporting.rules.clock_events import EVENT_IDS, render
+from signalfire.reporting.rules.deadlines import ObligationSpec, compute_obligations
+from signalfire.reporting.rules.regime_loader import load_all
+from signalfire.reporting.rules.regime_schema import Regime
 
 ALL = [r for versions in load_all().values() for r in versions]
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from signalfire.reporting.assessment_engine import assess
-from signalfire.reporting.deadlines import compute_obligations
-from signalfire.reporting.regime_loader import load_regime
+from signalfire.reporting.rules.assessment_engine import assess
+from signalfire.reporting.rules.deadlines import compute_obligations
+from signalfire.reporting.rules.regime_loader import load_regime
 
 REGIME = """\
 schema_version: 1

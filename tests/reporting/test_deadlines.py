@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from signalfire.reporting.assessment_engine import Answer, AssessmentResult, assess
-from signalfire.reporting.deadlines import ObligationSpec, compute_obligations
-from signalfire.reporting.regime_loader import load_all
-from signalfire.reporting.regime_schema import Regime
+from signalfire.reporting.rules.assessment_engine import Answer, AssessmentResult, assess
+from signalfire.reporting.rules.deadlines import ObligationSpec, compute_obligations
+from signalfire.reporting.rules.regime_loader import load_all
+from signalfire.reporting.rules.regime_schema import Regime
 
 REGIMES = load_all()
 

@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signalfire.reporting.assessment_engine import Answer, AssessmentResult, assess
-from signalfire.reporting.clock_events import EVENT_IDS, referenced_events
-from signalfire.reporting.deadlines import ObligationSpec, compute_obligations
-from signalfire.reporting.regime_loader import load_all
-from signalfire.reporting.regime_schema import IncidentClass, IsoDuration, Regime
+from signalfire.reporting.rules.assessment_engine import Answer, AssessmentResult, assess
+from signalfire.reporting.rules.clock_events import EVENT_IDS, referenced_events
+from signalfire.reporting.rules.deadlines import ObligationSpec, compute_obligations
+from signalfire.reporting.rules.regime_loader import load_all
+from signalfire.reporting.rules.regime_schema import IncidentClass, IsoDuration, Regime
 from tests.reporting.test_deadlines import cop, regime, run, utc
 
 ALL = [r for versions in load_all().values() for r in versions]

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from signalfire.reporting.assessment_engine import assess
-from signalfire.reporting.deadlines import ObligationSpec, compute_obligations
-from signalfire.reporting.regime_schema import Deadline, IsoDuration
+from signalfire.reporting.rules.assessment_engine import assess
+from signalfire.reporting.rules.deadlines import ObligationSpec, compute_obligations
+from signalfire.reporting.rules.regime_schema import Deadline, IsoDuration
 from tests.reporting.test_deadlines import a73, cac, cop, regime, run, sb53, utc
 
 COP = "eu-gpai-cop-c9"

@@ -434,3 +434,34 @@ def test_assessment_refused_after_its_first_writes_leaves_nothing(db: Session, b
 
 def _count(db: Session, *models: type[Any]) -> list[int]:
     return [db.execute(select(func.count()).select_from(m)).scalar_one() for m in models]
+
+
+def _incident_rows(html: str) -> dict[str, str]:
+    """The board's "Your incidents" table: title -> the number in the "Regimes assessed" column."""
+    table = html.split('data-testid="incidents"', 1)[1].split("</table>", 1)[0]
+    found = re.findall(r'row-title" href="[^"]+">[^ ]+ · ([^<]+)</a>.*?<td class="num">(\d+)</td>', table, flags=re.S)
+    return dict(found)
+
+
+def test_board_lists_the_orgs_incidents_with_their_current_assessments(db: Session, browser_client: Client) -> None:
+    dev = _high_risk_provider(db)
+    assessed = f.incident(db, dev, aware_at=AWARE, title="Assessed twice")
+    f.assess(db, dev, assessed, COP, f.cop(death="yes"))
+    f.assess(db, dev, assessed, COP, f.cop(death="yes"))  # a second version: still one current assessment
+    f.incident(db, dev, aware_at=AWARE + timedelta(hours=1), title="Not assessed")
+    other = f.developer(db)
+    f.assess(db, other, f.incident(db, other, aware_at=AWARE, title="Another org's"), COP, f.cop(death="yes"))
+
+    rows = _incident_rows(browser_client(dev).get("/reporting").text)
+    assert rows == {"Assessed twice": "1", "Not assessed": "0"}
+
+
+def test_bindings_page_offers_the_authority_orgs_only(db: Session, browser_client: Client) -> None:
+    admin = factories.actor(db, kind=OrgKind.hub_operator, role=Role.admin)
+    office = f.authority(db, "Bindings AI Office")
+    dev = f.developer(db)
+    page = browser_client(admin).get("/reporting/bindings")
+    assert page.status_code == 200
+    options = re.findall(r'<option value="([^"]+)">([^<]+)</option>', page.text.split('id="b-org"', 1)[1])
+    assert (str(office.org_id), "Bindings AI Office") in options
+    assert str(dev.org_id) not in {value for value, _ in options}

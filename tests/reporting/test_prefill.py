@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from signalfire.reporting.facts import incident_facts
 from signalfire.reporting.prefill import NOT_PREFILLABLE, OECD_SOURCES, PrefillContext, prefill
-from signalfire.reporting.regime_loader import load_all
-from signalfire.reporting.regime_schema import Regime
+from signalfire.reporting.rules.regime_loader import load_all
+from signalfire.reporting.rules.regime_schema import Regime
 from signalfire.response import actions
 from signalfire.response import service as response
 from signalfire.response.models import TimelineKind

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from signalfire.reporting import clock_events
-from signalfire.reporting.regime_loader import RegimeFileError, load_all, load_regime, regime_in_force
-from signalfire.reporting.regime_schema import IsoDuration, Regime, Sourced
 from signalfire.reporting.regimes import REGIMES_DIR
+from signalfire.reporting.rules import clock_events
+from signalfire.reporting.rules.regime_loader import RegimeFileError, load_all, load_regime, regime_in_force
+from signalfire.reporting.rules.regime_schema import IsoDuration, Regime, Sourced
 
 REGIMES = load_all()
 PACKAGE = Path(clock_events.__file__).resolve().parent

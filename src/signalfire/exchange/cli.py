@@ -2,7 +2,7 @@
 
 Reads go through the same access policy as the UI: ``--as`` names the person (and ``--org`` the org
 they act for) whose view is printed. The STIX/TAXII commands (``export``) are registered by
-``signalfire.exchange.stix_cli`` when that module is present.
+``signalfire.exchange.stix.cli`` when that module is present.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def designations_coverage(as_: AsOpt, org: OrgOpt = None) -> None:
 
 
 def _register_extensions() -> None:
-    from signalfire.exchange import stix_cli
+    from signalfire.exchange.stix import cli as stix_cli
 
     stix_cli.register(app)
 

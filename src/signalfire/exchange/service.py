@@ -41,7 +41,7 @@ from signalfire.exchange.models import (
     ReadLog,
 )
 from signalfire.exchange.snapshot import Contributor, HubIdentity, ItemSnapshot
-from signalfire.exchange.stix import SIGNALFIRE_PROJECT_EPOCH, derived_id
+from signalfire.exchange.stix.convert import SIGNALFIRE_PROJECT_EPOCH, derived_id
 from signalfire.exchange.vocab import Category, CoveredUse, Severity, Tlp
 
 DEFAULT_HUB_NAME = "Signalfire exchange hub"

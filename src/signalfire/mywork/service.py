@@ -23,8 +23,9 @@ from signalfire.access.policy.reporting import readable_deliveries, readable_obl
 from signalfire.access.policy.response import readable_actions, readable_pages
 from signalfire.core.clock import utcnow
 from signalfire.intake.models import Signal, TriageState
-from signalfire.reporting import catalog, inbox, prompts
+from signalfire.reporting import inbox, prompts
 from signalfire.reporting.models import Delivery, Obligation
+from signalfire.reporting.rules import catalog
 from signalfire.response.actions import FOUR_EYES
 from signalfire.response.models import Incident, Page, PageStatus, ResponseAction
 from signalfire.response.vocab import ActionStatus

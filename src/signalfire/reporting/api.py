@@ -19,8 +19,6 @@ from signalfire.core.web.params import VersionNumber
 from signalfire.reporting import (
     assessments,
     bindings,
-    catalog,
-    events,
     inbox,
     obligations,
     org_profile,
@@ -28,10 +26,12 @@ from signalfire.reporting import (
     prompts,
     reports,
     retention,
+    service,
     views,
 )
 from signalfire.reporting.facts import event_states, get_incident
 from signalfire.reporting.reports import FieldValue
+from signalfire.reporting.rules import catalog
 from signalfire.reporting.schemas import (
     AnswerIn,
     AssessmentIn,
@@ -156,10 +156,9 @@ def get_incident_reporting(incident_id: uuid.UUID, session: SessionDep, actor: A
 @api.post("/incidents/{incident_id}/events", response_model=ClockEventOut, status_code=201)
 def record_event(incident_id: uuid.UUID, body: ClockEventIn, session: SessionDep, actor: ActorDep) -> ClockEventOut:
     incident = get_incident(session, actor, incident_id)
-    row = events.record_event(
+    row, _ = service.record_event(
         session, actor, incident, event=body.event, at=body.at, evidence=body.evidence, reason=body.reason
     )
-    obligations.sync_incident(session, incident, actor=actor)
     return ClockEventOut.model_validate(row)
 
 
@@ -234,8 +233,7 @@ def create_assessment(
 @api.post("/incidents/{incident_id}/recompute", response_model=SyncOut)
 def recompute(incident_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> SyncOut:
     incident = get_incident(session, actor, incident_id)
-    require(actor, Permission.reporting_assessment_write)
-    s = obligations.sync_incident(session, incident, actor=actor)
+    s = service.recompute_incident(session, actor, incident)
     return SyncOut(created=len(s.created), updated=len(s.updated), closed=len(s.closed), reopened=len(s.reopened))
 
 
@@ -412,15 +410,14 @@ def get_settings(session: SessionDep, actor: ActorDep) -> SettingsOut:
 
 @api.put("/settings", response_model=SettingsOut)
 def put_settings(body: SettingsIn, session: SessionDep, actor: ActorDep) -> SettingsOut:
-    s = org_settings.update_settings(
+    done = service.update_settings(
         session,
         actor,
         org_sla_minutes=body.org_sla_minutes,
         leads=body.leads,
         assessment_prompt_minutes=body.assessment_prompt_minutes,
     )
-    obligations.resync_org(session, actor)
-    return _settings_out(s)
+    return _settings_out(done.settings)
 
 
 def _profile_out(session: SessionDep, actor: Actor) -> OrgProfileOut:

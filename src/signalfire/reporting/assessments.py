@@ -26,13 +26,14 @@ from signalfire.access.policy.reporting import readable_assessments
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import FieldError, ValidationFailed
-from signalfire.reporting import catalog, org_profile
-from signalfire.reporting.assessment_engine import Answer, assess, assess_applicability
+from signalfire.reporting import org_profile
 from signalfire.reporting.events import CLOCK_SKEW, RECORDABLE, incident_start, record_event
 from signalfire.reporting.facts import event_states, incident_snapshot
 from signalfire.reporting.models import Applicability, Assessment, AssessmentOutcome
 from signalfire.reporting.obligations import SyncResult, sync_incident, would_close
-from signalfire.reporting.regime_schema import Regime
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.assessment_engine import Answer, assess, assess_applicability
+from signalfire.reporting.rules.regime_schema import Regime
 from signalfire.response.models import Incident
 
 ANSWERS = ("yes", "no", "unknown")

@@ -19,8 +19,8 @@ from signalfire.access.policy import first_or_404, require
 from signalfire.access.policy.reporting import readable_bindings
 from signalfire.audit.chain import record
 from signalfire.core.errors import Conflict, NotFound, ValidationFailed
-from signalfire.reporting import catalog
 from signalfire.reporting.models import RecipientBinding
+from signalfire.reporting.rules import catalog
 
 
 def bindings_for(session: Session, regime_id: str) -> dict[str, uuid.UUID]:

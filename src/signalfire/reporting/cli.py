@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
@@ -19,10 +18,9 @@ from signalfire.core.clock import utcnow
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
 from signalfire.core.settings import get_settings
-from signalfire.reporting import bindings, catalog, obligations, reminders, retention
-from signalfire.reporting.models import Assessment, Case, LegalHold, Obligation, RecipientBinding
-from signalfire.reporting.regime_loader import RegimeFileError, load_all
-from signalfire.response.models import Incident
+from signalfire.reporting import queries, reminders, retention, service
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.regime_loader import RegimeFileError, load_all
 
 reporting_app = typer.Typer(
     help="Incident reporting: regimes, assessments, obligations, reports, the authority inbox.", no_args_is_help=True
@@ -43,7 +41,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _org(s: Session, slug: str) -> Organization:
-    org = s.execute(select(Organization).where(Organization.slug == slug)).scalar_one_or_none()
+    org = queries.operator_org(s, slug)
     if org is None:
         raise _fail(f"no organisation {slug!r}")
     return org
@@ -88,12 +86,7 @@ def bindings_list() -> None:
     """Which authority org receives what each regime addresses to a recipient."""
     with unit_of_work(_factory()) as s:
         table = Table("regime", "recipient", "authority org", "id")
-        rows = s.execute(
-            select(RecipientBinding, Organization)
-            .join(Organization, Organization.id == RecipientBinding.authority_org_id)
-            .order_by(RecipientBinding.regime_id, RecipientBinding.recipient_id)
-        ).all()
-        for b, o in rows:
+        for b, o in queries.operator_bindings(s):
             table.add_row(b.regime_id, b.recipient_id, o.slug, str(b.id))
         console.print(table)
 
@@ -103,25 +96,20 @@ def bind(regime_id: str, recipient_id: str, authority_org: str) -> None:
     """Bind REGIME_ID's RECIPIENT_ID to the authority org with slug AUTHORITY_ORG."""
     try:
         with unit_of_work(_factory()) as s:
-            org = _org(s, authority_org)
-            bindings.bind(s, None, regime_id=regime_id, recipient_id=recipient_id, authority_org_id=org.id)
-            console.print(f"{regime_id} / {recipient_id} -> {org.slug}")
+            service.bind_to_slug(s, regime_id=regime_id, recipient_id=recipient_id, authority_slug=authority_org)
+        console.print(f"{regime_id} / {recipient_id} -> {authority_org}")
     except AppError as exc:
         raise _fail(exc.detail) from exc
 
 
 @reporting_app.command("unbind")
 def unbind(regime_id: str, recipient_id: str) -> None:
-    with unit_of_work(_factory()) as s:
-        row = s.execute(
-            select(RecipientBinding).where(
-                RecipientBinding.regime_id == regime_id, RecipientBinding.recipient_id == recipient_id
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            raise _fail("no such binding")
-        bindings.unbind(s, None, row.id)
-        console.print("removed")
+    try:
+        with unit_of_work(_factory()) as s:
+            service.unbind_target(s, regime_id=regime_id, recipient_id=recipient_id)
+    except AppError as exc:
+        raise _fail(exc.detail) from exc
+    console.print("removed")
 
 
 # -- obligations -----------------------------------------------------------------------------------------
@@ -139,14 +127,8 @@ def sweep() -> None:
 def recompute(org: Annotated[str | None, typer.Option(help="Only this org (slug).")] = None) -> None:
     """Recompute the obligations of every assessed incident."""
     with unit_of_work(_factory()) as s:
-        stmt = select(Incident).where(Incident.id.in_(select(Assessment.incident_id)))
-        if org:
-            stmt = stmt.where(Incident.org_id == _org(s, org).id)
-        changed = 0
-        incidents = s.execute(stmt).scalars().all()
-        for incident in incidents:
-            changed += obligations.sync_incident(s, incident).changed
-        console.print(f"{len(incidents)} incident(s) recomputed, {changed} changed")
+        done = service.recompute_assessed(s, org_id=_org(s, org).id if org else None)
+    console.print(f"{done.incidents} incident(s) recomputed, {done.changed} changed")
 
 
 @reporting_app.command("board")
@@ -155,13 +137,7 @@ def board(org: str) -> None:
     with unit_of_work(_factory()) as s:
         o = _org(s, org)
         table = Table("incident", "regime", "class", "stage", "status", "due (UTC)", "legal")
-        rows = s.execute(
-            select(Obligation, Incident.reference)
-            .join(Incident, Incident.id == Obligation.incident_id)
-            .where(Obligation.org_id == o.id, Obligation.is_open.is_(True))
-            .order_by(Obligation.due_at.asc().nulls_last())
-        ).all()
-        for ob, ref in rows:
+        for ob, ref in queries.operator_open_obligations(s, o.id):
             table.add_row(
                 ref,
                 ob.regime_id,
@@ -198,13 +174,7 @@ def retention_status(org: str) -> None:
     with unit_of_work(_factory()) as s:
         o = _org(s, org)
         table = Table("incident", "retain until", "on hold", "purged")
-        rows = s.execute(
-            select(Case, Incident.reference)
-            .join(Incident, Incident.id == Case.incident_id)
-            .where(Case.org_id == o.id)
-            .order_by(Case.retain_until)
-        ).all()
-        for case, ref in rows:
+        for case, ref in queries.operator_cases(s, o.id):
             held = bool(retention.active_holds(s, case.incident_id))
             table.add_row(
                 ref,
@@ -220,13 +190,7 @@ def holds(org: str) -> None:
     with unit_of_work(_factory()) as s:
         o = _org(s, org)
         table = Table("id", "incident", "placed", "reason", "released")
-        rows = s.execute(
-            select(LegalHold, Incident.reference)
-            .join(Incident, Incident.id == LegalHold.incident_id)
-            .where(LegalHold.org_id == o.id)
-            .order_by(LegalHold.placed_at)
-        ).all()
-        for h, ref in rows:
+        for h, ref in queries.operator_holds(s, o.id):
             table.add_row(
                 str(h.id),
                 ref,
@@ -250,13 +214,8 @@ def hold(reference: str, org: str, email: str, reason: str) -> None:
     try:
         with unit_of_work(_factory()) as s:
             actor = _user_actor(s, email, org)
-            incident = s.execute(
-                select(Incident).where(Incident.org_id == actor.org_id, Incident.reference == reference.upper())
-            ).scalar_one_or_none()
-            if incident is None:
-                raise _fail(f"no incident {reference} in {org}")
-            h = retention.place_hold(s, actor, incident, reason)
-            console.print(f"hold {h.id} placed")
+            h = service.place_hold_by_reference(s, actor, reference, reason)
+        console.print(f"hold {h.id} placed")
     except AppError as exc:
         raise _fail(exc.detail) from exc
 

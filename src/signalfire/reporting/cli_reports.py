@@ -31,13 +31,13 @@ from signalfire.core.db.session import unit_of_work
 from signalfire.core.errors import AppError, NotFound
 from signalfire.reporting import (
     assessments,
-    catalog,
     events,
     inbox,
     obligations,
     org_profile,
     org_settings,
     reports,
+    service,
     views,
 )
 from signalfire.reporting.cli import _factory, _user_actor, console, err, reporting_app
@@ -45,9 +45,8 @@ from signalfire.reporting.facts import get_incident
 from signalfire.reporting.models import Assessment, Message, Obligation, Report
 from signalfire.reporting.obligations import SyncResult
 from signalfire.reporting.reports import FieldValue
+from signalfire.reporting.rules import catalog
 from signalfire.reporting.schemas import ExportOut
-from signalfire.response import service as response
-from signalfire.response.models import Incident
 
 AsOpt = Annotated[str, typer.Option("--as", help="Email of the member acting.")]
 OrgOpt = Annotated[str, typer.Option("--org", help="Slug of the organisation the member acts for.")]
@@ -93,12 +92,6 @@ def _show(out: Output) -> None:
     # Printed after the commit, so nothing is reported done that was rolled back.
     for item in out:
         console.print(item)
-
-
-def _incident(s: Session, actor: Actor, reference: str) -> Incident:
-    """An incident of the actor's org by reference, through the reporting policy (else "not found")."""
-    found = response.get_incident_by_reference(s, actor, reference)
-    return get_incident(s, actor, found.id)
 
 
 def _at(value: datetime | None) -> str:
@@ -214,9 +207,8 @@ def event_cmd(
     """Record a clock event on incident REFERENCE (when it happened: --at) and recompute its obligations."""
     when = _parse_at(at) if at else utcnow()
     with _acting(as_, org) as (s, actor):
-        incident = _incident(s, actor, reference)
-        row = events.record_event(s, actor, incident, event=event, at=when, evidence=evidence, reason=reason)
-        sync = obligations.sync_incident(s, incident, actor=actor)
+        incident = service.incident_by_reference(s, actor, reference)
+        row, sync = service.record_event(s, actor, incident, event=event, at=when, evidence=evidence, reason=reason)
         out: Output = [f"{incident.reference}: {row.event} at {_at(row.at)} UTC recorded", _sync_line(sync)]
     _show(out)
 
@@ -269,7 +261,7 @@ def assess_cmd(
     times = {k: _parse_at(v) for k, v in _pairs(event_time or [], "--event-time", lower=False).items()}
     effective = _parse_at(made_at) if made_at else None
     with _acting(as_, org) as (s, actor):
-        incident = _incident(s, actor, reference)
+        incident = service.incident_by_reference(s, actor, reference)
         facts = {**assessments.questionnaire(s, incident, regime).facts, **given}
         done = assessments.assess_incident(
             s,
@@ -295,7 +287,7 @@ def assess_cmd(
 def assessments_cmd(reference: str, as_: AsOpt, org: OrgOpt) -> None:
     """Every assessment version of incident REFERENCE, newest first per regime."""
     with _acting(as_, org) as (s, actor):
-        incident = _incident(s, actor, reference)
+        incident = service.incident_by_reference(s, actor, reference)
         table = Table("regime", "v", "current", "outcome", "classes", "assessed (UTC)", "by", "rationale")
         for a in assessments.history(s, actor, incident.id):
             table.add_row(
@@ -393,10 +385,9 @@ def settings_cmd(
         current = org_settings.get_settings(s, actor.org_id)
         if sla_minutes is not None or clear_sla or prompt_minutes is not None:
             sla = None if clear_sla else (sla_minutes if sla_minutes is not None else _minutes_of(current.org_sla))
-            current = org_settings.update_settings(
+            current = service.update_settings(
                 s, actor, org_sla_minutes=sla, leads=None, assessment_prompt_minutes=prompt_minutes
-            )
-            obligations.resync_org(s, actor)
+            ).settings
         elif not actor.can(Permission.reporting_obligation_read):
             raise NotFound("No such settings.")
         out: Output = [
@@ -418,7 +409,7 @@ def _minutes_of(value: timedelta | None) -> int | None:
 def obligations_cmd(reference: str, as_: AsOpt, org: OrgOpt) -> None:
     """The obligations of incident REFERENCE, open and closed."""
     with _acting(as_, org) as (s, actor):
-        incident = _incident(s, actor, reference)
+        incident = service.incident_by_reference(s, actor, reference)
         out: Output = [_obligations_table(obligations.incident_obligations(s, actor, incident.id))]
     _show(out)
 

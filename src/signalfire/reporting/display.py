@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
 from signalfire.core.errors import NotFound
-from signalfire.reporting import catalog, inbox, prompts
-from signalfire.reporting.clock_events import EVENT_IDS
-from signalfire.reporting.clock_events import label as event_label
+from signalfire.reporting import inbox, prompts
 from signalfire.reporting.models import Obligation
-from signalfire.reporting.regime_schema import Regime
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.clock_events import EVENT_IDS
+from signalfire.reporting.rules.clock_events import label as event_label
+from signalfire.reporting.rules.regime_schema import Regime
 
 READINGS: Mapping[str, str] = {
     "elapsed_utc": "elapsed time (UTC)",

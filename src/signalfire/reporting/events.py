@@ -19,9 +19,9 @@ from signalfire.access.policy import require
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import ValidationFailed
-from signalfire.reporting.clock_events import DESCRIPTIONS, ClockEvent
 from signalfire.reporting.facts import RESPONSE_FACTS, clock_events
 from signalfire.reporting.models import RecordedClockEvent
+from signalfire.reporting.rules.clock_events import DESCRIPTIONS, ClockEvent
 from signalfire.response.models import Incident
 
 # Recorded times may run this far ahead of our clock (another machine's clock, a slow form).

@@ -27,10 +27,10 @@ from signalfire.access.policy.response import (
     readable_timeline,
 )
 from signalfire.core.errors import NotFound
-from signalfire.reporting import catalog
-from signalfire.reporting.clock_events import ClockEvent
-from signalfire.reporting.clock_events import label as clock_label
 from signalfire.reporting.models import Assessment, RecordedClockEvent, ReportVersion
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.clock_events import ClockEvent
+from signalfire.reporting.rules.clock_events import label as clock_label
 from signalfire.response.models import (
     Incident,
     PostIncidentReview,

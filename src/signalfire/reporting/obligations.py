@@ -34,9 +34,6 @@ from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, ValidationFailed
 from signalfire.notify.outbox import enqueue_email, publish_event
-from signalfire.reporting import catalog
-from signalfire.reporting.assessment_engine import AssessmentResult
-from signalfire.reporting.deadlines import ObligationSpec, compute_obligations
 from signalfire.reporting.facts import clock_events
 from signalfire.reporting.models import (
     Assessment,
@@ -46,6 +43,9 @@ from signalfire.reporting.models import (
     Reminder,
 )
 from signalfire.reporting.org_settings import org_sla
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.assessment_engine import AssessmentResult
+from signalfire.reporting.rules.deadlines import ObligationSpec, compute_obligations
 from signalfire.response.models import Incident
 
 MAX_REASON = 5000

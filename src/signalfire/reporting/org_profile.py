@@ -27,7 +27,7 @@ from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import FieldError, NotFound, ValidationFailed
 from signalfire.reporting.models import OrgAttribute
-from signalfire.reporting.regime_schema import Fact, OrgRole, Regime, SizeAttribute
+from signalfire.reporting.rules.regime_schema import Fact, OrgRole, Regime, SizeAttribute
 
 ROLES: tuple[str, ...] = get_args(OrgRole)
 SIZES: tuple[str, ...] = get_args(SizeAttribute)

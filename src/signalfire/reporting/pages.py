@@ -9,15 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.access.deps import ActorDep
-from signalfire.access.models import Organization, OrgKind
+from signalfire.access.models import OrgKind
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
-from signalfire.access.policy.response import readable_incidents
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import FieldError, ValidationFailed
 from signalfire.core.schemas import SafeText
@@ -26,21 +24,22 @@ from signalfire.core.web.templating import redirect, render
 from signalfire.reporting import (
     assessments,
     bindings,
-    catalog,
     display,
     events,
     inbox,
     obligations,
     prompts,
+    queries,
     reports,
     retention,
+    service,
     views,
 )
-from signalfire.reporting.clock_events import label as event_label
-from signalfire.reporting.clock_events import render as render_start
 from signalfire.reporting.facts import RESPONSE_FACTS, event_states, get_incident
 from signalfire.reporting.forms import FormData, attempt, by_field, local_input, summary, utc
-from signalfire.reporting.models import Assessment
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.clock_events import label as event_label
+from signalfire.reporting.rules.clock_events import render as render_start
 from signalfire.response.models import Incident
 
 pages = protected_router(prefix="/reporting", include_in_schema=False)
@@ -63,23 +62,6 @@ def board(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     if actor.org_kind is OrgKind.authority:
         return redirect(request, "/reporting/inbox")
     b = obligations.board(session, actor)
-    recent: list[tuple[Incident, int]] = []
-    if actor.can(Permission.reporting_obligation_read):
-        counts = (
-            select(Assessment.incident_id, func.count().label("n"))
-            .where(Assessment.org_id == actor.org_id, Assessment.is_current.is_(True))
-            .group_by(Assessment.incident_id)
-            .subquery()
-        )
-        rows = session.execute(
-            readable_incidents(actor)
-            .where(Incident.org_id == actor.org_id)
-            .add_columns(func.coalesce(counts.c.n, 0))
-            .outerjoin(counts, counts.c.incident_id == Incident.id)
-            .order_by(Incident.aware_at.desc())
-            .limit(20)
-        ).all()
-        recent = [(i, int(n)) for i, n in rows]
     return render(
         request,
         "reporting/board.html",
@@ -87,7 +69,7 @@ def board(request: Request, session: SessionDep, actor: ActorDep) -> Response:
             session,
             actor,
             board=b,
-            recent=recent,
+            recent=queries.recent_incidents(session, actor),
             unassessed=prompts.needs_assessment(session, actor),
             questions=inbox.unanswered_questions(session, actor),
             tab="board",
@@ -157,11 +139,12 @@ def record_event(
     incident = get_incident(session, actor, incident_id)
     require(actor, Permission.reporting_assessment_write)
 
-    def run() -> None:
-        events.record_event(session, actor, incident, event=event, at=utc(at, "at"), evidence=evidence, reason=reason)
-        obligations.sync_incident(session, incident, actor=actor)
-
-    done = attempt(session, run)
+    done = attempt(
+        session,
+        lambda: service.record_event(
+            session, actor, incident, event=event, at=utc(at, "at"), evidence=evidence, reason=reason
+        ),
+    )
     if not done.ok:
         typed = {"event": event, "at": at, "evidence": evidence, "reason": reason}
         return _incident_page(request, session, actor, incident, typed=typed, errors=done.errors)
@@ -175,8 +158,7 @@ def record_event(
 @pages.post("/incidents/{incident_id}/recompute")
 def recompute(request: Request, incident_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Response:
     incident = get_incident(session, actor, incident_id)
-    require(actor, Permission.reporting_assessment_write)
-    s = obligations.sync_incident(session, incident, actor=actor)
+    s = service.recompute_incident(session, actor, incident)
     msg = (
         f"Recomputed: {len(s.created)} new, {len(s.updated)} changed, {len(s.closed)} closed."
         if s.changed
@@ -240,9 +222,9 @@ def _assess_page(
 
 def _assess_field(name: str) -> str:
     """A service's field name as the form's: answers.x -> q.x, facts.x -> f.x, event_times.x -> t.x."""
-    for service, form in (("answers.", "q."), ("facts.", "f."), ("event_times.", "t.")):
-        if name.startswith(service):
-            return form + name.removeprefix(service)
+    for prefix, form in (("answers.", "q."), ("facts.", "f."), ("event_times.", "t.")):
+        if name.startswith(prefix):
+            return form + name.removeprefix(prefix)
     return name
 
 
@@ -431,11 +413,7 @@ def regime_page(request: Request, regime_id: str, actor: ActorDep, version: str 
 
 @pages.get("/bindings", response_class=HTMLResponse)
 def bindings_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
-    authorities = (
-        session.execute(select(Organization).where(Organization.kind == OrgKind.authority).order_by(Organization.name))
-        .scalars()
-        .all()
-    )
+    authorities = queries.authority_orgs(session, actor)
     targets = [
         (r.id, rec.id, rec.name)
         for versions in catalog.regimes().values()

@@ -23,11 +23,12 @@ from signalfire.core.schemas import SafeText
 from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.params import VersionNumber
 from signalfire.core.web.templating import redirect, render
-from signalfire.reporting import catalog, inbox, reports, views
+from signalfire.reporting import inbox, reports, views
 from signalfire.reporting.facts import get_incident
 from signalfire.reporting.forms import FormData, attempt, by_field, summary, utc
 from signalfire.reporting.pages import page_context
 from signalfire.reporting.reports import FieldValue, OutsideFiling
+from signalfire.reporting.rules import catalog
 
 report_pages = protected_router(prefix="/reporting", include_in_schema=False)
 Text = Annotated[SafeText, Form(max_length=20_000)]

@@ -21,7 +21,7 @@ from signalfire.access.policy import require
 from signalfire.core.errors import FieldError, NotFound, ValidationFailed
 from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
-from signalfire.reporting import obligations, org_profile, org_settings
+from signalfire.reporting import org_profile, org_settings, service
 from signalfire.reporting.forms import FormData, FormLists, attempt, by_field, summary, utc
 from signalfire.reporting.pages import page_context
 
@@ -111,14 +111,13 @@ def settings_save(request: Request, session: SessionDep, actor: ActorDep, data: 
             leads = []
         if errors:
             raise ValidationFailed(errors)
-        org_settings.update_settings(
+        return service.update_settings(
             session,
             actor,
             org_sla_minutes=values["org_sla_minutes"],
             leads=leads,
             assessment_prompt_minutes=values["assessment_prompt_minutes"],
-        )
-        return obligations.resync_org(session, actor)
+        ).recomputed
 
     done = attempt(session, save)
     if done.value is None:

@@ -17,9 +17,10 @@ from signalfire.access.deps import ActorDep
 from signalfire.core.clock import utcnow
 from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import render
-from signalfire.reporting import assessments, catalog, inbox, obligations, prompts
-from signalfire.reporting.clock_events import label as clock_label
+from signalfire.reporting import assessments, inbox, obligations, prompts
 from signalfire.reporting.facts import get_incident
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.clock_events import label as clock_label
 
 panel = protected_router(prefix="/reporting", include_in_schema=False)
 

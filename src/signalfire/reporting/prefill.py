@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from signalfire.reporting.facts import IncidentFacts
-from signalfire.reporting.regime_schema import Regime
+from signalfire.reporting.rules.regime_schema import Regime
 from signalfire.response.models import TimelineKind
 
 MAX_LINES = 40

@@ -27,10 +27,11 @@ from signalfire.access.models import Role
 from signalfire.audit.chain import record
 from signalfire.core.db.base import UTCDateTime
 from signalfire.notify.outbox import enqueue_email, publish_event
-from signalfire.reporting import catalog, prompts
+from signalfire.reporting import prompts
 from signalfire.reporting.models import Case, Obligation, ObligationStatus, Reminder, ReminderLead
 from signalfire.reporting.obligations import SEEN_FACTS, recipients_of, sync_incident
 from signalfire.reporting.org_settings import DEFAULT_LEADS, LEAD_CHOICES, lead_label
+from signalfire.reporting.rules import catalog
 from signalfire.response.models import Incident
 
 RESYNC_BATCH = 200

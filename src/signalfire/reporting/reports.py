@@ -32,7 +32,6 @@ from signalfire.audit.chain import jsonable, record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from signalfire.notify.outbox import enqueue_email, publish_event
-from signalfire.reporting import catalog
 from signalfire.reporting.bindings import bindings_for
 from signalfire.reporting.events import CLOCK_SKEW
 from signalfire.reporting.facts import get_incident, incident_facts
@@ -46,7 +45,8 @@ from signalfire.reporting.models import (
 )
 from signalfire.reporting.obligations import get_obligation, mark_submitted, recipients_of, sync_incident
 from signalfire.reporting.prefill import PrefillContext, prefill
-from signalfire.reporting.regime_schema import Regime
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.regime_schema import Regime
 from signalfire.response.models import Incident
 
 # Every report may carry this optional free text after the regime's own fields.

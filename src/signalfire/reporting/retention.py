@@ -23,8 +23,6 @@ from signalfire.access.policy.reporting import readable_legal_holds
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, ValidationFailed
-from signalfire.reporting import catalog
-from signalfire.reporting.clock_events import ClockEvent, LatestOf, resolve
 from signalfire.reporting.models import (
     Assessment,
     Case,
@@ -37,7 +35,9 @@ from signalfire.reporting.models import (
     Report,
     ReportVersion,
 )
-from signalfire.reporting.regime_schema import IsoDuration
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.clock_events import ClockEvent, LatestOf, resolve
+from signalfire.reporting.rules.regime_schema import IsoDuration
 from signalfire.response.models import Incident
 
 FLOOR = IsoDuration(years=5)

@@ -1,4 +1,6 @@
-"""Read models shared by the pages and the API: each starts from the reporting policy's statements."""
+"""Read models shared by the pages, the API and the CLI: rows (read through queries.py and the topic
+modules, all starting from the reporting policy's statements) turned into what is shown. Nothing here
+queries itself."""
 
 from __future__ import annotations
 
@@ -6,15 +8,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import Organization
-from signalfire.access.policy.reporting import readable_cases, readable_clock_events
-from signalfire.reporting import assessments, catalog, obligations, org_profile, prompts, retention
-from signalfire.reporting.clock_events import ClockEvent
-from signalfire.reporting.clock_events import label as clock_label
+from signalfire.reporting import assessments, obligations, org_profile, prompts, queries, retention
 from signalfire.reporting.facts import RESPONSE_FACTS, EventState, event_states, snapshot_changes
 from signalfire.reporting.inbox import threads_for_report
 from signalfire.reporting.models import (
@@ -27,8 +24,11 @@ from signalfire.reporting.models import (
     Report,
     ReportVersion,
 )
-from signalfire.reporting.regime_schema import Regime
 from signalfire.reporting.reports import NOTES_FIELD, field_label, report_for, versions
+from signalfire.reporting.rules import catalog
+from signalfire.reporting.rules.clock_events import ClockEvent
+from signalfire.reporting.rules.clock_events import label as clock_label
+from signalfire.reporting.rules.regime_schema import Regime
 from signalfire.reporting.schemas import (
     ActionOut,
     AssessmentOut,
@@ -69,8 +69,7 @@ class IncidentView:
 
 
 def incident_view(session: Session, actor: Actor, incident: Incident) -> IncidentView:
-    org = session.get(Organization, incident.org_id)
-    assert org is not None
+    org = queries.incident_org(session, actor, incident)
     history = assessments.history(session, actor, incident.id)
     current = {a.regime_id: a for a in history if a.is_current}
     rows = []
@@ -82,14 +81,8 @@ def incident_view(session: Session, actor: Actor, incident: Incident) -> Inciden
         rows.append(RegimeRow(cand, a, snapshot_changes(a.incident_snapshot, incident) if a else []))
     obs = obligations.incident_obligations(session, actor, incident.id)
     reports = {o.id: r for o in obs if (r := report_for(session, o.id)) is not None}
-    recorded = list(
-        session.execute(
-            readable_clock_events(actor)
-            .where(RecordedClockEvent.incident_id == incident.id)
-            .order_by(RecordedClockEvent.recorded_at.desc())
-        ).scalars()
-    )
-    case = session.execute(readable_cases(actor).where(Case.incident_id == incident.id)).scalars().first()
+    recorded = queries.recorded_events(session, actor, incident.id)
+    case = queries.case_of(session, actor, incident.id)
     states = event_states(session, incident)
     return IncidentView(
         incident=incident,
@@ -276,8 +269,7 @@ class ReportView:
 
 
 def report_view(session: Session, actor: Actor, report: Report, incident: Incident) -> ReportView:
-    obligation = session.get(Obligation, report.obligation_id)
-    assert obligation is not None
+    obligation = obligations.get_obligation(session, actor, report.obligation_id)
     regime = catalog.get(report.regime_id, report.regime_version)
     required = set(obligation.required_fields)
     fields = [
@@ -291,14 +283,7 @@ def report_view(session: Session, actor: Actor, report: Report, incident: Incide
         for fid, entry in _ordered(report.fields, obligation.required_fields)
     ]
     threads = threads_for_report(session, actor, report.id)
-    names = (
-        {
-            o.id: o.name
-            for o in session.execute(select(Organization).where(Organization.id.in_(list(threads)))).scalars()
-        }
-        if threads
-        else {}
-    )
+    names = queries.organization_names(session, actor, threads)
     return ReportView(
         report,
         obligation,

@@ -33,7 +33,7 @@ ROUTE_MODULES = (
     "signalfire.response.routes",
     "signalfire.reporting.routes",
     "signalfire.exchange.routes",
-    "signalfire.exchange.taxii",
+    "signalfire.exchange.taxii.routes",
     "signalfire.intake.routes",
     "signalfire.readiness.routes",
     "signalfire.mywork.routes",

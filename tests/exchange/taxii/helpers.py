@@ -8,8 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from signalfire.exchange.stix import TLP2_MARKING_IDS, tlp_marking_definition
-from signalfire.exchange.taxii_collections import MEMBERS_ID
+from signalfire.exchange.stix.convert import TLP2_MARKING_IDS, tlp_marking_definition
+from signalfire.exchange.taxii.collections import MEMBERS_ID
 from signalfire.exchange.vocab import Tlp
 
 TAXII = "application/taxii+json;version=2.1"

@@ -12,8 +12,8 @@ from typing import Any
 
 from signalfire.access.models import Role
 from signalfire.access.permissions import Permission as P
-from signalfire.exchange import taxii_ingest
-from signalfire.exchange.taxii_collections import MEMBERS_ID, collections_for
+from signalfire.exchange.taxii import ingest as taxii_ingest
+from signalfire.exchange.taxii.collections import MEMBERS_ID, collections_for
 from signalfire.exchange.vocab import CoveredUse
 from tests.exchange import factories as xf
 from tests.exchange.taxii.helpers import TAXII, indicator

@@ -37,7 +37,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-from signalfire.reporting.clock_events import ClockStart, EventId, referenced_events, render
+from signalfire.reporting.rules.clock_events import ClockStart, EventId, referenced_events, render
 
 Confidence = Literal["high", "medium", "low"]
 OrgKind = Literal["frontier_developer", "authority", "hub_operator", "researcher", "downstream"]

@@ -214,6 +214,8 @@ def signalfire_extension_definition() -> Any:
             "the covered uses a reader may apply it to, severity, priority, affected model families and "
             "modalities, technique references, validity, revision number and details."
         ),
+        # Published text: this object keeps its id and `modified`, so its content may not change. The
+        # schema file now ships in signalfire/exchange/stix/extension/; say so in the next version.
         schema=(
             "JSON Schema (draft 2020-12) signalfire-ai-item.json, shipped with Signalfire in "
             "signalfire/exchange/stix_extension/"

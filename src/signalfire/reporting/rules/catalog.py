@@ -13,9 +13,9 @@ from functools import lru_cache
 from typing import cast
 
 from signalfire.core.errors import NotFound
-from signalfire.reporting.assessment_engine import ApplicabilityResult, assess_applicability
-from signalfire.reporting.regime_loader import load_all, regime_in_force
-from signalfire.reporting.regime_schema import OrgKind, Regime
+from signalfire.reporting.rules.assessment_engine import ApplicabilityResult, assess_applicability
+from signalfire.reporting.rules.regime_loader import load_all, regime_in_force
+from signalfire.reporting.rules.regime_schema import OrgKind, Regime
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from signalfire.reporting.regime_schema import (
+from signalfire.reporting.rules.regime_schema import (
     AllOf,
     AnyOf,
     Criterion,

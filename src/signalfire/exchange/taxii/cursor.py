@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from signalfire.exchange.taxii_protocol import bad_request, format_date_added, parse_timestamp
+from signalfire.exchange.taxii.protocol import bad_request, format_date_added, parse_timestamp
 
 _VERSION = 1
 

@@ -5,7 +5,7 @@ partners, admitted researchers, or "shared by my org"). Its contents are rows of
 :class:`TaxiiObject`, one per (collection, STIX id, version), each tied to the exchange item it came
 from so every read can run through the exchange access policy in the same SQL query. Rows come from
 two places: published item revisions (indexed lazily, see ``taxii_store.sync``) and objects members
-POST over TAXII (each POST publishes them as one exchange item per TLP level, see ``taxii_ingest``).
+POST over TAXII (each POST publishes them as one exchange item per TLP level, see ``taxii.ingest``).
 Shared reference objects (TLP marking definitions, extension definitions, identities, MITRE ATLAS
 stubs) have no item: anyone who may read the collection reads them.
 """
@@ -25,7 +25,7 @@ from signalfire.core.db.base import Base, IdMixin, enum_column
 
 
 class ObjectOrigin(StrEnum):
-    ITEM = "item"  # derived from a published item revision (exchange.stix.taxii_objects)
+    ITEM = "item"  # derived from a published item revision (exchange.stix.convert.taxii_objects)
     POSTED = "posted"  # added by a member through TAXII "Add Objects"
     REFERENCE = "reference"  # shared by every item: markings, extension definitions, identities, ATLAS stubs
 

@@ -13,7 +13,7 @@ shared by org       anything the requester's org published      that org
 ==================  ==========================================  ===========================================
 
 Members, government partners and researchers are also *writable* by people who may publish items:
-adding objects there publishes them to that audience (see ``taxii_ingest``). Collection ids are
+adding objects there publishes them to that audience (see ``taxii.ingest``). Collection ids are
 fixed UUIDs for the group audiences and name-based UUIDs for the per-org and per-person ones, so a
 collection id reveals nothing and a requester can only name their own inboxes.
 

@@ -33,15 +33,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from signalfire.reporting.assessment_engine import AssessmentResult
-from signalfire.reporting.clock_events import (
+from signalfire.reporting.rules.assessment_engine import AssessmentResult
+from signalfire.reporting.rules.clock_events import (
     EVENT_FROM_REPORT_STAGE,
     EVENT_IDS,
     ClockStart,
     render,
     resolve,
 )
-from signalfire.reporting.regime_schema import (
+from signalfire.reporting.rules.regime_schema import (
     Confidence,
     Deadline,
     Immediately,

@@ -33,10 +33,12 @@ from signalfire.access.permissions import Permission
 from signalfire.core.errors import AppError
 from signalfire.core.settings import Settings
 from signalfire.core.web.deps import CSRF_HEADER, SESSION_COOKIE, SessionDep, SettingsDep
-from signalfire.exchange import stix_io, taxii_ingest, taxii_store
-from signalfire.exchange.taxii_collections import TaxiiCollection, collection_for, collections_for
-from signalfire.exchange.taxii_models import TaxiiStatus
-from signalfire.exchange.taxii_protocol import (
+from signalfire.exchange.stix import bundles as stix_io
+from signalfire.exchange.taxii import ingest as taxii_ingest
+from signalfire.exchange.taxii import store as taxii_store
+from signalfire.exchange.taxii.collections import TaxiiCollection, collection_for, collections_for
+from signalfire.exchange.taxii.models import TaxiiStatus
+from signalfire.exchange.taxii.protocol import (
     STIX_MEDIA_TYPE,
     TAXII_MEDIA_TYPE,
     Query,
@@ -53,7 +55,7 @@ from signalfire.exchange.taxii_protocol import (
     raw_taxii,
     taxii_json,
 )
-from signalfire.exchange.taxii_store import Page
+from signalfire.exchange.taxii.store import Page
 from signalfire.exchange.vocab import CoveredUse
 
 log = logging.getLogger("signalfire.taxii")

@@ -1,7 +1,7 @@
 """What TAXII collections hold, and reading it through the exchange access policy.
 
 Writing: :func:`sync` indexes every published item revision not yet in the collections (its STIX
-objects from ``exchange.stix.taxii_objects`` go to every collection its audience names, plus the
+objects from ``exchange.stix.convert.taxii_objects`` go to every collection its audience names, plus the
 contributor org's "shared by" collection); :func:`insert_rows` appends rows to one collection with
 strictly increasing ``date_added`` values handed out under the collection clock's row lock, so
 rows become visible in ``date_added`` order and ``added_after`` paging never skips one.
@@ -31,20 +31,20 @@ from signalfire.access.actor import Actor
 from signalfire.access.policy.exchange import permits_use, readable_items
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
-from signalfire.exchange import taxii_cursor
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel, ReadLog
 from signalfire.exchange.service import acknowledge, hub_identity, with_current_identities
 from signalfire.exchange.snapshot import HubIdentity, ItemSnapshot
-from signalfire.exchange.stix import taxii_objects
-from signalfire.exchange.taxii_collections import TaxiiCollection, fan_out
-from signalfire.exchange.taxii_models import (
+from signalfire.exchange.stix.convert import taxii_objects
+from signalfire.exchange.taxii import cursor as taxii_cursor
+from signalfire.exchange.taxii.collections import TaxiiCollection, fan_out
+from signalfire.exchange.taxii.models import (
     ObjectOrigin,
     TaxiiClock,
     TaxiiIndexed,
     TaxiiObject,
     TaxiiSyncState,
 )
-from signalfire.exchange.taxii_protocol import (
+from signalfire.exchange.taxii.protocol import (
     ONE_MICROSECOND,
     Query,
     TaxiiError,

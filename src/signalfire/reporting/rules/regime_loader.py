@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import ValidationError
 
-from signalfire.reporting.regime_schema import ReferenceIssues, Regime
 from signalfire.reporting.regimes import REGIMES_DIR
+from signalfire.reporting.rules.regime_schema import ReferenceIssues, Regime
 
 # libyaml's loader is ~10x faster; marks (for file:line errors) work the same.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -1,14 +1,14 @@
 """STIX 2.1 bundles in and out of the exchange, over the JSON API and the CLI.
 
 Export (:func:`export_items`, ``GET /api/v1/exchange/export.stix``): the latest published version of
-items the reader may see (``readable_items``), as one bundle built by ``exchange.stix.item_to_bundle``
+items the reader may see (``readable_items``), as one bundle built by ``exchange.stix.convert.item_to_bundle``
 (TLP 2.0 markings, the Signalfire extension carrying permitted uses, pseudonyms never resolved).
 Like any read of details it needs a declared covered use: items of other orgs that do not permit it
 are left out of a listing export, and refused (403) when asked for by id. Each exported item of
 another org is logged as a read (channel ``export``) for its contributor.
 
 Import (:func:`import_bundle`, ``POST /api/v1/exchange/import``): reads a bundle from anywhere with
-``exchange.stix.bundle_to_items`` and saves each report (and each lone vulnerability) as a *draft* of
+``exchange.stix.convert.bundle_to_items`` and saves each report (and each lone vulnerability) as a *draft* of
 the importer's org. Nothing is shared until a person reviews and publishes it. What a foreign bundle
 leaves unsaid gets the safest default: audience = only the importing person (valid for every TLP),
 severity medium, and the permitted uses given with the request. Whole-bundle faults (size, depth,
@@ -44,7 +44,7 @@ from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel
 from signalfire.exchange.schemas import ItemIn, PersonRef
 from signalfire.exchange.service import hub_identity, narrow_for_sparse_viewer, record_read, with_current_identities
 from signalfire.exchange.snapshot import ItemSnapshot
-from signalfire.exchange.stix import BundleRejected, ImportedItem, RejectCode, bundle_to_items, item_to_bundle
+from signalfire.exchange.stix.convert import BundleRejected, ImportedItem, RejectCode, bundle_to_items, item_to_bundle
 from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"

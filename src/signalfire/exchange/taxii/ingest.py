@@ -42,7 +42,7 @@ from signalfire.exchange.models import Attribution, ExchangeItem, Pseudonym, Scr
 from signalfire.exchange.schemas import ItemIn
 from signalfire.exchange.screening import Finding, screen
 from signalfire.exchange.service import hub_identity, org_identity_id
-from signalfire.exchange.stix import (
+from signalfire.exchange.stix.convert import (
     IMPORTABLE_TLP_IDS,
     OPENCTI_AMBER_STRICT_ID,
     SIGNALFIRE_PROJECT_IDENTITY_ID,
@@ -53,16 +53,16 @@ from signalfire.exchange.stix import (
     tlp_extension_definition,
     tlp_marking_definition,
 )
-from signalfire.exchange.taxii_collections import TaxiiCollection, shared_by_id
-from signalfire.exchange.taxii_models import ObjectOrigin, TaxiiObject, TaxiiStatus
-from signalfire.exchange.taxii_protocol import (
+from signalfire.exchange.taxii.collections import TaxiiCollection, shared_by_id
+from signalfire.exchange.taxii.models import ObjectOrigin, TaxiiObject, TaxiiStatus
+from signalfire.exchange.taxii.protocol import (
     TaxiiError,
     bad_request,
     format_date_added,
     format_version,
     parse_timestamp,
 )
-from signalfire.exchange.taxii_store import (
+from signalfire.exchange.taxii.store import (
     NewRow,
     _chunks,
     canonical_digest,
