@@ -187,8 +187,9 @@ def test_input_over_the_cap_is_refused_not_partly_screened() -> None:
 def test_runtime_is_bounded_on_hostile_input(text: str) -> None:
     started = time.perf_counter()
     screen({"details": text})
-    # Linear scans take well under a second here; a quadratic pattern would take minutes.
-    assert time.perf_counter() - started < 5
+    # A bound against catastrophic backtracking, not a speed test: linear scans take well under a second
+    # here, a quadratic pattern minutes; the margin keeps a loaded CI machine from failing it.
+    assert time.perf_counter() - started < 30
 
 
 @settings(max_examples=60, deadline=None)

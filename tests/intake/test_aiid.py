@@ -7,7 +7,6 @@ import gzip
 import io
 import logging
 import tarfile
-import time
 import zipfile
 from collections.abc import Iterator
 from datetime import date
@@ -171,18 +170,17 @@ def test_nul_characters_and_bad_bytes_do_not_stop_the_import() -> None:
     assert incidents[1].description == "\ufffd\ufffd"
 
 
-def test_a_large_snapshot_streams_quickly() -> None:
+def test_a_large_snapshot_streams_every_row() -> None:
     def rows() -> Iterator[str]:
         yield HEADER
         for n in range(1, 20_001):
             yield f'id{n},{n},2020-01-01,"[{n}]","[""dep""]","[""dev""]","[""harmed""]","Description, {n}",Title {n}\n'
 
     data = "".join(rows()).encode()
-    started = time.perf_counter()
+    # Speed is measured in bench/, not here; this checks that every row of a large snapshot comes through.
     assert count_rows(io.BytesIO(data)) == 20_000
     total = sum(1 for _ in iter_aiid_incidents(io.BytesIO(data), errors=[]))
     assert total == 20_000
-    assert time.perf_counter() - started < 5
 
 
 # --- export ----------------------------------------------------------------------------------------

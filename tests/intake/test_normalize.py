@@ -135,7 +135,9 @@ HOSTILE = {
 def test_hostile_markup_takes_linear_time(html: str) -> None:
     started = time.perf_counter()
     text = html_to_text(html, max_chars=1000)
-    assert time.perf_counter() - started < 2.0
+    # A bound against super-linear parsing, not a speed test (a quadratic parse of these takes minutes);
+    # the margin keeps a loaded CI machine from failing it.
+    assert time.perf_counter() - started < 30
     assert len(text) <= 1000
 
 
