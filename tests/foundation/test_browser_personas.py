@@ -196,9 +196,7 @@ def test_safety_lead_runs_a_sev1_from_alert_to_filed_report_and_shared_lesson(
     report_url = page.url.split("#")[0]
     page.goto(report_url)
     assert "Draft" in page.locator("[data-testid=report-status]").inner_text()
-    assert "mail log" in page.locator("[data-testid=report-form]").inner_text() or any(
-        "mail log" in a.input_value() for a in page.locator("[data-testid=report-form] textarea").all()
-    )
+    assert any("mail log" in a.input_value() for a in page.locator("[data-testid=report-form] textarea").all())
     page.click("[data-testid=submit-report]")
     page.wait_for_selector("[data-testid=report-status]:has-text('Submitted')")
     walk.check("report filed")
@@ -233,7 +231,6 @@ def test_safety_lead_runs_a_sev1_from_alert_to_filed_report_and_shared_lesson(
     page.click("[data-testid=workspace-exchange] [data-testid=draft-lesson]")
     page.wait_for_selector("#l-review")
     walk.check("lesson form")
-    assert incident_id  # the form opens on this incident's review
     assert ALERT_TITLE in page.locator("#l-review option:checked").inner_text()
     page.select_option("#l-cat", "vulnerability")
     page.check("input[name=permitted_uses][value=safeguards]")
@@ -298,18 +295,19 @@ def test_hub_operator_checks_health_routes_resolves_and_binds(
     forum = page.locator("[data-testid=coverage] tr", has_text="Frontier Safety Forum")
     assert forum.locator("text=Nobody designated").count() == 2
 
-    # Resolve a pseudonym, with the reason the contributor will read.
+    # Resolve the pseudonym behind the role-play jailbreak warning, with the reason the contributor will read.
+    walk.goto("/exchange")
+    item = page.locator("[data-testid=items] tr", has_text="Multi-turn role-play jailbreak")
+    label = item.locator("[data-testid=contributor]").inner_text().strip()
+    assert label.startswith("Contributor ") and "Meridian" not in item.inner_text()
     walk.goto("/exchange/pseudonyms")
-    row = page.locator("[data-testid=pseudonyms] tr", has_text="Contributor").first
-    label = row.locator(".pseudonym, td").first.inner_text().strip()
+    row = page.locator("[data-testid=pseudonyms] tr", has_text=label)
     row.locator("input[name=reason]").fill("The role-play technique is being exploited again; we must warn its source.")
     row.locator("button[type=submit]").click()
     page.wait_for_selector(".flash:has-text('Resolved:')")
-    flash = page.locator(".flash").inner_text()
-    assert "Meridian AI" in flash or "Aurora Labs" in flash, flash
+    assert "Resolved: Meridian AI." in page.locator(".flash").inner_text()
     assert "we must warn its source" in page.locator("main").inner_text()
     walk.check("pseudonym resolved")
-    assert label
 
     # The deployment's report recipients, and the forum's own members.
     walk.goto("/reporting/bindings")
