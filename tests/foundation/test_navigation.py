@@ -35,3 +35,14 @@ def test_the_menu_shows_the_sections_of_the_org_kind(db: Session, browser_client
     nav = page.text.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
     shown = {href for href in re.findall(r'href="([^"]+)"', nav) if href in SECTIONS}
     assert shown == EXPECTED[kind]
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_the_overview_cards_match_the_menu(db: Session, browser_client: Client, kind: OrgKind) -> None:
+    """The overview offers the channels the menu offers: no card leads a hub or an authority to Response."""
+    person = factories.actor(db, kind=kind, role=Role.admin)
+    page = browser_client(person).get("/")
+    assert page.status_code == 200
+    grid = page.text.split('<div class="grid grid-3">', 1)[1].split('<div class="callout', 1)[0]
+    cards = set(re.findall(r'<a class="card" href="([^"]+)"', grid))
+    assert cards == EXPECTED[kind] & {"/response", "/reporting", "/exchange"}

@@ -7,6 +7,7 @@ with nothing recorded again under reporting."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 from datetime import UTC, timedelta
@@ -90,7 +91,7 @@ def _saved(page: Any, flash: str) -> None:
 def _shot(page: Any, name: str, *, docs: bool = False) -> None:
     page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar stays at the top of a full-page shot
     path = screenshot(page, name)
-    if docs:
+    if docs and os.environ.get("SIGNALFIRE_UPDATE_SCREENSHOTS") == "1":  # the README's images change on request only
         DOCS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS / f"{name}.png")
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from signalfire.access.actor import Actor
 from signalfire.access.models import OrgKind, Role
 from signalfire.response import service
+from signalfire.response.models import PostIncidentReview
 from signalfire.response.schemas import ParticipantIn
-from signalfire.response.vocab import ParticipantRole, Severity
+from signalfire.response.vocab import IncidentStatus, ParticipantRole, Severity
 from tests import factories
 from tests.reporting import factories as f
 from tests.reporting.factories import COP, utc
@@ -58,3 +59,31 @@ def test_the_workspace_shows_reporting_and_sharing_only_to_those_who_may_see_the
         stranger = browser_client(f.developer(db))
         assert stranger.get(f"/reporting/incidents/{inc.id}/panel").status_code == 404
         assert stranger.get(f"/exchange/incidents/{inc.id}/panel").status_code == 404
+
+
+def test_the_sharing_section_offers_a_lesson_from_this_incidents_own_review(
+    db: Session, browser_client: Client
+) -> None:
+    """A closed incident's panel links the lesson form to its own review, not to the newest one."""
+    with time_machine.travel(NOW, tick=False):
+        lead = f.developer(db)
+        older, newer, unreviewed = (
+            f.incident(db, lead, aware_at=NOW - timedelta(days=d), severity=Severity.SEV2) for d in (9, 5, 3)
+        )
+        reviews = {}
+        for days, inc in ((8, older), (4, newer), (2, unreviewed)):
+            inc.status, inc.closed_at = IncidentStatus.CLOSED, NOW - timedelta(days=days)
+            if inc is not unreviewed:
+                reviews[inc.id] = PostIncidentReview(
+                    incident_id=inc.id, org_id=lead.org_id, root_cause="A tool accepted any recipient."
+                )
+                db.add(reviews[inc.id])
+        db.commit()
+        c = browser_client(lead)
+        for inc in (older, newer):
+            panel = c.get(f"/exchange/incidents/{inc.id}/panel").text
+            assert f'href="/exchange/lessons/new?review_id={reviews[inc.id].id}"' in panel
+        assert "lessons/new" not in c.get(f"/exchange/incidents/{unreviewed.id}/panel").text
+        assert "Write its post-incident review" in c.get(f"/exchange/incidents/{unreviewed.id}/panel").text
+        form = c.get(f"/exchange/lessons/new?review_id={reviews[older.id].id}").text
+        assert f'<option value="{reviews[older.id].id}" selected>' in form

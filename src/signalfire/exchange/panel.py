@@ -19,6 +19,7 @@ from signalfire.access.policy.response import readable_incidents
 from signalfire.core.errors import NotFound
 from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import render
+from signalfire.exchange import queries
 from signalfire.exchange.models import ExchangeItem
 from signalfire.response.models import Incident
 
@@ -38,4 +39,6 @@ def incident_panel(incident_id: uuid.UUID, request: Request, session: SessionDep
             .order_by(ExchangeItem.created_at)
         ).scalars()
     )
-    return render(request, "exchange/_incident_panel.html", {"incident": incident, "items": items})
+    # The lesson link opens the form on this incident's review, not on whichever closed review is newest.
+    review = next((r for r, _ in queries.closed_reviews(session, actor, incident.id)), None)
+    return render(request, "exchange/_incident_panel.html", {"incident": incident, "items": items, "review": review})

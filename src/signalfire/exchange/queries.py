@@ -84,8 +84,11 @@ def addressable(session: Session, actor: Actor) -> tuple[list[Organization], lis
     return orgs, people
 
 
-def closed_reviews(session: Session, actor: Actor) -> list[tuple[PostIncidentReview, Incident]]:
-    """The org's reviews of closed incidents, the only starting points for a lesson."""
+def closed_reviews(
+    session: Session, actor: Actor, incident_id: uuid.UUID | None = None
+) -> list[tuple[PostIncidentReview, Incident]]:
+    """The org's reviews of closed incidents (of one incident, when given), the only starting points for a
+    lesson."""
     if not actor.can(Permission.response_incident_read):
         return []
     stmt = (
@@ -95,6 +98,8 @@ def closed_reviews(session: Session, actor: Actor) -> list[tuple[PostIncidentRev
         .where(Incident.status == IncidentStatus.CLOSED, Incident.org_id == actor.org_id)
         .order_by(Incident.closed_at.desc())
     )
+    if incident_id is not None:
+        stmt = stmt.where(Incident.id == incident_id)
     return [(r, i) for r, i in session.execute(stmt)]
 
 

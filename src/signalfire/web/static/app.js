@@ -466,11 +466,40 @@
     Array.prototype.forEach.call(root.querySelectorAll(selector), fn);
   }
 
+  /* ---------- Tables wider than the screen ---------- */
+
+  // A table that scrolls sideways (on a phone, say) must be reachable from the keyboard (WCAG 2.1.1):
+  // its wrapper becomes a named, focusable region while it overflows, and stops being one when it fits.
+  function markScrollable(wrap) {
+    var overflows = wrap.scrollWidth > wrap.clientWidth + 1;
+    if (overflows && !wrap.hasAttribute("tabindex")) {
+      var card = wrap.closest(".card");
+      var title = card && card.querySelector(".card-title");
+      wrap.setAttribute("tabindex", "0");
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", (title ? title.textContent.trim() + ": " : "") + "table, scrolls sideways");
+      wrap.setAttribute("data-scroll-region", "");
+    } else if (!overflows && wrap.hasAttribute("data-scroll-region")) {
+      ["tabindex", "role", "aria-label", "data-scroll-region"].forEach(function (name) {
+        wrap.removeAttribute(name);
+      });
+    }
+  }
+
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () {
+      each(doc, ".table-wrap", markScrollable);
+    }, 150);
+  });
+
   // Idempotent, so it may run more than once on the same nodes (DOMContentLoaded, htmx:load, afterSwap).
   function init(root) {
     updateClocks(root);
     renderCharts(root);
     each(root, "[data-autohide]", scheduleAutohide);
+    each(root, ".table-wrap", markScrollable);
   }
 
   doc.addEventListener("htmx:load", function (evt) {
