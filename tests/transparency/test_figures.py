@@ -1,0 +1,160 @@
+"""A report's figures equal counts made independently from the records, placed in the period by their
+effective time (not when they were entered), with small counts suppressed at the threshold.
+
+Every expected number below is written by hand from the records this test creates, never read back from
+the code under test.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import time_machine
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.intake.models import SourceKind
+from signalfire.response import actions
+from signalfire.response.schemas import ActionCreate, ActionProgress
+from signalfire.response.vocab import ActionKind, ActionStatus, RiskDomain, Severity
+from signalfire.transparency import service
+from signalfire.transparency.suppression import suppress
+from tests.exchange import factories as xf
+from tests.intake import factories as inf
+from tests.readiness.factories import developer
+from tests.response import factories as rf
+from tests.transparency import helpers
+
+NOW = datetime(2026, 10, 15, 12, tzinfo=UTC)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def _incidents(db: Session, a: Actor, other: Actor) -> None:
+    inside = [
+        (utc(2026, 7, 1, 0, 0), Severity.SEV1, RiskDomain.MISUSE),  # the first instant of the period
+        (utc(2026, 8, 3, 9), Severity.SEV1, RiskDomain.MISUSE),
+        (utc(2026, 9, 30, 23, 59), Severity.SEV1, RiskDomain.MISUSE),  # the last minute
+        (utc(2026, 8, 4, 9), Severity.SEV2, RiskDomain.MISUSE),
+        (utc(2026, 8, 5, 9), Severity.SEV2, RiskDomain.CYBER_OFFENCE),
+        (utc(2026, 8, 6, 9), Severity.SEV4, RiskDomain.CYBER_OFFENCE),
+    ]
+    for at, sev, dom in inside:
+        rf.incident(db, a, aware_at=at, severity=sev, risk_domain=dom)
+    # Not counted: before and after the period, a drill, another org's incident.
+    rf.incident(db, a, aware_at=utc(2026, 6, 30, 23, 59), severity=Severity.SEV1)
+    rf.incident(db, a, aware_at=utc(2026, 10, 1, 0, 0), severity=Severity.SEV1)
+    rf.incident(db, a, aware_at=utc(2026, 8, 1), severity=Severity.SEV1, is_drill=True)
+    rf.incident(db, other, aware_at=utc(2026, 8, 1), severity=Severity.SEV1)
+
+
+def _signals(db: Session, a: Actor, other: Actor) -> None:
+    for i, (kind, at) in enumerate(
+        [
+            (SourceKind.public_form, utc(2026, 7, 2)),
+            (SourceKind.public_form, utc(2026, 8, 2)),
+            (SourceKind.public_form, utc(2026, 9, 2)),
+            (SourceKind.feed_item, utc(2026, 9, 3)),
+            (SourceKind.manual, utc(2026, 10, 2)),  # after the period
+        ]
+    ):
+        inf.signal(
+            db, a.org_id, source_kind=kind, received_at=at, title=f"Report {i} of misuse", text=f"Case {i}: " + "x" * i
+        )
+    inf.signal(db, other.org_id, source_kind=SourceKind.public_form, received_at=utc(2026, 8, 2))
+
+
+def _action(db: Session, a: Actor, inc: Any, kind: ActionKind, done: datetime, **data: Any) -> None:
+    act = actions.create_action(
+        db, a, inc, ActionCreate(kind=kind, title=f"{kind.value} {done:%m%d%H}", requested_at=utc(2026, 6, 21), **data)
+    )
+    actions.progress_action(db, a, inc, act, ActionProgress(status=ActionStatus.COMPLETED, at=done))
+
+
+def _actions(db: Session, a: Actor) -> None:
+    # The incident itself is from June (outside the period): its actions count by when they were completed.
+    inc = rf.incident(db, a, aware_at=utc(2026, 6, 20), severity=Severity.SEV3)
+    for day in (2, 3, 4):
+        _action(db, a, inc, ActionKind.ACCESS_REVOCATION, utc(2026, 7, day), scope=[f"account-{day}"])
+    removal = {"content_reference": "case-17 outputs"}
+    _action(db, a, inc, ActionKind.CONTENT_REMOVAL, utc(2026, 7, 5), params={**removal, "items_removed": 40})
+    _action(db, a, inc, ActionKind.CONTENT_REMOVAL, utc(2026, 9, 5), params={**removal, "items_removed": 15})
+    _action(db, a, inc, ActionKind.CONTENT_REMOVAL, utc(2026, 10, 2), params={**removal, "items_removed": 99})
+
+
+def _shared(db: Session, a: Actor) -> None:
+    with time_machine.travel(utc(2026, 8, 10, 12), tick=False):
+        xf.published(db, a)  # a threat, by default
+    with time_machine.travel(utc(2026, 10, 3, 12), tick=False):
+        xf.published(db, a)  # after the period
+
+
+def _cells(figure: dict[str, Any]) -> dict[str, str]:
+    return {c["key"]: c["display"] for c in figure["cells"] if c["display"] != "0"}
+
+
+def test_published_figures_equal_independent_counts_with_suppression_at_the_threshold(db: Session) -> None:
+    with time_machine.travel(NOW, tick=False):
+        a, other = developer(db), developer(db)
+        _incidents(db, a, other)
+        _signals(db, a, other)
+        _actions(db, a)
+    _shared(db, a)
+    with time_machine.travel(NOW, tick=False):
+        report, edition, _ = helpers.published(db, a, threshold=3)
+
+    assert edition.figures["incidents_by_severity"] == {"sev1": 3, "sev2": 2, "sev3": 0, "sev4": 1}
+    assert edition.figures["incidents_by_risk_domain"] == {
+        "cbrn": 0, "cyber_offence": 2, "autonomy": 0, "misuse": 4, "model_weights": 0, "privacy": 0, "other": 0
+    }  # fmt: skip
+    assert edition.figures["signals_by_channel"] == {
+        "public_form": 3, "downstream_api": 0, "monitoring_alert": 0, "feed_item": 1, "manual": 0
+    }  # fmt: skip
+    by_kind = edition.figures["response_actions_by_kind"]
+    assert {k: v for k, v in by_kind.items() if v} == {"access_revocation": 3, "content_removal": 2}
+    assert edition.figures["content_removals"] == {"actions": 2, "items_removed": 55}
+    assert edition.figures["exchange_items_by_category"] == {
+        "vulnerability": 0,
+        "threat": 1,
+        "capability_of_concern": 0,
+    }
+    assert sum(edition.figures["reports_filed_by_regime"].values()) == 0
+
+    doc = service.public_edition(db, helpers.org_slug(db, a), report.slug).document
+    figs = {f["kind"]: f for s in doc["sections"] for f in s["figures"]}
+    # k = 3: exactly 3 is shown, 2 and 1 are "< 3", 0 stays 0.
+    assert _cells(figs["incidents_by_severity"]) == {"sev1": "3", "sev2": "< 3", "sev4": "< 3"}
+    assert figs["incidents_by_severity"]["total"]["display"] == "6"
+    # One suppressed cell and a published total: the smallest other non-zero cell is withheld too.
+    assert _cells(figs["incidents_by_risk_domain"]) == {"cyber_offence": "< 3", "misuse": ">= 3"}
+    assert _cells(figs["signals_by_channel"]) == {"public_form": ">= 3", "feed_item": "< 3"}
+    assert figs["signals_by_channel"]["total"]["display"] == "4"
+    assert _cells(figs["response_actions_by_kind"]) == {"access_revocation": ">= 3", "content_removal": "< 3"}
+    # Two units, no total: items are shown, the two removal actions are not.
+    assert _cells(figs["content_removals"]) == {"actions": "< 3", "items_removed": "55"}
+    assert figs["content_removals"]["total"] is None
+    assert _cells(figs["exchange_items_by_category"]) == {"threat": "< 3"}
+    assert figs["exchange_items_by_category"]["total"]["display"] == "< 3"
+    # The public document never carries a suppressed value.
+    for f in figs.values():
+        for c in f["cells"]:
+            assert (c["value"] is None) == (c["suppressed"] is not None)
+
+
+def test_suppression_rule_at_and_around_the_threshold() -> None:
+    shown, total = suppress([9, 10, 0, 11], 10, with_total=True)
+    assert [s.display for s in shown] == ["< 10", ">= 10", "0", "11"]  # 9 hidden, then 10, the smallest other
+    assert [s.suppressed for s in shown] == ["primary", "secondary", None, None]
+    assert total is not None and total.display == "30"
+    # 9 is primary, and the secondary one is the smallest remaining non-zero cell (10, not 11).
+    shown, _ = suppress([10, 9, 0, 11], 10, with_total=True)
+    assert [s.display for s in shown] == [">= 10", "< 10", "0", "11"]
+    shown, total = suppress([1, 2], 10, with_total=True)
+    assert [s.display for s in shown] == ["< 10", "< 10"] and total is not None and total.display == "< 10"
+    shown, total = suppress([1, 50], 10, with_total=False)
+    assert [s.display for s in shown] == ["< 10", "50"] and total is None
+    shown, total = suppress([0, 0], 2, with_total=True)
+    assert [s.display for s in shown] == ["0", "0"] and total is not None and total.display == "0"
