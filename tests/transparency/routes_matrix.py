@@ -96,8 +96,6 @@ CASES = [
     RouteCase("GET", f"{PUB}/{{org_slug}}/{{slug}}", public=True, setup=_published),
     RouteCase("GET", f"{PUB}/{{org_slug}}/{{slug}}/editions/{{number}}", public=True, setup=_published),
     RouteCase("GET", f"{PUB}/{{org_slug}}/{{slug}}/editions/{{number}}/print", public=True, setup=_published),
-    RouteCase("GET", f"/api/v1/public/transparency/{{org_slug}}/{{slug}}", public=True, setup=_published),
-    RouteCase(
-        "GET", f"/api/v1/public/transparency/{{org_slug}}/{{slug}}/editions/{{number}}", public=True, setup=_published
-    ),
+    RouteCase("GET", "/api/v1/public/transparency/{org_slug}/{slug}", public=True, setup=_published),
+    RouteCase("GET", "/api/v1/public/transparency/{org_slug}/{slug}/editions/{number}", public=True, setup=_published),
 ]

@@ -92,8 +92,12 @@ def _shared(db: Session, a: Actor) -> None:
         xf.published(db, a)  # after the period
 
 
-def _cells(figure: dict[str, Any]) -> dict[str, str]:
-    return {c["key"]: c["display"] for c in figure["cells"] if c["display"] != "0"}
+def _shown(figure: dict[str, Any]) -> dict[str, str]:
+    return {c["key"]: c["display"] for c in figure["cells"] if c["suppressed"] is None}
+
+
+def _hidden(figure: dict[str, Any]) -> set[str]:
+    return {c["key"] for c in figure["cells"] if c["display"] == "< 3"}
 
 
 def test_published_figures_equal_independent_counts_with_suppression_at_the_threshold(db: Session) -> None:
@@ -125,18 +129,20 @@ def test_published_figures_equal_independent_counts_with_suppression_at_the_thre
 
     doc = service.public_edition(db, helpers.org_slug(db, a), report.slug).document
     figs = {f["kind"]: f for s in doc["sections"] for f in s["figures"]}
-    # k = 3: exactly 3 is shown, 2 and 1 are "< 3", 0 stays 0.
-    assert _cells(figs["incidents_by_severity"]) == {"sev1": "3", "sev2": "< 3", "sev4": "< 3"}
+    # k = 3: exactly 3 is shown; 2, 1 and 0 are "< 3".
+    assert _shown(figs["incidents_by_severity"]) == {"sev1": "3"}
+    assert _hidden(figs["incidents_by_severity"]) == {"sev2", "sev3", "sev4"}
     assert figs["incidents_by_severity"]["total"]["display"] == "6"
-    # One suppressed cell and a published total: the smallest other non-zero cell is withheld too.
-    assert _cells(figs["incidents_by_risk_domain"]) == {"cyber_offence": "< 3", "misuse": ">= 3"}
-    assert _cells(figs["signals_by_channel"]) == {"public_form": ">= 3", "feed_item": "< 3"}
+    assert _shown(figs["incidents_by_risk_domain"]) == {"misuse": "4"}
+    assert _shown(figs["signals_by_channel"]) == {"public_form": "3"}
     assert figs["signals_by_channel"]["total"]["display"] == "4"
-    assert _cells(figs["response_actions_by_kind"]) == {"access_revocation": ">= 3", "content_removal": "< 3"}
+    assert _shown(figs["response_actions_by_kind"]) == {"access_revocation": "3"}
+    assert figs["response_actions_by_kind"]["total"]["display"] == "5"
     # Two units, no total: items are shown, the two removal actions are not.
-    assert _cells(figs["content_removals"]) == {"actions": "< 3", "items_removed": "55"}
+    assert _shown(figs["content_removals"]) == {"items_removed": "55"}
+    assert _hidden(figs["content_removals"]) == {"actions"}
     assert figs["content_removals"]["total"] is None
-    assert _cells(figs["exchange_items_by_category"]) == {"threat": "< 3"}
+    assert _shown(figs["exchange_items_by_category"]) == {}
     assert figs["exchange_items_by_category"]["total"]["display"] == "< 3"
     # The public document never carries a suppressed value.
     for f in figs.values():
@@ -145,16 +151,18 @@ def test_published_figures_equal_independent_counts_with_suppression_at_the_thre
 
 
 def test_suppression_rule_at_and_around_the_threshold() -> None:
-    shown, total = suppress([9, 10, 0, 11], 10, with_total=True)
-    assert [s.display for s in shown] == ["< 10", ">= 10", "0", "11"]  # 9 hidden, then 10, the smallest other
+    shown, total = suppress([9, 10, 12, 11], 10, with_total=True)
+    assert [s.display for s in shown] == ["< 10", ">= 10", "12", "11"]  # 9 hidden, then 10, the smallest other
     assert [s.suppressed for s in shown] == ["primary", "secondary", None, None]
-    assert total is not None and total.display == "30"
-    # 9 is primary, and the secondary one is the smallest remaining non-zero cell (10, not 11).
-    shown, _ = suppress([10, 9, 0, 11], 10, with_total=True)
-    assert [s.display for s in shown] == [">= 10", "< 10", "0", "11"]
+    assert total is not None and total.display == "42"
+    shown, _ = suppress([10, 11, 9, 12], 10, with_total=True)
+    assert [s.display for s in shown] == [">= 10", "11", "< 10", "12"]
+    # Zero is below the threshold too; with two or more hidden cells nothing more is withheld.
+    shown, total = suppress([0, 9, 10], 10, with_total=True)
+    assert [s.display for s in shown] == ["< 10", "< 10", "10"] and total is not None and total.display == "19"
     shown, total = suppress([1, 2], 10, with_total=True)
     assert [s.display for s in shown] == ["< 10", "< 10"] and total is not None and total.display == "< 10"
     shown, total = suppress([1, 50], 10, with_total=False)
     assert [s.display for s in shown] == ["< 10", "50"] and total is None
-    shown, total = suppress([0, 0], 2, with_total=True)
-    assert [s.display for s in shown] == ["0", "0"] and total is not None and total.display == "0"
+    shown, total = suppress([2, 2], 2, with_total=True)
+    assert [s.display for s in shown] == ["2", "2"] and total is not None and total.display == "4"

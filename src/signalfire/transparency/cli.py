@@ -130,6 +130,7 @@ def list_cmd(as_: AsOpt, org: OrgOpt) -> None:
 def show_cmd(report_id: ReportArg, as_: AsOpt, org: OrgOpt) -> None:
     """A report's figures as they would be published now (exact count, then the published form)."""
     from signalfire.transparency import service
+    from signalfire.transparency.metrics import MetricKind
 
     def figures(s: Session, a: Actor | None) -> tuple[str, dict[str, Any] | None]:
         actor = _member(a)
@@ -138,7 +139,7 @@ def show_cmd(report_id: ReportArg, as_: AsOpt, org: OrgOpt) -> None:
             return f"{r.title}: the period ends {r.period_end}; no figures yet", None
         exact = service.exact_figures(s, actor, r)
         return f"{r.title} ({r.status.label})", {
-            k: service.published_figure(service.MetricKind(k), v, r.threshold) for k, v in exact.items()
+            k: service.published_figure(MetricKind(k), v, r.threshold) for k, v in exact.items()
         }
 
     head, shown = _run(figures, as_, org)

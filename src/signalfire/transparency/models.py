@@ -48,7 +48,7 @@ class TransparencyReport(IdMixin, Base):
     # [period_start 00:00 UTC, period_end + 1 day 00:00 UTC).
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
-    # Counts from 1 to threshold - 1 are published as "< threshold".
+    # Counts below the threshold (zero included) are published as "< threshold".
     threshold: Mapped[int] = mapped_column(default=10)
     # [{"heading": str, "body": str, "metrics": [metric kind, ...]}]
     sections: Mapped[list[Any]] = mapped_column(default=list)

@@ -99,10 +99,10 @@ def _figures(counts: dict[str, dict[str, int]], k: int) -> list[FigureOut]:
                 kind=m.kind,
                 label=m.label,
                 cells=[
-                    CellOut(key=key, label=labels.get(key, key), count=n, **s.as_dict())  # type: ignore[arg-type]
+                    CellOut(key=key, label=labels.get(key, key), count=n, **s.as_dict())
                     for (key, n), s in zip(cells.items(), shown, strict=True)
                 ],
-                total=TotalOut(count=sum(cells.values()), **total.as_dict()) if total else None,  # type: ignore[arg-type]
+                total=TotalOut(count=sum(cells.values()), **total.as_dict()) if total else None,
             )
         )
     return out
@@ -251,7 +251,7 @@ def records_page(
     return render(
         request,
         "transparency/records.html",
-        {"found": found, "metric": METRICS[found.kind], "doc": service.json.loads(found.edition.canonical)},
+        {"found": found, "metric": METRICS[found.kind], "doc": service.edition_document(found.edition)},
     )
 
 

@@ -34,7 +34,7 @@ class ReportFields(StrictIn):
     period_start: SaneDate
     period_end: SaneDate = Field(description="the last day of the period (inclusive)")
     threshold: Annotated[int, Field(ge=2, le=1000)] = Field(
-        10, description='counts from 1 to threshold - 1 are published as "< threshold"'
+        10, description='counts below it, zero included, are published as "< threshold"'
     )
     sections: list[SectionIn] = Field(min_length=1, max_length=MAX_SECTIONS)
 

@@ -38,8 +38,8 @@ PUBLIC = "/public/transparency"
 MAX_LISTED = 200
 REVIEW_TEXT = "Signed off before publication by a second member of the organisation, not its author."
 SUPPRESSION_TEXT = (
-    "Counts from 1 to {k_1} are shown as '< {k}'. Where a breakdown shows its total and exactly one count is "
-    "withheld, the smallest other non-zero count is withheld too and shown as '>= {k}'."
+    "Counts below {k}, zero included, are shown as '< {k}'. Where a breakdown shows its total and exactly one "
+    "count is withheld, the smallest other count is withheld too and shown as '>= {k}'."
 )
 
 
@@ -256,7 +256,7 @@ def build_document(
         "published_at": published_at.isoformat(),
         "signed_off_at": signed_off_at.isoformat(),
         "review": REVIEW_TEXT,
-        "suppression": {"threshold": k, "rule": SUPPRESSION_TEXT.format(k=k, k_1=k - 1)},
+        "suppression": {"threshold": k, "rule": SUPPRESSION_TEXT.format(k=k)},
         "sections": [
             {
                 "heading": s["heading"],
@@ -382,6 +382,12 @@ def get_edition(session: Session, actor: Actor, edition_id: uuid.UUID) -> Transp
     )
 
 
+def edition_document(edition: TransparencyEdition) -> dict[str, Any]:
+    """The public document as stored (parsed from its canonical JSON)."""
+    parsed: dict[str, Any] = json.loads(edition.canonical)
+    return parsed
+
+
 @dataclass(frozen=True)
 class PublicEdition:
     edition: TransparencyEdition
@@ -391,8 +397,7 @@ class PublicEdition:
 
     @property
     def document(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = json.loads(self.edition.canonical)
-        return parsed
+        return edition_document(self.edition)
 
     @property
     def path(self) -> str:

@@ -1,10 +1,10 @@
 """Small-count suppression of published figures.
 
-Primary: a count from 1 to k - 1 is published as "< k". Zero is published as 0 (it identifies no one, and
-"< k" would hide that nothing happened). A total is treated the same way.
+Primary: a count below the threshold k, zero included, is published as "< k". Zero is withheld too: were it
+shown, "< k" would mean "1 to k - 1" and, with k = 2, exactly 1. A total is treated the same way.
 
 Secondary: when a breakdown publishes its total and exactly one cell is suppressed, that cell would be the
-total minus the others; the smallest other non-zero cell is then withheld too, published as ">= k" (which
+total minus the others; the smallest other cell is then withheld too, published as ">= k" (which
 it is), so the two are known only by their sum.
 """
 
@@ -26,7 +26,7 @@ class Shown:
 
 
 def primary(n: int, k: int) -> Shown:
-    if 0 < n < k:
+    if n < k:
         return Shown(None, f"< {k}", "primary")
     return Shown(n, str(n), None)
 
@@ -37,8 +37,8 @@ def suppress(values: list[int], k: int, *, with_total: bool) -> tuple[list[Shown
     total = primary(sum(values), k) if with_total else None
     hidden = [i for i, c in enumerate(cells) if c.suppressed]
     if total is not None and total.suppressed is None and len(hidden) == 1:
-        others = [i for i, n in enumerate(values) if n > 0 and i not in hidden]
-        # The total is at least k and the hidden cell below k, so another non-zero cell exists.
+        others = [i for i, n in enumerate(values) if i not in hidden]
+        # The total is at least k and the hidden cell below k, so another cell (itself at least k) exists.
         smallest = min(others, key=lambda i: (values[i], i))
         cells[smallest] = Shown(None, f">= {k}", "secondary")
     return cells, total
