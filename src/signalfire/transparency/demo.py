@@ -1,7 +1,7 @@
-"""Transparency part of the demo: Aurora Labs' report for the twelve months to the last full month, computed
-from the story the other channels seeded. Rhea (a reporter) writes it, Alice (an admin) signs it off and publishes it; Rhea then
-clarifies a section, Alice signs off again and publishes edition 2, which supersedes edition 1 (kept as it
-was). A draft for the current quarter waits for its period to end."""
+"""Transparency part of the demo: Aurora Labs' report for the twelve months to the last full month,
+computed from the story the other channels seeded. Rhea (a reporter) writes it, Alice (an admin) signs it
+off and publishes it; Rhea then clarifies a section, Alice signs off again and publishes edition 2, which
+supersedes edition 1 (kept as it was). A draft for the current quarter waits for its period to end."""
 
 from __future__ import annotations
 
