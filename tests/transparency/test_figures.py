@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import time_machine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.intake.models import SourceKind
+from signalfire.reporting import reports
+from signalfire.reporting.models import Obligation
 from signalfire.response import actions
 from signalfire.response.schemas import ActionCreate, ActionProgress
 from signalfire.response.vocab import ActionKind, ActionStatus, RiskDomain, Severity
@@ -23,6 +26,7 @@ from signalfire.transparency.suppression import suppress
 from tests.exchange import factories as xf
 from tests.intake import factories as inf
 from tests.readiness.factories import developer
+from tests.reporting import factories as rpf
 from tests.response import factories as rf
 from tests.transparency import helpers
 
@@ -74,7 +78,7 @@ def _action(db: Session, a: Actor, inc: Any, kind: ActionKind, done: datetime, *
     actions.progress_action(db, a, inc, act, ActionProgress(status=ActionStatus.COMPLETED, at=done))
 
 
-def _actions(db: Session, a: Actor) -> None:
+def _actions(db: Session, a: Actor) -> Any:
     # The incident itself is from June (outside the period): its actions count by when they were completed.
     inc = rf.incident(db, a, aware_at=utc(2026, 6, 20), severity=Severity.SEV3)
     for day in (2, 3, 4):
@@ -83,6 +87,27 @@ def _actions(db: Session, a: Actor) -> None:
     _action(db, a, inc, ActionKind.CONTENT_REMOVAL, utc(2026, 7, 5), params={**removal, "items_removed": 40})
     _action(db, a, inc, ActionKind.CONTENT_REMOVAL, utc(2026, 9, 5), params={**removal, "items_removed": 15})
     _action(db, a, inc, ActionKind.CONTENT_REMOVAL, utc(2026, 10, 2), params={**removal, "items_removed": 99})
+    return inc
+
+
+def _filings(db: Session, a: Actor, inc: Any) -> None:
+    """Two filings made outside Signalfire and entered on 15 October: counted by when they were made."""
+    rpf.record(db, a, inc, "aware_of_model_involvement", utc(2026, 6, 20))
+    rpf.record(db, a, inc, "discovered", utc(2026, 6, 20))
+    rpf.assess(db, a, inc, rpf.COP, rpf.cop(death="yes"))
+    rpf.assess(db, a, inc, rpf.SB53, rpf.sb53(loss_of_control_harm="yes"))
+    initial = {
+        o.regime_id: o
+        for o in db.execute(
+            select(Obligation).where(Obligation.incident_id == inc.id, Obligation.stage == "initial")
+        ).scalars()
+    }
+    for regime, at in ((rpf.COP, utc(2026, 7, 10, 16)), (rpf.SB53, utc(2026, 10, 5, 9))):
+        draft = reports.start_report(db, a, initial[regime].id)
+        rpf.fill(db, a, draft)
+        reports.submit(
+            db, a, draft.id, outside=reports.OutsideFiling(at=at, channel="portal", evidence="Portal receipt")
+        )
 
 
 def _shared(db: Session, a: Actor) -> None:
@@ -102,10 +127,10 @@ def _hidden(figure: dict[str, Any]) -> set[str]:
 
 def test_published_figures_equal_independent_counts_with_suppression_at_the_threshold(db: Session) -> None:
     with time_machine.travel(NOW, tick=False):
-        a, other = developer(db), developer(db)
+        a, other = rpf.developer(db), developer(db)
         _incidents(db, a, other)
         _signals(db, a, other)
-        _actions(db, a)
+        _filings(db, a, _actions(db, a))
     _shared(db, a)
     with time_machine.travel(NOW, tick=False):
         report, edition, _ = helpers.published(db, a, threshold=3)
@@ -125,7 +150,9 @@ def test_published_figures_equal_independent_counts_with_suppression_at_the_thre
         "threat": 1,
         "capability_of_concern": 0,
     }
-    assert sum(edition.figures["reports_filed_by_regime"].values()) == 0
+    filed = edition.figures["reports_filed_by_regime"]
+    assert {k: v for k, v in filed.items() if v} == {"eu-gpai-cop-c9": 1}
+    assert "us-ca-sb53" in filed and "cn-genai-interim" in filed  # every packaged regime has its row
 
     doc = service.public_edition(db, helpers.org_slug(db, a), report.slug).document
     figs = {f["kind"]: f for s in doc["sections"] for f in s["figures"]}
