@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
+from signalfire.exchange import authoring
+from signalfire.exchange.vocab import Category
 from signalfire.intake.models import SourceKind
 from signalfire.reporting import reports
 from signalfire.reporting.models import Obligation
@@ -71,11 +73,12 @@ def _signals(db: Session, a: Actor, other: Actor) -> None:
     inf.signal(db, other.org_id, source_kind=SourceKind.public_form, received_at=utc(2026, 8, 2))
 
 
-def _action(db: Session, a: Actor, inc: Any, kind: ActionKind, done: datetime, **data: Any) -> None:
+def _action(db: Session, a: Actor, inc: Any, kind: ActionKind, done: datetime, **data: Any) -> Any:
     act = actions.create_action(
         db, a, inc, ActionCreate(kind=kind, title=f"{kind.value} {done:%m%d%H}", requested_at=utc(2026, 6, 21), **data)
     )
     actions.progress_action(db, a, inc, act, ActionProgress(status=ActionStatus.COMPLETED, at=done))
+    return act
 
 
 def _actions(db: Session, a: Actor) -> Any:
@@ -83,6 +86,10 @@ def _actions(db: Session, a: Actor) -> Any:
     inc = rf.incident(db, a, aware_at=utc(2026, 6, 20), severity=Severity.SEV3)
     for day in (2, 3, 4):
         _action(db, a, inc, ActionKind.ACCESS_REVOCATION, utc(2026, 7, day), scope=[f"account-{day}"])
+    # Completed in the period, then its verification failed: not an action carried out.
+    failed = _action(db, a, inc, ActionKind.ACCESS_REVOCATION, utc(2026, 7, 6), scope=["account-6"])
+    progress = ActionProgress(status=ActionStatus.FAILED, at=utc(2026, 7, 7), note="The key still worked.")
+    actions.progress_action(db, a, inc, failed, progress)
     removal = {"content_reference": "case-17 outputs"}
     _action(db, a, inc, ActionKind.CONTENT_REMOVAL, utc(2026, 7, 5), params={**removal, "items_removed": 40})
     _action(db, a, inc, ActionKind.CONTENT_REMOVAL, utc(2026, 9, 5), params={**removal, "items_removed": 15})
@@ -110,11 +117,17 @@ def _filings(db: Session, a: Actor, inc: Any) -> None:
         )
 
 
-def _shared(db: Session, a: Actor) -> None:
+def _shared(db: Session, a: Actor, other: Actor) -> None:
+    """Counted by when an item was first published, not when its draft was written."""
+    with time_machine.travel(utc(2026, 6, 25, 12), tick=False):
+        early = xf.draft(db, a, category=Category.VULNERABILITY)  # drafted before the period ...
     with time_machine.travel(utc(2026, 8, 10, 12), tick=False):
-        xf.published(db, a)  # a threat, by default
+        authoring.publish(db, a, early.id)  # ... published in it
+        xf.published(db, other, category=Category.VULNERABILITY)  # shared with a's org too: not a's figure
+    with time_machine.travel(utc(2026, 9, 20, 12), tick=False):
+        late = xf.draft(db, a, category=Category.THREAT)  # drafted in the period ...
     with time_machine.travel(utc(2026, 10, 3, 12), tick=False):
-        xf.published(db, a)  # after the period
+        authoring.publish(db, a, late.id)  # ... published after it
 
 
 def _shown(figure: dict[str, Any]) -> dict[str, str]:
@@ -131,7 +144,7 @@ def test_published_figures_equal_independent_counts_with_suppression_at_the_thre
         _incidents(db, a, other)
         _signals(db, a, other)
         _filings(db, a, _actions(db, a))
-    _shared(db, a)
+    _shared(db, a, other)
     with time_machine.travel(NOW, tick=False):
         report, edition, _ = helpers.published(db, a, threshold=3)
 
@@ -146,8 +159,8 @@ def test_published_figures_equal_independent_counts_with_suppression_at_the_thre
     assert {k: v for k, v in by_kind.items() if v} == {"access_revocation": 3, "content_removal": 2}
     assert edition.figures["content_removals"] == {"actions": 2, "items_removed": 55}
     assert edition.figures["exchange_items_by_category"] == {
-        "vulnerability": 0,
-        "threat": 1,
+        "vulnerability": 1,
+        "threat": 0,
         "capability_of_concern": 0,
     }
     filed = edition.figures["reports_filed_by_regime"]
