@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from signalfire.core.clock import utcnow
-from tests.conftest import LiveServer, login, screenshot
+from tests.conftest import LiveServer, axe_violations, login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +51,7 @@ def test_publish_a_quarterly_report_and_open_its_public_page(live_server: LiveSe
     assert page.locator("[data-testid=signoff-form]").count() == 0  # a reporter cannot sign off
     report_url = page.url
     screenshot(page, "transparency-01-draft")
+    assert axe_violations(page) == []
 
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     admin = context.new_page()
@@ -73,6 +74,8 @@ def test_publish_a_quarterly_report_and_open_its_public_page(live_server: LiveSe
     assert anon.locator("a[href^='/response/'], a[href^='/intake/'], a[href^='/transparency/']").count() == 0
     assert anon.locator("table[data-figure=incidents_by_severity]").count() == 1
     digest = anon.locator("[data-testid=sha256]").inner_text().strip()
+    found = axe_violations(anon)
+    assert found == [], "\n".join(found)
     screenshot(anon, "transparency-02-public")
     if os.environ.get("SIGNALFIRE_UPDATE_SCREENSHOTS") == "1":
         DOCS.mkdir(parents=True, exist_ok=True)

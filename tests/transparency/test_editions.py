@@ -23,6 +23,7 @@ from signalfire.response.vocab import Severity
 from signalfire.transparency import service
 from signalfire.transparency.models import TransparencyEdition
 from signalfire.transparency.schemas import SignOffIn
+from tests import factories
 from tests.readiness.factories import developer
 from tests.response import factories as rf
 from tests.transparency import helpers
@@ -210,3 +211,15 @@ def test_bad_input_is_a_clear_4xx_and_loses_nothing(db: Session, api_client: Cli
     page = api_client(None).get(pub["url"]).text
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     problem(api_client(None).get("/api/v1/public/transparency/nope/q3/editions/0"), 422)
+
+
+def test_a_reader_who_cannot_see_the_records_gets_403_not_zeros(db: Session, app: Any, frozen: Any) -> None:
+    author = developer(db)
+    report = helpers.draft(db, author)
+    scoped = TestClient(app, base_url="http://testserver")
+    scoped.headers["Authorization"] = f"Bearer {factories.token_for(db, author, scopes=['transparency'])}"
+    body = problem(scoped.get(f"{API}/reports/{report.id}"), 403)
+    assert "does not allow" in body["detail"]
+    full = TestClient(app, base_url="http://testserver")
+    full.headers["Authorization"] = f"Bearer {factories.token_for(db, author)}"
+    assert ok(full.get(f"{API}/reports/{report.id}"))["figures"]
