@@ -22,7 +22,7 @@ from signalfire.audit.models import AuditEvent
 from signalfire.response.vocab import Severity
 from signalfire.transparency import service
 from signalfire.transparency.models import TransparencyEdition
-from signalfire.transparency.schemas import SignOffIn
+from signalfire.transparency.schemas import ReportFields, SignOffIn
 from tests import factories
 from tests.readiness.factories import developer
 from tests.response import factories as rf
@@ -223,3 +223,15 @@ def test_a_reader_who_cannot_see_the_records_gets_403_not_zeros(db: Session, app
     full = TestClient(app, base_url="http://testserver")
     full.headers["Authorization"] = f"Bearer {factories.token_for(db, author)}"
     assert ok(full.get(f"{API}/reports/{report.id}"))["figures"]
+
+
+def test_a_second_publication_of_the_same_number_is_a_conflict(db: Session, frozen: Any) -> None:
+    """Two publishers racing: the loser's edition number is taken (simulated by a stale edition count)."""
+    author = developer(db)
+    report, _, reviewer = helpers.published(db, author)
+    service.update_report(db, author, report.id, ReportFields.model_validate(helpers.definition()))
+    service.sign_off(db, reviewer, report.id, SignOffIn())
+    report.edition_count = 0  # as another request's view before the first edition was stored
+    with pytest.raises(Exception, match="just published") as exc:
+        service.publish(db, reviewer, report.id)
+    assert getattr(exc.value, "status", None) == 409

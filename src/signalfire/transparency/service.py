@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
@@ -347,7 +348,13 @@ def publish(session: Session, actor: Actor, report_id: uuid.UUID) -> Transparenc
         canonical=text,
         sha256=sha256_hex(text),
     )
-    session.add(edition)
+    try:
+        with session.begin_nested():
+            session.add(edition)
+            session.flush()
+    except IntegrityError:
+        # Another request published this number first (the unique report/number pair decides).
+        raise Conflict("This edition was just published by someone else.", slug="edition-exists") from None
     report.edition_count = number
     report.status = ReportStatus.PUBLISHED
     _clear_signoff(report)  # the next edition needs a sign-off of its own
