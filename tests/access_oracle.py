@@ -77,6 +77,14 @@ TABLE: dict[str, Row] = {
         EVERY_ROLE, EVERY_KIND, "readiness.md: every role; other kinds see the landscape and published cards"
     ),
     "readiness:scorecard:publish": Row("A", DEVELOPERS, "readiness.md: admins of developer orgs"),
+    # -- transparency (docs/transparency-reports.md "Who may do what") ------------------------------------
+    "transparency:report:read": Row(
+        EVERY_ROLE, DEVELOPERS, "transparency-reports.md: every member reads drafts and the records behind figures"
+    ),
+    "transparency:report:write": Row("RA", DEVELOPERS, "transparency-reports.md: reporters and admins write"),
+    "transparency:report:signoff": Row(
+        "A", DEVELOPERS, "transparency-reports.md: an admin other than the author signs off and publishes"
+    ),
 }
 
 

@@ -27,6 +27,7 @@ DOMAIN_SEEDERS = (
     "signalfire.reporting.demo",
     "signalfire.exchange.demo",
     "signalfire.readiness.demo",
+    "signalfire.transparency.demo",
 )
 
 

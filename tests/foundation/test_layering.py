@@ -20,7 +20,19 @@ from signalfire.notify import registry
 from signalfire.web import app as web_app
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "signalfire"
-ABOVE_CORE = ("access", "audit", "notify", "response", "reporting", "exchange", "intake", "readiness", "web", "cli")
+ABOVE_CORE = (
+    "access",
+    "audit",
+    "notify",
+    "response",
+    "reporting",
+    "exchange",
+    "intake",
+    "readiness",
+    "transparency",
+    "web",
+    "cli",
+)
 
 
 def _imported(path: Path) -> set[str]:

@@ -52,6 +52,12 @@ class Permission(StrEnum):
     readiness_scorecard_read = "readiness:scorecard:read"
     readiness_scorecard_publish = "readiness:scorecard:publish"
 
+    # Transparency reports: members read drafts and the records behind figures; reporters and admins
+    # write definitions; an admin other than the author signs off and publishes (four eyes).
+    transparency_report_read = "transparency:report:read"
+    transparency_report_write = "transparency:report:write"
+    transparency_report_signoff = "transparency:report:signoff"
+
 
 P = Permission
 
@@ -64,6 +70,7 @@ _VIEW = {
     P.exchange_item_read,
     P.intake_signal_read,
     P.readiness_scorecard_read,
+    P.transparency_report_read,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -86,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.reporting_report_submit,
             P.reporting_inbox_respond,
             P.exchange_item_respond,
+            P.transparency_report_write,
         }
     ),
     Role.responder: frozenset(

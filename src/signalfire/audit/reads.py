@@ -68,6 +68,11 @@ AUDITED: dict[str, str] = {
     "/api/v1/response/incidents/{incident_id}/timeline": "incident",
     "/response/incidents/{incident_id}": "incident",
     "/response/incidents/{incident_id}/review": "incident_review",
+    "/api/v1/transparency/reports/{report_id}": "transparency_report",
+    "/transparency/reports/{report_id}": "transparency_report",
+    "/transparency/reports/{report_id}/edit": "transparency_report",
+    "/api/v1/transparency/editions/{edition_id}/records/{kind}": "transparency_edition_records",
+    "/transparency/editions/{edition_id}/records/{kind}": "transparency_edition_records",
 }
 
 # Detail routes that are not audited, and why.
@@ -88,6 +93,12 @@ EXEMPT: dict[str, str] = {
     "/taxii2/exchange/status/{status_id}": "the status of the caller's own upload",
     "/taxii2/exchange/status/{status_id}/": "the status of the caller's own upload",
     "/taxii2/{rest:path}": "answers 404 for TAXII paths that do not exist",
+    "/public/transparency/{org_slug}": "the list of an org's published transparency reports, public by publication",
+    "/public/transparency/{org_slug}/{slug}": "a published transparency edition, public by publication",
+    "/public/transparency/{org_slug}/{slug}/editions/{number}": "a published transparency edition, public",
+    "/public/transparency/{org_slug}/{slug}/editions/{number}/print": "a published transparency edition, public",
+    "/api/v1/public/transparency/{org_slug}/{slug}": "a published transparency edition, public by publication",
+    "/api/v1/public/transparency/{org_slug}/{slug}/editions/{number}": "a published transparency edition, public",
 }
 
 

@@ -37,6 +37,7 @@ ROUTE_MODULES = (
     "signalfire.intake.routes",
     "signalfire.readiness.routes",
     "signalfire.mywork.routes",
+    "signalfire.transparency.routes",
 )
 API_TAGS = [
     {"name": "access", "description": "Who you are, your organisation's members and your API tokens."},
@@ -45,6 +46,10 @@ API_TAGS = [
     {"name": "exchange", "description": "Shared items under TLP 2.0 with declared covered uses."},
     {"name": "intake", "description": "Signals from public channels, alerts and feeds; triage."},
     {"name": "readiness", "description": "Scorecards computed from an organisation's own records."},
+    {
+        "name": "transparency",
+        "description": "Transparency reports: figures computed from the records, signed off, published as editions.",
+    },
 ]
 
 

@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "signalfire.exchange.taxii.models",
     "signalfire.intake.models",
     "signalfire.readiness.models",
+    "signalfire.transparency.models",
 )
 
 
