@@ -42,6 +42,7 @@ AUDITED: dict[str, str] = {
     "/api/v1/intake/reports/{reference}": "intake_signal",
     "/api/v1/intake/signals/{signal_id}": "intake_signal",
     "/api/v1/intake/signals/{signal_id}/match": "intake_signal",
+    "/api/v1/intake/signals/{signal_id}/messages": "intake_signal",
     "/intake/clusters/{cluster_id}": "intake_cluster",
     "/intake/signals/{signal_id}": "intake_signal",
     "/intake/signals/{signal_id}/attachments/{attachment_id}": "intake_attachment",
@@ -68,6 +69,8 @@ AUDITED: dict[str, str] = {
     "/api/v1/response/incidents/{incident_id}/timeline": "incident",
     "/response/incidents/{incident_id}": "incident",
     "/response/incidents/{incident_id}/review": "incident_review",
+    "/api/v1/notices/{notice_id}": "notice_notice",
+    "/notices/{notice_id}": "notice_notice",
 }
 
 # Detail routes that are not audited, and why.

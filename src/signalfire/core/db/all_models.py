@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "signalfire.exchange.taxii_models",
     "signalfire.intake.models",
     "signalfire.readiness.models",
+    "signalfire.notices.models",
 )
 
 

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from signalfire.core.web.deps import ANON_COOKIE, anon_csrf_token
 
 PKG = Path(__file__).resolve().parents[2]
-DOMAINS = ("web", "access", "mywork", "response", "reporting", "exchange", "intake", "readiness")
+DOMAINS = ("web", "access", "mywork", "response", "reporting", "exchange", "intake", "readiness", "notices")
 FLASH_COOKIE = "sf_flash"
 
 
@@ -78,6 +78,7 @@ env.globals["nav_sections"] = [
     ("exchange", "Exchange", "/exchange", (*_LAB, "authority", "hub_operator", "researcher")),
     ("intake", "Intake", "/intake", _LAB),
     ("readiness", "Readiness", "/readiness", _LAB),
+    ("notices", "Notices", "/notices", _LAB),
 ]
 
 
