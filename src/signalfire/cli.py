@@ -43,6 +43,7 @@ DOMAIN_CLI = (
     "signalfire.exchange.cli",
     "signalfire.intake.cli",
     "signalfire.readiness.cli",
+    "signalfire.notices.cli",
 )
 
 

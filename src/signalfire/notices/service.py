@@ -23,7 +23,7 @@ from signalfire.access.policy.notices import readable_evaluations, readable_noti
 from signalfire.access.policy.response import readable_contacts, readable_incidents
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
-from signalfire.core.errors import Conflict, ValidationFailed
+from signalfire.core.errors import Conflict, NotFound, ValidationFailed
 from signalfire.notices import clock
 from signalfire.notices.models import Evaluation, Notice, NoticeRecipient, NoticeStatus, Threshold, ThresholdContact
 from signalfire.notices.schemas import AcknowledgeIn, DraftIn, EvaluationIn, LinkIn, ThresholdIn
@@ -411,3 +411,12 @@ def link_incident(session: Session, actor: Actor, notice: Notice, data: LinkIn) 
 
 def linked_notices(session: Session, actor: Actor, incident_id: uuid.UUID) -> list[Notice]:
     return list(session.execute(readable_notices(actor).where(Notice.incident_id == incident_id)).scalars())
+
+
+def get_notice_by_reference(session: Session, actor: Actor, reference: str) -> Notice:
+    notice = session.execute(
+        readable_notices(actor).where(Notice.reference == reference.strip().upper())
+    ).scalar_one_or_none()
+    if notice is None:
+        raise NotFound("No such notice.")
+    return get_notice(session, actor, notice.id)
