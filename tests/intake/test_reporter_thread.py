@@ -33,9 +33,7 @@ ANSWER = "Thank you: we reproduced it and shipped a fix to the refusal filter."
 NOTE = "INTERNAL-ONLY: reporter may be the researcher from the March case, check with counsel"
 
 
-def _report(
-    db: Session, admin: Actor, *, anonymous: bool = False, contact: str | None = "pat@example.com"
-) -> Signal:
+def _report(db: Session, admin: Actor, *, anonymous: bool = False, contact: str | None = "pat@example.com") -> Signal:
     org = db.get(Organization, admin.org_id)
     channel = db.get(IntakeSettings, admin.org_id)
     assert org is not None and channel is not None
@@ -66,7 +64,11 @@ def _status(client: TestClient, signal: Signal, secret: str | None = None) -> st
     token = CSRF.findall(page.text)[0]
     resp = client.post(
         "/report/status",
-        data={"csrf_token": token, "reference": signal.reference, "secret": secret or receipt_secret(DEV_SECRET, signal.id)},
+        data={
+            "csrf_token": token,
+            "reference": signal.reference,
+            "secret": secret or receipt_secret(DEV_SECRET, signal.id),
+        },
     )
     return f"{resp.status_code}\n{resp.text}"
 
@@ -77,7 +79,9 @@ def test_reporter_sees_the_answer_and_never_an_internal_note(
     signal = _report(db, admin)
     db.commit()
     lab = browser_client(admin)
-    note = lab.post(f"/intake/signals/{signal.id}/messages", data={"body": NOTE, "internal": "true"}, follow_redirects=False)
+    note = lab.post(
+        f"/intake/signals/{signal.id}/messages", data={"body": NOTE, "internal": "true"}, follow_redirects=False
+    )
     answer = lab.post(f"/intake/signals/{signal.id}/messages", data={"body": ANSWER}, follow_redirects=False)
     assert note.status_code == answer.status_code == 303
     # The lab sees both, the note marked internal.
@@ -111,7 +115,9 @@ def test_reporter_replies_until_the_report_is_closed(db: Session, admin: Actor, 
     assert [m.side.value for m in thread.reporter_messages(db, signal)] == ["lab", "reporter"]
     service.dismiss(db, admin, signal, DismissIn(reason="fixed"))
     db.commit()
-    closed = client.post("/report/status/reply", data={**form, "body": "One more thing"}, headers={"accept": "application/json"})
+    closed = client.post(
+        "/report/status/reply", data={**form, "body": "One more thing"}, headers={"accept": "application/json"}
+    )
     assert closed.status_code == 409 and closed.headers["content-type"].startswith("application/problem+json")
     assert "closed" in closed.json()["detail"]
     assert db.execute(select(func.count()).select_from(ThreadMessage)).scalar_one() == 2  # nothing lost, nothing added
@@ -124,7 +130,9 @@ def test_anonymous_reporter_gets_no_email_and_stays_anonymous(db: Session, admin
     assert signal.reporter_contact is None  # not kept at all
     answer = thread.post(db, admin, signal, ANSWER, internal=False)
     assert answer.emailed is False
-    assert db.execute(select(func.count()).select_from(OutboxJob).where(OutboxJob.topic == thread.TOPIC)).scalar_one() == 0
+    assert (
+        db.execute(select(func.count()).select_from(OutboxJob).where(OutboxJob.topic == thread.TOPIC)).scalar_one() == 0
+    )
     reply = thread.reply(db, signal, "Thanks.")
     event = db.execute(
         select(AuditEvent).where(AuditEvent.action == "intake.thread.reply", AuditEvent.target_id == str(signal.id))
@@ -160,7 +168,9 @@ def test_api_answer_and_downstream_reply(
         db,
         org=org,
         settings=channel,
-        report=public.Report(title="Refusal bypass via our app", description="Seen in our logs.", contact="sec@down.example"),
+        report=public.Report(
+            title="Refusal bypass via our app", description="Seen in our logs.", contact="sec@down.example"
+        ),
         source_kind=SourceKind.downstream_api,
         submitter=downstream,
     )
@@ -170,7 +180,10 @@ def test_api_answer_and_downstream_reply(
     first = lab.post(f"/api/v1/intake/signals/{signal.id}/messages", json=body, headers={"Idempotency-Key": "a-1"})
     again = lab.post(f"/api/v1/intake/signals/{signal.id}/messages", json=body, headers={"Idempotency-Key": "a-1"})
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
-    assert lab.post(f"/api/v1/intake/signals/{signal.id}/messages", json={"body": NOTE, "internal": True}).status_code == 201
+    assert (
+        lab.post(f"/api/v1/intake/signals/{signal.id}/messages", json={"body": NOTE, "internal": True}).status_code
+        == 201
+    )
     assert lab.post(f"/api/v1/intake/signals/{signal.id}/messages", json={"body": "x" * 20_001}).status_code == 422
     hostile = lab.post(f"/api/v1/intake/signals/{signal.id}/messages", json={"body": "bad\u0000byte"})
     assert hostile.status_code == 422 and hostile.headers["content-type"].startswith("application/problem+json")
@@ -202,5 +215,9 @@ def test_the_answer_is_delivered_by_smtp(fresh_db: str, smtp: tuple[SmtpSink, in
     worker.drain()
     assert len(sink.messages) == 1
     msg = sink.messages[0]
-    text = msg.get_payload(decode=True).decode() if not msg.is_multipart() else msg.get_payload(0).get_payload(decode=True).decode()
+    text = (
+        msg.get_payload(decode=True).decode()
+        if not msg.is_multipart()
+        else msg.get_payload(0).get_payload(decode=True).decode()
+    )
     assert msg["To"] == "pat@example.com" and ANSWER in text and "INTERNAL-ONLY" not in text

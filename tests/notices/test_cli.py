@@ -51,7 +51,17 @@ def test_cli_evaluate_approve_send_and_answer(cli_db: str) -> None:
     who = ["--as", email, "--org", slug]
     crossed = runner.invoke(
         cli_app,
-        ["notices", "evaluate", *who, "--model", "aurora-large 3.2", "--evaluation", "bio uplift eval", "--score", "0.8"],
+        [
+            "notices",
+            "evaluate",
+            *who,
+            "--model",
+            "aurora-large 3.2",
+            "--evaluation",
+            "bio uplift eval",
+            "--score",
+            "0.8",
+        ],
     )
     assert crossed.exit_code == 0, crossed.output
     assert "opened SF-N-" in crossed.output

@@ -249,11 +249,18 @@ def test_api_bad_input_is_problem_json_and_stores_nothing(
         assert resp.status_code == 422, (bad, resp.text)
         assert resp.headers["content-type"].startswith("application/problem+json")
     assert _count(db, Threshold) == thresholds
-    future = {"model": "aurora-large 3.2", "evaluation": "bio uplift eval", "score": 0.9, "completed_at": "2200-01-01T00:00:00Z"}
+    future = {
+        "model": "aurora-large 3.2",
+        "evaluation": "bio uplift eval",
+        "score": 0.9,
+        "completed_at": "2200-01-01T00:00:00Z",
+    }
     assert c.post("/api/v1/notices/evaluations", json=future).status_code == 422
     unknown = {"model": "no-such-model 1", "evaluation": "bio uplift eval", "score": 0.9}
     assert c.post("/api/v1/notices/evaluations", json=unknown).status_code == 422
     assert _count(db, Notice) == 0
     ok = c.post("/api/v1/notices/thresholds", json={**threshold, "contact_ids": [str(people[0].id)]})
     assert ok.status_code == 201 and ok.json()["contacts"][0]["agency"] == "AI Safety Institute desk"
-    assert c.post("/api/v1/notices/thresholds", json={**threshold, "contact_ids": [str(people[0].id)]}).status_code == 409
+    assert (
+        c.post("/api/v1/notices/thresholds", json={**threshold, "contact_ids": [str(people[0].id)]}).status_code == 409
+    )

@@ -73,7 +73,9 @@ def test_takedown_and_retraining_are_readiness_evidence(db: Session) -> None:
     assert all(e.url == f"/response/incidents/{inc.id}" for e in late.evidence)
     assert inc.reference not in late.summary  # summaries name no record
     with time_machine.travel(NOW, tick=False):
-        actions.progress_action(db, a, inc, retrain, ActionProgress(status=ActionStatus.CANCELLED, note="Filter fix suffices"))
+        actions.progress_action(
+            db, a, inc, retrain, ActionProgress(status=ActionStatus.CANCELLED, note="Filter fix suffices")
+        )
         ok = f.finding(db, a, "corrective_actions", NOW)
     assert ok.state is State.OK and "1 corrective action" in ok.summary and len(ok.evidence) == 1
 
@@ -99,4 +101,6 @@ def test_a_takedown_its_owner_verified_is_a_gap(db: Session) -> None:
             db, a, inc, act, ActionProgress(status=ActionStatus.COMPLETED, at=requested + timedelta(hours=1))
         )
         done = f.finding(db, a, "corrective_actions", NOW)
-    assert done.state is State.GAP and done.gaps == (f"{inc.reference}: filter update done but not independently verified",)
+    assert done.state is State.GAP and done.gaps == (
+        f"{inc.reference}: filter update done but not independently verified",
+    )

@@ -91,7 +91,9 @@ def post(session: Session, actor: Actor, signal: Signal, body: str, *, internal:
     require(actor, Permission.intake_signal_triage)
     text = _clean(body)
     if not internal and not has_reporter(signal):
-        raise Conflict("Only a report from outside has a reporter to answer; write an internal note.", slug="no-reporter")
+        raise Conflict(
+            "Only a report from outside has a reporter to answer; write an internal note.", slug="no-reporter"
+        )
     if _count(session, signal) >= MAX_MESSAGES:
         raise Conflict(f"The conversation has reached {MAX_MESSAGES} messages.", slug="thread-full")
     message = ThreadMessage(

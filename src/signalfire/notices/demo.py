@@ -83,7 +83,10 @@ def seed(session: Session, ctx: DemoContext) -> None:
         r.sent_at = notice.sent_at
     aisi = next(r for r in notice.recipients if r.agency == "UK AI Security Institute")
     service.acknowledge(
-        session, rhea, notice, AcknowledgeIn(recipient_id=aisi.id, receipt="AISI-2026-0412", at=known + timedelta(hours=9))
+        session,
+        rhea,
+        notice,
+        AcknowledgeIn(recipient_id=aisi.id, receipt="AISI-2026-0412", at=known + timedelta(hours=9)),
     )
     ctx.extra["bio_notice_id"] = notice.id
     ctx.extra["bio_threshold_id"] = bio.id

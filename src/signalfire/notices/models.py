@@ -64,7 +64,9 @@ class ThresholdContact(Base):
     threshold_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("notice_threshold.id", ondelete="CASCADE"), primary_key=True
     )
-    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response_contact.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("response_contact.id", ondelete="CASCADE"), primary_key=True
+    )
 
     threshold: Mapped[Threshold] = relationship(back_populates="contacts", lazy="raise")
 

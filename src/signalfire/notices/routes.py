@@ -56,7 +56,9 @@ def notices_page(request: Request, session: SessionDep, actor: ActorDep) -> Resp
             "contacts": service.contacts_of(session, actor, thresholds),
             "evaluations": service.list_evaluations(session, actor, limit=20),
             "models": list_model_versions(session, actor),
-            "choices": service.contact_choices(session, actor) if actor.can(Permission.reporting_settings_manage) else [],
+            "choices": service.contact_choices(session, actor)
+            if actor.can(Permission.reporting_settings_manage)
+            else [],
             "domains": list(RiskDomain),
             "can_manage": actor.can(Permission.reporting_settings_manage),
             "can_evaluate": actor.can(Permission.reporting_assessment_write),
@@ -104,7 +106,9 @@ def notice_page(request: Request, session: SessionDep, actor: ActorDep, notice_i
 
 
 @pages.post("/{notice_id}/draft")
-def notice_draft(request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID, form: FormDep) -> Response:
+def notice_draft(
+    request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID, form: FormDep
+) -> Response:
     notice = service.get_notice(session, actor, notice_id)
     service.update_draft(session, actor, notice, parse(DraftIn, form))
     return redirect(request, _url(notice_id), flash="Draft saved.")
@@ -130,7 +134,9 @@ def notice_ack(request: Request, session: SessionDep, actor: ActorDep, notice_id
 
 
 @pages.post("/{notice_id}/link")
-def notice_link(request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID, form: FormDep) -> Response:
+def notice_link(
+    request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID, form: FormDep
+) -> Response:
     notice = service.get_notice(session, actor, notice_id)
     raw = str(form.get("incident_id", "")).strip()
     service.link_incident(session, actor, notice, parse(LinkIn, {"incident_id": raw or None}))
@@ -156,7 +162,6 @@ def api_create_threshold(
 ) -> JSONResponse:
     def create() -> tuple[int, dict[str, Any]]:
         t = service.create_threshold(session, actor, body)
-        session.refresh(t, ["contacts"])
         return 201, threshold_out(t, service.contacts_of(session, actor, [t])).model_dump(mode="json")
 
     code, payload, _ = run_idempotent(
@@ -186,12 +191,13 @@ def api_record_evaluation(
     def create() -> tuple[int, dict[str, Any]]:
         crossing = service.record_evaluation(session, actor, body)
         now = utcnow()
-        for n in (*crossing.opened, *crossing.already_open):
-            session.refresh(n, ["recipients"])
+        # Read back through the policy with their recipients loaded (an open notice may have been sent).
+        opened = [service.get_notice(session, actor, n.id) for n in crossing.opened]
+        already = [service.get_notice(session, actor, n.id) for n in crossing.already_open]
         out = CrossingOut(
             evaluation=EvaluationOut.model_validate(crossing.evaluation),
-            opened=[notice_out(n, now) for n in crossing.opened],
-            already_open=[notice_out(n, now) for n in crossing.already_open],
+            opened=[notice_out(n, now) for n in opened],
+            already_open=[notice_out(n, now) for n in already],
         )
         return 201, out.model_dump(mode="json")
 

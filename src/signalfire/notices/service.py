@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session, selectinload
 
 from signalfire.access.actor import Actor
@@ -51,7 +51,9 @@ def _contacts(session: Session, actor: Actor, ids: list[uuid.UUID]) -> list[Gove
     if not ids:
         raise ValidationFailed.single("contact_ids", "Name at least one government contact who must be told.")
     wanted = list(dict.fromkeys(ids))
-    found = {c.id: c for c in session.execute(readable_contacts(actor).where(GovernmentContact.id.in_(wanted))).scalars()}
+    found = {
+        c.id: c for c in session.execute(readable_contacts(actor).where(GovernmentContact.id.in_(wanted))).scalars()
+    }
     for i, cid in enumerate(wanted):
         contact = found.get(cid)
         if contact is None:
@@ -64,9 +66,7 @@ def _contacts(session: Session, actor: Actor, ids: list[uuid.UUID]) -> list[Gove
 def create_threshold(session: Session, actor: Actor, data: ThresholdIn) -> Threshold:
     require(actor, Permission.reporting_settings_manage)
     contacts = _contacts(session, actor, data.contact_ids)
-    taken = session.execute(
-        readable_thresholds(actor).where(func.lower(Threshold.name) == data.name.lower())
-    ).first()
+    taken = session.execute(readable_thresholds(actor).where(func.lower(Threshold.name) == data.name.lower())).first()
     if taken is not None:
         raise Conflict(f"A threshold named {data.name!r} already exists.", slug="threshold-exists")
     threshold = Threshold(
@@ -190,9 +190,7 @@ def record_evaluation(session: Session, actor: Actor, data: EvaluationIn) -> Cro
     out = Crossing(result)
     for threshold in crossed:
         existing = session.execute(
-            readable_notices(actor).where(
-                Notice.threshold_id == threshold.id, Notice.model_version_id == version.id
-            )
+            readable_notices(actor).where(Notice.threshold_id == threshold.id, Notice.model_version_id == version.id)
         ).scalar_one_or_none()
         if existing is not None:
             out.already_open.append(existing)
@@ -261,10 +259,14 @@ def list_notices(session: Session, actor: Actor) -> list[Notice]:
 
 
 def get_notice(session: Session, actor: Actor, notice_id: uuid.UUID) -> Notice:
-    stmt = readable_notices(actor).where(Notice.id == notice_id).options(
-        selectinload(Notice.threshold).selectinload(Threshold.contacts),
-        selectinload(Notice.evaluation_result),
-        selectinload(Notice.recipients),
+    stmt = (
+        readable_notices(actor)
+        .where(Notice.id == notice_id)
+        .options(
+            selectinload(Notice.threshold).selectinload(Threshold.contacts),
+            selectinload(Notice.evaluation_result),
+            selectinload(Notice.recipients),
+        )
     )
     return first_or_404(session, stmt, "No such notice.")
 
@@ -299,9 +301,7 @@ def approve(session: Session, actor: Actor, notice: Notice) -> Notice:
 
 
 def _footer(notice: Notice) -> str:
-    return (
-        f"\n\n--\nNotice reference {notice.reference}. Please acknowledge receipt quoting this reference."
-    )
+    return f"\n\n--\nNotice reference {notice.reference}. Please acknowledge receipt quoting this reference."
 
 
 def send(session: Session, actor: Actor, notice: Notice) -> Notice:

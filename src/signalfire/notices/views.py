@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from signalfire.notices import clock
@@ -33,10 +34,14 @@ def notice_out(notice: Notice, now: datetime) -> NoticeOut:
     )
 
 
-def threshold_out(threshold: Threshold, contacts: dict[object, GovernmentContact]) -> ThresholdOut:
+def threshold_out(threshold: Threshold, contacts: dict[uuid.UUID, GovernmentContact]) -> ThresholdOut:
     refs = [
         ContactRef(
-            id=c.id, agency=c.agency, jurisdiction=c.jurisdiction, channel=c.channel.value, reachable_24h=c.reachable_24h
+            id=c.id,
+            agency=c.agency,
+            jurisdiction=c.jurisdiction,
+            channel=c.channel.value,
+            reachable_24h=c.reachable_24h,
         )
         for c in (contacts.get(tc.contact_id) for tc in threshold.contacts)
         if c is not None

@@ -1,8 +1,9 @@
-"""notices and reporter threads
+"""notices and reporter threads: capability thresholds, evaluation results, notices and their recipients;
+the conversation with a reporter (intake_message)
 
 Revision ID: 0016
 Revises: 0014
-Create Date: 2026-12-06 18:25:27.858171
+Create Date: 2026-12-06
 """
 
 from __future__ import annotations
