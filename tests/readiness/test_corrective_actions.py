@@ -80,7 +80,7 @@ def test_takedown_and_retraining_are_readiness_evidence(db: Session) -> None:
     assert ok.state is State.OK and "1 corrective action" in ok.summary and len(ok.evidence) == 1
 
 
-def test_a_takedown_its_owner_verified_is_a_gap(db: Session) -> None:
+def test_a_filter_update_done_but_not_verified_is_a_gap(db: Session) -> None:
     with time_machine.travel(NOW, tick=False):
         a = f.developer(db)
         inc = rf.incident(db, a, aware_at=NOW - timedelta(hours=5))
