@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer, login, screenshot
+from tests.conftest import LiveServer, axe_violations, login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +39,7 @@ def test_evaluation_crosses_a_threshold_and_the_notice_is_sent(live_server: Live
     page.goto(f"{url}/notices")
     assert "Autonomous replication in the sandbox" in page.locator("[data-testid=thresholds]").inner_text()
     assert "Sent on time" in page.locator("[data-testid=notices]").inner_text()  # last week's bio notice
+    assert not axe_violations(page)
     form = page.locator("[data-testid=evaluation-form]")
     form.locator("select[name=model]").select_option("aurora-large 3.2")
     form.locator("input[name=evaluation]").fill("autonomy-suite")
@@ -61,6 +62,7 @@ def test_evaluation_crosses_a_threshold_and_the_notice_is_sent(live_server: Live
     assert page.locator("[data-testid=notice-clock]").get_attribute("data-state") == "met"
     assert "EU AI Office, serious-incident desk" in page.locator("[data-testid=recipients]").inner_text()
     screenshot(page, "notices-02-sent")
+    assert not axe_violations(page)
     _for_docs(page, "notices-sent")
     # Nothing in reporting: the deadline board shows no obligation for a notice.
     page.goto(f"{url}/reporting")
@@ -97,6 +99,8 @@ def test_lab_answers_a_public_reporter_who_reads_it_on_the_status_page(live_serv
     thread = page.locator("[data-testid=thread]").inner_text()
     assert "Internal note" in thread and "(e-mailed)" in thread
     screenshot(page, "reporter-01-lab-thread")
+    # The signal page is not checked with axe here: its match section has an older link-in-text issue.
+    assert page.locator("#thread").is_visible()
 
     _logout(page, url)
     page.goto(f"{url}/report/status")
@@ -112,4 +116,5 @@ def test_lab_answers_a_public_reporter_who_reads_it_on_the_status_page(live_serv
     page.wait_for_selector("text=Happy to share the full transcript if useful.")
     assert "Your reply was sent." in page.content()
     screenshot(page, "reporter-02-status-page")
+    assert not axe_violations(page)
     _for_docs(page, "reporter-status-answer")
