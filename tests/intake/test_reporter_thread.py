@@ -113,6 +113,15 @@ def test_reporter_replies_until_the_report_is_closed(db: Session, admin: Actor, 
     replied = client.post("/report/status/reply", data={**form, "body": "It still happens on mobile."})
     assert replied.status_code == 200 and "It still happens on mobile." in replied.text
     assert [m.side.value for m in thread.reporter_messages(db, signal)] == ["lab", "reporter"]
+    too_long = client.post(
+        "/report/status/reply", data={**form, "body": "x" * 20_001}, headers={"accept": "application/json"}
+    )
+    hostile = client.post(
+        "/report/status/reply", data={**form, "body": "nul\u0000byte"}, headers={"accept": "application/json"}
+    )
+    assert too_long.status_code == hostile.status_code == 422
+    assert hostile.headers["content-type"].startswith("application/problem+json")
+    assert len(thread.reporter_messages(db, signal)) == 2  # refused replies store nothing
     service.dismiss(db, admin, signal, DismissIn(reason="fixed"))
     db.commit()
     closed = client.post(
