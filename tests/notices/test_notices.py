@@ -264,3 +264,27 @@ def test_api_bad_input_is_problem_json_and_stores_nothing(
     assert (
         c.post("/api/v1/notices/thresholds", json={**threshold, "contact_ids": [str(people[0].id)]}).status_code == 409
     )
+
+
+def test_an_unsent_notice_near_its_due_time_is_in_my_work(db: Session, admin: Actor) -> None:
+    from signalfire.mywork.service import my_work
+
+    nf.world(db, admin)
+    with time_machine.travel(NOW, tick=False):
+        notice = service.record_evaluation(
+            db,
+            admin,
+            EvaluationIn(
+                model="aurora-large 3.2",
+                evaluation="bio uplift eval",
+                score=0.8,
+                completed_at=NOW - timedelta(hours=20),
+            ),
+        ).opened[0]
+        items = [i for i in my_work(db, admin).items if i.kind == "notice"]
+        assert [i.href for i in items] == [f"/notices/{notice.id}"] and items[0].urgent  # 4 h left
+        viewer = factories.actor(db, organization=db.get(factories.Organization, admin.org_id), role=Role.viewer)
+        assert not [i for i in my_work(db, viewer).items if i.kind == "notice"]  # viewers send nothing
+        service.approve(db, admin, service.get_notice(db, admin, notice.id))
+        service.send(db, admin, service.get_notice(db, admin, notice.id))
+        assert not [i for i in my_work(db, admin).items if i.kind == "notice"]
