@@ -409,10 +409,6 @@ def link_incident(session: Session, actor: Actor, notice: Notice, data: LinkIn) 
     return notice
 
 
-def linked_notices(session: Session, actor: Actor, incident_id: uuid.UUID) -> list[Notice]:
-    return list(session.execute(readable_notices(actor).where(Notice.incident_id == incident_id)).scalars())
-
-
 def get_notice_by_reference(session: Session, actor: Actor, reference: str) -> Notice:
     notice = session.execute(
         readable_notices(actor).where(Notice.reference == reference.strip().upper())
