@@ -44,6 +44,7 @@ DOMAIN_CLI = (
     "signalfire.intake.cli",
     "signalfire.readiness.cli",
     "signalfire.transparency.cli",
+    "signalfire.notices.cli",
 )
 
 

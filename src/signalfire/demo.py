@@ -26,6 +26,7 @@ DOMAIN_SEEDERS = (
     "signalfire.intake.demo",
     "signalfire.reporting.demo",
     "signalfire.exchange.demo",
+    "signalfire.notices.demo",
     "signalfire.readiness.demo",
     "signalfire.transparency.demo",
 )

@@ -54,7 +54,15 @@ def test_a_few_documented_answers_spelled_out() -> None:
 # channel it creates something in (intake.md "Promotion"), and TAXII is the exchange's wire protocol.
 # Routes of one channel that act on another's record: intake promotes into response and the exchange; TAXII
 # serves the exchange; the incident workspace's exchange section is opened on a response incident.
-CROSS_FAMILY = {("intake", "exchange"), ("intake", "response"), ("taxii2", "exchange"), ("exchange", "response")}
+# Capability-threshold notices are the org's outward duty beside its reports and use the reporting rows
+# (docs/access.md, after the table).
+CROSS_FAMILY = {
+    ("intake", "exchange"),
+    ("intake", "response"),
+    ("taxii2", "exchange"),
+    ("exchange", "response"),
+    ("notices", "reporting"),
+}
 ORG_ROUTES = {"admin", "members", "tokens", "webhooks", "audit", "me"}
 
 

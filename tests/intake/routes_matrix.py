@@ -170,6 +170,14 @@ CASES = [
     ),
     RouteCase(
         "POST",
+        "/intake/signals/{signal_id}/messages",
+        TRIAGE,
+        owned=True,
+        setup=_signal,
+        form=lambda c, p: {"body": "Internal note", "internal": "true"},
+    ),
+    RouteCase(
+        "POST",
         "/intake/signals/{signal_id}/assign",
         TRIAGE,
         owned=True,
@@ -263,6 +271,15 @@ CASES = [
     RouteCase("GET", "/api/v1/intake/signals"),
     RouteCase("POST", "/api/v1/intake/signals", TRIAGE, json=lambda c, p: {"title": "Manual", "text": "t"}),
     RouteCase("GET", "/api/v1/intake/signals/{signal_id}", owned=True, denied=404, setup=_signal),
+    RouteCase("GET", "/api/v1/intake/signals/{signal_id}/messages", owned=True, denied=404, setup=_signal),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/signals/{signal_id}/messages",
+        TRIAGE,
+        owned=True,
+        setup=_signal,
+        json=lambda c, p: {"body": "Internal note", "internal": True},
+    ),
     RouteCase(
         "POST",
         "/api/v1/intake/signals/{signal_id}/assign",
@@ -370,6 +387,13 @@ CASES = [
     ),
     RouteCase(
         "POST",
+        "/api/v1/intake/reports/{reference}/replies",
+        owned=True,
+        setup=_sent_report,
+        json=lambda c, p: {"body": "Thanks for the answer"},
+    ),
+    RouteCase(
+        "POST",
         "/api/v1/intake/alerts/{source_id}",
         public=True,
         setup=_alert_source,
@@ -392,6 +416,14 @@ CASES = [
         setup=_public_report,
         expect=NO_ANON_COOKIE,
         form=lambda c, p: {"reference": p["reference"], "secret": p["secret"], "body": "More"},
+    ),
+    RouteCase(
+        "POST",
+        "/report/status/reply",
+        public=True,
+        setup=_public_report,
+        expect=NO_ANON_COOKIE,
+        form=lambda c, p: {"reference": p["reference"], "secret": p["secret"], "body": "A reply"},
     ),
     RouteCase("GET", "/report/{org_slug}", public=True, setup=_open_channel),
     RouteCase(

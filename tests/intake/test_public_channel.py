@@ -305,7 +305,15 @@ def test_downstream_report_by_api_with_status_and_additions(
 
     status = client.get(f"/api/v1/intake/reports/{ref}")
     assert status.status_code == 200 and status.json()["status"] == "received"
-    assert set(status.json()) == {"reference", "title", "status", "status_label", "received_at", "additions"}
+    assert set(status.json()) == {
+        "reference",
+        "title",
+        "status",
+        "status_label",
+        "received_at",
+        "additions",
+        "messages",
+    }
     added = client.post(f"/api/v1/intake/reports/{ref}/additions", json={"body": "Also in French."})
     assert added.status_code == 201 and added.json()["additions"][0]["body"] == "Also in French."
     assert api_client(other).get(f"/api/v1/intake/reports/{ref}").status_code == 404

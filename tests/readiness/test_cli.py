@@ -37,7 +37,9 @@ def test_cli_scorecard_table_json_and_errors(cli_db: str) -> None:
     table = runner.invoke(cli_app, ["readiness", "scorecard", "--as", email, "--org", org_slug])
     assert table.exit_code == 0, table.output
     assert "Duty roster covers 24x7" in table.output
-    assert "2 ok, 0 gaps, 10 without evidence" in table.output  # a new org: retention and "no open incident"
+    assert (
+        "3 ok, 0 gaps, 10 without evidence" in table.output
+    )  # a new org: retention, "no open incident", "no takedown owed"
     exported = runner.invoke(
         cli_app, ["readiness", "scorecard", "--as", email, "--org", org_slug, "--json", "--at", "2026-01-01"]
     )

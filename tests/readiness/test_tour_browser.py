@@ -58,7 +58,7 @@ def test_new_user_follows_the_tour_through_every_channel(live_server: LiveServer
 
     # The last step lands on the scorecard: Aurora's story shows both met items and gaps, with evidence.
     items = page.locator("[data-testid=scorecard-items] [data-item]")
-    assert items.count() == 12
+    assert items.count() == 13
     assert page.locator("[data-item=rollback]").get_attribute("data-state") == "ok"
     assert page.locator("[data-item=roster_24x7]").get_attribute("data-state") == "gap"
     assert page.locator("[data-item=rollback] a[href^='/response/incidents/']").count() >= 1

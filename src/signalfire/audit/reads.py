@@ -42,6 +42,7 @@ AUDITED: dict[str, str] = {
     "/api/v1/intake/reports/{reference}": "intake_signal",
     "/api/v1/intake/signals/{signal_id}": "intake_signal",
     "/api/v1/intake/signals/{signal_id}/match": "intake_signal",
+    "/api/v1/intake/signals/{signal_id}/messages": "intake_signal",
     "/intake/clusters/{cluster_id}": "intake_cluster",
     "/intake/signals/{signal_id}": "intake_signal",
     "/intake/signals/{signal_id}/attachments/{attachment_id}": "intake_attachment",
@@ -73,6 +74,8 @@ AUDITED: dict[str, str] = {
     "/transparency/reports/{report_id}/edit": "transparency_report",
     "/api/v1/transparency/editions/{edition_id}/records/{kind}": "transparency_edition_records",
     "/transparency/editions/{edition_id}/records/{kind}": "transparency_edition_records",
+    "/api/v1/notices/{notice_id}": "notice_notice",
+    "/notices/{notice_id}": "notice_notice",
 }
 
 # Detail routes that are not audited, and why.

@@ -352,4 +352,31 @@ def match_cmd(
         )
 
 
+@app.command("answer")
+def answer_cmd(
+    reference: str,
+    as_: Annotated[str, typer.Option("--as", help="Email of the member answering.")],
+    org: Annotated[str, typer.Option("--org", help="Organisation slug.")],
+    body: Annotated[str, typer.Option(help="The message.")],
+    internal: Annotated[bool, typer.Option(help="An internal note the reporter never sees.")] = False,
+) -> None:
+    """Answer the reporter of signal REFERENCE (status page, and e-mail when they left an address)."""
+    from signalfire.cli import _actor_for
+    from signalfire.intake import queries, thread
+
+    with unit_of_work(_factory()) as s:
+        actor = _actor_for(s, as_, org)
+        signal = queries.signal_by_reference(s, actor, reference.strip().upper())
+        if signal is None:
+            err.print(f"[red]error:[/red] no signal {reference} in {org}")
+            raise typer.Exit(1)
+        try:
+            message = thread.post(s, actor, signal, body, internal=internal)
+        except AppError as exc:
+            err.print(f"[red]error ({exc.status}):[/red] {exc.detail}")
+            raise typer.Exit(1) from None
+        what = "note saved" if internal else ("answer sent and e-mailed" if message.emailed else "answer sent")
+        console.print(f"{signal.reference}: {what}")
+
+
 commands = [("intake", app)]

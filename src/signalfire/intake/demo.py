@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from signalfire.access.actor import Actor
 from signalfire.access.service import build_actor
 from signalfire.core.clock import utcnow
-from signalfire.intake import alert_sources, polling, public, service, sources
+from signalfire.intake import alert_sources, polling, public, service, sources, thread
 from signalfire.intake.aiid import AiidIncident
 from signalfire.intake.feeds import FeedEntry
 from signalfire.intake.ingest import Incoming, ingest
@@ -435,6 +435,36 @@ def seed(session: Session, ctx: DemoContext) -> None:
             reporter_name="bug bounty programme",
         ),
         actor=ana,
+    )
+    # -- answering reporters -------------------------------------------------------------------------------------
+    # Priya left an address: the answer reaches her status page and her inbox; the note stays inside.
+    note = thread.post(
+        session,
+        raj,
+        public_jb,
+        "Same technique as the monitoring cluster; credit Priya in the post-incident review if she agrees.",
+        internal=True,
+    )
+    answer = thread.post(
+        session,
+        raj,
+        public_jb,
+        "Thank you, Priya. We reproduced this on 3.2 and rolled the app back to 3.1 while we fix it. "
+        "Could you tell us roughly when you first saw it?",
+        internal=False,
+    )
+    reply = thread.reply(session, public_jb, "The first time was the evening before I reported it.")
+    note.created_at = public_jb.received_at + timedelta(hours=1)
+    answer.created_at = public_jb.received_at + timedelta(hours=2)
+    reply.created_at = public_jb.received_at + timedelta(hours=5)
+    # The anonymous parent gets an answer on the status page only (no address was kept).
+    thread.post(
+        session,
+        ana,
+        therapist,
+        "Thank you for telling us. The assistant must never claim to be a therapist; we are changing its "
+        "instructions and will update this page.",
+        internal=False,
     )
     _settle_clusters(session, org.id)
 

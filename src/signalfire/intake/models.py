@@ -381,3 +381,27 @@ class Decision(IdMixin, Base):
     reviewed_at: Mapped[datetime | None]
     reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     review_outcome: Mapped[str | None] = mapped_column(String(20))
+
+
+class MessageSide(StrEnum):
+    lab = "lab"
+    reporter = "reporter"
+
+
+class ThreadMessage(IdMixin, Base):
+    """One message in the conversation about a report from outside: the receiving org's answer to the
+    reporter, the reporter's reply, or the org's internal note (``internal``: never shown to the reporter,
+    never e-mailed; the reporter's reads filter on it in the query)."""
+
+    __tablename__ = "intake_message"
+    __table_args__ = (Index("ix_intake_message_signal", "signal_id", "created_at"),)
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    signal_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_signal.id", ondelete="CASCADE"))
+    side: Mapped[MessageSide] = mapped_column(enum_column(MessageSide, "intake_message_side"))
+    internal: Mapped[bool] = mapped_column(default=False)
+    body: Mapped[str] = mapped_column(Text)
+    # The org member who wrote a lab message; a reporter's messages carry no identity here.
+    author_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    emailed: Mapped[bool] = mapped_column(default=False)

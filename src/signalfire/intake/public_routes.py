@@ -24,13 +24,15 @@ from signalfire.core.web.deps import ANON_COOKIE, SessionDep, SettingsDep, prote
 from signalfire.core.web.handlers import wants_json
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import render
-from signalfire.intake import alert_sources, public, receipts
+from signalfire.intake import alert_sources, public, receipts, thread
 from signalfire.intake.models import Signal, SourceKind
 from signalfire.intake.schemas import (
     AdditionIn,
     AdditionOut,
     AlertReceiptOut,
     ReceiptOut,
+    ReplyIn,
+    ReporterMessageOut,
     ReportIn,
     ReportStatusOut,
 )
@@ -133,6 +135,9 @@ def _status_page(
             "status": status,
             "secret": secret,
             "additions": public.additions(session, signal),
+            "messages": thread.reporter_messages(session, signal),
+            "closed": thread.is_closed(signal),
+            "org_name": thread.org_name(session, signal),
             "notice": flash,
         },
         status_code=status_code,
@@ -152,6 +157,22 @@ def status_add(
     signal = public.find_by_receipt(session, reference, secret, _secret(settings))
     public.add_information(session, signal, body)
     return _status_page(request, session, signal, secret, flash="Thank you: your information was added.")
+
+
+@reports.post("/report/status/reply")
+def status_reply(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    reference: Annotated[SafeText, Form(max_length=40)],
+    secret: Annotated[SafeText, Form(max_length=80)],
+    body: Annotated[SafeText, Form(max_length=20_000)],
+) -> Response:
+    """The reporter answers the receiving org, with the receipt secret as their only credential."""
+    _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
+    signal = public.find_by_receipt(session, reference, secret, _secret(settings))
+    thread.reply(session, signal, body)
+    return _status_page(request, session, signal, secret, flash="Your reply was sent.")
 
 
 @reports.get("/report/{org_slug}")
@@ -300,6 +321,10 @@ def _report_status(session: SessionDep, signal: Signal) -> ReportStatusOut:
         status_label=status.label,
         received_at=signal.received_at,
         additions=[AdditionOut(body=a.body, received_at=a.received_at) for a in public.additions(session, signal)],
+        messages=[
+            ReporterMessageOut(side=m.side.value, body=m.body, created_at=m.created_at)
+            for m in thread.reporter_messages(session, signal)
+        ],
     )
 
 
@@ -314,6 +339,31 @@ def api_report_add(reference: str, body: AdditionIn, session: SessionDep, actor:
     signal = public.find_submitted(session, actor, reference)
     public.add_information(session, signal, body.body, actor=actor)
     return _report_status(session, signal)
+
+
+@downstream.post("/reports/{reference}/replies", response_model=ReportStatusOut, status_code=201)
+def api_report_reply(
+    reference: str,
+    body: ReplyIn,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Reply to the receiving org's answer about a report your organisation sent (refused once closed)."""
+    signal = public.find_submitted(session, actor, reference)
+
+    def create() -> tuple[int, dict[str, Any]]:
+        thread.reply(session, signal, body.body, actor=actor)
+        return 201, _report_status(session, signal).model_dump(mode="json")
+
+    status, payload, _ = run_idempotent(
+        session,
+        scope=f"user:{actor.user_id}:intake.report.reply",
+        key=idempotency_key,
+        payload={"reference": signal.reference, **body.model_dump(mode="json")},
+        create=create,
+    )
+    return JSONResponse(payload, status_code=status)
 
 
 # -- monitoring alerts ----------------------------------------------------------------------------------------

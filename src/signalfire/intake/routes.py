@@ -9,8 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, cast
 
-from fastapi import Form, Query, Request
-from fastapi.responses import Response
+from fastapi import Form, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
@@ -18,8 +18,9 @@ from signalfire.core.errors import NotFound, ValidationFailed
 from signalfire.core.schemas import SafeText
 from signalfire.core.settings import Settings
 from signalfire.core.web.deps import SessionDep, SettingsDep, protected_router
+from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import redirect, render
-from signalfire.intake import alert_sources, calibration, queries, service, sources
+from signalfire.intake import alert_sources, calibration, queries, service, sources, thread
 from signalfire.intake.models import (
     AlertFormat,
     AlertSource,
@@ -35,6 +36,7 @@ from signalfire.intake.schemas import (
     AlertSourceCreatedOut,
     AlertSourceIn,
     AlertSourceOut,
+    AnswerIn,
     AssignIn,
     CalibrationOut,
     CalibrationPointOut,
@@ -59,6 +61,7 @@ from signalfire.intake.schemas import (
     SignalDetailOut,
     SignalOut,
     SplitIn,
+    ThreadMessageOut,
     ThresholdsIn,
 )
 from signalfire.response.vocab import RiskDomain, Severity
@@ -200,6 +203,9 @@ def signal_page(request: Request, session: SessionDep, actor: ActorDep, signal_i
             "original": original,
             "decisions": service.decisions_for(session, actor, signal),
             "additions": service.additions_of(session, signal),
+            "messages": thread.lab_messages(session, signal),
+            "has_reporter": thread.has_reporter(signal),
+            "reporter_email": thread.email_of(signal) is not None,
             "attachments": service.attachments_of(session, signal),
             "members": service.members(session, actor),
             "incidents": queries.open_incidents(session, actor),
@@ -225,6 +231,22 @@ def attachment_download(
         media_type="application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="{att.filename}"', "X-Content-Type-Options": "nosniff"},
     )
+
+
+@pages.post("/signals/{signal_id}/messages")
+def message_submit(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    signal_id: uuid.UUID,
+    body: Annotated[SafeText, Form(max_length=20_000)],
+    internal: Annotated[bool, Form()] = False,
+) -> Response:
+    """Answer the reporter, or write an internal note the reporter never sees."""
+    signal = service.get_signal(session, actor, signal_id)
+    thread.post(session, actor, signal, body, internal=internal)
+    flash = "Internal note saved." if internal else "Answer sent to the reporter."
+    return redirect(request, _signal_url(signal.id) + "#thread", flash=flash)
 
 
 @pages.post("/signals/{signal_id}/assign")
@@ -650,6 +672,39 @@ def api_create_signal(body: ManualSignalIn, session: SessionDep, actor: ActorDep
 @api.get("/signals/{signal_id}", response_model=SignalDetailOut)
 def api_signal(signal_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> SignalDetailOut:
     return _detail(session, actor, service.get_signal(session, actor, signal_id))
+
+
+@api.get("/signals/{signal_id}/messages", response_model=list[ThreadMessageOut])
+def api_messages(signal_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> list[ThreadMessageOut]:
+    """The conversation with the reporter, internal notes included (the reporter never sees those)."""
+    signal = service.get_signal(session, actor, signal_id)
+    return [ThreadMessageOut.model_validate(m) for m in thread.lab_messages(session, signal)]
+
+
+@api.post("/signals/{signal_id}/messages", response_model=ThreadMessageOut, status_code=201)
+def api_post_message(
+    signal_id: uuid.UUID,
+    body: AnswerIn,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Answer the reporter (shown on their status page, e-mailed when they left an address) or, with
+    `internal`, write a note for the team."""
+    signal = service.get_signal(session, actor, signal_id)
+
+    def create() -> tuple[int, dict[str, Any]]:
+        message = thread.post(session, actor, signal, body.body, internal=body.internal)
+        return 201, ThreadMessageOut.model_validate(message).model_dump(mode="json")
+
+    status, payload, _ = run_idempotent(
+        session,
+        scope=f"user:{actor.user_id}:intake.thread.post",
+        key=idempotency_key,
+        payload={"signal": str(signal.id), **body.model_dump(mode="json")},
+        create=create,
+    )
+    return JSONResponse(payload, status_code=status)
 
 
 @api.post("/signals/{signal_id}/assign", response_model=SignalOut)

@@ -79,6 +79,14 @@ class AdditionOut(Out):
     received_at: datetime
 
 
+class ReporterMessageOut(Out):
+    """A message as the reporter sees it: who spoke (the org or you), never which member wrote it."""
+
+    side: str
+    body: str
+    created_at: datetime
+
+
 class ReportStatusOut(Out):
     reference: str
     title: str
@@ -86,6 +94,26 @@ class ReportStatusOut(Out):
     status_label: str
     received_at: datetime
     additions: list[AdditionOut]
+    messages: list[ReporterMessageOut] = Field(default_factory=list)
+
+
+class ReplyIn(StrictIn):
+    body: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class AnswerIn(StrictIn):
+    body: str = Field(min_length=1, max_length=MAX_TEXT)
+    internal: bool = Field(default=False, description="An internal note: never shown to the reporter.")
+
+
+class ThreadMessageOut(Out):
+    id: uuid.UUID
+    side: str
+    internal: bool
+    body: str
+    author_user_id: uuid.UUID | None
+    created_at: datetime
+    emailed: bool
 
 
 class AdditionIn(StrictIn):

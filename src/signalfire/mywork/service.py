@@ -19,10 +19,12 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import OrgKind
 from signalfire.access.permissions import Permission
 from signalfire.access.policy.intake import readable_signals
+from signalfire.access.policy.notices import readable_notices
 from signalfire.access.policy.reporting import readable_deliveries, readable_obligations
 from signalfire.access.policy.response import readable_actions, readable_pages
 from signalfire.core.clock import utcnow
 from signalfire.intake.models import Signal, TriageState
+from signalfire.notices.models import Notice
 from signalfire.reporting import inbox, prompts
 from signalfire.reporting.models import Delivery, Obligation
 from signalfire.reporting.rules import catalog
@@ -37,6 +39,7 @@ LIMIT = 50
 KINDS: dict[str, str] = {
     "page": "Pages to acknowledge",
     "obligation": "Reports due soon",
+    "notice": "Capability-threshold notices to send",
     "question": "Authority questions to answer",
     "assessment": "Incidents to assess",
     "verification": "Verifications requested",
@@ -79,6 +82,7 @@ def my_work(session: Session, actor: Actor, *, now: datetime | None = None) -> M
         work.items += _pages(session, actor, now)
     if actor.can(Permission.reporting_report_submit):
         work.items += _obligations(session, actor, now)
+        work.items += _notices(session, actor, now)
     if actor.can(Permission.reporting_inbox_respond):
         work.items += _questions(session, actor)
     if actor.can(Permission.reporting_assessment_write):
@@ -135,6 +139,27 @@ def _obligations(session: Session, actor: Actor, now: datetime) -> list[WorkItem
             )
         )
     return out
+
+
+def _notices(session: Session, actor: Actor, now: datetime) -> list[WorkItem]:
+    """Notices not yet sent whose clock ends within the horizon (or has ended)."""
+    rows = session.execute(
+        readable_notices(actor)
+        .where(Notice.sent_at.is_(None), Notice.due_at <= now + HORIZON)
+        .order_by(Notice.due_at)
+        .limit(LIMIT)
+    ).scalars()
+    return [
+        WorkItem(
+            "notice",
+            f"{n.reference}: {n.subject}",
+            ("OVERDUE: " if n.due_at < now else "") + f"{n.status.label.lower()}, due {n.due_at:%Y-%m-%d %H:%M} UTC",
+            f"/notices/{n.id}",
+            n.due_at,
+            n.due_at < now + timedelta(hours=6),
+        )
+        for n in rows
+    ]
 
 
 def _questions(session: Session, actor: Actor) -> list[WorkItem]:

@@ -80,6 +80,17 @@ ITEMS: tuple[ItemDef, ...] = (
         response.restriction_within_target,
     ),
     ItemDef(
+        "corrective_actions",
+        "Takedown, filter update and retraining on time and verified",
+        Requirement(
+            "Remove unlawful content, update filters and retrain or adjust the model promptly, each tracked to a "
+            "target time and verified by a second person (China's generative-AI interim measures, Art. 14).",
+            "response_capabilities",
+            short="CN interim measures Art. 14: remove, fix, report",
+        ),
+        response.corrective_actions,
+    ),
+    ItemDef(
         "drill",
         "A drill in the last 12 months",
         Requirement(

@@ -713,3 +713,50 @@ def seed(session: Session, ctx: DemoContext) -> None:
             target_minutes=8 * 60,
         ),
     )
+    # Takedown, filter update and retraining (CN interim measures Art. 14 style), tracked like a rollback.
+    takedown = actions.create_action(
+        session,
+        raj,
+        open_inc,
+        ActionCreate(
+            kind=ActionKind.CONTENT_REMOVAL,
+            title="Purge cached responses that quote another user's address",
+            requested_at=_at(open_aware, 0.6),
+            owner_email="raj@aurora.example",
+            params={"content_reference": "response cache, on-device sync, 2 days", "items_removed": 37},
+        ),
+    )
+    _progress(
+        session,
+        raj,
+        open_inc,
+        takedown,
+        [
+            (ActionStatus.COMPLETED, _at(open_aware, 2.5), None),
+            (ActionStatus.VERIFIED, _at(open_aware, 3.0), "Cache query for the address returns nothing"),
+        ],
+        verifier=alice,
+    )
+    actions.create_action(
+        session,
+        raj,
+        open_inc,
+        ActionCreate(
+            kind=ActionKind.FILTER_UPDATE,
+            title="Add a personal-data check to the output filter",
+            requested_at=_at(open_aware, 0.8),
+            params={"filter": "output-pii"},
+        ),
+    )
+    actions.create_action(
+        session,
+        raj,
+        open_inc,
+        ActionCreate(
+            kind=ActionKind.MODEL_RETRAINING,
+            title="Fine-tune aurora-small 2.0 not to repeat earlier conversations",
+            requested_at=_at(open_aware, 1.0),
+            from_version="aurora-small 2.0",
+            target_minutes=7 * 24 * 60,
+        ),
+    )

@@ -38,6 +38,7 @@ ROUTE_MODULES = (
     "signalfire.readiness.routes",
     "signalfire.mywork.routes",
     "signalfire.transparency.routes",
+    "signalfire.notices.routes",
 )
 API_TAGS = [
     {"name": "access", "description": "Who you are, your organisation's members and your API tokens."},
@@ -45,6 +46,7 @@ API_TAGS = [
     {"name": "reporting", "description": "Regimes, reportability, obligations and reports to authorities."},
     {"name": "exchange", "description": "Shared items under TLP 2.0 with declared covered uses."},
     {"name": "intake", "description": "Signals from public channels, alerts and feeds; triage."},
+    {"name": "notices", "description": "Capability-threshold notices to government bodies (not incident reports)."},
     {"name": "readiness", "description": "Scorecards computed from an organisation's own records."},
     {
         "name": "transparency",

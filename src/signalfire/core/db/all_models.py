@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "signalfire.intake.models",
     "signalfire.readiness.models",
     "signalfire.transparency.models",
+    "signalfire.notices.models",
 )
 
 

@@ -21,7 +21,18 @@ from markupsafe import Markup
 from signalfire.core.web.deps import ANON_COOKIE, anon_csrf_token
 
 PKG = Path(__file__).resolve().parents[2]
-DOMAINS = ("web", "access", "mywork", "response", "reporting", "exchange", "intake", "readiness", "transparency")
+DOMAINS = (
+    "web",
+    "access",
+    "mywork",
+    "response",
+    "reporting",
+    "exchange",
+    "intake",
+    "readiness",
+    "transparency",
+    "notices",
+)
 FLASH_COOKIE = "sf_flash"
 
 
@@ -79,6 +90,7 @@ env.globals["nav_sections"] = [
     ("intake", "Intake", "/intake", _LAB),
     ("readiness", "Readiness", "/readiness", _LAB),
     ("transparency", "Transparency", "/transparency", _LAB),
+    ("notices", "Notices", "/notices", _LAB),
 ]
 
 

@@ -471,3 +471,97 @@ def government_contacts(session: Session, ctx: Context) -> Finding:
         evidence,
         expires_at=oldest + CONTACT_FRESHNESS,
     )
+
+
+# -- takedown, filter update and retraining ------------------------------------------------------------------
+
+CORRECTIVE_KINDS = (ActionKind.CONTENT_REMOVAL, ActionKind.FILTER_UPDATE, ActionKind.MODEL_RETRAINING)
+
+
+def _corrective_label(r: Any) -> str:
+    where = "drill" if r.is_drill else "incident"
+    label = f"{r.reference} ({where}): {r.kind.label}: {r.title}"
+    removed = r.params.get("items_removed") if isinstance(r.params, dict) else None
+    if r.kind is ActionKind.CONTENT_REMOVAL and isinstance(removed, int) and not isinstance(removed, bool):
+        label += f" ({count(removed, 'item')} removed)"
+    return label
+
+
+def corrective_actions(session: Session, ctx: Context) -> Finding:
+    """Takedowns, filter updates and retraining (China's generative-AI interim measures, Art. 14) requested
+    in the last 12 months: each done by its target time and verified by someone other than its owner by
+    ``ctx.at``. One still open with its target passed, one done late or one not verified is a gap; with none
+    requested there is nothing owed (like a commander for no open incident)."""
+    rows = session.execute(
+        select(
+            ResponseAction.id,
+            ResponseAction.incident_id,
+            ResponseAction.is_drill,
+            ResponseAction.kind,
+            ResponseAction.title,
+            ResponseAction.params,
+            ResponseAction.requested_at,
+            ResponseAction.target_at,
+            ResponseAction.completed_at,
+            ResponseAction.verified_at,
+            ResponseAction.verified_by,
+            ResponseAction.owner_user_id,
+            ResponseAction.status,
+            Incident.reference,
+        )
+        .join(Incident, Incident.id == ResponseAction.incident_id)
+        .where(
+            ResponseAction.org_id == ctx.org_id,
+            ResponseAction.kind.in_(CORRECTIVE_KINDS),
+            ResponseAction.requested_at >= ctx.year_start,
+            ResponseAction.requested_at <= ctx.at,
+            ResponseAction.status.not_in((ActionStatus.CANCELLED, ActionStatus.FAILED)),
+        )
+        .order_by(ResponseAction.requested_at.desc())
+    ).all()
+    if not rows:
+        return Finding(
+            State.OK, "No takedown, filter update or model retraining was requested in the last 12 months.", ctx.at
+        )
+    evidence = tuple(
+        Evidence(_corrective_label(r), Channel.RESPONSE, _incident_url(r.incident_id), r.completed_at or r.requested_at)
+        for r in rows[:MAX_LISTED]
+    )
+    gaps: list[str] = []
+    done = 0
+    for r in rows:
+        completed = r.completed_at if r.completed_at is not None and r.completed_at <= ctx.at else None
+        verified = (
+            r.verified_at is not None
+            and r.verified_at <= ctx.at
+            and r.verified_by is not None
+            and r.verified_by != r.owner_user_id
+        )
+        what = f"{r.reference}: {r.kind.label.lower()}"
+        if completed is None:
+            if r.target_at is not None and r.target_at < ctx.at:
+                gaps.append(f"{what} open {span(ctx.at - r.target_at)} past its target")
+            continue
+        if r.target_at is not None and completed > r.target_at:
+            gaps.append(f"{what} done {span(completed - r.target_at)} after its target")
+        elif not verified:
+            gaps.append(f"{what} done but not independently verified")
+        else:
+            done += 1
+    kinds = listing(sorted({r.kind.label.lower() for r in rows}))
+    if gaps:
+        return Finding(
+            State.GAP,
+            f"{len(gaps)} of {count(len(rows), 'corrective action')} in the last 12 months fell short ({kinds}).",
+            ctx.at,
+            evidence,
+            tuple(gaps[:MAX_LISTED]),
+        )
+    pending = len(rows) - done
+    tail = f"; {pending} still within target" if pending else ""
+    return Finding(
+        State.OK,
+        f"{count(done, 'corrective action')} ({kinds}) in the last 12 months done on time and verified{tail}.",
+        ctx.at,
+        evidence,
+    )
