@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from signalfire.access.permissions import Permission as P
-from signalfire.notices import service
+from signalfire.notices import queries, service
 from signalfire.notices.schemas import EvaluationIn
 from tests.matrix import MatrixContext, RouteCase
 from tests.notices import factories as nf
@@ -26,7 +26,7 @@ def _notice(ctx: MatrixContext, stage: str = "draft") -> dict[str, Any]:
     crossing = service.record_evaluation(
         ctx.db, ctx.admin, EvaluationIn(model="aurora-large 3.2", evaluation="bio uplift eval", score=0.9)
     )
-    notice = service.get_notice(ctx.db, ctx.admin, crossing.opened[0].id)
+    notice = queries.get_notice(ctx.db, ctx.admin, crossing.opened[0].id)
     if stage in ("approved", "sent"):
         service.approve(ctx.db, ctx.admin, notice)
     if stage == "sent":

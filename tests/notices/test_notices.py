@@ -16,7 +16,7 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import OrgKind, Role
 from signalfire.audit.models import AuditEvent
 from signalfire.core.errors import Conflict, NotFound, ValidationFailed
-from signalfire.notices import service
+from signalfire.notices import queries, service
 from signalfire.notices.models import Notice, NoticeStatus, Threshold
 from signalfire.notices.schemas import AcknowledgeIn, DraftIn, EvaluationIn, LinkIn, ThresholdIn
 from signalfire.notify.models import OutboxJob
@@ -88,7 +88,7 @@ def test_draft_approve_send_receipt_through_the_outbox(db: Session, admin: Actor
     notice = service.record_evaluation(
         db, admin, EvaluationIn(model="aurora-large 3.2", evaluation="bio uplift eval", score=0.8)
     ).opened[0]
-    notice = service.get_notice(db, admin, notice.id)
+    notice = queries.get_notice(db, admin, notice.id)
     with pytest.raises(Conflict):  # not approved yet
         service.send(db, admin, notice)
     service.update_draft(db, admin, notice, DraftIn(subject="ASL-3 notice: aurora-large 3.2", body="We notify you..."))
@@ -129,7 +129,7 @@ def test_link_to_an_incident_is_explicit_audited_and_shown_on_both(db: Session, 
     ).opened[0]
     incident = rf.incident(db, admin, risk_domain=RiskDomain.CBRN)
     obligations = _count(db, Obligation)
-    notice = service.get_notice(db, admin, notice.id)
+    notice = queries.get_notice(db, admin, notice.id)
     service.link_incident(db, admin, notice, LinkIn(incident_id=incident.id))
     assert notice.incident_id == incident.id and notice.linked_by == admin.user_id
     assert "notices.notice.link" in _actions(db, "notices.")
@@ -173,7 +173,7 @@ def test_a_notice_whose_threshold_lost_its_contacts_is_not_sent(db: Session, adm
         db.delete(person)
     db.flush()
     db.expire_all()
-    notice = service.get_notice(db, admin, notice.id)
+    notice = queries.get_notice(db, admin, notice.id)
     service.approve(db, admin, notice)
     with pytest.raises(Conflict) as refused:
         service.send(db, admin, notice)
@@ -191,10 +191,10 @@ def test_others_see_nothing(db: Session, admin: Actor) -> None:
     authority = factories.actor(db, kind=OrgKind.authority)
     for outsider in (other, authority):
         with pytest.raises(NotFound):
-            service.get_notice(db, outsider, notice.id)
-        assert service.list_notices(db, outsider) == [] and service.list_thresholds(db, outsider) == []
+            queries.get_notice(db, outsider, notice.id)
+        assert queries.list_notices(db, outsider) == [] and queries.list_thresholds(db, outsider) == []
     viewer = factories.actor(db, organization=db.get(factories.Organization, admin.org_id), role=Role.viewer)
-    assert [n.id for n in service.list_notices(db, viewer)] == [notice.id]
+    assert [n.id for n in queries.list_notices(db, viewer)] == [notice.id]
 
 
 # -- the JSON API -------------------------------------------------------------------------------------------
@@ -285,6 +285,6 @@ def test_an_unsent_notice_near_its_due_time_is_in_my_work(db: Session, admin: Ac
         assert [i.href for i in items] == [f"/notices/{notice.id}"] and items[0].urgent  # 4 h left
         viewer = factories.actor(db, organization=db.get(factories.Organization, admin.org_id), role=Role.viewer)
         assert not [i for i in my_work(db, viewer).items if i.kind == "notice"]  # viewers send nothing
-        service.approve(db, admin, service.get_notice(db, admin, notice.id))
-        service.send(db, admin, service.get_notice(db, admin, notice.id))
+        service.approve(db, admin, queries.get_notice(db, admin, notice.id))
+        service.send(db, admin, queries.get_notice(db, admin, notice.id))
         assert not [i for i in my_work(db, admin).items if i.kind == "notice"]

@@ -35,18 +35,18 @@ def list_cmd(as_: AsOpt, org: OrgOpt) -> None:
     from signalfire.cli import _actor_for, _factory
     from signalfire.core.clock import utcnow
     from signalfire.core.db.session import unit_of_work
-    from signalfire.notices import clock, service
+    from signalfire.notices import clock, queries
 
     with unit_of_work(_factory()) as s:
         actor = _actor_for(s, as_, org)
         now = utcnow()
         table = Table("notice", "threshold", "status", "clock", "due (UTC)", title="Notices")
-        for n in service.list_notices(s, actor):
+        for n in queries.list_notices(s, actor):
             st = clock.standing(n.due_at, n.sent_at, now)
             table.add_row(n.reference, n.threshold.name, n.status.label, st.state.label, f"{n.due_at:%Y-%m-%d %H:%M}")
         console.print(table)
         thresholds = Table("threshold", "evaluation", "cutoff", "tell within", title="Thresholds")
-        for t in service.list_thresholds(s, actor):
+        for t in queries.list_thresholds(s, actor):
             thresholds.add_row(t.name, t.evaluation, f"{t.cutoff:g}", f"{t.notify_within_minutes // 60} h")
         console.print(thresholds)
 
@@ -101,12 +101,12 @@ def send_cmd(reference: str, as_: AsOpt, org: OrgOpt) -> None:
 def _step(reference: str, as_: str, org: str, step: str) -> None:
     from signalfire.cli import _actor_for, _factory
     from signalfire.core.db.session import unit_of_work
-    from signalfire.notices import service
+    from signalfire.notices import queries, service
 
     with unit_of_work(_factory()) as s:
         actor = _actor_for(s, as_, org)
         try:
-            notice = service.get_notice_by_reference(s, actor, reference)
+            notice = queries.get_notice_by_reference(s, actor, reference)
             notice = service.approve(s, actor, notice) if step == "approve" else service.send(s, actor, notice)
         except AppError as exc:
             raise _fail(exc) from None

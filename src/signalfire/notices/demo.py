@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from signalfire.access.service import build_actor
 from signalfire.core.clock import utcnow
-from signalfire.notices import service
+from signalfire.notices import queries, service
 from signalfire.notices.schemas import AcknowledgeIn, EvaluationIn, ThresholdIn
 from signalfire.response.models import GovernmentContact
 from signalfire.response.vocab import RiskDomain
@@ -72,7 +72,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
             summary="Expert red-team uplift trial, 40 participants; pre-registered threshold 0.6.",
         ),
     )
-    notice = service.get_notice(session, rhea, crossing.opened[0].id)
+    notice = queries.get_notice(session, rhea, crossing.opened[0].id)
     service.approve(session, alice, notice)
     service.send(session, rhea, notice)
     # As it happened a week ago: opened within the hour, approved and sent six hours after the result.

@@ -14,7 +14,7 @@ from signalfire.core.clock import utcnow
 from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import redirect, render
-from signalfire.notices import clock, service
+from signalfire.notices import clock, queries, service
 from signalfire.notices.schemas import (
     AcknowledgeIn,
     CrossingOut,
@@ -45,18 +45,18 @@ def _url(notice_id: uuid.UUID) -> str:
 @pages.get("")
 def notices_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     now = utcnow()
-    thresholds = service.list_thresholds(session, actor)
-    notices = service.list_notices(session, actor)
+    thresholds = queries.list_thresholds(session, actor)
+    notices = queries.list_notices(session, actor)
     return render(
         request,
         "notices/index.html",
         {
             "notices": [(n, clock.standing(n.due_at, n.sent_at, now)) for n in notices],
             "thresholds": thresholds,
-            "contacts": service.contacts_of(session, actor, thresholds),
-            "evaluations": service.list_evaluations(session, actor, limit=20),
+            "contacts": queries.contacts_of(session, actor, thresholds),
+            "evaluations": queries.list_evaluations(session, actor, limit=20),
             "models": list_model_versions(session, actor),
-            "choices": service.contact_choices(session, actor)
+            "choices": queries.contact_choices(session, actor)
             if actor.can(Permission.reporting_settings_manage)
             else [],
             "domains": list(RiskDomain),
@@ -90,8 +90,8 @@ def evaluation_add(request: Request, session: SessionDep, actor: ActorDep, form:
 
 @pages.get("/{notice_id}")
 def notice_page(request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID) -> Response:
-    notice = service.get_notice(session, actor, notice_id)
-    contacts = service.contacts_of(session, actor, [notice.threshold])
+    notice = queries.get_notice(session, actor, notice_id)
+    contacts = queries.contacts_of(session, actor, [notice.threshold])
     return render(
         request,
         "notices/notice.html",
@@ -109,26 +109,26 @@ def notice_page(request: Request, session: SessionDep, actor: ActorDep, notice_i
 def notice_draft(
     request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID, form: FormDep
 ) -> Response:
-    notice = service.get_notice(session, actor, notice_id)
+    notice = queries.get_notice(session, actor, notice_id)
     service.update_draft(session, actor, notice, parse(DraftIn, form))
     return redirect(request, _url(notice_id), flash="Draft saved.")
 
 
 @pages.post("/{notice_id}/approve")
 def notice_approve(request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID) -> Response:
-    service.approve(session, actor, service.get_notice(session, actor, notice_id))
+    service.approve(session, actor, queries.get_notice(session, actor, notice_id))
     return redirect(request, _url(notice_id), flash="Text approved; ready to send.")
 
 
 @pages.post("/{notice_id}/send")
 def notice_send(request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID) -> Response:
-    notice = service.send(session, actor, service.get_notice(session, actor, notice_id))
+    notice = service.send(session, actor, queries.get_notice(session, actor, notice_id))
     return redirect(request, _url(notice_id), flash=f"Notice {notice.reference} sent.")
 
 
 @pages.post("/{notice_id}/acknowledge")
 def notice_ack(request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID, form: FormDep) -> Response:
-    notice = service.get_notice(session, actor, notice_id)
+    notice = queries.get_notice(session, actor, notice_id)
     service.acknowledge(session, actor, notice, parse(AcknowledgeIn, form, times=("at",)))
     return redirect(request, _url(notice_id), flash="Receipt recorded.")
 
@@ -137,7 +137,7 @@ def notice_ack(request: Request, session: SessionDep, actor: ActorDep, notice_id
 def notice_link(
     request: Request, session: SessionDep, actor: ActorDep, notice_id: uuid.UUID, form: FormDep
 ) -> Response:
-    notice = service.get_notice(session, actor, notice_id)
+    notice = queries.get_notice(session, actor, notice_id)
     raw = str(form.get("incident_id", "")).strip()
     service.link_incident(session, actor, notice, parse(LinkIn, {"incident_id": raw or None}))
     return redirect(request, _url(notice_id), flash="Link saved." if raw else "Link removed.")
@@ -148,8 +148,8 @@ def notice_link(
 
 @api.get("/thresholds", response_model=list[ThresholdOut])
 def api_thresholds(session: SessionDep, actor: ActorDep) -> list[ThresholdOut]:
-    rows = service.list_thresholds(session, actor)
-    contacts = service.contacts_of(session, actor, rows)
+    rows = queries.list_thresholds(session, actor)
+    contacts = queries.contacts_of(session, actor, rows)
     return [threshold_out(t, contacts) for t in rows]
 
 
@@ -162,7 +162,7 @@ def api_create_threshold(
 ) -> JSONResponse:
     def create() -> tuple[int, dict[str, Any]]:
         t = service.create_threshold(session, actor, body)
-        return 201, threshold_out(t, service.contacts_of(session, actor, [t])).model_dump(mode="json")
+        return 201, threshold_out(t, queries.contacts_of(session, actor, [t])).model_dump(mode="json")
 
     code, payload, _ = run_idempotent(
         session,
@@ -176,7 +176,7 @@ def api_create_threshold(
 
 @api.get("/evaluations", response_model=list[EvaluationOut])
 def api_evaluations(session: SessionDep, actor: ActorDep) -> list[EvaluationOut]:
-    return [EvaluationOut.model_validate(e) for e in service.list_evaluations(session, actor)]
+    return [EvaluationOut.model_validate(e) for e in queries.list_evaluations(session, actor)]
 
 
 @api.post("/evaluations", response_model=CrossingOut, status_code=201)
@@ -192,8 +192,8 @@ def api_record_evaluation(
         crossing = service.record_evaluation(session, actor, body)
         now = utcnow()
         # Read back through the policy with their recipients loaded (an open notice may have been sent).
-        opened = [service.get_notice(session, actor, n.id) for n in crossing.opened]
-        already = [service.get_notice(session, actor, n.id) for n in crossing.already_open]
+        opened = [queries.get_notice(session, actor, n.id) for n in crossing.opened]
+        already = [queries.get_notice(session, actor, n.id) for n in crossing.already_open]
         out = CrossingOut(
             evaluation=EvaluationOut.model_validate(crossing.evaluation),
             opened=[notice_out(n, now) for n in opened],
@@ -214,40 +214,40 @@ def api_record_evaluation(
 @api.get("", response_model=list[NoticeOut])
 def api_notices(session: SessionDep, actor: ActorDep) -> list[NoticeOut]:
     now = utcnow()
-    return [notice_out(n, now) for n in service.list_notices(session, actor)]
+    return [notice_out(n, now) for n in queries.list_notices(session, actor)]
 
 
 @api.get("/{notice_id}", response_model=NoticeOut)
 def api_notice(notice_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> NoticeOut:
-    return notice_out(service.get_notice(session, actor, notice_id), utcnow())
+    return notice_out(queries.get_notice(session, actor, notice_id), utcnow())
 
 
 @api.put("/{notice_id}/draft", response_model=NoticeOut)
 def api_draft(notice_id: uuid.UUID, body: DraftIn, session: SessionDep, actor: ActorDep) -> NoticeOut:
-    notice = service.update_draft(session, actor, service.get_notice(session, actor, notice_id), body)
+    notice = service.update_draft(session, actor, queries.get_notice(session, actor, notice_id), body)
     return notice_out(notice, utcnow())
 
 
 @api.post("/{notice_id}/approve", response_model=NoticeOut)
 def api_approve(notice_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> NoticeOut:
-    return notice_out(service.approve(session, actor, service.get_notice(session, actor, notice_id)), utcnow())
+    return notice_out(service.approve(session, actor, queries.get_notice(session, actor, notice_id)), utcnow())
 
 
 @api.post("/{notice_id}/send", response_model=NoticeOut)
 def api_send(notice_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> NoticeOut:
     """Send the approved notice to every contact its threshold names (e-mail through the outbox)."""
-    return notice_out(service.send(session, actor, service.get_notice(session, actor, notice_id)), utcnow())
+    return notice_out(service.send(session, actor, queries.get_notice(session, actor, notice_id)), utcnow())
 
 
 @api.post("/{notice_id}/acknowledge", response_model=NoticeOut)
 def api_acknowledge(notice_id: uuid.UUID, body: AcknowledgeIn, session: SessionDep, actor: ActorDep) -> NoticeOut:
-    notice = service.acknowledge(session, actor, service.get_notice(session, actor, notice_id), body)
+    notice = service.acknowledge(session, actor, queries.get_notice(session, actor, notice_id), body)
     return notice_out(notice, utcnow())
 
 
 @api.post("/{notice_id}/link", response_model=NoticeOut)
 def api_link(notice_id: uuid.UUID, body: LinkIn, session: SessionDep, actor: ActorDep) -> NoticeOut:
-    notice = service.link_incident(session, actor, service.get_notice(session, actor, notice_id), body)
+    notice = service.link_incident(session, actor, queries.get_notice(session, actor, notice_id), body)
     return notice_out(notice, utcnow())
 
 

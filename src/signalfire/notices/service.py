@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
-from signalfire.access.policy import first_or_404, require
-from signalfire.access.policy.notices import readable_evaluations, readable_notices, readable_thresholds
+from signalfire.access.policy import require
+from signalfire.access.policy.notices import readable_notices, readable_thresholds
 from signalfire.access.policy.response import readable_contacts, readable_incidents
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
-from signalfire.core.errors import Conflict, NotFound, ValidationFailed
+from signalfire.core.errors import Conflict, ValidationFailed
 from signalfire.notices import clock
 from signalfire.notices.models import Evaluation, Notice, NoticeRecipient, NoticeStatus, Threshold, ThresholdContact
 from signalfire.notices.schemas import AcknowledgeIn, DraftIn, EvaluationIn, LinkIn, ThresholdIn
@@ -99,23 +99,6 @@ def create_threshold(session: Session, actor: Actor, data: ThresholdIn) -> Thres
         },
     )
     return threshold
-
-
-def list_thresholds(session: Session, actor: Actor) -> list[Threshold]:
-    stmt = readable_thresholds(actor).options(selectinload(Threshold.contacts)).order_by(Threshold.name)
-    return list(session.execute(stmt).scalars())
-
-
-def contacts_of(session: Session, actor: Actor, thresholds: list[Threshold]) -> dict[uuid.UUID, GovernmentContact]:
-    ids = {tc.contact_id for t in thresholds for tc in t.contacts}
-    if not ids:
-        return {}
-    return {c.id: c for c in session.execute(readable_contacts(actor).where(GovernmentContact.id.in_(ids))).scalars()}
-
-
-def contact_choices(session: Session, actor: Actor) -> list[GovernmentContact]:
-    stmt = readable_contacts(actor).where(GovernmentContact.is_government.is_(True)).order_by(GovernmentContact.agency)
-    return list(session.execute(stmt).scalars())
 
 
 # -- evaluations and crossings -------------------------------------------------------------------------------
@@ -241,34 +224,7 @@ def _open(session: Session, actor: Actor, threshold: Threshold, result: Evaluati
     return notice
 
 
-def list_evaluations(session: Session, actor: Actor, limit: int = 50) -> list[Evaluation]:
-    stmt = readable_evaluations(actor).order_by(Evaluation.completed_at.desc()).limit(limit)
-    return list(session.execute(stmt).scalars())
-
-
 # -- notices -------------------------------------------------------------------------------------------------
-
-
-def list_notices(session: Session, actor: Actor) -> list[Notice]:
-    stmt = (
-        readable_notices(actor)
-        .options(selectinload(Notice.threshold), selectinload(Notice.recipients))
-        .order_by(Notice.sent_at.is_not(None), Notice.due_at)
-    )
-    return list(session.execute(stmt).scalars())
-
-
-def get_notice(session: Session, actor: Actor, notice_id: uuid.UUID) -> Notice:
-    stmt = (
-        readable_notices(actor)
-        .where(Notice.id == notice_id)
-        .options(
-            selectinload(Notice.threshold).selectinload(Threshold.contacts),
-            selectinload(Notice.evaluation_result),
-            selectinload(Notice.recipients),
-        )
-    )
-    return first_or_404(session, stmt, "No such notice.")
 
 
 def _audit(session: Session, actor: Actor, notice: Notice, action: str, **summary: object) -> None:
@@ -407,12 +363,3 @@ def link_incident(session: Session, actor: Actor, notice: Notice, data: LinkIn) 
         data={"notice_id": str(notice.id), "reference": notice.reference},
     )
     return notice
-
-
-def get_notice_by_reference(session: Session, actor: Actor, reference: str) -> Notice:
-    notice = session.execute(
-        readable_notices(actor).where(Notice.reference == reference.strip().upper())
-    ).scalar_one_or_none()
-    if notice is None:
-        raise NotFound("No such notice.")
-    return get_notice(session, actor, notice.id)
