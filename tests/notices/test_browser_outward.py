@@ -99,8 +99,8 @@ def test_lab_answers_a_public_reporter_who_reads_it_on_the_status_page(live_serv
     thread = page.locator("[data-testid=thread]").inner_text()
     assert "Internal note" in thread and "(e-mailed)" in thread
     screenshot(page, "reporter-01-lab-thread")
-    # The signal page is not checked with axe here: its match section has an older link-in-text issue.
     assert page.locator("#thread").is_visible()
+    assert not axe_violations(page)
 
     _logout(page, url)
     page.goto(f"{url}/report/status")
