@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
@@ -117,6 +118,22 @@ def test_an_edition_cannot_be_changed_or_deleted(db: Session, frozen: Any) -> No
     db.delete(edition)
     with pytest.raises(RuntimeError, match="kept"):
         db.flush()
+
+
+def test_the_database_refuses_a_raw_update_or_delete_of_an_edition(db: Session, frozen: Any) -> None:
+    """Below the ORM: a plain SQL statement cannot alter or remove a published edition either."""
+    _, edition, _ = helpers.published(db, developer(db))
+    db.commit()
+    edition_id, canonical = edition.id, edition.canonical
+    for statement in (
+        update(TransparencyEdition).where(TransparencyEdition.id == edition_id).values(canonical="{}"),
+        delete(TransparencyEdition).where(TransparencyEdition.id == edition_id),
+    ):
+        with pytest.raises(DBAPIError, match="immutable"):
+            db.execute(statement)
+        db.rollback()
+    kept = db.execute(select(TransparencyEdition.canonical).where(TransparencyEdition.id == edition_id)).scalar_one()
+    assert kept == canonical
 
 
 def test_figures_that_changed_after_the_signoff_are_not_published(db: Session, frozen: Any) -> None:

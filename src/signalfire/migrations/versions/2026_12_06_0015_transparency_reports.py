@@ -119,13 +119,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("transparency_edition", schema=None) as batch_op:
         batch_op.create_index("ix_transparency_edition_org_published", ["org_id", "published_at"], unique=False)
+    # A published edition never changes: the database refuses an UPDATE or DELETE too, not only the ORM, so
+    # a raw statement cannot alter what readers hold a hash of. (A SQLite batch rebuild of this table would
+    # drop these triggers; a later migration that alters it must create them again.)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION transparency_edition_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION 'a published transparency edition is immutable'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER transparency_edition_immutable BEFORE UPDATE OR DELETE ON transparency_edition "
+            "FOR EACH ROW EXECUTE FUNCTION transparency_edition_immutable()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER transparency_edition_no_{verb.lower()} BEFORE {verb} ON transparency_edition "
+                "BEGIN SELECT RAISE(ABORT, 'a published transparency edition is immutable'); END"
+            )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("transparency_edition", schema=None) as batch_op:
         batch_op.drop_index("ix_transparency_edition_org_published")
 
-    op.drop_table("transparency_edition")
+    op.drop_table("transparency_edition")  # its triggers go with it
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS transparency_edition_immutable()")
     with op.batch_alter_table("transparency_report", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_transparency_report_org_id"))
 
