@@ -119,6 +119,10 @@ class Notice(IdMixin, Base):
     incident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("response_incident.id", ondelete="SET NULL"))
     linked_at: Mapped[datetime | None]
     linked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # When the sweep reminded the org that the notice is near its due time, and when it escalated it as
+    # overdue (notices/reminders.py): each happens once.
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
 
     threshold: Mapped[Threshold] = relationship(lazy="raise")
     evaluation_result: Mapped[Evaluation] = relationship(lazy="raise")

@@ -32,6 +32,7 @@ KINDS: Mapping[str, str] = {
     "reporting.assessment.needed": "Serious incidents not yet assessed for reportability",
     "reporting.question.*": "Authority questions on reports",
     "reporting.*": "Other reporting notifications",
+    "notices.*": "Capability-threshold notices: reminders, overdue",
     "exchange.*": "Exchange: items, responses, pseudonym resolutions",
     "intake.*": "Intake: signals and alerts",
 }

@@ -27,6 +27,7 @@ TASK_MODULES = (
     "signalfire.audit.tasks",
     "signalfire.response.tasks",
     "signalfire.reporting.tasks",
+    "signalfire.notices.tasks",
     "signalfire.intake.tasks",
 )
 

@@ -105,6 +105,8 @@ def upgrade() -> None:
     sa.Column('incident_id', sa.Uuid(), nullable=True),
     sa.Column('linked_at', signalfire.core.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('linked_by', sa.Uuid(), nullable=True),
+    sa.Column('reminded_at', signalfire.core.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('escalated_at', signalfire.core.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['approved_by'], ['user_account.id'], name=op.f('fk_notice_notice_approved_by_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['drafted_by'], ['user_account.id'], name=op.f('fk_notice_notice_drafted_by_user_account'), ondelete='SET NULL'),
