@@ -7,13 +7,17 @@ One scratch database (the real migrations), two orgs: one publishes --objects ST
 members' TAXII collection, the other reads them. Two uvicorn servers on loopback over that database, side
 by side in one run: "audited" (as shipped) and "unaudited" (`bench/_unaudited.py`: the same app with
 `audit.chain.record` a no-op), both with the embedded worker (outbox, scheduler and audit sequencer
-threads; the unaudited one's sequencer finds nothing to do). For each round and
-each client count, each server in turn gets --seconds of `GET .../objects/{id}/` for random objects
-(after a one-second warm-up), from that many client threads with a keep-alive session each, as the
-reader org with a declared purpose. Reported: medians over rounds of requests/s and of the p99 latency,
-the audited/unaudited ratio; the sequencer lag (from an entry's occurred_at to the signed checkpoint that
-first covers it) over every entry written during the audited runs; and the append throughput of the log
-alone (concurrent `record` + commit, then one sequencer pass over what they wrote). Loopback only.
+threads; the sequencer that holds the lease integrates the audited server's entries, whichever process it
+runs in). For each round and each client count, the two servers get --seconds each of `GET
+.../objects/{id}/` for random objects, in four slices A-B-B-A (B-A-A-B in odd rounds) so a change in the
+shared machine's load during the cell falls on both alike, each slice after --warmup seconds of warm-up,
+from that many client threads with a keep-alive session each, as the reader org with a declared purpose.
+Reported: medians over rounds of requests/s and of the p99 latency, the audited/unaudited ratio of those
+medians and the median of the per-round ratios ("paired"), and the CPU time of the two server processes
+per request while each was loaded, less their idle rate (less sensitive to other jobs than throughput);
+the sequencer lag (from an entry's occurred_at to the signed checkpoint that first covers it) over every
+entry written during the audited runs; and the append throughput of the log alone (concurrent `record` +
+commit, then one sequencer pass over what they wrote), with its CPU time per entry. Loopback only.
 """
 
 from __future__ import annotations
@@ -128,8 +132,14 @@ def start(name: str, url: str, *, audited: bool, embedded: bool = True) -> Serve
     raise RuntimeError(f"{name} server did not start")
 
 
-def load(urls: list[str], headers: dict[str, str], clients: int, seconds: float) -> tuple[float, float]:
-    """Requests per second and p99 latency (ms) of `clients` threads reading random URLs for `seconds`."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(urls: list[str], headers: dict[str, str], clients: int, seconds: float) -> list[float]:
+    """The latencies (s) of `clients` threads reading random URLs for `seconds`."""
     stop_at = [0.0]
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0]
@@ -154,8 +164,34 @@ def load(urls: list[str], headers: dict[str, str], clients: int, seconds: float)
         t.join()
     if errors[0]:
         raise RuntimeError(f"{errors[0]} requests failed")
-    flat = sorted(x for per in latencies for x in per)
-    return len(flat) / seconds, flat[int(len(flat) * 0.99) - 1] * 1000
+    return [x for per in latencies for x in per]
+
+
+@dataclass
+class Cell:
+    """One server at one client count in one round: the sum of its slices."""
+
+    seconds: float = 0.0
+    latencies: list[float] | None = None
+    cpu: float = 0.0  # CPU of both server processes while this one was loaded
+
+    def add(self, latencies: list[float], seconds: float, cpu: float) -> None:
+        self.latencies = (self.latencies or []) + latencies
+        self.seconds += seconds
+        self.cpu += cpu
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies or []) / self.seconds
+
+    @property
+    def p99(self) -> float:
+        flat = sorted(self.latencies or [])
+        return flat[int(len(flat) * 0.99) - 1] * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu * 1000 / len(self.latencies or [1])
 
 
 def sequencer_lag(url: str, since: datetime) -> list[float]:
@@ -184,16 +220,42 @@ def sequencer_lag(url: str, since: datetime) -> list[float]:
     return lags
 
 
-def append_throughput(url: str, writers: int, seconds: float) -> tuple[float, float]:
-    """Entries/s committed by `writers` threads (one entry per transaction), then entries/s integrated."""
+def backends_cpu(probe: Any) -> float:
+    """CPU seconds used so far by the other PostgreSQL backends of this database (this machine's /proc).
+    `probe` is an engine of its own (not the measured pool, whose connection would exclude itself)."""
+    from sqlalchemy import text
+
+    with probe.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        ).scalars()
+        return sum(cpu_seconds(pid) for pid in pids if Path(f"/proc/{pid}").exists())
+
+
+@dataclass
+class Append:
+    appended: float  # entries/s committed
+    append_cpu: tuple[float, float]  # ms of CPU per entry: this process, its database backends
+    integrated: float  # entries/s integrated by one sequencer drain afterwards
+    integrate_cpu: tuple[float, float]
+    pass_cpu: tuple[float, float]  # ms of CPU for one sequencer pass over 20 entries
+
+
+def append_throughput(url: str, writers: int, seconds: float) -> Append:
+    """Entries/s committed by `writers` threads (one entry per transaction), then entries/s integrated,
+    each with its CPU time per entry (the servers are stopped by then: this process and its backends)."""
+    from sqlalchemy.pool import NullPool
+
     from signalfire.audit.chain import record
     from signalfire.audit.sequencer import Sequencer
     from signalfire.core.db.session import make_engine, session_factory, unit_of_work
     from signalfire.core.settings import Settings
 
     engine = make_engine(url, pool_size=writers + 2)
+    probe = make_engine(url, poolclass=NullPool)
     factory = session_factory(engine)
     counts = [0] * writers
+    db0, cpu0 = backends_cpu(probe), time.process_time()
     stop_at = time.perf_counter() + seconds
 
     def writer(i: int) -> None:
@@ -207,13 +269,37 @@ def append_throughput(url: str, writers: int, seconds: float) -> tuple[float, fl
         t.start()
     for t in threads:
         t.join()
-    appended = sum(counts) / seconds
+    total = sum(counts)
+    cpu1 = time.process_time()  # before the probe: its connection is not the writers' work
+    db1 = backends_cpu(probe)
+    cpu_start = time.process_time()
     sequencer = Sequencer(factory, Settings(database_url=url), holder="bench-append")
     started = time.perf_counter()
     integrated = sequencer.drain()
-    integrate_rate = integrated / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    cpu2 = time.process_time()
+    db2 = backends_cpu(probe)
+    # The live sequencer's passes are small (what arrived in 0.2 s): the cost of one pass over 20 entries.
+    passes, pass_cpu, pass_db = 50, 0.0, 0.0
+    for _ in range(passes):
+        with unit_of_work(factory) as s:
+            for n in range(20):
+                record(s, action="bench.append", target_type="thing", summary={"n": n})
+        db3, cpu3 = backends_cpu(probe), time.process_time()
+        sequencer.run_once()
+        pass_cpu += time.process_time() - cpu3
+        pass_db += backends_cpu(probe) - db3
+    sequencer.release()
     engine.dispose()
-    return appended, integrate_rate
+    probe.dispose()
+    per = 1000 / max(integrated, 1)
+    return Append(
+        total / seconds,
+        ((cpu1 - cpu0) * 1000 / total, (db1 - db0) * 1000 / total),
+        integrated / elapsed,
+        ((cpu2 - cpu_start) * per, (db2 - db1) * per),
+        (pass_cpu * 1000 / passes, pass_db * 1000 / passes),
+    )
 
 
 def main() -> None:
@@ -223,6 +309,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--warmup", type=float, default=0.5, help="seconds of warm-up before each slice")
     parser.add_argument(
         "--worker-process", action="store_true", help="run the worker (and sequencer) as its own process"
     )
@@ -268,40 +355,60 @@ def main() -> None:
             check = requests.get(f"{servers[0].base}/{paths[0]}", headers=read, timeout=30)
             assert check.status_code == 200, check.text
             since = datetime.now(UTC)
-            results: dict[tuple[str, int], list[tuple[float, float]]] = {}
+            results: dict[tuple[str, int], list[Cell]] = {}
+            pids = [s.process.pid for s in servers]
+            # What the two servers burn idle (worker threads polling), taken off each slice's CPU below.
+            idle_from = sum(map(cpu_seconds, pids))
+            time.sleep(3.0)
+            idle = (sum(map(cpu_seconds, pids)) - idle_from) / 3.0
+            print(f"  servers idle: {idle * 1000:.1f} ms of CPU per second")
             for rnd in range(args.rounds):
                 for clients in counts:
-                    order = servers if rnd % 2 == 0 else servers[::-1]
-                    for server in order:
+                    # A-B-B-A slices (B-A-A-B in odd rounds): a drift in the machine's load during the
+                    # cell falls on both servers alike.
+                    a, b = servers if rnd % 2 == 0 else servers[::-1]
+                    cells = {a.name: Cell(), b.name: Cell()}
+                    for server in (a, b, b, a):
                         urls = [f"{server.base}/{p}" for p in paths]
-                        load(urls, read, clients, 1.0)  # warm-up
-                        rate, p99 = load(urls, read, clients, args.seconds)
-                        results.setdefault((server.name, clients), []).append((rate, p99))
+                        load(urls, read, clients, args.warmup)
+                        before = sum(cpu_seconds(pid) for pid in pids)
+                        latencies = load(urls, read, clients, args.seconds / 2)
+                        used = sum(map(cpu_seconds, pids)) - before - idle * args.seconds / 2
+                        cells[server.name].add(latencies, args.seconds / 2, used)
+                    for name, cell in sorted(cells.items()):
+                        results.setdefault((name, clients), []).append(cell)
                         print(
-                            f"  round {rnd + 1} {server.name:9s} {clients:2d} clients: "
-                            f"{rate:7.1f} req/s p99 {p99:6.1f} ms"
+                            f"  round {rnd + 1} {name:9s} {clients:2d} clients: {cell.rate:7.1f} req/s "
+                            f"p99 {cell.p99:6.1f} ms, servers' CPU {cell.cpu_ms:5.2f} ms/req"
                         )
+                    print(f"  load average {os.getloadavg()[0]:.2f}")
             time.sleep(1.5)  # let the sequencer finish the last batch
             lags = sequencer_lag(url, since)
         finally:
             for process in [s.process for s in servers] + ([worker] if worker else []):
                 process.terminate()
                 process.wait(timeout=20)
-        print("\nclients  audited req/s (p99 ms)  unaudited req/s (p99 ms)  ratio")
+        print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+        print("clients  audited req/s (p99 ms)  unaudited req/s (p99 ms)  ratio  paired  CPU ms/req a / u")
         med: Callable[[list[float]], float] = statistics.median
         for clients in counts:
             a, u = results[("audited", clients)], results[("unaudited", clients)]
-            ar, ap = med([x[0] for x in a]), med([x[1] for x in a])
-            ur, up = med([x[0] for x in u]), med([x[1] for x in u])
-            print(f"{clients:7d}  {ar:8.1f} ({ap:6.1f})        {ur:8.1f} ({up:6.1f})           {ar / ur:5.2f}")
+            ar, ap, ac = med([x.rate for x in a]), med([x.p99 for x in a]), med([x.cpu_ms for x in a])
+            ur, up, uc = med([x.rate for x in u]), med([x.p99 for x in u]), med([x.cpu_ms for x in u])
+            paired = med([x.rate / y.rate for x, y in zip(a, u, strict=True)])
+            print(f"{clients:7d}  {ar:8.1f} ({ap:6.1f})        {ur:8.1f} ({up:6.1f})           {ar / ur:5.2f}"
+                  f"  {paired:5.2f}   {ac:5.2f} / {uc:5.2f}")  # fmt: skip
         if lags:
             lags.sort()
             print(f"\nsequencer lag over {len(lags)} entries: median {med(lags) * 1000:.0f} ms, "
                   f"p95 {lags[int(len(lags) * 0.95) - 1] * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms")  # fmt: skip
         for writers in (1, 8):
-            appended, integrated = append_throughput(url, writers, args.seconds)
-            print(f"append alone, {writers} writer(s): {appended:.0f} entries/s committed; "
-                  f"sequencer integrated {integrated:.0f} entries/s")  # fmt: skip
+            r = append_throughput(url, writers, args.seconds)
+            print(f"append alone, {writers} writer(s): {r.appended:.0f} entries/s committed "
+                  f"(CPU per entry: {r.append_cpu[0]:.3f} ms Python, {r.append_cpu[1]:.3f} ms PostgreSQL); "
+                  f"sequencer integrated {r.integrated:.0f} entries/s "
+                  f"({r.integrate_cpu[0]:.3f} ms Python, {r.integrate_cpu[1]:.3f} ms PostgreSQL); a pass "
+                  f"over 20 entries {r.pass_cpu[0]:.2f} ms Python, {r.pass_cpu[1]:.2f} ms PostgreSQL")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, Table, cast, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -58,25 +58,34 @@ def record(
     actor_label: str | None = None,
     org_id: uuid.UUID | None = None,
 ) -> AuditEvent:
-    """Append an entry in the caller's transaction: it commits or rolls back with the change it records."""
+    """Append an entry in the caller's transaction: it commits or rolls back with the change it records.
+
+    Returns the entry as written, not attached to the session (its `seq` is the database's).
+    """
     # Flush what the caller has pending first, as the former chain's head lookup did: services rely on
     # their rows being written (defaults applied) by the time they record the change.
     session.flush()
-    event = AuditEvent(
-        id=uuid.uuid4(),
-        occurred_at=utcnow(),
-        actor_user_id=actor.user_id if actor else None,
-        actor_label=actor_label or (actor.label if actor else "system"),
-        org_id=org_id if org_id is not None else (actor.org_id if actor else None),
-        action=action,
-        target_type=target_type,
-        target_id=str(target_id) if target_id is not None else None,
-        summary=jsonable(summary or {}),
-        request_id=request_id_var.get(),
-    )
-    session.add(event)
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "occurred_at": utcnow(),
+        "actor_user_id": actor.user_id if actor else None,
+        "actor_label": actor_label or (actor.label if actor else "system"),
+        "org_id": org_id if org_id is not None else (actor.org_id if actor else None),
+        "action": action,
+        "target_type": target_type,
+        "target_id": str(target_id) if target_id is not None else None,
+        "summary": jsonable(summary or {}),
+        "request_id": request_id_var.get(),
+    }
+    # One Core INSERT, sent now: the hottest write in the app skips the unit of work (identity map,
+    # a second flush at commit), and the entry is in the transaction before the caller goes on.
+    seq = session.execute(_INSERT, values).scalar_one()
     session.info[AUDITED_KEY] = True
-    return event
+    return AuditEvent(seq=seq, **values)
+
+
+_TABLE: Table = AuditEvent.__table__  # type: ignore[assignment]  # a mapped class's table is a Table
+_INSERT = insert(_TABLE).returning(_TABLE.c.seq)
 
 
 # -- what is hashed ----------------------------------------------------------------------------------

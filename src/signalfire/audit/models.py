@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from signalfire.core.db.base import Base, IdMixin
@@ -20,19 +20,37 @@ _BIG = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class AuditEvent(Base):
+    """One entry. Every audited read and change inserts one, so it carries only the indexes the product
+    reads by (each one is paid on every insert and again when the sequencer positions the entry): the
+    primary key, `id` (proofs by entry id), `(org_id, seq)` (an org's audit view, newest first) and
+    `leaf_index` (verify, proofs), and the partial index of the entries still without a position.
+    """
+
     __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_org_id_seq", "org_id", "seq"),
+        # The sequencer's queue: only entries without a position, in arrival order. Without it the
+        # planner may walk the primary key past every positioned entry to find them (seen: every pass
+        # read the whole table once statistics went stale, and autovacuum may be off).
+        Index(
+            "ix_audit_event_pending",
+            "seq",
+            postgresql_where=text("leaf_index IS NULL"),
+            sqlite_where=text("leaf_index IS NULL"),
+        ),
+    )
 
     # Arrival order, from the database's counter: may have gaps (rolled-back writers); not the log position.
     seq: Mapped[int] = mapped_column(_BIG, primary_key=True, autoincrement=True)
     id: Mapped[uuid.UUID] = mapped_column(unique=True)
     occurred_at: Mapped[datetime]
-    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    actor_user_id: Mapped[uuid.UUID | None]
     # The actor's name as it was at the time; users can be renamed later.
     actor_label: Mapped[str] = mapped_column(String(300))
-    org_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
-    action: Mapped[str] = mapped_column(String(100), index=True)
+    org_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(100))
     target_type: Mapped[str] = mapped_column(String(60))
-    target_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    target_id: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]]
     request_id: Mapped[str | None] = mapped_column(String(64))
     # The hash this entry had in the former hash chain (entries migrated from it), kept under the leaf hash.

@@ -17,7 +17,7 @@ import threading
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.audit import keys
@@ -43,6 +43,23 @@ def _tree(session: Session) -> AuditTree:
     return tree
 
 
+# PostgreSQL: the whole batch in one statement (an executemany is one round of protocol per entry).
+_POSITION_PG = text(
+    "UPDATE audit_event SET leaf_index = v.leaf_index, leaf_hash = v.leaf_hash"
+    " FROM unnest(CAST(:seq AS bigint[]), CAST(:leaf_index AS bigint[]), CAST(:leaf_hash AS varchar[]))"
+    " AS v(seq, leaf_index, leaf_hash) WHERE audit_event.seq = v.seq"
+)
+
+
+def _position(session: Session, updates: list[dict[str, object]]) -> None:
+    """Give each entry its position and leaf hash: one UPDATE on PostgreSQL, by primary key elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {k: [u[k] for u in updates] for k in ("seq", "leaf_index", "leaf_hash")}
+        session.execute(_POSITION_PG, columns)
+    else:  # SQLite: in-process, an executemany costs no round trips
+        session.execute(update(AuditEvent), updates)
+
+
 def integrate(
     session: Session, *, signer: Signer, origin: str, holder: str, batch: int = 5000, lease_seconds: float = 30.0
 ) -> int | None:
@@ -53,9 +70,11 @@ def integrate(
         return None
     tree.lease_holder = holder
     tree.lease_until = now + timedelta(seconds=lease_seconds)
-    pending = session.execute(
-        raw_entries().where(AuditEvent.leaf_index.is_(None)).order_by(AuditEvent.seq).limit(batch)
-    )
+    # The lease and the new tree state go out in one UPDATE at commit, not an autoflush here.
+    with session.no_autoflush:
+        pending = session.execute(
+            raw_entries().where(AuditEvent.leaf_index.is_(None)).order_by(AuditEvent.seq).limit(batch)
+        ).all()
     rng = CompactRange(tree.size, [bytes.fromhex(h) for h in tree.compact])
     updates: list[dict[str, object]] = []
     for row in pending:
@@ -63,11 +82,11 @@ def integrate(
         h = leaf_hash(leaf_data(entry, rng.size))
         updates.append({"seq": entry.seq, "leaf_index": rng.size, "leaf_hash": h.hex()})
         rng.append(h)
-    has_checkpoint = session.execute(select(AuditCheckpoint.size).limit(1)).first() is not None
-    if not updates and has_checkpoint:
-        return 0
+    if not updates and session.execute(select(AuditCheckpoint.size).limit(1)).first() is not None:
+        return 0  # nothing new, and the empty tree's checkpoint exists
     if updates:
-        session.execute(update(AuditEvent), updates)  # bulk UPDATE by primary key (executemany)
+        with session.no_autoflush:
+            _position(session, updates)
     root = rng.root()
     tree.size, tree.root_hash, tree.compact = rng.size, root.hex(), [h.hex() for h in rng.hashes]
     note = sign_checkpoint(Checkpoint(origin, rng.size, root), signer)
@@ -84,15 +103,19 @@ class Sequencer:
         self.signer = keys.signer(settings)
         self.origin = keys.origin(settings)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._busy = False  # the last pass integrated entries
+        self._has_checkpoint = False
 
     def run_once(self) -> int | None:
         cfg = self.settings.audit
         with unit_of_work(self.factory) as session:
-            # Idle: nothing to integrate and a checkpoint exists; skip the lock and the lease write.
-            pending = session.execute(select(AuditEvent.seq).where(AuditEvent.leaf_index.is_(None)).limit(1)).first()
-            if pending is None and session.execute(select(AuditCheckpoint.size).limit(1)).first() is not None:
-                return 0
-            return integrate(
+            # Idle: nothing to integrate and a checkpoint exists; skip the lock and the lease write. After a
+            # pass that found work, go straight to it (under load the look costs a round trip per pass).
+            if not self._busy:
+                pending = session.execute(select(AuditEvent.seq).where(AuditEvent.leaf_index.is_(None)).limit(1))
+                if pending.first() is None and self._checkpointed(session):
+                    return 0
+            n = integrate(
                 session,
                 signer=self.signer,
                 origin=self.origin,
@@ -100,6 +123,14 @@ class Sequencer:
                 batch=cfg.sequencer_batch,
                 lease_seconds=cfg.sequencer_lease_seconds,
             )
+        self._busy = bool(n)
+        return n
+
+    def _checkpointed(self, session: Session) -> bool:
+        """Whether the log has a signed checkpoint (the empty tree's at least); once true, it stays true."""
+        if not self._has_checkpoint:
+            self._has_checkpoint = session.execute(select(AuditCheckpoint.size).limit(1)).first() is not None
+        return self._has_checkpoint
 
     def release(self) -> None:
         """Give the lease up on a clean stop, so a restarted worker need not wait for it to expire."""
