@@ -1,7 +1,7 @@
 """audit: audit_event keeps only the indexes the product reads by
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-06
 
 Every audited read and change inserts an entry, and the sequencer updates it once, so each index costs
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
