@@ -571,7 +571,7 @@ _READ_TYPES = frozenset(
     }
 )
 # STIX 2.1 cyber-observable types, the only objects allowed to omit spec_version.
-_SCO_TYPES = frozenset(
+SCO_TYPES = frozenset(
     {
         "artifact",
         "autonomous-system",
@@ -663,7 +663,7 @@ def _check_bundle(data: Mapping[str, Any], max_objects: int) -> list[dict[str, A
                 f"Object {position} has an id that is not '{obj['type']}--<uuid>'.",
             )
         version = obj.get("spec_version")
-        if version != STIX_SPEC_VERSION and not (version is None and obj["type"] in _SCO_TYPES):
+        if version != STIX_SPEC_VERSION and not (version is None and obj["type"] in SCO_TYPES):
             raise BundleRejected(
                 RejectCode.SPEC_VERSION,
                 f"{obj['id']} is STIX {version!r}, not 2.1; the exchange reads STIX 2.1 only.",

@@ -45,6 +45,7 @@ from signalfire.exchange.service import hub_identity, org_identity_id
 from signalfire.exchange.stix.convert import (
     IMPORTABLE_TLP_IDS,
     OPENCTI_AMBER_STRICT_ID,
+    SCO_TYPES,
     SIGNALFIRE_PROJECT_IDENTITY_ID,
     TLP2_EXTENSION_ID,
     derived_id,
@@ -89,28 +90,6 @@ _ID_RE = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 )
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
-_SCO_TYPES = frozenset(
-    [
-        "artifact",
-        "autonomous-system",
-        "directory",
-        "domain-name",
-        "email-addr",
-        "email-message",
-        "file",
-        "ipv4-addr",
-        "ipv6-addr",
-        "mac-addr",
-        "mutex",
-        "network-traffic",
-        "process",
-        "software",
-        "url",
-        "user-account",
-        "windows-registry-key",
-        "x509-certificate",
-    ]
-)
 # Keys whose values are identifiers, timestamps or vocabulary, not free text: not screened.
 _NOT_TEXT = frozenset(
     {
@@ -294,7 +273,7 @@ def _check(index: int, obj: Any) -> Candidate:
     if match is None or match.group(1) != stix_type:
         raise _Refused(f"the id must be '{stix_type}--' followed by a lower-case UUID")
     spec = obj.get("spec_version")
-    if spec is None and stix_type in _SCO_TYPES:
+    if spec is None and stix_type in SCO_TYPES:
         spec = "2.1"
     if spec != "2.1":
         raise _Refused(f"spec_version is {spec!r}; this server takes STIX 2.1 only")
@@ -304,7 +283,7 @@ def _check(index: int, obj: Any) -> Candidate:
     if len(body.encode()) > MAX_OBJECT_BYTES:
         raise _Refused(f"it is larger than {MAX_OBJECT_BYTES} bytes")
     created, modified = _timestamp(obj, "created"), _timestamp(obj, "modified")
-    if stix_type not in _SCO_TYPES and created is None:
+    if stix_type not in SCO_TYPES and created is None:
         raise _Refused("it has no 'created' timestamp")
     if created is not None and modified is not None and modified < created:
         raise _Refused("'modified' is earlier than 'created'")
