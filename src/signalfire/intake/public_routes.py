@@ -144,6 +144,12 @@ def _status_page(
     )
 
 
+def _by_receipt(request: Request, session: SessionDep, settings: Settings, reference: str, secret: str) -> Signal:
+    """The signal a reporter's receipt names; the receipt is the only credential, so guesses are limited."""
+    _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
+    return public.find_by_receipt(session, reference, secret, _secret(settings))
+
+
 @reports.post("/report/status/add")
 def status_add(
     request: Request,
@@ -153,8 +159,7 @@ def status_add(
     secret: Annotated[SafeText, Form(max_length=80)],
     body: Annotated[SafeText, Form(max_length=20_000)],
 ) -> Response:
-    _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
-    signal = public.find_by_receipt(session, reference, secret, _secret(settings))
+    signal = _by_receipt(request, session, settings, reference, secret)
     public.add_information(session, signal, body)
     return _status_page(request, session, signal, secret, flash="Thank you: your information was added.")
 
@@ -169,8 +174,7 @@ def status_reply(
     body: Annotated[SafeText, Form(max_length=20_000)],
 ) -> Response:
     """The reporter answers the receiving org, with the receipt secret as their only credential."""
-    _limit(request, session, "intake-status", STATUS_CHECKS_PER_MINUTE)
-    signal = public.find_by_receipt(session, reference, secret, _secret(settings))
+    signal = _by_receipt(request, session, settings, reference, secret)
     thread.reply(session, signal, body)
     return _status_page(request, session, signal, secret, flash="Your reply was sent.")
 
