@@ -215,8 +215,11 @@ def ingest(
     return signal
 
 
-def audit_received(session: Session, signal: Signal, *, actor: Actor | None, actor_label: str) -> AuditEvent:
-    """The signal's audit entry and its event (in the transaction that placed it)."""
+def audit_received(
+    session: Session, signal: Signal, *, actor: Actor | None, actor_label: str, announce: bool = True
+) -> AuditEvent:
+    """The signal's audit entry and its event (in the transaction that placed it). `announce=False`: the
+    caller knows the org has no webhook endpoint, so there is nobody to publish the event to."""
     event = record(
         session,
         action="intake.signal.receive",
@@ -232,7 +235,8 @@ def audit_received(session: Session, signal: Signal, *, actor: Actor | None, act
             "cluster_id": signal.cluster_id,
         },
     )
-    publish_event(session, org_id=signal.org_id, event="intake.signal.received", data=signal_event(signal))
+    if announce:
+        publish_event(session, org_id=signal.org_id, event="intake.signal.received", data=signal_event(signal))
     return event
 
 

@@ -62,6 +62,7 @@ SYSTEM = "Signalfire intake"
 # Candidate lookup: the rarest words of a signal find its neighbours; common words only add rows.
 LOOKUP_WORDS = 10
 CANDIDATES_PER_SIGNAL = 15
+POSTINGS_PER_KEY = 300
 # Members loaded per candidate cluster (the most recent): enough for a stable mean.
 MEMBERS_PER_CLUSTER = 40
 EMBEDDER_ENV = "SIGNALFIRE_INTAKE_EMBEDDER"  # "auto" (default: use it when installed) or "off"
@@ -259,21 +260,39 @@ def _neighbourhood(
     if not keys:
         return []
     own = {s.id for s in signals}
-    postings: dict[str, list[uuid.UUID]] = defaultdict(list)
+    # Postings hold small ints (positions in `ids_seen`): counting them is several times cheaper than
+    # counting UUIDs, whose hash is computed in Python on every count.
+    ids_seen: list[uuid.UUID] = []
+    position: dict[uuid.UUID, int] = {}
+    postings: dict[str, list[int]] = defaultdict(list)
     for start in range(0, len(keys), 900):  # bound the IN list (SQLite's variable limit)
-        for band, signal_id in session.execute(
-            select(SignalBand.band, SignalBand.signal_id).where(
-                SignalBand.org_id == org_id, SignalBand.band.in_(keys[start : start + 900])
+        # At most POSTINGS_PER_KEY signals per key: a word that thousands of signals share (an alert
+        # storm's title) finds its cluster among any few hundred of them, and fetching them all made
+        # each lookup read tens of thousands of rows as the table grew.
+        numbered = (
+            select(
+                SignalBand.band,
+                SignalBand.signal_id,
+                func.row_number().over(partition_by=SignalBand.band).label("n"),
             )
+            .where(SignalBand.org_id == org_id, SignalBand.band.in_(keys[start : start + 900]))
+            .subquery()
+        )
+        for band, signal_id in session.execute(
+            select(numbered.c.band, numbered.c.signal_id).where(numbered.c.n <= POSTINGS_PER_KEY)
         ):
             if signal_id not in own:
-                postings[band].append(signal_id)
+                k = position.get(signal_id)
+                if k is None:
+                    k = position[signal_id] = len(ids_seen)
+                    ids_seen.append(signal_id)
+                postings[band].append(k)
     chosen: set[uuid.UUID] = set()
     for ks in wanted:
-        shared: Counter[uuid.UUID] = Counter()
+        shared: Counter[int] = Counter()
         for key in ks:
             shared.update(postings.get(key, ()))
-        chosen.update(sid for sid, _ in shared.most_common(CANDIDATES_PER_SIGNAL))
+        chosen.update(ids_seen[k] for k, _ in shared.most_common(CANDIDATES_PER_SIGNAL))
     if not chosen:
         return []
     cluster_ids: set[uuid.UUID] = set()

@@ -31,6 +31,7 @@ from signalfire.core.db.session import unit_of_work
 from signalfire.intake.ingest import SYSTEM, audit_received
 from signalfire.intake.models import Signal
 from signalfire.intake.scoring import inventory_for
+from signalfire.notify.models import WebhookEndpoint
 
 log = logging.getLogger("signalfire.intake.placement")
 
@@ -76,16 +77,21 @@ def place_batch(session: Session, signals: Sequence[Signal]) -> None:
         place_signals(session, unplaced)
     if placed:
         register_signals(session, placed)
+    announce = _has_endpoints(session, signals[0].org_id)
     for signal in signals:
-        signal.placement_pending = False
+        signal.placement_pending = False  # first for all: one batched UPDATE at the first flush
+    for signal in signals:
         event = audit_received(
-            session,
-            signal,
-            actor=None,
-            actor_label=signal.received_by or SYSTEM,
+            session, signal, actor=None, actor_label=signal.received_by or SYSTEM, announce=announce
         )
         if not signal.anonymous and signal.submitter_user_id is not None:
             event.actor_user_id = signal.submitter_user_id
+
+
+def _has_endpoints(session: Session, org_id: uuid.UUID) -> bool:
+    """Whether the org has any active webhook endpoint: asked once per batch instead of once per event."""
+    stmt = select(WebhookEndpoint.id).where(WebhookEndpoint.org_id == org_id, WebhookEndpoint.active.is_(True))
+    return session.execute(stmt.limit(1)).first() is not None
 
 
 def _score(session: Session, signals: Sequence[Signal]) -> None:

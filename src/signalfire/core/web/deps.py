@@ -162,7 +162,8 @@ def client_key(request: Request) -> str:
 def rate_limit(
     request: Request, bucket: str, limit: int, key: str | None = None, session: Session | None = None
 ) -> None:
-    """Count this request against `bucket`, in a transaction of its own that commits at once.
+    """Count this request against `bucket`, in a transaction of its own that commits at once
+    (ratelimit.hit_outside).
 
     So refused requests count too, and the window's row is locked only for that short transaction,
     never for the rest of the request: requests of one client do not queue behind each other. On
@@ -175,9 +176,7 @@ def rate_limit(
         ratelimit.hit(session, full_key, limit=limit)
         return
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with unit_of_work(factory) as s:
-        ratelimit.relax_durability(s)
-        ratelimit.hit(s, full_key, limit=limit)
+    ratelimit.hit_outside(factory, full_key, limit=limit)
 
 
 def protected_router(**kwargs: Any) -> APIRouter:
