@@ -59,10 +59,42 @@ THINGS = [
     "its system prompt", "customer addresses", "API keys", "internal tool schemas", "training snippets",
     "billing records", "moderation rules", "hidden instructions", "chat histories", "access tokens",
 ]  # fmt: skip
-FILLER = (
-    "observed reproduced again yesterday under load during testing in production after the update when asked "
-    "politely with a long context through the widget via the public API on mobile in three of ten attempts"
-).split()
+FILLER = [
+    "observed",
+    "reproduced",
+    "again",
+    "yesterday",
+    "under",
+    "load",
+    "during",
+    "testing",
+    "in",
+    "production",
+    "after",
+    "the",
+    "update",
+    "when",
+    "asked",
+    "politely",
+    "with",
+    "a",
+    "long",
+    "context",
+    "through",
+    "the",
+    "widget",
+    "via",
+    "the",
+    "public",
+    "API",
+    "on",
+    "mobile",
+    "in",
+    "three",
+    "of",
+    "ten",
+    "attempts",
+]
 
 
 def free_port() -> int:
@@ -109,7 +141,9 @@ def seed(url: str) -> str:
         token = service.create_token(session, actor=actor, name="bench", scopes=["*"], expires_in_days=1).secret
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.exec_driver_sql("CREATE TABLE bench_raw_signal (LIKE intake_signal INCLUDING DEFAULTS INCLUDING INDEXES)")
+            conn.exec_driver_sql(
+                "CREATE TABLE bench_raw_signal (LIKE intake_signal INCLUDING DEFAULTS INCLUDING INDEXES)"
+            )
             conn.exec_driver_sql("ANALYZE")
         else:
             conn.exec_driver_sql("CREATE TABLE bench_raw_signal AS SELECT * FROM intake_signal WHERE 0")
@@ -165,7 +199,9 @@ class Run:
 def _summary(latencies: list[float], started: float, done_at: list[float]) -> Run:
     flat = sorted(latencies)
     elapsed = max(done_at) - started
-    return Run(len(flat) / elapsed, flat[len(flat) // 2] * 1000, flat[int(len(flat) * 0.99) - 1] * 1000, sorted(done_at))
+    return Run(
+        len(flat) / elapsed, flat[len(flat) // 2] * 1000, flat[int(len(flat) * 0.99) - 1] * 1000, sorted(done_at)
+    )
 
 
 def run_clients(clients: int, total: int, work: Callable[[int], Callable[[int], None]]) -> Run:

@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 
 from signalfire.access.models import OrgKind, Role
 from signalfire.access.service import add_member, create_org, create_user
+from signalfire.audit.models import AuditEvent
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
 from signalfire.core.web.idempotency import IdempotencyRecord
-from signalfire.audit.models import AuditEvent
 from signalfire.intake import placement
 from signalfire.intake.models import IntakeSettings, Signal
 from tests.conftest import free_port

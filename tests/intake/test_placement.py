@@ -47,7 +47,9 @@ def _signal(db: Session, ref: str) -> Signal:
 
 
 def _receive_entries(db: Session, signal: Signal) -> list[AuditEvent]:
-    stmt = select(AuditEvent).where(AuditEvent.target_id == str(signal.id), AuditEvent.action == "intake.signal.receive")
+    stmt = select(AuditEvent).where(
+        AuditEvent.target_id == str(signal.id), AuditEvent.action == "intake.signal.receive"
+    )
     return list(db.execute(stmt).scalars())
 
 

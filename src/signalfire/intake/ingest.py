@@ -172,7 +172,9 @@ def _build(
     )
 
 
-def receive(session: Session, incoming: Incoming, *, actor: Actor | None = None, actor_label: str | None = None) -> Signal:
+def receive(
+    session: Session, incoming: Incoming, *, actor: Actor | None = None, actor_label: str | None = None
+) -> Signal:
     """Store one signal, acknowledged as soon as this transaction commits, and leave the rest to the
     worker (intake.placement): clustering, the relevance score, the audit entry and the event.
 

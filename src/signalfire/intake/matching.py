@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from importlib.util import find_spec
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import CompoundSelect, Select, delete, func, insert, select, tuple_, union_all, update
 from sqlalchemy.orm import Session, object_session
 
 from signalfire.core.clock import utcnow
@@ -63,6 +64,8 @@ SYSTEM = "Signalfire intake"
 LOOKUP_WORDS = 10
 CANDIDATES_PER_SIGNAL = 15
 POSTINGS_PER_KEY = 300
+# Arms per UNION ALL of limited lookups (three bound values each: well under SQLite's variable limit).
+ARMS = 200
 # Members loaded per candidate cluster (the most recent): enough for a stable mean.
 MEMBERS_PER_CLUSTER = 40
 EMBEDDER_ENV = "SIGNALFIRE_INTAKE_EMBEDDER"  # "auto" (default: use it when installed) or "off"
@@ -265,22 +268,17 @@ def _neighbourhood(
     ids_seen: list[uuid.UUID] = []
     position: dict[uuid.UUID, int] = {}
     postings: dict[str, list[int]] = defaultdict(list)
-    for start in range(0, len(keys), 900):  # bound the IN list (SQLite's variable limit)
-        # At most POSTINGS_PER_KEY signals per key: a word that thousands of signals share (an alert
-        # storm's title) finds its cluster among any few hundred of them, and fetching them all made
-        # each lookup read tens of thousands of rows as the table grew.
-        numbered = (
-            select(
-                SignalBand.band,
-                SignalBand.signal_id,
-                func.row_number().over(partition_by=SignalBand.band).label("n"),
-            )
-            .where(SignalBand.org_id == org_id, SignalBand.band.in_(keys[start : start + 900]))
-            .subquery()
-        )
-        for band, signal_id in session.execute(
-            select(numbered.c.band, numbered.c.signal_id).where(numbered.c.n <= POSTINGS_PER_KEY)
-        ):
+    # At most POSTINGS_PER_KEY signals per key, each key its own index range scan with a LIMIT: a word
+    # that thousands of signals share (an alert storm's title) finds its cluster among any few hundred
+    # of them, and reading them all made every lookup slower as the table grew.
+    for start in range(0, len(keys), ARMS):
+        arms = [
+            select(SignalBand.band, SignalBand.signal_id)
+            .where(SignalBand.org_id == org_id, SignalBand.band == key)
+            .limit(POSTINGS_PER_KEY)
+            for key in keys[start : start + ARMS]
+        ]
+        for band, signal_id in session.execute(_union_of_limited(arms)):
             if signal_id not in own:
                 k = position.get(signal_id)
                 if k is None:
@@ -311,22 +309,32 @@ def _neighbourhood(
         return []
     members: list[Signal] = []
     ids = sorted(cluster_ids)
-    for start in range(0, len(ids), 900):
-        ranked = (
-            select(
-                Signal.id,
-                func.row_number()
-                .over(partition_by=Signal.cluster_id, order_by=(Signal.received_at.desc(), Signal.id))
-                .label("rank"),
-            )
-            .where(Signal.org_id == org_id, Signal.cluster_id.in_(ids[start : start + 900]))
-            .subquery()
+    # The most recent members of each cluster, read from ix_intake_signal_cluster_recent: a cost per
+    # cluster that does not grow with the cluster (an alert storm's may hold thousands).
+    for start in range(0, len(ids), ARMS):
+        arms = [
+            select(Signal.id)
+            .where(Signal.cluster_id == cid)
+            .order_by(Signal.received_at.desc(), Signal.id)
+            .limit(MEMBERS_PER_CLUSTER)
+            for cid in ids[start : start + ARMS]
+        ]
+        recent = _union_of_limited(arms).subquery()
+        members.extend(
+            session.execute(select(Signal).where(Signal.org_id == org_id, Signal.id.in_(select(recent.c[0]))))
+            .scalars()
+            .all()
         )
-        chosen_ids = select(ranked.c.id).where(ranked.c.rank <= MEMBERS_PER_CLUSTER)
-        members.extend(session.execute(select(Signal).where(Signal.id.in_(chosen_ids))).scalars())
     members = [m for m in members if m.id not in own]
     members.sort(key=lambda m: (m.received_at, str(m.id)))
     return members
+
+
+def _union_of_limited(arms: Sequence[Select[Any]]) -> CompoundSelect[Any]:
+    """UNION ALL of selects that each have their own ORDER BY/LIMIT (wrapped: SQLite allows neither in
+    a compound's arms)."""
+    wrapped = [select(*arm.subquery().c) for arm in arms]
+    return union_all(*wrapped)
 
 
 def _clusters(session: Session, ids: set[uuid.UUID | None]) -> list[Cluster]:

@@ -201,6 +201,8 @@ class Signal(IdMixin, Base):
         # The triage queue: an org's signals by state, newest first.
         Index("ix_intake_signal_queue", "org_id", "state", "received_at"),
         Index("ix_intake_signal_org_text_hash", "org_id", "text_hash"),
+        # A cluster's most recent members (matching._neighbourhood reads at most 40 per cluster).
+        Index("ix_intake_signal_cluster_recent", "cluster_id", "received_at"),
         # The placement queue (intake.placement): only signals still waiting, oldest first. Partial, so
         # it stays as small as the backlog however large the table grows.
         Index(

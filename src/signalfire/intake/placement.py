@@ -58,7 +58,9 @@ def _org_lock(session: Session, org_id: uuid.UUID) -> bool:
     """Serialise one org's placements across workers (PostgreSQL; SQLite has one writer)."""
     if session.get_bind().dialect.name != "postgresql":
         return True
-    key = int.from_bytes(hashlib.blake2b(f"intake.placement:{org_id}".encode(), digest_size=8).digest(), "big", signed=True)
+    key = int.from_bytes(
+        hashlib.blake2b(f"intake.placement:{org_id}".encode(), digest_size=8).digest(), "big", signed=True
+    )
     return bool(session.execute(select(func.pg_try_advisory_xact_lock(key))).scalar_one())
 
 
@@ -81,9 +83,7 @@ def place_batch(session: Session, signals: Sequence[Signal]) -> None:
     for signal in signals:
         signal.placement_pending = False  # first for all: one batched UPDATE at the first flush
     for signal in signals:
-        event = audit_received(
-            session, signal, actor=None, actor_label=signal.received_by or SYSTEM, announce=announce
-        )
+        event = audit_received(session, signal, actor=None, actor_label=signal.received_by or SYSTEM, announce=announce)
         if not signal.anonymous and signal.submitter_user_id is not None:
             event.actor_user_id = signal.submitter_user_id
 

@@ -78,9 +78,7 @@ def _receipt_body(signal: Signal) -> dict[str, Any]:
     return {"signal_id": str(signal.id), "reference": signal.reference, "received_at": signal.received_at.isoformat()}
 
 
-def _full_receipt(
-    session: SessionDep, stored: dict[str, Any], settings: Settings, created: list[Signal]
-) -> ReceiptOut:
+def _full_receipt(session: SessionDep, stored: dict[str, Any], settings: Settings, created: list[Signal]) -> ReceiptOut:
     # Just created: answered from the object itself (the session holds it only weakly once flushed, so
     # looking it up again would cost a query). A replay reads the signal its stored answer names.
     # lint: allow-raw-query the id comes from this anonymous caller's own idempotency record

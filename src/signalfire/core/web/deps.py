@@ -19,7 +19,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from signalfire.core.db.session import run_after_commit, unit_of_work
+from signalfire.core.db.session import run_after_commit
 from signalfire.core.errors import CsrfFailed, Unauthorized
 from signalfire.core.settings import Settings
 from signalfire.core.web import ratelimit

@@ -81,13 +81,11 @@ def store(session: Session, scope: str, key: str, request_hash: str, status: int
             "created_at": utcnow(),
         }
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        # On the table, not the entity: the ORM's bulk path would expire what the request just added.
-        table = IdempotencyRecord.__table__
         stmt = (
-            insert(table)
+            insert(IdempotencyRecord)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=[table.c.scope, table.c.key])
-            .returning(table.c.key)
+            .on_conflict_do_nothing(index_elements=[IdempotencyRecord.scope, IdempotencyRecord.key])
+            .returning(IdempotencyRecord.key)
         )
         if session.execute(stmt).first() is None:
             raise _in_flight()

@@ -9,9 +9,8 @@ a client then gets a few more requests, which is no reason to slow every request
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import threading
+from datetime import datetime
 
 from sqlalchemy import Engine, Index, String, create_engine, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,9 +18,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from signalfire.core.clock import utcnow
-from signalfire.core.db.session import unit_of_work
 from signalfire.core.db.base import Base
 from signalfire.core.db.prune import delete_oldest
+from signalfire.core.db.session import unit_of_work
 from signalfire.core.errors import RateLimited
 
 
@@ -90,11 +89,15 @@ def _counter_engine(app_engine: Engine) -> Engine:
 
 
 def _upsert(engine: Engine, key: str, start: datetime) -> int:
-    stmt = pg_insert(RateLimitWindow).values(key=key, window_start=start, hits=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[RateLimitWindow.key, RateLimitWindow.window_start],
-        set_={"hits": RateLimitWindow.hits + 1},
-    ).returning(RateLimitWindow.hits)
+    stmt = (
+        pg_insert(RateLimitWindow)
+        .values(key=key, window_start=start, hits=1)
+        .on_conflict_do_update(
+            index_elements=[RateLimitWindow.key, RateLimitWindow.window_start],
+            set_={"hits": RateLimitWindow.hits + 1},
+        )
+        .returning(RateLimitWindow.hits)
+    )
     for attempt in (1, 2):
         try:
             with engine.connect() as conn:

@@ -1,4 +1,4 @@
-"""intake: signals acknowledged before they are clustered (the placement queue)
+"""intake: signals acknowledged before they are clustered (the placement queue); recent cluster members
 
 Revision ID: 0019
 Revises: 0014
@@ -29,9 +29,11 @@ def upgrade() -> None:
         postgresql_where=sa.text("placement_pending"),
         sqlite_where=sa.text("placement_pending"),
     )
+    op.create_index("ix_intake_signal_cluster_recent", "intake_signal", ["cluster_id", "received_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_intake_signal_cluster_recent", table_name="intake_signal")
     op.drop_index("ix_intake_signal_placement_pending", table_name="intake_signal")
     with op.batch_alter_table("intake_signal") as batch:
         batch.drop_column("received_by")
