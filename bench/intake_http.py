@@ -500,6 +500,13 @@ def main() -> None:
     args = parser.parse_args()
     print(f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}, {'SQLite' if args.sqlite else 'PostgreSQL'}")  # fmt: skip
+    if args.rounds:
+        compare(args)
+    if args.stability:
+        stability(args)
+
+
+def compare(args: argparse.Namespace) -> None:
     results: dict[str, list[Run]] = {}
     with database(args, "sf_bench_intake") as url:
         token = seed(url)
@@ -552,8 +559,6 @@ def main() -> None:
         print(f"  receipt to clustered over {len(lags)} signals: p50 {pct(lags, 0.5) * 1000:.0f} ms, "
               f"p95 {pct(lags, 0.95) * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms; backlog drained "
               f"{med(drains):.1f} s (median) after the last request")  # fmt: skip
-    if args.stability:
-        stability(args)
 
 
 def stability(args: argparse.Namespace) -> None:

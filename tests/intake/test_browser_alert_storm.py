@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,7 +144,7 @@ def test_alert_storm_ends_as_a_few_clusters_and_a_known_incident_is_accepted(
     with engine.connect() as conn:
         storm = conn.execute(
             select(func.count(func.distinct(Signal.cluster_id))).where(
-                Signal.source_kind == SourceKind.monitoring_alert, Signal.alert_source_id == source_id
+                Signal.source_kind == SourceKind.monitoring_alert, Signal.alert_source_id == uuid.UUID(source_id)
             )
         ).scalar_one()
     engine.dispose()

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import CompoundSelect, Select, delete, func, insert, select, tuple_, union_all, update
+from sqlalchemy import CompoundSelect, Select, delete, insert, select, tuple_, union_all, update
 from sqlalchemy.orm import Session, object_session
 
 from signalfire.core.clock import utcnow

@@ -36,6 +36,8 @@ from signalfire.notify.models import WebhookEndpoint
 log = logging.getLogger("signalfire.intake.placement")
 
 BATCH = 200
+# SQLite has one writer: a batch holds the lock every request needs, so it is kept short there.
+SQLITE_BATCH = 20
 # Tables the placement grows, analysed as they grow (see the module docstring).
 ANALYZED_TABLES = ("intake_signal", "intake_signal_band", "intake_cluster", "intake_decision", "intake_match")
 FIRST_ANALYZE_AT = 500
@@ -103,8 +105,14 @@ def _score(session: Session, signals: Sequence[Signal]) -> None:
         signal.relevance, signal.matched_models = relevance.score, relevance.models
 
 
-def place_waiting(session: Session, limit: int = BATCH) -> int:
+def place_waiting(session: Session, limit: int | None = None) -> int:
     """One batch of the queue: the oldest waiting signals of one org. Returns how many were placed."""
+    # Imported before the first query opens the transaction: scipy takes seconds to import on a busy
+    # machine, and on SQLite every transaction holds the one write lock that requests wait for.
+    from signalfire.intake import matching  # noqa: F401
+
+    if limit is None:
+        limit = SQLITE_BATCH if session.get_bind().dialect.name == "sqlite" else BATCH
     batch = waiting(session, limit)
     if not batch:
         return 0
@@ -159,7 +167,7 @@ def _analyze_as_grown(session: Session, placed: int) -> None:
         session.connection().exec_driver_sql(f"ANALYZE {table}")
 
 
-def drain(factory: sessionmaker[Session], limit: int = BATCH) -> int:
+def drain(factory: sessionmaker[Session], limit: int | None = None) -> int:
     """Place everything waiting (tests, the CLI). Returns how many signals were placed."""
     total = 0
     while True:
