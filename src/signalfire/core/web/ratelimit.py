@@ -61,8 +61,14 @@ def hit_outside(
             raise RateLimited(retry_after=retry_after)
         return
     # SQLite (one writer: a separate transaction costs little), or a session bound to a connection (tests).
+    refused: RateLimited | None = None
     with unit_of_work(factory) as session:
-        hit(session, key, limit=limit, window_seconds=window_seconds, now=now)
+        try:
+            hit(session, key, limit=limit, window_seconds=window_seconds, now=now)
+        except RateLimited as exc:
+            refused = exc  # committed all the same: a refused hit counts, as on PostgreSQL
+    if refused is not None:
+        raise refused
 
 
 _counters: dict[str, Engine] = {}
