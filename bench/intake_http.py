@@ -556,6 +556,7 @@ def compare(args: argparse.Namespace) -> None:
         print(f"  group commit / one commit per row: "
               f"{med(r.rate for r in results['group']) / med(r.rate for r in results['raw']):.2f}x")  # fmt: skip
     if lags:
+        lags.sort()  # each round's are sorted, not their concatenation
         print(f"  receipt to clustered over {len(lags)} signals: p50 {pct(lags, 0.5) * 1000:.0f} ms, "
               f"p95 {pct(lags, 0.95) * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms; backlog drained "
               f"{med(drains):.1f} s (median) after the last request")  # fmt: skip
