@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from importlib.util import find_spec
-from typing import Any
+from typing import TypeVarTuple, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,7 @@ SYSTEM = "Signalfire intake"
 LOOKUP_WORDS = 10
 CANDIDATES_PER_SIGNAL = 15
 POSTINGS_PER_KEY = 300
+_Ts = TypeVarTuple("_Ts")
 # Arms per UNION ALL of limited lookups (three bound values each: well under SQLite's variable limit).
 ARMS = 200
 # Members loaded per candidate cluster (the most recent): enough for a stable mean.
@@ -312,14 +313,14 @@ def _neighbourhood(
     # The most recent members of each cluster, read from ix_intake_signal_cluster_recent: a cost per
     # cluster that does not grow with the cluster (an alert storm's may hold thousands).
     for start in range(0, len(ids), ARMS):
-        arms = [
+        recent_arms = [
             select(Signal.id)
             .where(Signal.cluster_id == cid)
             .order_by(Signal.received_at.desc(), Signal.id)
             .limit(MEMBERS_PER_CLUSTER)
             for cid in ids[start : start + ARMS]
         ]
-        recent = _union_of_limited(arms).subquery()
+        recent = _union_of_limited(recent_arms).subquery()
         members.extend(
             session.execute(select(Signal).where(Signal.org_id == org_id, Signal.id.in_(select(recent.c[0]))))
             .scalars()
@@ -330,10 +331,10 @@ def _neighbourhood(
     return members
 
 
-def _union_of_limited(arms: Sequence[Select[Any]]) -> CompoundSelect[Any]:
+def _union_of_limited(arms: Sequence[Select[*_Ts]]) -> CompoundSelect[*_Ts]:
     """UNION ALL of selects that each have their own ORDER BY/LIMIT (wrapped: SQLite allows neither in
     a compound's arms)."""
-    wrapped = [select(*arm.subquery().c) for arm in arms]
+    wrapped = [cast("Select[*_Ts]", select(*arm.subquery().c)) for arm in arms]
     return union_all(*wrapped)
 
 
@@ -498,7 +499,7 @@ def _bump(session: Session, bumps: dict[uuid.UUID, list[Signal]]) -> None:
         .execution_options(synchronize_session=False)
     )
     for cid in bumps:  # loaded clusters read the new values on next access
-        loaded = session.identity_map.get(session.identity_key(Cluster, cid))  # type: ignore[no-untyped-call]
+        loaded = session.identity_map.get(session.identity_key(Cluster, cid))
         if loaded is not None:
             session.expire(loaded, ["signal_count", "last_signal_at"])
 
