@@ -22,8 +22,10 @@ from sqlalchemy import func, select
 
 from signalfire.access.models import OrgKind, Role
 from signalfire.access.service import add_member, create_org, create_user
+from signalfire.audit.models import AuditEvent
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
 from signalfire.core.web.idempotency import IdempotencyRecord
+from signalfire.intake import placement
 from signalfire.intake.models import IntakeSettings, Signal
 from tests.conftest import free_port
 
@@ -164,7 +166,26 @@ def test_killed_server_loses_no_receipted_submission_and_stores_none_twice(fresh
         records = s.execute(
             select(func.count()).select_from(IdempotencyRecord).where(IdempotencyRecord.scope.like("intake:report:%"))
         ).scalar_one()
-    engine.dispose()
+        waiting = s.execute(select(func.count()).where(Signal.placement_pending.is_(True))).scalar_one()
     assert all(stored.get(ref) == 1 for ref in receipts.values()), "a receipted submission is missing"
     assert len(stored) == THREADS * PER_THREAD and not titles, "a submission was stored twice"
     assert records == THREADS * PER_THREAD
+    # Served without a worker: every acknowledged signal waits for placement; the worker's sweep then
+    # clusters and audits each exactly once.
+    assert waiting == THREADS * PER_THREAD
+    assert placement.drain(session_factory(engine)) == THREADS * PER_THREAD
+    with unit_of_work(session_factory(engine)) as s:
+        unplaced = s.execute(
+            select(func.count()).where(Signal.placement_pending.is_(True) | Signal.cluster_id.is_(None))
+        ).scalar_one()
+        audited = dict(
+            s.execute(
+                select(AuditEvent.target_id, func.count())
+                .where(AuditEvent.action == "intake.signal.receive")
+                .group_by(AuditEvent.target_id)
+            ).all()
+        )
+        ids = {str(i) for i in s.execute(select(Signal.id)).scalars()}
+    engine.dispose()
+    assert unplaced == 0
+    assert set(audited) == ids and set(audited.values()) == {1}

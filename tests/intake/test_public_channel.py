@@ -196,7 +196,7 @@ def test_closed_or_unknown_channel_is_404(client: TestClient, db: Session, make_
 
 
 def test_anonymous_report_keeps_no_identity_and_attachments_are_limited(
-    client: TestClient, db: Session, channel: tuple[Actor, str], app: Any
+    client: TestClient, db: Session, channel: tuple[Actor, str], app: Any, place: Callable[[], int]
 ) -> None:
     _, slug = channel
     tokens = _form(client, slug)
@@ -213,6 +213,7 @@ def test_anonymous_report_keeps_no_identity_and_attachments_are_limited(
         a.filename for a in db.execute(select(Attachment).where(Attachment.signal_id == signal.id)).scalars()
     )
     assert names == ["passwd", "shot.png"]
+    assert place() == 1  # the audit entry is written when the worker places the signal
     audit = db.execute(select(AuditEvent).where(AuditEvent.target_id == str(signal.id))).scalar_one()
     assert audit.actor_label == "anonymous reporter" and audit.actor_user_id is None
 

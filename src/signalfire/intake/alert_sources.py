@@ -48,7 +48,8 @@ from signalfire.intake.alerts import (
     GenericAlert,
     verify_signature,
 )
-from signalfire.intake.ingest import Incoming, find_by_dedupe_key, ingest
+from signalfire.intake.ingest import Incoming, find_by_dedupe_key
+from signalfire.intake.ingest import receive as receive_signal
 from signalfire.intake.models import (
     AlertFormat,
     AlertSource,
@@ -291,7 +292,8 @@ def _create(
     session: Session, source: AlertSource, key: str, group: dict[str, Any], payload: Any, now: datetime
 ) -> Signal:
     alerts = group["alerts"]
-    return ingest(
+    # Acknowledged after one insert; an alert storm is clustered by the worker in batches.
+    return receive_signal(
         session,
         Incoming(
             org_id=source.org_id,

@@ -36,6 +36,7 @@ from signalfire.intake.aiid import AiidIncident
 from signalfire.intake.feeds import FeedEntry
 from signalfire.intake.ingest import Incoming, ingest
 from signalfire.intake.models import AlertFormat, Cluster, Decision, FeedKind, Signal, SourceKind
+from signalfire.intake.placement import place_batch, place_waiting
 from signalfire.intake.schemas import DismissIn, FeedIn, IntakeSettingsIn, ManualSignalIn, PromoteIncidentIn
 from signalfire.response.models import Incident
 
@@ -127,6 +128,9 @@ POLL_DELAY = timedelta(minutes=25)
 
 def _arrived(session: Session, signal: Signal, at: datetime) -> None:
     """Date a stored signal's arrival ``at``, with the automatic decisions made on arrival."""
+    if signal.placement_pending:  # acknowledged on arrival: the story has the worker place it at once
+        session.flush()
+        place_batch(session, [signal])
     old = signal.received_at
     signal.received_at = at
     if signal.updated_at <= old:
@@ -436,6 +440,8 @@ def seed(session: Session, ctx: DemoContext) -> None:
         ),
         actor=ana,
     )
+    while place_waiting(session):  # what arrived from outside without a date of its own
+        pass
     # -- answering reporters -------------------------------------------------------------------------------------
     # Priya left an address: the answer reaches her status page and her inbox; the note stays inside.
     note = thread.post(

@@ -18,12 +18,15 @@ from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
 from signalfire.audit.chain import record
+from signalfire.audit.models import AuditEvent
 from signalfire.core.clock import utcnow
+from signalfire.core.db.session import after_commit
 from signalfire.intake.models import Signal, SourceKind, TriageState
 from signalfire.intake.normalize import normalize_for_matching
 from signalfire.intake.receipts import new_reference
 from signalfire.intake.scoring import Inventory, inventory_for, likely_severity
 from signalfire.notify.outbox import publish_event
+from signalfire.notify.wakeup import wake_workers
 
 MAX_TITLE = 300
 MAX_STORED_TEXT = 100_000
@@ -110,38 +113,28 @@ def find_by_dedupe_key(session: Session, org_id: uuid.UUID, key: str) -> Signal 
     return session.execute(select(Signal).where(Signal.org_id == org_id, Signal.dedupe_key == key)).scalar_one_or_none()
 
 
-def ingest(
-    session: Session,
-    incoming: Incoming,
-    *,
-    inventory: Inventory | None = None,
-    actor: Actor | None = None,
-    actor_label: str | None = None,
-    quiet: bool = False,
-    cluster: bool = True,
-    reference: str | None = None,
+def _build(
+    session: Session, incoming: Incoming, *, inventory: Inventory | None, reference: str | None, pending: bool
 ) -> Signal:
-    """Store one signal and place it in a cluster. `quiet` (bulk feed and import runs) skips the
-    per-signal audit entry and event; the caller records one summary entry for the run instead.
-    `cluster=False` leaves placement to the caller, which passes a whole batch to
-    matching.place_signals (one linkage over the batch: faster, and as good as offline clustering)."""
-    # Imported here: scipy costs about 2 s to import, which the server and CLI should not pay at start.
-    from signalfire.intake.matching import place_signals
+    """The signal as stored. Only pure work happens here when `pending` (no query of other rows: the
+    relevance score reads the org's model inventory, so it waits for the worker with the clustering)."""
     from signalfire.intake.similarity import canonical_url
 
     now = utcnow()
     title = clean_text(incoming.title, MAX_TITLE) or "(untitled)"
     text = clean_text(incoming.text, MAX_STORED_TEXT)
-    inventory = inventory or inventory_for(session, incoming.org_id)
     # Normalised once: hashing, scoring and near-duplicate detection all read this form.
     normalized = normalize_for_matching(f"{title}\n{text}")
     guess = likely_severity("", alert_labels=incoming.alert_labels, normalized=normalized)
-    relevance = inventory.match("", normalized=normalized)
+    relevance_score, models = 0.0, []
+    if not pending:
+        relevance = (inventory or inventory_for(session, incoming.org_id)).match("", normalized=normalized)
+        relevance_score, models = relevance.score, relevance.models
     match_text = normalized
     if incoming.dedup_text is not None:
         match_text = normalize_for_matching(f"{title}\n{clean_text(incoming.dedup_text, MAX_STORED_TEXT)}")
     url = incoming.url[:2000] if incoming.url else None
-    signal = Signal(
+    return Signal(
         id=uuid.uuid4(),
         org_id=incoming.org_id,
         # A batch draws and checks its references in one query (unused_references).
@@ -173,32 +166,80 @@ def ingest(
         state=TriageState.new,
         likely_severity=guess.severity,
         severity_reasons=guess.reasons,
-        relevance=relevance.score,
-        matched_models=relevance.models,
+        relevance=relevance_score,
+        matched_models=models,
+        placement_pending=pending,
     )
+
+
+def receive(
+    session: Session, incoming: Incoming, *, actor: Actor | None = None, actor_label: str | None = None
+) -> Signal:
+    """Store one signal, acknowledged as soon as this transaction commits, and leave the rest to the
+    worker (intake.placement): clustering, the relevance score, the audit entry and the event.
+
+    This is the path of everything sent from outside (public form, downstream API, alerts): a request
+    costs one insert and one commit, and holds no lock another request waits for. What the audit
+    entry will name as the actor is kept on the row (`received_by`, `submitter_user_id`)."""
+    signal = _build(session, incoming, inventory=None, reference=None, pending=True)
+    signal.received_by = (actor_label or (actor.label if actor else SYSTEM))[:300]
+    session.add(signal)
+    after_commit(session, wake_workers)
+    return signal
+
+
+def ingest(
+    session: Session,
+    incoming: Incoming,
+    *,
+    inventory: Inventory | None = None,
+    actor: Actor | None = None,
+    actor_label: str | None = None,
+    quiet: bool = False,
+    cluster: bool = True,
+    reference: str | None = None,
+) -> Signal:
+    """Store one signal and place it in a cluster at once. `quiet` (bulk feed and import runs) skips the
+    per-signal audit entry and event; the caller records one summary entry for the run instead.
+    `cluster=False` leaves placement to the caller, which passes a whole batch to
+    matching.place_signals (one linkage over the batch: faster, and as good as offline clustering)."""
+    # Imported here: scipy costs about 2 s to import, which the server and CLI should not pay at start.
+    from signalfire.intake.matching import place_signals
+
+    signal = _build(session, incoming, inventory=inventory, reference=reference, pending=False)
     session.add(signal)
     if cluster:
         session.flush()
         place_signals(session, [signal])
     if not quiet:
         label = actor_label or (actor.label if actor else SYSTEM)
-        record(
-            session,
-            action="intake.signal.receive",
-            target_type="intake_signal",
-            target_id=signal.id,
-            actor=None if incoming.anonymous else actor,
-            actor_label=label,
-            org_id=signal.org_id,
-            summary={
-                "reference": signal.reference,
-                "source_kind": signal.source_kind,
-                "state": signal.state,
-                "cluster_id": signal.cluster_id,
-            },
-        )
-        publish_event(session, org_id=signal.org_id, event="intake.signal.received", data=signal_event(signal))
+        audit_received(session, signal, actor=None if incoming.anonymous else actor, actor_label=label)
     return signal
+
+
+def audit_received(
+    session: Session, signal: Signal, *, actor: Actor | None, actor_label: str, announce: bool = True
+) -> AuditEvent:
+    """The signal's audit entry and its event (in the transaction that placed it). `announce=False`: the
+    caller knows the org has no webhook endpoint, so there is nobody to publish the event to."""
+    event = record(
+        session,
+        action="intake.signal.receive",
+        target_type="intake_signal",
+        target_id=signal.id,
+        actor=actor,
+        actor_label=actor_label,
+        org_id=signal.org_id,
+        summary={
+            "reference": signal.reference,
+            "source_kind": signal.source_kind,
+            "state": signal.state,
+            "cluster_id": signal.cluster_id,
+        },
+    )
+    if announce:
+        publish_event(session, org_id=signal.org_id, event="intake.signal.received", data=signal_event(signal))
+    return event
 
 
 def signal_event(signal: Signal) -> dict[str, Any]:

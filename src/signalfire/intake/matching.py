@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from importlib.util import find_spec
+from typing import TypeVarTuple, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import CompoundSelect, Select, and_, case, delete, insert, select, tuple_, union_all, update
 from sqlalchemy.orm import Session, object_session
 
 from signalfire.core.clock import utcnow
@@ -62,6 +63,10 @@ SYSTEM = "Signalfire intake"
 # Candidate lookup: the rarest words of a signal find its neighbours; common words only add rows.
 LOOKUP_WORDS = 10
 CANDIDATES_PER_SIGNAL = 15
+POSTINGS_PER_KEY = 300
+_Ts = TypeVarTuple("_Ts")
+# Arms per UNION ALL of limited lookups (three bound values each: well under SQLite's variable limit).
+ARMS = 200
 # Members loaded per candidate cluster (the most recent): enough for a stable mean.
 MEMBERS_PER_CLUSTER = 40
 EMBEDDER_ENV = "SIGNALFIRE_INTAKE_EMBEDDER"  # "auto" (default: use it when installed) or "off"
@@ -259,21 +264,34 @@ def _neighbourhood(
     if not keys:
         return []
     own = {s.id for s in signals}
-    postings: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for start in range(0, len(keys), 900):  # bound the IN list (SQLite's variable limit)
-        for band, signal_id in session.execute(
-            select(SignalBand.band, SignalBand.signal_id).where(
-                SignalBand.org_id == org_id, SignalBand.band.in_(keys[start : start + 900])
-            )
-        ):
+    # Postings hold small ints (positions in `ids_seen`): counting them is several times cheaper than
+    # counting UUIDs, whose hash is computed in Python on every count.
+    ids_seen: list[uuid.UUID] = []
+    position: dict[uuid.UUID, int] = {}
+    postings: dict[str, list[int]] = defaultdict(list)
+    # At most POSTINGS_PER_KEY signals per key, each key its own index range scan with a LIMIT: a word
+    # that thousands of signals share (an alert storm's title) finds its cluster among any few hundred
+    # of them, and reading them all made every lookup slower as the table grew.
+    for start in range(0, len(keys), ARMS):
+        arms = [
+            select(SignalBand.band, SignalBand.signal_id)
+            .where(SignalBand.org_id == org_id, SignalBand.band == key)
+            .limit(POSTINGS_PER_KEY)
+            for key in keys[start : start + ARMS]
+        ]
+        for band, signal_id in session.execute(_union_of_limited(arms)):
             if signal_id not in own:
-                postings[band].append(signal_id)
+                k = position.get(signal_id)
+                if k is None:
+                    k = position[signal_id] = len(ids_seen)
+                    ids_seen.append(signal_id)
+                postings[band].append(k)
     chosen: set[uuid.UUID] = set()
     for ks in wanted:
-        shared: Counter[uuid.UUID] = Counter()
+        shared: Counter[int] = Counter()
         for key in ks:
             shared.update(postings.get(key, ()))
-        chosen.update(sid for sid, _ in shared.most_common(CANDIDATES_PER_SIGNAL))
+        chosen.update(ids_seen[k] for k, _ in shared.most_common(CANDIDATES_PER_SIGNAL))
     if not chosen:
         return []
     cluster_ids: set[uuid.UUID] = set()
@@ -292,22 +310,32 @@ def _neighbourhood(
         return []
     members: list[Signal] = []
     ids = sorted(cluster_ids)
-    for start in range(0, len(ids), 900):
-        ranked = (
-            select(
-                Signal.id,
-                func.row_number()
-                .over(partition_by=Signal.cluster_id, order_by=(Signal.received_at.desc(), Signal.id))
-                .label("rank"),
-            )
-            .where(Signal.org_id == org_id, Signal.cluster_id.in_(ids[start : start + 900]))
-            .subquery()
+    # The most recent members of each cluster, read from ix_intake_signal_cluster_recent: a cost per
+    # cluster that does not grow with the cluster (an alert storm's may hold thousands).
+    for start in range(0, len(ids), ARMS):
+        recent_arms = [
+            select(Signal.id)
+            .where(Signal.cluster_id == cid)
+            .order_by(Signal.received_at.desc(), Signal.id)
+            .limit(MEMBERS_PER_CLUSTER)
+            for cid in ids[start : start + ARMS]
+        ]
+        recent = _union_of_limited(recent_arms).subquery()
+        members.extend(
+            session.execute(select(Signal).where(Signal.org_id == org_id, Signal.id.in_(select(recent.c[0]))))
+            .scalars()
+            .all()
         )
-        chosen_ids = select(ranked.c.id).where(ranked.c.rank <= MEMBERS_PER_CLUSTER)
-        members.extend(session.execute(select(Signal).where(Signal.id.in_(chosen_ids))).scalars())
     members = [m for m in members if m.id not in own]
     members.sort(key=lambda m: (m.received_at, str(m.id)))
     return members
+
+
+def _union_of_limited(arms: Sequence[Select[*_Ts]]) -> CompoundSelect[*_Ts]:
+    """UNION ALL of selects that each have their own ORDER BY/LIMIT (wrapped: SQLite allows neither in
+    a compound's arms)."""
+    wrapped = [cast("Select[*_Ts]", select(*arm.subquery().c)) for arm in arms]
+    return union_all(*wrapped)
 
 
 def _clusters(session: Session, ids: set[uuid.UUID | None]) -> list[Cluster]:
@@ -332,6 +360,7 @@ def _apply(
     for idx, label in enumerate(labels):
         groups[label].append(idx)
     placements: list[Placement] = []
+    bumps: dict[uuid.UUID, list[Signal]] = defaultdict(list)
     for idxs in groups.values():
         new = [i for i in idxs if i < n]
         if not new:
@@ -363,7 +392,8 @@ def _apply(
                 _record_clustered(session, signal, everyone[j], into, float(combined[i, j]), sims.reason(i, j))
             placements.append(Placement(signal, into, None))
         if ranked:
-            _bump(session, into, [signals[i] for i in new])
+            bumps[into].extend(signals[i] for i in new)
+    _bump(session, bumps)
     order = {s.id: k for k, s in enumerate(signals)}
     placements.sort(key=lambda p: order[p.signal.id])
     return placements
@@ -449,21 +479,29 @@ def _join(session: Session, by: Signal, into: uuid.UUID, others: list[uuid.UUID]
     )
 
 
-def _bump(session: Session, cluster_id: uuid.UUID, added: Sequence[Signal]) -> None:
-    """Count in SQL, so concurrent placements into one cluster do not lose updates."""
-    latest = max(s.received_at for s in added)
+def _bump(session: Session, bumps: dict[uuid.UUID, list[Signal]]) -> None:
+    """Count the batch's additions to existing clusters in SQL (concurrent placements into one cluster do
+    not lose updates), all clusters in one UPDATE instead of two per cluster."""
+    if not bumps:
+        return
+    added = {cid: len(sigs) for cid, sigs in bumps.items()}
+    latest = {cid: max(s.received_at for s in sigs) for cid, sigs in bumps.items()}
     session.execute(
         update(Cluster)
-        .where(Cluster.id == cluster_id)
-        .values(signal_count=Cluster.signal_count + len(added))
-        .execution_options(synchronize_session="evaluate")
+        .where(Cluster.id.in_(list(bumps)))
+        .values(
+            signal_count=Cluster.signal_count + case(added, value=Cluster.id, else_=0),
+            last_signal_at=case(
+                *((and_(Cluster.id == cid, Cluster.last_signal_at < at), at) for cid, at in latest.items()),
+                else_=Cluster.last_signal_at,
+            ),
+        )
+        .execution_options(synchronize_session=False)
     )
-    session.execute(
-        update(Cluster)
-        .where(Cluster.id == cluster_id, Cluster.last_signal_at < latest)
-        .values(last_signal_at=latest)
-        .execution_options(synchronize_session="evaluate")
-    )
+    for cid in bumps:  # loaded clusters read the new values on next access
+        loaded = session.identity_map.get(session.identity_key(Cluster, cid))
+        if loaded is not None:
+            session.expire(loaded, ["signal_count", "last_signal_at"])
 
 
 def session_of(signal: Signal) -> Session:

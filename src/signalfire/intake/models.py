@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signalfire.core.clock import utcnow
@@ -201,6 +201,16 @@ class Signal(IdMixin, Base):
         # The triage queue: an org's signals by state, newest first.
         Index("ix_intake_signal_queue", "org_id", "state", "received_at"),
         Index("ix_intake_signal_org_text_hash", "org_id", "text_hash"),
+        # A cluster's most recent members (matching._neighbourhood reads at most 40 per cluster).
+        Index("ix_intake_signal_cluster_recent", "cluster_id", "received_at"),
+        # The placement queue (intake.placement): only signals still waiting, oldest first. Partial, so
+        # it stays as small as the backlog however large the table grows.
+        Index(
+            "ix_intake_signal_placement_pending",
+            "received_at",
+            postgresql_where=text("placement_pending"),
+            sqlite_where=text("placement_pending"),
+        ),
     )
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
@@ -264,6 +274,11 @@ class Signal(IdMixin, Base):
     # What near-duplicate detection compares: title and text (or an alert's summaries) in matching form
     # (normalize.normalize_for_matching), kept so a lookup never normalises stored texts again.
     match_text: Mapped[str] = mapped_column(Text, default="")
+    # Stored and acknowledged, not yet clustered, scored for relevance, audited or announced: the worker
+    # does that in batches (intake.placement). Shown as "clustering pending".
+    placement_pending: Mapped[bool] = mapped_column(default=False)
+    # Who sent it, as the deferred audit entry will name them (the request's actor label).
+    received_by: Mapped[str | None] = mapped_column(String(300))
     # MinHash signature (dedup.Signature.to_bytes) of match_text; its LSH bands are in intake_signal_band.
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Sentence embedding (float32, unit length) when the optional embedder is installed.

@@ -22,7 +22,7 @@ from signalfire.access.models import Organization
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import FieldError, NotFound, ValidationFailed
-from signalfire.intake.ingest import Incoming, ingest
+from signalfire.intake.ingest import Incoming, receive
 from signalfire.intake.models import Addition, Attachment, IntakeSettings, Signal, SourceKind, TriageState
 from signalfire.intake.receipts import check_receipt_secret, normalise_reference, receipt_secret
 from signalfire.intake.schemas import MAX_ATTACHMENTS, MAX_TEXT, MAX_TITLE, ReportIn, ReportStatus
@@ -142,7 +142,8 @@ def submit(
     source_kind: SourceKind,
     submitter: Actor | None = None,
 ) -> Signal:
-    """Store a report as a signal (with its attachments) in the receiving org's queue."""
+    """Store a report as a signal (with its attachments) in the receiving org's queue; it is clustered,
+    audited and announced by the worker (intake.placement), and shown as "clustering pending" until then."""
     body = report.description.strip()
     if report.model:
         body = f"Model or product: {report.model.strip()}\n\n{body}"
@@ -159,7 +160,7 @@ def submit(
         ],
     }
     label = "anonymous reporter" if report.anonymous or submitter is None else submitter.label
-    signal = ingest(
+    signal = receive(
         session,
         Incoming(
             org_id=org.id,

@@ -70,14 +70,21 @@ def _attachment_limit(settings: Settings) -> int:
     return settings.limits.max_attachment_bytes
 
 
+def _kept(created: list[Signal], signal: Signal) -> Signal:
+    created.append(signal)
+    return signal
+
+
 def _receipt_body(signal: Signal) -> dict[str, Any]:
     """What is stored with an Idempotency-Key: no secret (it is recomputed from the id when answering)."""
     return {"signal_id": str(signal.id), "reference": signal.reference, "received_at": signal.received_at.isoformat()}
 
 
-def _full_receipt(session: SessionDep, stored: dict[str, Any], settings: Settings) -> ReceiptOut:
+def _full_receipt(session: SessionDep, stored: dict[str, Any], settings: Settings, created: list[Signal]) -> ReceiptOut:
+    # Just created: answered from the object itself (the session holds it only weakly once flushed, so
+    # looking it up again would cost a query). A replay reads the signal its stored answer names.
     # lint: allow-raw-query the id comes from this anonymous caller's own idempotency record
-    signal = session.get(Signal, uuid.UUID(stored["signal_id"]))
+    signal = created[0] if created else session.get(Signal, uuid.UUID(stored["signal_id"]))
     assert signal is not None  # stored in the same transaction as the idempotency record
     return ReceiptOut(
         reference=signal.reference,
@@ -257,6 +264,7 @@ def report_submit(
         attachments=uploads,
     )
     public.validate(report, max_attachment_bytes=_attachment_limit(settings), allow_anonymous=channel.allow_anonymous)
+    created: list[Signal] = []
     status, stored, _ = run_idempotent(
         session,
         scope=f"intake:report:{org.id}:{_reporter(request)}",
@@ -265,11 +273,16 @@ def report_submit(
         create=lambda: (
             201,
             _receipt_body(
-                public.submit(session, org=org, settings=channel, report=report, source_kind=SourceKind.public_form)
+                _kept(
+                    created,
+                    public.submit(
+                        session, org=org, settings=channel, report=report, source_kind=SourceKind.public_form
+                    ),
+                )
             ),
         ),
     )
-    out = _full_receipt(session, stored, settings)
+    out = _full_receipt(session, stored, settings, created)
     if wants_json(request):
         return JSONResponse(out.model_dump(mode="json"), status_code=status)
     return render(request, "intake/report_receipt.html", {"org": org, "receipt": out}, status_code=status)
@@ -293,6 +306,7 @@ def api_report(
     org, channel = public.receiving_org(session, body.org)
     report = public.report_from_api(body, max_attachment_bytes=_attachment_limit(settings))
     public.validate(report, max_attachment_bytes=_attachment_limit(settings), allow_anonymous=channel.allow_anonymous)
+    created: list[Signal] = []
     status, stored, _ = run_idempotent(
         session,
         scope=f"intake:api-report:{actor.user_id}",
@@ -301,18 +315,21 @@ def api_report(
         create=lambda: (
             201,
             _receipt_body(
-                public.submit(
-                    session,
-                    org=org,
-                    settings=channel,
-                    report=report,
-                    source_kind=SourceKind.downstream_api,
-                    submitter=actor,
+                _kept(
+                    created,
+                    public.submit(
+                        session,
+                        org=org,
+                        settings=channel,
+                        report=report,
+                        source_kind=SourceKind.downstream_api,
+                        submitter=actor,
+                    ),
                 )
             ),
         ),
     )
-    out = _full_receipt(session, stored, settings)
+    out = _full_receipt(session, stored, settings, created)
     return JSONResponse(out.model_dump(mode="json"), status_code=status)
 
 

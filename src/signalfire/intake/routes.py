@@ -95,6 +95,7 @@ def _filters(
     q: str | None,
     sort: str,
     collapse: bool,
+    clustering: str | None = None,
 ) -> service.QueueFilters:
     if sort not in SORTS:
         raise ValidationFailed.single("sort", f"one of {', '.join(SORTS)}")
@@ -106,6 +107,8 @@ def _filters(
     assignee_id = actor.user_id if assignee == "me" else None
     if assignee not in (None, "", "me", "unassigned", "any"):
         raise ValidationFailed.single("assignee", "one of me, unassigned, any")
+    if clustering not in (None, "", "pending", "placed"):
+        raise ValidationFailed.single("clustering", "one of pending, placed")
     return service.QueueFilters(
         state=chosen_state,
         source_kind=_opt_enum(source, SourceKind, "source"),
@@ -116,6 +119,7 @@ def _filters(
         q=q or None,
         sort=cast(service.Sort, sort),
         collapse=collapse,
+        placement_pending={"pending": True, "placed": False}.get(clustering or ""),
     )
 
 
@@ -136,8 +140,9 @@ def queue_page(
     sort: Annotated[str, Query(max_length=20)] = "severity",
     collapse: bool = True,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    clustering: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
-    filters = _filters(actor, state, source, severity, assignee, relevant, q, sort, collapse)
+    filters = _filters(actor, state, source, severity, assignee, relevant, q, sort, collapse, clustering)
     rows, total = service.queue(session, actor, filters, page=page)
     return render(
         request,
@@ -157,6 +162,7 @@ def queue_page(
                 "q": q or "",
                 "sort": sort,
                 "collapse": collapse,
+                "clustering": clustering or "",
             },
             "counts": service.counts_by_state(session, actor),
             "to_review": len(service.review_queue(session, actor)),
@@ -651,12 +657,14 @@ def api_signals(
     collapse: bool = False,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+    clustering: Annotated[str | None, Query(max_length=10, description="pending or placed")] = None,
 ) -> list[SignalOut]:
-    """The triage queue. `collapse=true` gives one row per cluster (its most pressing signal)."""
+    """The triage queue. `collapse=true` gives one row per cluster (its most pressing signal);
+    `clustering=pending` only signals the worker has not clustered yet."""
     rows, total = service.queue(
         session,
         actor,
-        _filters(actor, state, source, severity, assignee, relevant, q, sort, collapse),
+        _filters(actor, state, source, severity, assignee, relevant, q, sort, collapse, clustering),
         page=page,
         page_size=page_size,
     )

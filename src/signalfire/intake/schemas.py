@@ -201,6 +201,8 @@ class SignalOut(Out):
     duplicate_of_id: uuid.UUID | None
     alert_status: str | None
     update_count: int
+    # Acknowledged, not yet clustered or scored for relevance by the worker ("clustering pending").
+    placement_pending: bool
 
 
 class DecisionOut(Out):

@@ -66,6 +66,8 @@ class QueueFilters:
     sort: Sort = "severity"
     # One row per cluster (its most pressing signal) instead of one per signal.
     collapse: bool = True
+    # True: only signals still waiting for the worker to cluster them ("clustering pending"); False: placed.
+    placement_pending: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ def _filtered(actor: Actor, f: QueueFilters) -> Select[Signal]:
         stmt = stmt.where(Signal.assignee_id.is_(None))
     if f.relevant_only:
         stmt = stmt.where(Signal.relevance > 0)
+    if f.placement_pending is not None:
+        stmt = stmt.where(Signal.placement_pending.is_(f.placement_pending))
     if f.q:
         pattern = f"%{f.q.strip()[:100].lower().replace('%', '').replace('_', '')}%"
         stmt = stmt.where(or_(func.lower(Signal.title).like(pattern), func.lower(Signal.reference).like(pattern)))

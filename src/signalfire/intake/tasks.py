@@ -1,5 +1,5 @@
-"""Background work for intake: feed polling (one task per due feed, fetched outside any transaction) and
-pruning replay records."""
+"""Background work for intake: placing signals acknowledged on arrival (a sweep on every worker loop),
+feed polling (one task per due feed, fetched outside any transaction) and pruning replay records."""
 
 from __future__ import annotations
 
@@ -12,10 +12,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.core.db.session import unit_of_work
 from signalfire.intake.alert_sources import prune_deliveries
+from signalfire.intake.placement import place_waiting
 from signalfire.intake.polling import due_feeds, fetch, poll_request, store
 from signalfire.intake.sources import POLL_TASK
 from signalfire.notify.outbox import enqueue_task
-from signalfire.notify.registry import periodic, staged_task
+from signalfire.notify.registry import periodic, staged_task, sweep
+
+
+@sweep("intake.place_waiting")
+def place_waiting_signals(session: Session) -> int:
+    return place_waiting(session)
 
 
 @periodic("intake.schedule_feed_polls", every=timedelta(minutes=1))

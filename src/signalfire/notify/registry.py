@@ -16,10 +16,14 @@ TaskFn = Callable[[Session, dict[str, Any]], None]
 # transaction open, and returns what to store, which runs in the transaction that marks the job done.
 StagedTaskFn = Callable[[sessionmaker[Session], dict[str, Any]], Callable[[Session], None]]
 PeriodicFn = Callable[[Session, datetime], None]
+# A sweep drains a queue kept in a domain's own rows (e.g. signals waiting to be clustered): each worker
+# loop runs it in a transaction of its own; it returns how many items it handled (0: nothing to do).
+SweepFn = Callable[[Session], int]
 
 TASKS: dict[str, TaskFn] = {}
 STAGED_TASKS: dict[str, StagedTaskFn] = {}
 PERIODIC: dict[str, PeriodicJob] = {}
+SWEEPS: dict[str, SweepFn] = {}
 
 # Every domain module that registers tasks or periodic jobs (a domain without background work has none).
 TASK_MODULES = (
@@ -60,6 +64,16 @@ def staged_task(name: str) -> Callable[[StagedTaskFn], StagedTaskFn]:
 def periodic(name: str, every: timedelta) -> Callable[[PeriodicFn], PeriodicFn]:
     def deco(fn: PeriodicFn) -> PeriodicFn:
         PERIODIC[name] = PeriodicJob(name, every, fn)
+        return fn
+
+    return deco
+
+
+def sweep(name: str) -> Callable[[SweepFn], SweepFn]:
+    """Run on every worker loop, not on a schedule: for queues that must drain within a second or so."""
+
+    def deco(fn: SweepFn) -> SweepFn:
+        SWEEPS[name] = fn
         return fn
 
     return deco

@@ -38,7 +38,7 @@ from signalfire.notify import wakeup
 from signalfire.notify.models import JobKind, JobStatus, OutboxJob, SchedulerState, WebhookEndpoint
 from signalfire.notify.outbox import enqueue_email
 from signalfire.notify.preferences import chat_url_for
-from signalfire.notify.registry import PERIODIC, STAGED_TASKS, TASKS, load_domain_tasks
+from signalfire.notify.registry import PERIODIC, STAGED_TASKS, SWEEPS, TASKS, load_domain_tasks
 from signalfire.notify.transports import DeliveryError, Mailer, MessageNotBuilt, post_chat, post_webhook
 
 log = logging.getLogger("signalfire.worker")
@@ -327,14 +327,29 @@ class Worker:
                     )
         return ran
 
+    # -- sweeps --------------------------------------------------------------------------------------
+    def run_sweeps(self) -> int:
+        """One pass of every registered sweep, each in its own transaction; a failure is logged and the
+        sweep's items stay queued (the sweep itself must set aside an item that keeps failing)."""
+        handled = 0
+        for name, fn in list(SWEEPS.items()):
+            try:
+                with unit_of_work(self.factory) as session:
+                    handled += fn(session)
+            except Exception:
+                log.exception("sweep %s failed", name)
+        return handled
+
     # -- loops ---------------------------------------------------------------------------------------
     def run_once(self, limit: int = 10) -> int:
         self.run_due_periodic()
         self.recover_stalled()
+        swept = self.run_sweeps()
         jobs = self.claim(limit)
         for job in jobs:
             self.process(job)
-        return len(jobs)
+        # Jobs the sweeps enqueued (events) are claimed on the next loop, which runs at once while busy.
+        return len(jobs) + swept
 
     def drain(self, max_rounds: int = 100) -> int:
         """Process until nothing is claimable now (used by tests and `signalfire worker --once`)."""

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from signalfire.core.db.session import run_after_commit, unit_of_work
+from signalfire.core.db.session import run_after_commit
 from signalfire.core.errors import CsrfFailed, Unauthorized
 from signalfire.core.settings import Settings
 from signalfire.core.web import ratelimit
@@ -162,19 +162,21 @@ def client_key(request: Request) -> str:
 def rate_limit(
     request: Request, bucket: str, limit: int, key: str | None = None, session: Session | None = None
 ) -> None:
-    """Count this request against `bucket`.
+    """Count this request against `bucket`, in a transaction of its own that commits at once
+    (ratelimit.hit_outside).
 
-    Normally in a transaction of its own that commits at once, so refused requests count too. When the
-    request's own session already holds a transaction (e.g. resolving a session cookie opened one), count
-    in that one instead: on SQLite a second writer would wait for this request's own lock until it timed out.
+    So refused requests count too, and the window's row is locked only for that short transaction,
+    never for the rest of the request: requests of one client do not queue behind each other. On
+    SQLite, when the request's own session already holds a transaction (resolving a session cookie
+    opened one; every SQLite transaction takes the write lock up front), count in that one instead: a
+    second writer would wait for this request's own lock until it timed out.
     """
     full_key = f"{bucket}:{key or client_key(request)}"
-    if session is not None and session.in_transaction():
+    if session is not None and session.in_transaction() and session.get_bind().dialect.name == "sqlite":
         ratelimit.hit(session, full_key, limit=limit)
         return
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with unit_of_work(factory) as s:
-        ratelimit.hit(s, full_key, limit=limit)
+    ratelimit.hit_outside(factory, full_key, limit=limit)
 
 
 def protected_router(**kwargs: Any) -> APIRouter:

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index, Integer, String
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -67,6 +69,27 @@ def lookup(session: Session, scope: str, key: str, request_hash: str) -> Idempot
 
 
 def store(session: Session, scope: str, key: str, request_hash: str, status: int, response: dict[str, Any]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        # One statement instead of savepoint, insert, release: three round trips on every create.
+        values = {
+            "scope": scope,
+            "key": key,
+            "request_hash": request_hash,
+            "status": status,
+            "response": response,
+            "created_at": utcnow(),
+        }
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(IdempotencyRecord)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[IdempotencyRecord.scope, IdempotencyRecord.key])
+            .returning(IdempotencyRecord.key)
+        )
+        if session.execute(stmt).first() is None:
+            raise _in_flight()
+        return
     try:
         with session.begin_nested():
             session.add(
@@ -80,9 +103,14 @@ def store(session: Session, scope: str, key: str, request_hash: str, status: int
                 )
             )
     except IntegrityError:
-        raise Conflict(
-            "A request with this Idempotency-Key is being processed; retry shortly.", slug="idempotency-in-flight"
-        ) from None
+        raise _in_flight() from None
+
+
+def _in_flight() -> Conflict:
+    # A concurrent request with the key committed first (PostgreSQL waits for it to end before answering).
+    return Conflict(
+        "A request with this Idempotency-Key is being processed; retry shortly.", slug="idempotency-in-flight"
+    )
 
 
 def run_idempotent(
