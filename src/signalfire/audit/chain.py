@@ -57,8 +57,11 @@ def record(
     actor: Actor | None = None,
     actor_label: str | None = None,
     org_id: uuid.UUID | None = None,
+    actor_user_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     """Append an entry in the caller's transaction: it commits or rolls back with the change it records.
+    `actor_user_id` names the person when the work is done later on their behalf (the worker placing a
+    signal someone sent) and there is no `actor` for it.
 
     Returns the entry as written, not attached to the session (its `seq` is the database's).
     """
@@ -68,7 +71,7 @@ def record(
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "occurred_at": utcnow(),
-        "actor_user_id": actor.user_id if actor else None,
+        "actor_user_id": actor.user_id if actor else actor_user_id,
         "actor_label": actor_label or (actor.label if actor else "system"),
         "org_id": org_id if org_id is not None else (actor.org_id if actor else None),
         "action": action,

@@ -218,7 +218,13 @@ def ingest(
 
 
 def audit_received(
-    session: Session, signal: Signal, *, actor: Actor | None, actor_label: str, announce: bool = True
+    session: Session,
+    signal: Signal,
+    *,
+    actor: Actor | None,
+    actor_label: str,
+    announce: bool = True,
+    actor_user_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     """The signal's audit entry and its event (in the transaction that placed it). `announce=False`: the
     caller knows the org has no webhook endpoint, so there is nobody to publish the event to."""
@@ -229,6 +235,7 @@ def audit_received(
         target_id=signal.id,
         actor=actor,
         actor_label=actor_label,
+        actor_user_id=actor_user_id,
         org_id=signal.org_id,
         summary={
             "reference": signal.reference,

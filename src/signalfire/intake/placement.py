@@ -85,9 +85,14 @@ def place_batch(session: Session, signals: Sequence[Signal]) -> None:
     for signal in signals:
         signal.placement_pending = False  # first for all: one batched UPDATE at the first flush
     for signal in signals:
-        event = audit_received(session, signal, actor=None, actor_label=signal.received_by or SYSTEM, announce=announce)
-        if not signal.anonymous and signal.submitter_user_id is not None:
-            event.actor_user_id = signal.submitter_user_id
+        audit_received(
+            session,
+            signal,
+            actor=None,
+            actor_label=signal.received_by or SYSTEM,
+            announce=announce,
+            actor_user_id=None if signal.anonymous else signal.submitter_user_id,
+        )
 
 
 def _has_endpoints(session: Session, org_id: uuid.UUID) -> bool:
