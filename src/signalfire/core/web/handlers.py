@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalfire.core.errors import AppError, FieldError, Unauthorized, loc_to_field
@@ -17,6 +18,10 @@ log = logging.getLogger("signalfire.errors")
 # Machine paths: their errors are problem+json (the published audit checkpoint lives under /.well-known/).
 API_PREFIXES = ("/api/", "/taxii2", "/.well-known/")
 _TITLES = {404: "Not found", 405: "Method not allowed", 406: "Not acceptable", 415: "Unsupported media type"}
+# The database refused for contention, not for the request: SQLite's one writer was busy past the busy
+# timeout, or PostgreSQL chose this transaction as a deadlock or serialization victim. The transaction
+# rolled back, so nothing of the request was stored and the client may simply retry.
+_BUSY = ("database is locked", "database table is locked", "deadlock detected", "could not serialize access")
 
 
 def wants_json(request: Request) -> bool:
@@ -93,6 +98,20 @@ def install(app: FastAPI) -> None:
             title=title,
             slug=title.lower().replace(" ", "-"),
             headers=dict(exc.headers or {}),
+        )
+        return problem_response(request, err)
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> Response:
+        if not any(sign in str(exc.orig).lower() for sign in _BUSY):
+            return await _unhandled(request, exc)
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc.orig)
+        err = AppError(
+            detail="The service is busy and stored nothing of this request. Try again in a moment.",
+            status=503,
+            title="Service busy",
+            slug="busy",
+            headers={"Retry-After": "1"},
         )
         return problem_response(request, err)
 
