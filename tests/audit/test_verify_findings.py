@@ -495,3 +495,19 @@ def test_every_mismatched_entry_is_tried_against_the_others_up_to_a_limit(
     log.move({0: 9, 9: 0})
     log.move({0: 5, 5: 9, 9: 0})  # three: beyond the limit, only near positions are tried
     assert [f[:2] for f in log.findings()] == [("edited", 0), ("rewritten", 0), ("edited", 5), ("edited", 9)]
+
+
+def test_a_bad_witness_or_cosignature_does_not_hide_the_good_ones(log: Log) -> None:
+    """Stored before the valid cosignature: a witness whose key does not parse, a witness the settings
+    do not list, and a cosignature line that does not parse. Each is skipped, not the end of the count."""
+    broken = _witness(log, Signer("w0.example", bytes(range(6, 38))), vkey="not a key")
+    _cosign(log, broken, Signer("w0.example", bytes(range(6, 38))), 10)
+    w1 = _witness(log, W1)
+    _cosign(log, w1, W1, 10)
+    w3 = _witness(log, Signer("w3.example", bytes(range(4, 36))))
+    log.db.add(AuditCosignature(witness_id=w3, checkpoint_size=10, line="not a line\n", cosigned_at=utcnow()))
+    log.db.flush()
+    w2 = _witness(log, W2)
+    _cosign(log, w2, W2, 10)
+    assert log.findings(quorum=1, witness_keys=[_cos(W2), _cos(Signer("w3.example", bytes(range(4, 36))))]) == []
+    assert log.findings(quorum=2) == []

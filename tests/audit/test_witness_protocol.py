@@ -253,3 +253,88 @@ def test_a_409_for_size_zero_is_retried_from_zero(logdb: Session) -> None:
     assert request_cosignatures(logdb, _client(fresh, seen)) == [Outcome("w", "cosigned")]
     assert [s.split("\n", 1)[0] for s in seen] == ["old 3", "old 0"]
     assert last_cosigned(logdb, w) == 5
+
+
+def test_requests_the_protocol_refuses_even_with_a_valid_note() -> None:
+    note = _note(3)
+    for body in ["new 0\n\n" + note, "old 0\n***\n\n" + note, "old 0\nAA=A\n\n" + note]:
+        assert _witness().add_checkpoint(body, now=NOW) == (400, "malformed request\n"), body
+
+
+def test_growing_from_a_single_entry(logdb: Session) -> None:
+    _grow(logdb, 1)
+    register(logdb, name="w", vkey=WV.vkey, url="https://w.example/add")
+    logdb.flush()
+    witness, seen = _witness(), []
+    assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "cosigned")]
+    _grow(logdb, 2)
+    assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "cosigned")]
+    assert seen[1].startswith("old 1\n") and seen[1].count("\n\n") == 2  # a proof line from size 1
+
+
+def test_a_witness_that_has_the_latest_size_already(logdb: Session) -> None:
+    """The log lost its record of a cosignature; the witness names the latest size and cosigns it again."""
+    _grow(logdb, 3)
+    w = register(logdb, name="w", vkey=WV.vkey, url="https://w.example/add")
+    logdb.flush()
+    witness, seen = _witness(), []
+    assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "cosigned")]
+    logdb.execute(delete(AuditCosignature))
+    assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "cosigned")]
+    assert [s.split("\n", 1)[0] for s in seen] == ["old 0", "old 0", "old 3"]
+    assert last_cosigned(logdb, w) == 3
+
+
+def test_one_witness_does_not_stop_the_next(logdb: Session, caplog: pytest.LogCaptureFixture) -> None:
+    """Witnesses are asked in the order they were registered (on SQLite): each outcome comes before others."""
+    _grow(logdb, 3)
+    for name in ("c", "b", "a", "d"):
+        register(logdb, name=name, vkey=WV.vkey, url=f"https://{name}.example/add")
+    logdb.flush()
+    good, other = _witness(), _witness()
+    never = _witness()
+    never.state[ORIGIN] = WitnessState(99, bytes(32))
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        if host == "a.example":
+            raise httpx.ConnectError("no route", request=request)
+        side = {"b.example": never, "c.example": good}.get(host, other)
+        status, body = side.add_checkpoint(request.content.decode(), now=NOW)
+        return httpx.Response(status, text=body)
+
+    with (
+        caplog.at_level("WARNING", logger="signalfire.audit.witness"),
+        httpx.Client(transport=httpx.MockTransport(handle)) as http,
+    ):
+        first = request_cosignatures(logdb, http)
+        logdb.flush()
+        second = request_cosignatures(logdb, http)
+    assert sorted(first, key=lambda o: o.witness) == [
+        Outcome("a", "unreachable"),
+        Outcome("b", "refused"),
+        Outcome("c", "cosigned"),
+        Outcome("d", "cosigned"),
+    ]
+    assert sorted(second, key=lambda o: o.witness) == [
+        Outcome("a", "unreachable"),
+        Outcome("b", "refused"),
+        Outcome("c", "up-to-date"),
+        Outcome("d", "up-to-date"),
+    ]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "witness a unreachable: no route" in messages
+    assert "witness b knows size 99, which this log never signed" in messages
+
+
+def test_a_refusal_is_logged_with_the_answer(logdb: Session, caplog: pytest.LogCaptureFixture) -> None:
+    _grow(logdb, 3)
+    register(logdb, name="w", vkey=WV.vkey, url="https://w.example/add")
+    logdb.flush()
+    long = "e" * 300
+    with (
+        caplog.at_level("WARNING", logger="signalfire.audit.witness"),
+        httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(500, text=long))) as http,
+    ):
+        assert request_cosignatures(logdb, http) == [Outcome("w", "refused")]
+    assert [r.getMessage() for r in caplog.records] == [f"witness w refused checkpoint 3: 500 {'e' * 200}"]
