@@ -35,6 +35,9 @@ SCRATCH = ROOT / ".mutation"
 class Target:
     mutate: tuple[str, ...]  # mutmut only_mutate globs, relative to the project root
     tests: tuple[str, ...]  # the test selection (paths or node ids)
+    # mutmut's timeout is this many times the selection's clean duration (its default, 15, lets a mutant that
+    # loops forever hold a worker for minutes on a loaded machine; a loop that never ends is still caught).
+    timeout_multiplier: float | None = None
 
 
 TARGETS: dict[str, Target] = {
@@ -84,6 +87,7 @@ TARGETS: dict[str, Target] = {
             "tests/audit/test_witnesses.py",
             "tests/audit/test_audited_reads.py",
         ),
+        timeout_multiplier=4.0,
     ),
     "notify-worker": Target(("src/signalfire/notify/worker.py",), ("tests/foundation/test_worker.py",)),
 }
@@ -117,6 +121,8 @@ def prepare(name: str, target: Target, *, resume: bool = False, tag: str = "") -
         f"pytest_add_cli_args_test_selection = {_toml_list(existing)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider"]\n'
     )
+    if target.timeout_multiplier is not None:
+        pyproject += f"timeout_multiplier = {target.timeout_multiplier}\n"
     (work / "pyproject.toml").write_text(pyproject, encoding="utf-8")
     return work
 
@@ -179,7 +185,9 @@ def main(argv: list[str]) -> int:
         parser.error(f"unknown targets {unknown}; choose from {', '.join(TARGETS)}")
     survivors: dict[str, list[str]] = {}
     for name in args.targets or list(TARGETS):
-        target = Target(TARGETS[name].mutate, tuple(args.tests)) if args.tests else TARGETS[name]
+        target = TARGETS[name]
+        if args.tests:
+            target = Target(target.mutate, tuple(args.tests), target.timeout_multiplier)
         survivors[name] = run_target(
             name, target, args.max_children, resume=args.resume, mutants=args.mutants, tag=args.tag
         )

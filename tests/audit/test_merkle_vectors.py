@@ -225,6 +225,7 @@ def test_verification_refuses_impossible_sizes() -> None:
     assert merkle.verify_inclusion(hashes[0], 0, 1, [], hashes[0])
     assert not merkle.verify_inclusion(hashes[0], 0, 1, [hashes[1]], hashes[0])
     assert not merkle.verify_inclusion(hashes[0], 0, 1, [], hashes[1])
+    assert not merkle.verify_inclusion(hashes[0], 1, 1, [], hashes[0])  # position 1 of a one-leaf tree
     # Equal sizes: equal roots and no proof.
     assert merkle.verify_consistency(4, 4, root, root, [])
     assert not merkle.verify_consistency(4, 4, root, root, [hashes[0]])

@@ -373,6 +373,8 @@ def test_summaries_are_stored_as_json(empty: Session) -> None:
             "id": u,
             "colour": Colour.RED,
             "set": {"b", "a", "c"},
+            "letters": set("signalfire audit"),
+            "mixed": {10, "9", 8},  # ordered by their text, so mixed types still sort
             "frozen": frozenset({2, 1}),
             "tuple": (3, 1),
             "nested": {"x": [u]},
@@ -384,6 +386,8 @@ def test_summaries_are_stored_as_json(empty: Session) -> None:
         "id": "00000000-0000-0000-0000-000000000005",
         "colour": "red",
         "set": ["a", "b", "c"],
+        "letters": [" ", "a", "d", "e", "f", "g", "i", "l", "n", "r", "s", "t", "u"],
+        "mixed": [10, 8, "9"],
         "frozen": [1, 2],
         "tuple": [3, 1],
         "nested": {"x": ["00000000-0000-0000-0000-000000000005"]},
