@@ -205,6 +205,7 @@ def test_note_parsing_refuses_what_is_not_a_signed_note() -> None:
         BODY + "\n" + DASH + "n " + _b64(b"1234") + "\n": "signature too short",
         BODY + "\n" + line + "\n": "signature lines must end in a newline",  # the last blank line splits
         BODY + "\n" + line + "x\n" + line: EM_DASH,
+        BODY + "\n" + DASH + "a b " + _b64(b"12345") + "\n": "signature is not base64",  # the name ends at a space
     }
     for raw, message in bad.items():
         with pytest.raises(NoteError, match=_exactly(message)):
@@ -280,3 +281,9 @@ def test_cosignatures_follow_tlog_cosignature() -> None:
     confused = Signature("witness.example", plain.id, t.to_bytes(8, "big") + witness.sign(message))
     assert verify_cosignature(BODY, confused, wv) is None
     assert verify_cosignature(BODY, confused, plain) is None
+
+
+def test_a_note_with_two_signatures_renders_both_lines() -> None:
+    a = Signature("a", b"\x01\x02\x03\x04", b"\x05")
+    b = Signature("b", b"\x06\x07\x08\x09", b"\x0a")
+    assert Note(BODY, (a, b)).render() == BODY + "\n" + DASH + "a AQIDBAU=\n" + DASH + "b BgcICQo=\n"

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
@@ -223,6 +223,10 @@ def test_consistency_proofs(logdb: Session) -> None:
     assert out["old_checkpoint"] == logdb.get(AuditCheckpoint, 3).note  # type: ignore[union-attr]
     assert out["new_checkpoint"] == logdb.get(AuditCheckpoint, 7).note  # type: ignore[union-attr]
     assert service.consistency(logdb, 7, 7)["proof"] == []
+    same = service.consistency(logdb, 3, 3)
+    assert (same["proof"], same["new_checkpoint"]) == ([], logdb.get(AuditCheckpoint, 3).note)  # type: ignore[union-attr]
+    with pytest.raises(NotFound, match=_exactly("no signed checkpoint of that size")):
+        service.consistency(logdb, 1, 7)  # size 1 is a valid size, just not a signed one here
     for old, new in [(0, 7), (7, 3), (-1, 3)]:
         with pytest.raises(ValidationFailed) as info:
             service.consistency(logdb, old, new)
@@ -324,3 +328,20 @@ def test_a_read_without_parameters(logdb: Session) -> None:
     finally:
         del reads.AUDITED["/test/no-params"]
     assert (e.action, e.target_id, e.summary) == ("thing.read", None, {"route": "/test/no-params", "params": {}})
+
+
+def test_proofs_follow_positions_not_arrival(logdb: Session) -> None:
+    """Hashes are taken in position order even when positions and arrival (seq) disagree."""
+    first, second = (logdb.execute(select(AuditEvent).where(AuditEvent.leaf_index == i)).scalar_one() for i in (1, 2))
+    logdb.execute(update(AuditEvent).where(AuditEvent.seq == first.seq).values(leaf_index=100))
+    logdb.execute(update(AuditEvent).where(AuditEvent.seq == second.seq).values(leaf_index=1))
+    logdb.execute(update(AuditEvent).where(AuditEvent.seq == first.seq).values(leaf_index=2))
+    hashes = _hashes(logdb)
+    assert service.consistency(logdb, 3, 7)["proof"] == [
+        base64.b64encode(h).decode() for h in _subproof(3, hashes, True)
+    ]
+
+
+def test_a_missing_leaf_hash_does_not_crash_a_proof(logdb: Session) -> None:
+    logdb.execute(update(AuditEvent).where(AuditEvent.leaf_index == 0).values(leaf_hash=None))
+    assert len(service.consistency(logdb, 3, 7)["proof"]) == 4  # still a proof (of a broken log), not a crash

@@ -511,3 +511,35 @@ def test_a_bad_witness_or_cosignature_does_not_hide_the_good_ones(log: Log) -> N
     _cosign(log, w2, W2, 10)
     assert log.findings(quorum=1, witness_keys=[_cos(W2), _cos(Signer("w3.example", bytes(range(4, 36))))]) == []
     assert log.findings(quorum=2) == []
+
+
+def test_reordered_in_a_cycle_of_four(log: Log) -> None:
+    log.move({1: 3, 3: 5, 5: 8, 8: 1})
+    assert [f[:2] for f in log.findings()] == [("reordered", i) for i in (1, 3, 5, 8)]
+
+
+def test_an_entry_rehashed_for_a_swapped_position_does_not_hang(log: Log) -> None:
+    log.move({3: 4, 4: 3})
+    log.set(0, leaf_hash=leaf_hash(leaf_data(log.entry(0), 3)).hex())  # claims position 3 as well
+    found = [f[:2] for f in log.findings()]
+    assert ("reordered", 3) in found and ("reordered", 4) in found
+
+
+def test_a_broken_early_checkpoint_does_not_hide_the_later_ones(log: Log) -> None:
+    log.db.execute(update(AuditCheckpoint).where(AuditCheckpoint.size == 5).values(note="garbage"))
+    found = log.findings()
+    assert [f[0] for f in found] == ["checkpoint"]
+    assert log.check().checkpoint_size == 10
+
+
+def test_every_key_id_of_an_untrusted_checkpoint_is_named(log: Log) -> None:
+    note = log.db.execute(select(AuditCheckpoint.note).where(AuditCheckpoint.size == 10)).scalar_one()
+    body = parse_note(note).text
+    two = sign_checkpoint(parse_checkpoint_text(body), FORGER) + cosign(body, W1, 1).line
+    log.db.execute(update(AuditCheckpoint).where(AuditCheckpoint.size == 10).values(note=two))
+    ids = f"{FORGER.verifier.id.hex()}, {_cos(W1).id.hex()}"
+    assert (
+        "key",
+        None,
+        f"checkpoint of size 10 is not signed by a trusted key (signed by key id {ids}): the signing key was replaced",
+    ) in log.findings()

@@ -155,12 +155,19 @@ def test_register_checks_the_key_the_url_and_the_name(logdb: Session) -> None:
     logdb.flush()
     with pytest.raises(Conflict, match=r"^a witness named w is registered already$"):
         register(logdb, name="w", vkey=WV.vkey, url=None)
-    with pytest.raises(ValidationFailed, match=r"^a witness key is a cosignature key \(type 0x04\)$"):
+    with pytest.raises(ValidationFailed, match=r"^a witness key is a cosignature key \(type 0x04\)$") as info:
         register(logdb, name="x", vkey=WS.verifier.vkey, url=None)
-    with pytest.raises(ValidationFailed, match=r"^a witness URL is an http\(s\) URL$"):
+    assert [(e.field, e.message) for e in info.value.errors] == [
+        ("vkey", "a witness key is a cosignature key (type 0x04)")
+    ]
+    with pytest.raises(ValidationFailed, match=r"^a witness URL is an http\(s\) URL$") as info:
         register(logdb, name="x", vkey=WV.vkey, url="ftp://w.example")
-    with pytest.raises(ValidationFailed, match=r"^a verifier key is <name>"):
+    assert [(e.field, e.message) for e in info.value.errors] == [("url", "an http(s) URL")]
+    form = "a verifier key is <name>+<hex id>+<base64 key>"
+    with pytest.raises(ValidationFailed) as info:
         register(logdb, name="x", vkey="nonsense", url=None)
+    assert info.value.detail == form
+    assert [(e.field, e.message) for e in info.value.errors] == [("vkey", form)]
 
 
 def test_keep_only_valid_cosignatures(logdb: Session) -> None:
