@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
@@ -472,3 +472,14 @@ def test_after_an_error_a_batch_of_one_still_waits() -> None:
     stop.set()
     thread.join(10)
     assert len(calls) == 1
+
+
+def test_the_default_batch_is_5000(empty: Session) -> None:
+    rows = [
+        {"id": uuid.uuid4(), "occurred_at": NOW, "actor_label": "system", "action": "t", "target_type": "thing",
+         "summary": {}}
+        for _ in range(5001)
+    ]  # fmt: skip
+    empty.execute(insert(AuditEvent), rows)
+    assert _integrate(empty) == 5000
+    assert _integrate(empty) == 1
