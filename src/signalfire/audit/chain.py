@@ -36,8 +36,8 @@ def _json_default(value: Any) -> Any:
         return str(value)
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
+    if isinstance(value, set | frozenset):  # (tuples never get here: json writes them as lists itself)
+        return sorted(value, key=str)
     raise TypeError(f"not JSON serialisable in audit summary: {type(value).__name__}")
 
 

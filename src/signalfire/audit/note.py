@@ -169,8 +169,7 @@ def parse_note(raw: str) -> Note:
         if len(raw_sig) < 5:
             raise NoteError("signature too short")
         out.append(Signature(name, raw_sig[:4], raw_sig[4:]))
-    if not out:
-        raise NoteError("a note needs at least one signature")
+    # At least one signature: `sigs` ends in a newline, so the loop ran at least once and raised or appended.
     return Note(text, tuple(out))
 
 

@@ -113,10 +113,8 @@ def verify(
     report.pending = session.execute(
         select(func.count()).select_from(AuditEvent).where(AuditEvent.leaf_index.is_(None))
     ).scalar_one()
-    last_index = len(leaves) - 1
-
     moved = _explain_moves(mismatched, stored)
-    explained = _classify_moves(moved, last_index, found)
+    explained = _classify_moves(moved, found)
     for idx, _entry in sorted(mismatched.items()):
         if idx not in explained and idx not in moved:
             found.append(Finding("edited", idx, f"entry {idx} was edited: its fields no longer match its hash"))
@@ -148,15 +146,15 @@ def _explain_moves(mismatched: dict[int, RawEntry], stored: dict[int, bytes]) ->
     moved: dict[int, int] = {}
     others = sorted(mismatched) if len(mismatched) <= _CROSS_LIMIT else []
     for idx, entry in mismatched.items():
-        candidates = [idx + d for d in range(-_NEAR, _NEAR + 1) if d and idx + d >= 0] + others
-        for j in dict.fromkeys(candidates):
+        # A negative position never matches (nothing is hashed there), so the range is not clipped at 0.
+        for j in dict.fromkeys([*range(idx - _NEAR, idx + _NEAR + 1), *others]):
             if j != idx and _leaf(entry, j) == stored[idx]:
                 moved[idx] = j
                 break
     return moved
 
 
-def _classify_moves(moved: dict[int, int], last_index: int, found: list[Finding]) -> set[int]:
+def _classify_moves(moved: dict[int, int], found: list[Finding]) -> set[int]:
     """Name the moves: entries that trade places are reordered; a run shifted by the same amount from
     some position on is an insertion (shifted up) or a deletion with the rest renumbered (shifted down)."""
     explained: set[int] = set()
