@@ -2,7 +2,7 @@
 and where a notice stands against it. Nothing here reads the wall clock; callers pass ``now``.
 
 A capability-threshold notice is not an incident report, so it does not go through the regime engine
-(reporting/deadlines.py): the allowance is the org's own commitment, counted as elapsed time in UTC,
+(reporting/rules/deadlines.py): the allowance is the org's own commitment, counted as elapsed time in UTC,
 with no working-day or time-zone rule to apply.
 """
 
