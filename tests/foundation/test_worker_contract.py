@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from signalfire.access.models import Organization, OrgKind, Role
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
 from signalfire.core.settings import JobSettings, MailSettings
-from signalfire.notify.models import JobKind, JobStatus, OutboxJob, WebhookEndpoint
+from signalfire.notify.models import JobKind, JobStatus, OutboxJob, SchedulerState, WebhookEndpoint
 from signalfire.notify.outbox import enqueue_email, enqueue_task
-from signalfire.notify.registry import staged_task, task
+from signalfire.notify.registry import PERIODIC, PeriodicJob, staged_task, task
 from signalfire.notify.transports import LogMailer, SmtpMailer
 from signalfire.notify.worker import ALERT_TOPIC, Worker
 from tests import factories
@@ -271,3 +271,91 @@ def test_the_loop_runs_until_stopped(fresh_db: str, caplog: pytest.LogCaptureFix
     assert not thread.is_alive()
     assert _jobs(factory)[0].status is JobStatus.done
     assert caplog.messages[0] == "worker w started" and caplog.messages[-1] == "worker w stopped"
+
+
+def test_periodic_jobs_record_success_and_failure_each_on_its_own_row(
+    fresh_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    factory = session_factory(make_engine(fresh_db))
+    calls: list[tuple[bool, datetime]] = []
+
+    def ok(session: Session, now: datetime) -> None:
+        calls.append((isinstance(session, Session), now))
+
+    def broken(session: Session, now: datetime) -> None:
+        raise RuntimeError("tick failed")
+
+    PERIODIC["tests.contract.ok"] = PeriodicJob("tests.contract.ok", timedelta(minutes=5), ok)
+    PERIODIC["tests.contract.broken"] = PeriodicJob("tests.contract.broken", timedelta(minutes=5), broken)
+    try:
+        with unit_of_work(factory) as s:  # both have run before (a first run's failure rolls back its row too)
+            for name in ("tests.contract.ok", "tests.contract.broken"):
+                s.add(SchedulerState(name=name, next_run_at=T0 - timedelta(minutes=1)))
+        worker = _worker(factory)
+        with time_machine.travel(T0, tick=False), caplog.at_level(logging.ERROR, logger="signalfire.worker"):
+            ran = worker.run_due_periodic()
+        assert "tests.contract.ok" in ran and "tests.contract.broken" not in ran
+        assert calls == [(True, T0)]
+        assert "periodic job tests.contract.broken failed" in caplog.messages
+        with unit_of_work(factory) as s:
+            good = s.get_one(SchedulerState, "tests.contract.ok")
+            bad = s.get_one(SchedulerState, "tests.contract.broken")
+            assert (good.last_run_at, good.next_run_at, good.last_error) == (T0, T0 + timedelta(minutes=5), None)
+            assert bad.last_error == "RuntimeError: tick failed" and bad.last_run_at is None
+            good.last_error = "an old failure"
+        # Five minutes on, a run that succeeds clears the old error.
+        with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+            worker.run_due_periodic()
+        with unit_of_work(factory) as s:
+            assert s.get_one(SchedulerState, "tests.contract.ok").last_error is None
+    finally:
+        PERIODIC.pop("tests.contract.ok", None)
+        PERIODIC.pop("tests.contract.broken", None)
+
+
+def test_a_worker_that_lost_its_lease_says_so_and_records_nothing(
+    fresh_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    _SEEN.clear()
+    factory = session_factory(make_engine(fresh_db))
+    with time_machine.travel(T0, tick=False):
+        with unit_of_work(factory) as s:
+            enqueue_email(s, to=["a@example.test"], subject="s", body="b", topic="mail")
+            enqueue_task(s, "tests.contract.args", {"n": 3})
+        worker = _worker(factory)
+        jobs = worker.claim()
+        with unit_of_work(factory) as s:  # another worker took both over
+            for job in s.execute(select(OutboxJob)).scalars():
+                job.locked_by = "other"
+        with caplog.at_level(logging.ERROR, logger="signalfire.worker"):
+            for job in jobs:
+                worker.process(job)
+    by_topic = {j.topic: j for j in jobs}
+    assert f"job {by_topic['mail'].id} delivered but our lease was taken over" in caplog.messages
+    assert f"task job {by_topic['tests.contract.args'].id}: lease lost, rolled back" in caplog.messages
+    assert {(j.status, j.locked_by) for j in _jobs(factory)} == {(JobStatus.running, "other")}
+
+
+def test_the_last_attempt_dies_and_long_errors_are_cut(fresh_db: str, caplog: pytest.LogCaptureFixture) -> None:
+    factory = session_factory(make_engine(fresh_db))
+    with time_machine.travel(T0, tick=False) as clock:
+        with unit_of_work(factory) as s:
+            enqueue_task(s, "tests.contract.boom", {"message": "y" * 2500})
+            _raw(s, JobKind.email, {"to": [], "subject": "s", "body": "b"}, topic="unbuildable")
+        worker = _worker(factory, max_attempts=2)
+        with caplog.at_level(logging.WARNING, logger="signalfire.worker"):
+            worker.run_once()
+        jobs = {j.topic: j for j in _jobs(factory)}
+        task_job = jobs["tests.contract.boom"]
+        assert (task_job.status, task_job.attempts) == (JobStatus.pending, 1)
+        assert task_job.last_error == ("RuntimeError: " + "y" * 2500)[:2000]
+        unbuildable = jobs["unbuildable"]
+        assert f"job {unbuildable.id} (unbuildable) failed: the job's recipients are not a list of addresses" in (
+            caplog.messages
+        )
+        assert not [m for m in caplog.messages if "lease was taken over" in m]
+        clock.shift(timedelta(seconds=10))
+        worker.run_once()  # attempt 2 of 2: dead
+    task_job = next(j for j in _jobs(factory) if j.topic == "tests.contract.boom")
+    assert (task_job.status, task_job.attempts) == (JobStatus.dead, 2)
+    assert task_job.last_error == ("RuntimeError: " + "y" * 2500)[:2000]
