@@ -325,8 +325,8 @@ def test_a_worker_that_lost_its_lease_says_so_and_records_nothing(
         worker = _worker(factory)
         jobs = worker.claim()
         with unit_of_work(factory) as s:  # another worker took both over
-            for job in s.execute(select(OutboxJob)).scalars():
-                job.locked_by = "other"
+            for row in s.execute(select(OutboxJob)).scalars():
+                row.locked_by = "other"
         with caplog.at_level(logging.ERROR, logger="signalfire.worker"):
             for job in jobs:
                 worker.process(job)
