@@ -51,7 +51,7 @@ def _raw(s: Session, kind: JobKind, payload: dict[str, Any], *, org_id: uuid.UUI
 def test_malformed_emails_die_at_once_with_the_reason(fresh_db: str) -> None:
     factory = session_factory(make_engine(fresh_db))
     ok = {"to": ["a@example.test"], "subject": "s", "body": "b"}
-    cases = {
+    cases: dict[str, tuple[dict[str, Any], str]] = {
         "no-subject": ({"to": ["a@example.test"], "body": "b"}, "the job has no 'subject' to build the message from"),
         "to-text": ({**ok, "to": "a@example.test"}, "the job's recipients are not a list of addresses"),
         "to-empty": ({**ok, "to": []}, "the job's recipients are not a list of addresses"),
