@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from signalfire.access.models import Organization, OrgKind, Role
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
 from signalfire.core.settings import JobSettings, MailSettings
+from signalfire.notify import wakeup
 from signalfire.notify.models import JobKind, JobStatus, OutboxJob, SchedulerState, WebhookEndpoint
 from signalfire.notify.outbox import enqueue_email, enqueue_task
 from signalfire.notify.registry import PERIODIC, PeriodicJob, staged_task, task
@@ -186,7 +187,7 @@ def test_a_dead_job_alerts_this_orgs_active_admins_once_with_the_job_and_the_err
         "\n\nWhoever it was meant for has not been told. Check the cause (for example an address or a webhook "
         "endpoint) and send the information another way if it is still needed."
     )
-    assert [m["To"] for m in sink.messages] == [admin.email]
+    assert [(m["To"], m["X-Signalfire-Delivery"]) for m in sink.messages] == [(admin.email, str(alert.id))]
     assert (
         f"job {lonely_job.id} (tests.contract.boom) is dead and org {lonely.id} has no active admin to tell"
         in caplog.messages
@@ -359,3 +360,60 @@ def test_the_last_attempt_dies_and_long_errors_are_cut(fresh_db: str, caplog: py
     task_job = next(j for j in _jobs(factory) if j.topic == "tests.contract.boom")
     assert (task_job.status, task_job.attempts) == (JobStatus.dead, 2)
     assert task_job.last_error == ("RuntimeError: " + "y" * 2500)[:2000]
+
+
+def test_an_unexpected_error_and_a_failed_round_are_logged_and_the_loop_goes_on(
+    fresh_db: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory = session_factory(make_engine(fresh_db))
+
+    class Broken:
+        def send(self, *, job_id: str, to: list[str], subject: str, body: str) -> None:
+            raise RuntimeError("mailer bug")
+
+    with unit_of_work(factory) as s:
+        for i in range(11):
+            enqueue_email(s, to=["a@example.test"], subject="s", body="b", topic=f"t{i}")
+    worker = Worker(factory, settings=JobSettings(poll_interval_seconds=0.05), mailer=Broken(), worker_id="w")
+    assert len(worker.claim()) == 10  # ten at a time by default
+    job = next(j for j in _jobs(factory) if j.status is JobStatus.running)
+    rounds: list[int] = []
+    events: list[str] = []
+    real_run_once = worker.run_once
+
+    def flaky() -> int:  # the database is away for the first round
+        rounds.append(1)
+        events.append("round")
+        if len(rounds) == 1:
+            raise RuntimeError("database away")
+        return real_run_once()
+
+    def wait(timeout: float) -> None:
+        events.append(f"wait {timeout}")
+        stop.wait(0.01)
+
+    monkeypatch.setattr(wakeup, "wait", wait)
+
+    worker.run_once = flaky  # type: ignore[method-assign]
+    stop = threading.Event()
+    with caplog.at_level(logging.ERROR, logger="signalfire.worker"):
+        thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
+        thread.start()
+        for _ in range(200):
+            if len(rounds) >= 3:
+                break
+            stop.wait(0.05)
+        stop.set()
+        thread.join(timeout=10)
+    assert len(rounds) >= 3 and "worker loop error" in caplog.messages
+    # A failed round waits like an idle one; a busy round (the eleventh job) goes straight on.
+    assert events[:5] == ["round", "wait 0.05", "round", "round", "wait 0.05"]
+    with caplog.at_level(logging.ERROR, logger="signalfire.worker"):
+        worker.process(_claimed(job))
+    assert f"job {job.id} ({job.topic}) failed unexpectedly" in caplog.messages
+
+
+def _claimed(job: OutboxJob) -> Any:
+    from signalfire.notify.worker import Claimed
+
+    return Claimed(job.id, job.kind, job.topic, job.payload, job.attempts, job.org_id)
