@@ -67,6 +67,9 @@ TARGETS: dict[str, Target] = {
             "tests/reporting/test_deadlines.py",
             "tests/reporting/test_deadline_properties.py",
             "tests/reporting/test_deadline_tiebreak.py",
+            "tests/reporting/test_legal_clock_rules.py",
+            "tests/reporting/test_legal_clock_properties.py",
+            "tests/reporting/test_deadline_contract.py",
         ),
     ),
     # tests/audit/test_verifier_live.py is left out: it drives a server in another process, whose code
@@ -89,7 +92,15 @@ TARGETS: dict[str, Target] = {
         ),
         timeout_multiplier=4.0,
     ),
-    "notify-worker": Target(("src/signalfire/notify/worker.py",), ("tests/foundation/test_worker.py",)),
+    "notify-worker": Target(
+        ("src/signalfire/notify/worker.py",),
+        (
+            "tests/foundation/test_worker.py",
+            "tests/foundation/test_worker_failures.py",
+            "tests/foundation/test_worker_contract.py",
+            "tests/foundation/test_notification_preferences.py::test_chat_notifications_are_posted_to_the_persons_webhook",
+        ),
+    ),
 }
 
 

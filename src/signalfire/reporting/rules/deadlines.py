@@ -5,8 +5,9 @@ Rules encoded here, none of them specific to a regime:
 
 * One obligation per incident x regime x class x stage. Inside a regime the class due earliest governs
   (ties: severity rank, then file order); the stages after the initial report follow that class.
-* Conservative ``due_at``: the clock start plus the deadline as elapsed time, in UTC; if the legal reading
-  happens to end earlier (a clock change can shorten the recipient's day) that earlier instant.
+* Conservative ``due_at``: the earliest plausible reading, the clock start plus the deadline as elapsed
+  time in UTC or the same local time that many days later in a recipient's zone (a clock change can make
+  that an hour earlier). The legal day-end below never comes before both.
   ``legal_due_at`` is the reading the file's counting rule gives (``eu_1182_71``: skip the event day, end
   of the last day in the recipient's zone, weekend or listed holiday rolls to the next working day; hours
   never roll), the earliest over the stage's recipients. Alert on ``due_at``; show both.
@@ -87,7 +88,7 @@ class ObligationSpec:
     # else the due time. Never later than ``due_at``.
     target_at: datetime | None = None
     target_basis: str | None = None
-    # Which reading gave ``due_at`` ("elapsed_utc", "same_local_time", "legal"), and the other plausible
+    # Which reading gave ``due_at`` ("elapsed_utc" or "same_local_time"), and the other plausible
     # reading when it differs (shown beside it).
     due_reading: str | None = None
     alt_due_at: datetime | None = None
@@ -126,7 +127,7 @@ def compute_obligations(
         reclassified_at = _utc(reclassified_at, "reclassified_at")
     sent = _sent_by_stage(reports_sent)
     runner = _Runner(regime, _clock_events(events, sent), org_sla)
-    if assessment.outcome == "not_reportable" or not assessment.clock_classes:
+    if not assessment.clock_classes:  # the engine's "not_reportable" has none
         return []
 
     governing, initial = _governing(
@@ -134,8 +135,7 @@ def compute_obligations(
     )
     # Provisional: the obligation itself may fall away once unknown answers are given.
     provisional = assessment.outcome == "undetermined"
-    make = _Maker(regime, governing, sent, provisional, reclassified_at)
-    make.class_only_possible = governing.id not in assessment.classes
+    make = _Maker(regime, governing, sent, provisional, reclassified_at, governing.id not in assessment.classes)
     recipients = tuple(governing.recipients)
     out = [
         make.spec(
@@ -221,7 +221,7 @@ class _Due:
     ``alt`` the other plausible reading when it differs, ``legal`` the counting rule's reading."""
 
     due: datetime
-    reading: str  # "elapsed_utc", "same_local_time" or "legal"
+    reading: str  # "elapsed_utc" or "same_local_time"
     alt: datetime | None
     alt_reading: str | None
     legal: datetime
@@ -323,14 +323,14 @@ class _Runner:
             return [("update-1", clock, False)]
         last_sent = max((int(m.group(1)) for s in sent if (m := _UPDATE.match(s))), default=0)
         out: list[tuple[str, _Clock, bool]] = []
-        previous: datetime | None = anchor.at
+        previous: datetime | None = None  # when update k-1 was sent
         k = 1
         while True:
             grid = self._due_duration(anchor.at, every.times(k), recipients)
             options = [
                 (anchor.event, anchor.at, grid, f"{_words(every.times(k))} ({k} x {every}) after {anchor.event}")
             ]
-            if k > 1 and previous is not None:
+            if previous is not None:
                 options.append(
                     (
                         f"sent:update-{k - 1}",
@@ -370,8 +370,8 @@ class _Runner:
         plausible = sorted([(elapsed, "elapsed_utc"), (local, "same_local_time")])
         (first, first_reading), (second, second_reading) = plausible
         alt = (second, second_reading) if second != first else (None, None)
-        if legal < first:  # a legal day-end can fall before both (a short day): the earliest governs
-            return _Due(legal, "legal", first, first_reading, legal)
+        # The legal day-end never comes first: in each zone the same local time on the last day is before
+        # that day ends (rolling only moves the end later), so the earliest plausible reading is one of these.
         return _Due(first, first_reading, alt[0], alt[1], legal)
 
 
@@ -397,7 +397,7 @@ def _same_local_time(start: datetime, duration: IsoDuration, zone: ZoneInfo) -> 
             hi = mid
         else:
             lo = mid
-    return hi.replace(microsecond=0) if hi.microsecond else hi
+    return hi.replace(microsecond=0)  # changes fall on whole seconds, and hi is less than 1 s past it
 
 
 def _legal_day_end(start: datetime, duration: IsoDuration, recipient: Recipient) -> datetime:
@@ -420,10 +420,10 @@ def _governing(
     order = {c.id: i for i, c in enumerate(regime.classes)}
     timed = [(cls, runner.initial(cls)) for cls in candidates]
 
-    def key(item: tuple[IncidentClass, _Clock]) -> tuple[bool, datetime, bool, int, int]:
+    def key(item: tuple[IncidentClass, _Clock]) -> tuple[datetime, bool, int, int]:
         cls, clock = item
-        due = clock.due_at or datetime.max.replace(tzinfo=UTC)
-        return clock.due_at is None, due, cls.id not in definite, cls.severity_rank, order[cls.id]
+        due = clock.due_at or datetime.max.replace(tzinfo=UTC)  # an unknown due sorts after every known one
+        return due, cls.id not in definite, cls.severity_rank, order[cls.id]
 
     return min(timed, key=key)
 
@@ -438,10 +438,11 @@ class _Maker:
         sent: Mapping[str, datetime],
         provisional: bool,
         reclassified_at: datetime | None,
+        class_only_possible: bool,
     ) -> None:
         self.regime, self.governing, self.sent = regime, governing, sent
         self.provisional, self.reclassified_at = provisional, reclassified_at
-        self.class_only_possible = False
+        self.class_only_possible = class_only_possible
 
     def spec(
         self,
@@ -488,7 +489,7 @@ class _Maker:
             due_from_reclassification_at=later,
             past_due_on_reclassification=past,
             target_at=target,
-            target_basis=clock.target_reading if clock.target_at is not None else None,
+            target_basis=clock.target_reading,  # set exactly when target_at is
             due_reading=due.reading if due is not None else None,
             alt_due_at=due.alt if due is not None else None,
             alt_due_reading=due.alt_reading if due is not None else None,
