@@ -8,11 +8,15 @@ SMTP sink on loopback."""
 from __future__ import annotations
 
 import logging
+import os
+import re
+import socket
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 import time_machine
 from sqlalchemy import select
@@ -289,7 +293,7 @@ def test_periodic_jobs_record_success_and_failure_each_on_its_own_row(
     PERIODIC["tests.contract.ok"] = PeriodicJob("tests.contract.ok", timedelta(minutes=5), ok)
     PERIODIC["tests.contract.broken"] = PeriodicJob("tests.contract.broken", timedelta(minutes=5), broken)
     try:
-        with unit_of_work(factory) as s:  # both have run before (a first run's failure rolls back its row too)
+        with unit_of_work(factory) as s:  # both have run before
             for name in ("tests.contract.ok", "tests.contract.broken"):
                 s.add(SchedulerState(name=name, next_run_at=T0 - timedelta(minutes=1)))
         worker = _worker(factory)
@@ -417,3 +421,46 @@ def _claimed(job: OutboxJob) -> Any:
     from signalfire.notify.worker import Claimed
 
     return Claimed(job.id, job.kind, job.topic, job.payload, job.attempts, job.org_id)
+
+
+def test_a_periodic_job_failing_on_its_first_run_keeps_its_error_cut_at_2000(fresh_db: str) -> None:
+    """Its scheduler row was inserted in the transaction that rolled back; the failure must still be on
+    record, and the job due again at once."""
+    factory = session_factory(make_engine(fresh_db))
+    name = "tests.contract.first-run"
+
+    def broken(session: Session, now: datetime) -> None:
+        raise RuntimeError("x" * 3000)
+
+    PERIODIC[name] = PeriodicJob(name, timedelta(minutes=5), broken)
+    try:
+        with time_machine.travel(T0, tick=False):
+            assert name not in _worker(factory).run_due_periodic()
+        with unit_of_work(factory) as s:
+            row = s.get_one(SchedulerState, name)
+            assert row.last_error == "RuntimeError: " + "x" * (2000 - len("RuntimeError: "))
+            assert (row.next_run_at, row.last_run_at) == (T0, None)
+    finally:
+        PERIODIC.pop(name, None)
+
+
+def test_the_default_http_client_and_worker_id(fresh_db: str) -> None:
+    """Webhooks time out after the configured seconds and never follow a redirect (a redirect could send a
+    signed body elsewhere); the default worker id names the host and process."""
+    factory = session_factory(make_engine(fresh_db))
+    worker = Worker(factory, settings=JobSettings(webhook_timeout_seconds=7), mailer=LogMailer())
+    assert worker.http.timeout == httpx.Timeout(7)
+    assert worker.http.follow_redirects is False
+    assert re.fullmatch(rf"{re.escape(socket.gethostname())}:{os.getpid()}:[0-9a-f]{{6}}", worker.worker_id)
+
+
+def test_drain_stops_after_100_rounds_by_default(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    worker = _worker(session_factory(make_engine(fresh_db)))
+    rounds: list[int] = []
+
+    def always_busy() -> int:
+        rounds.append(1)
+        return 1
+
+    monkeypatch.setattr(worker, "run_once", always_busy)
+    assert worker.drain() == 100 and len(rounds) == 100

@@ -16,6 +16,7 @@ redelivery that only a crash between sending and recording can cause.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -317,12 +318,16 @@ class Worker:
                 ran.append(job.name)
             except Exception as exc:
                 log.exception("periodic job %s failed", job.name)
+                error = f"{exc.__class__.__name__}: {exc}"[:2000]
                 with unit_of_work(self.factory) as session:
-                    session.execute(
-                        update(SchedulerState)
-                        .where(SchedulerState.name == job.name)
-                        .values(last_error=f"{exc.__class__.__name__}: {exc}"[:2000])
+                    kept = session.execute(
+                        update(SchedulerState).where(SchedulerState.name == job.name).values(last_error=error)
                     )
+                    if not getattr(kept, "rowcount", 0):
+                        # A first run: its row was inserted in the transaction that rolled back. Insert it
+                        # with the error, due now, so the next tick retries and the failure is on record.
+                        with contextlib.suppress(IntegrityError), session.begin_nested():
+                            session.add(SchedulerState(name=job.name, next_run_at=now, last_error=error))
         return ran
 
     # -- sweeps --------------------------------------------------------------------------------------
