@@ -464,3 +464,71 @@ def test_drain_stops_after_100_rounds_by_default(fresh_db: str, monkeypatch: pyt
 
     monkeypatch.setattr(worker, "run_once", always_busy)
     assert worker.drain() == 100 and len(rounds) == 100
+
+
+# -- two workers at once: row locks exist only on PostgreSQL ------------------------------------------------
+
+pg_only = pytest.mark.skipif(
+    not os.environ.get("SIGNALFIRE_TEST_DATABASE_URL"),
+    reason="row locks and SKIP LOCKED are PostgreSQL's; SQLite serialises writers instead",
+)
+
+
+def _in_thread(fn: Any) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    thread.start()
+    return thread, out
+
+
+@pg_only
+def test_claim_skips_rows_another_worker_holds_and_takes_the_earliest_due(fresh_db: str) -> None:
+    factory = session_factory(make_engine(fresh_db))
+    with time_machine.travel(T0, tick=False):
+        with unit_of_work(factory) as s:
+            # Inserted latest-due first: a claim without its ORDER BY would take them in table order.
+            for minutes in (1, 2, 3):
+                _raw(s, JobKind.email, {}, topic=f"due-{minutes}", run_after=T0 - timedelta(minutes=minutes))
+        holder = factory()
+        holder.execute(select(OutboxJob.id).where(OutboxJob.topic == "due-3").with_for_update()).scalar_one()
+        try:
+            thread, out = _in_thread(lambda: _worker(factory).claim(limit=1))
+            thread.join(timeout=15)
+            blocked = thread.is_alive()
+        finally:
+            holder.rollback()  # lets a blocked claim finish either way
+            holder.close()
+            thread.join(timeout=15)
+    assert not blocked, "the claim waited for a row another worker holds instead of skipping it"
+    assert [c.topic for c in out[0]] == ["due-2"]  # the earliest due that nobody holds
+
+
+@pg_only
+def test_the_watchdog_skips_rows_another_worker_holds(fresh_db: str) -> None:
+    factory = session_factory(make_engine(fresh_db))
+    with time_machine.travel(T0, tick=False):
+        with unit_of_work(factory) as s:
+            for name in ("held", "free"):
+                _raw(
+                    s,
+                    JobKind.email,
+                    {},
+                    topic=name,
+                    status=JobStatus.running,
+                    attempts=1,
+                    locked_by="gone",
+                    locked_until=T0 - timedelta(minutes=1),
+                )
+        holder = factory()
+        holder.execute(select(OutboxJob.id).where(OutboxJob.topic == "held").with_for_update()).scalar_one()
+        try:
+            thread, out = _in_thread(lambda: _worker(factory).recover_stalled())
+            thread.join(timeout=15)
+            blocked = thread.is_alive()
+        finally:
+            holder.rollback()
+            holder.close()
+            thread.join(timeout=15)
+    assert not blocked, "the watchdog waited for a row another worker holds instead of skipping it"
+    assert out == [1]
+    assert {j.topic: j.status for j in _jobs(factory)} == {"held": JobStatus.running, "free": JobStatus.pending}
