@@ -26,7 +26,6 @@ from signalfire.response.models import (
     GovernmentContact,
     Incident,
     IncidentParticipant,
-    IncidentTask,
     ModelVersion,
     Page,
     Playbook,
@@ -99,10 +98,6 @@ def readable_actions(actor: Actor) -> Select[ResponseAction]:
         .join(Incident, Incident.id == ResponseAction.incident_id)
         .where(incident_predicate(actor))
     )
-
-
-def readable_tasks(actor: Actor) -> Select[IncidentTask]:
-    return select(IncidentTask).join(Incident, Incident.id == IncidentTask.incident_id).where(incident_predicate(actor))
 
 
 def _org_only(actor: Actor, stmt: Select[Any], org_column: Any, permission: Permission) -> Select[Any]:
