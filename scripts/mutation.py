@@ -59,6 +59,8 @@ TARGETS: dict[str, Target] = {
             "tests/response/test_escalation.py",
             "tests/response/test_lifecycle.py",
             "tests/response/test_playbooks_reviews.py",
+            "tests/transparency/test_editions.py",
+            "tests/notices/test_notices.py",
         ),
     ),
     "reporting-deadlines": Target(

@@ -320,14 +320,13 @@ class Worker:
                 log.exception("periodic job %s failed", job.name)
                 error = f"{exc.__class__.__name__}: {exc}"[:2000]
                 with unit_of_work(self.factory) as session:
-                    kept = session.execute(
+                    # On a first run the row was inserted in the transaction that rolled back: put it back,
+                    # due now, so the next tick retries (it is already there on every later run).
+                    with contextlib.suppress(IntegrityError), session.begin_nested():
+                        session.add(SchedulerState(name=job.name, next_run_at=now))
+                    session.execute(
                         update(SchedulerState).where(SchedulerState.name == job.name).values(last_error=error)
                     )
-                    if not getattr(kept, "rowcount", 0):
-                        # A first run: its row was inserted in the transaction that rolled back. Insert it
-                        # with the error, due now, so the next tick retries and the failure is on record.
-                        with contextlib.suppress(IntegrityError), session.begin_nested():
-                            session.add(SchedulerState(name=job.name, next_run_at=now, last_error=error))
         return ran
 
     # -- sweeps --------------------------------------------------------------------------------------
