@@ -22,10 +22,12 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import Organization, OrgKind, Role
 from signalfire.access.permissions import Permission as P
 from signalfire.access.policy import intake as ip
+from signalfire.access.policy import notices as notp
 from signalfire.access.policy import readable_member_users, readable_members, readable_tokens
 from signalfire.access.policy import readiness as rp
 from signalfire.access.policy import reporting as rep
 from signalfire.access.policy import response as resp
+from signalfire.access.policy import transparency as tp
 from signalfire.access.service import create_token
 from signalfire.core.clock import utcnow
 from signalfire.intake import alert_sources
@@ -159,6 +161,42 @@ def _membership(db: Session, a: Actor) -> Any:
     return factories.membership(db, a)
 
 
+def _threshold(db: Session, a: Actor) -> Any:
+    from tests.notices import factories as nf
+
+    return nf.world(db, a)[0]
+
+
+def _crossing(db: Session, a: Actor) -> Any:
+    from signalfire.notices import service as notices
+    from signalfire.notices.schemas import EvaluationIn
+
+    _threshold(db, a)
+    return notices.record_evaluation(
+        db, a, EvaluationIn(model="aurora-large 3.2", evaluation="bio uplift eval", score=0.9)
+    )
+
+
+def _evaluation(db: Session, a: Actor) -> Any:
+    return _crossing(db, a).evaluation
+
+
+def _notice(db: Session, a: Actor) -> Any:
+    return _crossing(db, a).opened[0]
+
+
+def _transparency_report(db: Session, a: Actor) -> Any:
+    from tests.transparency import helpers
+
+    return helpers.draft(db, a)
+
+
+def _transparency_edition(db: Session, a: Actor) -> Any:
+    from tests.transparency import helpers
+
+    return helpers.published(db, a)[1]
+
+
 # statement, the permission that reads it, how to make one row for an org, whether authorities are excluded
 ORG_SCOPED: list[tuple[Callable[[Actor], Select[Any]], P, Make, bool]] = [
     (ip.readable_signals, P.intake_signal_read, _signal, False),
@@ -180,6 +218,11 @@ ORG_SCOPED: list[tuple[Callable[[Actor], Select[Any]], P, Make, bool]] = [
     (rep.readable_cases, P.reporting_obligation_read, _first_of_org(Case), True),
     (rep.readable_clock_events, P.reporting_obligation_read, _first_of_org(RecordedClockEvent), True),
     (readable_members, P.org_member_read, _membership, False),
+    (notp.readable_thresholds, P.reporting_obligation_read, _threshold, True),
+    (notp.readable_evaluations, P.reporting_obligation_read, _evaluation, True),
+    (notp.readable_notices, P.reporting_obligation_read, _notice, True),
+    (tp.readable_reports, P.transparency_report_read, _transparency_report, False),
+    (tp.readable_editions, P.transparency_report_read, _transparency_edition, False),
 ]
 
 
@@ -479,3 +522,13 @@ def test_first_or_404_and_require_say_what_and_why(db: Session) -> None:
     with pytest.raises(Forbidden) as refused:
         require(viewer, P.exchange_item_publish)
     assert refused.value.detail == f"Your role (viewer) in {viewer.org_name} does not allow this."
+
+
+def test_public_editions_are_every_published_edition_with_its_org_and_report_slug(db: Session) -> None:
+    from tests.transparency import helpers
+
+    report, edition, _ = helpers.published(db, factories.actor(db))
+    helpers.draft(db, factories.actor(db), title="Never published")  # a draft is not public
+    db.flush()
+    rows = db.execute(tp.public_editions()).all()
+    assert [(e.id, org.id, slug) for e, org, slug in rows] == [(edition.id, report.org_id, report.slug)]
