@@ -21,11 +21,12 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import OrgKind
+from signalfire.access.models import Organization, OrgKind
 from signalfire.audit.models import AuditEvent
 from signalfire.core.clock import utcnow
 from signalfire.exchange import authoring, lessons, pseudonyms, responses, routing, service
 from signalfire.exchange.models import ExchangeItem, ItemStatus, ReadChannel, ResponseKind
+from signalfire.exchange.sanitise import service as sanitise_service
 from signalfire.exchange.schemas import LessonIn
 from signalfire.exchange.stix import convert as stix
 from signalfire.exchange.vocab import Category, CoveredUse, Tlp
@@ -145,6 +146,8 @@ def test_no_exchange_action_creates_or_touches_a_reporting_row(
         for e in moves
         if e.action == "exchange.item.lesson_drafted"
     ] == [("exchange.item.lesson_drafted", "exchange_item", str(review.incident_id), str(review.id))]
+    reviewer = make_actor(organization=db.get_one(Organization, lab.org_id))
+    sanitise_service.sign_off(db, reviewer, lesson.id)
     authoring.publish(db, lab, lesson.id)
     # Export: the STIX bundle of what the peer may read, and the read it implies.
     readable = db.execute(select(ExchangeItem).where(ExchangeItem.status == ItemStatus.PUBLISHED)).scalars().all()
@@ -179,12 +182,13 @@ def test_lesson_strips_identifiers_and_is_screened(
     item = db.get_one(ExchangeItem, uuid.UUID(resp.json()["id"]))
     everything = " ".join([item.title, item.summary, item.details])
     assert "INC-2026-0042" not in everything and "build-runner-7.internal" not in everything
-    assert "[incident-1]" in item.details and "[host-1]" in everything
+    assert "priya.nair@auroralabs.io" not in everything
+    assert "[incident-ref-1]" in item.details and "[host-1]" in everything and "[email-1]" in item.details
     assert item.status == ItemStatus.DRAFT and item.source_incident_id == review.incident_id
     assert item.attribution.value == "pseudonymous"
-    # Screening still runs: the e-mail address in the review stops publication without an override.
+    # Publishing waits for a second person's sign-off of the sanitisation preview.
     blocked = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
-    assert blocked.status_code == 409
+    assert blocked.status_code == 409 and blocked.json()["type"].endswith("sanitisation-not-signed-off")
 
 
 def test_lesson_needs_a_closed_incident_of_ones_own_org(

@@ -37,6 +37,7 @@ from signalfire.exchange.models import (
     ScreeningOverride,
 )
 from signalfire.exchange.pseudonyms import ensure_pseudonym
+from signalfire.exchange.sanitise.service import identifier_findings, require_signed_off
 from signalfire.exchange.schemas import ItemIn
 from signalfire.exchange.screening import Finding, ScreeningInputTooLarge, screen
 from signalfire.exchange.service import build_snapshot, hub_identity, public_contributor
@@ -250,9 +251,12 @@ def screen_item(session: Session, item: ExchangeItem) -> list[Finding]:
         if att.content_type in _TEXT_TYPES:
             fields[f"attachment:{att.filename}"] = att.data.decode("utf-8", errors="replace")
     try:
-        return screen(fields)
+        findings = screen(fields)
     except ScreeningInputTooLarge as exc:
         raise ValidationFailed.single("details", str(exc)) from None
+    # Text promoted from an incident or intake is also checked by the sanitiser's recognizers, so
+    # screening never says "nothing found" while an identifier is still there.
+    return findings + identifier_findings(session, item)
 
 
 def findings_as_dicts(findings: list[Finding]) -> list[dict[str, Any]]:
@@ -263,6 +267,7 @@ def _gate(
     session: Session, actor: Actor, item: ExchangeItem, override_reason: str | None, version: int
 ) -> list[Finding]:
     """Stop on findings unless overridden; record the override with the version it lets through."""
+    require_signed_off(session, item)
     findings = screen_item(session, item)
     if not findings:
         return findings

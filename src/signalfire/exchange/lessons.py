@@ -2,8 +2,9 @@
 
 This is the only path from the response channel into the exchange, and it is always an explicit act
 by a person of the owning org: the review is copied once into a *draft*, with the incident's
-reference and any internal names the person lists replaced by placeholders; the draft is then
-screened like any other item before it can be published. Nothing flows back: the exchange never
+reference, any internal names the person lists and every identifier the sanitiser finds replaced by
+placeholders (``exchange.sanitise``); a second person signs off the preview of those changes and the
+draft is screened like any other item before it can be published. Nothing flows back: the exchange never
 writes to an incident, and a shared item never creates or touches a reporting obligation.
 """
 
@@ -19,8 +20,8 @@ from signalfire.audit.chain import record
 from signalfire.core.errors import Conflict, ValidationFailed
 from signalfire.exchange.authoring import create_draft
 from signalfire.exchange.models import ExchangeItem
+from signalfire.exchange.sanitise.service import record_sanitisation, sanitise_texts
 from signalfire.exchange.schemas import ItemIn, LessonIn
-from signalfire.exchange.screening import strip_internal_identifiers
 from signalfire.exchange.vocab import AudienceKind, Tlp
 from signalfire.response.models import Incident, PostIncidentReview
 from signalfire.response.vocab import IncidentStatus
@@ -59,7 +60,13 @@ def draft_from_review(session: Session, actor: Actor, data: LessonIn) -> Exchang
             "tlp", "a lesson starts addressed to all members; choose RED later by naming people on the draft"
         )
     identifiers = [incident.reference, *data.strip]
-    title, summary, details = (strip_internal_identifiers(t, identifiers) for t in _lesson_text(incident, review))
+    raw_title, raw_summary, raw_details = _lesson_text(incident, review)
+    # The sanitiser removes references, fingerprints, labels, hosts, internal URLs, model versions,
+    # names, contact details and addresses; the preview of every change waits for a second person.
+    sanitised = sanitise_texts(
+        session, actor, {"title": raw_title, "summary": raw_summary, "details": raw_details}, identifiers
+    )
+    title, summary, details = (sanitised.fields[name] for name in ("title", "summary", "details"))
     item_in = ItemIn(
         category=data.category,
         title=title[:300],
@@ -72,12 +79,18 @@ def draft_from_review(session: Session, actor: Actor, data: LessonIn) -> Exchang
         attribution=data.attribution,
     )
     item = create_draft(session, actor, item_in, source_incident_id=incident.id)
+    record_sanitisation(session, actor, item, "lesson", sanitised)
     record(
         session,
         action="exchange.item.lesson_drafted",
         target_type="exchange_item",
         target_id=item.id,
         actor=actor,
-        summary={"incident_id": incident.id, "review_id": review.id, "stripped": len(identifiers)},
+        summary={
+            "incident_id": incident.id,
+            "review_id": review.id,
+            "stripped": len(identifiers),
+            "sanitised": len(sanitised.changes),
+        },
     )
     return item

@@ -534,8 +534,8 @@ def lesson_create(
     item = lessons.draft_from_review(session, actor, data)
     return redirect(
         request,
-        f"/exchange/items/{item.id}",
-        flash="Draft created from the review. Check the screening and the text, then publish.",
+        f"/exchange/items/{item.id}/sanitisation",
+        flash="Draft created from the review. A second person checks the sanitisation and signs it off.",
     )
 
 

@@ -537,6 +537,9 @@ def promote_to_exchange(session: Session, actor: Actor, signal: Signal, data: Pr
             audience=[AudienceKind.ALL_MEMBERS],
         ),
     )
+    from signalfire.exchange.sanitise.service import sanitise_promoted_draft
+
+    sanitise_promoted_draft(session, actor, item, "intake")
     _close(signal, actor, TriageState.promoted_exchange)
     signal.exchange_item_id = item.id
     _decide(

@@ -34,6 +34,7 @@ ROUTE_MODULES = (
     "signalfire.reporting.routes",
     "signalfire.exchange.routes",
     "signalfire.exchange.taxii.routes",
+    "signalfire.exchange.sanitise.routes",
     "signalfire.intake.routes",
     "signalfire.readiness.routes",
     "signalfire.mywork.routes",

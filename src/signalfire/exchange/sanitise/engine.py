@@ -364,8 +364,14 @@ def _ad_hoc(context: SanitiseContext) -> list[Any]:
     return found
 
 
+_PLACEHOLDER_RE = re.compile(r"\[(?:[a-z]+(?:-[a-z]+)*-\d{1,6}|redacted)\]")
+
+
 def _resolve(results: Sequence[Any], text: str) -> list[Detection]:
-    """Non-overlapping detections: longest first, then class priority, then score."""
+    """Non-overlapping detections: longest first, then class priority, then score. Placeholders the
+    sanitiser wrote (``[host-1]``, ``env=[redacted]``) are never detected again."""
+    placeholders = [m.span() for m in _PLACEHOLDER_RE.finditer(text)]
+    results = [r for r in results if not any(r.start < end and start < r.end for start, end in placeholders)]
     ordered = sorted(
         results,
         key=lambda r: (-(r.end - r.start), _PRIORITY.get(r.entity_type, 99), -r.score, r.start),
@@ -394,7 +400,7 @@ def detect(text: str, context: SanitiseContext | None = None) -> list[Detection]
     results = analyzer.analyze(
         text=text,
         language="en",
-        entities=list(ENTITY_LABELS),
+        entities=None,
         ad_hoc_recognizers=_ad_hoc(context or SanitiseContext()),
         regex_flags=re.MULTILINE,
     )

@@ -1,0 +1,272 @@
+"""Sanitisation of promoted text: record the preview, let a second person sign it off, gate publishing.
+
+Services never commit; every change and every read of the preview (which shows the original
+identifiers) is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.access.models import User
+from signalfire.access.permissions import Permission
+from signalfire.access.policy import first_or_404, readable_member_users, require
+from signalfire.access.policy.exchange import readable_items
+from signalfire.audit.chain import record
+from signalfire.core.clock import utcnow
+from signalfire.core.errors import Conflict, Forbidden, ValidationFailed
+from signalfire.exchange.models import ExchangeItem, ItemStatus
+from signalfire.exchange.sanitise.engine import (
+    ENTITY_LABELS,
+    Detection,
+    SanitiseContext,
+    Sanitised,
+    SanitiseInputTooLarge,
+    detect,
+    sanitise_fields,
+)
+from signalfire.exchange.sanitise.models import Sanitisation
+from signalfire.exchange.screening import Finding
+
+# Free mail providers are nobody's internal domain.
+_PUBLIC_MAIL = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "yahoo.com", "proton.me"})
+_PROMOTED_FIELDS = ("title", "summary", "details", "indicators")
+
+
+def item_fields(item: ExchangeItem) -> dict[str, str]:
+    fields = {name: getattr(item, name) or "" for name in _PROMOTED_FIELDS}
+    for i, mitigation in enumerate(item.mitigations):
+        fields[f"mitigations[{i}]"] = mitigation
+    return fields
+
+
+def content_hash(item: ExchangeItem) -> str:
+    """What a sign-off is bound to: editing any text afterwards voids it."""
+    canonical = json.dumps(item_fields(item), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def org_context(session: Session, actor: Actor, extra: Sequence[str] = ()) -> SanitiseContext:
+    """The org's people (names from its memberships) and domains (from their e-mail addresses)."""
+    names: set[str] = set()
+    domains: set[str] = set()
+    for _membership, user in session.execute(readable_member_users(actor)).all():
+        if isinstance(user, User):
+            if user.display_name.strip():
+                names.add(user.display_name.strip())
+            domain = user.email.rsplit("@", 1)[-1].lower()
+            if domain not in _PUBLIC_MAIL and not domain.endswith((".test", ".example", ".invalid")):
+                domains.add(domain)
+    return SanitiseContext(
+        names=tuple(sorted(names)),
+        domains=tuple(sorted(domains)),
+        identifiers=tuple(term.strip() for term in extra if term.strip()),
+    )
+
+
+def sanitise_texts(session: Session, actor: Actor, fields: Mapping[str, str], extra: Sequence[str] = ()) -> Sanitised:
+    try:
+        return sanitise_fields(fields, org_context(session, actor, extra))
+    except SanitiseInputTooLarge as exc:
+        raise ValidationFailed.single("details", str(exc)) from None
+
+
+def record_sanitisation(session: Session, actor: Actor, item: ExchangeItem, source: str, result: Sanitised) -> None:
+    """Keep the preview of a freshly promoted draft; publishing waits for a second person's sign-off."""
+    session.add(
+        Sanitisation(
+            id=uuid.uuid4(),
+            item_id=item.id,
+            org_id=item.org_id,
+            source=source,
+            changes=[change.as_json() for change in result.changes],
+            drafted_by_id=actor.user_id,
+            created_at=utcnow(),
+        )
+    )
+    counts: dict[str, int] = {}
+    for change in result.changes:
+        counts[change.entity] = counts.get(change.entity, 0) + 1
+    record(
+        session,
+        action="exchange.item.sanitised",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"source": source, "changes": len(result.changes), "by_class": counts},
+    )
+
+
+def sanitise_promoted_draft(session: Session, actor: Actor, item: ExchangeItem, source: str) -> Sanitised:
+    """Sanitise a draft just created from another channel (intake), in place, and keep the preview."""
+    result = sanitise_texts(session, actor, item_fields(item))
+    for name in _PROMOTED_FIELDS:
+        setattr(item, name, result.fields[name])
+    record_sanitisation(session, actor, item, source, result)
+    return result
+
+
+def sanitisation_of(session: Session, item_id: uuid.UUID) -> Sanitisation | None:
+    return session.execute(select(Sanitisation).where(Sanitisation.item_id == item_id)).scalar_one_or_none()
+
+
+def remaining_identifiers(session: Session, actor: Actor | None, item: ExchangeItem) -> list[tuple[str, Detection]]:
+    """Identifiers still in the item's current text (after edits), by field."""
+    context = SanitiseContext()
+    if actor is not None and actor.org_id == item.org_id:
+        context = org_context(session, actor)
+    found: list[tuple[str, Detection]] = []
+    for name, text in item_fields(item).items():
+        found.extend((name, detection) for detection in detect(text, context))
+    return found
+
+
+def identifier_findings(session: Session, item: ExchangeItem) -> list[Finding]:
+    """Screening findings for promoted drafts: identifiers the sanitiser still sees in the text."""
+    if sanitisation_of(session, item.id) is None:
+        return []
+    findings = []
+    for name, detection in remaining_identifiers(session, None, item):
+        label = ENTITY_LABELS[detection.entity][1]
+        findings.append(
+            Finding(
+                rule_id=f"sanitise.{detection.entity.lower()}",
+                kind="personal_data",
+                field=name,
+                start=detection.start,
+                end=detection.end,
+                excerpt=detection.text[:120],
+                message=f"{label} still in a text promoted from an incident or intake; sanitise it again.",
+            )
+        )
+    return findings
+
+
+@dataclass(frozen=True, slots=True)
+class SanitisationView:
+    item: ExchangeItem
+    record: Sanitisation
+    remaining: list[tuple[str, Detection]]
+    signed_off_current: bool
+    can_sign_off: bool
+
+
+def _own_draft(session: Session, actor: Actor, item_id: uuid.UUID) -> ExchangeItem:
+    return first_or_404(
+        session,
+        readable_items(actor).where(ExchangeItem.id == item_id, ExchangeItem.org_id == actor.org_id),
+        "No such item.",
+    )
+
+
+def view(session: Session, actor: Actor, item_id: uuid.UUID) -> SanitisationView:
+    """The preview of every change, for the owning org only (it shows the original identifiers)."""
+    require(actor, Permission.exchange_item_write)
+    item = _own_draft(session, actor, item_id)
+    sanitisation = sanitisation_of(session, item.id)
+    if sanitisation is None:
+        raise Conflict(
+            "This item was not promoted from an incident or intake; nothing to preview.", slug="no-sanitisation"
+        )
+    remaining = remaining_identifiers(session, actor, item)
+    current = sanitisation.signed_off_hash is not None and sanitisation.signed_off_hash == content_hash(item)
+    record(
+        session,
+        action="exchange.item.sanitisation_viewed",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"changes": len(sanitisation.changes)},
+    )
+    can = (
+        actor.can(Permission.exchange_item_publish)
+        and actor.user_id != sanitisation.drafted_by_id
+        and item.status == ItemStatus.DRAFT
+    )
+    return SanitisationView(item, sanitisation, remaining, current, can)
+
+
+def sign_off(session: Session, actor: Actor, item_id: uuid.UUID) -> Sanitisation:
+    """A second person confirms the sanitised text; bound to the text as it is now."""
+    require(actor, Permission.exchange_item_publish)
+    item = _own_draft(session, actor, item_id)
+    sanitisation = sanitisation_of(session, item.id)
+    if sanitisation is None:
+        raise Conflict("This item has no sanitisation to sign off.", slug="no-sanitisation")
+    if item.status != ItemStatus.DRAFT:
+        raise Conflict("Only a draft's sanitisation can be signed off.", slug="not-a-draft")
+    if sanitisation.drafted_by_id == actor.user_id or item.created_by_id == actor.user_id:
+        raise Forbidden("A second person must sign off the sanitisation, not the one who drafted it.")
+    remaining = remaining_identifiers(session, actor, item)
+    if remaining:
+        raise Conflict(
+            f"The text still has {len(remaining)} identifier(s) ("
+            + ", ".join(sorted({f"{ENTITY_LABELS[d.entity][1]} in {name}" for name, d in remaining}))
+            + "); sanitise it again or edit the draft before signing off.",
+            slug="identifiers-remain",
+        )
+    sanitisation.signed_off_by_id = actor.user_id
+    sanitisation.signed_off_at = utcnow()
+    sanitisation.signed_off_hash = content_hash(item)
+    record(
+        session,
+        action="exchange.item.sanitisation_signed_off",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"content_hash": sanitisation.signed_off_hash, "changes": len(sanitisation.changes)},
+    )
+    return sanitisation
+
+
+def resanitise(session: Session, actor: Actor, item_id: uuid.UUID) -> Sanitisation:
+    """Run the sanitiser over the draft's current text (after edits); the new changes join the preview
+    and any earlier sign-off is void."""
+    require(actor, Permission.exchange_item_write)
+    item = _own_draft(session, actor, item_id)
+    sanitisation = sanitisation_of(session, item.id)
+    if sanitisation is None:
+        raise Conflict("This item has no sanitisation.", slug="no-sanitisation")
+    if item.status != ItemStatus.DRAFT:
+        raise Conflict("Only a draft can be sanitised again.", slug="not-a-draft")
+    result = sanitise_texts(session, actor, item_fields(item))
+    for name in _PROMOTED_FIELDS:
+        setattr(item, name, result.fields[name])
+    item.mitigations = [result.fields[f"mitigations[{i}]"] for i in range(len(item.mitigations))]
+    sanitisation.changes = [*sanitisation.changes, *(change.as_json() for change in result.changes)]
+    sanitisation.drafted_by_id = actor.user_id
+    sanitisation.signed_off_by_id = None
+    sanitisation.signed_off_at = None
+    sanitisation.signed_off_hash = None
+    record(
+        session,
+        action="exchange.item.sanitised",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"source": "again", "changes": len(result.changes)},
+    )
+    return sanitisation
+
+
+def require_signed_off(session: Session, item: ExchangeItem) -> None:
+    """Publishing gate: a promoted draft needs a current sign-off (the text has not changed since)."""
+    if item.status != ItemStatus.DRAFT:
+        return  # revisions of a published item are screened (identifier_findings), not signed off again
+    sanitisation = sanitisation_of(session, item.id)
+    if sanitisation is None:
+        return
+    if sanitisation.signed_off_hash is None or sanitisation.signed_off_hash != content_hash(item):
+        raise Conflict(
+            "This text came from an incident or intake: a second person must review the sanitisation "
+            "preview and sign it off before it can be published.",
+            slug="sanitisation-not-signed-off",
+        )

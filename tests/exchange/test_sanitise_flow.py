@@ -1,0 +1,115 @@
+"""A lesson's sanitisation: preview, second-person sign-off (audited), publishing gate, access."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signalfire.access.actor import Actor
+from signalfire.access.models import Organization, Role
+from signalfire.audit.models import AuditEvent
+from signalfire.exchange import authoring
+from signalfire.exchange.models import ExchangeItem, ItemStatus
+from tests.exchange import factories as xf
+
+Client = Callable[[Actor | None], TestClient]
+
+
+def _lesson(db: Session, lab: Actor, api_client: Client) -> ExchangeItem:
+    review = xf.closed_review(db, lab, reference="INC-2026-0311")
+    review.went_badly = (
+        "Alert 5be0c3a9d1f27e84 with env=prod paged through https://alerts.corp/x; acme-lm-4.2.1 was served "
+        "from 10.8.0.12 while Dr. Maya Chen watched."
+    )
+    db.commit()
+    resp = api_client(lab).post(
+        "/api/v1/exchange/lessons",
+        json={"review_id": str(review.id), "category": "vulnerability", "permitted_uses": ["safeguards"]},
+    )
+    assert resp.status_code == 201, resp.text
+    return db.get_one(ExchangeItem, uuid.UUID(resp.json()["id"]))
+
+
+def test_preview_sign_off_and_publish(db: Session, make_actor: Callable[..., Actor], api_client: Client) -> None:
+    lab = make_actor()
+    org = db.get_one(Organization, lab.org_id)
+    item = _lesson(db, lab, api_client)
+    assert item.details.split("What made it worse\n")[1].startswith(
+        "Alert [alert-fingerprint-1] with env=[redacted] paged through [internal-url-1]; [model-version-1] was "
+        "served from [ip-1] while [person-1] watched."
+    )
+    preview = api_client(lab).get(f"/api/v1/exchange/items/{item.id}/sanitisation")
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    originals = {(c["entity"], c["original"]) for c in body["changes"]}
+    assert {
+        ("INCIDENT_REF", "INC-2026-0311"),
+        ("ALERT_FINGERPRINT", "5be0c3a9d1f27e84"),
+        ("ALERT_LABEL", "env=prod"),
+        ("INTERNAL_URL", "https://alerts.corp/x"),
+        ("MODEL_VERSION", "acme-lm-4.2.1"),
+        ("IP_ADDRESS", "10.8.0.12"),
+        ("PERSON", "Dr. Maya Chen"),
+        ("HOSTNAME", "build-runner-7.internal"),
+    } <= originals
+    assert body["remaining"] == [] and body["can_sign_off"] is False  # the drafter cannot sign off
+
+    # Not signed off: publishing is refused.
+    assert api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={}).status_code == 409
+    # The drafter cannot sign off their own sanitisation.
+    assert api_client(lab).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off").status_code == 403
+
+    reviewer = make_actor(organization=org)
+    signed = api_client(reviewer).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off")
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["signed_off_current"] is True
+    published = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
+    assert published.status_code == 200, published.text
+    db.expire_all()
+    assert db.get_one(ExchangeItem, item.id).status == ItemStatus.PUBLISHED
+    actions = db.execute(select(AuditEvent.action).where(AuditEvent.target_id == str(item.id))).scalars().all()
+    assert {
+        "exchange.item.sanitised",
+        "exchange.item.sanitisation_signed_off",
+        "exchange.item.sanitisation_viewed",
+    } <= set(actions)
+
+
+def test_editing_after_sign_off_voids_it_and_screening_reports_reinserted_identifiers(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    lab = make_actor()
+    org = db.get_one(Organization, lab.org_id)
+    item = _lesson(db, lab, api_client)
+    reviewer = make_actor(organization=org)
+    assert api_client(reviewer).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off").status_code == 200
+    db.expire_all()
+    item = db.get_one(ExchangeItem, item.id)
+    item.summary = item.summary + " Follow-up in INC-2026-0312 on gpu-node-4."
+    db.commit()
+    rules = {f.rule_id for f in authoring.screen_item(db, item)}
+    assert {"sanitise.incident_ref", "sanitise.hostname"} <= rules
+    blocked = api_client(lab).post(
+        f"/api/v1/exchange/items/{item.id}/publish", json={"screening_override_reason": "reviewed by hand already"}
+    )
+    assert blocked.status_code == 409  # the sign-off no longer matches the text
+    again = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/sanitisation/again")
+    assert again.status_code == 200 and again.json()["remaining"] == [] and again.json()["signed_off_current"] is False
+
+
+def test_the_preview_is_only_for_the_owning_org(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    lab = make_actor()
+    item = _lesson(db, lab, api_client)
+    other_org = make_actor()
+    viewer = make_actor(organization=db.get_one(Organization, lab.org_id), role=Role.viewer)
+    path = f"/api/v1/exchange/items/{item.id}/sanitisation"
+    assert api_client(other_org).get(path).status_code == 404
+    assert api_client(viewer).get(path).status_code in (403, 404)
+    assert api_client(None).get(path).status_code == 401
+    assert api_client(other_org).post(path + "/sign-off").status_code == 404
