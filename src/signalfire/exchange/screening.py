@@ -57,6 +57,8 @@ from typing import Any, Literal
 
 import yaml
 
+from signalfire.exchange.antitrust import FamilyHit, detect_families
+
 FindingKind = Literal["personal_data", "secret", "antitrust"]
 KINDS: tuple[FindingKind, ...] = ("personal_data", "secret", "antitrust")
 
@@ -479,7 +481,7 @@ def screen(fields: Mapping[str, str], *, rules: Sequence[Rule] | None = None) ->
     findings: list[Finding] = []
     for name, text in fields.items():
         taken = {kind: _Spans() for kind in KINDS}
-        field_findings = []
+        field_findings = _family_findings(name, text, taken["antitrust"]) if rules is None else []
         for rule in active:
             kept = 0
             for start, end in rule.matches(text):
@@ -501,6 +503,33 @@ def screen(fields: Mapping[str, str], *, rules: Sequence[Rule] | None = None) ->
                     break
         findings.extend(sorted(field_findings, key=lambda finding: (finding.start, finding.end)))
     return findings
+
+
+def _family_findings(name: str, text: str, taken: _Spans) -> list[Finding]:
+    """Antitrust findings by family (``exchange.antitrust``): one per sentence, saying why it was flagged.
+
+    They run before the keyword rules, so a sentence flagged by family is explained once, by family.
+    """
+    by_sentence: dict[tuple[int, int], list[FamilyHit]] = {}
+    for hit in detect_families(text):
+        by_sentence.setdefault((hit.start, hit.end), []).append(hit)
+    found = []
+    for (start, end), hits in by_sentence.items():
+        if not taken.add_if_free(start, end):
+            continue
+        why = " ".join(f"Why flagged: {hit.explanation}" for hit in hits)
+        found.append(
+            Finding(
+                f"antitrust.family.{hits[0].family}",
+                "antitrust",
+                name,
+                start,
+                end,
+                _excerpt("antitrust", text[start:end]),
+                why,
+            )
+        )
+    return found
 
 
 _PLACEHOLDERS: dict[FindingKind, str] = {
