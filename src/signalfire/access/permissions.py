@@ -44,6 +44,10 @@ class Permission(StrEnum):
     exchange_routing_manage = "exchange:routing:manage"
     exchange_pseudonym_resolve = "exchange:pseudonym:resolve"
     exchange_health_read = "exchange:health:read"
+    # Competition counsel: signs off publishing despite antitrust findings (a second person, audited).
+    # Held by org admins only (the role table has no legal role); the sign-off must come from an admin
+    # other than the publisher, so it is always four eyes.
+    exchange_screening_counsel = "exchange:screening:counsel"
 
     intake_signal_read = "intake:signal:read"
     intake_signal_triage = "intake:signal:triage"

@@ -25,6 +25,7 @@ from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, FieldError, PayloadTooLarge, ValidationFailed
 from signalfire.exchange import routing
+from signalfire.exchange.antitrust.counsel import require_counsel
 from signalfire.exchange.errors import ScreeningBlocked
 from signalfire.exchange.models import (
     Attribution,
@@ -276,6 +277,7 @@ def _gate(
         raise ScreeningBlocked(findings_as_dicts(findings))
     if len(reason) < 10:
         raise ValidationFailed.single("screening_override_reason", "say why in at least 10 characters")
+    require_counsel(session, actor, item, findings)
     session.add(
         ScreeningOverride(
             id=uuid.uuid4(),

@@ -35,6 +35,7 @@ ROUTE_MODULES = (
     "signalfire.exchange.routes",
     "signalfire.exchange.taxii.routes",
     "signalfire.exchange.sanitise.routes",
+    "signalfire.exchange.antitrust.routes",
     "signalfire.intake.routes",
     "signalfire.readiness.routes",
     "signalfire.mywork.routes",
