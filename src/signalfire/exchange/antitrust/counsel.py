@@ -1,8 +1,9 @@
 """Counsel sign-off: publishing despite antitrust findings needs competition counsel's approval.
 
 A person holding ``exchange:screening:counsel`` (org admins; the role table has no legal role)
-reviews the findings with their "why flagged" explanations and signs off, with a reason, for the text as it is now. The publisher's override is accepted only with such a sign-off by
-someone else; editing the text voids it. Both acts are audited.
+reviews the findings with their "why flagged" explanations and signs off, with a reason, for the
+text as it is now. The publisher's override is accepted only with such a sign-off by someone else;
+editing the text voids it. Both acts are audited.
 """
 
 from __future__ import annotations
