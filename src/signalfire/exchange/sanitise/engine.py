@@ -248,6 +248,11 @@ def _engines() -> tuple[Any, Any]:
                 0.85,
             ),
             (
+                "numbered-role",
+                rf"(?<![\w.@/-])(?:{_HOST_WORDS})\d{{1,4}}[a-z]?(?:\.[a-z0-9-]+)*(?![\w-])",
+                0.6,
+            ),
+            (
                 "node-name",
                 rf"(?<![\w.@/-])(?:[a-z0-9]+-)*(?:{_HOST_WORDS})(?:-[a-z0-9]+)*-\d{{1,4}}[a-z]?(?:\.[a-z0-9-]+)*(?![\w-])",
                 0.7,
@@ -321,12 +326,25 @@ def _ad_hoc(context: SanitiseContext) -> list[Any]:
             )
 
     names: list[str] = []
+    first_names: set[str] = set()
     for name in context.names:
         words = name.split()
         names.append(name)
         if len(words) >= 2 and len(words[-1]) >= 4:
             names.append(words[-1])  # "Okafor paged the on-call" names the person too
+        if len(words) >= 2 and len(words[0]) >= 4 and words[0][:1].isupper():
+            first_names.add(words[0])  # "paged Jane": capitalised first names, matched case-sensitively
     deny("PERSON", names)
+    if first_names:
+        found.append(
+            PatternRecognizer(
+                supported_entity="PERSON",
+                name="signalfire_deny_first_names",
+                deny_list=sorted(first_names)[:MAX_CONTEXT_TERMS],
+                deny_list_score=0.9,
+                global_regex_flags=re.MULTILINE,
+            )
+        )
     deny("CUSTOMER", context.customers)
     deny("INTERNAL_ID", context.identifiers)
     domains = tuple(domain.lower().strip(".") for domain in context.domains if "." in domain)
