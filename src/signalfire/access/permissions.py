@@ -144,6 +144,7 @@ _HUB = frozenset(
         P.exchange_routing_manage,
         P.exchange_pseudonym_resolve,
         P.exchange_health_read,
+        P.exchange_screening_counsel,
         P.readiness_scorecard_read,
         P.reporting_binding_manage,
     }
@@ -169,6 +170,7 @@ ORG_KIND_PERMISSIONS: dict[OrgKind, frozenset[Permission]] = {
             P.exchange_item_publish,
             P.exchange_item_respond,
             P.exchange_routing_manage,
+            P.exchange_screening_counsel,
             P.intake_signal_read,
             P.intake_signal_triage,
             P.intake_source_manage,
