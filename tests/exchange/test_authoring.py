@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import OrgKind, Role
+from signalfire.access.models import Organization, OrgKind, Role
 from signalfire.audit.models import AuditEvent
 from signalfire.exchange import authoring, service
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ItemStatus, ScreeningOverride
@@ -135,10 +135,16 @@ def test_screening_blocks_publish_until_an_override_reason_is_given(
     assert _count(db, ScreeningOverride) == 0
     short = client.post(f"/api/v1/exchange/items/{item_id}/publish", json={"screening_override_reason": "ok"})
     assert short.status_code == 422
-    ok = client.post(
-        f"/api/v1/exchange/items/{item_id}/publish",
-        json={"screening_override_reason": "The number is the public switchboard of a CERT."},
+    reason = {"screening_override_reason": "The number is the public switchboard of a CERT."}
+    # The findings include commercially sensitive content: an override also needs counsel's sign-off.
+    needs_counsel = client.post(f"/api/v1/exchange/items/{item_id}/publish", json=reason)
+    assert needs_counsel.status_code == 409 and "counsel" in needs_counsel.json()["detail"]
+    counsel = make_actor(organization=db.get_one(Organization, actor.org_id))
+    signed = api_client(counsel).post(
+        f"/api/v1/exchange/items/{item_id}/counsel-sign-off", json={"reason": "Example price, not a real plan."}
     )
+    assert signed.status_code == 201, signed.text
+    ok = client.post(f"/api/v1/exchange/items/{item_id}/publish", json=reason)
     assert ok.status_code == 200, ok.text
     override = db.execute(select(ScreeningOverride)).scalar_one()
     assert override.version == 1 and "switchboard" in override.reason
