@@ -24,32 +24,66 @@ import yaml
 
 RULES_FILE = Path(__file__).with_name("families.yaml")
 _SENTENCE_RE = re.compile(r"[^.!?;\n]+(?:[.!?;]+|\n|$)")
-_WORD_RE = re.compile(r"\w+(?:'\w+)?")
 
 
 class FamilyRulesError(ValueError):
     """families.yaml is malformed."""
 
 
-def _alternation(entries: Sequence[Any], where: str) -> re.Pattern[str] | None:
-    parts = []
-    for entry in entries:
-        if not isinstance(entry, str) or not entry.strip():
-            raise FamilyRulesError(f"{where}: entries must be non-empty strings")
-        if entry.startswith("re:"):
-            parts.append(f"(?:{entry[3:]})")
-        else:
-            words = [re.escape(word) for word in entry.split()]
-            # Whole words: not inside a longer word or a hyphenated compound ("rate-limit" is not "limit").
-            body = r"[\s-]+".join(words).replace(r"\-", r"[\s-]?")
-            parts.append(r"(?<![\w'-])" + body + r"(?![\w'-])")
-    if not parts:
-        return None
-    try:
-        # Longest first, so "list price" wins over "price" when both could start at one place.
-        return re.compile("|".join(sorted(parts, key=len, reverse=True)), re.IGNORECASE)
-    except re.error as exc:
-        raise FamilyRulesError(f"{where}: {exc}") from None
+_TOKEN_RE = re.compile(r"[\w']+(?:-[\w']+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    """Literal phrases looked up token by token (one dict lookup per token), plus a few regexes.
+
+    Tokens keep their hyphens, so "rate-limit" is one token and never matches the cue "limit"; a
+    hyphenated entry ("no-poach") is also indexed as separate words, so "no poach" matches it too.
+    """
+
+    by_first: dict[str, tuple[tuple[str, ...], ...]]
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def build(cls, entries: Sequence[Any], where: str) -> _Matcher | None:
+        by_first: dict[str, set[tuple[str, ...]]] = {}
+        regexes = []
+        for entry in entries:
+            if not isinstance(entry, str) or not entry.strip():
+                raise FamilyRulesError(f"{where}: entries must be non-empty strings")
+            if entry.startswith("re:"):
+                regexes.append(f"(?:{entry[3:]})")
+                continue
+            tokens = tuple(_TOKEN_RE.findall(entry.lower()))
+            if not tokens:
+                raise FamilyRulesError(f"{where}: {entry!r} has no words")
+            variants = {tokens}
+            if any("-" in token for token in tokens):
+                variants.add(tuple(part for token in tokens for part in token.split("-")))
+                variants.add(tuple(token.replace("-", "") for token in tokens))
+            for variant in variants:
+                by_first.setdefault(variant[0], set()).add(variant)
+        if not by_first and not regexes:
+            return None
+        try:
+            pattern = re.compile("|".join(regexes), re.IGNORECASE) if regexes else None
+        except re.error as exc:
+            raise FamilyRulesError(f"{where}: {exc}") from None
+        index = {first: tuple(sorted(found, key=len, reverse=True)) for first, found in by_first.items()}
+        return cls(index, pattern)
+
+    def hits(self, sentence: str, tokens: list[str], starts: list[int]) -> list[tuple[int, str]]:
+        """``(token index, matched text)`` of every hit in the sentence."""
+        found: list[tuple[int, str]] = []
+        for position, token in enumerate(tokens):
+            for phrase in self.by_first.get(token, ()):
+                if tuple(tokens[position : position + len(phrase)]) == phrase:
+                    found.append((position, " ".join(phrase)))
+                    break
+        if self.pattern is not None:
+            for match in self.pattern.finditer(sentence):
+                found.append((max(0, bisect.bisect_right(starts, match.start()) - 1), match.group(0)))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +91,9 @@ class Family:
     id: str
     label: str
     advice: str
-    phrases: re.Pattern[str] | None
-    terms: re.Pattern[str] | None
-    cues: re.Pattern[str] | None
+    phrases: _Matcher | None
+    terms: _Matcher | None
+    cues: _Matcher | None
     examples_match: tuple[str, ...]
     examples_no_match: tuple[str, ...]
 
@@ -67,8 +101,8 @@ class Family:
 @dataclass(frozen=True, slots=True)
 class FamilyRules:
     window: int
-    coordination: re.Pattern[str] | None
-    legit: re.Pattern[str] | None
+    coordination: _Matcher | None
+    legit: _Matcher | None
     families: tuple[Family, ...]
 
 
@@ -108,17 +142,17 @@ def load_family_rules(path: Path = RULES_FILE) -> FamilyRules:
                 id=raw["id"],
                 label=raw["label"],
                 advice=raw["advice"],
-                phrases=_alternation(raw.get("phrases", []), where),
-                terms=_alternation(raw.get("terms", []), where),
-                cues=_alternation(raw.get("cues", []), where),
+                phrases=_Matcher.build(raw.get("phrases", []), where),
+                terms=_Matcher.build(raw.get("terms", []), where),
+                cues=_Matcher.build(raw.get("cues", []), where),
                 examples_match=tuple(examples.get("match", [])),
                 examples_no_match=tuple(examples.get("no_match", [])),
             )
         )
     return FamilyRules(
         window=window,
-        coordination=_alternation(data.get("coordination_cues", []), path.name),
-        legit=_alternation(data.get("legit", []), path.name),
+        coordination=_Matcher.build(data.get("coordination_cues", []), path.name),
+        legit=_Matcher.build(data.get("legit", []), path.name),
         families=tuple(families),
     )
 
@@ -139,41 +173,41 @@ def _sentences(text: str) -> Iterator[tuple[int, int]]:
             yield start, end
 
 
-def _hits(pattern: re.Pattern[str] | None, sentence: str) -> list[tuple[int, str]]:
-    if pattern is None:
-        return []
-    return [(m.start(), m.group(0)) for m in pattern.finditer(sentence)]
-
-
 def detect_families(text: str, rules: FamilyRules | None = None) -> list[FamilyHit]:
     """Every (sentence, family) hit in ``text``, in text order."""
     active = rules or default_family_rules()
     found: list[FamilyHit] = []
     for start, end in _sentences(text):
         sentence = text[start:end]
-        if active.legit is not None and active.legit.search(sentence):
+        matches = list(_TOKEN_RE.finditer(sentence.lower()))
+        tokens = [m.group(0) for m in matches]
+        starts = [m.start() for m in matches]
+
+        def hits(
+            matcher: _Matcher | None, sentence: str = sentence, tokens: list[str] = tokens, starts: list[int] = starts
+        ) -> list[tuple[int, str]]:
+            return [] if matcher is None else matcher.hits(sentence, tokens, starts)
+
+        if hits(active.legit):
             continue
-        word_starts = [m.start() for m in _WORD_RE.finditer(sentence)]
-
-        def word_at(offset: int, starts: list[int] = word_starts) -> int:
-            return bisect.bisect_right(starts, offset)
-
-        shared = _hits(active.coordination, sentence)
+        shared: list[tuple[int, str]] | None = None
         for family in active.families:
-            phrase = _hits(family.phrases, sentence)
+            phrase = hits(family.phrases)
             cues: tuple[str, ...] = ()
             if phrase:
                 cues = tuple(dict.fromkeys(found_phrase.lower() for _pos, found_phrase in phrase))
             else:
-                terms = _hits(family.terms, sentence)
+                terms = hits(family.terms)
                 if not terms:
                     continue
-                candidates = _hits(family.cues, sentence) + shared
+                if shared is None:
+                    shared = hits(active.coordination)
+                candidates = hits(family.cues) + shared
                 for t_pos, term in terms:
                     near = [
                         cue
                         for c_pos, cue in candidates
-                        if abs(word_at(c_pos) - word_at(t_pos)) <= active.window and cue.lower() != term.lower()
+                        if abs(c_pos - t_pos) <= active.window and cue.lower() != term.lower()
                     ]
                     if near:
                         cues = tuple(dict.fromkeys([term.lower(), *(cue.lower() for cue in near)]))
