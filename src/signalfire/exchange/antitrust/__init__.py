@@ -97,6 +97,15 @@ class Family:
     examples_match: tuple[str, ...]
     examples_no_match: tuple[str, ...]
 
+    def could_match(self, tokens: set[str]) -> bool:
+        """Whether any phrase or term could start at one of ``tokens`` (or a regex entry exists)."""
+        for matcher in (self.phrases, self.terms):
+            if matcher is None:
+                continue
+            if matcher.pattern is not None or not tokens.isdisjoint(matcher.by_first):
+                return True
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class FamilyRules:
@@ -177,6 +186,12 @@ def detect_families(text: str, rules: FamilyRules | None = None) -> list[FamilyH
     """Every (sentence, family) hit in ``text``, in text order."""
     active = rules or default_family_rules()
     found: list[FamilyHit] = []
+    # One pass over the whole text first: families none of whose phrases or terms can start anywhere in
+    # it are skipped, and most texts (a TAXII envelope of indicators) then need no sentence pass at all.
+    present = set(_TOKEN_RE.findall(text.lower()))
+    candidates = tuple(family for family in active.families if family.could_match(present))
+    if not candidates:
+        return found
     for start, end in _sentences(text):
         sentence = text[start:end]
         matches = list(_TOKEN_RE.finditer(sentence.lower()))
@@ -188,10 +203,12 @@ def detect_families(text: str, rules: FamilyRules | None = None) -> list[FamilyH
         ) -> list[tuple[int, str]]:
             return [] if matcher is None else matcher.hits(sentence, tokens, starts)
 
-        if hits(active.legit):
+        here = set(tokens)
+        possible = [family for family in candidates if family.could_match(here)]
+        if not possible or hits(active.legit):
             continue
         shared: list[tuple[int, str]] | None = None
-        for family in active.families:
+        for family in possible:
             phrase = hits(family.phrases)
             cues: tuple[str, ...] = ()
             if phrase:
@@ -202,11 +219,11 @@ def detect_families(text: str, rules: FamilyRules | None = None) -> list[FamilyH
                     continue
                 if shared is None:
                     shared = hits(active.coordination)
-                candidates = hits(family.cues) + shared
+                nearby = hits(family.cues) + shared
                 for t_pos, term in terms:
                     near = [
                         cue
-                        for c_pos, cue in candidates
+                        for c_pos, cue in nearby
                         if abs(c_pos - t_pos) <= active.window and cue.lower() != term.lower()
                     ]
                     if near:
