@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from signalfire.access.actor import Actor
 from signalfire.access.models import Organization, Role
 from signalfire.audit.models import AuditEvent
+from signalfire.core.errors import Conflict
 from signalfire.exchange import authoring
 from signalfire.exchange.models import ExchangeItem, ItemStatus
 from tests.exchange import factories as xf
@@ -113,3 +115,61 @@ def test_the_preview_is_only_for_the_owning_org(
     assert api_client(viewer).get(path).status_code in (403, 404)
     assert api_client(None).get(path).status_code == 401
     assert api_client(other_org).post(path + "/sign-off").status_code == 404
+
+
+def test_the_preview_page_shows_every_change_and_a_second_person_signs_off(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, browser_client: Client
+) -> None:
+    lab = make_actor()
+    org = db.get_one(Organization, lab.org_id)
+    item = _lesson(db, lab, api_client)
+    page = browser_client(lab).get(f"/exchange/items/{item.id}/sanitisation")
+    assert page.status_code == 200
+    html = page.text
+    assert 'id="sanitisation-changes"' in html and "<script" not in html.split("</header>")[-1]
+    for original, replacement in (
+        ("INC-2026-0311", "[incident-ref-1]"),
+        ("5be0c3a9d1f27e84", "[alert-fingerprint-1]"),
+        ("env=prod", "env=[redacted]"),
+        ("Dr. Maya Chen", "[person-1]"),
+    ):
+        assert f'<td class="mono">{original}</td><td class="mono">{replacement}</td>' in html
+    assert "sanitisation/sign-off" not in html  # the drafter gets no sign-off button
+    draft_page = browser_client(lab).get(f"/exchange/items/{item.id}")
+    assert 'data-testid="sanitisation-link"' in draft_page.text
+
+    reviewer = make_actor(organization=org)
+    reviewer_client = browser_client(reviewer)
+    review_page = reviewer_client.get(f"/exchange/items/{item.id}/sanitisation")
+    assert f'action="/exchange/items/{item.id}/sanitisation/sign-off"' in review_page.text
+    signed = reviewer_client.post(f"/exchange/items/{item.id}/sanitisation/sign-off", follow_redirects=False)
+    assert signed.status_code == 303
+    after = reviewer_client.get(f"/exchange/items/{item.id}/sanitisation")
+    assert 'id="sanitisation-signed"' in after.text
+
+
+def test_a_draft_promoted_from_intake_is_sanitised_and_waits_for_sign_off(
+    db: Session, make_actor: Callable[..., Actor]
+) -> None:
+    from signalfire.exchange.sanitise.service import sanitisation_of
+    from signalfire.intake import service as intake_service
+    from signalfire.intake.schemas import PromoteExchangeIn
+    from tests.intake import factories as intake_factories
+
+    lab = make_actor()
+    signal = intake_factories.signal(
+        db,
+        lab.org_id,
+        title="Prompt injection via calendar invites",
+        text="Seen on agent-worker-12.acme.internal; contact ops at +44 20 7946 0958 or 198.51.100.23.",
+    )
+    done = intake_service.promote_to_exchange(db, lab, signal, PromoteExchangeIn())
+    item = db.get_one(ExchangeItem, done.exchange_item_id)
+    everything = " ".join([item.title, item.summary, item.details])
+    for leaked in ("agent-worker-12.acme.internal", "+44 20 7946 0958", "198.51.100.23", signal.reference):
+        assert leaked not in everything
+    assert "[host-1]" in item.summary and "[intake-ref-1]" in item.details
+    record = sanitisation_of(db, item.id)
+    assert record is not None and record.source == "intake"
+    with pytest.raises(Conflict):
+        authoring.publish(db, lab, item.id)
