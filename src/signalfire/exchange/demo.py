@@ -29,6 +29,7 @@ from signalfire.exchange.models import (
     ReadChannel,
     ResponseKind,
 )
+from signalfire.exchange.sanitise import service as sanitise_service
 from signalfire.exchange.schemas import ItemIn, LessonIn, PersonRef
 from signalfire.exchange.snapshot import ItemSnapshot
 from signalfire.exchange.vocab import AudienceKind, Category, CoveredUse, Severity, Tlp
@@ -330,6 +331,8 @@ def _share_lesson(session: Session, ctx: DemoContext, alice: Actor, ana: Actor, 
         ),
     )
     session.flush()
+    # Alice, not the drafter, checks the sanitisation preview and signs it off before publishing.
+    sanitise_service.sign_off(session, alice, draft.id)
     lesson = authoring.publish(session, alice, draft.id, change_note="Lesson from our jailbreak review")
     published = incident.closed_at + timedelta(days=3, hours=5)
     _published_at(session, lesson, published)
