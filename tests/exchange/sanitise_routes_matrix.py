@@ -1,7 +1,7 @@
 """Access-matrix cases for the sanitisation preview/sign-off and the counsel sign-off routes.
 
-The lesson is drafted by the owning org's analyst, so its admin (who may publish) is the second person
-who can sign the sanitisation off; the counsel sign-off needs the counsel permission (admins).
+The lesson is drafted by the owning org's analyst, so its admin (who may also write items) is the
+second person who can sign the sanitisation off (the analyst, as the drafter, gets 403 there); the counsel sign-off needs the counsel permission (admins).
 """
 
 from __future__ import annotations
@@ -43,9 +43,10 @@ CASES = [
     RouteCase(
         "POST",
         "/exchange/items/{item_id}/sanitisation/sign-off",
-        P.exchange_item_publish,
+        P.exchange_item_write,
         owned=True,
         setup=_lesson_draft,
+        expect={"role:analyst": 403},
     ),
     RouteCase(
         "POST", "/exchange/items/{item_id}/sanitisation/again", P.exchange_item_write, owned=True, setup=_lesson_draft
@@ -56,9 +57,10 @@ CASES = [
     RouteCase(
         "POST",
         "/api/v1/exchange/items/{item_id}/sanitisation/sign-off",
-        P.exchange_item_publish,
+        P.exchange_item_write,
         owned=True,
         setup=_lesson_draft,
+        expect={"role:analyst": 403},
     ),
     RouteCase(
         "POST",

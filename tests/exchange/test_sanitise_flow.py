@@ -133,7 +133,7 @@ def test_the_preview_page_shows_every_change_and_a_second_person_signs_off(
         ("env=prod", "env=[redacted]"),
         ("Dr. Maya Chen", "[person-1]"),
     ):
-        assert f'<td class="mono">{original}</td><td class="mono">{replacement}</td>' in html
+        assert f'<td class="mono break-all">{original}</td><td class="mono break-all">{replacement}</td>' in html
     assert "sanitisation/sign-off" not in html  # the drafter gets no sign-off button
     draft_page = browser_client(lab).get(f"/exchange/items/{item.id}")
     assert 'data-testid="sanitisation-link"' in draft_page.text

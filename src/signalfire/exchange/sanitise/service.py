@@ -187,16 +187,17 @@ def view(session: Session, actor: Actor, item_id: uuid.UUID) -> SanitisationView
         summary={"changes": len(sanitisation.changes)},
     )
     can = (
-        actor.can(Permission.exchange_item_publish)
-        and actor.user_id != sanitisation.drafted_by_id
+        actor.user_id != sanitisation.drafted_by_id
+        and actor.user_id != item.created_by_id
         and item.status == ItemStatus.DRAFT
     )
     return SanitisationView(item, sanitisation, remaining, current, can)
 
 
 def sign_off(session: Session, actor: Actor, item_id: uuid.UUID) -> Sanitisation:
-    """A second person confirms the sanitised text; bound to the text as it is now."""
-    require(actor, Permission.exchange_item_publish)
+    """A second person (anyone of the org who may write exchange items, other than the drafter) confirms
+    the sanitised text; bound to the text as it is now."""
+    require(actor, Permission.exchange_item_write)
     item = _own_draft(session, actor, item_id)
     sanitisation = sanitisation_of(session, item.id)
     if sanitisation is None:
