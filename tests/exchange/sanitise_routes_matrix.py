@@ -1,7 +1,8 @@
 """Access-matrix cases for the sanitisation preview/sign-off and the counsel sign-off routes.
 
 The lesson is drafted by the owning org's analyst, so its admin (who may also write items) is the
-second person who can sign the sanitisation off (the analyst, as the drafter, gets 403 there); the counsel sign-off needs the counsel permission (admins).
+second person who can sign the sanitisation off (the analyst, as the drafter, gets 403 there); the
+counsel sign-off needs the counsel permission (admins).
 """
 
 from __future__ import annotations
