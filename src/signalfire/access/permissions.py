@@ -44,6 +44,8 @@ class Permission(StrEnum):
     exchange_routing_manage = "exchange:routing:manage"
     exchange_pseudonym_resolve = "exchange:pseudonym:resolve"
     exchange_health_read = "exchange:health:read"
+    # Hub moderation: pre-publication review, hide/withdraw/out-of-scope, member admission and suspension.
+    exchange_moderation_manage = "exchange:moderation:manage"
 
     intake_signal_read = "intake:signal:read"
     intake_signal_triage = "intake:signal:triage"
@@ -140,6 +142,7 @@ _HUB = frozenset(
         P.exchange_routing_manage,
         P.exchange_pseudonym_resolve,
         P.exchange_health_read,
+        P.exchange_moderation_manage,
         P.readiness_scorecard_read,
         P.reporting_binding_manage,
     }
@@ -147,6 +150,7 @@ _HUB = frozenset(
 _NOT_HUB = _ALL - {
     P.exchange_pseudonym_resolve,
     P.exchange_health_read,
+    P.exchange_moderation_manage,
     P.reporting_inbox_read,
     P.reporting_inbox_respond,
     P.reporting_binding_manage,

@@ -27,6 +27,7 @@ from signalfire.core.web.templating import redirect, render
 from signalfire.exchange import authoring, health, lessons, pseudonyms, queries, responses, routing, service, views
 from signalfire.exchange.errors import PurposeNotPermitted, ScreeningBlocked
 from signalfire.exchange.models import ItemStatus, ReadChannel, ResponseKind
+from signalfire.exchange.moderation import views as moderation_views
 from signalfire.exchange.panel import panel
 from signalfire.exchange.schemas import (
     CoverageOut,
@@ -291,6 +292,7 @@ def item_page(request: Request, session: SessionDep, actor: ActorDep, item_id: u
         "can_edit": can_edit(actor, item),
         "can_publish": can_publish(actor, item),
         "can_resolve": can_resolve_pseudonyms(actor),
+        "moderation": moderation_views.item_moderation(session, actor, item),
         **_vocab(),
     }
     if own:
