@@ -122,12 +122,6 @@ def apply(session: Session, actor: Actor, statement: str, contacts: dict[Categor
             "items as government partners and the hub operator runs it.",
             slug="not-an-applicant-kind",
         )
-    statement = statement.strip()
-    if not STATEMENT_MIN <= len(statement) <= STATEMENT_MAX:
-        raise ValidationFailed.single(
-            "statement", f"say why you want to join, in {STATEMENT_MIN} to {STATEMENT_MAX} characters"
-        )
-    cleaned = _check_contacts(session, actor, contacts)
     org = session.get_one(Organization, actor.org_id)
     row = _row(session, actor.org_id)
     if row is not None and row.status == MemberStatus.APPLIED:
@@ -136,6 +130,12 @@ def apply(session: Session, actor: Actor, statement: str, contacts: dict[Categor
         raise Conflict("Your organisation is suspended; the hub operator can reinstate it.", slug="suspended")
     if org.exchange_member:
         raise Conflict("Your organisation is already a member of the community.", slug="already-member")
+    statement = statement.strip()
+    if not STATEMENT_MIN <= len(statement) <= STATEMENT_MAX:
+        raise ValidationFailed.single(
+            "statement", f"say why you want to join, in {STATEMENT_MIN} to {STATEMENT_MAX} characters"
+        )
+    cleaned = _check_contacts(session, actor, contacts)
     now = utcnow()
     if row is None:
         row = CommunityMember(id=uuid.uuid4(), community_id=gate.community(session).id, org_id=org.id)
