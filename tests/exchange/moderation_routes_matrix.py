@@ -12,6 +12,7 @@ from signalfire.access.models import OrgKind, Role
 from signalfire.access.permissions import Permission as P
 from signalfire.exchange.moderation import membership
 from signalfire.exchange.moderation import service as moderation
+from signalfire.exchange.moderation.models import ReviewMode
 from signalfire.exchange.vocab import Category
 from tests import factories
 from tests.exchange import factories as xf
@@ -30,9 +31,9 @@ def _members_item(ctx: MatrixContext) -> dict[str, Any]:
 def _own_pending(ctx: MatrixContext) -> dict[str, Any]:
     """An item of the owning org held for review: its people see its moderation, nobody else does."""
     hub = factories.actor(ctx.db, kind=HUB)
-    moderation.set_prepublication_review(ctx.db, hub, True)
+    moderation.set_review_mode(ctx.db, hub, ReviewMode.ALL)
     item = xf.published(ctx.db, ctx.admin)
-    moderation.set_prepublication_review(ctx.db, hub, False)
+    moderation.set_review_mode(ctx.db, hub, ReviewMode.OFF)
     ctx.db.flush()
     return {"item_id": item.id}
 
@@ -71,7 +72,7 @@ CASES = [
         P.exchange_moderation_manage,
         org_kind=HUB,
         denied=404,
-        form=lambda c, p: {"prepublication_review": "on"},
+        form=lambda c, p: {"review_mode": "all"},
     ),
     RouteCase("GET", "/exchange/moderation/log", P.exchange_item_read),
     RouteCase(
@@ -110,7 +111,7 @@ CASES = [
         P.exchange_moderation_manage,
         org_kind=HUB,
         denied=404,
-        json=lambda c, p: {"prepublication_review": False},
+        json=lambda c, p: {"review_mode": "off"},
     ),
     RouteCase("GET", "/api/v1/exchange/moderation/items", P.exchange_moderation_manage, org_kind=HUB, denied=404),
     # The contributor's people see their held item's moderation; another org gets a 404.

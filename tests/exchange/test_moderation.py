@@ -24,7 +24,7 @@ from signalfire.core.errors import AppError
 from signalfire.exchange import authoring
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ItemStatus
 from signalfire.exchange.moderation import service as moderation
-from signalfire.exchange.moderation.models import ModerationEntry
+from signalfire.exchange.moderation.models import ModerationEntry, ReviewMode
 from signalfire.exchange.moderation.service import ItemDecision
 from signalfire.exchange.stix import bundles as stix_io
 from signalfire.exchange.vocab import AudienceKind, CoveredUse, Tlp
@@ -52,7 +52,7 @@ def people(db: Session, make_actor: Callable[..., Actor]) -> dict[str, Actor]:
 
 
 def _review_on(db: Session, hub: Actor) -> None:
-    moderation.set_prepublication_review(db, hub, True)
+    moderation.set_review_mode(db, hub, ReviewMode.ALL)
     db.flush()
 
 
@@ -270,6 +270,30 @@ def test_returned_items_go_back_to_draft_and_can_be_resubmitted(db: Session, peo
     assert item.status == ItemStatus.DRAFT
     authoring.publish(db, owner, item.id)
     assert item.status == ItemStatus.PENDING_REVIEW
-    moderation.set_prepublication_review(db, hub, False)
+    moderation.set_review_mode(db, hub, ReviewMode.OFF)
     later = xf.published(db, owner)
     assert later.status == ItemStatus.PUBLISHED
+
+
+def test_new_members_mode_reviews_only_orgs_the_hub_admitted_recently(db: Session, people: dict[str, Actor]) -> None:
+    from datetime import timedelta
+
+    from signalfire.core.clock import utcnow
+    from signalfire.exchange.moderation import membership
+    from signalfire.exchange.moderation.membership import MemberDecision
+    from signalfire.exchange.moderation.models import CommunityMember
+    from signalfire.exchange.vocab import Category
+
+    hub, founding = people["hub"], people["owner"]
+    moderation.set_review_mode(db, hub, ReviewMode.NEW_MEMBERS)
+    org = factories.org(db, OrgKind.frontier_developer, exchange_member=False)
+    newcomer = factories.actor_for(db, factories.member(db, org, Role.admin), org)
+    membership.apply(db, newcomer, "We want to join the exchange.", {c: [newcomer.user_id] for c in Category})
+    membership.decide(db, hub, org.id, MemberDecision.ADMIT, "")
+    assert xf.published(db, founding).status == ItemStatus.PUBLISHED
+    assert xf.published(db, newcomer).status == ItemStatus.PENDING_REVIEW
+    # Ninety-one days after admission the newcomer is no longer new.
+    record = db.execute(select(CommunityMember).where(CommunityMember.org_id == org.id)).scalar_one()
+    record.decided_at = utcnow() - timedelta(days=91)
+    db.flush()
+    assert xf.published(db, newcomer).status == ItemStatus.PUBLISHED

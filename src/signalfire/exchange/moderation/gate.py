@@ -8,6 +8,7 @@ authoring can import it without a cycle.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,11 +21,13 @@ from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.moderation.models import (
     DEFAULT_COMMUNITY_ID,
     DEFAULT_COMMUNITY_SLUG,
+    NEW_MEMBER_DAYS,
     Community,
     CommunityMember,
     MemberStatus,
     ModerationAction,
     ModerationEntry,
+    ReviewMode,
 )
 from signalfire.exchange.vocab import Tlp
 
@@ -61,9 +64,26 @@ def check_may_publish(session: Session, actor: Actor) -> None:
         )
 
 
+def is_new_member(session: Session, org_id: uuid.UUID) -> bool:
+    """Admitted (or reinstated) by the hub within NEW_MEMBER_DAYS; founding members never are."""
+    since = utcnow() - timedelta(days=NEW_MEMBER_DAYS)
+    row = session.execute(
+        select(CommunityMember.id).where(
+            CommunityMember.org_id == org_id,
+            CommunityMember.status == MemberStatus.ADMITTED,
+            CommunityMember.decided_at >= since,
+        )
+    ).first()
+    return row is not None
+
+
 def needs_review(session: Session, item: ExchangeItem) -> bool:
-    """Pre-publication review covers what goes to the whole community: all-members items below RED."""
-    return bool(community(session).prepublication_review and item.audience_all_members and item.tlp != Tlp.RED)
+    """Pre-publication review covers what goes to the whole community (all-members items below RED), from
+    every member or only from new ones, as the community is set."""
+    mode = community(session).review_mode
+    if mode == ReviewMode.OFF or not item.audience_all_members or item.tlp == Tlp.RED:
+        return False
+    return mode == ReviewMode.ALL or is_new_member(session, item.org_id)
 
 
 def log(

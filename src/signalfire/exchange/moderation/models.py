@@ -24,13 +24,34 @@ DEFAULT_COMMUNITY_SLUG = "exchange"
 DEFAULT_COMMUNITY_ID = uuid.UUID("6b1e5c52-8f0e-4d43-9a1c-3c1f0e0a0016")
 
 
+class ReviewMode(StrEnum):
+    """Which first publications to all members wait for a hub moderator's approval."""
+
+    OFF = "off"
+    NEW_MEMBERS = "new_members"  # orgs admitted (or reinstated) within NEW_MEMBER_DAYS
+    ALL = "all"
+
+    @property
+    def label(self) -> str:
+        return {
+            ReviewMode.OFF: "Off",
+            ReviewMode.NEW_MEMBERS: f"New members (admitted or reinstated in the last {NEW_MEMBER_DAYS} days)",
+            ReviewMode.ALL: "Every member",
+        }[self]
+
+
+NEW_MEMBER_DAYS = 90
+
+
 class Community(IdMixin, TimestampMixin, Base):
     __tablename__ = "exchange_community"
 
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    # When on, a first publication addressed to all members waits for a hub moderator's approval.
-    prepublication_review: Mapped[bool] = mapped_column(default=False)
+    # Pre-publication review: whose first publications to all members wait for a moderator.
+    review_mode: Mapped[ReviewMode] = mapped_column(
+        enum_column(ReviewMode, "exchange_review_mode"), default=ReviewMode.OFF
+    )
 
 
 class MemberStatus(StrEnum):

@@ -20,7 +20,7 @@ from signalfire.exchange import service as exchange_service
 from signalfire.exchange.models import ItemStatus
 from signalfire.exchange.moderation import membership, queries, service, views
 from signalfire.exchange.moderation.membership import MemberDecision
-from signalfire.exchange.moderation.models import MemberStatus
+from signalfire.exchange.moderation.models import MemberStatus, ReviewMode
 from signalfire.exchange.moderation.schemas import (
     ApplyIn,
     EntryOut,
@@ -80,6 +80,7 @@ def moderation_page(request: Request, session: SessionDep, actor: ActorDep) -> R
             "hidden": views.items_out(session, actor, queries.moderation_items(session, actor, HIDDEN_STATES)),
             "flagged": views.items_out(session, actor, [(i, f) for i, f in queries.flagged_items(session, actor)]),
             "log": views.log_out(session, actor, limit=20),
+            "modes": list(ReviewMode),
         },
     )
 
@@ -89,12 +90,14 @@ def settings_page(
     request: Request,
     session: SessionDep,
     actor: ActorDep,
-    prepublication_review: Annotated[SafeText, Form(max_length=5)] = "",
+    review_mode: Annotated[SafeText, Form(max_length=20)] = "",
 ) -> Response:
-    on = prepublication_review in ("on", "true", "1")
-    service.set_prepublication_review(session, actor, on)
-    flash = "Pre-publication review is on." if on else "Pre-publication review is off."
-    return redirect(request, "/exchange/moderation", flash=flash)
+    try:
+        mode = ReviewMode(review_mode)
+    except ValueError:
+        raise ValidationFailed.single("review_mode", "is not one of off, new_members, all") from None
+    service.set_review_mode(session, actor, mode)
+    return redirect(request, "/exchange/moderation", flash=f"Pre-publication review: {mode.label}.")
 
 
 @pages.get("/exchange/moderation/log")
@@ -214,7 +217,7 @@ def api_settings(session: SessionDep, actor: ActorDep) -> SettingsOut:
 
 @api.put("/moderation/settings", response_model=SettingsOut)
 def api_put_settings(body: SettingsIn, session: SessionDep, actor: ActorDep) -> SettingsOut:
-    service.set_prepublication_review(session, actor, body.prepublication_review)
+    service.set_review_mode(session, actor, body.review_mode)
     return views.settings_out(session)
 
 

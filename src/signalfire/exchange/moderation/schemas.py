@@ -15,18 +15,19 @@ from signalfire.exchange.moderation.membership import (
     STATEMENT_MAX,
     MemberDecision,
 )
-from signalfire.exchange.moderation.models import MemberStatus, ModerationAction
+from signalfire.exchange.moderation.models import MemberStatus, ModerationAction, ReviewMode
 from signalfire.exchange.moderation.service import ItemDecision
 from signalfire.exchange.vocab import Category, Tlp
 
 
 class SettingsIn(StrictIn):
-    prepublication_review: bool
+    review_mode: ReviewMode
 
 
 class SettingsOut(Out):
     community: str
-    prepublication_review: bool
+    review_mode: ReviewMode
+    review_mode_label: str
 
 
 class ItemDecisionIn(StrictIn):

@@ -25,7 +25,7 @@ from signalfire.core.errors import Conflict, NotFound, ValidationFailed
 from signalfire.exchange import authoring, routing
 from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.moderation import gate
-from signalfire.exchange.moderation.models import Community, ItemFlag, ModerationAction, ModerationEntry
+from signalfire.exchange.moderation.models import Community, ItemFlag, ModerationAction, ModerationEntry, ReviewMode
 from signalfire.notify.outbox import enqueue_email, publish_event
 
 REASON_MIN = 10
@@ -61,21 +61,22 @@ def _require_moderator(actor: Actor, what: str = "No such item.") -> None:
         raise NotFound(what)
 
 
-def set_prepublication_review(session: Session, actor: Actor, on: bool) -> Community:
-    """Turn pre-publication review on or off for the community (items already held stay held)."""
+def set_review_mode(session: Session, actor: Actor, mode: ReviewMode) -> Community:
+    """Set whose first publications wait for review (items already held stay held)."""
     if not can_moderate(actor):
         raise NotFound("No such setting.")
     community = gate.community(session)
-    if community.prepublication_review == on:
+    if community.review_mode == mode:
         return community
-    community.prepublication_review = on
+    before = community.review_mode
+    community.review_mode = mode
     record(
         session,
         action="exchange.moderation.review_setting_changed",
         target_type="exchange_community",
         target_id=community.id,
         actor=actor,
-        summary={"prepublication_review": on},
+        summary={"review_mode": mode.value, "was": before.value},
     )
     return community
 

@@ -27,7 +27,9 @@ from signalfire.exchange.moderation.schemas import (
 
 def settings_out(session: Session) -> SettingsOut:
     community = gate.community(session)
-    return SettingsOut(community=community.name, prepublication_review=community.prepublication_review)
+    return SettingsOut(
+        community=community.name, review_mode=community.review_mode, review_mode_label=community.review_mode.label
+    )
 
 
 def items_out(

@@ -29,7 +29,7 @@ def upgrade() -> None:
     op.create_table('exchange_community',
     sa.Column('slug', sa.String(length=60), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('prepublication_review', sa.Boolean(), nullable=False),
+    sa.Column('review_mode', sa.Enum('off', 'new_members', 'all', name='exchange_review_mode', native_enum=False, length=40), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
@@ -98,7 +98,7 @@ def upgrade() -> None:
         sa.column("id", sa.Uuid()),
         sa.column("slug", sa.String()),
         sa.column("name", sa.String()),
-        sa.column("prepublication_review", sa.Boolean()),
+        sa.column("review_mode", sa.String()),
         sa.column("created_at", signalfire.core.db.base.UTCDateTime(timezone=True)),
         sa.column("updated_at", signalfire.core.db.base.UTCDateTime(timezone=True)),
     )
@@ -110,7 +110,7 @@ def upgrade() -> None:
                 "id": uuid.UUID("6b1e5c52-8f0e-4d43-9a1c-3c1f0e0a0016"),
                 "slug": "exchange",
                 "name": "The exchange",
-                "prepublication_review": False,
+                "review_mode": "off",
                 "created_at": now,
                 "updated_at": now,
             }
