@@ -29,6 +29,7 @@ from signalfire.exchange.models import (
     ReadChannel,
     ResponseKind,
 )
+from signalfire.exchange.moderation import demo as moderation_demo
 from signalfire.exchange.schemas import ItemIn, LessonIn, PersonRef
 from signalfire.exchange.snapshot import ItemSnapshot
 from signalfire.exchange.vocab import AudienceKind, Category, CoveredUse, Severity, Tlp
@@ -305,6 +306,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
     )
 
     _share_lesson(session, ctx, alice, ana, mira)
+    moderation_demo.seed(session, ctx)
 
 
 def _share_lesson(session: Session, ctx: DemoContext, alice: Actor, ana: Actor, mira: Actor) -> None:
