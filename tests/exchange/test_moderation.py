@@ -297,3 +297,18 @@ def test_new_members_mode_reviews_only_orgs_the_hub_admitted_recently(db: Sessio
     record.decided_at = utcnow() - timedelta(days=91)
     db.flush()
     assert xf.published(db, newcomer).status == ItemStatus.PUBLISHED
+
+
+def test_the_contributor_is_told_its_publication_waits_for_review(
+    db: Session, people: dict[str, Actor], browser_client: Client
+) -> None:
+    _review_on(db, people["hub"])
+    item = xf.draft(db, people["owner"])
+    db.commit()
+    client = browser_client(people["owner"])
+    resp = client.post(f"/exchange/items/{item.id}/publish", data={"csrf_token": "test-csrf"}, follow_redirects=True)
+    assert resp.status_code == 200
+    assert "Sent to the hub for review" in resp.text and "Designated recipients are notified" not in resp.text
+    assert "Waiting for the hub" in resp.text
+    pending = client.get("/exchange", params={"status": "pending_review"})
+    assert item.title in pending.text

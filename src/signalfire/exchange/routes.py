@@ -248,7 +248,11 @@ def publish_page(
         item = authoring.publish(session, actor, item_id, override_reason=screening_override_reason or None)
     except ScreeningBlocked as exc:
         return redirect(request, f"/exchange/items/{item_id}", flash=exc.detail)
-    return redirect(request, f"/exchange/items/{item.id}", flash="Published. Designated recipients are notified.")
+    if item.status == ItemStatus.PENDING_REVIEW:
+        flash = "Sent to the hub for review: members see it once a moderator approves it."
+    else:
+        flash = "Published. Designated recipients are notified."
+    return redirect(request, f"/exchange/items/{item.id}", flash=flash)
 
 
 @pages.post("/exchange/items/{item_id}/withdraw")
