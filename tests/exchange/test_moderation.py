@@ -312,3 +312,24 @@ def test_the_contributor_is_told_its_publication_waits_for_review(
     assert "Waiting for the hub" in resp.text
     pending = client.get("/exchange", params={"status": "pending_review"})
     assert item.title in pending.text
+
+
+def test_participation_health_counts_only_what_members_can_see(db: Session, people: dict[str, Actor]) -> None:
+    from signalfire.exchange import health
+
+    hub, owner = people["hub"], people["owner"]
+
+    def counted() -> int:
+        report = health.participation(db, hub)
+        return sum(sum(v) for (who, _c), v in report.per_org_category.items() if who == owner.org_name)
+
+    shown = xf.published(db, owner)
+    assert counted() == 1
+    _review_on(db, hub)
+    held = xf.published(db, owner)
+    assert counted() == 1  # held: not yet shared
+    moderation.decide(db, hub, shown.id, ItemDecision.HIDE, WHY_HIDE)
+    assert counted() == 0  # hidden: off the community's record while hidden
+    moderation.decide(db, hub, held.id, ItemDecision.APPROVE, "")
+    moderation.decide(db, hub, shown.id, ItemDecision.UNHIDE, "")
+    assert counted() == 2
