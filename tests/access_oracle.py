@@ -71,6 +71,9 @@ TABLE: dict[str, Row] = {
     "exchange:screening:counsel": Row(
         "A", MEMBERS, "exchange.md (Screening): counsel sign-off on antitrust findings, admins wherever they publish"
     ),
+    "exchange:moderation:manage": Row(
+        "A", "H", 'exchange.md "Moderation": the hub operator\'s admins review, hide, withdraw, admit, suspend'
+    ),
     # -- intake (docs/intake.md "Access") -----------------------------------------------------------------
     "intake:signal:read": Row(EVERY_ROLE, "FDX", "intake.md: every role of developer, researcher, downstream"),
     "intake:signal:triage": Row("NSA", "FDX", "intake.md: triage, admin, responder, analyst"),

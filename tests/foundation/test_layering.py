@@ -126,7 +126,11 @@ def test_import_listed_imports_in_order() -> None:
 
 
 def _on_disk(filename: str) -> set[str]:
-    return {f"signalfire.{p.parent.name}.{p.stem}" for p in SRC.glob(f"*/{filename}")}
+    """A domain's module; for routes and models also a domain's sub-package's (exchange/taxii/routes.py is
+    listed like exchange/routes.py), while a sub-package's cli or demo is reached through its domain's."""
+    nested = filename in {"routes.py", "models.py"}
+    found = [*SRC.glob(f"*/{filename}"), *(SRC.glob(f"*/*/{filename}") if nested else [])]
+    return {".".join(("signalfire", *p.relative_to(SRC).with_suffix("").parts)) for p in found}
 
 
 @pytest.mark.parametrize(
@@ -135,11 +139,7 @@ def _on_disk(filename: str) -> set[str]:
         (
             web_app.ROUTE_MODULES,
             "routes.py",
-            {
-                "signalfire.exchange.taxii.routes",
-                "signalfire.exchange.sanitise.routes",
-                "signalfire.exchange.antitrust.routes",
-            },
+            set(),
         ),
         (registry.TASK_MODULES, "tasks.py", set()),
         (cli.DOMAIN_CLI, "cli.py", set()),
@@ -148,8 +148,6 @@ def _on_disk(filename: str) -> set[str]:
             all_models.MODEL_MODULES,
             "models.py",
             {
-                "signalfire.exchange.taxii.models",
-                "signalfire.exchange.sanitise.models",
                 "signalfire.core.web.ratelimit",
                 "signalfire.core.web.idempotency",
             },

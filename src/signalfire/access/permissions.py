@@ -48,6 +48,8 @@ class Permission(StrEnum):
     # Held by org admins only (the role table has no legal role); the sign-off must come from an admin
     # other than the publisher, so it is always four eyes.
     exchange_screening_counsel = "exchange:screening:counsel"
+    # Hub moderation: pre-publication review, hide/withdraw/out-of-scope, member admission and suspension.
+    exchange_moderation_manage = "exchange:moderation:manage"
 
     intake_signal_read = "intake:signal:read"
     intake_signal_triage = "intake:signal:triage"
@@ -145,6 +147,7 @@ _HUB = frozenset(
         P.exchange_pseudonym_resolve,
         P.exchange_health_read,
         P.exchange_screening_counsel,
+        P.exchange_moderation_manage,
         P.readiness_scorecard_read,
         P.reporting_binding_manage,
     }
@@ -152,6 +155,7 @@ _HUB = frozenset(
 _NOT_HUB = _ALL - {
     P.exchange_pseudonym_resolve,
     P.exchange_health_read,
+    P.exchange_moderation_manage,
     P.reporting_inbox_read,
     P.reporting_inbox_respond,
     P.reporting_binding_manage,

@@ -37,6 +37,7 @@ from signalfire.exchange.models import (
     ItemStatus,
     ScreeningOverride,
 )
+from signalfire.exchange.moderation import gate as moderation_gate
 from signalfire.exchange.pseudonyms import ensure_pseudonym
 from signalfire.exchange.sanitise.service import identifier_findings, require_signed_off
 from signalfire.exchange.schemas import ItemIn
@@ -344,7 +345,10 @@ def publish(
     item = _own_item(session, actor, item_id)
     if item.status != ItemStatus.DRAFT:
         raise Conflict("This item is already published; change it with a new revision.", slug="not-a-draft")
+    moderation_gate.check_may_publish(session, actor)
     _gate(session, actor, item, override_reason, 1)
+    if moderation_gate.hold_for_review(session, actor, item, change_note):
+        return item  # published by a hub moderator's approval (exchange/moderation/service.approve)
     now = _next_time(item)
     item.status = ItemStatus.PUBLISHED
     item.version = 1
@@ -394,6 +398,7 @@ def revise(
         )
     if not change_note.strip():
         raise ValidationFailed.single("change_note", "say what changed in this revision")
+    moderation_gate.check_may_publish(session, actor)
     check_audience(session, data, actor)
     if data.attribution != item.attribution:
         raise ValidationFailed.single(

@@ -30,6 +30,7 @@ from signalfire.exchange.models import (
     ResponseKind,
 )
 from signalfire.exchange.sanitise import service as sanitise_service
+from signalfire.exchange.moderation import demo as moderation_demo
 from signalfire.exchange.schemas import ItemIn, LessonIn, PersonRef
 from signalfire.exchange.snapshot import ItemSnapshot
 from signalfire.exchange.vocab import AudienceKind, Category, CoveredUse, Severity, Tlp
@@ -306,6 +307,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
     )
 
     _share_lesson(session, ctx, alice, ana, mira)
+    moderation_demo.seed(session, ctx)
 
 
 def _share_lesson(session: Session, ctx: DemoContext, alice: Actor, ana: Actor, mira: Actor) -> None:

@@ -27,6 +27,10 @@ class ItemStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     WITHDRAWN = "withdrawn"
+    # Hub moderation (exchange/moderation): held for pre-publication review, or hidden by the hub. Neither
+    # is "published", so every read path for other members drops them.
+    PENDING_REVIEW = "pending_review"
+    HIDDEN = "hidden"
 
 
 class Attribution(StrEnum):

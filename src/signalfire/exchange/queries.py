@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
@@ -53,7 +53,11 @@ def read_log(
 def resolutions(
     session: Session, actor: Actor, item_id: uuid.UUID | None = None
 ) -> list[tuple[PseudonymResolution, str, str, str]]:
-    """Pseudonym resolutions the actor may see, with the pseudonym label and who resolved it."""
+    """Pseudonym resolutions the actor may see, with the pseudonym label and who resolved it.
+
+    For one item: every resolution of the pseudonym the item is shared under, whether or not the hub
+    named this item (resolving a pseudonym unmasks every item shared under it), plus any naming the item.
+    """
     stmt = (
         readable_resolutions(actor)
         .add_columns(Pseudonym.label, User.display_name, Organization.name)
@@ -63,7 +67,10 @@ def resolutions(
         .order_by(PseudonymResolution.resolved_at.desc())
     )
     if item_id is not None:
-        stmt = stmt.where(PseudonymResolution.item_id == item_id)
+        item_pseudonym = select(ExchangeItem.pseudonym_id).where(ExchangeItem.id == item_id).scalar_subquery()
+        stmt = stmt.where(
+            or_(PseudonymResolution.item_id == item_id, PseudonymResolution.pseudonym_id == item_pseudonym)
+        )
     return [(r, label, person, org) for r, label, person, org in session.execute(stmt)]
 
 

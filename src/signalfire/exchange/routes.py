@@ -27,6 +27,7 @@ from signalfire.core.web.templating import redirect, render
 from signalfire.exchange import authoring, health, lessons, pseudonyms, queries, responses, routing, service, views
 from signalfire.exchange.errors import PurposeNotPermitted, ScreeningBlocked
 from signalfire.exchange.models import ItemStatus, ReadChannel, ResponseKind
+from signalfire.exchange.moderation import views as moderation_views
 from signalfire.exchange.panel import panel
 from signalfire.exchange.schemas import (
     CoverageOut,
@@ -247,7 +248,11 @@ def publish_page(
         item = authoring.publish(session, actor, item_id, override_reason=screening_override_reason or None)
     except ScreeningBlocked as exc:
         return redirect(request, f"/exchange/items/{item_id}", flash=exc.detail)
-    return redirect(request, f"/exchange/items/{item.id}", flash="Published. Designated recipients are notified.")
+    if item.status == ItemStatus.PENDING_REVIEW:
+        flash = "Sent to the hub for review: members see it once a moderator approves it."
+    else:
+        flash = "Published. Designated recipients are notified."
+    return redirect(request, f"/exchange/items/{item.id}", flash=flash)
 
 
 @pages.post("/exchange/items/{item_id}/withdraw")
@@ -291,6 +296,7 @@ def item_page(request: Request, session: SessionDep, actor: ActorDep, item_id: u
         "can_edit": can_edit(actor, item),
         "can_publish": can_publish(actor, item),
         "can_resolve": can_resolve_pseudonyms(actor),
+        "moderation": moderation_views.item_moderation(session, actor, item),
         **_vocab(),
     }
     if own:

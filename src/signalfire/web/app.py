@@ -33,6 +33,7 @@ ROUTE_MODULES = (
     "signalfire.response.routes",
     "signalfire.reporting.routes",
     "signalfire.exchange.routes",
+    "signalfire.exchange.moderation.routes",
     "signalfire.exchange.taxii.routes",
     "signalfire.exchange.sanitise.routes",
     "signalfire.exchange.antitrust.routes",

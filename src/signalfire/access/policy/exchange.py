@@ -10,6 +10,9 @@ The rule for an item, for a viewer acting for org V with kind K (see docs/exchan
   - TLP is not RED and the audience includes *government partners* and K is authority;
   - the audience *names this person acting for V* and V is not an authority (the only way to RED).
 * An authority therefore sees only non-RED items addressed to government partners (the firewall).
+* An org the hub has suspended from the community sees only its own items until it is reinstated.
+* Items the hub holds for review or has hidden are not published, so only their contributor sees them
+  here; moderators see them through ``access.policy.moderation``.
 
 TLP:RED is for named individuals: colleagues of a named person do not see it. Group audiences
 (all members, named orgs, researchers, government partners) are refused for RED when an item is
@@ -40,6 +43,7 @@ from signalfire.exchange.models import (
     ReadLog,
     ResponseKind,
 )
+from signalfire.exchange.moderation.models import CommunityMember, MemberStatus
 from signalfire.exchange.vocab import CoveredUse, Tlp
 
 # Org kinds that can be "members" of the sharing community; an authority is only ever a government partner.
@@ -77,6 +81,15 @@ def addressable_people(actor: Actor) -> Select[User, Organization]:
     )
 
 
+def _not_suspended(actor: Actor) -> ColumnElement[bool]:
+    """True unless the hub suspended the actor's org from the community. Uncorrelated: evaluated once."""
+    return ~exists(
+        select(CommunityMember.id).where(
+            CommunityMember.org_id == actor.org_id, CommunityMember.status == MemberStatus.SUSPENDED
+        )
+    )
+
+
 def item_visible_to(actor: Actor) -> ColumnElement[bool]:
     """The policy predicate on ExchangeItem rows for this actor (without the read-permission check)."""
     item = ExchangeItem
@@ -105,7 +118,7 @@ def item_visible_to(actor: Actor) -> ColumnElement[bool]:
     if actor.org_kind == OrgKind.researcher:
         groups.append(item.audience_researchers.is_(True))
     addressed = or_(and_(item.tlp != Tlp.RED, or_(*groups)), named_person)
-    return or_(own, and_(item.status == ItemStatus.PUBLISHED, addressed))
+    return or_(own, and_(item.status == ItemStatus.PUBLISHED, addressed, _not_suspended(actor)))
 
 
 def _candidate_branches(actor: Actor) -> list[Select[Any]]:

@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "signalfire.response.models",
     "signalfire.reporting.models",
     "signalfire.exchange.models",
+    "signalfire.exchange.moderation.models",
     "signalfire.exchange.taxii.models",
     "signalfire.exchange.sanitise.models",
     "signalfire.intake.models",
