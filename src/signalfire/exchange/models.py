@@ -151,6 +151,8 @@ class ExchangeItem(IdMixin, TimestampMixin, Base):
     model_families: Mapped[list[str]] = mapped_column(default=list)
     modalities: Mapped[list[str]] = mapped_column(default=list)
     technique_refs: Mapped[list[str]] = mapped_column(default=list)
+    # Free tags (lower-case, see exchange.tags); exported as STIX labels.
+    tags: Mapped[list[str]] = mapped_column(default=list)
     mitigations: Mapped[list[str]] = mapped_column(default=list)
     valid_until: Mapped[datetime | None]
 

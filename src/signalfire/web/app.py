@@ -34,6 +34,7 @@ ROUTE_MODULES = (
     "signalfire.reporting.routes",
     "signalfire.exchange.routes",
     "signalfire.exchange.taxii.routes",
+    "signalfire.exchange.correlation.routes",
     "signalfire.intake.routes",
     "signalfire.readiness.routes",
     "signalfire.mywork.routes",

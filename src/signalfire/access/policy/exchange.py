@@ -29,6 +29,7 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import Membership, Organization, OrgKind, User
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import nothing
+from signalfire.exchange.correlation.models import CorrelationValue
 from signalfire.exchange.models import (
     USE_BITS,
     ExchangeItem,
@@ -142,6 +143,17 @@ def readable_items(actor: Actor) -> Select[ExchangeItem]:
     if not actor.can(Permission.exchange_item_read):
         return nothing(stmt)
     return stmt.where(item_visible_to(actor))
+
+
+def readable_correlation_values(actor: Actor) -> Select[CorrelationValue]:
+    """Correlation-index rows of published items the actor may see: the only way related items and value
+    searches read the index, so a correlation never reveals (or counts) an item the viewer cannot read."""
+    stmt = (
+        select(CorrelationValue)
+        .join(ExchangeItem, ExchangeItem.id == CorrelationValue.item_id)
+        .where(ExchangeItem.status == ItemStatus.PUBLISHED, item_visible_to(actor))
+    )
+    return stmt if actor.can(Permission.exchange_item_read) else nothing(stmt)
 
 
 def permits_use(purpose: CoveredUse) -> ColumnElement[bool]:

@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "signalfire.reporting.models",
     "signalfire.exchange.models",
     "signalfire.exchange.taxii.models",
+    "signalfire.exchange.correlation.models",
     "signalfire.intake.models",
     "signalfire.readiness.models",
     "signalfire.transparency.models",
