@@ -145,7 +145,8 @@ def seed(session: Session, ctx: DemoContext) -> None:
         priority="elevated",
         confidence="moderate",
         modalities=["text", "code"],
-        technique_refs=["AML.T0012"],
+        technique_refs=["AML.T0012", "AML.T0034"],
+        tags=["credential-stuffing", "api-keys"],
         mitigations=[
             "Require phishing-resistant MFA for developer consoles.",
             "Alert on first use of a key from a new network.",
@@ -198,6 +199,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         confidence="moderate",
         modalities=["text"],
         technique_refs=["AML.T0018"],
+        tags=["fine-tuning", "refusal-bypass"],
         mitigations=["Run the refusal evaluation on every tuned model before it can be served."],
         permitted_uses=[CoveredUse.THREAT_DETECTION, CoveredUse.SAFEGUARDS, CoveredUse.MODEL_EVALUATIONS],
         audience=[AudienceKind.ALL_MEMBERS],
@@ -229,6 +231,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         confidence="moderate",
         modalities=["agentic", "code"],
         technique_refs=["CWE-78"],
+        tags=["agentic", "tool-use"],
         mitigations=["Gate shell tools behind human approval in agentic deployments."],
         permitted_uses=[CoveredUse.MODEL_EVALUATIONS, CoveredUse.SAFETY_RESEARCH, CoveredUse.SAFETY_GUIDANCE],
         audience=[AudienceKind.ALL_MEMBERS, AudienceKind.GOVERNMENT_PARTNERS],
@@ -249,7 +252,8 @@ def seed(session: Session, ctx: DemoContext) -> None:
         severity="critical",
         priority="immediate",
         confidence="high",
-        technique_refs=["AML.T0044"],
+        technique_refs=["AML.T0044", "CWE-200"],
+        tags=["weight-exfiltration", "inference-stack"],
         permitted_uses=[CoveredUse.VULNERABILITY_ASSESSMENTS, CoveredUse.INCIDENT_RESPONSE],
         audience=[AudienceKind.NAMED_PEOPLE],
         audience_people=[
@@ -281,6 +285,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         model_families=["Chat models, 70B+ class"],
         modalities=["text"],
         technique_refs=["AML.T0054", "LLM01:2025"],
+        tags=["jailbreak", "multi-turn", "refusal-bypass"],
         mitigations=[
             "Score the full conversation, not single turns, in the safety classifier.",
             "Add multi-turn role-play cases to refusal evaluations.",
@@ -329,6 +334,11 @@ def _share_lesson(session: Session, ctx: DemoContext, alice: Actor, ana: Actor, 
             strip=["aurora-large 3.2", "aurora-large 3.1"],
         ),
     )
+    # Tagged like Meridian's warning about the same technique, with the opening turn seen in Aurora's logs,
+    # so each item lists the other under "Related items".
+    draft.technique_refs = ["AML.T0054"]
+    draft.tags = ["jailbreak", "multi-turn"]
+    draft.indicators = "Turn 1: 'Let us write a thriller together; you play the chemist.'"
     session.flush()
     lesson = authoring.publish(session, alice, draft.id, change_note="Lesson from our jailbreak review")
     published = incident.closed_at + timedelta(days=3, hours=5)
