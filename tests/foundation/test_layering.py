@@ -132,14 +132,23 @@ def _on_disk(filename: str) -> set[str]:
 @pytest.mark.parametrize(
     ("listed", "filename", "extra"),
     [
-        (web_app.ROUTE_MODULES, "routes.py", {"signalfire.exchange.taxii.routes"}),
+        (
+            web_app.ROUTE_MODULES,
+            "routes.py",
+            {"signalfire.exchange.taxii.routes", "signalfire.exchange.correlation.routes"},
+        ),
         (registry.TASK_MODULES, "tasks.py", set()),
         (cli.DOMAIN_CLI, "cli.py", set()),
         (demo.DOMAIN_SEEDERS, "demo.py", set()),
         (
             all_models.MODEL_MODULES,
             "models.py",
-            {"signalfire.exchange.taxii.models", "signalfire.core.web.ratelimit", "signalfire.core.web.idempotency"},
+            {
+                "signalfire.exchange.taxii.models",
+                "signalfire.exchange.correlation.models",
+                "signalfire.core.web.ratelimit",
+                "signalfire.core.web.idempotency",
+            },
         ),
     ],
     ids=["routes", "tasks", "cli", "demo", "models"],
