@@ -373,3 +373,24 @@ def test_the_index_is_read_only_through_the_policy(db: Session) -> None:
     assert len(db.execute(stmt(w.named_person)).all()) == 3
     for viewer in (w.member, w.colleague, w.named_org_person, w.researcher, w.authority, w.outsider):
         assert db.execute(stmt(viewer)).all() == []
+
+
+def test_the_demo_items_are_related(db: Session) -> None:
+    """In the demo, Aurora's jailbreak lesson and Meridian's pseudonymous jailbreak warning list each other."""
+    from signalfire import demo
+    from signalfire.access.models import User
+    from signalfire.access.service import build_actor
+
+    ctx = demo.seed(db)
+    lesson_id = ctx.extra.get("jailbreak_lesson_item_id")
+    assert lesson_id is not None
+    mira = db.execute(select(User).where(User.email == "mira@meridian.example")).scalar_one()
+    meridian = db.execute(select(Organization).where(Organization.slug == "meridian")).scalar_one()
+    viewer = build_actor(db, mira, meridian.id, via="session", csrf_token="t")
+    assert viewer is not None
+    rows = correlation.related_items(db, viewer, lesson_id)
+    titles = [r.item.title for r in rows]
+    assert "Multi-turn role-play jailbreak bypasses refusal training" in titles
+    warning = next(r for r in rows if r.item.title.startswith("Multi-turn"))
+    # ATLAS AML.T0054 (3) + tags jailbreak, multi-turn (2 + 2) + the shared opening turn (5).
+    assert warning.score == 12
