@@ -394,3 +394,71 @@ def test_the_demo_items_are_related(db: Session) -> None:
     warning = next(r for r in rows if r.item.title.startswith("Multi-turn"))
     # ATLAS AML.T0054 (3) + tags jailbreak, multi-turn (2 + 2) + the shared opening turn (5).
     assert warning.score == 12
+
+
+def test_indicators_posted_over_taxii_correlate_with_an_items_indicators(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    from tests.exchange.taxii.helpers import MEMBERS, envelope, headers, indicator, marking
+
+    lab, peer = make_actor(), make_actor()
+    posted = api_client(lab).post(
+        MEMBERS + "objects/",
+        content=envelope([marking(), indicator(7, labels=["jailbreak"])]),
+        headers=headers(),
+    )
+    assert posted.status_code == 202 and posted.json()["success_count"] == 2
+    # The helper's indicator 7 has the pattern [url:value = 'https://prompts-7.example/jb'].
+    mine = xf.published(
+        db,
+        peer,
+        indicators="Seen fetching HTTPS://PROMPTS-7.example/jb/ from the agent sandbox",
+        technique_refs=[],
+        tags=[],
+    )
+    rows = correlation.related_items(db, peer, mine.id)
+    assert len(rows) == 1 and rows[0].item.org_id == lab.org_id
+    # Peer contributed the item asked about, so the shared value is named; the label adds nothing here.
+    assert [r.text for r in rows[0].reasons] == ["the indicator value https://prompts-7.example/jb"]
+    tagged = correlation.search(db, peer, Kind.TAG, "jailbreak")
+    assert [h.item.id for h in tagged] == [rows[0].item.id]
+
+
+def test_tags_travel_as_stix_labels_and_atlas_ids_as_external_references(db: Session) -> None:
+    from signalfire.exchange import service
+    from signalfire.exchange.stix.convert import bundle_to_items, item_to_bundle
+
+    author = factories.actor(db)
+    item = xf.published(db, author, technique_refs=["AML.T0051", "CVE-2024-3094", "CWE-502"], tags=["rag", "jailbreak"])
+    bundle = item_to_bundle([service.snapshot_of(db, item)])
+    report = next(o for o in bundle["objects"] if o["type"] == "report")
+    assert report["labels"] == ["rag", "jailbreak"]
+    assert {(r["source_name"], r["external_id"]) for r in report["external_references"]} == {
+        ("mitre-atlas", "AML.T0051"),
+        ("cve", "CVE-2024-3094"),
+        ("cwe", "CWE-502"),
+    }
+    # A foreign label that is not a valid tag is left out on import; valid ones come back normalised.
+    report["labels"] = ["RAG", "jailbreak", "Not a tag!!"]
+    imported = bundle_to_items(bundle)
+    assert [i.tags for i in imported.items] == [["rag", "jailbreak"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[ipv4-addr:value = '203.0.113.9']", ["203.0.113.9"]),
+        ("[domain-name:value = 'Evil.Example.']", ["evil.example"]),
+        ("see https://Example.COM:443/a/?utm_source=x&b=2&a=1#top", ["https://example.com/a?a=1&b=2"]),
+        ("hash D41D8CD98F00B204E9800998ECF8427E", ["md5:d41d8cd98f00b204e9800998ecf8427e"]),
+        ("beacon to cdn.bad-payloads.net from model.safetensors", ["cdn.bad-payloads.net"]),
+        ("mail ops@Bad.Example.org", ["ops@bad.example.org"]),
+        ("2001:DB8::1", ["2001:db8::1"]),
+        ("Ignore   all previous instructions", ["line:ignore all previous instructions"]),
+        ("short", []),
+    ],
+)
+def test_indicator_values_are_normalised(text: str, expected: list[str]) -> None:
+    from signalfire.exchange.correlation.values import indicator_values
+
+    assert indicator_values(text) == expected

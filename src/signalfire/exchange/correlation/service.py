@@ -10,8 +10,11 @@ rows at all, so neither they nor any count of them can appear in an answer.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import case, delete, desc, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased, defer
@@ -29,6 +32,7 @@ from signalfire.core.errors import ValidationFailed
 from signalfire.exchange import service
 from signalfire.exchange.correlation.models import CorrelationValue
 from signalfire.exchange.correlation.values import (
+    VALUES_PER_ITEM_MAX,
     Kind,
     Value,
     display,
@@ -36,10 +40,12 @@ from signalfire.exchange.correlation.values import (
     indicator_values,
     item_values,
     normalise_url,
+    stix_object_values,
 )
 from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.snapshot import Contributor
 from signalfire.exchange.tags import family_key, normalise_tag
+from signalfire.exchange.taxii.models import ObjectOrigin, TaxiiObject
 from signalfire.exchange.vocab import CoveredUse, normalise_reference, reference_scheme
 
 RELATED_LIMIT_MAX = 50
@@ -61,12 +67,53 @@ def values_of(item: ExchangeItem) -> list[Value]:
     )
 
 
+def _posted_values(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Value]]:
+    """Values of the STIX objects members posted over TAXII into these items (their indicators live there)."""
+    found: dict[uuid.UUID, list[Value]] = {}
+    if not item_ids:
+        return found
+    rows = session.execute(
+        select(TaxiiObject.item_id, TaxiiObject.body).where(
+            TaxiiObject.item_id.in_(item_ids), TaxiiObject.origin == ObjectOrigin.POSTED, TaxiiObject.is_latest
+        )
+    )
+    for item_id, body in rows:
+        if item_id is not None:
+            found.setdefault(item_id, []).extend(stix_object_values(json.loads(body)))
+    return found
+
+
+def _rows(item_id: uuid.UUID, values: Iterable[Value]) -> list[dict[str, object]]:
+    unique = list(dict.fromkeys(values))[:VALUES_PER_ITEM_MAX]
+    return [{"item_id": item_id, "kind": v.kind.value, "value": v.value} for v in unique]
+
+
 def reindex(session: Session, item: ExchangeItem) -> int:
     """Make the index match the item's current state: its values while published, nothing otherwise."""
     session.execute(delete(CorrelationValue).where(CorrelationValue.item_id == item.id))
     if item.status != ItemStatus.PUBLISHED:
         return 0
-    rows = [{"item_id": item.id, "kind": v.kind.value, "value": v.value} for v in values_of(item)]
+    posted = _posted_values(session, [item.id]).get(item.id, [])
+    rows = _rows(item.id, [*values_of(item), *posted])
+    if rows:
+        session.execute(insert(CorrelationValue), rows)
+    return len(rows)
+
+
+def index_posted_objects(session: Session, item: ExchangeItem, objects: Iterable[Mapping[str, Any]]) -> int:
+    """Add the values of STIX objects just posted over TAXII into ``item`` (called once per item and
+    envelope, after the objects are stored; one multi-row insert)."""
+    if item.status != ItemStatus.PUBLISHED:
+        return 0
+    present = {
+        Value(Kind(k), v)
+        for k, v in session.execute(
+            select(CorrelationValue.kind, CorrelationValue.value).where(CorrelationValue.item_id == item.id)
+        )
+    }
+    room = VALUES_PER_ITEM_MAX - len(present)
+    new = [v for v in dict.fromkeys(v for obj in objects for v in stix_object_values(obj)) if v not in present]
+    rows = _rows(item.id, new[: max(0, room)])
     if rows:
         session.execute(insert(CorrelationValue), rows)
     return len(rows)
@@ -84,7 +131,8 @@ def rebuild(session: Session, batch: int = 500) -> int:
         items = list(session.execute(stmt.limit(batch)).scalars())
         if not items:
             return total
-        rows = [{"item_id": i.id, "kind": v.kind.value, "value": v.value} for i in items for v in values_of(i)]
+        posted = _posted_values(session, [i.id for i in items])
+        rows = [row for i in items for row in _rows(i.id, [*values_of(i), *posted.get(i.id, [])])]
         if rows:
             session.execute(insert(CorrelationValue), rows)
         total += len(rows)

@@ -19,12 +19,14 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from signalfire.exchange.correlation.models import VALUE_MAX
-from signalfire.exchange.vocab import RefScheme, reference_scheme
+from signalfire.exchange.vocab import RefScheme, normalise_reference, reference_scheme
 
 
 class Kind(StrEnum):
@@ -293,3 +295,44 @@ def display(value: Value) -> str:
 
         return reference_label(value.value)
     return value.value
+
+
+# Observable types whose ``value`` property is the indicator (STIX 2.1 cyber-observable objects).
+_VALUE_OBSERVABLES = frozenset({"ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr"})
+
+
+def stix_object_values(obj: Mapping[str, Any]) -> list[Value]:
+    """Values of one posted STIX object: an indicator's pattern values, an observable's value or hashes,
+    catalogue ids in ``external_references`` and valid free tags in ``labels``."""
+    from signalfire.exchange.tags import validate_tag
+
+    found: list[Value] = []
+    stix_type = str(obj.get("type", ""))
+    pattern = obj.get("pattern")
+    if stix_type == "indicator" and isinstance(pattern, str):
+        for match in _STIX_COMPARISON.finditer(pattern):
+            value = _observable(match.group(1), match.group(2), match.group(3))
+            if value:
+                found.append(Value(Kind.INDICATOR, fit(value)))
+    if stix_type in _VALUE_OBSERVABLES and isinstance(obj.get("value"), str):
+        value = _observable(stix_type, "value", obj["value"])
+        if value:
+            found.append(Value(Kind.INDICATOR, fit(value)))
+    hashes = obj.get("hashes")
+    if isinstance(hashes, dict):
+        for raw in hashes.values():
+            if isinstance(raw, str) and re.fullmatch(r"[A-Fa-f0-9]{32,128}", raw):
+                found.append(Value(Kind.INDICATOR, f"{_HASH_NAMES.get(len(raw), 'hash')}:{raw.lower()}"))
+    for entry in obj.get("external_references", []) or []:
+        if isinstance(entry, dict) and isinstance(entry.get("external_id"), str):
+            ref = normalise_reference(entry["external_id"])
+            scheme = reference_scheme(ref)
+            if scheme is not None:
+                found.append(Value(_REF_KINDS[scheme], ref))
+    for label in obj.get("labels", []) or []:
+        if isinstance(label, str):
+            try:
+                found.append(Value(Kind.TAG, fit(validate_tag(label))))
+            except ValueError:
+                continue
+    return list(dict.fromkeys(found))
