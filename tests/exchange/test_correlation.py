@@ -462,3 +462,26 @@ def test_indicator_values_are_normalised(text: str, expected: list[str]) -> None
     from signalfire.exchange.correlation.values import indicator_values
 
     assert indicator_values(text) == expected
+
+
+def test_the_cli_rebuilds_the_index(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from signalfire.core.db.session import make_engine, session_factory, unit_of_work
+    from signalfire.core.settings import get_settings
+    from signalfire.exchange.cli import app
+
+    engine = make_engine(fresh_db)
+    with unit_of_work(session_factory(engine)) as s:
+        author = factories.actor(s)
+        xf.published(s, author, **SHARED)  # 3 values
+        s.execute(CorrelationValue.__table__.delete())
+    monkeypatch.setenv("SIGNALFIRE_DATABASE_URL", fresh_db)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["reindex-correlations"])
+        assert result.exit_code == 0, result.output
+        assert "3 values indexed" in result.output
+    finally:
+        get_settings.cache_clear()
+        engine.dispose()
