@@ -485,3 +485,23 @@ def test_the_cli_rebuilds_the_index(fresh_db: str, monkeypatch: pytest.MonkeyPat
     finally:
         get_settings.cache_clear()
         engine.dispose()
+
+
+def test_the_candidate_bound_counts_only_readable_items(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Walking a shared value stops after a few *readable* items: newer hidden items never crowd out the
+    one the viewer may read (the bound would otherwise reveal that hidden items exist)."""
+    monkeypatch.setattr(correlation, "PER_VALUE_CANDIDATES", 2)
+    w = _world(db)
+    source = _source(db, w)
+    visible = xf.published(db, w.related_org, tlp=Tlp.GREEN, audience=[AudienceKind.ALL_MEMBERS], **SHARED)
+    for _ in range(3):  # published later, so first in the newest-first walk
+        xf.published(
+            db,
+            w.related_org,
+            tlp=Tlp.AMBER,
+            audience=[AudienceKind.NAMED_ORGS],
+            audience_org_ids=[w.named_org_person.org_id],
+            **SHARED,
+        )
+    assert _related_ids(db, w.member, source.id) == [visible.id]
+    assert len(_related_ids(db, w.named_org_person, source.id)) == 2  # the bound: its two newest readable

@@ -20,6 +20,7 @@ from signalfire.access.actor import Actor
 from signalfire.access.service import build_actor
 from signalfire.core.clock import utcnow
 from signalfire.exchange import authoring, lessons, responses, routing, service
+from signalfire.exchange.correlation import service as correlation
 from signalfire.exchange.models import (
     Acknowledgement,
     Designation,
@@ -71,6 +72,7 @@ def _published_at(session: Session, item: ExchangeItem, at: datetime) -> None:
     revision.snapshot = snapshot.model_copy(update={"created": item.first_published_at, "modified": at}).model_dump(
         mode="json"
     )
+    correlation.reindex(session, item)  # the index keeps the item's publication time
 
 
 def _acknowledged_at(session: Session, item: ExchangeItem, org_id: uuid.UUID, at: datetime) -> None:

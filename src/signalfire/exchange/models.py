@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signalfire.core.clock import utcnow
@@ -152,7 +152,7 @@ class ExchangeItem(IdMixin, TimestampMixin, Base):
     modalities: Mapped[list[str]] = mapped_column(default=list)
     technique_refs: Mapped[list[str]] = mapped_column(default=list)
     # Free tags (lower-case, see exchange.tags); exported as STIX labels.
-    tags: Mapped[list[str]] = mapped_column(default=list)
+    tags: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     mitigations: Mapped[list[str]] = mapped_column(default=list)
     valid_until: Mapped[datetime | None]
 

@@ -26,11 +26,15 @@ class CorrelationValue(Base):
     """One normalised value of one published item. ``kind`` is one of ``correlation.values.Kind``."""
 
     __tablename__ = "exchange_correlation_value"
-    __table_args__ = (Index("ix_exchange_correlation_value_lookup", "kind", "value", "item_id"),)
+    # Newest first per value: related items walk each shared value from its most recent items and stop after
+    # a bounded number the viewer may read, however many items share it.
+    __table_args__ = (Index("ix_exchange_correlation_value_lookup", "kind", "value", "published_at", "item_id"),)
 
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("exchange_item.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[str] = mapped_column(String(VALUE_MAX), primary_key=True)
+    # The item's published_at, copied (the index is rewritten whenever it changes).
+    published_at: Mapped[datetime]
 
 
 class ModelFamily(IdMixin, Base):

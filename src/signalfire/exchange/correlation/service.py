@@ -14,11 +14,11 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, desc, func, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, union_all
 from sqlalchemy.orm import Session, aliased, defer
-from sqlalchemy.sql.elements import Case
 
 from signalfire.access.actor import Actor
 from signalfire.access.policy.exchange import (
@@ -49,6 +49,9 @@ from signalfire.exchange.taxii.models import ObjectOrigin, TaxiiObject
 from signalfire.exchange.vocab import CoveredUse, normalise_reference, reference_scheme
 
 RELATED_LIMIT_MAX = 50
+# Related items: how many of the item's values are walked, and how many readable items per value.
+SOURCE_VALUES_MAX = 60
+PER_VALUE_CANDIDATES = 200
 SEARCH_LIMIT_MAX = 100
 SEARCH_VALUE_MAX = 2_000
 
@@ -83,9 +86,10 @@ def _posted_values(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUI
     return found
 
 
-def _rows(item_id: uuid.UUID, values: Iterable[Value]) -> list[dict[str, object]]:
+def _rows(item: ExchangeItem, values: Iterable[Value]) -> list[dict[str, object]]:
     unique = list(dict.fromkeys(values))[:VALUES_PER_ITEM_MAX]
-    return [{"item_id": item_id, "kind": v.kind.value, "value": v.value} for v in unique]
+    at = item.published_at or item.updated_at
+    return [{"item_id": item.id, "kind": v.kind.value, "value": v.value, "published_at": at} for v in unique]
 
 
 def reindex(session: Session, item: ExchangeItem) -> int:
@@ -94,7 +98,7 @@ def reindex(session: Session, item: ExchangeItem) -> int:
     if item.status != ItemStatus.PUBLISHED:
         return 0
     posted = _posted_values(session, [item.id]).get(item.id, [])
-    rows = _rows(item.id, [*values_of(item), *posted])
+    rows = _rows(item, [*values_of(item), *posted])
     if rows:
         session.execute(insert(CorrelationValue), rows)
     return len(rows)
@@ -113,7 +117,7 @@ def index_posted_objects(session: Session, item: ExchangeItem, objects: Iterable
     }
     room = VALUES_PER_ITEM_MAX - len(present)
     new = [v for v in dict.fromkeys(v for obj in objects for v in stix_object_values(obj)) if v not in present]
-    rows = _rows(item.id, new[: max(0, room)])
+    rows = _rows(item, new[: max(0, room)])
     if rows:
         session.execute(insert(CorrelationValue), rows)
     return len(rows)
@@ -132,7 +136,7 @@ def rebuild(session: Session, batch: int = 500) -> int:
         if not items:
             return total
         posted = _posted_values(session, [i.id for i in items])
-        rows = [row for i in items for row in _rows(i.id, [*values_of(i), *posted.get(i.id, [])])]
+        rows = [row for i in items for row in _rows(i, [*values_of(i), *posted.get(i.id, [])])]
         if rows:
             session.execute(insert(CorrelationValue), rows)
         total += len(rows)
@@ -160,8 +164,9 @@ class RelatedItem:
         return "Shares " + ", ".join(r.text for r in self.reasons)
 
 
-def _weight() -> Case[int]:
-    return case(*((CorrelationValue.kind == k.value, k.weight) for k in Kind), else_=0)
+def _chunks(ids: list[uuid.UUID], size: int) -> Iterable[list[uuid.UUID]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def _reason(value: Value, may_name_indicator: bool) -> Reason:
@@ -172,35 +177,66 @@ def _reason(value: Value, may_name_indicator: bool) -> Reason:
 
 def related_items(session: Session, actor: Actor, item_id: uuid.UUID, limit: int = 20) -> list[RelatedItem]:
     """Items the actor may read that share values with ``item_id`` (itself visible to them, else 404),
-    strongest first, each with its score and reasons. Nothing is said about items the actor cannot read."""
+    strongest first, each with its score and reasons. Nothing is said about items the actor cannot read.
+
+    Candidates come from walking each of the item's values (strongest kinds first, at most
+    SOURCE_VALUES_MAX) from its newest items, keeping the first PER_VALUE_CANDIDATES the actor may read:
+    a value shared by a hundred thousand items costs no more than a rare one. The bound depends only on
+    items the actor can read, so it reveals nothing about the others. Each candidate is then scored on
+    every value it shares with the item.
+    """
     item = service.get_item(session, actor, item_id)
     limit = max(1, min(limit, RELATED_LIMIT_MAX))
+    own = [
+        Value(Kind(k), v)
+        for k, v in session.execute(
+            select(CorrelationValue.kind, CorrelationValue.value).where(CorrelationValue.item_id == item.id)
+        )
+    ]
+    own.sort(key=lambda v: (-v.kind.weight, v.kind.value, v.value))
+    branches = []
+    for value in own[:SOURCE_VALUES_MAX]:
+        newest = (
+            readable_correlation_values(actor)
+            .with_only_columns(CorrelationValue.item_id)
+            .where(
+                CorrelationValue.kind == value.kind.value,
+                CorrelationValue.value == value.value,
+                CorrelationValue.item_id != item.id,
+            )
+            .order_by(CorrelationValue.published_at.desc(), CorrelationValue.item_id.desc())
+            .limit(PER_VALUE_CANDIDATES)
+            .subquery()
+        )
+        branches.append(select(newest.c.item_id))
+    if not branches:
+        return []
+    candidates = list(set(session.execute(union_all(*branches)).scalars()))
+    if not candidates:
+        return []
     source = aliased(CorrelationValue)
     shared = (
         (source.item_id == item.id) & (source.kind == CorrelationValue.kind) & (source.value == CorrelationValue.value)
     )
-    score = func.sum(_weight()).label("score")
-    top = (
-        readable_correlation_values(actor)
-        .with_only_columns(CorrelationValue.item_id, score)
-        .join(source, shared)
-        .where(CorrelationValue.item_id != item.id)
-        .group_by(CorrelationValue.item_id)
-        .order_by(desc("score"), CorrelationValue.item_id)
-        .limit(limit)
-    )
-    scores = {row[0]: int(row[1]) for row in session.execute(top)}
-    if not scores:
-        return []
-    pairs = (
-        readable_correlation_values(actor)
-        .with_only_columns(CorrelationValue.item_id, CorrelationValue.kind, CorrelationValue.value)
-        .join(source, shared)
-        .where(CorrelationValue.item_id.in_(list(scores)))
-    )
     by_item: dict[uuid.UUID, list[Value]] = {}
-    for related_id, kind, value in session.execute(pairs):
-        by_item.setdefault(related_id, []).append(Value(Kind(kind), value))
+    stamps: dict[uuid.UUID, datetime] = {}
+    for chunk in _chunks(candidates, 2_000):
+        pairs = (
+            readable_correlation_values(actor)
+            .with_only_columns(
+                CorrelationValue.item_id, CorrelationValue.kind, CorrelationValue.value, CorrelationValue.published_at
+            )
+            .join(source, shared)
+            .where(CorrelationValue.item_id.in_(chunk))
+        )
+        for related_id, kind, text, at in session.execute(pairs):
+            by_item.setdefault(related_id, []).append(Value(Kind(kind), text))
+            stamps[related_id] = at
+    scored = sorted(
+        ((sum(v.kind.weight for v in values), related_id) for related_id, values in by_item.items()),
+        key=lambda pair: (-pair[0], -stamps[pair[1]].timestamp(), str(pair[1])),
+    )[:limit]
+    scores = {related_id: score for score, related_id in scored}
     items = {
         i.id: i
         for i in session.execute(

@@ -22,16 +22,16 @@ _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgre
 
 
 def upgrade() -> None:
+    # The server default keeps bulk loaders that do not name the column working (bench/exchange_listing.py).
     with op.batch_alter_table("exchange_item") as batch:
         batch.add_column(sa.Column("tags", _JSON, nullable=False, server_default=sa.text("'[]'")))
-    with op.batch_alter_table("exchange_item") as batch:
-        batch.alter_column("tags", server_default=None)
 
     op.create_table(
         "exchange_correlation_value",
         sa.Column("item_id", sa.Uuid(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("value", sa.String(length=300), nullable=False),
+        sa.Column("published_at", signalfire.core.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["item_id"],
             ["exchange_item.id"],
@@ -41,7 +41,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("item_id", "kind", "value", name=op.f("pk_exchange_correlation_value")),
     )
     op.create_index(
-        "ix_exchange_correlation_value_lookup", "exchange_correlation_value", ["kind", "value", "item_id"]
+        "ix_exchange_correlation_value_lookup",
+        "exchange_correlation_value",
+        ["kind", "value", "published_at", "item_id"],
     )
 
     op.create_table(
