@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, union_all
+from sqlalchemy import delete, exists, insert, or_, select, union_all
 from sqlalchemy.orm import Session, aliased, defer
 
 from signalfire.access.actor import Actor
@@ -334,12 +334,14 @@ def search(
             allowed = ExchangeItem.org_id == actor.org_id
             if purpose is not None:
                 allowed = allowed | permits_use(purpose)
-            condition = condition & allowed
+            condition = condition & exists(
+                select(ExchangeItem.id).where(ExchangeItem.id == CorrelationValue.item_id, allowed)
+            )
         matches.append(condition)
     stmt = readable_correlation_values(actor).with_only_columns(
         CorrelationValue.item_id, CorrelationValue.kind, CorrelationValue.value
     )
-    newest = stmt.where(or_(*matches)).order_by(ExchangeItem.published_at.desc(), ExchangeItem.id.desc())
+    newest = stmt.where(or_(*matches)).order_by(CorrelationValue.published_at.desc(), CorrelationValue.item_id.desc())
     rows = session.execute(newest.limit(limit * len(wanted))).all()
     found: dict[uuid.UUID, list[Value]] = {}
     for item_id, k, v in rows:
