@@ -6,9 +6,9 @@ An item carries, beside its category (the FMF categories of ``exchange.vocab``):
   ids, validated by format in ``exchange.vocab``. ATLAS techniques and a curated subset of CWE
   weaknesses have names here (``correlation/data/*.json``, each with its source); an id in a valid
   format that is not in the list is accepted and shown without a name, since both catalogues grow;
-* **model families**: a shared base list plus entries each org adds (:class:`ModelFamily`). A
-  family outside both is still accepted (items describe families in their own words), but a family
-  that matches an entry case-insensitively is written the way the entry is;
+* **model families**: a shared base list plus entries each org adds (:class:`ModelFamily`), offered
+  to authors; a family outside both is still accepted (items describe families in their own words),
+  and correlation compares families case-insensitively;
 * **free tags**: short lower-case labels (``jailbreak``, ``rag``, ``tool-use``) exported as STIX labels.
 
 Everything here is a pure function except the model-family service at the end.
@@ -126,12 +126,6 @@ def model_families(session: Session, actor: Actor) -> list[str]:
         select(ModelFamily.name).where(ModelFamily.org_id == actor.org_id).order_by(ModelFamily.name)
     ).scalars()
     return [*base_model_families(), *own]
-
-
-def canonical_families(session: Session, actor: Actor, names: list[str]) -> list[str]:
-    """``names`` with each one that matches a vocabulary entry written as the entry is."""
-    known = {family_key(n): n for n in model_families(session, actor)}
-    return list(dict.fromkeys(known.get(family_key(n), n.strip()) for n in names if n.strip()))
 
 
 def add_model_family(session: Session, actor: Actor, name: str) -> ModelFamily:
