@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select, union_all
+from sqlalchemy import delete, exists, insert, or_, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from signalfire.access.actor import Actor
@@ -50,7 +50,7 @@ from signalfire.exchange.vocab import CoveredUse, normalise_reference, reference
 
 RELATED_LIMIT_MAX = 50
 # Related items: how many of the item's values are walked, and how many readable items per value.
-SOURCE_VALUES_MAX = 60
+SOURCE_VALUES_MAX = 30
 PER_VALUE_CANDIDATES = 200
 SEARCH_LIMIT_MAX = 100
 SEARCH_VALUE_MAX = 2_000
@@ -194,7 +194,9 @@ def related_items(session: Session, actor: Actor, item_id: uuid.UUID, limit: int
         )
     ]
     own.sort(key=lambda v: (-v.kind.weight, v.kind.value, v.value))
-    branches = []
+    # One small query per value rather than one UNION of them all: PostgreSQL's estimate for the union
+    # crosses its JIT threshold and compiling it cost two seconds (bench/exchange_correlation.py).
+    found: set[uuid.UUID] = set()
     for value in own[:SOURCE_VALUES_MAX]:
         newest = (
             readable_correlation_values(actor)
@@ -206,14 +208,11 @@ def related_items(session: Session, actor: Actor, item_id: uuid.UUID, limit: int
             )
             .order_by(CorrelationValue.published_at.desc(), CorrelationValue.item_id.desc())
             .limit(PER_VALUE_CANDIDATES)
-            .subquery()
         )
-        branches.append(select(newest.c.item_id))
-    if not branches:
+        found.update(session.execute(newest).scalars())
+    if not found:
         return []
-    candidates = list(set(session.execute(union_all(*branches)).scalars()))
-    if not candidates:
-        return []
+    candidates = list(found)
     source = aliased(CorrelationValue)
     shared = (
         (source.item_id == item.id) & (source.kind == CorrelationValue.kind) & (source.value == CorrelationValue.value)
