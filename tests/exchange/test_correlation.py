@@ -505,3 +505,27 @@ def test_the_candidate_bound_counts_only_readable_items(db: Session, monkeypatch
         )
     assert _related_ids(db, w.member, source.id) == [visible.id]
     assert len(_related_ids(db, w.named_org_person, source.id)) == 2  # the bound: its two newest readable
+
+
+def test_the_item_form_takes_tags_and_refuses_bad_ones(db: Session, browser_client: Client) -> None:
+    author = factories.actor(db)
+    client = browser_client(author)
+    form = {
+        "category": "threat",
+        "title": "Tagged through the form",
+        "summary": "s",
+        "severity": "medium",
+        "tlp": "GREEN",
+        "permitted_uses": ["threat_detection"],
+        "audience": ["all_members"],
+        "attribution": "named",
+        "csrf_token": client.headers["X-CSRF-Token"],
+    }
+    bad = client.post("/exchange/items", data={**form, "tags": "rag, Not a tag!!"})
+    assert bad.status_code == 422 and "is not a tag" in bad.text
+    good = client.post("/exchange/items", data={**form, "tags": "RAG, tool-use"}, follow_redirects=False)
+    assert good.status_code == 303
+    item = db.execute(select(ExchangeItem).where(ExchangeItem.title == "Tagged through the form")).scalar_one()
+    assert item.tags == ["rag", "tool-use"]
+    page = client.get(f"/exchange/items/{item.id}/edit")
+    assert 'value="rag, tool-use"' in page.text
