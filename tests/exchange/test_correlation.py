@@ -529,3 +529,9 @@ def test_the_item_form_takes_tags_and_refuses_bad_ones(db: Session, browser_clie
     assert item.tags == ["rag", "tool-use"]
     page = client.get(f"/exchange/items/{item.id}/edit")
     assert 'value="rag, tool-use"' in page.text
+
+
+def test_an_indicator_search_with_no_indicator_in_it_finds_nothing(db: Session) -> None:
+    w = _world(db)
+    _source(db, w)
+    assert correlation.search(db, w.source_org, Kind.INDICATOR, "short") == []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy import delete, exists, false, insert, or_, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from signalfire.access.actor import Actor
@@ -340,8 +340,9 @@ def search(
     stmt = readable_correlation_values(actor).with_only_columns(
         CorrelationValue.item_id, CorrelationValue.kind, CorrelationValue.value
     )
-    newest = stmt.where(or_(*matches)).order_by(CorrelationValue.published_at.desc(), CorrelationValue.item_id.desc())
-    rows = session.execute(newest.limit(limit * len(wanted))).all()
+    newest = stmt.where(or_(false(), *matches))
+    newest = newest.order_by(CorrelationValue.published_at.desc(), CorrelationValue.item_id.desc())
+    rows = session.execute(newest.limit(limit * max(1, len(wanted)))).all() if matches else []
     found: dict[uuid.UUID, list[Value]] = {}
     for item_id, k, v in rows:
         found.setdefault(item_id, []).append(Value(Kind(k), v))
