@@ -29,6 +29,7 @@ AUDITED: dict[str, str] = {
     "/api/v1/exchange/items/{item_id}/attachments/{attachment_id}": "exchange_attachment",
     "/api/v1/exchange/items/{item_id}/details": "exchange_item",
     "/api/v1/exchange/items/{item_id}/reads": "exchange_item_access_log",
+    "/api/v1/exchange/items/{item_id}/related": "exchange_item_related",
     "/api/v1/exchange/items/{item_id}/revisions": "exchange_item",
     "/api/v1/exchange/moderation/items/{item_id}": "exchange_item_moderation",
     "/exchange/items/{item_id}": "exchange_item",

@@ -26,6 +26,7 @@ from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, FieldError, PayloadTooLarge, ValidationFailed
 from signalfire.exchange import routing
 from signalfire.exchange.antitrust.counsel import require_counsel
+from signalfire.exchange.correlation import service as correlation
 from signalfire.exchange.errors import ScreeningBlocked
 from signalfire.exchange.models import (
     Attribution,
@@ -129,6 +130,7 @@ def _apply(item: ExchangeItem, data: ItemIn) -> None:
     item.model_families = list(data.model_families)
     item.modalities = [m.value for m in data.modalities]
     item.technique_refs = list(data.technique_refs)
+    item.tags = list(data.tags)
     item.mitigations = list(data.mitigations)
     item.valid_until = data.valid_until
     item.tlp = data.tlp
@@ -326,6 +328,7 @@ def _add_revision(session: Session, actor: Actor, item: ExchangeItem, change_not
         published_by_id=actor.user_id,
     )
     session.add(revision)
+    correlation.reindex(session, item)
     return revision
 
 

@@ -153,6 +153,15 @@ def designations_coverage(as_: AsOpt, org: OrgOpt = None) -> None:
         console.print(table)
 
 
+@app.command("reindex-correlations")
+def reindex_correlations() -> None:
+    """Rebuild the correlation index from every published item (after an upgrade, or if in doubt)."""
+    from signalfire.exchange.correlation import service as correlation
+
+    with _work() as session:
+        console.print(f"{correlation.rebuild(session)} values indexed")
+
+
 def _register_extensions() -> None:
     from signalfire.exchange.stix import cli as stix_cli
 

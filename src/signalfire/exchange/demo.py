@@ -20,6 +20,7 @@ from signalfire.access.actor import Actor
 from signalfire.access.service import build_actor
 from signalfire.core.clock import utcnow
 from signalfire.exchange import authoring, lessons, responses, routing, service
+from signalfire.exchange.correlation import service as correlation
 from signalfire.exchange.models import (
     Acknowledgement,
     Designation,
@@ -73,6 +74,7 @@ def _published_at(session: Session, item: ExchangeItem, at: datetime) -> None:
     revision.snapshot = snapshot.model_copy(update={"created": item.first_published_at, "modified": at}).model_dump(
         mode="json"
     )
+    correlation.reindex(session, item)  # the index keeps the item's publication time
 
 
 def _acknowledged_at(session: Session, item: ExchangeItem, org_id: uuid.UUID, at: datetime) -> None:
@@ -147,7 +149,8 @@ def seed(session: Session, ctx: DemoContext) -> None:
         priority="elevated",
         confidence="moderate",
         modalities=["text", "code"],
-        technique_refs=["AML.T0012"],
+        technique_refs=["AML.T0012", "AML.T0034"],
+        tags=["credential-stuffing", "api-keys"],
         mitigations=[
             "Require phishing-resistant MFA for developer consoles.",
             "Alert on first use of a key from a new network.",
@@ -200,6 +203,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         confidence="moderate",
         modalities=["text"],
         technique_refs=["AML.T0018"],
+        tags=["fine-tuning", "refusal-bypass"],
         mitigations=["Run the refusal evaluation on every tuned model before it can be served."],
         permitted_uses=[CoveredUse.THREAT_DETECTION, CoveredUse.SAFEGUARDS, CoveredUse.MODEL_EVALUATIONS],
         audience=[AudienceKind.ALL_MEMBERS],
@@ -231,6 +235,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         confidence="moderate",
         modalities=["agentic", "code"],
         technique_refs=["CWE-78"],
+        tags=["agentic", "tool-use"],
         mitigations=["Gate shell tools behind human approval in agentic deployments."],
         permitted_uses=[CoveredUse.MODEL_EVALUATIONS, CoveredUse.SAFETY_RESEARCH, CoveredUse.SAFETY_GUIDANCE],
         audience=[AudienceKind.ALL_MEMBERS, AudienceKind.GOVERNMENT_PARTNERS],
@@ -251,7 +256,8 @@ def seed(session: Session, ctx: DemoContext) -> None:
         severity="critical",
         priority="immediate",
         confidence="high",
-        technique_refs=["AML.T0044"],
+        technique_refs=["AML.T0044", "CWE-200"],
+        tags=["weight-exfiltration", "inference-stack"],
         permitted_uses=[CoveredUse.VULNERABILITY_ASSESSMENTS, CoveredUse.INCIDENT_RESPONSE],
         audience=[AudienceKind.NAMED_PEOPLE],
         audience_people=[
@@ -283,6 +289,7 @@ def seed(session: Session, ctx: DemoContext) -> None:
         model_families=["Chat models, 70B+ class"],
         modalities=["text"],
         technique_refs=["AML.T0054", "LLM01:2025"],
+        tags=["jailbreak", "multi-turn", "refusal-bypass"],
         mitigations=[
             "Score the full conversation, not single turns, in the safety classifier.",
             "Add multi-turn role-play cases to refusal evaluations.",
@@ -332,6 +339,11 @@ def _share_lesson(session: Session, ctx: DemoContext, alice: Actor, ana: Actor, 
             strip=["aurora-large 3.2", "aurora-large 3.1"],
         ),
     )
+    # Tagged like Meridian's warning about the same technique, with the opening turn seen in Aurora's logs,
+    # so each item lists the other under "Related items".
+    draft.technique_refs = ["AML.T0054"]
+    draft.tags = ["jailbreak", "multi-turn"]
+    draft.indicators = "Turn 1: 'Let us write a thriller together; you play the chemist.'"
     session.flush()
     # Alice, not the drafter, checks the sanitisation preview and signs it off before publishing.
     sanitise_service.sign_off(session, alice, draft.id)

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from signalfire.core.clock import utcnow
@@ -155,6 +155,8 @@ class ExchangeItem(IdMixin, TimestampMixin, Base):
     model_families: Mapped[list[str]] = mapped_column(default=list)
     modalities: Mapped[list[str]] = mapped_column(default=list)
     technique_refs: Mapped[list[str]] = mapped_column(default=list)
+    # Free tags (lower-case, see exchange.tags); exported as STIX labels.
+    tags: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     mitigations: Mapped[list[str]] = mapped_column(default=list)
     valid_until: Mapped[datetime | None]
 

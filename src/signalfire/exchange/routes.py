@@ -25,6 +25,7 @@ from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import redirect, render
 from signalfire.exchange import authoring, health, lessons, pseudonyms, queries, responses, routing, service, views
+from signalfire.exchange.correlation import service as correlation
 from signalfire.exchange.errors import PurposeNotPermitted, ScreeningBlocked
 from signalfire.exchange.models import ItemStatus, ReadChannel, ResponseKind
 from signalfire.exchange.moderation import views as moderation_views
@@ -53,6 +54,7 @@ from signalfire.exchange.schemas import (
     WithdrawIn,
 )
 from signalfire.exchange.screening import Finding
+from signalfire.exchange.tags import reference_label
 from signalfire.exchange.vocab import (
     AudienceKind,
     Category,
@@ -297,6 +299,8 @@ def item_page(request: Request, session: SessionDep, actor: ActorDep, item_id: u
         "can_publish": can_publish(actor, item),
         "can_resolve": can_resolve_pseudonyms(actor),
         "moderation": moderation_views.item_moderation(session, actor, item),
+        "related": correlation.related_items(session, actor, item.id),
+        "ref_labels": {r: reference_label(r) for r in item.technique_refs},
         **_vocab(),
     }
     if own:

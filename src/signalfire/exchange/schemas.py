@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from signalfire.core.schemas import Out, StrictIn
 from signalfire.exchange.models import Attribution, CorrectionStatus, ItemStatus, ReadChannel, ResponseKind
+from signalfire.exchange.tags import TAGS_MAX, validate_tags
 from signalfire.exchange.vocab import (
     AudienceKind,
     Category,
@@ -64,6 +65,7 @@ class ItemIn(StrictIn):
     modalities: list[Modality] = Field(default_factory=list, max_length=len(Modality))
     technique_refs: list[str] = Field(default_factory=list, max_length=LIST_MAX)
     mitigations: list[str] = Field(default_factory=list, max_length=LIST_MAX)
+    tags: list[str] = Field(default_factory=list, max_length=TAGS_MAX)
     valid_until: AwareDatetime | None = None
     tlp: Tlp
     permitted_uses: list[CoveredUse] = Field(min_length=1, max_length=len(CoveredUse))
@@ -111,6 +113,11 @@ class ItemIn(StrictIn):
     @classmethod
     def _refs(cls, values: list[str]) -> list[str]:
         return list(dict.fromkeys(validate_reference(v) for v in values if v.strip()))
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, values: list[str]) -> list[str]:
+        return validate_tags(values)
 
     @field_validator("permitted_uses", "audience", "modalities")
     @classmethod
@@ -193,6 +200,7 @@ class ItemSummaryOut(Out):
     model_families: list[str]
     modalities: list[str]
     technique_refs: list[str]
+    tags: list[str] = Field(default_factory=list)
     valid_until: datetime | None
     published_at: datetime | None
     first_published_at: datetime | None

@@ -157,6 +157,7 @@ def build_snapshot(
         modalities=list(item.modalities),
         technique_refs=list(item.technique_refs),
         mitigations=list(item.mitigations),
+        tags=list(item.tags or []),
         valid_until=item.valid_until,
         tlp=item.tlp,
         permitted_uses=item.permitted_uses,

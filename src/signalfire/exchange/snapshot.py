@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from signalfire.exchange.tags import validate_tags
 from signalfire.exchange.vocab import (
     Category,
     Confidence,
@@ -111,6 +112,8 @@ class ItemSnapshot(BaseModel):
     modalities: list[str] = Field(default_factory=list)
     technique_refs: list[str] = Field(default_factory=list)
     mitigations: list[str] = Field(default_factory=list)
+    # Free tags (exchange.tags), exported as the report's STIX labels.
+    tags: list[str] = Field(default_factory=list)
     valid_until: UtcDatetime | None = None
     tlp: Tlp
     permitted_uses: list[CoveredUse] = Field(min_length=1)
@@ -149,6 +152,11 @@ class ItemSnapshot(BaseModel):
     @classmethod
     def _valid_references(cls, values: list[str]) -> list[str]:
         return _dedupe([validate_reference(value) for value in values])
+
+    @field_validator("tags")
+    @classmethod
+    def _valid_tags(cls, values: list[str]) -> list[str]:
+        return validate_tags(values)
 
     @field_validator("permitted_uses")
     @classmethod

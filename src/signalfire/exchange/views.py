@@ -57,6 +57,7 @@ def summary_out(item: ExchangeItem, contributor: Contributor, actor: Actor) -> I
         model_families=list(item.model_families),
         modalities=list(item.modalities),
         technique_refs=list(item.technique_refs),
+        tags=list(item.tags or []),
         valid_until=item.valid_until,
         published_at=item.published_at,
         first_published_at=item.first_published_at,
@@ -166,6 +167,7 @@ async def item_form(request: Request) -> dict[str, Any]:
         "model_families": _lines(text("model_families")),
         "modalities": many("modalities"),
         "technique_refs": _refs(text("technique_refs")),
+        "tags": _refs(text("tags")),
         "mitigations": _lines(text("mitigations")),
         "tlp": text("tlp") or None,
         "permitted_uses": many("permitted_uses"),
@@ -201,6 +203,7 @@ def form_values(item: ExchangeItem, session: Session) -> dict[str, Any]:
         "model_families": "\n".join(item.model_families),
         "modalities": list(item.modalities),
         "technique_refs": "\n".join(item.technique_refs),
+        "tags": ", ".join(item.tags or []),
         "mitigations": "\n".join(item.mitigations),
         "valid_until": item.valid_until.strftime("%Y-%m-%d") if item.valid_until else "",
         "tlp": item.tlp.value,
@@ -219,8 +222,9 @@ def raw_form_values(data: dict[str, Any]) -> dict[str, Any]:
         **{
             k: v
             for k, v in item.items()
-            if k not in ("model_families", "technique_refs", "mitigations", "audience_people", "valid_until")
+            if k not in ("model_families", "technique_refs", "tags", "mitigations", "audience_people", "valid_until")
         },
+        "tags": ", ".join(item.get("tags", [])),
         "model_families": "\n".join(item.get("model_families", [])),
         "technique_refs": "\n".join(item.get("technique_refs", [])),
         "mitigations": "\n".join(item.get("mitigations", [])),

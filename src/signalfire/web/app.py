@@ -37,6 +37,7 @@ ROUTE_MODULES = (
     "signalfire.exchange.taxii.routes",
     "signalfire.exchange.sanitise.routes",
     "signalfire.exchange.antitrust.routes",
+    "signalfire.exchange.correlation.routes",
     "signalfire.intake.routes",
     "signalfire.readiness.routes",
     "signalfire.mywork.routes",

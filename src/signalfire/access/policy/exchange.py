@@ -32,6 +32,7 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import Membership, Organization, OrgKind, User
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import nothing
+from signalfire.exchange.correlation.models import CorrelationValue
 from signalfire.exchange.models import (
     USE_BITS,
     ExchangeItem,
@@ -155,6 +156,22 @@ def readable_items(actor: Actor) -> Select[ExchangeItem]:
     if not actor.can(Permission.exchange_item_read):
         return nothing(stmt)
     return stmt.where(item_visible_to(actor))
+
+
+def readable_correlation_values(actor: Actor) -> Select[CorrelationValue]:
+    """Correlation-index rows of published items the actor may see: the only way related items and value
+    searches read the index, so a correlation never reveals (or counts) an item the viewer cannot read."""
+    # A correlated EXISTS rather than a join, and OFFSET 0 so PostgreSQL keeps it one: a walk over one value's
+    # rows newest first then tests each row's item by primary key and stops at its LIMIT, instead of the
+    # hash join over every item the planner otherwise picks (bench/exchange_correlation.py: 25 ms vs 330 ms).
+    readable = (
+        select(ExchangeItem.id)
+        .where(ExchangeItem.id == CorrelationValue.item_id, ExchangeItem.status == ItemStatus.PUBLISHED)
+        .where(item_visible_to(actor))
+        .offset(0)
+    )
+    stmt = select(CorrelationValue).where(exists(readable))
+    return stmt if actor.can(Permission.exchange_item_read) else nothing(stmt)
 
 
 def permits_use(purpose: CoveredUse) -> ColumnElement[bool]:

@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "signalfire.exchange.moderation.models",
     "signalfire.exchange.taxii.models",
     "signalfire.exchange.sanitise.models",
+    "signalfire.exchange.correlation.models",
     "signalfire.intake.models",
     "signalfire.readiness.models",
     "signalfire.transparency.models",

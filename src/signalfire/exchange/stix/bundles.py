@@ -190,6 +190,7 @@ def _item_in(imported: ImportedItem, actor: Actor, default_uses: Sequence[Covere
         model_families=imported.model_families,
         modalities=imported.modalities,
         technique_refs=imported.technique_refs,
+        tags=imported.tags,
         mitigations=imported.mitigations,
         valid_until=imported.valid_until,
         tlp=imported.tlp,

@@ -70,6 +70,7 @@ import stix2.exceptions
 from pydantic import ValidationError
 
 from signalfire.exchange.snapshot import Contributor, HubIdentity, ItemSnapshot
+from signalfire.exchange.tags import TAGS_MAX, validate_tag
 from signalfire.exchange.vocab import (
     Category,
     Confidence,
@@ -390,6 +391,7 @@ def _item_objects(item: ItemSnapshot, out: _Collected) -> None:
         object_refs=refs or [author],
         confidence=_CONFIDENCE_TO_STIX[item.confidence],
         external_references=[_external_reference(ref) for ref in item.technique_refs] or None,
+        labels=list(item.tags) or None,
         extensions={SIGNALFIRE_EXTENSION_ID: extension},
         **owned,
     )
@@ -543,6 +545,7 @@ class ImportedItem:
     permitted_uses: list[CoveredUse]
     contributor: Contributor | None
     has_signalfire_extension: bool
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -785,6 +788,19 @@ def _references_from(obj: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def _tags_from(obj: Mapping[str, Any]) -> list[str]:
+    """The object's STIX labels that are valid free tags (others are left out: labels are open text)."""
+    found = []
+    for label in obj.get("labels", []):
+        if not isinstance(label, str):
+            continue
+        try:
+            found.append(validate_tag(label))
+        except ValueError:
+            continue
+    return _dedupe(found)[:TAGS_MAX]
+
+
 def _dedupe(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
@@ -934,6 +950,7 @@ class _Reader:
             permitted_uses=fields.permitted_uses,
             contributor=self.contributor(report),
             has_signalfire_extension=extension is not None,
+            tags=_tags_from(report),
         )
 
     def lone_vulnerability(self, vulnerability: dict[str, Any]) -> ImportedItem:

@@ -38,6 +38,7 @@ from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.schemas import check_datetime
 from signalfire.exchange import authoring
+from signalfire.exchange.correlation import service as correlation
 from signalfire.exchange.models import Attribution, ExchangeItem, Pseudonym, ScreeningOverride
 from signalfire.exchange.schemas import ItemIn
 from signalfire.exchange.screening import Finding, screen
@@ -486,6 +487,8 @@ def add_objects(
     pseudonymous = _pseudonymous(session, actor, accepted)
     items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings, pseudonymous)
     versions_added = _store(session, actor, collection, fixed, accepted, items)
+    for tlp, item in items.items():
+        correlation.index_posted_objects(session, item, (c.obj for c in accepted if c.tlp is tlp))
     sync(session)
     return AddResult(
         status=_status(session, actor, collection, objects, candidates, failures, versions_added, items),
