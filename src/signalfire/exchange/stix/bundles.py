@@ -53,6 +53,7 @@ from signalfire.exchange.stix.convert import (
     bundle_to_items,
     item_to_bundle,
 )
+from signalfire.exchange.stix.queries import own_items
 from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
@@ -408,12 +409,7 @@ def plan_import(
     require(actor, Permission.exchange_item_write)
     result = _read_bundle(raw)
     ids = [import_item_id(actor.org_id, i.stix_id) for i in result.items]
-    existing = {
-        item.id: item
-        for item in session.execute(
-            select(ExchangeItem).where(ExchangeItem.id.in_(ids), ExchangeItem.org_id == actor.org_id)
-        ).scalars()
-    }
+    existing = {item.id: item for item in own_items(session, actor, ids)}
     outcome = ImportOutcome(dry_run=True, ignored=list(result.ignored))
     for error in result.errors:
         outcome.objects.append(

@@ -95,16 +95,28 @@ def import_run(
     """Dry run (``dry_run=true``) or import; the file, or the bundle text the dry run's page posts back."""
     require(actor, Permission.exchange_item_write)
     raw, filename = _read_upload(file, bundle)
-    again = {"uses": permitted_uses, "audience": audience, "filename": filename}
-    if not raw.strip():
-        return _import_form(request, error="Choose a STIX 2.1 bundle file (JSON) to import.", status_code=422, **again)
-    if len(raw) > UI_MAX_BYTES:
+
+    def answer(
+        *, error: str | None = None, outcome: ImportOutcome | None = None, bundle: str = "", status_code: int = 200
+    ) -> Response:
         return _import_form(
             request,
+            uses=permitted_uses,
+            audience=audience,
+            filename=filename,
+            error=error,
+            outcome=outcome,
+            bundle=bundle,
+            status_code=status_code,
+        )
+
+    if not raw.strip():
+        return answer(error="Choose a STIX 2.1 bundle file (JSON) to import.", status_code=422)
+    if len(raw) > UI_MAX_BYTES:
+        return answer(
             error=f"The file is larger than {UI_MAX_BYTES // (1024 * 1024)} MiB, the most this page imports at "
             "once. Split the bundle, or use the API (POST /api/v1/exchange/import).",
             status_code=413,
-            **again,
         )
     try:
         outcome = bundles.import_bundle(
@@ -113,9 +125,8 @@ def import_run(
     except AppError as exc:
         if exc.status in (401, 403, 404):
             raise
-        return _import_form(request, error=f"{exc.title}: {exc.detail}", status_code=exc.status, **again)
-    text = raw.decode("utf-8", "replace") if dry_run else ""
-    return _import_form(request, outcome=outcome, bundle=text, **again)
+        return answer(error=f"{exc.title}: {exc.detail}", status_code=exc.status)
+    return answer(outcome=outcome, bundle=raw.decode("utf-8", "replace") if dry_run else "")
 
 
 # --- export -----------------------------------------------------------------------------------------

@@ -75,6 +75,14 @@ def export_candidates(
     return rows[:limit], len(rows) > limit
 
 
+def own_items(session: Session, actor: Actor, item_ids: Sequence[uuid.UUID]) -> list[ExchangeItem]:
+    """Items of the actor's own org among ``item_ids`` (an import looks for the drafts it made before)."""
+    if not item_ids:
+        return []
+    stmt = readable_items(actor).where(ExchangeItem.id.in_(list(item_ids)), ExchangeItem.org_id == actor.org_id)
+    return list(session.execute(stmt).scalars())
+
+
 def not_permitting(
     session: Session, actor: Actor, item_ids: Sequence[uuid.UUID], purpose: CoveredUse
 ) -> list[ExchangeItem]:
