@@ -232,6 +232,7 @@ def test_import_page_dry_run_then_import(db: Session, make_actor: Callable[..., 
     assert _changed(before, _tables(db)) == []
     assert "Dry run: nothing was stored" in dry.text
     assert 'data-testid="count-create">1<' in dry.text and 'data-testid="count-refuse">1<' in dry.text
+    assert 'data-testid="count-update">0<' in dry.text and 'data-testid="count-unchanged">0<' in dry.text
     assert bare["id"] in dry.text and "permitted uses" in dry.text
     # The page keeps the bundle for the confirming post; posting it imports the planned drafts.
     assert 'name="bundle"' in dry.text
@@ -365,6 +366,10 @@ def test_export_of_another_role_and_an_authority(
 # --- collections -----------------------------------------------------------------------------------------
 
 
+def _row(html: str, kind: str) -> str:
+    return html.split(f'data-collection="{kind}"', 1)[1].split("</tr>", 1)[0]
+
+
 def test_collections_page_shows_the_viewers_collections_and_counts_only_readable_items(
     db: Session, make_actor: Callable[..., Actor], browser_client: Client
 ) -> None:
@@ -382,9 +387,9 @@ def test_collections_page_shows_the_viewers_collections_and_counts_only_readable
     # Another org's collections (its inbox, what it shared) are not listed at all.
     assert str(shared_by_id(owner.org_id)) not in theirs and str(org_inbox_id(owner.org_id)) not in theirs
     assert "To the owner" not in theirs
-    row = theirs.split(f"collections/{MEMBERS_ID}/")[0].rsplit('data-collection="members"', 1)[1]
-    assert "1 item(s)" in row and "can read" in row
-    own_row = mine.text.split(f"collections/{shared_by_id(owner.org_id)}/")[0].rsplit('data-collection="shared"', 1)[1]
+    row = _row(theirs, "members")
+    assert f"collections/{MEMBERS_ID}/" in row and "1 item(s)" in row and "can read" in row
+    own_row = _row(mine.text, "shared")
     assert "2 item(s)" in own_row
 
 
@@ -392,6 +397,6 @@ def test_collections_page_for_a_viewer_role_cannot_write(
     make_actor: Callable[..., Actor], browser_client: Client
 ) -> None:
     page = _page_client(browser_client, make_actor(role=Role.viewer)).get("/exchange/collections").text
-    row = page.split('data-collection="members"', 1)[1].split("</tr>", 1)[0]
+    row = _row(page, "members")
     assert "can read" in row and "cannot write" in row
     assert CoveredUse.THREAT_DETECTION.value in page

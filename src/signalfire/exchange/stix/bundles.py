@@ -417,7 +417,7 @@ def plan_import(
                 stix_id=error.object_id,
                 stix_type=error.object_id.split("--", 1)[0],
                 action=ImportAction.REFUSE,
-                reason=error.reason,
+                reason=error.reason.removeprefix(f"{error.object_id} was skipped: ").rstrip("."),
             )
         )
     for imported in result.items:
