@@ -10,7 +10,9 @@ the viewer's collections and counts only what the viewer may read.
 from __future__ import annotations
 
 import copy
+import html
 import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -215,6 +217,15 @@ def _page_client(browser_client: Client, actor: Actor) -> TestClient:
     return client
 
 
+def _parts(page: str) -> list[str]:
+    """The bundle pieces the dry run's page posts back, as a browser sends them."""
+    return [html.unescape(v) for v in re.findall(r'<input type="hidden" name="bundle" value="([^"]*)">', page)]
+
+
+def _posted_back(page: str) -> str:
+    return "".join(_parts(page))
+
+
 def test_import_page_dry_run_then_import(db: Session, make_actor: Callable[..., Actor], browser_client: Client) -> None:
     importer = make_actor()
     client = _page_client(browser_client, importer)
@@ -234,17 +245,37 @@ def test_import_page_dry_run_then_import(db: Session, make_actor: Callable[..., 
     assert 'data-testid="count-create">1<' in dry.text and 'data-testid="count-refuse">1<' in dry.text
     assert 'data-testid="count-update">0<' in dry.text and 'data-testid="count-unchanged">0<' in dry.text
     assert bare["id"] in dry.text and "permitted uses" in dry.text
-    # The page keeps the bundle for the confirming post; posting it imports the planned drafts.
-    assert 'name="bundle"' in dry.text
+    # The page keeps the bundle for the confirming post; posting it back imports the planned drafts.
+    assert _posted_back(dry.text) == raw.decode()
     done = client.post(
         PAGE,
-        data={"bundle": raw.decode(), "dry_run": "false", "audience": "only_me", "permitted_uses": "safeguards"},
+        data={"bundle": _parts(dry.text), "dry_run": "false", "audience": "only_me", "permitted_uses": "safeguards"},
     )
     assert done.status_code == 200 and "Imported" in done.text
     assert 'data-testid="count-create">2<' in done.text
     titles = set(db.execute(select(ExchangeItem.title).where(ExchangeItem.org_id == importer.org_id)).scalars())
     assert titles == {"Agent tool hijack", "Foreign report without uses"}
     assert _audits(db, "exchange.stix.imported") == 1
+
+
+def test_import_page_posts_a_bundle_larger_than_a_form_field_back_in_pieces(
+    db: Session, make_actor: Callable[..., Actor], browser_client: Client
+) -> None:
+    """A form field holds at most 1 MiB: a bigger bundle (here non-ASCII, 1.1 MB) goes back in pieces."""
+    importer = make_actor()
+    client = _page_client(browser_client, importer)
+    reports = [_report(f"Long report {n}") for n in range(40)]
+    for report in reports:
+        report["extensions"][SIGNALFIRE_EXTENSION_ID]["details"] = "x\u00e9\U0001f600" * 4000
+    text = json.dumps(_bundle(*reports), ensure_ascii=False)
+    assert len(text.encode()) > 1024 * 1024
+    dry = client.post(PAGE, files={"file": ("big.json", text.encode(), "application/json")}, data={"dry_run": "true"})
+    assert dry.status_code == 200 and 'data-testid="count-create">40<' in dry.text
+    assert len(_parts(dry.text)) > 1 and _posted_back(dry.text) == text
+    done = client.post(PAGE, data={"bundle": _parts(dry.text), "dry_run": "false"})
+    assert done.status_code == 200 and 'data-testid="count-create">40<' in done.text
+    details = db.execute(select(ExchangeItem.details).where(ExchangeItem.org_id == importer.org_id)).scalars().all()
+    assert len(details) == 40 and set(details) == {"x\u00e9\U0001f600" * 4000}
 
 
 @pytest.mark.parametrize(

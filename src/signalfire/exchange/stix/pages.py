@@ -34,8 +34,17 @@ pages = protected_router(include_in_schema=False)
 
 # What the import page accepts in one go: the request is the import, so it is kept short.
 UI_MAX_BYTES = 5 * 1024 * 1024
-# The body limit for the import pages (web.app): a bundle posted back as a form field is percent-encoded.
+# The body limit for the import pages (web.app): a bundle posted back as form fields is percent-encoded.
 UI_BODY_LIMIT = 4 * UI_MAX_BYTES
+# The dry run's page posts the bundle back in pieces: a form field may hold at most 1 MiB once
+# percent-encoded (the form parser's limit), and a character takes at most 12 bytes that way.
+BUNDLE_PART_CHARS = 64 * 1024
+BUNDLE_PARTS_MAX = UI_MAX_BYTES // BUNDLE_PART_CHARS + 1
+
+
+def bundle_parts(text: str) -> list[str]:
+    """``text`` cut into form-field-sized pieces, in order (joined again by :func:`import_run`)."""
+    return [text[i : i + BUNDLE_PART_CHARS] for i in range(0, len(text), BUNDLE_PART_CHARS)]
 
 
 def _import_form(
@@ -60,7 +69,7 @@ def _import_form(
             "error": error,
             "outcome": outcome,
             "actions": list(ImportAction),
-            "bundle": bundle,
+            "bundle_parts": bundle_parts(bundle),
             "filename": filename,
             "max_mib": UI_MAX_BYTES // (1024 * 1024),
             "max_items": bundles.MAX_IMPORT_ITEMS,
@@ -75,10 +84,10 @@ def import_page(request: Request, actor: ActorDep) -> Response:
     return _import_form(request)
 
 
-def _read_upload(file: UploadFile | None, bundle: str) -> tuple[bytes, str]:
+def _read_upload(file: UploadFile | None, parts: list[str]) -> tuple[bytes, str]:
     if file is not None and file.filename:
         return file.file.read(UI_MAX_BYTES + 1), file.filename
-    return bundle.encode(), ""
+    return "".join(parts).encode(), ""
 
 
 @pages.post("/exchange/import")
@@ -87,12 +96,13 @@ def import_run(
     session: SessionDep,
     actor: ActorDep,
     file: Annotated[UploadFile | None, File()] = None,
-    bundle: Annotated[str, Form(max_length=UI_MAX_BYTES)] = "",
+    bundle: Annotated[list[str], Form(max_length=BUNDLE_PARTS_MAX)] = [],  # noqa: B006
     permitted_uses: Annotated[list[CoveredUse], Form(max_length=len(CoveredUse))] = [],  # noqa: B006
     audience: Annotated[ImportAudience, Form()] = ImportAudience.ONLY_ME,
     dry_run: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Dry run (``dry_run=true``) or import; the file, or the bundle text the dry run's page posts back."""
+    """Dry run (``dry_run=true``) or import; the file, or the bundle text the dry run's page posts back
+    (in ``bundle`` fields of at most BUNDLE_PART_CHARS characters each, joined in order)."""
     require(actor, Permission.exchange_item_write)
     raw, filename = _read_upload(file, bundle)
 
