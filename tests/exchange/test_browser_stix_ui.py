@@ -150,3 +150,28 @@ def test_member_imports_with_a_dry_run_then_exports_a_selection(
     _axe(page, "collections", violations)
     _shot(page, "exchange-taxii-collections")
     assert not violations, "\n".join(violations)
+
+
+@pytest.mark.parametrize("email", ["alice@aurora.example", "erin@aioffice.example"])
+def test_stix_pages_fit_a_phone_and_pass_axe(live_server: LiveServer, page: Any, email: str) -> None:
+    """A member and an authority's analyst (who may not import: no tab, 403), at 390 px."""
+    url = live_server.url
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, url, email)
+    found: list[str] = []
+    member = email.startswith("alice")
+    for path in (
+        ["/exchange/import", "/exchange/export", "/exchange/collections"]
+        if member
+        else [
+            "/exchange/export",
+            "/exchange/collections",
+        ]
+    ):
+        page.goto(f"{url}{path}")
+        _axe(page, path, found)
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= 390, f"{path} scrolls sideways at 390 px ({scroll} px wide)"
+    tabs = page.locator(".tabs").inner_text()
+    assert ("Import STIX" in tabs) is member and "TAXII collections" in tabs
+    assert not found, "\n".join(found)
