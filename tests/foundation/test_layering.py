@@ -132,7 +132,11 @@ def _on_disk(filename: str) -> set[str]:
 @pytest.mark.parametrize(
     ("listed", "filename", "extra"),
     [
-        (web_app.ROUTE_MODULES, "routes.py", {"signalfire.exchange.taxii.routes"}),
+        (
+            web_app.ROUTE_MODULES,
+            "routes.py",
+            {"signalfire.exchange.taxii.routes", "signalfire.exchange.stix.pages"},
+        ),
         (registry.TASK_MODULES, "tasks.py", set()),
         (cli.DOMAIN_CLI, "cli.py", set()),
         (demo.DOMAIN_SEEDERS, "demo.py", set()),
