@@ -431,3 +431,14 @@ def test_collections_page_for_a_viewer_role_cannot_write(
     row = _row(page, "members")
     assert "can read" in row and "cannot write" in row
     assert CoveredUse.THREAT_DETECTION.value in page
+
+
+def test_openapi_documents_the_dry_run(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    operation = spec["paths"]["/api/v1/exchange/import"]["post"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert params["dry_run"]["schema"]["type"] == "boolean" and not params["dry_run"].get("required", False)
+    audience = params["audience"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(spec["components"]["schemas"][audience]["enum"]) == {"only_me", "all_members"}
+    assert {"200", "201", "413", "422"} <= set(operation["responses"])
+    assert "dry_run=true" in operation["description"]
