@@ -128,6 +128,7 @@ def test_dry_run_reports_per_object_and_writes_nothing(
     assert by_id[good["id"]]["action"] == "create" and by_id[good["id"]]["type"] == "report"
     assert by_id[red["id"]]["action"] == "refuse" and "TLP:RED" in by_id[red["id"]]["reason"]
     assert by_id[unmarked["id"]]["action"] == "refuse" and "no TLP marking" in by_id[unmarked["id"]]["reason"]
+    assert by_id[unmarked["id"]]["title"] == "No TLP"
 
     # The same request without dry_run does what the dry run said.
     done = client.post(IMPORT, content=raw, params={"audience": "all_members"})
@@ -442,3 +443,27 @@ def test_openapi_documents_the_dry_run(client: TestClient) -> None:
     assert set(spec["components"]["schemas"][audience]["enum"]) == {"only_me", "all_members"}
     assert {"200", "201", "413", "422"} <= set(operation["responses"])
     assert "dry_run=true" in operation["description"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("post", PAGE, {"bundle": "{}", "audience": "everyone", "dry_run": "true"}),
+        ("post", PAGE, {"bundle": "{}", "permitted_uses": "marketing", "dry_run": "true"}),
+        ("post", PAGE, {"bundle": "{}", "dry_run": "perhaps"}),
+        ("get", "/exchange/export?published_from=yesterday", None),
+        ("get", "/exchange/export?tlp=PURPLE", None),
+        ("post", "/exchange/export.stix", {"purpose": "threat_detection", "item": [str(uuid.uuid4())] * 501}),
+    ],
+    ids=["audience", "use", "dry-run-flag", "date", "tlp", "too-many-items"],
+)
+def test_page_bad_parameters_are_4xx(
+    make_actor: Callable[..., Actor],
+    browser_client: Client,
+    method: str,
+    path: str,
+    data: dict[str, Any] | None,
+) -> None:
+    client = _page_client(browser_client, make_actor())
+    resp = client.get(path) if method == "get" else client.post(path, data=data)
+    assert 400 <= resp.status_code < 500, resp.status_code

@@ -397,6 +397,14 @@ def _plan_one(
     return planned
 
 
+def _names_of(raw: bytes, ids: set[str]) -> dict[str, str]:
+    """The ``name`` of the refused objects, for the report (the bundle was already checked whole)."""
+    objects = json.loads(raw).get("objects", [])
+    return {
+        obj["id"]: str(obj.get("name", ""))[:300] for obj in objects if isinstance(obj, dict) and obj.get("id") in ids
+    }
+
+
 def plan_import(
     session: Session,
     actor: Actor,
@@ -411,6 +419,7 @@ def plan_import(
     ids = [import_item_id(actor.org_id, i.stix_id) for i in result.items]
     existing = {item.id: item for item in own_items(session, actor, ids)}
     outcome = ImportOutcome(dry_run=True, ignored=list(result.ignored))
+    names = _names_of(raw, {e.object_id for e in result.errors}) if result.errors else {}
     for error in result.errors:
         outcome.objects.append(
             PlannedObject(
@@ -418,6 +427,7 @@ def plan_import(
                 stix_type=error.object_id.split("--", 1)[0],
                 action=ImportAction.REFUSE,
                 reason=error.reason.removeprefix(f"{error.object_id} was skipped: ").rstrip("."),
+                title=names.get(error.object_id, ""),
             )
         )
     for imported in result.items:
