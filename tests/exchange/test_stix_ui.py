@@ -309,6 +309,8 @@ def test_import_page_bad_files_get_a_clear_error(
 def test_import_pages_need_write_and_a_session(make_actor: Callable[..., Actor], browser_client: Client) -> None:
     viewer = _page_client(browser_client, make_actor(role=Role.viewer))
     assert viewer.get(PAGE).status_code == 403
+    tabs = viewer.get("/exchange").text.split('class="tabs"', 1)[1].split("</ul>", 1)[0]
+    assert 'href="/exchange/import"' not in tabs and 'href="/exchange/export"' in tabs
     raw = _raw(_bundle(_report("x")))
     assert viewer.post(PAGE, data={"bundle": raw.decode(), "dry_run": "true"}).status_code == 403
     anonymous = _page_client(browser_client, None)
