@@ -279,6 +279,17 @@ def test_import_page_posts_a_bundle_larger_than_a_form_field_back_in_pieces(
     assert len(details) == 40 and set(details) == {"x\u00e9\U0001f600" * 4000}
 
 
+def test_import_page_takes_at_most_its_bound_of_reports(
+    db: Session, make_actor: Callable[..., Actor], browser_client: Client
+) -> None:
+    client = _page_client(browser_client, make_actor())
+    raw = _raw(_bundle(*[_report(f"Report {n}") for n in range(201)]))
+    before = len(db.execute(select(ExchangeItem.id)).all())
+    resp = client.post(PAGE, files={"file": ("many.json", raw, "application/json")}, data={"dry_run": "false"})
+    assert resp.status_code == 413 and "import at most 200 at a time" in resp.text
+    assert len(db.execute(select(ExchangeItem.id)).all()) == before
+
+
 @pytest.mark.parametrize(
     ("content", "status", "message"),
     [

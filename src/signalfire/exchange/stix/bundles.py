@@ -54,7 +54,7 @@ from signalfire.exchange.stix.convert import (
     item_to_bundle,
 )
 from signalfire.exchange.stix.queries import own_items
-from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity
+from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity, Tlp
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 MAX_EXPORT_ITEMS = 500
@@ -327,7 +327,7 @@ def _same_content(item: ExchangeItem, data: ItemIn) -> bool:
     )
 
 
-def _read_bundle(raw: bytes) -> ImportResult:
+def _read_bundle(raw: bytes, max_items: int = MAX_IMPORT_ITEMS) -> ImportResult:
     try:
         result = bundle_to_items(raw, max_bytes=MAX_IMPORT_BYTES, max_objects=MAX_IMPORT_OBJECTS)
     except BundleRejected as exc:
@@ -338,9 +338,9 @@ def _read_bundle(raw: bytes) -> ImportResult:
             title="STIX bundle refused",
             slug=f"stix-{exc.code.value.replace('_', '-')}",
         ) from None
-    if len(result.items) > MAX_IMPORT_ITEMS:
+    if len(result.items) > max_items:
         raise AppError(
-            detail=f"The bundle holds {len(result.items)} reports; import at most {MAX_IMPORT_ITEMS} at a time.",
+            detail=f"The bundle holds {len(result.items)} reports; import at most {max_items} at a time.",
             status=413,
             title="STIX bundle refused",
             slug="stix-too-many-items",
@@ -355,6 +355,7 @@ def _plan_one(
     default_uses: Sequence[CoveredUse],
     audience: ImportAudience,
     existing: dict[uuid.UUID, ExchangeItem],
+    audience_checked: dict[tuple[Tlp, ImportAudience], ValidationFailed | None],
 ) -> PlannedObject:
     planned = PlannedObject(
         stix_id=imported.stix_id,
@@ -366,7 +367,17 @@ def _plan_one(
     item = existing.get(import_item_id(actor.org_id, imported.stix_id))
     try:
         data, defaults = _item_in(imported, actor, default_uses, audience)
-        authoring.check_audience(session, data, actor)
+        # Every draft of one import has the same audience, so the check depends on the TLP alone.
+        key = (data.tlp, audience)
+        if key not in audience_checked:
+            try:
+                authoring.check_audience(session, data, actor)
+                audience_checked[key] = None
+            except ValidationFailed as refused:
+                audience_checked[key] = refused
+        refused_audience = audience_checked[key]
+        if refused_audience is not None:
+            raise refused_audience
     except ValidationError as exc:
         planned.reason = "invalid " + ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
         return planned
@@ -412,10 +423,11 @@ def plan_import(
     *,
     default_uses: Sequence[CoveredUse] = (),
     audience: ImportAudience = ImportAudience.ONLY_ME,
+    max_items: int = MAX_IMPORT_ITEMS,
 ) -> ImportOutcome:
     """What importing ``raw`` would do, object by object; reads only (this is the dry run)."""
     require(actor, Permission.exchange_item_write)
-    result = _read_bundle(raw)
+    result = _read_bundle(raw, max_items)
     ids = [import_item_id(actor.org_id, i.stix_id) for i in result.items]
     existing = {item.id: item for item in own_items(session, actor, ids)}
     outcome = ImportOutcome(dry_run=True, ignored=list(result.ignored))
@@ -430,8 +442,9 @@ def plan_import(
                 title=names.get(error.object_id, ""),
             )
         )
+    checked: dict[tuple[Tlp, ImportAudience], ValidationFailed | None] = {}
     for imported in result.items:
-        outcome.objects.append(_plan_one(session, actor, imported, default_uses, audience, existing))
+        outcome.objects.append(_plan_one(session, actor, imported, default_uses, audience, existing, checked))
     return outcome
 
 
@@ -443,12 +456,13 @@ def import_bundle(
     default_uses: Sequence[CoveredUse] = (),
     audience: ImportAudience = ImportAudience.ONLY_ME,
     dry_run: bool = False,
+    max_items: int = MAX_IMPORT_ITEMS,
 ) -> ImportOutcome:
     """Save the bundle's reports as drafts of the actor's org; see the module docstring for the rules.
 
     The plan is the dry run's (:func:`plan_import`); with ``dry_run`` nothing is written, not even audit.
     """
-    outcome = plan_import(session, actor, raw, default_uses=default_uses, audience=audience)
+    outcome = plan_import(session, actor, raw, default_uses=default_uses, audience=audience, max_items=max_items)
     if dry_run:
         return outcome
     outcome.dry_run = False
