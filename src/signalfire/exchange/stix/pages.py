@@ -32,8 +32,9 @@ from signalfire.exchange.vocab import ALLOWED_AUDIENCES, AudienceKind, Category,
 
 pages = protected_router(include_in_schema=False)
 
-# What the import page accepts in one go: the request is the import, so it is kept short (about 10 s
-# at most for UI_MAX_REPORTS on SQLite, see docs/benchmarks.md); the API takes bundles.MAX_IMPORT_ITEMS.
+# What the import page accepts in one go: the request is the import, so it is kept short (UI_MAX_REPORTS
+# new drafts took 7 s on SQLite and 13 s on PostgreSQL here, a dry run under 1 s: docs/benchmarks.md);
+# the API takes bundles.MAX_IMPORT_ITEMS.
 UI_MAX_BYTES = 5 * 1024 * 1024
 UI_MAX_REPORTS = 200
 # The body limit for the import pages (web.app): a bundle posted back as form fields is percent-encoded.
