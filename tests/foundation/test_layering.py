@@ -139,7 +139,7 @@ def _on_disk(filename: str) -> set[str]:
         (
             web_app.ROUTE_MODULES,
             "routes.py",
-            set(),
+            {"signalfire.exchange.stix.pages"},
         ),
         (registry.TASK_MODULES, "tasks.py", set()),
         (cli.DOMAIN_CLI, "cli.py", set()),

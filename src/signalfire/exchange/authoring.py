@@ -182,12 +182,18 @@ def _own_item(session: Session, actor: Actor, item_id: uuid.UUID) -> ExchangeIte
 
 
 def create_draft(
-    session: Session, actor: Actor, data: ItemIn, *, source_incident_id: uuid.UUID | None = None
+    session: Session,
+    actor: Actor,
+    data: ItemIn,
+    *,
+    source_incident_id: uuid.UUID | None = None,
+    item_id: uuid.UUID | None = None,
 ) -> ExchangeItem:
+    """A new draft of the actor's org; ``item_id`` lets an importer choose a deterministic id (idempotent imports)."""
     require(actor, Permission.exchange_item_write)
     check_audience(session, data, actor)
     item = ExchangeItem(
-        id=uuid.uuid4(),
+        id=item_id or uuid.uuid4(),
         org_id=actor.org_id,
         created_by_id=actor.user_id,
         status=ItemStatus.DRAFT,

@@ -38,6 +38,7 @@ ROUTE_MODULES = (
     "signalfire.exchange.sanitise.routes",
     "signalfire.exchange.antitrust.routes",
     "signalfire.exchange.correlation.routes",
+    "signalfire.exchange.stix.pages",
     "signalfire.intake.routes",
     "signalfire.readiness.routes",
     "signalfire.mywork.routes",
@@ -118,6 +119,7 @@ def create_app(
         overrides={
             "/taxii2/": 100 * 1024 * 1024,
             "/api/v1/exchange/import": 100 * 1024 * 1024,
+            "/exchange/import": 20 * 1024 * 1024,  # exchange.stix.pages.UI_BODY_LIMIT
             "/report/": report_limit,
             "/api/v1/intake/reports": report_limit,
         },

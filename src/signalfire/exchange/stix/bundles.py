@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -36,16 +37,24 @@ from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.access.policy.exchange import permits_use, readable_items
 from signalfire.audit.chain import record
-from signalfire.core.errors import AppError, NotFound, ValidationFailed
+from signalfire.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.exchange import authoring
 from signalfire.exchange.errors import PurposeNotPermitted
-from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel
+from signalfire.exchange.models import ExchangeItem, ItemRevision, ItemStatus, ReadChannel
 from signalfire.exchange.schemas import ItemIn, PersonRef
 from signalfire.exchange.service import hub_identity, narrow_for_sparse_viewer, record_read, with_current_identities
 from signalfire.exchange.snapshot import ItemSnapshot
-from signalfire.exchange.stix.convert import BundleRejected, ImportedItem, RejectCode, bundle_to_items, item_to_bundle
-from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity
+from signalfire.exchange.stix.convert import (
+    BundleRejected,
+    ImportedItem,
+    ImportResult,
+    RejectCode,
+    bundle_to_items,
+    item_to_bundle,
+)
+from signalfire.exchange.stix.queries import own_items
+from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity, Tlp
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 MAX_EXPORT_ITEMS = 500
@@ -161,15 +170,102 @@ def export_items(
 
 # --- import -----------------------------------------------------------------------------------------
 
+# Items an import creates get a name-based id from (importing org, STIX id): importing the same bundle
+# again finds them, so a repeated import changes nothing and a newer version of a report updates its draft.
+_IMPORT_NAMESPACE = uuid.UUID("6b0f3f2e-2d6c-4d8a-9f57-1c9e4a3b7d21")
+
+
+class ImportAction(StrEnum):
+    CREATE = "create"  # a new draft
+    UPDATE = "update"  # a new version of a report imported before: its draft gets the new content
+    UNCHANGED = "unchanged"  # imported before with the same content: nothing to do
+    REFUSE = "refuse"  # not imported; ``reason`` says why
+
+
+class ImportAudience(StrEnum):
+    """Who an imported draft is addressed to until a person reviews it (any choice is only a draft)."""
+
+    ONLY_ME = "only_me"
+    ALL_MEMBERS = "all_members"
+
+    @property
+    def label(self) -> str:
+        return "Only me (until I review it)" if self is ImportAudience.ONLY_ME else "All member labs"
+
+
+@dataclass
+class PlannedObject:
+    """What the import does (or, in a dry run, would do) with one object of the bundle."""
+
+    stix_id: str
+    stix_type: str
+    action: ImportAction
+    reason: str = ""
+    title: str = ""
+    tlp: str = ""
+    item_id: uuid.UUID | None = None
+    defaults: list[str] = field(default_factory=list)
+    data: ItemIn | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stix_id": self.stix_id,
+            "type": self.stix_type,
+            "action": self.action.value,
+            "reason": self.reason,
+            "title": self.title,
+            "tlp": self.tlp,
+            "item_id": str(self.item_id) if self.item_id else None,
+            "defaults": self.defaults,
+        }
+
 
 @dataclass
 class ImportOutcome:
-    created: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    ignored: int = 0
+    dry_run: bool = False
+    objects: list[PlannedObject] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def of(self, action: ImportAction) -> list[PlannedObject]:
+        return [o for o in self.objects if o.action is action]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            **{a.value: len(self.of(a)) for a in ImportAction},
+            "ignored": len(self.ignored),
+            "objects": len(self.objects),
+        }
+
+    @property
+    def created(self) -> list[dict[str, Any]]:
+        return [
+            {"item_id": str(o.item_id), "stix_id": o.stix_id, "title": o.title, "tlp": o.tlp, "defaults": o.defaults}
+            for o in self.of(ImportAction.CREATE)
+        ]
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        return [{"object_id": o.stix_id, "reason": o.reason} for o in self.of(ImportAction.REFUSE)]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "counts": self.counts,
+            "objects": [o.as_json() for o in self.objects],
+            # The earlier shape, kept for existing clients: what was created, refused, and ignored.
+            "created": self.created,
+            "skipped": self.skipped,
+            "ignored": len(self.ignored),
+        }
 
 
-def _item_in(imported: ImportedItem, actor: Actor, default_uses: Sequence[CoveredUse]) -> tuple[ItemIn, list[str]]:
+def _item_in(
+    imported: ImportedItem,
+    actor: Actor,
+    default_uses: Sequence[CoveredUse],
+    audience: ImportAudience = ImportAudience.ONLY_ME,
+) -> tuple[ItemIn, list[str]]:
     defaults = []
     if imported.category is None:
         defaults.append("category")
@@ -177,8 +273,16 @@ def _item_in(imported: ImportedItem, actor: Actor, default_uses: Sequence[Covere
         defaults.append("severity")
     if not imported.permitted_uses:
         if not default_uses:
-            raise ValueError("the bundle states no permitted uses for it; pass permitted_uses with the import")
+            raise ValueError("the bundle states no permitted uses for it; choose the permitted uses for the import")
         defaults.append("permitted_uses")
+    if audience is ImportAudience.ALL_MEMBERS:
+        addressed: dict[str, Any] = {"audience": [AudienceKind.ALL_MEMBERS]}
+    else:
+        # The narrowest audience every TLP level admits: the importer alone, until they choose on review.
+        addressed = {
+            "audience": [AudienceKind.NAMED_PEOPLE],
+            "audience_people": [PersonRef(user_id=actor.user_id, org_id=actor.org_id)],
+        }
     data = ItemIn(
         category=imported.category or Category.THREAT,
         title=imported.title or f"Imported {imported.stix_id}",
@@ -195,18 +299,36 @@ def _item_in(imported: ImportedItem, actor: Actor, default_uses: Sequence[Covere
         valid_until=imported.valid_until,
         tlp=imported.tlp,
         permitted_uses=list(imported.permitted_uses or default_uses),
-        # The narrowest audience every TLP level admits: the importer alone, until they choose on review.
-        audience=[AudienceKind.NAMED_PEOPLE],
-        audience_people=[PersonRef(user_id=actor.user_id, org_id=actor.org_id)],
+        **addressed,
     )
     return data, defaults
 
 
-def import_bundle(
-    session: Session, actor: Actor, raw: bytes, *, default_uses: Sequence[CoveredUse] = ()
-) -> ImportOutcome:
-    """Save the bundle's reports as drafts of the actor's org; see the module docstring for the rules."""
-    require(actor, Permission.exchange_item_write)
+def import_item_id(org_id: uuid.UUID, stix_id: str) -> uuid.UUID:
+    """The id of the draft an import makes of ``stix_id`` for ``org_id`` (the same on every import)."""
+    return uuid.uuid5(_IMPORT_NAMESPACE, f"{org_id}/{stix_id}")
+
+
+def _same_content(item: ExchangeItem, data: ItemIn) -> bool:
+    return (
+        item.category == data.category
+        and item.title == data.title.strip()
+        and item.summary == data.summary
+        and item.details == data.details
+        and item.severity == data.severity
+        and item.priority == data.priority
+        and item.confidence == data.confidence
+        and list(item.model_families) == list(data.model_families)
+        and list(item.modalities) == [m.value for m in data.modalities]
+        and list(item.technique_refs) == list(data.technique_refs)
+        and list(item.mitigations) == list(data.mitigations)
+        and item.valid_until == data.valid_until
+        and item.tlp == data.tlp
+        and set(item.permitted_uses) == set(data.permitted_uses)
+    )
+
+
+def _read_bundle(raw: bytes, max_items: int = MAX_IMPORT_ITEMS) -> ImportResult:
     try:
         result = bundle_to_items(raw, max_bytes=MAX_IMPORT_BYTES, max_objects=MAX_IMPORT_OBJECTS)
     except BundleRejected as exc:
@@ -217,47 +339,157 @@ def import_bundle(
             title="STIX bundle refused",
             slug=f"stix-{exc.code.value.replace('_', '-')}",
         ) from None
-    if len(result.items) > MAX_IMPORT_ITEMS:
+    if len(result.items) > max_items:
         raise AppError(
-            detail=f"The bundle holds {len(result.items)} reports; import at most {MAX_IMPORT_ITEMS} at a time.",
+            detail=f"The bundle holds {len(result.items)} reports; import at most {max_items} at a time.",
             status=413,
             title="STIX bundle refused",
             slug="stix-too-many-items",
         )
-    outcome = ImportOutcome(
-        skipped=[{"object_id": e.object_id, "reason": e.reason} for e in result.errors], ignored=len(result.ignored)
+    return result
+
+
+def _plan_one(
+    session: Session,
+    actor: Actor,
+    imported: ImportedItem,
+    default_uses: Sequence[CoveredUse],
+    audience: ImportAudience,
+    existing: dict[uuid.UUID, ExchangeItem],
+    audience_checked: dict[tuple[Tlp, ImportAudience], ValidationFailed | None],
+) -> PlannedObject:
+    planned = PlannedObject(
+        stix_id=imported.stix_id,
+        stix_type=imported.stix_id.split("--", 1)[0],
+        action=ImportAction.REFUSE,
+        title=imported.title or f"Imported {imported.stix_id}",
+        tlp=imported.tlp.value,
     )
-    for imported in result.items:
-        try:
-            data, defaults = _item_in(imported, actor, default_uses)
-            with session.begin_nested():
-                item = authoring.create_draft(session, actor, data)
-        except ValidationError as exc:
-            fields = ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
-            outcome.skipped.append({"object_id": imported.stix_id, "reason": f"invalid {fields}"})
-            continue
-        except (ValueError, ValidationFailed) as exc:
-            reason = exc.detail if isinstance(exc, ValidationFailed) else str(exc)
-            outcome.skipped.append({"object_id": imported.stix_id, "reason": reason})
-            continue
-        outcome.created.append(
-            {
-                "item_id": str(item.id),
-                "stix_id": imported.stix_id,
-                "title": item.title,
-                "tlp": item.tlp.value,
-                "defaults": defaults,
-            }
+    item = existing.get(import_item_id(actor.org_id, imported.stix_id))
+    try:
+        data, defaults = _item_in(imported, actor, default_uses, audience)
+        # Every draft of one import has the same audience, so the check depends on the TLP alone.
+        key = (data.tlp, audience)
+        if key not in audience_checked:
+            try:
+                authoring.check_audience(session, data, actor)
+                audience_checked[key] = None
+            except ValidationFailed as refused:
+                audience_checked[key] = refused
+        refused_audience = audience_checked[key]
+        if refused_audience is not None:
+            raise refused_audience
+    except ValidationError as exc:
+        planned.reason = "invalid " + ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()}))
+        return planned
+    except ValidationFailed as exc:
+        planned.reason = "; ".join(e.message for e in exc.errors) or exc.detail
+        return planned
+    except ValueError as exc:
+        planned.reason = str(exc)
+        return planned
+    planned.data, planned.defaults = data, defaults
+    if imported.revoked:
+        planned.reason = "the object is revoked; a revoked report is not imported"
+        return planned
+    planned.item_id = item.id if item is not None else import_item_id(actor.org_id, imported.stix_id)
+    if item is None:
+        planned.action = ImportAction.CREATE
+    elif _same_content(item, data):
+        planned.action = ImportAction.UNCHANGED
+        planned.reason = "already imported with this content"
+    elif item.status != ItemStatus.DRAFT:
+        planned.reason = (
+            f"imported before and since {item.status.value}; the newer version was not applied: "
+            "revise the item on its page"
         )
+    else:
+        planned.action = ImportAction.UPDATE
+        planned.reason = "imported before; its draft gets this version's content"
+    return planned
+
+
+def _names_of(raw: bytes, ids: set[str]) -> dict[str, str]:
+    """The ``name`` of the refused objects, for the report (the bundle was already checked whole)."""
+    objects = json.loads(raw).get("objects", [])
+    return {
+        obj["id"]: str(obj.get("name", ""))[:300] for obj in objects if isinstance(obj, dict) and obj.get("id") in ids
+    }
+
+
+def plan_import(
+    session: Session,
+    actor: Actor,
+    raw: bytes,
+    *,
+    default_uses: Sequence[CoveredUse] = (),
+    audience: ImportAudience = ImportAudience.ONLY_ME,
+    max_items: int = MAX_IMPORT_ITEMS,
+) -> ImportOutcome:
+    """What importing ``raw`` would do, object by object; reads only (this is the dry run)."""
+    require(actor, Permission.exchange_item_write)
+    result = _read_bundle(raw, max_items)
+    ids = [import_item_id(actor.org_id, i.stix_id) for i in result.items]
+    existing = {item.id: item for item in own_items(session, actor, ids)}
+    outcome = ImportOutcome(dry_run=True, ignored=list(result.ignored))
+    names = _names_of(raw, {e.object_id for e in result.errors}) if result.errors else {}
+    for error in result.errors:
+        outcome.objects.append(
+            PlannedObject(
+                stix_id=error.object_id,
+                stix_type=error.object_id.split("--", 1)[0],
+                action=ImportAction.REFUSE,
+                reason=error.reason.removeprefix(f"{error.object_id} was skipped: ").rstrip("."),
+                title=names.get(error.object_id, ""),
+            )
+        )
+    checked: dict[tuple[Tlp, ImportAudience], ValidationFailed | None] = {}
+    for imported in result.items:
+        outcome.objects.append(_plan_one(session, actor, imported, default_uses, audience, existing, checked))
+    return outcome
+
+
+def import_bundle(
+    session: Session,
+    actor: Actor,
+    raw: bytes,
+    *,
+    default_uses: Sequence[CoveredUse] = (),
+    audience: ImportAudience = ImportAudience.ONLY_ME,
+    dry_run: bool = False,
+    max_items: int = MAX_IMPORT_ITEMS,
+) -> ImportOutcome:
+    """Save the bundle's reports as drafts of the actor's org; see the module docstring for the rules.
+
+    The plan is the dry run's (:func:`plan_import`); with ``dry_run`` nothing is written, not even audit.
+    """
+    outcome = plan_import(session, actor, raw, default_uses=default_uses, audience=audience, max_items=max_items)
+    if dry_run:
+        return outcome
+    outcome.dry_run = False
+    for planned in outcome.objects:
+        if planned.action not in (ImportAction.CREATE, ImportAction.UPDATE) or planned.data is None:
+            continue
+        try:
+            with session.begin_nested():
+                if planned.action is ImportAction.CREATE:
+                    authoring.create_draft(session, actor, planned.data, item_id=planned.item_id)
+                else:
+                    assert planned.item_id is not None
+                    authoring.update_draft(session, actor, planned.item_id, planned.data)
+        except (ValidationFailed, Conflict) as exc:
+            planned.action, planned.reason = ImportAction.REFUSE, exc.detail
     record(
         session,
         action="exchange.stix.imported",
         target_type="exchange_item",
         actor=actor,
         summary={
-            "created": [c["item_id"] for c in outcome.created],
-            "skipped": len(outcome.skipped),
-            "ignored": outcome.ignored,
+            "created": [str(o.item_id) for o in outcome.of(ImportAction.CREATE)],
+            "updated": [str(o.item_id) for o in outcome.of(ImportAction.UPDATE)],
+            "unchanged": len(outcome.of(ImportAction.UNCHANGED)),
+            "skipped": len(outcome.of(ImportAction.REFUSE)),
+            "ignored": len(outcome.ignored),
         },
     )
     return outcome
@@ -307,18 +539,31 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-@router.post("/import", status_code=201)
+@router.post(
+    "/import",
+    status_code=201,
+    responses={
+        200: {"description": "Dry run: what the import would do, per object; nothing was stored"},
+        201: {"description": "Imported: per object, created, updated, unchanged or refused (with the reason)"},
+        413: {"description": "The bundle is too large (bytes, objects or reports)"},
+        422: {"description": "Not JSON, not a STIX 2.1 bundle, or a bundle-wide fault; nothing was stored"},
+    },
+)
 def import_route(
     session: SessionDep,
     actor: ActorDep,
     body: Annotated[bytes, Depends(_raw_body)],
     permitted_uses: Annotated[list[CoveredUse], Query(max_length=9)] = [],  # noqa: B006
+    audience: ImportAudience = ImportAudience.ONLY_ME,
+    dry_run: bool = False,
 ) -> JSONResponse:
     """Import a STIX 2.1 bundle (the request body) as drafts of your organisation, for review before publishing.
 
-    ``permitted_uses`` (repeatable) applies to reports whose bundle does not state them.
+    ``permitted_uses`` (repeatable) applies to reports whose bundle does not state them; ``audience`` is who
+    the drafts are addressed to (``only_me``, the default, or ``all_members``). With ``dry_run=true`` the
+    answer (200) says, per object, what would be created, updated (a newer version of a report imported
+    before), left unchanged or refused and why, and nothing is stored. Importing the same bundle twice
+    changes nothing the second time.
     """
-    outcome = import_bundle(session, actor, body, default_uses=permitted_uses)
-    return JSONResponse(
-        {"created": outcome.created, "skipped": outcome.skipped, "ignored": outcome.ignored}, status_code=201
-    )
+    outcome = import_bundle(session, actor, body, default_uses=permitted_uses, audience=audience, dry_run=dry_run)
+    return JSONResponse(outcome.as_json(), status_code=200 if dry_run else 201)

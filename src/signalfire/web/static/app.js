@@ -494,6 +494,19 @@
     }, 150);
   });
 
+  // <form data-busy>: on submit, show its <progress data-busy-indicator> (a long but bounded request, e.g.
+  // a STIX import) and keep the submit buttons from being pressed twice. Runs after data-confirm.
+  doc.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (evt.defaultPrevented || !form.hasAttribute || !form.hasAttribute("data-busy")) {
+      return;
+    }
+    each(form, "[data-busy-indicator]", function (el) {
+      el.hidden = false;
+    });
+    form.setAttribute("aria-busy", "true");
+  });
+
   // Idempotent, so it may run more than once on the same nodes (DOMContentLoaded, htmx:load, afterSwap).
   function init(root) {
     updateClocks(root);

@@ -1,0 +1,177 @@
+"""In a real browser over the seeded demo: Aurora's admin imports a STIX 2.1 bundle with a dry run (two reports
+would be created, one refused for having no TLP marking), imports it, publishes one of the drafts, then exports
+a selection from the items list and the downloaded bundle holds exactly the ticked items. The TAXII
+collections page shows how to connect. Every page has no serious or critical axe-core violation.
+
+Screenshots go to test-artifacts/; with SIGNALFIRE_UPDATE_SCREENSHOTS=1 also to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signalfire.exchange.stix.convert import SIGNALFIRE_EXTENSION_ID, TLP2_MARKING_IDS
+from signalfire.exchange.vocab import Tlp
+from tests.conftest import LiveServer, axe_violations, login, screenshot
+
+pytestmark = pytest.mark.browser
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+GOOD = "Tool-description injection in agent plug-ins"
+SECOND = "Refusal bypass through translated prompts"
+UNMARKED = "Report without a marking"
+
+
+def _report(name: str, tlp: Tlp | None) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "type": "report",
+        "spec_version": "2.1",
+        "id": f"report--{uuid.uuid4()}",
+        "created": "2026-11-02T09:00:00.000Z",
+        "modified": "2026-11-02T09:00:00.000Z",
+        "name": name,
+        "description": f"{name}, seen by a partner's red team against a hosted assistant.",
+        "published": "2026-11-02T09:00:00.000Z",
+        "report_types": ["threat-report"],
+        "object_refs": [f"identity--{uuid.uuid4()}"],
+        "extensions": {
+            SIGNALFIRE_EXTENSION_ID: {
+                "extension_type": "property-extension",
+                "item_version": 1,
+                "category": "threat",
+                "permitted_uses": ["threat_detection", "safeguards"],
+                "severity": "high",
+                "priority": "routine",
+            }
+        },
+    }
+    if tlp is not None:
+        report["object_marking_refs"] = [TLP2_MARKING_IDS[tlp]]
+    return report
+
+
+def _shot(page: Any, name: str) -> None:
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, name)
+    if os.environ.get("SIGNALFIRE_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
+
+
+def _axe(page: Any, where: str, found: list[str]) -> None:
+    page.wait_for_load_state("networkidle")
+    assert "Something went wrong" not in page.content(), where
+    found += [f"{where}: {v}" for v in axe_violations(page)]
+
+
+def test_member_imports_with_a_dry_run_then_exports_a_selection(
+    live_server: LiveServer, page: Any, tmp_path: Path
+) -> None:
+    url = live_server.url
+    violations: list[str] = []
+    page.on("dialog", lambda dialog: dialog.accept())  # data-confirm on publish
+    bundle_file = tmp_path / "partner-feed.json"
+    objects = [_report(GOOD, Tlp.GREEN), _report(SECOND, Tlp.GREEN), _report(UNMARKED, None)]
+    bundle_file.write_text(json.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}))
+
+    login(page, url, "alice@aurora.example")
+    page.goto(f"{url}/exchange")
+    page.click(".tabs a:has-text('Import STIX')")
+    page.wait_for_selector("[data-testid=import-form]")
+    _axe(page, "import form", violations)
+
+    # Dry run: the report says what would happen, per object, and nothing is stored.
+    page.set_input_files("#s-file", str(bundle_file))
+    page.check("input[name=audience][value=all_members]")
+    page.click("[data-testid=dry-run]")
+    page.wait_for_selector("[data-testid=import-report]")
+    assert "Dry run: nothing was stored" in page.locator("[data-testid=import-report] .card-title").inner_text()
+    assert page.locator("[data-testid=count-create]").inner_text() == "2"
+    assert page.locator("[data-testid=count-refuse]").inner_text() == "1"
+    assert page.locator("[data-testid=count-update]").inner_text() == "0"
+    refused = page.locator("[data-testid=import-objects] tr[data-action=refuse]")
+    assert refused.count() == 1 and "no TLP marking" in refused.inner_text()
+    assert objects[2]["id"] in refused.inner_text()
+    _axe(page, "dry run report", violations)
+    _shot(page, "exchange-stix-import-dry-run")
+    page.goto(f"{url}/exchange?mine=true")
+    assert GOOD not in page.locator("main").inner_text()  # the dry run made no draft
+    page.go_back()
+    page.wait_for_selector("[data-testid=confirm-import]")
+
+    # Import for real: the same bundle, posted back from the page.
+    page.click("[data-testid=confirm-import] button[type=submit]")
+    page.wait_for_selector("[data-testid=import-report] .card-title:has-text('Imported')")
+    assert page.locator("[data-testid=count-create]").inner_text() == "2"
+    _axe(page, "import result", violations)
+    _shot(page, "exchange-stix-import-done")
+
+    # Publish one of the drafts from its page.
+    page.click(f"[data-testid=import-objects] a:has-text('{GOOD}')")
+    page.click("[data-testid=publish]")
+    page.wait_for_selector(".flash:has-text('Published')")
+
+    # Export a selection: filter the list, follow "Export as STIX", keep two ticked, download.
+    page.goto(f"{url}/exchange?category=threat")
+    page.click("[data-testid=export-link]")
+    page.wait_for_selector("[data-testid=export-items]")
+    assert page.locator("#x-cat").input_value() == "threat"
+    boxes = page.locator("[data-testid=export-items] input[name=item]")
+    assert boxes.count() >= 2
+    row = page.locator("[data-testid=export-items] tr", has_text=GOOD)
+    assert row.count() == 1
+    good_id = row.locator("input[name=item]").get_attribute("value")
+    for i in range(boxes.count()):
+        boxes.nth(i).uncheck()
+    row.locator("input[name=item]").check()
+    other = page.locator("[data-testid=export-items] tr", has_not_text=GOOD).locator("input[name=item]").first
+    other.check()
+    other_id = other.get_attribute("value")
+    page.select_option("#x-purpose", "threat_detection")
+    _axe(page, "export", violations)
+    _shot(page, "exchange-stix-export")
+    with page.expect_download() as download:
+        page.click("[data-testid=export-download]")
+    data = json.loads(Path(download.value.path()).read_text())
+    reports = {o["id"].split("--", 1)[1] for o in data["objects"] if o["type"] == "report"}
+    assert reports == {good_id, other_id}
+
+    # Collections: how to connect, and what each collection serves.
+    page.goto(f"{url}/exchange/collections")
+    page.wait_for_selector("[data-testid=collections]")
+    assert "/taxii2/" in page.locator("[data-testid=discovery-url]").inner_text()
+    assert page.locator("[data-testid=collections] tr[data-collection=members]").count() == 1
+    _axe(page, "collections", violations)
+    _shot(page, "exchange-taxii-collections")
+    assert not violations, "\n".join(violations)
+
+
+@pytest.mark.parametrize("email", ["alice@aurora.example", "erin@aioffice.example"])
+def test_stix_pages_fit_a_phone_and_pass_axe(live_server: LiveServer, page: Any, email: str) -> None:
+    """A member and an authority's analyst (who may not import: no tab, 403), at 390 px."""
+    url = live_server.url
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, url, email)
+    found: list[str] = []
+    member = email.startswith("alice")
+    for path in (
+        ["/exchange/import", "/exchange/export", "/exchange/collections"]
+        if member
+        else [
+            "/exchange/export",
+            "/exchange/collections",
+        ]
+    ):
+        page.goto(f"{url}{path}")
+        _axe(page, path, found)
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= 390, f"{path} scrolls sideways at 390 px ({scroll} px wide)"
+    tabs = page.locator(".tabs").inner_text()
+    assert ("Import STIX" in tabs) is member and "TAXII collections" in tabs
+    assert not found, "\n".join(found)
