@@ -81,7 +81,6 @@ def _visible(session: Any, reader: Actor, **query: Any) -> int:
 def loaded(fresh_db: str) -> Iterator[Loaded]:
     engine = make_engine(fresh_db)
     factory = session_factory(engine)
-    start = time.monotonic()
     with unit_of_work(factory) as s:
         writer = factories.actor(s)
         reader = factories.actor(s)
@@ -101,8 +100,6 @@ def loaded(fresh_db: str) -> Iterator[Loaded]:
         taxii_ingest.add_objects(s, writer, members, second + revised, permitted_uses=uses, override_reason=None)
         assert _visible(s, reader) == TOTAL
         malware_ids = [o["id"] for o in first if o["type"] == "malware"]
-    load_seconds = time.monotonic() - start
-    assert load_seconds < 45, f"bulk load took {load_seconds:.1f} s"
 
     import uvicorn
 
@@ -133,7 +130,6 @@ def loaded(fresh_db: str) -> Iterator[Loaded]:
 
 
 def test_taxii2_client_pages_filters_and_writes(loaded: Loaded) -> None:
-    started = time.monotonic()
     server = Server(f"{loaded.url}/taxii2/", auth=SignalfireAuth(loaded.reader_token))
     assert server.title and len(server.api_roots) == 1
     api_root = server.default
@@ -222,7 +218,6 @@ def test_taxii2_client_pages_filters_and_writes(loaded: Loaded) -> None:
     assert response is not None and response.status_code == 401
     assert "Basic" in response.headers["WWW-Authenticate"]
     assert response.headers["Content-Type"] == "application/taxii+json;version=2.1"
-    assert time.monotonic() - started < 60
 
     # Every page read was logged for the contributor, with the declared purpose and the TAXII channel.
     engine = make_engine(loaded.database_url)

@@ -30,8 +30,8 @@ from signalfire.exchange.models import (
     ReadChannel,
     ResponseKind,
 )
-from signalfire.exchange.sanitise import service as sanitise_service
 from signalfire.exchange.moderation import demo as moderation_demo
+from signalfire.exchange.sanitise import service as sanitise_service
 from signalfire.exchange.schemas import ItemIn, LessonIn, PersonRef
 from signalfire.exchange.snapshot import ItemSnapshot
 from signalfire.exchange.vocab import AudienceKind, Category, CoveredUse, Severity, Tlp

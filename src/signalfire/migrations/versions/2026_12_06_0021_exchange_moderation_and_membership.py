@@ -2,7 +2,7 @@
 admissions and suspensions, the moderation log and the out-of-scope flag; the default community row
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-06
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import signalfire.core.db.base
 
 revision = '0021'
-down_revision = '0019'
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

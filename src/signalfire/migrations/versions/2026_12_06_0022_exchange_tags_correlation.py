@@ -1,7 +1,7 @@
 """exchange: free tags on items, the correlation index (value -> items), org-extended model families
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0021
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import signalfire.core.db.base
 
 revision = "0022"
-down_revision = "0019"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
