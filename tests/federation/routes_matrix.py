@@ -75,7 +75,11 @@ ADMIN_ROUTES = [
     ("GET", "/api/v1/federation/peers", {"denied": 200}),
     ("POST", "/api/v1/federation/peers", {"denied": 403, "json": lambda ctx, p: peer_in()}),
     ("GET", "/api/v1/federation/peers/{peer_id}", {"owned": True, "denied": 404}),
-    ("PATCH", "/api/v1/federation/peers/{peer_id}", {"owned": True, "denied": 404, "json": lambda c, p: {"active": False}}),
+    (
+        "PATCH",
+        "/api/v1/federation/peers/{peer_id}",
+        {"owned": True, "denied": 404, "json": lambda c, p: {"active": False}},
+    ),
     ("DELETE", "/api/v1/federation/peers/{peer_id}", {"owned": True, "denied": 404}),
     ("PUT", "/api/v1/federation/peers/{peer_id}/collections", {"owned": True, "denied": 404, "json": _collection_json}),
     ("DELETE", "/api/v1/federation/peers/{peer_id}/collections/{collection_id}", {"owned": True, "denied": 404}),

@@ -75,7 +75,7 @@ def queue_revision(session: Session, item: ExchangeItem, revision: ItemRevision,
             peer_id=peer.id,
             item_id=item.id,
             item_version=revision.version,
-            stix_id=f"item:{item.id}",
+            stix_id=f"report--{item.id}",
             stix_version=revision.modified.isoformat(),
             change=change,
             state=PushState.PENDING,
@@ -101,7 +101,9 @@ def _objects(session: Session, ledger: PushLedger) -> tuple[list[dict[str, Any]]
     item = session.get_one(ExchangeItem, ledger.item_id)
     rows = revision_rows(session, revision, item.org_id, hub_identity(session))
     owned = [r for r in rows if r.item_id is not None]
-    key_row = owned[0] if owned else rows[0]
+    # The item's own object (a report, or a vulnerability) carries the item's id: it names the version.
+    main = [r for r in owned if r.stix_id.endswith(str(item.id))]
+    key_row = (main or owned or rows)[0]
     stix_version = key_row.version.isoformat() if key_row.version else ledger.stix_version
     return (
         [json.loads(r.body) for r in rows],
@@ -167,7 +169,9 @@ def send(factory: sessionmaker[Session], ledger_id: uuid.UUID, *, max_attempts: 
             return _settle(ledger_id, peer_id, PushState.DEAD, exc.reason, {})
         raise
     ok, why = _outcome_of(status)
-    summary: dict[str, Any] = {k: status.get(k) for k in ("id", "status", "success_count", "failure_count") if k in status}
+    summary: dict[str, Any] = {
+        k: status.get(k) for k in ("id", "status", "success_count", "failure_count") if k in status
+    }
     summary |= {"stix_id": stix_id, "stix_version": stix_version}
     if not ok:
         return _settle(ledger_id, peer_id, PushState.REFUSED, why or "refused", summary)
