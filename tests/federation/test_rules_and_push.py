@@ -277,7 +277,7 @@ def test_a_refusal_by_the_peer_is_final_and_recorded_with_its_reason(
 def test_the_worker_sends_through_the_outbox_with_backoff(
     db: Session, session_maker: sessionmaker[Session], make_actor: Any
 ) -> None:
-    peer, ledger = _one_pending(db, make_actor)
+    _peer_row, ledger = _one_pending(db, make_actor)
     fake = FakePeer(500)
     worker = Worker(session_maker, settings=JobSettings(backoff_base_seconds=60), mailer=LogMailer())
     with taxii_client.use_transport(httpx.MockTransport(fake)):
