@@ -456,8 +456,14 @@ def add_objects(
     *,
     permitted_uses: Sequence[CoveredUse],
     override_reason: str | None,
+    vouched_identities: frozenset[str] = frozenset(),
 ) -> AddResult:
-    """Validate, screen and publish the posted objects; returns the (complete) status of the request."""
+    """Validate, screen and publish the posted objects; returns the (complete) status of the request.
+
+    ``vouched_identities``: identities the caller vouches are the poster's besides its own (federation
+    publishes a remote peer's objects under the local record of that peer, keeping their ``created_by_ref``);
+    they are named, never pseudonymous. A TAXII request never sets them.
+    """
     if not collection.can_write or collection.audience is None:
         raise TaxiiError(403, "Collection not writable", "You may not add objects to this collection.")
     if not permitted_uses:
@@ -470,7 +476,7 @@ def add_objects(
     failures: dict[int, dict[str, str]] = {}
     candidates = _well_formed(objects, failures)
     fixed, regular = _split_reference(candidates, failures)
-    accepted = _admit(session, actor, collection, fixed, regular, failures)
+    accepted = _admit(session, actor, collection, fixed, regular, failures, vouched_identities)
 
     findings = screen_objects(accepted)
     if findings and len(reason) < _OVERRIDE_MIN:
@@ -483,7 +489,7 @@ def add_objects(
             f"reason (at least {_OVERRIDE_MIN} characters).",
         )
 
-    pseudonymous = _pseudonymous(session, actor, accepted)
+    pseudonymous = _pseudonymous(session, actor, accepted, vouched_identities)
     items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings, pseudonymous)
     versions_added = _store(session, actor, collection, fixed, accepted, items)
     sync(session)
@@ -551,10 +557,11 @@ def _admit(
     fixed: Sequence[Candidate],
     regular: Sequence[Candidate],
     failures: dict[int, dict[str, str]],
+    vouched: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """The objects to add: not already there, not someone else's id, and allowed in this audience at their TLP."""
     assert collection.audience is not None
-    own = _own_identities(session, actor)
+    own = _own_identities(session, actor) | vouched
     attributed = []
     for candidate in regular:
         try:
@@ -679,7 +686,9 @@ def _check_revocations(
     return [c for c in candidates if c.index not in refused]
 
 
-def _pseudonymous(session: Session, actor: Actor, accepted: Sequence[Candidate]) -> bool:
+def _pseudonymous(
+    session: Session, actor: Actor, accepted: Sequence[Candidate], vouched: frozenset[str] = frozenset()
+) -> bool:
     """Whether the objects are published under the org's pseudonym (some name it as their author).
 
     Objects naming the org and objects naming its pseudonym cannot go in one request: they would become
@@ -688,10 +697,10 @@ def _pseudonymous(session: Session, actor: Actor, accepted: Sequence[Candidate])
     authors = {c.obj.get("created_by_ref") for c in accepted} - {None}
     if not authors:
         return False
-    own = org_identity_id(actor.org_id)
-    if authors == {own}:
+    named = {org_identity_id(actor.org_id)} | vouched
+    if authors <= named:
         return False
-    if own in authors:
+    if authors & named:
         raise TaxiiError(
             422,
             "Mixed attribution",
