@@ -88,6 +88,7 @@ ADMIN_ROUTES = [
     ("GET", "/api/v1/federation/peers/{peer_id}/ledger", {"owned": True, "denied": 404}),
     ("POST", "/api/v1/federation/peers/{peer_id}/ledger/{ledger_id}/retry", {"owned": True, "denied": 404}),
     ("GET", "/api/v1/federation/peers/{peer_id}/events", {"owned": True, "denied": 404}),
+    ("GET", "/api/v1/federation/peers/{peer_id}/pulled", {"owned": True, "denied": 404}),
     ("GET", "/api/v1/federation/health", {"denied": 200}),
 ]
 
