@@ -22,7 +22,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -475,6 +475,7 @@ def add_objects(
     reason = (override_reason or "").strip()
     failures: dict[int, dict[str, str]] = {}
     candidates = _well_formed(objects, failures)
+    candidates = _adopt_foreign_pseudonyms(session, actor, candidates, failures, vouched_identities)
     fixed, regular = _split_reference(candidates, failures)
     accepted = _admit(session, actor, collection, fixed, regular, failures, vouched_identities)
 
@@ -613,6 +614,48 @@ def _admit(
         except _Refused as exc:
             failures[candidate.index] = _detail(candidate.obj, str(exc))
     return accepted
+
+
+def _adopt_foreign_pseudonyms(
+    session: Session,
+    actor: Actor,
+    regular: Sequence[Candidate],
+    failures: dict[int, dict[str, str]],
+    vouched: frozenset[str],
+) -> list[Candidate]:
+    """Objects naming a pseudonym another instance issued are published here under the poster's own pseudonym.
+
+    A federated lab pushes its pseudonymous items with the pseudonym its own instance issued (an identity
+    with ``identity_class`` "unknown", sent in the same envelope, known nowhere here). Only the poster can
+    speak under it, so here it stands for the poster's pseudonym on this instance, which this instance
+    issues and alone can resolve: ``created_by_ref`` is set to that pseudonym and the foreign identity
+    object is not stored. Identities issued here (orgs, pseudonyms, the hub) are never adopted.
+    """
+    own = _own_identities(session, actor) | vouched
+    foreign = {
+        c.stix_id
+        for c in regular
+        if c.stix_type == "identity" and c.obj.get("identity_class") == "unknown" and c.stix_id not in own
+    }
+    if foreign:
+        foreign -= _reserved_ids(session, [c for c in regular if c.stix_id in foreign])
+    if not foreign or not any(c.obj.get("created_by_ref") in foreign for c in regular):
+        return list(regular)
+    from signalfire.exchange.pseudonyms import ensure_pseudonym
+
+    pseudonym = ensure_pseudonym(session, actor.org_id).stix_identity_id
+    adopted: list[Candidate] = []
+    for c in regular:
+        if c.stix_id in foreign:
+            failures[c.index] = _detail(
+                c.obj, f"not stored: a pseudonym issued elsewhere; your objects name your pseudonym here, {pseudonym}"
+            )
+            continue
+        if c.obj.get("created_by_ref") in foreign:
+            obj = {**c.obj, "created_by_ref": pseudonym}
+            c = replace(c, obj=obj, body=compact(obj), digest=canonical_digest(obj))
+        adopted.append(c)
+    return adopted
 
 
 def _own_identities(session: Session, actor: Actor) -> set[str]:
