@@ -293,3 +293,17 @@ def test_the_worker_sends_through_the_outbox_with_backoff(
         worker.drain()
     db.refresh(ledger)
     assert ledger.state == PushState.SENT and len(fake.posts) == 2
+
+
+def test_a_plain_taxii_server_gets_no_extension_definitions(
+    db: Session, session_maker: sessionmaker[Session], make_actor: Any
+) -> None:
+    peer, ledger = _one_pending(db, make_actor)
+    peer.signalfire = False
+    db.commit()
+    fake = FakePeer(202)
+    with taxii_client.use_transport(httpx.MockTransport(fake)):
+        push.send(session_maker, ledger.id, max_attempts=3)(db)
+    ids = [o["id"] for o in json.loads(fake.posts[0].content)["objects"]]
+    assert ids and not [i for i in ids if i.startswith("extension-definition--")]
+    assert any(i.startswith("report--") for i in ids)
