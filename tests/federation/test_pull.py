@@ -228,3 +228,23 @@ def _last_headers(factory: sessionmaker[Session], db: Session, peer: Peer) -> di
     remote = Remote([])
     _run(factory, remote, peer, db)
     return dict(remote.requests[-1].headers)
+
+
+def test_a_run_cut_short_resumes_from_the_committed_cursor_without_loss_or_duplicates(
+    db: Session, session_maker: sessionmaker[Session], make_actor: Any
+) -> None:
+    """What a SIGKILL between pages leaves: the pages before it committed with their cursor, nothing after."""
+    admin = make_actor()
+    peer = _peer(db, admin)
+    objects = [indicator(n, created_by_ref=REMOTE_ID) for n in range(5)]
+    remote = Remote(objects)
+    with taxii_client.use_transport(httpx.MockTransport(remote)):
+        first = pull.pull_collection(session_maker, _collection(db, peer).id, max_pages=1)
+    assert first.more and first.pulled == 2
+    collection = _collection(db, peer)
+    db.refresh(collection)
+    assert collection.next_token == "2"
+    rest = _run(session_maker, remote, peer, db)
+    assert rest.pulled == 3 and not rest.more
+    assert remote.requests[1].url.params["next"] == "2"  # resumed where the cut-short run stopped
+    assert sorted(p.stix_id for p in _pulled(db, peer)) == sorted(o["id"] for o in objects)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
@@ -49,6 +50,7 @@ class PullResult:
     pulled: int = 0
     refused: int = 0
     errors: list[str] = field(default_factory=list)
+    more: bool = False  # stopped at max_pages with more to read
 
 
 def import_actor(session: Session, peer: Peer) -> Actor:
@@ -320,6 +322,68 @@ def _record_refusal(session: Session, peer: Peer, reason: str, detail: dict[str,
     session.add(PeerEvent(peer_id=peer.id, kind=EventKind.PULL_REFUSED, reason=reason[:2000], detail=detail))
 
 
+def _store_page(
+    factory: sessionmaker[Session],
+    peer_id: uuid.UUID,
+    collection_id: uuid.UUID,
+    remote_id: str,
+    page: taxii_client.ObjectsPage,
+    looping: bool,
+    result: PullResult,
+) -> bool:
+    """Import one fetched page and move the cursor, in one transaction; True when the run should stop."""
+    with unit_of_work(factory) as session:
+        peer = session.get_one(Peer, peer_id)
+        collection = session.get_one(PeerCollection, collection_id)
+        try:
+            with session.begin_nested():
+                imported, reasons, refused = import_page(session, peer, collection, page.objects)
+        except (TaxiiError, ValueError) as exc:
+            # The whole page is refused (e.g. screening findings, or not an envelope): nothing of it is
+            # kept, the reason is recorded, and the cursor moves on so one bad page cannot stall the peer.
+            description = exc.description if isinstance(exc, TaxiiError) else str(exc)
+            imported, reasons = 0, {f"page refused: {description[:180]}": len(page.objects)}
+            refused = [{"id": "", "message": description[:500]}]
+        if refused:
+            _record_refusal(
+                session,
+                peer,
+                f"{len(refused)} object(s) of a page from collection {remote_id} not imported",
+                {"reasons": reasons, "objects": refused[:50]},
+                len(refused),
+            )
+            result.refused += len(refused)
+        peer.pulled_count += imported
+        result.pulled += imported
+        result.pages += 1
+        if page.date_added_last:
+            collection.added_after = page.date_added_last[:64]
+        collection.next_token = page.next if (page.more and not looping) else None
+        collection.last_pulled_at = utcnow()
+        if looping:
+            reason = (
+                f"collection {remote_id}: the peer returned a 'next' it had already given (a paging loop); "
+                "stopped, and the next run starts again from added_after"
+                if page.next is not None
+                else f"collection {remote_id}: 'more' is true but no 'next' was given; stopped"
+            )
+            note_failure(session, peer, EventKind.PULL_FAILED, reason, {"collection": remote_id})
+            result.errors.append(reason)
+        else:
+            note_success(session, peer)
+        if imported or refused:
+            record(
+                session,
+                action="federation.pull.page",
+                target_type="federation_peer_collection",
+                target_id=collection.id,
+                org_id=peer.org_id,
+                actor_label=f"federation worker (peer {peer.name})",
+                summary={"peer": peer.name, "imported": imported, "refused": len(refused), "reasons": reasons},
+            )
+    return looping or not page.more or page.next is None
+
+
 def pull_collection(
     factory: sessionmaker[Session],
     collection_id: uuid.UUID,
@@ -371,57 +435,16 @@ def pull_collection(
         looping = page.more and page.next is not None and page.next in seen_tokens
         if page.more and page.next is None:
             looping = True  # "more" with no way to get it: treat as a broken pager, keep what we have
-        with unit_of_work(factory) as session:
-            peer = session.get_one(Peer, peer_id)
-            collection = session.get_one(PeerCollection, collection_id)
-            try:
-                with session.begin_nested():
-                    imported, reasons, refused = import_page(session, peer, collection, page.objects)
-            except (TaxiiError, ValueError) as exc:
-                # The whole page is refused (e.g. screening findings, or not an envelope): nothing of it is
-                # kept, the reason is recorded, and the cursor moves on so one bad page cannot stall the peer.
-                description = exc.description if isinstance(exc, TaxiiError) else str(exc)
-                imported, reasons = 0, {f"page refused: {description[:180]}": len(page.objects)}
-                refused = [{"id": "", "message": description[:500]}]
-            if refused:
-                _record_refusal(
-                    session,
-                    peer,
-                    f"{len(refused)} object(s) of a page from collection {remote_id} not imported",
-                    {"reasons": reasons, "objects": refused[:50]},
-                    len(refused),
-                )
-                result.refused += len(refused)
-            peer.pulled_count += imported
-            result.pulled += imported
-            result.pages += 1
-            if page.date_added_last:
-                collection.added_after = page.date_added_last[:64]
-            collection.next_token = page.next if (page.more and not looping) else None
-            collection.last_pulled_at = utcnow()
-            if looping:
-                reason = (
-                    f"collection {remote_id}: the peer returned a 'next' it had already given (a paging loop); "
-                    "stopped, and the next run starts again from added_after"
-                    if page.next is not None
-                    else f"collection {remote_id}: 'more' is true but no 'next' was given; stopped"
-                )
-                note_failure(session, peer, EventKind.PULL_FAILED, reason, {"collection": remote_id})
-                result.errors.append(reason)
-            else:
-                note_success(session, peer)
-            if imported or refused:
-                record(
-                    session,
-                    action="federation.pull.page",
-                    target_type="federation_peer_collection",
-                    target_id=collection.id,
-                    org_id=peer.org_id,
-                    actor_label=f"federation worker (peer {peer.name})",
-                    summary={"peer": peer.name, "imported": imported, "refused": len(refused), "reasons": reasons},
-                )
-        if looping or not page.more or page.next is None:
+        try:
+            done = _store_page(factory, peer_id, collection_id, remote_id, page, looping, result)
+        except IntegrityError:
+            # Another run (the worker, or a sync started by an admin) imported this page at the same time;
+            # the unique keys kept it once. Stop here: the next run starts from the committed cursor.
+            result.errors.append(f"collection {remote_id}: a concurrent run imported this page; stopped")
             return result
+        if done:
+            return result
+    result.more = True
     return result
 
 
