@@ -120,6 +120,8 @@ def test_peer_api_refuses_bad_input_with_problem_details(
         {**base, "discovery_url": "http://user:pw@hub.test/taxii2/"},
         {**base, "discovery_url": "http://hub.test/taxii2/", "remote_identity": "not-an-identity"},
         {**base, "discovery_url": "http://hub.test/taxii2/", "secret": ""},
+        {**base, "discovery_url": "http://hub.test/taxii2/", "secret": "tok\r\nX-Injected: 1"},
+        {**base, "discovery_url": "http://hub.test/taxii2/", "username": "a:b"},
     ):
         resp = c.post("/api/v1/federation/peers", json=bad)
         assert resp.status_code == 422, resp.text

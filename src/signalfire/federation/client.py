@@ -110,7 +110,7 @@ class TaxiiClient:
             response = self.http.request(method, url, headers=headers, **kwargs)
         except httpx.TimeoutException:
             raise PeerError(f"{method} {url}: the peer did not answer within {TIMEOUT_SECONDS:g} s") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # unreachable, or a URL httpx refuses
             raise PeerError(f"{method} {url}: cannot reach the peer ({exc.__class__.__name__}: {exc})") from None
         if len(response.content) > MAX_RESPONSE_BYTES:
             raise PeerError(f"{method} {url}: the answer is larger than {MAX_RESPONSE_BYTES} bytes", permanent=True)
