@@ -74,6 +74,8 @@ TABLE: dict[str, Row] = {
     "exchange:moderation:manage": Row(
         "A", "H", 'exchange.md "Moderation": the hub operator\'s admins review, hide, withdraw, admit, suspend'
     ),
+    # -- federation (docs/access.md "Federation", src/signalfire/federation/README.md) ---------------------
+    "federation:peer:manage": Row("A", "FDH", "access.md: peers are admin settings of member labs and the hub"),
     # -- intake (docs/intake.md "Access") -----------------------------------------------------------------
     "intake:signal:read": Row(EVERY_ROLE, "FDX", "intake.md: every role of developer, researcher, downstream"),
     "intake:signal:triage": Row("NSA", "FDX", "intake.md: triage, admin, responder, analyst"),

@@ -50,6 +50,8 @@ class Permission(StrEnum):
     exchange_screening_counsel = "exchange:screening:counsel"
     # Hub moderation: pre-publication review, hide/withdraw/out-of-scope, member admission and suspension.
     exchange_moderation_manage = "exchange:moderation:manage"
+    # Peering with other instances and TAXII servers: who the org's exchange pushes to and pulls from.
+    federation_peer_manage = "federation:peer:manage"
 
     intake_signal_read = "intake:signal:read"
     intake_signal_triage = "intake:signal:triage"
@@ -150,6 +152,7 @@ _HUB = frozenset(
         P.exchange_moderation_manage,
         P.readiness_scorecard_read,
         P.reporting_binding_manage,
+        P.federation_peer_manage,
     }
 )
 _NOT_HUB = _ALL - {
