@@ -1,7 +1,7 @@
 """federation: peers, their collections, the push ledger, pull provenance, peer events, remote reads
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 import signalfire.core.db.base
 
 revision = "0025"
-down_revision = "0019"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
