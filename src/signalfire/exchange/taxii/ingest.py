@@ -34,7 +34,7 @@ from stix2patterns.validator import run_validator
 
 from signalfire.access.actor import Actor
 from signalfire.access.models import Organization
-from signalfire.audit.chain import record
+from signalfire.audit.chain import record, record_many
 from signalfire.core.clock import utcnow
 from signalfire.core.schemas import check_datetime
 from signalfire.exchange import authoring
@@ -889,6 +889,39 @@ def _status(
         item_ids=[str(item.id) for item in items.values()],
     )
     session.add(status)
+    # One entry per object as well as the summary: who added (or tried to add) which id and version,
+    # found by the object's id in the audit log; written in one batch.
+    status_id = str(status.id)
+    record_many(
+        session,
+        action="exchange.taxii.object_added",
+        target_type="stix_object",
+        actor=actor,
+        entries=[
+            (
+                e["id"],
+                {
+                    "version": e["version"],
+                    "status_id": status_id,
+                    "collection": str(collection.id),
+                    "outcome": e.get("message", "added"),
+                },
+            )
+            for e in successes
+        ]
+        + [
+            (
+                e["id"] or None,
+                {
+                    "version": e["version"],
+                    "status_id": status_id,
+                    "collection": str(collection.id),
+                    "refused": e["message"][:300],
+                },
+            )
+            for e in failed
+        ],
+    )
     record(
         session,
         action="exchange.taxii.objects_added",
