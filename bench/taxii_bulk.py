@@ -126,6 +126,10 @@ class GunicornMedallion:
                 "1",
                 "--timeout",
                 "3600",
+                # Stopping during a capped page-through: the master must kill its busy worker itself
+                # (before `stop` kills the master), or the worker lives on and keeps computing.
+                "--graceful-timeout",
+                "2",
                 "--log-level",
                 "error",
                 f"medallion:load_app({str(config_file)!r})",
