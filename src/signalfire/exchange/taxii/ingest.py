@@ -28,13 +28,13 @@ from functools import lru_cache
 from typing import Any
 
 import stix2
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 from stix2patterns.validator import run_validator
 
 from signalfire.access.actor import Actor
 from signalfire.access.models import Organization
-from signalfire.audit.chain import record
+from signalfire.audit.chain import record, record_many
 from signalfire.core.clock import utcnow
 from signalfire.core.schemas import check_datetime
 from signalfire.exchange import authoring
@@ -56,7 +56,7 @@ from signalfire.exchange.stix.convert import (
     tlp_marking_definition,
 )
 from signalfire.exchange.taxii.collections import TaxiiCollection, shared_by_id
-from signalfire.exchange.taxii.models import ObjectOrigin, TaxiiObject, TaxiiStatus
+from signalfire.exchange.taxii.models import ObjectOrigin, TaxiiStatus
 from signalfire.exchange.taxii.protocol import (
     TaxiiError,
     bad_request,
@@ -66,11 +66,13 @@ from signalfire.exchange.taxii.protocol import (
 )
 from signalfire.exchange.taxii.store import (
     NewRow,
+    StoredVersion,
     _chunks,
     canonical_digest,
     compact,
-    existing_versions,
+    in_collection,
     insert_rows,
+    stored_versions,
     sync,
 )
 from signalfire.exchange.vocab import Category, CoveredUse, Severity, Tlp, audience_allowed, normalise_reference
@@ -182,16 +184,28 @@ def _timestamp(obj: Mapping[str, Any], name: str) -> datetime | None:
     raw = obj.get(name)
     if raw is None:
         return None
-    if not isinstance(raw, str) or _TIME_RE.fullmatch(raw) is None:
+    if not isinstance(raw, str):
         raise _Refused(f"'{name}' is not a STIX timestamp (UTC, ending in Z)")
+    parsed = _parse_time(raw)
+    if isinstance(parsed, str):
+        raise _Refused(parsed.format(name=name))
+    return parsed
+
+
+@lru_cache(maxsize=16_384)
+def _parse_time(raw: str) -> datetime | str:
+    """The timestamp, or what is wrong with it (with a ``{name}`` slot). Cached: in bulk feeds an
+    object's created, modified and valid_from are often one string, and neighbours share them."""
+    if _TIME_RE.fullmatch(raw) is None:
+        return "'{name}' is not a STIX timestamp (UTC, ending in Z)"
     fraction = raw[20:-1] if "." in raw else ""
     if len(fraction) > 6:
-        raise _Refused(f"'{name}' has more than microsecond precision, which this server cannot keep exactly")
+        return "'{name}' has more than microsecond precision, which this server cannot keep exactly"
     try:
         value = parse_timestamp(raw)  # the pattern admits a month 13 or a day 31 of February
         return check_datetime(value)  # and years no deadline arithmetic can reach
     except ValueError as exc:
-        raise _Refused(f"'{name}' is not a usable date and time: {exc}") from None
+        return "'{name}' is not a usable date and time: " + str(exc).replace("{", "{{").replace("}", "}}")
 
 
 # (earlier, later, whether they may be equal): STIX 2.1 orders these pairs of timestamps.
@@ -253,10 +267,38 @@ def _check_pattern(pattern: Any, pattern_type: Any) -> None:
         raise _Refused(f"'pattern' is not a valid STIX 2.1 pattern: {error[:300]}")
 
 
-@lru_cache(maxsize=4096)
+# A strict subset of the STIX 2.1 pattern grammar that bulk feeds are mostly made of: one or more
+# observations of equality comparisons on plain property paths against string literals, joined by AND
+# or OR. Whatever this matches, the grammar parser accepts (tests/exchange/taxii/test_bulk_ingest.py
+# checks that against stix2-patterns on generated near-misses); everything else goes to the parser.
+# Identifiers are lower-case and never a keyword (the lexer's keywords are upper-case, plus true and
+# false); paths through 'hashes' are left to the parser, which also checks the hash value's format.
+_WS = r"[ \t\r\n]"
+_IDENT = r"(?!(?:true|false)\b)[a-z_][a-z0-9_]*"
+_COMPARISON = (
+    rf"(?!(?:true|false):)[a-z_][a-z0-9_-]*:{_IDENT}(?:\.{_IDENT})*"
+    rf"{_WS}*!?={_WS}*'(?:[^'\\]|\\['\\])*'"
+)
+_OBSERVATION = rf"\[{_WS}*{_COMPARISON}(?:{_WS}+(?:AND|OR){_WS}+{_COMPARISON})*{_WS}*\]"
+_SIMPLE_PATTERN = re.compile(rf"{_WS}*{_OBSERVATION}(?:{_WS}+(?:AND|OR){_WS}+{_OBSERVATION})*{_WS}*")
+
+
+def simple_pattern(pattern: str) -> bool:
+    """Whether the pattern is in the subset above (so valid without running the grammar parser)."""
+    return _SIMPLE_PATTERN.fullmatch(pattern) is not None and "hashes" not in pattern
+
+
 def _pattern_error(pattern: str) -> str | None:
-    """The grammar parser's first complaint, if any. About a millisecond a pattern, so a retried
-    envelope (adds are idempotent, clients retry) is not parsed twice."""
+    """The grammar parser's first complaint, if any; patterns of the simple subset skip the parser."""
+    if simple_pattern(pattern):
+        return None
+    return _parsed_pattern_error(pattern)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_pattern_error(pattern: str) -> str | None:
+    """About a millisecond a pattern, so a retried envelope (adds are idempotent, clients retry) is
+    not parsed twice."""
     try:
         errors = run_validator(pattern, stix_version="2.1")
     except RecursionError:  # the depth count before it should make this unreachable
@@ -421,20 +463,6 @@ def _reserved_ids(session: Session, candidates: Sequence[Candidate]) -> set[str]
     return reserved
 
 
-def _owners(session: Session, ids: Sequence[str]) -> dict[str, list[tuple[uuid.UUID | None, ObjectOrigin, str]]]:
-    """For ids already stored anywhere: (owning org, origin, body digest) of each stored version."""
-    found: dict[str, list[tuple[uuid.UUID | None, ObjectOrigin, str]]] = {}
-    for chunk in _chunks(list(dict.fromkeys(ids))):
-        rows = session.execute(
-            select(TaxiiObject.stix_id, TaxiiObject.org_id, TaxiiObject.origin, TaxiiObject.body_sha256).where(
-                TaxiiObject.stix_id.in_(chunk)
-            )
-        )
-        for stix_id, org_id, origin, digest in rows:
-            found.setdefault(stix_id, []).append((org_id, origin, digest))
-    return found
-
-
 def _summary(
     actor: Actor, collection: TaxiiCollection, group: Sequence[Candidate], *, pseudonymous: bool
 ) -> tuple[str, str]:
@@ -478,7 +506,8 @@ def add_objects(
     candidates = _well_formed(objects, failures)
     candidates = _adopt_foreign_pseudonyms(session, actor, candidates, failures, vouched_identities)
     fixed, regular = _split_reference(candidates, failures)
-    accepted = _admit(session, actor, collection, fixed, regular, failures, vouched_identities)
+    stored: dict[str, list[StoredVersion]] = {}
+    accepted = _admit(session, actor, collection, fixed, regular, failures, stored, vouched_identities)
 
     findings = screen_objects(accepted)
     if findings and len(reason) < _OVERRIDE_MIN:
@@ -493,7 +522,7 @@ def add_objects(
 
     pseudonymous = _pseudonymous(session, actor, accepted, vouched_identities)
     items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings, pseudonymous)
-    versions_added = _store(session, actor, collection, fixed, accepted, items)
+    versions_added = _store(session, actor, collection, fixed, accepted, items, stored)
     for tlp, item in items.items():
         correlation.index_posted_objects(session, item, (c.obj for c in accepted if c.tlp is tlp))
     sync(session)
@@ -561,6 +590,7 @@ def _admit(
     fixed: Sequence[Candidate],
     regular: Sequence[Candidate],
     failures: dict[int, dict[str, str]],
+    stored: dict[str, list[StoredVersion]],
     vouched: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """The objects to add: not already there, not someone else's id, and allowed in this audience at their TLP."""
@@ -573,22 +603,25 @@ def _admit(
             attributed.append(candidate)
         except _Refused as exc:
             failures[candidate.index] = _detail(candidate.obj, str(exc))
-    regular = _check_revocations(session, attributed, failures)
+    # One lookup of every stored version of every posted id serves the revocation, ownership and
+    # already-present checks here and the inserts into both collections later.
+    stored.update(stored_versions(session, [c.stix_id for c in [*fixed, *attributed]]))
+    regular = _check_revocations(attributed, stored, failures)
     reserved = _reserved_ids(session, regular)
-    owners = _owners(session, [c.stix_id for c in regular])
-    here = existing_versions(session, collection.id, [c.stix_id for c in [*fixed, *regular]])
+    owners = {i: [(v.org_id, v.origin, v.digest) for v in found] for i, found in stored.items()}
+    here = in_collection(stored, collection.id)
     for candidate in fixed:
         if any(version == candidate.version for version, _ in here.get(candidate.stix_id, [])):
             candidate.outcome = "already present"
     accepted: list[Candidate] = []
     for candidate in regular:
-        stored = owners.get(candidate.stix_id, [])
-        foreign = [s for s in stored if s[0] != actor.org_id or s[1] != ObjectOrigin.POSTED]
+        owned = owners.get(candidate.stix_id, [])
+        foreign = [s for s in owned if s[0] != actor.org_id or s[1] != ObjectOrigin.POSTED]
         versions = here.get(candidate.stix_id, [])
         try:
             if candidate.stix_id in reserved or foreign:
                 # Ids the exchange issues itself, or other contributors' ids, cannot be taken over.
-                if any(digest == candidate.digest for _, _, digest in stored):
+                if any(digest == candidate.digest for _, _, digest in owned):
                     candidate.outcome = "already known to the exchange"
                     continue
                 raise _Refused(
@@ -680,36 +713,26 @@ def _revoked(candidate: Candidate) -> bool:
     return candidate.obj.get("revoked") is True
 
 
-def _stored_lifecycle(session: Session, ids: Sequence[str]) -> tuple[dict[str, datetime], dict[str, datetime]]:
+def _lifecycle(stored: Mapping[str, Sequence[StoredVersion]]) -> tuple[dict[str, datetime], dict[str, datetime]]:
     """For ids already stored: the earliest revoked version, and the latest version of each."""
     revoked: dict[str, datetime] = {}
     latest: dict[str, datetime] = {}
-    for chunk in _chunks(list(dict.fromkeys(ids))):
-        rows = session.execute(
-            select(TaxiiObject.stix_id, func.max(TaxiiObject.version))
-            .where(TaxiiObject.stix_id.in_(chunk))
-            .group_by(TaxiiObject.stix_id)
-        )
-        latest.update({stix_id: version for stix_id, version in rows})
-        # Bodies are stored compact, so a top-level revocation reads '"revoked":true'; the match only
-        # narrows the rows to parse (a nested property of that name must not count).
-        maybe = session.execute(
-            select(TaxiiObject.stix_id, TaxiiObject.version, TaxiiObject.body).where(
-                TaxiiObject.stix_id.in_(chunk), TaxiiObject.body.contains('"revoked":true', autoescape=True)
-            )
-        )
-        for stix_id, version, body in maybe:
-            if json.loads(body).get("revoked") is True and (stix_id not in revoked or version < revoked[stix_id]):
-                revoked[stix_id] = version
+    for stix_id, versions in stored.items():
+        latest[stix_id] = max(v.version for v in versions)
+        gone = [v.version for v in versions if v.revoked]
+        if gone:
+            revoked[stix_id] = min(gone)
     return revoked, latest
 
 
 def _check_revocations(
-    session: Session, candidates: Sequence[Candidate], failures: dict[int, dict[str, str]]
+    candidates: Sequence[Candidate],
+    stored: Mapping[str, Sequence[StoredVersion]],
+    failures: dict[int, dict[str, str]],
 ) -> list[Candidate]:
     """STIX 2.1 makes revocation final: no version after a revoked one, and no revocation before a later version."""
     versioned = [c for c in candidates if c.version is not None]
-    revoked, latest = _stored_lifecycle(session, [c.stix_id for c in versioned])
+    revoked, latest = _lifecycle({c.stix_id: stored[c.stix_id] for c in versioned if c.stix_id in stored})
     refused: set[int] = set()
     for c in versioned:
         assert c.version is not None
@@ -838,6 +861,7 @@ def _store(
     fixed: Sequence[Candidate],
     accepted: Sequence[Candidate],
     items: Mapping[Tlp, ExchangeItem],
+    stored: dict[str, list[StoredVersion]],
 ) -> dict[int, datetime]:
     """Insert the accepted objects into the collection and into the org's 'shared by' collection.
 
@@ -875,26 +899,21 @@ def _store(
                 c.digest,
             )
         )
-    added = insert_rows(session, collection.id, reference)
-    assigned: dict[int, datetime] = {}
-    timeless = [c for c in accepted if c.version is None]
-    added += insert_rows(session, collection.id, posted)
-    added += insert_rows(session, shared_by_id(actor.org_id), [*reference, *posted])
+    timeless: dict[tuple[str, str], datetime] = {}
+    added = insert_rows(
+        session, collection.id, [*reference, *posted], present=in_collection(stored, collection.id), timeless=timeless
+    )
+    shared = shared_by_id(actor.org_id)
+    added += insert_rows(session, shared, [*reference, *posted], present=in_collection(stored, shared))
     if added >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
         # Right after a bulk load the planner still believes the table is small and scans it for every
         # id lookup of the next add (seconds per chunk); fresh statistics let it use the stix_id index.
         session.execute(text("ANALYZE exchange_taxii_object"))
-    if timeless:
-        for chunk in _chunks([c.stix_id for c in timeless]):
-            rows = session.execute(
-                select(TaxiiObject.stix_id, TaxiiObject.body_sha256, TaxiiObject.version).where(
-                    TaxiiObject.collection_id == collection.id, TaxiiObject.stix_id.in_(chunk)
-                )
-            )
-            by_key = {(stix_id, digest): version for stix_id, digest, version in rows}
-            for c in timeless:
-                if (c.stix_id, c.digest) in by_key:
-                    assigned[c.index] = by_key[(c.stix_id, c.digest)]
+    assigned = {
+        c.index: timeless[(c.stix_id, c.digest)]
+        for c in accepted
+        if c.version is None and (c.stix_id, c.digest) in timeless
+    }
     return assigned
 
 
@@ -937,6 +956,39 @@ def _status(
         item_ids=[str(item.id) for item in items.values()],
     )
     session.add(status)
+    # One entry per object as well as the summary: who added (or tried to add) which id and version,
+    # found by the object's id in the audit log; written in one batch.
+    status_id = str(status.id)
+    record_many(
+        session,
+        action="exchange.taxii.object_added",
+        target_type="stix_object",
+        actor=actor,
+        entries=[
+            (
+                e["id"],
+                {
+                    "version": e["version"],
+                    "status_id": status_id,
+                    "collection": str(collection.id),
+                    "outcome": e.get("message", "added"),
+                },
+            )
+            for e in successes
+        ]
+        + [
+            (
+                e["id"] or None,
+                {
+                    "version": e["version"],
+                    "status_id": status_id,
+                    "collection": str(collection.id),
+                    "refused": e["message"][:300],
+                },
+            )
+            for e in failed
+        ],
+    )
     record(
         session,
         action="exchange.taxii.objects_added",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,12 +130,78 @@ def existing_versions(
     return found
 
 
-def insert_rows(session: Session, collection_id: uuid.UUID, rows: Sequence[NewRow]) -> int:
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """One stored row of an id, in any collection: what admission checks of a new add need to know."""
+
+    collection_id: uuid.UUID
+    version: datetime
+    org_id: uuid.UUID | None
+    origin: ObjectOrigin
+    digest: str
+    revoked: bool
+
+
+_REVOKED = '"revoked":true'
+
+
+def stored_versions(session: Session, stix_ids: Sequence[str]) -> dict[str, list[StoredVersion]]:
+    """Every stored row of these ids in every collection, one query per chunk of ids.
+
+    Bodies are stored compact, so a top-level revocation reads '"revoked":true'; only rows whose body
+    contains that are fetched with their body and parsed (a nested property of that name must not count).
+    """
+    found: dict[str, list[StoredVersion]] = {}
+    maybe_revoked = T.body.contains(_REVOKED, autoescape=True)
+    for chunk in _chunks(list(dict.fromkeys(stix_ids))):
+        rows = session.execute(
+            select(
+                T.stix_id,
+                T.collection_id,
+                T.version,
+                T.org_id,
+                T.origin,
+                T.body_sha256,
+                case((maybe_revoked, T.body), else_=None),
+            ).where(T.stix_id.in_(chunk))
+        )
+        for stix_id, collection_id, version, org_id, origin, digest, body in rows:
+            revoked = body is not None and json.loads(body).get("revoked") is True
+            found.setdefault(stix_id, []).append(StoredVersion(collection_id, version, org_id, origin, digest, revoked))
+    return found
+
+
+def in_collection(
+    stored: dict[str, list[StoredVersion]], collection_id: uuid.UUID
+) -> dict[str, list[tuple[datetime, str]]]:
+    """The (version, digest) pairs of one collection, as :func:`existing_versions` returns them."""
+    here: dict[str, list[tuple[datetime, str]]] = {}
+    for stix_id, versions in stored.items():
+        pairs = [(v.version, v.digest) for v in versions if v.collection_id == collection_id]
+        if pairs:
+            here[stix_id] = pairs
+    return here
+
+
+def insert_rows(
+    session: Session,
+    collection_id: uuid.UUID,
+    rows: Sequence[NewRow],
+    *,
+    present: dict[str, list[tuple[datetime, str]]] | None = None,
+    timeless: dict[tuple[str, str], datetime] | None = None,
+) -> int:
     """Append the rows the collection does not hold yet (same id and version, or a timeless object with
-    the same content), keeping the newest/oldest-version flags right; returns how many were added."""
+    the same content), keeping the newest/oldest-version flags right; returns how many were added.
+
+    ``present`` is what the collection already holds of these ids, when the caller has looked it up
+    (see :func:`stored_versions`); ``timeless`` receives the version (date_added) each timeless row
+    has in the collection, keyed by (id, body digest), whether added now or found.
+    """
     if not rows:
         return 0
-    present = existing_versions(session, collection_id, [r.stix_id for r in rows])
+    if present is None:
+        present = existing_versions(session, collection_id, [r.stix_id for r in rows])
     fresh = []
     seen: set[tuple[str, datetime | str]] = set()
     for row in rows:
@@ -145,8 +211,12 @@ def insert_rows(session: Session, collection_id: uuid.UUID, rows: Sequence[NewRo
             continue
         if row.version is not None and any(version == row.version for version, _ in known):
             continue
-        if row.version is None and any(digest == row.body_sha256 for _, digest in known):
-            continue
+        if row.version is None:
+            same = [version for version, digest in known if digest == row.body_sha256]
+            if same:
+                if timeless is not None:
+                    timeless[(row.stix_id, row.body_sha256)] = same[0]
+                continue
         seen.add(key)
         fresh.append(row)
     if not fresh:
@@ -157,6 +227,8 @@ def insert_rows(session: Session, collection_id: uuid.UUID, rows: Sequence[NewRo
     for offset, row in enumerate(fresh):
         added = start + ONE_MICROSECOND * offset
         version = row.version if row.version is not None else added
+        if row.version is None and timeless is not None:
+            timeless[(row.stix_id, row.body_sha256)] = added
         versions.setdefault(row.stix_id, []).append(version)
         values.append(
             {
@@ -193,11 +265,45 @@ def insert_rows(session: Session, collection_id: uuid.UUID, rows: Sequence[NewRo
         "is_first",
         [i for i, known in present.items() if i in oldest and oldest[i] < min(v for v, _ in known)],
     )
-    # Core executemany, not the ORM's bulk path: these rows never become ORM objects in this session.
+    _write(session, values)
+    return len(fresh)
+
+
+_COPY_COLUMNS = (
+    "id",
+    "collection_id",
+    "date_added",
+    "stix_id",
+    "stix_type",
+    "spec_version",
+    "version",
+    "is_latest",
+    "is_first",
+    "origin",
+    "item_id",
+    "item_version",
+    "org_id",
+    "body",
+    "body_sha256",
+)
+# Below this many rows a COPY's setup costs more than the multi-row INSERT it replaces.
+COPY_MIN_ROWS = 200
+
+
+def _write(session: Session, values: list[dict[str, Any]]) -> None:
+    """Insert the rows: COPY on PostgreSQL (in the session's transaction), else Core executemany."""
     connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(values) >= COPY_MIN_ROWS:
+        raw: Any = connection.connection.dbapi_connection  # psycopg's connection, in this transaction
+        statement = f"COPY {TaxiiObject.__tablename__} ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for value in values:
+                # Enums as their stored value (the column is VARCHAR), everything else as psycopg adapts it.
+                copy.write_row([str(value[c]) if c == "origin" else value[c] for c in _COPY_COLUMNS])
+        return
+    # Core executemany, not the ORM's bulk path: these rows never become ORM objects in this session.
     for chunk in _chunks(values, 2000):
         connection.execute(insert(TaxiiObject), list(chunk))
-    return len(fresh)
 
 
 def _clear_flag(session: Session, collection_id: uuid.UUID, flag: str, stix_ids: Sequence[str]) -> None:
