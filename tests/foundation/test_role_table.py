@@ -55,8 +55,10 @@ def test_a_few_documented_answers_spelled_out() -> None:
 # Routes of one channel that act on another's record: intake promotes into response and the exchange; TAXII
 # serves the exchange; the incident workspace's exchange section is opened on a response incident.
 # Capability-threshold notices are the org's outward duty beside its reports and use the reporting rows
-# (docs/access.md, after the table).
+# (docs/access.md, after the table). An org's application to join the hub's community is an act of the org's
+# admins on its membership (org:member:manage), made on the exchange's pages.
 CROSS_FAMILY = {
+    ("exchange", "org"),
     ("intake", "exchange"),
     ("intake", "response"),
     ("taxii2", "exchange"),
