@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
-from signalfire.audit.chain import RawEntry, leaf_data, raw_entries, raw_entry, record
+from signalfire.audit.chain import Entry, RawEntry, leaf_data, raw_entries, raw_entry, record, record_many
 from signalfire.audit.merkle import leaf_hash
 from signalfire.audit.models import AuditCheckpoint, AuditCosignature, AuditEvent, AuditTree, AuditWitness
 from signalfire.audit.note import (
@@ -543,3 +543,44 @@ def test_every_key_id_of_an_untrusted_checkpoint_is_named(log: Log) -> None:
         None,
         f"checkpoint of size 10 is not signed by a trusted key (signed by key id {ids}): the signing key was replaced",
     ) in log.findings()
+
+
+def test_a_batch_append_is_one_insert_in_order_and_verifies(log: Log) -> None:
+    """`record_many` writes the same entries as one `record` each, in order, with one INSERT statement;
+    the sequencer positions them after what was there and the whole log still verifies."""
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    bind = log.db.get_bind()
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        written = record_many(
+            log.db,
+            [
+                Entry(action="test.batch", target_type="thing", target_id=f"b{i}", summary={"n": i}, org_id=None)
+                for i in range(3)
+            ],
+        )
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
+    assert written == 3
+    assert sum(1 for s in statements if s.lstrip().upper().startswith("INSERT INTO AUDIT")) == 1
+    assert record_many(log.db, []) == 0
+    log.write(100, 1)  # one ordinary entry after the batch
+    log.sequence()
+    rows = log.db.execute(
+        select(AuditEvent.leaf_index, AuditEvent.target_id, AuditEvent.summary, AuditEvent.actor_label)
+        .where(AuditEvent.leaf_index >= 10)
+        .order_by(AuditEvent.leaf_index)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        (10, "b0", {"n": 0}, "system"),
+        (11, "b1", {"n": 1}, "system"),
+        (12, "b2", {"n": 2}, "system"),
+        (13, "100", {"n": 100}, "system"),
+    ]
+    report = log.check()
+    assert report.ok
+    assert (report.entries, report.pending) == (14, 0)

@@ -245,6 +245,32 @@ def test_ingest_uses_the_embedder_when_one_is_installed(
     assert "meaning 1.00" in reason
 
 
+def test_the_embedder_reads_the_title_and_the_headline_slug(
+    db: Session, make_actor: Callable[..., Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    class Recording(_FakeEmbedder):
+        def embed(self, texts: Sequence[str]) -> list[list[float]]:
+            seen.extend(texts)
+            return super().embed(texts)
+
+    monkeypatch.setattr(matching, "active_embedder", lambda: Recording())
+    actor = make_actor()
+    f.signal(
+        db,
+        actor.org_id,
+        title="Driverless car blocks ambulance",
+        text="",
+        url="https://a.example/2024/05/robotaxi-blocks-ambulance.html",
+    )
+    f.signal(db, actor.org_id, title="Self-driving taxi halts an ambulance", text="")
+    assert seen[:2] == [
+        "Driverless car blocks ambulance robotaxi blocks ambulance",
+        "Self-driving taxi halts an ambulance",
+    ]
+
+
 def test_embedder_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     matching.active_embedder.cache_clear()
     monkeypatch.setenv(matching.EMBEDDER_ENV, "off")

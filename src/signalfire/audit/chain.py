@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -87,43 +88,46 @@ def record(
     return AuditEvent(seq=seq, **values)
 
 
-def record_many(
-    session: Session,
-    *,
-    action: str,
-    target_type: str,
-    entries: list[tuple[object, dict[str, Any]]],
-    actor: Actor | None = None,
-) -> int:
-    """Append one entry per (target id, summary), all by one actor for one action, in one executemany.
+@dataclass(frozen=True)
+class Entry:
+    """One entry for :func:`record_many`: the same fields as :func:`record`'s arguments."""
 
-    The batch form of :func:`record` for bulk operations that audit every object they touch (a TAXII
-    envelope of thousands of objects): the same rows, written without a round trip each. The sequencer
-    orders and hashes them like any other entries. Returns how many were appended.
-    """
+    action: str
+    target_type: str
+    target_id: object | None = None
+    summary: dict[str, Any] | None = None
+    actor: Actor | None = None
+    actor_label: str | None = None
+    org_id: uuid.UUID | None = None
+    actor_user_id: uuid.UUID | None = None
+
+
+def record_many(session: Session, entries: Sequence[Entry]) -> int:
+    """Append several entries in the caller's transaction with one flush and one multi-row INSERT (a
+    batch of the worker's placements): the same rows, in the same order, as one :func:`record` call per
+    entry, which costs a flush and a round trip each. The chain is unchanged: positions and hashes are
+    still assigned by the sequencer, in `seq` order. Returns how many entries were written."""
     if not entries:
         return 0
     session.flush()
-    now = utcnow()
     request_id = request_id_var.get()
-    common = {
-        "occurred_at": now,
-        "actor_user_id": actor.user_id if actor else None,
-        "actor_label": actor.label if actor else "system",
-        "org_id": actor.org_id if actor else None,
-        "action": action,
-        "target_type": target_type,
-        "request_id": request_id,
-    }
     rows = [
         {
-            **common,
             "id": uuid.uuid4(),
-            "target_id": str(target_id) if target_id is not None else None,
-            "summary": jsonable(summary),
+            "occurred_at": utcnow(),
+            "actor_user_id": e.actor.user_id if e.actor else e.actor_user_id,
+            "actor_label": e.actor_label or (e.actor.label if e.actor else "system"),
+            "org_id": e.org_id if e.org_id is not None else (e.actor.org_id if e.actor else None),
+            "action": e.action,
+            "target_type": e.target_type,
+            "target_id": str(e.target_id) if e.target_id is not None else None,
+            "summary": jsonable(e.summary or {}),
+            "request_id": request_id,
         }
-        for target_id, summary in entries
+        for e in entries
     ]
+    # A Core executemany: SQLAlchemy sends it as batched multi-row INSERTs (insertmanyvalues) on both
+    # PostgreSQL and SQLite; `seq` comes from the sequence/rowid in row order.
     session.execute(insert(_TABLE), rows)
     session.info[AUDITED_KEY] = True
     return len(rows)

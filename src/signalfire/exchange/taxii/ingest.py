@@ -34,7 +34,7 @@ from stix2patterns.validator import run_validator
 
 from signalfire.access.actor import Actor
 from signalfire.access.models import Organization
-from signalfire.audit.chain import record, record_many
+from signalfire.audit.chain import Entry, record, record_many
 from signalfire.core.clock import utcnow
 from signalfire.core.schemas import check_datetime
 from signalfire.exchange import authoring
@@ -959,33 +959,19 @@ def _status(
     # One entry per object as well as the summary: who added (or tried to add) which id and version,
     # found by the object's id in the audit log; written in one batch.
     status_id = str(status.id)
+
+    def object_entry(target_id: object | None, summary: dict[str, Any]) -> Entry:
+        return Entry("exchange.taxii.object_added", "stix_object", target_id, summary, actor=actor)
+
+    base = {"status_id": status_id, "collection": str(collection.id)}
     record_many(
         session,
-        action="exchange.taxii.object_added",
-        target_type="stix_object",
-        actor=actor,
-        entries=[
-            (
-                e["id"],
-                {
-                    "version": e["version"],
-                    "status_id": status_id,
-                    "collection": str(collection.id),
-                    "outcome": e.get("message", "added"),
-                },
-            )
+        [
+            object_entry(e["id"], {"version": e["version"], **base, "outcome": e.get("message", "added")})
             for e in successes
         ]
         + [
-            (
-                e["id"] or None,
-                {
-                    "version": e["version"],
-                    "status_id": status_id,
-                    "collection": str(collection.id),
-                    "refused": e["message"][:300],
-                },
-            )
+            object_entry(e["id"] or None, {"version": e["version"], **base, "refused": e["message"][:300]})
             for e in failed
         ],
     )
