@@ -408,9 +408,7 @@ class Cluster:
         return out
 
 
-def wait_for(
-    probe: Callable[[], Any], *, seconds: float = 30.0, interval: float = 0.2, what: str = "condition"
-) -> Any:
+def wait_for(probe: Callable[[], Any], *, seconds: float = 30.0, interval: float = 0.2, what: str = "condition") -> Any:
     """Call `probe` until it returns something truthy; that value. Raises TimeoutError with `what`."""
     deadline = time.monotonic() + seconds
     last: Any = None
@@ -420,4 +418,3 @@ def wait_for(
             return last
         time.sleep(interval)
     raise TimeoutError(f"{what} not reached within {seconds} s (last: {last!r})")
-
