@@ -418,3 +418,53 @@ def wait_for(probe: Callable[[], Any], *, seconds: float = 30.0, interval: float
             return last
         time.sleep(interval)
     raise TimeoutError(f"{what} not reached within {seconds} s (last: {last!r})")
+
+
+# -- the standard federation: a forum hub and member labs ---------------------------------------------
+
+HUB = "hub"
+HUB_ORG = OrgSpec("forum", "Frontier Safety Forum", OrgKind.hub_operator)
+LABS = {
+    "aurora": ("Aurora Labs", ("alice", "Alice Okafor"), ("ana", "Ana Sousa")),
+    "meridian": ("Meridian AI", ("mira", "Mira Haddad"), ("mo", "Mo Lindgren")),
+}
+
+
+def sync_email(lab: str) -> str:
+    """The account a lab's instance uses at the hub (a member of the lab's org there)."""
+    return f"sync@{lab}.example"
+
+
+def hub_admin_email() -> str:
+    return "hugo@forum.example"
+
+
+def lab_admin_email(lab: str) -> str:
+    return f"{LABS[lab][1][0]}@{lab}.example"
+
+
+def lab_analyst_email(lab: str) -> str:
+    return f"{LABS[lab][2][0]}@{lab}.example"
+
+
+def hub_spec(labs: tuple[str, ...], env: Mapping[str, str] | None = None) -> InstanceSpec:
+    """The forum's hub: its own org plus one member org per lab, each with the account its lab syncs as."""
+    orgs = [HUB_ORG, *(OrgSpec(lab, LABS[lab][0], jurisdictions=("EU",)) for lab in labs)]
+    users = [UserSpec(hub_admin_email(), "Hugo Brandt", HUB_ORG.slug)]
+    users += [UserSpec(sync_email(lab), f"{LABS[lab][0]} (federation)", lab) for lab in labs]
+    users += [UserSpec(f"reader@{lab}.example", f"{LABS[lab][0]} reader", lab, Role.analyst) for lab in labs]
+    return InstanceSpec(HUB, tuple(orgs), tuple(users), env=dict(env or {}))
+
+
+def lab_spec(lab: str, env: Mapping[str, str] | None = None) -> InstanceSpec:
+    """A lab's own instance: its org, an admin and an analyst."""
+    name, (admin, admin_name), (analyst, analyst_name) = LABS[lab]
+    return InstanceSpec(
+        lab,
+        (OrgSpec(lab, name, jurisdictions=("EU", "US-CA")),),
+        (
+            UserSpec(f"{admin}@{lab}.example", admin_name, lab),
+            UserSpec(f"{analyst}@{lab}.example", analyst_name, lab, Role.analyst),
+        ),
+        env=dict(env or {}),
+    )
