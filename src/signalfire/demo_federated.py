@@ -149,11 +149,15 @@ class Cluster:
         env: Mapping[str, str] | None = None,
         python: str = sys.executable,
         quiet: bool = True,
+        shared_org_ids: bool = True,
     ) -> None:
         self.workdir = workdir
         self.postgres_url = postgres_url
         self.python = python
         self.quiet = quiet
+        # An org seeded on several instances (a lab on its own instance and as a member at the hub) gets
+        # the same id on each, so the STIX identity derived from it is the same everywhere.
+        self.org_ids: dict[str, uuid.UUID] | None = {} if shared_org_ids else None
         self.instances: dict[str, Instance] = {}
         self._databases: list[str] = []
         self._template: str | None = None
@@ -168,6 +172,7 @@ class Cluster:
             "SIGNALFIRE_JOBS__BACKOFF_BASE_SECONDS": "0.5",
             "SIGNALFIRE_JOBS__BACKOFF_MAX_SECONDS": "5",
             "SIGNALFIRE_JOBS__LEASE_SECONDS": "10",
+            "SIGNALFIRE_FEDERATION__PULL_EVERY_SECONDS": "1",
             **(env or {}),
         }
         workdir.mkdir(parents=True, exist_ok=True)
@@ -236,8 +241,7 @@ class Cluster:
 
     # -- seeding ---------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _seed(spec: InstanceSpec, database_url: str) -> Seeded:
+    def _seed(self, spec: InstanceSpec, database_url: str) -> Seeded:
         from signalfire.access import service
         from signalfire.core.db.session import make_engine, session_factory, unit_of_work
 
@@ -247,6 +251,9 @@ class Cluster:
             with unit_of_work(session_factory(engine)) as session:
                 orgs = {}
                 for o in spec.orgs:
+                    org_id = None
+                    if self.org_ids is not None:
+                        org_id = self.org_ids.setdefault(o.slug, uuid.uuid4())
                     org = service.create_org(
                         session,
                         slug=o.slug,
@@ -254,6 +261,7 @@ class Cluster:
                         kind=o.kind,
                         jurisdictions=list(o.jurisdictions),
                         exchange_member=o.exchange_member,
+                        org_id=org_id,
                     )
                     orgs[o.slug] = org
                     seeded.org_ids[o.slug] = org.id
@@ -456,12 +464,13 @@ def hub_spec(labs: tuple[str, ...], env: Mapping[str, str] | None = None) -> Ins
     return InstanceSpec(HUB, tuple(orgs), tuple(users), env=dict(env or {}))
 
 
-def lab_spec(lab: str, env: Mapping[str, str] | None = None) -> InstanceSpec:
-    """A lab's own instance: its org, an admin and an analyst."""
+def lab_spec(lab: str, partners: tuple[str, ...] = (), env: Mapping[str, str] | None = None) -> InstanceSpec:
+    """A lab's own instance: its org, an admin and an analyst, and records (no people) of partner labs it
+    may name in an audience. The forum is not recorded here: on a lab's instance it is a peer, not the hub."""
     name, (admin, admin_name), (analyst, analyst_name) = LABS[lab]
     return InstanceSpec(
         lab,
-        (OrgSpec(lab, name, jurisdictions=("EU", "US-CA")),),
+        (OrgSpec(lab, name, jurisdictions=("EU", "US-CA")), *(OrgSpec(p, LABS[p][0]) for p in partners)),
         (
             UserSpec(f"{admin}@{lab}.example", admin_name, lab),
             UserSpec(f"{analyst}@{lab}.example", analyst_name, lab, Role.analyst),
