@@ -477,3 +477,181 @@ def lab_spec(lab: str, partners: tuple[str, ...] = (), env: Mapping[str, str] | 
         ),
         env=dict(env or {}),
     )
+
+
+# -- peering (through the federation CLI, as an operator would) -------------------------------------------
+
+
+def federation_cli(cluster: Cluster, name: str, *args: str) -> Any:
+    """Run `signalfire federation ARGS` on the instance; its JSON answer."""
+    import json
+
+    return json.loads(cluster.run_cli(name, "federation", *args))
+
+
+def peer_with_hub(
+    cluster: Cluster,
+    lab: str,
+    *,
+    hub: str = HUB,
+    direction: str = "both",
+    push_audience: str = "all_members",
+    pull_audience: str = "all_members",
+    purpose: str = "threat_detection",
+) -> dict[str, Any]:
+    """Register the hub at the lab's instance, with the hub's `members` collection in `direction`.
+
+    The lab signs in at the hub as its own org's federation account; the hub is recorded under the
+    forum's org id. Returns the peer as the CLI prints it."""
+    from signalfire.exchange.taxii.collections import MEMBERS_ID
+
+    hub_i = cluster.instances[hub]
+    who = ("--as", lab_admin_email(lab), "--org", lab)
+    peer: dict[str, Any] = federation_cli(
+        cluster,
+        lab,
+        "add-peer",
+        *who,
+        "--name",
+        hub,
+        "--discovery-url",
+        hub_i.taxii_url,
+        "--api-root-url",
+        f"{hub_i.url}/taxii2/exchange/",
+        "--username",
+        sync_email(lab),
+        "--secret",
+        hub_i.tokens[sync_email(lab)],
+        "--remote-org-id",
+        str(hub_i.org_id(HUB_ORG.slug)),
+        "--remote-name",
+        HUB_ORG.name,
+        "--purpose",
+        purpose,
+    )
+    args = ["--peer", hub, "--remote-id", MEMBERS_ID, "--direction", direction, "--title", "All member labs"]
+    if direction in ("push", "both"):
+        args += ["--push-audience", push_audience]
+    if direction in ("pull", "both"):
+        args += ["--pull-audience", pull_audience]
+    peer["collections"] = [federation_cli(cluster, lab, "set-collection", *who, *args)]
+    return peer
+
+
+def sync_now(cluster: Cluster, lab: str, *, hub: str = HUB, push_only: bool = False, pull_only: bool = False) -> Any:
+    """One synchronous round at the lab: its queued pushes to the hub, then a pull; the counts."""
+    extra = ["--push-only"] if push_only else ["--pull-only"] if pull_only else []
+    return federation_cli(cluster, lab, "sync", "--as", lab_admin_email(lab), "--org", lab, "--peer", hub, *extra)
+
+
+def peer_health(cluster: Cluster, lab: str) -> Any:
+    return federation_cli(cluster, lab, "health", "--as", lab_admin_email(lab), "--org", lab)
+
+
+# -- publishing through an instance's API (demo, tests, bench) ---------------------------------------------
+
+
+def item_body(
+    title: str,
+    *,
+    tlp: str = "GREEN",
+    audience: tuple[str, ...] = ("all_members",),
+    category: str = "threat",
+    severity: str = "high",
+    summary: str = "",
+    uses: tuple[str, ...] = ("threat_detection", "safeguards"),
+    attribution: str = "named",
+    audience_org_ids: tuple[uuid.UUID, ...] = (),
+) -> dict[str, Any]:
+    return {
+        "category": category,
+        "title": title,
+        "summary": summary or f"{title}. Seen in production traffic; mitigations listed.",
+        "severity": severity,
+        "tlp": tlp,
+        "permitted_uses": list(uses),
+        "audience": list(audience),
+        "audience_org_ids": [str(o) for o in audience_org_ids],
+        "attribution": attribution,
+    }
+
+
+def publish(http: httpx.Client, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Create the draft and publish it; the published item's summary."""
+    created = http.post("/api/v1/exchange/items", json=dict(body))
+    if created.status_code != 201:
+        raise RuntimeError(f"create failed: {created.status_code} {created.text[:500]}")
+    item_id = created.json()["item"]["id"]
+    published = http.post(f"/api/v1/exchange/items/{item_id}/publish", json={})
+    if published.status_code != 200:
+        raise RuntimeError(f"publish failed: {published.status_code} {published.text[:500]}")
+    out: dict[str, Any] = published.json()
+    return out
+
+
+def titles(http: httpx.Client) -> set[str]:
+    """Titles of the published items this client may read."""
+    listed = http.get("/api/v1/exchange/items", params={"limit": 200})
+    listed.raise_for_status()
+    return {str(i["title"]) for i in listed.json()}
+
+
+# -- python3 run.py demo --federated ----------------------------------------------------------------------
+
+STORY = (
+    ("aurora", item_body("Tool-use jailbreak family defeats refusal training", category="threat")),
+    (
+        "aurora",
+        item_body(
+            "Evaluation harness leaks held-out prompts through cached traces",
+            category="vulnerability",
+            severity="medium",
+            attribution="pseudonymous",
+        ),
+    ),
+    ("aurora", item_body("Staff-only: red-team roster for the next release", tlp="AMBER+STRICT")),
+    (
+        "meridian",
+        item_body("Autonomous replication probe crossed the warning threshold", category="capability_of_concern"),
+    ),
+)
+
+
+def run_demo(workdir: Path, *, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = print) -> None:
+    """Start the hub and two labs, peer them, publish the story at the labs, and serve until interrupted."""
+    if host not in ("127.0.0.1", "localhost"):
+        echo("the federated demo serves on loopback only (127.0.0.1)")
+    shutil.rmtree(workdir, ignore_errors=True)
+    labs = tuple(LABS)
+    with Cluster(workdir) as cluster:
+        echo("starting the hub and two labs (each its own process and database) ...")
+        cluster.start(hub_spec(labs), port=port)
+        for offset, lab in enumerate(labs, start=1):
+            partners = tuple(p for p in labs if p != lab)
+            cluster.start(lab_spec(lab, partners), port=port + offset)
+        echo("peering each lab with the hub (push and pull of the hub's 'members' collection) ...")
+        for lab in labs:
+            peer_with_hub(cluster, lab)
+        echo("publishing the story at the labs ...")
+        for lab, body in STORY:
+            with cluster.instances[lab].client(lab_admin_email(lab)) as http:
+                publish(http, body)
+        for lab in labs:
+            sync_now(cluster, lab, push_only=True)
+        for lab in labs:
+            sync_now(cluster, lab, pull_only=True)
+        for name, instance in cluster.instances.items():
+            people = ", ".join(u.email for u in instance.spec.users if not u.email.startswith(("sync@", "reader@")))
+            echo(f"  {name:<9} {instance.url}/   logins: {people}   (password {PASSWORD})")
+        echo(
+            "Sign in at meridian as mira@meridian.example: Aurora's named item and its pseudonymous one came\n"
+            "through the hub; the AMBER+STRICT item stayed at Aurora. At the hub, hugo@forum.example sees both\n"
+            "labs' items and may resolve the pseudonym; the Peers page (/federation) at each lab shows sync health.\n"
+            "Ctrl-C stops all three."
+        )
+        try:
+            while all(i.alive() for i in cluster.instances.values()):
+                time.sleep(1)
+            echo("an instance stopped; shutting the others down")
+        except KeyboardInterrupt:
+            echo("stopping ...")
