@@ -117,12 +117,12 @@ class Instance:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def client(self, email: str, **headers: str) -> httpx.Client:
+    def client(self, email: str, *, timeout: float = 60.0, **headers: str) -> httpx.Client:
         """An HTTP client authenticated with `email`'s API token on this instance."""
         return httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {self.tokens[email]}", **headers},
-            timeout=30.0,
+            timeout=timeout,
         )
 
     def log_tail(self, lines: int = 40) -> str:
@@ -499,53 +499,66 @@ def peer_with_hub(
     pull_audience: str = "all_members",
     purpose: str = "threat_detection",
 ) -> dict[str, Any]:
-    """Register the hub at the lab's instance, with the hub's `members` collection in `direction`.
+    """Register the hub at the lab's instance (its federation API, as the lab's admin), with the hub's
+    `members` collection in `direction`.
 
     The lab signs in at the hub as its own org's federation account; the hub is recorded under the
-    forum's org id. Returns the peer as the CLI prints it."""
+    forum's org id. Returns the peer as the API answers it, with its collections."""
     from signalfire.exchange.taxii.collections import MEMBERS_ID
 
     hub_i = cluster.instances[hub]
-    who = ("--as", lab_admin_email(lab), "--org", lab)
-    peer: dict[str, Any] = federation_cli(
-        cluster,
-        lab,
-        "add-peer",
-        *who,
-        "--name",
-        hub,
-        "--discovery-url",
-        hub_i.taxii_url,
-        "--api-root-url",
-        f"{hub_i.url}/taxii2/exchange/",
-        "--username",
-        sync_email(lab),
-        "--secret",
-        hub_i.tokens[sync_email(lab)],
-        "--remote-org-id",
-        str(hub_i.org_id(HUB_ORG.slug)),
-        "--remote-name",
-        HUB_ORG.name,
-        "--purpose",
-        purpose,
-    )
-    args = ["--peer", hub, "--remote-id", MEMBERS_ID, "--direction", direction, "--title", "All member labs"]
+    collection: dict[str, Any] = {"remote_id": MEMBERS_ID, "direction": direction, "title": "All member labs"}
     if direction in ("push", "both"):
-        args += ["--push-audience", push_audience]
+        collection["push_audience"] = push_audience
     if direction in ("pull", "both"):
-        args += ["--pull-audience", pull_audience]
-    peer["collections"] = [federation_cli(cluster, lab, "set-collection", *who, *args)]
+        collection["pull_audience"] = pull_audience
+    with cluster.instances[lab].client(lab_admin_email(lab)) as http:
+        created = http.post(
+            "/api/v1/federation/peers",
+            json={
+                "name": hub,
+                "discovery_url": hub_i.taxii_url,
+                "api_root_url": f"{hub_i.url}/taxii2/exchange/",
+                "username": sync_email(lab),
+                "secret": hub_i.tokens[sync_email(lab)],
+                "remote_org_id": str(hub_i.org_id(HUB_ORG.slug)),
+                "remote_name": HUB_ORG.name,
+                "purpose": purpose,
+            },
+        )
+        if created.status_code != 201:
+            raise RuntimeError(f"peering {lab} with {hub} failed: {created.status_code} {created.text[:500]}")
+        peer: dict[str, Any] = created.json()
+        answer = http.put(f"/api/v1/federation/peers/{peer['id']}/collections", json=collection)
+        if answer.status_code != 200:
+            raise RuntimeError(f"collection at {lab} refused: {answer.status_code} {answer.text[:500]}")
+        peer["collections"] = [answer.json()]
     return peer
 
 
-def sync_now(cluster: Cluster, lab: str, *, hub: str = HUB, push_only: bool = False, pull_only: bool = False) -> Any:
-    """One synchronous round at the lab: its queued pushes to the hub, then a pull; the counts."""
-    extra = ["--push-only"] if push_only else ["--pull-only"] if pull_only else []
-    return federation_cli(cluster, lab, "sync", "--as", lab_admin_email(lab), "--org", lab, "--peer", hub, *extra)
+def peer_id(cluster: Cluster, lab: str, name: str = HUB) -> str:
+    with cluster.instances[lab].client(lab_admin_email(lab)) as http:
+        peers = http.get("/api/v1/federation/peers").json()
+    return str(next(p["id"] for p in peers if p["name"] == name))
 
 
-def peer_health(cluster: Cluster, lab: str) -> Any:
-    return federation_cli(cluster, lab, "health", "--as", lab_admin_email(lab), "--org", lab)
+def sync_now(cluster: Cluster, lab: str, *, hub: str = HUB) -> dict[str, Any]:
+    """One synchronous round at the lab (its queued pushes to the hub, then a pull); the counts."""
+    pid = peer_id(cluster, lab, hub)
+    with cluster.instances[lab].client(lab_admin_email(lab), timeout=600.0) as http:
+        answer = http.post(f"/api/v1/federation/peers/{pid}/sync")
+    if answer.status_code != 200:
+        raise RuntimeError(f"sync at {lab} failed: {answer.status_code} {answer.text[:500]}")
+    out: dict[str, Any] = answer.json()
+    return out
+
+
+def peer_health(cluster: Cluster, lab: str) -> list[dict[str, Any]]:
+    with cluster.instances[lab].client(lab_admin_email(lab)) as http:
+        answer = http.get("/api/v1/federation/health")
+    answer.raise_for_status()
+    out: list[dict[str, Any]] = answer.json()
+    return out
 
 
 # -- publishing through an instance's API (demo, tests, bench) ---------------------------------------------
@@ -636,10 +649,9 @@ def run_demo(workdir: Path, *, host: str = "127.0.0.1", port: int = 8000, echo: 
         for lab, body in STORY:
             with cluster.instances[lab].client(lab_admin_email(lab)) as http:
                 publish(http, body)
-        for lab in labs:
-            sync_now(cluster, lab, push_only=True)
-        for lab in labs:
-            sync_now(cluster, lab, pull_only=True)
+        for _ in range(2):  # pushes first, then pulls see what the other lab pushed
+            for lab in labs:
+                sync_now(cluster, lab)
         for name, instance in cluster.instances.items():
             people = ", ".join(u.email for u in instance.spec.users if not u.email.startswith(("sync@", "reader@")))
             echo(f"  {name:<9} {instance.url}/   logins: {people}   (password {PASSWORD})")
