@@ -45,6 +45,7 @@ DOMAIN_CLI = (
     "signalfire.readiness.cli",
     "signalfire.transparency.cli",
     "signalfire.notices.cli",
+    "signalfire.federation.cli",
 )
 
 

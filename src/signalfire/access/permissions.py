@@ -44,6 +44,8 @@ class Permission(StrEnum):
     exchange_routing_manage = "exchange:routing:manage"
     exchange_pseudonym_resolve = "exchange:pseudonym:resolve"
     exchange_health_read = "exchange:health:read"
+    # Peering with other instances and TAXII servers: who the org's exchange pushes to and pulls from.
+    federation_peer_manage = "federation:peer:manage"
 
     intake_signal_read = "intake:signal:read"
     intake_signal_triage = "intake:signal:triage"
@@ -142,6 +144,7 @@ _HUB = frozenset(
         P.exchange_health_read,
         P.readiness_scorecard_read,
         P.reporting_binding_manage,
+        P.federation_peer_manage,
     }
 )
 _NOT_HUB = _ALL - {

@@ -47,6 +47,14 @@ class FeedSettings(BaseModel):
     allow_private_addresses: bool = False
 
 
+class FederationSettings(BaseModel):
+    """Peering (SIGNALFIRE_FEDERATION__...): how often pull collections are polled, when to alert."""
+
+    pull_every_seconds: float = 60.0
+    # A peer failing for longer than this alerts its org's admins (once per failing spell).
+    alert_after_minutes: float = 30.0
+
+
 class LimitSettings(BaseModel):
     max_body_bytes: int = 2 * 1024 * 1024
     max_attachment_bytes: int = 5 * 1024 * 1024
@@ -110,6 +118,7 @@ class Settings(BaseSettings):
     feeds: FeedSettings = Field(default_factory=FeedSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    federation: FederationSettings = Field(default_factory=FederationSettings)
 
     @model_validator(mode="after")
     def _defaults_and_fail_closed(self) -> Settings:

@@ -41,6 +41,7 @@ from signalfire.exchange.schemas import ItemIn
 from signalfire.exchange.screening import Finding, ScreeningInputTooLarge, screen
 from signalfire.exchange.service import build_snapshot, hub_identity, public_contributor
 from signalfire.exchange.vocab import AudienceKind, audience_allowed
+from signalfire.federation import push as federation_push
 from signalfire.notify.outbox import publish_event
 
 ATTACHMENT_MAX_BYTES = 2 * 1024 * 1024
@@ -318,6 +319,9 @@ def _add_revision(session: Session, actor: Actor, item: ExchangeItem, change_not
         published_by_id=actor.user_id,
     )
     session.add(revision)
+    # Peers follow in this transaction: each version is queued (outbox) for every peer collection it may go to.
+    change = "withdrawn" if revision.revoked else ("published" if revision.version == 1 else "revised")
+    federation_push.queue_revision(session, item, revision, change)
     return revision
 
 

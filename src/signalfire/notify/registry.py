@@ -33,6 +33,7 @@ TASK_MODULES = (
     "signalfire.reporting.tasks",
     "signalfire.notices.tasks",
     "signalfire.intake.tasks",
+    "signalfire.federation.tasks",
 )
 
 

@@ -39,6 +39,7 @@ ROUTE_MODULES = (
     "signalfire.mywork.routes",
     "signalfire.transparency.routes",
     "signalfire.notices.routes",
+    "signalfire.federation.routes",
 )
 API_TAGS = [
     {"name": "access", "description": "Who you are, your organisation's members and your API tokens."},
@@ -47,6 +48,7 @@ API_TAGS = [
     {"name": "exchange", "description": "Shared items under TLP 2.0 with declared covered uses."},
     {"name": "intake", "description": "Signals from public channels, alerts and feeds; triage."},
     {"name": "notices", "description": "Capability-threshold notices to government bodies (not incident reports)."},
+    {"name": "federation", "description": "Peers: other Signalfire instances and TAXII 2.1 servers; push and pull."},
     {"name": "readiness", "description": "Scorecards computed from an organisation's own records."},
     {
         "name": "transparency",

@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "signalfire.readiness.models",
     "signalfire.transparency.models",
     "signalfire.notices.models",
+    "signalfire.federation.models",
 )
 
 

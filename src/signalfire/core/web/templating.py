@@ -32,6 +32,7 @@ DOMAINS = (
     "readiness",
     "transparency",
     "notices",
+    "federation",
 )
 FLASH_COOKIE = "sf_flash"
 

@@ -1,0 +1,252 @@
+"""Push: each published version of an item goes, through the outbox, to every peer collection it may go to.
+
+:func:`queue_revision` runs in the transaction that publishes, revises or withdraws the item (called by
+``exchange.authoring``): it writes one :class:`PushLedger` row per matching collection (unique on
+collection, item, version: a second call is a no-op) and one outbox task per row. The task
+(:func:`send_job`, a staged task) builds the version's STIX objects, POSTs them to the peer with no
+transaction open, and records the outcome: sent, refused (the peer answered no: retrying cannot help),
+or a failure that the worker retries with backoff until the attempts run out (then dead, shown in the
+dead-letter view and retryable by an admin). A SIGKILL between the POST and the record leaves the job
+running until its lease ends; it is then sent again, which the peer answers "already present" (TAXII
+adds are idempotent on id and version), so nothing is lost and nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from signalfire.audit.chain import record
+from signalfire.core.clock import utcnow
+from signalfire.core.db.session import unit_of_work
+from signalfire.core.settings import get_settings
+from signalfire.exchange.models import ExchangeItem, ItemRevision, mask_to_uses
+from signalfire.exchange.service import hub_identity
+from signalfire.exchange.taxii.store import revision_rows
+from signalfire.exchange.vocab import AudienceKind, Tlp
+from signalfire.federation import client as taxii_client
+from signalfire.federation import crypto
+from signalfire.federation.health import note_failure, note_success
+from signalfire.federation.models import EventKind, Peer, PeerCollection, PeerEvent, PushLedger, PushState
+from signalfire.federation.rules import push_refusal
+from signalfire.notify.outbox import enqueue_task
+
+TASK = "federation.push"
+
+
+def _job_key(ledger_id: uuid.UUID) -> str:
+    return f"{TASK}:{ledger_id}:0"
+
+
+def queue_revision(session: Session, item: ExchangeItem, revision: ItemRevision, change: str) -> list[PushLedger]:
+    """Queue the version for every active peer collection of the item's org that it may go to."""
+    targets = session.execute(
+        select(PeerCollection, Peer)
+        .join(Peer, Peer.id == PeerCollection.peer_id)
+        .where(Peer.org_id == item.org_id, Peer.active.is_(True))
+    ).all()
+    if not targets:
+        return []
+    audience = revision.audience or {}
+    kinds = [AudienceKind(k) for k in audience.get("kinds") or []]
+    org_ids = [str(o) for o in audience.get("org_ids") or []]
+    queued = []
+    for collection, peer in targets:
+        if not collection.direction.pushes:
+            continue
+        refusal = push_refusal(
+            Tlp(revision.tlp),
+            kinds,
+            org_ids,
+            collection.push_audience,
+            collection.push_org_ids,
+            from_this_peer=peer.import_org_id is not None and peer.import_org_id == item.org_id,
+        )
+        if refusal is not None:
+            continue
+        ledger = PushLedger(
+            id=uuid.uuid4(),
+            collection_id=collection.id,
+            peer_id=peer.id,
+            item_id=item.id,
+            item_version=revision.version,
+            stix_id=f"item:{item.id}",
+            stix_version=revision.modified.isoformat(),
+            change=change,
+            state=PushState.PENDING,
+            remote_status={},
+        )
+        try:
+            with session.begin_nested():
+                session.add(ledger)
+        except IntegrityError:  # this version is queued for this collection already
+            continue
+        enqueue_task(session, TASK, {"ledger_id": str(ledger.id)}, dedupe_key=_job_key(ledger.id), org_id=item.org_id)
+        queued.append(ledger)
+    return queued
+
+
+def _objects(session: Session, ledger: PushLedger) -> tuple[list[dict[str, Any]], list[str], str, str]:
+    """The version's STIX objects as the local TAXII server serves them, its permitted uses, and its key."""
+    import json
+
+    revision = session.execute(
+        select(ItemRevision).where(ItemRevision.item_id == ledger.item_id, ItemRevision.version == ledger.item_version)
+    ).scalar_one()
+    item = session.get_one(ExchangeItem, ledger.item_id)
+    rows = revision_rows(session, revision, item.org_id, hub_identity(session))
+    owned = [r for r in rows if r.item_id is not None]
+    key_row = owned[0] if owned else rows[0]
+    stix_version = key_row.version.isoformat() if key_row.version else ledger.stix_version
+    return (
+        [json.loads(r.body) for r in rows],
+        [u.value for u in mask_to_uses(item.permitted_uses_mask)],
+        key_row.stix_id,
+        stix_version,
+    )
+
+
+# Reference objects the peer may already hold in its own form (identities, markings, extension definitions):
+# a refusal of one of them does not stop the item's own objects.
+_REFERENCE_PREFIXES = ("identity--", "marking-definition--", "extension-definition--")
+
+
+def _outcome_of(status: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the peer took the item's objects, and if not why (from the TAXII status resource)."""
+    failures = [f for f in status.get("failures") or [] if isinstance(f, dict)]
+    fatal = [f for f in failures if not str(f.get("id", "")).startswith(_REFERENCE_PREFIXES)]
+    if fatal or (failures and not status.get("success_count")):
+        shown = fatal or failures
+        reasons = "; ".join(f"{f.get('id', '?')}: {str(f.get('message', ''))[:200]}" for f in shown[:5])
+        return False, f"the peer refused {len(shown)} object(s): {reasons}"
+    return True, None
+
+
+def send(factory: sessionmaker[Session], ledger_id: uuid.UUID, *, max_attempts: int) -> Callable[[Session], None]:
+    """Send one ledger row; returns what to record (or raises to have the worker retry with backoff)."""
+    with unit_of_work(factory) as session:
+        ledger = session.get(PushLedger, ledger_id)
+        if ledger is None or ledger.state != PushState.PENDING:
+            return lambda s: None  # sent or settled already: nothing to do, nothing sent twice
+        peer = session.get_one(Peer, ledger.peer_id)
+        collection = session.get_one(PeerCollection, ledger.collection_id)
+        objects, uses, stix_id, stix_version = _objects(session, ledger)
+        try:
+            conn = taxii_client.Connection(
+                discovery_url=peer.discovery_url,
+                api_root_url=peer.api_root_url,
+                username=peer.username,
+                secret=crypto.decrypt(peer.secret_encrypted),
+                signalfire=peer.signalfire,
+            )
+        except crypto.CredentialUnreadable as exc:
+            conn = None
+            unreadable = str(exc)
+        remote_collection = collection.remote_id
+        peer_id = peer.id
+    if conn is None:
+        return _settle(ledger_id, peer_id, PushState.DEAD, unreadable, {})
+    try:
+        with taxii_client.TaxiiClient(conn) as c:
+            status = c.add_objects(remote_collection, objects, permitted_uses=uses)
+    except taxii_client.PeerError as exc:
+        if exc.permanent:
+            return _settle(ledger_id, peer_id, PushState.REFUSED, exc.reason, {})
+        with unit_of_work(factory) as session:
+            ledger = session.get_one(PushLedger, ledger_id)
+            ledger.attempts += 1
+            ledger.last_error = exc.reason[:2000]
+            note_failure(session, session.get_one(Peer, peer_id), EventKind.PUSH_FAILED, exc.reason)
+            out_of_attempts = ledger.attempts >= max_attempts
+        if out_of_attempts:
+            return _settle(ledger_id, peer_id, PushState.DEAD, exc.reason, {})
+        raise
+    ok, why = _outcome_of(status)
+    summary: dict[str, Any] = {k: status.get(k) for k in ("id", "status", "success_count", "failure_count") if k in status}
+    summary |= {"stix_id": stix_id, "stix_version": stix_version}
+    if not ok:
+        return _settle(ledger_id, peer_id, PushState.REFUSED, why or "refused", summary)
+    return _settle(ledger_id, peer_id, PushState.SENT, None, summary)
+
+
+def _settle(
+    ledger_id: uuid.UUID, peer_id: uuid.UUID, state: PushState, error: str | None, remote: dict[str, Any]
+) -> Callable[[Session], None]:
+    def store(session: Session) -> None:
+        ledger = session.get_one(PushLedger, ledger_id)
+        if ledger.state != PushState.PENDING:
+            return
+        peer = session.get_one(Peer, peer_id)
+        ledger.state = state
+        ledger.last_error = error[:2000] if error else None
+        ledger.remote_status = remote
+        if state == PushState.SENT:
+            ledger.attempts += 1
+            ledger.sent_at = utcnow()
+            if "stix_id" in remote:
+                ledger.stix_id = str(remote["stix_id"])[:300]
+                ledger.stix_version = str(remote["stix_version"])[:40]
+            peer.pushed_count += 1
+            note_success(session, peer)
+        elif state == PushState.REFUSED:
+            peer.refused_count += 1
+            session.add(
+                PeerEvent(
+                    peer_id=peer.id,
+                    kind=EventKind.PUSH_REFUSED,
+                    reason=(error or "refused")[:2000],
+                    detail={"item_id": str(ledger.item_id), "version": ledger.item_version},
+                )
+            )
+        else:
+            note_failure(session, peer, EventKind.PUSH_FAILED, f"dead after {ledger.attempts} attempts: {error}")
+        record(
+            session,
+            action=f"federation.push.{state.value}",
+            target_type="federation_push_ledger",
+            target_id=ledger.id,
+            org_id=peer.org_id,
+            actor_label=f"federation worker (peer {peer.name})",
+            summary={
+                "peer": peer.name,
+                "item_id": str(ledger.item_id),
+                "version": ledger.item_version,
+                "error": ledger.last_error,
+            },
+        )
+
+    return store
+
+
+def send_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
+    return send(factory, uuid.UUID(str(args["ledger_id"])), max_attempts=get_settings().jobs.max_attempts)
+
+
+def retry_dead(session: Session, ledger: PushLedger) -> None:
+    """An admin sends a dead (or refused) row again: back to pending, with a fresh outbox job."""
+    ledger.state = PushState.PENDING
+    ledger.attempts = 0
+    ledger.last_error = None
+    peer = session.get_one(Peer, ledger.peer_id)
+    enqueue_task(
+        session,
+        TASK,
+        {"ledger_id": str(ledger.id)},
+        dedupe_key=f"{TASK}:{ledger.id}:{uuid.uuid4().hex[:12]}",
+        org_id=peer.org_id,
+    )
+
+
+def pending_for(session: Session, peer_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(
+        session.execute(
+            select(PushLedger.id)
+            .where(PushLedger.peer_id == peer_id, PushLedger.state == PushState.PENDING)
+            .order_by(PushLedger.created_at)
+        ).scalars()
+    )

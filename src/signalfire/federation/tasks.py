@@ -1,0 +1,60 @@
+"""Background work of federation: push jobs (outbox), scheduled pulls, and the failing-peer alert."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from signalfire.core.settings import get_settings
+from signalfire.federation import pull, push
+from signalfire.federation.health import alert_failing
+from signalfire.federation.models import Peer, PeerCollection
+from signalfire.notify.outbox import enqueue_task
+from signalfire.notify.registry import periodic, staged_task
+
+PULL_TASK = "federation.pull"
+SCHEDULE_EVERY = timedelta(seconds=15)
+
+
+@staged_task(push.TASK)
+def push_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
+    return push.send_job(factory, args)
+
+
+@staged_task(PULL_TASK)
+def pull_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
+    """Pages commit as they are imported; the job itself has nothing left to store."""
+    pull.pull_collection(factory, uuid.UUID(str(args["collection_id"])))
+    return lambda session: None
+
+
+@periodic("federation.schedule_pulls", every=SCHEDULE_EVERY)
+def schedule_pulls(session: Session, now: datetime) -> None:
+    """Queue a pull of every pull collection of an active peer whose last pull is older than the interval."""
+    every = timedelta(seconds=get_settings().federation.pull_every_seconds)
+    rows = session.execute(
+        select(PeerCollection, Peer.org_id).join(Peer, Peer.id == PeerCollection.peer_id).where(Peer.active.is_(True))
+    ).all()
+    slot = int(now.timestamp() // max(every.total_seconds(), 1))
+    for collection, org_id in rows:
+        if not collection.direction.pulls:
+            continue
+        if collection.last_pulled_at is not None and collection.last_pulled_at > now - every:
+            continue
+        enqueue_task(
+            session,
+            PULL_TASK,
+            {"collection_id": str(collection.id)},
+            dedupe_key=f"{PULL_TASK}:{collection.id}:{slot}",
+            org_id=org_id,
+        )
+
+
+@periodic("federation.alert_failing", every=timedelta(minutes=1))
+def alert_failing_job(session: Session, now: datetime) -> None:
+    alert_failing(session, now, timedelta(minutes=get_settings().federation.alert_after_minutes))
