@@ -507,7 +507,7 @@ def peer_with_hub(
     from signalfire.exchange.taxii.collections import MEMBERS_ID
 
     hub_i = cluster.instances[hub]
-    collection: dict[str, Any] = {"remote_id": MEMBERS_ID, "direction": direction, "title": "All member labs"}
+    collection: dict[str, Any] = {"remote_id": str(MEMBERS_ID), "direction": direction, "title": "All member labs"}
     if direction in ("push", "both"):
         collection["push_audience"] = push_audience
     if direction in ("pull", "both"):

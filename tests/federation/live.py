@@ -23,7 +23,7 @@ PURPOSE = "threat_detection"
 
 
 def taxii_objects(
-    instance: Instance, email: str, *, purpose: str = PURPOSE, collection: str = MEMBERS_ID, **match: str
+    instance: Instance, email: str, *, purpose: str = PURPOSE, collection: str = str(MEMBERS_ID), **match: str
 ) -> list[dict[str, Any]]:
     """Every object of the collection `email` may read at `instance` (all pages), as a TAXII client would."""
     out: list[dict[str, Any]] = []
