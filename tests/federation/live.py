@@ -100,3 +100,15 @@ def pulled_rows(instance: Instance) -> list[Any]:
     from signalfire.federation.models import PulledObject
 
     return db_rows(instance, select(PulledObject))
+
+
+def pulled_items(instance: Instance, email: str, stix_id: str) -> list[dict[str, Any]]:
+    """The local items that the pulled object `stix_id` became (found through provenance), as `email` sees them."""
+    ids = {str(r.item_id) for r in pulled_rows(instance) if r.stix_id == stix_id and r.item_id is not None}
+    out = []
+    with instance.client(email) as http:
+        for item_id in sorted(ids):
+            answer = http.get(f"/api/v1/exchange/items/{item_id}")
+            if answer.status_code == 200:
+                out.append(answer.json())
+    return out

@@ -38,7 +38,7 @@ from signalfire.demo_federated import (
     sync_now,
     wait_for,
 )
-from tests.federation.live import items_titled, pulled_rows
+from tests.federation.live import pulled_items, pulled_rows, taxii_objects
 
 pytestmark = pytest.mark.slow
 TAXII = "application/taxii+json;version=2.1"
@@ -120,7 +120,16 @@ def medallion(tmp_path: Path) -> Iterator[Medallion]:
     (tmp_path / "medallion-config.json").write_text(json.dumps(config))
     log = (tmp_path / "medallion.log").open("wb")
     process = subprocess.Popen(
-        [exe, "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING", str(tmp_path / "medallion-config.json")],
+        [
+            exe,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "WARNING",
+            str(tmp_path / "medallion-config.json"),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -215,13 +224,17 @@ def test_peering_with_medallion_both_ways(cluster: Cluster, medallion: Medallion
         amber_all = f"Amber to all members {tag}"
         strict = f"Amber strict {tag}"
         publish(http, item_body(green))
-        publish(http, item_body(amber_named, tlp="AMBER", audience=("named_orgs",), audience_org_ids=(lab.org_id(PARTNER),)))
+        publish(
+            http, item_body(amber_named, tlp="AMBER", audience=("named_orgs",), audience_org_ids=(lab.org_id(PARTNER),))
+        )
         publish(http, item_body(amber_all, tlp="AMBER"))
         publish(http, item_body(strict, tlp="AMBER+STRICT"))
 
     # Someone else publishes to the inbox collection at medallion.
     pulled_name = f"Jailbreak kit distribution site {tag}"
-    status = medallion.post("inbox", _third_party_indicator(pulled_name))
+    third_party = _third_party_indicator(pulled_name)
+    indicator_id = str(third_party[1]["id"])
+    status = medallion.post("inbox", third_party)
     assert status["success_count"] == 2, status
 
     wait_for(
@@ -242,14 +255,16 @@ def test_peering_with_medallion_both_ways(cluster: Cluster, medallion: Medallion
     assert sum(1 for o in medallion.objects("all") if o.get("name") == green or green in str(o.get("name"))) == 1
 
     # Pull: the third party's indicator is an item at the lab, attributed to the third party.
-    found = wait_for(
-        lambda: sync_now(cluster, LAB, hub="medallion") and items_titled(lab, ALICE, tag, status="published"),
-        seconds=60,
-        interval=1.0,
-        what="the pulled indicator at the lab",
-    )
-    pulled = [i for i in found if i["contributor"]["stix_identity_id"] == THIRD_PARTY]
-    assert pulled, found
-    assert all(not i["is_contributor"] for i in pulled)
-    rows = [r for r in pulled_rows(lab) if r.created_by_ref == THIRD_PARTY]
-    assert rows and all(r.fetched_at is not None for r in rows)
+    def pulled_indicator() -> list[Any]:
+        sync_now(cluster, LAB, hub="medallion")
+        return [r for r in pulled_rows(lab) if r.stix_id == indicator_id]
+
+    rows = wait_for(pulled_indicator, seconds=60, interval=1.0, what="the pulled indicator at the lab")
+    assert len(rows) == 1 and rows[0].created_by_ref == THIRD_PARTY and rows[0].fetched_at is not None
+    items = pulled_items(lab, ALICE, indicator_id)
+    assert len(items) == 1, items
+    assert items[0]["contributor"]["stix_identity_id"] == THIRD_PARTY  # never the lab's own org
+    assert items[0]["is_contributor"] is False
+    # The lab's TAXII serves it with its name and the third party as author.
+    served = [o for o in taxii_objects(lab, ALICE, id=indicator_id)]
+    assert served and served[0]["name"] == pulled_name and served[0]["created_by_ref"] == THIRD_PARTY

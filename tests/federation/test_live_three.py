@@ -31,7 +31,7 @@ from signalfire.demo_federated import (
 )
 from signalfire.exchange.service import org_identity_id
 from tests.federation.conftest import new_cluster
-from tests.federation.live import items_titled, publish_at, pulled_rows, reports_named, wait_sent
+from tests.federation.live import publish_at, pulled_items, pulled_rows, reports_named, wait_sent
 
 pytestmark = pytest.mark.slow
 A, M = "aurora", "meridian"
@@ -55,9 +55,13 @@ def _unique(title: str) -> str:
 
 
 def _arrives_at_meridian(trio: Cluster, title: str) -> list[dict[str, object]]:
+    """The local item(s) at meridian that aurora's report `title` became (found through provenance)."""
+    meridian = trio.instances[M]
+
     def probe() -> list[dict[str, object]]:
         sync_now(trio, M)  # as Mira: a pull round now (the scheduler would do the same within a second)
-        return items_titled(trio.instances[M], MIRA, title)
+        reports = reports_named(meridian, MIRA, title)
+        return pulled_items(meridian, MIRA, str(reports[0]["id"])) if reports else []
 
     found: list[dict[str, object]] = wait_for(probe, seconds=90, interval=1.0, what=f"{title!r} at meridian")
     return found
@@ -88,7 +92,7 @@ def test_item_crosses_two_hops_with_attribution_and_provenance(trio: Cluster) ->
 
     # Pulling again imports nothing twice.
     sync_now(trio, M)
-    assert len(items_titled(meridian, MIRA, title)) == 1
+    assert len(reports_named(meridian, MIRA, title)) == 1
     assert len([r for r in pulled_rows(meridian) if r.stix_id == report["id"]]) == 1
 
 
@@ -127,9 +131,11 @@ def test_pseudonymous_item_resolvable_only_at_the_hub(trio: Cluster) -> None:
     with meridian.client(MIRA) as http:
         listed = http.get("/api/v1/exchange/pseudonyms")
         assert listed.status_code in (200, 403, 404)
-        mine = [p for p in listed.json() if p["stix_identity_id"] == contributor["stix_identity_id"]] if (
-            listed.status_code == 200
-        ) else []
+        mine = (
+            [p for p in listed.json() if p["stix_identity_id"] == contributor["stix_identity_id"]]
+            if (listed.status_code == 200)
+            else []
+        )
         for p in mine:
             refused = http.post(
                 f"/api/v1/exchange/pseudonyms/{p['id']}/resolve", json={"reason": "checking who sent this item"}
@@ -163,6 +169,6 @@ def test_withdrawal_at_aurora_reaches_meridian(trio: Cluster) -> None:
 
     def gone() -> bool:
         sync_now(trio, M)
-        return not items_titled(trio.instances[M], MIRA, title)
+        return not reports_named(trio.instances[M], MIRA, title)
 
     wait_for(gone, seconds=90, interval=1.0, what="the withdrawal at meridian")

@@ -149,9 +149,12 @@ def test_pull_is_logged_at_the_hub_with_purpose_and_reader(pair: Cluster) -> Non
     sync_now(pair, LAB)  # as Alice: pulls the hub's new item, declaring threat_detection
 
     lab = pair.instances[LAB]
-    from tests.federation.live import items_titled
 
-    wait_for(lambda: items_titled(lab, ALICE, title), what="the hub's item at the lab")
+    def arrived() -> list[dict[str, Any]]:
+        sync_now(pair, LAB)
+        return reports_named(lab, ALICE, title)
+
+    wait_for(arrived, seconds=60, interval=1.0, what="the hub's item at the lab")
     with hub.client(HUGO) as http:
         reads = http.get(f"/api/v1/exchange/items/{item['id']}/reads")
     assert reads.status_code == 200, reads.text
