@@ -68,6 +68,8 @@ TABLE: dict[str, Row] = {
     "exchange:routing:manage": Row("A", MEMBERS, "exchange.md: admins manage routing"),
     "exchange:pseudonym:resolve": Row("A", "H", "exchange.md: only the hub operator's admins resolve"),
     "exchange:health:read": Row("NA", "H", "exchange.md: the hub operator sees health; access.md: its analysts"),
+    # -- federation (docs/access.md "Federation", src/signalfire/federation/README.md) ---------------------
+    "federation:peer:manage": Row("A", "FDH", "access.md: peers are admin settings of member labs and the hub"),
     # -- intake (docs/intake.md "Access") -----------------------------------------------------------------
     "intake:signal:read": Row(EVERY_ROLE, "FDX", "intake.md: every role of developer, researcher, downstream"),
     "intake:signal:triage": Row("NSA", "FDX", "intake.md: triage, admin, responder, analyst"),

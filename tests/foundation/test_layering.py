@@ -59,7 +59,17 @@ def test_core_imports_no_package_above_it() -> None:
 
 # House style §1: the files of every domain package. A package may lack one only if its docstring says
 # "no `<file>`" and why (an empty module would say nothing).
-DOMAINS = ("exchange", "reporting", "response", "intake", "readiness", "mywork", "transparency", "notices", "federation")
+DOMAINS = (
+    "exchange",
+    "reporting",
+    "response",
+    "intake",
+    "readiness",
+    "mywork",
+    "transparency",
+    "notices",
+    "federation",
+)
 SUPPORT = ("access", "audit", "notify", "core", "web", "api", "migrations")
 SHAPE = ("models.py", "schemas.py", "service.py", "queries.py", "routes.py", "tasks.py", "templates/")
 

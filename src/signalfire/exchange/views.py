@@ -102,19 +102,24 @@ def revisions_out(session: Session, item: ExchangeItem) -> list[RevisionOut]:
 
 
 def reads_out(session: Session, actor: Actor, item_id: uuid.UUID | None = None, limit: int = 500) -> list[ReadOut]:
-    """The contributor's access log: who read its items, from which org, and why."""
+    """The contributor's access log: who read its items, from which org, and why. A read by a federated
+    instance names its account here and, after it, the person at that instance who asked."""
+    from signalfire.federation.reads import remote_readers
+
+    rows = queries.read_log(session, actor, item_id, limit)
+    remote = remote_readers(session, [r.id for r, _, _ in rows])
     return [
         ReadOut(
             id=r.id,
             item_id=r.item_id,
             item_version=r.item_version,
-            reader=person,
+            reader=f"{person} for {remote[r.id]}" if r.id in remote else person,
             org=org,
             purpose=r.purpose,
             channel=r.channel,
             read_at=r.read_at,
         )
-        for r, person, org in queries.read_log(session, actor, item_id, limit)
+        for r, person, org in rows
     ]
 
 

@@ -180,6 +180,10 @@ class RemoteRead(IdMixin, Base):
     __table_args__ = (Index("ix_federation_remote_read_item", "item_id", "read_at"),)
 
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("exchange_item.id", ondelete="CASCADE"))
+    # The local read-log row this read made (the contributor's access log shows the remote reader beside it).
+    read_log_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("exchange_read_log.id", ondelete="CASCADE"), unique=True
+    )
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
     token_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_token.id", ondelete="SET NULL"))
     reader: Mapped[str] = mapped_column(String(300))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
@@ -26,6 +27,8 @@ from signalfire.access.permissions import Permission
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import unit_of_work
+from signalfire.exchange.models import ExchangeItem, Pseudonym
+from signalfire.exchange.service import hub_identity, org_identity_id
 from signalfire.exchange.taxii import ingest as taxii_ingest
 from signalfire.exchange.taxii.collections import TaxiiCollection, collections_for
 from signalfire.exchange.taxii.protocol import TaxiiError
@@ -47,6 +50,7 @@ class PullResult:
     pulled: int = 0
     refused: int = 0
     errors: list[str] = field(default_factory=list)
+    more: bool = False  # stopped at max_pages with more to read
 
 
 def import_actor(session: Session, peer: Peer) -> Actor:
@@ -119,74 +123,193 @@ def _version(obj: dict[str, Any]) -> str:
     return str(value)[:40]
 
 
-def _identity_refusal(obj: dict[str, Any], allowed: set[str] | None) -> str | None:
-    author = obj.get("created_by_ref")
-    if allowed is None or author is None or author in allowed:
-        return None
-    return f"claims identity {str(author)[:100]}, which is not the peer's ({', '.join(sorted(allowed))})"
+# Shared reference objects: a Signalfire peer serves its identities, the TLP markings and its extension
+# definitions beside every item. They are not contributions: identities are never imported (this instance
+# builds its own), markings and extension definitions go along, and none of them counts as a refusal.
+REFERENCE_PREFIXES = ("identity--", "marking-definition--", "extension-definition--")
+PLACEHOLDER_SLUG = "peer-ps-"
+_Entry = tuple[dict[str, Any], tuple[str, str]]
+
+
+def _service_actor(session: Session, peer: Peer, org: Organization) -> Actor:
+    """The peer's service account acting for ``org`` (the remote contributor's local record)."""
+    base = import_actor(session, peer)
+    return Actor(
+        user_id=base.user_id,
+        display_name=base.display_name,
+        email=base.email,
+        org_id=org.id,
+        org_name=org.name,
+        org_kind=org.kind,
+        role=Role.analyst,
+        permissions=IMPORT_PERMISSIONS,
+        via="federation",
+    )
+
+
+def _remote_pseudonym(session: Session, peer: Peer, author: str, identity: dict[str, Any]) -> Organization:
+    """A pseudonym issued by another instance: a local placeholder org holding only that pseudonym, so the
+    item is published under it and nothing here links it to any org (only the issuer can resolve it)."""
+    org = Organization(
+        slug=f"{PLACEHOLDER_SLUG}{uuid.uuid4().hex[:12]}",
+        name=f"Pseudonymous contributor via {peer.name}"[:200],
+        kind=OrgKind.frontier_developer,
+        jurisdictions=[],
+        exchange_member=False,
+    )
+    session.add(org)
+    session.flush()
+    label = str(identity.get("name") or "Pseudonymous contributor")[:60]
+    if session.execute(select(Pseudonym.id).where(Pseudonym.label == label)).first() is not None:
+        label = f"{label[:50]} ({uuid.uuid4().hex[:6]})"
+    session.add(Pseudonym(org_id=org.id, label=label, stix_identity_id=author))
+    session.flush()
+    return org
+
+
+class _Authors:
+    """Who each ``created_by_ref`` of a pulled page is published as here, or why it is refused."""
+
+    def __init__(self, session: Session, peer: Peer, identities: dict[str, dict[str, Any]]) -> None:
+        self.session = session
+        self.peer = peer
+        self.identities = identities
+        self.cache: dict[str | None, Actor | str] = {}
+        self._org_ids: dict[str, uuid.UUID] | None = None
+
+    def _local_orgs(self) -> dict[str, uuid.UUID]:
+        if self._org_ids is None:
+            ids = self.session.execute(select(Organization.id)).scalars()
+            self._org_ids = {org_identity_id(i): i for i in ids}
+        return self._org_ids
+
+    def actor_for(self, author: str | None) -> Actor | str:
+        if author not in self.cache:
+            self.cache[author] = self._resolve(author)
+        return self.cache[author]
+
+    def _resolve(self, author: str | None) -> Actor | str:
+        peer, session = self.peer, self.session
+        if author is None or author == peer.remote_identity:
+            return import_actor(session, peer)
+        if not peer.signalfire:
+            allowed = peer.remote_identity or "none declared"
+            return f"claims identity {author[:100]}, which is not the peer's ({allowed})"
+        if author in (org_identity_id(peer.org_id), hub_identity(session).stix_identity_id):
+            return f"claims identity {author[:100]}, which is this instance's own"
+        pseudonym = session.execute(select(Pseudonym).where(Pseudonym.stix_identity_id == author)).scalar_one_or_none()
+        if pseudonym is not None:
+            org = session.get_one(Organization, pseudonym.org_id)
+            if not org.slug.startswith(PLACEHOLDER_SLUG):
+                return f"claims identity {author[:100]}, a pseudonym this instance issued"
+            return _service_actor(session, peer, org)
+        org_id = self._local_orgs().get(author)
+        if org_id is not None:
+            return _service_actor(session, peer, session.get_one(Organization, org_id))
+        identity = self.identities.get(author)
+        if identity is not None and identity.get("identity_class") == "unknown":
+            return _service_actor(session, peer, _remote_pseudonym(session, peer, author, identity))
+        return f"claims identity {author[:100]}, which has no local record here (unknown contributor)"
+
+
+def _retitle(session: Session, item_ids: list[uuid.UUID], group: list[dict[str, Any]]) -> None:
+    """A pulled report keeps its own name and description as the local item's title and summary."""
+    reports = [o for o in group if o.get("type") == "report" and isinstance(o.get("name"), str)]
+    if len(item_ids) != 1 or len(reports) != 1:
+        return
+    item = session.get(ExchangeItem, item_ids[0])
+    if item is None:
+        return
+    item.title = str(reports[0]["name"])[:300]
+    if isinstance(reports[0].get("description"), str):
+        item.summary = str(reports[0]["description"])[:5000]
 
 
 def import_page(
     session: Session, peer: Peer, collection: PeerCollection, objects: list[Any]
 ) -> tuple[int, dict[str, int], list[dict[str, str]]]:
     """Import one page in the caller's transaction: (objects imported, refusals by reason, refused details)."""
-    actor = import_actor(session, peer)
-    target = _target(session, actor, collection)
-    allowed = {peer.remote_identity} if peer.remote_identity else None
+    identities = {
+        o["id"]: o
+        for o in objects
+        if isinstance(o, dict) and o.get("type") == "identity" and isinstance(o.get("id"), str)
+    }
+    authors = _Authors(session, peer, identities)
     refused: list[dict[str, str]] = []
-    fresh: list[dict[str, Any]] = []
-    keys: list[tuple[str, str]] = []
+    groups: dict[
+        tuple[uuid.UUID, tuple[CoveredUse, ...]], tuple[Actor, list[tuple[dict[str, Any], tuple[str, str]]]]
+    ] = {}
+    references: list[dict[str, Any]] = []
+    candidates: list[_Entry] = []
     for obj in objects:
         if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
             refused.append({"id": "", "message": "not a STIX object"})
             continue
-        why = _identity_refusal(obj, allowed)
-        if why is not None:
-            refused.append({"id": obj["id"][:300], "message": why})
+        if obj["id"].startswith("identity--"):
             continue
-        fresh.append(obj)
-        keys.append((obj["id"][:300], _version(obj)))
-    if keys:
+        if obj["id"].startswith(REFERENCE_PREFIXES):
+            references.append(obj)
+            continue
+        candidates.append((obj, (obj["id"][:300], _version(obj))))
+    if candidates:
         known = set(
             session.execute(
                 select(PulledObject.stix_id, PulledObject.version).where(
-                    PulledObject.peer_id == peer.id, PulledObject.stix_id.in_({k[0] for k in keys})
+                    PulledObject.peer_id == peer.id, PulledObject.stix_id.in_({k[0] for _, k in candidates})
                 )
             ).all()
         )
-        pairs = [(o, k) for o, k in zip(fresh, keys, strict=True) if k not in known]
-    else:
-        pairs = []
+        candidates = [(o, k) for o, k in candidates if k not in known]
+    for obj, key in candidates:
+        author = obj.get("created_by_ref")
+        actor = authors.actor_for(author if isinstance(author, str) else None)
+        if isinstance(actor, str):
+            refused.append({"id": key[0], "message": actor})
+            continue
+        uses = tuple(_uses(obj, peer.purpose))
+        groups.setdefault((actor.org_id, uses), (actor, []))[1].append((obj, key))
     imported = 0
-    if pairs:
-        groups: dict[tuple[CoveredUse, ...], list[tuple[dict[str, Any], tuple[str, str]]]] = {}
-        for obj, key in pairs:
-            groups.setdefault(tuple(_uses(obj, peer.purpose)), []).append((obj, key))
-        now = utcnow()
-        for uses, group in groups.items():
-            result = taxii_ingest.add_objects(
-                session, actor, target, [o for o, _ in group], permitted_uses=list(uses), override_reason=None
-            )
-            failed = {(f.get("id"), f.get("version")) for f in result.status.failures}
-            for failure in result.status.failures:
-                refused.append({"id": str(failure.get("id", ""))[:300], "message": str(failure.get("message", ""))})
-            item_by_tlp = {item.tlp: item.id for item in result.items}
-            only_item = next(iter(item_by_tlp.values())) if len(item_by_tlp) == 1 else None
-            for obj, (stix_id, version) in group:
-                if (stix_id, version) in failed or (stix_id, obj.get("modified") or obj.get("created")) in failed:
-                    continue
-                session.add(
-                    PulledObject(
-                        peer_id=peer.id,
-                        collection_id=collection.id,
-                        stix_id=stix_id,
-                        version=version,
-                        created_by_ref=str(obj.get("created_by_ref"))[:300] if obj.get("created_by_ref") else None,
-                        item_id=only_item,
-                        fetched_at=now,
-                    )
+    now = utcnow()
+    for (_org, uses), (actor, group) in groups.items():
+        target = _target(session, actor, collection)
+        # Objects by the peer's declared identity keep it: this instance vouches for it on the peer's record.
+        vouched = (
+            frozenset({peer.remote_identity})
+            if peer.remote_identity and actor.org_id == peer.import_org_id
+            else frozenset()
+        )
+        result = taxii_ingest.add_objects(
+            session,
+            actor,
+            target,
+            [*references, *(o for o, _ in group)],
+            permitted_uses=list(uses),
+            override_reason=None,
+            vouched_identities=vouched,
+        )
+        failed = {(f.get("id"), f.get("version")) for f in result.status.failures}
+        for failure in result.status.failures:
+            if str(failure.get("id", "")).startswith(REFERENCE_PREFIXES):
+                continue
+            refused.append({"id": str(failure.get("id", ""))[:300], "message": str(failure.get("message", ""))})
+        item_ids = [item.id for item in result.items]
+        _retitle(session, item_ids, [o for o, _ in group])
+        only_item = item_ids[0] if len(item_ids) == 1 else None
+        for obj, (stix_id, version) in group:
+            if (stix_id, version) in failed or (stix_id, obj.get("modified") or obj.get("created")) in failed:
+                continue
+            session.add(
+                PulledObject(
+                    peer_id=peer.id,
+                    collection_id=collection.id,
+                    stix_id=stix_id,
+                    version=version,
+                    created_by_ref=str(obj.get("created_by_ref"))[:300] if obj.get("created_by_ref") else None,
+                    item_id=only_item,
+                    fetched_at=now,
                 )
-                imported += 1
+            )
+            imported += 1
     reasons: dict[str, int] = {}
     for r in refused:
         why = r["message"].split(";")[0][:200]
@@ -197,6 +320,68 @@ def import_page(
 def _record_refusal(session: Session, peer: Peer, reason: str, detail: dict[str, Any], count: int) -> None:
     peer.refused_count += count
     session.add(PeerEvent(peer_id=peer.id, kind=EventKind.PULL_REFUSED, reason=reason[:2000], detail=detail))
+
+
+def _store_page(
+    factory: sessionmaker[Session],
+    peer_id: uuid.UUID,
+    collection_id: uuid.UUID,
+    remote_id: str,
+    page: taxii_client.ObjectsPage,
+    looping: bool,
+    result: PullResult,
+) -> bool:
+    """Import one fetched page and move the cursor, in one transaction; True when the run should stop."""
+    with unit_of_work(factory) as session:
+        peer = session.get_one(Peer, peer_id)
+        collection = session.get_one(PeerCollection, collection_id)
+        try:
+            with session.begin_nested():
+                imported, reasons, refused = import_page(session, peer, collection, page.objects)
+        except (TaxiiError, ValueError) as exc:
+            # The whole page is refused (e.g. screening findings, or not an envelope): nothing of it is
+            # kept, the reason is recorded, and the cursor moves on so one bad page cannot stall the peer.
+            description = exc.description if isinstance(exc, TaxiiError) else str(exc)
+            imported, reasons = 0, {f"page refused: {description[:180]}": len(page.objects)}
+            refused = [{"id": "", "message": description[:500]}]
+        if refused:
+            _record_refusal(
+                session,
+                peer,
+                f"{len(refused)} object(s) of a page from collection {remote_id} not imported",
+                {"reasons": reasons, "objects": refused[:50]},
+                len(refused),
+            )
+            result.refused += len(refused)
+        peer.pulled_count += imported
+        result.pulled += imported
+        result.pages += 1
+        if page.date_added_last:
+            collection.added_after = page.date_added_last[:64]
+        collection.next_token = page.next if (page.more and not looping) else None
+        collection.last_pulled_at = utcnow()
+        if looping:
+            reason = (
+                f"collection {remote_id}: the peer returned a 'next' it had already given (a paging loop); "
+                "stopped, and the next run starts again from added_after"
+                if page.next is not None
+                else f"collection {remote_id}: 'more' is true but no 'next' was given; stopped"
+            )
+            note_failure(session, peer, EventKind.PULL_FAILED, reason, {"collection": remote_id})
+            result.errors.append(reason)
+        else:
+            note_success(session, peer)
+        if imported or refused:
+            record(
+                session,
+                action="federation.pull.page",
+                target_type="federation_peer_collection",
+                target_id=collection.id,
+                org_id=peer.org_id,
+                actor_label=f"federation worker (peer {peer.name})",
+                summary={"peer": peer.name, "imported": imported, "refused": len(refused), "reasons": reasons},
+            )
+    return looping or not page.more or page.next is None
 
 
 def pull_collection(
@@ -250,57 +435,16 @@ def pull_collection(
         looping = page.more and page.next is not None and page.next in seen_tokens
         if page.more and page.next is None:
             looping = True  # "more" with no way to get it: treat as a broken pager, keep what we have
-        with unit_of_work(factory) as session:
-            peer = session.get_one(Peer, peer_id)
-            collection = session.get_one(PeerCollection, collection_id)
-            try:
-                with session.begin_nested():
-                    imported, reasons, refused = import_page(session, peer, collection, page.objects)
-            except (TaxiiError, ValueError) as exc:
-                # The whole page is refused (e.g. screening findings, or not an envelope): nothing of it is
-                # kept, the reason is recorded, and the cursor moves on so one bad page cannot stall the peer.
-                description = exc.description if isinstance(exc, TaxiiError) else str(exc)
-                imported, reasons = 0, {f"page refused: {description[:180]}": len(page.objects)}
-                refused = [{"id": "", "message": description[:500]}]
-            if refused:
-                _record_refusal(
-                    session,
-                    peer,
-                    f"{len(refused)} object(s) of a page from collection {remote_id} not imported",
-                    {"reasons": reasons, "objects": refused[:50]},
-                    len(refused),
-                )
-                result.refused += len(refused)
-            peer.pulled_count += imported
-            result.pulled += imported
-            result.pages += 1
-            if page.date_added_last:
-                collection.added_after = page.date_added_last[:64]
-            collection.next_token = page.next if (page.more and not looping) else None
-            collection.last_pulled_at = utcnow()
-            if looping:
-                reason = (
-                    f"collection {remote_id}: the peer returned a 'next' it had already given (a paging loop); "
-                    "stopped, and the next run starts again from added_after"
-                    if page.next is not None
-                    else f"collection {remote_id}: 'more' is true but no 'next' was given; stopped"
-                )
-                note_failure(session, peer, EventKind.PULL_FAILED, reason, {"collection": remote_id})
-                result.errors.append(reason)
-            else:
-                note_success(session, peer)
-            if imported or refused:
-                record(
-                    session,
-                    action="federation.pull.page",
-                    target_type="federation_peer_collection",
-                    target_id=collection.id,
-                    org_id=peer.org_id,
-                    actor_label=f"federation worker (peer {peer.name})",
-                    summary={"peer": peer.name, "imported": imported, "refused": len(refused), "reasons": reasons},
-                )
-        if looping or not page.more or page.next is None:
+        try:
+            done = _store_page(factory, peer_id, collection_id, remote_id, page, looping, result)
+        except IntegrityError:
+            # Another run (the worker, or a sync started by an admin) imported this page at the same time;
+            # the unique keys kept it once. Stop here: the next run starts from the committed cursor.
+            result.errors.append(f"collection {remote_id}: a concurrent run imported this page; stopped")
             return result
+        if done:
+            return result
+    result.more = True
     return result
 
 

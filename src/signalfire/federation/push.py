@@ -75,7 +75,7 @@ def queue_revision(session: Session, item: ExchangeItem, revision: ItemRevision,
             peer_id=peer.id,
             item_id=item.id,
             item_version=revision.version,
-            stix_id=f"item:{item.id}",
+            stix_id=f"report--{item.id}",
             stix_version=revision.modified.isoformat(),
             change=change,
             state=PushState.PENDING,
@@ -91,8 +91,14 @@ def queue_revision(session: Session, item: ExchangeItem, revision: ItemRevision,
     return queued
 
 
-def _objects(session: Session, ledger: PushLedger) -> tuple[list[dict[str, Any]], list[str], str, str]:
-    """The version's STIX objects as the local TAXII server serves them, its permitted uses, and its key."""
+def _objects(
+    session: Session, ledger: PushLedger, *, signalfire: bool = True
+) -> tuple[list[dict[str, Any]], list[str], str, str]:
+    """The version's STIX objects as the local TAXII server serves them, its permitted uses, and its key.
+
+    A plain TAXII server gets no extension-definition objects (the extension ids in the objects are enough
+    for a reader that knows them; medallion 3.0.0 fails every unfiltered read of a collection holding one).
+    """
     import json
 
     revision = session.execute(
@@ -101,8 +107,12 @@ def _objects(session: Session, ledger: PushLedger) -> tuple[list[dict[str, Any]]
     item = session.get_one(ExchangeItem, ledger.item_id)
     rows = revision_rows(session, revision, item.org_id, hub_identity(session))
     owned = [r for r in rows if r.item_id is not None]
-    key_row = owned[0] if owned else rows[0]
+    # The item's own object (a report, or a vulnerability) carries the item's id: it names the version.
+    main = [r for r in owned if r.stix_id.endswith(str(item.id))]
+    key_row = (main or owned or rows)[0]
     stix_version = key_row.version.isoformat() if key_row.version else ledger.stix_version
+    if not signalfire:
+        rows = [r for r in rows if not r.stix_id.startswith("extension-definition--")]
     return (
         [json.loads(r.body) for r in rows],
         [u.value for u in mask_to_uses(item.permitted_uses_mask)],
@@ -135,7 +145,7 @@ def send(factory: sessionmaker[Session], ledger_id: uuid.UUID, *, max_attempts: 
             return lambda s: None  # sent or settled already: nothing to do, nothing sent twice
         peer = session.get_one(Peer, ledger.peer_id)
         collection = session.get_one(PeerCollection, ledger.collection_id)
-        objects, uses, stix_id, stix_version = _objects(session, ledger)
+        objects, uses, stix_id, stix_version = _objects(session, ledger, signalfire=peer.signalfire)
         try:
             conn = taxii_client.Connection(
                 discovery_url=peer.discovery_url,
@@ -167,7 +177,9 @@ def send(factory: sessionmaker[Session], ledger_id: uuid.UUID, *, max_attempts: 
             return _settle(ledger_id, peer_id, PushState.DEAD, exc.reason, {})
         raise
     ok, why = _outcome_of(status)
-    summary: dict[str, Any] = {k: status.get(k) for k in ("id", "status", "success_count", "failure_count") if k in status}
+    summary: dict[str, Any] = {
+        k: status.get(k) for k in ("id", "status", "success_count", "failure_count") if k in status
+    }
     summary |= {"stix_id": stix_id, "stix_version": stix_version}
     if not ok:
         return _settle(ledger_id, peer_id, PushState.REFUSED, why or "refused", summary)

@@ -11,9 +11,10 @@ from signalfire.access.policy.federation import (
     readable_peer_collections,
     readable_peer_events,
     readable_peers,
+    readable_pulled,
     readable_push_ledger,
 )
-from signalfire.federation.models import Peer, PeerCollection, PeerEvent, PushLedger, PushState
+from signalfire.federation.models import Peer, PeerCollection, PeerEvent, PulledObject, PushLedger, PushState
 
 MAX_ROWS = 500
 
@@ -49,4 +50,15 @@ def events_of(session: Session, actor: Actor, peer_id: uuid.UUID, limit: int = 5
         .order_by(PeerEvent.at.desc())
         .limit(min(limit, MAX_ROWS))
     )
+    return list(session.execute(stmt).scalars())
+
+
+def pulled_of(
+    session: Session, actor: Actor, peer_id: uuid.UUID, stix_id: str | None = None, limit: int = 100
+) -> list[PulledObject]:
+    """Provenance: which objects came from the peer, when, and the local item each became."""
+    stmt = readable_pulled(actor).where(PulledObject.peer_id == peer_id)
+    if stix_id:
+        stmt = stmt.where(PulledObject.stix_id == stix_id)
+    stmt = stmt.order_by(PulledObject.fetched_at.desc()).limit(min(limit, MAX_ROWS))
     return list(session.execute(stmt).scalars())

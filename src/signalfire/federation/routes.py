@@ -16,6 +16,7 @@ from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.core.clock import utcnow
+from signalfire.core.errors import ValidationFailed
 from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.exchange.vocab import AudienceKind, CoveredUse
@@ -31,6 +32,7 @@ from signalfire.federation.schemas import (
     PeerIn,
     PeerOut,
     PeerUpdate,
+    PulledOut,
     SyncOut,
     TestOut,
 )
@@ -239,6 +241,19 @@ def api_retry(peer_id: uuid.UUID, ledger_id: uuid.UUID, session: SessionDep, act
 def api_events(peer_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> list[EventOut]:
     service.get_peer(session, actor, peer_id)
     return [EventOut.model_validate(e) for e in queries.events_of(session, actor, peer_id, limit=200)]
+
+
+@api.get("/peers/{peer_id}/pulled", response_model=list[PulledOut])
+def api_pulled(
+    peer_id: uuid.UUID, session: SessionDep, actor: ActorDep, stix_id: str | None = None, limit: int = 100
+) -> list[PulledOut]:
+    """Provenance of pulled objects (newest first), optionally of one STIX id."""
+    service.get_peer(session, actor, peer_id)
+    if stix_id is not None and len(stix_id) > 300:
+        raise ValidationFailed.single("stix_id", "at most 300 characters")
+    if not 1 <= limit <= 500:
+        raise ValidationFailed.single("limit", "between 1 and 500")
+    return [PulledOut.model_validate(p) for p in queries.pulled_of(session, actor, peer_id, stix_id, limit)]
 
 
 @api.get("/health", response_model=list[HealthOut])

@@ -79,6 +79,8 @@ class CollectionIn(StrictIn):
             raise ValueError("a push collection needs push_audience: the local audience it stands for")
         if self.direction.pulls and self.pull_audience is None:
             self.pull_audience = AudienceKind.ALL_MEMBERS
+        if self.pull_audience is AudienceKind.NAMED_ORGS:
+            raise ValueError("pull_audience must be all_members, government_partners or researchers")
         for audience, orgs, name in (
             (self.push_audience, self.push_org_ids, "push"),
             (self.pull_audience, self.pull_org_ids, "pull"),
@@ -155,6 +157,16 @@ class LedgerOut(Out):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+class PulledOut(Out):
+    id: uuid.UUID
+    collection_id: uuid.UUID
+    stix_id: str
+    version: str
+    created_by_ref: str | None
+    item_id: uuid.UUID | None
+    fetched_at: datetime
 
 
 class EventOut(Out):

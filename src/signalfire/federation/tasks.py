@@ -26,11 +26,33 @@ def push_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[
     return push.send_job(factory, args)
 
 
+# Pages per job: a long backlog is read by a chain of jobs, each well inside the worker's lease, so the
+# watchdog never hands a running pull to a second worker.
+PAGES_PER_JOB = 20
+
+
 @staged_task(PULL_TASK)
 def pull_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
-    """Pages commit as they are imported; the job itself has nothing left to store."""
-    pull.pull_collection(factory, uuid.UUID(str(args["collection_id"])))
-    return lambda session: None
+    """Pages commit as they are imported; what is left to store is the next job when the backlog goes on."""
+    collection_id = uuid.UUID(str(args["collection_id"]))
+    result = pull.pull_collection(factory, collection_id, max_pages=PAGES_PER_JOB)
+
+    def store(session: Session) -> None:
+        if result.more:
+            org_id = session.execute(
+                select(Peer.org_id)
+                .join(PeerCollection, PeerCollection.peer_id == Peer.id)
+                .where(PeerCollection.id == collection_id)
+            ).scalar_one_or_none()
+            enqueue_task(
+                session,
+                PULL_TASK,
+                {"collection_id": str(collection_id)},
+                dedupe_key=f"{PULL_TASK}:{collection_id}:more:{uuid.uuid4().hex[:12]}",
+                org_id=org_id,
+            )
+
+    return store
 
 
 @periodic("federation.schedule_pulls", every=SCHEDULE_EVERY)

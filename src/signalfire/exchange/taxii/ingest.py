@@ -22,7 +22,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -456,8 +456,14 @@ def add_objects(
     *,
     permitted_uses: Sequence[CoveredUse],
     override_reason: str | None,
+    vouched_identities: frozenset[str] = frozenset(),
 ) -> AddResult:
-    """Validate, screen and publish the posted objects; returns the (complete) status of the request."""
+    """Validate, screen and publish the posted objects; returns the (complete) status of the request.
+
+    ``vouched_identities``: identities the caller vouches are the poster's besides its own (federation
+    publishes a remote peer's objects under the local record of that peer, keeping their ``created_by_ref``);
+    they are named, never pseudonymous. A TAXII request never sets them.
+    """
     if not collection.can_write or collection.audience is None:
         raise TaxiiError(403, "Collection not writable", "You may not add objects to this collection.")
     if not permitted_uses:
@@ -469,8 +475,9 @@ def add_objects(
     reason = (override_reason or "").strip()
     failures: dict[int, dict[str, str]] = {}
     candidates = _well_formed(objects, failures)
+    candidates = _adopt_foreign_pseudonyms(session, actor, candidates, failures, vouched_identities)
     fixed, regular = _split_reference(candidates, failures)
-    accepted = _admit(session, actor, collection, fixed, regular, failures)
+    accepted = _admit(session, actor, collection, fixed, regular, failures, vouched_identities)
 
     findings = screen_objects(accepted)
     if findings and len(reason) < _OVERRIDE_MIN:
@@ -483,7 +490,7 @@ def add_objects(
             f"reason (at least {_OVERRIDE_MIN} characters).",
         )
 
-    pseudonymous = _pseudonymous(session, actor, accepted)
+    pseudonymous = _pseudonymous(session, actor, accepted, vouched_identities)
     items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings, pseudonymous)
     versions_added = _store(session, actor, collection, fixed, accepted, items)
     sync(session)
@@ -551,10 +558,11 @@ def _admit(
     fixed: Sequence[Candidate],
     regular: Sequence[Candidate],
     failures: dict[int, dict[str, str]],
+    vouched: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """The objects to add: not already there, not someone else's id, and allowed in this audience at their TLP."""
     assert collection.audience is not None
-    own = _own_identities(session, actor)
+    own = _own_identities(session, actor) | vouched
     attributed = []
     for candidate in regular:
         try:
@@ -606,6 +614,48 @@ def _admit(
         except _Refused as exc:
             failures[candidate.index] = _detail(candidate.obj, str(exc))
     return accepted
+
+
+def _adopt_foreign_pseudonyms(
+    session: Session,
+    actor: Actor,
+    regular: Sequence[Candidate],
+    failures: dict[int, dict[str, str]],
+    vouched: frozenset[str],
+) -> list[Candidate]:
+    """Objects naming a pseudonym another instance issued are published here under the poster's own pseudonym.
+
+    A federated lab pushes its pseudonymous items with the pseudonym its own instance issued (an identity
+    with ``identity_class`` "unknown", sent in the same envelope, known nowhere here). Only the poster can
+    speak under it, so here it stands for the poster's pseudonym on this instance, which this instance
+    issues and alone can resolve: ``created_by_ref`` is set to that pseudonym and the foreign identity
+    object is not stored. Identities issued here (orgs, pseudonyms, the hub) are never adopted.
+    """
+    own = _own_identities(session, actor) | vouched
+    foreign = {
+        c.stix_id
+        for c in regular
+        if c.stix_type == "identity" and c.obj.get("identity_class") == "unknown" and c.stix_id not in own
+    }
+    if foreign:
+        foreign -= _reserved_ids(session, [c for c in regular if c.stix_id in foreign])
+    if not foreign or not any(c.obj.get("created_by_ref") in foreign for c in regular):
+        return list(regular)
+    from signalfire.exchange.pseudonyms import ensure_pseudonym
+
+    pseudonym = ensure_pseudonym(session, actor.org_id).stix_identity_id
+    adopted: list[Candidate] = []
+    for c in regular:
+        if c.stix_id in foreign:
+            failures[c.index] = _detail(
+                c.obj, f"not stored: a pseudonym issued elsewhere; your objects name your pseudonym here, {pseudonym}"
+            )
+            continue
+        if c.obj.get("created_by_ref") in foreign:
+            obj = {**c.obj, "created_by_ref": pseudonym}
+            c = replace(c, obj=obj, body=compact(obj), digest=canonical_digest(obj))
+        adopted.append(c)
+    return adopted
 
 
 def _own_identities(session: Session, actor: Actor) -> set[str]:
@@ -679,7 +729,9 @@ def _check_revocations(
     return [c for c in candidates if c.index not in refused]
 
 
-def _pseudonymous(session: Session, actor: Actor, accepted: Sequence[Candidate]) -> bool:
+def _pseudonymous(
+    session: Session, actor: Actor, accepted: Sequence[Candidate], vouched: frozenset[str] = frozenset()
+) -> bool:
     """Whether the objects are published under the org's pseudonym (some name it as their author).
 
     Objects naming the org and objects naming its pseudonym cannot go in one request: they would become
@@ -688,10 +740,10 @@ def _pseudonymous(session: Session, actor: Actor, accepted: Sequence[Candidate])
     authors = {c.obj.get("created_by_ref") for c in accepted} - {None}
     if not authors:
         return False
-    own = org_identity_id(actor.org_id)
-    if authors == {own}:
+    named = {org_identity_id(actor.org_id)} | vouched
+    if authors <= named:
         return False
-    if own in authors:
+    if authors & named:
         raise TaxiiError(
             422,
             "Mixed attribution",

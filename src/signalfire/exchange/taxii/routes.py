@@ -57,6 +57,7 @@ from signalfire.exchange.taxii.protocol import (
 )
 from signalfire.exchange.taxii.store import Page
 from signalfire.exchange.vocab import CoveredUse
+from signalfire.federation import reads as federation_reads
 
 log = logging.getLogger("signalfire.taxii")
 
@@ -169,6 +170,14 @@ def _purpose(request: Request) -> CoveredUse:
         raise TaxiiError(
             400, "Unknown purpose", f"X-Signalfire-Purpose {raw[:60]!r} is not a covered use; use one of {_USES}."
         ) from None
+
+
+def _remote_reader(request: Request) -> str | None:
+    """Who asked at the reading instance (a federated Signalfire peer), logged beside the read."""
+    try:
+        return federation_reads.clean_reader(request.headers.get(federation_reads.READER_HEADER))
+    except federation_reads.BadReader as exc:
+        raise bad_request("Bad reader", str(exc)) from None
 
 
 def _uses(request: Request) -> list[CoveredUse]:
@@ -304,8 +313,10 @@ def get_objects(
     collection_id: str, request: Request, session: SessionDep, actor: TaxiiActor, settings: SettingsDep
 ) -> Response:
     reader = _reader(session, actor, collection_id, request, settings)
+    remote = _remote_reader(request)
     page = taxii_store.read_page(session, reader, _query(request))
     taxii_store.log_reads(session, reader, page.rows)
+    federation_reads.log_remote_reads(session, actor, reader.purpose, remote, [r.item_id for r in page.rows])
     return raw_taxii(_envelope(page), headers=_page_headers(page))
 
 
@@ -341,6 +352,9 @@ def get_object(
     if not page.rows and not taxii_store.object_visible(session, reader, object_id):
         raise not_found(f"No object {object_id[:300]} in this collection.")
     taxii_store.log_reads(session, reader, page.rows)
+    federation_reads.log_remote_reads(
+        session, actor, reader.purpose, _remote_reader(request), [r.item_id for r in page.rows]
+    )
     return raw_taxii(_envelope(page), headers=_page_headers(page))
 
 

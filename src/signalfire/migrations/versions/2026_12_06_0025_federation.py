@@ -282,6 +282,7 @@ def upgrade() -> None:
     op.create_table(
         "federation_remote_read",
         sa.Column("item_id", sa.Uuid(), nullable=False),
+        sa.Column("read_log_id", sa.Uuid(), nullable=True),
         sa.Column("org_id", sa.Uuid(), nullable=False),
         sa.Column("token_id", sa.Uuid(), nullable=True),
         sa.Column("reader", sa.String(length=300), nullable=False),
@@ -318,12 +319,19 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
+            ["read_log_id"],
+            ["exchange_read_log.id"],
+            name=op.f("fk_federation_remote_read_read_log_id_exchange_read_log"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
             ["token_id"],
             ["api_token.id"],
             name=op.f("fk_federation_remote_read_token_id_api_token"),
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_federation_remote_read")),
+        sa.UniqueConstraint("read_log_id", name=op.f("uq_federation_remote_read_read_log_id")),
     )
     with op.batch_alter_table("federation_remote_read", schema=None) as batch_op:
         batch_op.create_index("ix_federation_remote_read_item", ["item_id", "read_at"], unique=False)
