@@ -612,6 +612,7 @@ def titles(http: httpx.Client) -> set[str]:
 # -- python3 run.py demo --federated ----------------------------------------------------------------------
 
 STORY = (
+    (HUB, item_body("Forum advisory: refusal bypass through translated prompts", category="threat")),
     ("aurora", item_body("Tool-use jailbreak family defeats refusal training", category="threat")),
     (
         "aurora",
@@ -630,35 +631,43 @@ STORY = (
 )
 
 
+def start_demo(cluster: Cluster, *, port: int = 8000, echo: Callable[[str], None] = print) -> None:
+    """The federated demo in `cluster`: the hub on `port`, the labs on the next ports, peered, the story
+    published at its instances and carried across by two synchronous rounds (the worker keeps going after)."""
+    labs = tuple(LABS)
+    echo("starting the hub and two labs (each its own process and database) ...")
+    cluster.start(hub_spec(labs), port=port)
+    for offset, lab in enumerate(labs, start=1):
+        partners = tuple(p for p in labs if p != lab)
+        cluster.start(lab_spec(lab, partners), port=port + offset)
+    echo("peering each lab with the hub (push and pull of the hub's 'members' collection) ...")
+    for lab in labs:
+        peer_with_hub(cluster, lab)
+    echo("publishing the story ...")
+    for where, body in STORY:
+        who = hub_admin_email() if where == HUB else lab_admin_email(where)
+        with cluster.instances[where].client(who) as http:
+            publish(http, body)
+    for _ in range(2):  # pushes first, then pulls see what the other lab pushed
+        for lab in labs:
+            sync_now(cluster, lab)
+
+
 def run_demo(workdir: Path, *, host: str = "127.0.0.1", port: int = 8000, echo: Callable[[str], None] = print) -> None:
-    """Start the hub and two labs, peer them, publish the story at the labs, and serve until interrupted."""
+    """Start the federated demo afresh in `workdir`, print where and how to sign in, serve until interrupted."""
     if host not in ("127.0.0.1", "localhost"):
         echo("the federated demo serves on loopback only (127.0.0.1)")
     shutil.rmtree(workdir, ignore_errors=True)
-    labs = tuple(LABS)
     with Cluster(workdir) as cluster:
-        echo("starting the hub and two labs (each its own process and database) ...")
-        cluster.start(hub_spec(labs), port=port)
-        for offset, lab in enumerate(labs, start=1):
-            partners = tuple(p for p in labs if p != lab)
-            cluster.start(lab_spec(lab, partners), port=port + offset)
-        echo("peering each lab with the hub (push and pull of the hub's 'members' collection) ...")
-        for lab in labs:
-            peer_with_hub(cluster, lab)
-        echo("publishing the story at the labs ...")
-        for lab, body in STORY:
-            with cluster.instances[lab].client(lab_admin_email(lab)) as http:
-                publish(http, body)
-        for _ in range(2):  # pushes first, then pulls see what the other lab pushed
-            for lab in labs:
-                sync_now(cluster, lab)
+        start_demo(cluster, port=port, echo=echo)
         for name, instance in cluster.instances.items():
             people = ", ".join(u.email for u in instance.spec.users if not u.email.startswith(("sync@", "reader@")))
             echo(f"  {name:<9} {instance.url}/   logins: {people}   (password {PASSWORD})")
         echo(
             "Sign in at meridian as mira@meridian.example: Aurora's named item and its pseudonymous one came\n"
-            "through the hub; the AMBER+STRICT item stayed at Aurora. At the hub, hugo@forum.example sees both\n"
-            "labs' items and may resolve the pseudonym; the Peers page (/federation) at each lab shows sync health.\n"
+            "through the hub, with the forum's advisory; the AMBER+STRICT item stayed at Aurora. At the hub,\n"
+            "hugo@forum.example sees both labs' items and may resolve the pseudonym (Exchange > Pseudonyms);\n"
+            "the Peers page (/federation) at each lab shows sync health, the push ledger and what was pulled.\n"
             "Ctrl-C stops all three."
         )
         try:
