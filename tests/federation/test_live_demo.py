@@ -31,7 +31,7 @@ def test_federated_demo_story_crosses_instances(cluster: Cluster) -> None:
     base = free_port()
     start_demo(cluster, port=base, echo=lambda _: None)
     hub, aurora, meridian = (cluster.instances[n] for n in ("hub", "aurora", "meridian"))
-    assert (hub.port, aurora.port, meridian.port) == (base, base + 1, base + 2) or hub.port == base
+    assert (hub.port, aurora.port, meridian.port) == (base, base + 1, base + 2)
 
     from_aurora = _title("aurora")
     from_meridian = _title("meridian")
