@@ -38,6 +38,7 @@ from signalfire.demo_federated import (
     sync_now,
     wait_for,
 )
+from signalfire.exchange.service import org_identity_id
 from tests.federation.live import pulled_items, pulled_rows, taxii_objects
 
 pytestmark = pytest.mark.slow
@@ -272,7 +273,9 @@ def test_peering_with_medallion_both_ways(cluster: Cluster, medallion: Medallion
     assert len(rows) == 1 and rows[0].created_by_ref == THIRD_PARTY and rows[0].fetched_at is not None
     items = pulled_items(lab, ALICE, indicator_id)
     assert len(items) == 1, items
-    assert items[0]["contributor"]["stix_identity_id"] == THIRD_PARTY  # never the lab's own org
+    # Listed under the local record of the remote (its name), never as the lab's own org or a member.
+    assert items[0]["contributor"]["name"] == "Open Threat Exchange"
+    assert items[0]["contributor"]["stix_identity_id"] != org_identity_id(lab.org_id(LAB))
     assert items[0]["is_contributor"] is False
     # The lab's TAXII serves it with its name and the third party as author.
     served = [o for o in taxii_objects(lab, ALICE, id=indicator_id)]

@@ -31,7 +31,7 @@ from signalfire.demo_federated import (
 )
 from signalfire.exchange.service import org_identity_id
 from tests.federation.conftest import new_cluster
-from tests.federation.live import publish_at, pulled_items, pulled_rows, reports_named, wait_sent
+from tests.federation.live import publish_at, pulled_items, pulled_rows, reports_named, taxii_objects, wait_sent
 
 pytestmark = pytest.mark.slow
 A, M = "aurora", "meridian"
@@ -167,8 +167,16 @@ def test_withdrawal_at_aurora_reaches_meridian(trio: Cluster) -> None:
         assert answer.status_code == 200, answer.text
     wait_sent(trio, A, item["id"], versions=2)
 
-    def gone() -> bool:
-        sync_now(trio, M)
-        return not reports_named(trio.instances[M], MIRA, title)
+    meridian = trio.instances[M]
+    stix_id = str(reports_named(trio.instances["hub"], HUGO, title)[0]["id"])
 
-    wait_for(gone, seconds=90, interval=1.0, what="the withdrawal at meridian")
+    def withdrawn() -> bool:
+        sync_now(trio, M)
+        # Readers at meridian get no live version: the report is gone, or its last version is revoked.
+        versions = taxii_objects(meridian, MIRA, id=stix_id)
+        return not versions or all(v.get("revoked") for v in versions)
+
+    wait_for(withdrawn, seconds=90, interval=1.0, what="the withdrawal at meridian")
+    # And the item it became is no longer a published item there.
+    items = pulled_items(meridian, MIRA, stix_id)
+    assert all(i["status"] != "published" for i in items), items
