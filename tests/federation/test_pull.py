@@ -248,3 +248,40 @@ def test_a_run_cut_short_resumes_from_the_committed_cursor_without_loss_or_dupli
     assert rest.pulled == 3 and not rest.more
     assert remote.requests[1].url.params["next"] == "2"  # resumed where the cut-short run stopped
     assert sorted(p.stix_id for p in _pulled(db, peer)) == sorted(o["id"] for o in objects)
+
+
+def test_a_newer_version_supersedes_and_a_revocation_withdraws_the_pulled_item(
+    db: Session, session_maker: sessionmaker[Session], make_actor: Any
+) -> None:
+    from datetime import timedelta
+
+    from signalfire.exchange.models import ItemStatus
+    from tests.exchange.taxii.helpers import EPOCH, ts
+
+    admin = make_actor()
+    peer = _peer(db, admin)
+    v1 = indicator(1, created_by_ref=REMOTE_ID)
+    remote = Remote([v1])
+    _run(session_maker, remote, peer, db)
+    (first,) = _pulled(db, peer)
+    v2 = {**v1, "modified": ts(EPOCH + timedelta(days=1)), "name": "Jailbreak prompt family 1, revised"}
+    remote.objects = [v1, v2]
+    _run(session_maker, remote, peer, db)
+    old = db.get(ExchangeItem, first.item_id)
+    assert old is not None
+    db.refresh(old)
+    assert old.status == ItemStatus.WITHDRAWN and "superseded" in (old.withdrawn_reason or "")
+    second = next(p for p in _pulled(db, peer) if p.version != first.version)
+    newer = db.get(ExchangeItem, second.item_id)
+    assert newer is not None and newer.status == ItemStatus.PUBLISHED
+    v3 = {**v1, "modified": ts(EPOCH + timedelta(days=2)), "revoked": True}
+    remote.objects = [v1, v2, v3]
+    _run(session_maker, remote, peer, db)
+    db.refresh(newer)
+    assert newer.status == ItemStatus.WITHDRAWN and newer.withdrawn_reason == "revoked at the source"
+    published = db.execute(
+        select(func.count())
+        .select_from(ExchangeItem)
+        .where(ExchangeItem.org_id == peer.import_org_id, ExchangeItem.status == ItemStatus.PUBLISHED)
+    ).scalar_one()
+    assert published == 0

@@ -307,3 +307,40 @@ def test_a_plain_taxii_server_gets_no_extension_definitions(
     ids = [o["id"] for o in json.loads(fake.posts[0].content)["objects"]]
     assert ids and not [i for i in ids if i.startswith("extension-definition--")]
     assert any(i.startswith("report--") for i in ids)
+
+
+def test_a_sync_now_sends_dead_rows_again_and_its_failures_use_no_attempts(
+    db: Session, session_maker: sessionmaker[Session], make_actor: Any
+) -> None:
+    from signalfire.federation.sync import sync_peer
+
+    peer, ledger = _one_pending(db, make_actor)
+    with taxii_client.use_transport(httpx.MockTransport(FakePeer(503, 503, 503))):
+        for _ in range(3):  # an admin polling a peer that is still down
+            out = sync_peer(session_maker, None, peer.id, push_only=True)
+            assert out.pushed == 0 and out.push_failed == 1
+    db.refresh(ledger)
+    assert ledger.state == PushState.PENDING and ledger.attempts == 0
+    ledger.state = PushState.DEAD
+    db.commit()
+    fake = FakePeer(202)
+    with taxii_client.use_transport(httpx.MockTransport(fake)):
+        out = sync_peer(session_maker, None, peer.id, push_only=True)
+    db.refresh(ledger)
+    assert out.pushed == 1 and ledger.state == PushState.SENT and len(fake.posts) == 1
+
+
+def test_when_a_failing_peer_answers_again_its_dead_pushes_are_queued_again(db: Session, make_actor: Any) -> None:
+    from signalfire.federation.health import note_failure, note_success
+
+    peer, ledger = _one_pending(db, make_actor)
+    note_failure(db, peer, EventKind.PUSH_FAILED, "connection refused")
+    ledger.state = PushState.DEAD
+    db.flush()
+    jobs_before = len(db.execute(select(OutboxJob).where(OutboxJob.topic == push.TASK)).scalars().all())
+    note_success(db, peer)
+    db.flush()
+    db.refresh(ledger)
+    assert ledger.state == PushState.PENDING and ledger.attempts == 0
+    jobs = db.execute(select(OutboxJob).where(OutboxJob.topic == push.TASK)).scalars().all()
+    assert len(jobs) == jobs_before + 1

@@ -36,9 +36,15 @@ def note_failure(
 
 
 def note_success(session: Session, peer: Peer) -> None:
+    """The peer answered. If it was failing, pushes that ran out of attempts meanwhile are queued again."""
+    recovered = peer.failing_since is not None
     peer.last_success_at = utcnow()
     peer.failing_since = None
     peer.last_error = None
+    if recovered:
+        from signalfire.federation.push import requeue_dead
+
+        requeue_dead(session, peer)
 
 
 def health(session: Session, actor: Actor, now: datetime | None = None) -> list[HealthOut]:

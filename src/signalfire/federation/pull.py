@@ -225,6 +225,41 @@ def _retitle(session: Session, item_ids: list[uuid.UUID], group: list[dict[str, 
         item.summary = str(reports[0]["description"])[:5000]
 
 
+def _supersede(
+    session: Session, actor: Actor, peer: Peer, imported: list[dict[str, Any]], new_items: list[uuid.UUID]
+) -> None:
+    """Updates and revocations follow: a newer version pulled for an object withdraws the local items that
+    held its earlier versions ("superseded"), and a revoked version withdraws them and its own carrier."""
+    from signalfire.core.errors import AppError
+    from signalfire.exchange import authoring
+    from signalfire.exchange.models import ItemStatus
+
+    for obj in imported:
+        earlier: set[uuid.UUID] = {
+            i
+            for i in session.execute(
+                select(PulledObject.item_id).where(
+                    PulledObject.peer_id == peer.id,
+                    PulledObject.stix_id == obj["id"],
+                    PulledObject.item_id.is_not(None),
+                    PulledObject.item_id.not_in(new_items or [uuid.uuid4()]),
+                )
+            ).scalars()
+            if i is not None
+        }
+        revoked = obj.get("revoked") is True
+        targets = earlier | (set(new_items) if revoked else set())
+        why = "revoked at the source" if revoked else f"superseded by version {_version(obj)} from {peer.name}"
+        for item_id in targets:
+            item = session.get(ExchangeItem, item_id)
+            if item is None or item.status != ItemStatus.PUBLISHED or item.org_id != actor.org_id:
+                continue
+            try:
+                authoring.withdraw(session, actor, item_id, why)
+            except AppError:
+                continue
+
+
 def import_page(
     session: Session, peer: Peer, collection: PeerCollection, objects: list[Any]
 ) -> tuple[int, dict[str, int], list[dict[str, str]]]:
@@ -295,6 +330,7 @@ def import_page(
         item_ids = [item.id for item in result.items]
         _retitle(session, item_ids, [o for o, _ in group])
         only_item = item_ids[0] if len(item_ids) == 1 else None
+        _supersede(session, actor, peer, [o for o, k in group if k not in failed], item_ids)
         for obj, (stix_id, version) in group:
             if (stix_id, version) in failed or (stix_id, obj.get("modified") or obj.get("created")) in failed:
                 continue

@@ -137,8 +137,14 @@ def _outcome_of(status: dict[str, Any]) -> tuple[bool, str | None]:
     return True, None
 
 
-def send(factory: sessionmaker[Session], ledger_id: uuid.UUID, *, max_attempts: int) -> Callable[[Session], None]:
-    """Send one ledger row; returns what to record (or raises to have the worker retry with backoff)."""
+def send(
+    factory: sessionmaker[Session], ledger_id: uuid.UUID, *, max_attempts: int, count_attempt: bool = True
+) -> Callable[[Session], None]:
+    """Send one ledger row; returns what to record (or raises to have the worker retry with backoff).
+
+    ``count_attempt`` False (a sync an admin runs now): a failure is recorded on the peer but does not use
+    up the worker's attempts, so polling a peer that is coming back never sends rows to the dead letters.
+    """
     with unit_of_work(factory) as session:
         ledger = session.get(PushLedger, ledger_id)
         if ledger is None or ledger.state != PushState.PENDING:
@@ -169,10 +175,10 @@ def send(factory: sessionmaker[Session], ledger_id: uuid.UUID, *, max_attempts: 
             return _settle(ledger_id, peer_id, PushState.REFUSED, exc.reason, {})
         with unit_of_work(factory) as session:
             ledger = session.get_one(PushLedger, ledger_id)
-            ledger.attempts += 1
+            ledger.attempts += 1 if count_attempt else 0
             ledger.last_error = exc.reason[:2000]
             note_failure(session, session.get_one(Peer, peer_id), EventKind.PUSH_FAILED, exc.reason)
-            out_of_attempts = ledger.attempts >= max_attempts
+            out_of_attempts = count_attempt and ledger.attempts >= max_attempts
         if out_of_attempts:
             return _settle(ledger_id, peer_id, PushState.DEAD, exc.reason, {})
         raise
@@ -252,6 +258,30 @@ def retry_dead(session: Session, ledger: PushLedger) -> None:
         dedupe_key=f"{TASK}:{ledger.id}:{uuid.uuid4().hex[:12]}",
         org_id=peer.org_id,
     )
+
+
+def requeue_dead(session: Session, peer: Peer) -> int:
+    """After an outage: every dead push of the peer goes back to the queue, each with a fresh outbox job."""
+    dead = list(
+        session.execute(
+            select(PushLedger).where(PushLedger.peer_id == peer.id, PushLedger.state == PushState.DEAD)
+        ).scalars()
+    )
+    for ledger in dead:
+        retry_dead(session, ledger)
+    return len(dead)
+
+
+def revive_dead(session: Session, peer_id: uuid.UUID) -> int:
+    """A sync an admin runs now sends dead rows again too (back to pending, attempts from zero)."""
+    dead = list(
+        session.execute(
+            select(PushLedger).where(PushLedger.peer_id == peer_id, PushLedger.state == PushState.DEAD)
+        ).scalars()
+    )
+    for ledger in dead:
+        retry_dead(session, ledger)  # with a job of its own, in case this run cannot send it
+    return len(dead)
 
 
 def pending_for(session: Session, peer_id: uuid.UUID) -> list[uuid.UUID]:

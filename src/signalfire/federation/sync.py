@@ -1,5 +1,9 @@
 """A synchronous sync run of one peer (for admins, the CLI and tests): send its queued pushes, then pull.
 
+Pushes that went dead are sent again (an admin asking to sync now is asking for that), and failures of a
+run now do not use up the worker's attempts. A transient failure stops the pushes of this run (the peer is
+down: the rest would fail the same way) and the pull is still tried.
+
 The worker does the same work in the background (``federation.tasks``); running both at once is safe:
 a push row is settled only while pending, and pull pages are keyed by (peer, id, version).
 """
@@ -41,17 +45,19 @@ def sync_peer(
                 actor=actor,
                 summary={"push": not pull_only, "pull": not push_only},
             )
+        if not pull_only:
+            push.revive_dead(session, peer_id)
         pending = [] if pull_only else push.pending_for(session, peer_id)
         collections = [] if push_only else pull.pull_collections_of(session, peer_id)
     out = SyncOut(peer_id=peer_id)
     max_attempts = get_settings().jobs.max_attempts
     for ledger_id in pending:
         try:
-            store = push.send(factory, ledger_id, max_attempts=max_attempts)
+            store = push.send(factory, ledger_id, max_attempts=max_attempts, count_attempt=False)
         except PeerError as exc:
             out.push_failed += 1
             out.errors.append(exc.reason)
-            continue
+            break
         with unit_of_work(factory) as session:
             store(session)
             state = session.get_one(PushLedger, ledger_id).state

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from signalfire.core.db.session import unit_of_work
 from signalfire.core.settings import get_settings
-from signalfire.federation import pull, push
-from signalfire.federation.health import alert_failing
+from signalfire.federation import crypto, pull, push, service
+from signalfire.federation.health import alert_failing, note_success
 from signalfire.federation.models import Peer, PeerCollection
 from signalfire.notify.outbox import enqueue_task
 from signalfire.notify.registry import periodic, staged_task
@@ -74,6 +75,46 @@ def schedule_pulls(session: Session, now: datetime) -> None:
             {"collection_id": str(collection.id)},
             dedupe_key=f"{PULL_TASK}:{collection.id}:{slot}",
             org_id=org_id,
+        )
+
+
+PROBE_TASK = "federation.probe"
+
+
+@staged_task(PROBE_TASK)
+def probe_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
+    """Is a failing peer back? A good answer ends its failing spell (and re-queues its dead pushes)."""
+    peer_id = uuid.UUID(str(args["peer_id"]))
+    with unit_of_work(factory) as session:
+        peer = session.get(Peer, peer_id)
+        if peer is None or peer.failing_since is None:
+            return lambda s: None
+        try:
+            conn = service.connection_for(peer)
+        except crypto.CredentialUnreadable:
+            return lambda s: None
+    result = service.probe(conn)
+
+    def store(session: Session) -> None:
+        peer = session.get(Peer, peer_id)
+        if peer is None:
+            return
+        if result.ok:
+            note_success(session, peer)
+        else:
+            peer.last_error = (result.error or "probe failed")[:2000]
+
+    return store
+
+
+@periodic("federation.probe_failing", every=timedelta(minutes=1))
+def probe_failing(session: Session, now: datetime) -> None:
+    slot = int(now.timestamp() // 60)
+    for peer_id, org_id in session.execute(
+        select(Peer.id, Peer.org_id).where(Peer.active.is_(True), Peer.failing_since.is_not(None))
+    ).all():
+        enqueue_task(
+            session, PROBE_TASK, {"peer_id": str(peer_id)}, dedupe_key=f"{PROBE_TASK}:{peer_id}:{slot}", org_id=org_id
         )
 
 
