@@ -168,6 +168,7 @@ class Cluster:
             "SIGNALFIRE_EMBEDDED_WORKER": "true",
             "SIGNALFIRE_INTAKE_EMBEDDER": "off",
             "SIGNALFIRE_FEEDS__ALLOW_PRIVATE_ADDRESSES": "true",
+            "SIGNALFIRE_FEDERATION__ALLOW_PRIVATE_ADDRESSES": "true",  # peers on loopback
             "SIGNALFIRE_JOBS__POLL_INTERVAL_SECONDS": "0.2",
             "SIGNALFIRE_JOBS__BACKOFF_BASE_SECONDS": "0.5",
             "SIGNALFIRE_JOBS__BACKOFF_MAX_SECONDS": "5",
