@@ -120,6 +120,8 @@ def test_peer_api_refuses_bad_input_with_problem_details(
         {**base, "discovery_url": "http://user:pw@hub.test/taxii2/"},
         {**base, "discovery_url": "http://hub.test/taxii2/", "remote_identity": "not-an-identity"},
         {**base, "discovery_url": "http://hub.test/taxii2/", "secret": ""},
+        {**base, "discovery_url": "http://hub.test/taxii2/", "secret": "tok\r\nX-Injected: 1"},
+        {**base, "discovery_url": "http://hub.test/taxii2/", "username": "a:b"},
     ):
         resp = c.post("/api/v1/federation/peers", json=bad)
         assert resp.status_code == 422, resp.text
@@ -137,3 +139,19 @@ def test_peer_api_refuses_bad_input_with_problem_details(
     assert c.get(f"/api/v1/federation/peers/{peer_id}/pulled?limit=0").status_code == 422
     test = c.post(f"/api/v1/federation/peers/{peer_id}/test")  # hub.test does not resolve: a failure, not a 500
     assert test.status_code == 200 and test.json()["ok"] is False and test.json()["error"]
+
+
+def test_peer_urls_reach_only_public_addresses_unless_allowed(monkeypatch: Any) -> None:
+    import pytest
+
+    from signalfire.core.settings import get_settings
+    from signalfire.federation import client as taxii_client
+
+    conn = taxii_client.Connection("http://127.0.0.1:9/taxii2/", "http://127.0.0.1:9/taxii2/x/", None, "t")
+    with pytest.raises(taxii_client.PeerError) as refused:
+        taxii_client.TaxiiClient(conn).discovery()
+    assert "not a public address" in refused.value.reason
+    monkeypatch.setattr(get_settings().federation, "allow_private_addresses", True)
+    with pytest.raises(taxii_client.PeerError) as closed:
+        taxii_client.TaxiiClient(conn).discovery()
+    assert "not a public address" not in closed.value.reason  # it got as far as the closed port

@@ -90,6 +90,7 @@ def _peer(db: Session, admin: Actor, *, audience: A = A.ALL_MEMBERS, orgs: list[
             discovery_url="http://hub.test/taxii2/",
             api_root_url="http://hub.test/taxii2/exchange/",
             secret="sf_hub_token",
+            signalfire=audience is not A.NAMED_ORGS,  # only a plain TAXII server has named-orgs collections
         ),
     )
     service.set_collection(
@@ -344,3 +345,19 @@ def test_when_a_failing_peer_answers_again_its_dead_pushes_are_queued_again(db: 
     assert ledger.state == PushState.PENDING and ledger.attempts == 0
     jobs = db.execute(select(OutboxJob).where(OutboxJob.topic == push.TASK)).scalars().all()
     assert len(jobs) == jobs_before + 1
+
+
+def test_a_signalfire_peer_cannot_take_a_named_orgs_push(db: Session, make_actor: Any) -> None:
+    from signalfire.core.errors import ValidationFailed
+
+    admin = make_actor()
+    peer = _peer(db, admin)
+    with pytest.raises(ValidationFailed):
+        service.set_collection(
+            db,
+            admin,
+            peer.id,
+            CollectionIn(
+                remote_id="x", direction=Direction.PUSH, push_audience=A.NAMED_ORGS, push_org_ids=[admin.org_id]
+            ),
+        )

@@ -53,6 +53,9 @@ class FederationSettings(BaseModel):
     pull_every_seconds: float = 60.0
     # A peer failing for longer than this alerts its org's admins (once per failing spell).
     alert_after_minutes: float = 30.0
+    # Peers on loopback or private addresses (tests, the federated demo, an intranet hub). None: follow
+    # SIGNALFIRE_FEEDS__ALLOW_PRIVATE_ADDRESSES. Off, a peer URL can never reach the deployment's own network.
+    allow_private_addresses: bool | None = None
 
 
 class LimitSettings(BaseModel):

@@ -41,6 +41,20 @@ def use_transport(transport: httpx.BaseTransport | None) -> Iterator[None]:
         _transport = previous
 
 
+def _client() -> httpx.Client:
+    """Peer URLs are typed in by org admins: by default only public addresses are reached (intake.egress)."""
+    if _transport is not None:
+        return httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=_transport)
+    from signalfire.core.settings import get_settings
+    from signalfire.intake import egress
+
+    settings = get_settings()
+    allow = settings.federation.allow_private_addresses
+    if allow is None:
+        allow = settings.feeds.allow_private_addresses
+    return egress.client(allow_private=allow, timeout=TIMEOUT_SECONDS, follow_redirects=False)
+
+
 class PeerError(Exception):
     def __init__(self, reason: str, *, permanent: bool = False, status: int | None = None) -> None:
         super().__init__(reason)
@@ -76,7 +90,7 @@ class TaxiiClient:
     def __init__(self, conn: Connection, http: httpx.Client | None = None) -> None:
         self.conn = conn
         self._own = http is None
-        self.http = http or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=_transport)
+        self.http = http or _client()
 
     def close(self) -> None:
         if self._own:
@@ -110,7 +124,7 @@ class TaxiiClient:
             response = self.http.request(method, url, headers=headers, **kwargs)
         except httpx.TimeoutException:
             raise PeerError(f"{method} {url}: the peer did not answer within {TIMEOUT_SECONDS:g} s") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # unreachable, or a URL httpx refuses
             raise PeerError(f"{method} {url}: cannot reach the peer ({exc.__class__.__name__}: {exc})") from None
         if len(response.content) > MAX_RESPONSE_BYTES:
             raise PeerError(f"{method} {url}: the answer is larger than {MAX_RESPONSE_BYTES} bytes", permanent=True)

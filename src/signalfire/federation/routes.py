@@ -17,10 +17,11 @@ from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import ValidationFailed
+from signalfire.core.schemas import text_problem
 from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import redirect, render
 from signalfire.exchange.vocab import AudienceKind, CoveredUse
-from signalfire.federation import health, queries, service
+from signalfire.federation import crypto, health, queries, service
 from signalfire.federation.models import Direction, PushState
 from signalfire.federation.schemas import (
     CollectionIn,
@@ -51,6 +52,15 @@ def _factory(request: Request) -> sessionmaker[Session]:
 def _end_transaction(session: Session) -> None:
     """Commit what the request did so far (reads, the actor's token use) before going over the network."""
     session.commit()  # lint: allow-commit the network call that follows must not hold the request's locks
+
+
+def _probe(session: Session, actor: ActorDep, peer_id: uuid.UUID) -> TestOut:
+    try:
+        conn = service.connection_for(service.get_peer(session, actor, peer_id), reader=actor.email)
+    except crypto.CredentialUnreadable as exc:
+        return TestOut(ok=False, error=f"{exc}; enter the credential again")
+    _end_transaction(session)
+    return service.probe(conn)
 
 
 def _detail(session: Session, actor: ActorDep, peer_id: uuid.UUID) -> PeerDetailOut:
@@ -127,9 +137,7 @@ def collection_remove(
 
 @pages.post("/{peer_id}/test")
 def peer_test(request: Request, session: SessionDep, actor: ActorDep, peer_id: uuid.UUID) -> Response:
-    conn = service.connection_for(service.get_peer(session, actor, peer_id), reader=actor.email)
-    _end_transaction(session)
-    result = service.probe(conn)
+    result = _probe(session, actor, peer_id)
     service.record_test(session, actor, peer_id, result)
     flash = f"Connected: {len(result.collections)} collections." if result.ok else f"Failed: {result.error}"
     return redirect(request, f"/federation/{peer_id}", flash=flash)
@@ -209,9 +217,7 @@ def api_remove_collection(
 @api.post("/peers/{peer_id}/test", response_model=TestOut)
 def api_test(peer_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> TestOut:
     """Discovery, API root and collections of the peer; the outcome is recorded on the peer."""
-    conn = service.connection_for(service.get_peer(session, actor, peer_id), reader=actor.email)
-    _end_transaction(session)
-    result = service.probe(conn)
+    result = _probe(session, actor, peer_id)
     service.record_test(session, actor, peer_id, result)
     return result
 
@@ -249,8 +255,8 @@ def api_pulled(
 ) -> list[PulledOut]:
     """Provenance of pulled objects (newest first), optionally of one STIX id."""
     service.get_peer(session, actor, peer_id)
-    if stix_id is not None and len(stix_id) > 300:
-        raise ValidationFailed.single("stix_id", "at most 300 characters")
+    if stix_id is not None and (len(stix_id) > 300 or text_problem(stix_id)):
+        raise ValidationFailed.single("stix_id", "at most 300 characters, and storable text")
     if not 1 <= limit <= 500:
         raise ValidationFailed.single("limit", "between 1 and 500")
     return [PulledOut.model_validate(p) for p in queries.pulled_of(session, actor, peer_id, stix_id, limit)]

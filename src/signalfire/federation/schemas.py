@@ -35,16 +35,29 @@ def check_identity(value: str | None) -> str | None:
     return value
 
 
+def check_secret(value: str) -> str:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters (it is sent in an HTTP header)")
+    return value
+
+
+def check_username(value: str | None) -> str | None:
+    if value is not None and (":" in value or any(ord(ch) < 32 or ord(ch) == 127 for ch in value)):
+        raise ValueError("must not contain ':' or control characters (HTTP Basic)")
+    return value
+
+
 Url = Annotated[str, Field(min_length=8, max_length=2000), AfterValidator(check_url)]
 IdentityRef = Annotated[str | None, AfterValidator(check_identity)]
-Secret = Annotated[str, Field(min_length=1, max_length=4000)]
+Secret = Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(check_secret)]
+UserName = Annotated[ShortText | None, AfterValidator(check_username)]
 
 
 class PeerIn(StrictIn):
     name: ShortText = Field(min_length=2, max_length=100)
     discovery_url: Url = Field(description="The TAXII 2.1 discovery URL, e.g. https://hub.example/taxii2/")
     api_root_url: Url = Field(description="The API root to use, e.g. https://hub.example/taxii2/exchange/")
-    username: ShortText | None = Field(default=None, description="HTTP Basic user name; empty: Bearer token.")
+    username: UserName = Field(default=None, description="HTTP Basic user name; empty: Bearer token.")
     secret: Secret = Field(description="The password or token; stored encrypted, never shown again.")
     remote_identity: IdentityRef = Field(default=None, description="The STIX identity the remote's objects carry.")
     remote_org_id: uuid.UUID | None = Field(default=None, description="For a Signalfire peer: its org's id.")
@@ -56,7 +69,7 @@ class PeerIn(StrictIn):
 class PeerUpdate(StrictIn):
     discovery_url: Url | None = None
     api_root_url: Url | None = None
-    username: ShortText | None = None
+    username: UserName = None
     secret: Secret | None = None
     remote_identity: IdentityRef = None
     remote_name: ShortText | None = None

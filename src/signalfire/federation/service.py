@@ -22,6 +22,7 @@ from signalfire.core.clock import utcnow
 from signalfire.core.db.session import unit_of_work
 from signalfire.core.errors import Conflict, NotFound, ValidationFailed
 from signalfire.exchange.service import org_identity_id
+from signalfire.exchange.vocab import AudienceKind
 from signalfire.federation import client as taxii_client
 from signalfire.federation import crypto
 from signalfire.federation.models import EventKind, Peer, PeerCollection, PeerEvent, PushLedger, PushState
@@ -136,6 +137,14 @@ def delete_peer(session: Session, actor: Actor, peer_id: uuid.UUID) -> None:
 def set_collection(session: Session, actor: Actor, peer_id: uuid.UUID, data: CollectionIn) -> PeerCollection:
     """Add a remote collection to a peer, or change its direction and audiences (keyed by remote id)."""
     peer = get_peer(session, actor, peer_id)
+    if peer.signalfire and data.direction.pushes and data.push_audience is AudienceKind.NAMED_ORGS:
+        # A Signalfire instance takes adds only in its group collections (members, government partners,
+        # researchers): a push there would widen a named-orgs (TLP:AMBER) item to the whole group.
+        raise ValidationFailed.single(
+            "push_audience",
+            "a Signalfire peer has no writable collection limited to named orgs; push TLP:AMBER items "
+            "to a TAXII server whose collection is limited to those orgs",
+        )
     existing = session.execute(
         select(PeerCollection).where(PeerCollection.peer_id == peer.id, PeerCollection.remote_id == data.remote_id)
     ).scalar_one_or_none()
