@@ -117,12 +117,20 @@ def demo(
     host: str = "127.0.0.1",
     reset: Annotated[bool, typer.Option(help="Start from an empty demo database.")] = False,
     serve_it: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding.")] = True,
+    federated: Annotated[
+        bool, typer.Option("--federated", help="A hub and two lab instances, each its own process and database.")
+    ] = False,
 ) -> None:
     """Create (or reuse) the demo database by the real migrations, seed it, and serve it."""
     from signalfire import demo as demo_mod
 
-    _default_public_url(host, port)
     settings = get_settings()
+    if federated:
+        from signalfire.demo_federated import run_demo
+
+        run_demo((settings.instance_dir / "federated").resolve(), host=host, port=port, echo=console.print)
+        return
+    _default_public_url(host, port)
     url = demo_mod.prepare(settings, reset=reset)
     console.print(f"[bold]Signalfire demo[/bold] on [link]http://{host}:{port}/[/link]  (database {url})")
     table = Table("email", "password", "organisation", "role", title="Demo logins")

@@ -35,7 +35,10 @@ def create_org(
     actor: Actor | None = None,
     jurisdictions: list[str] | None = None,
     exchange_member: bool = False,
+    org_id: uuid.UUID | None = None,
 ) -> Organization:
+    """`org_id` is for records of an org that exists at another instance too (federation): the same id
+    gives the same derived STIX identity on both sides."""
     if not SLUG_RE.match(slug):
         raise ValidationFailed.single("slug", "use 3-60 lowercase letters, digits and hyphens")
     if session.execute(select(Organization.id).where(Organization.slug == slug)).first():
@@ -43,6 +46,8 @@ def create_org(
     org = Organization(
         slug=slug, name=name.strip(), kind=kind, jurisdictions=jurisdictions or [], exchange_member=exchange_member
     )
+    if org_id is not None:
+        org.id = org_id
     session.add(org)
     session.flush()  # the audit entry needs the id
     record(
