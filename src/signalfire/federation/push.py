@@ -95,7 +95,8 @@ def queue_revision(session: Session, item: ExchangeItem, revision: ItemRevision,
 
 
 # Rows sent in one TAXII envelope (one POST): the job of any pending row sends every pending row of its peer
-# collection up to this many; the jobs of the others then find theirs settled and send nothing.
+# collection up to this many; the jobs of the others then find theirs settled and send nothing. The worker
+# takes it from SIGNALFIRE_FEDERATION__PUSH_BATCH_SIZE (the same default).
 BATCH_SIZE = 500
 # How far down the pending queue a batch looks for rows it may take (later versions of an item already in
 # the batch, or rows with other permitted uses, are skipped and wait for a later batch).
@@ -398,7 +399,13 @@ def _settle_many(
 
 
 def send_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
-    return send(factory, uuid.UUID(str(args["ledger_id"])), max_attempts=get_settings().jobs.max_attempts)
+    settings = get_settings()
+    return send(
+        factory,
+        uuid.UUID(str(args["ledger_id"])),
+        max_attempts=settings.jobs.max_attempts,
+        batch_size=settings.federation.push_batch_size,
+    )
 
 
 def retry_dead(session: Session, ledger: PushLedger) -> None:
