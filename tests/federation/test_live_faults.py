@@ -88,7 +88,11 @@ def test_hub_outage_is_recorded_and_nothing_is_lost(cluster: Cluster) -> None:
 
 
 def test_sigkill_of_the_pushing_lab_loses_nothing_and_duplicates_nothing(cluster: Cluster) -> None:
-    _start_pair(cluster)
+    # Envelopes of 3 rows: 40 items take 14 POSTs, so a kill after the first lands mid-push (with the
+    # default of 500 all 40 go in one envelope, and there is nothing to interrupt).
+    cluster.start(hub_spec((LAB,)))
+    cluster.start(lab_spec(LAB, env={"SIGNALFIRE_FEDERATION__PUSH_BATCH_SIZE": "3"}))
+    peer_with_hub(cluster, LAB, direction="push")
     lab = cluster.instances[LAB]
     hub = cluster.instances["hub"]
     tag = uuid.uuid4().hex[:8]

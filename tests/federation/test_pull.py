@@ -285,3 +285,43 @@ def test_a_newer_version_supersedes_and_a_revocation_withdraws_the_pulled_item(
         .where(ExchangeItem.org_id == peer.import_org_id, ExchangeItem.status == ItemStatus.PUBLISHED)
     ).scalar_one()
     assert published == 0
+
+
+class StrictRemote(Remote):
+    """Like a Signalfire hub: a `next` is bound to the query it was issued for (here, its added_after)."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        token = request.url.params.get("next")
+        after = request.url.params.get("added_after") or ""
+        if token is not None:
+            position, _, issued_for = token.partition("@")
+            if issued_for != after:
+                self.requests.append(request)
+                return httpx.Response(400, headers=TAXII, json={"title": "Bad next", "description": "another query"})
+            request = httpx.Request("GET", request.url.copy_set_param("next", position), headers=request.headers)
+        response = super().__call__(request)
+        body = response.json()
+        if "next" in body:
+            body["next"] = f"{body['next']}@{after}"
+        return httpx.Response(response.status_code, headers=response.headers, json=body)
+
+
+def test_paging_keeps_the_query_its_next_was_issued_for_and_moves_the_cursor_at_the_end(
+    db: Session, session_maker: sessionmaker[Session], make_actor: Any
+) -> None:
+    admin = make_actor()
+    peer = _peer(db, admin)
+    objects = [indicator(n, created_by_ref=REMOTE_ID) for n in range(5)]
+    remote = StrictRemote(objects)
+    result = _run(session_maker, remote, peer, db)
+    assert (result.pages, result.pulled, result.errors) == (3, 5, [])
+    assert [r.url.params.get("added_after") for r in remote.requests] == [None, None, None]
+    collection = _collection(db, peer)
+    db.refresh(collection)
+    assert collection.added_after == "5" and collection.next_token is None
+    remote.objects += [indicator(n, created_by_ref=REMOTE_ID) for n in range(5, 8)]
+    again = _run(session_maker, remote, peer, db)
+    assert (again.pulled, again.errors) == (3, [])
+    assert [r.url.params.get("added_after") for r in remote.requests[3:]] == ["5", "5"]
+    db.refresh(peer)
+    assert peer.failing_since is None

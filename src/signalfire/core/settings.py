@@ -56,6 +56,8 @@ class FederationSettings(BaseModel):
     # Peers on loopback or private addresses (tests, the federated demo, an intranet hub). None: follow
     # SIGNALFIRE_FEEDS__ALLOW_PRIVATE_ADDRESSES. Off, a peer URL can never reach the deployment's own network.
     allow_private_addresses: bool | None = None
+    # Push: ledger rows of one peer collection sent in one TAXII envelope (one POST) by one job run.
+    push_batch_size: int = Field(default=500, ge=1, le=5000)
 
 
 class LimitSettings(BaseModel):

@@ -25,7 +25,7 @@ READER_HEADER = "X-Signalfire-Reader"
 USES_HEADER = "X-Signalfire-Permitted-Uses"
 TIMEOUT_SECONDS = 30.0
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-PAGE_LIMIT = 500
+PAGE_LIMIT = 1000  # the hub serves up to 1000 per page (exchange.taxii.protocol.MAX_PAGE)
 
 _transport: httpx.BaseTransport | None = None
 

@@ -392,9 +392,14 @@ def _store_page(
         peer.pulled_count += imported
         result.pulled += imported
         result.pages += 1
-        if page.date_added_last:
+        paging = page.more and not looping and page.next is not None
+        # While paging, the request keeps the added_after it started with: a `next` is bound to the query
+        # it came from (a Signalfire hub refuses it with another added_after, so a moved cursor would cost
+        # a failed request and a restart per page). The cursor moves when the run reaches the end; a
+        # restart before that reads the run's pages again, and their objects are skipped as known.
+        if page.date_added_last and not paging:
             collection.added_after = page.date_added_last[:64]
-        collection.next_token = page.next if (page.more and not looping) else None
+        collection.next_token = page.next if paging else None
         collection.last_pulled_at = utcnow()
         if looping:
             reason = (

@@ -50,10 +50,17 @@ def sync_peer(
         pending = [] if pull_only else push.pending_for(session, peer_id)
         collections = [] if push_only else pull.pull_collections_of(session, peer_id)
     out = SyncOut(peer_id=peer_id)
-    max_attempts = get_settings().jobs.max_attempts
+    settings = get_settings()
+    max_attempts = settings.jobs.max_attempts
     for ledger_id in pending:
         try:
-            store = push.send(factory, ledger_id, max_attempts=max_attempts, count_attempt=False)
+            store = push.send(
+                factory,
+                ledger_id,
+                max_attempts=max_attempts,
+                count_attempt=False,
+                batch_size=settings.federation.push_batch_size,
+            )
         except PeerError as exc:
             out.push_failed += 1
             out.errors.append(exc.reason)

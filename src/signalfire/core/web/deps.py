@@ -36,12 +36,22 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+# Set on request.state by a route that turns an exception into its own error response.
+ROLLBACK_ONLY = "rollback_only"
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; commit once on success (before the response is sent), else roll back."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     session = factory()
     try:
         yield session
+        if getattr(request.state, ROLLBACK_ONLY, False):
+            # A route class answered an error itself (TAXII routes do, in their own error format): the
+            # exception never reached this dependency, and what the request did must not be committed
+            # (after a database error the transaction is aborted and a commit would fail with a 500).
+            session.rollback()
+            return
         session.commit()
     except BaseException:
         session.rollback()

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -32,7 +32,7 @@ from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
 from signalfire.core.errors import AppError
 from signalfire.core.settings import Settings
-from signalfire.core.web.deps import CSRF_HEADER, SESSION_COOKIE, SessionDep, SettingsDep
+from signalfire.core.web.deps import CSRF_HEADER, ROLLBACK_ONLY, SESSION_COOKIE, SessionDep, SettingsDep
 from signalfire.exchange.stix import bundles as stix_io
 from signalfire.exchange.taxii import ingest as taxii_ingest
 from signalfire.exchange.taxii import store as taxii_store
@@ -71,6 +71,20 @@ CHALLENGE = 'Basic realm="Signalfire TAXII", Bearer realm="Signalfire TAXII"'
 _USES = ", ".join(use.value for use in CoveredUse)
 
 
+RETRY_AFTER_SECONDS = "2"
+# deadlock detected, serialization failure, lock not available
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def _rollback_only(request: Request) -> None:
+    """The error is answered here, inside the session dependency: tell it to roll back, not commit."""
+    setattr(request.state, ROLLBACK_ONLY, True)
+
+
+def _sqlstate(exc: OperationalError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
 class TaxiiRoute(APIRoute):
     """Answers every failure of a TAXII route in the TAXII error format (after the request rolled back)."""
 
@@ -81,21 +95,39 @@ class TaxiiRoute(APIRoute):
             try:
                 return await handler(request)
             except TaxiiError as exc:
+                _rollback_only(request)
                 return error_response(exc.status, exc.title, exc.description, exc.headers)
             except AppError as exc:
+                _rollback_only(request)
                 return error_response(exc.status, exc.title, exc.detail, exc.headers)
             except RequestValidationError as exc:
+                _rollback_only(request)
                 names = ", ".join(sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()}))
                 return error_response(400, "Bad request", f"Invalid request parameters: {names or 'unknown'}.")
             except StarletteHTTPException as exc:
+                _rollback_only(request)
                 return error_response(exc.status_code, "Error", str(exc.detail), dict(exc.headers or {}))
             except IntegrityError:
                 # Two adds raced for the same id and version; the loser changed nothing and may retry.
+                _rollback_only(request)
                 log.info("concurrent TAXII add conflict on %s", request.url.path)
                 return error_response(
                     409,
                     "Conflict",
                     "Another request added the same object at the same time; nothing was stored. Retry the request.",
+                    {"Retry-After": RETRY_AFTER_SECONDS},
+                )
+            except OperationalError as exc:
+                if _sqlstate(exc) not in _TRANSIENT_SQLSTATES:
+                    raise
+                # A deadlock, serialisation failure or lock timeout with a concurrent writer: nothing stored.
+                _rollback_only(request)
+                log.info("transient database conflict on %s: %s", request.url.path, _sqlstate(exc))
+                return error_response(
+                    503,
+                    "Busy",
+                    "A concurrent request holds the same records; nothing was stored. Retry the request.",
+                    {"Retry-After": RETRY_AFTER_SECONDS},
                 )
 
         return taxii_handler

@@ -1,0 +1,46 @@
+"""The request's session commits on success, but not when a route class answered an error itself.
+
+TAXII routes turn exceptions into TAXII error responses inside the session dependency's scope, so the
+dependency sees no exception; they mark the request, and the session must roll back instead of committing
+(a commit after a failed statement is what turned a PostgreSQL add race into a 500)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from signalfire.core.web.deps import ROLLBACK_ONLY, get_session
+
+
+class FakeSession:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.info: dict[str, Any] = {}
+
+    def commit(self) -> None:
+        self.calls.append("commit")
+
+    def rollback(self) -> None:
+        self.calls.append("rollback")
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def _request(session: FakeSession, **state: Any) -> Any:
+    return SimpleNamespace(
+        app=SimpleNamespace(state=SimpleNamespace(session_factory=lambda: session)), state=SimpleNamespace(**state)
+    )
+
+
+@pytest.mark.parametrize(("marked", "expected"), [(False, ["commit", "close"]), (True, ["rollback", "close"])])
+def test_a_marked_request_rolls_back_instead_of_committing(marked: bool, expected: list[str]) -> None:
+    session = FakeSession()
+    request = _request(session, **({ROLLBACK_ONLY: True} if marked else {}))
+    gen = get_session(request)
+    assert next(gen) is session
+    with pytest.raises(StopIteration):
+        next(gen)
+    assert session.calls == expected
