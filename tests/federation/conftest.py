@@ -21,6 +21,9 @@ from signalfire.demo_federated import Cluster
 
 PG_URL = os.environ.get("SIGNALFIRE_TEST_DATABASE_URL")
 
+# Live instances on a busy 2-core machine: polling bounds stretched (see demo_federated.wait_for).
+os.environ.setdefault("SIGNALFIRE_LIVE_WAIT_FACTOR", "3")
+
 
 def new_cluster(folder: Path) -> Cluster:
     return Cluster(folder, postgres_url=PG_URL)
