@@ -42,7 +42,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +60,7 @@ from taxii_vs_medallion import (
     free_port,
     green_marking,
     make_objects,
+    medallion_config,
     stop,
     wait_until_up,
     workdir,
@@ -83,40 +83,7 @@ class GunicornMedallion:
         self.counter += 1
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        collection = str(uuid.uuid4())
-        data = {
-            "/discovery": {"title": "bench", "default": f"{base}/bench/", "api_roots": [f"{base}/bench/"]},
-            "bench": {
-                "information": {"title": "bench", "versions": [TAXII], "max_content_length": 104857600},
-                "status": [],
-                "collections": [
-                    {
-                        "id": collection,
-                        "title": "bench",
-                        "can_read": True,
-                        "can_write": True,
-                        "media_types": ["application/stix+json;version=2.1"],
-                        "objects": [],
-                        "manifest": [],
-                    }
-                ],
-            },
-        }
-        data_file = self.workdir / f"medallion-data-{self.counter}.json"
-        data_file.write_text(json.dumps(data))
-        config = {
-            "backend": {
-                "module_class": "MemoryBackend",
-                "module": "medallion.backends.memory_backend",
-                "filename": str(data_file),
-                "session_timeout": 3600,
-                "check_interval": 3600,
-            },
-            "users": {"bench": "bench-password"},
-            "taxii": {"max_page_size": self.page},
-        }
-        config_file = self.workdir / f"medallion-config-{self.counter}.json"
-        config_file.write_text(json.dumps(config))
+        config_file, collection = medallion_config(self.workdir, self.counter, base, page=self.page)
         process = subprocess.Popen(
             [
                 self.executable,

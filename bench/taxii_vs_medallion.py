@@ -269,6 +269,45 @@ class Signalfire:
         )
 
 
+def medallion_config(folder: Path, counter: int, base: str, *, page: int) -> tuple[Path, str]:
+    """medallion's memory-backend config and data files for one empty collection: (config file, collection id)."""
+    collection = str(uuid.uuid4())
+    data = {
+        "/discovery": {"title": "bench", "default": f"{base}/bench/", "api_roots": [f"{base}/bench/"]},
+        "bench": {
+            "information": {"title": "bench", "versions": [TAXII], "max_content_length": 104857600},
+            "status": [],
+            "collections": [
+                {
+                    "id": collection,
+                    "title": "bench",
+                    "can_read": True,
+                    "can_write": True,
+                    "media_types": ["application/stix+json;version=2.1"],
+                    "objects": [],
+                    "manifest": [],
+                }
+            ],
+        },
+    }
+    data_file = folder / f"medallion-data-{counter}.json"
+    data_file.write_text(json.dumps(data))
+    config = {
+        "backend": {
+            "module_class": "MemoryBackend",
+            "module": "medallion.backends.memory_backend",
+            "filename": str(data_file),
+            "session_timeout": 3600,
+            "check_interval": 3600,
+        },
+        "users": {"bench": "bench-password"},
+        "taxii": {"max_page_size": page},
+    }
+    config_file = folder / f"medallion-config-{counter}.json"
+    config_file.write_text(json.dumps(config))
+    return config_file, collection
+
+
 class Medallion:
     """medallion 3.0.0, memory backend, from a generated config and an empty data file."""
 
@@ -281,40 +320,7 @@ class Medallion:
         self.counter += 1
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        collection = str(uuid.uuid4())
-        data = {
-            "/discovery": {"title": "bench", "default": f"{base}/bench/", "api_roots": [f"{base}/bench/"]},
-            "bench": {
-                "information": {"title": "bench", "versions": [TAXII], "max_content_length": 104857600},
-                "status": [],
-                "collections": [
-                    {
-                        "id": collection,
-                        "title": "bench",
-                        "can_read": True,
-                        "can_write": True,
-                        "media_types": ["application/stix+json;version=2.1"],
-                        "objects": [],
-                        "manifest": [],
-                    }
-                ],
-            },
-        }
-        data_file = self.workdir / f"medallion-data-{self.counter}.json"
-        data_file.write_text(json.dumps(data))
-        config = {
-            "backend": {
-                "module_class": "MemoryBackend",
-                "module": "medallion.backends.memory_backend",
-                "filename": str(data_file),
-                "session_timeout": 3600,
-                "check_interval": 3600,
-            },
-            "users": {"bench": "bench-password"},
-            "taxii": {"max_page_size": 100},
-        }
-        config_file = self.workdir / f"medallion-config-{self.counter}.json"
-        config_file.write_text(json.dumps(config))
+        config_file, collection = medallion_config(self.workdir, self.counter, base, page=100)
         process = subprocess.Popen(
             [self.executable, "--host", "127.0.0.1", "--port", str(port), "--log-level", "ERROR", str(config_file)],
             stdout=subprocess.DEVNULL,
