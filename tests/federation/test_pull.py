@@ -250,7 +250,7 @@ def test_a_run_cut_short_resumes_from_the_committed_cursor_without_loss_or_dupli
     assert sorted(p.stix_id for p in _pulled(db, peer)) == sorted(o["id"] for o in objects)
 
 
-def test_a_newer_version_supersedes_and_a_revocation_withdraws_the_pulled_item(
+def test_a_newer_version_revises_the_pulled_item_and_a_revocation_withdraws_it(
     db: Session, session_maker: sessionmaker[Session], make_actor: Any
 ) -> None:
     from datetime import timedelta
@@ -267,18 +267,18 @@ def test_a_newer_version_supersedes_and_a_revocation_withdraws_the_pulled_item(
     v2 = {**v1, "modified": ts(EPOCH + timedelta(days=1)), "name": "Jailbreak prompt family 1, revised"}
     remote.objects = [v1, v2]
     _run(session_maker, remote, peer, db)
-    old = db.get(ExchangeItem, first.item_id)
-    assert old is not None
-    db.refresh(old)
-    assert old.status == ItemStatus.WITHDRAWN and "superseded" in (old.withdrawn_reason or "")
     second = next(p for p in _pulled(db, peer) if p.version != first.version)
-    newer = db.get(ExchangeItem, second.item_id)
-    assert newer is not None and newer.status == ItemStatus.PUBLISHED
+    # The same item, now at version 2: a new version of an object is not another item.
+    assert second.item_id == first.item_id
+    item = db.get(ExchangeItem, first.item_id)
+    assert item is not None
+    db.refresh(item)
+    assert item.status == ItemStatus.PUBLISHED and item.version == 2
     v3 = {**v1, "modified": ts(EPOCH + timedelta(days=2)), "revoked": True}
     remote.objects = [v1, v2, v3]
     _run(session_maker, remote, peer, db)
-    db.refresh(newer)
-    assert newer.status == ItemStatus.WITHDRAWN and newer.withdrawn_reason == "revoked at the source"
+    db.refresh(item)
+    assert item.status == ItemStatus.WITHDRAWN and item.withdrawn_reason == "revoked at the source"
     published = db.execute(
         select(func.count())
         .select_from(ExchangeItem)

@@ -33,6 +33,11 @@ class ItemStatus(StrEnum):
     HIDDEN = "hidden"
 
 
+# The withdrawal reason of an item whose contributor revoked its STIX objects (TAXII add, or a federation
+# pull): the revocation stays readable over TAXII to the item's audience (access.policy.exchange).
+REVOKED_AT_SOURCE = "revoked at the source"
+
+
 class Attribution(StrEnum):
     """Named: readers see the contributor org. Pseudonymous: readers see the org's stable pseudonym."""
 

@@ -120,6 +120,9 @@ class ItemSnapshot(BaseModel):
     contributor: Contributor
     hub: HubIdentity
     revoked: bool = False
+    # A version received over TAXII whose posted ``report`` stands for the item: its STIX objects are the
+    # posted ones (kept by the TAXII store under this item version), so no report of the item's own is made.
+    carried_by: str | None = None
 
     @field_validator("title")
     @classmethod

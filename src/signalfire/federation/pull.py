@@ -27,7 +27,7 @@ from signalfire.access.permissions import Permission
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import unit_of_work
-from signalfire.exchange.models import ExchangeItem, Pseudonym
+from signalfire.exchange.models import REVOKED_AT_SOURCE, ExchangeItem, Pseudonym
 from signalfire.exchange.service import hub_identity, org_identity_id
 from signalfire.exchange.taxii import ingest as taxii_ingest
 from signalfire.exchange.taxii.collections import TaxiiCollection, collections_for
@@ -212,24 +212,13 @@ class _Authors:
         return f"claims identity {author[:100]}, which has no local record here (unknown contributor)"
 
 
-def _retitle(session: Session, item_ids: list[uuid.UUID], group: list[dict[str, Any]]) -> None:
-    """A pulled report keeps its own name and description as the local item's title and summary."""
-    reports = [o for o in group if o.get("type") == "report" and isinstance(o.get("name"), str)]
-    if len(item_ids) != 1 or len(reports) != 1:
-        return
-    item = session.get(ExchangeItem, item_ids[0])
-    if item is None:
-        return
-    item.title = str(reports[0]["name"])[:300]
-    if isinstance(reports[0].get("description"), str):
-        item.summary = str(reports[0]["description"])[:5000]
-
-
 def _supersede(
     session: Session, actor: Actor, peer: Peer, imported: list[dict[str, Any]], new_items: list[uuid.UUID]
 ) -> None:
-    """Updates and revocations follow: a newer version pulled for an object withdraws the local items that
-    held its earlier versions ("superseded"), and a revoked version withdraws them and its own carrier."""
+    """Updates and revocations follow. A new version of a report, or of objects one item holds, revises that
+    item (``taxii.ingest``); objects whose earlier versions are spread over several items land in a new
+    item, and this withdraws the earlier ones ("superseded"); a revoked version withdraws them and its own
+    carrier."""
     from signalfire.core.errors import AppError
     from signalfire.exchange import authoring
     from signalfire.exchange.models import ItemStatus
@@ -249,7 +238,7 @@ def _supersede(
         }
         revoked = obj.get("revoked") is True
         targets = earlier | (set(new_items) if revoked else set())
-        why = "revoked at the source" if revoked else f"superseded by version {_version(obj)} from {peer.name}"
+        why = REVOKED_AT_SOURCE if revoked else f"superseded by version {_version(obj)} from {peer.name}"
         for item_id in targets:
             item = session.get(ExchangeItem, item_id)
             if item is None or item.status != ItemStatus.PUBLISHED or item.org_id != actor.org_id:
@@ -328,8 +317,6 @@ def import_page(
                 continue
             refused.append({"id": str(failure.get("id", ""))[:300], "message": str(failure.get("message", ""))})
         item_ids = [item.id for item in result.items]
-        _retitle(session, item_ids, [o for o, _ in group])
-        only_item = item_ids[0] if len(item_ids) == 1 else None
         _supersede(session, actor, peer, [o for o, k in group if k not in failed], item_ids)
         for obj, (stix_id, version) in group:
             if (stix_id, version) in failed or (stix_id, obj.get("modified") or obj.get("created")) in failed:
@@ -341,7 +328,7 @@ def import_page(
                     stix_id=stix_id,
                     version=version,
                     created_by_ref=str(obj.get("created_by_ref"))[:300] if obj.get("created_by_ref") else None,
-                    item_id=only_item,
+                    item_id=result.item_of.get(stix_id),
                     fetched_at=now,
                 )
             )

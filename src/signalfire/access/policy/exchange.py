@@ -34,6 +34,7 @@ from signalfire.access.permissions import Permission
 from signalfire.access.policy import nothing
 from signalfire.exchange.correlation.models import CorrelationValue
 from signalfire.exchange.models import (
+    REVOKED_AT_SOURCE,
     USE_BITS,
     ExchangeItem,
     ItemAudienceOrg,
@@ -97,10 +98,34 @@ def item_visible_to(actor: Actor) -> ColumnElement[bool]:
     if actor.org_kind == OrgKind.authority:
         # Authorities cannot write items (see ORG_KIND_PERMISSIONS), so only the government-partner
         # audience applies. "= true" rather than "IS TRUE" so ix_exchange_item_government can serve it.
-        return and_(item.audience_government == true(), item.status == ItemStatus.PUBLISHED, item.tlp != Tlp.RED)
+        return and_(item.status == ItemStatus.PUBLISHED, _addressed(actor))
     own = item.org_id == actor.org_id
     if not actor.can(Permission.exchange_item_write):
         own = and_(own, item.status != ItemStatus.DRAFT)
+    return or_(own, and_(item.status == ItemStatus.PUBLISHED, _addressed(actor), _not_suspended(actor)))
+
+
+def revocation_visible_to(actor: Actor) -> ColumnElement[bool]:
+    """Items withdrawn because their source revoked them, that were addressed to the actor.
+
+    Only the revocation itself is read through this (TAXII serves the revoked versions the contributor
+    posted, see ``exchange.taxii.store.Reader``): a copy pulled by another instance must learn that its
+    source revoked it. Nothing else of a withdrawn item is readable by anyone but its contributor.
+    """
+    item = ExchangeItem
+    return and_(
+        item.status == ItemStatus.WITHDRAWN,
+        item.withdrawn_reason == REVOKED_AT_SOURCE,
+        _addressed(actor),
+        _not_suspended(actor),
+    )
+
+
+def _addressed(actor: Actor) -> ColumnElement[bool]:
+    """Whether the item's audience and TLP include the actor (its status aside)."""
+    item = ExchangeItem
+    if actor.org_kind == OrgKind.authority:
+        return and_(item.audience_government == true(), item.tlp != Tlp.RED)
     named_person = and_(
         item.audience_named_people.is_(True),
         item.id.in_(
@@ -118,8 +143,7 @@ def item_visible_to(actor: Actor) -> ColumnElement[bool]:
     ]
     if actor.org_kind == OrgKind.researcher:
         groups.append(item.audience_researchers.is_(True))
-    addressed = or_(and_(item.tlp != Tlp.RED, or_(*groups)), named_person)
-    return or_(own, and_(item.status == ItemStatus.PUBLISHED, addressed, _not_suspended(actor)))
+    return or_(and_(item.tlp != Tlp.RED, or_(*groups)), named_person)
 
 
 def _candidate_branches(actor: Actor) -> list[Select[Any]]:

@@ -1013,3 +1013,17 @@ def bundle_to_items(
             errors.append(ObjectError(obj["id"], f"{obj['id']} was skipped: {skip}."))
     ignored = [obj["id"] for obj in objects if obj["type"] not in _READ_TYPES]
     return ImportResult(items=items, errors=errors, ignored=ignored)
+
+
+def read_report(report: dict[str, Any], objects: Iterable[dict[str, Any]]) -> ImportedItem:
+    """What one ``report`` states, read as a bundle import reads it (``objects``: the others it may refer to).
+
+    Used by TAXII adds, where a posted report stands for one exchange item. Raises ``ValueError`` with the
+    reason when the report cannot be read (the caller then describes the objects itself).
+    """
+    pool = [report, *objects]
+    reader = _Reader(index={o["id"]: o for o in pool if isinstance(o.get("id"), str)}, levels=_marking_levels(pool))
+    try:
+        return reader.report(report)
+    except _Skip as skip:
+        raise ValueError(str(skip)) from None

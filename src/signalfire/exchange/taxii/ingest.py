@@ -1,12 +1,19 @@
 """TAXII "Add Objects": objects a member posts to an audience collection are *published* to that audience.
 
 Each accepted object must carry a TLP marking (TLP 2.0, TLP 1.0 or OpenCTI's AMBER+STRICT id). The
-accepted objects of one request become one exchange item per TLP level, contributed by the poster's
-org, addressed to the collection's audience, with the permitted covered uses the poster declares
-(header ``X-Signalfire-Permitted-Uses``). The item goes through the ordinary authoring path (draft,
-screening, publish, routing notices, audit), and its STIX objects are stored tied to it, so every read
-of them runs through the exchange policy like any other item. Screening covers the objects' text;
-findings stop the request unless the poster gives a reason in ``X-Signalfire-Screening-Override``.
+accepted objects become exchange items, contributed by the poster's org, addressed to the collection's
+audience, with the permitted covered uses the poster declares (header ``X-Signalfire-Permitted-Uses``):
+
+* each posted ``report`` is one item (its name, description and, from another Signalfire, its extension's
+  fields), holding the objects of the same TLP it refers to; the other objects become one item per TLP;
+* a new version of objects an item already holds (the same ids, posted by the same org) is a new version
+  of that item, not another item; a revoked report withdraws its item ("revoked at the source"), and the
+  revocation stays readable over TAXII to the item's audience so that copies elsewhere follow it.
+
+Items go through the ordinary authoring path (draft, screening, publish or revise, routing notices,
+audit), and their STIX objects are stored tied to them, so every read runs through the exchange policy.
+Screening covers the objects' text; findings stop the request unless the poster gives a reason in
+``X-Signalfire-Screening-Override``.
 
 Faults of the whole request (not JSON, not an envelope, too many objects, screening findings without
 an override, missing or unknown permitted uses) are TAXII errors and store nothing. Faults of single
@@ -28,6 +35,7 @@ from functools import lru_cache
 from typing import Any
 
 import stix2
+from pydantic import ValidationError
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 from stix2patterns.validator import run_validator
@@ -39,7 +47,15 @@ from signalfire.core.clock import utcnow
 from signalfire.core.schemas import check_datetime
 from signalfire.exchange import authoring
 from signalfire.exchange.correlation import service as correlation
-from signalfire.exchange.models import Attribution, ExchangeItem, Pseudonym, ScreeningOverride
+from signalfire.exchange.models import (
+    REVOKED_AT_SOURCE,
+    Attribution,
+    ExchangeItem,
+    ItemRevision,
+    ItemStatus,
+    Pseudonym,
+    ScreeningOverride,
+)
 from signalfire.exchange.schemas import ItemIn
 from signalfire.exchange.screening import Finding, screen
 from signalfire.exchange.service import hub_identity, org_identity_id
@@ -50,6 +66,7 @@ from signalfire.exchange.stix.convert import (
     SIGNALFIRE_PROJECT_IDENTITY_ID,
     TLP2_EXTENSION_ID,
     derived_id,
+    read_report,
     signalfire_extension_definition,
     signalfire_project_identity,
     tlp_extension_definition,
@@ -367,6 +384,8 @@ def _tlp_of(obj: Mapping[str, Any]) -> Tlp:
 class AddResult:
     status: TaxiiStatus
     items: list[ExchangeItem] = field(default_factory=list)
+    # The item that now holds each accepted object (by STIX id).
+    item_of: dict[str, uuid.UUID] = field(default_factory=dict)
 
 
 def parse_envelope(raw: bytes) -> list[Any]:
@@ -521,14 +540,18 @@ def add_objects(
         )
 
     pseudonymous = _pseudonymous(session, actor, accepted, vouched_identities)
-    items = _publish(session, actor, collection, accepted, permitted_uses, reason or None, findings, pseudonymous)
-    versions_added = _store(session, actor, collection, fixed, accepted, items, stored)
-    for tlp, item in items.items():
-        correlation.index_posted_objects(session, item, (c.obj for c in accepted if c.tlp is tlp))
+    units = _units(accepted, stored, actor)
+    placed = _publish(session, actor, collection, units, permitted_uses, reason or None, findings, pseudonymous)
+    versions_added = _store(session, actor, collection, fixed, placed, stored)
+    items: dict[uuid.UUID, ExchangeItem] = {}
+    for unit, item, _version in placed:
+        items[item.id] = item
+        correlation.index_posted_objects(session, item, (c.obj for c in unit.members))
     sync(session)
     return AddResult(
-        status=_status(session, actor, collection, objects, candidates, failures, versions_added, items),
+        status=_status(session, actor, collection, objects, candidates, failures, versions_added, list(items.values())),
         items=list(items.values()),
+        item_of={c.stix_id: item.id for unit, item, _ in placed for c in unit.members},
     )
 
 
@@ -789,48 +812,184 @@ def _detail(obj: Any, message: str) -> dict[str, str]:
     }
 
 
+@dataclass
+class _Unit:
+    """Accepted objects that become (or revise) one exchange item."""
+
+    tlp: Tlp
+    members: list[Candidate]
+    report: Candidate | None = None  # the posted report that stands for the item
+    earlier: uuid.UUID | None = None  # the item holding earlier versions of these objects, if any
+
+
+def _earlier_items(stix_id: str, stored: Mapping[str, Sequence[StoredVersion]], org_id: uuid.UUID) -> set[uuid.UUID]:
+    return {
+        v.item_id
+        for v in stored.get(stix_id, [])
+        if v.item_id is not None and v.org_id == org_id and v.origin is ObjectOrigin.POSTED
+    }
+
+
+def _units(accepted: Sequence[Candidate], stored: Mapping[str, Sequence[StoredVersion]], actor: Actor) -> list[_Unit]:
+    """Each report with the objects of its TLP it refers to (first report first), then the rest per TLP.
+
+    A report revises the item that holds its earlier versions (its own id decides, whatever it refers to).
+    Other objects with earlier versions in one item revise that item; the new ones make a new item.
+    """
+    by_id: dict[str, list[Candidate]] = {}
+    for c in accepted:
+        by_id.setdefault(c.stix_id, []).append(c)
+    claimed: set[int] = set()
+    units: list[_Unit] = []
+    for report in (c for c in accepted if c.stix_type == "report"):
+        assert report.tlp is not None
+        claimed.add(report.index)
+        members = [report]
+        refs = report.obj.get("object_refs")
+        for ref in refs if isinstance(refs, list) else []:
+            for c in by_id.get(ref, []) if isinstance(ref, str) else []:
+                if c.index not in claimed and c.stix_type != "report" and c.tlp is report.tlp:
+                    claimed.add(c.index)
+                    members.append(c)
+        earlier = _earlier_items(report.stix_id, stored, actor.org_id)
+        units.append(_Unit(report.tlp, members, report, next(iter(earlier)) if len(earlier) == 1 else None))
+    loose: dict[tuple[Tlp, uuid.UUID | None], list[Candidate]] = {}
+    for c in accepted:
+        if c.index not in claimed:
+            assert c.tlp is not None
+            earlier = _earlier_items(c.stix_id, stored, actor.org_id)
+            loose.setdefault((c.tlp, next(iter(earlier)) if len(earlier) == 1 else None), []).append(c)
+    for (tlp, earlier_id), members in sorted(loose.items(), key=lambda kv: (kv[0][0].order, kv[0][1] is None)):
+        units.append(_Unit(tlp, members, None, earlier_id))
+    return units
+
+
+def _unit_data(
+    actor: Actor,
+    collection: TaxiiCollection,
+    unit: _Unit,
+    uses: Sequence[CoveredUse],
+    pseudonymous: bool,
+) -> ItemIn:
+    """The item's content: what the report states, else a description of the objects."""
+    assert collection.audience is not None
+    title, summary = _summary(actor, collection, unit.members, pseudonymous=pseudonymous)
+    category = Category.VULNERABILITY if any(c.stix_type == "vulnerability" for c in unit.members) else Category.THREAT
+    fields: dict[str, Any] = {}
+    if unit.report is not None:
+        try:
+            read = read_report(unit.report.obj, [c.obj for c in unit.members[1:]])
+        except ValueError:
+            read = None
+        if read is not None:
+            title = (read.title or title)[:300]
+            summary = read.summary[:5000] if read.summary else summary
+            category = read.category or category
+            fields = {
+                "details": read.details,
+                "severity": read.severity or Severity.INFORMATIONAL,
+                "model_families": read.model_families,
+                "modalities": read.modalities,
+                "technique_refs": read.technique_refs,
+                "tags": read.tags,
+                "mitigations": read.mitigations,
+                "valid_until": read.valid_until,
+                **({"priority": read.priority} if read.priority else {}),
+                **({"confidence": read.confidence} if read.confidence else {}),
+            }
+    base: dict[str, Any] = {
+        "category": category,
+        "title": title,
+        "summary": summary,
+        "severity": Severity.INFORMATIONAL,
+        "tlp": unit.tlp,
+        "permitted_uses": list(uses),
+        "audience": [collection.audience],
+        "attribution": Attribution.PSEUDONYMOUS if pseudonymous else Attribution.NAMED,
+    }
+    try:
+        return ItemIn(**{**base, **fields})
+    except ValidationError:
+        return ItemIn(**base)  # a field the report states that the exchange cannot hold: describe it plainly
+
+
+def _revise_data(item: ExchangeItem, data: ItemIn, unit: _Unit) -> ItemIn:
+    """A new version of loose objects keeps what the item says of itself; a report restates it."""
+    if unit.report is not None:
+        return data
+    return data.model_copy(update={"title": item.title, "summary": item.summary, "category": item.category})
+
+
+def _mark_carried(session: Session, item: ExchangeItem, report_id: str) -> None:
+    """The version's STIX objects are the posted ones (see ``ItemSnapshot.carried_by``)."""
+    revision = session.execute(
+        select(ItemRevision).where(ItemRevision.item_id == item.id, ItemRevision.version == item.version)
+    ).scalar_one_or_none()
+    if revision is not None:
+        revision.snapshot = {**revision.snapshot, "carried_by": report_id}
+
+
+def _place(
+    session: Session,
+    actor: Actor,
+    unit: _Unit,
+    data: ItemIn,
+    reason: str | None,
+    by_stix: dict[str, uuid.UUID],
+) -> ExchangeItem:
+    """Publish the unit as a new item, or as the next version of the item holding its earlier versions;
+    a revocation withdraws that item."""
+    earlier_id = unit.earlier
+    if unit.report is not None and unit.report.stix_id in by_stix:
+        earlier_id = by_stix[unit.report.stix_id]  # an earlier version of the report in this same request
+    earlier = session.get(ExchangeItem, earlier_id) if earlier_id is not None else None
+    if earlier is not None and earlier.org_id != actor.org_id:
+        earlier = None
+    revoked = all(_revoked(c) for c in unit.members) if unit.report is None else _revoked(unit.report)
+    if earlier is not None and earlier.status == ItemStatus.PUBLISHED:
+        if revoked:
+            return authoring.withdraw(session, actor, earlier.id, REVOKED_AT_SOURCE)
+        note = f"New version received over TAXII ({len(unit.members)} STIX objects)"
+        changed = _revise_data(earlier, data, unit)
+        return authoring.revise(session, actor, earlier.id, changed, change_note=note, override_reason=reason)
+    if earlier is not None and earlier.status == ItemStatus.WITHDRAWN and revoked:
+        return earlier  # already withdrawn: the revocation is kept with it
+    item = authoring.create_draft(session, actor, data)
+    authoring.publish(session, actor, item.id, override_reason=reason, change_note="Added over TAXII")
+    if revoked and item.status == ItemStatus.PUBLISHED:
+        authoring.withdraw(session, actor, item.id, REVOKED_AT_SOURCE)
+    return item
+
+
 def _publish(
     session: Session,
     actor: Actor,
     collection: TaxiiCollection,
-    accepted: Sequence[Candidate],
+    units: Sequence[_Unit],
     uses: Sequence[CoveredUse],
     reason: str | None,
     findings: Sequence[tuple[str, Finding]],
     pseudonymous: bool,
-) -> dict[Tlp, ExchangeItem]:
-    """One exchange item per TLP level among the accepted objects, published to the collection's audience
-    (under the org's pseudonym when the objects name it as their author)."""
-    groups: dict[Tlp, list[Candidate]] = {}
-    for candidate in accepted:
-        assert candidate.tlp is not None
-        groups.setdefault(candidate.tlp, []).append(candidate)
+) -> list[tuple[_Unit, ExchangeItem, int]]:
+    """Each unit published (or revised, or withdrawn by its revocation), with the item version its objects
+    belong to (under the org's pseudonym when the objects name it as their author)."""
     assert collection.audience is not None
-    items: dict[Tlp, ExchangeItem] = {}
-    for tlp in sorted(groups, key=lambda level: level.order):
-        group = groups[tlp]
-        title, summary = _summary(actor, collection, group, pseudonymous=pseudonymous)
-        category = Category.VULNERABILITY if any(c.stix_type == "vulnerability" for c in group) else Category.THREAT
-        data = ItemIn(
-            category=category,
-            title=title,
-            summary=summary,
-            severity=Severity.INFORMATIONAL,
-            tlp=tlp,
-            permitted_uses=list(uses),
-            audience=[collection.audience],
-            attribution=Attribution.PSEUDONYMOUS if pseudonymous else Attribution.NAMED,
-        )
-        item = authoring.create_draft(session, actor, data)
-        authoring.publish(session, actor, item.id, override_reason=reason, change_note="Added over TAXII")
-        mine = {c.stix_id for c in group}
+    placed: list[tuple[_Unit, ExchangeItem, int]] = []
+    by_stix: dict[str, uuid.UUID] = {}
+    for unit in units:
+        data = _unit_data(actor, collection, unit, uses, pseudonymous)
+        item = _place(session, actor, unit, data, reason, by_stix)
+        if unit.report is not None:
+            by_stix[unit.report.stix_id] = item.id
+            _mark_carried(session, item, unit.report.stix_id)
+        mine = {c.stix_id for c in unit.members}
         hits = [f for owner, f in findings if owner in mine]
         if hits and reason:
             session.add(
                 ScreeningOverride(
                     id=uuid.uuid4(),
                     item_id=item.id,
-                    version=1,
+                    version=max(item.version, 1),
                     user_id=actor.user_id,
                     org_id=actor.org_id,
                     reason=reason,
@@ -848,10 +1007,10 @@ def _publish(
                 target_type="exchange_item",
                 target_id=item.id,
                 actor=actor,
-                summary={"version": 1, "reason": reason, "channel": "taxii", "findings": len(hits)},
+                summary={"version": max(item.version, 1), "reason": reason, "channel": "taxii", "findings": len(hits)},
             )
-        items[tlp] = item
-    return items
+        placed.append((unit, item, max(item.version, 1)))
+    return placed
 
 
 def _store(
@@ -859,8 +1018,7 @@ def _store(
     actor: Actor,
     collection: TaxiiCollection,
     fixed: Sequence[Candidate],
-    accepted: Sequence[Candidate],
-    items: Mapping[Tlp, ExchangeItem],
+    placed: Sequence[tuple[_Unit, ExchangeItem, int]],
     stored: dict[str, list[StoredVersion]],
 ) -> dict[int, datetime]:
     """Insert the accepted objects into the collection and into the org's 'shared by' collection.
@@ -883,22 +1041,23 @@ def _store(
         for c in fixed
     ]
     posted = []
-    for c in accepted:
-        assert c.tlp is not None
-        posted.append(
-            NewRow(
-                c.stix_id,
-                c.stix_type,
-                c.spec_version,
-                c.version,
-                ObjectOrigin.POSTED,
-                items[c.tlp].id,
-                1,
-                actor.org_id,
-                c.body,
-                c.digest,
+    accepted = [c for unit, _, _ in placed for c in unit.members]
+    for unit, item, version in placed:
+        for c in unit.members:
+            posted.append(
+                NewRow(
+                    c.stix_id,
+                    c.stix_type,
+                    c.spec_version,
+                    c.version,
+                    ObjectOrigin.POSTED,
+                    item.id,
+                    version,
+                    actor.org_id,
+                    c.body,
+                    c.digest,
+                )
             )
-        )
     timeless: dict[tuple[str, str], datetime] = {}
     added = insert_rows(
         session, collection.id, [*reference, *posted], present=in_collection(stored, collection.id), timeless=timeless
@@ -925,7 +1084,7 @@ def _status(
     candidates: Sequence[Candidate],
     failures: Mapping[int, dict[str, str]],
     assigned: Mapping[int, datetime],
-    items: Mapping[Tlp, ExchangeItem],
+    items: Sequence[ExchangeItem],
 ) -> TaxiiStatus:
     successes = []
     for c in candidates:
@@ -953,7 +1112,7 @@ def _status(
         pending_count=0,
         successes=successes,
         failures=failed,
-        item_ids=[str(item.id) for item in items.values()],
+        item_ids=[str(item.id) for item in items],
     )
     session.add(status)
     # One entry per object as well as the summary: who added (or tried to add) which id and version,

@@ -28,7 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.access.policy.exchange import permits_use, readable_items
+from signalfire.access.permissions import Permission
+from signalfire.access.policy import nothing
+from signalfire.access.policy.exchange import permits_use, readable_items, revocation_visible_to
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel, ReadLog
@@ -140,6 +142,7 @@ class StoredVersion:
     origin: ObjectOrigin
     digest: str
     revoked: bool
+    item_id: uuid.UUID | None = None  # the exchange item that holds this version (posted and item rows)
 
 
 _REVOKED = '"revoked":true'
@@ -163,11 +166,14 @@ def stored_versions(session: Session, stix_ids: Sequence[str]) -> dict[str, list
                 T.origin,
                 T.body_sha256,
                 case((maybe_revoked, T.body), else_=None),
+                T.item_id,
             ).where(T.stix_id.in_(chunk))
         )
-        for stix_id, collection_id, version, org_id, origin, digest, body in rows:
+        for stix_id, collection_id, version, org_id, origin, digest, body, item_id in rows:
             revoked = body is not None and json.loads(body).get("revoked") is True
-            found.setdefault(stix_id, []).append(StoredVersion(collection_id, version, org_id, origin, digest, revoked))
+            found.setdefault(stix_id, []).append(
+                StoredVersion(collection_id, version, org_id, origin, digest, revoked, item_id)
+            )
     return found
 
 
@@ -339,6 +345,8 @@ def revision_rows(session: Session, revision: ItemRevision, org_id: uuid.UUID, h
     Identities are built from today's rows, as exports build them, so each has one object everywhere.
     """
     stored = ItemSnapshot.model_validate(revision.snapshot)
+    if stored.carried_by is not None:
+        return carried_rows(session, revision)
     (snapshot,) = with_current_identities(session, [(stored, org_id)], hub)
     rows = []
     for obj in taxii_objects([snapshot]):
@@ -358,6 +366,36 @@ def revision_rows(session: Session, revision: ItemRevision, org_id: uuid.UUID, h
             )
         )
     return rows
+
+
+def carried_rows(session: Session, revision: ItemRevision) -> list[NewRow]:
+    """The posted objects of a version received over TAXII (see ``ItemSnapshot.carried_by``), once each."""
+    rows = session.execute(
+        select(T.stix_id, T.stix_type, T.spec_version, T.version, T.org_id, T.body, T.body_sha256)
+        .where(T.item_id == revision.item_id, T.item_version == revision.version, T.origin == ObjectOrigin.POSTED)
+        .order_by(T.date_added)
+    ).all()
+    seen: set[tuple[str, datetime]] = set()
+    out = []
+    for stix_id, stix_type, spec_version, version, org_id, body, digest in rows:
+        if (stix_id, version) in seen:
+            continue  # the same version in the audience's collection and in the poster's "shared by" one
+        seen.add((stix_id, version))
+        out.append(
+            NewRow(
+                stix_id,
+                stix_type,
+                spec_version,
+                version,
+                ObjectOrigin.POSTED,
+                revision.item_id,
+                revision.version,
+                org_id,
+                body,
+                digest,
+            )
+        )
+    return out
 
 
 def _pending(session: Session, high_water: datetime | None, limit: int) -> list[ItemRevision]:
@@ -450,10 +488,22 @@ class Reader:
             .with_only_columns(ExchangeItem.id)
         )
 
+    def revoked_item_ids(self) -> Select[Any]:
+        """Items their source revoked, once addressed to the reader: only their posted revocations are read."""
+        stmt = select(ExchangeItem.id).where(
+            revocation_visible_to(self.actor), self.collection.addresses(), permits_use(self.purpose)
+        )
+        return stmt if self.actor.can(Permission.exchange_item_read) else nothing(stmt)
+
     def visible(self, table: Any) -> ColumnElement[bool]:
+        revocation = and_(
+            table.origin == ObjectOrigin.POSTED,
+            table.item_id.in_(self.revoked_item_ids()),
+            table.body.contains(_REVOKED, autoescape=True),
+        )
         return and_(
             table.collection_id == self.collection.id,
-            or_(table.item_id.is_(None), table.item_id.in_(self.readable_item_ids())),
+            or_(table.item_id.is_(None), table.item_id.in_(self.readable_item_ids()), revocation),
         )
 
 
