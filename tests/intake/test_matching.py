@@ -99,7 +99,7 @@ def test_org_thresholds_are_used(db: Session, make_actor: Callable[..., Actor]) 
     assert suggestion is not None and not suggestion.known and suggestion.cluster_id == first.cluster_id
     calibration.set_thresholds(db, actor, cluster=None, known=None, reset=True)
     limits = matching.thresholds_for(db, actor.org_id, embedded=False)
-    assert (limits.cluster, limits.known) == (0.10, 0.39)
+    assert (limits.cluster, limits.known) == (0.10, 0.30)
     audit = db.execute(select(func.count()).where(AuditEvent.action == "intake.thresholds.update")).scalar_one()
     assert audit == 2
 

@@ -7,13 +7,12 @@ import pytest
 
 from signalfire.intake.similarity import (
     AUTHOR_BONUS,
-    SECOND_MEMBER_WEIGHT,
     Report,
     TermStats,
     average_linkage,
     canonical_url,
     features,
-    known_scores,
+    known_match,
     outlet_of,
     similarities,
     slug_words,
@@ -124,8 +123,49 @@ def test_seeded_groups_stay_together_and_frozen_ones_do_not_join() -> None:
     assert apart[0] == apart[1] != apart[2]
 
 
-def test_known_scores_add_a_share_of_the_second_closest_member() -> None:
-    row = np.array([0.5, 0.4, 0.7, 0.1])
-    scores = known_scores(row, ["a", "a", "b", "a"])
-    assert scores["a"] == (pytest.approx(0.5 + SECOND_MEMBER_WEIGHT * 0.4), 0)
-    assert scores["b"] == (pytest.approx(0.7), 2)
+def test_known_match_blends_the_closest_member_and_the_cluster_profile() -> None:
+    # Item 0 is the new signal; items 1-2 are one stored cluster (group 7), item 3 another (group 9).
+    gram = np.array(
+        [
+            [1.0, 0.6, 0.2, 0.5],
+            [0.6, 1.0, 0.1, 0.0],
+            [0.2, 0.1, 1.0, 0.0],
+            [0.5, 0.0, 0.0, 1.0],
+        ]
+    )
+    groups = np.array([7, 7, 9])
+    # Closest member: item 1 (0.6). Centroid cosine of group 7: (0.6 + 0.2) / sqrt(1 + 0.1 + 0.1 + 1)
+    # = 0.8 / sqrt(2.2) = 0.539360; score 0.3 x 0.6 + 0.7 x 0.539360 = 0.557552.
+    assert known_match(gram, 0, groups, 1) == (pytest.approx(0.557552, abs=1e-6), 0)
+    # A one-member cluster: its profile is that member, so the score is the similarity itself.
+    gram[0, 3] = gram[3, 0] = 0.7
+    assert known_match(gram, 0, groups, 1) == (pytest.approx(0.7), 2)
+    assert known_match(gram[:1, :1], 0, np.array([], dtype=np.int64), 1) is None
+
+
+def test_known_match_ranks_the_same_incident_above_a_lookalike_of_one_headline() -> None:
+    """A new incident of a familiar kind copies the wording of one stored headline; a later report of
+    the stored incident shares less with that headline but more with the cluster as a whole. Scored on
+    the closest members alone (closest + 0.3 x second, the earlier rule) the lookalike came first."""
+    stored = [
+        "Fraudsters use deepfake video of bank CEO Maria Lund to promote crypto scam on YouTube",
+        "Nordbank warns customers about fake Maria Lund livestream promising bitcoin returns",
+        "Nordbank chief Maria Lund impersonated in AI-generated investment video",
+        "Police in Oslo investigate fake Nordbank giveaway that used its CEO's cloned face",
+        "Hospital triage algorithm sent sicker patients home, audit finds",
+        "Audit: Riverside hospital's triage software underestimated sepsis risk",
+        "Riverside hospital pauses AI triage tool after sepsis deaths",
+    ]
+    groups = np.array([0, 0, 0, 0, 1, 1, 1])
+    lookalike = "Deepfake video of footballer Tom Berg used to promote crypto scam on YouTube"
+    same = "Nordbank CEO Maria Lund deepfake used in bitcoin investment scam"
+
+    def score(query: str) -> float:
+        items = [features(Report(t)) for t in [query, *stored]]
+        stats = TermStats()
+        stats.add(items)
+        match = known_match(similarities(items, stats).char, 0, groups, 1)
+        assert match is not None and groups[match[1]] == 0
+        return match[0]
+
+    assert score(same) > score(lookalike)

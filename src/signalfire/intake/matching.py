@@ -6,9 +6,10 @@ those candidates belong to, and run average linkage (similarity.average_linkage)
 signals and those clusters' members, with the clusters as seeds. New signals join the cluster their
 group holds or start one; automatic clusters that the batch shows to be one story are joined.
 
-Known or new: for each new signal, the stored cluster whose closest member is most similar, with
-that score and its reason, is kept as a :class:`MatchSuggestion`; it is "known" when the score
-reaches the org's known threshold. A triager's accept or reject is kept to calibrate the thresholds.
+Known or new: for each new signal, the stored cluster holding its closest member, with a score
+blending that member's similarity and the similarity to the cluster's profile (similarity.known_match)
+and its reason, is kept as a :class:`MatchSuggestion`; it is "known" when the score reaches the org's
+known threshold. A triager's accept or reject is kept to calibrate the thresholds.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from signalfire.intake.similarity import (
     TermStats,
     average_linkage,
     features,
-    known_scores,
+    known_match,
     similarities,
     slug_words,
 )
@@ -209,8 +210,11 @@ def place_signals(session: Session, signals: Sequence[Signal], *, embedder: Embe
     placements = _apply(session, signals, members, labels, sims, curated)
     n = len(signals)
     incidents = _incidents_of(session, {m.cluster_id for m in members})
+    # The members' clusters (as they are now, after any joins) as numbers, once for the batch.
+    numbers: dict[uuid.UUID | None, int] = {}
+    groups = np.array([numbers.setdefault(m.cluster_id, len(numbers)) for m in members], dtype=np.int64)
     for i, placement in enumerate(placements):
-        placement.suggestion = _suggest(placement.signal, i, members, n, sims, limits, incidents)
+        placement.suggestion = _suggest(placement.signal, i, members, n, sims, groups, limits, incidents)
     _index(session, signals, new_feats, stats)
     return placements
 
@@ -541,17 +545,18 @@ def _suggest(
     members: Sequence[Signal],
     n: int,
     sims: Similarities,
+    groups: npt.NDArray[np.int64],
     limits: Thresholds,
     incidents: dict[uuid.UUID, uuid.UUID],
 ) -> MatchSuggestion | None:
-    """The stored cluster whose closest member is most like signal `i` (clusters that existed before
-    this batch only: known means known before it arrived)."""
-    if not members:
+    """The stored cluster holding the member most like signal `i`, scored on that member and the
+    cluster's profile (clusters that existed before this batch only: known means known before it
+    arrived)."""
+    match = known_match(sims.char, i, groups, n)
+    if match is None:
         return None
-    scores = known_scores(sims.char[i, n:], [m.cluster_id for m in members])
-    _cluster, (raw, j) = max(scores.items(), key=lambda kv: (kv[1][0], str(kv[0])))
+    score, j = match
     best = members[j]
-    score = min(raw, 1.0)
     suggestion = MatchSuggestion(
         id=uuid.uuid4(),
         org_id=signal.org_id,
