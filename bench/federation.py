@@ -21,7 +21,8 @@ Measured, per item, from the instances' own records (matched by the item's STIX 
   at hub      aurora's ledger `sent_at` (the hub answered the TAXII add)
   at meridian meridian's provenance row `fetched_at` (the page holding it was committed)
 
-Reported: publish rate; end-to-end objects/s = items / (last arrival at meridian - first queued);
+Reported: publish rate; the published items of the pushing lab's org at the hub and at the puller (each
+lab item must be one item at both); end-to-end objects/s = items / (last arrival at meridian - first queued);
 lag (at meridian - queued) p50, p95 and max; push lag (at hub - queued) p95. Times are each instance's
 UTC clock; all three run on this machine.
 """
@@ -130,6 +131,22 @@ def arrivals(database_url: str) -> dict[str, datetime]:
     return {stix_id: at for stix_id, at in rows}
 
 
+def published_items(database_url: str, org_id: Any) -> int:
+    """How many published exchange items of ``org_id`` an instance holds (the same org id on every instance)."""
+    from signalfire.core.db.session import make_engine
+    from signalfire.exchange.models import ExchangeItem, ItemStatus
+
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        count = conn.execute(
+            select(func.count())
+            .select_from(ExchangeItem)
+            .where(ExchangeItem.org_id == org_id, ExchangeItem.status == ItemStatus.PUBLISHED)
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
 def _utc(value: datetime) -> datetime:
     from datetime import UTC
 
@@ -195,6 +212,9 @@ def main() -> int:
             "lag_p95_s": percentile(lags, 0.95),
             "lag_max_s": max(lags),
             "push_lag_p95_s": percentile(push_lags, 0.95),
+            # Each lab item must stay one item downstream: one hub item and one item at the puller per item.
+            "hub_items": published_items(cluster.instances["hub"].database_url, pusher.org_id(PUSHER)),
+            "puller_items": published_items(puller.database_url, pusher.org_id(PUSHER)),
         }
         print("result:")
         for key, value in result.items():
