@@ -250,14 +250,25 @@ def _supersede(
 
 
 def import_page(
-    session: Session, peer: Peer, collection: PeerCollection, objects: list[Any]
+    session: Session,
+    peer: Peer,
+    collection: PeerCollection,
+    objects: list[Any],
+    seen_identities: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[int, dict[str, int], list[dict[str, str]]]:
-    """Import one page in the caller's transaction: (objects imported, refusals by reason, refused details)."""
-    identities = {
-        o["id"]: o
+    """Import one page in the caller's transaction: (objects imported, refusals by reason, refused details).
+
+    ``seen_identities``: identities met on the run's earlier pages (updated with this page's), since an
+    author's identity may end one page and the objects it wrote begin the next.
+    """
+    identities = dict(seen_identities or {})
+    identities.update(
+        (o["id"], o)
         for o in objects
         if isinstance(o, dict) and o.get("type") == "identity" and isinstance(o.get("id"), str)
-    }
+    )
+    if seen_identities is not None:
+        seen_identities.update(identities)
     authors = _Authors(session, peer, identities)
     refused: list[dict[str, str]] = []
     groups: dict[
@@ -353,6 +364,7 @@ def _store_page(
     page: taxii_client.ObjectsPage,
     looping: bool,
     result: PullResult,
+    seen_identities: dict[str, dict[str, Any]] | None = None,
 ) -> bool:
     """Import one fetched page and move the cursor, in one transaction; True when the run should stop."""
     with unit_of_work(factory) as session:
@@ -360,7 +372,7 @@ def _store_page(
         collection = session.get_one(PeerCollection, collection_id)
         try:
             with session.begin_nested():
-                imported, reasons, refused = import_page(session, peer, collection, page.objects)
+                imported, reasons, refused = import_page(session, peer, collection, page.objects, seen_identities)
         except (TaxiiError, ValueError) as exc:
             # The whole page is refused (e.g. screening findings, or not an envelope): nothing of it is
             # kept, the reason is recorded, and the cursor moves on so one bad page cannot stall the peer.
@@ -422,6 +434,7 @@ def pull_collection(
     """Pull one collection until the peer has no more (or ``max_pages``); each page commits on its own."""
     result = PullResult()
     seen_tokens: set[str] = set()
+    seen_identities: dict[str, dict[str, Any]] = {}
     for _ in range(max_pages):
         with unit_of_work(factory) as session:
             collection = session.get(PeerCollection, collection_id)
@@ -464,7 +477,7 @@ def pull_collection(
         if page.more and page.next is None:
             looping = True  # "more" with no way to get it: treat as a broken pager, keep what we have
         try:
-            done = _store_page(factory, peer_id, collection_id, remote_id, page, looping, result)
+            done = _store_page(factory, peer_id, collection_id, remote_id, page, looping, result, seen_identities)
         except IntegrityError:
             # Another run (the worker, or a sync started by an admin) imported this page at the same time;
             # the unique keys kept it once. Stop here: the next run starts from the committed cursor.

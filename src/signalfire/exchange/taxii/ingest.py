@@ -521,6 +521,8 @@ def add_objects(
             "X-Signalfire-Permitted-Uses (comma-separated, e.g. threat_detection,safeguards).",
         )
     reason = (override_reason or "").strip()
+    # Versions published elsewhere and not indexed yet go in first, so the admission lookup below sees them.
+    sync(session)
     failures: dict[int, dict[str, str]] = {}
     candidates = _well_formed(objects, failures)
     candidates = _adopt_foreign_pseudonyms(session, actor, candidates, failures, vouched_identities)
@@ -542,12 +544,15 @@ def add_objects(
     pseudonymous = _pseudonymous(session, actor, accepted, vouched_identities)
     units = _units(accepted, stored, actor)
     placed = _publish(session, actor, collection, units, permitted_uses, reason or None, findings, pseudonymous)
+    # Index the new versions first: their reference objects (the contributor's identity above all) then come
+    # before the posted objects in date_added order, so a reader paging the collection meets an author's
+    # identity no later than the objects it wrote.
+    sync(session)
     versions_added = _store(session, actor, collection, fixed, placed, stored)
     items: dict[uuid.UUID, ExchangeItem] = {}
     for unit, item, _version in placed:
         items[item.id] = item
         correlation.index_posted_objects(session, item, (c.obj for c in unit.members))
-    sync(session)
     return AddResult(
         status=_status(session, actor, collection, objects, candidates, failures, versions_added, list(items.values())),
         items=list(items.values()),
@@ -1059,11 +1064,15 @@ def _store(
                 )
             )
     timeless: dict[tuple[str, str], datetime] = {}
-    added = insert_rows(
-        session, collection.id, [*reference, *posted], present=in_collection(stored, collection.id), timeless=timeless
-    )
     shared = shared_by_id(actor.org_id)
-    added += insert_rows(session, shared, [*reference, *posted], present=in_collection(stored, shared))
+    # The index run just before may have added the same reference objects: they are looked up afresh (a
+    # handful of ids); posted ids are new to it, so the lookup made at admission still holds for them.
+    added = insert_rows(session, collection.id, reference)
+    added += insert_rows(session, shared, reference)
+    added += insert_rows(
+        session, collection.id, posted, present=in_collection(stored, collection.id), timeless=timeless
+    )
+    added += insert_rows(session, shared, posted, present=in_collection(stored, shared))
     if added >= ANALYZE_AFTER_ROWS and session.get_bind().dialect.name == "postgresql":
         # Right after a bulk load the planner still believes the table is small and scans it for every
         # id lookup of the next add (seconds per chunk); fresh statistics let it use the stix_id index.

@@ -345,12 +345,12 @@ def revision_rows(session: Session, revision: ItemRevision, org_id: uuid.UUID, h
     Identities are built from today's rows, as exports build them, so each has one object everywhere.
     """
     stored = ItemSnapshot.model_validate(revision.snapshot)
-    if stored.carried_by is not None:
-        return carried_rows(session, revision)
     (snapshot,) = with_current_identities(session, [(stored, org_id)], hub)
     rows = []
     for obj in taxii_objects([snapshot]):
         owned = obj.item_id is not None
+        if owned and stored.carried_by is not None:
+            continue  # the posted objects stand for the item; its reference objects (identities) still go
         rows.append(
             NewRow(
                 stix_id=obj.id,
@@ -365,6 +365,8 @@ def revision_rows(session: Session, revision: ItemRevision, org_id: uuid.UUID, h
                 body_sha256=canonical_digest(obj.body),
             )
         )
+    if stored.carried_by is not None:
+        rows.extend(carried_rows(session, revision))
     return rows
 
 
