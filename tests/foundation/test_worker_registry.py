@@ -283,3 +283,26 @@ def test_the_heartbeat_thread_keeps_a_long_job_with_its_worker(fresh_db: str) ->
     with unit_of_work(factory) as s:
         job = s.execute(select(OutboxJob)).scalar_one()
         assert (job.status, job.attempts, job.last_error) == (JobStatus.done, 1, None)
+
+
+def test_a_worker_that_cannot_beat_starts_no_further_job(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Others may already see it dead and take its jobs back: it must not start one of them as well."""
+    factory = session_factory(make_engine(fresh_db))
+    with unit_of_work(factory) as s:
+        enqueue_task(s, "tests.registry.slow", {"seconds": 0.5}, run_after=T0)
+        enqueue_task(s, "tests.registry.noop", {}, run_after=T0 + timedelta(seconds=1))
+    _SLOW.clear()
+    w = _worker(factory, "cut-off", heartbeat_seconds=0.1, heartbeat_grace_seconds=0.2)
+
+    def unreachable() -> None:
+        raise OSError("database unreachable")
+
+    monkeypatch.setattr(w, "heartbeat", unreachable)
+    assert w.run_once() == 2  # both claimed (the claim itself beat); only the first was started
+    assert _SLOW == ["start", "end"]
+    with unit_of_work(factory) as s:
+        jobs = {j.topic: (j.status, j.locked_by) for j in s.execute(select(OutboxJob)).scalars()}
+    assert jobs == {
+        "tests.registry.slow": (JobStatus.done, None),
+        "tests.registry.noop": (JobStatus.running, "cut-off"),  # left for a healthy worker's watchdog
+    }
