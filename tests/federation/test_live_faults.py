@@ -2,7 +2,8 @@
 
 Expected (issue 17, "Bad input and faults"): a peer that is down is recorded on that peer (last error,
 failing since) and nothing is lost: once it is back every queued version arrives. A push interrupted by
-SIGKILL resumes after a restart without loss and without duplicates: every item is at the hub exactly once.
+SIGKILL resumes after a restart without loss and without duplicates: every item is at the hub exactly once;
+and it resumes at once, the restarted worker taking back the killed one's job instead of waiting out its lease.
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ def ledger_rows_offline(instance: Instance) -> list[str]:
     from signalfire.federation.models import PushLedger
 
     return [str(r[0].value if hasattr(r[0], "value") else r[0]) for r in db_rows(instance, select(PushLedger.state))]
+
+
+def jobs_running_offline(instance: Instance) -> list[str]:
+    """Ids of the outbox jobs still `running` in the database of a stopped instance."""
+    from sqlalchemy import select
+
+    from signalfire.notify.models import JobStatus, OutboxJob
+
+    return [str(r[0]) for r in db_rows(instance, select(OutboxJob.id).where(OutboxJob.status == JobStatus.running))]
 
 
 def _start_pair(cluster: Cluster) -> None:
@@ -91,7 +101,9 @@ def test_sigkill_of_the_pushing_lab_loses_nothing_and_duplicates_nothing(cluster
     # Envelopes of 3 rows: 40 items take 14 POSTs, so a kill after the first lands mid-push (with the
     # default of 500 all 40 go in one envelope, and there is nothing to interrupt).
     cluster.start(hub_spec((LAB,)))
-    cluster.start(lab_spec(LAB, env={"SIGNALFIRE_FEDERATION__PUSH_BATCH_SIZE": "3"}))
+    # The production lease (the cluster's is 10 s): recovery must not wait for it.
+    lab_env = {"SIGNALFIRE_FEDERATION__PUSH_BATCH_SIZE": "3", "SIGNALFIRE_JOBS__LEASE_SECONDS": "120"}
+    cluster.start(lab_spec(LAB, env=lab_env))
     peer_with_hub(cluster, LAB, direction="push")
     lab = cluster.instances[LAB]
     hub = cluster.instances["hub"]
@@ -107,13 +119,23 @@ def test_sigkill_of_the_pushing_lab_loses_nothing_and_duplicates_nothing(cluster
     sent_before = len([r for r in ledger_rows_offline(lab) if r == "sent"])
     assert 0 < sent_before < len(titles), f"the kill came too late to interrupt anything ({sent_before} sent)"
 
+    held = jobs_running_offline(lab)  # claimed by the killed worker, under a lease that runs 120 s
+    log_before = lab.log_path.read_text(errors="replace")
     cluster.restart(LAB)
 
     def all_sent() -> bool:
         rows = ledger(cluster, LAB)
         return len(rows) == len(titles) and all(r["state"] == "sent" for r in rows)
 
-    wait_for(all_sent, seconds=180, interval=1.0, what="every push sent after the restart")
+    # The restarted worker sees the killed process gone and takes its push job back at once (the worker
+    # registry): far sooner than the 120 s lease, which is never waited out.
+    wait_for(all_sent, seconds=60, interval=0.5, what="every push sent after the restart")
+    after_restart = lab.log_path.read_text(errors="replace")[len(log_before) :]
+    assert "ran out at" not in after_restart, after_restart[-3000:]
+    for job_id in held:  # each taken back because its holder's process is gone, not by its lease
+        assert f"job {job_id} (federation.push): attempt " in after_restart
+    taken_back = [line for line in after_restart.splitlines() if "was taken back early" in line]
+    assert len(taken_back) == len(held) and all("no longer runs" in line for line in taken_back), taken_back
     reports = [o for o in taxii_objects(hub, HUGO, type="report") if tag in str(o.get("name", ""))]
     names = sorted(str(o["name"]) for o in reports)
     assert len(names) == len(titles), names

@@ -126,6 +126,7 @@ def test_the_watchdog_requeues_a_job_whose_worker_stalled_and_kills_it_when_out_
         assert len(stalled.claim()) == 1  # ... and never finishes
 
         clock.move_to(T0 + timedelta(seconds=60))  # the lease ends now, it has not run out yet
+        stalled.heartbeat()  # its process lives (the heartbeat thread beats): only the lease can end the job
         assert healthy.recover_stalled() == 0 and healthy.drain() == 0
         (job,) = _jobs(factory)
         assert (job.status, job.locked_by) == (JobStatus.running, "stalled")

@@ -39,7 +39,19 @@ class JobSettings(BaseModel):
     backoff_max_seconds: float = 3600.0
     # A claimed job whose worker died is taken again after this lease runs out.
     lease_seconds: float = 120.0
+    # A worker holding jobs refreshes its row in the worker registry this often (from a thread of its own,
+    # so a long job does not stop it); a holder silent for longer than the grace, or whose process on this
+    # host is gone, is dead and its jobs are taken again at once instead of when their lease runs out.
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    heartbeat_grace_seconds: float = Field(default=15.0, gt=0)
     webhook_timeout_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _grace_spans_missed_beats(self) -> JobSettings:
+        # One late beat (a busy database) must not make a live worker look dead.
+        if self.heartbeat_grace_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError("SIGNALFIRE_JOBS__HEARTBEAT_GRACE_SECONDS must be at least twice HEARTBEAT_SECONDS")
+        return self
 
 
 class FeedSettings(BaseModel):

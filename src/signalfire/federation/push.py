@@ -8,7 +8,8 @@ collection (one envelope of up to ``BATCH_SIZE`` rows), POSTs them to the peer w
 transaction open, and records the outcome: sent, refused (the peer answered no: retrying cannot help),
 or a failure that the worker retries with backoff until the attempts run out (then dead, shown in the
 dead-letter view and retryable by an admin). A SIGKILL between the POST and the record leaves the job
-running until its lease ends; it is then sent again, which the peer answers "already present" (TAXII
+running until the watchdog takes it back (at once when a worker sees the holder's process gone, see
+``notify.worker``; at the latest when its lease ends); it is then sent again, which the peer answers "already present" (TAXII
 adds are idempotent on id and version), so nothing is lost and nothing is stored twice.
 """
 

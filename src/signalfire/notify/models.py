@@ -53,6 +53,25 @@ class OutboxJob(IdMixin, Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
+class WorkerRegistration(Base):
+    """A worker process that holds (or held) jobs: who it is, where it runs, when it last showed signs of life.
+
+    A lease names the worker by ``id``; the watchdog reads this row to tell a dead holder (no heartbeat for
+    the grace, or its process on this host gone) from a live one. ``host_key`` pins the host, its boot and
+    its PID namespace, so a pid is only ever checked where it means the same process; ``proc_start`` is the
+    process's start time as the kernel counts it, so a reused pid is not taken for the worker."""
+
+    __tablename__ = "worker_registry"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    host_key: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int]
+    proc_start: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class WebhookEndpoint(IdMixin, Base):
     __tablename__ = "webhook_endpoint"
 

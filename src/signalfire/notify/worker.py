@@ -10,6 +10,13 @@ admins through the outbox, in the transaction that marks it dead; alerts that di
 nothing loops. The watchdog (each loop, before claiming) finds jobs still `running` past their lease,
 because their worker died or stalled, and returns them to the queue, or marks them dead once their
 attempts are used up, recording why either way.
+Dead holders are found sooner: a worker writes its row in the worker registry (host, pid, start) in the
+transaction that claims, and a thread of its own refreshes the heartbeat while it works on what it
+claimed. A holder whose process on this host is gone, or silent for longer than the grace, is dead, and
+the watchdog takes its jobs back at once instead of waiting out their lease (a worker SIGKILLed mid-push
+is resumed within a loop of its restart). A live holder is never judged dead by a long job, and the lease
+stays the last resort for holders that cannot be judged (no registry row, a hung job on a live worker).
+Holder clocks must agree within a few seconds of the grace (as they must already for the lease).
 Emails and webhooks carry the job id (Message-ID, Signalfire-Delivery) so receivers can drop the rare
 redelivery that only a crash between sending and recording can cause.
 """
@@ -21,13 +28,15 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,8 +44,15 @@ from signalfire.access.models import Membership, Role, User
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import unit_of_work
 from signalfire.core.settings import JobSettings
-from signalfire.notify import wakeup
-from signalfire.notify.models import JobKind, JobStatus, OutboxJob, SchedulerState, WebhookEndpoint
+from signalfire.notify import liveness, wakeup
+from signalfire.notify.models import (
+    JobKind,
+    JobStatus,
+    OutboxJob,
+    SchedulerState,
+    WebhookEndpoint,
+    WorkerRegistration,
+)
 from signalfire.notify.outbox import enqueue_email
 from signalfire.notify.preferences import chat_url_for
 from signalfire.notify.registry import PERIODIC, STAGED_TASKS, SWEEPS, TASKS, load_domain_tasks
@@ -63,6 +79,29 @@ def backoff(attempts: int, settings: JobSettings) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def holder_dead(
+    holder: WorkerRegistration,
+    *,
+    now: datetime,
+    grace_seconds: float,
+    host_key: str | None,
+    gone: Callable[[int, str | None], bool] = liveness.pid_gone,
+) -> str | None:
+    """Why the lease holder is surely dead, or None when it may be alive (its jobs then wait for it).
+
+    Dead: no heartbeat for longer than the grace (its heartbeat thread beats while it holds jobs, however
+    long they take), or its process is gone from this very host (same boot and PID namespace)."""
+    silent = now - holder.heartbeat_at
+    if silent > timedelta(seconds=grace_seconds):
+        return (
+            f"sent no heartbeat since {holder.heartbeat_at.isoformat()} "
+            f"({silent.total_seconds():.0f} s, over the {grace_seconds:g} s grace)"
+        )
+    if host_key is not None and holder.host_key == host_key and gone(holder.pid, holder.proc_start):
+        return f"is gone: its process {holder.pid} on {holder.host} no longer runs"
+    return None
+
+
 class Worker:
     def __init__(
         self,
@@ -78,7 +117,93 @@ class Worker:
         self.mailer = mailer
         self.http = http or httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.identity = liveness.this_process()
+        self.started_at = utcnow()
+        self._beat_ok = float("-inf")  # time.monotonic() of the last heartbeat known committed
         load_domain_tasks()
+
+    # -- the registry: who holds leases, and are they alive -------------------------------------------
+    def _beat(self, session: Session, now: datetime) -> None:
+        """This worker's registry row, heartbeat ``now`` (inserted the first time)."""
+        beat = update(WorkerRegistration).where(WorkerRegistration.id == self.worker_id).values(heartbeat_at=now)
+        if getattr(session.execute(beat.execution_options(synchronize_session=False)), "rowcount", 0):
+            return
+        me = self.identity
+        row = {
+            "id": self.worker_id,
+            "host": me.host[:255],
+            "host_key": me.host_key,
+            "pid": me.pid,
+            "proc_start": me.proc_start,
+            "started_at": self.started_at,
+            "heartbeat_at": now,
+        }
+        try:
+            with session.begin_nested():
+                session.execute(insert(WorkerRegistration).values(**row))
+        except IntegrityError:  # another Worker object with our id registered first
+            session.execute(beat.execution_options(synchronize_session=False))
+
+    def heartbeat(self) -> None:
+        with unit_of_work(self.factory) as session:
+            self._beat(session, utcnow())
+        self._beat_ok = time.monotonic()
+
+    def _heartbeat_fresh(self) -> bool:
+        """Whether others still see us alive for a while: if not, beat now before starting another job,
+        and start none if even that fails (another worker may be about to take our jobs back)."""
+        margin = self.settings.heartbeat_grace_seconds - self.settings.heartbeat_seconds
+        if time.monotonic() - self._beat_ok < margin:
+            return True
+        try:
+            self.heartbeat()
+        except Exception:
+            log.exception("worker %s: heartbeat failed; not starting another job", self.worker_id)
+            return False
+        return True
+
+    @contextlib.contextmanager
+    def _beating(self) -> Iterator[None]:
+        """Heartbeats from a thread of their own while the body runs, so a long job keeps us alive."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.settings.heartbeat_seconds):
+                try:
+                    self.heartbeat()
+                except Exception:  # the database may be briefly away; the grace spans a few misses
+                    log.exception("worker %s: heartbeat failed", self.worker_id)
+
+        thread = threading.Thread(target=beat, name="signalfire-worker-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=self.settings.heartbeat_seconds)
+
+    def register(self) -> None:
+        """On start: our row, and rows of workers silent for long enough that none of their leases can
+        still run (a lease starts at a claim, which beats) are removed."""
+        now = utcnow()
+        horizon = now - timedelta(seconds=max(self.settings.lease_seconds * 2, 3600))
+        with unit_of_work(self.factory) as session:
+            session.execute(
+                delete(WorkerRegistration)
+                .where(WorkerRegistration.heartbeat_at < horizon)
+                .execution_options(synchronize_session=False)
+            )
+            self._beat(session, now)
+        self._beat_ok = time.monotonic()
+
+    def unregister(self) -> None:
+        """On a clean stop: nothing is held any more, so the row goes."""
+        with unit_of_work(self.factory) as session:
+            session.execute(
+                delete(WorkerRegistration)
+                .where(WorkerRegistration.id == self.worker_id)
+                .execution_options(synchronize_session=False)
+            )
 
     # -- claiming -------------------------------------------------------------------------------------
     def claim(self, limit: int = 10) -> list[Claimed]:
@@ -111,23 +236,34 @@ class Worker:
                 )
                 .execution_options(synchronize_session=False)
             ).all()
-            return [Claimed(r.id, JobKind(r.kind), r.topic, r.payload, r.attempts, r.org_id) for r in rows]
+            if rows:
+                # In the claiming transaction: no lease ever names a worker the registry does not know.
+                self._beat(session, now)
+        if rows:
+            self._beat_ok = time.monotonic()
+        return [Claimed(r.id, JobKind(r.kind), r.topic, r.payload, r.attempts, r.org_id) for r in rows]
 
     # -- the watchdog ---------------------------------------------------------------------------------
+    _STALLED_COLUMNS = (
+        OutboxJob.id,
+        OutboxJob.topic,
+        OutboxJob.org_id,
+        OutboxJob.attempts,
+        OutboxJob.locked_by,
+        OutboxJob.locked_until,
+    )
+
     def recover_stalled(self) -> int:
-        """Jobs still `running` after their lease: back to the queue, or dead once out of attempts."""
+        """Jobs still `running` after their lease, or held by a dead worker: back to the queue, or dead
+        once out of attempts."""
         now = utcnow()
+        return self._recover_expired(now) + self._recover_from_dead_holders(now)
+
+    def _recover_expired(self, now: datetime) -> int:
         recovered = 0
         with unit_of_work(self.factory) as session:
             stalled = session.execute(
-                select(
-                    OutboxJob.id,
-                    OutboxJob.topic,
-                    OutboxJob.org_id,
-                    OutboxJob.attempts,
-                    OutboxJob.locked_by,
-                    OutboxJob.locked_until,
-                )
+                select(*self._STALLED_COLUMNS)
                 .where(OutboxJob.status == JobStatus.running, OutboxJob.locked_until < now)
                 .order_by(OutboxJob.locked_until)
                 .limit(100)
@@ -139,32 +275,83 @@ class Worker:
                     f"attempt {row.attempts} did not finish: the lease of worker {row.locked_by} ran out at "
                     f"{row.locked_until.isoformat()} (the worker stopped or stalled)"
                 )
-                dead = row.attempts >= self.settings.max_attempts
-                values: dict[str, Any] = {"last_error": error, "locked_by": None, "locked_until": None}
-                # Not the job's fault, so no backoff: the next claim may take it at once.
-                values |= (
-                    {"status": JobStatus.dead, "completed_at": now}
-                    if dead
-                    else {"status": JobStatus.pending, "run_after": now}
-                )
-                done = session.execute(
-                    update(OutboxJob)
-                    .where(
-                        OutboxJob.id == row.id,
-                        OutboxJob.status == JobStatus.running,
-                        OutboxJob.locked_by == row.locked_by,
-                        OutboxJob.locked_until == row.locked_until,
-                    )
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                if not getattr(done, "rowcount", 0):
-                    continue
-                recovered += 1
-                log.warning("job %s (%s): %s", row.id, row.topic, error)
-                if dead:
-                    _alert_admins(session, row.id, row.topic, row.org_id, error)
+                recovered += self._requeue(session, row, now, error)
         return recovered
+
+    def _recover_from_dead_holders(self, now: datetime) -> int:
+        """Jobs whose lease still runs but whose holder is provably dead (see :func:`holder_dead`)."""
+        recovered = 0
+        with unit_of_work(self.factory) as session:
+            leased = (
+                select(OutboxJob.locked_by)
+                .where(OutboxJob.status == JobStatus.running, OutboxJob.locked_until >= now)
+                .distinct()
+            )
+            holders = session.execute(
+                select(WorkerRegistration).where(
+                    WorkerRegistration.id.in_(leased.scalar_subquery()), WorkerRegistration.id != self.worker_id
+                )
+            ).scalars()
+            dead = {
+                h.id: why
+                for h in holders
+                if (
+                    why := holder_dead(
+                        h,
+                        now=now,
+                        grace_seconds=self.settings.heartbeat_grace_seconds,
+                        host_key=self.identity.host_key,
+                    )
+                )
+                is not None
+            }
+            if not dead:
+                return 0
+            orphaned = session.execute(
+                select(*self._STALLED_COLUMNS)
+                .where(
+                    OutboxJob.status == JobStatus.running,
+                    OutboxJob.locked_by.in_(list(dead)),
+                    OutboxJob.locked_until >= now,
+                )
+                .order_by(OutboxJob.locked_until)
+                .limit(100)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in orphaned:
+                assert row.locked_until is not None and row.locked_by is not None
+                error = (
+                    f"attempt {row.attempts} did not finish: worker {row.locked_by} {dead[row.locked_by]}, so its "
+                    f"lease (to {row.locked_until.isoformat()}) was taken back early"
+                )
+                recovered += self._requeue(session, row, now, error)
+        return recovered
+
+    def _requeue(self, session: Session, row: Any, now: datetime, error: str) -> int:
+        """Back to the queue (or dead when out of attempts), fenced on the lease we saw. 1 if it moved."""
+        dead = row.attempts >= self.settings.max_attempts
+        values: dict[str, Any] = {"last_error": error, "locked_by": None, "locked_until": None}
+        # Not the job's fault, so no backoff: the next claim may take it at once.
+        values |= (
+            {"status": JobStatus.dead, "completed_at": now} if dead else {"status": JobStatus.pending, "run_after": now}
+        )
+        done = session.execute(
+            update(OutboxJob)
+            .where(
+                OutboxJob.id == row.id,
+                OutboxJob.status == JobStatus.running,
+                OutboxJob.locked_by == row.locked_by,
+                OutboxJob.locked_until == row.locked_until,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(done, "rowcount", 0):
+            return 0
+        log.warning("job %s (%s): %s", row.id, row.topic, error)
+        if dead:
+            _alert_admins(session, row.id, row.topic, row.org_id, error)
+        return 1
 
     def _finish(
         self, session: Session, job: Claimed, *, error: str | None, permanent: bool = False, alert: bool = True
@@ -348,8 +535,12 @@ class Worker:
         self.recover_stalled()
         swept = self.run_sweeps()
         jobs = self.claim(limit)
-        for job in jobs:
-            self.process(job)
+        if jobs:
+            with self._beating():
+                for job in jobs:
+                    if not self._heartbeat_fresh():
+                        break  # the rest stay ours until the watchdog of a healthy worker takes them back
+                    self.process(job)
         # Jobs the sweeps enqueued (events) are claimed on the next loop, which runs at once while busy.
         return len(jobs) + swept
 
@@ -365,6 +556,10 @@ class Worker:
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)
+        try:
+            self.register()
+        except Exception:  # registered by its first claim instead
+            log.exception("worker %s could not register", self.worker_id)
         while not stop.is_set():
             try:
                 busy = self.run_once()
@@ -373,6 +568,8 @@ class Worker:
                 busy = 0
             if not busy:
                 wakeup.wait(self.settings.poll_interval_seconds)
+        with contextlib.suppress(Exception):  # left behind, the row is pruned by a later start
+            self.unregister()
         log.info("worker %s stopped", self.worker_id)
 
 
