@@ -9,8 +9,9 @@ transaction open, and records the outcome: sent, refused (the peer answered no: 
 or a failure that the worker retries with backoff until the attempts run out (then dead, shown in the
 dead-letter view and retryable by an admin). A SIGKILL between the POST and the record leaves the job
 running until the watchdog takes it back (at once when a worker sees the holder's process gone, see
-``notify.worker``; at the latest when its lease ends); it is then sent again, which the peer answers "already present" (TAXII
-adds are idempotent on id and version), so nothing is lost and nothing is stored twice.
+``notify.worker``; at the latest when its lease ends); it is then sent again, which the peer answers
+"already present" (TAXII adds are idempotent on id and version), so nothing is lost and nothing is stored
+twice.
 """
 
 from __future__ import annotations
