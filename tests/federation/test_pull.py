@@ -4,6 +4,7 @@ identity. Each fault is recorded on its peer only; nothing of a refused page is 
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from signalfire.access.actor import Actor
 from signalfire.exchange.models import ExchangeItem
 from signalfire.exchange.service import org_identity_id
+from signalfire.exchange.taxii.models import TaxiiObject
 from signalfire.exchange.vocab import AudienceKind
 from signalfire.federation import client as taxii_client
 from signalfire.federation import pull, service
@@ -222,6 +224,49 @@ def test_a_signalfire_peer_may_relay_a_known_contributor_but_not_speak_for_this_
     sent = _last_headers(session_maker, db, peer)
     assert sent["x-signalfire-purpose"] == "threat_detection"
     assert sent["x-signalfire-reader"].startswith("federation-worker")
+
+
+def test_a_member_of_the_hubs_forum_unknown_here_gets_a_local_record_of_its_own_and_keeps_its_identity(
+    db: Session, session_maker: sessionmaker[Session], make_actor: Any
+) -> None:
+    """A lab knows only itself; the hub relays another member's items. They arrive under a record of that
+    member (its name, "via" the peer), with its STIX identity kept, the same record on every later pull,
+    and never under the hub's or a local member's name."""
+    from signalfire.access.models import Organization
+
+    admin = make_actor()
+    hub_org = factories.org(db)
+    peer = _peer(db, admin, signalfire=True, remote_org=hub_org.id)
+    elsewhere = "identity--0f5b3c1e-2d4a-4b6c-8e9f-a1b2c3d4e5f6"  # a member org that has no record here
+    identity = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": elsewhere,
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": "Borealis AI",
+        "identity_class": "organization",
+    }
+    first = indicator(1, created_by_ref=elsewhere)
+    person = {**identity, "id": "identity--1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d", "identity_class": "individual"}
+    by_person = indicator(3, created_by_ref=person["id"])
+    remote = Remote([identity, person, first, by_person], page=10)
+    result = _run(session_maker, remote, peer, db)
+    assert result.pulled == 1 and result.refused == 1  # a person is never turned into an org
+    (p,) = _pulled(db, peer)
+    item = db.get(ExchangeItem, p.item_id)
+    assert item is not None
+    org = db.get(Organization, item.org_id)
+    assert org is not None and org.name == f"Borealis AI (via {peer.name})" and not org.exchange_member
+    assert org.id not in (hub_org.id, admin.org_id)
+    body = db.execute(select(TaxiiObject.body).where(TaxiiObject.stix_id == first["id"])).scalars().first()
+    assert body is not None and json.loads(body)["created_by_ref"] == elsewhere
+    # A later page without the identity object: the same record, found by the identity id.
+    remote.objects = [*remote.objects, indicator(2, created_by_ref=elsewhere)]
+    later = _run(session_maker, remote, peer, db)
+    assert later.pulled == 1
+    items = {db.get(ExchangeItem, x.item_id).org_id for x in _pulled(db, peer) if x.item_id}  # type: ignore[union-attr]
+    assert items == {org.id}
 
 
 def _last_headers(factory: sessionmaker[Session], db: Session, peer: Peer) -> dict[str, str]:

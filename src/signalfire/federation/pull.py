@@ -13,6 +13,7 @@ that peer; other peers are pulled by their own jobs and are unaffected.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,7 +129,11 @@ def _version(obj: dict[str, Any]) -> str:
 # builds its own), markings and extension definitions go along, and none of them counts as a refusal.
 REFERENCE_PREFIXES = ("identity--", "marking-definition--", "extension-definition--")
 PLACEHOLDER_SLUG = "peer-ps-"
+# Local records of named contributors a Signalfire peer relays and this instance has no org for: the slug
+# is derived from the STIX identity id, so the same contributor maps to the same record on every pull.
+REMOTE_ORG_SLUG = "peer-org-"
 _Entry = tuple[dict[str, Any], tuple[str, str]]
+_NAMED_CLASSES = ("organization", "group", "class", "system")
 
 
 def _service_actor(session: Session, peer: Peer, org: Organization) -> Actor:
@@ -167,6 +172,30 @@ def _remote_pseudonym(session: Session, peer: Peer, author: str, identity: dict[
     return org
 
 
+def remote_org_slug(identity_id: str) -> str:
+    return REMOTE_ORG_SLUG + hashlib.sha256(identity_id.encode()).hexdigest()[:40]
+
+
+def _remote_org(session: Session, peer: Peer, author: str, identity: dict[str, Any]) -> Organization:
+    """The local record of a named contributor a Signalfire peer relays (a member of the peer's forum that
+    this instance has no org for): found by its identity, else made, never an exchange member here and never
+    merged with a local org. Its objects keep their ``created_by_ref``; the peer vouches for it."""
+    slug = remote_org_slug(author)
+    org = session.execute(select(Organization).where(Organization.slug == slug)).scalar_one_or_none()
+    if org is None:
+        name = str(identity.get("name") or "Remote contributor").strip()[:120] or "Remote contributor"
+        org = Organization(
+            slug=slug,
+            name=f"{name} (via {peer.name})"[:200],
+            kind=OrgKind.frontier_developer,
+            jurisdictions=[],
+            exchange_member=False,
+        )
+        session.add(org)
+        session.flush()
+    return org
+
+
 class _Authors:
     """Who each ``created_by_ref`` of a pulled page is published as here, or why it is refused."""
 
@@ -176,6 +205,8 @@ class _Authors:
         self.identities = identities
         self.cache: dict[str | None, Actor | str] = {}
         self._org_ids: dict[str, uuid.UUID] | None = None
+        # Identities the peer vouches for, by the local org their objects are published under.
+        self.vouched: dict[uuid.UUID, set[str]] = {}
 
     def _local_orgs(self) -> dict[str, uuid.UUID]:
         if self._org_ids is None:
@@ -209,6 +240,14 @@ class _Authors:
         identity = self.identities.get(author)
         if identity is not None and identity.get("identity_class") == "unknown":
             return _service_actor(session, peer, _remote_pseudonym(session, peer, author, identity))
+        known = session.execute(
+            select(Organization).where(Organization.slug == remote_org_slug(author))
+        ).scalar_one_or_none()
+        if known is None and identity is not None and identity.get("identity_class") in _NAMED_CLASSES:
+            known = _remote_org(session, peer, author, identity)
+        if known is not None:
+            self.vouched.setdefault(known.id, set()).add(author)
+            return _service_actor(session, peer, known)
         return f"claims identity {author[:100]}, which has no local record here (unknown contributor)"
 
 
@@ -308,7 +347,7 @@ def import_page(
     for (_org, uses), (actor, group) in groups.items():
         target = _target(session, actor, collection)
         # Objects by the peer's declared identity keep it: this instance vouches for it on the peer's record.
-        vouched = (
+        vouched = frozenset(authors.vouched.get(actor.org_id, set())) | (
             frozenset({peer.remote_identity})
             if peer.remote_identity and actor.org_id == peer.import_org_id
             else frozenset()
