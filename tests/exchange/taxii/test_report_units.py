@@ -165,3 +165,26 @@ def test_a_moderator_hidden_or_contributor_withdrawn_item_serves_nothing_to_othe
     member = factories.actor(db)
     seen = _read(db, member, version=VersionFilter(all=True))
     assert not [s for s, _ in seen if s in (report["id"], obj["id"])]
+
+
+def test_a_new_version_under_another_attribution_is_refused_alone(db: Session) -> None:
+    """A report first shared under the org's pseudonym cannot come back under its name: that would link the
+    two. Its objects are refused with the reason; the rest of the request is still published."""
+    from signalfire.exchange.models import Pseudonym
+    from tests.exchange import factories as xf
+
+    writer = factories.actor(db)
+    xf.published(db, writer, attribution="pseudonymous")  # the org gets its pseudonym
+    pseudonym = db.execute(select(Pseudonym.stix_identity_id).where(Pseudonym.org_id == writer.org_id)).scalar_one()
+    v1 = _report(pseudonym, "Shared under a pseudonym", [pseudonym])
+    (item,) = _add(db, writer, [v1]).items
+    named = org_identity_id(writer.org_id)
+    v2 = {**v1, "modified": ts(EPOCH + timedelta(days=1)), "created_by_ref": named}
+    other = _report(named, "Another finding, under the name", [named])
+    result = _add(db, writer, [v2, other])
+
+    refused = {f["id"]: f["message"] for f in result.status.failures}
+    assert v2["id"] in refused and refused[v2["id"]].startswith("not published")
+    assert [i.title for i in result.items] == ["Another finding, under the name"]
+    db.refresh(item)
+    assert item.version == 1 and item.title == "Shared under a pseudonym"

@@ -44,6 +44,7 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import Organization
 from signalfire.audit.chain import Entry, record, record_many
 from signalfire.core.clock import utcnow
+from signalfire.core.errors import AppError
 from signalfire.core.schemas import check_datetime
 from signalfire.exchange import authoring
 from signalfire.exchange.correlation import service as correlation
@@ -543,7 +544,9 @@ def add_objects(
 
     pseudonymous = _pseudonymous(session, actor, accepted, vouched_identities)
     units = _units(accepted, stored, actor)
-    placed = _publish(session, actor, collection, units, permitted_uses, reason or None, findings, pseudonymous)
+    placed = _publish(
+        session, actor, collection, units, permitted_uses, reason or None, findings, pseudonymous, failures
+    )
     # Index the new versions first: their reference objects (the contributor's identity above all) then come
     # before the posted objects in date_added order, so a reader paging the collection meets an author's
     # identity no later than the objects it wrote.
@@ -975,6 +978,7 @@ def _publish(
     reason: str | None,
     findings: Sequence[tuple[str, Finding]],
     pseudonymous: bool,
+    failures: dict[int, dict[str, str]],
 ) -> list[tuple[_Unit, ExchangeItem, int]]:
     """Each unit published (or revised, or withdrawn by its revocation), with the item version its objects
     belong to (under the org's pseudonym when the objects name it as their author)."""
@@ -983,7 +987,15 @@ def _publish(
     by_stix: dict[str, uuid.UUID] = {}
     for unit in units:
         data = _unit_data(actor, collection, unit, uses, pseudonymous)
-        item = _place(session, actor, unit, data, reason, by_stix)
+        try:
+            with session.begin_nested():
+                item = _place(session, actor, unit, data, reason, by_stix)
+        except AppError as exc:
+            # This item cannot take these objects (e.g. a new version under another attribution than the
+            # one it is known by): they are refused, and the other units of the request go on.
+            for c in unit.members:
+                failures[c.index] = _detail(c.obj, f"not published: {exc.detail}")
+            continue
         if unit.report is not None:
             by_stix[unit.report.stix_id] = item.id
             _mark_carried(session, item, unit.report.stix_id)
