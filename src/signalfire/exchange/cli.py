@@ -2,7 +2,8 @@
 
 Reads go through the same access policy as the UI: ``--as`` names the person (and ``--org`` the org
 they act for) whose view is printed. The STIX/TAXII commands (``export``) are registered by
-``signalfire.exchange.stix.cli`` when that module is present.
+``signalfire.exchange.stix.cli``, hub moderation (``moderation``, ``members``) by
+``signalfire.exchange.moderation.cli``.
 """
 
 from __future__ import annotations
@@ -163,9 +164,11 @@ def reindex_correlations() -> None:
 
 
 def _register_extensions() -> None:
+    from signalfire.exchange.moderation import cli as moderation_cli
     from signalfire.exchange.stix import cli as stix_cli
 
     stix_cli.register(app)
+    moderation_cli.register(app)
 
 
 _register_extensions()

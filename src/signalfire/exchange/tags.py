@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -110,6 +112,47 @@ def validate_tags(tags: list[str]) -> list[str]:
     if len(cleaned) > TAGS_MAX:
         raise ValueError(f"at most {TAGS_MAX} tags")
     return cleaned
+
+
+# -- selecting items by tag -----------------------------------------------------------------------------
+
+TAG_FILTER_MAX = 20
+
+
+@dataclass(frozen=True)
+class TagFilter:
+    """A selection by tag, any-of: an item matches when it carries one of ``tags`` (free tags) or cites one
+    of ``refs`` (catalogue ids: ATLAS techniques, OWASP LLM entries, CVE and CWE ids). Empty selects all."""
+
+    tags: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.tags or self.refs)
+
+    @property
+    def terms(self) -> list[str]:
+        """The selection as a person writes it back (the form's field, a CLI's ``--tag`` options)."""
+        return [*self.refs, *self.tags]
+
+
+def parse_tag_filter(values: Iterable[str]) -> TagFilter:
+    """``--tag``/``tag=`` values (each may hold several, comma-separated) as a :class:`TagFilter`; a catalogue
+    id goes to ``refs`` whatever its case, anything else must be a valid free tag (``ValueError`` if not)."""
+    tags: dict[str, None] = {}
+    refs: dict[str, None] = {}
+    for value in values:
+        for term in value.split(","):  # neither a tag nor a catalogue id can hold a comma
+            if not term.strip():
+                continue
+            ref = normalise_reference(term)
+            if reference_scheme(ref) is not None:
+                refs[ref] = None
+            else:
+                tags[validate_tag(term)] = None
+    if len(tags) + len(refs) > TAG_FILTER_MAX:
+        raise ValueError(f"at most {TAG_FILTER_MAX} tags at once")
+    return TagFilter(tags=tuple(tags), refs=tuple(refs))
 
 
 def family_key(name: str) -> str:

@@ -53,7 +53,8 @@ from signalfire.exchange.stix.convert import (
     bundle_to_items,
     item_to_bundle,
 )
-from signalfire.exchange.stix.queries import own_items
+from signalfire.exchange.stix.queries import own_items, tagged
+from signalfire.exchange.tags import TAG_FILTER_MAX, TagFilter, parse_tag_filter
 from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity, Tlp
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
@@ -93,16 +94,20 @@ def exportable_items(
     *,
     item_ids: Sequence[uuid.UUID] = (),
     since: datetime | None = None,
+    tags: TagFilter = TagFilter(),
     limit: int = MAX_EXPORT_ITEMS,
 ) -> tuple[list[ExchangeItem], datetime | None]:
     """Which items an export carries (the policy part of :func:`export_items`), and where to continue.
 
     With ``item_ids`` every id must be readable (else 404) and permit ``purpose`` (else 403); without,
-    all readable published items (newer than ``since``) that permit it, oldest first, at most ``limit``.
+    all readable published items (newer than ``since``, carrying one of ``tags`` when given) that permit
+    it, oldest first, at most ``limit``.
     """
     if purpose is None:
         raise PurposeRequired()
     require(actor, Permission.exchange_item_read)
+    if item_ids and tags:
+        raise ValidationFailed.single("tag", "name items or filter by tag, not both")
     own = ExchangeItem.org_id == actor.org_id
     stmt = readable_items(actor).where(ExchangeItem.version >= 1)
     if item_ids:
@@ -119,6 +124,8 @@ def exportable_items(
     stmt = narrow_for_sparse_viewer(session, actor, stmt.where(or_(own, permits_use(purpose))))
     if since is not None:
         stmt = stmt.where(ExchangeItem.published_at > since)
+    if tags:
+        stmt = stmt.where(tagged(session, tags))
     items = list(session.execute(stmt.order_by(ExchangeItem.published_at, ExchangeItem.id).limit(limit + 1)).scalars())
     if len(items) > limit:
         return items[:limit], items[limit - 1].published_at
@@ -132,10 +139,13 @@ def export_items(
     *,
     item_ids: Sequence[uuid.UUID] = (),
     since: datetime | None = None,
+    tags: TagFilter = TagFilter(),
     limit: int = MAX_EXPORT_ITEMS,
 ) -> Export | None:
     """A bundle of the latest published version of the items :func:`exportable_items` picks; None if none."""
-    items, next_since = exportable_items(session, actor, purpose, item_ids=item_ids, since=since, limit=limit)
+    items, next_since = exportable_items(
+        session, actor, purpose, item_ids=item_ids, since=since, tags=tags, limit=limit
+    )
     if not items:
         return None
     assert purpose is not None
@@ -517,15 +527,18 @@ def export_route(
     purpose: Annotated[CoveredUse | None, Depends(_declared)],
     item: Annotated[list[uuid.UUID], Query(max_length=MAX_EXPORT_ITEMS)] = [],  # noqa: B006
     since: datetime | None = None,
+    tag: Annotated[list[str], Query(max_length=TAG_FILTER_MAX)] = [],  # noqa: B006
 ) -> Response:
     """The latest published version of readable items as one STIX 2.1 bundle (declared purpose required).
 
     Name items with ``item=<id>`` (repeatable), or export everything readable published after ``since``
     (at most 500 per call; when there are more, ``X-Signalfire-Next-Since`` says where to continue).
+    ``tag`` (repeatable, or comma-separated) keeps the items that carry any of the given free tags or cite
+    any of the given catalogue ids (``AML.T0051``, ``LLM01:2025``, ``CVE-...``, ``CWE-...``).
     """
     if since is not None and since.tzinfo is None:
         raise ValidationFailed.single("since", "give a time zone, e.g. 2026-01-31T00:00:00Z")
-    exported = export_items(session, actor, purpose, item_ids=item, since=since)
+    exported = export_items(session, actor, purpose, item_ids=item, since=since, tags=tag_filter(tag))
     if exported is None:
         raise NotFound("No readable published item matches (items that do not permit the declared use are left out).")
     headers = {"Content-Disposition": 'attachment; filename="signalfire-export.stix.json"'}
@@ -533,6 +546,14 @@ def export_route(
         headers["X-Signalfire-Next-Since"] = exported.next_since.isoformat()
     body = json.dumps(exported.bundle, ensure_ascii=False, indent=1).encode()
     return Response(content=body, media_type=STIX_MEDIA_TYPE, headers=headers)
+
+
+def tag_filter(values: Sequence[str]) -> TagFilter:
+    """The ``tag`` parameters as a filter, or a 422 naming what is not a tag."""
+    try:
+        return parse_tag_filter(values)
+    except ValueError as exc:
+        raise ValidationFailed.single("tag", str(exc)) from None
 
 
 async def _raw_body(request: Request) -> bytes:

@@ -23,7 +23,7 @@ from signalfire.access.cli_actor import CliActorError, cli_actor
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
 from signalfire.core.settings import get_settings
-from signalfire.exchange.stix.bundles import export_items
+from signalfire.exchange.stix.bundles import export_items, tag_filter
 from signalfire.exchange.vocab import CoveredUse
 
 app = typer.Typer(help="STIX 2.1 bundles of exchange items.", no_args_is_help=True)
@@ -58,6 +58,13 @@ def export(
         ),
     ] = None,
     item: Annotated[list[uuid.UUID] | None, typer.Option(help="Export only this item (repeatable).")] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only items carrying this free tag or citing this catalogue id, e.g. jailbreak or AML.T0051 "
+            "(repeatable; an item matching any of them is exported)."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the bundle here instead of standard output.")] = None,
 ) -> None:
     """Export the latest published version of readable items as one STIX 2.1 bundle."""
@@ -66,7 +73,9 @@ def export(
     try:
         with unit_of_work(session_factory(engine_for(get_settings().database_url))) as session:
             actor = _actor(session, as_, org)
-            exported = export_items(session, actor, purpose, item_ids=item or [], since=since)
+            exported = export_items(
+                session, actor, purpose, item_ids=item or [], since=since, tags=tag_filter(tag or [])
+            )
     except (AppError, _Fail) as exc:
         err.print(f"[red]error:[/red] {exc.detail if isinstance(exc, AppError) else exc}")
         raise typer.Exit(1) from None
