@@ -4,8 +4,8 @@ The lab pushes and pulls the hub's `members` collection. What must hold, written
 not from the code:
 
 * a GREEN item to all members reaches the hub once, under the lab's identity;
-* a revision reaches the hub as a new version; a withdrawal as a revocation, after which hub readers no
-  longer get the item;
+* a revision reaches the hub as a new version of the same item (not a second item); a withdrawal as a
+  revocation, after which hub readers no longer get the item;
 * RED, AMBER+STRICT and AMBER (to a collection that is not limited to named orgs) never leave the lab;
 * when the lab pulls an item of the hub's own org, the hub logs the read against the lab's org, with the
   declared purpose and the lab's user, for the contributor to see.
@@ -33,7 +33,7 @@ from signalfire.demo_federated import (
 )
 from signalfire.exchange.service import org_identity_id
 from tests.federation.conftest import new_cluster
-from tests.federation.live import ledger_of_item, publish_at, reports_named, wait_sent
+from tests.federation.live import items_titled, ledger_of_item, publish_at, reports_named, wait_sent
 
 pytestmark = pytest.mark.slow
 LAB = "aurora"
@@ -124,6 +124,10 @@ def test_revision_and_withdrawal_follow_as_new_versions(pair: Cluster) -> None:
     assert len(reports) == 1
     stix_id = reports[0]["id"]
     assert reports[0]["modified"] > reports[0]["created"]
+    # At the hub it is one item at version 2, titled as revised: not a second item beside the first.
+    at_hub = items_titled(hub, HUGO, first)
+    assert len(at_hub) == 1, at_hub
+    assert at_hub[0]["title"] == revised_title and at_hub[0]["version"] == 2
 
     with lab.client(ALICE) as http:
         answer = http.post(f"/api/v1/exchange/items/{item['id']}/withdraw", json={"reason": "superseded"})
