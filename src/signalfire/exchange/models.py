@@ -34,7 +34,7 @@ class ItemStatus(StrEnum):
 
 
 # The withdrawal reason of an item whose contributor revoked its STIX objects (TAXII add, or a federation
-# pull): the revocation stays readable over TAXII to the item's audience (access.policy.exchange).
+# pull). Like every withdrawal, its revocation stays readable over TAXII to the item's audience.
 REVOKED_AT_SOURCE = "revoked at the source"
 
 

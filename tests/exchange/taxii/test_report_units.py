@@ -188,3 +188,29 @@ def test_a_new_version_under_another_attribution_is_refused_alone(db: Session) -
     assert [i.title for i in result.items] == ["Another finding, under the name"]
     db.refresh(item)
     assert item.version == 1 and item.title == "Shared under a pseudonym"
+
+
+def test_a_withdrawn_item_serves_its_revocation_to_its_audience_and_a_hidden_one_nothing(db: Session) -> None:
+    """An item written here and withdrawn (by its contributor): readers it was addressed to get the revoked
+    version over TAXII, and only it; a purpose it does not permit, or an org outside its audience, gets nothing.
+    An item the hub hides is not withdrawn: it serves nothing at all."""
+    from signalfire.exchange import authoring
+    from tests.exchange import factories as xf
+
+    writer = factories.actor(db)
+    member = factories.actor(db)
+    shown = xf.published(db, writer, title="Withdrawn by its contributor")
+    hidden = xf.published(db, writer, title="Hidden by the hub")
+    report = f"report--{shown.id}"
+    assert [s for s, _ in _read(db, member) if s == report] == [report]
+    authoring.withdraw(db, writer, shown.id, "a false positive")
+    hidden.status = ItemStatus.HIDDEN
+    db.flush()
+
+    every = _read(db, member, version=VersionFilter(all=True))
+    served = [body for stix_id, body in every if stix_id == report]
+    assert len(served) == 1 and '"revoked":true' in served[0]  # the revocation, not the earlier version
+    assert not [s for s, _ in every if s == f"report--{hidden.id}"]
+    assert not [s for s, _ in _read(db, member, CoveredUse.MODEL_EVALUATIONS) if s == report]
+    authority = factories.actor(db, kind=OrgKind.authority)
+    assert not [s for s, _ in _read(db, authority) if s == report]

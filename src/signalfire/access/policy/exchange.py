@@ -34,7 +34,6 @@ from signalfire.access.permissions import Permission
 from signalfire.access.policy import nothing
 from signalfire.exchange.correlation.models import CorrelationValue
 from signalfire.exchange.models import (
-    REVOKED_AT_SOURCE,
     USE_BITS,
     ExchangeItem,
     ItemAudienceOrg,
@@ -106,19 +105,14 @@ def item_visible_to(actor: Actor) -> ColumnElement[bool]:
 
 
 def revocation_visible_to(actor: Actor) -> ColumnElement[bool]:
-    """Items withdrawn because their source revoked them, that were addressed to the actor.
+    """Withdrawn items (by their contributor, by the hub, or revoked at their source) once addressed to the actor.
 
-    Only the revocation itself is read through this (TAXII serves the revoked versions the contributor
-    posted, see ``exchange.taxii.store.Reader``): a copy pulled by another instance must learn that its
-    source revoked it. Nothing else of a withdrawn item is readable by anyone but its contributor.
+    Only the revocation itself is read through this: TAXII serves an item's revoked versions and nothing
+    else of it (``exchange.taxii.store.Reader``), so a copy another instance pulled learns it is withdrawn.
+    Those readers already held the content. Items the hub *hides* are not withdrawn and serve nothing.
     """
     item = ExchangeItem
-    return and_(
-        item.status == ItemStatus.WITHDRAWN,
-        item.withdrawn_reason == REVOKED_AT_SOURCE,
-        _addressed(actor),
-        _not_suspended(actor),
-    )
+    return and_(item.status == ItemStatus.WITHDRAWN, _addressed(actor), _not_suspended(actor))
 
 
 def _addressed(actor: Actor) -> ColumnElement[bool]:

@@ -491,18 +491,14 @@ class Reader:
         )
 
     def revoked_item_ids(self) -> Select[Any]:
-        """Items their source revoked, once addressed to the reader: only their posted revocations are read."""
+        """Withdrawn items once addressed to the reader: only their revoked versions are read."""
         stmt = select(ExchangeItem.id).where(
             revocation_visible_to(self.actor), self.collection.addresses(), permits_use(self.purpose)
         )
         return stmt if self.actor.can(Permission.exchange_item_read) else nothing(stmt)
 
     def visible(self, table: Any) -> ColumnElement[bool]:
-        revocation = and_(
-            table.origin == ObjectOrigin.POSTED,
-            table.item_id.in_(self.revoked_item_ids()),
-            table.body.contains(_REVOKED, autoescape=True),
-        )
+        revocation = and_(table.item_id.in_(self.revoked_item_ids()), table.body.contains(_REVOKED, autoescape=True))
         return and_(
             table.collection_id == self.collection.id,
             or_(table.item_id.is_(None), table.item_id.in_(self.readable_item_ids()), revocation),
