@@ -250,12 +250,13 @@ def acknowledge_many(session: Session, published: Mapping[uuid.UUID, datetime | 
     if not rows:
         return
     # Signalfire runs on PostgreSQL or SQLite: both have INSERT ... ON CONFLICT DO NOTHING.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Acknowledgement)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=[Acknowledgement.item_id, Acknowledgement.org_id])
+    # Executemany of one cached statement (sent as one multi-row INSERT), not a statement built per row count.
+    connection = session.connection()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Acknowledgement).on_conflict_do_nothing(
+        index_elements=[Acknowledgement.item_id, Acknowledgement.org_id]
     )
+    connection.execute(stmt, rows)
 
 
 @dataclass(frozen=True)

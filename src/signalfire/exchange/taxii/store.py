@@ -23,7 +23,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +48,7 @@ from signalfire.access.policy import nothing
 from signalfire.access.policy.exchange import permits_use, readable_items, revocation_visible_to
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
+from signalfire.core.db.base import UTCDateTime
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel, ReadLog
 from signalfire.exchange.service import acknowledge_many, hub_identity, with_current_identities
 from signalfire.exchange.snapshot import HubIdentity, ItemSnapshot
@@ -599,6 +615,19 @@ class ObjectPage:
     next: str | None
 
 
+# Per row of an object page only the body is used whole: date_added (first and last row only) comes as
+# the driver returns it, without the per-row conversion to UTC, and item ids as text, which hash and
+# compare in C; the few distinct ones become UUIDs (PostgreSQL gives the dashed form, SQLite the hex).
+_ADDED_AS_STORED = type_coerce(T.date_added, UTCDateTime.impl)
+_ITEM_AS_TEXT = cast(T.item_id, String)
+
+
+def _as_utc(value: datetime, dialect: Dialect) -> datetime:
+    converted = UTCDateTime().process_result_value(value, dialect)
+    assert converted is not None
+    return converted
+
+
 def read_objects(session: Session, reader: Reader, query: Query, *, scope: str = "objects") -> ObjectPage:
     """One page of objects in date_added order, filtered and through the policy, for the envelope.
 
@@ -606,18 +635,20 @@ def read_objects(session: Session, reader: Reader, query: Query, *, scope: str =
     executed on the connection (rows stay tuples): the stored bodies are already the compact JSON
     served, so they are joined as text, never parsed.
     """
-    stmt = _filtered(reader, query, select(T.date_added, T.item_id, T.item_version, T.body))
+    stmt = _filtered(reader, query, select(_ADDED_AS_STORED, _ITEM_AS_TEXT, T.item_version, T.body))
     stmt, query_key = _resume(reader, query, scope, stmt)
-    raw = session.connection().execute(stmt).all()
+    connection = session.connection()
+    raw = connection.execute(stmt).all()
     more = len(raw) > query.limit
     if more:
         raw = raw[: query.limit]
     items: dict[uuid.UUID, int] = {}
     for item_id, item_version in {(r[1], r[2]) for r in raw}:
         if item_id is not None:
-            items[item_id] = max(items.get(item_id, 0), item_version or 0)
-    first = raw[0][0] if raw else None
-    last = raw[-1][0] if raw else None
+            key = uuid.UUID(item_id)
+            items[key] = max(items.get(key, 0), item_version or 0)
+    first = _as_utc(raw[0][0], connection.dialect) if raw else None
+    last = _as_utc(raw[-1][0], connection.dialect) if raw else None
     token = _token(reader, scope, query_key, last) if more and last is not None else None
     return ObjectPage(
         bodies=[r[3] for r in raw], first_added=first, last_added=last, items=items, more=more, next=token
