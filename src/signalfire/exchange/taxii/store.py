@@ -6,7 +6,10 @@ contributor org's "shared by" collection); :func:`insert_rows` appends rows to o
 strictly increasing ``date_added`` values handed out under the collection clock's row lock, so
 rows become visible in ``date_added`` order and ``added_after`` paging never skips one.
 
-Reading: :func:`read_page` and :func:`read_versions` run one SQL statement per page. Item-owned rows
+Reading: :func:`read_objects` (object pages), :func:`read_page` (manifest) and :func:`read_versions`
+run one SQL statement per page, keyset-paged on ``date_added`` (unique within a collection); object
+pages keep each row's stored JSON text as served, so an envelope is the bodies joined, never parsed,
+and :func:`log_reads` writes a page's read log in one multi-row insert. Item-owned rows
 are kept only if their item is in ``readable_items(actor)`` (the same policy as the UI, the API and
 exports), is currently addressed to the collection, and permits the declared purpose (the
 contributor's own items excepted). Reference rows (markings, extension definitions, identities,
