@@ -2,6 +2,7 @@
 
     PYTHONPATH=src .venv/bin/python bench/taxii_bulk.py [--objects 10000] [--envelope 1000] [--rounds 3]
         [--page 1000] [--timeout 120] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--signalfire-only]
 
 One run, both servers as subprocesses on loopback, the same client (one ``requests`` session each),
 the same objects (90% indicators with a ``stix`` pattern, 10% malware, TLP:GREEN, plus the TLP:GREEN
@@ -24,6 +25,8 @@ every posted object must come back from both servers, equal as JSON (Signalfire 
 objects of the exchange items it published, which are listed and left out of the comparison).
 
 A medallion page run that passes ``--timeout`` is reported as "> timeout" and not measured again.
+``--signalfire-only`` runs Signalfire's side alone (same steps, same check of what comes back), for
+comparing two versions of Signalfire while iterating; recorded figures are side by side with medallion.
 Figures are medians over the rounds; ratios are medallion / Signalfire (above 1: Signalfire is
 faster). Beside wall-clock times the bench reports the CPU seconds the servers used in each step (from
 /proc: the server process and its children, plus, for Signalfire on PostgreSQL, the backends serving
@@ -253,18 +256,24 @@ def canonical(obj: dict[str, Any]) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
-def compare(posted: list[dict[str, Any]], ours: Result, theirs: Result) -> str:
-    """Every posted object comes back from both, equal as JSON; returns a one-line account."""
+def compare_ours(posted: list[dict[str, Any]], ours: Result) -> str:
+    """Every posted object comes back from Signalfire, equal as JSON; returns a one-line account."""
     wanted = {canonical(o) for o in posted}
     ours_set = {canonical(o) for o in ours.served}
     missing_ours = wanted - ours_set
-    extra = Counter(o["type"] for o in ours.served if canonical(o) not in wanted)
-    line = (
-        f"Signalfire served {len(ours.served)} objects: all {len(wanted) - len(missing_ours)} of {len(wanted)} "
-        f"posted objects equal as JSON, plus its own {dict(extra)}"
-    )
     if missing_ours:
         raise SystemExit(f"Signalfire did not serve {len(missing_ours)} posted objects back unchanged")
+    extra = Counter(o["type"] for o in ours.served if canonical(o) not in wanted)
+    return (
+        f"Signalfire served {len(ours.served)} objects: all {len(wanted)} of {len(wanted)} "
+        f"posted objects equal as JSON, plus its own {dict(extra)}"
+    )
+
+
+def compare(posted: list[dict[str, Any]], ours: Result, theirs: Result) -> str:
+    """Every posted object comes back from both, equal as JSON; returns a one-line account."""
+    wanted = {canonical(o) for o in posted}
+    line = compare_ours(posted, ours)
     if theirs.page is None:
         got = {canonical(o) for o in theirs.served}
         return line + f"; medallion was capped after serving {len(theirs.served)} ({len(got & wanted)} of them posted)"
@@ -284,6 +293,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=120, help="cap on one page-through, in seconds")
     parser.add_argument("--postgres", help="admin URL of a loopback PostgreSQL server; else SQLite")
+    parser.add_argument(
+        "--signalfire-only",
+        action="store_true",
+        help="skip medallion (while iterating; recorded runs are side by side): Signalfire's figures and its check",
+    )
     args = parser.parse_args()
 
     objects = [green_marking(), *make_objects(args.objects - 1, 0)]
@@ -309,7 +323,11 @@ def main() -> None:
         account = ""
         try:
             for round_number in range(args.rounds):
-                order = ("signalfire", "medallion") if round_number % 2 == 0 else ("medallion", "signalfire")
+                order: tuple[str, ...] = ("signalfire", "medallion")
+                if round_number % 2:
+                    order = ("medallion", "signalfire")
+                if args.signalfire_only:
+                    order = ("signalfire",)
                 for side in order:
                     if side == "signalfire":
                         result = run_signalfire(ours, objects, args)
@@ -324,13 +342,23 @@ def main() -> None:
                         file=sys.stderr,
                     )
                 if round_number == 0:
-                    account = compare(objects, runs["signalfire"][0], runs["medallion"][0])
+                    account = compare_ours(objects, runs["signalfire"][0])
+                    if not args.signalfire_only:
+                        account = compare(objects, runs["signalfire"][0], runs["medallion"][0])
                 for result in runs["signalfire"] + runs["medallion"]:
                     result.served = []  # keep memory flat
         finally:
             ours.cleanup()
 
     count = len(objects)
+    if args.signalfire_only:
+        alone = runs["signalfire"]
+        print(
+            f"Signalfire alone, medians of {len(alone)}: POST {statistics.median(r.post for r in alone):.2f} s, "
+            f"page-through {statistics.median(r.page or 0.0 for r in alone):.3f} s "
+            f"(server CPU {statistics.median(r.page_cpu for r in alone):.2f} s). {account}."
+        )
+        return
     ours_post = statistics.median(r.post for r in runs["signalfire"])
     theirs_post = statistics.median(r.post for r in runs["medallion"])
     ours_pages = [r.page for r in runs["signalfire"] if r.page is not None]

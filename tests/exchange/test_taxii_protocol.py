@@ -435,6 +435,47 @@ def test_purpose_is_required_filters_and_every_read_is_logged(
     assert db.execute(select(func.count()).select_from(ReadLog)).scalar_one() == 1
 
 
+def test_a_page_logs_one_read_per_item_at_the_highest_version_served_and_acknowledges_once(
+    db: Session, lab: Actor, peer: Actor, api_client: Client
+) -> None:
+    import time_machine
+
+    from signalfire.audit.models import AuditEvent
+    from signalfire.core.clock import utcnow
+    from signalfire.exchange import authoring
+    from signalfire.exchange.models import Acknowledgement, ReadLog
+
+    with time_machine.travel("2026-11-10T09:00:00Z", tick=False):
+        revised = xf.published(db, lab)
+        other = xf.published(db, lab)
+        mine = xf.published(db, peer)
+        db.commit()
+    with time_machine.travel("2026-11-10T09:05:00Z", tick=False):
+        authoring.revise(db, lab, revised.id, xf.item_in(title="Sharper title"), change_note="Clarified")
+        db.commit()
+    client = api_client(peer)
+    with time_machine.travel("2026-11-10T10:00:00Z", tick=False):
+        page = client.get(MEMBERS + "objects/", headers=headers(), params={"match[version]": "all"})
+    served = page.json()["objects"]
+    reports = [o["id"] for o in served if o["type"] == "report"]
+    # Both versions of the revised item's report were served, the other two items' once each.
+    assert sorted(reports) == sorted([f"report--{revised.id}"] * 2 + [f"report--{other.id}", f"report--{mine.id}"])
+    reads = {(r.item_id, r.item_version, r.org_id, r.user_id) for r in db.execute(select(ReadLog)).scalars()}
+    assert reads == {(revised.id, 2, peer.org_id, peer.user_id), (other.id, 1, peer.org_id, peer.user_id)}
+    acks = {(a.item_id, a.org_id, a.seconds_after_publish) for a in db.execute(select(Acknowledgement)).scalars()}
+    assert acks == {(revised.id, peer.org_id, 3600), (other.id, peer.org_id, 3600)}
+    event = db.execute(select(AuditEvent).where(AuditEvent.action == "exchange.taxii.read")).scalar_one()
+    assert event.summary["objects"] == len(served)
+    assert event.summary["items"] == sorted([str(revised.id), str(other.id)])
+    # Reading again logs again; the acknowledgements stay the first ones.
+    with time_machine.travel(utcnow() + timedelta(hours=2), tick=False):
+        assert _ids(client.get(MEMBERS + "objects/", headers=headers(), params={"match[version]": "all"}))
+    assert db.execute(select(func.count()).select_from(ReadLog)).scalar_one() == 4
+    db.expire_all()
+    again = {(a.item_id, a.org_id, a.seconds_after_publish) for a in db.execute(select(Acknowledgement)).scalars()}
+    assert again == acks
+
+
 def test_item_versions_follow_revisions_and_withdrawal(
     db: Session, lab: Actor, peer: Actor, api_client: Client
 ) -> None:

@@ -7,13 +7,14 @@ Writing lives in ``authoring`` (drafts, screening, publish, revisions), ``respon
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
 
 from signalfire.access.actor import Actor
@@ -222,26 +223,40 @@ def record_read(
 
 def acknowledge(session: Session, item: ExchangeItem, org_id: uuid.UUID) -> None:
     """Remember the first time a recipient org took note of an item (idempotent)."""
-    if item.first_published_at is None or org_id == item.org_id:
+    if org_id == item.org_id:
         return
-    exists_ = session.execute(
-        select(Acknowledgement.id).where(Acknowledgement.item_id == item.id, Acknowledgement.org_id == org_id)
-    ).first()
-    if exists_ is not None:
-        return
+    acknowledge_many(session, {item.id: item.first_published_at}, org_id)
+
+
+def acknowledge_many(session: Session, published: Mapping[uuid.UUID, datetime | None], org_id: uuid.UUID) -> None:
+    """:func:`acknowledge` for several items of other orgs (item id -> first publication), idempotent.
+
+    One statement on PostgreSQL and SQLite, however many items: a multi-row insert that skips the items
+    the org acknowledged before (or a concurrent read just did), so rereading them costs no savepoint.
+    The caller leaves out the org's own items.
+    """
     now = utcnow()
-    try:
-        with session.begin_nested():
-            session.add(
-                Acknowledgement(
-                    item_id=item.id,
-                    org_id=org_id,
-                    acknowledged_at=now,
-                    seconds_after_publish=max(0, int((now - item.first_published_at).total_seconds())),
-                )
-            )
-    except IntegrityError:  # a concurrent read acknowledged it first
-        pass
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "item_id": item_id,
+            "org_id": org_id,
+            "acknowledged_at": now,
+            "seconds_after_publish": max(0, int((now - at).total_seconds())),
+        }
+        for item_id, at in published.items()
+        if at is not None
+    ]
+    if not rows:
+        return
+    # Signalfire runs on PostgreSQL or SQLite: both have INSERT ... ON CONFLICT DO NOTHING.
+    # Executemany of one cached statement (sent as one multi-row INSERT), not a statement built per row count.
+    connection = session.connection()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Acknowledgement).on_conflict_do_nothing(
+        index_elements=[Acknowledgement.item_id, Acknowledgement.org_id]
+    )
+    connection.execute(stmt, rows)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ from signalfire.exchange.taxii.protocol import (
     raw_taxii,
     taxii_json,
 )
-from signalfire.exchange.taxii.store import Page
+from signalfire.exchange.taxii.store import ObjectPage, Page
 from signalfire.exchange.vocab import CoveredUse
 from signalfire.federation import reads as federation_reads
 
@@ -253,23 +253,26 @@ def _query(request: Request, *, version_default: str = "last") -> Query:
     return parse_query(dict(request.query_params), version_default=version_default)
 
 
-def _page_headers(page: Page) -> dict[str, str]:
-    if not page.rows:
+def _page_headers(page: Page | ObjectPage) -> dict[str, str]:
+    if isinstance(page, ObjectPage):
+        first, last = page.first_added, page.last_added
+    else:
+        first = page.rows[0].date_added if page.rows else None
+        last = page.rows[-1].date_added if page.rows else None
+    if first is None or last is None:
         return {}
-    return {
-        "X-TAXII-Date-Added-First": format_date_added(page.rows[0].date_added),
-        "X-TAXII-Date-Added-Last": format_date_added(page.rows[-1].date_added),
-    }
+    return {"X-TAXII-Date-Added-First": format_date_added(first), "X-TAXII-Date-Added-Last": format_date_added(last)}
 
 
-def _envelope(page: Page) -> bytes:
-    parts = [b'{"more":', b"true" if page.more else b"false"]
+def _envelope(page: ObjectPage) -> bytes:
+    """The envelope around the stored bodies, which are the objects' compact JSON already: joined, not parsed."""
+    parts = ['{"more":', "true" if page.more else "false"]
     if page.next:
-        parts += [b',"next":', json.dumps(page.next).encode()]
-    if page.rows:
-        parts += [b',"objects":[', b",".join((row.body or "").encode() for row in page.rows), b"]"]
-    parts.append(b"}")
-    return b"".join(parts)
+        parts += [',"next":', json.dumps(page.next)]
+    if page.bodies:
+        parts += [',"objects":[', ",".join(page.bodies), "]"]
+    parts.append("}")
+    return "".join(parts).encode()
 
 
 # --- discovery, API root, status --------------------------------------------------------------------
@@ -346,9 +349,9 @@ def get_objects(
 ) -> Response:
     reader = _reader(session, actor, collection_id, request, settings)
     remote = _remote_reader(request)
-    page = taxii_store.read_page(session, reader, _query(request))
-    taxii_store.log_reads(session, reader, page.rows)
-    federation_reads.log_remote_reads(session, actor, reader.purpose, remote, [r.item_id for r in page.rows])
+    page = taxii_store.read_objects(session, reader, _query(request))
+    taxii_store.log_reads(session, reader, page.items, len(page.bodies))
+    federation_reads.log_remote_reads(session, actor, reader.purpose, remote, list(page.items))
     return raw_taxii(_envelope(page), headers=_page_headers(page))
 
 
@@ -380,13 +383,11 @@ def get_object(
 ) -> Response:
     reader = _reader(session, actor, collection_id, request, settings)
     query = dataclasses.replace(_query(request), ids=(object_id,))
-    page = taxii_store.read_page(session, reader, query, scope=f"object:{object_id}")
-    if not page.rows and not taxii_store.object_visible(session, reader, object_id):
+    page = taxii_store.read_objects(session, reader, query, scope=f"object:{object_id}")
+    if not page.bodies and not taxii_store.object_visible(session, reader, object_id):
         raise not_found(f"No object {object_id[:300]} in this collection.")
-    taxii_store.log_reads(session, reader, page.rows)
-    federation_reads.log_remote_reads(
-        session, actor, reader.purpose, _remote_reader(request), [r.item_id for r in page.rows]
-    )
+    taxii_store.log_reads(session, reader, page.items, len(page.bodies))
+    federation_reads.log_remote_reads(session, actor, reader.purpose, _remote_reader(request), list(page.items))
     return raw_taxii(_envelope(page), headers=_page_headers(page))
 
 

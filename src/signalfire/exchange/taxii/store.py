@@ -6,7 +6,10 @@ contributor org's "shared by" collection); :func:`insert_rows` appends rows to o
 strictly increasing ``date_added`` values handed out under the collection clock's row lock, so
 rows become visible in ``date_added`` order and ``added_after`` paging never skips one.
 
-Reading: :func:`read_page` and :func:`read_versions` run one SQL statement per page. Item-owned rows
+Reading: :func:`read_objects` (object pages), :func:`read_page` (manifest) and :func:`read_versions`
+run one SQL statement per page, keyset-paged on ``date_added`` (unique within a collection); object
+pages keep each row's stored JSON text as served, so an envelope is the bodies joined, never parsed,
+and :func:`log_reads` writes a page's read log in one multi-row insert. Item-owned rows
 are kept only if their item is in ``readable_items(actor)`` (the same policy as the UI, the API and
 exports), is currently addressed to the collection, and permits the declared purpose (the
 contributor's own items excepted). Reference rows (markings, extension definitions, identities,
@@ -18,12 +21,27 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,8 +51,9 @@ from signalfire.access.policy import nothing
 from signalfire.access.policy.exchange import permits_use, readable_items, revocation_visible_to
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
+from signalfire.core.db.base import UTCDateTime
 from signalfire.exchange.models import ExchangeItem, ItemRevision, ReadChannel, ReadLog
-from signalfire.exchange.service import acknowledge, hub_identity, with_current_identities
+from signalfire.exchange.service import acknowledge_many, hub_identity, with_current_identities
 from signalfire.exchange.snapshot import HubIdentity, ItemSnapshot
 from signalfire.exchange.stix.convert import taxii_objects
 from signalfire.exchange.taxii import cursor as taxii_cursor
@@ -536,14 +555,24 @@ def _filtered(reader: Reader, query: Query, stmt: Any, *, versions: bool = True)
     return stmt
 
 
-def _page(session: Session, reader: Reader, query: Query, scope: str, stmt: Select[Any], *, with_body: bool) -> Page:
+def _resume(reader: Reader, query: Query, scope: str, stmt: Select[Any]) -> tuple[Select[Any], str]:
+    """The page's statement in date_added order, after the position of ``next`` (if any); and the query key."""
     query_key = f"{query.key()}|{reader.purpose.value}"
     if query.next:
         after = taxii_cursor.decode(
             reader.secret, query.next, collection_id=reader.collection.id, scope=scope, query_key=query_key
         )
         stmt = stmt.where(T.date_added > after)
-    raw = session.execute(stmt.order_by(T.date_added).limit(query.limit + 1)).all()
+    return stmt.order_by(T.date_added).limit(query.limit + 1), query_key
+
+
+def _token(reader: Reader, scope: str, query_key: str, last_added: datetime) -> str:
+    return taxii_cursor.encode(reader.secret, taxii_cursor.Position(reader.collection.id, scope, query_key, last_added))
+
+
+def _page(session: Session, reader: Reader, query: Query, scope: str, stmt: Select[Any], *, with_body: bool) -> Page:
+    stmt, query_key = _resume(reader, query, scope, stmt)
+    raw = session.execute(stmt).all()
     more = len(raw) > query.limit
     rows = [
         Row(
@@ -557,11 +586,7 @@ def _page(session: Session, reader: Reader, query: Query, scope: str, stmt: Sele
         )
         for r in raw[: query.limit]
     ]
-    token = None
-    if more:
-        token = taxii_cursor.encode(
-            reader.secret, taxii_cursor.Position(reader.collection.id, scope, query_key, rows[-1].date_added)
-        )
+    token = _token(reader, scope, query_key, rows[-1].date_added) if more else None
     return Page(rows=rows, more=more, next=token)
 
 
@@ -576,6 +601,59 @@ def read_page(
     return _page(session, reader, query, scope, _filtered(reader, query, select(*columns)), with_body=with_body)
 
 
+@dataclass(frozen=True)
+class ObjectPage:
+    """A page of objects as served: their stored JSON text in date_added order, and what reads log."""
+
+    bodies: list[str]
+    first_added: datetime | None
+    last_added: datetime | None
+    # Each item whose objects are on the page -> the highest item version among them.
+    items: dict[uuid.UUID, int]
+    more: bool
+    next: str | None
+
+
+# Per row of an object page only the body is used whole: date_added (first and last row only) comes as
+# the driver returns it, without the per-row conversion to UTC, and item ids as text, which hash and
+# compare in C; the few distinct ones become UUIDs (PostgreSQL gives the dashed form, SQLite the hex).
+_ADDED_AS_STORED = type_coerce(T.date_added, UTCDateTime.impl)
+_ITEM_AS_TEXT = cast(T.item_id, String)
+
+
+def _as_utc(value: datetime, dialect: Dialect) -> datetime:
+    converted = UTCDateTime().process_result_value(value, dialect)
+    assert converted is not None
+    return converted
+
+
+def read_objects(session: Session, reader: Reader, query: Query, *, scope: str = "objects") -> ObjectPage:
+    """One page of objects in date_added order, filtered and through the policy, for the envelope.
+
+    The same statement as :func:`read_page` with only the columns the envelope and the read log need,
+    executed on the connection (rows stay tuples): the stored bodies are already the compact JSON
+    served, so they are joined as text, never parsed.
+    """
+    stmt = _filtered(reader, query, select(_ADDED_AS_STORED, _ITEM_AS_TEXT, T.item_version, T.body))
+    stmt, query_key = _resume(reader, query, scope, stmt)
+    connection = session.connection()
+    raw = connection.execute(stmt).all()
+    more = len(raw) > query.limit
+    if more:
+        raw = raw[: query.limit]
+    items: dict[uuid.UUID, int] = {}
+    for item_id, item_version in {(r[1], r[2]) for r in raw}:
+        if item_id is not None:
+            key = uuid.UUID(item_id)
+            items[key] = max(items.get(key, 0), item_version or 0)
+    first = _as_utc(raw[0][0], connection.dialect) if raw else None
+    last = _as_utc(raw[-1][0], connection.dialect) if raw else None
+    token = _token(reader, scope, query_key, last) if more and last is not None else None
+    return ObjectPage(
+        bodies=[r[3] for r in raw], first_added=first, last_added=last, items=items, more=more, next=token
+    )
+
+
 def read_versions(session: Session, reader: Reader, stix_id: str, query: Query) -> Page:
     """The versions of one object the reader may see, in date_added order (match[version] does not apply)."""
     stmt = _filtered(reader, query, select(*_COLUMNS).where(T.stix_id == stix_id), versions=False)
@@ -587,42 +665,44 @@ def object_visible(session: Session, reader: Reader, stix_id: str) -> bool:
     return session.execute(stmt).first() is not None
 
 
-def log_reads(session: Session, reader: Reader, rows: Sequence[Row]) -> int:
+def log_reads(session: Session, reader: Reader, items: Mapping[uuid.UUID, int], objects: int) -> int:
     """Record a read, with the declared purpose, of every other org's item whose objects were served.
 
-    The bulk equivalent of ``service.record_read``: one read-log row per item (its contributor sees it
-    in the item's access log), the recipient's acknowledgement, and one audit entry for the request.
+    ``items`` maps each item on the page to the highest version served (:attr:`ObjectPage.items`),
+    ``objects`` is how many objects were served. The bulk equivalent of ``service.record_read``: one
+    read-log row per item (its contributor sees it in the item's access log), written in one multi-row
+    insert, the recipient's acknowledgements, and one audit entry for the request.
     """
-    versions: dict[uuid.UUID, int] = {}
-    for row in rows:
-        if row.item_id is not None:
-            versions[row.item_id] = max(versions.get(row.item_id, 0), row.item_version or 0)
-    if not versions:
-        return 0
-    actor = reader.actor
-    items = list(
-        session.execute(
-            select(ExchangeItem).where(ExchangeItem.id.in_(versions), ExchangeItem.org_id != actor.org_id)
-        ).scalars()
-    )
     if not items:
         return 0
-    now = utcnow()
-    session.add_all(
-        ReadLog(
-            id=uuid.uuid4(),
-            item_id=item.id,
-            item_version=versions[item.id],
-            user_id=actor.user_id,
-            org_id=actor.org_id,
-            purpose=reader.purpose,
-            channel=ReadChannel.TAXII,
-            read_at=now,
-        )
-        for item in items
+    actor = reader.actor
+    others = dict(
+        session.execute(
+            select(ExchangeItem.id, ExchangeItem.first_published_at).where(
+                ExchangeItem.id.in_(items), ExchangeItem.org_id != actor.org_id
+            )
+        ).all()
     )
-    for item in items:
-        acknowledge(session, item, actor.org_id)
+    if not others:
+        return 0
+    now = utcnow()
+    session.connection().execute(
+        insert(ReadLog),
+        [
+            {
+                "id": uuid.uuid4(),
+                "item_id": item_id,
+                "item_version": items[item_id],
+                "user_id": actor.user_id,
+                "org_id": actor.org_id,
+                "purpose": reader.purpose,
+                "channel": ReadChannel.TAXII,
+                "read_at": now,
+            }
+            for item_id in others
+        ],
+    )
+    acknowledge_many(session, others, actor.org_id)
     record(
         session,
         action="exchange.taxii.read",
@@ -632,11 +712,11 @@ def log_reads(session: Session, reader: Reader, rows: Sequence[Row]) -> int:
         summary={
             "purpose": reader.purpose.value,
             "channel": ReadChannel.TAXII.value,
-            "objects": len(rows),
-            "items": sorted(str(item.id) for item in items),
+            "objects": objects,
+            "items": sorted(str(item_id) for item_id in others),
         },
     )
-    return len(items)
+    return len(others)
 
 
 # --- deleting ---------------------------------------------------------------------------------------
