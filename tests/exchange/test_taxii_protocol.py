@@ -500,7 +500,12 @@ def test_item_versions_follow_revisions_and_withdrawal(
     with time_machine.travel(utcnow() + timedelta(minutes=10), tick=False):
         authoring.withdraw(db, lab, item.id, "Superseded")
         db.commit()
-        _error(client.get(url, headers=headers()), 404, "Not found")
+        # The peer it was addressed to gets the revocation and nothing else of it, so a copy can follow.
+        gone = client.get(url, headers=headers()).json()["objects"]
+        assert [o["revoked"] for o in gone] == [True]
+        assert len(client.get(url + "versions/", headers=headers()).json()["versions"]) == 1
+        everything = client.get(url, headers=headers(), params={"match[version]": "all"}).json()["objects"]
+        assert [o.get("revoked") for o in everything] == [True]
         shared = f"{API}collections/{shared_by_id(lab.org_id)}/objects/{report}/"
         assert api_client(lab).get(shared, headers=headers()).json()["objects"][0]["revoked"] is True
 
