@@ -73,6 +73,25 @@ def _visible_everywhere(db: Session, client: TestClient, actor: Actor, item_id: 
     }
 
 
+def _taxii_versions(db: Session, actor: Actor, item_id: uuid.UUID) -> list[bool]:
+    """Whether each version of the item's report that ``actor`` reads over TAXII is revoked."""
+    import json
+
+    from signalfire.exchange.taxii import store as taxii_store
+    from signalfire.exchange.taxii.collections import collections_for
+    from signalfire.exchange.taxii.protocol import Query, VersionFilter
+
+    found = []
+    for collection in collections_for(db, actor):
+        if collection.can_read:
+            reader = taxii_store.Reader(actor, collection, CoveredUse.THREAT_DETECTION, b"test")
+            query = Query(limit=1000, ids=(f"report--{item_id}",), version=VersionFilter(all=True))
+            found += [
+                json.loads(r.body or "{}").get("revoked") is True for r in taxii_store.read_page(db, reader, query).rows
+            ]
+    return found
+
+
 NOWHERE = dict.fromkeys(("listing", "search", "summary", "details", "page", "taxii", "export"), False)
 EVERYWHERE = dict.fromkeys(NOWHERE, True)
 
@@ -149,8 +168,10 @@ def test_hide_and_withdraw_take_an_item_off_every_path_and_the_contributor_sees_
         == 200
     )
     db.expire_all()
-    for item in (hidden, withdrawn):
-        assert _visible_everywhere(db, browser_client(reader), reader, item.id) == NOWHERE
+    assert _visible_everywhere(db, browser_client(reader), reader, hidden.id) == NOWHERE
+    # A withdrawal leaves TAXII only its revocation (the revoked version), so copies readers pulled follow it.
+    assert _visible_everywhere(db, browser_client(reader), reader, withdrawn.id) == {**NOWHERE, "taxii": True}
+    assert _taxii_versions(db, reader, withdrawn.id) == [True]
     assert db.get_one(ExchangeItem, withdrawn.id).status == ItemStatus.WITHDRAWN
     # The contributor sees each reason on the item itself (page and API) and in its moderation log.
     owner_pages = browser_client(owner)
