@@ -155,15 +155,9 @@ def _service_actor(session: Session, peer: Peer, org: Organization) -> Actor:
 def _remote_pseudonym(session: Session, peer: Peer, author: str, identity: dict[str, Any]) -> Organization:
     """A pseudonym issued by another instance: a local placeholder org holding only that pseudonym, so the
     item is published under it and nothing here links it to any org (only the issuer can resolve it)."""
-    org = Organization(
-        slug=f"{PLACEHOLDER_SLUG}{uuid.uuid4().hex[:12]}",
-        name=f"Pseudonymous contributor via {peer.name}"[:200],
-        kind=OrgKind.frontier_developer,
-        jurisdictions=[],
-        exchange_member=False,
+    org = _placeholder_org(
+        session, f"{PLACEHOLDER_SLUG}{uuid.uuid4().hex[:12]}", f"Pseudonymous contributor via {peer.name}"
     )
-    session.add(org)
-    session.flush()
     label = str(identity.get("name") or "Pseudonymous contributor")[:60]
     if session.execute(select(Pseudonym.id).where(Pseudonym.label == label)).first() is not None:
         label = f"{label[:50]} ({uuid.uuid4().hex[:6]})"
@@ -184,15 +178,17 @@ def _remote_org(session: Session, peer: Peer, author: str, identity: dict[str, A
     org = session.execute(select(Organization).where(Organization.slug == slug)).scalar_one_or_none()
     if org is None:
         name = str(identity.get("name") or "Remote contributor").strip()[:120] or "Remote contributor"
-        org = Organization(
-            slug=slug,
-            name=f"{name} (via {peer.name})"[:200],
-            kind=OrgKind.frontier_developer,
-            jurisdictions=[],
-            exchange_member=False,
-        )
-        session.add(org)
-        session.flush()
+        org = _placeholder_org(session, slug, f"{name} (via {peer.name})")
+    return org
+
+
+def _placeholder_org(session: Session, slug: str, name: str) -> Organization:
+    """A local record for a contributor from another instance: never an exchange member here."""
+    org = Organization(
+        slug=slug, name=name[:200], kind=OrgKind.frontier_developer, jurisdictions=[], exchange_member=False
+    )
+    session.add(org)
+    session.flush()
     return org
 
 
