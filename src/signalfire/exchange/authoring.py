@@ -318,8 +318,29 @@ def _gate(
 # -- publish, revise, withdraw -------------------------------------------------------------------------
 
 
+def _carried_by(session: Session, item: ExchangeItem) -> str | None:
+    """The posted STIX report that stands for an item received over TAXII (see ``ItemSnapshot.carried_by``)."""
+    from signalfire.exchange.taxii.models import ObjectOrigin, TaxiiObject
+
+    return session.execute(
+        select(TaxiiObject.stix_id)
+        .where(
+            TaxiiObject.item_id == item.id,
+            TaxiiObject.origin == ObjectOrigin.POSTED,
+            TaxiiObject.stix_type == "report",
+        )
+        .order_by(TaxiiObject.date_added.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def _add_revision(session: Session, actor: Actor, item: ExchangeItem, change_note: str) -> ItemRevision:
     snapshot = build_snapshot(item, public_contributor(session, item), hub_identity(session))
+    # A later version of an item received as a posted report (approved after review, withdrawn) is still that
+    # report's: no report of this instance's own is made for it. (An add marks the versions it makes itself.)
+    carried = _carried_by(session, item)
+    if carried is not None:
+        snapshot = snapshot.model_copy(update={"carried_by": carried})
     assert item.published_at is not None
     revision = ItemRevision(
         id=uuid.uuid4(),
@@ -434,6 +455,47 @@ def revise(
     )
     publish_event(
         session, org_id=actor.org_id, event="exchange.item.revised", data={"item_id": item.id, "version": item.version}
+    )
+    return item
+
+
+def update_held(
+    session: Session, actor: Actor, item_id: uuid.UUID, data: ItemIn | None, *, reason: str = ""
+) -> ExchangeItem:
+    """A new version of an item that still waits for the hub's review (a TAXII add of its next version):
+    the moderator then reviews the latest content. ``data`` None: the contributor revoked it, so it leaves
+    the queue as withdrawn (it was never published, so nothing of it was ever read)."""
+    require(actor, Permission.exchange_item_publish)
+    item = _own_item(session, actor, item_id)
+    if item.status != ItemStatus.PENDING_REVIEW:
+        raise Conflict("Only an item waiting for review is updated in place.", slug="not-pending-review")
+    if data is None:
+        item.status = ItemStatus.WITHDRAWN
+        item.withdrawn_at = utcnow()
+        item.withdrawn_reason = reason.strip() or "withdrawn while waiting for review"
+        record(
+            session,
+            action="exchange.item.withdrawn",
+            target_type="exchange_item",
+            target_id=item.id,
+            actor=actor,
+            summary={"version": item.version, "reason": item.withdrawn_reason, "while": "pending_review"},
+        )
+        return item
+    check_audience(session, data, actor)
+    if data.attribution != item.attribution:
+        raise ValidationFailed.single(
+            "attribution", "cannot change: the item waits for review under its current attribution"
+        )
+    _apply(item, data)
+    _replace_audience(session, item, data)
+    record(
+        session,
+        action="exchange.item.held_updated",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"tlp": item.tlp, "title": item.title},
     )
     return item
 

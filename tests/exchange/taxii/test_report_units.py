@@ -214,3 +214,64 @@ def test_a_withdrawn_item_serves_its_revocation_to_its_audience_and_a_hidden_one
     assert not [s for s, _ in _read(db, member, CoveredUse.MODEL_EVALUATIONS) if s == report]
     authority = factories.actor(db, kind=OrgKind.authority)
     assert not [s for s, _ in _read(db, authority) if s == report]
+
+
+def test_a_posted_report_held_for_review_is_served_as_posted_once_approved(db: Session) -> None:
+    """With pre-publication review, a pushed report waits for the hub's moderator; once approved, readers get
+    the posted report, not a second report of the hub's own for the same item (which a lab pulling the hub
+    would turn into a second item)."""
+    from signalfire.exchange.moderation import service as moderation
+    from signalfire.exchange.moderation.models import ReviewMode
+    from signalfire.exchange.moderation.service import ItemDecision
+
+    hub = factories.actor(db, kind=OrgKind.hub_operator)
+    moderation.set_review_mode(db, hub, ReviewMode.ALL)
+    writer = factories.actor(db)
+    author = org_identity_id(writer.org_id)
+    obj = indicator(1, created_by_ref=author)
+    report = _report(author, "Held for review", [obj["id"]])
+    (item,) = _add(db, writer, [obj, report]).items
+    assert item.status == ItemStatus.PENDING_REVIEW
+    member = factories.actor(db)
+    assert not [s for s, _ in _read(db, member) if s in (report["id"], obj["id"])]
+
+    moderation.decide(db, hub, item.id, ItemDecision.APPROVE, "")
+    db.flush()
+    served = {s for s, _ in _read(db, member, types=("report",))}
+    assert report["id"] in served and f"report--{item.id}" not in served
+
+
+def test_new_versions_of_a_report_waiting_for_review_update_it_and_a_revocation_takes_it_out_unseen(
+    db: Session,
+) -> None:
+    """The moderator reviews one item per report, at its latest version; a report revoked before approval
+    leaves the queue as withdrawn, and nobody else ever reads anything of it, not even its revocation."""
+    from signalfire.exchange.moderation import service as moderation
+    from signalfire.exchange.moderation.models import ReviewMode
+    from signalfire.exchange.moderation.service import ItemDecision
+
+    hub = factories.actor(db, kind=OrgKind.hub_operator)
+    moderation.set_review_mode(db, hub, ReviewMode.ALL)
+    writer = factories.actor(db)
+    author = org_identity_id(writer.org_id)
+    kept = _report(author, "Waiting, first wording", [author])
+    dropped = _report(author, "Waiting, then revoked", [author])
+    first, second = _add(db, writer, [kept, dropped]).items
+    v2 = {**kept, "modified": ts(EPOCH + timedelta(days=1)), "name": "Waiting, second wording"}
+    gone = {**dropped, "modified": ts(EPOCH + timedelta(days=1)), "revoked": True}
+    result = _add(db, writer, [v2, gone])
+
+    assert {i.id for i in result.items} == {first.id, second.id}
+    db.refresh(first)
+    db.refresh(second)
+    assert first.status == ItemStatus.PENDING_REVIEW and first.title == "Waiting, second wording"
+    assert second.status == ItemStatus.WITHDRAWN
+    mine = db.execute(select(ExchangeItem.id).where(ExchangeItem.org_id == writer.org_id)).scalars().all()
+    assert sorted(mine) == sorted([first.id, second.id])
+
+    moderation.decide(db, hub, first.id, ItemDecision.APPROVE, "")
+    db.flush()
+    member = factories.actor(db)
+    served = {s: body for s, body in _read(db, member, version=VersionFilter(all=True))}
+    assert "Waiting, second wording" in served[kept["id"]]
+    assert dropped["id"] not in served  # never published: not even its revocation is read

@@ -112,7 +112,9 @@ def revocation_visible_to(actor: Actor) -> ColumnElement[bool]:
     Those readers already held the content. Items the hub *hides* are not withdrawn and serve nothing.
     """
     item = ExchangeItem
-    return and_(item.status == ItemStatus.WITHDRAWN, _addressed(actor), _not_suspended(actor))
+    # Only items that were published: one withdrawn while it still waited for review was never out.
+    published_once = item.first_published_at.is_not(None)
+    return and_(item.status == ItemStatus.WITHDRAWN, published_once, _addressed(actor), _not_suspended(actor))
 
 
 def _addressed(actor: Actor) -> ColumnElement[bool]:

@@ -960,6 +960,10 @@ def _place(
         note = f"New version received over TAXII ({len(unit.members)} STIX objects)"
         changed = _revise_data(earlier, data, unit)
         return authoring.revise(session, actor, earlier.id, changed, change_note=note, override_reason=reason)
+    if earlier is not None and earlier.status == ItemStatus.PENDING_REVIEW:
+        # Still waiting for the hub's moderator: the review covers the latest version (or none, if revoked).
+        changed = _revise_data(earlier, data, unit)
+        return authoring.update_held(session, actor, earlier.id, None if revoked else changed, reason=REVOKED_AT_SOURCE)
     if earlier is not None and earlier.status == ItemStatus.WITHDRAWN and revoked:
         return earlier  # already withdrawn: the revocation is kept with it
     item = authoring.create_draft(session, actor, data)
