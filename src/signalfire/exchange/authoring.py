@@ -237,15 +237,20 @@ def update_draft(session: Session, actor: Actor, item_id: uuid.UUID, data: ItemI
     else:
         item.pseudonym_id = None
     _replace_audience(session, item, data)
+    _record_content(session, actor, item, "exchange.item.draft_updated")
+    return item
+
+
+def _record_content(session: Session, actor: Actor, item: ExchangeItem, action: str) -> None:
+    """The audit entry of an in-place change of an unpublished item's content."""
     record(
         session,
-        action="exchange.item.draft_updated",
+        action=action,
         target_type="exchange_item",
         target_id=item.id,
         actor=actor,
         summary={"tlp": item.tlp, "title": item.title},
     )
-    return item
 
 
 # -- screening -----------------------------------------------------------------------------------------
@@ -489,14 +494,7 @@ def update_held(
         )
     _apply(item, data)
     _replace_audience(session, item, data)
-    record(
-        session,
-        action="exchange.item.held_updated",
-        target_type="exchange_item",
-        target_id=item.id,
-        actor=actor,
-        summary={"tlp": item.tlp, "title": item.title},
-    )
+    _record_content(session, actor, item, "exchange.item.held_updated")
     return item
 
 
