@@ -289,10 +289,11 @@ def test_a_worker_that_cannot_beat_starts_no_further_job(fresh_db: str, monkeypa
     """Others may already see it dead and take its jobs back: it must not start one of them as well."""
     factory = session_factory(make_engine(fresh_db))
     with unit_of_work(factory) as s:
-        enqueue_task(s, "tests.registry.slow", {"seconds": 0.5}, run_after=T0)
+        # Due first, so run first: the claim returns jobs in due order whatever order the database gives.
+        enqueue_task(s, "tests.registry.slow", {"seconds": 0.8}, run_after=T0)
         enqueue_task(s, "tests.registry.noop", {}, run_after=T0 + timedelta(seconds=1))
     _SLOW.clear()
-    w = _worker(factory, "cut-off", heartbeat_seconds=0.1, heartbeat_grace_seconds=0.2)
+    w = _worker(factory, "cut-off", heartbeat_seconds=0.1, heartbeat_grace_seconds=0.4)
 
     def unreachable() -> None:
         raise OSError("database unreachable")
@@ -306,3 +307,14 @@ def test_a_worker_that_cannot_beat_starts_no_further_job(fresh_db: str, monkeypa
         "tests.registry.slow": (JobStatus.done, None),
         "tests.registry.noop": (JobStatus.running, "cut-off"),  # left for a healthy worker's watchdog
     }
+
+
+def test_a_claim_hands_out_jobs_in_due_order(fresh_db: str) -> None:
+    """Twenty jobs inserted out of order come back earliest due first (PostgreSQL's RETURNING has no order)."""
+    factory = session_factory(make_engine(fresh_db))
+    offsets = [7, 3, 19, 0, 11, 5, 16, 2, 9, 14, 1, 18, 6, 12, 4, 17, 8, 13, 10, 15]
+    with unit_of_work(factory) as s:
+        for k in offsets:
+            enqueue_task(s, "tests.registry.noop", {"k": k}, run_after=T0 + timedelta(seconds=k))
+    claimed = _worker(factory, "orderly").claim(limit=20)
+    assert [c.payload["args"]["k"] for c in claimed] == list(range(20))

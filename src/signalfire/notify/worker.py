@@ -233,6 +233,7 @@ class Worker:
                     OutboxJob.payload,
                     OutboxJob.attempts,
                     OutboxJob.org_id,
+                    OutboxJob.run_after,
                 )
                 .execution_options(synchronize_session=False)
             ).all()
@@ -241,6 +242,8 @@ class Worker:
                 self._beat(session, now)
         if rows:
             self._beat_ok = time.monotonic()
+        # RETURNING keeps no order (PostgreSQL returns rows as the update met them): jobs run in due order.
+        rows = sorted(rows, key=lambda r: (r.run_after, str(r.id)))
         return [Claimed(r.id, JobKind(r.kind), r.topic, r.payload, r.attempts, r.org_id) for r in rows]
 
     # -- the watchdog ---------------------------------------------------------------------------------
