@@ -5,7 +5,8 @@
 
 One scratch database (the real migrations; PostgreSQL, or a SQLite file with --sqlite), a receiving org with
 its channel open and one downstream API user (every client sends as that one user: the case that used to
-queue on one rate-limit row). One uvicorn server with the embedded worker, which places what arrives.
+queue on one rate-limit row). One uvicorn server with the embedded worker, which places what arrives
+(`--worker-process`: the server without it, and a `signalfire worker` process beside it, as deployed).
 Each round, alternating which side goes first:
 
 * http: --clients threads with a keep-alive connection each send --requests reports in all
@@ -158,15 +159,22 @@ def seed(url: str) -> str:
 class Server:
     base_port: int
     process: subprocess.Popen[bytes]
+    worker: subprocess.Popen[bytes] | None = None
+
+    def stop(self) -> None:
+        for proc in (self.process, self.worker):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
 
 
-def start(url: str, processes: int = 1) -> Server:
+def start(url: str, processes: int = 1, worker_process: bool = False) -> Server:
     port = free_port()
     env = {
         **os.environ,
         "SIGNALFIRE_DATABASE_URL": url,
         "SIGNALFIRE_ENVIRONMENT": "development",
-        "SIGNALFIRE_EMBEDDED_WORKER": "true",
+        "SIGNALFIRE_EMBEDDED_WORKER": "false" if worker_process else "true",
         # Counted as always, never refused: the bench measures throughput, not the limit.
         "SIGNALFIRE_LIMITS__PUBLIC_SUBMISSIONS_PER_MINUTE": "1000000000",
     }
@@ -181,11 +189,19 @@ def start(url: str, processes: int = 1) -> Server:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
-                return Server(port, process)
+                break
         except OSError:
             time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start")
+    else:
+        process.kill()
+        raise RuntimeError("server did not start")
+    worker = None
+    if worker_process:  # the deployment README describes: API processes, and `signalfire worker` beside them
+        worker = subprocess.Popen(
+            [sys.executable, "-c", "from signalfire.cli import main; main()", "worker"], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    return Server(port, process, worker)
 
 
 @dataclass
@@ -497,6 +513,10 @@ def main() -> None:
     parser.add_argument("--stability", type=int, default=0, help="then N requests to a fresh database")
     parser.add_argument("--group-commit-probe", action="store_true")
     parser.add_argument("--processes", type=int, default=1, help="uvicorn worker processes (each with its worker)")
+    parser.add_argument(
+        "--worker-process", action="store_true",
+        help="run the outbox worker (which places signals) as its own `signalfire worker` process, not embedded",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.2f}, {'SQLite' if args.sqlite else 'PostgreSQL'}")  # fmt: skip
@@ -511,7 +531,7 @@ def compare(args: argparse.Namespace) -> None:
     with database(args, "sf_bench_intake") as url:
         token = seed(url)
         org_id = org_id_of(url)
-        server = start(url, args.processes)
+        server = start(url, args.processes, args.worker_process)
         try:
             sides: dict[str, Callable[[int], Run]] = {
                 "http": lambda r: http_side(server.base_port, token, args.clients, args.requests, r),
@@ -543,8 +563,7 @@ def compare(args: argparse.Namespace) -> None:
                     print(f"  round {rnd + 1} {name:5s} {run.rate:7.1f}/s  p50 {run.p50:6.1f} ms  "
                           f"p99 {run.p99:6.1f} ms  load {os.getloadavg()[0]:.2f}{extra}")  # fmt: skip
         finally:
-            server.process.terminate()
-            server.process.wait(timeout=30)
+            server.stop()
     med = statistics.median
     print(f"\nmedians over {args.rounds} rounds of {args.requests} with {args.clients} clients:")
     for name, runs in results.items():
@@ -566,15 +585,14 @@ def stability(args: argparse.Namespace) -> None:
     slice_ = 5000
     with database(args, "sf_bench_intake_growth") as url:
         token = seed(url)
-        server = start(url, args.processes)
+        server = start(url, args.processes, args.worker_process)
         try:
             since = datetime.now(UTC)
             run = http_side(server.base_port, token, args.clients, args.stability, 4242)
             wait_drained(url)
             lags, waiting = placement_lag(url, since)
         finally:
-            server.process.terminate()
-            server.process.wait(timeout=30)
+            server.stop()
     ends = run.done_at
     rates = []
     for start_ in range(0, len(ends) - slice_ + 1, slice_):

@@ -356,3 +356,32 @@ def test_alerts_of_one_system_are_not_one_story_because_they_share_its_url(
     a = f.signal(db, actor.org_id, title="Headline one", text="", url="https://news.example/story")
     b = f.signal(db, actor.org_id, title="Other words entirely", text="", url="https://www.news.example/story/")
     assert a.cluster_id == b.cluster_id
+
+
+def test_a_stored_signals_features_are_computed_afresh_when_its_text_changes() -> None:
+    """Member features are kept between batches, but an alert group whose summary grew is read anew."""
+    from signalfire.intake.similarity import features
+
+    alert = Signal(
+        id=uuid.uuid4(),
+        source_kind=SourceKind.monitoring_alert,
+        title="Jailbreak rate above baseline",
+        match_text="refusals dropped on the roleplay prompts",
+        text="",
+        url=None,
+        authors=[],
+    )
+    first = matching._member_features(alert)
+    assert first == features(matching.report_of(alert))
+    assert matching._member_features(alert) is first  # the same signal, unchanged: not recomputed
+    alert.match_text = "refusals dropped on the roleplay prompts; exfiltration of the system prompt seen"
+    again = matching._member_features(alert)
+    assert again == features(matching.report_of(alert)) and again != first
+
+
+@pytest.mark.parametrize(
+    ("keys", "width"), [(1, 1), (2, 2), (3, 4), (5, 8), (64, 64), (65, 128), (129, 200), (200, 200)]
+)
+def test_lookups_are_built_for_a_few_widths_only(keys: int, width: int) -> None:
+    assert matching._postings_lookup(keys)[1] == width
+    assert matching._recent_members(keys)[1] == width

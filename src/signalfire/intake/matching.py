@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from typing import TypeVarTuple, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import CompoundSelect, Select, and_, case, delete, insert, select, tuple_, union_all, update
+from sqlalchemy import CompoundSelect, Select, and_, bindparam, case, delete, insert, select, tuple_, union_all, update
 from sqlalchemy.orm import Session, object_session
 
 from signalfire.core.clock import utcnow
@@ -111,6 +112,30 @@ def report_of(signal: Signal) -> Report:
     if signal.source_kind is SourceKind.monitoring_alert:
         return Report(signal.title, signal.match_text, None, tuple(signal.authors or ()))
     return Report(signal.title, signal.text, signal.url, tuple(signal.authors or ()))
+
+
+# Features of stored signals, which successive batches read again as neighbours (the recent members of
+# the same clusters): keyed by the signal and a hash of what is compared, so a changed text (an alert
+# group's summary) is computed afresh. Bounded: a batch reads at most a few thousand members.
+_FEATURES_CACHED = 4096
+_features_cache: OrderedDict[tuple[uuid.UUID, int], Features] = OrderedDict()
+_features_lock = threading.Lock()
+
+
+def _member_features(signal: Signal) -> Features:
+    report = report_of(signal)
+    key = (signal.id, hash(report))
+    with _features_lock:
+        hit = _features_cache.get(key)
+        if hit is not None:
+            _features_cache.move_to_end(key)
+            return hit
+    feat = features(report)
+    with _features_lock:
+        _features_cache[key] = feat
+        while len(_features_cache) > _FEATURES_CACHED:
+            _features_cache.popitem(last=False)
+    return feat
 
 
 def _word_key(word: str) -> str:
@@ -200,7 +225,7 @@ def place_signals(session: Session, signals: Sequence[Signal], *, embedder: Embe
     stats.add(new_feats)  # the batch counts for its own weights, as an offline TF-IDF would
     everyone = [*signals, *members]
     _embed(embedder, everyone if embedder is not None else [])
-    feats = new_feats + [features(report_of(m)) for m in members]
+    feats = new_feats + [_member_features(m) for m in members]
     sims = similarities(feats, stats, _embedding_matrix(everyone) if embedder is not None else None)
     curated = {c.id for c in _clusters(session, {m.cluster_id for m in members if m.cluster_id})}
     cluster_index = {cid: k for k, cid in enumerate(dict.fromkeys(m.cluster_id for m in members))}
@@ -286,13 +311,10 @@ def _neighbourhood(
     # that thousands of signals share (an alert storm's title) finds its cluster among any few hundred
     # of them, and reading them all made every lookup slower as the table grew.
     for start in range(0, len(keys), ARMS):
-        arms = [
-            select(SignalBand.band, SignalBand.signal_id)
-            .where(SignalBand.org_id == org_id, SignalBand.band == key)
-            .limit(POSTINGS_PER_KEY)
-            for key in keys[start : start + ARMS]
-        ]
-        for band, signal_id in session.execute(_union_of_limited(arms)):
+        chunk = keys[start : start + ARMS]
+        stmt, width = _postings_lookup(len(chunk))
+        params = {"org": org_id, **{f"k{i}": chunk[i] if i < len(chunk) else "" for i in range(width)}}
+        for band, signal_id in session.execute(stmt, params):
             if signal_id not in own:
                 k = position.get(signal_id)
                 if k is None:
@@ -326,22 +348,60 @@ def _neighbourhood(
     # The most recent members of each cluster, read from ix_intake_signal_cluster_recent: a cost per
     # cluster that does not grow with the cluster (an alert storm's may hold thousands).
     for start in range(0, len(ids), ARMS):
-        recent_arms = [
-            select(Signal.id)
-            .where(Signal.cluster_id == cid)
-            .order_by(Signal.received_at.desc(), Signal.id)
-            .limit(MEMBERS_PER_CLUSTER)
-            for cid in ids[start : start + ARMS]
-        ]
-        recent = _union_of_limited(recent_arms).subquery()
-        members.extend(
-            session.execute(select(Signal).where(Signal.org_id == org_id, Signal.id.in_(select(recent.c[0]))))
-            .scalars()
-            .all()
-        )
+        chunk_ids = ids[start : start + ARMS]
+        stmt_m, width = _recent_members(len(chunk_ids))
+        params = {"org": org_id, **{f"c{i}": chunk_ids[i] if i < len(chunk_ids) else _NO_CLUSTER for i in range(width)}}
+        members.extend(session.execute(stmt_m, params).scalars().all())
     members = [m for m in members if m.id not in own]
     members.sort(key=lambda m: (m.received_at, str(m.id)))
     return members
+
+
+_NO_CLUSTER = uuid.UUID(int=0)  # pads a lookup to its width: no cluster has it
+
+
+def _width(n: int) -> int:
+    """Lookups are built for a few widths (powers of two up to ARMS) and padded with values that match
+    nothing: each width is built and compiled once, not once per batch (building a union of a few
+    hundred aliased arms cost more CPU than running it)."""
+    return min(ARMS, 1 << max(n - 1, 0).bit_length())
+
+
+@lru_cache(maxsize=16)
+def _postings_width(width: int) -> CompoundSelect[str, uuid.UUID]:
+    return _union_of_limited(
+        [
+            select(SignalBand.band, SignalBand.signal_id)
+            .where(SignalBand.org_id == bindparam("org"), SignalBand.band == bindparam(f"k{i}"))
+            .limit(POSTINGS_PER_KEY)
+            for i in range(width)
+        ]
+    )
+
+
+def _postings_lookup(n: int) -> tuple[CompoundSelect[str, uuid.UUID], int]:
+    """Up to POSTINGS_PER_KEY (band, signal) postings for each of n keys (bound as k0.., org as org)."""
+    width = _width(n)
+    return _postings_width(width), width
+
+
+@lru_cache(maxsize=16)
+def _recent_width(width: int) -> Select[Signal]:
+    arms = [
+        select(Signal.id)
+        .where(Signal.cluster_id == bindparam(f"c{i}"))
+        .order_by(Signal.received_at.desc(), Signal.id)
+        .limit(MEMBERS_PER_CLUSTER)
+        for i in range(width)
+    ]
+    recent = _union_of_limited(arms).subquery()
+    return select(Signal).where(Signal.org_id == bindparam("org"), Signal.id.in_(select(recent.c[0])))
+
+
+def _recent_members(n: int) -> tuple[Select[Signal], int]:
+    """The MEMBERS_PER_CLUSTER most recent signals of each of n clusters (bound as c0.., org as org)."""
+    width = _width(n)
+    return _recent_width(width), width
 
 
 def _union_of_limited(arms: Sequence[Select[*_Ts]]) -> CompoundSelect[*_Ts]:
