@@ -40,6 +40,7 @@ from signalfire.core.db.session import make_engine, session_factory, unit_of_wor
 from signalfire.exchange import service
 from signalfire.exchange.models import ItemStatus
 from signalfire.exchange.pseudonyms import ensure_pseudonym
+from signalfire.exchange.tags import TagFilter
 from signalfire.exchange.vocab import Category, Severity, Tlp
 
 LIMIT_MS = 30.0
@@ -67,7 +68,7 @@ WITH g AS (
   FROM g
 )
 INSERT INTO exchange_item (id, created_at, updated_at, org_id, status, version, category, title, summary, details,
-  indicators, severity, priority, confidence, model_families, modalities, technique_refs, mitigations, tlp,
+  indicators, severity, priority, confidence, model_families, modalities, technique_refs, tags, mitigations, tlp,
   permitted_uses_mask, audience_all_members, audience_named_orgs, audience_named_people, audience_government,
   audience_researchers, attribution, pseudonym_id, first_published_at, published_at, withdrawn_at)
 SELECT md5('item' || n)::uuid, at, at, org_id, status, CASE WHEN status = 'draft' THEN 0 ELSE 1 END,
@@ -77,7 +78,9 @@ SELECT md5('item' || n)::uuid, at, at, org_id, status, CASE WHEN status = 'draft
   'Summary of item ' || n, 'Details of item ' || n, '',
   (ARRAY['informational', 'low', 'medium', 'high', 'critical'])[1 + h4 % 5],
   (ARRAY['routine', 'elevated', 'urgent', 'immediate'])[1 + h1 % 4], 'moderate',
-  '[]', '["text"]', '["AML.T0051"]', '[]', tlp, 1 + (h4 % 511),
+  '[]', '["text"]', '["AML.T0051"]',
+  CASE WHEN h4 % 10000 < 2 THEN '["bench-rare"]' WHEN h2 % 5 = 0 THEN '["jailbreak"]' ELSE '[]' END,
+  '[]', tlp, 1 + (h4 % 511),
   tlp <> 'RED' AND h3 % 100 < 70,
   tlp <> 'RED' AND h3 % 100 >= 70 AND h3 % 100 < 85,
   tlp = 'RED' OR h3 % 100 >= 85,
@@ -265,6 +268,13 @@ def scenarios(session: Session) -> list[Scenario]:
         ),
         Scenario("non-member org nothing is addressed to", first(OrgKind.downstream, "quiet"), service.ItemFilters()),
         Scenario("authority (government partners)", first(OrgKind.authority), service.ItemFilters()),
+        Scenario("member lab, common tag (1 in 5)", member, service.ItemFilters(tags=TagFilter(tags=("jailbreak",)))),
+        Scenario(
+            "member lab, rare tag (1 in 5,000)", member, service.ItemFilters(tags=TagFilter(tags=("bench-rare",)))
+        ),
+        Scenario(
+            "authority, rare tag", first(OrgKind.authority), service.ItemFilters(tags=TagFilter(tags=("bench-rare",)))
+        ),
         Scenario(
             "authority, category filter",
             first(OrgKind.authority),
@@ -312,6 +322,44 @@ def measure(url: str, runs: int) -> bool:
     return ok
 
 
+TAG_INDEXES = {
+    "ix_exchange_item_tags": "CREATE INDEX ix_exchange_item_tags ON exchange_item USING gin (tags)",
+    "ix_exchange_item_technique_refs": "CREATE INDEX ix_exchange_item_technique_refs ON exchange_item "
+    "USING gin (technique_refs)",
+}
+
+
+def tag_index_probe(url: str, runs: int) -> None:
+    """The tag scenarios without the GIN indexes of migration 0027, then with them rebuilt, in one run."""
+    engine = make_engine(url, poolclass=NullPool)
+    factory = session_factory(engine)
+
+    def time_tags(label: str) -> None:
+        with factory() as session:
+            for sc in (s for s in scenarios(session) if "tag" in s.name):
+
+                def run(sc: Scenario = sc) -> object:
+                    result = service.list_items(session, sc.actor, sc.filters, limit=50)
+                    session.rollback()
+                    return result
+
+                times = sorted(_time(run, runs))
+                print(f"  {label:22} {sc.name:40} median {statistics.median(times):8.1f} ms")
+
+    print("\ntag filter, GIN indexes of migration 0027 dropped and rebuilt (same database, same run):")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in TAG_INDEXES:
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+        conn.exec_driver_sql("ANALYZE exchange_item")
+    time_tags("without the indexes")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for definition in TAG_INDEXES.values():
+            conn.exec_driver_sql(definition)
+        conn.exec_driver_sql("ANALYZE exchange_item")
+    time_tags("with the indexes")
+    engine.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=1_000_000)
@@ -320,6 +368,9 @@ def main() -> int:
     parser.add_argument("--database", default="sf_bench_exchange")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--reuse", action="store_true", help="measure a database kept by an earlier --keep run")
+    parser.add_argument(
+        "--tag-index-probe", action="store_true", help="then the tag filters without/with the GIN indexes"
+    )
     args = parser.parse_args()
     if args.reuse:
         url = make_url(args.admin_url).set(database=args.database).render_as_string(hide_password=False)
@@ -329,6 +380,8 @@ def main() -> int:
         if not args.reuse:
             load(url, args.items)
         ok = measure(url, args.runs)
+        if args.tag_index_probe:
+            tag_index_probe(url, args.runs)
     finally:
         if not (args.keep or args.reuse):
             _drop_database(args.admin_url, args.database)

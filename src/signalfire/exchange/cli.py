@@ -25,6 +25,7 @@ from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
 from signalfire.core.settings import get_settings
 from signalfire.exchange import routing, service
+from signalfire.exchange.tags import parse_tag_filter
 from signalfire.exchange.vocab import Category, Tlp
 
 app = typer.Typer(help="The information-sharing exchange.", no_args_is_help=True)
@@ -65,12 +66,21 @@ def items_list(
     category: Annotated[Category | None, typer.Option(help="Only this category.")] = None,
     tlp: Annotated[str | None, typer.Option(help="Only this TLP (e.g. AMBER+STRICT).")] = None,
     mine: Annotated[bool, typer.Option(help="Only items shared by the org.")] = False,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(help="Only items carrying this free tag or citing this catalogue id (repeatable; any of them)."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=service.LIST_LIMIT_MAX)] = 50,
 ) -> None:
     """Items the person may see, newest first (the same policy as the UI and the API)."""
+    try:
+        tags = parse_tag_filter(tag or [])
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     with _work() as session:
         actor = _actor(session, as_, org)
-        filters = service.ItemFilters(category=category, tlp=Tlp.parse(tlp) if tlp else None, mine=mine)
+        filters = service.ItemFilters(category=category, tlp=Tlp.parse(tlp) if tlp else None, mine=mine, tags=tags)
         page = service.list_items(session, actor, filters, limit=limit)
         table = Table(
             "id",

@@ -139,6 +139,9 @@ class ExchangeItem(IdMixin, TimestampMixin, Base):
         Index("ix_exchange_item_status_tlp", "status", "tlp", "published_at", "id"),
         Index("ix_exchange_item_org_status", "org_id", "status", "published_at", "id"),
         Index("ix_exchange_item_government", "audience_government", "status", "published_at", "id"),
+        # Filters by tag or catalogue id (``?|`` over JSONB): without them a rare tag reads every item.
+        Index("ix_exchange_item_tags", "tags", postgresql_using="gin"),
+        Index("ix_exchange_item_technique_refs", "technique_refs", postgresql_using="gin"),
     )
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))

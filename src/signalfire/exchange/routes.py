@@ -54,7 +54,7 @@ from signalfire.exchange.schemas import (
     WithdrawIn,
 )
 from signalfire.exchange.screening import Finding
-from signalfire.exchange.tags import reference_label
+from signalfire.exchange.tags import TAG_FILTER_MAX, reference_label, tag_filter
 from signalfire.exchange.vocab import (
     AudienceKind,
     Category,
@@ -116,8 +116,11 @@ def list_page(
     mine: bool = False,
     status: ItemStatus = ItemStatus.PUBLISHED,
     cursor: str | None = Query(None, max_length=200),
+    tag: Annotated[list[str], Query(max_length=TAG_FILTER_MAX)] = [],  # noqa: B006
 ) -> Response:
-    filters = service.ItemFilters(category=category, tlp=tlp, severity=severity, q=q, mine=mine, status=status)
+    filters = service.ItemFilters(
+        category=category, tlp=tlp, severity=severity, q=q, mine=mine, status=status, tags=tag_filter(tag)
+    )
     page = service.list_items(session, actor, filters, limit=50, cursor=cursor)
     rows = [views.summary_out(i, page.contributors[i.id], actor) for i in page.items]
     drafts = (
@@ -566,9 +569,24 @@ def api_list(
     contributor: str | None = Query(None, max_length=60),
     limit: int = Query(50, ge=1, le=service.LIST_LIMIT_MAX),
     cursor: str | None = Query(None, max_length=200),
+    tag: Annotated[
+        list[str],
+        Query(
+            max_length=TAG_FILTER_MAX,
+            description="Any of these free tags or catalogue ids (ATLAS, OWASP LLM, CVE, CWE), "
+            "repeated or comma-separated.",
+        ),
+    ] = [],  # noqa: B006
 ) -> list[ItemSummaryOut]:
     filters = service.ItemFilters(
-        category=category, tlp=tlp, severity=severity, q=q, mine=mine, status=status, contributor=contributor
+        category=category,
+        tlp=tlp,
+        severity=severity,
+        q=q,
+        mine=mine,
+        status=status,
+        contributor=contributor,
+        tags=tag_filter(tag),
     )
     page = service.list_items(session, actor, filters, limit=limit, cursor=cursor)
     if page.next_cursor:

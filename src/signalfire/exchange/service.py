@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -43,6 +43,7 @@ from signalfire.exchange.models import (
 )
 from signalfire.exchange.snapshot import Contributor, HubIdentity, ItemSnapshot
 from signalfire.exchange.stix.convert import SIGNALFIRE_PROJECT_EPOCH, derived_id
+from signalfire.exchange.tags import TagFilter, tagged
 from signalfire.exchange.vocab import Category, CoveredUse, Severity, Tlp
 
 DEFAULT_HUB_NAME = "Signalfire exchange hub"
@@ -301,6 +302,7 @@ class ItemFilters:
     # Published (the default) or, for the actor's own items, withdrawn / draft.
     status: ItemStatus = ItemStatus.PUBLISHED
     contributor: str | None = None  # a pseudonym's or an org's STIX identity id
+    tags: TagFilter = field(default_factory=TagFilter)  # any-of: free tags or catalogue ids
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,8 @@ def list_items(
         stmt = stmt.where(item.title.ilike(f"%{_escape_like(filters.q.strip()[:100])}%", escape="\\"))
     if filters.contributor:
         stmt = stmt.where(_contributor_is(session, actor, filters.contributor))
+    if filters.tags:
+        stmt = stmt.where(tagged(session, filters.tags))
     if cursor:
         stamp, last_id = _parse_cursor(cursor)
         stmt = stmt.where(or_(order_col < stamp, and_(order_col == stamp, item.id < last_id)))

@@ -19,14 +19,15 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Text, exists, func, literal, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
@@ -34,6 +35,7 @@ from signalfire.access.policy import require
 from signalfire.audit.chain import record
 from signalfire.core.errors import Conflict, ValidationFailed
 from signalfire.exchange.correlation.models import ModelFamily
+from signalfire.exchange.models import ExchangeItem
 from signalfire.exchange.vocab import RefScheme, normalise_reference, reference_scheme
 
 TAGS_MAX = 20
@@ -191,3 +193,36 @@ def add_model_family(session: Session, actor: Actor, name: str) -> ModelFamily:
         summary={"name": cleaned},
     )
     return family
+
+
+def tag_filter(values: Iterable[str]) -> TagFilter:
+    """``tag`` parameters as a filter, or a 422 naming what is not a tag."""
+    try:
+        return parse_tag_filter(values)
+    except ValueError as exc:
+        raise ValidationFailed.single("tag", str(exc)) from None
+
+
+def _holds_any(
+    session: Session, column: InstrumentedAttribute[list[str]], values: Sequence[str]
+) -> ColumnElement[bool]:
+    """The item's JSON list ``column`` holds one of ``values``: ``?|`` on PostgreSQL's JSONB, a ``json_each``
+    lookup on SQLite (the lists are short: at most a few dozen entries per item)."""
+    if session.get_bind().dialect.name == "postgresql":
+        held: ColumnElement[bool] = type_coerce(column, JSONB).has_any(
+            array(list(values), type_=Text).cast(ARRAY(Text))
+        )
+        return held
+    element = func.json_each(column).table_valued("value")
+    return exists(select(literal(1)).select_from(element).where(element.c.value.in_(list(values))))
+
+
+def tagged(session: Session, wanted: TagFilter) -> ColumnElement[bool]:
+    """Items that carry one of the filter's free tags or cite one of its catalogue ids (any-of). Only a
+    condition: the caller's statement starts from ``readable_items`` and keeps the policy."""
+    found: list[ColumnElement[bool]] = []
+    if wanted.tags:
+        found.append(_holds_any(session, ExchangeItem.tags, wanted.tags))
+    if wanted.refs:
+        found.append(_holds_any(session, ExchangeItem.technique_refs, wanted.refs))
+    return or_(*found) if found else literal(True)

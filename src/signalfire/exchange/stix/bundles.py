@@ -53,8 +53,8 @@ from signalfire.exchange.stix.convert import (
     bundle_to_items,
     item_to_bundle,
 )
-from signalfire.exchange.stix.queries import own_items, tagged
-from signalfire.exchange.tags import TAG_FILTER_MAX, TagFilter, parse_tag_filter
+from signalfire.exchange.stix.queries import own_items
+from signalfire.exchange.tags import TAG_FILTER_MAX, TagFilter, tag_filter, tagged
 from signalfire.exchange.vocab import AudienceKind, Category, Confidence, CoveredUse, Priority, Severity, Tlp
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
@@ -546,14 +546,6 @@ def export_route(
         headers["X-Signalfire-Next-Since"] = exported.next_since.isoformat()
     body = json.dumps(exported.bundle, ensure_ascii=False, indent=1).encode()
     return Response(content=body, media_type=STIX_MEDIA_TYPE, headers=headers)
-
-
-def tag_filter(values: Sequence[str]) -> TagFilter:
-    """The ``tag`` parameters as a filter, or a 422 naming what is not a tag."""
-    try:
-        return parse_tag_filter(values)
-    except ValueError as exc:
-        raise ValidationFailed.single("tag", str(exc)) from None
 
 
 async def _raw_body(request: Request) -> bytes:

@@ -23,7 +23,8 @@ from signalfire.access.cli_actor import CliActorError, cli_actor
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
 from signalfire.core.settings import get_settings
-from signalfire.exchange.stix.bundles import export_items, tag_filter
+from signalfire.exchange.stix.bundles import export_items
+from signalfire.exchange.tags import tag_filter
 from signalfire.exchange.vocab import CoveredUse
 
 app = typer.Typer(help="STIX 2.1 bundles of exchange items.", no_args_is_help=True)

@@ -25,7 +25,7 @@ from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.templating import render
 from signalfire.exchange.stix import bundles, queries
 from signalfire.exchange.stix.bundles import ImportAction, ImportAudience, ImportOutcome
-from signalfire.exchange.tags import TAG_FILTER_MAX
+from signalfire.exchange.tags import TAG_FILTER_MAX, tag_filter
 from signalfire.exchange.taxii import store as taxii_store
 from signalfire.exchange.taxii.collections import WRITABLE_AUDIENCE, CollectionKind, collections_for
 from signalfire.exchange.taxii.routes import API_ROOT, ROOT
@@ -207,7 +207,7 @@ def export_page(
         published_from=published_from,
         published_to=published_to,
         mine=mine,
-        tags=bundles.tag_filter(tag),
+        tags=tag_filter(tag),
     )
     return _export_page(request, session, actor, filters)
 

@@ -11,15 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, Text, exists, func, literal, or_, select, type_coerce
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
-from sqlalchemy.orm import InstrumentedAttribute, Session, defer
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, defer
 
 from signalfire.access.actor import Actor
 from signalfire.access.policy.exchange import readable_items
 from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.service import narrow_for_sparse_viewer
-from signalfire.exchange.tags import TagFilter
+from signalfire.exchange.tags import TagFilter, tagged
 from signalfire.exchange.taxii.collections import TaxiiCollection
 from signalfire.exchange.taxii.models import TaxiiObject
 from signalfire.exchange.vocab import Category, CoveredUse, Severity, Tlp
@@ -39,31 +38,6 @@ class ExportFilters:
     published_to: date | None = None
     mine: bool = False
     tags: TagFilter = field(default_factory=TagFilter)
-
-
-def _holds_any(
-    session: Session, column: InstrumentedAttribute[list[str]], values: Sequence[str]
-) -> ColumnElement[bool]:
-    """The item's JSON list ``column`` holds one of ``values``: ``?|`` on PostgreSQL's JSONB, a ``json_each``
-    lookup on SQLite (the lists are short: at most a few dozen entries per item)."""
-    if session.get_bind().dialect.name == "postgresql":
-        held: ColumnElement[bool] = type_coerce(column, JSONB).has_any(
-            array(list(values), type_=Text).cast(ARRAY(Text))
-        )
-        return held
-    element = func.json_each(column).table_valued("value")
-    return exists(select(literal(1)).select_from(element).where(element.c.value.in_(list(values))))
-
-
-def tagged(session: Session, wanted: TagFilter) -> ColumnElement[bool]:
-    """Items that carry one of the filter's free tags or cite one of its catalogue ids (any-of). Only a
-    condition: the caller's statement starts from ``readable_items`` and keeps the policy."""
-    found: list[ColumnElement[bool]] = []
-    if wanted.tags:
-        found.append(_holds_any(session, ExchangeItem.tags, wanted.tags))
-    if wanted.refs:
-        found.append(_holds_any(session, ExchangeItem.technique_refs, wanted.refs))
-    return or_(*found) if found else literal(True)
 
 
 def _escape_like(text: str) -> str:
