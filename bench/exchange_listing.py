@@ -79,7 +79,7 @@ SELECT md5('item' || n)::uuid, at, at, org_id, status, CASE WHEN status = 'draft
   (ARRAY['informational', 'low', 'medium', 'high', 'critical'])[1 + h4 % 5],
   (ARRAY['routine', 'elevated', 'urgent', 'immediate'])[1 + h1 % 4], 'moderate',
   '[]', '["text"]', '["AML.T0051"]',
-  CASE WHEN h4 % 10000 < 2 THEN '["bench-rare"]' WHEN h2 % 5 = 0 THEN '["jailbreak"]' ELSE '[]' END,
+  CAST(CASE WHEN h4 % 10000 < 2 THEN '["bench-rare"]' WHEN h2 % 5 = 0 THEN '["jailbreak"]' ELSE '[]' END AS jsonb),
   '[]', tlp, 1 + (h4 % 511),
   tlp <> 'RED' AND h3 % 100 < 70,
   tlp <> 'RED' AND h3 % 100 >= 70 AND h3 % 100 < 85,
