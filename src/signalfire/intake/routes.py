@@ -956,4 +956,4 @@ def api_deactivate_alert_source(source_id: uuid.UUID, session: SessionDep, actor
     return Response(status_code=204)
 
 
-routers = [pages, api, *public_routers]
+routers = [*public_routers, api, pages]  # the public endpoints take the volume (see web.app.ROUTE_MODULES)
