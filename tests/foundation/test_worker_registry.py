@@ -265,18 +265,20 @@ def _slow(session: Session, args: dict[str, Any]) -> None:
 
 
 def test_the_heartbeat_thread_keeps_a_long_job_with_its_worker(fresh_db: str) -> None:
-    """A job that runs 6 times the grace is not taken back by a watchdog running all along."""
+    """A job that runs 4 times the grace is not taken back by a watchdog running all along."""
     factory = session_factory(make_engine(fresh_db))
-    quick = {"heartbeat_seconds": 0.1, "heartbeat_grace_seconds": 0.4}
+    quick = {"heartbeat_seconds": 0.2, "heartbeat_grace_seconds": 1.0}  # wide enough for a loaded CI machine
     with unit_of_work(factory) as s:
-        enqueue_task(s, "tests.registry.slow", {"seconds": 2.4})
+        enqueue_task(s, "tests.registry.slow", {"seconds": 4.0})
     _SLOW.clear()
     busy, watchdog = _worker(factory, "busy", **quick), _worker(factory, "watchdog", **quick)
     done = threading.Event()
     runner = threading.Thread(target=lambda: (busy.run_once(), done.set()), daemon=True)
     runner.start()
     reclaimed = 0
+    deadline = time.monotonic() + 60
     while not done.wait(0.05):
+        assert time.monotonic() < deadline, "the worker never finished its job"
         reclaimed += watchdog.recover_stalled()
     runner.join(timeout=10)
     assert reclaimed == 0 and _SLOW == ["start", "end"]
@@ -290,10 +292,10 @@ def test_a_worker_that_cannot_beat_starts_no_further_job(fresh_db: str, monkeypa
     factory = session_factory(make_engine(fresh_db))
     with unit_of_work(factory) as s:
         # Due first, so run first: the claim returns jobs in due order whatever order the database gives.
-        enqueue_task(s, "tests.registry.slow", {"seconds": 0.8}, run_after=T0)
+        enqueue_task(s, "tests.registry.slow", {"seconds": 1.5}, run_after=T0)
         enqueue_task(s, "tests.registry.noop", {}, run_after=T0 + timedelta(seconds=1))
     _SLOW.clear()
-    w = _worker(factory, "cut-off", heartbeat_seconds=0.1, heartbeat_grace_seconds=0.4)
+    w = _worker(factory, "cut-off", heartbeat_seconds=0.1, heartbeat_grace_seconds=1.0)
 
     def unreachable() -> None:
         raise OSError("database unreachable")
