@@ -18,42 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
-from signalfire.exchange.vocab import AudienceKind, CoveredUse
+from signalfire.exchange.vocab import AudienceKind
 from tests.exchange import factories as xf
 
 Client = Callable[[Actor | None], TestClient]
 ITEMS = "/api/v1/exchange/items"
-
-
-@pytest.fixture()
-def items(db: Session, make_actor: Callable[..., Actor]) -> dict[str, Any]:
-    owner, reader, other = make_actor(), make_actor(), make_actor()
-
-    def item(by: Actor, tags: list[str], refs: list[str], **kw: Any) -> uuid.UUID:
-        return xf.published(db, by, tags=tags, technique_refs=refs, **kw).id
-
-    made: dict[str, Any] = {
-        "reader": reader,
-        "owner": owner,
-        "a1": item(owner, ["jailbreak"], []),
-        "a2": item(owner, ["rag"], ["AML.T0054"]),
-        "a3": item(owner, [], ["CWE-502"]),
-        "a4": item(owner, ["jailbreaks", "tool-use"], ["AML.T0051"]),
-        "mine": item(reader, ["jailbreak"], []),
-        "narrow_use": item(owner, ["jailbreak"], [], permitted_uses=[CoveredUse.SAFEGUARDS]),
-        "secret": item(
-            other,
-            ["jailbreak", "rag"],
-            ["AML.T0051", "CWE-502", "AML.T0054"],
-            audience=[AudienceKind.NAMED_PEOPLE],
-            audience_people=xf.people(other),
-        ),
-        "named_owner": item(
-            other, ["jailbreak"], ["CWE-502"], audience=[AudienceKind.NAMED_ORGS], audience_org_ids=[owner.org_id]
-        ),
-    }
-    db.commit()
-    return made
 
 
 def _listed(client: TestClient, **params: Any) -> set[uuid.UUID]:
@@ -74,42 +43,44 @@ def _listed(client: TestClient, **params: Any) -> set[uuid.UUID]:
     ],
 )
 def test_the_api_lists_exactly_the_tagged_items_the_viewer_may_read(
-    items: dict[str, Any], api_client: Client, asked: list[str], expected: set[str]
+    tagged_items: dict[str, Any], api_client: Client, asked: list[str], expected: set[str]
 ) -> None:
-    assert _listed(api_client(items["reader"]), tag=asked) == {items[k] for k in expected}
+    assert _listed(api_client(tagged_items["reader"]), tag=asked) == {tagged_items[k] for k in expected}
 
 
 def test_another_org_sees_its_own_selection_and_never_the_readers_audience(
-    items: dict[str, Any], api_client: Client
+    tagged_items: dict[str, Any], api_client: Client
 ) -> None:
     # The owner also reads the item addressed to its org; it never sees the named-people item either.
-    got = _listed(api_client(items["owner"]), tag=["CWE-502"])
-    assert got == {items["a3"], items["named_owner"]}
-    assert items["secret"] not in _listed(api_client(items["owner"]), tag=["jailbreak", "rag", "AML.T0051"])
+    got = _listed(api_client(tagged_items["owner"]), tag=["CWE-502"])
+    assert got == {tagged_items["a3"], tagged_items["named_owner"]}
+    assert tagged_items["secret"] not in _listed(
+        api_client(tagged_items["owner"]), tag=["jailbreak", "rag", "AML.T0051"]
+    )
 
 
-def test_anonymous_callers_get_nothing(items: dict[str, Any], api_client: Client) -> None:
+def test_anonymous_callers_get_nothing(tagged_items: dict[str, Any], api_client: Client) -> None:
     resp = api_client(None).get(ITEMS, params={"tag": "jailbreak"})
     assert resp.status_code in (401, 404)
-    assert str(items["a1"]) not in resp.text
+    assert str(tagged_items["a1"]) not in resp.text
 
 
-def test_a_bad_tag_is_a_clear_422(items: dict[str, Any], api_client: Client) -> None:
-    resp = api_client(items["reader"]).get(ITEMS, params={"tag": "not a tag!"})
+def test_a_bad_tag_is_a_clear_422(tagged_items: dict[str, Any], api_client: Client) -> None:
+    resp = api_client(tagged_items["reader"]).get(ITEMS, params={"tag": "not a tag!"})
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
-    too_many = api_client(items["reader"]).get(ITEMS, params={"tag": ",".join(f"t{i}" for i in range(21))})
+    too_many = api_client(tagged_items["reader"]).get(ITEMS, params={"tag": ",".join(f"t{i}" for i in range(21))})
     assert too_many.status_code == 422
 
 
 def test_the_list_page_filters_by_tag_and_keeps_the_selection_in_its_links(
-    db: Session, items: dict[str, Any], browser_client: Client
+    db: Session, tagged_items: dict[str, Any], browser_client: Client
 ) -> None:
-    client = browser_client(items["reader"])
+    client = browser_client(tagged_items["reader"])
     page = client.get("/exchange", params={"tag": "jailbreak, CWE-502"})
     assert page.status_code == 200
     listed = {uuid.UUID(v) for v in re.findall(r'href="/exchange/items/([0-9a-f-]{36})"', page.text)}
-    assert listed == {items[k] for k in ("a1", "a3", "mine", "narrow_use")}
+    assert listed == {tagged_items[k] for k in ("a1", "a3", "mine", "narrow_use")}
     assert 'value="CWE-502, jailbreak"' in page.text
     export = re.search(r'data-testid="export-link" href="([^"]+)"', page.text)
     assert export is not None and "tag=CWE-502" in html.unescape(export.group(1))

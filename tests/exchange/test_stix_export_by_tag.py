@@ -35,38 +35,6 @@ def _reports(bundle: dict[str, Any]) -> set[uuid.UUID]:
     return {uuid.UUID(o["id"].split("--", 1)[1]) for o in bundle["objects"] if o["type"] == "report"}
 
 
-@pytest.fixture()
-def items(db: Session, make_actor: Callable[..., Actor]) -> dict[str, Any]:
-    owner, reader, other = make_actor(), make_actor(), make_actor()
-
-    def item(by: Actor, tags: list[str], refs: list[str], **kw: Any) -> uuid.UUID:
-        return xf.published(db, by, tags=tags, technique_refs=refs, **kw).id
-
-    made: dict[str, Any] = {
-        "reader": reader,
-        "a1": item(owner, ["jailbreak"], []),
-        "a2": item(owner, ["rag"], ["AML.T0054"]),
-        "a3": item(owner, [], ["CWE-502"]),
-        "a4": item(owner, ["jailbreaks", "tool-use"], ["AML.T0051"]),
-        "mine": item(reader, ["jailbreak"], []),
-        # Carries the tag but permits only safeguards: listed on the page, not exported for threat detection.
-        "narrow_use": item(owner, ["jailbreak"], [], permitted_uses=[CoveredUse.SAFEGUARDS]),
-        # Tagged like the others, but the reader may not read them.
-        "secret": item(
-            other,
-            ["jailbreak", "rag"],
-            ["AML.T0051", "CWE-502", "AML.T0054"],
-            audience=[AudienceKind.NAMED_PEOPLE],
-            audience_people=xf.people(other),
-        ),
-        "named_other": item(
-            other, ["jailbreak"], ["CWE-502"], audience=[AudienceKind.NAMED_ORGS], audience_org_ids=[owner.org_id]
-        ),
-    }
-    db.commit()
-    return made
-
-
 def test_parse_tag_filter_sorts_tags_from_catalogue_ids_and_refuses_non_tags() -> None:
     parsed = parse_tag_filter(["Jailbreak, aml.t0051", " cwe-502 ", "", "rag,jailbreak"])
     assert parsed == TagFilter(tags=("jailbreak", "rag"), refs=("AML.T0051", "CWE-502"))
@@ -88,39 +56,41 @@ def test_parse_tag_filter_sorts_tags_from_catalogue_ids_and_refuses_non_tags() -
     ],
 )
 def test_api_exports_exactly_the_tagged_items_the_viewer_may_read(
-    items: dict[str, Any], api_client: Client, asked: list[str], expected: set[str]
+    tagged_items: dict[str, Any], api_client: Client, asked: list[str], expected: set[str]
 ) -> None:
-    resp = api_client(items["reader"]).get(EXPORT, params={"purpose": "threat_detection", "tag": asked})
+    resp = api_client(tagged_items["reader"]).get(EXPORT, params={"purpose": "threat_detection", "tag": asked})
     assert resp.status_code == 200, resp.text
-    assert _reports(resp.json()) == {items[k] for k in expected}
+    assert _reports(resp.json()) == {tagged_items[k] for k in expected}
 
 
-def test_api_tag_filter_refusals(items: dict[str, Any], api_client: Client) -> None:
-    client = api_client(items["reader"])
+def test_api_tag_filter_refusals(tagged_items: dict[str, Any], api_client: Client) -> None:
+    client = api_client(tagged_items["reader"])
     none = client.get(EXPORT, params={"purpose": "threat_detection", "tag": "tool-use-nowhere"})
     assert none.status_code == 404
     bad = client.get(EXPORT, params={"purpose": "threat_detection", "tag": "not a tag!"})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
-    both = client.get(EXPORT, params={"purpose": "threat_detection", "tag": "jailbreak", "item": str(items["a1"])})
+    both = client.get(
+        EXPORT, params={"purpose": "threat_detection", "tag": "jailbreak", "item": str(tagged_items["a1"])}
+    )
     assert both.status_code == 422 and "not both" in both.json()["detail"]
 
 
-def test_tag_filter_pages_with_since(db: Session, items: dict[str, Any]) -> None:
-    reader: Actor = items["reader"]
+def test_tag_filter_pages_with_since(db: Session, tagged_items: dict[str, Any]) -> None:
+    reader: Actor = tagged_items["reader"]
     wanted = parse_tag_filter(["jailbreak", "CWE-502"])
     first, since = bundles.exportable_items(db, reader, CoveredUse.THREAT_DETECTION, tags=wanted, limit=2)
     assert since is not None
     rest, more = bundles.exportable_items(db, reader, CoveredUse.THREAT_DETECTION, tags=wanted, since=since)
     assert more is None
-    assert {i.id for i in first + rest} == {items[k] for k in ("a1", "a3", "mine")}
+    assert {i.id for i in first + rest} == {tagged_items[k] for k in ("a1", "a3", "mine")}
 
 
-def test_export_page_filters_by_tag(items: dict[str, Any], browser_client: Client) -> None:
-    client = browser_client(items["reader"])
+def test_export_page_filters_by_tag(tagged_items: dict[str, Any], browser_client: Client) -> None:
+    client = browser_client(tagged_items["reader"])
     page = client.get("/exchange/export", params={"tag": "jailbreak, CWE-502"})
     assert page.status_code == 200
     listed = {uuid.UUID(v) for v in re.findall(r'name="item" value="([0-9a-f-]{36})"', page.text)}
-    assert listed == {items[k] for k in ("a1", "a3", "mine", "narrow_use")}
+    assert listed == {tagged_items[k] for k in ("a1", "a3", "mine", "narrow_use")}
     assert 'value="CWE-502, jailbreak"' in page.text  # the form shows the selection back
     assert client.get("/exchange/export", params={"tag": "not a tag!"}).status_code == 422
 
