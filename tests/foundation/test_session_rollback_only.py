@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import anyio
 import pytest
 
 from signalfire.core.web.deps import ROLLBACK_ONLY, get_session
@@ -39,8 +40,26 @@ def _request(session: FakeSession, **state: Any) -> Any:
 def test_a_marked_request_rolls_back_instead_of_committing(marked: bool, expected: list[str]) -> None:
     session = FakeSession()
     request = _request(session, **({ROLLBACK_ONLY: True} if marked else {}))
-    gen = get_session(request)
-    assert next(gen) is session
-    with pytest.raises(StopIteration):
-        next(gen)
+
+    async def drive() -> None:
+        gen = get_session(request)
+        assert await anext(gen) is session
+        with pytest.raises(StopAsyncIteration):
+            await anext(gen)
+
+    anyio.run(drive)
     assert session.calls == expected
+
+
+def test_a_failed_request_rolls_back_and_closes() -> None:
+    session = FakeSession()
+    request = _request(session)
+
+    async def drive() -> None:
+        gen = get_session(request)
+        assert await anext(gen) is session
+        with pytest.raises(ValueError, match="boom"):
+            await gen.athrow(ValueError("boom"))
+
+    anyio.run(drive)
+    assert session.calls == ["rollback", "close"]

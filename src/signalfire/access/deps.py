@@ -30,7 +30,8 @@ class AccessResolver:
 RESOLVER = AccessResolver()
 
 
-def optional_actor(principal: OptionalPrincipalDep) -> Actor | None:
+# No I/O in these: coroutines, so FastAPI runs them inline rather than in the thread pool (core.web.deps).
+async def optional_actor(principal: OptionalPrincipalDep) -> Actor | None:
     if principal is not None and not isinstance(principal, Actor):
         raise TypeError(f"the registered resolver returned {type(principal).__name__}, not an access Actor")
     return principal
@@ -39,7 +40,7 @@ def optional_actor(principal: OptionalPrincipalDep) -> Actor | None:
 OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def current_actor(actor: OptionalActorDep) -> Actor:
+async def current_actor(actor: OptionalActorDep) -> Actor:
     if actor is None:
         raise Unauthorized()
     return actor
@@ -49,7 +50,7 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 def requires(permission: Permission) -> Any:
-    def dep(actor: ActorDep) -> Actor:
+    async def dep(actor: ActorDep) -> Actor:
         require(actor, permission)
         return actor
 

@@ -26,6 +26,7 @@ from signalfire.access.schemas import (
     WebhookIn,
     WebhookOut,
 )
+from signalfire.audit import service as audit_service
 from signalfire.audit.chain import record
 from signalfire.core.errors import ValidationFailed
 from signalfire.core.schemas import SafeText
@@ -180,7 +181,12 @@ def audit_page(request: Request, session: SessionDep, actor: ActorDep, before: A
         stmt = stmt.where(AuditEvent.seq < before)
     events = session.execute(stmt).scalars().all()
     record(session, action="audit.log.read", target_type="audit_log", actor=actor, summary={"count": len(events)})
-    return render(request, "admin/audit.html", {"events": events, "can_read": actor.can(Permission.audit_log_read)})
+    published = audit_service.latest_checkpoint(session) is not None
+    return render(
+        request,
+        "admin/audit.html",
+        {"events": events, "can_read": actor.can(Permission.audit_log_read), "checkpoint_published": published},
+    )
 
 
 # -- API -----------------------------------------------------------------------------------------------
