@@ -34,6 +34,7 @@ SIGNED_IN = {"other_org": 401, **{f"role:{r.value}": 401 for r in Role}}
 
 CASES = [
     RouteCase("GET", "/healthz", public=True),
+    RouteCase("GET", "/favicon.ico", public=True, expect={s: 301 for s in ("anonymous", "other_org", *SIGNED_IN)}),
     RouteCase("GET", "/login", public=True),
     # Anonymous has no CSRF cookie here: 403. Signed-in callers send their token but a wrong password: 401.
     RouteCase(

@@ -76,6 +76,10 @@ def test_no_page_links_to_an_error_for_any_persona(fresh_db: str) -> None:
             assert signed_in.status_code in (302, 303), (login.email, signed_in.status_code)
             walked[login.email], found = _walk(c)
             dead += [f"{login.email}: {line}" for line in found]
+    # Asked for by browsers on pages that name no icon (JSON views): it must lead to the icon.
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        icon = c.get("/favicon.ico")
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
     # Each persona reaches more than its home page (a broken sign-in would walk nothing and pass).
     assert all(count > 20 for count in walked.values()), walked
     assert dead == []

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import text
 
 from signalfire.access import service
@@ -32,6 +32,12 @@ def _safe_next(value: str | None) -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return "/"
+
+
+@public.get("/favicon.ico")
+async def favicon() -> Response:
+    # Browsers ask for /favicon.ico on pages that name no icon (the JSON API, the OpenAPI views).
+    return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
 @public.get("/healthz")
