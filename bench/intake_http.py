@@ -16,7 +16,8 @@ Each round, alternating which side goes first:
   `sqlite3`), one INSERT and one commit per row, into `bench_raw_signal` (a copy of `intake_signal` with
   its indexes).
 
-Reported per round and as medians: requests or rows per second, p50 and p99 latency, the ratio; from the
+Reported per round and as medians: requests or rows per second, p50 and p99 latency, the ratio, the API
+server's CPU per request (from /proc; steadier than wall-clock time on a shared machine); from the
 http rounds, receipt to clustered (the signal's received_at to its audit entry, written by the worker in
 the placement transaction) p50/p95/max, and how long the backlog took to drain after the last request.
 `--group-commit-probe` adds a third side: raw inserts where one writer thread commits whatever rows the
@@ -202,6 +203,25 @@ def start(url: str, processes: int = 1, worker_process: bool = False) -> Server:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
     return Server(port, process, worker)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU (user + system) of a process and its live children, from /proc: steadier than wall-clock time
+    on a shared machine, and it counts the server's work only (not the client's, not PostgreSQL's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                pids += [int(c) for c in f.read().split()]
+        except OSError:  # gone meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 @dataclass
@@ -547,19 +567,26 @@ def compare(args: argparse.Namespace) -> None:
             wait_drained(url)
             lags: list[float] = []
             drains: list[float] = []
+            cpu_ms: list[float] = []
             for rnd in range(args.rounds):
                 names = list(sides) if rnd % 2 == 0 else list(sides)[::-1]
                 for name in names:
                     since = datetime.now(UTC)
+                    cpu_before = cpu_seconds(server.process.pid)
                     run = sides[name](rnd + 1)
+                    cpu_used = cpu_seconds(server.process.pid) - cpu_before
                     results.setdefault(name, []).append(run)
                     extra = ""
                     if name == "http":
+                        cpu_ms.append(cpu_used / args.requests * 1000)
                         drains.append(wait_drained(url))
                         round_lags, waiting = placement_lag(url, since)
                         assert not waiting, f"{waiting} signals were not placed"
                         lags.extend(round_lags)
-                        extra = f"  placed p95 {pct(round_lags, 0.95) * 1000:.0f} ms, drained {drains[-1]:.1f} s after"
+                        extra = (
+                            f"  placed p95 {pct(round_lags, 0.95) * 1000:.0f} ms, drained {drains[-1]:.1f} s after,"
+                            f" server CPU {cpu_ms[-1]:.2f} ms/request"
+                        )
                     print(f"  round {rnd + 1} {name:5s} {run.rate:7.1f}/s  p50 {run.p50:6.1f} ms  "
                           f"p99 {run.p99:6.1f} ms  load {os.getloadavg()[0]:.2f}{extra}")  # fmt: skip
         finally:
@@ -571,6 +598,9 @@ def compare(args: argparse.Namespace) -> None:
               f"p99 {med(r.p99 for r in runs):6.1f} ms")  # fmt: skip
     ratio = med(r.rate for r in results["http"]) / med(r.rate for r in results["raw"])
     print(f"  http / raw: {ratio:.3f}x")
+    if cpu_ms:
+        print(f"  server CPU per request (the API process, placement not included with --worker-process): "
+              f"{med(cpu_ms):.2f} ms (median)")  # fmt: skip
     if "group" in results:
         print(f"  group commit / one commit per row: "
               f"{med(r.rate for r in results['group']) / med(r.rate for r in results['raw']):.2f}x")  # fmt: skip
