@@ -6,6 +6,8 @@ dependency sees no exception; they mark the request, and the session must roll b
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,6 +32,12 @@ class FakeSession:
         self.calls.append("close")
 
 
+def _run(drive: Callable[[], Awaitable[None]]) -> None:
+    # On a thread of its own: a browser test earlier in the session leaves an event loop on this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, drive).result()
+
+
 def _request(session: FakeSession, **state: Any) -> Any:
     return SimpleNamespace(
         app=SimpleNamespace(state=SimpleNamespace(session_factory=lambda: session)), state=SimpleNamespace(**state)
@@ -47,7 +55,7 @@ def test_a_marked_request_rolls_back_instead_of_committing(marked: bool, expecte
         with pytest.raises(StopAsyncIteration):
             await anext(gen)
 
-    anyio.run(drive)
+    _run(drive)
     assert session.calls == expected
 
 
@@ -61,5 +69,5 @@ def test_a_failed_request_rolls_back_and_closes() -> None:
         with pytest.raises(ValueError, match="boom"):
             await gen.athrow(ValueError("boom"))
 
-    anyio.run(drive)
+    _run(drive)
     assert session.calls == ["rollback", "close"]
