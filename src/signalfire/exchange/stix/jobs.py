@@ -163,12 +163,16 @@ def run_import(
     factory: sessionmaker[Session],
     job_id: uuid.UUID,
     *,
-    batch_size: int = BATCH_SIZE,
-    budget_seconds: float = RUN_BUDGET_SECONDS,
+    batch_size: int | None = None,
+    budget_seconds: float | None = None,
 ) -> Store:
     """Import the job's objects from ``done`` on, one committed batch at a time; returns what the worker
-    stores with the outbox job's completion (the job done, failed, or its next task)."""
+    stores with the outbox job's completion (the job done, failed, or its next task).
+
+    ``batch_size`` and ``budget_seconds`` default to BATCH_SIZE and RUN_BUDGET_SECONDS as they are now."""
     began = time.monotonic()
+    batch_size = batch_size or BATCH_SIZE
+    budget_seconds = RUN_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     with unit_of_work(factory) as session:
         job = session.get(StixImportJob, job_id)
         if job is None or job.state.finished:
