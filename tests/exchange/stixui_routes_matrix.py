@@ -50,7 +50,9 @@ CASES = [
         form=lambda c, p: {"bundle": _bundle(), "dry_run": "true", "permitted_uses": "safeguards"},
     ),
     # An import job is seen by the people of its org who may import; anyone else gets the missing page.
-    RouteCase("GET", "/exchange/import/jobs/{job_id}", P.exchange_item_write, owned=True, denied=404, setup=_import_job),
+    RouteCase(
+        "GET", "/exchange/import/jobs/{job_id}", P.exchange_item_write, owned=True, denied=404, setup=_import_job
+    ),
     RouteCase(
         "POST",
         "/api/v1/exchange/imports",

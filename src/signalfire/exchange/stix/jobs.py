@@ -66,6 +66,10 @@ BATCH_SIZE = 25
 # One task's share of an import: well inside the worker's lease (120 s by default), so the watchdog never
 # hands a running import to a second worker; the rest is the next task.
 RUN_BUDGET_SECONDS = 30.0
+# SQLite has one writer, and every transaction here takes the write lock as it begins (core.db.session): a
+# pause between batches lets the requests waiting for it in (the progress polls among them) instead of the
+# import taking it back at once and holding the whole app until it ends. PostgreSQL needs none.
+SQLITE_PAUSE_SECONDS = 0.15
 AUDIT_TARGET = "exchange_import_job"
 
 Store = Callable[[Session], None]
@@ -218,10 +222,12 @@ def run_import(
                 if job.state is ImportJobState.QUEUED:
                     job.state, job.started_at = ImportJobState.RUNNING, utcnow()
                 finished = job.done >= job.total
+                pause = SQLITE_PAUSE_SECONDS if session.get_bind().dialect.name == "sqlite" else 0.0
             if finished:
                 return _complete(job_id)
             if time.monotonic() - began >= budget_seconds:
                 return _next_part(job_id)
+            time.sleep(pause)
     except ImportJobFailed as exc:
         return _fail(job_id, str(exc))
 

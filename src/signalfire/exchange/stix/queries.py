@@ -19,8 +19,8 @@ from signalfire.access.policy import first_or_404
 from signalfire.access.policy.exchange import readable_import_jobs, readable_items
 from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.service import narrow_for_sparse_viewer
-from signalfire.exchange.tags import TagFilter, tagged
 from signalfire.exchange.stix.models import StixImportJob
+from signalfire.exchange.tags import TagFilter, tagged
 from signalfire.exchange.taxii.collections import TaxiiCollection
 from signalfire.exchange.taxii.models import TaxiiObject
 from signalfire.exchange.vocab import Category, CoveredUse, Severity, Tlp
@@ -133,9 +133,7 @@ def collection_counts(
 
 def import_job(session: Session, actor: Actor, job_id: uuid.UUID) -> StixImportJob:
     """One import of the actor's org (``readable_import_jobs``); missing and not readable are the same 404."""
-    return first_or_404(
-        session, readable_import_jobs(actor).where(StixImportJob.id == job_id), "No such import."
-    )
+    return first_or_404(session, readable_import_jobs(actor).where(StixImportJob.id == job_id), "No such import.")
 
 
 def recent_import_jobs(session: Session, actor: Actor, limit: int = 10) -> list[StixImportJob]:
