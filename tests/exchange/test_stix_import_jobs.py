@@ -331,6 +331,13 @@ def test_a_retried_create_with_its_idempotency_key_gets_the_first_job(
     assert fresh.status_code == 202 and fresh.json()["id"] != first.json()["id"]
 
 
+def test_the_import_job_api_is_in_the_openapi_document(api_client: Client) -> None:
+    paths = api_client(None).get("/api/v1/openapi.json").json()["paths"]
+    assert "202" in paths[API]["post"]["responses"]
+    assert {p["name"] for p in paths[API]["post"]["parameters"]} >= {"permitted_uses", "audience", "idempotency-key"}
+    assert "200" in paths[API + "/{job_id}"]["get"]["responses"]
+
+
 def test_a_bundle_that_cannot_be_imported_is_refused_at_once_with_nothing_stored(
     db: Session, make_actor: Callable[..., Actor], api_client: Client
 ) -> None:

@@ -34,7 +34,7 @@ TASK_MODULES = (
     "signalfire.notices.tasks",
     "signalfire.intake.tasks",
     "signalfire.federation.tasks",
-    "signalfire.exchange.stix.tasks",
+    "signalfire.exchange.tasks",
 )
 
 

@@ -5,7 +5,7 @@ whole-bundle fault (size, objects, reports, STIX version, duplicate ids, unknown
 request with nothing stored, then stores the job with its bundle, enqueues the worker task through the outbox
 and audits the request, all in the request's transaction.
 
-The task (:func:`run_import`, registered in ``stix.tasks``) imports the bundle in batches of
+The task (:func:`run_import`, registered in ``exchange.tasks``) imports the bundle in batches of
 :data:`BATCH_SIZE` objects, each one transaction holding the batch's drafts, its part of the per-object
 outcome and ``done``, so readers see the progress and a retry after a crash (the worker's watchdog
 re-queues a job whose worker died) goes on from ``done``, with the report a single run makes: a batch is

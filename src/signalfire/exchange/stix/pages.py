@@ -27,7 +27,7 @@ from signalfire.access.policy import require
 from signalfire.core.errors import AppError
 from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
-from signalfire.core.web.templating import redirect, render
+from signalfire.core.web.templating import is_htmx, redirect, render
 from signalfire.exchange.stix import bundles, jobs, queries
 from signalfire.exchange.stix.bundles import ImportAction, ImportAudience, ImportOutcome
 from signalfire.exchange.stix.models import StixImportJob
@@ -190,7 +190,7 @@ def import_job_page(request: Request, session: SessionDep, actor: ActorDep, job_
         },
         fragment="exchange/_stix_import_progress.html",
     )
-    if job.state.finished and request.headers.get("HX-Request") == "true":
+    if job.state.finished and is_htmx(request):
         resp.headers["HX-Refresh"] = "true"  # the report is the whole page's, not the poll's fragment
     return resp
 

@@ -1,4 +1,4 @@
-"""Background work of STIX imports: the import task and the sweep that fails imports whose task died."""
+"""Background work of the exchange: the STIX import task, and the sweep that fails imports whose task died."""
 
 from __future__ import annotations
 
