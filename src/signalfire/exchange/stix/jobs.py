@@ -178,9 +178,11 @@ def run_import(
     batch_size = batch_size or BATCH_SIZE
     budget_seconds = RUN_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     with unit_of_work(factory) as session:
-        job = session.get(StixImportJob, job_id)
+        job = _locked(session, job_id)
         if job is None or job.state.finished:
             return _nothing
+        if job.state is ImportJobState.QUEUED:  # readers see it started before its first batch is in
+            job.state, job.started_at = ImportJobState.RUNNING, utcnow()
         bundle = session.get(StixImportBundle, job_id)
         raw = bundle.content if bundle is not None else None
         max_items, uses = job.max_items, [CoveredUse(u) for u in job.default_uses]
@@ -219,8 +221,6 @@ def run_import(
                     "objects": [*job.outcome.get("objects", []), *(o.as_json() for o in [*refused, *planned])],
                 }
                 job.done = start + len(part)
-                if job.state is ImportJobState.QUEUED:
-                    job.state, job.started_at = ImportJobState.RUNNING, utcnow()
                 finished = job.done >= job.total
                 pause = SQLITE_PAUSE_SECONDS if session.get_bind().dialect.name == "sqlite" else 0.0
             if finished:
