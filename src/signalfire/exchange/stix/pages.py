@@ -143,7 +143,8 @@ def import_run(
     if len(raw) > UI_MAX_BYTES:
         return answer(
             error=f"The file is larger than {UI_MAX_BYTES // (1024 * 1024)} MiB, the most this page imports at "
-            "once. Split the bundle, or use the API (POST /api/v1/exchange/import).",
+            f"once. Split the bundle, or use the API (POST /api/v1/exchange/imports, up to "
+            f"{bundles.MAX_IMPORT_BYTES // (1024 * 1024)} MiB and {bundles.MAX_IMPORT_ITEMS} reports).",
             status_code=413,
         )
     try:
