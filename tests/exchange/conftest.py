@@ -7,10 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
+from signalfire.core.settings import JobSettings
 from signalfire.exchange.vocab import AudienceKind, CoveredUse
+from signalfire.notify.transports import LogMailer
+from signalfire.notify.worker import Worker
 from tests.exchange import factories as xf
 
 
@@ -45,3 +48,9 @@ def tagged_items(db: Session, make_actor: Callable[..., Actor]) -> dict[str, Any
     }
     db.commit()
     return made
+
+
+@pytest.fixture()
+def drain_jobs(session_maker: sessionmaker[Session]) -> Callable[[], int]:
+    """Run the outbox worker over this test's connection until nothing is claimable (as the embedded one does)."""
+    return Worker(session_maker, settings=JobSettings(), mailer=LogMailer()).drain

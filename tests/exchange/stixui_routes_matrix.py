@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 from signalfire.access.permissions import Permission as P
+from signalfire.exchange.stix import jobs
 from signalfire.exchange.stix.convert import TLP2_MARKING_IDS
-from signalfire.exchange.vocab import Tlp
+from signalfire.exchange.vocab import CoveredUse, Tlp
 from tests.exchange import factories as xf
 from tests.matrix import MatrixContext, RouteCase
 
@@ -32,6 +33,13 @@ def _bundle() -> str:
     return json.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [report]})
 
 
+def _import_job(ctx: MatrixContext) -> dict[str, Any]:
+    """An import job of the owning org, started by its admin (queued: the matrix runs no worker)."""
+    job = jobs.submit_import(ctx.db, ctx.admin, _bundle().encode(), default_uses=[CoveredUse.SAFEGUARDS])
+    ctx.db.commit()
+    return {"job_id": job.id}
+
+
 CASES = [
     RouteCase("GET", "/exchange/import", P.exchange_item_write),
     # A dry run of a one-report bundle posted as the form field the dry run's page posts back.
@@ -40,6 +48,20 @@ CASES = [
         "/exchange/import",
         P.exchange_item_write,
         form=lambda c, p: {"bundle": _bundle(), "dry_run": "true", "permitted_uses": "safeguards"},
+    ),
+    # An import job is seen by the people of its org who may import; anyone else gets the missing page.
+    RouteCase(
+        "GET", "/exchange/import/jobs/{job_id}", P.exchange_item_write, owned=True, denied=404, setup=_import_job
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/exchange/imports",
+        P.exchange_item_write,
+        json=lambda c, p: json.loads(_bundle()),
+        headers={"Content-Type": "application/json"},
+    ),
+    RouteCase(
+        "GET", "/api/v1/exchange/imports/{job_id}", P.exchange_item_write, owned=True, denied=404, setup=_import_job
     ),
     RouteCase("GET", "/exchange/export", P.exchange_item_read),
     # The item is GREEN to all members and permits threat detection: another member may export it too.

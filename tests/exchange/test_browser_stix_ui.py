@@ -1,5 +1,6 @@
 """In a real browser over the seeded demo: Aurora's admin imports a STIX 2.1 bundle with a dry run (two reports
-would be created, one refused for having no TLP marking), imports it, publishes one of the drafts, then exports
+would be created, one refused for having no TLP marking), imports it (a job: its page shows the progress, then
+the report), publishes one of the drafts, then exports
 a selection from the items list and the downloaded bundle holds exactly the ticked items. The TAXII
 collections page shows how to connect. Every page has no serious or critical axe-core violation.
 
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from signalfire.exchange.stix import jobs as stix_jobs
 from signalfire.exchange.stix.convert import SIGNALFIRE_EXTENSION_ID, TLP2_MARKING_IDS
 from signalfire.exchange.vocab import Tlp
 from tests.conftest import LiveServer, axe_violations, login, screenshot
@@ -105,12 +108,27 @@ def test_member_imports_with_a_dry_run_then_exports_a_selection(
     page.go_back()
     page.wait_for_selector("[data-testid=confirm-import]")
 
-    # Import for real: the same bundle, posted back from the page.
+    # Import for real: the same bundle, posted back from the page, starts a job; its page shows a determinate
+    # progress bar in a live region, polls (htmx) until the job is done, then shows the report.
     page.click("[data-testid=confirm-import] button[type=submit]")
-    page.wait_for_selector("[data-testid=import-report] .card-title:has-text('Imported')")
+    page.wait_for_url(f"{url}/exchange/import/jobs/**")
+    job_url = page.url
+    status = page.locator("[data-testid=import-status]")
+    assert status.get_attribute("aria-live") == "polite"
+    assert page.locator("[data-testid=import-progress] progress").get_attribute("max") == "3"
+    page.wait_for_selector("[data-testid=import-report] .card-title:has-text('Imported')", timeout=30_000)
+    assert "3 of 3 objects" in status.inner_text()
+    assert page.locator("[data-testid=import-progress] progress").get_attribute("value") == "3"
     assert page.locator("[data-testid=count-create]").inner_text() == "2"
+    assert page.locator("[data-testid=count-refuse]").inner_text() == "1"
     _axe(page, "import result", violations)
     _shot(page, "exchange-stix-import-done")
+    # The report is the job's: it survives a reload, and the import page lists the job.
+    page.reload()
+    assert page.locator("[data-testid=count-create]").inner_text() == "2"
+    page.goto(f"{url}/exchange/import")
+    assert page.locator(f"[data-testid=recent-imports] a[href='{job_url.removeprefix(url)}']").count() == 1
+    page.goto(job_url)
 
     # Publish one of the drafts from its page.
     page.click(f"[data-testid=import-objects] a:has-text('{GOOD}')")
@@ -150,6 +168,34 @@ def test_member_imports_with_a_dry_run_then_exports_a_selection(
     _axe(page, "collections", violations)
     _shot(page, "exchange-taxii-collections")
     assert not violations, "\n".join(violations)
+
+
+def test_the_job_page_s_progress_bar_advances_until_the_report(
+    live_server: LiveServer, page: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a dry run: the job page's bar moves through intermediate values (htmx polling), then the page
+    refreshes itself into the report."""
+    monkeypatch.setattr(stix_jobs, "BATCH_SIZE", 5)  # the embedded worker runs in this process
+    url = live_server.url
+    bundle_file = tmp_path / "many.json"
+    objects = [_report(f"Partner report {n}", Tlp.GREEN) for n in range(60)]
+    bundle_file.write_text(json.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}))
+    login(page, url, "alice@aurora.example")
+    page.goto(f"{url}/exchange/import")
+    page.set_input_files("#s-file", str(bundle_file))
+    page.click("[data-testid=import-now]")
+    page.wait_for_url(f"{url}/exchange/import/jobs/**")
+    seen: set[int] = set()
+    report = page.locator("[data-testid=import-report]")
+    deadline = time.monotonic() + 60
+    while report.count() == 0 and time.monotonic() < deadline:
+        value = page.locator("[data-testid=import-progress] progress").get_attribute("value")
+        if value is not None:
+            seen.add(int(value))
+        page.wait_for_timeout(100)
+    assert report.count() == 1 and page.locator("[data-testid=count-create]").inner_text() == "60"
+    assert any(0 < v < 60 for v in seen), f"no intermediate progress seen: {sorted(seen)}"
+    assert "60 of 60 objects" in page.locator("[data-testid=import-status]").inner_text()
 
 
 @pytest.mark.parametrize("email", ["alice@aurora.example", "erin@aioffice.example"])

@@ -227,7 +227,9 @@ def _posted_back(page: str) -> str:
     return "".join(_parts(page))
 
 
-def test_import_page_dry_run_then_import(db: Session, make_actor: Callable[..., Actor], browser_client: Client) -> None:
+def test_import_page_dry_run_then_import(
+    db: Session, make_actor: Callable[..., Actor], browser_client: Client, drain_jobs: Callable[[], int]
+) -> None:
     importer = make_actor()
     client = _page_client(browser_client, importer)
     assert client.get(PAGE).status_code == 200
@@ -248,19 +250,27 @@ def test_import_page_dry_run_then_import(db: Session, make_actor: Callable[..., 
     assert bare["id"] in dry.text and "permitted uses" in dry.text
     # The page keeps the bundle for the confirming post; posting it back imports the planned drafts.
     assert _posted_back(dry.text) == raw.decode()
-    done = client.post(
+    started = client.post(
         PAGE,
         data={"bundle": _parts(dry.text), "dry_run": "false", "audience": "only_me", "permitted_uses": "safeguards"},
     )
-    assert done.status_code == 200 and "Imported" in done.text
-    assert 'data-testid="count-create">2<' in done.text
+    # The import is a job: acknowledged at once, its page shows the progress, then the report.
+    assert started.status_code == 303 and started.headers["location"].startswith("/exchange/import/jobs/")
+    waiting = client.get(started.headers["location"])
+    assert waiting.status_code == 200 and "0 of 2 objects" in waiting.text
+    poll = f'hx-get="{started.headers["location"]}"'
+    assert 'data-testid="import-report"' not in waiting.text and poll in waiting.text
+    assert drain_jobs() > 0
+    done = client.get(started.headers["location"])
+    assert done.status_code == 200 and "Imported" in done.text and "2 of 2 objects" in done.text
+    assert 'data-testid="count-create">2<' in done.text and poll not in done.text
     titles = set(db.execute(select(ExchangeItem.title).where(ExchangeItem.org_id == importer.org_id)).scalars())
     assert titles == {"Agent tool hijack", "Foreign report without uses"}
     assert _audits(db, "exchange.stix.imported") == 1
 
 
 def test_import_page_posts_a_bundle_larger_than_a_form_field_back_in_pieces(
-    db: Session, make_actor: Callable[..., Actor], browser_client: Client
+    db: Session, make_actor: Callable[..., Actor], browser_client: Client, drain_jobs: Callable[[], int]
 ) -> None:
     """A form field holds at most 1 MiB: a bigger bundle (here non-ASCII, 1.1 MB) goes back in pieces."""
     importer = make_actor()
@@ -273,7 +283,10 @@ def test_import_page_posts_a_bundle_larger_than_a_form_field_back_in_pieces(
     dry = client.post(PAGE, files={"file": ("big.json", text.encode(), "application/json")}, data={"dry_run": "true"})
     assert dry.status_code == 200 and 'data-testid="count-create">40<' in dry.text
     assert len(_parts(dry.text)) > 1 and _posted_back(dry.text) == text
-    done = client.post(PAGE, data={"bundle": _parts(dry.text), "dry_run": "false"})
+    started = client.post(PAGE, data={"bundle": _parts(dry.text), "dry_run": "false"})
+    assert started.status_code == 303
+    drain_jobs()
+    done = client.get(started.headers["location"])
     assert done.status_code == 200 and 'data-testid="count-create">40<' in done.text
     details = db.execute(select(ExchangeItem.details).where(ExchangeItem.org_id == importer.org_id)).scalars().all()
     assert len(details) == 40 and set(details) == {"x\u00e9\U0001f600" * 4000}

@@ -207,6 +207,26 @@ def build_actor(
     )
 
 
+def actor_for_job(
+    session: Session, user_id: uuid.UUID, org_id: uuid.UUID, token_id: uuid.UUID | None = None
+) -> Actor | None:
+    """The person a background job acts for, as they are now: None when they are no longer an active member
+    of ``org_id``, or when the API token they asked with has since been revoked or has expired (the job then
+    has the token's scopes, never more)."""
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    token = None
+    if token_id is not None:
+        token = session.get(ApiToken, token_id)
+        if token is None or token.revoked_at is not None or token_expired(token, utcnow()):
+            return None
+    actor = build_actor(session, user, org_id, via="job", token=token)
+    if actor is None or actor.org_id != org_id:
+        return None
+    return actor
+
+
 @dataclass(frozen=True)
 class NewSession:
     cookie_value: str

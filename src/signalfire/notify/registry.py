@@ -34,6 +34,7 @@ TASK_MODULES = (
     "signalfire.notices.tasks",
     "signalfire.intake.tasks",
     "signalfire.federation.tasks",
+    "signalfire.exchange.tasks",
 )
 
 

@@ -45,6 +45,7 @@ from signalfire.exchange.models import (
     ResponseKind,
 )
 from signalfire.exchange.moderation.models import CommunityMember, MemberStatus
+from signalfire.exchange.stix.models import StixImportJob
 from signalfire.exchange.vocab import CoveredUse, Tlp
 
 # Org kinds that can be "members" of the sharing community; an authority is only ever a government partner.
@@ -222,6 +223,14 @@ def can_edit(actor: Actor, item: ExchangeItem) -> bool:
 
 def can_publish(actor: Actor, item: ExchangeItem) -> bool:
     return is_contributor(actor, item) and actor.can(Permission.exchange_item_publish)
+
+
+def readable_import_jobs(actor: Actor) -> Select[StixImportJob]:
+    """STIX imports of the actor's org, for those who may import (write items): the people who could have
+    started one. Anyone else, in the org or not, finds none (a job's page is then a 404, like a missing one).
+    """
+    stmt = select(StixImportJob).where(StixImportJob.org_id == actor.org_id)
+    return stmt if actor.can(Permission.exchange_item_write) else nothing(stmt)
 
 
 def readable_responses(actor: Actor) -> Select[ItemResponse]:

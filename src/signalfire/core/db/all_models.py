@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "signalfire.exchange.taxii.models",
     "signalfire.exchange.sanitise.models",
     "signalfire.exchange.correlation.models",
+    "signalfire.exchange.stix.models",
     "signalfire.intake.models",
     "signalfire.readiness.models",
     "signalfire.transparency.models",

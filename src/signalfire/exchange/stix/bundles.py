@@ -229,6 +229,20 @@ class PlannedObject:
             "defaults": self.defaults,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlannedObject:
+        """The object as :meth:`as_json` wrote it (what an import job stores), without the draft's data."""
+        return cls(
+            stix_id=data["stix_id"],
+            stix_type=data["type"],
+            action=ImportAction(data["action"]),
+            reason=data["reason"],
+            title=data["title"],
+            tlp=data["tlp"],
+            item_id=uuid.UUID(data["item_id"]) if data.get("item_id") else None,
+            defaults=list(data["defaults"]),
+        )
+
 
 @dataclass
 class ImportOutcome:
@@ -266,6 +280,27 @@ class ImportOutcome:
             # The earlier shape, kept for existing clients: what was created, refused, and ignored.
             "created": self.created,
             "skipped": self.skipped,
+            "ignored": len(self.ignored),
+        }
+
+    def stored(self) -> dict[str, Any]:
+        """What an import job keeps of it (:meth:`from_stored` reads it back)."""
+        return {"objects": [o.as_json() for o in self.objects], "ignored": list(self.ignored)}
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any], *, dry_run: bool = False) -> ImportOutcome:
+        return cls(
+            dry_run=dry_run,
+            objects=[PlannedObject.from_json(o) for o in data.get("objects", [])],
+            ignored=list(data.get("ignored", [])),
+        )
+
+    def audit_summary(self) -> dict[str, Any]:
+        return {
+            "created": [str(o.item_id) for o in self.of(ImportAction.CREATE)],
+            "updated": [str(o.item_id) for o in self.of(ImportAction.UPDATE)],
+            "unchanged": len(self.of(ImportAction.UNCHANGED)),
+            "skipped": len(self.of(ImportAction.REFUSE)),
             "ignored": len(self.ignored),
         }
 
@@ -338,7 +373,8 @@ def _same_content(item: ExchangeItem, data: ItemIn) -> bool:
     )
 
 
-def _read_bundle(raw: bytes, max_items: int = MAX_IMPORT_ITEMS) -> ImportResult:
+def read_bundle(raw: bytes, max_items: int = MAX_IMPORT_ITEMS) -> ImportResult:
+    """The bundle read whole, or AppError (413, 422) for a whole-bundle fault: nothing may be imported."""
     try:
         result = bundle_to_items(raw, max_bytes=MAX_IMPORT_BYTES, max_objects=MAX_IMPORT_OBJECTS)
     except BundleRejected as exc:
@@ -427,6 +463,43 @@ def _names_of(raw: bytes, ids: set[str]) -> dict[str, str]:
     }
 
 
+def refusals(raw: bytes, result: ImportResult) -> list[PlannedObject]:
+    """The objects :func:`bundle_to_items` refused on their own, as planned (refused) objects, in bundle order."""
+    names = _names_of(raw, {e.object_id for e in result.errors}) if result.errors else {}
+    return [
+        PlannedObject(
+            stix_id=error.object_id,
+            stix_type=error.object_id.split("--", 1)[0],
+            action=ImportAction.REFUSE,
+            reason=error.reason.removeprefix(f"{error.object_id} was skipped: ").rstrip("."),
+            title=names.get(error.object_id, ""),
+        )
+        for error in result.errors
+    ]
+
+
+AudienceChecks = dict[tuple[Tlp, ImportAudience], ValidationFailed | None]
+
+
+def plan_items(
+    session: Session,
+    actor: Actor,
+    items: Sequence[ImportedItem],
+    *,
+    default_uses: Sequence[CoveredUse] = (),
+    audience: ImportAudience = ImportAudience.ONLY_ME,
+    checked: AudienceChecks | None = None,
+) -> list[PlannedObject]:
+    """What importing ``items`` does, each against the org's drafts as they are now; reads only.
+
+    ``checked`` carries the audience checks (one per TLP) from one part of an import to the next.
+    """
+    ids = [import_item_id(actor.org_id, i.stix_id) for i in items]
+    existing = {item.id: item for item in own_items(session, actor, ids)}
+    checked = {} if checked is None else checked
+    return [_plan_one(session, actor, imported, default_uses, audience, existing, checked) for imported in items]
+
+
 def plan_import(
     session: Session,
     actor: Actor,
@@ -438,25 +511,27 @@ def plan_import(
 ) -> ImportOutcome:
     """What importing ``raw`` would do, object by object; reads only (this is the dry run)."""
     require(actor, Permission.exchange_item_write)
-    result = _read_bundle(raw, max_items)
-    ids = [import_item_id(actor.org_id, i.stix_id) for i in result.items]
-    existing = {item.id: item for item in own_items(session, actor, ids)}
+    result = read_bundle(raw, max_items)
     outcome = ImportOutcome(dry_run=True, ignored=list(result.ignored))
-    names = _names_of(raw, {e.object_id for e in result.errors}) if result.errors else {}
-    for error in result.errors:
-        outcome.objects.append(
-            PlannedObject(
-                stix_id=error.object_id,
-                stix_type=error.object_id.split("--", 1)[0],
-                action=ImportAction.REFUSE,
-                reason=error.reason.removeprefix(f"{error.object_id} was skipped: ").rstrip("."),
-                title=names.get(error.object_id, ""),
-            )
-        )
-    checked: dict[tuple[Tlp, ImportAudience], ValidationFailed | None] = {}
-    for imported in result.items:
-        outcome.objects.append(_plan_one(session, actor, imported, default_uses, audience, existing, checked))
+    outcome.objects.extend(refusals(raw, result))
+    outcome.objects.extend(plan_items(session, actor, result.items, default_uses=default_uses, audience=audience))
     return outcome
+
+
+def apply_plan(session: Session, actor: Actor, planned: Sequence[PlannedObject]) -> None:
+    """Create or update the drafts ``planned`` says to; an object the authoring rules refuse becomes refused."""
+    for one in planned:
+        if one.action not in (ImportAction.CREATE, ImportAction.UPDATE) or one.data is None:
+            continue
+        try:
+            with session.begin_nested():
+                if one.action is ImportAction.CREATE:
+                    authoring.create_draft(session, actor, one.data, item_id=one.item_id)
+                else:
+                    assert one.item_id is not None
+                    authoring.update_draft(session, actor, one.item_id, one.data)
+        except (ValidationFailed, Conflict) as exc:
+            one.action, one.reason = ImportAction.REFUSE, exc.detail
 
 
 def import_bundle(
@@ -472,35 +547,19 @@ def import_bundle(
     """Save the bundle's reports as drafts of the actor's org; see the module docstring for the rules.
 
     The plan is the dry run's (:func:`plan_import`); with ``dry_run`` nothing is written, not even audit.
+    In one transaction: the pages and ``POST /imports`` run the same steps in parts, as a job (``stix.jobs``).
     """
     outcome = plan_import(session, actor, raw, default_uses=default_uses, audience=audience, max_items=max_items)
     if dry_run:
         return outcome
     outcome.dry_run = False
-    for planned in outcome.objects:
-        if planned.action not in (ImportAction.CREATE, ImportAction.UPDATE) or planned.data is None:
-            continue
-        try:
-            with session.begin_nested():
-                if planned.action is ImportAction.CREATE:
-                    authoring.create_draft(session, actor, planned.data, item_id=planned.item_id)
-                else:
-                    assert planned.item_id is not None
-                    authoring.update_draft(session, actor, planned.item_id, planned.data)
-        except (ValidationFailed, Conflict) as exc:
-            planned.action, planned.reason = ImportAction.REFUSE, exc.detail
+    apply_plan(session, actor, outcome.objects)
     record(
         session,
         action="exchange.stix.imported",
         target_type="exchange_item",
         actor=actor,
-        summary={
-            "created": [str(o.item_id) for o in outcome.of(ImportAction.CREATE)],
-            "updated": [str(o.item_id) for o in outcome.of(ImportAction.UPDATE)],
-            "unchanged": len(outcome.of(ImportAction.UNCHANGED)),
-            "skipped": len(outcome.of(ImportAction.REFUSE)),
-            "ignored": len(outcome.ignored),
-        },
+        summary=outcome.audit_summary(),
     )
     return outcome
 

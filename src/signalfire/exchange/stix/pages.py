@@ -1,30 +1,37 @@
-"""STIX and TAXII in the exchange UI: import a bundle (dry run, then import), export a filtered selection, and
-the TAXII collections this instance serves to the viewer. Thin: parse, call the STIX services, render.
+"""STIX and TAXII in the exchange UI: import a bundle (dry run, then an import job), export a filtered
+selection, and the TAXII collections this instance serves to the viewer; beside them, the JSON API of import
+jobs. Thin: parse, call the STIX services, render.
 
-The import page runs the same service as ``POST /api/v1/exchange/import`` (``bundles.import_bundle``): the
-dry run shows its per-object plan and stores nothing; "Import" posts the same bundle back (kept in the
-page, not on the server) and applies it. An import is synchronous and bounded (UI_MAX_BYTES, and
-UI_MAX_REPORTS reports), so the report is the answer to the request.
+The dry run runs in the request (``bundles.plan_import``, reads only: under a second for the page's bound of
+UI_MAX_REPORTS reports, so it answers at once) and shows its per-object plan; "Import" posts the same bundle
+back (kept in the page, not on the server) and starts an import job (``stix.jobs.submit_import``): the
+bundle is stored with the job, the worker imports it in committed batches, and the job's page shows a
+determinate progress bar, polled with htmx, then the per-object report, which survives reloads.
+``POST /api/v1/exchange/imports`` starts the same job (202, with its Location).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import File, Form, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi import Depends, File, Form, Header, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
 
 from signalfire.access.deps import ActorDep
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.core.errors import AppError
 from signalfire.core.web.deps import SessionDep, protected_router
-from signalfire.core.web.templating import render
-from signalfire.exchange.stix import bundles, queries
+from signalfire.core.web.idempotency import run_idempotent
+from signalfire.core.web.templating import is_htmx, redirect, render
+from signalfire.exchange.stix import bundles, jobs, queries
 from signalfire.exchange.stix.bundles import ImportAction, ImportAudience, ImportOutcome
+from signalfire.exchange.stix.models import StixImportJob
+from signalfire.exchange.stix.schemas import ImportJobOut
 from signalfire.exchange.tags import TAG_FILTER_MAX, tag_filter
 from signalfire.exchange.taxii import store as taxii_store
 from signalfire.exchange.taxii.collections import WRITABLE_AUDIENCE, CollectionKind, collections_for
@@ -32,10 +39,12 @@ from signalfire.exchange.taxii.routes import API_ROOT, ROOT
 from signalfire.exchange.vocab import ALLOWED_AUDIENCES, AudienceKind, Category, CoveredUse, Severity, Tlp
 
 pages = protected_router(include_in_schema=False)
+api = protected_router(prefix="/api/v1/exchange", tags=["exchange"])
 
-# What the import page accepts in one go: the request is the import, so it is kept short (UI_MAX_REPORTS
-# new drafts took 7 s on SQLite and 13 s on PostgreSQL here, a dry run under 1 s: docs/benchmarks.md);
-# the API takes bundles.MAX_IMPORT_ITEMS.
+# What the import page accepts in one go: the dry run answers in the request (under 1 s for UI_MAX_REPORTS
+# reports, docs/benchmarks.md) and the bundle goes back and forth through the page; the import itself is a
+# job (UI_MAX_REPORTS new drafts take 7 s on SQLite, 13 s on PostgreSQL). The API takes
+# bundles.MAX_IMPORT_ITEMS reports and bundles.MAX_IMPORT_BYTES.
 UI_MAX_BYTES = 5 * 1024 * 1024
 UI_MAX_REPORTS = 200
 # The body limit for the import pages (web.app): a bundle posted back as form fields is percent-encoded.
@@ -60,6 +69,7 @@ def _import_form(
     outcome: ImportOutcome | None = None,
     bundle: str = "",
     filename: str = "",
+    recent: list[StixImportJob] | None = None,
     status_code: int = 200,
 ) -> Response:
     return render(
@@ -77,15 +87,18 @@ def _import_form(
             "filename": filename,
             "max_mib": UI_MAX_BYTES // (1024 * 1024),
             "max_items": UI_MAX_REPORTS,
+            "api_max_mib": bundles.MAX_IMPORT_BYTES // (1024 * 1024),
+            "api_max_items": bundles.MAX_IMPORT_ITEMS,
+            "recent": recent,
         },
         status_code=status_code,
     )
 
 
 @pages.get("/exchange/import")
-def import_page(request: Request, actor: ActorDep) -> Response:
+def import_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     require(actor, Permission.exchange_item_write)
-    return _import_form(request)
+    return _import_form(request, recent=queries.recent_import_jobs(session, actor))
 
 
 def _read_upload(file: UploadFile | None, parts: list[str]) -> tuple[bytes, str]:
@@ -105,8 +118,9 @@ def import_run(
     audience: Annotated[ImportAudience, Form()] = ImportAudience.ONLY_ME,
     dry_run: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Dry run (``dry_run=true``) or import; the file, or the bundle text the dry run's page posts back
-    (in ``bundle`` fields of at most BUNDLE_PART_CHARS characters each, joined in order)."""
+    """Dry run (``dry_run=true``, answered here) or import (a job: redirected to its page); the file, or the
+    bundle text the dry run's page posts back (in ``bundle`` fields of at most BUNDLE_PART_CHARS characters
+    each, joined in order)."""
     require(actor, Permission.exchange_item_write)
     raw, filename = _read_upload(file, bundle)
 
@@ -129,24 +143,116 @@ def import_run(
     if len(raw) > UI_MAX_BYTES:
         return answer(
             error=f"The file is larger than {UI_MAX_BYTES // (1024 * 1024)} MiB, the most this page imports at "
-            "once. Split the bundle, or use the API (POST /api/v1/exchange/import).",
+            f"once. Split the bundle, or use the API (POST /api/v1/exchange/imports, up to "
+            f"{bundles.MAX_IMPORT_BYTES // (1024 * 1024)} MiB and {bundles.MAX_IMPORT_ITEMS} reports).",
             status_code=413,
         )
     try:
-        outcome = bundles.import_bundle(
-            session,
-            actor,
-            raw,
-            default_uses=permitted_uses,
-            audience=audience,
-            dry_run=dry_run,
-            max_items=UI_MAX_REPORTS,
+        if not dry_run:
+            job = jobs.submit_import(
+                session,
+                actor,
+                raw,
+                default_uses=permitted_uses,
+                audience=audience,
+                filename=filename,
+                max_items=UI_MAX_REPORTS,
+            )
+            return redirect(request, f"/exchange/import/jobs/{job.id}")
+        outcome = bundles.plan_import(
+            session, actor, raw, default_uses=permitted_uses, audience=audience, max_items=UI_MAX_REPORTS
         )
     except AppError as exc:
         if exc.status in (401, 403, 404):
             raise
         return answer(error=f"{exc.title}: {exc.detail}", status_code=exc.status)
-    return answer(outcome=outcome, bundle=raw.decode("utf-8", "replace") if dry_run else "")
+    return answer(outcome=outcome, bundle=raw.decode("utf-8", "replace"))
+
+
+# Seconds between two looks at a running import's progress (htmx polling on its page).
+POLL_SECONDS = 1
+
+
+@pages.get("/exchange/import/jobs/{job_id}")
+def import_job_page(request: Request, session: SessionDep, actor: ActorDep, job_id: uuid.UUID) -> Response:
+    """An import job: its progress while it runs (the htmx poll gets the progress fragment alone, and a
+    refresh of the whole page once the job has finished), then its per-object report."""
+    job = queries.import_job(session, actor, job_id)
+    resp = render(
+        request,
+        "exchange/stix_import_job.html",
+        {
+            "job": job,
+            "outcome": ImportOutcome.from_stored(job.outcome) if job.state.finished else None,
+            "actions": list(ImportAction),
+            "poll_seconds": POLL_SECONDS,
+            "max_mib": UI_MAX_BYTES // (1024 * 1024),
+            "max_items": UI_MAX_REPORTS,
+        },
+        fragment="exchange/_stix_import_progress.html",
+    )
+    if job.state.finished and is_htmx(request):
+        resp.headers["HX-Refresh"] = "true"  # the report is the whole page's, not the poll's fragment
+    return resp
+
+
+# --- import jobs: JSON API -------------------------------------------------------------------------------
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@api.post(
+    "/imports",
+    status_code=202,
+    response_model=ImportJobOut,
+    responses={
+        202: {"description": "Accepted: the bundle is stored with the job, which the worker runs (see Location)"},
+        413: {"description": "The bundle is too large (bytes, objects or reports); nothing was stored"},
+        422: {"description": "Not JSON, not a STIX 2.1 bundle, or a bundle-wide fault; nothing was stored"},
+    },
+)
+def api_start_import(
+    session: SessionDep,
+    actor: ActorDep,
+    body: Annotated[bytes, Depends(_raw_body)],
+    permitted_uses: Annotated[list[CoveredUse], Query(max_length=9)] = [],  # noqa: B006
+    audience: ImportAudience = ImportAudience.ONLY_ME,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Import a STIX 2.1 bundle (the request body) as drafts of your organisation, in the background.
+
+    The answer (202) is the import job, with ``Location`` naming it: poll ``GET /api/v1/exchange/imports/{id}``
+    for its progress (``done`` of ``total`` objects) until its state is ``done`` or ``failed``, then read the
+    per-object outcome. The parameters and limits are those of ``POST /api/v1/exchange/import`` (the same
+    import in one request): at most 20 MiB, 20,000 objects and 1,000 reports. With an ``Idempotency-Key``,
+    a retried request gets the first job back instead of starting another.
+    """
+
+    def create() -> tuple[int, dict[str, Any]]:
+        job = jobs.submit_import(session, actor, body, default_uses=permitted_uses, audience=audience)
+        return 202, ImportJobOut.of(job).model_dump(mode="json")
+
+    status, payload, _ = run_idempotent(
+        session,
+        scope=f"user:{actor.user_id}:exchange.imports",
+        key=idempotency_key,
+        payload={
+            "bundle_sha256": hashlib.sha256(body).hexdigest(),
+            "permitted_uses": sorted(u.value for u in permitted_uses),
+            "audience": audience.value,
+        },
+        create=create,
+    )
+    headers = {"Location": payload["links"]["self"]} if status == 202 else {}
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+@api.get("/imports/{job_id}", response_model=ImportJobOut)
+def api_import_job(session: SessionDep, actor: ActorDep, job_id: uuid.UUID) -> ImportJobOut:
+    """An import job of your organisation: its state, progress and, once finished, its per-object outcome."""
+    return ImportJobOut.of(queries.import_job(session, actor, job_id))
 
 
 # --- export -----------------------------------------------------------------------------------------
@@ -313,4 +419,4 @@ def collections_page(request: Request, session: SessionDep, actor: ActorDep) -> 
     )
 
 
-routers = [pages]
+routers = [pages, api]

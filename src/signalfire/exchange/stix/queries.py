@@ -15,9 +15,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from signalfire.access.actor import Actor
-from signalfire.access.policy.exchange import readable_items
+from signalfire.access.policy import first_or_404
+from signalfire.access.policy.exchange import readable_import_jobs, readable_items
 from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.service import narrow_for_sparse_viewer
+from signalfire.exchange.stix.models import StixImportJob
 from signalfire.exchange.tags import TagFilter, tagged
 from signalfire.exchange.taxii.collections import TaxiiCollection
 from signalfire.exchange.taxii.models import TaxiiObject
@@ -124,3 +126,17 @@ def collection_counts(
         ).scalar_one()
         out[collection.id] = CollectionCount(items=items, objects=objects)
     return out
+
+
+# --- import jobs ---------------------------------------------------------------------------------------
+
+
+def import_job(session: Session, actor: Actor, job_id: uuid.UUID) -> StixImportJob:
+    """One import of the actor's org (``readable_import_jobs``); missing and not readable are the same 404."""
+    return first_or_404(session, readable_import_jobs(actor).where(StixImportJob.id == job_id), "No such import.")
+
+
+def recent_import_jobs(session: Session, actor: Actor, limit: int = 10) -> list[StixImportJob]:
+    """The org's latest imports, newest first (what the import page lists under the form)."""
+    stmt = readable_import_jobs(actor).order_by(StixImportJob.created_at.desc(), StixImportJob.id).limit(limit)
+    return list(session.execute(stmt).scalars())
