@@ -103,6 +103,8 @@ EXEMPT: dict[str, str] = {
     "/taxii2/exchange/collections/{collection_id}/": "collection metadata (title, permissions), no objects",
     "/taxii2/exchange/collections/{collection_id}/manifest/": "object ids and dates only, no content",
     "/taxii2/exchange/collections/{collection_id}/objects/{object_id}/versions/": "version dates only",
+    "/api/v1/exchange/imports/{job_id}": "progress and outcome of one of the org's STIX imports, as a TAXII status",
+    "/exchange/import/jobs/{job_id}": "progress and outcome of one of the org's STIX imports, as a TAXII status",
     "/taxii2/exchange/status/{status_id}": "the status of the caller's own upload",
     "/taxii2/exchange/status/{status_id}/": "the status of the caller's own upload",
     "/taxii2/{rest:path}": "answers 404 for TAXII paths that do not exist",
