@@ -191,6 +191,14 @@ def test_counsel_of_another_org_can_neither_see_nor_sign_off(
     resp = api_client(outsider).post(_signoff_path(item), json=REASON)
     assert resp.status_code == 404 and resp.json()["detail"] == "No such item."
     assert api_client(None).post(_signoff_path(item), json=REASON).status_code == 401
+    # Even an item the outsider may read (published to all members) is not theirs to sign off: a revision's
+    # sign-off belongs to the contributor's own counsel.
+    shared = xf.published(db, admin)
+    shared.details = SENSITIVE  # as a revision would bring it
+    db.commit()
+    assert api_client(outsider).get(f"/api/v1/exchange/items/{shared.id}").status_code == 200
+    assert api_client(outsider).post(_signoff_path(shared), json=REASON).status_code == 404
+    assert db.execute(select(CounselSignoff).where(CounselSignoff.item_id == shared.id)).first() is None
 
 
 def test_counsel_changes_nothing_else(db: Session, make_actor: Callable[..., Actor], api_client: Client) -> None:
