@@ -84,17 +84,17 @@ TABLE: dict[str, Row] = {
     # -- federation (docs/access.md "Federation", src/signalfire/federation/README.md) ---------------------
     "federation:peer:manage": Row("A", "FDH", "access.md: peers are admin settings of member labs and the hub"),
     # -- intake (docs/intake.md "Access") -----------------------------------------------------------------
-    "intake:signal:read": Row(STAFF, "FDX", "intake.md: every role of developer, researcher, downstream"),
+    "intake:signal:read": Row(STAFF, "FDX", "intake.md: every role but counsel, of developer, researcher, downstream"),
     "intake:signal:triage": Row("NSA", "FDX", "intake.md: triage, admin, responder, analyst"),
     "intake:source:manage": Row("A", "FDX", "intake.md: sources and settings, admin"),
     # -- readiness (docs/readiness.md "Who sees what") ----------------------------------------------------
     "readiness:scorecard:read": Row(
-        STAFF, EVERY_KIND, "readiness.md: every role; other kinds see the landscape and published cards"
+        STAFF, EVERY_KIND, "readiness.md: every role but counsel; other kinds see the landscape and published cards"
     ),
     "readiness:scorecard:publish": Row("A", DEVELOPERS, "readiness.md: admins of developer orgs"),
     # -- transparency (docs/transparency-reports.md "Who may do what") ------------------------------------
     "transparency:report:read": Row(
-        STAFF, DEVELOPERS, "transparency-reports.md: every member reads drafts and the records behind figures"
+        STAFF, DEVELOPERS, "transparency-reports.md: every role but counsel reads drafts and the records behind figures"
     ),
     "transparency:report:write": Row("RA", DEVELOPERS, "transparency-reports.md: reporters and admins write"),
     "transparency:report:signoff": Row(
