@@ -108,8 +108,10 @@ def can_sign_off(actor: Actor, item: ExchangeItem) -> bool:
     )
 
 
-# How many of the org's latest drafts "My work" screens for antitrust findings (screening runs in Python).
-AWAITING_SCAN = 100
+# How many of the org's latest drafts "My work" screens for antitrust findings. Screening runs in Python (a
+# few ms per draft, plus its text attachments), and the My work badge refreshes every minute, so the scan is
+# bounded; an org rarely has more drafts in flight. Storing findings with the draft would move this to SQL.
+AWAITING_SCAN = 50
 
 
 @dataclass(frozen=True)
