@@ -94,3 +94,23 @@ def test_the_demo_has_a_counsel_at_aurora() -> None:
     assert ("cora@aurora.example", "aurora", "counsel") in {(x.email, x.org, x.role) for x in LOGINS}
     # Nobody else in the demo holds the sign-off: Alice (admin) publishes, Cora signs off.
     assert [x.email for x in LOGINS if x.role == "counsel"] == ["cora@aurora.example"]
+
+
+def test_the_demo_has_a_draft_waiting_for_cora(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from signalfire import demo
+    from signalfire.exchange import demo as exchange_demo
+    from signalfire.mywork.service import my_work
+
+    monkeypatch.setattr("signalfire.access.service.hash_password", lambda password: f"test:{password}")
+    ctx = demo.seed_foundation(db)
+    exchange_demo.seed(db, ctx)
+    aurora = ctx.orgs["aurora"]
+    cora = factories.actor_for(db, ctx.users["cora@aurora.example"], aurora)
+    waiting = [i for i in my_work(db, cora).items if i.kind == "signoff"]
+    assert [i.title for i in waiting] == [
+        "Fine-tuning jailbreak: throttle new fine-tuning jobs while the classifier is retrained"
+    ]
+    assert "output" in waiting[0].detail
+    # Alice, the admin, publishes but does not sign off: nothing of this is on her list.
+    alice = factories.actor_for(db, ctx.users["alice@aurora.example"], aurora)
+    assert not [i for i in my_work(db, alice).items if i.kind == "signoff"]
