@@ -8,7 +8,8 @@ Each row is one action family (named by its documented permission string), the r
 their own org, and the kinds of organisation where it exists at all. Sources are cited per row; where the
 channel documents were silent, docs/access.md states the decision and this file copies that page.
 
-Abbreviations, roles:  V viewer, N analyst, R reporter, S responder (incident responder), A admin.
+Abbreviations, roles:  V viewer, N analyst, R reporter, S responder (incident responder), A admin,
+                       C counsel (competition/legal counsel).
 Abbreviations, kinds:  F frontier developer, D downstream developer, X researcher, G authority
                        (government partner), H hub operator.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-ROLE_CODES = {"V": "viewer", "N": "analyst", "R": "reporter", "S": "responder", "A": "admin"}
+ROLE_CODES = {"V": "viewer", "N": "analyst", "R": "reporter", "S": "responder", "A": "admin", "C": "counsel"}
 KIND_CODES = {"F": "frontier_developer", "D": "downstream", "X": "researcher", "G": "authority", "H": "hub_operator"}
 
 
@@ -27,7 +28,9 @@ class Row(NamedTuple):
     source: str
 
 
-EVERY_ROLE = "VNRSA"
+EVERY_ROLE = "VNRSAC"
+# Every role but counsel: counsel reads only what a sign-off or a legal review needs (access.md "Counsel").
+STAFF = "VNRSA"
 EVERY_KIND = "FDXGH"
 # Exchange members: frontier developer, hub operator, researcher or downstream; never an authority.
 MEMBERS = "FDXH"
@@ -42,14 +45,18 @@ TABLE: dict[str, Row] = {
     "org:webhook:manage": Row("A", "FDGH", "access.md: admins; researcher orgs have no outgoing webhooks"),
     "audit:log:read": Row("A", EVERY_KIND, "access.md: the org's audit log is for its admins"),
     # -- response (docs/response.md "Access", access.md "Response") ---------------------------------------
-    "response:incident:read": Row(EVERY_ROLE, DEVELOPERS, "response.md: org members; nothing for authorities"),
+    "response:incident:read": Row(
+        EVERY_ROLE, DEVELOPERS, "response.md: org members; nothing for authorities; access.md: counsel reads"
+    ),
     "response:incident:write": Row("SA", DEVELOPERS, "access.md: responders and admins run incidents"),
     "response:incident:command": Row("SA", DEVELOPERS, "access.md: responders and admins assign roles"),
     "response:roster:manage": Row("A", DEVELOPERS, "access.md: rosters and escalation are admin settings"),
     "response:playbook:manage": Row("A", DEVELOPERS, "access.md: playbooks, models, contacts: admins"),
     "response:review:write": Row("NSA", DEVELOPERS, "access.md: analysts write reviews beside responders"),
     # -- reporting (docs/reporting.md "Who may do what") ---------------------------------------------------
-    "reporting:obligation:read": Row(EVERY_ROLE, DEVELOPERS, "reporting.md: the reporting org's members"),
+    "reporting:obligation:read": Row(
+        EVERY_ROLE, DEVELOPERS, "reporting.md: the reporting org's members; access.md: counsel reads reports"
+    ),
     "reporting:assessment:write": Row("RSA", DEVELOPERS, "reporting.md: reporters, responders, admins"),
     "reporting:report:write": Row("RA", DEVELOPERS, "reporting.md: drafting, reporters and admins"),
     "reporting:report:submit": Row("RA", DEVELOPERS, "reporting.md: submitting and waiving, reporters, admins"),
@@ -69,7 +76,7 @@ TABLE: dict[str, Row] = {
     "exchange:pseudonym:resolve": Row("A", "H", "exchange.md: only the hub operator's admins resolve"),
     "exchange:health:read": Row("NA", "H", "exchange.md: the hub operator sees health; access.md: its analysts"),
     "exchange:screening:counsel": Row(
-        "A", MEMBERS, "exchange.md (Screening): counsel sign-off on antitrust findings, admins wherever they publish"
+        "C", MEMBERS, "exchange.md (Screening), access.md: the counsel role signs off antitrust findings, not admins"
     ),
     "exchange:moderation:manage": Row(
         "A", "H", 'exchange.md "Moderation": the hub operator\'s admins review, hide, withdraw, admit, suspend'
@@ -77,17 +84,17 @@ TABLE: dict[str, Row] = {
     # -- federation (docs/access.md "Federation", src/signalfire/federation/README.md) ---------------------
     "federation:peer:manage": Row("A", "FDH", "access.md: peers are admin settings of member labs and the hub"),
     # -- intake (docs/intake.md "Access") -----------------------------------------------------------------
-    "intake:signal:read": Row(EVERY_ROLE, "FDX", "intake.md: every role of developer, researcher, downstream"),
+    "intake:signal:read": Row(STAFF, "FDX", "intake.md: every role but counsel, of developer, researcher, downstream"),
     "intake:signal:triage": Row("NSA", "FDX", "intake.md: triage, admin, responder, analyst"),
     "intake:source:manage": Row("A", "FDX", "intake.md: sources and settings, admin"),
     # -- readiness (docs/readiness.md "Who sees what") ----------------------------------------------------
     "readiness:scorecard:read": Row(
-        EVERY_ROLE, EVERY_KIND, "readiness.md: every role; other kinds see the landscape and published cards"
+        STAFF, EVERY_KIND, "readiness.md: every role but counsel; other kinds see the landscape and published cards"
     ),
     "readiness:scorecard:publish": Row("A", DEVELOPERS, "readiness.md: admins of developer orgs"),
     # -- transparency (docs/transparency-reports.md "Who may do what") ------------------------------------
     "transparency:report:read": Row(
-        EVERY_ROLE, DEVELOPERS, "transparency-reports.md: every member reads drafts and the records behind figures"
+        STAFF, DEVELOPERS, "transparency-reports.md: every role but counsel reads drafts and the records behind figures"
     ),
     "transparency:report:write": Row("RA", DEVELOPERS, "transparency-reports.md: reporters and admins write"),
     "transparency:report:signoff": Row(

@@ -209,13 +209,17 @@ def orgs_list() -> None:
         console.print(table)
 
 
+# The roles of access.models.Role (docs/access.md); counsel is the only role that signs off antitrust findings.
+ROLE_HELP = "viewer, analyst, reporter, responder, counsel or admin."
+
+
 @users_app.command("create")
 def users_create(
     email: str,
     name: str = "",
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
     org: Annotated[str | None, typer.Option(help="Org slug to join.")] = None,
-    role: str = "viewer",
+    role: Annotated[str, typer.Option(help=ROLE_HELP)] = "viewer",
 ) -> None:
     from signalfire.access.models import Organization, Role
     from signalfire.access.service import add_member, create_user
@@ -236,7 +240,7 @@ def users_create(
 
 
 @users_app.command("add-member")
-def users_add_member(email: str, org: str, role: str = "viewer") -> None:
+def users_add_member(email: str, org: str, role: Annotated[str, typer.Option(help=ROLE_HELP)] = "viewer") -> None:
     from signalfire.access.models import Organization, Role, User
     from signalfire.access.service import add_member
     from signalfire.core.errors import AppError

@@ -64,9 +64,9 @@ LOGINS = (
     DemoLogin("rhea@aurora.example", "Rhea Lindqvist", "aurora", "reporter"),
     DemoLogin("ana@aurora.example", "Ana Sousa", "aurora", "analyst"),
     DemoLogin("victor@aurora.example", "Victor Chen", "aurora", "viewer"),
-    # Aurora's competition counsel: signs off items that screening flags as commercially sensitive (an
-    # admin other than the publisher holds exchange:screening:counsel).
-    DemoLogin("lena@aurora.example", "Lena Hart", "aurora", "admin"),
+    # Aurora's competition counsel: signs off items that screening flags as commercially sensitive (only
+    # the counsel role holds exchange:screening:counsel; Alice, the admin, publishes after the sign-off).
+    DemoLogin("cora@aurora.example", "Cora Lindgren", "aurora", "counsel"),
     DemoLogin("mira@meridian.example", "Mira Haddad", "meridian", "admin"),
     DemoLogin("hugo@forum.example", "Hugo Brandt", "forum", "admin"),
     DemoLogin("erin@aioffice.example", "Erin Kowalski", "ai-office", "admin"),

@@ -23,6 +23,10 @@ ROLES = tuple(Role)
 PURPOSE = {"X-Signalfire-Purpose": "threat_detection"}
 
 
+# Counsel may not write items but reads the org's drafts, to sign their antitrust findings off.
+COUNSEL_READS_DRAFTS = {"role:counsel": 200}
+
+
 def _draft(ctx: MatrixContext) -> dict[str, Any]:
     return {"item_id": xf.draft(ctx.db, ctx.admin).id}
 
@@ -118,8 +122,16 @@ CASES = [
     RouteCase("GET", "/exchange", P.exchange_item_read),
     RouteCase("GET", "/exchange/items/new", P.exchange_item_write),
     RouteCase("POST", "/exchange/items", P.exchange_item_write, form=_item_form),
-    # A draft: only the owning org's writers see it; everyone else gets 404.
-    RouteCase("GET", "/exchange/items/{item_id}", P.exchange_item_write, owned=True, denied=404, setup=_draft),
+    # A draft: only the owning org's writers and its counsel (who sign drafts off) see it; everyone else gets 404.
+    RouteCase(
+        "GET",
+        "/exchange/items/{item_id}",
+        P.exchange_item_write,
+        owned=True,
+        denied=404,
+        setup=_draft,
+        expect=COUNSEL_READS_DRAFTS,
+    ),
     RouteCase(
         "POST",
         "/exchange/items/{item_id}/open",
@@ -198,7 +210,15 @@ CASES = [
     # -- API --------------------------------------------------------------------------------------------
     RouteCase("GET", "/api/v1/exchange/items", P.exchange_item_read),
     RouteCase("POST", "/api/v1/exchange/items", P.exchange_item_write, json=_item_json),
-    RouteCase("GET", "/api/v1/exchange/items/{item_id}", P.exchange_item_write, owned=True, denied=404, setup=_draft),
+    RouteCase(
+        "GET",
+        "/api/v1/exchange/items/{item_id}",
+        P.exchange_item_write,
+        owned=True,
+        denied=404,
+        setup=_draft,
+        expect=COUNSEL_READS_DRAFTS,
+    ),
     RouteCase(
         "PATCH", "/api/v1/exchange/items/{item_id}", P.exchange_item_write, owned=True, setup=_draft, json=_item_json
     ),

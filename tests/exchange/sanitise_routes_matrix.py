@@ -1,8 +1,9 @@
 """Access-matrix cases for the sanitisation preview/sign-off and the counsel sign-off routes.
 
 The lesson is drafted by the owning org's analyst, so its admin (who may also write items) is the
-second person who can sign the sanitisation off (the analyst, as the drafter, gets 403 there); the
-counsel sign-off needs the counsel permission (admins).
+second person who can sign the sanitisation off (the analyst, as the drafter, gets 403 there). The
+counsel sign-off needs the counsel permission (the counsel role only): the admin and the analyst, who see
+the draft, get 403; the viewer, reporter and responder, from whom drafts are hidden, get 404.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from tests.exchange import factories as xf
 from tests.matrix import MatrixContext, RouteCase
 
 SENSITIVE = "We will hold the fix's price below competitors until next quarter."
+# Roles that see the org's drafts without being counsel: told 403, where the others get 404.
+SEES_DRAFTS = {"role:admin": 403, "role:analyst": 403}
 
 
 def _lesson_draft(ctx: MatrixContext) -> dict[str, Any]:
@@ -75,15 +78,19 @@ CASES = [
         "/exchange/items/{item_id}/counsel-sign-off",
         P.exchange_screening_counsel,
         owned=True,
+        denied=404,
         setup=_sensitive_draft,
         form=_reason,
+        expect=SEES_DRAFTS,
     ),
     RouteCase(
         "POST",
         "/api/v1/exchange/items/{item_id}/counsel-sign-off",
         P.exchange_screening_counsel,
         owned=True,
+        denied=404,
         setup=_sensitive_draft,
         json=_reason,
+        expect=SEES_DRAFTS,
     ),
 ]

@@ -139,7 +139,7 @@ def test_screening_blocks_publish_until_an_override_reason_is_given(
     # The findings include commercially sensitive content: an override also needs counsel's sign-off.
     needs_counsel = client.post(f"/api/v1/exchange/items/{item_id}/publish", json=reason)
     assert needs_counsel.status_code == 409 and "counsel" in needs_counsel.json()["detail"]
-    counsel = make_actor(organization=db.get_one(Organization, actor.org_id))
+    counsel = make_actor(organization=db.get_one(Organization, actor.org_id), role=Role.counsel)
     signed = api_client(counsel).post(
         f"/api/v1/exchange/items/{item_id}/counsel-sign-off", json={"reason": "Example price, not a real plan."}
     )

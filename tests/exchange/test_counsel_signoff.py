@@ -1,21 +1,34 @@
-"""Overriding antitrust findings needs competition counsel's sign-off by another person (audited)."""
+"""Overriding antitrust findings needs competition counsel's sign-off: the counsel role, never the item's author,
+and a person other than the publisher (audited). Admins do not sign off (docs/access.md "Counsel")."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from signalfire.access import service as access_service
 from signalfire.access.actor import Actor
-from signalfire.access.models import Organization, Role
+from signalfire.access.models import Organization, Role, User
 from signalfire.audit.models import AuditEvent
+from signalfire.core.clock import utcnow
 from signalfire.exchange.models import ExchangeItem, ItemStatus
+from signalfire.exchange.sanitise.models import CounselSignoff
+from signalfire.exchange.sanitise.service import content_hash
+from tests import factories
 from tests.exchange import factories as xf
 
 Client = Callable[[Actor | None], TestClient]
 SENSITIVE = "The fix ships as a paid add-on. We will hold the fix's price below competitors until next quarter."
+REASON = {"reason": "Reviewed: no agreement, remove before sending."}
+
+
+def _signoff_path(item: ExchangeItem) -> str:
+    return f"/api/v1/exchange/items/{item.id}/counsel-sign-off"
 
 
 def test_override_of_antitrust_findings_needs_counsel(
@@ -33,19 +46,11 @@ def test_override_of_antitrust_findings_needs_counsel(
     refused = api_client(admin).post(publish, json={"screening_override_reason": "It is only about the safety fix."})
     assert refused.status_code == 409 and "counsel" in refused.json()["detail"]
 
-    # Counsel (another admin holds the permission; an analyst or a reporter does not) signs off with a reason.
-    analyst = make_actor(organization=org, role=Role.analyst)
-    path = f"/api/v1/exchange/items/{item.id}/counsel-sign-off"
-    assert api_client(analyst).post(path, json={"reason": "fine by me, honestly"}).status_code == 403
-    reporter = make_actor(organization=org, role=Role.reporter)
-    assert api_client(reporter).post(path, json={"reason": "fine by me, honestly"}).status_code == 403
-    other_org_counsel = make_actor()
-    assert api_client(other_org_counsel).post(path, json={"reason": "fine by me, honestly"}).status_code == 404
-    assert api_client(None).post(path, json={"reason": "fine by me, honestly"}).status_code == 401
-    counsel = make_actor(organization=org)
-    signed = api_client(counsel).post(path, json={"reason": "Reviewed: no agreement, remove before sending."})
+    counsel = make_actor(organization=org, role=Role.counsel)
+    signed = api_client(counsel).post(_signoff_path(item), json=REASON)
     assert signed.status_code == 201, signed.text
     assert signed.json()["findings"] == ["antitrust.family.prices@details"]
+    assert signed.json()["user_id"] == str(counsel.user_id)
 
     published = api_client(admin).post(publish, json={"screening_override_reason": "Counsel signed off on this."})
     assert published.status_code == 200, published.text
@@ -55,20 +60,206 @@ def test_override_of_antitrust_findings_needs_counsel(
     assert {"exchange.item.counsel_signed_off", "exchange.item.screening_overridden"} <= actions
 
 
-def test_counsel_cannot_sign_off_their_own_override_and_edits_void_it(
+def test_the_sign_off_is_audited_with_the_counsel_and_the_reason(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    admin = make_actor()
+    counsel = make_actor(organization=db.get_one(Organization, admin.org_id), role=Role.counsel, name="Cora Counsel")
+    item = xf.draft(db, admin, details=SENSITIVE)
+    db.commit()
+    assert api_client(counsel).post(_signoff_path(item), json=REASON).status_code == 201
+    event = db.execute(
+        select(AuditEvent).where(
+            AuditEvent.target_id == str(item.id), AuditEvent.action == "exchange.item.counsel_signed_off"
+        )
+    ).scalar_one()
+    assert event.actor_user_id == counsel.user_id
+    assert event.org_id == counsel.org_id
+    assert event.summary["reason"] == REASON["reason"]
+    assert event.summary["findings"] == ["antitrust.family.prices@details"]
+    stored = db.execute(select(CounselSignoff).where(CounselSignoff.item_id == item.id)).scalar_one()
+    assert stored.user_id == counsel.user_id
+
+
+# Who may not sign off a colleague's draft, and what they get: 403 where they can see the draft (it is no secret
+# to those who may write items), 404 where they cannot (drafts are hidden from them: forbidden looks like missing).
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [(Role.admin, 403), (Role.analyst, 403), (Role.responder, 404), (Role.reporter, 404), (Role.viewer, 404)],
+    ids=lambda v: getattr(v, "value", str(v)),
+)
+def test_other_roles_cannot_sign_off(
+    db: Session,
+    make_actor: Callable[..., Actor],
+    api_client: Client,
+    browser_client: Client,
+    role: Role,
+    status: int,
+) -> None:
+    author = make_actor()
+    org = db.get_one(Organization, author.org_id)
+    item = xf.draft(db, author, details=SENSITIVE)
+    member = make_actor(organization=org, role=role)
+    db.commit()
+    resp = api_client(member).post(_signoff_path(item), json=REASON)
+    assert resp.status_code == status, resp.text
+    if status == 403:
+        assert resp.json()["detail"] == f"Your role ({role.value}) in {org.name} does not allow this."
+    else:
+        assert resp.json()["detail"] == "No such item."
+    assert db.execute(select(CounselSignoff).where(CounselSignoff.item_id == item.id)).first() is None
+    # The page route answers the same, and the item page offers the form to none of them.
+    browser = browser_client(member)
+    form = browser.post(f"/exchange/items/{item.id}/counsel-sign-off", data=REASON, follow_redirects=False)
+    assert form.status_code == status
+    page = browser.get(f"/exchange/items/{item.id}")
+    assert page.status_code == (200 if status == 403 else 404)
+    assert 'data-testid="counsel-sign-off"' not in page.text
+
+
+def test_a_published_item_is_no_secret_so_a_viewer_gets_a_403(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    admin = make_actor()
+    org = db.get_one(Organization, admin.org_id)
+    item = xf.published(db, admin)
+    viewer = make_actor(organization=org, role=Role.viewer)
+    counsel = make_actor(organization=org, role=Role.counsel)
+    db.commit()
+    assert api_client(viewer).post(_signoff_path(item), json=REASON).status_code == 403
+    # Counsel may try, but screening finds nothing to sign off.
+    nothing = api_client(counsel).post(_signoff_path(item), json=REASON)
+    assert nothing.status_code == 409 and nothing.json()["detail"].startswith("Screening finds nothing")
+
+
+def test_the_author_cannot_sign_off_their_own_item(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, browser_client: Client
+) -> None:
+    admin = make_actor()
+    org = db.get_one(Organization, admin.org_id)
+    analyst = make_actor(organization=org, role=Role.analyst)
+    item = xf.draft(db, analyst, details=SENSITIVE)
+    # The analyst who drafted it is made counsel afterwards: still not the second person it needs.
+    membership = factories.membership(db, analyst)
+    access_service.change_role(db, actor=admin, membership_id=membership.id, role=Role.counsel)
+    author = factories.actor_for(db, db.get_one(User, analyst.user_id), org)
+    assert author.role == Role.counsel
+    db.commit()
+    resp = api_client(author).post(_signoff_path(item), json=REASON)
+    assert resp.status_code == 403
+    assert resp.json()["detail"] == "Counsel's sign-off must come from someone other than the item's author."
+    assert db.execute(select(CounselSignoff).where(CounselSignoff.item_id == item.id)).first() is None
+    # The author reads the draft but is not offered the form.
+    page = browser_client(author).get(f"/exchange/items/{item.id}")
+    assert page.status_code == 200 and 'data-testid="screening"' in page.text
+    assert 'data-testid="counsel-sign-off"' not in page.text
+
+
+def test_counsel_reads_the_draft_and_gets_the_form(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, browser_client: Client
+) -> None:
+    admin = make_actor()
+    org = db.get_one(Organization, admin.org_id)
+    item = xf.draft(db, admin, details=SENSITIVE)
+    counsel = make_actor(organization=org, role=Role.counsel)
+    viewer = make_actor(organization=org, role=Role.viewer)
+    db.commit()
+    assert api_client(counsel).get(f"/api/v1/exchange/items/{item.id}").status_code == 200
+    drafts = api_client(counsel).get("/api/v1/exchange/items", params={"status": "draft"})
+    assert drafts.status_code == 200 and str(item.id) in drafts.text
+    # A viewer of the same org still does not see drafts.
+    assert api_client(viewer).get(f"/api/v1/exchange/items/{item.id}").status_code == 404
+    page = browser_client(counsel).get(f"/exchange/items/{item.id}")
+    assert page.status_code == 200
+    assert "Prices and discounts" in page.text
+    assert 'data-testid="counsel-sign-off"' in page.text
+    # The admin sees the findings but is not offered the counsel form.
+    admin_page = browser_client(admin).get(f"/exchange/items/{item.id}")
+    assert admin_page.status_code == 200 and 'data-testid="counsel-sign-off"' not in admin_page.text
+
+
+def test_counsel_of_another_org_can_neither_see_nor_sign_off(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    admin = make_actor()
+    item = xf.draft(db, admin, details=SENSITIVE)
+    outsider = make_actor(role=Role.counsel)
+    db.commit()
+    assert api_client(outsider).get(f"/api/v1/exchange/items/{item.id}").status_code == 404
+    listed = api_client(outsider).get("/api/v1/exchange/items", params={"status": "draft"})
+    assert str(item.id) not in listed.text
+    resp = api_client(outsider).post(_signoff_path(item), json=REASON)
+    assert resp.status_code == 404 and resp.json()["detail"] == "No such item."
+    assert api_client(None).post(_signoff_path(item), json=REASON).status_code == 401
+    # Even an item the outsider may read (published to all members) is not theirs to sign off: a revision's
+    # sign-off belongs to the contributor's own counsel.
+    shared = xf.published(db, admin)
+    shared.details = SENSITIVE  # as a revision would bring it
+    db.commit()
+    assert api_client(outsider).get(f"/api/v1/exchange/items/{shared.id}").status_code == 200
+    assert api_client(outsider).post(_signoff_path(shared), json=REASON).status_code == 404
+    assert db.execute(select(CounselSignoff).where(CounselSignoff.item_id == shared.id)).first() is None
+
+
+def test_counsel_changes_nothing_else(db: Session, make_actor: Callable[..., Actor], api_client: Client) -> None:
+    admin = make_actor()
+    org = db.get_one(Organization, admin.org_id)
+    item = xf.draft(db, admin, details="A jailbreak that works on every model we tried.")
+    counsel = make_actor(organization=org, role=Role.counsel)
+    db.commit()
+    client = api_client(counsel)
+    # No member management.
+    added = client.post("/api/v1/members", json={"email": "new@example.test", "role": "counsel"})
+    assert added.status_code == 403
+    promoted = client.patch(f"/api/v1/members/{factories.membership(db, counsel).id}", json={"role": "admin"})
+    assert promoted.status_code == 403
+    # No incident writing, though counsel reads the org's incidents and reports.
+    incident = client.post(
+        "/api/v1/response/incidents",
+        json={
+            "title": "Jailbreak seen",
+            "severity": "sev2",
+            "risk_domain": "misuse",
+            "aware_at": (utcnow() - timedelta(hours=1)).isoformat(),
+        },
+    )
+    assert incident.status_code == 403
+    assert client.get("/api/v1/response/incidents").status_code == 200
+    # No writing, publishing or responding in the exchange.
+    assert (
+        client.patch(f"/api/v1/exchange/items/{item.id}", json=xf.item_in().model_dump(mode="json")).status_code == 403
+    )
+    assert client.post(f"/api/v1/exchange/items/{item.id}/publish", json={}).status_code == 403
+    assert client.post("/api/v1/exchange/items", json=xf.item_in().model_dump(mode="json")).status_code == 403
+    # The audit log is the admins': counsel reads none of it.
+    audit = client.get("/api/v1/audit")
+    assert audit.status_code == 200 and audit.json() == []
+
+
+def test_a_self_sign_off_does_not_let_the_signer_publish_and_edits_void_it(
     db: Session, make_actor: Callable[..., Actor], api_client: Client
 ) -> None:
     admin = make_actor()
     org = db.get_one(Organization, admin.org_id)
     item = xf.draft(db, admin, details=SENSITIVE)
+    # A sign-off stored before counsel existed (an admin's, or anyone's on their own behalf) never lets the same
+    # person's override through: require_counsel counts only someone else's.
+    db.add(
+        CounselSignoff(
+            item_id=item.id,
+            org_id=org.id,
+            user_id=admin.user_id,
+            content_hash=content_hash(item),
+            reason="I am counsel and I approve.",
+            findings=[],
+        )
+    )
     db.commit()
-    path = f"/api/v1/exchange/items/{item.id}/counsel-sign-off"
     publish = f"/api/v1/exchange/items/{item.id}/publish"
-    # The admin holds the counsel permission too, but a self-sign-off does not let their own override through.
-    assert api_client(admin).post(path, json={"reason": "I am counsel and I approve."}).status_code == 201
     assert api_client(admin).post(publish, json={"screening_override_reason": "Approved by myself."}).status_code == 409
-    counsel = make_actor(organization=org)
-    assert api_client(counsel).post(path, json={"reason": "Reviewed and approved for sharing."}).status_code == 201
+    counsel = make_actor(organization=org, role=Role.counsel)
+    db.commit()
+    assert api_client(counsel).post(_signoff_path(item), json=REASON).status_code == 201
     db.expire_all()
     edited = db.get_one(ExchangeItem, item.id)
     edited.details = SENSITIVE + " Discounts stay the same for everyone, we agreed."

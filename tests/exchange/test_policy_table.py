@@ -35,6 +35,8 @@ from tests.exchange import factories as xf
 
 NAMED_ROLES = (Role.admin, Role.analyst, Role.viewer)
 WRITERS = (Role.admin, Role.analyst)
+# Who of the contributor org sees its drafts: those who may write items, and counsel, who sign drafts off.
+DRAFT_READERS = (*WRITERS, Role.counsel)
 PAIRS = list(itertools.product(Tlp, AudienceKind))
 VALID = [(t, a) for t, a in PAIRS if a in ALLOWED_AUDIENCES[t]]
 INVALID = [(t, a) for t, a in PAIRS if a not in ALLOWED_AUDIENCES[t]]
@@ -64,7 +66,7 @@ class World:
 def expected(spec: tuple[Tlp, AudienceKind] | str, v: Viewer) -> bool:
     """The rules, stated directly (docs/exchange.md, "Who sees an item")."""
     if spec == "draft":
-        return v.org_label == "contributor" and v.role in WRITERS
+        return v.org_label == "contributor" and v.role in DRAFT_READERS
     if spec == "withdrawn":
         return v.org_label == "contributor"
     if v.org_label == "contributor":

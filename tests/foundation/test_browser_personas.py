@@ -252,12 +252,19 @@ def test_safety_lead_runs_a_sev1_from_alert_to_filed_report_and_shared_lesson(
     page.wait_for_selector(".flash:has-text('signed off')")
     walk.sign_out()
     # The alert's title names a customer's contract: screening flags it as commercially sensitive, so
-    # Aurora's competition counsel (Lena, an admin other than the publisher) signs off before publishing.
-    login(page, url, "lena@aurora.example")
-    walk.goto(lesson_path)
+    # Aurora's competition counsel (Cora, the counsel role; admins do not sign off) finds it under My work
+    # and signs off before Alice publishes.
+    login(page, url, "cora@aurora.example")
+    walk.goto("/my-work")
+    waiting = page.locator("[data-kind=signoff]")
+    assert "Lesson learned" in waiting.inner_text(), waiting.inner_text()
+    walk.check("counsel my work")
+    waiting.locator(f"a[href='{lesson_path}']").click()
+    page.wait_for_selector("[data-testid=counsel-sign-off]")
+    walk.check("counsel sign-off")
     page.fill("#counsel-reason", "A data-exposure incident, not a commercial dealing: safety information to share.")
     page.click("[data-testid=counsel-sign-off] button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_selector(".flash:has-text('Counsel sign-off recorded')")
     walk.sign_out()
     login(page, url, "alice@aurora.example")
     walk.goto(lesson_path)

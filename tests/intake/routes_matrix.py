@@ -156,6 +156,13 @@ TRIAGE = P.intake_signal_triage
 MANAGE = P.intake_source_manage
 # The anonymous public forms need the anonymous CSRF cookie, which a client without a visit has not got.
 NO_ANON_COOKIE = {"anonymous": 403}
+# Counsel reads no intake records, so an owned object is missing to them (404, tests/matrix.py CHANNEL_READ),
+# except on routes that check triage before looking the object up: there counsel gets the 403 of any role
+# without triage.
+TRIAGE_FIRST = {"role:counsel": 403}
+# A downstream sender's own report is read and answered by any member of the sending org (not an intake read).
+SENDER_READS = {"role:counsel": 200}
+SENDER_WRITES = {"role:counsel": 201}
 # The webhook ignores sign-in entirely: only the source's own secret opens it.
 WEBHOOK_ONLY = {s: 401 for s in SUBJECTS}
 
@@ -238,6 +245,7 @@ CASES = [
         "/intake/clusters/merge",
         TRIAGE,
         owned=True,
+        expect=TRIAGE_FIRST,
         setup=_two_clusters,
         form=lambda c, p: {"into": str(p["into"]), "clusters": [str(p["merge"])]},
     ),
@@ -247,13 +255,21 @@ CASES = [
         "/intake/decisions/{decision_id}/review",
         TRIAGE,
         owned=True,
+        expect=TRIAGE_FIRST,
         setup=_decision,
         form=lambda c, p: {"outcome": "confirm"},
     ),
     RouteCase("GET", "/intake/sources"),
     RouteCase("GET", "/intake/calibration", P.intake_signal_read),
     RouteCase("POST", "/intake/thresholds", MANAGE, form=lambda c, p: {"known_threshold": "0.5"}),
-    RouteCase("POST", "/intake/signals/{signal_id}/match/{verdict}", TRIAGE, owned=True, setup=_matched),
+    RouteCase(
+        "POST",
+        "/intake/signals/{signal_id}/match/{verdict}",
+        TRIAGE,
+        owned=True,
+        setup=_matched,
+        expect=TRIAGE_FIRST,
+    ),
     RouteCase(
         "POST",
         "/intake/settings",
@@ -334,6 +350,7 @@ CASES = [
         "/api/v1/intake/clusters/merge",
         TRIAGE,
         owned=True,
+        expect=TRIAGE_FIRST,
         setup=_two_clusters,
         json=lambda c, p: {"into": str(p["into"]), "clusters": [str(p["merge"])]},
     ),
@@ -351,13 +368,29 @@ CASES = [
         "/api/v1/intake/decisions/{decision_id}/review",
         TRIAGE,
         owned=True,
+        expect=TRIAGE_FIRST,
         setup=_decision,
         json=lambda c, p: {"outcome": "undo"},
     ),
-    RouteCase("GET", "/api/v1/intake/settings"),
+    # Counsel reads no intake records: the settings are missing to them like a signal is.
+    RouteCase("GET", "/api/v1/intake/settings", P.intake_signal_read, denied=404),
     RouteCase("GET", "/api/v1/intake/signals/{signal_id}/match", owned=True, denied=404, setup=_matched),
-    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/match/accept", TRIAGE, owned=True, setup=_matched),
-    RouteCase("POST", "/api/v1/intake/signals/{signal_id}/match/reject", TRIAGE, owned=True, setup=_matched),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/signals/{signal_id}/match/accept",
+        TRIAGE,
+        owned=True,
+        setup=_matched,
+        expect=TRIAGE_FIRST,
+    ),
+    RouteCase(
+        "POST",
+        "/api/v1/intake/signals/{signal_id}/match/reject",
+        TRIAGE,
+        owned=True,
+        setup=_matched,
+        expect=TRIAGE_FIRST,
+    ),
     RouteCase("GET", "/api/v1/intake/calibration", P.intake_signal_read),
     RouteCase("PUT", "/api/v1/intake/thresholds", MANAGE, json=lambda c, p: {"cluster_threshold": 0.2}),
     RouteCase("PATCH", "/api/v1/intake/settings", MANAGE, json=lambda c, p: {"model_names": ["aurora-large"]}),
@@ -377,12 +410,13 @@ CASES = [
         setup=_target_org,
         json=lambda c, p: {"org": p["target"], "title": "A report", "description": "d"},
     ),
-    RouteCase("GET", "/api/v1/intake/reports/{reference}", owned=True, setup=_sent_report),
+    RouteCase("GET", "/api/v1/intake/reports/{reference}", owned=True, setup=_sent_report, expect=SENDER_READS),
     RouteCase(
         "POST",
         "/api/v1/intake/reports/{reference}/additions",
         owned=True,
         setup=_sent_report,
+        expect=SENDER_WRITES,
         json=lambda c, p: {"body": "More detail"},
     ),
     RouteCase(
@@ -390,6 +424,7 @@ CASES = [
         "/api/v1/intake/reports/{reference}/replies",
         owned=True,
         setup=_sent_report,
+        expect=SENDER_WRITES,
         json=lambda c, p: {"body": "Thanks for the answer"},
     ),
     RouteCase(

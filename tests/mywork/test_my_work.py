@@ -9,14 +9,18 @@ import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from signalfire.access import service as access_service
 from signalfire.access.actor import Actor
-from signalfire.access.models import Role
+from signalfire.access.models import Organization, Role, User
+from signalfire.exchange.antitrust import counsel as counsel_service
+from signalfire.exchange.models import ExchangeItem
 from signalfire.mywork.service import my_work
 from signalfire.reporting import inbox, reports
 from signalfire.response import actions
 from signalfire.response.schemas import ActionCreate, ActionProgress
 from signalfire.response.vocab import ActionKind, ActionStatus, Severity
 from tests import factories
+from tests.exchange import factories as xf
 from tests.reporting import factories as f
 from tests.reporting.factories import COP, utc
 from tests.response import factories as rf
@@ -112,3 +116,44 @@ def _initial(db: Session, incident_id: object) -> object:
     return db.execute(
         select(Obligation).where(Obligation.incident_id == incident_id, Obligation.stage == "initial")
     ).scalar_one()
+
+
+def test_counsel_sees_the_drafts_waiting_for_their_sign_off(
+    db: Session, api_client: Client, browser_client: Client
+) -> None:
+    sensitive = "We will hold the fix's price below competitors until next quarter."
+    admin = factories.actor(db)
+    org = db.get_one(Organization, admin.org_id)
+    cora = factories.actor(db, organization=org, role=Role.counsel)
+    flagged = xf.draft(db, admin, title="Price note", details=sensitive)
+    xf.draft(db, admin, title="Clean note", details="A jailbreak that works on every model we tried.")
+    # Counsel's own draft (drafted as an analyst before becoming counsel) is not theirs to sign off.
+    analyst = factories.actor(db, organization=org, role=Role.analyst)
+    xf.draft(db, analyst, title="Analyst's price note", details=sensitive)
+    db.commit()
+
+    waiting = [i for i in my_work(db, cora).items if i.kind == "signoff"]
+    assert sorted(i.title for i in waiting) == ["Analyst's price note", "Price note"]
+    mine = next(i for i in waiting if i.title == "Price note")
+    assert mine.href == f"/exchange/items/{flagged.id}" and "prices" in mine.detail
+    # Neither the admin nor a viewer nor another org's counsel gets the list.
+    assert not [i for i in my_work(db, admin).items if i.kind == "signoff"]
+    assert not [i for i in my_work(db, factories.actor(db, organization=org, role=Role.viewer)).items]
+    assert my_work(db, factories.actor(db, role=Role.counsel)).items == []
+    # The page and the API show it too.
+    page = browser_client(cora).get("/my-work")
+    assert page.status_code == 200 and "Counsel sign-offs waiting for you" in page.text and "Price note" in page.text
+    assert api_client(cora).get("/api/v1/me/work").json()["counts"]["signoff"] == 2
+
+    # Signed off: gone from the list; edited afterwards: back, since the sign-off was for the old text.
+    counsel_service.sign_off(db, cora, flagged.id, "Reviewed: a public list price, no agreement.")
+    assert "Price note" not in [i.title for i in my_work(db, cora).items]
+    db.get_one(ExchangeItem, flagged.id).details = sensitive + " We agreed on it with each other."
+    db.flush()
+    assert "Price note" in [i.title for i in my_work(db, cora).items]
+
+    # The drafter, made counsel, does not see their own draft.
+    membership = factories.membership(db, analyst)
+    access_service.change_role(db, actor=admin, membership_id=membership.id, role=Role.counsel)
+    drafter = factories.actor_for(db, db.get_one(User, analyst.user_id), org)
+    assert [i.title for i in my_work(db, drafter).items if i.kind == "signoff"] == ["Price note"]

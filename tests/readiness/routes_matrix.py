@@ -1,6 +1,7 @@
 """Access-matrix cases for the readiness pages and API.
 
-The owning org is a frontier developer. Every role reads its own scorecard; only admins publish it or
+The owning org is a frontier developer. Every role but counsel reads its own scorecard (counsel gets an
+empty list and 404s); only admins publish it or
 change the risk domains in scope. A live published snapshot is readable by another org; a withdrawn one
 only by the owning org (404 for others).
 """
@@ -38,6 +39,7 @@ CASES = [
         "GET",
         "/readiness/published/{snapshot_id}",
         READ,
+        denied=404,
         setup=_published,
         id="GET /readiness/published/{snapshot_id} (live)",
     ),
@@ -55,11 +57,12 @@ CASES = [
     RouteCase("GET", f"{API}/scorecard", READ),
     RouteCase("GET", f"{API}/landscape", READ),
     RouteCase("GET", f"{API}/dashboard", READ),
-    RouteCase("GET", f"{API}/published", READ),
+    RouteCase("GET", f"{API}/published", READ, denied=200),  # without READ (counsel): an empty list
     RouteCase(
         "GET",
         f"{API}/published/{{snapshot_id}}",
         READ,
+        denied=404,
         setup=_published,
         id=f"GET {API}/published/{{snapshot_id}} (live)",
     ),

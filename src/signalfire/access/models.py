@@ -25,6 +25,9 @@ class Role(StrEnum):
     responder = "responder"
     analyst = "analyst"
     reporter = "reporter"
+    # Competition/legal counsel: reads the org's exchange items (drafts included), its incidents and reports,
+    # and signs off antitrust findings; writes nothing else (access/permissions.py says why).
+    counsel = "counsel"
     viewer = "viewer"
 
 

@@ -45,8 +45,8 @@ class Permission(StrEnum):
     exchange_pseudonym_resolve = "exchange:pseudonym:resolve"
     exchange_health_read = "exchange:health:read"
     # Competition counsel: signs off publishing despite antitrust findings (a second person, audited).
-    # Held by org admins only (the role table has no legal role); the sign-off must come from an admin
-    # other than the publisher, so it is always four eyes.
+    # Held by the counsel role only, not by admins (see ROLE_PERMISSIONS); counsel can neither write nor
+    # publish items, and never signs off an item they drafted, so the sign-off is always four eyes.
     exchange_screening_counsel = "exchange:screening:counsel"
     # Hub moderation: pre-publication review, hide/withdraw/out-of-scope, member admission and suspension.
     exchange_moderation_manage = "exchange:moderation:manage"
@@ -115,7 +115,35 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.reporting_assessment_write,
         }
     ),
-    Role.admin: frozenset(Permission),
+    # Competition/legal counsel, designated by an admin. Reads what a sign-off or a legal review needs and
+    # writes nothing but the sign-off:
+    # * exchange:item:read, and through it the org's drafts (policy.exchange.item_visible_to shows an org's
+    #   drafts to writers and to counsel), their screening findings, the read log and the moderation log
+    #   about the org's items;
+    # * exchange:screening:counsel, the sign-off on antitrust findings (only counsel holds it);
+    # * reporting:obligation:read, the org's reports to authorities, assessments, obligations and legal
+    #   holds, with response:incident:read because the reporting pages are per incident and read the
+    #   incident through the response policy (read only: no incident write, command or reviews);
+    #   reporting:inbox:read is the same reading for an authority org;
+    # * org:member:read and org:token:manage (their own API tokens, never more than the role) like every role.
+    # Not: member management, audit log, incident or report writing, intake, readiness or transparency.
+    Role.counsel: frozenset(
+        {
+            P.org_member_read,
+            P.org_token_manage,
+            P.response_incident_read,
+            P.reporting_obligation_read,
+            P.reporting_inbox_read,
+            P.exchange_item_read,
+            P.exchange_screening_counsel,
+        }
+    ),
+    # Admins hold everything except the counsel sign-off. Decision: legal teams expect the sign-off from a
+    # designated counsel, not from whoever administers the org, and the table stays a function of role and
+    # org kind (no "admins sign off while the org has no counsel" rule that removing the counsel would
+    # flip). An org without counsel has an admin make someone counsel (an in-house lawyer, or outside
+    # counsel added as a member); until then flagged items cannot be published with an override.
+    Role.admin: frozenset(Permission) - {P.exchange_screening_counsel},
 }
 
 # What each kind of organisation can ever do, whatever the role. Keeps the channels apart by org kind:

@@ -314,7 +314,31 @@ def seed(session: Session, ctx: DemoContext) -> None:
     )
 
     _share_lesson(session, ctx, alice, ana, mira)
+    _draft_for_counsel(session, ana)
     moderation_demo.seed(session, ctx)
+
+
+def _draft_for_counsel(session: Session, ana: Actor) -> None:
+    """Ana drafts a mitigation note that mentions capacity next quarter: screening flags it (output and capacity),
+    so it waits under Cora's My work for counsel's sign-off before Alice may publish it with an override."""
+    authoring.create_draft(
+        session,
+        ana,
+        ItemIn(
+            category=Category.VULNERABILITY,
+            title="Fine-tuning jailbreak: throttle new fine-tuning jobs while the classifier is retrained",
+            summary="Fine-tuned copies lost the refusal behaviour within a few hundred examples; a throttle helps.",
+            details=(
+                "Until the classifier is retrained we will cap fine-tuning capacity for new customers; competitors "
+                "running the same base model may want to do the same."
+            ),
+            severity=Severity.MEDIUM,
+            tlp=Tlp.GREEN,
+            permitted_uses=[CoveredUse.SAFEGUARDS, CoveredUse.MODEL_EVALUATIONS],
+            audience=[AudienceKind.ALL_MEMBERS],
+        ),
+    )
+    session.flush()
 
 
 def _share_lesson(session: Session, ctx: DemoContext, alice: Actor, ana: Actor, mira: Actor) -> None:

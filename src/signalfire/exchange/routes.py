@@ -25,6 +25,7 @@ from signalfire.core.web.deps import SessionDep, protected_router
 from signalfire.core.web.idempotency import run_idempotent
 from signalfire.core.web.templating import redirect, render
 from signalfire.exchange import authoring, health, lessons, pseudonyms, queries, responses, routing, service, views
+from signalfire.exchange.antitrust.counsel import can_sign_off
 from signalfire.exchange.correlation import service as correlation
 from signalfire.exchange.errors import PurposeNotPermitted, ScreeningBlocked
 from signalfire.exchange.models import ItemStatus, ReadChannel, ResponseKind
@@ -300,6 +301,7 @@ def item_page(request: Request, session: SessionDep, actor: ActorDep, item_id: u
         "revisions": views.revisions_out(session, item),
         "can_edit": can_edit(actor, item),
         "can_publish": can_publish(actor, item),
+        "can_sign_off": can_sign_off(actor, item),
         "can_resolve": can_resolve_pseudonyms(actor),
         "moderation": moderation_views.item_moderation(session, actor, item),
         "related": correlation.related_items(session, actor, item.id),

@@ -3,8 +3,8 @@
 Nothing here is stored: every item is a view of a record that lives in its channel (a signal assigned to
 you, an action you own, a rollback waiting for a second person to verify it, a report whose target or due
 time is near, an authority's question, a page nobody has acknowledged, a report delivered to your
-authority and not yet acknowledged). Each query starts from that channel's readable statement, so this
-page can show nothing its channel would not.
+authority and not yet acknowledged, a draft whose antitrust findings wait for counsel's sign-off). Each
+query starts from that channel's readable statement, so this page can show nothing its channel would not.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from signalfire.access.policy.notices import readable_notices
 from signalfire.access.policy.reporting import readable_deliveries, readable_obligations
 from signalfire.access.policy.response import readable_actions, readable_pages
 from signalfire.core.clock import utcnow
+from signalfire.exchange.antitrust import counsel
 from signalfire.intake.models import Signal, TriageState
 from signalfire.notices.models import Notice
 from signalfire.reporting import inbox, prompts
@@ -41,6 +42,7 @@ KINDS: dict[str, str] = {
     "obligation": "Reports due soon",
     "notice": "Capability-threshold notices to send",
     "question": "Authority questions to answer",
+    "signoff": "Counsel sign-offs waiting for you",
     "assessment": "Incidents to assess",
     "verification": "Verifications requested",
     "action": "Actions you own",
@@ -85,6 +87,8 @@ def my_work(session: Session, actor: Actor, *, now: datetime | None = None) -> M
         work.items += _notices(session, actor, now)
     if actor.can(Permission.reporting_inbox_respond):
         work.items += _questions(session, actor)
+    if actor.can(Permission.exchange_screening_counsel):
+        work.items += _signoffs(session, actor)
     if actor.can(Permission.reporting_assessment_write):
         work.items += _assessments(session, actor, now)
     if actor.can(Permission.response_incident_write):
@@ -173,6 +177,23 @@ def _questions(session: Session, actor: Actor) -> list[WorkItem]:
             False,
         )
         for q in inbox.unanswered_questions(session, actor, limit=LIMIT)
+    ]
+
+
+def _signoffs(session: Session, actor: Actor) -> list[WorkItem]:
+    """Drafts of the org whose antitrust findings wait for counsel (exchange.antitrust.counsel)."""
+    return [
+        WorkItem(
+            "signoff",
+            w.item.title,
+            "commercially sensitive: "
+            + ", ".join(sorted({f.rule_id.removeprefix("antitrust.family.") for f in w.findings}))
+            + f"; draft updated {w.item.updated_at:%Y-%m-%d %H:%M} UTC",
+            f"/exchange/items/{w.item.id}",
+            w.item.updated_at,
+            False,
+        )
+        for w in counsel.awaiting_sign_off(session, actor, limit=LIMIT)
     ]
 
 

@@ -2,7 +2,8 @@
 
 The rule for an item, for a viewer acting for org V with kind K (see docs/exchange.md):
 
-* V contributed it: V's people see it in every state (drafts only those who may write items).
+* V contributed it: V's people see it in every state (drafts only those who may write items, and
+  competition counsel, who sign off drafts' antitrust findings and must read them to do so).
 * Otherwise it must be published (not a draft, not withdrawn), and one of:
   - TLP is not RED and the audience is *all members* and V is an exchange member (not an authority);
   - TLP is not RED and the audience *names V* (V not an authority);
@@ -100,7 +101,7 @@ def item_visible_to(actor: Actor) -> ColumnElement[bool]:
         # audience applies. "= true" rather than "IS TRUE" so ix_exchange_item_government can serve it.
         return and_(item.status == ItemStatus.PUBLISHED, _addressed(actor))
     own = item.org_id == actor.org_id
-    if not actor.can(Permission.exchange_item_write):
+    if not (actor.can(Permission.exchange_item_write) or actor.can(Permission.exchange_screening_counsel)):
         own = and_(own, item.status != ItemStatus.DRAFT)
     return or_(own, and_(item.status == ItemStatus.PUBLISHED, _addressed(actor), _not_suspended(actor)))
 
