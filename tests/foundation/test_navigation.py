@@ -46,3 +46,15 @@ def test_the_overview_cards_match_the_menu(db: Session, browser_client: Client, 
     grid = page.text.split('<div class="grid grid-3">', 1)[1].split('<div class="callout', 1)[0]
     cards = set(re.findall(r'<a class="card" href="([^"]+)"', grid))
     assert cards == EXPECTED[kind] & {"/response", "/reporting", "/exchange"}
+
+
+def test_counsel_see_only_the_sections_their_role_opens(db: Session, browser_client: Client) -> None:
+    """Counsel read incidents, reports and the exchange, but no intake queue, scorecard or transparency
+    report (docs/access.md): those menu entries would lead to a refusal."""
+    person = factories.actor(db, kind=OrgKind.frontier_developer, role=Role.counsel)
+    page = browser_client(person).get("/tour")
+    assert page.status_code == 200
+    nav = page.text.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
+    shown = {href for href in re.findall(r'href="([^"]+)"', nav) if href in SECTIONS}
+    assert shown == {"/response", "/reporting", "/exchange"}
+    assert 'href="/readiness"' not in page.text  # nor the tour's own button

@@ -81,17 +81,19 @@ env.filters["json_script"] = _tojson_script
 env.filters["safe_href"] = safe_href
 # The sections each kind of organisation works in (org kinds by value, so core needs no access import): an
 # authority reads what is reported to it and the exchange items addressed to government partners; the hub
-# runs the exchange and the deployment's recipient bindings; a researcher shares. The pages enforce access
-# on their own; this only keeps each person's menu to what is theirs.
+# runs the exchange and the deployment's recipient bindings; a researcher shares. The last field names the
+# permission a section's first page requires, where some roles lack it (counsel read no scorecard): a menu
+# entry that answers 403 is a dead end. The pages enforce access on their own; this only keeps each
+# person's menu to what is theirs.
 _LAB = ("frontier_developer", "downstream")
 env.globals["nav_sections"] = [
-    ("response", "Response", "/response", _LAB),
-    ("reporting", "Reporting", "/reporting", (*_LAB, "authority", "hub_operator")),
-    ("exchange", "Exchange", "/exchange", (*_LAB, "authority", "hub_operator", "researcher")),
-    ("intake", "Intake", "/intake", _LAB),
-    ("readiness", "Readiness", "/readiness", _LAB),
-    ("transparency", "Transparency", "/transparency", _LAB),
-    ("notices", "Notices", "/notices", _LAB),
+    ("response", "Response", "/response", _LAB, None),
+    ("reporting", "Reporting", "/reporting", (*_LAB, "authority", "hub_operator"), None),
+    ("exchange", "Exchange", "/exchange", (*_LAB, "authority", "hub_operator", "researcher"), None),
+    ("intake", "Intake", "/intake", _LAB, "intake:signal:read"),
+    ("readiness", "Readiness", "/readiness", _LAB, "readiness:scorecard:read"),
+    ("transparency", "Transparency", "/transparency", _LAB, "transparency:report:read"),
+    ("notices", "Notices", "/notices", _LAB, None),
 ]
 
 
