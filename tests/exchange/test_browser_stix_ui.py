@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from signalfire.exchange.stix import jobs as stix_jobs
-from signalfire.exchange.stix.convert import SIGNALFIRE_EXTENSION_ID, TLP2_MARKING_IDS
 from signalfire.exchange.vocab import Tlp
 from tests.conftest import LiveServer, axe_violations, login, screenshot
+from tests.exchange.stix_reports import stix_report
 
 pytestmark = pytest.mark.browser
 
@@ -32,31 +32,13 @@ UNMARKED = "Report without a marking"
 
 
 def _report(name: str, tlp: Tlp | None) -> dict[str, Any]:
-    report: dict[str, Any] = {
-        "type": "report",
-        "spec_version": "2.1",
-        "id": f"report--{uuid.uuid4()}",
-        "created": "2026-11-02T09:00:00.000Z",
-        "modified": "2026-11-02T09:00:00.000Z",
-        "name": name,
-        "description": f"{name}, seen by a partner's red team against a hosted assistant.",
-        "published": "2026-11-02T09:00:00.000Z",
-        "report_types": ["threat-report"],
-        "object_refs": [f"identity--{uuid.uuid4()}"],
-        "extensions": {
-            SIGNALFIRE_EXTENSION_ID: {
-                "extension_type": "property-extension",
-                "item_version": 1,
-                "category": "threat",
-                "permitted_uses": ["threat_detection", "safeguards"],
-                "severity": "high",
-                "priority": "routine",
-            }
-        },
-    }
-    if tlp is not None:
-        report["object_marking_refs"] = [TLP2_MARKING_IDS[tlp]]
-    return report
+    return stix_report(
+        name,
+        tlp=tlp,
+        created="2026-11-02T09:00:00.000Z",
+        description=f"{name}, seen by a partner's red team against a hosted assistant.",
+        uses=("threat_detection", "safeguards"),
+    )
 
 
 def _shot(page: Any, name: str) -> None:

@@ -27,13 +27,13 @@ from signalfire.exchange import authoring
 from signalfire.exchange.models import ExchangeItem
 from signalfire.exchange.stix import bundles, jobs
 from signalfire.exchange.stix.bundles import import_item_id
-from signalfire.exchange.stix.convert import SIGNALFIRE_EXTENSION_ID, TLP2_MARKING_IDS
 from signalfire.exchange.stix.models import ImportJobState, StixImportBundle, StixImportJob
 from signalfire.exchange.vocab import Tlp
 from signalfire.notify.models import JobStatus, OutboxJob
 from signalfire.notify.transports import LogMailer
 from signalfire.notify.worker import Worker
 from tests import factories
+from tests.exchange.stix_reports import stix_report
 
 Client = Callable[[Actor | None], TestClient]
 API = "/api/v1/exchange/imports"
@@ -41,31 +41,13 @@ JSON = {"Content-Type": "application/json"}
 
 
 def _report(name: str, *, tlp: Tlp | None = Tlp.GREEN, stix_id: str | None = None, when: str = "01") -> dict[str, Any]:
-    report: dict[str, Any] = {
-        "type": "report",
-        "spec_version": "2.1",
-        "id": stix_id or f"report--{uuid.uuid4()}",
-        "created": "2026-02-01T00:00:00.000Z",
-        "modified": f"2026-02-{when}T00:00:00.000Z",
-        "name": name,
-        "description": f"{name}: seen on an inference cluster (version of the {when}th).",
-        "published": "2026-02-01T00:00:00.000Z",
-        "report_types": ["threat-report"],
-        "object_refs": [f"identity--{uuid.uuid4()}"],
-        "extensions": {
-            SIGNALFIRE_EXTENSION_ID: {
-                "extension_type": "property-extension",
-                "item_version": 1,
-                "category": "threat",
-                "permitted_uses": ["threat_detection"],
-                "severity": "high",
-                "priority": "routine",
-            }
-        },
-    }
-    if tlp is not None:
-        report["object_marking_refs"] = [TLP2_MARKING_IDS[tlp]]
-    return report
+    return stix_report(
+        name,
+        tlp=tlp,
+        stix_id=stix_id,
+        modified=f"2026-02-{when}T00:00:00.000Z",
+        description=f"{name}: seen on an inference cluster (version of the {when}th).",
+    )
 
 
 def _raw(*objects: dict[str, Any]) -> bytes:

@@ -30,10 +30,11 @@ from signalfire.core.clock import utcnow
 from signalfire.core.db.base import Base
 from signalfire.exchange import authoring
 from signalfire.exchange.models import ExchangeItem, ItemStatus
-from signalfire.exchange.stix.convert import SIGNALFIRE_EXTENSION_ID, TLP2_MARKING_IDS
+from signalfire.exchange.stix.convert import SIGNALFIRE_EXTENSION_ID
 from signalfire.exchange.taxii.collections import MEMBERS_ID, org_inbox_id, shared_by_id
 from signalfire.exchange.vocab import AudienceKind, CoveredUse, Tlp
 from tests.exchange import factories as xf
+from tests.exchange.stix_reports import stix_report
 
 Client = Callable[[Actor | None], TestClient]
 IMPORT = "/api/v1/exchange/import"
@@ -41,31 +42,7 @@ PAGE = "/exchange/import"
 
 
 def _report(name: str, *, tlp: Tlp | None = Tlp.GREEN, modified: str = "2026-02-01T00:00:00.000Z") -> dict[str, Any]:
-    report: dict[str, Any] = {
-        "type": "report",
-        "spec_version": "2.1",
-        "id": f"report--{uuid.uuid4()}",
-        "created": "2026-02-01T00:00:00.000Z",
-        "modified": modified,
-        "name": name,
-        "description": f"{name}: seen on an inference cluster.",
-        "published": "2026-02-01T00:00:00.000Z",
-        "report_types": ["threat-report"],
-        "object_refs": [f"identity--{uuid.uuid4()}"],
-        "extensions": {
-            SIGNALFIRE_EXTENSION_ID: {
-                "extension_type": "property-extension",
-                "item_version": 1,
-                "category": "threat",
-                "permitted_uses": ["threat_detection"],
-                "severity": "high",
-                "priority": "routine",
-            }
-        },
-    }
-    if tlp is not None:
-        report["object_marking_refs"] = [TLP2_MARKING_IDS[tlp]]
-    return report
+    return stix_report(name, tlp=tlp, modified=modified)
 
 
 def _bundle(*objects: dict[str, Any]) -> dict[str, Any]:
