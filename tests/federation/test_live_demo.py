@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from signalfire.demo_federated import (
+    LABS,
     STORY,
     Cluster,
     free_port,
@@ -18,7 +19,7 @@ from signalfire.demo_federated import (
     sync_now,
     wait_for,
 )
-from tests.federation.live import reports_named
+from tests.federation.live import ledger, reports_named
 
 pytestmark = pytest.mark.slow
 
@@ -39,19 +40,28 @@ def test_federated_demo_story_crosses_instances(cluster: Cluster) -> None:
     stays = _title("aurora", tlp="AMBER+STRICT")
     mira, alice, hugo = lab_admin_email("meridian"), lab_admin_email("aurora"), hub_admin_email()
 
+    wanted = [
+        ("hub", hub, hugo, from_aurora),
+        ("hub", hub, hugo, from_meridian),
+        ("meridian", meridian, mira, from_aurora),
+        ("meridian", meridian, mira, advisory),
+        ("aurora", aurora, alice, from_meridian),
+        ("aurora", aurora, alice, advisory),
+    ]
+    missing: list[str] = []
+
     def everywhere() -> bool:
         for lab in ("aurora", "meridian"):
             sync_now(cluster, lab)
-        return bool(
-            reports_named(hub, hugo, from_aurora)
-            and reports_named(hub, hugo, from_meridian)
-            and reports_named(meridian, mira, from_aurora)
-            and reports_named(meridian, mira, advisory)
-            and reports_named(aurora, alice, from_meridian)
-            and reports_named(aurora, alice, advisory)
-        )
+        missing[:] = [f"{where}: {title!r}" for where, at, who, title in wanted if not reports_named(at, who, title)]
+        return not missing
 
-    wait_for(everywhere, seconds=120, interval=1.0, what="the demo story at every instance")
+    try:
+        wait_for(everywhere, seconds=120, interval=1.0, what="the demo story at every instance")
+    except TimeoutError as exc:
+        # What did not arrive, and what each lab's push ledger says about it, for whoever reads the failure.
+        states = {lab: [(r["stix_id"], r["state"], r["last_error"]) for r in ledger(cluster, lab)] for lab in LABS}
+        raise AssertionError(f"{exc}; missing {missing}; push ledgers {states}") from exc
     assert reports_named(hub, hugo, stays) == []
     assert reports_named(meridian, mira, stays) == []
     assert len(reports_named(meridian, mira, from_aurora)) == 1
