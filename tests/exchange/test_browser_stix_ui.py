@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -158,6 +159,18 @@ def test_the_job_page_s_progress_bar_advances_until_the_report(
     """Without a dry run: the job page's bar moves through intermediate values (htmx polling), then the page
     refreshes itself into the report."""
     monkeypatch.setattr(stix_jobs, "BATCH_SIZE", 5)  # the embedded worker runs in this process
+    # The import waits after each committed batch until the page has shown a step (then runs on freely):
+    # without it a fast database finishes all twelve batches between two polls and the bar jumps 0 to 60.
+    shown = threading.Event()
+
+    class _Gate:
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            shown.wait(timeout=30)
+
+    monkeypatch.setattr(stix_jobs, "time", _Gate)
     url = live_server.url
     bundle_file = tmp_path / "many.json"
     objects = [_report(f"Partner report {n}", Tlp.GREEN) for n in range(60)]
@@ -174,6 +187,8 @@ def test_the_job_page_s_progress_bar_advances_until_the_report(
         value = page.locator("[data-testid=import-progress] progress").get_attribute("value")
         if value is not None:
             seen.add(int(value))
+            if 0 < int(value) < 60:
+                shown.set()
         page.wait_for_timeout(100)
     assert report.count() == 1 and page.locator("[data-testid=count-create]").inner_text() == "60"
     assert any(0 < v < 60 for v in seen), f"no intermediate progress seen: {sorted(seen)}"
