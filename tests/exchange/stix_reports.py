@@ -48,3 +48,17 @@ def stix_report(
     if tlp is not None:
         report["object_marking_refs"] = [TLP2_MARKING_IDS[tlp]]
     return report
+
+
+def stix_indicator(pattern: str) -> dict[str, Any]:
+    """An indicator: a type the exchange's import does not take (it is listed as ignored)."""
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.uuid4()}",
+        "created": CREATED,
+        "modified": CREATED,
+        "pattern": pattern,
+        "pattern_type": "stix",
+        "valid_from": CREATED,
+    }

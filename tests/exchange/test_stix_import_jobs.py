@@ -33,7 +33,7 @@ from signalfire.notify.models import JobStatus, OutboxJob
 from signalfire.notify.transports import LogMailer
 from signalfire.notify.worker import Worker
 from tests import factories
-from tests.exchange.stix_reports import stix_report
+from tests.exchange.stix_reports import stix_indicator, stix_report
 
 Client = Callable[[Actor | None], TestClient]
 API = "/api/v1/exchange/imports"
@@ -79,16 +79,7 @@ def mixed() -> dict[str, Any]:
     changed, same = f"report--{uuid.uuid4()}", f"report--{uuid.uuid4()}"
     v1 = _raw(_report("Changed report", stix_id=changed), _report("Same report", stix_id=same))
     new, unmarked = _report("New report"), _report("Unmarked report", tlp=None)
-    indicator = {
-        "type": "indicator",
-        "spec_version": "2.1",
-        "id": f"indicator--{uuid.uuid4()}",
-        "created": "2026-02-01T00:00:00.000Z",
-        "modified": "2026-02-01T00:00:00.000Z",
-        "pattern": "[file:name = 'x']",
-        "pattern_type": "stix",
-        "valid_from": "2026-02-01T00:00:00.000Z",
-    }
+    indicator = stix_indicator("[file:name = 'x']")
     v2 = _raw(
         _report("Changed report", stix_id=changed, when="09"),
         _report("Same report", stix_id=same),

@@ -34,7 +34,7 @@ from signalfire.exchange.stix.convert import SIGNALFIRE_EXTENSION_ID
 from signalfire.exchange.taxii.collections import MEMBERS_ID, org_inbox_id, shared_by_id
 from signalfire.exchange.vocab import AudienceKind, CoveredUse, Tlp
 from tests.exchange import factories as xf
-from tests.exchange.stix_reports import stix_report
+from tests.exchange.stix_reports import stix_indicator, stix_report
 
 Client = Callable[[Actor | None], TestClient]
 IMPORT = "/api/v1/exchange/import"
@@ -83,16 +83,7 @@ def test_dry_run_reports_per_object_and_writes_nothing(
     importer = make_actor()
     client = api_client(importer)
     good, red, unmarked = _report("Weights exfiltration"), _report("Red one", tlp=Tlp.RED), _report("No TLP", tlp=None)
-    indicator = {
-        "type": "indicator",
-        "spec_version": "2.1",
-        "id": f"indicator--{uuid.uuid4()}",
-        "created": "2026-02-01T00:00:00.000Z",
-        "modified": "2026-02-01T00:00:00.000Z",
-        "pattern": "[ipv4-addr:value = '203.0.113.9']",
-        "pattern_type": "stix",
-        "valid_from": "2026-02-01T00:00:00.000Z",
-    }
+    indicator = stix_indicator("[ipv4-addr:value = '203.0.113.9']")
     raw = _raw(_bundle(good, red, unmarked, indicator))
     before = _tables(db)
     resp = client.post(IMPORT, content=raw, params={"dry_run": "true", "audience": "all_members"})
