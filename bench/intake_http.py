@@ -22,7 +22,8 @@ http rounds, receipt to clustered (the signal's received_at to its audit entry, 
 the placement transaction) p50/p95/max, and how long the backlog took to drain after the last request.
 `--group-commit-probe` adds a third side: raw inserts where one writer thread commits whatever rows the
 clients queued meanwhile in one transaction and then answers each (group commit), to see whether that
-would pay over one commit per row at this concurrency. `--stability N` then sends N more requests to a
+would pay over one commit per row at this concurrency. `--floor-probe` adds a bare ASGI app (`_floor_app.py`) under the same
+uvicorn that only inserts the row and commits: the floor under any HTTP door in this stack. `--stability N` then sends N more requests to a
 fresh database, and reports the rate of each successive 5,000 (tables growing from empty).
 """
 
@@ -203,6 +204,32 @@ def start(url: str, processes: int = 1, worker_process: bool = False) -> Server:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
     return Server(port, process, worker)
+
+
+def start_floor(url: str, org_id: str) -> Server:
+    """The bare ASGI door of `_floor_app` under the same uvicorn (see --floor-probe)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SIGNALFIRE_FLOOR_DSN": url.replace("postgresql+psycopg://", "postgresql://"),
+        "SIGNALFIRE_FLOOR_ORG": org_id,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "_floor_app:create_app", "--app-dir", str(HERE),
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            if conn.getresponse().status == 200:
+                return Server(port, process)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("floor server did not start")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -532,6 +559,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--stability", type=int, default=0, help="then N requests to a fresh database")
     parser.add_argument("--group-commit-probe", action="store_true")
+    parser.add_argument(
+        "--floor-probe", action="store_true",
+        help="a third side: a bare ASGI app under the same uvicorn doing one INSERT and commit per request",
+    )  # fmt: skip
     parser.add_argument("--processes", type=int, default=1, help="uvicorn worker processes (each with its worker)")
     parser.add_argument(
         "--worker-process", action="store_true",
@@ -552,6 +583,7 @@ def compare(args: argparse.Namespace) -> None:
         token = seed(url)
         org_id = org_id_of(url)
         server = start(url, args.processes, args.worker_process)
+        floor = start_floor(url, org_id) if args.floor_probe and not args.sqlite else None
         try:
             sides: dict[str, Callable[[int], Run]] = {
                 "http": lambda r: http_side(server.base_port, token, args.clients, args.requests, r),
@@ -563,20 +595,27 @@ def compare(args: argparse.Namespace) -> None:
             }
             if args.group_commit_probe and not args.sqlite:
                 sides["group"] = lambda r: group_commit_pg_side(url, args.clients, args.requests, r, org_id)
+            if floor is not None:
+                sides["floor"] = lambda r: http_side(floor.base_port, token, args.clients, args.requests, r)
             http_side(server.base_port, token, args.clients, 200, 999)  # warm-up (imports, pools, first plans)
             wait_drained(url)
             lags: list[float] = []
             drains: list[float] = []
             cpu_ms: list[float] = []
+            floor_cpu_ms: list[float] = []
             for rnd in range(args.rounds):
                 names = list(sides) if rnd % 2 == 0 else list(sides)[::-1]
                 for name in names:
                     since = datetime.now(UTC)
-                    cpu_before = cpu_seconds(server.process.pid)
+                    served_by = floor if name == "floor" and floor is not None else server
+                    cpu_before = cpu_seconds(served_by.process.pid)
                     run = sides[name](rnd + 1)
-                    cpu_used = cpu_seconds(server.process.pid) - cpu_before
+                    cpu_used = cpu_seconds(served_by.process.pid) - cpu_before
                     results.setdefault(name, []).append(run)
                     extra = ""
+                    if name == "floor":
+                        floor_cpu_ms.append(cpu_used / args.requests * 1000)
+                        extra = f"  server CPU {floor_cpu_ms[-1]:.2f} ms/request"
                     if name == "http":
                         cpu_ms.append(cpu_used / args.requests * 1000)
                         drains.append(wait_drained(url))
@@ -591,6 +630,8 @@ def compare(args: argparse.Namespace) -> None:
                           f"p99 {run.p99:6.1f} ms  load {os.getloadavg()[0]:.2f}{extra}")  # fmt: skip
         finally:
             server.stop()
+            if floor is not None:
+                floor.stop()
     med = statistics.median
     print(f"\nmedians over {args.rounds} rounds of {args.requests} with {args.clients} clients:")
     for name, runs in results.items():
@@ -601,6 +642,12 @@ def compare(args: argparse.Namespace) -> None:
     if cpu_ms:
         print(f"  server CPU per request (the API process, placement not included with --worker-process): "
               f"{med(cpu_ms):.2f} ms (median)")  # fmt: skip
+    if "floor" in results:
+        floor_rate = med(r.rate for r in results["floor"])
+        raw_rate = med(r.rate for r in results["raw"])
+        print(f"  floor (bare ASGI, one INSERT and commit) / raw: {floor_rate / raw_rate:.3f}x;"
+              f" http / floor: {med(r.rate for r in results['http']) / floor_rate:.3f}x;"
+              f" floor server CPU {med(floor_cpu_ms):.2f} ms/request (median)")  # fmt: skip
     if "group" in results:
         print(f"  group commit / one commit per row: "
               f"{med(r.rate for r in results['group']) / med(r.rate for r in results['raw']):.2f}x")  # fmt: skip
