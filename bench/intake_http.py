@@ -22,9 +22,10 @@ http rounds, receipt to clustered (the signal's received_at to its audit entry, 
 the placement transaction) p50/p95/max, and how long the backlog took to drain after the last request.
 `--group-commit-probe` adds a third side: raw inserts where one writer thread commits whatever rows the
 clients queued meanwhile in one transaction and then answers each (group commit), to see whether that
-would pay over one commit per row at this concurrency. `--floor-probe` adds a bare ASGI app (`_floor_app.py`) under the same
-uvicorn that only inserts the row and commits: the floor under any HTTP door in this stack. `--stability N` then sends N more requests to a
-fresh database, and reports the rate of each successive 5,000 (tables growing from empty).
+would pay over one commit per row at this concurrency. `--floor-probe` adds a bare ASGI app
+(`_floor_app.py`) under the same uvicorn that only inserts the row and commits: the floor under any HTTP
+door in this stack. `--stability N` then sends N more requests to a fresh database, and reports the rate of
+each successive 5,000 (tables growing from empty).
 """
 
 from __future__ import annotations
