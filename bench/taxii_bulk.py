@@ -25,6 +25,9 @@ every posted object must come back from both servers, equal as JSON (Signalfire 
 objects of the exchange items it published, which are listed and left out of the comparison).
 
 A medallion page run that passes ``--timeout`` is reported as "> timeout" and not measured again.
+``--floor-probe`` (with ``--postgres``) adds a third side: ``_taxii_floor_app``, a bare ASGI store under the
+same uvicorn with no validation, screening, policy or audit (one COPY per envelope, one indexed SELECT per
+page), the floor under any TAXII door in this stack; it checks that the floor serves the posted objects back.
 ``--signalfire-only`` runs Signalfire's side alone (same steps, same check of what comes back), for
 comparing two versions of Signalfire while iterating; recorded figures are side by side with medallion.
 Figures are medians over the rounds; ratios are medallion / Signalfire (above 1: Signalfire is
@@ -112,6 +115,55 @@ class GunicornMedallion:
         read = {"Accept": TAXII, "Authorization": auth}
         write = {**read, "Content-Type": TAXII}
         return Target("medallion", f"{base}/bench/collections/{collection}/", requests.Session(), read, write, process)
+
+
+class TaxiiFloor:
+    """`_taxii_floor_app` (a bare ASGI object store: no validation, policy or audit) under the same uvicorn,
+    on its own scratch PostgreSQL database per round: the floor under any TAXII door in this stack."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.counter = 0
+        self.database = ""
+
+    def start(self) -> Target:
+        from _scratch import scratch_database
+
+        self.counter += 1
+        self.database = f"sf_taxii_floor_{os.getpid()}_{self.counter}"
+        self._scratch = scratch_database(self.admin_url, self.database)
+        url = self._scratch.__enter__()
+        port = free_port()
+        env = {**os.environ, "SIGNALFIRE_FLOOR_DSN": url.replace("postgresql+psycopg://", "postgresql://")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "_taxii_floor_app:create_app", "--app-dir",
+             str(Path(__file__).resolve().parent), "--host", "127.0.0.1", "--port", str(port), "--log-level",
+             "warning", "--no-access-log"],
+            env=env,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{base}/taxii2/", process)
+        headers = {"Accept": TAXII, "Content-Type": TAXII}
+        return Target("floor", f"{base}/taxii2/floor/collections/c/", requests.Session(), headers, headers, process)
+
+    def done(self) -> None:
+        self._scratch.__exit__(None, None, None)
+
+
+def run_floor(floor: TaxiiFloor, objects: list[dict[str, Any]], args: argparse.Namespace) -> Result:
+    target = floor.start()
+    try:
+        post_all(target, objects[:20], 20)  # warm up: the connection, the table, the first plans
+        cpu = server_cpu(target, floor.database)
+        started = time.perf_counter()
+        post_all(target, objects[20:], args.envelope)
+        posted = time.perf_counter() - started
+        cpu_post = server_cpu(target, floor.database) - cpu
+        seconds, served = page_all(target, args.page, args.timeout)
+        return Result(posted, seconds, served, cpu_post, server_cpu(target, floor.database) - cpu - cpu_post)
+    finally:
+        stop(target.process)
+        floor.done()
 
 
 @dataclass
@@ -298,6 +350,12 @@ def main() -> None:
         action="store_true",
         help="skip medallion (while iterating; recorded runs are side by side): Signalfire's figures and its check",
     )
+    parser.add_argument(
+        "--floor-probe",
+        action="store_true",
+        help="a third side (with --postgres): a bare ASGI store under the same uvicorn, no validation, policy or "
+        "audit, posting all but the first 20 objects (which warm it up)",
+    )
     args = parser.parse_args()
 
     objects = [green_marking(), *make_objects(args.objects - 1, 0)]
@@ -318,7 +376,8 @@ def main() -> None:
 
         ours._database = remembered  # type: ignore[method-assign]
         theirs = GunicornMedallion(tmp, args.page)
-        runs: dict[str, list[Result]] = {"signalfire": [], "medallion": []}
+        runs: dict[str, list[Result]] = {"signalfire": [], "medallion": [], "floor": []}
+        floor = TaxiiFloor(args.postgres) if args.floor_probe and args.postgres else None
         medallion_capped = False
         account = ""
         try:
@@ -328,8 +387,12 @@ def main() -> None:
                     order = ("medallion", "signalfire")
                 if args.signalfire_only:
                     order = ("signalfire",)
+                if floor is not None:
+                    order = ("floor", *order) if round_number % 2 else (*order, "floor")
                 for side in order:
-                    if side == "signalfire":
+                    if side == "floor" and floor is not None:
+                        result = run_floor(floor, objects, args)
+                    elif side == "signalfire":
                         result = run_signalfire(ours, objects, args)
                     else:
                         result = run_medallion(theirs, objects, args, page=not medallion_capped)
@@ -341,11 +404,15 @@ def main() -> None:
                         f"page {page_text} (CPU {result.page_cpu:.2f}s)",
                         file=sys.stderr,
                     )
+                if round_number == 0 and floor is not None:
+                    served = {canonical(o) for o in runs["floor"][0].served}
+                    if served != {canonical(o) for o in objects}:
+                        raise SystemExit("the floor did not serve the posted objects back unchanged")
                 if round_number == 0:
                     account = compare_ours(objects, runs["signalfire"][0])
                     if not args.signalfire_only:
                         account = compare(objects, runs["signalfire"][0], runs["medallion"][0])
-                for result in runs["signalfire"] + runs["medallion"]:
+                for result in runs["signalfire"] + runs["medallion"] + runs["floor"]:
                     result.served = []  # keep memory flat
         finally:
             ours.cleanup()
@@ -384,6 +451,17 @@ def main() -> None:
     )
     ours_page_cpu = statistics.median(r.page_cpu for r in runs["signalfire"] if r.page is not None)
     print(f"| server CPU during page-through | {ours_page_cpu:.2f} s | | |")
+    if runs["floor"]:
+        floor_post = statistics.median(r.post for r in runs["floor"])
+        floor_rate = (count - 20) / floor_post
+        floor_page = statistics.median(r.page or 0.0 for r in runs["floor"])
+        print(
+            f"\nfloor (bare ASGI store, {count - 20:,} objects after 20 to warm up), medians: POST {floor_post:.2f} s, "
+            f"{floor_rate:,.0f} obj/s = {floor_rate / (count / theirs_post):.1f}x medallion, "
+            f"{floor_rate / (count / ours_post):.1f}x Signalfire; server CPU during POST "
+            f"{statistics.median(r.post_cpu for r in runs['floor']):.2f} s; page all {floor_page:.3f} s "
+            f"(server CPU {statistics.median(r.page_cpu for r in runs['floor']):.2f} s)"
+        )
     print(
         f"\nRuns: Signalfire {len(runs['signalfire'])}, medallion {len(runs['medallion'])} posts and "
         f"{len(theirs_pages) + (1 if medallion_capped else 0)} page-throughs. {account}."
