@@ -1,7 +1,7 @@
 """`signalfire exchange ...`: list items as a given person, manage routing designations, see coverage.
 
 Reads go through the same access policy as the UI: ``--as`` names the person (and ``--org`` the org
-they act for) whose view is printed. The STIX/TAXII commands (``export``) are registered by
+they act for) whose view is printed. The STIX commands (``export``, ``import``) are registered by
 ``signalfire.exchange.stix.cli``, hub moderation (``moderation``, ``members``) by
 ``signalfire.exchange.moderation.cli``.
 """
