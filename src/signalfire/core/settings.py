@@ -93,6 +93,12 @@ class RetentionSettings(BaseModel):
     outbox_done_days: float = Field(default=30.0, gt=0)
     # Dead jobs are kept longer: they are the evidence that someone was not notified.
     outbox_dead_days: float = Field(default=90.0, gt=0)
+    # STIX import jobs once finished (done or failed; queued and running ones are never pruned). The stored
+    # bundle (up to the API's 100 MB, TLP:RED included) goes first: a done job drops it as it finishes, a
+    # failed one keeps it this long. The job row (its outcome, shown on its page and by the API) goes later;
+    # after that the job answers 404 like any missing one, and its audit entries remain.
+    import_bundle_days: float = Field(default=7.0, gt=0)
+    import_job_days: float = Field(default=90.0, gt=0)
     # Each run deletes at most batch_size * max_batches rows per table, one bounded DELETE per batch.
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     max_batches: int = Field(default=20, ge=1)

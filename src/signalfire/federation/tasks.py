@@ -16,13 +16,23 @@ from signalfire.federation import crypto, pull, push, service
 from signalfire.federation.health import alert_failing, note_success
 from signalfire.federation.models import Peer, PeerCollection
 from signalfire.notify.outbox import enqueue_task
-from signalfire.notify.registry import periodic, staged_task
+from signalfire.notify.registry import DeadTaskAlert, periodic, staged_task
 
 PULL_TASK = "federation.pull"
 SCHEDULE_EVERY = timedelta(seconds=15)
 
 
-@staged_task(push.TASK)
+PUSH_DEAD = DeadTaskAlert(
+    "a push of an exchange item to a federation peer",
+    lambda args: (
+        "The item version it carried may not have reached the peer. Open Federation, then the peer, to see its "
+        "pending and dead pushes; retry them there once the cause is fixed (when a failing peer answers again, "
+        "its dead pushes are queued again by themselves)."
+    ),
+)
+
+
+@staged_task(push.TASK, alert=PUSH_DEAD)
 def push_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
     return push.send_job(factory, args)
 
@@ -32,7 +42,16 @@ def push_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[
 PAGES_PER_JOB = 20
 
 
-@staged_task(PULL_TASK)
+@staged_task(
+    PULL_TASK,
+    alert=DeadTaskAlert(
+        "a pull from a federation peer",
+        lambda args: (
+            "Nothing is lost: the next scheduled pull of the collection asks the peer again. If pulls keep "
+            "failing, open Federation, then the peer, for its last error and health."
+        ),
+    ),
+)
 def pull_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
     """Pages commit as they are imported; what is left to store is the next job when the backlog goes on."""
     collection_id = uuid.UUID(str(args["collection_id"]))
@@ -81,7 +100,16 @@ def schedule_pulls(session: Session, now: datetime) -> None:
 PROBE_TASK = "federation.probe"
 
 
-@staged_task(PROBE_TASK)
+@staged_task(
+    PROBE_TASK,
+    alert=DeadTaskAlert(
+        "a check whether a failing federation peer is back",
+        lambda args: (
+            "The peer stays marked failing and is checked again within minutes. Open Federation, then the peer, "
+            "for its last error."
+        ),
+    ),
+)
 def probe_job(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
     """Is a failing peer back? A good answer ends its failing spell (and re-queues its dead pushes)."""
     peer_id = uuid.UUID(str(args["peer_id"]))

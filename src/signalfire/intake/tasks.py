@@ -16,7 +16,7 @@ from signalfire.intake.placement import place_waiting
 from signalfire.intake.polling import due_feeds, fetch, poll_request, store
 from signalfire.intake.sources import POLL_TASK
 from signalfire.notify.outbox import enqueue_task
-from signalfire.notify.registry import periodic, staged_task, sweep
+from signalfire.notify.registry import DeadTaskAlert, periodic, staged_task, sweep
 
 
 @sweep("intake.place_waiting")
@@ -39,7 +39,16 @@ def schedule_feed_polls(session: Session, now: datetime) -> None:
         feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
 
 
-@staged_task(POLL_TASK)
+@staged_task(
+    POLL_TASK,
+    alert=DeadTaskAlert(
+        "a poll of an intake feed",
+        lambda args: (
+            "This poll's new entries (if any) were not read; the feed is polled again at its next scheduled time. "
+            f"If it keeps failing, open the feed under Intake (feed {args.get('feed_id', '?')}) for its last error."
+        ),
+    ),
+)
 def poll_feed_task(factory: sessionmaker[Session], args: dict[str, Any]) -> Callable[[Session], None]:
     """Fetch with no transaction open; the entries are stored in the transaction that completes the job."""
     feed_id = uuid.UUID(str(args["feed_id"]))

@@ -22,6 +22,8 @@ SweepFn = Callable[[Session], int]
 
 TASKS: dict[str, TaskFn] = {}
 STAGED_TASKS: dict[str, StagedTaskFn] = {}
+# What the org's admins are told when a task of this kind dies (its retries used up), by task name.
+DEAD_TASK_ALERTS: dict[str, DeadTaskAlert] = {}
 PERIODIC: dict[str, PeriodicJob] = {}
 SWEEPS: dict[str, SweepFn] = {}
 
@@ -39,25 +41,47 @@ TASK_MODULES = (
 
 
 @dataclass(frozen=True)
+class DeadTaskAlert:
+    """How a task kind is named to its org's admins when it dies, and what they should do about it.
+
+    ``what`` names one task in words ("a STIX import job"); ``then`` says what became of the work and what
+    to do, given the task's arguments (e.g. to link the page of the job it ran).
+    """
+
+    what: str
+    then: Callable[[dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
 class PeriodicJob:
     name: str
     every: timedelta
     fn: PeriodicFn
 
 
-def task(name: str) -> Callable[[TaskFn], TaskFn]:
+def _alert(name: str, alert: DeadTaskAlert | None) -> None:
+    if alert is not None:
+        DEAD_TASK_ALERTS[name] = alert
+
+
+def task(name: str, *, alert: DeadTaskAlert | None = None) -> Callable[[TaskFn], TaskFn]:
+    """A task run in the transaction that marks its job done. ``alert``: what the org's admins are told
+    when it dies (every task of the product has one; without, the worker's generic wording is used)."""
+
     def deco(fn: TaskFn) -> TaskFn:
         TASKS[name] = fn
+        _alert(name, alert)
         return fn
 
     return deco
 
 
-def staged_task(name: str) -> Callable[[StagedTaskFn], StagedTaskFn]:
+def staged_task(name: str, *, alert: DeadTaskAlert | None = None) -> Callable[[StagedTaskFn], StagedTaskFn]:
     """A task with work that must not run inside a transaction (e.g. an HTTP fetch); see StagedTaskFn."""
 
     def deco(fn: StagedTaskFn) -> StagedTaskFn:
         STAGED_TASKS[name] = fn
+        _alert(name, alert)
         return fn
 
     return deco

@@ -1,5 +1,6 @@
 """Housekeeping of bookkeeping tables that grow with traffic: rate-limit windows, idempotency records and
-finished outbox jobs are pruned after their retention (``SIGNALFIRE_RETENTION__...``), in bounded batches."""
+finished outbox jobs are pruned after their retention (``SIGNALFIRE_RETENTION__...``), in bounded batches.
+Finished STIX import jobs are pruned by their own domain's periodic job (``exchange.tasks``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from signalfire.core.db.prune import in_batches
 from signalfire.core.settings import RetentionSettings, get_settings
 from signalfire.core.web import idempotency, ratelimit
 from signalfire.notify.models import JobStatus
@@ -18,16 +20,6 @@ from signalfire.notify.registry import periodic
 log = logging.getLogger("signalfire.worker")
 
 PRUNE_EVERY = timedelta(minutes=5)
-
-
-def _in_batches(prune: Callable[[int], int], settings: RetentionSettings) -> int:
-    total = 0
-    for _ in range(settings.max_batches):
-        deleted = prune(settings.batch_size)
-        total += deleted
-        if deleted < settings.batch_size:
-            break
-    return total
 
 
 def prune_bookkeeping(session: Session, now: datetime, settings: RetentionSettings) -> dict[str, int]:
@@ -44,7 +36,7 @@ def prune_bookkeeping(session: Session, now: datetime, settings: RetentionSettin
         "outbox_done": lambda n: prune_finished(session, JobStatus.done, cutoffs["outbox_done"], n),
         "outbox_dead": lambda n: prune_finished(session, JobStatus.dead, cutoffs["outbox_dead"], n),
     }
-    return {kind: _in_batches(prune, settings) for kind, prune in pruners.items()}
+    return {kind: in_batches(prune, settings.batch_size, settings.max_batches) for kind, prune in pruners.items()}
 
 
 @periodic("notify.prune_bookkeeping", every=PRUNE_EVERY)

@@ -55,7 +55,7 @@ from signalfire.notify.models import (
 )
 from signalfire.notify.outbox import enqueue_email
 from signalfire.notify.preferences import chat_url_for
-from signalfire.notify.registry import PERIODIC, STAGED_TASKS, SWEEPS, TASKS, load_domain_tasks
+from signalfire.notify.registry import DEAD_TASK_ALERTS, PERIODIC, STAGED_TASKS, SWEEPS, TASKS, load_domain_tasks
 from signalfire.notify.transports import DeliveryError, Mailer, MessageNotBuilt, post_chat, post_webhook
 
 log = logging.getLogger("signalfire.worker")
@@ -249,7 +249,9 @@ class Worker:
     # -- the watchdog ---------------------------------------------------------------------------------
     _STALLED_COLUMNS = (
         OutboxJob.id,
+        OutboxJob.kind,
         OutboxJob.topic,
+        OutboxJob.payload,
         OutboxJob.org_id,
         OutboxJob.attempts,
         OutboxJob.locked_by,
@@ -353,7 +355,7 @@ class Worker:
             return 0
         log.warning("job %s (%s): %s", row.id, row.topic, error)
         if dead:
-            _alert_admins(session, row.id, row.topic, row.org_id, error)
+            _alert_admins(session, Claimed(row.id, row.kind, row.topic, row.payload, row.attempts, row.org_id), error)
         return 1
 
     def _finish(
@@ -397,7 +399,7 @@ class Worker:
         )
         finished = bool(getattr(result, "rowcount", 0))
         if finished and error is not None and alert and values["status"] == JobStatus.dead:
-            _alert_admins(session, job.id, job.topic, job.org_id, error)
+            _alert_admins(session, job, error)
         return finished
 
     # -- delivery -------------------------------------------------------------------------------------
@@ -580,8 +582,14 @@ class _FencedOut(Exception):
     pass
 
 
-def _alert_admins(session: Session, job_id: uuid.UUID, topic: str, org_id: uuid.UUID | None, error: str) -> None:
-    """Tell the org's admins that a job died, through the outbox; an alert that dies tells nobody."""
+def _alert_admins(session: Session, job: Claimed, error: str) -> None:
+    """Tell the org's admins that a job died, through the outbox; an alert that dies tells nobody.
+
+    A task of a kind registered with a :class:`DeadTaskAlert` is named as such (what it was, after how many
+    attempts, and what to do); notifications (emails, webhooks, chat) and undescribed tasks keep the
+    notification wording.
+    """
+    job_id, topic, org_id = job.id, job.topic, job.org_id
     if topic == ALERT_TOPIC or org_id is None:
         return
     admins = sorted(
@@ -594,17 +602,45 @@ def _alert_admins(session: Session, job_id: uuid.UUID, topic: str, org_id: uuid.
     if not admins:
         log.error("job %s (%s) is dead and org %s has no active admin to tell", job_id, topic, org_id)
         return
-    enqueue_email(
-        session,
-        to=admins,
-        topic=ALERT_TOPIC,
-        org_id=org_id,
-        subject=f"Signalfire could not deliver a notification ({topic})",
-        body=(
+    described = _task_alert(job, error)
+    subject, body = described or (
+        f"Signalfire could not deliver a notification ({topic})",
+        (
             f"A background job of your organisation failed for good and will not be retried.\n\n"
             f"Job: {job_id}\nKind of notification: {topic}\nError: {error[:1000]}\n\n"
             "Whoever it was meant for has not been told. Check the cause (for example an address or a "
             "webhook endpoint) and send the information another way if it is still needed."
         ),
+    )
+    enqueue_email(
+        session,
+        to=admins,
+        topic=ALERT_TOPIC,
+        org_id=org_id,
+        subject=subject,
+        body=body,
         dedupe_key=f"{ALERT_TOPIC}:{job_id}",
     )
+
+
+def _task_alert(job: Claimed, error: str) -> tuple[str, str] | None:
+    """(subject, body) of the alert for a dead task of a described kind; None for anything else."""
+    if job.kind != JobKind.task:
+        return None
+    payload = job.payload if isinstance(job.payload, dict) else {}
+    alert = DEAD_TASK_ALERTS.get(str(payload.get("task", job.topic)))
+    if alert is None:
+        return None
+    args = payload.get("args")
+    try:
+        then = alert.then(args if isinstance(args, dict) else {})
+    except Exception:  # the alert must go out (and the job be marked dead) even if its arguments are odd
+        log.exception("job %s (%s): could not describe what to do", job.id, job.topic)
+        then = "Check the error above and the worker's log."
+    attempts = f"{job.attempts} attempt{'' if job.attempts == 1 else 's'}"
+    subject = f"Signalfire: {alert.what} failed after {attempts} ({job.topic})"
+    body = (
+        f"A background task of your organisation failed after {attempts} and will not be retried.\n\n"
+        f"Task: {alert.what} ({job.topic})\nJob: {job.id}\nError: {error[:1000]}\n\n{then}"
+    )
+    return subject, body

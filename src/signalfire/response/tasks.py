@@ -9,11 +9,20 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from signalfire.core.clock import utcnow
-from signalfire.notify.registry import periodic, task
+from signalfire.notify.registry import DeadTaskAlert, periodic, task
 from signalfire.response import paging, rollup
 
 
-@task(paging.CHECK_TASK)
+@task(
+    paging.CHECK_TASK,
+    alert=DeadTaskAlert(
+        "an escalation check of a page",
+        lambda args: (
+            "The escalation sweep (every minute) processes an overdue page in its place. Open the incident to "
+            "confirm that the next person was paged, and page them by hand if not."
+        ),
+    ),
+)
 def escalation_check(session: Session, args: dict[str, Any]) -> None:
     """Run when the next notification of one page is due (enqueued with run_after = that instant)."""
     paging.check_page(session, uuid.UUID(str(args["page_id"])), utcnow())

@@ -19,6 +19,14 @@ A job fails, clearly and for good, when the person who asked may no longer impor
 role, revoked the token), or when its outbox task dies (its retries used up): :func:`fail_abandoned`,
 a worker sweep, marks such jobs failed. The drafts made before a failure stay; importing the bundle again
 finishes the rest and leaves those unchanged.
+
+Retention (:func:`prune_bundles`, :func:`prune_jobs`, run by the worker's periodic
+``exchange.prune_import_jobs``): a finished job's stored bundle goes after
+``SIGNALFIRE_RETENTION__IMPORT_BUNDLE_DAYS`` (a done job has already dropped it; a failed one keeps it
+that long), its row, with the outcome its page shows, after ``__IMPORT_JOB_DAYS``; queued and running jobs
+are never touched. Each batch is one bounded DELETE per table, oldest finished first, and writes one audit
+entry per job (``exchange.stix.import_bundle_pruned``, ``exchange.stix.import_job_pruned``), so the job's
+trail in the log says where its bundle and its report went.
 """
 
 from __future__ import annotations
@@ -28,19 +36,22 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, Select, delete, or_, select
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from signalfire.access.actor import Actor
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import require
 from signalfire.access.service import actor_for_job
-from signalfire.audit.chain import record
+from signalfire.audit.chain import Entry, record, record_many
 from signalfire.core.clock import utcnow
 from signalfire.core.db.base import new_id
+from signalfire.core.db.prune import in_batches
 from signalfire.core.db.session import unit_of_work
 from signalfire.core.errors import AppError
+from signalfire.core.settings import RetentionSettings
 from signalfire.exchange.stix.bundles import (
     MAX_IMPORT_ITEMS,
     AudienceChecks,
@@ -318,3 +329,135 @@ def fail_abandoned(session: Session, limit: int = 100) -> int:
         log.warning("STIX import %s failed: %s (%s)", job.id, error, last_error)
         _mark_failed(session, job, error, detail=last_error)
     return len(rows)
+
+
+# --- retention ------------------------------------------------------------------------------------------
+
+FINISHED_STATES = (ImportJobState.DONE, ImportJobState.FAILED)
+
+
+def _finished_before(before: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (StixImportJob.state.in_(FINISHED_STATES), StixImportJob.finished_at < before)
+
+
+def _oldest(limit: int, *where: ColumnElement[bool]) -> Select[uuid.UUID]:
+    # The id breaks ties, so the same statement names the same jobs each time it runs in a batch.
+    return select(StixImportJob.id).where(*where).order_by(StixImportJob.finished_at, StixImportJob.id).limit(limit)
+
+
+def prune_bundles(session: Session, before: datetime, limit: int, *, days: float | None = None) -> int:
+    """Drop the stored bundles of up to ``limit`` jobs finished before ``before``, oldest first; the job rows
+    (and the outcome their page shows) stay. One bounded DELETE and one audit entry per job. Returns how many."""
+    stored = aliased(StixImportBundle)
+    oldest = _oldest(limit, *_finished_before(before), StixImportJob.id.in_(select(stored.job_id)))
+    found = {
+        row.id: row
+        for row in session.execute(
+            select(
+                StixImportJob.id,
+                StixImportJob.org_id,
+                StixImportJob.state,
+                StixImportJob.finished_at,
+                StixImportJob.bundle_bytes,
+                StixImportJob.bundle_sha256,
+            ).where(StixImportJob.id.in_(oldest))
+        )
+    }
+    gone = (
+        session.execute(
+            delete(StixImportBundle)
+            .where(StixImportBundle.job_id.in_(oldest))
+            .returning(StixImportBundle.job_id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    entries = [
+        Entry(
+            action="exchange.stix.import_bundle_pruned",
+            target_type=AUDIT_TARGET,
+            target_id=job.id,
+            org_id=job.org_id,
+            actor_label="retention (worker)",
+            summary={
+                "state": job.state.value,
+                "finished_at": job.finished_at,
+                "bytes": job.bundle_bytes,
+                "sha256": job.bundle_sha256,
+                "retention_days": days,
+            },
+        )
+        for job_id in gone
+        if (job := found.get(job_id)) is not None
+    ]
+    record_many(session, entries)
+    return len(gone)
+
+
+def prune_jobs(session: Session, before: datetime, limit: int, *, days: float | None = None) -> int:
+    """Delete up to ``limit`` jobs finished before ``before``, oldest first, with any bundle still stored;
+    their pages and API then answer 404 like any missing job. One audit entry per job. Returns how many."""
+    oldest = _oldest(limit, *_finished_before(before))
+    # Normally gone already (a shorter retention); the foreign key would cascade, but say it here.
+    session.execute(
+        delete(StixImportBundle).where(StixImportBundle.job_id.in_(oldest)).execution_options(synchronize_session=False)
+    )
+    gone = session.execute(
+        delete(StixImportJob)
+        .where(StixImportJob.id.in_(oldest))
+        .returning(
+            StixImportJob.id,
+            StixImportJob.org_id,
+            StixImportJob.state,
+            StixImportJob.created_at,
+            StixImportJob.finished_at,
+            StixImportJob.filename,
+            StixImportJob.bundle_sha256,
+            StixImportJob.total,
+            StixImportJob.done,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    record_many(
+        session,
+        [
+            Entry(
+                action="exchange.stix.import_job_pruned",
+                target_type=AUDIT_TARGET,
+                target_id=row.id,
+                org_id=row.org_id,
+                actor_label="retention (worker)",
+                summary={
+                    "state": ImportJobState(row.state).value,
+                    "created_at": row.created_at,
+                    "finished_at": row.finished_at,
+                    "filename": row.filename,
+                    "sha256": row.bundle_sha256,
+                    "objects": row.total,
+                    "done": row.done,
+                    "retention_days": days,
+                },
+            )
+            for row in gone
+        ],
+    )
+    return len(gone)
+
+
+def prune_finished(session: Session, now: datetime, settings: RetentionSettings) -> dict[str, int]:
+    """What has outlived its retention, in batches of ``settings.batch_size`` (at most ``max_batches``
+    each): bundles first, then job rows. Returns how many went, per kind."""
+    bundle_days, job_days = settings.import_bundle_days, settings.import_job_days
+    bundle_cutoff = now - timedelta(days=bundle_days)
+    job_cutoff = now - timedelta(days=job_days)
+    return {
+        "import_bundles": in_batches(
+            lambda n: prune_bundles(session, bundle_cutoff, n, days=bundle_days),
+            settings.batch_size,
+            settings.max_batches,
+        ),
+        "import_jobs": in_batches(
+            lambda n: prune_jobs(session, job_cutoff, n, days=job_days), settings.batch_size, settings.max_batches
+        ),
+    }

@@ -2,7 +2,9 @@
 
 A bundle is stored with its job in the transaction that acknowledges it (and enqueues the worker task
 through the outbox), so nothing acknowledged is lost if a process dies; the bundle row goes once the
-import is done (the drafts hold its content), and stays with a failed job.
+import is done (the drafts hold its content), and stays with a failed job until the retention drops it
+(``SIGNALFIRE_RETENTION__IMPORT_BUNDLE_DAYS``; the job row itself goes after ``__IMPORT_JOB_DAYS``, see
+``jobs.prune_finished``).
 """
 
 from __future__ import annotations
