@@ -3,11 +3,14 @@ and witnesses."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
@@ -32,6 +35,27 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+# A smaller log verifies in moments: no bar for it.
+PROGRESS_FROM = 20_000
+
+
+@contextlib.contextmanager
+def _verify_progress() -> Iterator[Callable[[int, int], None]]:
+    """A bar on stderr advanced as entries are re-hashed, once the log turns out to be large enough."""
+    columns = (TextColumn("re-hashing entries"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task: TaskID | None = None
+
+        def advance(done: int, total: int) -> None:
+            nonlocal task
+            if task is None and total >= PROGRESS_FROM:
+                task = bar.add_task("verify", total=total)
+            if task is not None:
+                bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
 @audit_app.command("verify")
 def verify_cmd(
     quorum: Annotated[int, typer.Option(help="Require this many valid witness cosignatures.")] = 0,
@@ -39,8 +63,8 @@ def verify_cmd(
     """Re-hash every entry, rebuild the tree, check every checkpoint and signature. Exit 1 on any finding."""
     from signalfire.audit.service import verify_log
 
-    with unit_of_work(_factory()) as s:
-        report = verify_log(s, get_settings(), quorum=quorum)
+    with unit_of_work(_factory()) as s, _verify_progress() as progress:
+        report = verify_log(s, get_settings(), quorum=quorum, progress=progress)
     if report.ok:
         pending = f", {report.pending} pending" if report.pending else ""
         console.print(

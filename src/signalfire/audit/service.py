@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,8 +144,15 @@ def consistency(session: Session, old: int, new: int) -> dict[str, Any]:
     }
 
 
-def verify_log(session: Session, settings: Settings, *, quorum: int = 0) -> Report:
+def verify_log(
+    session: Session, settings: Settings, *, quorum: int = 0, progress: Callable[[int, int], None] | None = None
+) -> Report:
     witness_keys = [parse_vkey(v) for v in settings.audit.witness_keys] if settings.audit.witness_keys else None
     return verify(
-        session, trusted=keys.trusted(settings), origin=keys.origin(settings), quorum=quorum, witness_keys=witness_keys
+        session,
+        trusted=keys.trusted(settings),
+        origin=keys.origin(settings),
+        quorum=quorum,
+        witness_keys=witness_keys,
+        progress=progress,
     )
