@@ -305,7 +305,7 @@ def _five() -> list[dict[str, Any]]:
 def test_a_big_import_commits_batch_by_batch_with_a_progress_bar(
     env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from signalfire.exchange.stix import bundles, cli, jobs
+    from signalfire.exchange.stix import bundles, jobs
 
     monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
     before: list[tuple[int, int]] = []  # per batch: drafts stored before it, drafts it applies
@@ -315,7 +315,7 @@ def test_a_big_import_commits_batch_by_batch_with_a_progress_bar(
         before.append((session.execute(select(func.count()).select_from(ExchangeItem)).scalar_one(), len(planned)))
         real(session, actor, planned)
 
-    monkeypatch.setattr(cli, "apply_plan", counting)
+    monkeypatch.setattr(bundles, "apply_plan", counting)
     result = env.run(_file(tmp_path, _bundle(*_five())), *_as(env))
     assert result.exit_code == 0, result.stderr
     assert before == [(0, 2), (2, 2), (4, 1)]  # three batches of at most 2 (the failure test: each committed)
@@ -326,7 +326,7 @@ def test_a_big_import_commits_batch_by_batch_with_a_progress_bar(
 def test_a_failure_midway_keeps_whole_batches_and_says_what_was_committed(
     env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from signalfire.exchange.stix import bundles, cli, jobs
+    from signalfire.exchange.stix import bundles, jobs
 
     monkeypatch.setattr(jobs, "BATCH_SIZE", 2)
     calls: list[int] = []
@@ -338,7 +338,7 @@ def test_a_failure_midway_keeps_whole_batches_and_says_what_was_committed(
         if len(calls) == 2:
             raise RuntimeError("disk full")
 
-    monkeypatch.setattr(cli, "apply_plan", failing_second)
+    monkeypatch.setattr(bundles, "apply_plan", failing_second)
     reports = _five()
     path = _file(tmp_path, _bundle(*reports))
     result = env.run(path, *_as(env), "--json")
@@ -352,7 +352,7 @@ def test_a_failure_midway_keeps_whole_batches_and_says_what_was_committed(
     assert (failed.summary["done"], failed.summary["total"]) == (2, 5)
     assert env.audits("exchange.stix.imported") == []
 
-    monkeypatch.setattr(cli, "apply_plan", real)
+    monkeypatch.setattr(bundles, "apply_plan", real)
     finished = _report(env.run(path, *_as(env), "--json"))
     assert finished["counts"] == _counts(3, 0, 2, 0, 0, 5)
     assert [i.title for i in env.items()] == [r["name"] for r in reports]

@@ -534,6 +534,30 @@ def apply_plan(session: Session, actor: Actor, planned: Sequence[PlannedObject])
             one.action, one.reason = ImportAction.REFUSE, exc.detail
 
 
+def import_part(
+    session: Session,
+    actor: Actor,
+    part: Sequence[PlannedObject | ImportedItem],
+    *,
+    default_uses: Sequence[CoveredUse],
+    audience: ImportAudience,
+    checked: AudienceChecks,
+) -> list[PlannedObject]:
+    """One committed batch of a large import (the job's and the CLI's): the bundle's refusals as they are,
+    its items planned against the org's drafts as they are now, then applied; the batch's outcome."""
+    refused = [u for u in part if isinstance(u, PlannedObject)]
+    planned = plan_items(
+        session,
+        actor,
+        [u for u in part if isinstance(u, ImportedItem)],
+        default_uses=default_uses,
+        audience=audience,
+        checked=checked,
+    )
+    apply_plan(session, actor, planned)
+    return [*refused, *planned]
+
+
 def import_bundle(
     session: Session,
     actor: Actor,

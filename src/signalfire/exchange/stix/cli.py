@@ -9,7 +9,7 @@ of another org is recorded as a read.
 ``import`` is ``POST /api/v1/exchange/import``: it needs the import permission (exchange:item:write) and saves
 each report of the bundle (a file, or ``-`` for standard input) as a *draft* of the org. ``--dry-run`` prints
 the plan the web dry run shows (``bundles.plan_import``: created, updated, unchanged, refused and why) and
-stores nothing. A real import goes through the import job's steps (``bundles.plan_items`` and ``apply_plan``,
+stores nothing. A real import goes through the import job's steps (``bundles.import_part``,
 in committed batches of ``stix.jobs.BATCH_SIZE`` objects, with a progress bar on stderr), so a failure midway
 leaves whole batches, and says how many objects were committed; importing the bundle again finishes the rest
 and leaves those unchanged. The last batch records ``exchange.stix.imported`` as the API does; a failure
@@ -55,10 +55,9 @@ from signalfire.exchange.stix.bundles import (
     ImportAudience,
     ImportOutcome,
     PlannedObject,
-    apply_plan,
     export_items,
+    import_part,
     plan_import,
-    plan_items,
     read_bundle,
     refusals,
 )
@@ -237,17 +236,7 @@ def _apply_in_batches(
         with unit_of_work(factory) as session:
             actor = _actor(session, as_, org)
             require(actor, Permission.exchange_item_write)
-            refused = [u for u in part if isinstance(u, PlannedObject)]
-            planned = plan_items(
-                session,
-                actor,
-                [u for u in part if isinstance(u, ImportedItem)],
-                default_uses=default_uses,
-                audience=audience,
-                checked=checked,
-            )
-            apply_plan(session, actor, planned)
-            done = [*refused, *planned]
+            done = import_part(session, actor, part, default_uses=default_uses, audience=audience, checked=checked)
             if number == len(parts):
                 whole = ImportOutcome(objects=[*outcome.objects, *done], ignored=outcome.ignored)
                 record(

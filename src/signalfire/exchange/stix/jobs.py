@@ -58,8 +58,7 @@ from signalfire.exchange.stix.bundles import (
     ImportAudience,
     ImportOutcome,
     PlannedObject,
-    apply_plan,
-    plan_items,
+    import_part,
     read_bundle,
     refusals,
 )
@@ -217,19 +216,10 @@ def run_import(
                 actor = _actor(session, job)
                 start = job.done
                 part = units[start : start + batch_size]
-                refused = [u for u in part if isinstance(u, PlannedObject)]
-                planned = plan_items(
-                    session,
-                    actor,
-                    [u for u in part if isinstance(u, ImportedItem)],
-                    default_uses=uses,
-                    audience=audience,
-                    checked=checked,
-                )
-                apply_plan(session, actor, planned)
+                done = import_part(session, actor, part, default_uses=uses, audience=audience, checked=checked)
                 job.outcome = {
                     **job.outcome,
-                    "objects": [*job.outcome.get("objects", []), *(o.as_json() for o in [*refused, *planned])],
+                    "objects": [*job.outcome.get("objects", []), *(o.as_json() for o in done)],
                 }
                 job.done = start + len(part)
                 finished = job.done >= job.total
