@@ -58,6 +58,34 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _schema_refusal() -> str | None:
+    """Why commands cannot run on the configured database (not reachable, or not at this version's schema),
+    as one line for the operator; None when they can."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from signalfire.core.db import migrate
+
+    url = get_settings().database_url
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        problem = migrate.schema_problem(engine_for(url))
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return f"cannot reach the database {shown}: {reason}"
+    if problem is None:
+        return None
+    return f"{problem} ({shown}); run `signalfire db upgrade` first"
+
+
+def _require_schema() -> None:
+    """A server or worker on a database without the current schema would fail on every request or job."""
+    refusal = _schema_refusal()
+    if refusal is not None:
+        err.print(f"[red]error:[/red] {refusal}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
 # -- server and worker ---------------------------------------------------------------------------------
 
 
@@ -81,6 +109,7 @@ def serve(
     from signalfire.web.app import create_app
 
     _default_public_url(host, port)
+    _require_schema()
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(settings, run_worker=worker), host=host, port=port, log_level="info")
@@ -91,6 +120,7 @@ def worker_cmd(once: Annotated[bool, typer.Option(help="Process what is due now,
     """Deliver outbox jobs (email, webhooks, tasks) and run periodic jobs."""
     from signalfire.notify.runtime import build_worker
 
+    _require_schema()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from signalfire.audit.sequencer import Sequencer, start_thread
 
@@ -344,8 +374,19 @@ def _load_domain_commands() -> None:
 
 
 def main() -> None:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     _load_domain_commands()
-    app(prog_name="signalfire")
+    try:
+        app(prog_name="signalfire")
+    except (OperationalError, ProgrammingError):
+        # A command run before `signalfire db upgrade` (no such table) or with the database down: one line
+        # that says what to do, not a driver traceback. Any other database error keeps its traceback.
+        refusal = _schema_refusal()
+        if refusal is None:
+            raise
+        err.print(f"[red]error:[/red] {refusal}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,6 +46,30 @@ def check(engine: Engine) -> str | None:
     return None
 
 
+def schema_problem(engine: Engine) -> str | None:
+    """None when the database is at this code's migration head; else what is wrong, as a sentence.
+
+    Raises the driver's error when the database cannot be reached (the caller says so)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False)))
+    heads = set(script.get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current == heads:
+        return None
+    if not current:
+        return "the database has no Signalfire tables yet"
+    for revision in sorted(current):
+        try:
+            script.get_revision(revision)
+        except CommandError:  # alembic's ResolutionError: a revision this code does not have
+            return f"the database is at migration {revision}, which this version of Signalfire does not know"
+    return f"the database is at migration {', '.join(sorted(current))}; this version needs {', '.join(sorted(heads))}"
+
+
 def autogenerate(engine: Engine, message: str, rev_id: str) -> None:
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     cfg.stdout = io.StringIO()
