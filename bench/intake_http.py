@@ -186,18 +186,7 @@ def start(url: str, processes: int = 1, worker_process: bool = False) -> Server:
          "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(processes)],
         env=env,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("server did not start")
+    wait_up(process, port, "/healthz")
     worker = None
     if worker_process:  # the deployment README describes: API processes, and `signalfire worker` beside them
         worker = subprocess.Popen(
@@ -220,17 +209,23 @@ def start_floor(url: str, org_id: str) -> Server:
          "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
         env=env,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
+    wait_up(process, port, "/")
+    return Server(port, process)
+
+
+def wait_up(process: subprocess.Popen[bytes], port: int, path: str, seconds: float = 60) -> None:
+    """Until the server answers 200 on `path`; a server that never does is killed, not left behind."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/")
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
-                return Server(port, process)
+                return
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError("floor server did not start")
+    raise RuntimeError(f"the server on port {port} did not start")
 
 
 def cpu_seconds(pid: int) -> float:
