@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -82,7 +83,7 @@ def _require_schema() -> None:
     """A server or worker on a database without the current schema would fail on every request or job."""
     refusal = _schema_refusal()
     if refusal is not None:
-        err.print(f"[red]error:[/red] {refusal}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(refusal)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
 
@@ -385,7 +386,7 @@ def main() -> None:
         refusal = _schema_refusal()
         if refusal is None:
             raise
-        err.print(f"[red]error:[/red] {refusal}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(refusal)}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
 
 

@@ -102,10 +102,12 @@ def test_serve_refuses_a_database_migrated_by_a_version_it_does_not_know(empty_u
     assert "migration f00dfeed9999, which this version of Signalfire does not know" in line
 
 
-def test_an_unreachable_database_is_named_without_its_password() -> None:
-    url = f"postgresql+psycopg://postgres:s3cret-word@127.0.0.1:{free_port()}/nothing"
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]"])  # an IPv6 host's brackets are shown as they are
+def test_an_unreachable_database_is_named_without_its_password(host: str) -> None:
+    port, name = free_port(), "nothing"
+    url = f"postgresql+psycopg://postgres:s3cret-word@{host}:{port}/{name}"
     line = _one_line(_run(url, "orgs", "list"))
-    assert line.startswith("error: cannot reach the database postgresql+psycopg://postgres:***@127.0.0.1:")
+    assert line.startswith(f"error: cannot reach the database postgresql+psycopg://postgres:***@{host}:{port}/{name}:")
     assert "s3cret-word" not in line
 
 
