@@ -98,7 +98,7 @@ def import_aiid_cmd(
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
-                console=console,
+                console=err,  # stdout keeps only the summary line
             ) as progress,
             open_incidents_csv(snapshot) as stream,
         ):

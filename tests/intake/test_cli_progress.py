@@ -1,5 +1,6 @@
-"""`intake reindex` says how far it got: the rebuild reports signals indexed per batch, the CLI shows a bar on
-stderr once the org has enough of them.
+"""Progress bars of the intake CLI, always on stderr. `intake reindex` says how far it got: the rebuild reports
+signals indexed per batch, the CLI shows a bar once the org has enough of them. The AIID import's bar stays
+off stdout.
 
 The org holds 5 signals (another org 1); with batches of 2 the expected calls are counted by hand from that."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -95,3 +97,14 @@ def test_the_cli_shows_no_bar_for_few_signals(org_db: tuple[str, str], monkeypat
     assert result.exit_code == 0, result.output
     assert out.getvalue() == "indexed 5 signals\n"
     assert "indexing signals" not in err.getvalue()
+
+
+def test_the_aiid_import_bar_is_on_stderr(org_db: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AIID import always shows its bar: on stderr, so stdout keeps only the summary line."""
+    out, err = _terminals(monkeypatch)
+    csv = Path(__file__).parent / "fixtures" / "aiid_incidents.csv"
+    result = CliRunner().invoke(cli.app, ["import", "aiid", str(csv), "--org", org_db[1]])
+    assert result.exit_code == 0, result.output
+    assert out.getvalue().startswith("created ")
+    assert "AIID import" not in out.getvalue()
+    assert "AIID import" in err.getvalue()
