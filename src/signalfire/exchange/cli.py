@@ -165,7 +165,7 @@ def designations_coverage(as_: AsOpt, org: OrgOpt = None) -> None:
         console.print(table)
 
 
-# Thousands of items are indexed a second: a smaller exchange is done before a bar helps.
+# No bar below this many published items: a smaller rebuild should be over in seconds (an estimate).
 CORRELATIONS_PROGRESS_FROM = 10_000
 
 

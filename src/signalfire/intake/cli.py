@@ -249,7 +249,7 @@ def feeds_poll(
         )
 
 
-# Indexing runs at a few thousand signals a second: a smaller org is done before a bar helps.
+# No bar below this many signals: a smaller org should be reindexed in seconds (an estimate).
 REINDEX_PROGRESS_FROM = 10_000
 
 

@@ -124,7 +124,7 @@ def sweep() -> None:
         console.print(f"{len(found)} reminder(s) due")
 
 
-# Recomputing one incident is a few statements: a few hundred are done in moments, no bar for them.
+# No bar below this many incidents: each is a few statements, fewer should take seconds (an estimate).
 RECOMPUTE_PROGRESS_FROM = 1_000
 
 
