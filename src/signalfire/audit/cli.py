@@ -3,18 +3,16 @@ and witnesses."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Iterator
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
+from signalfire.core.progress import progress_bar
 from signalfire.core.settings import get_settings
 
 audit_app = typer.Typer(help="The audit log: a Merkle-tree log with signed checkpoints.", no_args_is_help=True)
@@ -35,25 +33,8 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-# A smaller log verifies in moments: no bar for it.
+# A smaller log verifies (or is sequenced) in moments: no bar for it.
 PROGRESS_FROM = 20_000
-
-
-@contextlib.contextmanager
-def _verify_progress() -> Iterator[Callable[[int, int], None]]:
-    """A bar on stderr advanced as entries are re-hashed, once the log turns out to be large enough."""
-    columns = (TextColumn("re-hashing entries"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        task: TaskID | None = None
-
-        def advance(done: int, total: int) -> None:
-            nonlocal task
-            if task is None and total >= PROGRESS_FROM:
-                task = bar.add_task("verify", total=total)
-            if task is not None:
-                bar.update(task, completed=done, total=total)
-
-        yield advance
 
 
 @audit_app.command("verify")
@@ -63,7 +44,10 @@ def verify_cmd(
     """Re-hash every entry, rebuild the tree, check every checkpoint and signature. Exit 1 on any finding."""
     from signalfire.audit.service import verify_log
 
-    with unit_of_work(_factory()) as s, _verify_progress() as progress:
+    with (
+        unit_of_work(_factory()) as s,
+        progress_bar(err, "re-hashing entries", show_from=PROGRESS_FROM) as progress,
+    ):
         report = verify_log(s, get_settings(), quorum=quorum, progress=progress)
     if report.ok:
         pending = f", {report.pending} pending" if report.pending else ""
@@ -83,7 +67,8 @@ def sequence_cmd() -> None:
     """Integrate pending entries now and sign a checkpoint (the worker does this continuously)."""
     from signalfire.audit.sequencer import Sequencer
 
-    n = Sequencer(_factory(), get_settings()).drain()
+    with progress_bar(err, "integrating entries", show_from=PROGRESS_FROM) as progress:
+        n = Sequencer(_factory(), get_settings()).drain(progress)
     console.print(f"integrated {n} entr{'y' if n == 1 else 'ies'}")
 
 

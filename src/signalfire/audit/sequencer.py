@@ -15,9 +15,10 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.audit import keys
@@ -144,11 +145,25 @@ class Sequencer:
         except Exception:  # shutting down: an expiring lease is the fallback
             log.exception("could not release the sequencer lease")
 
-    def drain(self) -> int:
-        """Integrate everything pending now (tests, `signalfire audit sequence`, `worker --once`)."""
+    def drain(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Integrate everything pending now (tests, `signalfire audit sequence`, `worker --once`).
+
+        ``progress(done, total)``, if given, is told how many entries are integrated: once before the first
+        pass (``total`` is what is pending then), after each pass (each its own transaction of up to
+        ``audit.sequencer_batch`` entries) and never after a pass that integrated nothing. Entries written
+        during the drain are integrated too and raise ``total`` with ``done``."""
         total = 0
+        pending = 0
+        if progress is not None:
+            with unit_of_work(self.factory) as session:
+                pending = session.execute(
+                    select(func.count()).select_from(AuditEvent).where(AuditEvent.leaf_index.is_(None))
+                ).scalar_one()
+            progress(0, pending)
         while (n := self.run_once()) is not None and n > 0:
             total += n
+            if progress is not None:
+                progress(total, max(pending, total))
         if n is not None:
             self.release()
         return total

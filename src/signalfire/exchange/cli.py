@@ -23,6 +23,7 @@ from signalfire.access.cli_actor import CliActorError, cli_actor
 from signalfire.access.models import User
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
+from signalfire.core.progress import progress_bar
 from signalfire.core.settings import get_settings
 from signalfire.exchange import routing, service
 from signalfire.exchange.tags import parse_tag_filter
@@ -164,13 +165,21 @@ def designations_coverage(as_: AsOpt, org: OrgOpt = None) -> None:
         console.print(table)
 
 
+# No bar below this many published items: a smaller rebuild should be over in seconds (an estimate).
+CORRELATIONS_PROGRESS_FROM = 10_000
+
+
 @app.command("reindex-correlations")
 def reindex_correlations() -> None:
     """Rebuild the correlation index from every published item (after an upgrade, or if in doubt)."""
     from signalfire.exchange.correlation import service as correlation
 
-    with _work() as session:
-        console.print(f"{correlation.rebuild(session)} values indexed")
+    with (
+        _work() as session,
+        progress_bar(err, "indexing items", show_from=CORRELATIONS_PROGRESS_FROM) as progress,
+    ):
+        indexed = correlation.rebuild(session, progress=progress)
+    console.print(f"{indexed} values indexed")
 
 
 def _register_extensions() -> None:

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from signalfire.core.errors import AppError
+from signalfire.core.progress import progress_bar
 
 federation_app = typer.Typer(help="Peers: other Signalfire instances and TAXII 2.1 servers.", no_args_is_help=True)
 commands = [("federation", federation_app)]
@@ -167,6 +168,10 @@ def test(as_: AsOpt, org: OrgOpt, peer: PeerOpt) -> None:
         raise typer.Exit(1)
 
 
+# Each push is a request to the peer: a few dozen go by quickly, a backlog after an outage does not.
+SYNC_PROGRESS_FROM = 50
+
+
 @federation_app.command("sync")
 def sync(
     as_: AsOpt,
@@ -185,7 +190,8 @@ def sync(
         with unit_of_work(factory) as s:
             actor = _actor_for(s, as_, org)
             peer_id = _peer_id(s, actor, peer)
-        out = sync_peer(factory, actor, peer_id, push_only=push_only, pull_only=pull_only)
+        with progress_bar(err, "syncing", show_from=SYNC_PROGRESS_FROM) as progress:
+            out = sync_peer(factory, actor, peer_id, push_only=push_only, pull_only=pull_only, progress=progress)
     except AppError as exc:
         raise _fail(exc) from None
     _print(out.model_dump(mode="json"))

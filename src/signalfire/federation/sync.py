@@ -11,6 +11,7 @@ a push row is settled only while pending, and pull pages are keyed by (peer, id,
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,8 +33,14 @@ def sync_peer(
     *,
     push_only: bool = False,
     pull_only: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SyncOut:
-    """Push what is pending for the peer, then pull its pull collections. ``actor`` None: the system."""
+    """Push what is pending for the peer, then pull its pull collections. ``actor`` None: the system.
+
+    ``progress(done, total)``, if given, counts the run's units: each pending push (its own request and
+    transaction), then each pull collection (all its pages). It is told once before the first, after each
+    push settled, once for the pushes left for a later run when a transient failure stops them, and after
+    each collection pulled."""
     with unit_of_work(factory) as session:
         if actor is not None:
             get_peer(session, actor, peer_id)  # the policy: another org's peer is a 404
@@ -50,6 +57,9 @@ def sync_peer(
         pending = [] if pull_only else push.pending_for(session, peer_id)
         collections = [] if push_only else pull.pull_collections_of(session, peer_id)
     out = SyncOut(peer_id=peer_id)
+    total, done = len(pending) + len(collections), 0
+    if progress is not None:
+        progress(0, total)
     settings = get_settings()
     max_attempts = settings.jobs.max_attempts
     for ledger_id in pending:
@@ -72,6 +82,13 @@ def sync_peer(
             out.pushed += 1
         elif state != PushState.PENDING:
             out.push_failed += 1
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    if done < len(pending):  # the peer is down: the rest wait for the next run
+        done = len(pending)
+        if progress is not None:
+            progress(done, total)
     reader = actor.email if actor is not None else None
     for collection_id in collections:
         result = pull.pull_collection(factory, collection_id, reader=reader)
@@ -79,4 +96,7 @@ def sync_peer(
         out.refused += result.refused
         out.pages += result.pages
         out.errors += result.errors
+        done += 1
+        if progress is not None:
+            progress(done, total)
     return out

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from signalfire.access.models import Organization
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
+from signalfire.core.progress import progress_bar
 from signalfire.core.settings import get_settings
 from signalfire.intake.aiid import (
     AiidFormatError,
@@ -97,7 +98,7 @@ def import_aiid_cmd(
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeRemainingColumn(),
-                console=console,
+                console=err,  # stdout keeps only the summary line
             ) as progress,
             open_incidents_csv(snapshot) as stream,
         ):
@@ -248,6 +249,10 @@ def feeds_poll(
         )
 
 
+# No bar below this many signals: a smaller org should be reindexed in seconds (an estimate).
+REINDEX_PROGRESS_FROM = 10_000
+
+
 @app.command("reindex")
 def reindex_cmd(org: Annotated[str, typer.Option(help="Organisation slug.")]) -> None:
     """Rebuild an org's clustering index (lookup keys and term statistics) from its stored signals,
@@ -257,7 +262,8 @@ def reindex_cmd(org: Annotated[str, typer.Option(help="Organisation slug.")]) ->
     factory = _factory()
     organization = _org(factory, org)
     with unit_of_work(factory) as s:
-        count = reindex(s, organization.id)
+        with progress_bar(err, "indexing signals", show_from=REINDEX_PROGRESS_FROM) as progress:
+            count = reindex(s, organization.id, progress=progress)
         from signalfire.audit.chain import record
 
         record(

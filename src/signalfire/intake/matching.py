@@ -19,7 +19,7 @@ import os
 import threading
 import uuid
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -28,7 +28,20 @@ from typing import TypeVarTuple, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import CompoundSelect, Select, and_, bindparam, case, delete, insert, select, tuple_, union_all, update
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, object_session
 
 from signalfire.core.clock import utcnow
@@ -259,23 +272,38 @@ def register_signals(session: Session, signals: Sequence[Signal]) -> None:
 REINDEX_BATCH = 2000
 
 
-def reindex(session: Session, org_id: uuid.UUID) -> int:
-    """Drop and rebuild the org's lookup keys and term statistics from its stored signals."""
+def reindex(
+    session: Session,
+    org_id: uuid.UUID,
+    *,
+    batch_size: int = REINDEX_BATCH,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Drop and rebuild the org's lookup keys and term statistics from its stored signals.
+
+    ``progress(done, total)``, if given, is told how many signals are indexed: once before the first batch
+    and after each batch of ``batch_size``."""
     session.execute(delete(SignalBand).where(SignalBand.org_id == org_id))
     session.execute(delete(TermStatsRow).where(TermStatsRow.org_id == org_id))
     session.flush()
+    total = 0
+    if progress is not None:
+        total = session.execute(select(func.count()).select_from(Signal).where(Signal.org_id == org_id)).scalar_one()
+        progress(0, total)
     done = 0
     last: tuple[datetime, uuid.UUID] | None = None
     while True:
         stmt = select(Signal).where(Signal.org_id == org_id).order_by(Signal.received_at, Signal.id)
         if last is not None:
             stmt = stmt.where(tuple_(Signal.received_at, Signal.id) > tuple_(*last))
-        batch = list(session.execute(stmt.limit(REINDEX_BATCH)).scalars())
+        batch = list(session.execute(stmt.limit(batch_size)).scalars())
         if not batch:
             return done
         register_signals(session, batch)
         done += len(batch)
         last = (batch[-1].received_at, batch[-1].id)
+        if progress is not None:
+            progress(done, max(total, done))
 
 
 def _index(session: Session, signals: Sequence[Signal], feats: Sequence[Features], stats: TermStats) -> None:

@@ -17,6 +17,7 @@ from signalfire.access.models import Organization
 from signalfire.core.clock import utcnow
 from signalfire.core.db.session import engine_for, session_factory, unit_of_work
 from signalfire.core.errors import AppError
+from signalfire.core.progress import progress_bar
 from signalfire.core.settings import get_settings
 from signalfire.reporting import queries, reminders, retention, service
 from signalfire.reporting.rules import catalog
@@ -123,11 +124,18 @@ def sweep() -> None:
         console.print(f"{len(found)} reminder(s) due")
 
 
+# No bar below this many incidents: each is a few statements, fewer should take seconds (an estimate).
+RECOMPUTE_PROGRESS_FROM = 1_000
+
+
 @reporting_app.command("recompute")
 def recompute(org: Annotated[str | None, typer.Option(help="Only this org (slug).")] = None) -> None:
     """Recompute the obligations of every assessed incident."""
-    with unit_of_work(_factory()) as s:
-        done = service.recompute_assessed(s, org_id=_org(s, org).id if org else None)
+    with (
+        unit_of_work(_factory()) as s,
+        progress_bar(err, "recomputing incidents", show_from=RECOMPUTE_PROGRESS_FROM) as progress,
+    ):
+        done = service.recompute_assessed(s, org_id=_org(s, org).id if org else None, progress=progress)
     console.print(f"{done.incidents} incident(s) recomputed, {done.changed} changed")
 
 

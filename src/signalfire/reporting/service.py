@@ -12,6 +12,7 @@ command's unit of work does.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,12 +97,24 @@ class Recomputed:
     changed: int
 
 
-def recompute_assessed(session: Session, *, org_id: uuid.UUID | None = None) -> Recomputed:
+def recompute_assessed(
+    session: Session, *, org_id: uuid.UUID | None = None, progress: Callable[[int, int], None] | None = None
+) -> Recomputed:
     """Recompute the obligations of every assessed incident (of one org, or all): after a regime file
-    changed, say. Idempotent: a second run changes nothing."""
+    changed, say. Idempotent: a second run changes nothing.
+
+    ``progress(done, total)``, if given, is told how many incidents are recomputed: once before the first and
+    after each one (each is several statements; a deployment with years of incidents takes a while)."""
     incidents = queries.operator_assessed_incidents(session, org_id)
-    changed = sum(obligations.sync_incident(session, incident).changed for incident in incidents)
-    return Recomputed(len(incidents), changed)
+    total = len(incidents)
+    if progress is not None:
+        progress(0, total)
+    changed = 0
+    for done, incident in enumerate(incidents, start=1):
+        changed += obligations.sync_incident(session, incident).changed
+        if progress is not None:
+            progress(done, total)
+    return Recomputed(total, changed)
 
 
 def bind_to_slug(session: Session, *, regime_id: str, recipient_id: str, authority_slug: str) -> RecipientBinding:

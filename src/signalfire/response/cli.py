@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import AppError
+from signalfire.core.progress import progress_bar
 
 response_app = typer.Typer(
     help="Incident response: incidents, on-call coverage, escalations, metrics.", no_args_is_help=True
@@ -205,6 +206,10 @@ def metrics_cmd(as_: AsOpt, org: OrgOpt, days: int = 365) -> None:
         console.print_json(json.dumps(out))
 
 
+# No bar below this many incidents: reading one is cheap, a smaller rebuild should take seconds (an estimate).
+METRICS_PROGRESS_FROM = 50_000
+
+
 @response_app.command("metrics-rebuild")
 def metrics_rebuild(org: Annotated[str | None, typer.Option(help="Only this org (slug).")] = None) -> None:
     """Recompute the response-time sketches from the incidents (after a bulk load or a restore)."""
@@ -222,5 +227,6 @@ def metrics_rebuild(org: Annotated[str | None, typer.Option(help="Only this org 
                 console.print(f"[red]No organisation {org!r}.[/red]")
                 raise typer.Exit(1)
             org_id = found.id
-        n = rollup.rebuild(s, org_id)
+        with progress_bar(err, "reading incidents", show_from=METRICS_PROGRESS_FROM) as progress:
+            n = rollup.rebuild(s, org_id, progress=progress)
         console.print(f"Rebuilt the response-time sketches from {n:,} incident(s).")

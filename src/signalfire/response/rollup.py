@@ -23,13 +23,13 @@ import logging
 import math
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, event, func, insert, inspect, or_, select, tuple_
+from sqlalchemy import and_, delete, event, func, insert, inspect, or_, select, true, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, Session
 
@@ -242,25 +242,55 @@ def compact(session: Session, *, limit: int = COMPACT_BATCH) -> int:
 _FACT_COLUMNS = tuple(getattr(Incident, name) for name in TRACKED)
 
 
-def _facts_rows(session: Session, where: Any, *, stream: bool = False) -> Iterator[Facts]:
-    # Streaming (a server-side cursor on PostgreSQL) costs round trips that a few edge rows do not repay.
-    stmt = select(*_FACT_COLUMNS).where(where)
-    for row in session.execute(stmt.execution_options(yield_per=10_000) if stream else stmt):
-        facts = Facts.of(dict(zip(TRACKED, row, strict=True)))
+def _facts_of(row: Any) -> Facts | None:
+    return Facts.of(dict(zip(TRACKED, row, strict=True)))
+
+
+def _facts_rows(session: Session, where: Any) -> Iterator[Facts]:
+    # Not streamed: a server-side cursor on PostgreSQL costs round trips that a few edge rows do not repay.
+    for row in session.execute(select(*_FACT_COLUMNS).where(where)):
+        facts = _facts_of(row)
         if facts is not None:
             yield facts
 
 
-def rebuild(session: Session, org_id: uuid.UUID | None = None) -> int:
-    """Recompute the sketches of one org (or all) from the incidents; returns the incidents read."""
+REBUILD_BATCH = 10_000
+
+
+def rebuild(
+    session: Session,
+    org_id: uuid.UUID | None = None,
+    *,
+    batch: int = REBUILD_BATCH,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Recompute the sketches of one org (or all) from the incidents; returns the incidents read into them
+    (those with an org, awareness time and severity).
+
+    ``progress(done, total)``, if given, is told how many incidents were read (counted or not): once before
+    the first, after each ``batch`` (the rows streamed at a time) and after the last."""
     session.execute(delete(MetricRollup).where(MetricRollup.org_id == org_id) if org_id else delete(MetricRollup))
+    where = Incident.org_id == org_id if org_id else true()
+    total = 0
+    if progress is not None:
+        total = session.execute(select(func.count()).select_from(Incident).where(where)).scalar_one()
+        progress(0, total)
     sketches: dict[Key, Counter[int]] = defaultdict(Counter)
-    n = 0
-    for facts in _facts_rows(session, Incident.org_id == org_id if org_id else True, stream=True):
+    n = read = 0
+    # Streamed (a server-side cursor on PostgreSQL): the incidents never sit in memory all at once.
+    for row in session.execute(select(*_FACT_COLUMNS).where(where).execution_options(yield_per=batch)):
+        if progress is not None and read and read % batch == 0:
+            progress(read, max(total, read))
+        read += 1
+        facts = _facts_of(row)
+        if facts is None:
+            continue
         n += 1
         slots = facts.slots()
         for grain, period in facts.periods():
             sketches[(facts.org_id, grain, period)].update(slots)
+    if progress is not None:
+        progress(read, max(total, read))
     rows = [
         {
             "id": new_id(),

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, false, insert, or_, select
+from sqlalchemy import delete, exists, false, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from signalfire.access.actor import Actor
@@ -123,13 +123,22 @@ def index_posted_objects(session: Session, item: ExchangeItem, objects: Iterable
     return len(rows)
 
 
-def rebuild(session: Session, batch: int = 500) -> int:
-    """Rebuild the whole index from the published items (after an upgrade, or if it is ever in doubt)."""
+def rebuild(session: Session, batch: int = 500, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the whole index from the published items (after an upgrade, or if it is ever in doubt);
+    returns the values indexed.
+
+    ``progress(done, total)``, if given, is told how many published items are indexed: once before the first
+    batch and after each batch of ``batch`` items."""
     session.execute(delete(CorrelationValue))
-    total = 0
+    published = ExchangeItem.status == ItemStatus.PUBLISHED
+    items_total = 0
+    if progress is not None:
+        items_total = session.execute(select(func.count()).select_from(ExchangeItem).where(published)).scalar_one()
+        progress(0, items_total)
+    total = items_done = 0
     last: uuid.UUID | None = None
     while True:
-        stmt = select(ExchangeItem).where(ExchangeItem.status == ItemStatus.PUBLISHED).order_by(ExchangeItem.id)
+        stmt = select(ExchangeItem).where(published).order_by(ExchangeItem.id)
         if last is not None:
             stmt = stmt.where(ExchangeItem.id > last)
         items = list(session.execute(stmt.limit(batch)).scalars())
@@ -141,6 +150,9 @@ def rebuild(session: Session, batch: int = 500) -> int:
             session.execute(insert(CorrelationValue), rows)
         total += len(rows)
         last = items[-1].id
+        items_done += len(items)
+        if progress is not None:
+            progress(items_done, max(items_total, items_done))
 
 
 # -- related items -------------------------------------------------------------------------------------
