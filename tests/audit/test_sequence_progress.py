@@ -4,17 +4,16 @@ The log holds 12 pending entries; with passes of 5 the expected calls are counte
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import pytest
-from rich.console import Console
 
 from signalfire.audit import cli as audit_cli
 from signalfire.audit.sequencer import Sequencer
 from signalfire.core.db.session import make_engine, session_factory
 from signalfire.core.settings import get_settings
 from tests.audit.helpers import cli, leaf_hashes, write_entries
+from tests.terminals import forced_terminals
 
 
 @pytest.fixture()
@@ -41,15 +40,8 @@ def test_progress_is_reported_per_pass(pending_db: str) -> None:
     assert all(leaf_hashes(pending_db))
 
 
-def _terminals(monkeypatch: pytest.MonkeyPatch) -> tuple[io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    monkeypatch.setattr(audit_cli, "console", Console(file=out, force_terminal=True, width=100, highlight=False))
-    monkeypatch.setattr(audit_cli, "err", Console(file=err, force_terminal=True, width=100, highlight=False))
-    return out, err
-
-
 def test_the_cli_shows_a_bar_on_stderr_for_a_large_backlog(pending_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, audit_cli)
     monkeypatch.setattr(audit_cli, "PROGRESS_FROM", 10)  # "large": 12 entries here
     code, _ = cli("audit", "sequence")
     assert code == 0
@@ -60,7 +52,7 @@ def test_the_cli_shows_a_bar_on_stderr_for_a_large_backlog(pending_db: str, monk
 
 
 def test_the_cli_shows_no_bar_for_a_small_backlog(pending_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, audit_cli)
     code, _ = cli("audit", "sequence")  # 12 entries, far below PROGRESS_FROM
     assert code == 0
     assert "integrated 12 entries" in out.getvalue()

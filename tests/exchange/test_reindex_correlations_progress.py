@@ -6,11 +6,9 @@ calls are counted by hand from that."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import pytest
-from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -22,6 +20,7 @@ from signalfire.exchange.correlation import service as correlation
 from signalfire.exchange.correlation.models import CorrelationValue
 from tests import factories
 from tests.exchange import factories as xf
+from tests.terminals import forced_terminals
 
 SHARED = {
     "indicators": "[ipv4-addr:value = '203.0.113.9']",
@@ -64,15 +63,8 @@ def items_db(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_settings.cache_clear()
 
 
-def _terminals(monkeypatch: pytest.MonkeyPatch) -> tuple[io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=out, force_terminal=True, width=100, highlight=False))
-    monkeypatch.setattr(cli, "err", Console(file=err, force_terminal=True, width=100, highlight=False))
-    return out, err
-
-
 def test_the_cli_shows_a_bar_on_stderr_for_many_items(items_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "CORRELATIONS_PROGRESS_FROM", 5)  # "many": 5 here
     result = CliRunner().invoke(cli.app, ["reindex-correlations"])
     assert result.exit_code == 0, result.output
@@ -82,7 +74,7 @@ def test_the_cli_shows_a_bar_on_stderr_for_many_items(items_db: str, monkeypatch
 
 
 def test_the_cli_shows_no_bar_for_few_items(items_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "CORRELATIONS_PROGRESS_FROM", 6)
     result = CliRunner().invoke(cli.app, ["reindex-correlations"])
     assert result.exit_code == 0, result.output

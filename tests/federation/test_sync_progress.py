@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from rich.console import Console
 from rich.text import Text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -25,6 +24,7 @@ from signalfire.federation.models import Peer
 from signalfire.federation.sync import sync_peer
 from tests.exchange import factories as xf
 from tests.federation.test_rules_and_push import FakePeer, _ledger, _peer
+from tests.terminals import forced_terminals
 
 
 def _three_pending(db: Session, make_actor: Any) -> tuple[Actor, Peer]:
@@ -62,9 +62,7 @@ def test_a_peer_that_is_down_moves_the_bar_past_the_pushes_left(
 def _cli(
     monkeypatch: pytest.MonkeyPatch, session_maker: sessionmaker[Session], db: Session, admin: Actor, peer: Peer
 ) -> tuple[Any, io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=out, force_terminal=True, width=100, highlight=False))
-    monkeypatch.setattr(cli, "err", Console(file=err, force_terminal=True, width=100, highlight=False))
+    out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr("signalfire.cli._factory", lambda: session_maker)
     org = db.get(Organization, admin.org_id)
     assert org is not None

@@ -6,13 +6,11 @@ The org holds 5 signals (another org 1); with batches of 2 the expected calls ar
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -25,6 +23,7 @@ from signalfire.intake import cli
 from signalfire.intake.ingest import Incoming, ingest
 from signalfire.intake.matching import reindex
 from signalfire.intake.models import SignalBand, SourceKind
+from tests.terminals import forced_terminals
 
 TITLES = (
     "Chatbot leaks customer records at Acme bank",
@@ -71,17 +70,10 @@ def test_progress_is_reported_per_batch(org_db: tuple[str, str]) -> None:
     engine.dispose()
 
 
-def _terminals(monkeypatch: pytest.MonkeyPatch) -> tuple[io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=out, force_terminal=True, width=100, highlight=False))
-    monkeypatch.setattr(cli, "err", Console(file=err, force_terminal=True, width=100, highlight=False))
-    return out, err
-
-
 def test_the_cli_shows_a_bar_on_stderr_for_many_signals(
     org_db: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "REINDEX_PROGRESS_FROM", 5)  # "many": 5 here
     result = CliRunner().invoke(cli.app, ["reindex", "--org", org_db[1]])
     assert result.exit_code == 0, result.output
@@ -91,7 +83,7 @@ def test_the_cli_shows_a_bar_on_stderr_for_many_signals(
 
 
 def test_the_cli_shows_no_bar_for_few_signals(org_db: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "REINDEX_PROGRESS_FROM", 6)
     result = CliRunner().invoke(cli.app, ["reindex", "--org", org_db[1]])
     assert result.exit_code == 0, result.output
@@ -101,7 +93,7 @@ def test_the_cli_shows_no_bar_for_few_signals(org_db: tuple[str, str], monkeypat
 
 def test_the_aiid_import_bar_is_on_stderr(org_db: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     """The AIID import always shows its bar: on stderr, so stdout keeps only the summary line."""
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, cli)
     csv = Path(__file__).parent / "fixtures" / "aiid_incidents.csv"
     result = CliRunner().invoke(cli.app, ["import", "aiid", str(csv), "--org", org_db[1]])
     assert result.exit_code == 0, result.output

@@ -6,13 +6,11 @@ expected calls are counted by hand from that."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 import time_machine
-from rich.console import Console
 from typer.testing import CliRunner
 
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
@@ -20,6 +18,7 @@ from signalfire.core.settings import get_settings
 from signalfire.reporting import cli, service
 from tests.reporting import factories as f
 from tests.reporting.factories import COP, utc
+from tests.terminals import forced_terminals
 
 NOW = utc(2026, 9, 2, 12)
 
@@ -66,15 +65,8 @@ def test_progress_is_reported_per_incident(db_url: Db) -> None:
     engine.dispose()
 
 
-def _terminals(monkeypatch: pytest.MonkeyPatch) -> tuple[io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=out, force_terminal=True, width=100, highlight=False))
-    monkeypatch.setattr(cli, "err", Console(file=err, force_terminal=True, width=100, highlight=False))
-    return out, err
-
-
 def test_the_cli_shows_a_bar_on_stderr_for_many_incidents(db_url: Db, monkeypatch: pytest.MonkeyPatch) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "RECOMPUTE_PROGRESS_FROM", 4)  # "many": 4 here
     result = CliRunner().invoke(cli.reporting_app, ["recompute"])
     assert result.exit_code == 0, result.output
@@ -84,7 +76,7 @@ def test_the_cli_shows_a_bar_on_stderr_for_many_incidents(db_url: Db, monkeypatc
 
 
 def test_the_cli_shows_no_bar_for_few_incidents(db_url: Db, monkeypatch: pytest.MonkeyPatch) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "RECOMPUTE_PROGRESS_FROM", 4)
     result = CliRunner().invoke(cli.reporting_app, ["recompute", "--org", db_url.slug])  # 3 incidents
     assert result.exit_code == 0, result.output

@@ -5,12 +5,10 @@ The database holds 5 incidents of one org and 2 of another; the expected calls a
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -22,6 +20,7 @@ from signalfire.response import cli, rollup
 from signalfire.response.models import MetricRollup
 from tests import factories
 from tests.response import factories as rf
+from tests.terminals import forced_terminals
 
 
 @pytest.fixture()
@@ -66,17 +65,10 @@ def test_progress_is_reported_per_batch_and_at_the_end(db_url: tuple[str, str]) 
     engine.dispose()
 
 
-def _terminals(monkeypatch: pytest.MonkeyPatch) -> tuple[io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=out, force_terminal=True, width=100, highlight=False))
-    monkeypatch.setattr(cli, "err", Console(file=err, force_terminal=True, width=100, highlight=False))
-    return out, err
-
-
 def test_the_cli_shows_a_bar_on_stderr_for_many_incidents(
     db_url: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "METRICS_PROGRESS_FROM", 7)  # "many": 7 here
     result = CliRunner().invoke(cli.response_app, ["metrics-rebuild"])
     assert result.exit_code == 0, result.output
@@ -86,7 +78,7 @@ def test_the_cli_shows_a_bar_on_stderr_for_many_incidents(
 
 
 def test_the_cli_shows_no_bar_for_few_incidents(db_url: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    out, err = _terminals(monkeypatch)
+    out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "METRICS_PROGRESS_FROM", 7)
     result = CliRunner().invoke(cli.response_app, ["metrics-rebuild", "--org", db_url[1]])  # 5 incidents
     assert result.exit_code == 0, result.output
