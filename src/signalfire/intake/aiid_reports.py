@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from signalfire.intake.aiid import AiidFormatError, AiidIncident, AiidRowError, text_stream
 from signalfire.intake.polling import AIID_SNAPSHOT_ATTRIBUTION, aiid_key, aiid_payload, aiid_text
-from signalfire.intake.reports_import import ReportImportResult, ReportRecord, import_reports
+from signalfire.intake.reports_import import BATCH_SIZE, ReportImportResult, ReportRecord, import_reports
 
 REPORT_COLUMNS = ("report_number", "title", "url")
 _MAX_TITLE = 1_000
@@ -150,11 +150,25 @@ def import_aiid_reports(
     reports: Iterable[AiidReport],
     *,
     feed_id: uuid.UUID | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReportImportResult:
+    """Import the incidents' own records and then the reports, in batches (see `report_records`).
+
+    The reports are read to the end first, so that the total is known and a bad file fails before anything
+    is stored. That holds every report in memory, but only what ``AiidReport`` keeps of it (no article
+    text), which is small beside the signals the import builds; the incidents were held already.
+    ``progress(done, total)``, if given, counts records (each incident's own and each report, as in the
+    result's created + skipped): once before the first and after each batch."""
+    listed = list(incidents)
+    read = list(reports)
     return import_reports(
         session,
         org_id,
-        report_records(incidents, reports),
+        report_records(listed, read),
         attribution=AIID_SNAPSHOT_ATTRIBUTION,
         feed_id=feed_id,
+        batch_size=batch_size,
+        progress=progress,
+        total=len(listed) + len(read),
     )

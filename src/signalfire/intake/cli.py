@@ -28,6 +28,7 @@ from signalfire.intake.aiid import (
 )
 from signalfire.intake.models import Feed, FeedKind
 from signalfire.intake.polling import ImportResult, due_feeds, import_aiid, poll_feed_in_steps
+from signalfire.intake.reports_import import BATCH_SIZE as REPORTS_BATCH_SIZE
 from signalfire.intake.schemas import FeedIn
 from signalfire.intake.sources import create_feed
 
@@ -142,6 +143,11 @@ def import_aiid_cmd(
         err.print(f"  row {e.row_number}: {e.message}")
 
 
+# No bar for an import that fits in one batch of `reports_import` (2,000 records, a few seconds without the
+# embedder, docs/benchmarks.md): the bar moves once per batch, so below that it could only jump from 0 to done.
+AIID_REPORTS_PROGRESS_FROM = REPORTS_BATCH_SIZE + 1
+
+
 @import_app.command("aiid-reports")
 def import_aiid_reports_cmd(
     incidents: Annotated[
@@ -162,7 +168,10 @@ def import_aiid_reports_cmd(
         with open_incidents_csv(incidents) as stream:
             listed = list(iter_aiid_incidents(stream, errors=errors))
         with reports.open("rb") as fh, unit_of_work(factory) as s:
-            result = import_aiid_reports(s, organization.id, listed, iter_aiid_reports(fh, errors=errors))
+            with progress_bar(err, "importing AIID reports", show_from=AIID_REPORTS_PROGRESS_FROM) as progress:
+                result = import_aiid_reports(
+                    s, organization.id, listed, iter_aiid_reports(fh, errors=errors), progress=progress
+                )
             record(
                 s,
                 action="intake.import.aiid_reports",

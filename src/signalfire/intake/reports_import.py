@@ -11,7 +11,7 @@ curated, because a person (the database's editor) made that grouping; clustering
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -69,13 +69,24 @@ def import_reports(
     inventory: Inventory | None = None,
     batch_size: int = BATCH_SIZE,
     raw_content_type: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    total: int | None = None,
 ) -> ReportImportResult:
     """Store new records as signals (idempotent on `key`) and cluster each batch; quiet (the caller
-    records one audit entry for the run)."""
+    records one audit entry for the run).
+
+    ``progress(done, total)``, if given, is told how many records were handled (stored or already there):
+    once before the first and after each batch is stored and clustered, so last with ``done == total``.
+    ``total`` is the number of records when the caller knows it (records are often a generator); without
+    it, the length of ``records`` if they have one, else the count so far."""
     from signalfire.intake.matching import place_signals, register_signals
 
     result = ReportImportResult()
     inventory = inventory or inventory_for(session, org_id)
+    expected = total if total is not None else len(records) if isinstance(records, Sized) else 0
+    done = 0
+    if progress is not None:
+        progress(0, expected)
     for chunk in _chunks(records, batch_size):
         keys = [r.key for r in chunk]
         known = set(
@@ -122,6 +133,9 @@ def import_reports(
             _place_grouped(session, org_id, grouped)
             register_signals(session, [s for s, _ in grouped])
         place_signals(session, free)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, max(expected, done))
     return result
 
 
