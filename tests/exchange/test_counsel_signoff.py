@@ -3,8 +3,11 @@ and a person other than the publisher (audited). Admins do not sign off (docs/ac
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,9 +19,12 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import Organization, Role, User
 from signalfire.audit.models import AuditEvent
 from signalfire.core.clock import utcnow
+from signalfire.exchange import antitrust, authoring, screening
+from signalfire.exchange.antitrust import counsel as counsel_service
 from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.sanitise.models import CounselSignoff
 from signalfire.exchange.sanitise.service import content_hash
+from signalfire.exchange.screening import Finding
 from tests import factories
 from tests.exchange import factories as xf
 
@@ -266,3 +272,173 @@ def test_a_self_sign_off_does_not_let_the_signer_publish_and_edits_void_it(
     db.commit()
     stale = api_client(admin).post(publish, json={"screening_override_reason": "Counsel signed off earlier."})
     assert stale.status_code == 409 and "counsel" in stale.json()["detail"]
+
+
+# -- "My work" list of drafts awaiting sign-off: unchanged drafts are screened once (counsel._FindingsCache) --
+
+WAGES = "We agreed with the other labs not to poach each other's red-teamers."
+CLEAN = "A jailbreak that works on every model we tried."
+
+
+@pytest.fixture()
+def screenings(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """The fields of every screening awaiting_sign_off runs (it screens through screening.screen)."""
+    calls: list[dict[str, str]] = []
+    real = screening.screen
+
+    def counting(fields: dict[str, str], **kwargs: Any) -> list[Finding]:
+        calls.append(dict(fields))
+        return real(fields, **kwargs)
+
+    monkeypatch.setattr(screening, "screen", counting)
+    return calls
+
+
+def _awaiting(db: Session, actor: Actor) -> dict[str, list[str]]:
+    return {
+        w.item.title: [f"{f.rule_id}@{f.field}" for f in w.findings]
+        for w in counsel_service.awaiting_sign_off(db, actor)
+    }
+
+
+def _org_with_counsel(db: Session, make_actor: Callable[..., Actor]) -> tuple[Actor, Actor]:
+    admin = make_actor()
+    return admin, make_actor(organization=db.get_one(Organization, admin.org_id), role=Role.counsel)
+
+
+def test_awaiting_sign_off_does_not_screen_unchanged_drafts_again(
+    db: Session, make_actor: Callable[..., Actor], screenings: list[dict[str, str]]
+) -> None:
+    admin, counsel = _org_with_counsel(db, make_actor)
+    xf.draft(db, admin, title="Price note", details=SENSITIVE)
+    xf.draft(db, admin, title="Second note", details=WAGES)
+    xf.draft(db, admin, title="Clean note", details=CLEAN)
+    db.commit()
+    expected = {"Price note": ["antitrust.family.prices@details"], "Second note": ["antitrust.family.wages@details"]}
+    assert _awaiting(db, counsel) == expected
+    assert len(screenings) == 3
+    # The next poll, even in a new request, finds the same drafts without screening any of them.
+    db.expire_all()
+    assert _awaiting(db, counsel) == expected
+    assert _awaiting(db, counsel) == expected
+    assert len(screenings) == 3
+
+
+def test_an_edited_draft_is_screened_again_and_shows_its_new_findings(
+    db: Session, make_actor: Callable[..., Actor], screenings: list[dict[str, str]]
+) -> None:
+    admin, counsel = _org_with_counsel(db, make_actor)
+    price = xf.draft(db, admin, title="Price note", details=SENSITIVE)
+    clean = xf.draft(db, admin, title="Clean note", details=CLEAN)
+    db.commit()
+    assert _awaiting(db, counsel) == {"Price note": ["antitrust.family.prices@details"]}
+    authoring.update_draft(db, admin, price.id, xf.item_in(title="Price note", details=WAGES))
+    db.get_one(ExchangeItem, clean.id).mitigations = [SENSITIVE]
+    db.commit()
+    screened_before = len(screenings)
+    assert _awaiting(db, counsel) == {
+        "Price note": ["antitrust.family.wages@details"],
+        "Clean note": ["antitrust.family.prices@mitigations[0]"],
+    }
+    assert len(screenings) == screened_before + 2
+    # Back to the first text: its findings again, never the last ones seen for this draft.
+    authoring.update_draft(db, admin, price.id, xf.item_in(title="Price note", details=CLEAN))
+    db.commit()
+    assert _awaiting(db, counsel) == {"Clean note": ["antitrust.family.prices@mitigations[0]"]}
+
+
+def test_a_signed_off_draft_leaves_the_list_and_an_edit_brings_it_back(
+    db: Session, make_actor: Callable[..., Actor], screenings: list[dict[str, str]]
+) -> None:
+    admin, counsel = _org_with_counsel(db, make_actor)
+    item = xf.draft(db, admin, title="Price note", details=SENSITIVE)
+    db.commit()
+    assert _awaiting(db, counsel) == {"Price note": ["antitrust.family.prices@details"]}
+    counsel_service.sign_off(db, counsel, item.id, REASON["reason"])
+    db.commit()
+    assert _awaiting(db, counsel) == {}
+    db.get_one(ExchangeItem, item.id).details = SENSITIVE + " " + WAGES
+    db.commit()
+    assert _awaiting(db, counsel) == {
+        "Price note": ["antitrust.family.prices@details", "antitrust.family.wages@details"]
+    }
+
+
+def test_a_text_attachment_counts_though_the_sign_off_hash_leaves_it_out(
+    db: Session, make_actor: Callable[..., Actor], screenings: list[dict[str, str]]
+) -> None:
+    admin, counsel = _org_with_counsel(db, make_actor)
+    item = xf.draft(db, admin, title="Clean note", details=CLEAN)
+    db.commit()
+    assert _awaiting(db, counsel) == {}
+    before = content_hash(item)
+    authoring.add_attachment(
+        db, admin, item.id, filename="plan.txt", content_type="text/plain", data=SENSITIVE.encode()
+    )
+    db.commit()
+    assert content_hash(item) == before  # so the cache cannot key on content_hash alone
+    assert _awaiting(db, counsel) == {"Clean note": ["antitrust.family.prices@attachment:plan.txt"]}
+    assert screenings[-1]["attachment:plan.txt"] == SENSITIVE
+
+
+def test_the_same_text_in_another_org_is_screened_for_that_org(
+    db: Session, make_actor: Callable[..., Actor], screenings: list[dict[str, str]]
+) -> None:
+    admin, counsel = _org_with_counsel(db, make_actor)
+    other_admin, other_counsel = _org_with_counsel(db, make_actor)
+    mine = xf.draft(db, admin, title="Price note", details=SENSITIVE)
+    theirs = xf.draft(db, other_admin, title="Price note", details=SENSITIVE)
+    db.commit()
+    assert [w.item.id for w in counsel_service.awaiting_sign_off(db, counsel)] == [mine.id]
+    assert len(screenings) == 1
+    # Nothing cached for the first org serves the second, not even the same text's findings.
+    assert [w.item.id for w in counsel_service.awaiting_sign_off(db, other_counsel)] == [theirs.id]
+    assert len(screenings) == 2
+
+
+def test_new_screening_rules_screen_the_drafts_again(
+    db: Session,
+    make_actor: Callable[..., Actor],
+    screenings: list[dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin, counsel = _org_with_counsel(db, make_actor)
+    xf.draft(db, admin, title="Price note", details=SENSITIVE)
+    db.commit()
+    assert _awaiting(db, counsel) == {"Price note": ["antitrust.family.prices@details"]}
+    assert len(screenings) == 1
+    # Rules without the family rules' prices family: the cached finding must not outlive them.
+    rules = antitrust.default_family_rules()
+    fewer = dataclasses.replace(rules, families=tuple(f for f in rules.families if f.id != "prices"))
+    monkeypatch.setattr(antitrust, "default_family_rules", lambda: fewer)
+    found = _awaiting(db, counsel)
+    assert len(screenings) == 2
+    assert "antitrust.family.prices@details" not in found.get("Price note", [])
+    # Recompiled keyword rules, too, are new rules: screened once more, then cached again.
+    recompiled = screening.load_rules()
+    monkeypatch.setattr(screening, "default_rules", lambda: recompiled)
+    assert _awaiting(db, counsel) == found
+    assert _awaiting(db, counsel) == found
+    assert len(screenings) == 3
+
+
+def test_a_draft_too_large_to_screen_is_left_out_and_not_screened_again(
+    db: Session, make_actor: Callable[..., Actor], screenings: list[dict[str, str]]
+) -> None:
+    admin, counsel = _org_with_counsel(db, make_actor)
+    item = xf.draft(db, admin, title="Price note", details=SENSITIVE)
+    big = (SENSITIVE + "\n").encode() * (screening.MAX_SCREEN_CHARS // len(SENSITIVE) + 1)
+    authoring.add_attachment(db, admin, item.id, filename="dump.txt", content_type="text/plain", data=big)
+    db.commit()
+    assert _awaiting(db, counsel) == {}
+    assert _awaiting(db, counsel) == {}
+    assert len(screenings) == 1
+
+
+def test_findings_follow_the_order_of_the_fields() -> None:
+    # Screening reports findings field by field, so fields in another order are another entry.
+    org_id = uuid.uuid4()
+    first = counsel_service._findings_cache.antitrust(org_id, {"a": SENSITIVE, "b": WAGES})
+    second = counsel_service._findings_cache.antitrust(org_id, {"b": WAGES, "a": SENSITIVE})
+    assert first is not None and second is not None
+    assert [f.field for f in first] == ["a", "b"] and [f.field for f in second] == ["b", "a"]

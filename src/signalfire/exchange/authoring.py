@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -256,18 +257,43 @@ def _record_content(session: Session, actor: Actor, item: ExchangeItem, action: 
 # -- screening -----------------------------------------------------------------------------------------
 
 
-def screen_item(session: Session, item: ExchangeItem) -> list[Finding]:
-    """Screen every text the item would publish, including text attachments."""
+def screening_fields(
+    session: Session, item: ExchangeItem, attachments: Sequence[ItemAttachment] | None = None
+) -> dict[str, str]:
+    """Every text the item would publish, by field name, as screening reads it (text attachments included).
+
+    ``attachments``: the item's, in upload order, when already loaded (see screening_fields_of).
+    """
     fields = {"title": item.title, "summary": item.summary, "details": item.details, "indicators": item.indicators}
     for i, mitigation in enumerate(item.mitigations):
         fields[f"mitigations[{i}]"] = mitigation
-    for att in session.execute(
-        select(ItemAttachment).where(ItemAttachment.item_id == item.id).order_by(ItemAttachment.created_at)
-    ).scalars():
+    if attachments is None:
+        attachments = session.scalars(
+            select(ItemAttachment).where(ItemAttachment.item_id == item.id).order_by(ItemAttachment.created_at)
+        ).all()
+    for att in attachments:
         if att.content_type in _TEXT_TYPES:
             fields[f"attachment:{att.filename}"] = att.data.decode("utf-8", errors="replace")
+    return fields
+
+
+def screening_fields_of(session: Session, items: Sequence[ExchangeItem]) -> dict[uuid.UUID, dict[str, str]]:
+    """screening_fields of several items, with one query for all their text attachments."""
+    attachments: dict[uuid.UUID, list[ItemAttachment]] = {item.id: [] for item in items}
+    if attachments:
+        for att in session.execute(
+            select(ItemAttachment)
+            .where(ItemAttachment.item_id.in_(list(attachments)), ItemAttachment.content_type.in_(_TEXT_TYPES))
+            .order_by(ItemAttachment.created_at)
+        ).scalars():
+            attachments[att.item_id].append(att)
+    return {item.id: screening_fields(session, item, attachments[item.id]) for item in items}
+
+
+def screen_item(session: Session, item: ExchangeItem) -> list[Finding]:
+    """Screen every text the item would publish, including text attachments."""
     try:
-        findings = screen(fields)
+        findings = screen(screening_fields(session, item))
     except ScreeningInputTooLarge as exc:
         raise ValidationFailed.single("details", str(exc)) from None
     # Text promoted from an incident or intake is also checked by the sanitiser's recognizers, so

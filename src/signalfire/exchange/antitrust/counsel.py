@@ -9,7 +9,11 @@ publisher; editing the text voids it. Both acts are audited.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import or_, select
@@ -22,10 +26,11 @@ from signalfire.access.policy.exchange import readable_items
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, Forbidden, ValidationFailed
+from signalfire.exchange import antitrust, screening
 from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.sanitise.models import CounselSignoff
 from signalfire.exchange.sanitise.service import content_hash
-from signalfire.exchange.screening import Finding
+from signalfire.exchange.screening import Finding, ScreeningInputTooLarge
 
 REASON_MIN = 10
 REASON_MAX = 2000
@@ -110,8 +115,69 @@ def can_sign_off(actor: Actor, item: ExchangeItem) -> bool:
 
 # How many of the org's latest drafts "My work" screens for antitrust findings. Screening runs in Python (a
 # few ms per draft, plus its text attachments), and the My work badge refreshes every minute, so the scan is
-# bounded; an org rarely has more drafts in flight. Storing findings with the draft would move this to SQL.
+# bounded; an org rarely has more drafts in flight. Unchanged drafts are not screened again (_FindingsCache).
 AWAITING_SCAN = 50
+CACHE_ENTRIES = 4096
+
+
+class _FindingsCache:
+    """Antitrust findings by what was screened, so My work's poll does not re-screen unchanged drafts.
+
+    ``screening.screen`` is a pure function of the fields it is given (names and texts, in order) and of
+    the process-wide rules (compiled once from the YAML files; no org settings). So the key is a digest of
+    exactly those fields, as ``authoring.screening_fields`` builds them (attachments included, which
+    ``content_hash`` leaves out), plus the org, so no entry is ever shared between orgs, not even as a
+    timing difference. The rules in force are held by identity: new rule objects (``cache_clear``, a test's
+    monkeypatch) empty the cache; a rules change on disk needs a restart, which starts it empty too.
+    Bounded LRU; the lock only guards the dict, screening runs outside it.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[uuid.UUID, str], tuple[Finding, ...] | None] = OrderedDict()
+        self._rules: tuple[object, ...] = ()
+
+    @staticmethod
+    def _rules_in_force() -> tuple[object, ...]:
+        # Looked up through the modules, as screen() and detect_families() do, so a replacement is seen.
+        return (screening.default_rules(), antitrust.default_family_rules())
+
+    def _current(self, rules: tuple[object, ...]) -> bool:
+        return len(rules) == len(self._rules) and all(a is b for a, b in zip(rules, self._rules, strict=True))
+
+    @staticmethod
+    def _digest(fields: dict[str, str]) -> str:
+        # A list of pairs keeps the field order, which the order of the findings follows.
+        canonical = json.dumps(list(fields.items()), ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+    def antitrust(self, org_id: uuid.UUID, fields: dict[str, str]) -> list[Finding] | None:
+        """The antitrust findings for these fields; None if the text is too large to screen."""
+        rules = self._rules_in_force()
+        key = (org_id, self._digest(fields))
+        with self._lock:
+            if not self._current(rules):
+                self._entries.clear()
+                self._rules = rules
+            elif key in self._entries:
+                self._entries.move_to_end(key)
+                cached = self._entries[key]
+                return None if cached is None else list(cached)
+        try:
+            found: tuple[Finding, ...] | None = tuple(antitrust_findings(screening.screen(fields)))
+        except ScreeningInputTooLarge:
+            found = None
+        with self._lock:
+            if self._current(rules):  # not if the rules changed while screening
+                self._entries[key] = found
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return None if found is None else list(found)
+
+
+_findings_cache = _FindingsCache(CACHE_ENTRIES)
 
 
 @dataclass(frozen=True)
@@ -142,7 +208,7 @@ def awaiting_sign_off(session: Session, actor: Actor, *, limit: int = 50) -> lis
     )
     if not drafts:
         return []
-    from signalfire.exchange.authoring import screen_item  # authoring calls require_counsel: import late
+    from signalfire.exchange.authoring import screening_fields_of  # authoring calls require_counsel: import late
 
     signed: dict[uuid.UUID, set[str]] = {}
     for item_id, signed_hash in session.execute(
@@ -151,13 +217,14 @@ def awaiting_sign_off(session: Session, actor: Actor, *, limit: int = 50) -> lis
         )
     ):
         signed.setdefault(item_id, set()).add(signed_hash)
+    unsigned = [item for item in drafts if content_hash(item) not in signed.get(item.id, set())]
+    fields = screening_fields_of(session, unsigned)
     out: list[AwaitingSignoff] = []
-    for item in drafts:
-        if content_hash(item) in signed.get(item.id, set()):
-            continue
-        try:
-            findings = antitrust_findings(screen_item(session, item))
-        except ValidationFailed:  # too large to screen: it cannot be published either way
+    for item in unsigned:
+        # Only screen_item's antitrust findings matter here, and they all come from screen() over these fields
+        # (the sanitiser's identifier findings are personal data), so the cache stands in for screen_item.
+        findings = _findings_cache.antitrust(item.org_id, fields[item.id])
+        if findings is None:  # too large to screen: it cannot be published either way
             continue
         if findings:
             out.append(AwaitingSignoff(item, findings))
