@@ -442,3 +442,79 @@ def test_findings_follow_the_order_of_the_fields() -> None:
     second = counsel_service._findings_cache.antitrust(org_id, {"b": WAGES, "a": SENSITIVE})
     assert first is not None and second is not None
     assert [f.field for f in first] == ["a", "b"] and [f.field for f in second] == ["b", "a"]
+
+
+# -- what a sign-off covers: the texts and the files attached (counsel.signoff_hash) --------------------------
+
+
+def _publish(api_client: Client, actor: Actor, item: ExchangeItem) -> Any:
+    path = f"/api/v1/exchange/items/{item.id}/publish"
+    return api_client(actor).post(path, json={"screening_override_reason": "Counsel signed off on this."})
+
+
+def test_a_file_attached_after_the_sign_off_voids_it(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    admin, counsel = _org_with_counsel(db, make_actor)
+    item = xf.draft(db, admin, title="Price note", details=SENSITIVE)
+    db.commit()
+    assert api_client(counsel).post(_signoff_path(item), json=REASON).status_code == 201
+    # Text counsel never saw, in a file attached after the sign-off: publishing under that sign-off is refused.
+    authoring.add_attachment(db, admin, item.id, filename="plan.txt", content_type="text/plain", data=WAGES.encode())
+    db.commit()
+    refused = _publish(api_client, admin, item)
+    assert refused.status_code == 409 and "counsel" in refused.json()["detail"]
+    assert _awaiting(db, counsel) == {
+        "Price note": ["antitrust.family.prices@details", "antitrust.family.wages@attachment:plan.txt"]
+    }
+    # Counsel signs off the item as it now is, and it goes out.
+    assert api_client(counsel).post(_signoff_path(item), json=REASON).status_code == 201
+    assert _awaiting(db, counsel) == {}
+    assert _publish(api_client, admin, item).status_code == 200
+
+
+def test_any_attached_file_voids_the_sign_off_not_only_text(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    # An image is not screened, but counsel signed off the item as it was: a file added since is not covered.
+    admin, counsel = _org_with_counsel(db, make_actor)
+    item = xf.draft(db, admin, title="Price note", details=SENSITIVE)
+    db.commit()
+    assert api_client(counsel).post(_signoff_path(item), json=REASON).status_code == 201
+    authoring.add_attachment(db, admin, item.id, filename="chart.png", content_type="image/png", data=b"\x89PNG...")
+    db.commit()
+    assert _publish(api_client, admin, item).status_code == 409
+
+
+def test_an_item_without_files_keeps_the_hash_sign_offs_were_given_for() -> None:
+    # Sign-offs stored before files counted were bound to content_hash; for items with no files they still hold.
+    item = ExchangeItem(title="t", summary="s", details=SENSITIVE, indicators="", mitigations=["m"])
+    assert counsel_service.signoff_hash(item, []) == content_hash(item)
+    with_file = counsel_service.signoff_hash(item, [("plan.txt", "0" * 64)])
+    assert with_file != content_hash(item)
+    assert counsel_service.signoff_hash(item, [("plan.txt", "1" * 64)]) != with_file
+    assert counsel_service.signoff_hash(item, [("other.txt", "0" * 64)]) != with_file
+
+
+def test_two_text_files_of_one_name_are_both_screened(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    # Under one field name the second file would hide the first from screening, though both are published.
+    admin, counsel = _org_with_counsel(db, make_actor)
+    item = xf.draft(db, admin, title="Clean note", details=CLEAN)
+    for text in (SENSITIVE, CLEAN):
+        authoring.add_attachment(
+            db, admin, item.id, filename="notes.txt", content_type="text/plain", data=text.encode()
+        )
+    db.commit()
+    findings = [f"{f.rule_id}@{f.field}" for f in authoring.screen_item(db, item)]
+    assert "antitrust.family.prices@attachment:notes.txt" in findings
+    assert api_client(admin).post(f"/api/v1/exchange/items/{item.id}/publish", json={}).status_code == 409
+    authoring.add_attachment(db, admin, item.id, filename="notes.txt", content_type="text/plain", data=WAGES.encode())
+    db.commit()
+    assert _awaiting(db, counsel) == {
+        "Clean note": [
+            "antitrust.family.prices@attachment:notes.txt",
+            "antitrust.family.wages@attachment:notes.txt (3)",
+        ]
+    }

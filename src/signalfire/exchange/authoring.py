@@ -269,11 +269,18 @@ def screening_fields(
         fields[f"mitigations[{i}]"] = mitigation
     if attachments is None:
         attachments = session.scalars(
-            select(ItemAttachment).where(ItemAttachment.item_id == item.id).order_by(ItemAttachment.created_at)
+            select(ItemAttachment)
+            .where(ItemAttachment.item_id == item.id)
+            .order_by(ItemAttachment.created_at, ItemAttachment.id)
         ).all()
     for att in attachments:
         if att.content_type in _TEXT_TYPES:
-            fields[f"attachment:{att.filename}"] = att.data.decode("utf-8", errors="replace")
+            # Two files may share a name; each keeps its own field, or the later one would hide the earlier
+            # from screening while both are published.
+            name, n = f"attachment:{att.filename}", 2
+            while name in fields:
+                name, n = f"attachment:{att.filename} ({n})", n + 1
+            fields[name] = att.data.decode("utf-8", errors="replace")
     return fields
 
 
@@ -284,7 +291,7 @@ def screening_fields_of(session: Session, items: Sequence[ExchangeItem]) -> dict
         for att in session.execute(
             select(ItemAttachment)
             .where(ItemAttachment.item_id.in_(list(attachments)), ItemAttachment.content_type.in_(_TEXT_TYPES))
-            .order_by(ItemAttachment.created_at)
+            .order_by(ItemAttachment.created_at, ItemAttachment.id)
         ).scalars():
             attachments[att.item_id].append(att)
     return {item.id: screening_fields(session, item, attachments[item.id]) for item in items}

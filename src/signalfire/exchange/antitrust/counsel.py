@@ -4,7 +4,7 @@ A person holding ``exchange:screening:counsel`` (the org's ``counsel`` role; adm
 see ``access.permissions``) reviews the findings with their "why flagged" explanations and signs off,
 with a reason, for the text as it is now. Four eyes, twice over: counsel never signs off an item they
 drafted, and the publisher's override is accepted only with a sign-off by someone other than the
-publisher; editing the text voids it. Both acts are audited.
+publisher; editing the text or its attachments voids it. Both acts are audited.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, Forbidden, ValidationFailed
 from signalfire.exchange import antitrust, screening
-from signalfire.exchange.models import ExchangeItem, ItemStatus
+from signalfire.exchange.models import ExchangeItem, ItemAttachment, ItemStatus
 from signalfire.exchange.sanitise.models import CounselSignoff
 from signalfire.exchange.sanitise.service import content_hash
 from signalfire.exchange.screening import Finding, ScreeningInputTooLarge
@@ -68,7 +68,7 @@ def sign_off(session: Session, actor: Actor, item_id: uuid.UUID, reason: str) ->
         item_id=item.id,
         org_id=actor.org_id,
         user_id=actor.user_id,
-        content_hash=content_hash(item),
+        content_hash=current_hash(session, item),
         reason=reason,
         findings=[asdict(finding) for finding in findings],
         created_at=utcnow(),
@@ -85,12 +85,43 @@ def sign_off(session: Session, actor: Actor, item_id: uuid.UUID, reason: str) ->
     return signoff
 
 
+def _attachments(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str]]]:
+    """Each item's attachments as (file name, SHA-256), in upload order; the files' bytes are not read."""
+    out: dict[uuid.UUID, list[tuple[str, str]]] = {item_id: [] for item_id in item_ids}
+    if item_ids:
+        for item_id, filename, sha256 in session.execute(
+            select(ItemAttachment.item_id, ItemAttachment.filename, ItemAttachment.sha256)
+            .where(ItemAttachment.item_id.in_(item_ids))
+            .order_by(ItemAttachment.created_at, ItemAttachment.id)
+        ):
+            out[item_id].append((filename, sha256))
+    return out
+
+
+def signoff_hash(item: ExchangeItem, attachments: list[tuple[str, str]]) -> str:
+    """What a sign-off is bound to: the item's texts and every file attached to it.
+
+    Screening reads text attachments too, so a file added after the sign-off (or one replaced) voids it; without
+    that, text counsel never saw could be published under their sign-off. An item without attachments keeps
+    ``content_hash`` as it is, so sign-offs given before files counted stay valid where nothing was attached.
+    """
+    base = content_hash(item)
+    if not attachments:
+        return base
+    canonical = json.dumps([base, [list(pair) for pair in attachments]], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def current_hash(session: Session, item: ExchangeItem) -> str:
+    return signoff_hash(item, _attachments(session, [item.id])[item.id])
+
+
 def require_counsel(session: Session, actor: Actor, item: ExchangeItem, findings: list[Finding]) -> None:
     """Publishing gate for an override: antitrust findings need a current sign-off by another person."""
     flagged = antitrust_findings(findings)
     if not flagged:
         return
-    current = content_hash(item)
+    current = current_hash(session, item)
     signoffs = session.execute(
         select(CounselSignoff).where(CounselSignoff.item_id == item.id, CounselSignoff.content_hash == current)
     ).scalars()
@@ -217,7 +248,8 @@ def awaiting_sign_off(session: Session, actor: Actor, *, limit: int = 50) -> lis
         )
     ):
         signed.setdefault(item_id, set()).add(signed_hash)
-    unsigned = [item for item in drafts if content_hash(item) not in signed.get(item.id, set())]
+    attached = _attachments(session, [d.id for d in drafts])
+    unsigned = [item for item in drafts if signoff_hash(item, attached[item.id]) not in signed.get(item.id, set())]
     fields = screening_fields_of(session, unsigned)
     out: list[AwaitingSignoff] = []
     for item in unsigned:
