@@ -173,3 +173,54 @@ def test_a_draft_promoted_from_intake_is_sanitised_and_waits_for_sign_off(
     assert record is not None and record.source == "intake"
     with pytest.raises(Conflict):
         authoring.publish(db, lab, item.id)
+
+
+def test_identifiers_in_a_file_attached_to_a_signed_off_lesson_stop_publishing(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    lab = make_actor()
+    org = db.get_one(Organization, lab.org_id)
+    item = _lesson(db, lab, api_client)
+    reviewer = make_actor(organization=org)
+    assert api_client(reviewer).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off").status_code == 200
+    # The raw alert text, pasted into a file after the sign-off: it would be published with the lesson.
+    raw = "Alert 5be0c3a9d1f27e84 fired on build-runner-7.internal; acme-lm-4.2.1 rolled back."
+    authoring.add_attachment(db, lab, item.id, filename="timeline.txt", content_type="text/plain", data=raw.encode())
+    db.commit()
+    blocked = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
+    assert blocked.status_code == 409, blocked.text
+    flagged = [(e["field"], e["message"]) for e in blocked.json()["errors"]]
+    assert [field for field, _ in flagged] == ["attachment:timeline.txt"] * 3
+    for label, value in (
+        ("Alert fingerprint", "5be0c3a9d1f27e84"),
+        ("Hostname", "build-runner-7.internal"),
+        ("Model version", "acme-lm-4.2.1"),
+    ):
+        assert any(label in message and value in message for _, message in flagged), (label, flagged)
+    db.expire_all()
+    assert db.get_one(ExchangeItem, item.id).status == ItemStatus.DRAFT
+
+
+def test_a_file_too_large_for_the_identifier_check_is_refused_not_published_unchecked(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    from signalfire.exchange.sanitise.engine import MAX_SANITISE_CHARS
+
+    lab = make_actor()
+    org = db.get_one(Organization, lab.org_id)
+    item = _lesson(db, lab, api_client)
+    assert (
+        api_client(make_actor(organization=org))
+        .post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off")
+        .status_code
+        == 200
+    )
+    big = ("Nothing to see in this line of the log.\n" * (MAX_SANITISE_CHARS // 40 + 1)).encode()
+    authoring.add_attachment(db, lab, item.id, filename="log.txt", content_type="text/plain", data=big)
+    db.commit()
+    refused = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "attachment:log.txt" in refused.text
+    db.expire_all()
+    assert db.get_one(ExchangeItem, item.id).status == ItemStatus.DRAFT

@@ -299,13 +299,14 @@ def screening_fields_of(session: Session, items: Sequence[ExchangeItem]) -> dict
 
 def screen_item(session: Session, item: ExchangeItem) -> list[Finding]:
     """Screen every text the item would publish, including text attachments."""
+    fields = screening_fields(session, item)
     try:
-        findings = screen(screening_fields(session, item))
+        findings = screen(fields)
     except ScreeningInputTooLarge as exc:
         raise ValidationFailed.single("details", str(exc)) from None
     # Text promoted from an incident or intake is also checked by the sanitiser's recognizers, so
-    # screening never says "nothing found" while an identifier is still there.
-    return findings + identifier_findings(session, item)
+    # screening never says "nothing found" while an identifier is still there (in a file attached to it too).
+    return findings + identifier_findings(session, item, fields)
 
 
 def findings_as_dicts(findings: list[Finding]) -> list[dict[str, Any]]:

@@ -129,12 +129,27 @@ def remaining_identifiers(session: Session, actor: Actor | None, item: ExchangeI
     return found
 
 
-def identifier_findings(session: Session, item: ExchangeItem) -> list[Finding]:
-    """Screening findings for promoted drafts: identifiers the sanitiser still sees in the text."""
+def identifier_findings(session: Session, item: ExchangeItem, fields: Mapping[str, str] | None = None) -> list[Finding]:
+    """Screening findings for promoted drafts: identifiers the sanitiser still sees in the text.
+
+    ``fields``: every text the item would publish, as screening reads them (its text attachments too), when
+    the caller has them; a file attached after the sign-off is published with the lesson, so an internal
+    reference pasted into it must stop publishing as it would in the details. Without them, the item's own
+    texts."""
     if sanitisation_of(session, item.id) is None:
         return []
+    if fields is None:
+        found = remaining_identifiers(session, None, item)
+    else:
+        context = SanitiseContext()
+        found = []
+        for name, text in fields.items():
+            try:
+                found.extend((name, detection) for detection in detect(text, context))
+            except SanitiseInputTooLarge as exc:  # never published unchecked: split the file or remove it
+                raise ValidationFailed.single(name, f"too large for the identifier check: {exc}") from None
     findings = []
-    for name, detection in remaining_identifiers(session, None, item):
+    for name, detection in found:
         label = ENTITY_LABELS[detection.entity][1]
         findings.append(
             Finding(
@@ -144,10 +159,14 @@ def identifier_findings(session: Session, item: ExchangeItem) -> list[Finding]:
                 start=detection.start,
                 end=detection.end,
                 excerpt=detection.text[:120],
-                message=f"{label} still in a text promoted from an incident or intake; sanitise it again.",
+                message=f"{label} still in {_where(name)} promoted from an incident or intake; sanitise it again.",
             )
         )
     return findings
+
+
+def _where(field: str) -> str:
+    return "a file attached to a text" if field.startswith("attachment:") else "a text"
 
 
 @dataclass(frozen=True, slots=True)
