@@ -36,6 +36,18 @@ def _lesson(db: Session, lab: Actor, api_client: Client) -> ExchangeItem:
     return db.get_one(ExchangeItem, uuid.UUID(resp.json()["id"]))
 
 
+def _signed_off_lesson(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> tuple[Actor, Organization, ExchangeItem]:
+    """A lesson whose sanitisation a second person of the lab has signed off."""
+    lab = make_actor()
+    org = db.get_one(Organization, lab.org_id)
+    item = _lesson(db, lab, api_client)
+    reviewer = make_actor(organization=org)
+    assert api_client(reviewer).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off").status_code == 200
+    return lab, org, item
+
+
 def test_preview_sign_off_and_publish(db: Session, make_actor: Callable[..., Actor], api_client: Client) -> None:
     lab = make_actor()
     org = db.get_one(Organization, lab.org_id)
@@ -84,11 +96,7 @@ def test_preview_sign_off_and_publish(db: Session, make_actor: Callable[..., Act
 def test_editing_after_sign_off_voids_it_and_screening_reports_reinserted_identifiers(
     db: Session, make_actor: Callable[..., Actor], api_client: Client
 ) -> None:
-    lab = make_actor()
-    org = db.get_one(Organization, lab.org_id)
-    item = _lesson(db, lab, api_client)
-    reviewer = make_actor(organization=org)
-    assert api_client(reviewer).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off").status_code == 200
+    lab, _org, item = _signed_off_lesson(db, make_actor, api_client)
     db.expire_all()
     item = db.get_one(ExchangeItem, item.id)
     item.summary = item.summary + " Follow-up in INC-2026-0312 on gpu-node-4."
@@ -178,11 +186,7 @@ def test_a_draft_promoted_from_intake_is_sanitised_and_waits_for_sign_off(
 def test_identifiers_in_a_file_attached_to_a_signed_off_lesson_stop_publishing(
     db: Session, make_actor: Callable[..., Actor], api_client: Client
 ) -> None:
-    lab = make_actor()
-    org = db.get_one(Organization, lab.org_id)
-    item = _lesson(db, lab, api_client)
-    reviewer = make_actor(organization=org)
-    assert api_client(reviewer).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off").status_code == 200
+    lab, _org, item = _signed_off_lesson(db, make_actor, api_client)
     # The raw alert text, pasted into a file after the sign-off: it would be published with the lesson.
     raw = "Alert 5be0c3a9d1f27e84 fired on build-runner-7.internal; acme-lm-4.2.1 rolled back."
     authoring.add_attachment(db, lab, item.id, filename="timeline.txt", content_type="text/plain", data=raw.encode())
@@ -206,15 +210,7 @@ def test_a_file_too_large_for_the_identifier_check_is_refused_not_published_unch
 ) -> None:
     from signalfire.exchange.sanitise.engine import MAX_SANITISE_CHARS
 
-    lab = make_actor()
-    org = db.get_one(Organization, lab.org_id)
-    item = _lesson(db, lab, api_client)
-    assert (
-        api_client(make_actor(organization=org))
-        .post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off")
-        .status_code
-        == 200
-    )
+    lab, _org, item = _signed_off_lesson(db, make_actor, api_client)
     big = ("Nothing to see in this line of the log.\n" * (MAX_SANITISE_CHARS // 40 + 1)).encode()
     authoring.add_attachment(db, lab, item.id, filename="log.txt", content_type="text/plain", data=big)
     db.commit()
