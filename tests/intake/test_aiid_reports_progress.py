@@ -8,7 +8,7 @@ each incident's own record and 5 reports. With batches of 3 the expected calls, 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,6 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from signalfire.access.actor import Actor
-from signalfire.access.models import OrgKind
-from signalfire.access.service import create_org
-from signalfire.core.db.session import make_engine, session_factory, unit_of_work
-from signalfire.core.settings import get_settings
 from signalfire.intake import cli
 from signalfire.intake.aiid import AiidIncident, AiidRowError, iter_aiid_incidents
 from signalfire.intake.aiid_reports import import_aiid_reports, iter_aiid_reports
@@ -55,20 +51,6 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     return incidents, reports
 
 
-@pytest.fixture()
-def org_db(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("SIGNALFIRE_DATABASE_URL", fresh_db)
-    monkeypatch.setenv("SIGNALFIRE_ENVIRONMENT", "test")
-    get_settings.cache_clear()
-    engine = make_engine(fresh_db)
-    with unit_of_work(session_factory(engine)) as s:
-        org = create_org(s, slug=f"cli-{uuid.uuid4().hex[:8]}", name="CLI Labs", kind=OrgKind.frontier_developer)
-        slug = org.slug
-    engine.dispose()
-    yield slug
-    get_settings.cache_clear()
-
-
 def _import(
     db: Session, org_id: uuid.UUID, incidents: list[AiidIncident], reports: Path, errors: list[AiidRowError]
 ) -> tuple[list[tuple[int, int]], ReportImportResult]:
@@ -99,11 +81,11 @@ def test_progress_is_reported_per_batch_of_records(
 
 
 def test_the_cli_shows_a_bar_on_stderr_for_many_records(
-    org_db: str, files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    cli_db: tuple[str, str], files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "AIID_REPORTS_PROGRESS_FROM", 7)  # "many": 7 here
-    result = CliRunner().invoke(cli.app, ["import", "aiid-reports", *map(str, files), "--org", org_db])
+    result = CliRunner().invoke(cli.app, ["import", "aiid-reports", *map(str, files), "--org", cli_db[1]])
     assert result.exit_code == 0, result.output
     assert out.getvalue() == SUMMARY  # stdout unchanged: the summary line only
     assert LABEL in err.getvalue()
@@ -112,11 +94,11 @@ def test_the_cli_shows_a_bar_on_stderr_for_many_records(
 
 
 def test_the_cli_shows_no_bar_for_few_records(
-    org_db: str, files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    cli_db: tuple[str, str], files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, err = forced_terminals(monkeypatch, cli)
     monkeypatch.setattr(cli, "AIID_REPORTS_PROGRESS_FROM", 8)
-    result = CliRunner().invoke(cli.app, ["import", "aiid-reports", *map(str, files), "--org", org_db])
+    result = CliRunner().invoke(cli.app, ["import", "aiid-reports", *map(str, files), "--org", cli_db[1]])
     assert result.exit_code == 0, result.output
     assert out.getvalue() == SUMMARY
     assert LABEL not in err.getvalue()

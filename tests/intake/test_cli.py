@@ -4,35 +4,16 @@ from __future__ import annotations
 
 import io
 import tarfile
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from signalfire.access.models import OrgKind
-from signalfire.access.service import create_org
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
-from signalfire.core.settings import get_settings
 from signalfire.intake.cli import app
 from signalfire.intake.models import Feed, FeedKind, Signal
 
 CSV = Path(__file__).parent / "fixtures" / "aiid_incidents.csv"
-
-
-@pytest.fixture()
-def cli_db(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
-    monkeypatch.setenv("SIGNALFIRE_DATABASE_URL", fresh_db)
-    monkeypatch.setenv("SIGNALFIRE_ENVIRONMENT", "test")
-    get_settings.cache_clear()
-    engine = make_engine(fresh_db)
-    with unit_of_work(session_factory(engine)) as s:
-        slug = create_org(s, slug=f"cli-{uuid.uuid4().hex[:8]}", name="CLI Labs", kind=OrgKind.frontier_developer).slug
-    engine.dispose()
-    yield fresh_db, slug
-    get_settings.cache_clear()
 
 
 def _signals(url: str) -> list[Signal]:
