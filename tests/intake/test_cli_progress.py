@@ -7,7 +7,6 @@ The org holds 5 signals (another org 1); with batches of 2 the expected calls ar
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from typer.testing import CliRunner
 from signalfire.access.models import Organization, OrgKind
 from signalfire.access.service import create_org
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
-from signalfire.core.settings import get_settings
 from signalfire.intake import cli
 from signalfire.intake.ingest import Incoming, ingest
 from signalfire.intake.matching import reindex
@@ -35,21 +33,18 @@ TITLES = (
 
 
 @pytest.fixture()
-def org_db(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
-    monkeypatch.setenv("SIGNALFIRE_DATABASE_URL", fresh_db)
-    monkeypatch.setenv("SIGNALFIRE_ENVIRONMENT", "test")
-    get_settings.cache_clear()
-    engine = make_engine(fresh_db)
+def org_db(cli_db: tuple[str, str]) -> tuple[str, str]:
+    """cli_db's org holding the TITLES, and another org holding the first of them."""
+    url, slug = cli_db
+    engine = make_engine(url)
     with unit_of_work(session_factory(engine)) as s:
-        org = create_org(s, slug=f"cli-{uuid.uuid4().hex[:8]}", name="CLI Labs", kind=OrgKind.frontier_developer)
+        org = s.execute(select(Organization).where(Organization.slug == slug)).scalar_one()
         other = create_org(s, slug=f"cli-{uuid.uuid4().hex[:8]}", name="Other", kind=OrgKind.frontier_developer)
         for title in TITLES:
             ingest(s, Incoming(org_id=org.id, source_kind=SourceKind.manual, title=title, text=""))
         ingest(s, Incoming(org_id=other.id, source_kind=SourceKind.manual, title=TITLES[0], text=""))
-        slug = org.slug
     engine.dispose()
-    yield fresh_db, slug
-    get_settings.cache_clear()
+    return cli_db
 
 
 def _bands(s: Session) -> list[tuple[str, str]]:
