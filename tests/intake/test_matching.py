@@ -379,6 +379,26 @@ def test_a_stored_signals_features_are_computed_afresh_when_its_text_changes() -
     assert again == features(matching.report_of(alert)) and again != first
 
 
+def test_a_report_is_compared_on_its_publication_day_and_an_alert_is_not() -> None:
+    from datetime import UTC, date, datetime
+
+    published = datetime(2024, 2, 14, 23, 30, tzinfo=UTC)
+    fields = {
+        "title": "T",
+        "text": "",
+        "url": "https://x.example/2019/01/02/t",
+        "authors": [],
+        "published_at": published,
+    }
+    report = Signal(id=uuid.uuid4(), source_kind=SourceKind.feed_item, **fields)
+    alert = Signal(id=uuid.uuid4(), source_kind=SourceKind.monitoring_alert, match_text="t", **fields)
+    assert matching.report_of(report).published == date(2024, 2, 14)  # its own day wins over the URL's
+    assert matching.report_of(alert).published is None
+    assert matching.report_of(alert).url is None  # so no URL day either
+    received_only = Signal(id=uuid.uuid4(), source_kind=SourceKind.feed_item, title="T", text="", authors=[])
+    assert matching.report_of(received_only).published is None
+
+
 @pytest.mark.parametrize(
     ("keys", "width"), [(1, 1), (2, 2), (3, 4), (5, 8), (64, 64), (65, 128), (129, 200), (200, 200)]
 )

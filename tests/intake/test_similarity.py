@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
 from signalfire.intake.similarity import (
     AUTHOR_BONUS,
+    Features,
     Report,
     TermStats,
     average_linkage,
@@ -16,6 +19,7 @@ from signalfire.intake.similarity import (
     outlet_of,
     similarities,
     slug_words,
+    url_date,
 )
 
 
@@ -79,6 +83,65 @@ def test_shared_author_counts_only_at_the_same_outlet() -> None:
     without = _sims([Report(r.title, url=r.url) for r in base])
     assert s[0, 1] - without[0, 1] == pytest.approx(AUTHOR_BONUS)
     assert s[0, 2] == pytest.approx(without[0, 2])
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.theverge.com/2023/5/27/23739913/chatgpt-lawsuit.html", date(2023, 5, 27)),
+        ("https://www.nytimes.com/2019/03/07/technology/story.html", date(2019, 3, 7)),
+        ("https://site.example/blog/2021/11/some-story/", date(2021, 11, 15)),  # month only: mid-month
+        ("https://site.example/news/2022-08-09-a-story", date(2022, 8, 9)),
+        ("https://www.theguardian.com/technology/2016/sep/26/google-car", date(2016, 9, 26)),
+        ("https://site.example/2016/september/a-story", date(2016, 9, 15)),
+        ("https://site.example/2016/maybe/a-story", None),  # not a month's name
+        ("https://www.afr.com/technology/deepfakes-20230523-p5daih", date(2023, 5, 23)),
+        ("https://site.example/story-123420230523", None),  # digits of a longer number
+        ("https://site.example/20200131/story", date(2020, 1, 31)),
+        ("https://site.example/2023/02/30/story", None),  # no such day
+        ("https://site.example/2023/13/story", None),
+        ("https://site.example/story-2023", None),
+        ("https://site.example/id/123456789/story", None),
+        ("https://site.example", None),
+        (None, None),
+    ],
+)
+def test_url_date(url: str | None, expected: date | None) -> None:
+    assert url_date(url) == expected
+
+
+def test_publication_days_nudge_pairs_together_within_a_month_and_apart_after_years() -> None:
+    titles = ["Chatbot gives wrong refund policy", "Airline chatbot invented a refund policy"]
+    days = [
+        (date(2024, 2, 14), date(2024, 3, 1)),  # 16 days apart
+        (date(2024, 2, 14), date(2020, 2, 13)),  # four years apart
+        (date(2024, 2, 14), date(2023, 2, 14)),  # one year: neither near nor far
+        (None, date(2024, 2, 15)),  # no day on one side
+    ]
+    dated = [Report(t, published=d) for pair in days for t, d in zip(titles, pair, strict=True)]
+    undated = [Report(r.title) for r in dated]
+    s, plain = _sims(dated), _sims(undated)  # days change no term statistics: only the nudge differs
+    assert s[0, 1] - plain[0, 1] == pytest.approx(0.10)
+    assert s[2, 3] - plain[2, 3] == pytest.approx(-0.05)
+    assert s[4, 5] == pytest.approx(plain[4, 5])
+    assert s[6, 7] == pytest.approx(plain[6, 7])
+    feats = [features(r) for r in dated[:4]]
+    reasons = similarities(feats, _stats(feats))
+    assert "published within a month" in reasons.reason(0, 1)
+    assert "published years apart" in reasons.reason(2, 3)
+
+
+def test_a_report_without_its_own_day_takes_its_urls() -> None:
+    url = "https://www.nytimes.com/2019/03/07/technology/story.html"
+    assert features(Report("T", url=url)).day == date(2019, 3, 7).toordinal()
+    assert features(Report("T", url=url, published=date(2019, 3, 6))).day == date(2019, 3, 6).toordinal()
+    assert features(Report("T", url="https://site.example/story")).day is None
+
+
+def _stats(feats: list[Features]) -> TermStats:
+    stats = TermStats()
+    stats.add(feats)
+    return stats
 
 
 def test_term_stats_round_trip() -> None:

@@ -21,7 +21,7 @@ import uuid
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from importlib.util import find_spec
 from typing import TypeVarTuple, cast
@@ -121,10 +121,16 @@ def thresholds_for(session: Session, org_id: uuid.UUID, *, embedded: bool | None
 def report_of(signal: Signal) -> Report:
     # An alert is compared on its title and summaries (match_text): its label dump is the same
     # boilerplate for every alert of one system, and its URL (the monitoring system's generator link)
-    # names the system, not the event.
+    # names the system, not the event; nor on its day (a storm's alerts all fall within minutes).
     if signal.source_kind is SourceKind.monitoring_alert:
         return Report(signal.title, signal.match_text, None, tuple(signal.authors or ()))
-    return Report(signal.title, signal.text, signal.url, tuple(signal.authors or ()))
+    return Report(signal.title, signal.text, signal.url, tuple(signal.authors or ()), _day(signal))
+
+
+def _day(signal: Signal) -> date | None:
+    # Only a publication day the source gave: received_at is when it reached us (an import of old
+    # reports would make them all look simultaneous).
+    return signal.published_at.date() if signal.published_at is not None else None
 
 
 # Features of stored signals, which successive batches read again as neighbours (the recent members of

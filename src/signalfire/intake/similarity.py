@@ -3,8 +3,10 @@
 A report is compared on what news reports really share (measured on the AIID development set, see
 docs/benchmarks.md): its title and the words of its URL path (headline slugs are often the original
 headline), as character 3-5-grams and as words and word pairs, each weighted TF-IDF and compared by
-cosine; an identical canonical URL; and an author in common at the same outlet. When the optional
-sentence embedder is installed its cosine is mixed in.
+cosine; an identical canonical URL; an author in common at the same outlet; and when both reports carry
+a publication day (their own, or the date in their URL path), a nudge together when they appeared within a
+month of each other and apart when they appeared years apart: the reports of one incident come out in a
+burst. When the optional sentence embedder is installed its cosine is mixed in.
 
 Terms are hashed into a fixed number of buckets, so the org's document frequencies fit one array
 (:class:`TermStats`) that a batch can update in one write, and vectors never need a vocabulary.
@@ -22,6 +24,7 @@ import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import pairwise
 from urllib.parse import urlsplit
 
@@ -49,6 +52,13 @@ MIN_HEADLINE_FALLBACK_CHARS = 200
 # cosines; with embeddings, 0.4 embedding + 0.6 lexical.
 EMBEDDING_WEIGHT = 0.4
 AUTHOR_BONUS = 0.05
+# Publication days (development set, pairs of reports that both carry one: 63 % of the pairs of one
+# incident appeared within 31 days of each other, against 4 % of the look-alike pairs of two incidents;
+# 7 % of one incident's pairs lie more than two years apart, against 49 % of the look-alikes).
+NEAR_DAYS = 31
+NEAR_BONUS = 0.10
+FAR_DAYS = 730
+FAR_PENALTY = 0.05
 DEFAULT_CLUSTER_THRESHOLD = 0.10
 DEFAULT_CLUSTER_THRESHOLD_EMBEDDED = 0.275
 DEFAULT_KNOWN_THRESHOLD = 0.30
@@ -210,6 +220,7 @@ class Report:
     text: str = ""
     url: str | None = None
     authors: tuple[str, ...] = ()
+    published: date | None = None  # the report's own publication day, when its source gave one
 
 
 def canonical_url(url: str | None) -> str | None:
@@ -242,6 +253,39 @@ def slug_words(url: str | None) -> str:
     return " ".join(words)
 
 
+# News sites put the publication day in the path: /2023/05/22/, /2023/05/, /2023/may/22/ (the
+# Guardian), 2023-05-22, /20230522/ or -20230523- (as an 8-digit run of its own).
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_MONTH_NAMES = (
+    "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    "|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_URL_DATES = (
+    re.compile(r"/((?:19|20)\d\d)/(0?[1-9]|1[0-2]|" + _MONTH_NAMES + r")/(?:(0?[1-9]|[12]\d|3[01])/)?"),
+    re.compile(r"(?<![0-9])((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?![0-9])"),
+    re.compile(r"(?<=[/_-])((?:199|20[0-3])\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=[/._-])"),
+)
+_MONTH_NUMBER = {name: number for number, name in enumerate(_MONTHS.split("|"), start=1)}
+
+
+def url_date(url: str | None) -> date | None:
+    """The publication day a URL's path gives, if any (the 15th when it names only the month)."""
+    canonical = canonical_url(url)
+    if not canonical or "/" not in canonical:
+        return None
+    path = "/" + canonical.split("/", 1)[1] + "/"
+    for pattern in _URL_DATES:
+        match = pattern.search(path)
+        if match is None:
+            continue
+        month = _MONTH_NUMBER.get(match[2][:3]) or int(match[2])
+        try:
+            return date(int(match[1]), month, int(match[3] or 15))
+        except ValueError:  # 2023/02/30: not a day
+            return None
+    return None
+
+
 def _bucket(term: str, base: int) -> int:
     return base + zlib.crc32(term.encode()) % BUCKETS_PER_KIND
 
@@ -256,6 +300,7 @@ class Features:
     url: str | None
     outlet: str | None
     authors: frozenset[str] = field(default_factory=frozenset)
+    day: int | None = None  # publication day as a proleptic ordinal (date.toordinal)
 
     @property
     def buckets(self) -> set[int]:
@@ -297,8 +342,15 @@ def features(report: Report) -> Features:
     authors = frozenset(a.strip().casefold() for a in report.authors if a.strip())
     if len(headline.split()) < MIN_HEADLINE_WORDS:
         headline = normalize_for_matching(f"{report.title} {report.text[:MIN_HEADLINE_FALLBACK_CHARS]}")
+    published = report.published or url_date(report.url)
     return Features(
-        _char_buckets(headline), dict(words), tuple(dict.fromkeys(content)), canonical_url(report.url), outlet, authors
+        _char_buckets(headline),
+        dict(words),
+        tuple(dict.fromkeys(content)),
+        canonical_url(report.url),
+        outlet,
+        authors,
+        published.toordinal() if published else None,
     )
 
 
@@ -360,6 +412,7 @@ class Similarities:
     semantic: npt.NDArray[np.float64] | None
     same_url: npt.NDArray[np.bool_]
     shared_author: npt.NDArray[np.bool_]
+    days_apart: npt.NDArray[np.float64]  # NaN where either report has no publication day
 
     def reason(self, i: int, j: int) -> str:
         parts = [f"wording {self.lexical[i, j]:.2f}"]
@@ -369,6 +422,11 @@ class Similarities:
             parts.append("same URL")
         if self.shared_author[i, j]:
             parts.append("same author and outlet")
+        apart = self.days_apart[i, j]
+        if apart <= NEAR_DAYS:
+            parts.append("published within a month")
+        elif apart > FAR_DAYS:
+            parts.append("published years apart")
         return ", ".join(parts)
 
 
@@ -388,8 +446,16 @@ def similarities(
     if embeddings is not None:
         semantic = np.clip(embeddings @ embeddings.T, -1.0, 1.0)
         combined = EMBEDDING_WEIGHT * semantic + (1.0 - EMBEDDING_WEIGHT) * lexical
+    days_apart = _days_apart([f.day for f in items])
+    with np.errstate(invalid="ignore"):  # NaN compares false: no day, no nudge
+        combined = combined + NEAR_BONUS * (days_apart <= NEAR_DAYS) - FAR_PENALTY * (days_apart > FAR_DAYS)
     combined = np.where(same_url, 1.0, combined) + AUTHOR_BONUS * shared_author
-    return Similarities(combined, lexical, np.where(same_url, 1.0, char), semantic, same_url, shared_author)
+    return Similarities(combined, lexical, np.where(same_url, 1.0, char), semantic, same_url, shared_author, days_apart)
+
+
+def _days_apart(days: Sequence[int | None]) -> npt.NDArray[np.float64]:
+    column = np.array([np.nan if d is None else float(d) for d in days], dtype=np.float64)
+    return np.abs(column[:, None] - column[None, :])
 
 
 def _same_key(keys: Sequence[set[str]]) -> npt.NDArray[np.bool_]:
