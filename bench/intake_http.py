@@ -17,8 +17,8 @@ Each round, alternating which side goes first:
   its indexes).
 
 Reported per round and as medians: requests or rows per second, p50 and p99 latency, the ratio, the API
-server's CPU per request (from /proc; steadier than wall-clock time on a shared machine); from the
-http rounds, receipt to clustered (the signal's received_at to its audit entry, written by the worker in
+server's CPU per request (from /proc; steadier than wall-clock time on a shared machine), and with
+`--worker-process` the worker's CPU per signal it placed; from the http rounds, receipt to clustered (the signal's received_at to its audit entry, written by the worker in
 the placement transaction) p50/p95/max, and how long the backlog took to drain after the last request.
 `--group-commit-probe` adds a third side: raw inserts where one writer thread commits whatever rows the
 clients queued meanwhile in one transaction and then answers each (group commit), to see whether that
@@ -599,12 +599,14 @@ def compare(args: argparse.Namespace) -> None:
             drains: list[float] = []
             cpu_ms: list[float] = []
             floor_cpu_ms: list[float] = []
+            worker_cpu_ms: list[float] = []
             for rnd in range(args.rounds):
                 names = list(sides) if rnd % 2 == 0 else list(sides)[::-1]
                 for name in names:
                     since = datetime.now(UTC)
                     served_by = floor if name == "floor" and floor is not None else server
                     cpu_before = cpu_seconds(served_by.process.pid)
+                    worker_before = cpu_seconds(server.worker.pid) if server.worker is not None else 0.0
                     run = sides[name](rnd + 1)
                     cpu_used = cpu_seconds(served_by.process.pid) - cpu_before
                     results.setdefault(name, []).append(run)
@@ -615,12 +617,16 @@ def compare(args: argparse.Namespace) -> None:
                     if name == "http":
                         cpu_ms.append(cpu_used / args.requests * 1000)
                         drains.append(wait_drained(url))
+                        if server.worker is not None:  # the placement's own CPU, per signal it placed
+                            worker_used = cpu_seconds(server.worker.pid) - worker_before
+                            worker_cpu_ms.append(worker_used / args.requests * 1000)
                         round_lags, waiting = placement_lag(url, since)
                         assert not waiting, f"{waiting} signals were not placed"
                         lags.extend(round_lags)
                         extra = (
                             f"  placed p95 {pct(round_lags, 0.95) * 1000:.0f} ms, drained {drains[-1]:.1f} s after,"
                             f" server CPU {cpu_ms[-1]:.2f} ms/request"
+                            + (f", worker CPU {worker_cpu_ms[-1]:.2f} ms/signal" if worker_cpu_ms else "")
                         )
                     print(f"  round {rnd + 1} {name:5s} {run.rate:7.1f}/s  p50 {run.p50:6.1f} ms  "
                           f"p99 {run.p99:6.1f} ms  load {os.getloadavg()[0]:.2f}{extra}")  # fmt: skip
@@ -638,6 +644,12 @@ def compare(args: argparse.Namespace) -> None:
     if cpu_ms:
         print(f"  server CPU per request (the API process, placement not included with --worker-process): "
               f"{med(cpu_ms):.2f} ms (median)")  # fmt: skip
+    if worker_cpu_ms:
+        # What keeping up would take: placing signals as fast as a door at half the raw rate takes them.
+        half_raw = 0.5 * med(r.rate for r in results["raw"])
+        print(f"  worker CPU per placed signal: {med(worker_cpu_ms):.2f} ms (median; PostgreSQL's share not"
+              f" included); placing 0.5 x raw = {half_raw:.0f} signals/s would take"
+              f" {half_raw * med(worker_cpu_ms) / 1000:.2f} cores for the worker alone")  # fmt: skip
     if "floor" in results:
         floor_rate = med(r.rate for r in results["floor"])
         raw_rate = med(r.rate for r in results["raw"])
