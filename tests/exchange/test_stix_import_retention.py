@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from signalfire.access.actor import Actor
@@ -33,6 +34,7 @@ from signalfire.notify.registry import PERIODIC
 from signalfire.notify.transports import LogMailer
 from signalfire.notify.worker import Worker
 from tests import factories
+from tests.conftest import PG_URL
 from tests.exchange.stix_reports import stix_report
 
 Client = Callable[[Actor | None], TestClient]
@@ -167,6 +169,47 @@ def test_each_run_is_bounded_by_its_batches_oldest_first(db: Session, make_actor
         "done-89d",
     }
     assert jobs.prune_finished(db, utcnow(), bounded) == {"import_bundles": 0, "import_jobs": 0}
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's planner")
+def test_the_job_sweep_reads_the_oldest_finished_jobs_from_their_index(
+    db: Session, make_actor: Callable[..., Actor]
+) -> None:
+    """Without ix_exchange_import_job_finished (migration 0029) each batch read and sorted the whole table.
+    The statement runs with its values bound, as the sweep runs it: the index is partial on the finished
+    states, which PostgreSQL matches only against known values."""
+    actor, now, rng = make_actor(), utcnow(), random.Random(29)
+    rows = []
+    for n in range(3000):
+        finished: datetime | None = now - timedelta(days=rng.uniform(0, 100))
+        state = ImportJobState.FAILED if n % 17 == 0 else ImportJobState.DONE
+        if n % 100 == 0:
+            state, finished = ImportJobState.RUNNING, None
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "org_id": actor.org_id,
+                "user_id": actor.user_id,
+                "state": state,
+                "filename": f"bulk-{n}",
+                "bundle_bytes": 4,
+                "bundle_sha256": "0" * 64,
+                "default_uses": [],
+                "audience": "only_me",
+                "max_items": 10,
+                "total": 1,
+                "done": 1,
+                "outcome": {"objects": [], "ignored": []},
+                "created_at": now - timedelta(days=101),
+                "finished_at": finished,
+            }
+        )
+    db.execute(insert(StixImportJob), rows)
+    db.execute(text("ANALYZE exchange_import_job"))
+    oldest = jobs._oldest(1000, *jobs._finished_before(now - timedelta(days=90)))
+    compiled = oldest.compile(dialect=db.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    plan = "\n".join(db.connection().exec_driver_sql("EXPLAIN " + compiled.string, compiled.params).scalars())
+    assert "ix_exchange_import_job_finished" in plan, plan
 
 
 def test_retention_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

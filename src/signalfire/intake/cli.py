@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +71,11 @@ def _batches(items: Iterator[AiidIncident], size: int) -> Iterator[list[AiidInci
         yield batch
 
 
+# No bar for a snapshot that fits in one batch (BATCH rows, one transaction each): the bar moves once per batch,
+# so below that it could only jump from 0 to done.
+AIID_PROGRESS_FROM = BATCH + 1
+
+
 @import_app.command("aiid")
 def import_aiid_cmd(
     snapshot: Annotated[
@@ -94,16 +98,10 @@ def import_aiid_cmd(
         errors: list[AiidRowError] = []
         result = ImportResult()
         with (
-            Progress(
-                TextColumn("[bold]AIID import[/bold]"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,  # stdout keeps only the summary line
-            ) as progress,
+            progress_bar(err, "importing AIID incidents", show_from=AIID_PROGRESS_FROM) as progress,
             open_incidents_csv(snapshot) as stream,
         ):
-            bar = progress.add_task("import", total=total)
+            progress(0, total)
             # One transaction per batch: an interrupted import keeps what it stored and resumes cleanly.
             for batch in _batches(iter_aiid_incidents(stream, errors=errors), BATCH):
                 with unit_of_work(factory) as s:
@@ -111,10 +109,8 @@ def import_aiid_cmd(
                 result.created += part.created
                 result.updated += part.updated
                 result.skipped += part.skipped
-                progress.update(
-                    bar, completed=min(total, result.created + result.updated + result.skipped + len(errors))
-                )
-            progress.update(bar, completed=total)
+                progress(min(total, result.created + result.updated + result.skipped + len(errors)), total)
+            progress(total, total)
     except AiidFormatError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc

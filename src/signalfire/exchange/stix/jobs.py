@@ -323,6 +323,7 @@ def fail_abandoned(session: Session, limit: int = 100) -> int:
 
 # --- retention ------------------------------------------------------------------------------------------
 
+# The partial index ix_exchange_import_job_finished names these values: changing them needs a migration.
 FINISHED_STATES = (ImportJobState.DONE, ImportJobState.FAILED)
 
 
