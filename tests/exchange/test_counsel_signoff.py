@@ -23,7 +23,7 @@ from signalfire.exchange import antitrust, authoring, screening
 from signalfire.exchange.antitrust import counsel as counsel_service
 from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.sanitise.models import CounselSignoff
-from signalfire.exchange.sanitise.service import content_hash
+from signalfire.exchange.sanitise.service import content_hash, signoff_hash
 from signalfire.exchange.screening import Finding
 from tests import factories
 from tests.exchange import factories as xf
@@ -444,7 +444,7 @@ def test_findings_follow_the_order_of_the_fields() -> None:
     assert [f.field for f in first] == ["a", "b"] and [f.field for f in second] == ["b", "a"]
 
 
-# -- what a sign-off covers: the texts and the files attached (counsel.signoff_hash) --------------------------
+# -- what a sign-off covers: the texts and the files attached (sanitise.service.signoff_hash) ----------------
 
 
 def _publish(api_client: Client, actor: Actor, item: ExchangeItem) -> Any:
@@ -489,11 +489,11 @@ def test_any_attached_file_voids_the_sign_off_not_only_text(
 def test_an_item_without_files_keeps_the_hash_sign_offs_were_given_for() -> None:
     # Sign-offs stored before files counted were bound to content_hash; for items with no files they still hold.
     item = ExchangeItem(title="t", summary="s", details=SENSITIVE, indicators="", mitigations=["m"])
-    assert counsel_service.signoff_hash(item, []) == content_hash(item)
-    with_file = counsel_service.signoff_hash(item, [("plan.txt", "0" * 64)])
+    assert signoff_hash(item, []) == content_hash(item)
+    with_file = signoff_hash(item, [("plan.txt", "0" * 64)])
     assert with_file != content_hash(item)
-    assert counsel_service.signoff_hash(item, [("plan.txt", "1" * 64)]) != with_file
-    assert counsel_service.signoff_hash(item, [("other.txt", "0" * 64)]) != with_file
+    assert signoff_hash(item, [("plan.txt", "1" * 64)]) != with_file
+    assert signoff_hash(item, [("other.txt", "0" * 64)]) != with_file
 
 
 def test_two_text_files_of_one_name_are_both_screened(

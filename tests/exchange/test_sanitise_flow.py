@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable
 
@@ -16,6 +18,7 @@ from signalfire.audit.models import AuditEvent
 from signalfire.core.errors import Conflict
 from signalfire.exchange import authoring
 from signalfire.exchange.models import ExchangeItem, ItemStatus
+from signalfire.exchange.sanitise.service import content_hash, sanitisation_of, signoff_hash
 from tests.exchange import factories as xf
 
 Client = Callable[[Actor | None], TestClient]
@@ -36,16 +39,26 @@ def _lesson(db: Session, lab: Actor, api_client: Client) -> ExchangeItem:
     return db.get_one(ExchangeItem, uuid.UUID(resp.json()["id"]))
 
 
+def _second_person_signs_off(
+    make_actor: Callable[..., Actor], api_client: Client, org: Organization, item: ExchangeItem
+) -> None:
+    """A member of the lab other than the drafter signs the sanitisation off, for the item as it is now."""
+    reviewer = make_actor(organization=org)
+    signed = api_client(reviewer).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off")
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["signed_off_current"] is True
+
+
 def _signed_off_lesson(
     db: Session, make_actor: Callable[..., Actor], api_client: Client
 ) -> tuple[Actor, Organization, ExchangeItem]:
-    """A lesson whose sanitisation a second person of the lab has signed off."""
+    """A lesson whose sanitisation a second person of the lab has signed off (the item as loaded since)."""
     lab = make_actor()
     org = db.get_one(Organization, lab.org_id)
     item = _lesson(db, lab, api_client)
-    reviewer = make_actor(organization=org)
-    assert api_client(reviewer).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off").status_code == 200
-    return lab, org, item
+    _second_person_signs_off(make_actor, api_client, org, item)
+    db.expire_all()
+    return lab, org, db.get_one(ExchangeItem, item.id)
 
 
 def test_preview_sign_off_and_publish(db: Session, make_actor: Callable[..., Actor], api_client: Client) -> None:
@@ -97,8 +110,6 @@ def test_editing_after_sign_off_voids_it_and_screening_reports_reinserted_identi
     db: Session, make_actor: Callable[..., Actor], api_client: Client
 ) -> None:
     lab, _org, item = _signed_off_lesson(db, make_actor, api_client)
-    db.expire_all()
-    item = db.get_one(ExchangeItem, item.id)
     item.summary = item.summary + " Follow-up in INC-2026-0312 on gpu-node-4."
     db.commit()
     rules = {f.rule_id for f in authoring.screen_item(db, item)}
@@ -159,7 +170,6 @@ def test_the_preview_page_shows_every_change_and_a_second_person_signs_off(
 def test_a_draft_promoted_from_intake_is_sanitised_and_waits_for_sign_off(
     db: Session, make_actor: Callable[..., Actor]
 ) -> None:
-    from signalfire.exchange.sanitise.service import sanitisation_of
     from signalfire.intake import service as intake_service
     from signalfire.intake.schemas import PromoteExchangeIn
     from tests.intake import factories as intake_factories
@@ -186,11 +196,13 @@ def test_a_draft_promoted_from_intake_is_sanitised_and_waits_for_sign_off(
 def test_identifiers_in_a_file_attached_to_a_signed_off_lesson_stop_publishing(
     db: Session, make_actor: Callable[..., Actor], api_client: Client
 ) -> None:
-    lab, _org, item = _signed_off_lesson(db, make_actor, api_client)
+    lab, org, item = _signed_off_lesson(db, make_actor, api_client)
     # The raw alert text, pasted into a file after the sign-off: it would be published with the lesson.
     raw = "Alert 5be0c3a9d1f27e84 fired on build-runner-7.internal; acme-lm-4.2.1 rolled back."
     authoring.add_attachment(db, lab, item.id, filename="timeline.txt", content_type="text/plain", data=raw.encode())
     db.commit()
+    # The file voids the sign-off; signed off again with the file, the identifier check still reads it.
+    _second_person_signs_off(make_actor, api_client, org, item)
     blocked = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
     assert blocked.status_code == 409, blocked.text
     flagged = [(e["field"], e["message"]) for e in blocked.json()["errors"]]
@@ -210,13 +222,92 @@ def test_a_file_too_large_for_the_identifier_check_is_refused_not_published_unch
 ) -> None:
     from signalfire.exchange.sanitise.engine import MAX_SANITISE_CHARS
 
-    lab, _org, item = _signed_off_lesson(db, make_actor, api_client)
+    lab, org, item = _signed_off_lesson(db, make_actor, api_client)
     big = ("Nothing to see in this line of the log.\n" * (MAX_SANITISE_CHARS // 40 + 1)).encode()
     authoring.add_attachment(db, lab, item.id, filename="log.txt", content_type="text/plain", data=big)
     db.commit()
+    _second_person_signs_off(make_actor, api_client, org, item)  # the file voided the first sign-off
     refused = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
     assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert "attachment:log.txt" in refused.text
     db.expire_all()
     assert db.get_one(ExchangeItem, item.id).status == ItemStatus.DRAFT
+
+
+# -- what the sign-off covers: the texts and every file attached (sanitise.service.signoff_hash) -------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "data"),
+    [
+        ("timeline.txt", "text/plain", b"Rolled the filter back, then retrained it on the new prompts."),
+        ("chart.png", "image/png", b"\x89PNG\r\n\x1a\n a chart nobody screened"),
+    ],
+    ids=["text", "image"],
+)
+def test_a_file_attached_after_the_sign_off_voids_it_until_signed_off_again(
+    db: Session,
+    make_actor: Callable[..., Actor],
+    api_client: Client,
+    browser_client: Client,
+    filename: str,
+    content_type: str,
+    data: bytes,
+) -> None:
+    lab, org, item = _signed_off_lesson(db, make_actor, api_client)
+    preview = f"/api/v1/exchange/items/{item.id}/sanitisation"
+    authoring.add_attachment(db, lab, item.id, filename=filename, content_type=content_type, data=data)
+    db.commit()
+
+    # Published with the lesson, but never seen by the person who signed off: the sign-off no longer holds.
+    refused = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("sanitisation-not-signed-off")
+    state = api_client(lab).get(preview).json()
+    assert state["signed_off_at"] is not None and state["signed_off_current"] is False
+    reviewer = make_actor(organization=org)
+    page = browser_client(reviewer).get(f"/exchange/items/{item.id}/sanitisation").text
+    assert 'id="sanitisation-signed"' not in page and "no longer matches" in page
+    assert f'action="/exchange/items/{item.id}/sanitisation/sign-off"' in page
+    db.expire_all()
+    assert db.get_one(ExchangeItem, item.id).status == ItemStatus.DRAFT
+
+    # Signed off again, with the file: it goes out.
+    _second_person_signs_off(make_actor, api_client, org, item)
+    assert api_client(lab).get(preview).json()["signed_off_current"] is True
+    published = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
+    assert published.status_code == 200, published.text
+    db.expire_all()
+    assert db.get_one(ExchangeItem, item.id).status == ItemStatus.PUBLISHED
+
+
+def _texts_hash(item: ExchangeItem) -> str:
+    """The hash sign-offs were bound to before files counted, written out here rather than imported."""
+    texts = {"title": item.title, "summary": item.summary, "details": item.details, "indicators": item.indicators}
+    texts |= {f"mitigations[{i}]": mitigation for i, mitigation in enumerate(item.mitigations)}
+    canonical = json.dumps(texts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def test_a_lesson_without_files_keeps_the_hash_sign_offs_were_given_for(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client
+) -> None:
+    lab, _org, item = _signed_off_lesson(db, make_actor, api_client)
+    record = sanitisation_of(db, item.id)
+    # Signed off without files, the stored hash is the texts' alone, as every sign-off stored before files counted.
+    assert record is not None and record.signed_off_hash == _texts_hash(item) == content_hash(item)
+    # So those still hold: the preview shows the sign-off current and the lesson goes out.
+    assert api_client(lab).get(f"/api/v1/exchange/items/{item.id}/sanitisation").json()["signed_off_current"] is True
+    published = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
+    assert published.status_code == 200, published.text
+
+
+def test_the_sign_off_hash_follows_each_file_and_its_order() -> None:
+    item = ExchangeItem(title="t", summary="s", details="d", indicators="", mitigations=["m"])
+    assert signoff_hash(item, []) == _texts_hash(item)
+    one = signoff_hash(item, [("a.txt", "0" * 64)])
+    two = signoff_hash(item, [("a.txt", "0" * 64), ("b.png", "1" * 64)])
+    renamed, changed = signoff_hash(item, [("b.txt", "0" * 64)]), signoff_hash(item, [("a.txt", "1" * 64)])
+    assert len({_texts_hash(item), one, two, renamed, changed}) == 5
+    assert signoff_hash(item, [("b.png", "1" * 64), ("a.txt", "0" * 64)]) != two

@@ -27,9 +27,9 @@ from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, Forbidden, ValidationFailed
 from signalfire.exchange import antitrust, screening
-from signalfire.exchange.models import ExchangeItem, ItemAttachment, ItemStatus
+from signalfire.exchange.models import ExchangeItem, ItemStatus
 from signalfire.exchange.sanitise.models import CounselSignoff
-from signalfire.exchange.sanitise.service import content_hash
+from signalfire.exchange.sanitise.service import attachment_digests, current_hash, signoff_hash
 from signalfire.exchange.screening import Finding, ScreeningInputTooLarge
 
 REASON_MIN = 10
@@ -83,37 +83,6 @@ def sign_off(session: Session, actor: Actor, item_id: uuid.UUID, reason: str) ->
         summary={"reason": reason, "findings": [f"{f.rule_id}@{f.field}" for f in findings]},
     )
     return signoff
-
-
-def _attachments(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str]]]:
-    """Each item's attachments as (file name, SHA-256), in upload order; the files' bytes are not read."""
-    out: dict[uuid.UUID, list[tuple[str, str]]] = {item_id: [] for item_id in item_ids}
-    if item_ids:
-        for item_id, filename, sha256 in session.execute(
-            select(ItemAttachment.item_id, ItemAttachment.filename, ItemAttachment.sha256)
-            .where(ItemAttachment.item_id.in_(item_ids))
-            .order_by(ItemAttachment.created_at, ItemAttachment.id)
-        ):
-            out[item_id].append((filename, sha256))
-    return out
-
-
-def signoff_hash(item: ExchangeItem, attachments: list[tuple[str, str]]) -> str:
-    """What a sign-off is bound to: the item's texts and every file attached to it.
-
-    Screening reads text attachments too, so a file added after the sign-off (or one replaced) voids it; without
-    that, text counsel never saw could be published under their sign-off. An item without attachments keeps
-    ``content_hash`` as it is, so sign-offs given before files counted stay valid where nothing was attached.
-    """
-    base = content_hash(item)
-    if not attachments:
-        return base
-    canonical = json.dumps([base, [list(pair) for pair in attachments]], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
-
-
-def current_hash(session: Session, item: ExchangeItem) -> str:
-    return signoff_hash(item, _attachments(session, [item.id])[item.id])
 
 
 def require_counsel(session: Session, actor: Actor, item: ExchangeItem, findings: list[Finding]) -> None:
@@ -248,7 +217,7 @@ def awaiting_sign_off(session: Session, actor: Actor, *, limit: int = 50) -> lis
         )
     ):
         signed.setdefault(item_id, set()).add(signed_hash)
-    attached = _attachments(session, [d.id for d in drafts])
+    attached = attachment_digests(session, [d.id for d in drafts])
     unsigned = [item for item in drafts if signoff_hash(item, attached[item.id]) not in signed.get(item.id, set())]
     fields = screening_fields_of(session, unsigned)
     out: list[AwaitingSignoff] = []

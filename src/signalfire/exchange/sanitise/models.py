@@ -1,9 +1,10 @@
 """Sign-off records for text that moves into the exchange.
 
 :class:`Sanitisation` keeps, for a draft made from a closed review or an intake signal, every change
-the sanitiser made (the preview) and the second person's sign-off, bound to a hash of the text they
-signed off. :class:`CounselSignoff` is counsel's approval to publish despite antitrust findings, bound
-the same way: editing the text afterwards voids either sign-off.
+the sanitiser made (the preview) and the second person's sign-off, bound to a hash of the text and the
+attached files they signed off (``service.signoff_hash``). :class:`CounselSignoff` is counsel's approval to
+publish despite antitrust findings, bound the same way: editing the text or attaching a file afterwards
+voids either sign-off.
 """
 
 from __future__ import annotations

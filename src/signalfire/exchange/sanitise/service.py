@@ -23,7 +23,7 @@ from signalfire.access.policy.exchange import readable_items
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
 from signalfire.core.errors import Conflict, Forbidden, ValidationFailed
-from signalfire.exchange.models import ExchangeItem, ItemStatus
+from signalfire.exchange.models import ExchangeItem, ItemAttachment, ItemStatus
 from signalfire.exchange.sanitise.engine import (
     ENTITY_LABELS,
     Detection,
@@ -49,9 +49,42 @@ def item_fields(item: ExchangeItem) -> dict[str, str]:
 
 
 def content_hash(item: ExchangeItem) -> str:
-    """What a sign-off is bound to: editing any text afterwards voids it."""
+    """The item's texts, hashed: editing any of them changes it. Sign-offs are bound to ``signoff_hash``."""
     canonical = json.dumps(item_fields(item), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def attachment_digests(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str]]]:
+    """Each item's attachments as (file name, SHA-256), in upload order; the files' bytes are not read."""
+    out: dict[uuid.UUID, list[tuple[str, str]]] = {item_id: [] for item_id in item_ids}
+    if item_ids:
+        for item_id, filename, sha256 in session.execute(
+            select(ItemAttachment.item_id, ItemAttachment.filename, ItemAttachment.sha256)
+            .where(ItemAttachment.item_id.in_(item_ids))
+            .order_by(ItemAttachment.created_at, ItemAttachment.id)
+        ):
+            out[item_id].append((filename, sha256))
+    return out
+
+
+def signoff_hash(item: ExchangeItem, attachments: list[tuple[str, str]]) -> str:
+    """What a sign-off (the sanitisation's, counsel's) is bound to: the item's texts and every file attached.
+
+    Every attachment is published with the item, images and other binary files included, so a file added after
+    the sign-off (or one replaced) voids it; without that, a file the signer never saw would be published under
+    their sign-off. ``attachments`` as ``attachment_digests`` gives them. An item without attachments keeps
+    ``content_hash`` as it is, so sign-offs given before files counted stay valid where nothing was attached.
+    """
+    base = content_hash(item)
+    if not attachments:
+        return base
+    canonical = json.dumps([base, [list(pair) for pair in attachments]], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def current_hash(session: Session, item: ExchangeItem) -> str:
+    """``signoff_hash`` of the item as it is now, its attachments read from the database."""
+    return signoff_hash(item, attachment_digests(session, [item.id])[item.id])
 
 
 def org_context(session: Session, actor: Actor, extra: Sequence[str] = ()) -> SanitiseContext:
@@ -196,7 +229,7 @@ def view(session: Session, actor: Actor, item_id: uuid.UUID) -> SanitisationView
             "This item was not promoted from an incident or intake; nothing to preview.", slug="no-sanitisation"
         )
     remaining = remaining_identifiers(session, actor, item)
-    current = sanitisation.signed_off_hash is not None and sanitisation.signed_off_hash == content_hash(item)
+    current = sanitisation.signed_off_hash is not None and sanitisation.signed_off_hash == current_hash(session, item)
     record(
         session,
         action="exchange.item.sanitisation_viewed",
@@ -215,7 +248,7 @@ def view(session: Session, actor: Actor, item_id: uuid.UUID) -> SanitisationView
 
 def sign_off(session: Session, actor: Actor, item_id: uuid.UUID) -> Sanitisation:
     """A second person (anyone of the org who may write exchange items, other than the drafter) confirms
-    the sanitised text; bound to the text as it is now."""
+    the sanitised text; bound to the texts and the attached files as they are now (``signoff_hash``)."""
     require(actor, Permission.exchange_item_write)
     item = _own_draft(session, actor, item_id)
     sanitisation = sanitisation_of(session, item.id)
@@ -235,7 +268,7 @@ def sign_off(session: Session, actor: Actor, item_id: uuid.UUID) -> Sanitisation
         )
     sanitisation.signed_off_by_id = actor.user_id
     sanitisation.signed_off_at = utcnow()
-    sanitisation.signed_off_hash = content_hash(item)
+    sanitisation.signed_off_hash = current_hash(session, item)
     record(
         session,
         action="exchange.item.sanitisation_signed_off",
@@ -278,13 +311,13 @@ def resanitise(session: Session, actor: Actor, item_id: uuid.UUID) -> Sanitisati
 
 
 def require_signed_off(session: Session, item: ExchangeItem) -> None:
-    """Publishing gate: a promoted draft needs a current sign-off (the text has not changed since)."""
+    """Publishing gate: a promoted draft needs a current sign-off (no text or file has changed since)."""
     if item.status != ItemStatus.DRAFT:
         return  # revisions of a published item are screened (identifier_findings), not signed off again
     sanitisation = sanitisation_of(session, item.id)
     if sanitisation is None:
         return
-    if sanitisation.signed_off_hash is None or sanitisation.signed_off_hash != content_hash(item):
+    if sanitisation.signed_off_hash is None or sanitisation.signed_off_hash != current_hash(session, item):
         raise Conflict(
             "This text came from an incident or intake: a second person must review the sanitisation "
             "preview and sign it off before it can be published.",
