@@ -18,8 +18,9 @@ Each round, alternating which side goes first:
 
 Reported per round and as medians: requests or rows per second, p50 and p99 latency, the ratio, the API
 server's CPU per request (from /proc; steadier than wall-clock time on a shared machine), and with
-`--worker-process` the worker's CPU per signal it placed; from the http rounds, receipt to clustered (the signal's received_at to its audit entry, written by the worker in
-the placement transaction) p50/p95/max, and how long the backlog took to drain after the last request.
+`--worker-process` the worker's CPU per signal it placed; from the http rounds, receipt to clustered
+(the signal's received_at to its audit entry, written by the worker in the placement transaction)
+p50/p95/max, and how long the backlog took to drain after the last request.
 `--group-commit-probe` adds a third side: raw inserts where one writer thread commits whatever rows the
 clients queued meanwhile in one transaction and then answers each (group commit), to see whether that
 would pay over one commit per row at this concurrency. `--floor-probe` adds a bare ASGI app
