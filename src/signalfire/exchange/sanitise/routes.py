@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from signalfire.access.deps import ActorDep
 from signalfire.core.web.deps import SessionDep, protected_router
@@ -41,6 +41,9 @@ class SanitisationOut(BaseModel):
     source: str
     changes: list[ChangeOut]
     remaining: list[RemainingOut]
+    too_large: dict[str, str] = Field(
+        description="Text files too large for the identifier check (field -> why); they stop the sign-off."
+    )
     signed_off_by_id: uuid.UUID | None
     signed_off_at: datetime | None
     signed_off_current: bool
@@ -57,6 +60,7 @@ def _out(view: service.SanitisationView) -> SanitisationOut:
             RemainingOut(field=name, start=d.start, end=d.end, text=d.text, entity=d.entity)
             for name, d in view.remaining
         ],
+        too_large=view.too_large,
         signed_off_by_id=record.signed_off_by_id,
         signed_off_at=record.signed_off_at,
         signed_off_current=view.signed_off_current,
