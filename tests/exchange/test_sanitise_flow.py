@@ -383,3 +383,59 @@ def test_the_sign_off_hash_follows_each_file_and_its_order() -> None:
     renamed, changed = signoff_hash(item, [("b.txt", "0" * 64)]), signoff_hash(item, [("a.txt", "1" * 64)])
     assert len({_texts_hash(item), one, two, renamed, changed}) == 5
     assert signoff_hash(item, [("b.png", "1" * 64), ("a.txt", "0" * 64)]) != two
+
+
+# -- what the signer sees: every file the sign-off covers, in the order its hash takes them ------------------
+
+_FILES = (  # uploaded in this order, which is neither the names' nor the types' order
+    ("timeline.txt", "text/plain", b"Rolled the filter back, then retrained it on the new prompts."),
+    ("chart.png", "image/png", b"\x89PNG\r\n\x1a\n a chart the sanitiser cannot read"),
+    ("after.csv", "text/csv", b"day,refusals\n1,12\n2,40\n"),
+)
+
+
+def test_the_signer_sees_every_file_the_sign_off_covers_in_its_order(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, browser_client: Client
+) -> None:
+    lab = make_actor()
+    org = db.get_one(Organization, lab.org_id)
+    item = _lesson(db, lab, api_client)
+    reviewer = make_actor(organization=org)
+    page_path, api_path = f"/exchange/items/{item.id}/sanitisation", f"/api/v1/exchange/items/{item.id}/sanitisation"
+    assert api_client(reviewer).get(api_path).json()["files"] == []
+    assert 'data-testid="signed-files-none"' in browser_client(reviewer).get(page_path).text
+    for filename, content_type, data in _FILES:
+        authoring.add_attachment(db, lab, item.id, filename=filename, content_type=content_type, data=data)
+    db.commit()
+    expected = [
+        {"filename": name, "content_type": ctype, "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for name, ctype, data in _FILES
+    ]
+
+    assert api_client(reviewer).get(api_path).json()["files"] == expected
+    page = browser_client(reviewer).get(page_path)
+    assert page.status_code == 200
+    html = page.text
+    table = html.split('data-testid="signed-files"', 1)[1].split("</table>", 1)[0]
+    rows = table.split("<tr>")[2:]  # after the header row
+    assert len(rows) == len(expected)
+    for row, file in zip(rows, expected, strict=True):
+        for shown in (file["filename"], file["content_type"], f"{file['size_bytes']} bytes", file["sha256"]):
+            assert str(shown) in row, (shown, row)
+    # Strict CSP: the page carries no inline script or style.
+    body = html.split("</header>")[-1]
+    assert "<script" not in body and "style=" not in html and "<style" not in html
+
+    # What the page lists is what the sign-off is bound to: the texts, then these files in this order.
+    _second_person_signs_off(make_actor, api_client, org, item)
+    db.expire_all()
+    record = sanitisation_of(db, item.id)
+    pairs = [(file["filename"], file["sha256"]) for file in expected]
+    assert record is not None and record.signed_off_hash == signoff_hash(db.get_one(ExchangeItem, item.id), pairs)
+
+
+def test_the_openapi_documents_the_files_of_the_sanitisation(api_client: Client) -> None:
+    schema = api_client(None).get("/api/v1/openapi.json").json()["components"]["schemas"]
+    files = schema["SanitisationOut"]["properties"]["files"]
+    assert files["items"]["$ref"].endswith("/SignedFileOut")
+    assert set(schema["SignedFileOut"]["required"]) == {"filename", "content_type", "size_bytes", "sha256"}

@@ -55,6 +55,10 @@ def content_hash(item: ExchangeItem) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# The order a sign-off takes an item's files in (upload order): the hash and the list the signer sees share it.
+_FILE_ORDER = (ItemAttachment.created_at, ItemAttachment.id)
+
+
 def attachment_digests(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str]]]:
     """Each item's attachments as (file name, SHA-256), in upload order; the files' bytes are not read."""
     out: dict[uuid.UUID, list[tuple[str, str]]] = {item_id: [] for item_id in item_ids}
@@ -62,10 +66,37 @@ def attachment_digests(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid
         for item_id, filename, sha256 in session.execute(
             select(ItemAttachment.item_id, ItemAttachment.filename, ItemAttachment.sha256)
             .where(ItemAttachment.item_id.in_(item_ids))
-            .order_by(ItemAttachment.created_at, ItemAttachment.id)
+            .order_by(*_FILE_ORDER)
         ):
             out[item_id].append((filename, sha256))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class SignedFile:
+    """A file a sign-off covers, as the signer sees it."""
+
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+def signed_files(session: Session, item: ExchangeItem) -> list[SignedFile]:
+    """Every file attached to the item, in the order ``signoff_hash`` takes them; the files' bytes are not read.
+
+    For an item the caller has already cleared (the sanitisation view, counsel's form on the item page)."""
+    rows = session.execute(
+        select(ItemAttachment.filename, ItemAttachment.content_type, ItemAttachment.size_bytes, ItemAttachment.sha256)
+        .where(ItemAttachment.item_id == item.id)
+        .order_by(*_FILE_ORDER)
+    )
+    return [SignedFile(*row) for row in rows]
+
+
+def files_hash(item: ExchangeItem, files: Sequence[SignedFile]) -> str:
+    """``signoff_hash`` of the item with these files: what the signer sees is what the hash covers."""
+    return signoff_hash(item, [(f.filename, f.sha256) for f in files])
 
 
 def signoff_hash(item: ExchangeItem, attachments: list[tuple[str, str]]) -> str:
@@ -242,6 +273,7 @@ def _place(field: str) -> str:
 class SanitisationView:
     item: ExchangeItem
     record: Sanitisation
+    files: list[SignedFile]  # what the sign-off covers besides the texts, in signoff_hash's order
     remaining: list[tuple[str, Detection]]  # in the texts, then in the text files ("attachment:<name>")
     too_large: dict[str, str]  # text files the sanitiser cannot check: they stop the sign-off
     signed_off_current: bool
@@ -267,7 +299,8 @@ def view(session: Session, actor: Actor, item_id: uuid.UUID) -> SanitisationView
         )
     in_files, too_large = file_identifiers(session, actor, item)
     remaining = remaining_identifiers(session, actor, item) + in_files
-    current = sanitisation.signed_off_hash is not None and sanitisation.signed_off_hash == current_hash(session, item)
+    files = signed_files(session, item)
+    current = sanitisation.signed_off_hash is not None and sanitisation.signed_off_hash == files_hash(item, files)
     record(
         session,
         action="exchange.item.sanitisation_viewed",
@@ -281,7 +314,7 @@ def view(session: Session, actor: Actor, item_id: uuid.UUID) -> SanitisationView
         and actor.user_id != item.created_by_id
         and item.status == ItemStatus.DRAFT
     )
-    return SanitisationView(item, sanitisation, remaining, too_large, current, can)
+    return SanitisationView(item, sanitisation, files, remaining, too_large, current, can)
 
 
 def sign_off(session: Session, actor: Actor, item_id: uuid.UUID) -> Sanitisation:
