@@ -4,6 +4,7 @@ and a person other than the publisher (audited). Admins do not sign off (docs/ac
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -484,6 +485,38 @@ def test_any_attached_file_voids_the_sign_off_not_only_text(
     authoring.add_attachment(db, admin, item.id, filename="chart.png", content_type="image/png", data=b"\x89PNG...")
     db.commit()
     assert _publish(api_client, admin, item).status_code == 409
+
+
+def test_counsel_sees_the_files_the_sign_off_covers_in_its_order(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, browser_client: Client
+) -> None:
+    admin, counsel = _org_with_counsel(db, make_actor)
+    item = xf.draft(db, admin, title="Price note", details=SENSITIVE)
+    db.commit()
+    page = browser_client(counsel).get(f"/exchange/items/{item.id}").text
+    form = page.split('data-testid="counsel-sign-off"', 1)[1].split("</form>", 1)[0]
+    assert 'data-testid="signed-files-none"' in form
+    files = [("plan.txt", "text/plain", b"Roll the fix out next week."), ("chart.png", "image/png", b"\x89PNG chart")]
+    for filename, content_type, data in files:
+        authoring.add_attachment(db, admin, item.id, filename=filename, content_type=content_type, data=data)
+    db.commit()
+    page = browser_client(counsel).get(f"/exchange/items/{item.id}").text
+    form = page.split('data-testid="counsel-sign-off"', 1)[1].split("</form>", 1)[0]
+    rows = form.split('data-testid="signed-files"', 1)[1].split("</table>", 1)[0].split("<tr>")[2:]
+    digests = [hashlib.sha256(data).hexdigest() for _, _, data in files]
+    assert len(rows) == len(files)
+    for row, (filename, content_type, data), digest in zip(rows, files, digests, strict=True):
+        for shown in (filename, content_type, f"{len(data)} bytes", digest):
+            assert shown in row, (shown, row)
+    # The list is what the sign-off is bound to: the text, then these files in this order.
+    assert api_client(counsel).post(_signoff_path(item), json=REASON).status_code == 201
+    signoff = db.execute(select(CounselSignoff).where(CounselSignoff.item_id == item.id)).scalar_one()
+    db.expire_all()
+    pairs = [(name, digest) for (name, _, _), digest in zip(files, digests, strict=True)]
+    assert signoff.content_hash == signoff_hash(db.get_one(ExchangeItem, item.id), pairs)
+    # The admin, who is not counsel, gets neither the form nor the list.
+    admin_page = browser_client(admin).get(f"/exchange/items/{item.id}").text
+    assert 'data-testid="signed-files"' not in admin_page
 
 
 def test_an_item_without_files_keeps_the_hash_sign_offs_were_given_for() -> None:

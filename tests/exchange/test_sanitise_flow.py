@@ -18,7 +18,7 @@ from signalfire.audit.models import AuditEvent
 from signalfire.core.errors import Conflict
 from signalfire.exchange import authoring
 from signalfire.exchange.models import ExchangeItem, ItemStatus
-from signalfire.exchange.sanitise.service import content_hash, sanitisation_of, signoff_hash
+from signalfire.exchange.sanitise.service import content_hash, current_hash, sanitisation_of, signoff_hash
 from tests.exchange import factories as xf
 
 Client = Callable[[Actor | None], TestClient]
@@ -193,16 +193,26 @@ def test_a_draft_promoted_from_intake_is_sanitised_and_waits_for_sign_off(
         authoring.publish(db, lab, item.id)
 
 
+def _as_signed_off_before_files_were_checked(db: Session, item: ExchangeItem) -> None:
+    """A sign-off stored for the item as it is now, files included, without sign_off's check of the files
+    (as sign-offs given before it read them): the publishing gate must still stop what the files hold."""
+    record = sanitisation_of(db, item.id)
+    assert record is not None and record.signed_off_by_id is not None
+    record.signed_off_hash = current_hash(db, item)
+    db.commit()
+
+
 def test_identifiers_in_a_file_attached_to_a_signed_off_lesson_stop_publishing(
     db: Session, make_actor: Callable[..., Actor], api_client: Client
 ) -> None:
-    lab, org, item = _signed_off_lesson(db, make_actor, api_client)
+    lab, _org, item = _signed_off_lesson(db, make_actor, api_client)
     # The raw alert text, pasted into a file after the sign-off: it would be published with the lesson.
     raw = "Alert 5be0c3a9d1f27e84 fired on build-runner-7.internal; acme-lm-4.2.1 rolled back."
     authoring.add_attachment(db, lab, item.id, filename="timeline.txt", content_type="text/plain", data=raw.encode())
     db.commit()
-    # The file voids the sign-off; signed off again with the file, the identifier check still reads it.
-    _second_person_signs_off(make_actor, api_client, org, item)
+    # The file voids the sign-off, and sign_off now refuses it (below); a sign-off that holds anyway meets the
+    # identifier check at publishing.
+    _as_signed_off_before_files_were_checked(db, item)
     blocked = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
     assert blocked.status_code == 409, blocked.text
     flagged = [(e["field"], e["message"]) for e in blocked.json()["errors"]]
@@ -226,13 +236,75 @@ def test_a_file_too_large_for_the_identifier_check_is_refused_not_published_unch
     big = ("Nothing to see in this line of the log.\n" * (MAX_SANITISE_CHARS // 40 + 1)).encode()
     authoring.add_attachment(db, lab, item.id, filename="log.txt", content_type="text/plain", data=big)
     db.commit()
-    _second_person_signs_off(make_actor, api_client, org, item)  # the file voided the first sign-off
+    # Not signed off unchecked: a 422 naming the file, and the earlier sign-off stays void.
+    reviewer = make_actor(organization=org)
+    refused = api_client(reviewer).post(f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off")
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in refused.json()["errors"]] == ["attachment:log.txt"]
+    assert "too large for the identifier check" in refused.text
+    preview = api_client(reviewer).get(f"/api/v1/exchange/items/{item.id}/sanitisation")
+    assert preview.status_code == 200, preview.text  # the preview still opens, and says why
+    assert list(preview.json()["too_large"]) == ["attachment:log.txt"]
+    assert preview.json()["signed_off_current"] is False
+    # Nor published unchecked under a sign-off that holds anyway.
+    _as_signed_off_before_files_were_checked(db, item)
     refused = api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={})
     assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert "attachment:log.txt" in refused.text
     db.expire_all()
     assert db.get_one(ExchangeItem, item.id).status == ItemStatus.DRAFT
+
+
+def test_identifiers_in_an_attached_text_file_stop_the_sign_off(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, browser_client: Client
+) -> None:
+    lab = make_actor()
+    org = db.get_one(Organization, lab.org_id)
+    item = _lesson(db, lab, api_client)
+    raw = "Paged ops-lead@acme-lab.example.org, then blocked 198.51.100.23 at the edge."
+    authoring.add_attachment(db, lab, item.id, filename="notes.txt", content_type="text/plain", data=raw.encode())
+    db.commit()
+    reviewer = make_actor(organization=org)
+    sign_off = f"/api/v1/exchange/items/{item.id}/sanitisation/sign-off"
+
+    refused = api_client(reviewer).post(sign_off)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("identifiers-remain")
+    detail = refused.json()["detail"]
+    for label in ("E-mail address", "IP address"):
+        assert f"{label} in a file attached to a text: notes.txt" in detail, detail
+    record = sanitisation_of(db, item.id)
+    assert record is not None and record.signed_off_hash is None and record.signed_off_by_id is None
+
+    # The preview lists them with the texts' and offers no sign-off.
+    preview = api_client(reviewer).get(f"/api/v1/exchange/items/{item.id}/sanitisation").json()
+    remaining = {(r["field"], r["entity"], r["text"]) for r in preview["remaining"]}
+    assert remaining == {
+        ("attachment:notes.txt", "EMAIL_ADDRESS", "ops-lead@acme-lab.example.org"),
+        ("attachment:notes.txt", "IP_ADDRESS", "198.51.100.23"),
+    }
+    page_client = browser_client(reviewer)
+    page = page_client.get(f"/exchange/items/{item.id}/sanitisation").text
+    assert 'id="sanitisation-remaining"' in page and "attachment:notes.txt" in page and "198.51.100.23" in page
+    assert f'action="/exchange/items/{item.id}/sanitisation/sign-off"' not in page
+    assert 'action="/exchange/items/{item.id}/sanitisation/again"' not in page  # the sanitiser won't fix a file
+    # A form posted anyway (an older page) is refused, and the page says which file.
+    posted = page_client.post(f"/exchange/items/{item.id}/sanitisation/sign-off", follow_redirects=False)
+    assert posted.status_code == 409
+    assert "a file attached to a text: notes.txt" in posted.text
+    assert api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={}).status_code == 409
+
+    # A lesson whose file is clean is signed off (a file cannot be removed: the clean one is another lab's lesson).
+    other = make_actor()
+    clean = _lesson(db, other, api_client)
+    note = b"Rolled the filter back, then retrained it on the new prompts."
+    authoring.add_attachment(db, other, clean.id, filename="notes.txt", content_type="text/plain", data=note)
+    db.commit()
+    _second_person_signs_off(make_actor, api_client, db.get_one(Organization, other.org_id), clean)
+    published = api_client(other).post(f"/api/v1/exchange/items/{clean.id}/publish", json={})
+    assert published.status_code == 200, published.text
 
 
 # -- what the sign-off covers: the texts and every file attached (sanitise.service.signoff_hash) -------------
@@ -311,3 +383,59 @@ def test_the_sign_off_hash_follows_each_file_and_its_order() -> None:
     renamed, changed = signoff_hash(item, [("b.txt", "0" * 64)]), signoff_hash(item, [("a.txt", "1" * 64)])
     assert len({_texts_hash(item), one, two, renamed, changed}) == 5
     assert signoff_hash(item, [("b.png", "1" * 64), ("a.txt", "0" * 64)]) != two
+
+
+# -- what the signer sees: every file the sign-off covers, in the order its hash takes them ------------------
+
+_FILES = (  # uploaded in this order, which is neither the names' nor the types' order
+    ("timeline.txt", "text/plain", b"Rolled the filter back, then retrained it on the new prompts."),
+    ("chart.png", "image/png", b"\x89PNG\r\n\x1a\n a chart the sanitiser cannot read"),
+    ("after.csv", "text/csv", b"day,refusals\n1,12\n2,40\n"),
+)
+
+
+def test_the_signer_sees_every_file_the_sign_off_covers_in_its_order(
+    db: Session, make_actor: Callable[..., Actor], api_client: Client, browser_client: Client
+) -> None:
+    lab = make_actor()
+    org = db.get_one(Organization, lab.org_id)
+    item = _lesson(db, lab, api_client)
+    reviewer = make_actor(organization=org)
+    page_path, api_path = f"/exchange/items/{item.id}/sanitisation", f"/api/v1/exchange/items/{item.id}/sanitisation"
+    assert api_client(reviewer).get(api_path).json()["files"] == []
+    assert 'data-testid="signed-files-none"' in browser_client(reviewer).get(page_path).text
+    for filename, content_type, data in _FILES:
+        authoring.add_attachment(db, lab, item.id, filename=filename, content_type=content_type, data=data)
+    db.commit()
+    expected = [
+        {"filename": name, "content_type": ctype, "size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for name, ctype, data in _FILES
+    ]
+
+    assert api_client(reviewer).get(api_path).json()["files"] == expected
+    page = browser_client(reviewer).get(page_path)
+    assert page.status_code == 200
+    html = page.text
+    table = html.split('data-testid="signed-files"', 1)[1].split("</table>", 1)[0]
+    rows = table.split("<tr>")[2:]  # after the header row
+    assert len(rows) == len(expected)
+    for row, file in zip(rows, expected, strict=True):
+        for shown in (file["filename"], file["content_type"], f"{file['size_bytes']} bytes", file["sha256"]):
+            assert str(shown) in row, (shown, row)
+    # Strict CSP: the page carries no inline script or style.
+    body = html.split("</header>")[-1]
+    assert "<script" not in body and "style=" not in html and "<style" not in html
+
+    # What the page lists is what the sign-off is bound to: the texts, then these files in this order.
+    _second_person_signs_off(make_actor, api_client, org, item)
+    db.expire_all()
+    record = sanitisation_of(db, item.id)
+    pairs = [(file["filename"], file["sha256"]) for file in expected]
+    assert record is not None and record.signed_off_hash == signoff_hash(db.get_one(ExchangeItem, item.id), pairs)
+
+
+def test_the_openapi_documents_the_files_of_the_sanitisation(api_client: Client) -> None:
+    schema = api_client(None).get("/api/v1/openapi.json").json()["components"]["schemas"]
+    files = schema["SanitisationOut"]["properties"]["files"]
+    assert files["items"]["$ref"].endswith("/SignedFileOut")
+    assert set(schema["SignedFileOut"]["required"]) == {"filename", "content_type", "size_bytes", "sha256"}

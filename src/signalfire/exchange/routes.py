@@ -31,6 +31,7 @@ from signalfire.exchange.errors import PurposeNotPermitted, ScreeningBlocked
 from signalfire.exchange.models import ItemStatus, ReadChannel, ResponseKind
 from signalfire.exchange.moderation import views as moderation_views
 from signalfire.exchange.panel import panel
+from signalfire.exchange.sanitise import service as sanitise_service
 from signalfire.exchange.schemas import (
     CoverageOut,
     DecisionIn,
@@ -313,6 +314,8 @@ def item_page(request: Request, session: SessionDep, actor: ActorDep, item_id: u
         ctx["detail"] = views.detail_out(session, actor, opened)
         ctx["findings"] = authoring.screen_item(session, item) if item.status != ItemStatus.WITHDRAWN else []
         ctx["reads"] = views.reads_out(session, actor, item.id, limit=20)
+        # What counsel's sign-off covers besides the text, listed in its form (the order its hash takes them).
+        ctx["signed_files"] = sanitise_service.signed_files(session, item) if ctx["can_sign_off"] else []
     return render(request, "exchange/item.html", ctx)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from signalfire.access.deps import ActorDep
 from signalfire.core.web.deps import SessionDep, protected_router
@@ -36,11 +36,25 @@ class RemainingOut(BaseModel):
     entity: str
 
 
+class SignedFileOut(BaseModel):
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
 class SanitisationOut(BaseModel):
     item_id: uuid.UUID
     source: str
     changes: list[ChangeOut]
+    files: list[SignedFileOut] = Field(
+        description="Every file attached, in the order the sign-off's hash takes them: the sign-off covers them "
+        "with the texts, and attaching another voids it."
+    )
     remaining: list[RemainingOut]
+    too_large: dict[str, str] = Field(
+        description="Text files too large for the identifier check (field -> why); they stop the sign-off."
+    )
     signed_off_by_id: uuid.UUID | None
     signed_off_at: datetime | None
     signed_off_current: bool
@@ -53,10 +67,15 @@ def _out(view: service.SanitisationView) -> SanitisationOut:
         item_id=view.item.id,
         source=record.source,
         changes=[ChangeOut.model_validate(change) for change in record.changes],
+        files=[
+            SignedFileOut(filename=f.filename, content_type=f.content_type, size_bytes=f.size_bytes, sha256=f.sha256)
+            for f in view.files
+        ],
         remaining=[
             RemainingOut(field=name, start=d.start, end=d.end, text=d.text, entity=d.entity)
             for name, d in view.remaining
         ],
+        too_large=view.too_large,
         signed_off_by_id=record.signed_off_by_id,
         signed_off_at=record.signed_off_at,
         signed_off_current=view.signed_off_current,

@@ -39,6 +39,7 @@ from signalfire.exchange.screening import Finding
 # Free mail providers are nobody's internal domain.
 _PUBLIC_MAIL = frozenset({"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "yahoo.com", "proton.me"})
 _PROMOTED_FIELDS = ("title", "summary", "details", "indicators")
+_FILE = "attachment:"  # how screening names a text attachment's field (authoring.screening_fields)
 
 
 def item_fields(item: ExchangeItem) -> dict[str, str]:
@@ -54,6 +55,10 @@ def content_hash(item: ExchangeItem) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# The order a sign-off takes an item's files in (upload order): the hash and the list the signer sees share it.
+_FILE_ORDER = (ItemAttachment.created_at, ItemAttachment.id)
+
+
 def attachment_digests(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str]]]:
     """Each item's attachments as (file name, SHA-256), in upload order; the files' bytes are not read."""
     out: dict[uuid.UUID, list[tuple[str, str]]] = {item_id: [] for item_id in item_ids}
@@ -61,10 +66,37 @@ def attachment_digests(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid
         for item_id, filename, sha256 in session.execute(
             select(ItemAttachment.item_id, ItemAttachment.filename, ItemAttachment.sha256)
             .where(ItemAttachment.item_id.in_(item_ids))
-            .order_by(ItemAttachment.created_at, ItemAttachment.id)
+            .order_by(*_FILE_ORDER)
         ):
             out[item_id].append((filename, sha256))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class SignedFile:
+    """A file a sign-off covers, as the signer sees it."""
+
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+def signed_files(session: Session, item: ExchangeItem) -> list[SignedFile]:
+    """Every file attached to the item, in the order ``signoff_hash`` takes them; the files' bytes are not read.
+
+    For an item the caller has already cleared (the sanitisation view, counsel's form on the item page)."""
+    rows = session.execute(
+        select(ItemAttachment.filename, ItemAttachment.content_type, ItemAttachment.size_bytes, ItemAttachment.sha256)
+        .where(ItemAttachment.item_id == item.id)
+        .order_by(*_FILE_ORDER)
+    )
+    return [SignedFile(*row) for row in rows]
+
+
+def files_hash(item: ExchangeItem, files: Sequence[SignedFile]) -> str:
+    """``signoff_hash`` of the item with these files: what the signer sees is what the hash covers."""
+    return signoff_hash(item, [(f.filename, f.sha256) for f in files])
 
 
 def signoff_hash(item: ExchangeItem, attachments: list[tuple[str, str]]) -> str:
@@ -151,15 +183,50 @@ def sanitisation_of(session: Session, item_id: uuid.UUID) -> Sanitisation | None
     return session.execute(select(Sanitisation).where(Sanitisation.item_id == item_id)).scalar_one_or_none()
 
 
+def _context(session: Session, actor: Actor | None, item: ExchangeItem) -> SanitiseContext:
+    """The owning org's people and domains when the actor belongs to it; otherwise the generic recognizers."""
+    if actor is not None and actor.org_id == item.org_id:
+        return org_context(session, actor)
+    return SanitiseContext()
+
+
+def _scan(fields: Mapping[str, str], context: SanitiseContext) -> tuple[list[tuple[str, Detection]], dict[str, str]]:
+    """Identifiers in each field, and the fields too large for the sanitiser (name -> why), which are never
+    passed as clean: the caller refuses them."""
+    found: list[tuple[str, Detection]] = []
+    too_large: dict[str, str] = {}
+    for name, text in fields.items():
+        try:
+            found.extend((name, detection) for detection in detect(text, context))
+        except SanitiseInputTooLarge as exc:
+            too_large[name] = f"too large for the identifier check: {exc}"
+    return found, too_large
+
+
+def _refuse_too_large(too_large: Mapping[str, str]) -> None:
+    for name, why in too_large.items():  # the first is enough: split the file or remove it
+        raise ValidationFailed.single(name, why)
+
+
 def remaining_identifiers(session: Session, actor: Actor | None, item: ExchangeItem) -> list[tuple[str, Detection]]:
     """Identifiers still in the item's current text (after edits), by field."""
-    context = SanitiseContext()
-    if actor is not None and actor.org_id == item.org_id:
-        context = org_context(session, actor)
-    found: list[tuple[str, Detection]] = []
-    for name, text in item_fields(item).items():
-        found.extend((name, detection) for detection in detect(text, context))
+    found, too_large = _scan(item_fields(item), _context(session, actor, item))
+    _refuse_too_large(too_large)
     return found
+
+
+def text_attachment_fields(session: Session, item: ExchangeItem) -> dict[str, str]:
+    """The item's text attachments as screening reads them (``attachment:<file name>``, in upload order)."""
+    from signalfire.exchange.authoring import screening_fields  # authoring imports this module: import late
+
+    return {name: text for name, text in screening_fields(session, item).items() if name.startswith(_FILE)}
+
+
+def file_identifiers(
+    session: Session, actor: Actor | None, item: ExchangeItem
+) -> tuple[list[tuple[str, Detection]], dict[str, str]]:
+    """Identifiers in the item's text attachments, checked as its texts are, and the files too large to check."""
+    return _scan(text_attachment_fields(session, item), _context(session, actor, item))
 
 
 def identifier_findings(session: Session, item: ExchangeItem, fields: Mapping[str, str] | None = None) -> list[Finding]:
@@ -174,13 +241,8 @@ def identifier_findings(session: Session, item: ExchangeItem, fields: Mapping[st
     if fields is None:
         found = remaining_identifiers(session, None, item)
     else:
-        context = SanitiseContext()
-        found = []
-        for name, text in fields.items():
-            try:
-                found.extend((name, detection) for detection in detect(text, context))
-            except SanitiseInputTooLarge as exc:  # never published unchecked: split the file or remove it
-                raise ValidationFailed.single(name, f"too large for the identifier check: {exc}") from None
+        found, too_large = _scan(fields, SanitiseContext())
+        _refuse_too_large(too_large)  # never published unchecked: split the file or remove it
     findings = []
     for name, detection in found:
         label = ENTITY_LABELS[detection.entity][1]
@@ -199,14 +261,21 @@ def identifier_findings(session: Session, item: ExchangeItem, fields: Mapping[st
 
 
 def _where(field: str) -> str:
-    return "a file attached to a text" if field.startswith("attachment:") else "a text"
+    return "a file attached to a text" if field.startswith(_FILE) else "a text"
+
+
+def _place(field: str) -> str:
+    """Where an identifier is, for people: the field's name, or the file's."""
+    return f"a file attached to a text: {field.removeprefix(_FILE)}" if field.startswith(_FILE) else field
 
 
 @dataclass(frozen=True, slots=True)
 class SanitisationView:
     item: ExchangeItem
     record: Sanitisation
-    remaining: list[tuple[str, Detection]]
+    files: list[SignedFile]  # what the sign-off covers besides the texts, in signoff_hash's order
+    remaining: list[tuple[str, Detection]]  # in the texts, then in the text files ("attachment:<name>")
+    too_large: dict[str, str]  # text files the sanitiser cannot check: they stop the sign-off
     signed_off_current: bool
     can_sign_off: bool
 
@@ -228,8 +297,10 @@ def view(session: Session, actor: Actor, item_id: uuid.UUID) -> SanitisationView
         raise Conflict(
             "This item was not promoted from an incident or intake; nothing to preview.", slug="no-sanitisation"
         )
-    remaining = remaining_identifiers(session, actor, item)
-    current = sanitisation.signed_off_hash is not None and sanitisation.signed_off_hash == current_hash(session, item)
+    in_files, too_large = file_identifiers(session, actor, item)
+    remaining = remaining_identifiers(session, actor, item) + in_files
+    files = signed_files(session, item)
+    current = sanitisation.signed_off_hash is not None and sanitisation.signed_off_hash == files_hash(item, files)
     record(
         session,
         action="exchange.item.sanitisation_viewed",
@@ -243,7 +314,7 @@ def view(session: Session, actor: Actor, item_id: uuid.UUID) -> SanitisationView
         and actor.user_id != item.created_by_id
         and item.status == ItemStatus.DRAFT
     )
-    return SanitisationView(item, sanitisation, remaining, current, can)
+    return SanitisationView(item, sanitisation, files, remaining, too_large, current, can)
 
 
 def sign_off(session: Session, actor: Actor, item_id: uuid.UUID) -> Sanitisation:
@@ -258,12 +329,17 @@ def sign_off(session: Session, actor: Actor, item_id: uuid.UUID) -> Sanitisation
         raise Conflict("Only a draft's sanitisation can be signed off.", slug="not-a-draft")
     if sanitisation.drafted_by_id == actor.user_id or item.created_by_id == actor.user_id:
         raise Forbidden("A second person must sign off the sanitisation, not the one who drafted it.")
-    remaining = remaining_identifiers(session, actor, item)
+    # The sign-off covers every file too (signoff_hash), so its text files are checked as the texts are; a file
+    # too large for the sanitiser is refused (422 naming it), never signed off unchecked.
+    in_files, too_large = file_identifiers(session, actor, item)
+    _refuse_too_large(too_large)
+    remaining = remaining_identifiers(session, actor, item) + in_files
     if remaining:
         raise Conflict(
-            f"The text still has {len(remaining)} identifier(s) ("
-            + ", ".join(sorted({f"{ENTITY_LABELS[d.entity][1]} in {name}" for name, d in remaining}))
-            + "); sanitise it again or edit the draft before signing off.",
+            f"The text or its files still have {len(remaining)} identifier(s) ("
+            + ", ".join(sorted({f"{ENTITY_LABELS[d.entity][1]} in {_place(name)}" for name, d in remaining}))
+            + "); sanitise the text again or edit the draft, and leave identifiers out of attached files, "
+            "before signing off.",
             slug="identifiers-remain",
         )
     sanitisation.signed_off_by_id = actor.user_id
