@@ -621,9 +621,11 @@ def add_attachment(
 
 
 def attachments_of(session: Session, item: ExchangeItem) -> list[ItemAttachment]:
-    """Attachments of an item the caller has already cleared for details."""
-    return list(
-        session.execute(
-            select(ItemAttachment).where(ItemAttachment.item_id == item.id).order_by(ItemAttachment.created_at)
-        ).scalars()
+    """Attachments of an item the caller has already cleared for details, in upload order (the order the
+    sign-offs hash them in: files uploaded in the same instant fall back to their id)."""
+    stmt = (
+        select(ItemAttachment)
+        .where(ItemAttachment.item_id == item.id)
+        .order_by(ItemAttachment.created_at, ItemAttachment.id)
     )
+    return list(session.execute(stmt).scalars())
