@@ -221,7 +221,7 @@ def make_actor(db: Session) -> Callable[..., Actor]:
 
 
 @pytest.fixture()
-def api_client(app: FastAPI, db: Session) -> Callable[[Actor | None], TestClient]:
+def api_client(app: FastAPI, db: Session) -> Iterator[Callable[[Actor | None], TestClient]]:
     """A client authenticated as `actor` with a fresh API token (or anonymous for None)."""
     clients: list[TestClient] = []
 
@@ -233,7 +233,7 @@ def api_client(app: FastAPI, db: Session) -> Callable[[Actor | None], TestClient
         clients.append(c)
         return c
 
-    yield make  # type: ignore[misc]
+    yield make
     for c in clients:
         c.close()
 

@@ -48,6 +48,7 @@ def _routes(app: FastAPI) -> set[tuple[str, str]]:
                 context = getattr(r, "include_context", None)
                 walk(inner.routes, prefix + (context.prefix if context is not None else ""))
             elif isinstance(r, APIRoute):
+                assert r.methods is not None
                 for m in r.methods:
                     found.add((m, prefix + r.path))
             elif hasattr(r, "methods") and hasattr(r, "path"):

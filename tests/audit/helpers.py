@@ -15,6 +15,7 @@ from signalfire.cli import _load_domain_commands
 from signalfire.cli import app as cli_app
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
 from signalfire.core.settings import get_settings
+from tests.typed import table_of
 
 
 def write_entries(url: str, start: int, count: int) -> None:
@@ -43,7 +44,7 @@ def set_fields(url: str, index: int, **values: Any) -> None:
     """Change stored fields of the entry at a position, with typed parameters (works on both databases)."""
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(update(AuditEvent.__table__).where(AuditEvent.leaf_index == index).values(**values))
+        conn.execute(update(table_of(AuditEvent)).where(AuditEvent.leaf_index == index).values(**values))
     engine.dispose()
 
 
@@ -53,7 +54,7 @@ def rehash(url: str, index: int) -> None:
     with engine.begin() as conn:
         row = conn.execute(raw_entries().where(AuditEvent.leaf_index == index)).one()
         h = leaf_hash(leaf_data(raw_entry(row), index)).hex()
-        conn.execute(update(AuditEvent.__table__).where(AuditEvent.leaf_index == index).values(leaf_hash=h))
+        conn.execute(update(table_of(AuditEvent)).where(AuditEvent.leaf_index == index).values(leaf_hash=h))
     engine.dispose()
 
 

@@ -7,6 +7,7 @@ import os
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.engine.interfaces import ReflectedIndex, ReflectedUniqueConstraint
 
 from signalfire.audit.chain import raw_entries, record
 from signalfire.audit.models import AuditEvent
@@ -26,7 +27,11 @@ def _indexes(url: str) -> set[tuple[str, ...]]:
     engine = make_engine(url)
     insp = inspect(engine)
     found: set[tuple[str, ...]] = {tuple(insp.get_pk_constraint("audit_event")["constrained_columns"])}
-    for ix in [*insp.get_indexes("audit_event"), *insp.get_unique_constraints("audit_event")]:
+    reflected: list[ReflectedIndex | ReflectedUniqueConstraint] = [
+        *insp.get_indexes("audit_event"),
+        *insp.get_unique_constraints("audit_event"),
+    ]
+    for ix in reflected:
         columns = tuple(c for c in ix["column_names"] if c)
         found.add((*columns, "pending") if ix["name"] == "ix_audit_event_pending" else columns)
     engine.dispose()

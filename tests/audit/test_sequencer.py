@@ -89,7 +89,7 @@ def test_old_chain_migrates_without_loss_or_redating(fresh_db: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event"))
         for seq in range(1, 6):
-            row = {
+            row: dict[str, object] = {
                 "id": str(uuid.uuid4()),
                 "occurred_at": (base + timedelta(days=seq)).isoformat(),
                 "actor_user_id": None,

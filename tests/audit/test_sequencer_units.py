@@ -34,6 +34,7 @@ from signalfire.audit.sequencer import Sequencer, integrate, start_thread
 from signalfire.core.db.session import make_engine, session_factory
 from signalfire.core.request_context import request_id_var
 from tests.conftest import make_settings
+from tests.typed import table_of
 
 ORIGIN = "seq.example/log"
 LOG = Signer(ORIGIN, bytes(range(32)))
@@ -77,7 +78,7 @@ def _expected_leaf(row: AuditEvent, index: int) -> bytes:
 
 
 @pytest.fixture()
-def empty(db: Session) -> Iterator[Session]:
+def empty(db: Session) -> Session:
     for model in (AuditCosignature, AuditWitness, AuditCheckpoint, AuditEvent, AuditTree):
         db.execute(delete(model))
     db.flush()
@@ -348,8 +349,13 @@ def test_a_full_batch_is_followed_at_once(threaded: sessionmaker[Session]) -> No
 
 
 def test_start_thread(factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[str] = []
-    monkeypatch.setattr(Sequencer, "run_forever", lambda self, stop: seen.append(self.factory) or stop.wait(10))
+    seen: list[sessionmaker[Session]] = []
+
+    def run_forever(self: Sequencer, stop: threading.Event) -> None:
+        seen.append(self.factory)
+        stop.wait(10)
+
+    monkeypatch.setattr(Sequencer, "run_forever", run_forever)
     stop, thread = start_thread(factory, _settings())
     assert thread.name == "signalfire-audit-sequencer"
     assert thread.daemon
@@ -420,7 +426,7 @@ def test_the_tree_row_is_read_afresh_under_the_lock(empty: Session) -> None:
     assert _integrate(db, holder="a", lease_seconds=0) == 0
     held = db.execute(select(AuditTree)).scalar_one()  # in the session's identity map (kept alive here)
     db.connection().execute(
-        update(AuditTree.__table__).values(lease_holder="b", lease_until=datetime.now(UTC) + timedelta(days=1))
+        update(table_of(AuditTree)).values(lease_holder="b", lease_until=datetime.now(UTC) + timedelta(days=1))
     )  # behind the ORM's back, as another process would
     assert integrate(db, signer=LOG, origin=ORIGIN, holder="a") is None
     assert held.lease_holder == "b"

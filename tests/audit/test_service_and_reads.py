@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -50,7 +49,7 @@ def _actor(*permissions: Permission, org: uuid.UUID = ORG) -> Actor:
 
 
 @pytest.fixture()
-def logdb(db: Session) -> Iterator[Session]:
+def logdb(db: Session) -> Session:
     for model in (AuditCosignature, AuditWitness, AuditCheckpoint, AuditEvent, AuditTree):
         db.execute(delete(model))
     for batch in (range(0, 3), range(3, 7)):
@@ -62,9 +61,11 @@ def logdb(db: Session) -> Iterator[Session]:
 
 
 def _hashes(db: Session) -> list[bytes]:
-    return [
-        bytes.fromhex(h) for h in db.execute(select(AuditEvent.leaf_hash).order_by(AuditEvent.leaf_index)).scalars()
-    ]
+    hashes: list[bytes] = []
+    for h in db.execute(select(AuditEvent.leaf_hash).order_by(AuditEvent.leaf_index)).scalars():
+        assert h is not None  # every entry here is sequenced
+        hashes.append(bytes.fromhex(h))
+    return hashes
 
 
 def _witness(db: Session, name: str, at: datetime, size: int) -> str:

@@ -26,6 +26,7 @@ from signalfire.audit.note import (
 from signalfire.core.db.session import make_engine
 from signalfire.core.settings import get_settings
 from tests.audit.helpers import cli, rehash, sequence, set_fields, sql, write_entries
+from tests.typed import table_of
 
 
 @pytest.fixture()
@@ -136,14 +137,14 @@ def _insert_entry(url: str, index: int, *, action: str = "test.forged") -> None:
         seq = conn.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one() + 100
         when = conn.execute(select(AuditEvent.occurred_at).where(AuditEvent.leaf_index == 0)).scalar_one()
         conn.execute(
-            insert(AuditEvent.__table__).values(
+            insert(table_of(AuditEvent)).values(
                 seq=seq, id=new_id, occurred_at=when, actor_label="system", action=action,
                 target_type="thing", summary={}, leaf_index=index,
             )
         )  # fmt: skip
         entry = raw_entry(conn.execute(raw_entries().where(AuditEvent.id == new_id)).one())
         h = leaf_hash(leaf_data(entry, index)).hex()
-        conn.execute(AuditEvent.__table__.update().where(AuditEvent.id == new_id).values(leaf_hash=h))
+        conn.execute(table_of(AuditEvent).update().where(AuditEvent.id == new_id).values(leaf_hash=h))
     engine.dispose()
 
 
@@ -190,7 +191,8 @@ def _resign_all(url: str, *, name: str | None = None) -> None:
         for size, note in conn.execute(select(AuditCheckpoint.size, AuditCheckpoint.note)).all():
             body = parse_checkpoint_text(parse_note(note).text)
             conn.execute(
-                AuditCheckpoint.__table__.update()
+                table_of(AuditCheckpoint)
+                .update()
                 .where(AuditCheckpoint.size == size)
                 .values(note=sign_checkpoint(Checkpoint(body.origin, body.size, body.root), forger))
             )

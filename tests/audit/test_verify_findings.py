@@ -8,7 +8,6 @@ database access would and compares the whole list of findings with what that cha
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -105,7 +104,7 @@ class Log:
 
 
 @pytest.fixture()
-def log(db: Session) -> Iterator[Log]:
+def log(db: Session) -> Log:
     for model in (AuditCosignature, AuditWitness, AuditCheckpoint, AuditEvent, AuditTree):
         db.execute(delete(model))
     lg = Log(db)

@@ -7,7 +7,6 @@ per line, a blank line, then the signed checkpoint note. Proof hashes come from 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -124,7 +123,7 @@ def test_the_size_limit() -> None:
 
 
 @pytest.fixture()
-def logdb(db: Session) -> Iterator[Session]:
+def logdb(db: Session) -> Session:
     for model in (AuditCosignature, AuditWitness, AuditCheckpoint, AuditEvent, AuditTree):
         db.execute(delete(model))
     return db
@@ -195,7 +194,8 @@ def test_request_cosignatures(logdb: Session) -> None:
     register(logdb, name="w", vkey=WV.vkey, url="https://w.example/add")
     register(logdb, name="by-hand", vkey=WV.vkey, url=None)
     logdb.flush()
-    witness, seen = _witness(), []
+    witness = _witness()
+    seen: list[str] = []
     assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "cosigned")]
     assert seen[0] == _body(0, [], logdb.get(AuditCheckpoint, 3).note)  # type: ignore[union-attr]
     assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "up-to-date")]
@@ -256,7 +256,8 @@ def test_a_409_for_size_zero_is_retried_from_zero(logdb: Session) -> None:
     logdb.flush()
     assert request_cosignatures(logdb, _client(_witness())) == [Outcome("w", "cosigned")]
     _grow(logdb, 2)
-    fresh, seen = _witness(), []  # remembers nothing: answers 409 "0" to "old 3"
+    fresh = _witness()  # remembers nothing: answers 409 "0" to "old 3"
+    seen: list[str] = []
     assert request_cosignatures(logdb, _client(fresh, seen)) == [Outcome("w", "cosigned")]
     assert [s.split("\n", 1)[0] for s in seen] == ["old 3", "old 0"]
     assert last_cosigned(logdb, w) == 5
@@ -272,7 +273,8 @@ def test_growing_from_a_single_entry(logdb: Session) -> None:
     _grow(logdb, 1)
     register(logdb, name="w", vkey=WV.vkey, url="https://w.example/add")
     logdb.flush()
-    witness, seen = _witness(), []
+    witness = _witness()
+    seen: list[str] = []
     assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "cosigned")]
     _grow(logdb, 2)
     assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "cosigned")]
@@ -284,7 +286,8 @@ def test_a_witness_that_has_the_latest_size_already(logdb: Session) -> None:
     _grow(logdb, 3)
     w = register(logdb, name="w", vkey=WV.vkey, url="https://w.example/add")
     logdb.flush()
-    witness, seen = _witness(), []
+    witness = _witness()
+    seen: list[str] = []
     assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "cosigned")]
     logdb.execute(delete(AuditCosignature))
     assert request_cosignatures(logdb, _client(witness, seen)) == [Outcome("w", "cosigned")]

@@ -18,6 +18,7 @@ from signalfire.audit.witness_server import Witness
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
 from signalfire.core.settings import get_settings
 from tests.audit.helpers import cli, rehash, sequence, set_fields, write_entries
+from tests.typed import table_of
 
 URL = "http://witness.test/add-checkpoint"
 
@@ -76,7 +77,7 @@ def test_a_witness_that_lost_track_is_caught_up(witnessed: tuple[str, Witness]) 
     assert _cosign(url, witness) == ["cosigned"]
     engine = make_engine(url)
     with engine.begin() as conn:  # the instance forgets the cosignature; the witness still knows size 4
-        conn.execute(AuditCheckpoint.__table__.delete().where(AuditCheckpoint.size < 0))
+        conn.execute(table_of(AuditCheckpoint).delete().where(AuditCheckpoint.size < 0))
         conn.exec_driver_sql("DELETE FROM audit_cosignature")
     engine.dispose()
     write_entries(url, 4, 2)
@@ -92,10 +93,10 @@ def _rewrite_history(url: str) -> None:
     signer, origin = keys.signer(settings), keys.origin(settings)
     engine = make_engine(url)
     with engine.begin() as conn:
-        leaves = [
-            bytes.fromhex(h)
-            for h in conn.execute(select(AuditEvent.leaf_hash).order_by(AuditEvent.leaf_index)).scalars()
-        ]
+        leaves: list[bytes] = []
+        for h in conn.execute(select(AuditEvent.leaf_hash).order_by(AuditEvent.leaf_index)).scalars():
+            assert h is not None  # every entry here is sequenced
+            leaves.append(bytes.fromhex(h))
         for size in conn.execute(select(AuditCheckpoint.size)).scalars().all():
             rng = CompactRange()
             for leaf in leaves[:size]:

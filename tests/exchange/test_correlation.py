@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from signalfire.access.actor import Actor
@@ -28,10 +29,11 @@ from signalfire.exchange.models import ExchangeItem
 from signalfire.exchange.vocab import AudienceKind, CoveredUse, Tlp
 from tests import factories
 from tests.exchange import factories as xf
+from tests.typed import table_of
 
 Client = Callable[[Actor | None], TestClient]
 
-SHARED = {
+SHARED: dict[str, Any] = {  # keyword overrides for the item factories
     "indicators": "[ipv4-addr:value = '203.0.113.9']",
     "technique_refs": ["AML.T0051"],
     "tags": ["jailbreak"],
@@ -112,6 +114,7 @@ PER_TLP = {
 def test_related_items_per_tlp_never_show_what_the_viewer_cannot_read(db: Session, tlp: Tlp) -> None:
     w = _world(db)
     source = _source(db, w)
+    audience: dict[str, Any]
     if tlp is Tlp.RED:
         audience = {"audience": [AudienceKind.NAMED_PEOPLE], "audience_people": xf.people(w.named_person)}
     else:
@@ -154,7 +157,7 @@ PER_AUDIENCE = {
 def test_related_items_per_audience_never_show_what_the_viewer_cannot_read(db: Session, kind: AudienceKind) -> None:
     w = _world(db)
     source = _source(db, w)
-    extra: dict[str, object] = {}
+    extra: dict[str, Any] = {}
     if kind is AudienceKind.NAMED_ORGS:
         extra["audience_org_ids"] = [w.named_org_person.org_id]
     if kind is AudienceKind.NAMED_PEOPLE:
@@ -268,7 +271,7 @@ def test_rebuild_recreates_the_index(db: Session) -> None:
     w = _world(db)
     a = _source(db, w)
     b = xf.published(db, w.related_org, tlp=Tlp.GREEN, audience=[AudienceKind.ALL_MEMBERS], **SHARED)
-    db.execute(CorrelationValue.__table__.delete())
+    db.execute(table_of(CorrelationValue).delete())
     assert _related_ids(db, w.member, a.id) == []
     assert correlation.rebuild(db) >= 6
     assert _related_ids(db, w.member, a.id) == [b.id]
@@ -369,7 +372,10 @@ def test_the_index_is_read_only_through_the_policy(db: Session) -> None:
         **SHARED,
     )
     rows = readable_correlation_values
-    stmt = lambda viewer: rows(viewer).where(CorrelationValue.item_id == hidden.id)  # noqa: E731
+
+    def stmt(viewer: Actor) -> Select[CorrelationValue]:
+        return rows(viewer).where(CorrelationValue.item_id == hidden.id)
+
     assert len(db.execute(stmt(w.named_person)).all()) == 3
     for viewer in (w.member, w.colleague, w.named_org_person, w.researcher, w.authority, w.outsider):
         assert db.execute(stmt(viewer)).all() == []
@@ -475,7 +481,7 @@ def test_the_cli_rebuilds_the_index(fresh_db: str, monkeypatch: pytest.MonkeyPat
     with unit_of_work(session_factory(engine)) as s:
         author = factories.actor(s)
         xf.published(s, author, **SHARED)  # 3 values
-        s.execute(CorrelationValue.__table__.delete())
+        s.execute(table_of(CorrelationValue).delete())
     monkeypatch.setenv("SIGNALFIRE_DATABASE_URL", fresh_db)
     get_settings.cache_clear()
     try:

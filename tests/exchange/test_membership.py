@@ -57,10 +57,11 @@ def test_apply_admit_and_the_contacts_become_designations(
     shared = xf.published(db, member)
     db.commit()
     assert api_client(applicant).get(f"/api/v1/exchange/items/{shared.id}").status_code == 404
-    body = {"statement": STATEMENT, "contacts": _contacts(applicant, analyst)}
+    contacts = _contacts(applicant, analyst)
+    body = {"statement": STATEMENT, "contacts": contacts}
     # Only an admin applies; a contact must belong to the applicant org.
     assert api_client(analyst).post("/api/v1/exchange/membership", json=body).status_code == 403
-    stranger = {**body, "contacts": {**body["contacts"], "threat": [str(member.user_id)]}}
+    stranger = {**body, "contacts": {**contacts, "threat": [str(member.user_id)]}}
     assert api_client(applicant).post("/api/v1/exchange/membership", json=stranger).status_code == 422
     missing = {**body, "contacts": {"threat": [str(applicant.user_id)]}}
     assert api_client(applicant).post("/api/v1/exchange/membership", json=missing).status_code == 422

@@ -290,7 +290,8 @@ def test_returned_items_go_back_to_draft_and_can_be_resubmitted(db: Session, peo
     moderation.decide(db, hub, item.id, ItemDecision.RETURN, "Please remove the internal hostname first.")
     assert item.status == ItemStatus.DRAFT
     authoring.publish(db, owner, item.id)
-    assert item.status == ItemStatus.PENDING_REVIEW
+    resubmitted: ItemStatus = item.status  # read again: publish() changed it
+    assert resubmitted == ItemStatus.PENDING_REVIEW
     moderation.set_review_mode(db, hub, ReviewMode.OFF)
     later = xf.published(db, owner)
     assert later.status == ItemStatus.PUBLISHED

@@ -7,6 +7,7 @@ calls are counted by hand from that."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from tests import factories
 from tests.exchange import factories as xf
 from tests.terminals import forced_terminals
 
-SHARED = {
+SHARED: dict[str, Any] = {  # keyword overrides for the item factories
     "indicators": "[ipv4-addr:value = '203.0.113.9']",
     "technique_refs": ["AML.T0051"],
     "tags": ["jailbreak"],

@@ -51,7 +51,7 @@ def _post(client: TestClient, objects: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _failure(status: dict[str, Any], stix_id: str) -> str:
-    messages = [f["message"] for f in status.get("failures", []) if f["id"] == stix_id]
+    messages: list[str] = [f["message"] for f in status.get("failures", []) if f["id"] == stix_id]
     assert len(messages) == 1, status
     return messages[0]
 

@@ -180,7 +180,7 @@ def test_api_bad_input_is_problem_json(
 # --- the import page -----------------------------------------------------------------------------------
 
 
-def _page_client(browser_client: Client, actor: Actor) -> TestClient:
+def _page_client(browser_client: Client, actor: Actor | None) -> TestClient:
     client = browser_client(actor)
     client.follow_redirects = False
     return client

@@ -67,7 +67,7 @@ def http_reports(client: TestClient, purpose: str) -> set[uuid.UUID]:
     for collection in listing.json().get("collections", []):
         if not collection["can_read"]:
             continue
-        params: dict[str, object] = {"limit": 1000, "match[type]": "report"}
+        params: dict[str, str | int] = {"limit": 1000, "match[type]": "report"}
         while True:
             page = client.get(
                 f"{API}collections/{collection['id']}/objects/", headers=headers(purpose=purpose), params=params

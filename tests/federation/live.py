@@ -28,7 +28,8 @@ def taxii_objects(
     """Every object of the collection `email` may read at `instance` (all pages), as a TAXII client would."""
     out: list[dict[str, Any]] = []
     params: dict[str, str] = {"limit": "1000", **{f"match[{k}]": v for k, v in match.items()}}
-    with instance.client(email, Accept=TAXII, **{"X-Signalfire-Purpose": purpose}) as http:
+    # timeout named, so mypy does not take the header dict for it
+    with instance.client(email, timeout=60.0, Accept=TAXII, **{"X-Signalfire-Purpose": purpose}) as http:
         while True:
             answer = http.get(f"/taxii2/exchange/collections/{collection}/objects/", params=params)
             assert answer.status_code == 200, answer.text

@@ -318,7 +318,7 @@ def test_a_newer_version_revises_the_pulled_item_and_a_revocation_withdraws_it(
     item = db.get(ExchangeItem, first.item_id)
     assert item is not None
     db.refresh(item)
-    assert item.status == ItemStatus.PUBLISHED and item.version == 2
+    assert (item.status, item.version) == (ItemStatus.PUBLISHED, 2)
     v3 = {**v1, "modified": ts(EPOCH + timedelta(days=2)), "revoked": True}
     remote.objects = [v1, v2, v3]
     _run(session_maker, remote, peer, db)

@@ -241,7 +241,7 @@ def test_transient_failures_retry_then_go_dead_and_an_admin_can_retry(
             push.send(session_maker, ledger.id, max_attempts=2)
         db.refresh(ledger)
         db.refresh(peer)
-        assert ledger.state == PushState.PENDING and ledger.attempts == 1
+        assert (ledger.state, ledger.attempts) == (PushState.PENDING, 1)
         assert peer.failing_since is not None and "HTTP 503" in (peer.last_error or "")
         push.send(session_maker, ledger.id, max_attempts=2)(db)  # the last attempt: dead, not raised
         db.commit()
@@ -253,7 +253,8 @@ def test_transient_failures_retry_then_go_dead_and_an_admin_can_retry(
         db.commit()
         push.send(session_maker, ledger.id, max_attempts=2)(db)
     db.refresh(ledger)
-    assert ledger.state == PushState.SENT
+    retried: PushState = ledger.state  # read again: the refresh changed it
+    assert retried == PushState.SENT
     assert len(fake.posts) == 3
 
 

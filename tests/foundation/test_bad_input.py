@@ -16,20 +16,22 @@ from signalfire.access.models import ApiToken, Membership, OrgKind, Role
 from signalfire.access.service import revoke_token
 from signalfire.core.clock import utcnow
 from tests import factories
+from tests.typed import HttpResponse
 
 
 def _tokens(db: Session) -> int:
     return db.execute(select(func.count()).select_from(ApiToken)).scalar_one()
 
 
-def _problem(resp: object, status: int, field: str | None = None) -> dict[str, object]:
-    r = resp  # httpx.Response
-    assert r.status_code == status, r.text  # type: ignore[attr-defined]
-    assert r.headers["content-type"].startswith("application/problem+json")  # type: ignore[attr-defined]
-    body: dict[str, object] = r.json()  # type: ignore[attr-defined]
+def _problem(r: HttpResponse, status: int, field: str | None = None) -> dict[str, object]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, object] = r.json()
     assert body["status"] == status and body["title"] and body["detail"]
     if field is not None:
-        assert field in [e["field"] for e in body["errors"]]  # type: ignore[union-attr]
+        errors = body["errors"]
+        assert isinstance(errors, list)
+        assert field in [e["field"] for e in errors]
     return body
 
 
@@ -174,7 +176,7 @@ def test_security_headers_on_every_response(client: TestClient) -> None:
 HUGE = "9" * 24
 
 
-def _raw_json(c: TestClient, method: str, path: str, text: str) -> object:
+def _raw_json(c: TestClient, method: str, path: str, text: str) -> HttpResponse:
     """A JSON body written by hand, so it can carry escapes (a lone surrogate) that no encoder would emit."""
     return c.request(method, path, content=text.encode(), headers={"content-type": "application/json"})
 
@@ -190,7 +192,7 @@ def test_nul_and_lone_surrogates_in_json_text_are_422_and_store_nothing(
     _problem(_raw_json(c, "POST", "/api/v1/tokens", '{"name": "t", "scopes": ["*\\u0000"]}'), 422)
     # A proper pair (an emoji) is text like any other.
     ok = _raw_json(c, "POST", "/api/v1/tokens", '{"name": "fire \\ud83d\\udd25", "scopes": ["*"]}')
-    assert ok.status_code == 201, ok.text  # type: ignore[attr-defined]
+    assert ok.status_code == 201, ok.text
     db.expire_all()
     assert _tokens(db) == before + 1
 

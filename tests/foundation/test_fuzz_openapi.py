@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
+from schemathesis.core.result import Ok
 from schemathesis.openapi import from_asgi
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from tests import factories
 COVERAGE = int(os.environ.get("SIGNALFIRE_FUZZ_COVERAGE", "16"))
 EXAMPLES = int(os.environ.get("SIGNALFIRE_FUZZ_EXAMPLES", "4"))
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+AnyCase = Case[Any]  # a case of any operation
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
@@ -60,7 +62,7 @@ def _answered(app: FastAPI) -> Callable[..., Awaitable[None]]:
     return guarded
 
 
-def _spread(cases: list[Case], limit: int) -> list[Case]:
+def _spread(cases: list[AnyCase], limit: int) -> list[AnyCase]:
     if limit <= 0 or len(cases) <= limit:
         return cases
     step = len(cases) / limit
@@ -73,7 +75,7 @@ def _fuzz(app: FastAPI, headers: dict[str, str], *, coverage: int = COVERAGE, ex
     served = _answered(app)
     found: dict[tuple[str, str], str] = {}
 
-    def check(case: Case) -> None:
+    def check(case: AnyCase) -> None:
         response = case.call(headers=headers, app=served)
         where = f"{case.method} {case.path}"
         if response.status_code >= 500:
@@ -82,6 +84,7 @@ def _fuzz(app: FastAPI, headers: dict[str, str], *, coverage: int = COVERAGE, ex
             found.setdefault((where, "type"), f"{where}: {response.status_code} as {_content_type(response)}")
 
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()  # the app's own schema is valid
         operation = result.ok()
         config = schema.config.generation_for(operation=operation)
         for case in _spread(
@@ -100,7 +103,7 @@ def _fuzz(app: FastAPI, headers: dict[str, str], *, coverage: int = COVERAGE, ex
             suppress_health_check=list(HealthCheck),
         )
         @given(case=st.one_of(*(operation.as_strategy(mode) for mode in MODES)))
-        def run(case: Case) -> None:
+        def run(case: AnyCase) -> None:
             check(case)
 
         run()

@@ -16,7 +16,7 @@ from signalfire.web.app import ROUTE_MODULES
 
 
 def _paths() -> list[tuple[str, str]]:
-    found = []
+    found: list[tuple[str, str]] = []
     for name in ROUTE_MODULES:
         for router in importlib.import_module(name).routers:
             found.extend((name, route.path) for route in router.routes if hasattr(route, "path"))

@@ -6,7 +6,7 @@ dependency sees no exception; they mark the request, and the session must roll b
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
@@ -51,7 +51,8 @@ def test_a_marked_request_rolls_back_instead_of_committing(marked: bool, expecte
 
     async def drive() -> None:
         gen = get_session(request)
-        assert await anext(gen) is session
+        yielded: object = await anext(gen)  # the fake stands in for a Session
+        assert yielded is session
         with pytest.raises(StopAsyncIteration):
             await anext(gen)
 
@@ -65,7 +66,9 @@ def test_a_failed_request_rolls_back_and_closes() -> None:
 
     async def drive() -> None:
         gen = get_session(request)
-        assert await anext(gen) is session
+        assert isinstance(gen, AsyncGenerator)
+        yielded: object = await anext(gen)  # the fake stands in for a Session
+        assert yielded is session
         with pytest.raises(ValueError, match="boom"):
             await gen.athrow(ValueError("boom"))
 

@@ -12,16 +12,16 @@ from signalfire.core.settings import Settings
 
 def test_production_refuses_default_secret() -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
-        Settings(environment="production", cookie_secure=True)  # type: ignore[arg-type]
+        Settings(environment="production", cookie_secure=True)
     with pytest.raises(ValidationError, match="COOKIE_SECURE"):
-        Settings(environment="production", secret_key="x" * 40, audit={"signing_key_file": "k"})  # type: ignore[arg-type]
+        Settings(environment="production", secret_key="x" * 40, audit={"signing_key_file": "k"})
     with pytest.raises(ValidationError, match="AUDIT__SIGNING_KEY"):
-        Settings(environment="production", secret_key="x" * 40, cookie_secure=True)  # type: ignore[arg-type]
+        Settings(environment="production", secret_key="x" * 40, cookie_secure=True)
     ok = Settings(
-        environment="production",  # type: ignore[arg-type]
-        secret_key="x" * 40,  # type: ignore[arg-type]
+        environment="production",
+        secret_key="x" * 40,
         cookie_secure=True,
-        audit={"signing_key_file": "audit.key"},  # type: ignore[arg-type]
+        audit={"signing_key_file": "audit.key"},
     )
     assert ok.database_url.startswith("sqlite:///")
 

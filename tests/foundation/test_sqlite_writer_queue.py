@@ -161,7 +161,7 @@ def test_waiting_past_the_busy_timeout_is_sqlites_own_busy_error(
     engine = make_engine(f"sqlite:///{db_file}")
     holder = Session(engine)
     holder.execute(text("INSERT INTO t VALUES (1)"))
-    failed: list[BaseException] = []
+    failed: list[OperationalError] = []
 
     def late() -> None:
         try:

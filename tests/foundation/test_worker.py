@@ -249,10 +249,10 @@ def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(fresh_db: str
         with unit_of_work(session_factory(make_engine(fresh_db))) as s:
             assert slow._finish(s, jobs[0], error="boom") is False
         with unit_of_work(session_factory(make_engine(fresh_db))) as s:
-            job = s.get(OutboxJob, jobs[0].id)
-            assert job is not None
-            assert (job.status, job.locked_by) == (JobStatus.running, "fast")
-            assert job.last_error is not None and "boom" not in job.last_error  # the watchdog's note stays
+            stored = s.get(OutboxJob, jobs[0].id)
+            assert stored is not None
+            assert (stored.status, stored.locked_by) == (JobStatus.running, "fast")
+            assert stored.last_error is not None and "boom" not in stored.last_error  # the watchdog's note stays
 
 
 def test_two_workers_never_deliver_the_same_job(fresh_db: str, receiver: tuple[Receiver, str]) -> None:

@@ -385,12 +385,12 @@ def test_an_unexpected_error_and_a_failed_round_are_logged_and_the_loop_goes_on(
     events: list[str] = []
     real_run_once = worker.run_once
 
-    def flaky() -> int:  # the database is away for the first round
+    def flaky(limit: int = 10) -> int:  # the database is away for the first round
         rounds.append(1)
         events.append("round")
         if len(rounds) == 1:
             raise RuntimeError("database away")
-        return real_run_once()
+        return real_run_once(limit)
 
     def wait(timeout: float) -> None:
         events.append(f"wait {timeout}")
@@ -398,7 +398,7 @@ def test_an_unexpected_error_and_a_failed_round_are_logged_and_the_loop_goes_on(
 
     monkeypatch.setattr(wakeup, "wait", wait)
 
-    worker.run_once = flaky  # type: ignore[method-assign]
+    monkeypatch.setattr(worker, "run_once", flaky)
     stop = threading.Event()
     with caplog.at_level(logging.ERROR, logger="signalfire.worker"):
         thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)

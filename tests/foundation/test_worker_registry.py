@@ -278,7 +278,12 @@ def test_the_heartbeat_thread_keeps_a_long_job_with_its_worker(fresh_db: str) ->
     _SLOW.clear()
     busy, watchdog = _worker(factory, "busy", **quick), _worker(factory, "watchdog", **quick)
     done = threading.Event()
-    runner = threading.Thread(target=lambda: (busy.run_once(), done.set()), daemon=True)
+
+    def run() -> None:
+        busy.run_once()
+        done.set()
+
+    runner = threading.Thread(target=run, daemon=True)
     runner.start()
     reclaimed = 0
     deadline = time.monotonic() + 60

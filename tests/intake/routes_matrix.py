@@ -62,7 +62,7 @@ def _cluster_of_two(ctx: MatrixContext) -> dict[str, Any]:
     ids = _two_signals(ctx)
     a = service.get_signal(ctx.db, ctx.admin, ids["signal_id"])
     b = service.get_signal(ctx.db, ctx.admin, ids["other_id"])
-    target = service.merge_clusters(ctx.db, ctx.admin, MergeIn(into=a.cluster_id, clusters=[b.cluster_id]))  # type: ignore[arg-type]
+    target = service.merge_clusters(ctx.db, ctx.admin, MergeIn(into=a.cluster_id, clusters=[b.cluster_id]))
     return {"cluster_id": target.id, "other_id": b.id}
 
 

@@ -112,7 +112,7 @@ def test_likely_severity_comes_with_reasons(
 def test_each_signal_is_indexed_and_audited(db: Session, make_actor: Callable[..., Actor]) -> None:
     actor = make_actor()
     s = f.signal(db, actor.org_id)
-    assert db.execute(select(func.count()).select_from(SignalBand).where(SignalBand.signal_id == s.id)).scalar() > 0
+    assert db.execute(select(func.count()).select_from(SignalBand).where(SignalBand.signal_id == s.id)).scalar_one() > 0
     event = db.execute(select(AuditEvent).where(AuditEvent.target_id == str(s.id))).scalar_one()
     assert event.action == "intake.signal.receive" and event.org_id == actor.org_id
 
@@ -210,8 +210,9 @@ def test_ingest_keeps_raw_payload_as_received(db: Session, make_actor: Callable[
     st.integers(min_value=1, max_value=4),
 )
 def test_story_shingles_are_dedup_shingles_without_stopword_only_ones(words: list[str], size: int) -> None:
-    from signalfire.intake.clustering import STOPWORDS, word_shingles
+    from signalfire.intake.clustering import word_shingles
     from signalfire.intake.dedup import shingles
+    from signalfire.intake.similarity import STOPWORDS
 
     text = " ".join(words)
     ours, theirs = word_shingles(text.split(), size), shingles(text, size)

@@ -199,10 +199,10 @@ def test_known_match_blends_the_closest_member_and_the_cluster_profile() -> None
     groups = np.array([7, 7, 9])
     # Closest member: item 1 (0.6). Centroid cosine of group 7: (0.6 + 0.2) / sqrt(1 + 0.1 + 0.1 + 1)
     # = 0.8 / sqrt(2.2) = 0.539360; score 0.3 x 0.6 + 0.7 x 0.539360 = 0.557552.
-    assert known_match(gram, 0, groups, 1) == (pytest.approx(0.557552, abs=1e-6), 0)
+    assert known_match(gram, 0, groups, 1) == pytest.approx((0.557552, 0), abs=1e-6)
     # A one-member cluster: its profile is that member, so the score is the similarity itself.
     gram[0, 3] = gram[3, 0] = 0.7
-    assert known_match(gram, 0, groups, 1) == (pytest.approx(0.7), 2)
+    assert known_match(gram, 0, groups, 1) == pytest.approx((0.7, 2))
     assert known_match(gram[:1, :1], 0, np.array([], dtype=np.int64), 1) is None
 
 

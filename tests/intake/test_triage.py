@@ -75,7 +75,7 @@ def test_assign_dismiss_duplicate_reopen_are_decisions_and_audited(
     with pytest.raises(Conflict):
         service.dismiss(db, analyst, a, DismissIn(reason="twice"))
     service.mark_duplicate(db, analyst, b, a.id)
-    assert b.state is TriageState.duplicate and b.duplicate_of_id == a.id
+    assert (b.state, b.duplicate_of_id) == (TriageState.duplicate, a.id)
     service.reopen(db, analyst, b, "Not the same after all")
     assert b.state is TriageState.new and b.duplicate_of_id is None
     with pytest.raises(Forbidden):
@@ -89,7 +89,7 @@ def test_assign_dismiss_duplicate_reopen_are_decisions_and_audited(
     assert {"intake.assigned", "intake.dismissed", "intake.duplicate", "intake.reopened"} <= actions
 
 
-def _moves(db: Session, signal_id: object) -> list[tuple[str, str, str]]:
+def _moves(db: Session, signal_id: object) -> list[tuple[str, str, str | None]]:
     """The audit entries of a signal's promotions: action, target type and where it went."""
     events = db.execute(select(AuditEvent).where(AuditEvent.target_id == str(signal_id))).scalars()
     return [
@@ -194,7 +194,7 @@ def test_merge_and_split_clusters(db: Session, make_actor: Callable[..., Actor])
     a = f.signal(db, actor.org_id, title="A", text="completely separate story about outages")
     b = f.signal(db, actor.org_id, title="B", text="another unrelated matter about pricing pages")
     assert a.cluster_id != b.cluster_id
-    merged = service.merge_clusters(db, actor, MergeIn(into=a.cluster_id, clusters=[b.cluster_id]))  # type: ignore[arg-type]
+    merged = service.merge_clusters(db, actor, MergeIn(into=a.cluster_id, clusters=[b.cluster_id]))
     db.refresh(b)
     assert b.cluster_id == merged.id and merged.signal_count == 2
     assert db.execute(select(Cluster).where(Cluster.org_id == actor.org_id)).scalars().all() == [merged]

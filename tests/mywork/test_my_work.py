@@ -16,6 +16,7 @@ from signalfire.exchange.antitrust import counsel as counsel_service
 from signalfire.exchange.models import ExchangeItem
 from signalfire.mywork.service import my_work
 from signalfire.reporting import inbox, reports
+from signalfire.reporting.models import Obligation
 from signalfire.response import actions
 from signalfire.response.schemas import ActionCreate, ActionProgress
 from signalfire.response.vocab import ActionKind, ActionStatus, Severity
@@ -108,10 +109,8 @@ def test_page_api_and_badge_go_through_sign_in(db: Session, api_client: Client, 
         assert anonymous.status_code in (302, 303) and "/login" in anonymous.headers["location"]
 
 
-def _initial(db: Session, incident_id: object) -> object:
+def _initial(db: Session, incident_id: object) -> Obligation:
     from sqlalchemy import select
-
-    from signalfire.reporting.models import Obligation
 
     return db.execute(
         select(Obligation).where(Obligation.incident_id == incident_id, Obligation.stage == "initial")

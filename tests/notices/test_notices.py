@@ -21,7 +21,7 @@ from signalfire.notices.models import Notice, NoticeStatus, Threshold
 from signalfire.notices.schemas import AcknowledgeIn, DraftIn, EvaluationIn, LinkIn, ThresholdIn
 from signalfire.notify.models import OutboxJob
 from signalfire.reporting.models import Obligation
-from signalfire.response.models import Incident, TimelineEntry
+from signalfire.response.models import ContactChannel, Incident, TimelineEntry
 from signalfire.response.vocab import RiskDomain
 from tests import factories
 from tests.notices import factories as nf
@@ -96,7 +96,7 @@ def test_draft_approve_send_receipt_through_the_outbox(db: Session, admin: Actor
     with pytest.raises(Conflict):  # an approved text is no longer edited
         service.update_draft(db, admin, notice, DraftIn(subject="Changed after approval", body="Changed text here"))
     service.send(db, admin, notice)
-    assert notice.status is NoticeStatus.SENT and notice.sent_at is not None
+    assert (notice.status, notice.sent_at is not None) == (NoticeStatus.SENT, True)
     by_agency = {r.agency: r for r in notice.recipients}
     assert set(by_agency) == {"AI Safety Institute desk", "National duty officer"}
     # The e-mail contact gets an outbox job; the phone contact is told by a person (no job).
@@ -155,11 +155,11 @@ def test_a_threshold_must_name_government_contacts(db: Session, admin: Actor) ->
     with pytest.raises(ValidationFailed) as no_contacts:
         service.create_threshold(db, admin, ThresholdIn(**base, contact_ids=[]))
     assert no_contacts.value.errors[0].field == "contact_ids"
-    vendor = nf.contact(db, admin, "Forensics vendor", nf.ContactChannel.EMAIL, "ir@vendor.example", government=False)
+    vendor = nf.contact(db, admin, "Forensics vendor", ContactChannel.EMAIL, "ir@vendor.example", government=False)
     with pytest.raises(ValidationFailed):
         service.create_threshold(db, admin, ThresholdIn(**base, contact_ids=[vendor.id]))
     other = factories.actor(db)
-    theirs = nf.contact(db, other, "Their desk", nf.ContactChannel.EMAIL, "desk@their.example")
+    theirs = nf.contact(db, other, "Their desk", ContactChannel.EMAIL, "desk@their.example")
     with pytest.raises(ValidationFailed):
         service.create_threshold(db, admin, ThresholdIn(**base, contact_ids=[theirs.id]))
 

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from signalfire.reporting import bulk, obligations
+from signalfire.reporting.facts import clock_events
 from signalfire.reporting.models import Obligation, ObligationStatus
 from tests.reporting import factories as f
 from tests.reporting.factories import COP, SB53, utc
@@ -67,9 +68,7 @@ def test_bulk_store_builds_rows_from_specs(db: Session) -> None:
         db.execute(delete(Obligation).where(Obligation.incident_id == inc.id))
         rows = []
         for assessment in obligations.current_assessments(db, inc.id):
-            specs = obligations._specs(
-                db, inc, assessment, [], obligations.clock_events(db, inc), None, reclassified=None
-            )
+            specs = obligations._specs(db, inc, assessment, [], clock_events(db, inc), None, reclassified=None)
             rows += [
                 obligations.new_row_values(
                     s, org_id=inc.org_id, incident_id=inc.id, assessment_id=assessment.id, now=NOW

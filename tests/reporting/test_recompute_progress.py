@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from signalfire.core.db.session import make_engine, session_factory, unit_of_work
 from signalfire.core.settings import get_settings
-from signalfire.reporting import cli, service
+from signalfire.reporting import cli, queries, service
 from tests.reporting import factories as f
 from tests.reporting.factories import COP, utc
 from tests.terminals import forced_terminals
@@ -57,7 +57,7 @@ def test_progress_is_reported_per_incident(db_url: Db) -> None:
         assert (done.incidents, done.changed) == (4, 0)
         assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
         calls.clear()
-        org = service.queries.operator_org(s, db_url.slug)
+        org = queries.operator_org(s, db_url.slug)
         assert org is not None
         done = service.recompute_assessed(s, org_id=org.id, progress=lambda d, t: calls.append((d, t)))
         assert done.incidents == 3

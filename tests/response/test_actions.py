@@ -67,7 +67,7 @@ def test_rollback_gets_a_12_hour_target_and_its_clock_is_checked(db: Session, se
         actions.progress_action(
             db, admin, inc, a, ActionProgress(status=ActionStatus.VERIFIED, verification="manifests pin 3.1")
         )
-    assert err.value.errors[0].field == "status" and a.status is ActionStatus.COMPLETED
+    assert (err.value.errors[0].field, a.status) == ("status", ActionStatus.COMPLETED)
     checker = factories.actor(db, organization=db.get(Organization, admin.org_id))
     actions.progress_action(
         db, checker, inc, a, ActionProgress(status=ActionStatus.VERIFIED, verification="manifests pin 3.1")

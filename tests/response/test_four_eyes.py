@@ -78,8 +78,7 @@ def test_the_owner_cannot_verify_their_own_action_and_a_colleague_can(db: Sessio
             )
         assert refused.value.errors[0].field == "status"
         assert "four eyes" in refused.value.errors[0].message
-        assert action.status is ActionStatus.COMPLETED
-        assert action.verified_at is None and action.verified_by is None
+        assert (action.status, action.verified_at, action.verified_by) == (ActionStatus.COMPLETED, None, None)
 
         colleague = factories.actor(db, organization=db.get(Organization, owner.org_id))
         actions.progress_action(

@@ -43,7 +43,8 @@ def _stored(db: Session) -> dict[tuple[object, str, object], dict[int, int]]:
 
 def _rows_per_period(db: Session) -> Counter[tuple[object, str, object]]:
     db.flush()
-    return Counter(tuple(r) for r in db.execute(select(MetricRollup.org_id, MetricRollup.grain, MetricRollup.period)))
+    rows = db.execute(select(MetricRollup.org_id, MetricRollup.grain, MetricRollup.period))
+    return Counter((org_id, grain, period) for org_id, grain, period in rows)
 
 
 def _assert_matches_rebuild(db: Session) -> None:
@@ -74,8 +75,8 @@ def test_a_bucket_reports_within_the_stated_accuracy(seconds: float) -> None:
     assert abs(reported - seconds) <= max(ACCURACY * seconds, 1.0) + 1e-6
 
 
-NAIVE_BOUNDS = {"min_value": datetime(2023, 1, 1), "max_value": datetime(2027, 12, 31)}  # noqa: DTZ001 - hypothesis takes naive bounds
-instants = st.datetimes(timezones=st.just(UTC), **NAIVE_BOUNDS).map(lambda d: d.replace(microsecond=0))
+NAIVE_MIN, NAIVE_MAX = datetime(2023, 1, 1), datetime(2027, 12, 31)  # noqa: DTZ001 - hypothesis takes naive bounds
+instants = st.datetimes(NAIVE_MIN, NAIVE_MAX, timezones=st.just(UTC)).map(lambda d: d.replace(microsecond=0))
 
 
 @given(instants, instants)

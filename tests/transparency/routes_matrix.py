@@ -13,6 +13,7 @@ from typing import Any
 from signalfire.access.permissions import Permission as P
 from signalfire.access.policy.transparency import public_editions
 from signalfire.transparency import service
+from signalfire.transparency.models import TransparencyEdition
 from signalfire.transparency.schemas import SignOffIn
 from tests.matrix import ALLOWED, MatrixContext, RouteCase
 from tests.transparency import helpers
@@ -40,7 +41,7 @@ def _signed(ctx: MatrixContext) -> dict[str, Any]:
 
 def _published(ctx: MatrixContext) -> dict[str, Any]:
     report, edition, _ = helpers.published(ctx.db, _author(ctx))
-    row = ctx.db.execute(public_editions().where(service.TransparencyEdition.id == edition.id)).one()
+    row = ctx.db.execute(public_editions().where(TransparencyEdition.id == edition.id)).one()
     return {"edition_id": edition.id, "org_slug": row[1].slug, "slug": report.slug, "number": 1}
 
 

@@ -35,8 +35,8 @@ from tests.transparency import helpers
 NOW = datetime(2026, 10, 15, 12, tzinfo=UTC)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def _incidents(db: Session, a: Actor, other: Actor) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from signalfire.web.app import create_app
 from tests import factories
 from tests.conftest import make_settings
 from tests.exchange.taxii.helpers import MEMBERS, envelope, headers, indicator, malware, marking
+from tests.typed import HttpResponse
 
 pg_only = pytest.mark.skipif(
     not os.environ.get("SIGNALFIRE_TEST_DATABASE_URL"),
@@ -40,7 +40,7 @@ def test_the_same_envelope_twice_at_once_never_answers_5xx(fresh_db: str) -> Non
         secrets = [factories.token_for(db, lab), factories.token_for(db, lab)]
     app = create_app(make_settings(fresh_db), run_worker=False)
     clients = [TestClient(app, base_url="http://testserver") for _ in secrets]
-    answers: list[httpx.Response] = []
+    answers: list[HttpResponse] = []
     stored_ids: list[str] = []
     try:
         for number in range(ROUNDS):
@@ -48,14 +48,14 @@ def test_the_same_envelope_twice_at_once_never_answers_5xx(fresh_db: str) -> Non
             stored_ids += [o["id"] for o in objects if o["type"] != "marking-definition"]
             body = envelope(objects)
             barrier = threading.Barrier(len(clients))
-            got: list[httpx.Response] = []
+            got: list[HttpResponse] = []
 
             def post(
                 client: TestClient,
                 secret: str,
                 body: bytes = body,
                 barrier: threading.Barrier = barrier,
-                got: list[httpx.Response] = got,
+                got: list[HttpResponse] = got,
             ) -> None:
                 barrier.wait()
                 got.append(client.post(MEMBERS + "objects/", content=body, headers=headers(token=secret)))
