@@ -430,7 +430,7 @@ def test_the_signer_sees_every_file_the_sign_off_covers_in_its_order(
     _second_person_signs_off(make_actor, api_client, org, item)
     db.expire_all()
     record = sanitisation_of(db, item.id)
-    pairs = [(file["filename"], file["sha256"]) for file in expected]
+    pairs = [(str(file["filename"]), str(file["sha256"])) for file in expected]
     assert record is not None and record.signed_off_hash == signoff_hash(db.get_one(ExchangeItem, item.id), pairs)
 
 
