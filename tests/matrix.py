@@ -126,4 +126,4 @@ def run_case(
     if case.form is not None:
         kwargs["data"] = case.form(ctx, params)
     resp = client.request(case.method, path, **kwargs)
-    return resp.status_code
+    return int(resp.status_code)  # int(): TestClient's response type is Any unless httpx2 is installed

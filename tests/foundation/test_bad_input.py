@@ -178,7 +178,11 @@ HUGE = "9" * 24
 
 def _raw_json(c: TestClient, method: str, path: str, text: str) -> HttpResponse:
     """A JSON body written by hand, so it can carry escapes (a lone surrogate) that no encoder would emit."""
-    return c.request(method, path, content=text.encode(), headers={"content-type": "application/json"})
+    # Named with its type: TestClient's response is Any unless httpx2 is installed (see tests/typed.py).
+    response: HttpResponse = c.request(
+        method, path, content=text.encode(), headers={"content-type": "application/json"}
+    )
+    return response
 
 
 def test_nul_and_lone_surrogates_in_json_text_are_422_and_store_nothing(
