@@ -270,6 +270,33 @@ def test_an_unhandled_error_is_problem_json_for_api_clients_and_a_page_for_brows
     assert "Internal error" in page.text and "secret" not in page.text
 
 
+def test_an_unhandled_error_carries_the_security_headers() -> None:
+    """Starlette answers an unhandled exception from outside the middleware stack, so the headers the
+    security middleware adds to every other answer would be missing from the 500 page (the link crawl
+    showed it when a page was broken on purpose)."""
+    from signalfire.web.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings("sqlite://"), run_worker=False)
+
+    @app.get("/report/_boom/page", include_in_schema=False)
+    def _boom_page() -> None:
+        raise RuntimeError("boom")
+
+    @app.get("/api/v1/_boom", include_in_schema=False)
+    def _boom_api() -> None:
+        raise RuntimeError("boom")
+
+    c = TestClient(app, raise_server_exceptions=False)
+    for path in ("/report/_boom/page", "/api/v1/_boom"):
+        resp: HttpResponse = c.get(path)
+        assert resp.status_code == 500
+        assert resp.headers["content-security-policy"].startswith("default-src 'self'"), path
+        assert resp.headers["x-content-type-options"] == "nosniff", path
+        assert resp.headers["referrer-policy"] == "same-origin", path
+        assert resp.headers["x-frame-options"] == "DENY", path
+
+
 @pytest.mark.parametrize(
     ("value", "problem"),
     [

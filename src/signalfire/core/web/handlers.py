@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalfire.core.errors import AppError, FieldError, Unauthorized, loc_to_field
+from signalfire.core.web.middleware import with_security_headers
 
 log = logging.getLogger("signalfire.errors")
 # Machine paths: their errors are problem+json (the published audit checkpoint lives under /.well-known/).
@@ -118,16 +119,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        err = AppError(
-            detail="An unexpected error occurred. It has been logged.",
-            status=500,
-            title="Internal error",
-            slug="internal-error",
-        )
-        if wants_json(request):
-            return JSONResponse(err.problem(request.url.path), status_code=500, media_type="application/problem+json")
-        try:
-            return problem_response(request, err)  # the error page, in the public or signed-in layout
-        except Exception:  # the page itself failed to render: still an answer in the client's terms
-            log.exception("error page failed to render on %s %s", request.method, request.url.path)
-            return JSONResponse(err.problem(request.url.path), status_code=500, media_type="application/problem+json")
+        # Starlette sends this answer from outside the middleware stack: the headers are set here.
+        return with_security_headers(_internal_error(request))
+
+
+def _internal_error(request: Request) -> Response:
+    err = AppError(
+        detail="An unexpected error occurred. It has been logged.",
+        status=500,
+        title="Internal error",
+        slug="internal-error",
+    )
+    if wants_json(request):
+        return JSONResponse(err.problem(request.url.path), status_code=500, media_type="application/problem+json")
+    try:
+        return problem_response(request, err)  # the error page, in the public or signed-in layout
+    except Exception:  # the page itself failed to render: still an answer in the client's terms
+        log.exception("error page failed to render on %s %s", request.method, request.url.path)
+        return JSONResponse(err.problem(request.url.path), status_code=500, media_type="application/problem+json")

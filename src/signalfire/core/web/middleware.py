@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signalfire.core.errors import PayloadTooLarge
@@ -23,6 +24,16 @@ SECURITY_HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+
+
+def with_security_headers(response: Response) -> Response:
+    """The security headers on a response that does not pass through SecurityHeadersMiddleware: Starlette
+    answers an unhandled exception from ServerErrorMiddleware, which sits outside every added middleware."""
+    for key, value in SECURITY_HEADERS:
+        name = key.decode()
+        if name not in response.headers:
+            response.headers[name] = value.decode()
+    return response
 
 
 class SecurityHeadersMiddleware:
