@@ -8,14 +8,15 @@ the fragments the pages fetch with `hx-get` (their links are part of the page th
 first, each URL once with its query sorted, a few query strings per path, up to `PAGES_PER_PERSONA`. Then:
 
 * no answer is a 5xx;
-* no link the app rendered answers 404 or 405: forbidden looks like missing (docs/access.md), so a 404
-  means the page offered this persona a link it cannot follow, which is a bug even when the refusal is right;
+* no link the app rendered answers a 4xx: forbidden looks like missing (docs/access.md), so a 404 (or a
+  401, 403, 405) means the page offered this persona a link it cannot follow, which is a bug even when the
+  refusal is right (this walk and the one it replaced found four such links);
 * every HTML answer carries the security headers the app sets on every response.
 
 A persona's failures are listed together, as (persona, referring page, link, status) and the problem, so
-one run shows all of them. `test_links.py` walks the signed-in personas with a regex over `href="/..."`,
-three pages per URL shape, and fails on any 4xx; this walk adds the anonymous visitor, the other org,
-relative links, redirects, HTMX fragments and the headers.
+one run shows all of them. It replaced a walk of the signed-in personas by a regex over `href="/..."`,
+and adds the anonymous visitor, the other org, relative links, redirects, HTMX fragments, exports and the
+headers.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ SECURITY_HEADERS = (
 )
 # Not pages to walk: leaving the session (a GET there would end the crawl's sign-in) and static assets.
 NOT_FOLLOWED = re.compile(r"^/(logout|sign-?out)\b|^/static/")
-BROKEN = {404, 405}
+BROKEN = range(400, 500)
 # Known dead links, each narrow and explained: (persona or "*", link path regex) -> why it is not fixed here.
 KNOWN: dict[tuple[str, str], str] = {}
 
