@@ -50,6 +50,15 @@ def _with_attachment(ctx: MatrixContext) -> dict[str, Any]:
     return {"item_id": item.id, "attachment_id": att.id}
 
 
+def _draft_with_attachment(ctx: MatrixContext) -> dict[str, Any]:
+    item = xf.draft(ctx.db, ctx.admin)
+    att = authoring.add_attachment(
+        ctx.db, ctx.admin, item.id, filename="repro.txt", content_type="text/plain", data=b"attached by mistake"
+    )
+    ctx.db.flush()
+    return {"item_id": item.id, "attachment_id": att.id}
+
+
 def _correction(ctx: MatrixContext) -> dict[str, Any]:
     item = xf.published(ctx.db, ctx.admin)
     proposer = factories.actor(ctx.db, kind=OrgKind.frontier_developer)
@@ -161,6 +170,15 @@ CASES = [
     ),
     # No file in a matrix request: every signed-in caller gets the missing-field 422 before any rule runs.
     RouteCase("POST", "/exchange/items/{item_id}/attachments", setup=_draft, expect=_all(422)),
+    # Removing a file from a draft: only those who may edit it; anyone else finds no such item.
+    RouteCase(
+        "POST",
+        "/exchange/items/{item_id}/attachments/{attachment_id}/remove",
+        P.exchange_item_write,
+        owned=True,
+        denied=404,
+        setup=_draft_with_attachment,
+    ),
     # Another org has not declared a purpose (no read grant): 403 naming the permitted uses.
     RouteCase(
         "GET",
@@ -251,6 +269,14 @@ CASES = [
         "GET", "/api/v1/exchange/items/{item_id}/details", P.exchange_item_read, setup=_published, headers=PURPOSE
     ),
     RouteCase("POST", "/api/v1/exchange/items/{item_id}/attachments", setup=_draft, expect=_all(422)),
+    RouteCase(
+        "DELETE",
+        "/api/v1/exchange/items/{item_id}/attachments/{attachment_id}",
+        P.exchange_item_write,
+        owned=True,
+        denied=404,
+        setup=_draft_with_attachment,
+    ),
     RouteCase(
         "GET",
         "/api/v1/exchange/items/{item_id}/attachments/{attachment_id}",

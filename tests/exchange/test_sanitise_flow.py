@@ -296,7 +296,8 @@ def test_identifiers_in_an_attached_text_file_stop_the_sign_off(
     assert "a file attached to a text: notes.txt" in posted.text
     assert api_client(lab).post(f"/api/v1/exchange/items/{item.id}/publish", json={}).status_code == 409
 
-    # A lesson whose file is clean is signed off (a file cannot be removed: the clean one is another lab's lesson).
+    # A lesson whose file is clean is signed off (here another lab's lesson; removing the file is tested in
+    # test_remove_attachment.py).
     other = make_actor()
     clean = _lesson(db, other, api_client)
     note = b"Rolled the filter back, then retrained it on the new prompts."

@@ -21,11 +21,11 @@ from signalfire.access.actor import Actor
 from signalfire.access.models import Membership, Organization, OrgKind, User
 from signalfire.access.permissions import Permission
 from signalfire.access.policy import first_or_404, require
-from signalfire.access.policy.exchange import addressable_people, readable_items
+from signalfire.access.policy.exchange import addressable_people, can_edit, readable_items
 from signalfire.audit.chain import record
 from signalfire.core.clock import utcnow
-from signalfire.core.errors import Conflict, FieldError, PayloadTooLarge, ValidationFailed
-from signalfire.exchange import routing
+from signalfire.core.errors import Conflict, FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from signalfire.exchange import queries, routing
 from signalfire.exchange.antitrust.counsel import require_counsel
 from signalfire.exchange.correlation import service as correlation
 from signalfire.exchange.errors import ScreeningBlocked
@@ -616,6 +616,32 @@ def add_attachment(
         target_id=item.id,
         actor=actor,
         summary={"filename": name, "size": len(data), "sha256": att.sha256},
+    )
+    return att
+
+
+def remove_attachment(session: Session, actor: Actor, item_id: uuid.UUID, attachment_id: uuid.UUID) -> ItemAttachment:
+    """Remove a file attached to a draft by mistake. Only someone who may edit the draft may: anyone else, in the
+    org or not, finds no such item (404). The bytes live in the row, so deleting it removes the file; sign-offs
+    are bound to a hash over the texts and every file, so one given with the file in place no longer holds, and
+    one given before it was attached holds again."""
+    item = _own_item(session, actor, item_id)
+    if not can_edit(actor, item):  # forbidden looks like missing, as on the edit page
+        raise NotFound("No such item in your organisation.")
+    att = queries.attachment(session, item.id, attachment_id)
+    if item.status != ItemStatus.DRAFT:
+        raise Conflict(
+            "Files are removed from a draft only; a published item keeps the files it was published with.",
+            slug="not-a-draft",
+        )
+    session.delete(att)
+    record(
+        session,
+        action="exchange.item.attachment_removed",
+        target_type="exchange_item",
+        target_id=item.id,
+        actor=actor,
+        summary={"filename": att.filename, "size": att.size_bytes, "sha256": att.sha256},
     )
     return att
 

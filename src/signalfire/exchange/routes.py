@@ -285,6 +285,14 @@ def attach_page(
     return redirect(request, f"/exchange/items/{item_id}", flash=f"Attached {file.filename}.")
 
 
+@pages.post("/exchange/items/{item_id}/attachments/{attachment_id}/remove")
+def detach_page(
+    request: Request, session: SessionDep, actor: ActorDep, item_id: uuid.UUID, attachment_id: uuid.UUID
+) -> Response:
+    att = authoring.remove_attachment(session, actor, item_id, attachment_id)
+    return redirect(request, f"/exchange/items/{item_id}", flash=f"Removed {att.filename}.")
+
+
 # -- pages: reading ------------------------------------------------------------------------------------
 
 
@@ -699,6 +707,19 @@ def api_attach(
         },
         status_code=201,
     )
+
+
+@api.delete(
+    "/items/{item_id}/attachments/{attachment_id}",
+    status_code=204,
+    summary="Remove a file from a draft",
+    response_class=Response,
+)
+def api_detach(item_id: uuid.UUID, attachment_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Response:
+    """Only while the item is a draft (409 once published), by someone who may edit it (404 for anyone else).
+    A sign-off bound to the file no longer holds once it is removed."""
+    authoring.remove_attachment(session, actor, item_id, attachment_id)
+    return Response(status_code=204)
 
 
 @api.get("/items/{item_id}/attachments/{attachment_id}")
