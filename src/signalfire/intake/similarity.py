@@ -412,7 +412,7 @@ class Similarities:
     semantic: npt.NDArray[np.float64] | None
     same_url: npt.NDArray[np.bool_]
     shared_author: npt.NDArray[np.bool_]
-    days_apart: npt.NDArray[np.float64]  # NaN where either report has no publication day
+    days: npt.NDArray[np.float64]  # each report's publication day (an ordinal), NaN when it has none
 
     def reason(self, i: int, j: int) -> str:
         parts = [f"wording {self.lexical[i, j]:.2f}"]
@@ -422,7 +422,7 @@ class Similarities:
             parts.append("same URL")
         if self.shared_author[i, j]:
             parts.append("same author and outlet")
-        apart = self.days_apart[i, j]
+        apart = abs(self.days[i] - self.days[j])  # NaN compares false: no day, no words about it
         if apart <= NEAR_DAYS:
             parts.append("published within a month")
         elif apart > FAR_DAYS:
@@ -446,16 +446,13 @@ def similarities(
     if embeddings is not None:
         semantic = np.clip(embeddings @ embeddings.T, -1.0, 1.0)
         combined = EMBEDDING_WEIGHT * semantic + (1.0 - EMBEDDING_WEIGHT) * lexical
-    days_apart = _days_apart([f.day for f in items])
-    with np.errstate(invalid="ignore"):  # NaN compares false: no day, no nudge
-        combined = combined + NEAR_BONUS * (days_apart <= NEAR_DAYS) - FAR_PENALTY * (days_apart > FAR_DAYS)
+    days = np.array([np.nan if f.day is None else float(f.day) for f in items], dtype=np.float64)
+    if np.count_nonzero(~np.isnan(days)) > 1:  # the nudge needs two reports with a day
+        apart = np.abs(days[:, None] - days[None, :])
+        with np.errstate(invalid="ignore"):  # NaN compares false: no day, no nudge
+            combined = combined + NEAR_BONUS * (apart <= NEAR_DAYS) - FAR_PENALTY * (apart > FAR_DAYS)
     combined = np.where(same_url, 1.0, combined) + AUTHOR_BONUS * shared_author
-    return Similarities(combined, lexical, np.where(same_url, 1.0, char), semantic, same_url, shared_author, days_apart)
-
-
-def _days_apart(days: Sequence[int | None]) -> npt.NDArray[np.float64]:
-    column = np.array([np.nan if d is None else float(d) for d in days], dtype=np.float64)
-    return np.abs(column[:, None] - column[None, :])
+    return Similarities(combined, lexical, np.where(same_url, 1.0, char), semantic, same_url, shared_author, days)
 
 
 def _same_key(keys: Sequence[set[str]]) -> npt.NDArray[np.bool_]:
